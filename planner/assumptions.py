@@ -1,0 +1,181 @@
+"""Default assumptions and facility (PUE) profiles, each with a unit and a source.
+
+The values live in ``data/assumptions.csv`` and ``data/facility.csv``; this module reads them
+once and lets callers override any value while keeping track of where each one came from
+(the default table, a preset, the user), so every result can list "every value used, with its
+source".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from typing import Any, Literal
+
+import pandas as pd
+
+from planner._paths import data_dir
+from planner.errors import CatalogError, InputError
+from planner.validation import check_fraction, check_non_negative, check_range
+
+Pricing = Literal["auto", "buy", "rent"]
+PRICING_MODES: tuple[str, ...] = ("auto", "buy", "rent")
+
+#: Allowed PUE range. 1.0 is the physical floor; 3.0 is beyond any surveyed facility
+#: (Uptime Institute's 2007 average was ~2.5).
+PUE_RANGE = (1.0, 3.0)
+#: Grid intensity range, gCO2/kWh (0 = fully carbon-free supply; lignite is ~1,100).
+GRID_INTENSITY_RANGE = (0.0, 2000.0)
+
+
+@dataclass(frozen=True)
+class Assumption:
+    name: str
+    value: float
+    unit: str
+    source: str
+    description: str
+
+
+@lru_cache(maxsize=1)
+def default_table() -> dict[str, Assumption]:
+    """The rows of ``data/assumptions.csv`` by name."""
+    path = data_dir() / "assumptions.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table: dict[str, Assumption] = {}
+    for index, row in enumerate(df.to_dict(orient="records")):
+        try:
+            value = float(row["value"])
+        except ValueError:
+            raise CatalogError(str(path), index + 2, "value", f"not a number: {row['value']!r}") from None
+        if not row["source"].strip():
+            raise CatalogError(str(path), index + 2, "source", "every default needs a source")
+        table[row["name"]] = Assumption(row["name"], value, row["unit"], row["source"], row["description"])
+    return table
+
+
+@lru_cache(maxsize=1)
+def facility_profiles() -> pd.DataFrame:
+    """PUE by facility/cooling profile (``data/facility.csv``), indexed by profile."""
+    df = pd.read_csv(data_dir() / "facility.csv").set_index("profile")
+    return df
+
+
+def pue_for_profile(profile: str) -> float:
+    """PUE of a named facility profile (``hyperscale-liquid``, ``industry-average``, ...)."""
+    profiles = facility_profiles()
+    if profile not in profiles.index:
+        raise InputError("facility_profile", profile, "one of: " + ", ".join(profiles.index))
+    return float(profiles.loc[profile, "pue"])
+
+
+@dataclass(frozen=True)
+class SizingAssumptions:
+    """Every knob of a sizing, with the source of each value.
+
+    Numeric values may be scalars or arrays (numpy / pandas) of one common length: the
+    sizing is vectorised over them. Build with :meth:`defaults`, change with :meth:`with_`.
+
+    Attributes
+    ----------
+    precision : {"bf16", "fp8", "fp4"}
+        Tensor precision whose dense peak the MFU refers to.
+    mfu : fraction in (0, 1]
+        Model FLOPs utilisation while training.
+    goodput : fraction in (0, 1]
+        Fraction of wall-clock time spent on useful training.
+    pue : ratio in [1, 3]
+    network_overhead : fraction of server power in [0, 1]
+    avg_load_fraction : fraction in (0, 1]
+        Average server draw while training / nameplate.
+    avg_power_per_gpu_w : W, optional
+        Measured average draw per accelerator incl. its server share; replaces
+        ``nameplate share x avg_load_fraction`` for the average power when given.
+    electricity_usd_per_mwh, grid_gco2_per_kwh : prices and intensity.
+    pricing : {"auto", "buy", "rent"}
+        ``auto`` buys where the catalog has a price, else rents, else leaves cost unknown.
+    price_usd_per_gpu, rent_usd_per_gpu_hour : optional overrides of the catalog prices.
+    whole_systems : bool
+        Round a GPU count derived from a deadline up to whole servers/racks.
+    """
+
+    # No numeric defaults here: they live (with sources) in data/assumptions.csv only.
+    mfu: Any
+    goodput: Any
+    pue: Any
+    network_overhead: Any
+    avg_load_fraction: Any
+    electricity_usd_per_mwh: Any
+    grid_gco2_per_kwh: Any
+    precision: str = "bf16"
+    avg_power_per_gpu_w: Any = None
+    pricing: str = "auto"
+    price_usd_per_gpu: Any = None
+    rent_usd_per_gpu_hour: Any = None
+    whole_systems: bool = True
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def defaults(cls) -> SizingAssumptions:
+        """The defaults of ``data/assumptions.csv``, each tagged with its source."""
+        table = default_table()
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {
+            "precision": "default: BF16, the precision large dense runs report MFU against",
+            "pricing": "default: buy where the catalog has a price, else rent",
+            "whole_systems": "default: GPUs are bought as whole servers/racks",
+        }
+        for f in fields(cls):
+            if f.name in table:
+                values[f.name] = table[f.name].value
+                sources[f.name] = "default: " + table[f.name].source
+        return cls(**values, sources=sources)
+
+    def with_(self, source: str, **changes: Any) -> SizingAssumptions:
+        """A copy with ``changes`` applied (``None`` values ignored), each tagged ``source``."""
+        known = {f.name for f in fields(self)} - {"sources"}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise InputError(unknown[0], changes[unknown[0]], "one of: " + ", ".join(sorted(known)))
+        applied = {k: v for k, v in changes.items() if v is not None}
+        sources = dict(self.sources)
+        sources.update({k: source for k in applied})
+        return replace(self, **applied, sources=sources)
+
+    def validate(self) -> None:
+        """Run every ``check_*`` on the values (raises :class:`InputError`)."""
+        from planner.catalog import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise InputError("precision", self.precision, "one of: " + ", ".join(PRECISIONS))
+        if self.pricing not in PRICING_MODES:
+            raise InputError("pricing", self.pricing, "one of: " + ", ".join(PRICING_MODES))
+        check_fraction("mfu", self.mfu)
+        check_fraction("goodput", self.goodput)
+        check_range("pue", self.pue, *PUE_RANGE)
+        check_range("network_overhead", self.network_overhead, 0.0, 1.0)
+        check_fraction("avg_load_fraction", self.avg_load_fraction)
+        if self.avg_power_per_gpu_w is not None:
+            check_range("avg_power_per_gpu_w", self.avg_power_per_gpu_w, 1.0, 20_000.0)
+        check_non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)
+        check_range("grid_gco2_per_kwh", self.grid_gco2_per_kwh, *GRID_INTENSITY_RANGE)
+        if self.price_usd_per_gpu is not None:
+            check_non_negative("price_usd_per_gpu", self.price_usd_per_gpu)
+        if self.rent_usd_per_gpu_hour is not None:
+            check_non_negative("rent_usd_per_gpu_hour", self.rent_usd_per_gpu_hour)
+
+    UNITS = {
+        "precision": "",
+        "mfu": "fraction",
+        "goodput": "fraction",
+        "pue": "ratio",
+        "network_overhead": "fraction of server power",
+        "avg_load_fraction": "fraction of nameplate",
+        "avg_power_per_gpu_w": "W",
+        "electricity_usd_per_mwh": "USD/MWh",
+        "grid_gco2_per_kwh": "gCO2/kWh",
+        "pricing": "",
+        "price_usd_per_gpu": "USD per GPU",
+        "rent_usd_per_gpu_hour": "USD per GPU-hour",
+        "whole_systems": "",
+    }

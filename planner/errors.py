@@ -1,0 +1,59 @@
+"""Errors the planner raises for bad input.
+
+Every error a user can cause is a :class:`PlannerError`. Faces (CLI, app, reports) catch it
+and show ``str(err)``: one line naming the field, the value and what is allowed. The CLI exits
+with code 2 on it. Anything else escaping the library is a bug.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PlannerError(Exception):
+    """Base class of every error caused by input (a value, a file, a scenario)."""
+
+
+class InputError(PlannerError, ValueError):
+    """A value is outside what the model accepts.
+
+    Parameters
+    ----------
+    field : str
+        Name of the input, as the user wrote it (``mfu``, ``--days``, ``runs[0].deadline_days``).
+    value : Any
+        The offending value (the first one, for arrays).
+    allowed : str
+        What is allowed, in words (``"(0, 1]"``, ``"one of: h100, gb200"``).
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, *, detail: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.detail = detail
+        msg = f"{field} = {_show(value)} is not allowed: expected {allowed}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class CatalogError(PlannerError):
+    """A data file (catalog, presets, scenario) has a malformed row or field."""
+
+    def __init__(self, file: str, row: int | str | None, column: str | None, problem: str) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        where = file
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)

@@ -1,0 +1,108 @@
+"""Named presets: public training-run estimates with every assumption written next to them.
+
+Read from ``data/presets.toml`` by one validating loader. A preset gives the run, the chip,
+the GPUs or the deadline, the assumptions that differ from the defaults (with the reason in
+``why``) and the ``published`` figures it reproduces.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from planner._paths import data_dir
+from planner.assumptions import SizingAssumptions
+from planner.errors import CatalogError, InputError
+from planner.workloads import TrainingRun
+
+
+class Preset(BaseModel):
+    """One named reproduction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    source: str
+    accelerator: str
+    flops: float | None = Field(default=None, gt=0)
+    params: float | None = Field(default=None, gt=0)
+    active_params: float | None = Field(default=None, gt=0)
+    tokens: float | None = Field(default=None, gt=0)
+    gpus: int | None = Field(default=None, gt=0)
+    days: float | None = Field(default=None, gt=0)
+    assumptions: dict[str, float | str | bool] = Field(default_factory=dict)
+    why: dict[str, str] = Field(default_factory=dict)
+    published: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Preset:
+        if (self.gpus is None) == (self.days is None):
+            raise ValueError("give exactly one of gpus or days")
+        if self.flops is None and (self.tokens is None or (self.params is None and self.active_params is None)):
+            raise ValueError("give flops, or params/active_params with tokens")
+        return self
+
+    def run(self) -> TrainingRun:
+        return TrainingRun(
+            flops=self.flops, params=self.params, active_params=self.active_params,
+            tokens=self.tokens, name=self.title,
+        )
+
+    def sizing_assumptions(self, base: SizingAssumptions | None = None) -> SizingAssumptions:
+        """Defaults (or ``base``) with this preset's values, each sourced to the preset."""
+        a = base if base is not None else SizingAssumptions.defaults()
+        for key, value in self.assumptions.items():
+            reason = self.why.get(key, "")
+            a = a.with_(f"preset {self.name}" + (f": {reason}" if reason else ""), **{key: value})
+        return a
+
+
+@lru_cache(maxsize=4)
+def load_presets(path: Path | None = None) -> dict[str, Preset]:
+    """All presets of ``data/presets.toml`` (or ``path``) by name."""
+    resolved = path or data_dir() / "presets.toml"
+    try:
+        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(str(resolved), None, None, f"not valid TOML ({exc})") from None
+    presets: dict[str, Preset] = {}
+    known = set(SizingAssumptions.UNITS)
+    for name, body in raw.items():
+        try:
+            preset = Preset.model_validate({"name": name, **body})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or None
+            raise CatalogError(str(resolved), f"[{name}]", field, err["msg"]) from None
+        bad = sorted(set(preset.assumptions) - known)
+        if bad:
+            raise CatalogError(str(resolved), f"[{name}]", f"assumptions.{bad[0]}", "unknown assumption")
+        presets[name] = preset
+    return presets
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``, or an :class:`InputError` listing the valid names."""
+    presets = load_presets()
+    if name not in presets:
+        raise InputError("preset", name, "one of: " + ", ".join(presets))
+    return presets[name]
+
+
+def preset_published(name: str) -> dict[str, Any]:
+    return dict(get_preset(name).published)
+
+
+def compare_to_published(result_dict: dict[str, Any], published: dict[str, float]) -> list[dict[str, Any]]:
+    """Model vs published figure for each published key: value, model, relative difference."""
+    rows = []
+    for key, value in published.items():
+        model = result_dict.get(key)
+        rel = None if model is None or value == 0 else (float(model) - value) / value
+        rows.append({"quantity": key, "published": value, "model": model, "relative_difference": rel})
+    return rows

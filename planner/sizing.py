@@ -1,0 +1,447 @@
+"""Sizing: how many GPUs and days a training run needs, and what it draws, costs and emits.
+
+Time (wall clock)::
+
+    days = FLOPs / (GPUs x dense peak x MFU x goodput) / 86,400
+
+solved for days (GPUs given) or for GPUs (deadline given; rounded up to whole systems, and
+the days then recomputed for the GPUs actually installed, so ``days <= deadline_days``).
+Power and energy follow :mod:`planner.power`; money and carbon :mod:`planner.economics`.
+
+Everything is vectorised: any number (FLOPs, GPUs, days, MFU, PUE, prices...) may be a numpy
+array or pandas Series, and a million scenarios evaluate in one call
+(``benchmarks/bench_sizing.py``). Scalars come back as plain floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import economics, power
+from planner._arrays import ceil_whole, out, to_python
+from planner.assumptions import SizingAssumptions
+from planner.catalog import Accelerator, Catalog, load_catalog
+from planner.errors import InputError
+from planner.validation import check_positive
+from planner.workloads import TrainingRun
+
+SECONDS_PER_DAY = 86_400.0
+HOURS_PER_DAY = 24.0
+#: Largest deadline or duration accepted, days (ten years).
+MAX_DAYS = 3_650.0
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    """The answer for one run on one chip (or for arrays of scenarios).
+
+    Every quantity carries its unit in the name. ``facility_power_mw`` is the PEAK the grid
+    must supply (nameplate x (1 + network) x PUE); ``average_facility_power_mw`` is what the
+    meter sees on average, and ``energy_mwh`` = average facility power x wall-clock hours.
+    """
+
+    accelerator: Any
+    precision: str
+    flops: Any
+    gpus: Any
+    systems: Any
+    gpus_per_system: Any
+    days: Any
+    deadline_days: Any
+    gpu_hours: Any
+    mfu: Any
+    goodput: Any
+    pue: Any
+    peak_tflops_per_gpu: Any
+    sustained_pflops: Any
+    it_power_mw: Any
+    facility_power_mw: Any
+    average_it_power_mw: Any
+    average_facility_power_mw: Any
+    energy_mwh: Any
+    capex_usd: Any
+    rental_cost_usd: Any
+    electricity_cost_usd: Any
+    cost_usd: Any
+    pricing: Any
+    emissions_tco2: Any
+    power_chain: dict[str, float] | None
+    assumptions: dict[str, dict[str, Any]]
+
+    @property
+    def is_scalar(self) -> bool:
+        return np.ndim(self.gpus) == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (arrays become lists, NaN becomes None)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per scenario with every numeric result column."""
+        skip = {"power_chain", "assumptions"}
+        cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
+        data = {k: (v if isinstance(v, np.ndarray) else np.repeat(v, n)) for k, v in cols.items()}
+        return pd.DataFrame(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return to_python(value)
+
+
+def _chip_price(
+    acc_price: Any, override: Any
+) -> Any:  # override wins, catalog otherwise; NaN where unknown
+    if override is not None:
+        return np.asarray(override, dtype=float)
+    return np.asarray(np.nan if acc_price is None else acc_price, dtype=float)
+
+
+def _evaluate(
+    *,
+    flops: Any,
+    peak_tflops: Any,
+    gpus_per_system: Any,
+    system_power_kw: Any,
+    price_usd_per_gpu: Any,
+    rent_usd_per_gpu_hour: Any,
+    gpus: Any,
+    days: Any,
+    a: SizingAssumptions,
+) -> dict[str, Any]:
+    """The physics, on arrays. Inputs are already validated."""
+    sustained_flops_per_gpu = (
+        np.asarray(peak_tflops, dtype=float) * 1e12 * np.asarray(a.mfu) * np.asarray(a.goodput)
+    )
+    gps = np.asarray(gpus_per_system, dtype=float)
+    flops = np.asarray(flops, dtype=float)
+    if gpus is not None:
+        gpus_arr = np.asarray(gpus, dtype=float)
+        deadline = None
+    else:
+        deadline = np.asarray(days, dtype=float)
+        gpus_exact = flops / (deadline * SECONDS_PER_DAY * sustained_flops_per_gpu)
+        gpus_arr = ceil_whole(gpus_exact / gps) * gps if a.whole_systems else ceil_whole(gpus_exact)
+    days_arr = flops / (gpus_arr * sustained_flops_per_gpu) / SECONDS_PER_DAY
+    hours = days_arr * HOURS_PER_DAY
+    gpu_hours = gpus_arr * hours
+    systems = ceil_whole(gpus_arr / gps)
+
+    server_w = power.system_power_per_gpu_w(system_power_kw, gpus_per_system)
+    it_peak_mw = gpus_arr * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
+    facility_peak_mw = power.facility_power_w(it_peak_mw, a.pue)
+    avg_server_w = power.average_server_power_per_gpu_w(
+        server_w, a.avg_load_fraction, a.avg_power_per_gpu_w
+    )
+    it_avg_mw = gpus_arr * power.it_power_per_gpu_w(avg_server_w, a.network_overhead) / power.W_PER_MW
+    facility_avg_mw = power.facility_power_w(it_avg_mw, a.pue)
+    energy = power.energy_mwh(facility_avg_mw, hours)
+
+    capex = economics.capex_usd(gpus_arr, price_usd_per_gpu)
+    rental = economics.rental_cost_usd(gpu_hours, rent_usd_per_gpu_hour)
+    electricity = economics.electricity_cost_usd(energy, a.electricity_usd_per_mwh)
+    buy_cost = capex + electricity
+    if a.pricing == "buy":
+        mode = np.where(np.isnan(buy_cost), "unknown", "buy")
+        cost = buy_cost
+    elif a.pricing == "rent":
+        mode = np.where(np.isnan(rental), "unknown", "rent")
+        cost = rental
+    else:
+        can_buy = ~np.isnan(buy_cost)
+        can_rent = ~np.isnan(rental)
+        cost = np.where(can_buy, buy_cost, np.where(can_rent, rental, np.nan))
+        mode = np.where(can_buy, "buy", np.where(can_rent, "rent", "unknown"))
+
+    return {
+        "flops": out(flops),
+        "gpus": out(gpus_arr),
+        "systems": out(systems),
+        "days": out(days_arr),
+        "deadline_days": None if deadline is None else out(deadline),
+        "gpu_hours": out(gpu_hours),
+        "peak_tflops_per_gpu": out(peak_tflops),
+        "sustained_pflops": out(gpus_arr * sustained_flops_per_gpu / 1e15),
+        "it_power_mw": out(it_peak_mw),
+        "facility_power_mw": out(facility_peak_mw),
+        "average_it_power_mw": out(it_avg_mw),
+        "average_facility_power_mw": out(facility_avg_mw),
+        "energy_mwh": out(energy),
+        "capex_usd": out(capex),
+        "rental_cost_usd": out(rental),
+        "electricity_cost_usd": out(electricity),
+        "cost_usd": out(cost),
+        "pricing": str(mode) if np.ndim(mode) == 0 else mode,
+        "emissions_tco2": out(economics.emissions_tco2(energy, a.grid_gco2_per_kwh)),
+    }
+
+
+def _check_gpus_or_days(gpus: Any, days: Any) -> None:
+    if (gpus is None) == (days is None):
+        raise InputError(
+            "gpus/days",
+            "both" if gpus is not None else "neither",
+            "exactly one of gpus (size the time) or days (size the cluster)",
+        )
+    if gpus is not None:
+        check_positive("gpus", gpus)
+        if np.any(np.asarray(gpus, dtype=float) > 10_000_000):
+            raise InputError("gpus", out(np.max(gpus)), "at most 10,000,000")
+    else:
+        check_positive("days", days)
+        if np.any(np.asarray(days, dtype=float) > MAX_DAYS):
+            raise InputError("days", out(np.max(days)), f"at most {MAX_DAYS:,.0f} (ten years)")
+
+
+def resolve_assumptions(
+    assumptions: SizingAssumptions | None, overrides: dict[str, Any], source: str = "user input"
+) -> SizingAssumptions:
+    """Defaults, then ``assumptions``, then keyword ``overrides``; validated."""
+    base = assumptions if assumptions is not None else SizingAssumptions.defaults()
+    resolved = base.with_(source, **overrides) if overrides else base
+    resolved.validate()
+    return resolved
+
+
+def size_training(
+    run: TrainingRun,
+    accelerator: Accelerator | str,
+    *,
+    gpus: Any = None,
+    days: Any = None,
+    assumptions: SizingAssumptions | None = None,
+    catalog: Catalog | None = None,
+    **overrides: Any,
+) -> SizingResult:
+    """Size a training run on one chip, given either the GPUs or the deadline.
+
+    Parameters
+    ----------
+    run : TrainingRun
+        The work (FLOPs, or active parameters x tokens).
+    accelerator : Accelerator or str
+        A catalog chip or its id (``"h100"``, ``"gb200"``...).
+    gpus : int or array, optional
+        GPUs available: the result gives the days.
+    days : float or array, optional
+        Deadline in days: the result gives the GPUs (whole systems) and the achieved days.
+    assumptions : SizingAssumptions, optional
+        Defaults from ``data/assumptions.csv`` when omitted.
+    **overrides
+        Any :class:`SizingAssumptions` field (``mfu=0.5``, ``pue=1.1``, ``precision="fp8"``).
+
+    Returns
+    -------
+    SizingResult
+        Scalars for scalar inputs; arrays (use ``to_frame()``) when any input is an array.
+
+    Raises
+    ------
+    InputError
+        Naming the field, the value and the allowed range.
+    """
+    chip = accelerator if isinstance(accelerator, Accelerator) else (
+        catalog or load_catalog()
+    ).get(accelerator)
+    a = resolve_assumptions(assumptions, overrides)
+    _check_gpus_or_days(gpus, days)
+    peak = chip.dense_tflops(a.precision)
+    flops = run.total_flops()
+    price = _chip_price(chip.price_usd_per_gpu, a.price_usd_per_gpu)
+    rent = _chip_price(chip.rent_usd_per_gpu_hour, a.rent_usd_per_gpu_hour)
+    _check_price_known(chip, a, price, rent)
+    values = _evaluate(
+        flops=flops,
+        peak_tflops=peak,
+        gpus_per_system=chip.gpus_per_system,
+        system_power_kw=chip.system_power_kw,
+        price_usd_per_gpu=price,
+        rent_usd_per_gpu_hour=rent,
+        gpus=gpus,
+        days=days,
+        a=a,
+    )
+    scalar_power = all(
+        np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction)
+    ) and np.ndim(a.avg_power_per_gpu_w) == 0
+    chain = (
+        power.power_chain_per_gpu(
+            chip.tdp_w,
+            chip.system_power_kw,
+            chip.gpus_per_system,
+            network_overhead=float(a.network_overhead),
+            pue=float(a.pue),
+            avg_load_fraction=float(a.avg_load_fraction),
+            avg_power_per_gpu_w=None if a.avg_power_per_gpu_w is None else float(a.avg_power_per_gpu_w),
+        )
+        if scalar_power
+        else None
+    )
+    return SizingResult(
+        accelerator=chip.id,
+        precision=a.precision,
+        gpus_per_system=chip.gpus_per_system,
+        mfu=out(a.mfu),
+        goodput=out(a.goodput),
+        pue=out(a.pue),
+        power_chain=chain,
+        assumptions=_assumption_list(run, chip, a, peak),
+        **values,
+    )
+
+
+def _check_price_known(chip: Accelerator, a: SizingAssumptions, price: Any, rent: Any) -> None:
+    if a.pricing == "buy" and np.isnan(price).any():
+        raise InputError(
+            "pricing", "buy", "rent, or a price_usd_per_gpu",
+            detail=f"the catalog has no purchase price for {chip.id}",
+        )
+    if a.pricing == "rent" and np.isnan(rent).any():
+        raise InputError(
+            "pricing", "rent", "buy, or a rent_usd_per_gpu_hour",
+            detail=f"the catalog has no rental price for {chip.id}",
+        )
+
+
+def _assumption_list(
+    run: TrainingRun, chip: Accelerator, a: SizingAssumptions, peak: float
+) -> dict[str, dict[str, Any]]:
+    """Every value used, with its unit and source."""
+    items: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, value: Any, unit: str, source: str) -> None:
+        items[name] = {"value": _jsonable(out(value) if _numeric(value) else value), "unit": unit, "source": source}
+
+    if run.flops is None:
+        if run.params is not None:
+            add("params", run.params, "parameters", "run input")
+        add("active_params", run.effective_active_params, "parameters", "run input")
+        add("tokens", run.tokens, "tokens", "run input")
+    add("flops", run.total_flops(), "FLOPs", run.describe())
+    add("peak_dense_tflops", peak, "TFLOP/s per GPU", f"catalog {chip.id} ({a.precision} dense): {chip.source}")
+    add("tdp_w", chip.tdp_w, "W", f"catalog {chip.id}: {chip.source}")
+    add("system", chip.system_name, "", f"catalog {chip.id}")
+    add("gpus_per_system", chip.gpus_per_system, "GPUs", f"catalog {chip.id}: {chip.source}")
+    add("system_power_kw", chip.system_power_kw, "kW", f"catalog {chip.id}: {chip.source}")
+    for name, unit in SizingAssumptions.UNITS.items():
+        value = getattr(a, name)
+        if value is None:
+            continue
+        add(name, value, unit, a.sources.get(name, "user input"))
+    price_source = chip.price_source or "no published price"
+    if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+        add("price_usd_per_gpu", chip.price_usd_per_gpu, "USD per GPU", f"catalog {chip.id}: {price_source}")
+    if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+        add("rent_usd_per_gpu_hour", chip.rent_usd_per_gpu_hour, "USD per GPU-hour", f"catalog {chip.id}: {price_source}")
+    return items
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float | np.ndarray | np.generic | pd.Series) and not isinstance(value, bool)
+
+
+def compare_accelerators(
+    run: TrainingRun,
+    *,
+    gpus: Any = None,
+    days: Any = None,
+    assumptions: SizingAssumptions | None = None,
+    catalog: Catalog | None = None,
+    ids: list[str] | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Every catalog chip (or ``ids``) sized for the same run: one row per chip.
+
+    A chip without the requested precision gets a row of NaN and a ``note`` saying so,
+    rather than a silent fallback to another precision.
+    """
+    cat = catalog or load_catalog()
+    a = resolve_assumptions(assumptions, overrides)
+    rows = []
+    for chip in (cat.get(i) for i in ids) if ids else cat:
+        if chip.dense_tflops_or_none(a.precision) is None:
+            rows.append({"accelerator": chip.id, "note": f"no {a.precision.upper()} tensor mode"})
+            continue
+        res = size_training(run, chip, gpus=gpus, days=days, assumptions=a)
+        row = res.to_frame().iloc[0].to_dict()
+        row["note"] = ""
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("accelerator")
+    return df
+
+
+_FRAME_ASSUMPTION_COLUMNS = (
+    "mfu", "goodput", "pue", "network_overhead", "avg_load_fraction", "avg_power_per_gpu_w",
+    "electricity_usd_per_mwh", "grid_gco2_per_kwh", "price_usd_per_gpu", "rent_usd_per_gpu_hour",
+)
+
+
+def size_frame(
+    scenarios: pd.DataFrame,
+    *,
+    assumptions: SizingAssumptions | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Size many scenarios, possibly on different chips, in one vectorised call.
+
+    ``scenarios`` has an ``accelerator`` column of catalog ids; the work as ``flops`` or
+    ``active_params`` and ``tokens``; exactly one of ``gpus`` or ``days``; and optionally any of
+    ``mfu, goodput, pue, network_overhead, avg_load_fraction, avg_power_per_gpu_w,
+    electricity_usd_per_mwh, grid_gco2_per_kwh, price_usd_per_gpu, rent_usd_per_gpu_hour``
+    (columns override ``assumptions``). Returns the result columns, same index.
+    """
+    cat = catalog or load_catalog()
+    if "accelerator" not in scenarios:
+        raise InputError("accelerator", "missing column", "a column of catalog ids")
+    ids = scenarios["accelerator"].astype(str).str.lower()
+    unknown = sorted(set(ids) - set(cat.ids))
+    if unknown:
+        raise InputError("accelerator", unknown[0], "one of: " + ", ".join(cat.ids))
+    overrides = {c: scenarios[c].to_numpy(dtype=float) for c in _FRAME_ASSUMPTION_COLUMNS if c in scenarios}
+    a = resolve_assumptions(assumptions, overrides, source="scenario column")
+    if "flops" in scenarios:
+        run = TrainingRun(flops=scenarios["flops"].to_numpy(dtype=float))
+    else:
+        run = TrainingRun(
+            active_params=scenarios.get("active_params", scenarios.get("params")),
+            tokens=scenarios.get("tokens"),
+        )
+        run = TrainingRun(
+            active_params=np.asarray(run.active_params, dtype=float), tokens=np.asarray(run.tokens, dtype=float)
+        )
+    gpus = scenarios["gpus"].to_numpy(dtype=float) if "gpus" in scenarios else None
+    days = scenarios["days"].to_numpy(dtype=float) if "days" in scenarios else None
+    _check_gpus_or_days(gpus, days)
+    table = cat.frame()
+    col = f"{a.precision}_dense_tflops"
+    peak = ids.map(table[col]).to_numpy(dtype=float)
+    if np.isnan(peak).any():
+        bad = ids[np.isnan(peak)].iloc[0]
+        raise InputError("precision", a.precision, "a precision every listed chip supports",
+                         detail=f"{bad} has no {a.precision.upper()} tensor mode")
+    price = (np.asarray(a.price_usd_per_gpu, dtype=float) if a.price_usd_per_gpu is not None
+             else ids.map(table["price_usd_per_gpu"]).to_numpy(dtype=float))
+    rent = (np.asarray(a.rent_usd_per_gpu_hour, dtype=float) if a.rent_usd_per_gpu_hour is not None
+            else ids.map(table["rent_usd_per_gpu_hour"]).to_numpy(dtype=float))
+    values = _evaluate(
+        flops=run.total_flops(),
+        peak_tflops=peak,
+        gpus_per_system=ids.map(table["gpus_per_system"]).to_numpy(dtype=float),
+        system_power_kw=ids.map(table["system_power_kw"]).to_numpy(dtype=float),
+        price_usd_per_gpu=price,
+        rent_usd_per_gpu_hour=rent,
+        gpus=gpus,
+        days=days,
+        a=a,
+    )
+    n = len(scenarios)
+    data = {k: (np.broadcast_to(v, n) if v is not None else np.full(n, np.nan)) for k, v in values.items()}
+    result = pd.DataFrame(data, index=scenarios.index)
+    result.insert(0, "accelerator", ids.to_numpy())
+    return result

@@ -1,0 +1,85 @@
+"""Named ``check_*`` functions run before any model is evaluated (PyPSA style).
+
+Each accepts a scalar or a numpy array / pandas Series and raises
+:class:`planner.errors.InputError` naming the field, the first offending value and the allowed
+range. NaN is always rejected: a silently wrong number is worse than an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from planner.errors import InputError
+
+
+def _first_bad(values: Any, bad_mask: np.ndarray) -> tuple[Any, str]:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 0:
+        return float(arr), ""
+    n_bad = int(bad_mask.sum())
+    first = float(arr[bad_mask][0])
+    return first, f"{n_bad} of {arr.size} values" if n_bad > 1 else f"element {int(np.argmax(bad_mask))}"
+
+
+def _as_float_array(field: str, values: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(field, values, "a number") from None
+    return arr
+
+
+def check_positive(field: str, values: Any) -> None:
+    """Values must be finite and > 0 (sizes, FLOPs, days, GPU counts, powers)."""
+    arr = _as_float_array(field, values)
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        value, detail = _first_bad(arr, bad)
+        raise InputError(field, value, "a finite number > 0", detail=detail)
+
+
+def check_non_negative(field: str, values: Any) -> None:
+    """Values must be finite and >= 0 (prices, overhead fractions, carbon intensity)."""
+    arr = _as_float_array(field, values)
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if bad.any():
+        value, detail = _first_bad(arr, bad)
+        raise InputError(field, value, "a finite number >= 0", detail=detail)
+
+
+def check_fraction(field: str, values: Any) -> None:
+    """Values must lie in (0, 1] (MFU, goodput, load factors)."""
+    arr = _as_float_array(field, values)
+    bad = ~(np.isfinite(arr) & (arr > 0) & (arr <= 1))
+    if bad.any():
+        value, detail = _first_bad(arr, bad)
+        raise InputError(field, value, "a fraction in (0, 1]", detail=detail)
+
+
+def check_range(field: str, values: Any, low: float, high: float) -> None:
+    """Values must lie in the closed interval [low, high] (e.g. PUE in [1, 3])."""
+    arr = _as_float_array(field, values)
+    bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
+    if bad.any():
+        value, detail = _first_bad(arr, bad)
+        raise InputError(field, value, f"a number in [{low:g}, {high:g}]", detail=detail)
+
+
+def check_choice(field: str, value: str, choices: Iterable[str]) -> None:
+    """``value`` must be one of ``choices`` (ids, precisions, objectives)."""
+    options = list(choices)
+    if value not in options:
+        raise InputError(field, value, "one of: " + ", ".join(options))
+
+
+def check_whole(field: str, values: Any) -> None:
+    """Values must be whole numbers >= 1 (GPU counts, systems)."""
+    check_positive(field, values)
+    arr = np.asarray(values, dtype=float)
+    bad = arr != np.floor(arr)
+    if bad.any():
+        value, detail = _first_bad(arr, bad)
+        raise InputError(field, value, "a whole number >= 1", detail=detail)

@@ -43,14 +43,19 @@ class Preset(BaseModel):
     def _shape(self) -> Preset:
         if (self.gpus is None) == (self.days is None):
             raise ValueError("give exactly one of gpus or days")
-        if self.flops is None and (self.tokens is None or (self.params is None and self.active_params is None)):
+        if self.flops is None and (
+            self.tokens is None or (self.params is None and self.active_params is None)
+        ):
             raise ValueError("give flops, or params/active_params with tokens")
         return self
 
     def run(self) -> TrainingRun:
         return TrainingRun(
-            flops=self.flops, params=self.params, active_params=self.active_params,
-            tokens=self.tokens, name=self.title,
+            flops=self.flops,
+            params=self.params,
+            active_params=self.active_params,
+            tokens=self.tokens,
+            name=self.title,
         )
 
     def sizing_assumptions(self, base: SizingAssumptions | None = None) -> SizingAssumptions:
@@ -81,7 +86,9 @@ def load_presets(path: Path | None = None) -> dict[str, Preset]:
             raise CatalogError(str(resolved), f"[{name}]", field, err["msg"]) from None
         bad = sorted(set(preset.assumptions) - known)
         if bad:
-            raise CatalogError(str(resolved), f"[{name}]", f"assumptions.{bad[0]}", "unknown assumption")
+            raise CatalogError(
+                str(resolved), f"[{name}]", f"assumptions.{bad[0]}", "unknown assumption"
+            )
         presets[name] = preset
     return presets
 
@@ -98,11 +105,15 @@ def preset_published(name: str) -> dict[str, Any]:
     return dict(get_preset(name).published)
 
 
-def compare_to_published(result_dict: dict[str, Any], published: dict[str, float]) -> list[dict[str, Any]]:
+def compare_to_published(
+    result_dict: dict[str, Any], published: dict[str, float]
+) -> list[dict[str, Any]]:
     """Model vs published figure for each published key: value, model, relative difference."""
     rows = []
     for key, value in published.items():
         model = result_dict.get(key)
         rel = None if model is None or value == 0 else (float(model) - value) / value
-        rows.append({"quantity": key, "published": value, "model": model, "relative_difference": rel})
+        rows.append(
+            {"quantity": key, "published": value, "model": model, "relative_difference": rel}
+        )
     return rows

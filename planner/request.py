@@ -37,8 +37,12 @@ class SizingRequest:
             cat = catalog or load_catalog()
             raise InputError("accelerator", "missing", "one of: " + ", ".join(cat.ids))
         return size_training(
-            self.run, self.accelerator, gpus=self.gpus, days=self.days,
-            assumptions=self.assumptions, catalog=catalog,
+            self.run,
+            self.accelerator,
+            gpus=self.gpus,
+            days=self.days,
+            assumptions=self.assumptions,
+            catalog=catalog,
         )
 
     def compare(self, catalog: Catalog | None = None) -> pd.DataFrame:
@@ -70,7 +74,10 @@ def build_request(
     p = get_preset(preset) if preset else None
     a = p.sizing_assumptions() if p else SizingAssumptions.defaults()
     if facility_profile is not None and assumption_overrides.get("pue") is None:
-        a = a.with_(f"facility profile {facility_profile} (data/facility.csv)", pue=pue_for_profile(facility_profile))
+        a = a.with_(
+            f"facility profile {facility_profile} (data/facility.csv)",
+            pue=pue_for_profile(facility_profile),
+        )
     a = a.with_(source, **assumption_overrides)
     a.validate()
 

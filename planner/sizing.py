@@ -139,7 +139,9 @@ def _evaluate(
     avg_server_w = power.average_server_power_per_gpu_w(
         server_w, a.avg_load_fraction, a.avg_power_per_gpu_w
     )
-    it_avg_mw = gpus_arr * power.it_power_per_gpu_w(avg_server_w, a.network_overhead) / power.W_PER_MW
+    it_avg_mw = (
+        gpus_arr * power.it_power_per_gpu_w(avg_server_w, a.network_overhead) / power.W_PER_MW
+    )
     facility_avg_mw = power.facility_power_w(it_avg_mw, a.pue)
     energy = power.energy_mwh(facility_avg_mw, hours)
 
@@ -246,9 +248,11 @@ def size_training(
     InputError
         Naming the field, the value and the allowed range.
     """
-    chip = accelerator if isinstance(accelerator, Accelerator) else (
-        catalog or load_catalog()
-    ).get(accelerator)
+    chip = (
+        accelerator
+        if isinstance(accelerator, Accelerator)
+        else (catalog or load_catalog()).get(accelerator)
+    )
     a = resolve_assumptions(assumptions, overrides)
     _check_gpus_or_days(gpus, days)
     peak = chip.dense_tflops(a.precision)
@@ -267,9 +271,10 @@ def size_training(
         days=days,
         a=a,
     )
-    scalar_power = all(
-        np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction)
-    ) and np.ndim(a.avg_power_per_gpu_w) == 0
+    scalar_power = (
+        all(np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction))
+        and np.ndim(a.avg_power_per_gpu_w) == 0
+    )
     chain = (
         power.power_chain_per_gpu(
             chip.tdp_w,
@@ -278,7 +283,9 @@ def size_training(
             network_overhead=float(a.network_overhead),
             pue=float(a.pue),
             avg_load_fraction=float(a.avg_load_fraction),
-            avg_power_per_gpu_w=None if a.avg_power_per_gpu_w is None else float(a.avg_power_per_gpu_w),
+            avg_power_per_gpu_w=None
+            if a.avg_power_per_gpu_w is None
+            else float(a.avg_power_per_gpu_w),
         )
         if scalar_power
         else None
@@ -299,12 +306,16 @@ def size_training(
 def _check_price_known(chip: Accelerator, a: SizingAssumptions, price: Any, rent: Any) -> None:
     if a.pricing == "buy" and np.isnan(price).any():
         raise InputError(
-            "pricing", "buy", "rent, or a price_usd_per_gpu",
+            "pricing",
+            "buy",
+            "rent, or a price_usd_per_gpu",
             detail=f"the catalog has no purchase price for {chip.id}",
         )
     if a.pricing == "rent" and np.isnan(rent).any():
         raise InputError(
-            "pricing", "rent", "buy, or a rent_usd_per_gpu_hour",
+            "pricing",
+            "rent",
+            "buy, or a rent_usd_per_gpu_hour",
             detail=f"the catalog has no rental price for {chip.id}",
         )
 
@@ -316,7 +327,14 @@ def _assumption_list(
     items: dict[str, dict[str, Any]] = {}
 
     def add(name: str, value: Any, unit: str, source: str) -> None:
-        items[name] = {"value": _jsonable(out(value) if _numeric(value) else value), "unit": unit, "source": source}
+        if _numeric(value) and np.ndim(value) > 0:  # vectorised: summarise, do not copy 1M values
+            arr = np.asarray(value, dtype=float)
+            value = f"{arr.size:,} values in [{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]"
+        items[name] = {
+            "value": _jsonable(out(value) if _numeric(value) else value),
+            "unit": unit,
+            "source": source,
+        }
 
     if run.flops is None:
         if run.params is not None:
@@ -324,7 +342,12 @@ def _assumption_list(
         add("active_params", run.effective_active_params, "parameters", "run input")
         add("tokens", run.tokens, "tokens", "run input")
     add("flops", run.total_flops(), "FLOPs", run.describe())
-    add("peak_dense_tflops", peak, "TFLOP/s per GPU", f"catalog {chip.id} ({a.precision} dense): {chip.source}")
+    add(
+        "peak_dense_tflops",
+        peak,
+        "TFLOP/s per GPU",
+        f"catalog {chip.id} ({a.precision} dense): {chip.source}",
+    )
     add("tdp_w", chip.tdp_w, "W", f"catalog {chip.id}: {chip.source}")
     add("system", chip.system_name, "", f"catalog {chip.id}")
     add("gpus_per_system", chip.gpus_per_system, "GPUs", f"catalog {chip.id}: {chip.source}")
@@ -336,14 +359,26 @@ def _assumption_list(
         add(name, value, unit, a.sources.get(name, "user input"))
     price_source = chip.price_source or "no published price"
     if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
-        add("price_usd_per_gpu", chip.price_usd_per_gpu, "USD per GPU", f"catalog {chip.id}: {price_source}")
+        add(
+            "price_usd_per_gpu",
+            chip.price_usd_per_gpu,
+            "USD per GPU",
+            f"catalog {chip.id}: {price_source}",
+        )
     if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
-        add("rent_usd_per_gpu_hour", chip.rent_usd_per_gpu_hour, "USD per GPU-hour", f"catalog {chip.id}: {price_source}")
+        add(
+            "rent_usd_per_gpu_hour",
+            chip.rent_usd_per_gpu_hour,
+            "USD per GPU-hour",
+            f"catalog {chip.id}: {price_source}",
+        )
     return items
 
 
 def _numeric(value: Any) -> bool:
-    return isinstance(value, int | float | np.ndarray | np.generic | pd.Series) and not isinstance(value, bool)
+    return isinstance(value, int | float | np.ndarray | np.generic | pd.Series) and not isinstance(
+        value, bool
+    )
 
 
 def compare_accelerators(
@@ -377,8 +412,16 @@ def compare_accelerators(
 
 
 _FRAME_ASSUMPTION_COLUMNS = (
-    "mfu", "goodput", "pue", "network_overhead", "avg_load_fraction", "avg_power_per_gpu_w",
-    "electricity_usd_per_mwh", "grid_gco2_per_kwh", "price_usd_per_gpu", "rent_usd_per_gpu_hour",
+    "mfu",
+    "goodput",
+    "pue",
+    "network_overhead",
+    "avg_load_fraction",
+    "avg_power_per_gpu_w",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
 )
 
 
@@ -399,11 +442,19 @@ def size_frame(
     cat = catalog or load_catalog()
     if "accelerator" not in scenarios:
         raise InputError("accelerator", "missing column", "a column of catalog ids")
-    ids = scenarios["accelerator"].astype(str).str.lower()
-    unknown = sorted(set(ids) - set(cat.ids))
+    # factorize once, then index small per-chip tables: ~50x faster than Series.map on 1M rows
+    codes, uniques = pd.factorize(scenarios["accelerator"].astype(str).str.lower())
+    unknown = sorted(set(uniques) - set(cat.ids))
     if unknown:
         raise InputError("accelerator", unknown[0], "one of: " + ", ".join(cat.ids))
-    overrides = {c: scenarios[c].to_numpy(dtype=float) for c in _FRAME_ASSUMPTION_COLUMNS if c in scenarios}
+    table = cat.frame().loc[list(uniques)]
+
+    def per_row(column: str) -> np.ndarray:
+        return table[column].to_numpy(dtype=float)[codes]
+
+    overrides = {
+        c: scenarios[c].to_numpy(dtype=float) for c in _FRAME_ASSUMPTION_COLUMNS if c in scenarios
+    }
     a = resolve_assumptions(assumptions, overrides, source="scenario column")
     if "flops" in scenarios:
         run = TrainingRun(flops=scenarios["flops"].to_numpy(dtype=float))
@@ -413,27 +464,36 @@ def size_frame(
             tokens=scenarios.get("tokens"),
         )
         run = TrainingRun(
-            active_params=np.asarray(run.active_params, dtype=float), tokens=np.asarray(run.tokens, dtype=float)
+            active_params=np.asarray(run.active_params, dtype=float),
+            tokens=np.asarray(run.tokens, dtype=float),
         )
     gpus = scenarios["gpus"].to_numpy(dtype=float) if "gpus" in scenarios else None
     days = scenarios["days"].to_numpy(dtype=float) if "days" in scenarios else None
     _check_gpus_or_days(gpus, days)
-    table = cat.frame()
-    col = f"{a.precision}_dense_tflops"
-    peak = ids.map(table[col]).to_numpy(dtype=float)
+    peak = per_row(f"{a.precision}_dense_tflops")
     if np.isnan(peak).any():
-        bad = ids[np.isnan(peak)].iloc[0]
-        raise InputError("precision", a.precision, "a precision every listed chip supports",
-                         detail=f"{bad} has no {a.precision.upper()} tensor mode")
-    price = (np.asarray(a.price_usd_per_gpu, dtype=float) if a.price_usd_per_gpu is not None
-             else ids.map(table["price_usd_per_gpu"]).to_numpy(dtype=float))
-    rent = (np.asarray(a.rent_usd_per_gpu_hour, dtype=float) if a.rent_usd_per_gpu_hour is not None
-            else ids.map(table["rent_usd_per_gpu_hour"]).to_numpy(dtype=float))
+        bad = uniques[codes[np.isnan(peak)][0]]
+        raise InputError(
+            "precision",
+            a.precision,
+            "a precision every listed chip supports",
+            detail=f"{bad} has no {a.precision.upper()} tensor mode",
+        )
+    price = (
+        np.asarray(a.price_usd_per_gpu, dtype=float)
+        if a.price_usd_per_gpu is not None
+        else per_row("price_usd_per_gpu")
+    )
+    rent = (
+        np.asarray(a.rent_usd_per_gpu_hour, dtype=float)
+        if a.rent_usd_per_gpu_hour is not None
+        else per_row("rent_usd_per_gpu_hour")
+    )
     values = _evaluate(
         flops=run.total_flops(),
         peak_tflops=peak,
-        gpus_per_system=ids.map(table["gpus_per_system"]).to_numpy(dtype=float),
-        system_power_kw=ids.map(table["system_power_kw"]).to_numpy(dtype=float),
+        gpus_per_system=per_row("gpus_per_system"),
+        system_power_kw=per_row("system_power_kw"),
         price_usd_per_gpu=price,
         rent_usd_per_gpu_hour=rent,
         gpus=gpus,
@@ -441,7 +501,10 @@ def size_frame(
         a=a,
     )
     n = len(scenarios)
-    data = {k: (np.broadcast_to(v, n) if v is not None else np.full(n, np.nan)) for k, v in values.items()}
+    data = {
+        k: (np.broadcast_to(v, n) if v is not None else np.full(n, np.nan))
+        for k, v in values.items()
+    }
     result = pd.DataFrame(data, index=scenarios.index)
-    result.insert(0, "accelerator", ids.to_numpy())
+    result.insert(0, "accelerator", np.asarray(uniques, dtype=object)[codes])
     return result

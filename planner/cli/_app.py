@@ -14,9 +14,16 @@ from typing import Any
 
 import click
 import typer
+import typer.exceptions
 from rich.console import Console
 
 from planner.errors import PlannerError
+
+# Typer >= 0.2x ships its own copy of click whose exceptions derive from TyperException;
+# older Typer raises click's own. Catch both.
+_CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
+    {click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)}
+)
 
 app = typer.Typer(
     name="planner",
@@ -40,14 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="planner", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("planner: aborted\n")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except _CLICK_ERRORS as exc:  # usage errors: unknown option, value of the wrong type...
+        exc.show()  # type: ignore[attr-defined]
         return 2
     except PlannerError as exc:
         sys.stderr.write(f"planner: error: {exc}\n")

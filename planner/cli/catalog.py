@@ -14,18 +14,28 @@ from planner.cli._app import app, console, print_json
 from planner.presets import load_presets
 
 _COLUMNS = [
-    ("bf16_dense_tflops", "BF16 dense TFLOP/s"), ("fp8_dense_tflops", "FP8 dense"),
-    ("fp4_dense_tflops", "FP4 dense"), ("memory_gb", "mem GB"), ("memory_bw_tbs", "TB/s"),
-    ("tdp_w", "TDP W"), ("gpus_per_system", "GPUs/sys"), ("system_power_kw", "system kW"),
-    ("price_usd_per_gpu", "USD/GPU"), ("rent_usd_per_gpu_hour", "USD/GPU-h"),
+    ("bf16_dense_tflops", "BF16 dense TFLOP/s"),
+    ("fp8_dense_tflops", "FP8 dense"),
+    ("fp4_dense_tflops", "FP4 dense"),
+    ("memory_gb", "mem GB"),
+    ("memory_bw_tbs", "TB/s"),
+    ("tdp_w", "TDP W"),
+    ("gpus_per_system", "GPUs/sys"),
+    ("system_power_kw", "system kW"),
+    ("price_usd_per_gpu", "USD/GPU"),
+    ("rent_usd_per_gpu_hour", "USD/GPU-h"),
 ]
 
 
 @app.command("catalog")
 def catalog_command(
-    catalog: Annotated[Path | None, typer.Option(help="Read this accelerator CSV instead of the shipped one.")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Read this accelerator CSV instead of the shipped one.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
-    sources: Annotated[bool, typer.Option("--sources", help="Also list each row's sources.")] = False,
+    sources: Annotated[
+        bool, typer.Option("--sources", help="Also list each row's sources.")
+    ] = False,
 ) -> None:
     """The chips: dense TFLOP/s, memory, TDP, system power, prices and sources."""
     cat = load_catalog(catalog)
@@ -39,11 +49,16 @@ def catalog_command(
         t.add_column(label, justify="right")
     for a in cat:
         d = a.to_dict()
-        t.add_row(a.id, a.system_name, *("" if d[k] is None else f"{d[k]:,.4g}" for k, _ in _COLUMNS))
+        t.add_row(
+            a.id, a.system_name, *("" if d[k] is None else f"{d[k]:,.4g}" for k, _ in _COLUMNS)
+        )
     console.print(t)
     if sources:
         for a in cat:
-            console.print(f"[bold]{a.id}[/bold]: {a.source}" + (f"; price: {a.price_source}" if a.price_source else ""))
+            console.print(
+                f"[bold]{a.id}[/bold]: {a.source}"
+                + (f"; price: {a.price_source}" if a.price_source else "")
+            )
 
 
 @app.command("presets")
@@ -59,5 +74,10 @@ def presets_command(
     for col in ("name", "chip", "title", "published"):
         t.add_column(col, overflow="fold")
     for p in presets.values():
-        t.add_row(p.name, p.accelerator, p.title, ", ".join(f"{k}={v:,.4g}" for k, v in p.published.items()))
+        t.add_row(
+            p.name,
+            p.accelerator,
+            p.title,
+            ", ".join(f"{k}={v:,.4g}" for k, v in p.published.items()),
+        )
     console.print(t)

@@ -25,30 +25,100 @@ def _default(name: str) -> str:
 
 @app.command("size")
 def size_command(
-    accelerator: Annotated[str | None, typer.Option("--accelerator", "-a", help="Catalog chip id (see `planner catalog`).")] = None,
-    flops: Annotated[float | None, typer.Option(help="Total training compute, FLOPs (e.g. 2.15e25).")] = None,
+    accelerator: Annotated[
+        str | None,
+        typer.Option("--accelerator", "-a", help="Catalog chip id (see `planner catalog`)."),
+    ] = None,
+    flops: Annotated[
+        float | None, typer.Option(help="Total training compute, FLOPs (e.g. 2.15e25).")
+    ] = None,
     params: Annotated[float | None, typer.Option(help="Total parameters (e.g. 1.8e12).")] = None,
-    active_params: Annotated[float | None, typer.Option(help="Parameters active per token (MoE); default: --params.")] = None,
-    tokens: Annotated[float | None, typer.Option(help="Training tokens (e.g. 1.3e13). FLOPs = 6 x active params x tokens.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs available: the answer is the days.")] = None,
-    days: Annotated[float | None, typer.Option(help="Deadline in days: the answer is the GPUs (whole systems).")] = None,
-    precision: Annotated[str | None, typer.Option(help="Tensor precision of the dense peak: bf16, fp8 or fp4 [default bf16].")] = None,
-    mfu: Annotated[float | None, typer.Option(help="Model FLOPs utilisation in (0, 1] " + _default("mfu"))] = None,
-    goodput: Annotated[float | None, typer.Option(help="Useful fraction of wall-clock time in (0, 1] " + _default("goodput"))] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness in [1, 3] " + _default("pue"))] = None,
-    facility: Annotated[str | None, typer.Option(help="Facility profile setting the PUE: " + ", ".join(facility_profiles().index) + ".")] = None,
-    network_overhead: Annotated[float | None, typer.Option(help="Network + storage power as a fraction of server power " + _default("network_overhead"))] = None,
-    load_fraction: Annotated[float | None, typer.Option(help="Average training draw / nameplate " + _default("avg_load_fraction"))] = None,
-    avg_power_per_gpu_w: Annotated[float | None, typer.Option(help="Measured average W per accelerator incl. its server share (replaces nameplate x load fraction).")] = None,
-    pricing: Annotated[str | None, typer.Option(help="auto (buy if priced, else rent), buy or rent [default auto].")] = None,
-    price_usd_per_gpu: Annotated[float | None, typer.Option(help="Purchase price per GPU, USD (overrides the catalog).")] = None,
-    rent_usd_per_gpu_hour: Annotated[float | None, typer.Option(help="Rental price per GPU-hour, USD (overrides the catalog).")] = None,
-    electricity_usd_per_mwh: Annotated[float | None, typer.Option(help="Electricity price, USD/MWh " + _default("electricity_usd_per_mwh"))] = None,
-    grid_gco2_per_kwh: Annotated[float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh " + _default("grid_gco2_per_kwh"))] = None,
-    preset: Annotated[str | None, typer.Option(help="Start from a named reproduction: " + ", ".join(load_presets()) + ". Explicit options override it.")] = None,
-    compare: Annotated[bool, typer.Option("--compare", help="Size the same run on every catalog chip, side by side.")] = False,
-    catalog: Annotated[Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped catalog.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    active_params: Annotated[
+        float | None, typer.Option(help="Parameters active per token (MoE); default: --params.")
+    ] = None,
+    tokens: Annotated[
+        float | None,
+        typer.Option(help="Training tokens (e.g. 1.3e13). FLOPs = 6 x active params x tokens."),
+    ] = None,
+    gpus: Annotated[
+        int | None, typer.Option(help="GPUs available: the answer is the days.")
+    ] = None,
+    days: Annotated[
+        float | None, typer.Option(help="Deadline in days: the answer is the GPUs (whole systems).")
+    ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="Tensor precision of the dense peak: bf16, fp8 or fp4 [default bf16]."),
+    ] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Model FLOPs utilisation in (0, 1] " + _default("mfu"))
+    ] = None,
+    goodput: Annotated[
+        float | None,
+        typer.Option(help="Useful fraction of wall-clock time in (0, 1] " + _default("goodput")),
+    ] = None,
+    pue: Annotated[
+        float | None, typer.Option(help="Power usage effectiveness in [1, 3] " + _default("pue"))
+    ] = None,
+    facility: Annotated[
+        str | None,
+        typer.Option(
+            help="Facility profile setting the PUE: " + ", ".join(facility_profiles().index) + "."
+        ),
+    ] = None,
+    network_overhead: Annotated[
+        float | None,
+        typer.Option(
+            help="Network + storage power as a fraction of server power "
+            + _default("network_overhead")
+        ),
+    ] = None,
+    load_fraction: Annotated[
+        float | None,
+        typer.Option(help="Average training draw / nameplate " + _default("avg_load_fraction")),
+    ] = None,
+    avg_power_per_gpu_w: Annotated[
+        float | None,
+        typer.Option(
+            help="Measured average W per accelerator incl. its server share (replaces nameplate x load fraction)."
+        ),
+    ] = None,
+    pricing: Annotated[
+        str | None,
+        typer.Option(help="auto (buy if priced, else rent), buy or rent [default auto]."),
+    ] = None,
+    price_usd_per_gpu: Annotated[
+        float | None, typer.Option(help="Purchase price per GPU, USD (overrides the catalog).")
+    ] = None,
+    rent_usd_per_gpu_hour: Annotated[
+        float | None, typer.Option(help="Rental price per GPU-hour, USD (overrides the catalog).")
+    ] = None,
+    electricity_usd_per_mwh: Annotated[
+        float | None,
+        typer.Option(help="Electricity price, USD/MWh " + _default("electricity_usd_per_mwh")),
+    ] = None,
+    grid_gco2_per_kwh: Annotated[
+        float | None,
+        typer.Option(help="Grid carbon intensity, gCO2/kWh " + _default("grid_gco2_per_kwh")),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Start from a named reproduction: "
+            + ", ".join(load_presets())
+            + ". Explicit options override it."
+        ),
+    ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option("--compare", help="Size the same run on every catalog chip, side by side."),
+    ] = False,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped catalog.")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
 ) -> None:
     """Size a training run: GPUs or days, megawatts, MWh, cost and CO2.
 
@@ -58,13 +128,27 @@ def size_command(
     """
     cat = load_catalog(catalog)
     request = build_request(
-        preset=preset, accelerator=accelerator, flops=flops, params=params,
-        active_params=active_params, tokens=tokens, gpus=gpus, days=days,
-        facility_profile=facility, precision=precision, mfu=mfu, goodput=goodput, pue=pue,
-        network_overhead=network_overhead, avg_load_fraction=load_fraction,
-        avg_power_per_gpu_w=avg_power_per_gpu_w, pricing=pricing,
-        price_usd_per_gpu=price_usd_per_gpu, rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
-        electricity_usd_per_mwh=electricity_usd_per_mwh, grid_gco2_per_kwh=grid_gco2_per_kwh,
+        preset=preset,
+        accelerator=accelerator,
+        flops=flops,
+        params=params,
+        active_params=active_params,
+        tokens=tokens,
+        gpus=gpus,
+        days=days,
+        facility_profile=facility,
+        precision=precision,
+        mfu=mfu,
+        goodput=goodput,
+        pue=pue,
+        network_overhead=network_overhead,
+        avg_load_fraction=load_fraction,
+        avg_power_per_gpu_w=avg_power_per_gpu_w,
+        pricing=pricing,
+        price_usd_per_gpu=price_usd_per_gpu,
+        rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
+        electricity_usd_per_mwh=electricity_usd_per_mwh,
+        grid_gco2_per_kwh=grid_gco2_per_kwh,
     )
     if compare:
         frame = request.compare(cat)
@@ -87,7 +171,10 @@ def size_command(
 def _records(frame):  # DataFrame -> JSON-ready list of dicts
     from planner._arrays import to_python
 
-    return [{"accelerator": idx, **{k: to_python(v) for k, v in row.items()}} for idx, row in frame.iterrows()]
+    return [
+        {"accelerator": idx, **{k: to_python(v) for k, v in row.items()}}
+        for idx, row in frame.iterrows()
+    ]
 
 
 def _money(value: float | None) -> str:
@@ -105,18 +192,36 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
     t.add_column("value")
     deadline = f" (deadline {result.deadline_days:g})" if result.deadline_days is not None else ""
     rows = [
-        ("accelerator", f"{result.accelerator} ({chip_name}), {result.precision.upper()} dense {result.peak_tflops_per_gpu:,.0f} TFLOP/s per GPU"),
+        (
+            "accelerator",
+            f"{result.accelerator} ({chip_name}), {result.precision.upper()} dense {result.peak_tflops_per_gpu:,.0f} TFLOP/s per GPU",
+        ),
         ("training compute", f"{result.flops:.3g} FLOPs"),
-        ("GPUs", f"{result.gpus:,.0f} in {result.systems:,.0f} systems of {result.gpus_per_system}"),
+        (
+            "GPUs",
+            f"{result.gpus:,.0f} in {result.systems:,.0f} systems of {result.gpus_per_system}",
+        ),
         ("days", f"{result.days:,.1f}{deadline}"),
         ("GPU-hours", f"{result.gpu_hours:,.0f}"),
-        ("MFU x goodput", f"{result.mfu:.3g} x {result.goodput:.3g}; sustained {result.sustained_pflops:,.0f} PFLOP/s"),
+        (
+            "MFU x goodput",
+            f"{result.mfu:.3g} x {result.goodput:.3g}; sustained {result.sustained_pflops:,.0f} PFLOP/s",
+        ),
         ("peak IT power", f"{result.it_power_mw:,.2f} MW"),
-        ("peak facility power", f"{result.facility_power_mw:,.2f} MW (PUE {result.pue:g}) - what the grid must supply"),
-        ("average facility power", f"{result.average_facility_power_mw:,.2f} MW - what the meter bills"),
+        (
+            "peak facility power",
+            f"{result.facility_power_mw:,.2f} MW (PUE {result.pue:g}) - what the grid must supply",
+        ),
+        (
+            "average facility power",
+            f"{result.average_facility_power_mw:,.2f} MW - what the meter bills",
+        ),
         ("energy", f"{result.energy_mwh:,.0f} MWh"),
         ("cost", f"{_money(payload['cost_usd'])} ({result.pricing})"),
-        ("  capex / rental / electricity", f"{_money(payload['capex_usd'])} / {_money(payload['rental_cost_usd'])} / {_money(payload['electricity_cost_usd'])}"),
+        (
+            "  capex / rental / electricity",
+            f"{_money(payload['capex_usd'])} / {_money(payload['rental_cost_usd'])} / {_money(payload['electricity_cost_usd'])}",
+        ),
         ("emissions", f"{result.emissions_tco2:,.0f} tCO2"),
     ]
     for k, v in rows:
@@ -139,7 +244,9 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
         for col in ("quantity", "published", "model", "difference"):
             pt.add_column(col)
         for row in payload["published"]:
-            diff = "" if row["relative_difference"] is None else f"{row['relative_difference']:+.1%}"
+            diff = (
+                "" if row["relative_difference"] is None else f"{row['relative_difference']:+.1%}"
+            )
             model = "" if row["model"] is None else f"{row['model']:,.4g}"
             pt.add_row(row["quantity"], f"{row['published']:,.4g}", model, diff)
         console.print(pt)
@@ -158,9 +265,16 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
 def _print_comparison(frame, days, gpus) -> None:
     what = f"deadline {days:g} days" if days is not None else f"{gpus:,.0f} GPUs"
     t = Table(title=f"Every chip for the same run ({what})")
-    cols = [("gpus", "GPUs", "{:,.0f}"), ("systems", "systems", "{:,.0f}"), ("days", "days", "{:,.1f}"),
-            ("facility_power_mw", "peak MW", "{:,.2f}"), ("energy_mwh", "MWh", "{:,.0f}"),
-            ("cost_usd", "cost USD", "{:,.0f}"), ("pricing", "pricing", "{}"), ("emissions_tco2", "tCO2", "{:,.0f}")]
+    cols = [
+        ("gpus", "GPUs", "{:,.0f}"),
+        ("systems", "systems", "{:,.0f}"),
+        ("days", "days", "{:,.1f}"),
+        ("facility_power_mw", "peak MW", "{:,.2f}"),
+        ("energy_mwh", "MWh", "{:,.0f}"),
+        ("cost_usd", "cost USD", "{:,.0f}"),
+        ("pricing", "pricing", "{}"),
+        ("emissions_tco2", "tCO2", "{:,.0f}"),
+    ]
     t.add_column("chip")
     for _, label, _ in cols:
         t.add_column(label, justify="right")

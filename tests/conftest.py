@@ -1,0 +1,19 @@
+"""Shared fixtures: the shipped catalog and the canonical GTC 2024 run."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.catalog import Catalog, load_catalog
+from planner.workloads import TrainingRun
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def gtc_run() -> TrainingRun:
+    """GPT-MoE-1.8T as NVIDIA's GTC 2024 comparison: 2.8e11 active params, 1.3e13 tokens."""
+    return TrainingRun(params=1.8e12, active_params=2.8e11, tokens=1.3e13)

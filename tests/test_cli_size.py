@@ -1,0 +1,197 @@
+"""The `planner size`, `catalog` and `presets` commands: the scripted contract and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from planner._paths import data_dir
+from planner.cli import main
+
+CONTRACT_KEYS = {
+    "accelerator",
+    "precision",
+    "flops",
+    "gpus",
+    "systems",
+    "days",
+    "gpu_hours",
+    "mfu",
+    "goodput",
+    "pue",
+    "it_power_mw",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh",
+    "cost_usd",
+    "emissions_tco2",
+    "assumptions",
+}
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_issue_example_h100_90_days(capsys):
+    code, out, _ = run_cli(
+        capsys,
+        "size",
+        "--accelerator",
+        "h100",
+        "--params",
+        "1.8e12",
+        "--active-params",
+        "2.8e11",
+        "--tokens",
+        "1.3e13",
+        "--days",
+        "90",
+        "--json",
+    )
+    assert code == 0
+    d = json.loads(out)
+    assert CONTRACT_KEYS <= set(d)
+    assert d["flops"] == pytest.approx(2.184e25)
+    assert d["days"] <= 90
+
+
+def test_issue_example_gb200_with_2000_gpus_json(capsys):
+    code, out, _ = run_cli(
+        capsys, "size", "--accelerator", "gb200", "--flops", "2.15e25", "--gpus", "2000", "--json"
+    )
+    assert code == 0
+    d = json.loads(out)
+    assert d["gpus"] == 2000 and d["systems"] == 28
+    assert d["assumptions"]["flops"]["source"] == "given as total FLOPs"
+
+
+def test_preset_prints_published_comparison(capsys):
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper")
+    assert code == 0
+    assert "Published vs model" in out and "7,888" in out and "what the grid must supply" in out
+
+
+def test_preset_json_carries_published_figures(capsys):
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-blackwell", "--json")
+    d = json.loads(out)
+    assert d["preset"] == "gtc2024-blackwell"
+    gpus_row = next(r for r in d["published"] if r["quantity"] == "gpus")
+    assert abs(gpus_row["relative_difference"]) < 0.10
+
+
+def test_user_option_overrides_the_preset(capsys):
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper", "--gpus", "4096", "--json")
+    d = json.loads(out)
+    assert d["gpus"] == 4096 and d["deadline_days"] is None and d["days"] > 90
+    assert d["assumptions"]["mfu"]["source"].startswith("preset gtc2024-hopper")
+
+
+def test_compare_lists_every_chip(capsys):
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper", "--compare", "--json")
+    assert code == 0
+    rows = json.loads(out)["comparison"]
+    assert {r["accelerator"] for r in rows} >= {"h100", "gb200", "mi300x"}
+    assert next(r for r in rows if r["accelerator"] == "a100-80gb")["note"] == "no FP8 tensor mode"
+
+
+def test_catalog_command_lists_dense_tflops(capsys):
+    code, out, _ = run_cli(capsys, "catalog")
+    assert code == 0 and "DENSE" in out and "gb300" in out
+    code, out, _ = run_cli(capsys, "catalog", "--json")
+    assert {c["id"] for c in json.loads(out)["catalog"]} >= {"h100", "mi325x"}
+
+
+def test_presets_command(capsys):
+    code, out, _ = run_cli(capsys, "presets")
+    assert code == 0 and "gpt3-patterson" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ["size", "--accelerator", "h1000", "--flops", "1e24", "--gpus", "8"],
+            "accelerator = 'h1000'",
+        ),
+        (["size", "--accelerator", "h100", "--flops", "1e24", "--gpus", "0"], "gpus = 0"),
+        (["size", "--accelerator", "h100", "--flops", "-1e24", "--gpus", "8"], "flops = -1e+24"),
+        (
+            ["size", "--accelerator", "h100", "--flops", "1e24", "--days", "90", "--mfu", "1.5"],
+            "mfu = 1.5",
+        ),
+        (
+            ["size", "--accelerator", "h100", "--flops", "1e24", "--days", "90", "--goodput", "0"],
+            "goodput = 0",
+        ),
+        (
+            ["size", "--accelerator", "h100", "--flops", "1e24", "--gpus", "8", "--days", "9"],
+            "exactly one of",
+        ),
+        (["size", "--accelerator", "h100", "--flops", "1e24"], "exactly one of"),
+        (
+            [
+                "size",
+                "--accelerator",
+                "a100-80gb",
+                "--flops",
+                "1e24",
+                "--days",
+                "9",
+                "--precision",
+                "fp8",
+            ],
+            "no FP8",
+        ),
+        (["size", "--preset", "gtc2025"], "preset = 'gtc2025'"),
+        (
+            [
+                "size",
+                "--accelerator",
+                "h100",
+                "--flops",
+                "1e24",
+                "--days",
+                "9",
+                "--facility",
+                "moon",
+            ],
+            "facility_profile",
+        ),
+        (["size", "--accelerator", "h100", "--flops", "abc", "--days", "9"], "Invalid value"),
+        (["size", "--bogus"], "No such option"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(capsys, args, needle):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err + out
+
+
+def test_malformed_catalog_file_exit_2_names_row_and_column(capsys, tmp_path):
+    path = tmp_path / "cat.csv"
+    shutil.copy(data_dir() / "accelerators.csv", path)
+    path.write_text(path.read_text().replace(",700,DGX H100,", ",lots,DGX H100,"))
+    code, _, err = run_cli(capsys, "catalog", "--catalog", str(path))
+    assert code == 2
+    assert "row 5" in err and "'tdp_w'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_runs_as_a_real_process():
+    exe = shutil.which("planner", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe, "the planner console script is installed"
+    proc = subprocess.run(
+        [exe, "size", "--accelerator", "h100", "--gpus", "-1", "--flops", "1e24"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("planner: error: gpus = -1")

@@ -1,0 +1,98 @@
+"""Public estimates the planner must reproduce. Each test states the source and tolerance.
+
+The presets in data/presets.toml carry the assumptions (with reasons); the published figures
+are written here again on purpose, so a preset edit cannot quietly move the target.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.presets import get_preset
+from planner.sizing import size_training
+
+
+def size_preset(name: str):
+    p = get_preset(name)
+    return size_training(
+        p.run(), p.accelerator, gpus=p.gpus, days=p.days, assumptions=p.sizing_assumptions()
+    )
+
+
+def test_gtc2024_hopper_run_needs_about_8000_h100s_and_15_mw():
+    # NVIDIA GTC 2024 keynote: 1.8T GPT-MoE, 90 days, 8,000 Hopper GPUs, 15 MW (within 10%).
+    r = size_preset("gtc2024-hopper")
+    assert r.gpus == pytest.approx(8000, rel=0.10)
+    assert r.facility_power_mw == pytest.approx(15.0, rel=0.10)
+    assert r.days <= 90
+
+
+def test_gtc2024_blackwell_run_needs_about_2000_gb200s_and_4_mw():
+    # NVIDIA GTC 2024 keynote: same run, 90 days, 2,000 Blackwell GPUs, 4 MW (within 10%).
+    r = size_preset("gtc2024-blackwell")
+    assert r.gpus == pytest.approx(2000, rel=0.10)
+    assert r.facility_power_mw == pytest.approx(4.0, rel=0.10)
+    assert r.systems == r.gpus / 72  # whole NVL72 racks
+    assert r.days <= 90
+
+
+def test_gtc2024_blackwell_cuts_power_by_about_3_7x():
+    hopper, blackwell = size_preset("gtc2024-hopper"), size_preset("gtc2024-blackwell")
+    assert hopper.facility_power_mw / blackwell.facility_power_mw == pytest.approx(15 / 4, rel=0.15)
+
+
+def test_gpt3_training_used_about_1287_mwh():
+    # Patterson et al. 2021 (arXiv 2104.10350), Table 4: 3.14e23 FLOPs, 10,000 V100, 14.8 days,
+    # 330 W measured per accelerator, PUE 1.10 -> 1,287 MWh (within 5%).
+    r = size_preset("gpt3-patterson")
+    assert r.days == pytest.approx(14.8, rel=0.05)
+    assert r.energy_mwh == pytest.approx(1287, rel=0.05)
+
+
+def test_llama1_65b_used_about_449_mwh():
+    # Touvron et al. 2023 (arXiv 2302.13971), Table 15: 1,022,362 GPU-hours x 400 W x PUE 1.1
+    # -> 449 MWh (within 2%).
+    r = size_preset("llama1-65b")
+    assert r.gpu_hours == pytest.approx(1_022_362, rel=0.02)
+    assert r.energy_mwh == pytest.approx(449, rel=0.02)
+
+
+def test_llama1_7b_used_about_36_mwh():
+    # Touvron et al. 2023, Table 15: 82,432 GPU-hours -> 36 MWh (within 2%).
+    r = size_preset("llama1-7b")
+    assert r.gpu_hours == pytest.approx(82_432, rel=0.02)
+    assert r.energy_mwh == pytest.approx(36, rel=0.02)
+
+
+def test_bloom_176b_used_about_433_mwh():
+    # Luccioni et al. 2022 (arXiv 2211.02001): 1,082,990 A100 GPU-hours x 400 W = 433 MWh (within 2%).
+    r = size_preset("bloom-176b")
+    assert r.gpu_hours == pytest.approx(1_082_990, rel=0.02)
+    assert r.energy_mwh == pytest.approx(433, rel=0.02)
+
+
+def test_llama31_405b_needed_about_30_84m_gpu_hours():
+    # Meta Llama 3.1 model card: 30.84M H100 GPU-hours; arXiv 2407.21783: 3.8e25 FLOPs,
+    # 16,384 H100, 38-43% MFU, >90% effective training time (within 15%).
+    r = size_preset("llama3.1-405b")
+    assert r.gpu_hours == pytest.approx(30.84e6, rel=0.15)
+
+
+def test_gpt4_cost_about_60_million_dollars():
+    # SemiAnalysis (July 2023): 2.15e25 FLOPs on A100s at 32-36% MFU and ~$1/A100-hour
+    # -> about $60M (within 15%), 90-100 days on ~25,000 A100s.
+    r = size_preset("gpt4-estimate")
+    assert r.cost_usd == pytest.approx(60e6, rel=0.15)
+    assert r.pricing == "rent"
+    assert 85 <= r.days <= 100
+
+
+def test_hopper_preset_spelled_out_by_hand(gtc_run):
+    # The same answer computed by hand from the catalog (989/1979 dense, 10.2 kW per 8):
+    # FLOPs 6 x 2.8e11 x 1.3e13 = 2.184e25; per GPU 1979e12 x 0.2 x 0.9 FLOP/s;
+    # GPUs = 2.184e25 / (90 x 86400 x 3.5622e14) = 7,884.4 -> 986 servers -> 7,888 GPUs;
+    # peak facility = 7,888 x 1,275 W x 1.1 x 1.35 = 14.935 MW.
+    r = size_training(gtc_run, "h100", days=90, precision="fp8", mfu=0.2, goodput=0.9, pue=1.35)
+    assert r.flops == pytest.approx(2.184e25)
+    assert r.gpus == 7888 and r.systems == 986
+    assert r.facility_power_mw == pytest.approx(7888 * 1275 * 1.1 * 1.35 / 1e6)

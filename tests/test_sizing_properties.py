@@ -1,0 +1,80 @@
+"""Hypothesis properties of the sizing physics: monotonicity, scaling and units."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from planner.catalog import load_catalog
+from planner.sizing import size_training
+from planner.workloads import TrainingRun
+
+CHIPS = load_catalog().ids
+flops_st = st.floats(min_value=1e20, max_value=1e27)
+gpus_st = st.integers(min_value=8, max_value=200_000)
+frac_st = st.floats(min_value=0.05, max_value=1.0)
+chip_st = st.sampled_from(CHIPS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(flops=flops_st, gpus=gpus_st, chip=chip_st)
+def test_doubling_mfu_from_30_to_60_percent_halves_the_days(flops, gpus, chip):
+    slow = size_training(TrainingRun(flops=flops), chip, gpus=gpus, mfu=0.30)
+    fast = size_training(TrainingRun(flops=flops), chip, gpus=gpus, mfu=0.60)
+    assert fast.days == pytest.approx(slow.days / 2, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    flops=flops_st, gpus=gpus_st, extra=st.integers(min_value=0, max_value=100_000), chip=chip_st
+)
+def test_more_gpus_never_means_more_days(flops, gpus, extra, chip):
+    few = size_training(TrainingRun(flops=flops), chip, gpus=gpus)
+    many = size_training(TrainingRun(flops=flops), chip, gpus=gpus + extra)
+    assert many.days <= few.days
+
+
+@settings(max_examples=60, deadline=None)
+@given(flops=flops_st, gpus=gpus_st, k=st.integers(min_value=2, max_value=16), chip=chip_st)
+def test_power_scales_linearly_with_gpus_and_energy_is_independent_of_count(flops, gpus, k, chip):
+    one = size_training(TrainingRun(flops=flops), chip, gpus=gpus)
+    scaled = size_training(TrainingRun(flops=flops), chip, gpus=gpus * k)
+    assert scaled.facility_power_mw == pytest.approx(k * one.facility_power_mw, rel=1e-9)
+    assert scaled.it_power_mw == pytest.approx(k * one.it_power_mw, rel=1e-9)
+    # k times the power for 1/k of the time: the same energy for the same work.
+    assert scaled.energy_mwh == pytest.approx(one.energy_mwh, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    flops=st.floats(min_value=1e20, max_value=1e25),
+    days=st.floats(min_value=1, max_value=3000),
+    chip=chip_st,
+    mfu=frac_st,
+    goodput=frac_st,
+)
+def test_deadline_sizing_meets_the_deadline_with_whole_systems(flops, days, chip, mfu, goodput):
+    r = size_training(TrainingRun(flops=flops), chip, days=days, mfu=mfu, goodput=goodput)
+    assert r.days <= days * (1 + 1e-9)
+    assert r.gpus == r.systems * r.gpus_per_system
+    assume(r.gpus <= 5_000_000)  # explicit GPU counts are capped at 10 million
+    if r.systems > 1:  # one system fewer would miss the deadline
+        fewer = size_training(
+            TrainingRun(flops=flops),
+            chip,
+            gpus=r.gpus - r.gpus_per_system,
+            mfu=mfu,
+            goodput=goodput,
+        )
+        assert fewer.days > days
+
+
+@settings(max_examples=60, deadline=None)
+@given(gpus=gpus_st, chip=chip_st, pue=st.floats(min_value=1.0, max_value=3.0))
+def test_units_facility_mw_is_gpus_times_watts_chain(gpus, chip, pue):
+    acc = load_catalog().get(chip)
+    r = size_training(TrainingRun(flops=1e24), chip, gpus=gpus, pue=pue, network_overhead=0.1)
+    expected_mw = gpus * acc.system_power_kw * 1000 / acc.gpus_per_system * 1.1 * pue / 1e6
+    assert r.facility_power_mw == pytest.approx(expected_mw, rel=1e-12)
+    assert r.facility_power_mw >= r.it_power_mw >= gpus * acc.tdp_w / 1e6

@@ -47,10 +47,14 @@ def default_table() -> dict[str, Assumption]:
         try:
             value = float(row["value"])
         except ValueError:
-            raise CatalogError(str(path), index + 2, "value", f"not a number: {row['value']!r}") from None
+            raise CatalogError(
+                str(path), index + 2, "value", f"not a number: {row['value']!r}"
+            ) from None
         if not row["source"].strip():
             raise CatalogError(str(path), index + 2, "source", "every default needs a source")
-        table[row["name"]] = Assumption(row["name"], value, row["unit"], row["source"], row["description"])
+        table[row["name"]] = Assumption(
+            row["name"], value, row["unit"], row["source"], row["description"]
+        )
     return table
 
 

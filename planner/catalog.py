@@ -191,7 +191,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         Naming the file, the 1-based line number and the column of the first bad value.
     """
     resolved = Path(path) if path is not None else data_dir() / "accelerators.csv"
-    return _load_catalog_cached(resolved.resolve(), resolved.stat().st_mtime_ns if resolved.exists() else 0)
+    return _load_catalog_cached(
+        resolved.resolve(), resolved.stat().st_mtime_ns if resolved.exists() else 0
+    )
 
 
 @lru_cache(maxsize=16)

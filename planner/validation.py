@@ -21,7 +21,10 @@ def _first_bad(values: Any, bad_mask: np.ndarray) -> tuple[Any, str]:
         return float(arr), ""
     n_bad = int(bad_mask.sum())
     first = float(arr[bad_mask][0])
-    return first, f"{n_bad} of {arr.size} values" if n_bad > 1 else f"element {int(np.argmax(bad_mask))}"
+    return (
+        first,
+        f"{n_bad} of {arr.size} values" if n_bad > 1 else f"element {int(np.argmax(bad_mask))}",
+    )
 
 
 def _as_float_array(field: str, values: Any) -> np.ndarray:

@@ -76,7 +76,9 @@ class TrainingRun:
                 raise InputError(
                     "active_params",
                     self.active_params,
-                    f"at most params = {self.params:g}" if np.ndim(self.params) == 0 else "<= params",
+                    f"at most params = {self.params:g}"
+                    if np.ndim(self.params) == 0
+                    else "<= params",
                 )
         check_positive("tokens", self.tokens)
 

@@ -1,0 +1,817 @@
+"""Projection: how much electricity a country's (or the world's) AI and data centres use, by year.
+
+Bottom-up, every parameter a named, sourced input of a scenario file
+(``data/projections/*.toml``, read by :mod:`planner.projection_scenarios`):
+
+1. **Installed base.** Accelerators shipped by chip generation and year; a unit stays in
+   service for ``lifetime_years`` (units in service in year t = shipped in years t-L+1..t; a
+   fractional L keeps the oldest cohort for that fraction of the year, so the base is
+   continuous and never falls when L grows).
+2. **Power per unit in service** = catalog nameplate system power per accelerator
+   (:attr:`planner.catalog.Accelerator.system_power_per_gpu_w`: server/rack incl. CPUs, fans,
+   NVSwitch) x average ``load_factor`` (fraction of nameplate) x (1 + ``network_overhead``),
+   through :mod:`planner.power`.
+3. **Compute-driven variant** (optional): after ``base_year`` AI IT power follows FLOP/s demand
+   growing x %/yr divided by FLOP/s per W improving y %/yr: P(t) = P(b) ((1+x)/(1+y))^(t-b).
+4. **Non-AI baseline** where a study includes it (conventional servers, storage, network,
+   crypto mining): TWh in a base year growing g %/yr, on the IT side (x PUE) or facility side.
+5. **Facility overhead**: a PUE trajectory by year (anchors, linear in between, flat outside).
+6. **Allocation** to countries/regions by share (anchors by year, linear in between).
+7. **Outputs** by country and year: TWh, average GW (TWh / hours), share of national
+   electricity with the study's own denominator (``data/countries/electricity.csv``:
+   consumption and generation differ by 5-10 %), and the number of reference training runs
+   (default the GTC 2024 1.8T-parameter run on Hopper, ``planner.presets``) the AI energy
+   could power in a year.
+8. **Uncertainty**: inputs given as ranges are sampled (seeded, vectorised); P10/P50/P90 bands.
+
+Energy = average power x ``hours_per_year`` (8,760 h: the de Vries convention; leap years
+ignored). Everything is numpy: samples x years x regions in one pass
+(``benchmarks/bench_projection.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner import power
+from planner._arrays import to_python
+from planner._paths import data_dir
+from planner.catalog import Catalog, load_catalog
+from planner.errors import CatalogError, InputError
+from planner.presets import get_preset
+from planner.projection_scenarios import (
+    Range,
+    Scenario,
+    ScenarioSpec,
+    Uncertain,
+    bounds,
+    central,
+    load_scenario,
+)
+from planner.sizing import size_training
+from planner.validation import check_non_negative, check_range
+
+#: Residual region: the scope's total minus every other region of the scenario.
+REST_OF_WORLD = "Rest of world"
+#: Percentiles reported by the Monte Carlo.
+PERCENTILES: tuple[int, ...] = (10, 50, 90)
+#: Quantities that get P10/P50/P90 bands.
+BANDED: tuple[str, ...] = (
+    "total_twh", "ai_twh", "total_gw", "total_share", "ai_share", "reference_runs_per_year",
+)
+TWH_PER_GWH = 1e-3
+W_PER_GW = 1e9
+MWH_PER_TWH = 1e6
+#: Lifetime range accepted, years.
+LIFETIME_RANGE = (1.0, 30.0)
+#: Largest Monte Carlo accepted (memory: samples x years x regions floats per quantity).
+MAX_SAMPLES = 1_000_000
+
+
+# --------------------------------------------------------------------------------------------
+# National electricity totals (the share denominators)
+# --------------------------------------------------------------------------------------------
+
+
+class _ElectricityRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    country: str = Field(min_length=1)
+    year: int = Field(ge=1990, le=2060)
+    definition: Literal["consumption", "generation"]
+    kind: Literal["actual", "estimate", "projection"]
+    study: str = ""
+    electricity_twh: float = Field(gt=0, le=200_000)
+    source: str = Field(min_length=1)
+
+
+@lru_cache(maxsize=4)
+def load_electricity(path: Path | None = None) -> pd.DataFrame:
+    """National electricity totals (``data/countries/electricity.csv``), validated.
+
+    Columns: country, year, definition (consumption | generation), kind (actual | estimate |
+    projection), electricity_twh, source. Raises :class:`CatalogError` naming the row and column.
+    """
+    resolved = path or data_dir() / "countries" / "electricity.csv"
+    if not resolved.is_file():
+        raise CatalogError(str(resolved), None, None, "file not found")
+    raw = pd.read_csv(resolved, dtype=str, keep_default_na=False)
+    rows = []
+    seen: set[tuple[str, int, str]] = set()
+    for index, record in enumerate(raw.to_dict(orient="records")):
+        try:
+            row = _ElectricityRow.model_validate(record)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            column = str(err["loc"][0]) if err["loc"] else None
+            raise CatalogError(str(resolved), index + 2, column, err["msg"]) from None
+        key = (row.country, row.year, row.definition, row.study)
+        if key in seen:
+            raise CatalogError(str(resolved), index + 2, "year", f"duplicate row for {key}")
+        seen.add(key)
+        rows.append(row.model_dump())
+    return pd.DataFrame(rows)
+
+
+def known_countries() -> list[str]:
+    """Country/region names with electricity totals, plus the residual ``Rest of world``."""
+    return sorted(set(load_electricity()["country"])) + [REST_OF_WORLD]
+
+
+def resolve_country(name: str, field: str = "country") -> str:
+    """The canonical name of a country/region (case-insensitive), or an :class:`InputError`."""
+    by_lower = {c.lower(): c for c in known_countries()}
+    key = str(name).strip().lower()
+    if key not in by_lower:
+        raise InputError(field, name, "one of: " + ", ".join(known_countries()))
+    return by_lower[key]
+
+
+def national_electricity_twh(
+    country: str,
+    years: Any,
+    definition: str,
+    growth_pct_per_year: float = 0.0,
+    study: str | None = None,
+) -> np.ndarray:
+    """National electricity (``definition``) in ``years``, TWh.
+
+    Linear between the rows of the table; beyond them the nearest row compounded at
+    ``growth_pct_per_year`` (the scenario states and sources that rate). Rows tagged with a
+    ``study`` (a study's own projected total) are used only when ``study`` matches.
+    """
+    table = load_electricity()
+    rows = table[
+        (table["country"] == country)
+        & (table["definition"] == definition)
+        & ((table["study"] == "") | (table["study"] == (study or "")))
+    ]
+    if study and rows["year"].duplicated().any():  # the study's row wins over a statistic
+        rows = rows.sort_values("study").drop_duplicates("year", keep="last")
+    yrs = np.asarray(years, dtype=float)
+    if rows.empty:
+        have = sorted(set(table.loc[table["country"] == country, "definition"]))
+        raise InputError(
+            "electricity.definition", definition,
+            "one of: " + (", ".join(have) or "(none)") + f" for {country}",
+            detail="data/countries/electricity.csv has no such total",
+        )
+    rows = rows.sort_values("year")
+    ry = rows["year"].to_numpy(dtype=float)
+    rv = rows["electricity_twh"].to_numpy(dtype=float)
+    g = 1.0 + growth_pct_per_year / 100.0
+    inside = np.interp(yrs, ry, rv)
+    after = rv[-1] * g ** (yrs - ry[-1])
+    before = rv[0] * g ** (yrs - ry[0])
+    return np.where(yrs > ry[-1], after, np.where(yrs < ry[0], before, inside))
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorised building blocks (plain functions on arrays)
+# --------------------------------------------------------------------------------------------
+
+
+def survival_weights(
+    lifetime_years: Any, n_ages: int, first_year_fraction: Any = 1.0
+) -> np.ndarray:
+    """Fraction of a cohort in service at age 0..n_ages-1 (years since shipment).
+
+    ``clip(L - age, 0, 1)``: an integer L keeps exactly the last L cohorts. The year of
+    shipment counts ``first_year_fraction`` of a year (1: the issue's convention, units
+    shipped in year t run all of year t; 0.5: installed evenly through the year). Shape
+    ``broadcast(lifetime, first_year_fraction).shape + (n_ages,)``.
+    """
+    lifetime = np.asarray(lifetime_years, dtype=float)
+    first = np.asarray(first_year_fraction, dtype=float)
+    ages = np.arange(n_ages, dtype=float)
+    w = np.clip(lifetime[..., None] - ages, 0.0, 1.0)
+    w = np.broadcast_to(w, np.broadcast_shapes(w.shape, first.shape + (1,))).copy()
+    w[..., 0] *= first
+    return w
+
+
+def installed_base(
+    shipments: Any, lifetime_years: Any, first_year_fraction: Any = 1.0
+) -> np.ndarray:
+    """Units in service by year: sum over ages of survival x shipments that many years earlier.
+
+    Parameters
+    ----------
+    shipments : array (..., years)
+        Units shipped per year, from the first model year (or any additive per-unit quantity:
+        nameplate W, TFLOP/s).
+    lifetime_years : float or array
+        Service life, years; its shape broadcasts against ``shipments.shape[:-1]``
+        (``(samples,)`` with shipments ``(samples, years)`` or ``(years,)``).
+    first_year_fraction : float or array
+        Fraction of the shipment year a new unit is in service (see :func:`survival_weights`).
+
+    Returns
+    -------
+    ndarray, shape ``broadcast(shipments.shape, lifetime.shape + (years,))``
+    """
+    ship = np.asarray(shipments, dtype=float)
+    life = np.asarray(lifetime_years, dtype=float)
+    n_years = ship.shape[-1]
+    w = survival_weights(life, n_years, first_year_fraction)
+    out = np.zeros(np.broadcast_shapes(ship.shape, w.shape))
+    for age in range(n_years):
+        wa = w[..., age, None]
+        if not np.any(wa):
+            break
+        out[..., age:] += wa * ship[..., : n_years - age]
+    return out
+
+
+def compound(base: Any, growth_pct_per_year: Any, years_since: Any) -> np.ndarray:
+    """``base x (1 + g/100)^(years_since)``; the growth must exceed -100 %/yr."""
+    return np.asarray(base, dtype=float) * (1.0 + np.asarray(growth_pct_per_year) / 100.0) ** (
+        np.asarray(years_since, dtype=float)
+    )
+
+
+def interpolate_anchors(years: Any, anchor_years: Any, anchor_values: Any) -> np.ndarray:
+    """Linear in between anchors, flat outside. ``anchor_values``: (..., anchors)."""
+    yrs = np.asarray(years, dtype=float)
+    ay = np.asarray(anchor_years, dtype=float)
+    av = np.asarray(anchor_values, dtype=float)
+    if ay.size == 1:
+        return np.broadcast_to(av[..., :1], av.shape[:-1] + yrs.shape).copy()
+    idx = np.clip(np.searchsorted(ay, yrs, side="right") - 1, 0, ay.size - 2)
+    t = np.clip((yrs - ay[idx]) / (ay[idx + 1] - ay[idx]), 0.0, 1.0)
+    return av[..., idx] * (1.0 - t) + av[..., idx + 1] * t
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling
+# --------------------------------------------------------------------------------------------
+
+
+def _ppf(x: Range, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF: triangular(low, value, high), or uniform(low, high) without a value."""
+    a, b = x.low, x.high
+    if b == a:
+        return np.full_like(u, a)
+    if x.value is None:
+        return a + u * (b - a)
+    c = x.value
+    fc = (c - a) / (b - a)
+    left = a + np.sqrt(u * (b - a) * (c - a))
+    right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+    return np.where(u < fc, left, right)
+
+
+class _Draw:
+    """Central values (``rng=None``, one sample) or seeded samples of every input, (n, 1)."""
+
+    def __init__(self, n: int, rng: np.random.Generator | None) -> None:
+        self.n = n
+        self.rng = rng
+
+    def __call__(self, x: Uncertain) -> np.ndarray:
+        if self.rng is None or not isinstance(x, Range):
+            return np.full((self.n, 1), central(x))
+        return _ppf(x, self.rng.random(self.n))[:, None]
+
+    def table(self, values: list[Uncertain]) -> np.ndarray:
+        """A year-keyed table drawn with ONE quantile per sample (a coherent trajectory)."""
+        if self.rng is None or not any(isinstance(v, Range) for v in values):
+            return np.array([[central(v) for v in values]] * self.n, dtype=float)
+        u = self.rng.random(self.n)
+        cols = [_ppf(v, u) if isinstance(v, Range) else np.full(self.n, float(v)) for v in values]
+        return np.stack(cols, axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation of a scenario variant (named fields, before any arithmetic)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_growth(field_name: str, x: Uncertain | None) -> None:
+    if x is None:
+        return
+    low, _ = bounds(x)
+    if not low > -100.0:
+        raise InputError(
+            field_name, low, "a growth rate > -100 %/yr",
+            detail="a decline of 100 %/yr or more would make the power zero or negative",
+        )
+
+
+def _check_bounds(field_name: str, x: Uncertain | None, check: Any, *args: float) -> None:
+    if x is None:
+        return
+    for v in dict.fromkeys(bounds(x)):
+        check(field_name, v, *args)
+
+
+def _fraction(field_name: str, value: float) -> None:
+    if not (np.isfinite(value) and 0.0 < value <= 1.0):
+        raise InputError(field_name, value, "a fraction in (0, 1]")
+
+
+def validate_spec(spec: ScenarioSpec, catalog: Catalog | None = None) -> None:
+    """Every check on a scenario variant; raises :class:`InputError` naming the field."""
+    start, end = spec.year_range
+    if end < start:
+        raise InputError("years", spec.years, "start:end with start <= end (years out of order)")
+    if spec.ai is None and not spec.non_ai:
+        raise InputError("ai", None, "an [ai] section or at least one [non_ai.NAME] load")
+    if spec.ai is not None:
+        ai = spec.ai
+        _check_bounds("ai.lifetime_years", ai.lifetime_years, check_range, *LIFETIME_RANGE)
+        loads = ai.load_factor if isinstance(ai.load_factor, dict) else {"": ai.load_factor}
+        for year, value in loads.items():
+            _check_bounds(f"ai.load_factor{f'[{year}]' if year else ''}", value, _fraction)
+        _check_bounds("ai.first_year_fraction", ai.first_year_fraction, check_range, 0.0, 1.0)
+        _check_bounds("ai.network_overhead", ai.network_overhead, check_range, 0.0, 1.0)
+        _check_bounds("ai.shipments_scale", ai.shipments_scale, check_non_negative)
+        cat = catalog or load_catalog()
+        if not ai.fleet and (ai.compute is None or ai.compute.base_it_power_gw is None):
+            raise InputError("ai.fleet", "{}", "at least one generation, or ai.compute.base_it_power_gw")
+        for label, entry in ai.fleet.items():
+            cat.get(entry.accelerator, field=f"ai.fleet.{label}.accelerator")
+            check_non_negative(f"ai.fleet.{label}.shipments", list(entry.shipments.values()))
+            _check_growth(f"ai.fleet.{label}.growth_pct_per_year", entry.growth_pct_per_year)
+        if ai.compute is not None:
+            c = ai.compute
+            _check_growth("ai.compute.flops_growth_pct_per_year", c.flops_growth_pct_per_year)
+            _check_growth("ai.compute.efficiency_gain_pct_per_year", c.efficiency_gain_pct_per_year)
+            if c.base_it_power_gw is not None:
+                _check_bounds("ai.compute.base_it_power_gw", c.base_it_power_gw, _positive)
+    for year, value in spec.pue.items():
+        _check_bounds(f"pue[{year}]", value, check_range, 1.0, 3.0)
+    for label, entry in spec.non_ai.items():
+        _check_bounds(f"non_ai.{label}.twh", entry.twh, check_non_negative)
+        _check_growth(f"non_ai.{label}.growth_pct_per_year", entry.growth_pct_per_year)
+    _check_growth("electricity.growth_pct_per_year", spec.electricity.growth_pct_per_year)
+    _check_regions(spec)
+
+
+def _positive(field_name: str, value: float) -> None:
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(field_name, value, "a finite number > 0")
+
+
+def _check_regions(spec: ScenarioSpec) -> None:
+    first: list[str] | None = None
+    for year, shares in spec.regions.items():
+        f = f"regions[{year}]"
+        if not shares:
+            raise InputError(f, "{}", "at least one region with its share")
+        names = [resolve_country(name, field=f"{f}.{name}") for name in shares]
+        if first is None:
+            first = names
+        elif sorted(names) != sorted(first):
+            raise InputError(f, ", ".join(names), "the same regions in every year: " + ", ".join(first))
+        for name, value in shares.items():
+            if not (np.isfinite(value) and 0.0 <= value <= 1.0):
+                raise InputError(f"{f}.{name}", value, "a share in [0, 1]")
+        total = float(sum(shares.values()))
+        if abs(total - 1.0) > 1e-3:
+            raise InputError(f, round(total, 6), "shares summing to 1 (within 0.001)")
+    resolve_country(spec.scope, field="scope")
+
+
+# --------------------------------------------------------------------------------------------
+# The model for one variant
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """The training run used as a yardstick: its name and facility energy."""
+
+    preset: str
+    title: str
+    energy_mwh: float
+    average_facility_power_mw: float
+    days: float
+
+
+@lru_cache(maxsize=8)
+def reference_run(preset: str = "gtc2024-hopper") -> ReferenceRun:
+    """Energy of one reference run, sized by :func:`planner.sizing.size_training` from a preset."""
+    p = get_preset(preset)
+    r = size_training(p.run(), p.accelerator, gpus=p.gpus, days=p.days, assumptions=p.sizing_assumptions())
+    return ReferenceRun(preset, p.title, float(r.energy_mwh), float(r.average_facility_power_mw), float(r.days))
+
+
+def _shipments_series(entry: Any, model_years: np.ndarray, growth: np.ndarray | None) -> np.ndarray:
+    """Shipments over the model years, (n, T): linear between given years, zero before,
+    compounded at ``growth`` after the last given year (zero without a growth rate)."""
+    ay = np.array(sorted(entry.shipments), dtype=float)
+    av = np.array([entry.shipments[int(y)] for y in ay], dtype=float)
+    inside = np.interp(model_years, ay, av)
+    inside = np.where((model_years < ay[0]), 0.0, inside)
+    series = np.where(model_years > ay[-1], 0.0, inside)[None, :]
+    if growth is not None:
+        after = compound(av[-1], growth, model_years[None, :] - ay[-1])
+        series = np.where(model_years[None, :] > ay[-1], after, series)
+    return series
+
+
+def _evaluate(
+    spec: ScenarioSpec, draw: _Draw, catalog: Catalog, out_years: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Scope-level trajectories over ``out_years``, each (n, Y)."""
+    n = draw.n
+    ai = spec.ai
+    ship_years = [y for e in (ai.fleet.values() if ai else []) for y in e.shipments]
+    y0 = int(min([out_years[0], *ship_years]))
+    model_years = np.arange(y0, int(out_years[-1]) + 1, dtype=float)
+    sel = slice(int(out_years[0]) - y0, None)
+    T = model_years.size
+
+    pue_years = list(spec.pue)
+    pue = interpolate_anchors(model_years, pue_years, draw.table(list(spec.pue.values())))
+
+    ai_it_gw = np.zeros((n, T))
+    accelerators = np.zeros((n, T))
+    eflops = np.zeros((n, T))
+    if ai is not None:
+        lifetime = draw(ai.lifetime_years)[:, 0]
+        first = draw(ai.first_year_fraction)[:, 0]
+        if isinstance(ai.load_factor, dict):
+            load = interpolate_anchors(
+                model_years, list(ai.load_factor), draw.table(list(ai.load_factor.values()))
+            )
+        else:
+            load = draw(ai.load_factor)
+        network = draw(ai.network_overhead)
+        scale = draw(ai.shipments_scale)
+        nameplate_w = np.zeros((n, T))
+        units = np.zeros((n, T))
+        tflops = np.zeros((n, T))
+        for entry in ai.fleet.values():
+            chip = catalog.get(entry.accelerator)
+            per = chip.gpus_per_system if entry.unit == "systems" else 1
+            growth = None if entry.growth_pct_per_year is None else draw(entry.growth_pct_per_year)
+            ship = _shipments_series(entry, model_years, growth) * per * scale
+            units = units + ship
+            nameplate_w = nameplate_w + ship * chip.system_power_per_gpu_w
+            tflops = tflops + ship * chip.bf16_dense_tflops
+        in_service_w = installed_base(nameplate_w, lifetime, first)
+        accelerators = installed_base(units, lifetime, first)
+        eflops = installed_base(tflops, lifetime, first) / 1e6
+        avg_server_w = power.average_server_power_per_gpu_w(in_service_w, load)
+        ai_it_gw = power.it_power_per_gpu_w(avg_server_w, network) / W_PER_GW
+        if ai.compute is not None:
+            c = ai.compute
+            b = float(c.base_year)
+            if c.base_it_power_gw is not None:
+                base_gw = draw(c.base_it_power_gw)
+            else:
+                if not (model_years[0] <= b <= model_years[-1]):
+                    raise InputError("ai.compute.base_year", c.base_year,
+                                     f"a year in {int(model_years[0])}..{int(model_years[-1])}")
+                base_gw = ai_it_gw[:, [int(b - y0)]]
+            x = draw(c.flops_growth_pct_per_year)
+            y = draw(c.efficiency_gain_pct_per_year)
+            later = model_years[None, :] > b
+            dt = model_years[None, :] - b
+            driven = base_gw * ((1.0 + x / 100.0) / (1.0 + y / 100.0)) ** dt
+            ai_it_gw = np.where(later, driven, ai_it_gw) if ai.fleet else driven
+            base_ef = eflops[:, [int(b - y0)]] if ai.fleet and model_years[0] <= b else np.nan
+            eflops = np.where(later, base_ef * (1.0 + x / 100.0) ** dt, eflops)
+            accelerators = np.where(later, np.nan, accelerators)
+
+    hours = spec.hours_per_year
+    ai_facility_gw = power.facility_power_w(ai_it_gw, pue)
+    ai_twh = ai_facility_gw * hours * TWH_PER_GWH
+    non_ai_twh = np.zeros((n, T))
+    for entry in spec.non_ai.values():
+        twh = compound(draw(entry.twh), draw(entry.growth_pct_per_year), model_years[None, :] - entry.base_year)
+        non_ai_twh = non_ai_twh + (twh * pue if entry.basis == "it" else twh)
+    return {
+        "ai_twh": ai_twh[:, sel],
+        "non_ai_twh": non_ai_twh[:, sel],
+        "pue": pue[:, sel],
+        "ai_accelerators_in_service": accelerators[:, sel],
+        "ai_dense_bf16_eflops": eflops[:, sel],
+    }
+
+
+def _region_table(spec: ScenarioSpec, out_years: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Region names and their shares by output year, (Y, R)."""
+    anchors = list(spec.regions)
+    names_raw = list(spec.regions[anchors[0]])
+    names = [resolve_country(r) for r in names_raw]
+    values = np.array([[spec.regions[a][r] for a in anchors] for r in names_raw], dtype=float)
+    shares = interpolate_anchors(out_years, anchors, values).T  # (Y, R)
+    return names, shares
+
+
+def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -> np.ndarray:
+    """National electricity by output year for each region and then the scope, (Y, R+1)."""
+    d, g = spec.electricity.definition, spec.electricity.growth_pct_per_year
+    study = spec.electricity.study
+    scope = resolve_country(spec.scope)
+    scope_twh = national_electricity_twh(scope, out_years, d, g, study)
+    cols: list[np.ndarray | None] = []
+    for name in names:
+        cols.append(None if name == REST_OF_WORLD else national_electricity_twh(name, out_years, d, g, study))
+    if REST_OF_WORLD in names:
+        others = sum((c for c in cols if c is not None), np.zeros_like(scope_twh))
+        rest = scope_twh - others
+        if np.any(rest <= 0):
+            raise InputError("regions", REST_OF_WORLD, f"regions whose totals are below {scope}'s",
+                             detail="the residual electricity total is not positive")
+        cols[names.index(REST_OF_WORLD)] = rest
+    return np.stack([*cols, scope_twh], axis=1)
+
+
+@dataclass(frozen=True)
+class _VariantRun:
+    frame: pd.DataFrame
+    inputs: list[dict[str, Any]]
+
+
+def _run_variant(
+    spec: ScenarioSpec, out_years: np.ndarray, samples: int, seed: int | None, catalog: Catalog
+) -> _VariantRun:
+    validate_spec(spec, catalog)
+    names, shares = _region_table(spec, out_years)
+    denom = _denominators(spec, names, out_years)
+    scope = resolve_country(spec.scope)
+    single = names == [scope]
+    run = reference_run(spec.reference_run)
+
+    def by_region(series: np.ndarray) -> np.ndarray:
+        """(n, Y) scope series -> (n, Y, R[+1]) with the scope total last."""
+        per = series[:, :, None] * shares[None, :, :]
+        return per if single else np.concatenate([per, series[:, :, None]], axis=2)
+
+    labels = names if single else [*names, scope]
+    dens = denom[:, : len(labels)] if single else denom
+
+    def quantities(core: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ai_twh = by_region(core["ai_twh"])
+        non_ai = by_region(core["non_ai_twh"])
+        total = ai_twh + non_ai
+        return {
+            "ai_twh": ai_twh,
+            "non_ai_twh": non_ai,
+            "total_twh": total,
+            "ai_gw": ai_twh / (spec.hours_per_year * TWH_PER_GWH),
+            "total_gw": total / (spec.hours_per_year * TWH_PER_GWH),
+            "electricity_twh": np.broadcast_to(dens, total.shape),
+            "ai_share": ai_twh / dens,
+            "total_share": total / dens,
+            "reference_runs_per_year": ai_twh * MWH_PER_TWH / run.energy_mwh,
+            "ai_accelerators_in_service": by_region(core["ai_accelerators_in_service"]),
+            "ai_dense_bf16_eflops": by_region(core["ai_dense_bf16_eflops"]),
+            "pue": np.broadcast_to(core["pue"][:, :, None], total.shape),
+        }
+
+    point = quantities(_evaluate(spec, _Draw(1, None), catalog, out_years))
+    if np.any(point["total_twh"] < 0) or not np.all(np.isfinite(point["total_twh"])):
+        raise InputError("scenario", spec.name, "inputs giving non-negative, finite power")
+    Y, L = out_years.size, len(labels)
+    frame = pd.DataFrame({
+        "variant": spec.variant,
+        "country": np.tile(labels, Y),
+        "year": np.repeat(out_years.astype(int), L),
+        "electricity_definition": spec.electricity.definition,
+    })
+    for key, arr in point.items():
+        frame[key] = np.asarray(arr[0], dtype=float).reshape(Y * L)
+    if samples > 0:
+        mc = quantities(_evaluate(spec, _Draw(samples, np.random.default_rng(seed)), catalog, out_years))
+        for key in BANDED:
+            bands = np.percentile(mc[key], PERCENTILES, axis=0)  # (3, Y, L)
+            for p, band in zip(PERCENTILES, bands, strict=True):
+                frame[f"{key}_p{p}"] = band.reshape(Y * L)
+    return _VariantRun(frame, _inputs_table(spec))
+
+
+def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
+    """Every input of the variant with its range and source (for display and JSON)."""
+    rows: list[dict[str, Any]] = []
+    doc = spec.sources
+
+    def add(name: str, x: Uncertain | None, unit: str, source: str | None = None) -> None:
+        if x is None:
+            return
+        low, high = bounds(x)
+        rows.append({
+            "variant": spec.variant, "name": name, "value": central(x), "low": low, "high": high,
+            "unit": unit, "source": source or doc.get(name, ""),
+        })
+
+    if spec.ai is not None:
+        ai = spec.ai
+        add("ai.lifetime_years", ai.lifetime_years, "years")
+        add("ai.first_year_fraction", ai.first_year_fraction, "fraction of a year")
+        if isinstance(ai.load_factor, dict):
+            for year, value in ai.load_factor.items():
+                add(f"ai.load_factor[{year}]", value, "fraction of nameplate", doc.get("ai.load_factor"))
+        else:
+            add("ai.load_factor", ai.load_factor, "fraction of nameplate")
+        add("ai.network_overhead", ai.network_overhead, "fraction of server power")
+        add("ai.shipments_scale", ai.shipments_scale, "multiplier")
+        for label, e in ai.fleet.items():
+            total = sum(e.shipments.values())
+            years = f"{min(e.shipments)}-{max(e.shipments)}"
+            rows.append({
+                "variant": spec.variant, "name": f"ai.fleet.{label}.shipments", "value": total,
+                "low": total, "high": total,
+                "unit": f"{e.unit} of {e.accelerator} shipped {years}", "source": e.source,
+            })
+            add(f"ai.fleet.{label}.growth_pct_per_year", e.growth_pct_per_year, "%/yr", e.source)
+        if ai.compute is not None:
+            c = ai.compute
+            add("ai.compute.flops_growth_pct_per_year", c.flops_growth_pct_per_year, "%/yr", c.source)
+            add("ai.compute.efficiency_gain_pct_per_year", c.efficiency_gain_pct_per_year, "%/yr", c.source)
+            add("ai.compute.base_it_power_gw", c.base_it_power_gw, "GW", c.source)
+    for year, v in spec.pue.items():
+        add(f"pue[{year}]", v, "ratio", doc.get("pue"))
+    for label, e in spec.non_ai.items():
+        add(f"non_ai.{label}.twh", e.twh, f"TWh in {e.base_year} ({e.basis} side)", e.source)
+        add(f"non_ai.{label}.growth_pct_per_year", e.growth_pct_per_year, "%/yr", e.source)
+    add("electricity.growth_pct_per_year", spec.electricity.growth_pct_per_year, "%/yr",
+        spec.electricity.source)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point and result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectionResult:
+    """Projection of one scenario file: a tidy frame (variant, country, year, quantities).
+
+    Quantity columns carry their unit: ``*_twh`` (TWh/yr), ``*_gw`` (average GW),
+    ``*_share`` (fraction of national electricity, with the study's definition in
+    ``electricity_definition``), ``reference_runs_per_year``, ``ai_accelerators_in_service``
+    (units), ``ai_dense_bf16_eflops`` (installed dense BF16 peak), ``pue``. With samples,
+    ``<quantity>_p10/_p50/_p90`` give the Monte Carlo bands.
+    """
+
+    scenario: str
+    path: str
+    title: str
+    source: str
+    years: tuple[int, int]
+    samples: int
+    seed: int | None
+    variants: tuple[str, ...]
+    frame: pd.DataFrame
+    reference_run: ReferenceRun
+    inputs: list[dict[str, Any]]
+    calibration: dict[str, str]
+    published: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy frame (a copy)."""
+        return self.frame.copy()
+
+    def value(self, quantity: str, country: str, year: int, variant: str | None = None) -> float:
+        """One number of the central (deterministic) projection."""
+        f = self.frame
+        v = variant or self.variants[0]
+        if v not in self.variants:
+            raise InputError("variant", v, "one of: " + ", ".join(self.variants))
+        if quantity not in f.columns:
+            raise InputError("quantity", quantity, "one of: " + ", ".join(f.columns[4:]))
+        row = f[(f["variant"] == v) & (f["country"] == country) & (f["year"] == year)]
+        if row.empty:
+            raise InputError("country/year", f"{country} {year}", "a country and year of the projection")
+        return float(row[quantity].iloc[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: metadata, rows (one per variant, country, year), inputs, published."""
+        rows = [{k: to_python(v) for k, v in r.items()} for r in self.frame.to_dict(orient="records")]
+        return {
+            "scenario": self.scenario,
+            "path": self.path,
+            "title": self.title,
+            "source": self.source,
+            "years": list(self.years),
+            "samples": self.samples,
+            "seed": self.seed,
+            "variants": list(self.variants),
+            "reference_run": {
+                "preset": self.reference_run.preset,
+                "title": self.reference_run.title,
+                "energy_mwh": self.reference_run.energy_mwh,
+                "average_facility_power_mw": self.reference_run.average_facility_power_mw,
+                "days": self.reference_run.days,
+            },
+            "calibration": dict(self.calibration),
+            "rows": rows,
+            "inputs": [{k: to_python(v) for k, v in r.items()} for r in self.inputs],
+            "published": [{k: to_python(v) for k, v in r.items()} for r in self.published],
+        }
+
+
+def parse_years(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """``"2024:2035"`` (or ``"2030"``) -> (2024, 2035); raises :class:`InputError` ("years")."""
+    if text is None:
+        return default
+    parts = str(text).split(":")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise InputError("years", text, "START:END, e.g. 2024:2035") from None
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise InputError("years", text, "START:END, e.g. 2024:2035")
+    start, end = values
+    if end < start:
+        raise InputError("years", text, "START:END with START <= END (years out of order)")
+    if start < 1990 or end > 2060:
+        raise InputError("years", text, "years within 1990..2060")
+    return start, end
+
+
+def project(
+    scenario: Scenario | str | Path,
+    *,
+    years: tuple[int, int] | str | None = None,
+    samples: int = 0,
+    seed: int | None = 0,
+    variants: list[str] | None = None,
+    countries: list[str] | None = None,
+    catalog: Catalog | None = None,
+) -> ProjectionResult:
+    """Project a scenario's data-centre and AI electricity by country and year.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A loaded scenario or a TOML file (``data/projections/*.toml``).
+    years : (start, end) or "start:end", optional
+        Output years; default the scenario's ``years``.
+    samples : int
+        Monte Carlo samples for P10/P50/P90 bands (0: central values only).
+    seed : int, optional
+        Seed of the sampler (same seed, same bands).
+    variants : list of str, optional
+        Run only these variants (default all of the file).
+    countries : list of str, optional
+        Keep only these countries/regions (case-insensitive) in the frame.
+
+    Raises
+    ------
+    InputError, CatalogError
+        Naming the field: shares not summing to 1, years out of order, a growth rate of
+        -100 %/yr or below, an unknown country or chip, a malformed file.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    cat = catalog or load_catalog()
+    if int(samples) != samples or samples < 0 or samples > MAX_SAMPLES:
+        raise InputError("samples", samples, f"a whole number in 0..{MAX_SAMPLES:,}")
+    chosen = variants or list(sc.variants)
+    for v in chosen:
+        if v not in sc.variants:
+            raise InputError("variant", v, "one of: " + ", ".join(sc.variants))
+    first = sc.variants[chosen[0]]
+    yr = parse_years(years, first.year_range) if isinstance(years, str) or years is None else years
+    yr = parse_years(f"{yr[0]}:{yr[1]}", first.year_range)
+    out_years = np.arange(yr[0], yr[1] + 1, dtype=float)
+    runs = [_run_variant(sc.variants[v], out_years, int(samples), seed, cat) for v in chosen]
+    frame = pd.concat([r.frame for r in runs], ignore_index=True)
+    if countries:
+        wanted = [resolve_country(c) for c in countries]
+        missing = [c for c in wanted if c not in set(frame["country"])]
+        if missing:
+            raise InputError("country", missing[0], "one of: " + ", ".join(dict.fromkeys(frame["country"])),
+                             detail="not a region of this scenario")
+        frame = frame[frame["country"].isin(wanted)].reset_index(drop=True)
+    result = ProjectionResult(
+        scenario=sc.name, path=sc.path, title=sc.title, source=first.source, years=yr,
+        samples=int(samples), seed=seed if samples else None, variants=tuple(chosen), frame=frame,
+        reference_run=reference_run(first.reference_run),
+        inputs=[row for r in runs for row in r.inputs],
+        calibration={v: sc.variants[v].calibration for v in chosen},
+    )
+    return _with_published(result, sc, chosen)
+
+
+def _with_published(result: ProjectionResult, sc: Scenario, chosen: list[str]) -> ProjectionResult:
+    rows = []
+    f = result.frame
+    for v in chosen:
+        for p in sc.variants[v].published:
+            if p.variant not in (None, v):
+                continue
+            hit = f[(f["variant"] == v) & (f["country"] == p.country) & (f["year"] == p.year)]
+            model = None if hit.empty else float(hit[p.quantity].iloc[0])
+            rows.append({
+                "variant": v, "country": p.country, "year": p.year, "quantity": p.quantity,
+                "published": p.value, "model": model,
+                "relative_difference": None if model is None else (model - p.value) / p.value,
+                "note": p.note,
+            })
+    return ProjectionResult(**{**result.__dict__, "published": rows})

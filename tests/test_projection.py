@@ -1,0 +1,430 @@
+"""Projection of national and global data-centre / AI electricity (issue 4).
+
+Reproductions state the source and the tolerance; the published figures are written here
+again on purpose (not read from the scenario files), so a scenario edit cannot quietly move
+the target. Where a scenario is calibrated to land on a study's total, the file says how.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.cli import main
+from planner.errors import CatalogError, InputError, PlannerError
+from planner.projection import (
+    installed_base,
+    national_electricity_twh,
+    project,
+    reference_run,
+    survival_weights,
+)
+from planner.projection_scenarios import load_scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = ROOT / "data" / "projections"
+
+
+@pytest.fixture(scope="module")
+def de_vries():
+    return project(SCEN / "de-vries-2023.toml")
+
+
+@pytest.fixture(scope="module")
+def iea2025():
+    return project(SCEN / "iea-2025-base.toml")
+
+
+@pytest.fixture(scope="module")
+def lbnl():
+    return project(SCEN / "lbnl-2024.toml")
+
+
+@pytest.fixture(scope="module")
+def iea2024():
+    return project(SCEN / "iea-electricity-2024.toml")
+
+
+def small_scenario(**changes) -> dict:
+    """A minimal valid scenario: one chip generation, a PUE, two regions."""
+    raw = {
+        "name": "test",
+        "title": "test scenario",
+        "source": "unit test",
+        "calibration": "none",
+        "years": "2024:2027",
+        "scope": "World",
+        "ai": {
+            "lifetime_years": 4,
+            "load_factor": 0.6,
+            "fleet": {"h100": {"accelerator": "h100", "shipments": {"2023": 1e6, "2024": 2e6},
+                               "growth_pct_per_year": 10.0, "source": "test"}},
+        },
+        "pue": {"2024": 1.3},
+        "non_ai": {"rest": {"basis": "it", "base_year": 2024, "twh": 100.0,
+                            "growth_pct_per_year": 5.0, "source": "test"}},
+        "regions": {"2024": {"US": 0.6, "Rest of world": 0.4}},
+        "electricity": {"definition": "consumption", "growth_pct_per_year": 2.0, "source": "test"},
+    }
+    for path, value in changes.items():
+        node = raw
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return raw
+
+
+def run_small(samples: int = 0, seed: int | None = 0, **changes):
+    return project(parse_scenario(small_scenario(**changes)), samples=samples, seed=seed)
+
+
+# ------------------------------------------------------------------------------------------
+# Reproductions
+# ------------------------------------------------------------------------------------------
+
+
+def test_de_vries_15m_dgx_a100_servers_draw_85_4_twh(de_vries):
+    # de Vries, Joule 7(10) 2023: 1.5M NVIDIA AI servers/yr, full rated power, 8,760 h, no
+    # PUE: DGX A100 (6.5 kW) -> 85.4 TWh (within 0.5%).
+    assert de_vries.value("total_twh", "World", 2027, "a100") == pytest.approx(85.4, rel=0.005)
+
+
+def test_de_vries_15m_dgx_h100_servers_draw_134_twh(de_vries):
+    # de Vries 2023: DGX H100 (10.2 kW) -> 134.0 TWh (within 0.5%).
+    assert de_vries.value("total_twh", "World", 2027, "h100") == pytest.approx(134.0, rel=0.005)
+
+
+def test_de_vries_uses_catalog_server_power_and_no_pue(de_vries):
+    # 1.5M x 8 GPUs in service, average GW = nameplate (load 1, PUE 1): 1.5M x 6.5 kW = 9.75 GW.
+    assert de_vries.value("ai_accelerators_in_service", "World", 2027, "a100") == 12_000_000
+    assert de_vries.value("total_gw", "World", 2027, "a100") == pytest.approx(9.75, rel=1e-9)
+    assert de_vries.value("pue", "World", 2027, "h100") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("country", "year", "published_twh"),
+    [("World", 2024, 415), ("World", 2030, 945), ("US", 2024, 183), ("US", 2030, 426),
+     ("China", 2024, 102), ("China", 2030, 277)],
+)
+def test_iea_energy_and_ai_2025_base_case_within_10_percent(iea2025, country, year, published_twh):
+    # IEA, Energy and AI (2025), Base Case: world 415 -> ~945 TWh, US 183 -> 426, China
+    # 102 -> 277 (within 10% each).
+    assert iea2025.value("total_twh", country, year) == pytest.approx(published_twh, rel=0.10)
+
+
+def test_iea_2025_world_is_about_1_5_percent_of_global_consumption(iea2025):
+    # IEA Energy and AI: 415 TWh is 'around 1.5%' of global electricity consumption in 2024
+    # and ~945 TWh 'just under 3%' in 2030 (share within 1.3-1.7% and 2.5-3.0%).
+    assert 0.013 <= iea2025.value("total_share", "World", 2024) <= 0.017
+    assert 0.025 <= iea2025.value("total_share", "World", 2030) <= 0.030
+
+
+def test_iea_2025_regions_sum_to_world(iea2025):
+    f = iea2025.frame
+    for year in (2024, 2027, 2030):
+        rows = f[(f["year"] == year) & (f["country"] != "World")]
+        assert rows["total_twh"].sum() == pytest.approx(iea2025.value("total_twh", "World", year))
+
+
+@pytest.mark.parametrize(
+    ("variant", "year", "twh", "share"),
+    [("low", 2023, 176, 0.044), ("high", 2023, 176, 0.044),
+     ("low", 2028, 325, 0.067), ("high", 2028, 580, 0.12)],
+)
+def test_lbnl_2024_us_data_centres_low_and_high_within_10_percent(lbnl, variant, year, twh, share):
+    # LBNL 2024 US Data Center Energy Usage Report (Shehabi et al., Dec 2024): 176 TWh in
+    # 2023 (4.4% of US electricity), 325-580 TWh in 2028 (6.7-12%), within 10% each end.
+    assert lbnl.value("total_twh", "US", year, variant) == pytest.approx(twh, rel=0.10)
+    assert lbnl.value("total_share", "US", year, variant) == pytest.approx(share, rel=0.10)
+
+
+def test_lbnl_2028_average_power_is_half_of_lbnls_74_to_132_gw_capacity(lbnl):
+    # LBNL 2024 quotes 74-132 GW of data-centre *capacity* for 325-580 TWh; the planner's
+    # *average* GW (TWh / 8,760 h) is about half of that (LBNL's implied ~50% utilisation of
+    # capacity), within 10%.
+    assert lbnl.value("total_gw", "US", 2028, "low") / 74 == pytest.approx(0.5, rel=0.10)
+    assert lbnl.value("total_gw", "US", 2028, "high") / 132 == pytest.approx(0.5, rel=0.10)
+
+
+@pytest.mark.parametrize(
+    ("variant", "year", "twh"),
+    [("low", 2022, 460), ("base", 2022, 460), ("high", 2022, 460),
+     ("low", 2026, 620), ("base", 2026, 800), ("high", 2026, 1050)],
+)
+def test_iea_electricity_2024_data_centres_crypto_ai(iea2024, variant, year, twh):
+    # IEA Electricity 2024, p. 31: 460 TWh in 2022; 620-1,050 TWh in 2026, base just over
+    # 800 (within 10%).
+    assert iea2024.value("total_twh", "World", year, variant) == pytest.approx(twh, rel=0.10)
+
+
+def test_iea_electricity_2024_is_almost_2_percent_of_world_demand(iea2024):
+    # IEA Electricity 2024: 460 TWh is 'almost 2%' of global electricity demand (1.7-2.0%).
+    assert 0.017 <= iea2024.value("total_share", "World", 2022, "base") <= 0.020
+
+
+def test_reference_runs_are_ai_energy_over_one_gtc_run(de_vries):
+    # GTC 2024 hopper preset (planner.presets): ~25,800 MWh per 90-day run.
+    run = reference_run("gtc2024-hopper")
+    assert run.energy_mwh == pytest.approx(25_800, rel=0.02)
+    runs = de_vries.value("reference_runs_per_year", "World", 2027, "a100")
+    assert runs == pytest.approx(85.41e6 / run.energy_mwh, rel=1e-9)
+
+
+def test_share_uses_the_studys_own_denominator():
+    # LBNL's implied 2028 total (4,840 TWh) is used only by the LBNL scenario.
+    lbnl_2028 = national_electricity_twh("US", [2028], "consumption", 1.0, "lbnl-2024")[0]
+    other_2028 = national_electricity_twh("US", [2028], "consumption", 1.0)[0]
+    assert lbnl_2028 == 4840
+    assert other_2028 == pytest.approx(4097 * 1.01**4)
+    assert national_electricity_twh("US", [2023], "generation")[0] == 4178
+
+
+def test_compute_driven_power_follows_flops_over_efficiency():
+    raw = small_scenario()
+    raw["ai"]["compute"] = {"base_year": 2025, "flops_growth_pct_per_year": 50.0,
+                            "efficiency_gain_pct_per_year": 25.0, "source": "test"}
+    r = project(parse_scenario(raw))
+    a25, a27 = r.value("ai_twh", "World", 2025), r.value("ai_twh", "World", 2027)
+    assert a27 / a25 == pytest.approx((1.5 / 1.25) ** 2, rel=1e-9)
+
+
+def test_compute_driven_needs_no_fleet_with_a_base_power():
+    raw = small_scenario()
+    raw["ai"]["fleet"] = {}
+    raw["ai"]["compute"] = {"base_year": 2024, "base_it_power_gw": 10.0,
+                            "flops_growth_pct_per_year": 0.0, "efficiency_gain_pct_per_year": 0.0,
+                            "source": "test"}
+    r = project(parse_scenario(raw))
+    assert r.value("ai_twh", "World", 2026) == pytest.approx(10 * 1.3 * 8.76)
+
+
+# ------------------------------------------------------------------------------------------
+# Installed base and properties
+# ------------------------------------------------------------------------------------------
+
+
+def test_installed_base_counts_the_last_l_years_of_shipments():
+    ship = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert installed_base(ship, 2).tolist() == [1, 3, 5, 7, 9]
+    assert installed_base(ship, 1).tolist() == ship.tolist()
+    assert installed_base(ship, 2.5).tolist() == [1, 3, 5.5, 8.0, 10.5]
+    assert installed_base(ship, 1, 0.5).tolist() == (ship / 2).tolist()
+
+
+def test_installed_base_vectorises_over_lifetime_samples():
+    ship = np.array([1.0, 1.0, 1.0, 1.0])
+    out = installed_base(ship, np.array([1.0, 2.0, 4.0]))
+    assert out.shape == (3, 4)
+    assert out[:, -1].tolist() == [1, 2, 4]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ship=st.lists(st.floats(0, 1e7), min_size=3, max_size=12),
+    l1=st.floats(1, 15), extra=st.floats(0, 10), first=st.floats(0, 1),
+)
+def test_longer_lifetime_never_lowers_the_installed_base(ship, l1, extra, first):
+    a = installed_base(ship, l1, first)
+    b = installed_base(ship, l1 + extra, first)
+    assert np.all(b >= a - 1e-6 * (1 + np.abs(a)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(l1=st.floats(1, 15), extra=st.floats(0, 10))
+def test_survival_weights_are_fractions_growing_with_lifetime(l1, extra):
+    w1, w2 = survival_weights(l1, 20), survival_weights(l1 + extra, 20)
+    assert np.all((w1 >= 0) & (w1 <= 1)) and np.all(w2 >= w1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(base=st.floats(1e4, 5e6), more=st.floats(0, 5e6))
+def test_more_shipments_never_lower_demand(base, more):
+    lo = run_small(**{"ai.fleet.h100.shipments": {"2023": base, "2024": base}})
+    hi = run_small(**{"ai.fleet.h100.shipments": {"2023": base + more, "2024": base}})
+    assert np.all(hi.frame["total_twh"].to_numpy() >= lo.frame["total_twh"].to_numpy() - 1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(pue=st.floats(1.0, 2.5), more=st.floats(0, 0.5))
+def test_higher_pue_never_lowers_demand(pue, more):
+    lo = run_small(pue={"2024": pue})
+    hi = run_small(pue={"2024": pue + more})
+    assert np.all(hi.frame["total_twh"].to_numpy() >= lo.frame["total_twh"].to_numpy() - 1e-9)
+
+
+def test_monte_carlo_bands_are_ordered_and_bracket_the_central_value(iea2025):
+    r = project(SCEN / "iea-2025-base.toml", samples=2000, seed=7)
+    f = r.frame
+    for q in ("total_twh", "ai_twh", "total_gw", "total_share", "reference_runs_per_year"):
+        assert np.all(f[f"{q}_p10"] <= f[f"{q}_p50"]) and np.all(f[f"{q}_p50"] <= f[f"{q}_p90"])
+    world_2030 = f[(f["country"] == "World") & (f["year"] == 2030)].iloc[0]
+    assert world_2030["total_twh_p10"] < world_2030["total_twh"] < world_2030["total_twh_p90"]
+    assert world_2030["total_twh_p90"] > world_2030["total_twh_p10"] * 1.1  # a real band
+
+
+def test_seeded_monte_carlo_is_reproducible():
+    a = project(SCEN / "lbnl-2024.toml", samples=500, seed=3).frame
+    b = project(SCEN / "lbnl-2024.toml", samples=500, seed=3).frame
+    c = project(SCEN / "lbnl-2024.toml", samples=500, seed=4).frame
+    assert a.equals(b)
+    assert not np.allclose(a["total_twh_p90"], c["total_twh_p90"])
+
+
+# ------------------------------------------------------------------------------------------
+# Result object
+# ------------------------------------------------------------------------------------------
+
+
+def test_result_frame_is_tidy_with_units_in_column_names(iea2025):
+    f = iea2025.to_frame()
+    assert list(f.columns[:3]) == ["variant", "country", "year"]
+    for col in ("total_twh", "ai_twh", "non_ai_twh", "total_gw", "total_share", "electricity_twh"):
+        assert col in f.columns
+    assert len(f) == 7 * 6  # 2024..2030 x (5 regions + World)
+
+
+def test_to_dict_is_json_ready(lbnl):
+    d = lbnl.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert "rows" in d and "inputs" in d and "published" in d and "reference_run" in d
+    assert json.loads(text)["variants"] == ["low", "high"]
+    assert all(row["source"] for row in d["inputs"] if not row["name"].startswith("electricity"))
+
+
+def test_years_option_extends_the_projection():
+    r = project(SCEN / "iea-2025-base.toml", years="2024:2035")
+    assert sorted(set(r.frame["year"])) == list(range(2024, 2036))
+    assert r.value("total_twh", "World", 2035) > r.value("total_twh", "World", 2030)
+
+
+def test_country_filter_is_case_insensitive():
+    r = project(SCEN / "iea-2025-base.toml", countries=["china"])
+    assert set(r.frame["country"]) == {"China"}
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input names the field
+# ------------------------------------------------------------------------------------------
+
+
+def test_shares_not_summing_to_one_name_the_year():
+    with pytest.raises(InputError, match=r"regions\[2024\].*summing to 1"):
+        run_small(regions={"2024": {"US": 0.6, "Rest of world": 0.5}})
+
+
+def test_unknown_country_is_listed():
+    with pytest.raises(InputError, match=r"regions\[2024\]\.Atlantis.*one of: .*China"):
+        run_small(regions={"2024": {"Atlantis": 1.0}})
+    with pytest.raises(InputError, match="country = 'Mars'"):
+        project(SCEN / "lbnl-2024.toml", countries=["Mars"])
+
+
+def test_years_out_of_order_are_rejected():
+    with pytest.raises(InputError, match="years"):
+        run_small(years="2030:2024")
+    with pytest.raises(InputError, match="years out of order"):
+        project(SCEN / "lbnl-2024.toml", years="2028:2023")
+    with pytest.raises(InputError, match=r"pue = 2024.*strictly increasing"):
+        run_small(pue={"2030": 1.3, "2024": 1.4})
+
+
+def test_growth_that_would_make_power_negative_is_rejected():
+    with pytest.raises(InputError, match=r"ai\.fleet\.h100\.growth_pct_per_year.*> -100"):
+        run_small(**{"ai.fleet.h100.growth_pct_per_year": -120.0})
+    with pytest.raises(InputError, match=r"non_ai\.rest\.growth_pct_per_year"):
+        run_small(**{"non_ai.rest.growth_pct_per_year": {"low": -150.0, "high": 5.0}})
+
+
+def test_unknown_chip_and_unknown_key_name_the_field(tmp_path):
+    with pytest.raises(InputError, match=r"ai\.fleet\.h100\.accelerator = 'h999'"):
+        run_small(**{"ai.fleet.h100.accelerator": "h999"})
+    raw = small_scenario()
+    raw["ai"]["lifetime_yrs"] = 5
+    with pytest.raises(CatalogError, match="lifetime_yrs"):
+        parse_scenario(raw)
+
+
+def test_pue_below_one_and_load_above_one_are_rejected():
+    with pytest.raises(InputError, match=r"pue\[2024\]"):
+        run_small(pue={"2024": 0.9})
+    with pytest.raises(InputError, match="ai.load_factor"):
+        run_small(**{"ai.load_factor": 1.2})
+
+
+def test_variant_overrides_merge_into_the_shared_body():
+    raw = small_scenario()
+    raw["variants"] = {"a": {}, "b": {"pue": {"2024": 1.6}}}
+    sc = parse_scenario(copy.deepcopy(raw))
+    assert sc.variants["a"].pue[2024] == 1.3 and sc.variants["b"].pue[2024] == 1.6
+    assert sc.variants["b"].ai.lifetime_years == 4
+
+
+def test_every_shipped_scenario_loads_and_cites_sources():
+    for path in sorted(SCEN.glob("*.toml")):
+        sc = load_scenario(path)
+        for spec in sc.variants.values():
+            assert spec.source and spec.calibration
+            if spec.ai is not None:
+                assert all(e.source for e in spec.ai.fleet.values())
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+
+
+def test_cli_project_prints_tables(capsys):
+    assert main(["project", str(SCEN / "iea-2025-base.toml"), "--samples", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "China" in out and "P10-P90" in out and "Published vs model" in out
+
+
+def test_cli_project_json_for_one_country(capsys):
+    code = main(["project", str(SCEN / "lbnl-2024.toml"), "--country", "US", "--json",
+                 "--samples", "300", "--seed", "1"])
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {"scenario", "rows", "inputs", "published", "samples", "seed", "reference_run"} <= set(d)
+    assert {r["country"] for r in d["rows"]} == {"US"}
+    assert {"total_twh", "total_gw", "total_share", "total_twh_p10", "total_twh_p90"} <= set(d["rows"][0])
+
+
+def test_cli_years_option(capsys):
+    assert main(["project", str(SCEN / "de-vries-2023.toml"), "--years", "2027:2027",
+                 "--samples", "0", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["years"] == [2027, 2027] and d["samples"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("not = [valid", "not valid TOML"),
+     ("name = 'x'\nbogus = 1\n", "bogus"),
+     ("", "title")],
+)
+def test_cli_exits_2_with_one_line_for_bad_files(tmp_path, capsys, text, needle):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    assert main(["project", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("planner: error:") and needle in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_exits_2_for_missing_file_and_bad_years(capsys):
+    assert main(["project", "no/such/file.toml"]) == 2
+    assert main(["project", str(SCEN / "lbnl-2024.toml"), "--years", "2030:2020"]) == 2
+    assert main(["project", str(SCEN / "lbnl-2024.toml"), "--country", "Narnia"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "years" in err and "Narnia" in err
+
+
+def test_errors_are_planner_errors():
+    assert issubclass(InputError, PlannerError) and issubclass(CatalogError, PlannerError)

@@ -1,6 +1,8 @@
 """Command-line face of the planner (``planner size``, ``planner catalog``, ...)."""
 
 from planner.cli import catalog as _catalog  # noqa: F401  (registers commands)
+from planner.cli import optimize as _optimize  # noqa: F401
+from planner.cli import project as _project  # noqa: F401
 from planner.cli import size as _size  # noqa: F401
 from planner.cli._app import app, main, run
 

@@ -1,0 +1,466 @@
+"""Site scenarios: the work, the deadlines and the limits a cluster plan must respect.
+
+A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loader
+(:func:`load_scenario`). It names
+
+- one ``[site]``: grid connection (``grid_limit_mw``, the PEAK facility power the grid can
+  supply), PUE, electricity price, grid carbon intensity and an optional floor limit in racks;
+- one or more ``[[runs]]``: the work (``flops``, or ``params`` / ``active_params`` x ``tokens``),
+  the deadline, and optionally MFU (one number or one per chip), goodput and precision;
+- ``[candidates]``: the chips the optimiser may choose from (default: every catalog chip with a
+  known price for the pricing mode), optional supply caps in GPUs and price overrides;
+- an optional ``budget_usd`` (top-level key).
+
+**One site, several PUEs.** A site has one grid connection but may hold an air-cooled hall and
+a liquid-cooled hall, and NVIDIA's own GTC 2024 comparison puts Hopper in air (PUE ~1.35) and
+GB200 NVL72 in direct liquid cooling (PUE ~1.10). So ``site.pue`` is either one number for the
+whole site or a table keyed by the catalog's ``cooling`` column (``air``, ``liquid``) and/or
+by chip id (a chip id wins over its cooling type). Each value is a number or the name of a
+``data/facility.csv`` profile (``"colocation-air"``, ``"hyperscale-liquid"``...). Likewise
+``runs[i].mfu`` is one number or a table of chip id -> MFU with an optional ``default`` key:
+utilisation depends on the chip (GTC 2024: 0.20 on H100, 0.32 on GB200 NVL72, see
+``data/presets.toml``).
+
+Every value not given comes from ``data/assumptions.csv`` (with its source). Errors name the
+file, the field as written (``runs[1].deadline_days``), the value and what is allowed, as a
+:class:`planner.errors.CatalogError` (the CLI exits 2 on it).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from planner.assumptions import (
+    GRID_INTENSITY_RANGE,
+    PUE_RANGE,
+    SizingAssumptions,
+    facility_profiles,
+)
+from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
+from planner.errors import CatalogError
+from planner.sizing import MAX_DAYS
+from planner.workloads import TrainingRun
+
+#: Systems per rack for 8-GPU servers when ``site.max_racks`` is set and the scenario gives no
+#: ``site.servers_per_rack``: NVIDIA DGX SuperPOD reference architecture (DGX H100), four DGX
+#: systems per ~40 kW rack. Rack-scale systems (``gpus_per_system >= 32``, e.g. GB200 NVL72)
+#: are one rack each.
+DEFAULT_SERVERS_PER_RACK = 4
+#: A system with at least this many GPUs is a rack by itself (NVL36/NVL72).
+RACK_SCALE_GPUS = 32
+#: Largest grid connection accepted, MW (ten 1-GW campuses).
+MAX_GRID_MW = 10_000.0
+COOLING_TYPES = ("air", "liquid")
+PricingMode = Literal["auto", "buy", "rent"]
+
+Mfu = Annotated[float, Field(gt=0, le=1)]
+PueValue = Annotated[float, Field(ge=PUE_RANGE[0], le=PUE_RANGE[1])] | str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Strict):
+    """The site: grid connection, facility efficiency, prices, optional floor limit."""
+
+    name: str = "site"
+    grid_limit_mw: float = Field(gt=0, le=MAX_GRID_MW)
+    pue: PueValue | dict[str, PueValue] | None = None
+    electricity_usd_per_mwh: float | None = Field(default=None, ge=0, le=10_000)
+    grid_gco2_per_kwh: float | None = Field(
+        default=None, ge=GRID_INTENSITY_RANGE[0], le=GRID_INTENSITY_RANGE[1]
+    )
+    network_overhead: float | None = Field(default=None, ge=0, le=1)
+    avg_load_fraction: float | None = Field(default=None, gt=0, le=1)
+    max_racks: int | None = Field(default=None, ge=1, le=1_000_000)
+    servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
+
+
+class Run(_Strict):
+    """One training run: the work, the deadline, how well the chips are used."""
+
+    name: str
+    flops: float | None = Field(default=None, gt=0)
+    params: float | None = Field(default=None, gt=0)
+    active_params: float | None = Field(default=None, gt=0)
+    tokens: float | None = Field(default=None, gt=0)
+    deadline_days: float = Field(gt=0, le=MAX_DAYS)
+    mfu: Mfu | dict[str, Mfu] | None = None
+    goodput: float | None = Field(default=None, gt=0, le=1)
+    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+
+    @model_validator(mode="after")
+    def _work(self) -> Run:
+        if self.flops is None and (
+            self.tokens is None or (self.params is None and self.active_params is None)
+        ):
+            raise ValueError("give flops, or params (and optionally active_params) with tokens")
+        if (
+            self.params is not None
+            and self.active_params is not None
+            and self.active_params > self.params
+        ):
+            raise ValueError(f"active_params {self.active_params:g} exceeds params {self.params:g}")
+        return self
+
+    def training_run(self) -> TrainingRun:
+        return TrainingRun(
+            flops=self.flops, params=self.params, active_params=self.active_params,
+            tokens=self.tokens, name=self.name,
+        )
+
+
+class Candidates(_Strict):
+    """The chips the optimiser may use, their supply and their prices."""
+
+    chips: list[str] | None = None
+    pricing: PricingMode = "buy"
+    supply_gpus: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    price_usd_per_gpu: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    rent_usd_per_gpu_hour: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+
+class Scenario(_Strict):
+    """A validated site scenario (see the module docstring for the file format)."""
+
+    title: str = ""
+    description: str = ""
+    budget_usd: float | None = Field(default=None, gt=0)
+    objective: Literal["cost", "power", "energy", "emissions", "gpus", "time"] = "cost"
+    allow_mixed_chips: bool = False
+    site: Site
+    runs: list[Run] = Field(min_length=1)
+    candidates: Candidates = Field(default_factory=Candidates)
+    source: str = Field(default="scenario", exclude=True)
+
+    # --- derived values -------------------------------------------------------------------
+    def candidate_ids(self, catalog: Catalog | None = None) -> list[str]:
+        """Chip ids the optimiser may choose from (listed, or every chip with a price)."""
+        cat = catalog or load_catalog()
+        if self.candidates.chips is not None:
+            return [cat.get(c).id for c in self.candidates.chips]
+        return [a.id for a in cat if self.has_price(a)]
+
+    def has_price(self, chip: Accelerator) -> bool:
+        """Whether ``chip`` has a price (catalog or override) for the pricing mode."""
+        buy = chip.price_usd_per_gpu is not None or chip.id in self.candidates.price_usd_per_gpu
+        rent = (
+            chip.rent_usd_per_gpu_hour is not None
+            or chip.id in self.candidates.rent_usd_per_gpu_hour
+        )
+        return {"buy": buy, "rent": rent, "auto": buy or rent}[self.candidates.pricing]
+
+    def pue_for(self, chip: Accelerator) -> tuple[float, str]:
+        """PUE of the hall ``chip`` sits in, and where the value came from."""
+        pue = self.site.pue
+        if pue is None:
+            return float("nan"), ""
+        if isinstance(pue, dict):
+            key = chip.id if chip.id in pue else chip.cooling if chip.cooling in pue else None
+            if key is None:
+                return float("nan"), ""
+            value, where = pue[key], f"site.pue.{key}"
+        else:
+            value, where = pue, "site.pue"
+        if isinstance(value, str):
+            return float(facility_profiles().loc[value, "pue"]), (
+                f"{self.source}: {where} = facility profile {value} (data/facility.csv)"
+            )
+        return float(value), f"{self.source}: {where}"
+
+    def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
+        """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
+        index = self.runs.index(run)
+        if run.mfu is None:
+            return None, ""
+        if isinstance(run.mfu, dict):
+            for key in (chip_id, "default"):
+                if key in run.mfu:
+                    return float(run.mfu[key]), f"{self.source}: runs[{index}].mfu.{key}"
+            return None, ""
+        return float(run.mfu), f"{self.source}: runs[{index}].mfu"
+
+    def assumptions_for(self, run: Run, chip: Accelerator) -> SizingAssumptions:
+        """The core :class:`SizingAssumptions` of ``run`` on ``chip`` at this site."""
+        a = SizingAssumptions.defaults()
+        src = self.source
+        index = self.runs.index(run)
+        a = a.with_(f"{src}: runs[{index}].precision", precision=run.precision)
+        mfu, where = self.mfu_for(run, chip.id)
+        if mfu is not None:
+            a = a.with_(where, mfu=mfu)
+        if run.goodput is not None:
+            a = a.with_(f"{src}: runs[{index}].goodput", goodput=run.goodput)
+        pue, where = self.pue_for(chip)
+        if not math.isnan(pue):
+            a = a.with_(where, pue=pue)
+        site = {
+            k: getattr(self.site, k)
+            for k in ("electricity_usd_per_mwh", "grid_gco2_per_kwh", "network_overhead",
+                      "avg_load_fraction")
+        }
+        for key, value in site.items():
+            if value is not None:
+                a = a.with_(f"{src}: site.{key}", **{key: value})
+        c = self.candidates
+        a = a.with_(f"{src}: candidates.pricing", pricing=c.pricing)
+        if chip.id in c.price_usd_per_gpu:
+            a = a.with_(f"{src}: candidates.price_usd_per_gpu.{chip.id}",
+                        price_usd_per_gpu=c.price_usd_per_gpu[chip.id])
+        if chip.id in c.rent_usd_per_gpu_hour:
+            a = a.with_(f"{src}: candidates.rent_usd_per_gpu_hour.{chip.id}",
+                        rent_usd_per_gpu_hour=c.rent_usd_per_gpu_hour[chip.id])
+        a.validate()
+        return a
+
+    def systems_per_rack(self, chip: Accelerator) -> int:
+        """Systems that fill one rack: 1 for rack-scale systems, else ``site.servers_per_rack``."""
+        return 1 if chip.gpus_per_system >= RACK_SCALE_GPUS else self.site.servers_per_rack
+
+    # --- what-if copies (used by the optimiser's sweeps and relaxations) ----------------
+    def with_grid_limit(self, grid_limit_mw: float) -> Scenario:
+        return self.model_copy(update={"site": self.site.model_copy(
+            update={"grid_limit_mw": float(grid_limit_mw)})})
+
+    def with_deadline_scale(self, scale: float) -> Scenario:
+        """Every run's deadline multiplied by ``scale`` (ratios between runs kept)."""
+        runs = [r.model_copy(update={"deadline_days": r.deadline_days * scale}) for r in self.runs]
+        return self.model_copy(update={"runs": runs})
+
+    def with_longest_deadline(self, days: float) -> Scenario:
+        """Deadlines scaled so the longest is ``days`` (a single run's deadline is ``days``)."""
+        return self.with_deadline_scale(days / max(r.deadline_days for r in self.runs))
+
+    def with_candidates(self, chips: list[str]) -> Scenario:
+        return self.model_copy(update={"candidates": self.candidates.model_copy(
+            update={"chips": list(chips)})})
+
+    def with_budget(self, budget_usd: float | None) -> Scenario:
+        return self.model_copy(update={"budget_usd": budget_usd})
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    CatalogError
+        Naming the file, the field (``runs[1].deadline_days``), the value and what is allowed.
+    """
+    resolved = Path(path)
+    if not resolved.is_file():
+        raise CatalogError(str(resolved), None, None, "scenario file not found")
+    try:
+        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(resolved), None, None, f"not valid TOML ({exc})") from None
+    return scenario_from_dict(raw, source=str(resolved), catalog=catalog)
+
+
+def scenario_from_dict(
+    data: dict[str, Any], *, source: str = "scenario", catalog: Catalog | None = None
+) -> Scenario:
+    """Validate a scenario given as a dict (the parsed TOML); see :func:`load_scenario`."""
+    if "source" in data:
+        raise CatalogError(source, None, "source", _not_allowed("source", _keys(Scenario)))
+    try:
+        scenario = Scenario.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise _scenario_error(source, data, exc) from None
+    _check_against_catalog(scenario, catalog or load_catalog())
+    return scenario
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + str(part)
+    return name
+
+
+def _lookup(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return "missing"
+    return data
+
+
+def _keys(model: type[BaseModel]) -> str:
+    return ", ".join(k for k in model.model_fields if k != "source")
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at ``loc`` (for 'unknown key' messages)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation) if get_origin(annotation) is not None else ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _not_allowed(value: Any, allowed: str) -> str:
+    shown = f"{value:g}" if isinstance(value, float) else repr(value)
+    return f"{shown} is not allowed: expected {allowed}"
+
+
+_UNION_TAGS = ("float", "str", "dict", "int", "function-after", "constrained-float", "bool",
+               "list", "literal", "Annotated")
+
+
+def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> CatalogError:
+    errors = exc.errors()
+    # Prefer the most specific error (range errors over "not a table" from union branches).
+    rank = {"missing": 0, "extra_forbidden": 0, "greater_than": 1, "greater_than_equal": 1,
+            "less_than": 1, "less_than_equal": 1, "literal_error": 1, "value_error": 1}
+    err = min(errors, key=lambda e: rank.get(e["type"], 5))
+    loc = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and p.split("[")[0] in _UNION_TAGS)
+    )
+    field = _field_name(loc) or None
+    ctx = err.get("ctx", {})
+    kind = err["type"]
+    value = _lookup(data, loc)
+    if kind == "extra_forbidden":
+        owner = _model_at(loc)
+        allowed = _keys(owner) if owner is not None else "a known key"
+        return CatalogError(source, None, field, f"unknown key: expected one of {allowed}")
+    if kind == "missing":
+        owner = _model_at(loc)
+        return CatalogError(source, None, field, "required field is missing"
+                            + (f" (fields of this table: {_keys(owner)})" if owner else ""))
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
+              "less_than": "< {lt}", "less_than_equal": "<= {le}"}
+    if kind in bounds:
+        allowed = _range_text(loc)
+        return CatalogError(source, None, field, _not_allowed(value, allowed))
+    if kind == "literal_error":
+        allowed = f"one of {ctx.get('expected')}"
+        return CatalogError(source, None, field, _not_allowed(value, allowed))
+    if kind == "value_error":
+        return CatalogError(source, None, field, str(ctx.get("error", err["msg"])))
+    return CatalogError(source, None, field, _not_allowed(value, err["msg"].lower()))
+
+
+def _range_text(loc: tuple[Any, ...]) -> str:
+    """The allowed range of the numeric field at ``loc``, in words."""
+    owner = _model_at(loc)
+    name = next((p for p in reversed(loc) if isinstance(p, str) and owner is not None
+                 and p in owner.model_fields), None)
+    if name is None:
+        if "mfu" in loc:
+            return "a fraction in (0, 1]"
+        if "pue" in loc:
+            return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
+        if "supply_gpus" in loc:
+            return "a whole number of GPUs >= 0"
+        return "a number > 0"
+    lo = hi = None
+    lo_open = hi_open = False
+    field = owner.model_fields[name]
+    for meta in field.metadata:
+        if getattr(meta, "gt", None) is not None:
+            lo, lo_open = meta.gt, True
+        if getattr(meta, "ge", None) is not None:
+            lo = meta.ge
+        if getattr(meta, "lt", None) is not None:
+            hi, hi_open = meta.lt, True
+        if getattr(meta, "le", None) is not None:
+            hi = meta.le
+    if name in ("mfu",):
+        return "a fraction in (0, 1]"
+    if name == "pue":
+        return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
+    if lo is not None and hi is not None:
+        return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"a number {'>' if lo_open else '>='} {lo:g}"
+    return f"a number {'<' if hi_open else '<='} {hi:g}"
+
+
+def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
+    """Chip ids, facility profiles and prices that only the catalog can check."""
+    src = s.source
+    ids = ", ".join(cat.ids)
+
+    def chip(field: str, chip_id: str) -> Accelerator:
+        if chip_id not in cat:
+            raise CatalogError(src, None, field, _not_allowed(chip_id, f"a catalog chip id: {ids}"))
+        return cat.get(chip_id)
+
+    c = s.candidates
+    for i, chip_id in enumerate(c.chips or []):
+        acc = chip(f"candidates.chips[{i}]", chip_id)
+        if not s.has_price(acc):
+            raise CatalogError(src, None, f"candidates.chips[{i}]", (
+                f"{chip_id!r} has no {c.pricing} price in the catalog: add "
+                f"candidates.price_usd_per_gpu.{chip_id} or candidates.rent_usd_per_gpu_hour."
+                f"{chip_id}, or set candidates.pricing"
+            ))
+    if c.chips is not None and not c.chips:
+        raise CatalogError(src, None, "candidates.chips",
+                           "[] is not allowed: expected at least one chip id")
+    for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour"):
+        for chip_id in getattr(c, table):
+            chip(f"candidates.{table}.{chip_id}", chip_id)
+    profiles = list(facility_profiles().index)
+    pue = s.site.pue
+    entries = pue.items() if isinstance(pue, dict) else [] if pue is None else [("", pue)]
+    for key, value in entries:
+        field = f"site.pue.{key}" if key else "site.pue"
+        if key and key not in COOLING_TYPES and key not in cat:
+            raise CatalogError(src, None, field, _not_allowed(
+                key, f"a cooling type ({', '.join(COOLING_TYPES)}) or a catalog chip id: {ids}"))
+        if isinstance(value, str) and value not in profiles:
+            raise CatalogError(src, None, field, _not_allowed(
+                value, f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile: "
+                + ", ".join(profiles)))
+    candidates = s.candidate_ids(cat)
+    if not candidates:
+        raise CatalogError(src, None, "candidates.chips", (
+            f"no catalog chip has a {c.pricing} price: list chips with price overrides"))
+    for i, run in enumerate(s.runs):
+        if isinstance(run.mfu, dict):
+            for key in run.mfu:
+                if key != "default":
+                    chip(f"runs[{i}].mfu.{key}", key)
+        usable = [x for x in candidates if cat.get(x).dense_tflops_or_none(run.precision)]
+        if not usable:
+            supported = [p for p in PRECISIONS
+                         if any(cat.get(x).dense_tflops_or_none(p) for x in candidates)]
+            raise CatalogError(src, None, f"runs[{i}].precision", _not_allowed(
+                run.precision,
+                "a precision one of the candidate chips supports: " + ", ".join(supported)))
+    names = [r.name for r in s.runs]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise CatalogError(src, None, f"runs[{i}].name",
+                               f"{name!r} is not allowed: names must be unique")

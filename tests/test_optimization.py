@@ -1,0 +1,443 @@
+"""The cluster optimiser: GTC 2024 reproductions, hand-checkable instances, properties,
+every installed solver, the Pyomo cross-check, relaxations of infeasible plans, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.cli import main
+from planner.optimization import (
+    OBJECTIVES,
+    available_solvers,
+    build_model,
+    optimize,
+    pareto,
+    parse_sweep,
+    pyomo_available,
+    solve,
+    solve_pyomo,
+)
+from planner.scenarios import Scenario, load_scenario, scenario_from_dict
+from planner.sizing import size_training
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+INSTALLED = available_solvers()
+EXAMPLES = ["gtc2024.toml", "my_site.toml", "gtc2024_10mw_h100.toml"]
+
+
+@pytest.fixture(scope="module")
+def gtc() -> Scenario:
+    return load_scenario(SCENARIOS / "gtc2024.toml")
+
+
+@pytest.fixture(scope="module")
+def gtc_10mw() -> Scenario:
+    return load_scenario(SCENARIOS / "gtc2024_10mw_h100.toml")
+
+
+@pytest.fixture(scope="module")
+def my_site() -> Scenario:
+    return load_scenario(SCENARIOS / "my_site.toml")
+
+
+@pytest.fixture(params=INSTALLED)
+def solver(request) -> str:
+    return request.param
+
+
+# --- GTC 2024 reproductions ------------------------------------------------------------------
+# NVIDIA GTC 2024 keynote (J. Huang, 18 March 2024): the 1.8T GPT-MoE trains in 90 days on
+# 8,000 Hopper GPUs drawing 15 MW, or on 2,000 Blackwell GPUs drawing 4 MW. Tolerance 10%.
+
+def test_gtc2024_hopper_only_needs_about_8000_h100_at_about_15_mw(gtc, solver) -> None:
+    plan = optimize(gtc.with_candidates(["h100"]), objective="cost", solver=solver)
+    assert plan.status == "optimal"
+    row = plan.runs.xs("h100", level="chip").iloc[0]
+    assert row["gpus"] == pytest.approx(8000, rel=0.10)
+    assert row["facility_power_mw"] == pytest.approx(15.0, rel=0.10)
+    assert row["days"] <= 90
+
+
+def test_gtc2024_least_power_picks_about_2000_gb200_at_about_4_mw(gtc, solver) -> None:
+    plan = optimize(gtc, objective="power", solver=solver)
+    assert list(plan.runs.index.get_level_values("chip")) == ["gb200"]
+    assert plan.totals["gpus"] == pytest.approx(2000, rel=0.10)
+    assert plan.totals["facility_power_mw"] == pytest.approx(4.0, rel=0.10)
+
+
+def test_gtc2024_on_10_mw_with_h100_only_is_infeasible_and_names_mw_and_deadline(
+    gtc_10mw, solver
+) -> None:
+    plan = optimize(gtc_10mw, solver=solver)
+    assert plan.status == "infeasible" and not plan.feasible
+    relax = plan.relaxations
+    # 90 days on H100s needs ~15 MW (GTC); the grid gives 10: ~5 MW more.
+    assert relax.loc["grid_limit_mw", "needed"] == pytest.approx(15.0, rel=0.10)
+    assert relax.loc["grid_limit_mw", "change"] == pytest.approx(5.0, rel=0.10)
+    # The same cluster at 10 MW: 90 x 15 / 10 = 135 days.
+    assert relax.loc["deadline_days.gpt-moe-1.8t", "needed"] == pytest.approx(135, rel=0.10)
+    assert relax.loc["add_chip.gb200", "needed"] == pytest.approx(4.0, rel=0.10)
+    assert "MW more" in plan.message and "135 days" in plan.message and "GB200" in plan.message
+
+
+def test_each_relaxation_really_gives_a_feasible_plan(gtc_10mw) -> None:
+    plan = optimize(gtc_10mw)
+    grid = plan.relaxations.loc["grid_limit_mw", "needed"]
+    days = plan.relaxations.loc["deadline_days.gpt-moe-1.8t", "needed"]
+    assert optimize(gtc_10mw.with_grid_limit(grid * (1 + 1e-9))).feasible
+    assert not optimize(gtc_10mw.with_grid_limit(grid * 0.999)).feasible
+    assert optimize(gtc_10mw.with_longest_deadline(days * (1 + 1e-6))).feasible
+    assert optimize(gtc_10mw.with_candidates(["h100", "gb200"])).feasible
+
+
+# --- hand-checkable instances ----------------------------------------------------------------
+# PUE 1, no network overhead, free electricity, MFU 0.5, goodput 1, 10 days, 3.4e23 FLOPs:
+#   H100 (DGX, 8 x 989 TFLOP/s, 10.2 kW, USD 30,000/GPU): 3.4e23 / (8 x 989e12 x 0.5 x 864,000)
+#       = 99.47 -> 100 servers, 800 GPUs, 1.02 MW, USD 24.0M.
+#   GB200 (NVL72, 72 x 2,500 TFLOP/s, 120 kW, priced here at USD 100,000/GPU):
+#       3.4e23 / (72 x 2.5e15 x 0.5 x 864,000) = 4.37 -> 5 racks, 360 GPUs, 0.60 MW, USD 36.0M.
+
+def _hand(grid_mw: float, **extra) -> Scenario:
+    candidates = {"chips": ["h100", "gb200"], "price_usd_per_gpu": {"gb200": 100_000}}
+    candidates.update(extra.pop("candidates", {}))
+    return scenario_from_dict({
+        "site": {"grid_limit_mw": grid_mw, "pue": 1.0, "network_overhead": 0.0,
+                 "electricity_usd_per_mwh": 0.0, "grid_gco2_per_kwh": 0.0},
+        "runs": [{"name": "job", "flops": 3.4e23, "deadline_days": 10, "mfu": 0.5,
+                  "goodput": 1.0}],
+        "candidates": candidates, **extra,
+    }, source="hand")
+
+
+def test_hand_with_enough_grid_the_cheaper_h100_cluster_wins(solver) -> None:
+    plan = optimize(_hand(2.0), objective="cost", solver=solver)
+    row = plan.runs.loc[("job", "h100")]
+    assert row["systems"] == 100 and row["gpus"] == 800
+    assert plan.totals["cost_usd"] == pytest.approx(24.0e6)
+    assert plan.totals["facility_power_mw"] == pytest.approx(1.02)
+    assert not plan.constraints.loc["grid_limit_mw", "binding"]
+    assert plan.constraints.loc["deadline_days.job", "binding"]
+
+
+def test_hand_a_1_mw_grid_forces_gb200_and_binds(solver) -> None:
+    plan = optimize(_hand(1.0), objective="cost", solver=solver)
+    assert list(plan.runs.index) == [("job", "gb200")]
+    assert plan.runs.loc[("job", "gb200"), "systems"] == 5
+    assert plan.totals["cost_usd"] == pytest.approx(36.0e6)
+    assert plan.totals["facility_power_mw"] == pytest.approx(0.60)
+    # It binds with 0.4 MW of slack: 10% more grid (1.1 MW) lets the USD 24M H100 plan fit.
+    limits = plan.constraints.loc["grid_limit_mw"]
+    assert limits["binding"] and limits["slack"] == pytest.approx(0.40)
+    assert limits["objective_if_10pct_looser"] == pytest.approx(24.0e6)
+
+
+def test_hand_a_supply_cap_below_800_h100_forces_gb200(solver) -> None:
+    plan = optimize(_hand(2.0, candidates={"supply_gpus": {"h100": 792}}), objective="cost",
+                    solver=solver)
+    assert list(plan.runs.index) == [("job", "gb200")]
+    assert plan.constraints.loc["supply_gpus.h100", "binding"]
+
+
+def test_hand_fastest_plan_spends_the_budget_on_200_h100_servers(solver) -> None:
+    # USD 48M buys 200 H100 servers (z = 200 / 99.47 = 2.01x faster than the deadline) or
+    # 6 GB200 racks (z = 6 / 4.37 = 1.37x): H100 wins, in 10 x 99.47 / 200 = 4.97 days.
+    plan = optimize(_hand(10.0, budget_usd=48e6), objective="time", solver=solver)
+    assert plan.runs.loc[("job", "h100"), "systems"] == 200
+    assert plan.totals["longest_days"] == pytest.approx(10 * 99.47 / 200, rel=1e-3)
+    assert plan.objective_value == pytest.approx(99.47 / 200, rel=1e-3)
+    assert plan.constraints.loc["budget_usd", "binding"]
+    assert not plan.constraints.loc["deadline_days.job", "binding"]
+
+
+def test_hand_least_energy_and_fewest_gpus_agree_on_gb200() -> None:
+    # GB200 energy per FLOP: 120 kW / (72 x 1.25 PFLOP/s) < H100's 10.2 kW / (8 x 0.49 PFLOP/s)
+    assert list(optimize(_hand(2.0), objective="energy").runs.index) == [("job", "gb200")]
+    assert optimize(_hand(2.0), objective="gpus").totals["gpus"] == 360
+
+
+def test_mixing_chips_is_only_used_when_allowed() -> None:
+    # Grid 0.75 MW: 5 GB200 racks (0.60 MW) fit alone; mixing may be cheaper (some H100).
+    single = optimize(_hand(0.75), objective="cost")
+    mixed = optimize(_hand(0.75), objective="cost", allow_mixed_chips=True)
+    assert len(single.runs) == 1
+    assert mixed.totals["cost_usd"] <= single.totals["cost_usd"] * (1 + 1e-9)
+    assert mixed.runs["share"].sum() == pytest.approx(1.0)
+    assert (mixed.runs["days"] <= 10 * (1 + 1e-6)).all()
+
+
+# --- the plan's numbers are the core's ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["gtc2024.toml", "my_site.toml"])
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_per_run_numbers_agree_with_size_training(name: str, objective: str) -> None:
+    s = load_scenario(SCENARIOS / name)
+    plan = optimize(s, objective=objective)
+    assert plan.feasible
+    runs = {r.name: r for r in s.runs}
+    for (run, chip), row in plan.runs.iterrows():
+        spec = runs[run]
+        ref = size_training(spec.training_run(), chip, gpus=row["gpus"],
+                            assumptions=s.assumptions_for(spec, plan_chip(chip)))
+        for key in ("days", "facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2"):
+            assert row[key] == pytest.approx(getattr(ref, key), rel=1e-12), key
+
+
+def plan_chip(chip_id: str):  # noqa: ANN201
+    from planner.catalog import load_catalog
+
+    return load_catalog().get(chip_id)
+
+
+@pytest.mark.parametrize("objective", ["cost", "power", "energy", "emissions", "gpus"])
+def test_the_solver_objective_equals_the_read_back_totals(my_site, objective) -> None:
+    model = build_model(my_site, objective=objective)
+    plan = solve(model)
+    key = {"cost": "cost_usd", "power": "facility_power_mw", "energy": "energy_mwh",
+           "emissions": "emissions_tco2", "gpus": "gpus"}[objective]
+    assert plan.objective_value == pytest.approx(plan.totals[key], rel=1e-9)
+
+
+def test_plan_to_dict_is_json_ready(my_site) -> None:
+    payload = optimize(my_site).to_dict()
+    text = json.dumps(payload, allow_nan=False)
+    assert json.loads(text)["status"] == "optimal"
+    assert {"runs", "totals", "constraints", "comparison", "relaxations"} <= set(payload)
+
+
+def test_comparison_shows_every_candidate_chip_alone(my_site) -> None:
+    plan = optimize(my_site)
+    chips = set(plan.comparison.index.get_level_values("chip"))
+    assert chips == set(my_site.candidate_ids())
+    h100 = plan.comparison.loc[("frontier", "h100")]
+    ref = size_training(my_site.runs[0].training_run(), "h100", days=90, pue=1.2)
+    assert h100["gpus"] == ref.gpus and h100["facility_power_mw"] == pytest.approx(
+        ref.facility_power_mw)
+
+
+def test_a_chip_without_the_precision_is_left_out_with_a_note(gtc) -> None:
+    s = gtc.with_candidates(["h100", "a100-40gb"])  # A100 has no FP8 tensor mode
+    plan = optimize(s)
+    assert "no FP8" in plan.comparison.loc[("gpt-moe-1.8t", "a100-40gb"), "note"]
+    assert list(plan.runs.index.get_level_values("chip")) == ["h100"]
+
+
+# --- every installed solver, and the Pyomo cross-check ---------------------------------------
+
+@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_every_installed_solver_finds_the_same_optimum(name: str, objective: str) -> None:
+    if len(INSTALLED) < 2:
+        pytest.skip("only one solver installed")
+    s = load_scenario(SCENARIOS / name)
+    values = [optimize(s, objective=objective, solver=sv).objective_value for sv in INSTALLED]
+    if values[0] is None:
+        assert all(v is None for v in values)
+    else:
+        assert values[1] == pytest.approx(values[0], rel=1e-6)
+
+
+@pytest.mark.skipif(not pyomo_available(), reason="Pyomo with appsi HiGHS not available")
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_pyomo_formulation_gives_the_same_optimum(name: str, objective: str, mixed: bool) -> None:
+    if objective == "time" and mixed:
+        pytest.skip("time with mixed chips is a bisection, not one MILP")
+    model = build_model(load_scenario(SCENARIOS / name), objective=objective,
+                        allow_mixed_chips=mixed)
+    plan = solve(model, relaxations=False, comparison=False)
+    reference = solve_pyomo(model)
+    if plan.objective_value is None:
+        assert reference is None
+    else:
+        assert reference == pytest.approx(plan.objective_value, rel=1e-5)
+
+
+def test_the_cbc_fallback_is_named_in_the_plan(my_site) -> None:
+    plan = optimize(my_site, solver="cbc" if "cbc" in INSTALLED else INSTALLED[0])
+    assert plan.solver in INSTALLED
+
+
+def test_a_tiny_time_limit_returns_a_plan_or_says_none_was_found(my_site) -> None:
+    plan = optimize(my_site, objective="time", time_limit_s=1e-3)
+    assert plan.status in ("optimal", "time_limit", "no_solution")
+    if plan.feasible:
+        assert plan.totals["facility_power_mw"] <= my_site.site.grid_limit_mw + 1e-6
+    else:
+        assert plan.message
+
+
+def test_an_unknown_solver_or_objective_is_an_input_error(my_site) -> None:
+    from planner.errors import InputError
+
+    with pytest.raises(InputError, match="solver"):
+        optimize(my_site, solver="gurobi")
+    with pytest.raises(InputError, match="objective"):
+        build_model(my_site, objective="speed")
+
+
+# --- Pareto sweeps ----------------------------------------------------------------------------
+
+def test_pareto_cost_never_rises_as_the_deadline_grows(my_site) -> None:
+    frame = pareto(my_site, "days", [60.0, 90.0, 120.0, 150.0], objective="cost")
+    costs = frame["objective_value"].tolist()
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(costs, costs[1:], strict=False))
+    assert frame["efficient"].any()
+
+
+def test_pareto_grid_sweep_marks_infeasible_points(gtc) -> None:
+    h100 = gtc.with_candidates(["h100"])
+    frame = pareto(h100, "grid_mw", [10.0, 20.0], objective="cost")
+    assert frame["status"].tolist() == ["infeasible", "optimal"]
+    assert frame["efficient"].tolist() == [False, True]
+
+
+def test_parse_sweep_includes_the_stop_value() -> None:
+    assert parse_sweep("days=30:180:10")[1][-1] == 180
+    assert parse_sweep("grid_mw=5:30:5") == ("grid_mw", [5.0, 10.0, 15.0, 20.0, 25.0, 30.0])
+
+
+# --- properties -------------------------------------------------------------------------------
+
+CHIPS = ["h100", "gb200", "b200", "mi300x"]
+
+
+@st.composite
+def scenarios(draw):  # noqa: ANN001, ANN201
+    chips = draw(st.lists(st.sampled_from(CHIPS), min_size=1, max_size=3, unique=True))
+    runs = [
+        {"name": f"r{i}", "flops": 10 ** draw(st.floats(22.0, 24.5)),
+         "deadline_days": draw(st.floats(10, 120))}
+        for i in range(draw(st.integers(1, 2)))
+    ]
+    data = {
+        "site": {"grid_limit_mw": draw(st.floats(0.5, 30)), "pue": draw(st.floats(1.0, 1.6))},
+        "runs": runs,
+        "candidates": {"chips": chips},
+    }
+    if draw(st.booleans()):
+        data["budget_usd"] = 10 ** draw(st.floats(7, 9.5))
+    if draw(st.booleans()):
+        data["candidates"]["supply_gpus"] = {chips[0]: draw(st.integers(0, 20_000))}
+    if draw(st.booleans()):
+        data["site"]["max_racks"] = draw(st.integers(1, 3000))
+    objective = draw(st.sampled_from(OBJECTIVES))
+    mixed = draw(st.booleans()) and objective != "time"
+    return scenario_from_dict(data, source="hypothesis"), objective, mixed
+
+
+def _within_limits(s: Scenario, plan) -> None:  # noqa: ANN001
+    t = plan.totals
+    assert t["facility_power_mw"] <= s.site.grid_limit_mw * (1 + 1e-9) + 1e-6
+    if s.budget_usd is not None:
+        assert t["cost_usd"] <= s.budget_usd * (1 + 1e-9) + 10
+    for run in s.runs:
+        part = plan.runs.xs(run.name, level="run")
+        assert part["days"].max() <= run.deadline_days * (1 + 1e-6)
+        assert part["share"].sum() == pytest.approx(1.0, abs=1e-6)
+    for chip, cap in s.candidates.supply_gpus.items():
+        chips = plan.runs.index.get_level_values("chip")
+        assert plan.runs["gpus"][chips == chip].sum() <= cap + 1e-6
+    if s.site.max_racks is not None:
+        used = plan.constraints.loc["max_racks", "used"]
+        assert used <= s.site.max_racks
+
+
+def _loosen(s: Scenario, which: str) -> Scenario:
+    if which == "grid":
+        return s.with_grid_limit(s.site.grid_limit_mw * 1.5)
+    if which == "deadline":
+        return s.with_deadline_scale(1.5)
+    if which == "budget":
+        return s.with_budget(None if s.budget_usd is None else s.budget_usd * 1.5)
+    if which == "chips":
+        return s.with_candidates(list(dict.fromkeys([*s.candidates.chips, *CHIPS])))
+    supply = {c: v + 5000 for c, v in s.candidates.supply_gpus.items()}
+    return s.model_copy(update={"candidates": s.candidates.model_copy(
+        update={"supply_gpus": supply})})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=scenarios(), which=st.sampled_from(["grid", "deadline", "budget", "chips", "supply"]))
+def test_property_loosening_a_limit_never_worsens_the_optimum_and_plans_fit(case, which) -> None:
+    s, objective, mixed = case
+    plan = optimize(s, objective=objective, allow_mixed_chips=mixed)
+    looser = optimize(_loosen(s, which), objective=objective, allow_mixed_chips=mixed)
+    if looser.feasible:
+        _within_limits(_loosen(s, which), looser)
+    if not plan.feasible:
+        return
+    _within_limits(s, plan)
+    assert looser.feasible
+    assert looser.objective_value <= plan.objective_value * (1 + 1e-5) + 1e-9
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=scenarios())
+def test_property_infeasible_is_an_answer_with_relaxations_never_an_exception(case) -> None:
+    s, objective, mixed = case
+    plan = optimize(s.with_grid_limit(0.01), objective=objective, allow_mixed_chips=mixed)
+    assert plan.status == "infeasible" and plan.message.startswith("No plan fits")
+    grid = plan.relaxations.loc["grid_limit_mw"]
+    if grid["works"]:
+        again = optimize(s.with_grid_limit(grid["needed"] * (1 + 1e-7)), objective=objective,
+                         allow_mixed_chips=mixed)
+        assert again.feasible
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+def test_cli_gtc2024_prints_a_plan_and_exits_0(capsys) -> None:
+    code = main(["optimize", str(SCENARIOS / "gtc2024.toml")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "gb200" in out and "Limits" in out and "Each candidate chip alone" in out
+
+
+def test_cli_json_is_machine_readable(capsys) -> None:
+    code = main(["optimize", str(SCENARIOS / "my_site.toml"), "--objective", "cost", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["status"] == "optimal" and payload["objective"] == "cost"
+    assert math.isclose(sum(r["cost_usd"] for r in payload["runs"]),
+                        payload["totals"]["cost_usd"], rel_tol=1e-9)
+
+
+def test_cli_infeasible_plan_exits_3_and_names_the_relaxations(capsys) -> None:
+    code = main(["optimize", str(SCENARIOS / "gtc2024_10mw_h100.toml")])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "No plan fits" in out and "MW more grid" in out and "135 days" in out
+
+
+@pytest.mark.parametrize("sweep", ["days=60:120:30", "grid_mw=5:15:5"])
+def test_cli_pareto_sweeps(capsys, sweep: str) -> None:
+    code = main(["optimize", str(SCENARIOS / "my_site.toml"), "--pareto", sweep, "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(payload["points"]) == 3
+
+
+@pytest.mark.parametrize("solver_name", INSTALLED)
+def test_cli_solver_and_time_limit_options(capsys, solver_name: str) -> None:
+    code = main(["optimize", str(SCENARIOS / "gtc2024.toml"), "--solver", solver_name,
+                 "--time-limit-s", "30", "--allow-mixed-chips", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["solver"] == solver_name and payload["allow_mixed_chips"]
+
+
+@pytest.mark.parametrize("args", [["--objective", "speed"], ["--solver", "gurobi"],
+                                  ["--pareto", "weeks=1:2:1"], ["--time-limit-s", "-1"]])
+def test_cli_bad_options_exit_2(capsys, args) -> None:
+    assert main(["optimize", str(SCENARIOS / "gtc2024.toml"), *args]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cli_help_documents_the_exit_codes(capsys) -> None:
+    main(["optimize", "--help"])
+    out = capsys.readouterr().out
+    assert "Exit code 3" in out and "Exit code 2" in out

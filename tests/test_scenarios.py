@@ -1,0 +1,182 @@
+"""Scenario files: the shipped examples load, and every bad file names file, field and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.catalog import load_catalog
+from planner.cli import main
+from planner.errors import CatalogError
+from planner.scenarios import load_scenario, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+GOOD = """
+title = "tiny"
+[site]
+grid_limit_mw = 15
+pue = 1.2
+[[runs]]
+name = "a"
+flops = 2e25
+deadline_days = 90
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_loads(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.runs and scenario.site.grid_limit_mw > 0
+
+
+def test_shipped_examples_include_the_three_of_the_issue() -> None:
+    names = {p.name for p in SCENARIOS.glob("*.toml")}
+    assert {"gtc2024.toml", "my_site.toml", "gtc2024_10mw_h100.toml"} <= names
+
+
+def test_gtc2024_pue_follows_the_cooling_of_each_chip() -> None:
+    # data/facility.csv: colocation-air 1.35 (Hopper, air), hyperscale-liquid 1.10 (NVL72).
+    s = load_scenario(SCENARIOS / "gtc2024.toml")
+    cat = load_catalog()
+    assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == pytest.approx(1.35)
+    assert s.assumptions_for(s.runs[0], cat.get("gb200")).pue == pytest.approx(1.10)
+
+
+def test_per_chip_mfu_and_its_default_key() -> None:
+    s = load_scenario(SCENARIOS / "gtc2024_10mw_h100.toml")
+    cat = load_catalog()
+    run = s.runs[0]
+    assert s.assumptions_for(run, cat.get("h100")).mfu == 0.20
+    assert s.assumptions_for(run, cat.get("gb200")).mfu == 0.32
+    assert s.assumptions_for(run, cat.get("b200")).mfu == 0.20  # the `default` key
+
+
+def test_a_chip_id_pue_key_wins_over_the_cooling_type() -> None:
+    s = scenario_from_dict({
+        "site": {"grid_limit_mw": 10, "pue": {"air": 1.4, "h100": 1.25}},
+        "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+    })
+    cat = load_catalog()
+    assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == 1.25
+    assert s.assumptions_for(s.runs[0], cat.get("b200")).pue == 1.4
+
+
+def test_default_candidates_are_the_chips_with_a_buy_price() -> None:
+    s = scenario_from_dict({"site": {"grid_limit_mw": 10},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]})
+    expected = [a.id for a in load_catalog() if a.price_usd_per_gpu is not None]
+    assert s.candidate_ids() == expected
+
+
+def test_values_not_given_come_from_the_assumptions_table_with_sources() -> None:
+    s = load_scenario(_write_tmp_good())
+    a = s.assumptions_for(s.runs[0], load_catalog().get("h100"))
+    assert a.mfu == 0.40 and a.goodput == 0.90  # data/assumptions.csv
+    assert a.sources["pue"].endswith("site.pue")
+
+
+def _write_tmp_good() -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    return _write(folder, GOOD)
+
+
+BAD_FILES = {
+    "unknown key": (GOOD.replace("pue = 1.2", "pue = 1.2\ngrid_mv = 3"), "site.grid_mv",
+                    "grid_limit_mw"),
+    "missing field": (GOOD.replace("deadline_days = 90\n", ""), "runs[0].deadline_days",
+                      "required"),
+    "negative MW": (GOOD.replace("grid_limit_mw = 15", "grid_limit_mw = -5"),
+                    "site.grid_limit_mw", "(0, 10000]"),
+    "MFU 1.5": (GOOD + "mfu = 1.5\n", "runs[0].mfu", "(0, 1]"),
+    "unknown chip": (GOOD + '[candidates]\nchips = ["h100", "h1000"]\n', "candidates.chips[1]",
+                     "gb200"),
+    "not TOML": ("[site\n", None, "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_scenario_error_names_file_field_value_and_allowed(tmp_path: Path, case: str) -> None:
+    text, field, allowed = BAD_FILES[case]
+    path = _write(tmp_path, text)
+    with pytest.raises(CatalogError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert str(path) in message
+    if field is not None:
+        assert field in message
+    assert allowed in message
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_cli_exits_2_with_one_line_for_a_bad_scenario(tmp_path: Path, capsys, case: str) -> None:
+    text, field, _ = BAD_FILES[case]
+    code = main(["optimize", str(_write(tmp_path, text))])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("planner: error:") and err.count("\n") == 1
+    assert "Traceback" not in err
+    if field is not None:
+        assert field in err
+
+
+def test_a_missing_scenario_file_is_an_error_not_a_crash(tmp_path: Path, capsys) -> None:
+    assert main(["optimize", str(tmp_path / "nope.toml")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_negative_mw_message_shows_the_value() -> None:
+    with pytest.raises(CatalogError, match=r"-5 is not allowed"):
+        scenario_from_dict({"site": {"grid_limit_mw": -5},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]},
+                           source="x.toml")
+
+
+def test_a_listed_chip_without_a_price_asks_for_one() -> None:
+    with pytest.raises(CatalogError, match=r"candidates.price_usd_per_gpu.h200"):
+        scenario_from_dict({"site": {"grid_limit_mw": 10},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+                            "candidates": {"chips": ["h200"]}})
+
+
+def test_a_price_override_makes_an_unpriced_chip_a_candidate() -> None:
+    s = scenario_from_dict({"site": {"grid_limit_mw": 10},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+                            "candidates": {"chips": ["h200"],
+                                           "price_usd_per_gpu": {"h200": 32000}}})
+    assert s.candidate_ids() == ["h200"]
+
+
+def test_a_precision_no_candidate_supports_is_rejected() -> None:
+    with pytest.raises(CatalogError, match=r"runs\[0\].precision"):
+        scenario_from_dict({"site": {"grid_limit_mw": 10},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30,
+                                      "precision": "fp8"}],
+                            "candidates": {"chips": ["v100"]}})
+
+
+def test_unknown_facility_profile_lists_the_profiles() -> None:
+    with pytest.raises(CatalogError, match=r"hyperscale-liquid"):
+        scenario_from_dict({"site": {"grid_limit_mw": 10, "pue": {"air": "cold"}},
+                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]})
+
+
+def test_duplicate_run_names_are_rejected() -> None:
+    run = {"name": "a", "flops": 1e24, "deadline_days": 30}
+    with pytest.raises(CatalogError, match=r"runs\[1\].name"):
+        scenario_from_dict({"site": {"grid_limit_mw": 10}, "runs": [run, run]})
+
+
+def test_work_as_params_and_tokens_is_six_n_d() -> None:
+    s = load_scenario(SCENARIOS / "gtc2024.toml")
+    # SemiAnalysis: 2.8e11 active parameters x 1.3e13 tokens x 6 = 2.18e25 FLOPs.
+    assert s.runs[0].training_run().total_flops() == pytest.approx(2.184e25)

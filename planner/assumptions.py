@@ -21,6 +21,8 @@ from planner.validation import check_fraction, check_non_negative, check_range
 Pricing = Literal["auto", "buy", "rent"]
 PRICING_MODES: tuple[str, ...] = ("auto", "buy", "rent")
 
+#: Smallest MFU / goodput / load fraction accepted.
+MIN_FRACTION = 1e-6
 #: Allowed PUE range. 1.0 is the physical floor; 3.0 is beyond any surveyed facility
 #: (Uptime Institute's 2007 average was ~2.5).
 PUE_RANGE = (1.0, 3.0)
@@ -154,11 +156,12 @@ class SizingAssumptions:
             raise InputError("precision", self.precision, "one of: " + ", ".join(PRECISIONS))
         if self.pricing not in PRICING_MODES:
             raise InputError("pricing", self.pricing, "one of: " + ", ".join(PRICING_MODES))
-        check_fraction("mfu", self.mfu)
-        check_fraction("goodput", self.goodput)
+        # (0, 1] in principle; below 1e-6 only float underflow lies (a 1e-300 MFU gives inf days)
+        check_fraction("mfu", self.mfu, floor=MIN_FRACTION)
+        check_fraction("goodput", self.goodput, floor=MIN_FRACTION)
         check_range("pue", self.pue, *PUE_RANGE)
         check_range("network_overhead", self.network_overhead, 0.0, 1.0)
-        check_fraction("avg_load_fraction", self.avg_load_fraction)
+        check_fraction("avg_load_fraction", self.avg_load_fraction, floor=MIN_FRACTION)
         if self.avg_power_per_gpu_w is not None:
             check_range("avg_power_per_gpu_w", self.avg_power_per_gpu_w, 1.0, 20_000.0)
         check_non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)

@@ -58,10 +58,14 @@ class Preset(BaseModel):
             name=self.title,
         )
 
-    def sizing_assumptions(self, base: SizingAssumptions | None = None) -> SizingAssumptions:
-        """Defaults (or ``base``) with this preset's values, each sourced to the preset."""
+    def sizing_assumptions(
+        self, base: SizingAssumptions | None = None, drop: tuple[str, ...] = ()
+    ) -> SizingAssumptions:
+        """Defaults (or ``base``) with this preset's values (except ``drop``), sourced to it."""
         a = base if base is not None else SizingAssumptions.defaults()
         for key, value in self.assumptions.items():
+            if key in drop:
+                continue
             reason = self.why.get(key, "")
             a = a.with_(f"preset {self.name}" + (f": {reason}" if reason else ""), **{key: value})
         return a

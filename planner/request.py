@@ -20,6 +20,9 @@ from planner.presets import Preset, get_preset
 from planner.sizing import SizingResult, compare_accelerators, size_training
 from planner.workloads import TrainingRun
 
+#: Preset assumptions that describe the preset's own chip and are dropped on another chip.
+CHIP_SPECIFIC = ("avg_power_per_gpu_w", "price_usd_per_gpu", "rent_usd_per_gpu_hour")
+
 
 @dataclass(frozen=True)
 class SizingRequest:
@@ -72,7 +75,15 @@ def build_request(
     unless ``pue`` is given too.
     """
     p = get_preset(preset) if preset else None
-    a = p.sizing_assumptions() if p else SizingAssumptions.defaults()
+    chip_changed = p is not None and accelerator is not None and accelerator != p.accelerator
+    # A preset's measured power and prices belong to ITS chip (330 W per V100, $1 per
+    # A100-hour); on another chip they would be silently wrong, so they fall back to the
+    # catalog/defaults. MFU, PUE, goodput and precision stay: "same run, other chip".
+    a = (
+        p.sizing_assumptions(drop=CHIP_SPECIFIC if chip_changed else ())
+        if p
+        else SizingAssumptions.defaults()
+    )
     if facility_profile is not None and assumption_overrides.get("pue") is None:
         a = a.with_(
             f"facility profile {facility_profile} (data/facility.csv)",

@@ -26,13 +26,16 @@ from planner._arrays import ceil_whole, out, to_python
 from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError
-from planner.validation import check_positive
+from planner.validation import check_positive, check_range
 from planner.workloads import TrainingRun
 
 SECONDS_PER_DAY = 86_400.0
 HOURS_PER_DAY = 24.0
-#: Largest deadline or duration accepted, days (ten years).
+#: Deadlines accepted, days: from about 1.5 minutes to ten years.
+MIN_DAYS = 1e-3
 MAX_DAYS = 3_650.0
+#: Most GPUs accepted in one sizing (about 10x the largest cluster announced to date).
+MAX_GPUS = 10_000_000.0
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,9 @@ def _check_gpus_or_days(gpus: Any, days: Any) -> None:
             "exactly one of gpus (size the time) or days (size the cluster)",
         )
     if gpus is not None:
-        check_positive("gpus", gpus)
-        if np.any(np.asarray(gpus, dtype=float) > 10_000_000):
-            raise InputError("gpus", out(np.max(gpus)), "at most 10,000,000")
+        check_range("gpus", gpus, 1.0, MAX_GPUS)
     else:
-        check_positive("days", days)
-        if np.any(np.asarray(days, dtype=float) > MAX_DAYS):
-            raise InputError("days", out(np.max(days)), f"at most {MAX_DAYS:,.0f} (ten years)")
+        check_range("days", days, MIN_DAYS, MAX_DAYS)
 
 
 def resolve_assumptions(
@@ -508,3 +507,43 @@ def size_frame(
     result = pd.DataFrame(data, index=scenarios.index)
     result.insert(0, "accelerator", np.asarray(uniques, dtype=object)[codes])
     return result
+
+
+@dataclass(frozen=True)
+class GridFit:
+    """Whether a sized run's PEAK facility power fits under a grid limit, and what fits if not.
+
+    ``max_gpus`` is the most whole systems' worth of GPUs the limit can power at the run's peak
+    facility power per GPU (``facility_power_mw / gpus``), so it carries the run's PUE and
+    network overhead.
+    """
+
+    fits: bool
+    grid_mw: float
+    need_mw: float
+    short_mw: float
+    max_systems: int
+    max_gpus: int
+
+
+def grid_fit(result: SizingResult | dict[str, Any], grid_mw: float) -> GridFit:
+    """Compare a (scalar) sizing's peak facility power with ``grid_mw``, MW.
+
+    Raises
+    ------
+    InputError
+        If ``grid_mw`` is not a finite number > 0.
+    """
+    check_positive("grid_mw", grid_mw)
+    d = result.to_dict() if isinstance(result, SizingResult) else result
+    need_mw = float(d["facility_power_mw"])
+    per_system_mw = need_mw / float(d["gpus"]) * float(d["gpus_per_system"])
+    max_systems = max(int(np.floor(grid_mw / per_system_mw * (1 + 1e-12))), 0)
+    return GridFit(
+        fits=need_mw <= grid_mw * (1 + 1e-12),
+        grid_mw=float(grid_mw),
+        need_mw=need_mw,
+        short_mw=max(need_mw - grid_mw, 0.0),
+        max_systems=max_systems,
+        max_gpus=max_systems * int(d["gpus_per_system"]),
+    )

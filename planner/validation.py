@@ -53,13 +53,14 @@ def check_non_negative(field: str, values: Any) -> None:
         raise InputError(field, value, "a finite number >= 0", detail=detail)
 
 
-def check_fraction(field: str, values: Any) -> None:
-    """Values must lie in (0, 1] (MFU, goodput, load factors)."""
+def check_fraction(field: str, values: Any, floor: float = 0.0) -> None:
+    """Values must lie in (0, 1] (MFU, goodput, load factors), and be >= ``floor`` if given."""
     arr = _as_float_array(field, values)
-    bad = ~(np.isfinite(arr) & (arr > 0) & (arr <= 1))
+    bad = ~(np.isfinite(arr) & (arr > 0) & (arr >= floor) & (arr <= 1))
     if bad.any():
         value, detail = _first_bad(arr, bad)
-        raise InputError(field, value, "a fraction in (0, 1]", detail=detail)
+        allowed = "a fraction in (0, 1]" + (f", at least {floor:g}" if floor > 0 else "")
+        raise InputError(field, value, allowed, detail=detail)
 
 
 def check_range(field: str, values: Any, low: float, high: float) -> None:

@@ -16,9 +16,15 @@ import numpy as np
 
 from planner._arrays import out
 from planner.errors import InputError
-from planner.validation import check_positive
+from planner.validation import check_positive, check_range
 
 FLOPS_PER_PARAM_TOKEN = 6.0  # 2 forward + 4 backward (Kaplan et al. 2020)
+
+#: Upper bounds that keep every later division finite. The largest runs to date are ~5e25
+#: FLOPs (Epoch AI), so 1e32 leaves six orders of magnitude of head-room.
+MAX_FLOPS = 1e32
+MAX_PARAMS = 1e16
+MAX_TOKENS = 1e17
 
 
 def training_flops(active_params: Any, tokens: Any) -> Any:
@@ -59,6 +65,7 @@ class TrainingRun:
     def __post_init__(self) -> None:
         if self.flops is not None:
             check_positive("flops", self.flops)
+            check_range("flops", self.flops, 0.0, MAX_FLOPS)
             return
         if self.tokens is None or (self.params is None and self.active_params is None):
             raise InputError(
@@ -68,8 +75,10 @@ class TrainingRun:
             )
         if self.params is not None:
             check_positive("params", self.params)
+            check_range("params", self.params, 0.0, MAX_PARAMS)
         if self.active_params is not None:
             check_positive("active_params", self.active_params)
+            check_range("active_params", self.active_params, 0.0, MAX_PARAMS)
             if self.params is not None and np.any(
                 np.asarray(self.active_params, dtype=float) > np.asarray(self.params, dtype=float)
             ):
@@ -81,6 +90,7 @@ class TrainingRun:
                     else "<= params",
                 )
         check_positive("tokens", self.tokens)
+        check_range("tokens", self.tokens, 0.0, MAX_TOKENS)
 
     @property
     def effective_active_params(self) -> Any:

@@ -180,3 +180,47 @@ def test_compare_marks_chips_without_the_precision(gtc_run):
     assert df.loc["a100-80gb", "note"] == "no FP8 tensor mode"
     assert np.isnan(df.loc["a100-80gb", "gpus"])
     assert df.loc["gb200", "gpus"] < df.loc["h100", "gpus"]
+
+
+def test_grid_fit_says_how_short_the_grid_is_and_what_fits():
+    # GTC Hopper at PUE 1.35 needs 14.93 MW; a 10 MW grid powers 660 DGX H100 (5,280 GPUs).
+    from planner.sizing import grid_fit
+
+    r = size_training(
+        TrainingRun(params=1.8e12, active_params=2.8e11, tokens=1.3e13),
+        "h100",
+        days=90,
+        precision="fp8",
+        mfu=0.2,
+        pue=1.35,
+    )
+    fit = grid_fit(r, 10.0)
+    assert not fit.fits
+    assert fit.short_mw == pytest.approx(r.facility_power_mw - 10.0)
+    assert fit.max_gpus == 5280 and fit.max_systems == 660
+    assert fit.max_gpus * r.facility_power_mw / r.gpus <= 10.0
+    assert grid_fit(r, 20.0).fits
+    with pytest.raises(InputError, match="grid_mw = -1"):
+        grid_fit(r, -1)
+
+
+def test_absurd_work_is_an_input_error_not_an_overflow():
+    with pytest.raises(InputError, match="params = 1e"):
+        TrainingRun(params=1e30, tokens=1e12)
+    with pytest.raises(InputError, match="flops = 1e"):
+        TrainingRun(flops=1e40)
+
+
+def test_changing_the_chip_drops_the_presets_chip_specific_values():
+    # gpt4-estimate rents A100s at $1/h; on an H100 that price would be silently wrong.
+    from planner.request import build_request
+
+    same = build_request(preset="gpt4-estimate").size()
+    other = build_request(preset="gpt4-estimate", accelerator="h100").size()
+    assert same.assumptions["rent_usd_per_gpu_hour"]["value"] == 1.0
+    assert other.assumptions["rent_usd_per_gpu_hour"]["value"] == 2.99
+    assert other.assumptions["rent_usd_per_gpu_hour"]["source"].startswith("catalog h100")
+    assert other.mfu == same.mfu  # the run's utilisation assumption is kept
+    # a chip with no rental price at all says so rather than pricing at zero
+    with pytest.raises(InputError, match="no rental price for b200"):
+        build_request(preset="gpt4-estimate", accelerator="b200").size()

@@ -1,0 +1,70 @@
+"""Number formatting for metrics, messages and tables (display only; no modelling)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+UNKNOWN = "unknown"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value: Any) -> str:
+    """Whole things (GPUs, systems): ``7,888``."""
+    return UNKNOWN if _missing(value) else f"{value:,.0f}"
+
+
+def days(value: Any) -> str:
+    """Days with one decimal: ``90.0``."""
+    return UNKNOWN if _missing(value) else f"{value:,.1f}"
+
+
+def mw(value: Any) -> str:
+    """Megawatts: two decimals under 10 MW, one above (``4.07 MW``, ``14.9 MW``)."""
+    if _missing(value):
+        return UNKNOWN
+    return f"{value:,.2f} MW" if abs(value) < 10 else f"{value:,.1f} MW"
+
+
+def mwh(value: Any) -> str:
+    return UNKNOWN if _missing(value) else f"{value:,.0f} MWh"
+
+
+def usd(value: Any) -> str:
+    """Money with a scale word: ``$238.7M``, ``$1.2B``, ``$950k``; ``unknown`` without a price."""
+    if _missing(value):
+        return UNKNOWN
+    for scale, word in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"${value / scale:,.1f}{word}"
+    return f"${value:,.0f}"
+
+
+def tco2(value: Any) -> str:
+    return UNKNOWN if _missing(value) else f"{value:,.0f} tCO2"
+
+
+def watts(value: Any) -> str:
+    return UNKNOWN if _missing(value) else f"{value:,.0f} W"
+
+
+def flops(value: Any) -> str:
+    return UNKNOWN if _missing(value) else f"{value:.3g} FLOPs"
+
+
+def number(value: Any) -> str:
+    """Any quantity, four significant figures with thousands separators."""
+    if _missing(value):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
+        return f"{value:.4g}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def percent(value: Any) -> str:
+    return "" if _missing(value) else f"{value:+.1%}"

@@ -1,0 +1,335 @@
+"""The sidebar inputs: names, preset defaults, the core request they make, the URL round trip.
+
+Pure Python (no Streamlit calls), so the rules are testable without a browser:
+
+* a preset fills every input (:func:`preset_inputs`); ``custom`` keeps what is there;
+* the core request carries the preset plus only the inputs the user changed
+  (:func:`request_kwargs`), so every value keeps its source (``preset gtc2024-hopper: ...``
+  or ``app input``) in the assumptions table;
+* the URL holds the preset plus the changed inputs (:func:`inputs_to_query`), and a link
+  rebuilds the same inputs (:func:`inputs_from_query`); a bad value in a link is reported
+  with the core's message and ignored.
+
+Units are in the input names: ``params_b`` in billions of parameters, ``tokens_t`` in
+trillions of tokens, ``flops`` in FLOPs, ``days`` in days, ``grid_mw`` in MW.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from planner.assumptions import facility_profiles
+from planner.catalog import PRECISIONS, load_catalog
+from planner.errors import InputError, PlannerError
+from planner.presets import get_preset, load_presets
+from planner.validation import check_fraction, check_positive
+
+CUSTOM = "custom"
+DEFAULT_PRESET = "gtc2024-hopper"
+PARAMS_PER_B = 1e9
+TOKENS_PER_T = 1e12
+
+WORK_MODES = ("params", "flops")  # params x tokens, or total FLOPs
+GIVEN_MODES = ("days", "gpus")  # a deadline (answer: GPUs) or a GPU count (answer: days)
+
+#: Inputs of a sizing, in sidebar order. ``facility`` is a shortcut that sets ``pue``.
+SIZING_KEYS = (
+    "preset",
+    "work",
+    "params_b",
+    "active_params_b",
+    "tokens_t",
+    "flops",
+    "chip",
+    "precision",
+    "mfu",
+    "goodput",
+    "pue",
+    "given",
+    "days",
+    "gpus",
+)
+#: Every session-state key the sidebar owns.
+INPUT_KEYS = (*SIZING_KEYS, "facility", "grid_mw")
+
+_FLOAT_KEYS = (
+    "params_b",
+    "active_params_b",
+    "tokens_t",
+    "flops",
+    "mfu",
+    "goodput",
+    "pue",
+    "days",
+    "grid_mw",
+)
+_WORK_KEYS = {"params": ("params_b", "active_params_b", "tokens_t"), "flops": ("flops",)}
+_FLOAT_FORMAT = "{:.6g}"
+_REQUIRED = {
+    "params_b": "a number of parameters in billions > 0",
+    "tokens_t": "a number of tokens in trillions > 0",
+    "flops": "a number of FLOPs > 0",
+    "pue": "a PUE in [1, 3]",
+    "days": "a deadline in days > 0",
+    "gpus": "a number of GPUs > 0",
+}
+
+
+def preset_names() -> list[str]:
+    """Preset names of ``data/presets.toml``, then ``custom``."""
+    return [*load_presets(), CUSTOM]
+
+
+def chip_ids() -> list[str]:
+    return load_catalog().ids
+
+
+def facility_names() -> list[str]:
+    """Facility profiles of ``data/facility.csv``, then ``custom`` (type the PUE)."""
+    return [*facility_profiles().index, CUSTOM]
+
+
+def facility_for_pue(pue: float | None) -> str:
+    """The facility profile with this PUE, or ``custom``."""
+    if pue is None:
+        return CUSTOM
+    for name, row in facility_profiles().iterrows():
+        if math.isclose(float(row["pue"]), float(pue), rel_tol=1e-9):
+            return str(name)
+    return CUSTOM
+
+
+def preset_inputs(name: str) -> dict[str, Any]:
+    """Every sizing input as the preset ``name`` sets it (``gpus`` or ``days`` per preset).
+
+    Values the preset leaves open (``days`` of a GPU-count preset...) are absent; the caller
+    keeps whatever it had.
+    """
+    return dict(_preset_inputs(name))
+
+
+@lru_cache(maxsize=64)
+def _preset_inputs(name: str) -> dict[str, Any]:
+    p = get_preset(name)
+    a = p.sizing_assumptions()
+    inputs: dict[str, Any] = {
+        "preset": name,
+        "chip": p.accelerator,
+        "precision": a.precision,
+        "mfu": float(a.mfu),
+        "goodput": float(a.goodput),
+        "pue": float(a.pue),
+        "facility": facility_for_pue(float(a.pue)),
+    }
+    if p.flops is not None:
+        inputs.update(work="flops", flops=float(p.flops))
+    else:
+        total = p.params if p.params is not None else p.active_params
+        inputs.update(
+            work="params",
+            params_b=float(total) / PARAMS_PER_B,
+            active_params_b=None
+            if p.active_params is None
+            else float(p.active_params) / PARAMS_PER_B,
+            tokens_t=float(p.tokens) / TOKENS_PER_T,
+            flops=6.0 * float(p.active_params or p.params) * float(p.tokens),
+        )
+    if p.gpus is not None:
+        inputs.update(given="gpus", gpus=int(p.gpus))
+    else:
+        inputs.update(given="days", days=float(p.days))
+    return inputs
+
+
+def default_inputs() -> dict[str, Any]:
+    """The app's opening state: the GTC 2024 Hopper preset, no grid limit."""
+    inputs: dict[str, Any] = {
+        "params_b": 1.0,
+        "active_params_b": None,
+        "tokens_t": 1.0,
+        "flops": 1e24,
+        "days": 90.0,
+        "gpus": 1024,
+        "grid_mw": None,
+    }
+    inputs.update(preset_inputs(DEFAULT_PRESET))
+    return inputs
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0)
+    return a == b
+
+
+def relevant_keys(inputs: Mapping[str, Any]) -> list[str]:
+    """The sizing inputs that matter for the current work and given modes."""
+    work = inputs.get("work", "params")
+    given = inputs.get("given", "days")
+    return [
+        "work",
+        *_WORK_KEYS.get(work, ()),
+        "chip",
+        "precision",
+        "mfu",
+        "goodput",
+        "pue",
+        "given",
+        given,
+    ]
+
+
+def changed_from_preset(inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(input, preset value, current value)`` for each relevant input the user changed.
+
+    Empty for ``custom`` (there is nothing to differ from).
+    """
+    name = inputs.get("preset", CUSTOM)
+    if name == CUSTOM:
+        return []
+    base = preset_inputs(name)
+    changed = []
+    for key in relevant_keys(inputs):
+        if key not in base or not _same(base[key], inputs.get(key)):
+            changed.append((key, base.get(key), inputs.get(key)))
+    return changed
+
+
+def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`planner.request.build_request` for these inputs.
+
+    With a preset, only the inputs that differ from it are passed (so the preset's other
+    assumptions and their sources stay); with ``custom``, every input is.
+    """
+    for key in relevant_keys(inputs):
+        if key != "active_params_b" and inputs.get(key) is None:
+            raise InputError(key, "empty", _REQUIRED.get(key, "a value"))
+    name = inputs.get("preset", CUSTOM)
+    changed = {k for k, _, _ in changed_from_preset(inputs)} if name != CUSTOM else set(SIZING_KEYS)
+    kwargs: dict[str, Any] = {"preset": None if name == CUSTOM else name}
+    if changed & {"work", *_WORK_KEYS["params"], *_WORK_KEYS["flops"]}:
+        if inputs.get("work") == "flops":
+            kwargs["flops"] = inputs.get("flops")
+        else:
+            kwargs["params"] = _scaled(inputs.get("params_b"), PARAMS_PER_B)
+            kwargs["active_params"] = _scaled(inputs.get("active_params_b"), PARAMS_PER_B)
+            kwargs["tokens"] = _scaled(inputs.get("tokens_t"), TOKENS_PER_T)
+    for key, arg in (
+        ("chip", "accelerator"),
+        ("precision", "precision"),
+        ("mfu", "mfu"),
+        ("goodput", "goodput"),
+        ("pue", "pue"),
+    ):
+        if key in changed:
+            kwargs[arg] = inputs.get(key)
+    if changed & {"given", "days", "gpus"}:
+        given = inputs.get("given", "days")
+        kwargs[given] = inputs.get(given)
+    return kwargs
+
+
+def _scaled(value: Any, factor: float) -> float | None:
+    return None if value is None else float(value) * factor
+
+
+def inputs_to_query(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """The URL query of these inputs: the preset plus what differs from it (all for custom)."""
+    name = inputs.get("preset", CUSTOM)
+    query = {"preset": str(name)}
+    keys = (
+        [k for k, _, _ in changed_from_preset(inputs)] if name != CUSTOM else relevant_keys(inputs)
+    )
+    for key in keys:
+        value = inputs.get(key)
+        if value is not None:
+            query[key] = _show(value)
+    if inputs.get("grid_mw") is not None:
+        query["grid_mw"] = _show(inputs["grid_mw"])
+    return query
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _FLOAT_FORMAT.format(value)
+    return str(value)
+
+
+def inputs_from_query(query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Inputs rebuilt from a URL query, and the messages of the values that were ignored.
+
+    Starts from :func:`default_inputs`, applies the query's preset, then each given input.
+    A value the widgets cannot hold (an unknown chip, MFU 2, "abc") is skipped and reported
+    with the core's :class:`~planner.errors.InputError` message; values the widgets can hold
+    but the core rejects (PUE 0.5) are kept, so the page shows the core's error for them.
+    """
+    inputs = default_inputs()
+    errors: list[str] = []
+    name = query.get("preset")
+    if name is not None:
+        try:
+            if name != CUSTOM:
+                inputs.update(preset_inputs(name))
+            inputs["preset"] = name
+        except PlannerError as err:
+            errors.append(f"link: {err}")
+    for key in INPUT_KEYS:
+        if key in ("preset", "facility") or key not in query:
+            continue
+        try:
+            inputs[key] = _parse(key, query[key])
+        except PlannerError as err:
+            errors.append(f"link: {err}")
+    inputs["facility"] = facility_for_pue(inputs.get("pue"))
+    return inputs, errors
+
+
+def _parse(key: str, raw: str) -> Any:
+    if key == "work":
+        return _choice(key, raw, WORK_MODES)
+    if key == "given":
+        return _choice(key, raw, GIVEN_MODES)
+    if key == "precision":
+        return _choice(key, raw, PRECISIONS)
+    if key == "chip":
+        return load_catalog().get(raw, field="chip").id
+    if key == "gpus":
+        value = _number(key, raw)
+        check_positive(key, value)
+        if value != int(value):
+            raise InputError(key, value, "a whole number of GPUs")
+        return int(value)
+    if key in _FLOAT_KEYS:
+        value = _number(key, raw)
+        if key in ("mfu", "goodput"):
+            check_fraction(key, value)  # the sliders hold (0, 1] only
+        if key == "grid_mw":
+            check_positive(key, value)
+        return value
+    raise InputError("link", key, "one of: " + ", ".join(INPUT_KEYS))
+
+
+def _number(key: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(key, raw, "a number") from None
+    if not math.isfinite(value):
+        raise InputError(key, raw, "a finite number")
+    return value
+
+
+def _choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        raise InputError(key, raw, "one of: " + ", ".join(allowed))
+    return value

@@ -1,0 +1,370 @@
+"""The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
+
+Public figures: NVIDIA GTC 2024 keynote (J. Huang, 18 March 2024): training a 1.8T-parameter
+GPT-MoE in 90 days takes 8,000 Hopper GPUs and 15 MW, or 2,000 Blackwell GPUs and 4 MW.
+Tolerance 10% (the presets reproduce them within 2%: 7,888 GPUs / 14.9 MW and 2,016 / 4.07 MW).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from planner.app import charts, compute, state
+from planner.errors import InputError, PlannerError
+from planner.request import build_request
+from planner.sizing import grid_fit as grid_verdict
+from planner.validation import check_positive
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT_S = 60
+PLACEHOLDER_PAGES = (
+    "planner/app/optimise_page.py",
+    "planner/app/national_page.py",
+    "planner/app/reports_page.py",
+)
+
+
+def _number(text: str) -> float:
+    """The leading number of a metric value: '7,888' -> 7888.0, '14.9 MW' -> 14.9."""
+    match = re.search(r"-?[\d,]+(\.\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group(0).replace(",", ""))
+
+
+def metrics(at: AppTest) -> dict[str, float]:
+    return {m.label: _number(m.value) for m in at.metric}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture()
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    return at
+
+
+# --- the claims of issue 5 ---------------------------------------------------------------
+
+
+def test_app_opens_on_gtc2024_hopper_about_8000_h100s_15_mw_90_days(app: AppTest) -> None:
+    m = metrics(app)
+    assert app.selectbox(key="preset").value == "gtc2024-hopper"
+    assert app.selectbox(key="chip").value == "h100"
+    assert m["GPUs"] == pytest.approx(8_000, rel=0.10)
+    assert m["Peak facility power"] == pytest.approx(15.0, rel=0.10)
+    assert m["Days"] == pytest.approx(90, rel=0.10)
+    assert not app.error
+
+
+def test_blackwell_preset_gives_about_2000_gb200s_and_4_mw(app: AppTest) -> None:
+    app.selectbox(key="preset").set_value("gtc2024-blackwell").run()
+    assert_clean(app)
+    m = metrics(app)
+    assert app.selectbox(key="chip").value == "gb200"
+    assert m["GPUs"] == pytest.approx(2_000, rel=0.10)
+    assert m["Peak facility power"] == pytest.approx(4.0, rel=0.10)
+
+
+def test_switching_the_chip_to_gb200_cuts_gpus_and_mw_and_offers_the_blackwell_preset(
+    app: AppTest,
+) -> None:
+    hopper = metrics(app)
+    app.selectbox(key="chip").set_value("gb200").run()
+    assert_clean(app)
+    gb200 = metrics(app)
+    assert gb200["GPUs"] < hopper["GPUs"]
+    assert gb200["Peak facility power"] < hopper["Peak facility power"]
+    assert any("gtc2024-blackwell" in i.value for i in app.info)
+    app.button(key="load_gtc2024-blackwell").click().run()
+    assert_clean(app)
+    blackwell = metrics(app)
+    assert app.selectbox(key="preset").value == "gtc2024-blackwell"
+    assert blackwell["GPUs"] == pytest.approx(2_000, rel=0.10)
+    assert blackwell["Peak facility power"] == pytest.approx(4.0, rel=0.10)
+
+
+def test_raising_mfu_from_35_to_50_percent_lowers_gpus_and_megawatts(app: AppTest) -> None:
+    app.slider(key="mfu").set_value(0.35).run()
+    at_35 = metrics(app)
+    app.slider(key="mfu").set_value(0.50).run()
+    assert_clean(app)
+    at_50 = metrics(app)
+    assert at_50["GPUs"] < at_35["GPUs"]
+    assert at_50["Peak facility power"] < at_35["Peak facility power"]
+    # GPUs scale as 1 / MFU, up to the rounding to whole 8-GPU servers
+    assert at_50["GPUs"] == pytest.approx(at_35["GPUs"] * 0.35 / 0.50, rel=0.01)
+
+
+def test_fp8_on_an_a100_shows_the_core_message_and_no_exception(app: AppTest) -> None:
+    app.selectbox(key="chip").set_value("a100-80gb").run()  # the preset asks for FP8
+    assert_clean(app)
+    assert [e.value for e in app.error] == [
+        "precision = 'fp8' is not allowed: expected one of: bf16 (a100-80gb has no FP8 tensor mode)"
+    ]
+    assert not app.metric
+
+
+@pytest.mark.parametrize(
+    ("widget", "key", "value", "message"),
+    [
+        ("slider", "mfu", 0.0, "mfu = 0 is not allowed: expected a fraction in (0, 1]"),
+        ("slider", "goodput", 0.0, "goodput = 0 is not allowed"),
+        ("number_input", "pue", 0.5, "pue = 0.5 is not allowed: expected a number in [1, 3]"),
+        ("number_input", "days", -5.0, "days = -5 is not allowed"),
+        ("number_input", "days", None, "days = 'empty' is not allowed"),
+        ("number_input", "tokens_t", 0.0, "tokens = 0 is not allowed"),
+        ("number_input", "active_params_b", 5000.0, "active_params = 5e+12 is not allowed"),
+    ],
+)
+def test_an_invalid_input_shows_an_error_element_and_no_exception(
+    app: AppTest, widget: str, key: str, value: float | None, message: str
+) -> None:
+    getattr(app, widget)(key=key).set_value(value).run()
+    assert_clean(app)
+    assert len(app.error) == 1
+    assert message in app.error[0].value
+
+
+def test_a_10_mw_grid_limit_says_what_no_longer_fits_and_why(app: AppTest) -> None:
+    app.number_input(key="grid_mw").set_value(10.0).run()
+    assert_clean(app)
+    text = " ".join(w.value for w in app.warning)
+    assert "needs 14.9 MW at peak; the grid gives 10.0 MW: 4.93 MW short" in text
+    assert "At most 5,280 h100 GPUs (660 x DGX H100) fit" in text
+    assert "past the 90-day deadline" in text
+
+
+def test_a_grid_limit_above_the_peak_says_it_fits(app: AppTest) -> None:
+    app.number_input(key="grid_mw").set_value(20.0).run()
+    assert_clean(app)
+    assert not app.warning
+    assert "Fits the grid" in app.success[0].value
+
+
+def test_a_negative_grid_limit_shows_the_core_message(app: AppTest) -> None:
+    app.number_input(key="grid_mw").set_value(-1.0).run()
+    assert_clean(app)
+    assert app.error[0].value == "grid_mw = -1 is not allowed: expected a finite number > 0"
+
+
+def test_giving_a_gpu_count_sizes_the_days(app: AppTest) -> None:
+    app.radio(key="given").set_value("gpus").run()
+    assert app.number_input(key="gpus").value == 7_888  # seeded from the answer
+    app.number_input(key="gpus").set_value(15_776).run()
+    assert_clean(app)
+    assert metrics(app)["Days"] == pytest.approx(45.0, rel=0.01)
+
+
+def test_the_published_vs_model_table_shows_for_a_preset(app: AppTest) -> None:
+    tables = {tuple(df.value.columns): df.value for df in app.dataframe}
+    published = tables[("quantity", "published", "model", "difference")]
+    assert list(published["quantity"]) == ["gpus", "facility_power_mw", "days"]
+    chain = tables[("step", "peak (W per GPU)", "average (W per GPU)")]
+    assert list(chain["peak (W per GPU)"]) == ["700 W", "1,275 W", "1,402 W", "1,893 W"]
+
+
+# --- the URL round trip -------------------------------------------------------------------
+
+
+def test_a_what_if_round_trips_through_the_query_string(app: AppTest) -> None:
+    app.slider(key="mfu").set_value(0.35).run()
+    app.number_input(key="grid_mw").set_value(10.0).run()
+    assert app.query_params == {"preset": "gtc2024-hopper", "mfu": "0.35", "grid_mw": "10"}
+    shared = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    shared.query_params.update(app.query_params)
+    shared.run()
+    assert_clean(shared)
+    assert shared.slider(key="mfu").value == pytest.approx(0.35)
+    assert metrics(shared) == metrics(app)
+
+
+def test_a_bad_link_value_is_reported_with_the_core_message_and_ignored() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params.update({"preset": "gtc2024-hopper", "chip": "tpu9", "mfu": "2", "days": "120"})
+    at.run()
+    assert_clean(at)
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("link: chip = 'tpu9' is not allowed") for e in errors)
+    assert any(e.startswith("link: mfu = 2 is not allowed") for e in errors)
+    assert at.selectbox(key="chip").value == "h100"
+    assert at.number_input(key="days").value == 120
+
+
+def test_sidebar_inputs_survive_a_page_switch(app: AppTest) -> None:
+    app.slider(key="mfu").set_value(0.4).run()
+    before = metrics(app)
+    app.switch_page(PLACEHOLDER_PAGES[0]).run()
+    app.switch_page("planner/app/size_page.py").run()
+    assert_clean(app)
+    assert app.slider(key="mfu").value == pytest.approx(0.4)
+    assert metrics(app) == before
+
+
+@pytest.mark.parametrize("page", PLACEHOLDER_PAGES)
+def test_each_placeholder_page_renders_without_exception(app: AppTest, page: str) -> None:
+    app.switch_page(page).run()
+    assert_clean(app)
+    assert app.title and app.info
+    assert "arrives with the" in app.info[0].value
+
+
+# --- the rules behind the widgets (no Streamlit) -------------------------------------------
+
+
+def test_an_unchanged_preset_passes_only_the_preset_to_the_core() -> None:
+    assert state.request_kwargs(state.default_inputs()) == {"preset": "gtc2024-hopper"}
+
+
+def test_a_changed_input_is_passed_on_top_of_the_preset() -> None:
+    inputs = {**state.default_inputs(), "mfu": 0.35, "tokens_t": 15.0}
+    kwargs = state.request_kwargs(inputs)
+    assert kwargs == {
+        "preset": "gtc2024-hopper",
+        "mfu": 0.35,
+        "params": 1.8e12,
+        "active_params": 2.8e11,
+        "tokens": 1.5e13,
+    }
+
+
+def test_an_empty_required_input_raises_the_core_error() -> None:
+    with pytest.raises(InputError, match="days = 'empty' is not allowed"):
+        state.request_kwargs({**state.default_inputs(), "days": None})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    mfu=st.floats(0.01, 1.0),
+    pue=st.floats(1.0, 3.0),
+    days=st.floats(1.0, 3650.0),
+    chip=st.sampled_from(["h100", "b200", "gb200", "mi300x"]),
+    grid_mw=st.none() | st.floats(0.1, 1000.0),
+)
+def test_inputs_round_trip_through_the_query_string(
+    mfu: float, pue: float, days: float, chip: str, grid_mw: float | None
+) -> None:
+    inputs = {
+        **state.default_inputs(),
+        "mfu": mfu,
+        "pue": pue,
+        "days": days,
+        "chip": chip,
+        "grid_mw": grid_mw,
+    }
+    rebuilt, errors = state.inputs_from_query(state.inputs_to_query(inputs))
+    assert errors == []
+    for key in (*state.relevant_keys(inputs), "grid_mw"):
+        if isinstance(inputs[key], float):
+            assert rebuilt[key] == pytest.approx(inputs[key], rel=1e-5)
+        else:
+            assert rebuilt[key] == inputs[key]
+
+
+def _unit_specs(spec: object) -> list[dict]:
+    """Every single-mark view of a Vega-Lite dict (layers and concatenations unfolded)."""
+    if isinstance(spec, list):
+        return [u for item in spec for u in _unit_specs(item)]
+    if not isinstance(spec, dict):
+        return []
+    own = [spec] if "mark" in spec else []
+    return own + [u for k, v in spec.items() if k != "datasets" for u in _unit_specs(v)]
+
+
+@pytest.mark.parametrize("grid_mw", [None, 10.0])
+def test_every_chart_axis_names_its_unit_and_every_mark_has_a_tooltip(
+    grid_mw: float | None,
+) -> None:
+    key = compute.request_key(state.request_kwargs(state.default_inputs()))
+    result = compute.sizing(key)["result"]
+    curve = compute.gpu_curve(key, result["gpus"])
+    frame = compute.chip_comparison(key, 90.0)
+    specs = [
+        charts.days_vs_gpus(curve, result, 5_280 if grid_mw else None),
+        charts.power_vs_gpus(curve, result, grid_mw),
+        charts.chip_comparison(frame, "h100", grid_mw),
+    ]
+    for spec in specs:
+        units = _unit_specs(spec)
+        titles = [
+            enc["title"]
+            for u in units
+            for enc in (u["encoding"].get("x", {}), u["encoding"].get("y", {}))
+            if enc.get("type") == "quantitative" and "title" in enc
+        ]
+        assert titles
+        assert all(re.search(r"\((count|days|MW|MWh|USD)\b", t) for t in titles), titles
+        for unit in units:
+            if unit["mark"]["type"] != "text":  # the grid label is a rule's caption
+                assert "tooltip" in unit["encoding"], unit
+    assert specs[2]["datasets"]["chips"][0]["accelerator"] == "v100"  # every chip, in order
+
+
+#: Values no widget range stops (the core must reject them with a message).
+_BAD_VALUES = st.sampled_from([None, 0.0, -1.0, 1e30, 5.0, 0.5])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    params_b=st.floats(0.1, 1e5),
+    active_fraction=st.none() | st.floats(0.01, 1.0),
+    tokens_t=st.floats(0.01, 1e3),
+    chip=st.sampled_from(state.chip_ids()),
+    precision=st.sampled_from(["bf16", "fp8", "fp4"]),
+    mfu=st.floats(0.0, 1.0),
+    goodput=st.floats(0.0, 1.0),
+    pue=st.floats(1.0, 3.0),
+    given_mode=st.sampled_from(state.GIVEN_MODES),
+    days=st.floats(0.5, 3650.0),
+    gpus=st.integers(1, 10_000_000),
+    grid_mw=st.none() | st.floats(0.1, 1e4),
+    broken=st.none() | st.sampled_from(["params_b", "tokens_t", "pue", "days", "gpus", "grid_mw"]),
+    bad_value=_BAD_VALUES,
+)
+def test_whatever_the_widgets_say_only_planner_errors_reach_the_page(
+    active_fraction: float | None,
+    given_mode: str,
+    broken: str | None,
+    bad_value: object,
+    **values: object,
+) -> None:
+    """The page's chain of core calls raises a PlannerError (shown with st.error) or nothing."""
+    if active_fraction is not None:
+        values["active_params_b"] = float(values["params_b"]) * active_fraction
+    if broken is not None:
+        values[broken] = bad_value
+    inputs = {**state.default_inputs(), **values, "given": given_mode, "preset": "custom"}
+    try:
+        key = compute.request_key(state.request_kwargs(inputs))
+        result = compute.sizing(key)["result"]
+        curve = compute.gpu_curve(key, float(result["gpus"]))
+        charts.days_vs_gpus(curve, result)
+        charts.power_vs_gpus(curve, result, values["grid_mw"])
+        frame = compute.chip_comparison(key, float(result["deadline_days"] or result["days"]))
+        charts.chip_comparison(frame, result["accelerator"])
+        if values["grid_mw"] is not None:
+            check_positive("grid_mw", values["grid_mw"])
+            grid_verdict(result, float(values["grid_mw"]))
+    except PlannerError:
+        pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(grid_mw=st.floats(0.01, 100.0))
+def test_the_gpus_said_to_fit_under_a_grid_limit_do_fit(grid_mw: float) -> None:
+    result = build_request(preset="gtc2024-hopper").size().to_dict()
+    verdict = grid_verdict(result, grid_mw)
+    per_gpu_mw = result["facility_power_mw"] / result["gpus"]
+    assert verdict.max_gpus % result["gpus_per_system"] == 0
+    assert verdict.max_gpus * per_gpu_mw <= grid_mw * (1 + 1e-9)
+    assert (verdict.max_gpus + result["gpus_per_system"]) * per_gpu_mw > grid_mw
+    assert verdict.fits == (result["facility_power_mw"] <= grid_mw)

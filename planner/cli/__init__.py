@@ -3,6 +3,7 @@
 from planner.cli import catalog as _catalog  # noqa: F401  (registers commands)
 from planner.cli import optimize as _optimize  # noqa: F401
 from planner.cli import project as _project  # noqa: F401
+from planner.cli import report as _report  # noqa: F401
 from planner.cli import size as _size  # noqa: F401
 from planner.cli._app import app, main, run
 

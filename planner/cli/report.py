@@ -1,0 +1,84 @@
+"""``planner report``: export a sizing, an optimised plan or a projection as a report.
+
+Thin: :mod:`planner.reports` builds and writes the report. Without ``--out``, md and json go
+to stdout; html and xlsx need ``--out`` (an HTML page or a workbook is a file, not terminal
+output). The format may be left out when ``--out`` has a known suffix.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.cli._app import app
+from planner.errors import InputError
+from planner.presets import load_presets
+from planner.reports import FORMATS, STDOUT_FORMATS, build_report, render_report, resolve_format
+from planner.reports._atomic import check_writable_target
+
+
+@app.command("report")
+def report_command(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A site scenario (data/scenarios/*.toml: optimised plan) or a projection "
+            "(data/projections/*.toml). Omit it with --preset.",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Report a sizing preset instead: " + ", ".join(load_presets()) + "."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="One of: " + ", ".join(FORMATS) + " (default: from the --out suffix).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (atomically). Required for html and xlsx; md and json go to "
+            "stdout without it.",
+        ),
+    ] = None,
+) -> None:
+    """Write a capacity report: the answer, tables, charts, sensitivity, every assumption
+    with its source, and the inputs' SHA-256 so the numbers can be reproduced."""
+    key = resolve_format(fmt, out)
+    if out is None and key not in STDOUT_FORMATS:
+        raise InputError(
+            "out",
+            None,
+            f"a file path for {key} (--out report.{FORMATS[key].lstrip('.')})",
+            detail="only md and json are printed to stdout",
+        )
+    if out is not None:
+        check_writable_target(out)
+    report = build_report(scenario, preset=preset, command=_command(scenario, preset, key, out))
+    if out is None:
+        sys.stdout.write(render_report(report, key).decode("utf-8"))
+        return
+    from planner.reports import write_report
+
+    path = write_report(report, out, key)
+    sys.stderr.write(f"planner: wrote {key} report to {path}\n")
+
+
+def _command(scenario: Path | None, preset: str | None, key: str, out: Path | None) -> str:
+    parts = ["planner", "report"]
+    parts += [str(scenario)] if scenario is not None else ["--preset", str(preset)]
+    parts += ["--format", key]
+    if out is not None:
+        parts += ["--out", str(out)]
+    return shlex.join(parts)

@@ -1,0 +1,56 @@
+"""Display formatting shared by the text writers (HTML, Markdown); display only."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MISSING = "n/a"
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def auto_format(value: float) -> str:
+    """A readable default: thousands separators for large values, 3-4 significant digits."""
+    a = abs(value)
+    if value == int(value) and a < 1e15:
+        return f"{value:,.0f}"
+    if a >= 1e15 or (0 < a < 1e-3):
+        return f"{value:.3e}"
+    if a >= 100:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def fmt_value(value: Any, fmt: str = "") -> str:
+    """Format one cell: ``fmt`` is a Python format spec; missing values show ``n/a``."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if is_number(value):
+        return format(value, fmt) if fmt else auto_format(float(value))
+    return str(value)
+
+
+def money(value: Any) -> str:
+    """USD with a scale word: ``$238.7M``, ``$1.20B``; ``unknown`` without a price."""
+    if is_missing(value):
+        return "unknown"
+    v = float(value)
+    for scale, word in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"${v / scale:,.{2 if scale == 1e9 else 1}f}{word}"
+    return f"${v:,.0f}"
+
+
+def signed_pct(value: Any, digits: int = 1) -> str:
+    return MISSING if is_missing(value) else f"{value:+.{digits}%}"

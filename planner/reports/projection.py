@@ -1,0 +1,376 @@
+"""Projection report: national / global data-centre and AI electricity (``data/projections``).
+
+Every number comes from :func:`planner.projection.project` (its :class:`ProjectionResult`:
+the tidy frame, the inputs with their ranges and sources, the published comparison, the
+reference run). The defaults are those of ``planner project`` (10,000 Monte Carlo samples,
+seed 0), so ``report.data["projection"]`` is what ``planner project PATH --json`` prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import planner
+from planner._arrays import to_python
+from planner._paths import data_dir
+from planner.catalog import Catalog, load_catalog
+from planner.reports.model import (
+    Chart,
+    Column,
+    InputFile,
+    Provenance,
+    Quantity,
+    Report,
+    Table,
+    input_file,
+)
+
+#: Monte Carlo defaults: those of ``planner project``.
+DEFAULT_SAMPLES = 10_000
+DEFAULT_SEED = 0
+
+#: (label, unit, format) of the frame's quantity columns.
+QUANTITIES: dict[str, tuple[str, str, str]] = {
+    "total_twh": ("Data centres", "TWh", ",.1f"),
+    "ai_twh": ("AI", "TWh", ",.1f"),
+    "non_ai_twh": ("Non-AI", "TWh", ",.1f"),
+    "total_gw": ("Data centres, average", "GW", ",.2f"),
+    "ai_gw": ("AI, average", "GW", ",.2f"),
+    "electricity_twh": ("National electricity", "TWh", ",.0f"),
+    "total_share": ("Data centres' share", "% of electricity", ".2%"),
+    "ai_share": ("AI share", "% of electricity", ".2%"),
+    "reference_runs_per_year": ("Reference runs per year", "runs", ",.0f"),
+    "ai_accelerators_in_service": ("AI accelerators in service", "units", ",.0f"),
+    "ai_dense_bf16_eflops": ("Installed dense BF16 peak", "EFLOP/s", ",.0f"),
+    "pue": ("PUE", "ratio", ".3f"),
+}
+PUBLISHED_UNITS = {"_twh": "TWh", "_gw": "GW", "_share": "fraction of electricity"}
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: to_python(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
+def _column(key: str) -> Column:
+    for base, (label, unit, fmt) in QUANTITIES.items():
+        if key == base:
+            return Column(key, label, unit, fmt)
+        if key.startswith(base + "_p"):
+            return Column(key, f"{label} {key[len(base) + 1 :].upper()}", unit, fmt)
+    names = {
+        "variant": "Variant",
+        "country": "Country / region",
+        "year": "Year",
+        "electricity_definition": "Electricity definition",
+    }
+    return Column(key, names.get(key, key.replace("_", " ")), fmt="d" if key == "year" else "")
+
+
+def build_projection_report(
+    path: str | Path,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int | None = DEFAULT_SEED,
+    command: str = "",
+    catalog: Catalog | None = None,
+) -> Report:
+    """Project the scenario at ``path`` and arrange the result as a :class:`Report`."""
+    from planner.projection import project
+    from planner.projection_scenarios import load_scenario
+
+    cat = catalog or load_catalog()
+    sc = load_scenario(path)
+    res = project(sc, samples=samples, seed=seed, catalog=cat)
+    payload = res.to_dict()
+    frame = res.frame
+    first = sc.variants[res.variants[0]]
+    scope = first.scope
+    start, end = res.years
+    multi = len(res.variants) > 1
+
+    scope_frame = frame[frame["country"] == scope].drop_duplicates(["variant", "year"])
+    if scope_frame.empty:  # pragma: no cover - the projection always reports its scope
+        scope_frame = frame.drop_duplicates(["variant", "year"])
+    banded = "total_twh_p10" in frame.columns
+
+    tables = [
+        _trajectory_table(scope_frame, scope, banded),
+        _regions_table(frame, scope, end),
+    ]
+    if res.published:
+        tables.append(_published_table(res.published))
+    tables.append(
+        Table(
+            name="projection",
+            title="The whole projection: every variant, region and year",
+            columns=tuple(_column(c) for c in frame.columns),
+            rows=tuple(_rows(frame)),
+            section="details",
+            collapsed=True,
+        )
+    )
+    charts = [
+        Chart(
+            name="trajectory",
+            title=f"{scope}: data-centre electricity by year"
+            + (" (P10-P90 band)" if banded else ""),
+            kind="band" if banded else "line",
+            table="trajectory",
+            encoding=(
+                {"x": "year", "low": "total_twh_p10", "mid": "total_twh", "high": "total_twh_p90"}
+                if banded
+                else {"x": "year", "y": "total_twh"}
+            )
+            | ({"color": "variant"} if multi else {}),
+            caption="Central values (line) and the Monte Carlo P10-P90 band of the inputs' ranges."
+            if banded
+            else "Central values.",
+        )
+    ]
+    if len(tables[1].rows) > len(res.variants):  # regions besides the scope
+        charts.append(
+            Chart(
+                name="regions",
+                title=f"Data-centre electricity by region in {end} ({scope} total omitted)",
+                kind="bar",
+                table="regions",
+                encoding={"x": "total_twh", "y": "country", "omit": f"country={scope}"}
+                | ({"color": "variant"} if multi else {}),
+            )
+        )
+    notes = [f"Calibration ({v}): {text}" for v, text in res.calibration.items()]
+    notes.append(
+        f"Share of national electricity uses each study's own denominator "
+        f"({first.electricity.definition}; data/countries/electricity.csv)."
+    )
+    notes.append(
+        "Sensitivity of a projection is given by its uncertainty bands: every input given as a "
+        f"range is sampled ({res.samples:,} Monte Carlo samples, seed {res.seed})."
+        if res.samples
+        else "Central values only (no Monte Carlo samples)."
+    )
+    assumptions: list[dict[str, Any]] = []
+    for row in res.inputs:
+        name = f"{row['variant']}: {row['name']}" if multi else row["name"]
+        assumptions.append(
+            {
+                "name": name,
+                "value": to_python(row["value"]),
+                "low": to_python(row.get("low")),
+                "high": to_python(row.get("high")),
+                "unit": row["unit"],
+                "source": row["source"] or sc.variants[row["variant"]].source,
+            }
+        )
+    rr = res.reference_run
+    assumptions.append(
+        {
+            "name": "reference_run.energy_mwh",
+            "value": rr.energy_mwh,
+            "low": None,
+            "high": None,
+            "unit": "MWh per run",
+            "source": f"preset {rr.preset}: {rr.title} (planner.presets, sized by the core)",
+        }
+    )
+    assumptions.append(
+        {
+            "name": "monte_carlo.samples",
+            "value": res.samples,
+            "low": None,
+            "high": None,
+            "unit": "samples",
+            "source": f"planner report default (as planner project), seed {res.seed}",
+        }
+    )
+    return Report(
+        kind="projection",
+        title=res.title,
+        subtitle=f"Projection {res.scenario} ({', '.join(res.variants)}), {start}-{end}; "
+        f"source: {res.source}",
+        summary=_summary(res, scope_frame, frame, scope, banded),
+        headline=_headline(scope_frame, res.variants, scope, start, end),
+        assumptions=tuple(assumptions),
+        tables=tuple(tables),
+        charts=tuple(charts),
+        notes=tuple(notes),
+        provenance=Provenance(
+            planner_version=planner.__version__,
+            inputs=_inputs(path, cat),
+            command=command,
+        ),
+        data={"projection": payload},
+    )
+
+
+def _inputs(path: str | Path, cat: Catalog) -> tuple[InputFile, ...]:
+    d = data_dir()
+    files = [
+        input_file("projection scenario", path),
+        input_file("accelerator catalog", Path(cat.path)),
+    ]
+    electricity = d / "countries" / "electricity.csv"
+    if electricity.is_file():
+        files.append(input_file("national electricity", electricity))
+    files.append(input_file("presets (reference run)", d / "presets.toml"))
+    return tuple(files)
+
+
+def _value(scope_frame: pd.DataFrame, variant: str, year: int, key: str) -> Any:
+    hit = scope_frame[(scope_frame["variant"] == variant) & (scope_frame["year"] == year)]
+    return None if hit.empty or key not in hit else to_python(hit[key].iloc[0])
+
+
+def _band(scope_frame: pd.DataFrame, variant: str, year: int, key: str) -> str:
+    lo = _value(scope_frame, variant, year, f"{key}_p10")
+    hi = _value(scope_frame, variant, year, f"{key}_p90")
+    if lo is None or hi is None:
+        return ""
+    fmt = QUANTITIES[key][2]
+    return f"P10-P90 {format(lo, fmt)}-{format(hi, fmt)}"
+
+
+def _headline(
+    scope_frame: pd.DataFrame, variants: tuple[str, ...], scope: str, start: int, end: int
+) -> tuple[Quantity, ...]:
+    """Headline numbers of the scope; keys ``<quantity>_<year>[_<variant>]``."""
+    out: list[Quantity] = []
+    multi = len(variants) > 1
+    for v in variants:
+        wanted = [("total_twh", start, f"{scope} data centres")] if start != end else []
+        wanted += [
+            ("total_twh", end, f"{scope} data centres"),
+            ("ai_twh", end, "AI"),
+            ("total_share", end, "share of electricity"),
+            ("total_gw", end, "average power"),
+            ("reference_runs_per_year", end, "reference runs a year"),
+        ]
+        for key, year, label in wanted:
+            _, unit, fmt = QUANTITIES[key]
+            out.append(
+                Quantity(
+                    f"{key}_{year}" + (f"_{v}" if multi else ""),
+                    f"{label} {year}" + (f" ({v})" if multi else ""),
+                    _value(scope_frame, v, year, key),
+                    unit,
+                    fmt,
+                    note=_band(scope_frame, v, year, key) if year == end else "",
+                )
+            )
+    return tuple(out)
+
+
+def _summary(
+    res: Any, scope_frame: pd.DataFrame, frame: pd.DataFrame, scope: str, banded: bool
+) -> str:
+    start, end = res.years
+    parts = [f"{res.title}."]
+    for v in res.variants:
+        tag = f" In the {v} case," if len(res.variants) > 1 else ""
+        t_end = _value(scope_frame, v, end, "total_twh")
+        share = _value(scope_frame, v, end, "total_share")
+        ai = _value(scope_frame, v, end, "ai_twh")
+        text = f"{tag} {scope} data centres use {t_end:,.0f} TWh in {end}"
+        if banded:
+            lo = _value(scope_frame, v, end, "total_twh_p10")
+            hi = _value(scope_frame, v, end, "total_twh_p90")
+            if lo is not None and hi is not None:
+                text += f" (P10-P90 {lo:,.0f}-{hi:,.0f} TWh)"
+        if share is not None:
+            text += f", {share:.1%} of national electricity"
+        if ai is not None:
+            text += f", of which AI {ai:,.0f} TWh"
+        if start != end:
+            t0 = _value(scope_frame, v, start, "total_twh")
+            text += f", up from {t0:,.0f} TWh in {start}"
+        runs = _value(scope_frame, v, end, "reference_runs_per_year")
+        if runs is not None:
+            text += (
+                f"; the AI energy would power {runs:,.0f} runs a year of {res.reference_run.title}"
+            )
+        parts.append(text.strip() + ".")
+    regions = frame[(frame["year"] == end) & (frame["country"] != scope)]
+    regions = regions[regions["variant"] == res.variants[0]]
+    if not regions.empty:
+        top = regions.sort_values("total_twh", ascending=False).head(3)
+        listed = ", ".join(f"{r.country} {r.total_twh:,.0f} TWh" for r in top.itertuples())
+        parts.append(f"Largest regions in {end}: {listed}.")
+    diffs = [
+        abs(p["relative_difference"]) for p in res.published if p["relative_difference"] is not None
+    ]
+    if diffs:
+        parts.append(
+            f"It reproduces the {len(diffs)} published figures of the study within "
+            f"{max(diffs):.1%} (largest difference)."
+        )
+    return " ".join(parts)
+
+
+def _trajectory_table(scope_frame: pd.DataFrame, scope: str, banded: bool) -> Table:
+    keys = ["variant", "year", "total_twh"]
+    if banded:
+        keys += ["total_twh_p10", "total_twh_p90"]
+    keys += [
+        "ai_twh",
+        "non_ai_twh",
+        "total_gw",
+        "electricity_twh",
+        "total_share",
+        "ai_share",
+        "pue",
+        "ai_accelerators_in_service",
+        "reference_runs_per_year",
+    ]
+    keys = [k for k in keys if k in scope_frame.columns]
+    return Table(
+        name="trajectory",
+        title=f"{scope} by year",
+        columns=tuple(_column(k) for k in keys),
+        rows=tuple(_rows(scope_frame[keys])),
+    )
+
+
+def _regions_table(frame: pd.DataFrame, scope: str, end: int) -> Table:
+    keys = [
+        "variant",
+        "country",
+        "total_twh",
+        "ai_twh",
+        "total_gw",
+        "total_share",
+        "electricity_definition",
+    ]
+    part = frame[frame["year"] == end].drop_duplicates(["variant", "country"])
+    return Table(
+        name="regions",
+        title=f"By region in {end} (the last row of each variant is {scope})",
+        columns=tuple(_column(k) for k in keys if k in part.columns),
+        rows=tuple(_rows(part[[k for k in keys if k in part.columns]])),
+    )
+
+
+def _published_table(published: list[dict[str, Any]]) -> Table:
+    rows = []
+    for p in published:
+        unit = next((u for s, u in PUBLISHED_UNITS.items() if p["quantity"].endswith(s)), "")
+        rows.append({**{k: to_python(v) for k, v in p.items()}, "unit": unit})
+    return Table(
+        name="published",
+        title="Model vs the published figures of the study",
+        columns=(
+            Column("variant", "Variant"),
+            Column("country", "Country / region"),
+            Column("year", "Year", fmt="d"),
+            Column("quantity", "Quantity"),
+            Column("unit", "Unit"),
+            Column("published", "Published", fmt=",.4g"),
+            Column("model", "Model", fmt=",.4g"),
+            Column("relative_difference", "Difference", "%", "+.1%"),
+            Column("note", "Note"),
+        ),
+        rows=tuple(rows),
+        section="comparison",
+    )

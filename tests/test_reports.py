@@ -1,0 +1,512 @@
+"""Capacity reports: every format for the GTC preset, the same numbers as the core and the CLI.
+
+Public figures: NVIDIA GTC 2024 keynote (18 March 2024): 8,000 Hopper GPUs, 15 MW, 90 days;
+the preset reproduces them within 2% (tests/test_reproductions.py); here the report must carry
+exactly the core's numbers.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import re
+
+import pytest
+
+import planner
+from planner._paths import data_dir
+from planner.cli import main
+from planner.errors import InputError
+from planner.reports import (
+    _atomic,
+    build_report,
+    build_sizing_report,
+    file_kind,
+    render_report,
+    resolve_format,
+    write_report,
+)
+from planner.request import build_request
+
+PRESET = "gtc2024-hopper"
+HEADLINE_KEYS = (
+    "gpus",
+    "systems",
+    "days",
+    "facility_power_mw",
+    "energy_mwh",
+    "cost_usd",
+    "emissions_tco2",
+)
+
+
+@pytest.fixture(scope="module")
+def gtc_report():
+    return build_report(preset=PRESET, command=f"planner report --preset {PRESET}")
+
+
+@pytest.fixture(scope="module")
+def gtc_core():
+    return build_request(preset=PRESET).size()
+
+
+@pytest.fixture(scope="module")
+def gtc_html(gtc_report) -> str:
+    return render_report(gtc_report, "html").decode("utf-8")
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# --- content --------------------------------------------------------------------------------
+
+
+def test_gtc_hopper_report_headline_is_the_core_sizing(gtc_report, gtc_core):
+    for key in HEADLINE_KEYS:
+        assert gtc_report.headline_value(key) == getattr(gtc_core, key)
+    assert gtc_report.headline_value("gpus") == 7888
+    assert gtc_report.headline_value("facility_power_mw") == pytest.approx(14.93, abs=0.01)
+
+
+def test_answer_paragraph_states_gpus_days_power_energy_cost_and_co2(gtc_report):
+    s = gtc_report.summary
+    for text in (
+        "7,888 GPUs",
+        "986",
+        "90.0 days",
+        "14.93 MW",
+        "25,796 MWh",
+        "$238.7M",
+        "9,545 tCO2",
+        "Published: GPUs 8,000",
+    ):
+        assert text in s, text
+
+
+def test_every_assumption_has_a_value_unit_and_source(gtc_report):
+    names = {a["name"] for a in gtc_report.assumptions}
+    assert {
+        "mfu",
+        "goodput",
+        "pue",
+        "electricity_usd_per_mwh",
+        "grid_gco2_per_kwh",
+        "peak_dense_tflops",
+        "system_power_kw",
+        "price_usd_per_gpu",
+    } <= names
+    for a in gtc_report.assumptions:
+        assert a["source"], a
+        assert "value" in a and "unit" in a
+    mfu = next(a for a in gtc_report.assumptions if a["name"] == "mfu")
+    assert mfu["value"] == 0.2 and "preset gtc2024-hopper" in mfu["source"]
+
+
+def test_report_carries_the_inputs_sha256_and_the_planner_version(gtc_report):
+    p = gtc_report.provenance
+    presets = (data_dir() / "presets.toml").read_bytes()
+    assert p.input_sha256 == hashlib.sha256(presets).hexdigest()
+    assert p.planner_version == planner.__version__
+    catalog = next(i for i in p.inputs if i.role == "accelerator catalog")
+    assert (
+        catalog.sha256 == hashlib.sha256((data_dir() / "accelerators.csv").read_bytes()).hexdigest()
+    )
+
+
+def test_a_request_without_a_file_is_hashed_canonically():
+    r1 = build_sizing_report(build_request(accelerator="gb200", flops=1e25, days=60))
+    r2 = build_sizing_report(build_request(accelerator="gb200", flops=1e25, days=60))
+    r3 = build_sizing_report(build_request(accelerator="gb200", flops=1e25, days=61))
+    assert r1.provenance.inputs[0].role == "request (canonical JSON)"
+    assert r1.provenance.input_sha256 == r2.provenance.input_sha256 != r3.provenance.input_sha256
+
+
+def test_sensitivity_and_published_comparison_are_in_the_report(gtc_report):
+    published = gtc_report.table("published")
+    assert {r["quantity"] for r in published.rows} == {"gpus", "facility_power_mw", "days"}
+    sens = gtc_report.table("sensitivity")
+    assert len(sens.rows) == 8  # 4 factors x (down, up)
+    assert any(c.kind == "tornado" for c in gtc_report.charts)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+def test_html_embeds_the_charts_as_inline_svg(gtc_html):
+    assert gtc_html.startswith("<!doctype html>")
+    assert gtc_html.count("<svg") >= 3
+    for name in ("tornado", "chips_power", "power_chain"):
+        assert f'id="chart-{name}"><svg' in gtc_html
+
+
+def assert_self_contained(html: str) -> None:
+    """No script, stylesheet, font or image is fetched: the page opens offline."""
+    lower = html.lower()
+    assert "<script" not in lower and "<link" not in lower and "<img" not in lower
+    assert "<iframe" not in lower and "<object" not in lower
+    assert "@import" not in lower and "@font-face" not in lower
+    assert not re.search(r"""(src|href|xlink:href)\s*=\s*["']?\s*(https?:)?//""", lower)
+    assert not re.search(r"""url\(\s*["']?\s*(https?:)?//""", lower)
+
+
+def test_html_has_no_external_reference_to_any_script_style_font_or_image(gtc_html):
+    assert_self_contained(gtc_html)
+    assert "http" not in gtc_html.lower()  # not even an XML namespace
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def test_xlsx_headline_cells_equal_the_core_numbers(gtc_report, gtc_core):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.load_workbook(io.BytesIO(render_report(gtc_report, "xlsx")))
+    ws = wb["Summary"]
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["Quantity", "Key", "Value", "Unit"]
+    cells = {row[1].value: row[2] for row in ws.iter_rows(min_row=2) if row[1].value}
+    for key in HEADLINE_KEYS:  # Excel keeps 15 significant digits: rel 1e-14
+        assert cells[key].value == pytest.approx(getattr(gtc_core, key), rel=1e-14), key
+        assert isinstance(cells[key].value, int | float)  # numbers stored as numbers
+    assert cells["gpus"].number_format == "#,##0"
+
+
+def test_xlsx_has_one_sheet_per_table_units_in_headers_frozen_rows_and_assumptions(gtc_report):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.load_workbook(io.BytesIO(render_report(gtc_report, "xlsx")))
+    names = wb.sheetnames
+    assert names[0] == "Summary"
+    assert {t.name for t in gtc_report.tables} <= set(names)
+    assert {"Assumptions", "Provenance", "Notes"} <= set(names)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+    chips = wb["chips"]
+    headers = [c.value for c in chips[1]]
+    assert "Peak facility power (MW)" in headers and "Energy (MWh)" in headers
+    col = headers.index("Peak facility power (MW)")
+    h100 = next(r for r in chips.iter_rows(min_row=2) if r[0].value == "h100")
+    assert isinstance(h100[col].value, float)
+    a = wb["Assumptions"]
+    assert [c.value for c in a[1]] == ["Assumption", "Value", "Unit", "Source"]
+    rows = {r[0].value: r for r in a.iter_rows(min_row=2)}
+    assert rows["pue"][1].value == 1.35 and rows["pue"][3].value
+
+
+# --- JSON and Markdown ----------------------------------------------------------------------
+
+
+def test_json_report_round_trips_to_the_same_numbers_as_planner_size_json(capsys):
+    code, size_out, _ = run_cli(capsys, "size", "--preset", PRESET, "--json")
+    assert code == 0
+    code, report_out, _ = run_cli(capsys, "report", "--preset", PRESET, "--format", "json")
+    assert code == 0
+    size = json.loads(size_out)
+    report = json.loads(report_out)
+    assert report["data"]["sizing"] == size  # every number, bit for bit
+    headline = {q["key"]: q["value"] for q in report["headline"]}
+    for key in HEADLINE_KEYS:
+        assert headline[key] == size[key]
+    assert report["provenance"]["planner_version"] == planner.__version__
+    assert set(report["tables"]) >= {"results", "published", "chips", "sensitivity"}
+    assert report["summary"]
+
+
+def test_markdown_report_has_the_answer_tables_and_assumptions(gtc_report):
+    md = render_report(gtc_report, "md").decode("utf-8")
+    assert md.startswith("# GTC 2024")
+    for heading in (
+        "## The answer",
+        "## Results",
+        "## Sensitivity",
+        "## Assumptions",
+        "## Reproduce these numbers",
+    ):
+        assert heading in md
+    assert "| GPUs | 7,888 | GPUs |" in md
+    assert gtc_report.provenance.input_sha256 in md
+
+
+def test_a_chip_without_a_price_reports_cost_as_unknown_in_every_text_format():
+    report = build_sizing_report(build_request(accelerator="h800", flops=1e25, days=60))
+    data = json.loads(render_report(report, "json"))
+    assert data["data"]["sizing"]["cost_usd"] is None
+    assert "cost is unknown" in report.summary
+    md = render_report(report, "md").decode()
+    assert "n/a" in md
+
+
+# --- formats, paths, atomic writes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "out", "expected"),
+    [
+        ("HTML", None, "html"),
+        (None, "r.xlsx", "xlsx"),
+        (None, "r.markdown", "md"),
+        ("json", "r.txt", "json"),
+    ],
+)
+def test_format_is_given_or_read_from_the_suffix(fmt, out, expected):
+    assert resolve_format(fmt, out) == expected
+
+
+@pytest.mark.parametrize(("fmt", "out"), [("pdf", None), (None, "r.txt"), (None, None)])
+def test_unknown_or_missing_format_is_an_input_error_naming_format(fmt, out):
+    with pytest.raises(InputError) as err:
+        resolve_format(fmt, out)
+    assert err.value.field == "format"
+    assert "html, xlsx, md, json" in str(err.value)
+
+
+def test_write_report_replaces_the_previous_file(gtc_report, tmp_path):
+    out = tmp_path / "r.md"
+    out.write_text("old")
+    write_report(gtc_report, out)
+    assert out.read_text().startswith("# GTC 2024")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
+
+
+def test_a_failure_mid_write_keeps_the_old_report_and_leaves_no_temp_file(
+    gtc_report, tmp_path, monkeypatch
+):
+    out = tmp_path / "r.json"
+    out.write_text("previous report")
+
+    def disk_full(fd):  # the data is half on disk when fsync fails
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_atomic.os, "fsync", disk_full)
+    with pytest.raises(InputError) as err:
+        write_report(gtc_report, out)
+    assert err.value.field == "out" and "No space left" in str(err.value)
+    assert out.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_an_exception_while_streaming_keeps_the_old_file(tmp_path):
+    out = tmp_path / "r.html"
+    out.write_text("previous report")
+
+    def half_then_crash(f):
+        f.write(b"<!doctype html><html>half")
+        raise RuntimeError("renderer crashed")
+
+    with pytest.raises(RuntimeError):
+        _atomic.atomic_write(out, half_then_crash)
+    assert out.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_a_failed_rename_keeps_the_old_file(gtc_report, tmp_path, monkeypatch):
+    out = tmp_path / "r.md"
+    out.write_text("previous report")
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(_atomic.os, "replace", refuse)
+    with pytest.raises(InputError):
+        write_report(gtc_report, out)
+    assert out.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
+
+
+def test_a_new_report_is_readable_by_others_not_left_with_the_temp_file_mode(gtc_report, tmp_path):
+    out = write_report(gtc_report, tmp_path / "r.md")
+    assert out.stat().st_mode & 0o044  # group/other read as the umask allows (mkstemp is 0600)
+
+
+@pytest.mark.parametrize("bad", ["dir_is_a_file/r.html", "missing_dir/r.html", "."])
+def test_unwritable_paths_are_input_errors_naming_out(gtc_report, tmp_path, bad):
+    (tmp_path / "dir_is_a_file").write_text("x")
+    with pytest.raises(InputError) as err:
+        write_report(gtc_report, tmp_path / bad, "html")
+    assert err.value.field == "out"
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["md", "json", "xlsx", "html"])
+def test_cli_writes_each_format_for_the_gtc_preset(capsys, tmp_path, fmt):
+    out = tmp_path / f"gtc.{fmt}"
+    code, _, err = run_cli(capsys, "report", "--preset", PRESET, "--format", fmt, "--out", str(out))
+    assert code == 0, err
+    assert out.stat().st_size > 1000
+    assert f"wrote {fmt} report" in err
+
+
+def test_cli_prints_markdown_on_stdout_without_out(capsys):
+    code, out, _ = run_cli(capsys, "report", "--preset", PRESET, "--format", "md")
+    assert code == 0 and out.startswith("# GTC 2024")
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--preset", PRESET, "--format", "pdf"], "format"),
+        (["--preset", PRESET, "--format", "html"], "out"),  # html needs --out
+        (["--preset", PRESET, "--format", "xlsx"], "out"),
+        (["--preset", "no-such-preset", "--format", "md"], "preset"),
+        (["--format", "md"], "scenario/--preset"),
+        (["data/scenarios/x.toml", "--preset", PRESET, "--format", "md"], "scenario/--preset"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line_naming_the_field(capsys, args, field):
+    code, out, err = run_cli(capsys, "report", *args)
+    assert code == 2
+    assert err.startswith(f"planner: error: {field} = ")
+    assert "Traceback" not in err and out == ""
+
+
+def test_cli_unwritable_path_exits_2_and_writes_nothing(capsys, tmp_path):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    code, _, err = run_cli(
+        capsys, "report", "--preset", PRESET, "--format", "html", "--out", str(blocker / "r.html")
+    )
+    assert code == 2 and "out = " in err
+    assert blocker.read_text() == "x"
+
+
+def test_cli_a_file_that_is_neither_a_plan_nor_a_projection_exits_2(capsys, tmp_path):
+    f = tmp_path / "odd.toml"
+    f.write_text('title = "nothing to plan"\n')
+    code, _, err = run_cli(capsys, "report", str(f), "--format", "md")
+    assert code == 2 and "neither a site scenario" in err
+
+
+# --- plans (issue 3) and projections (issue 4) ---------------------------------------------
+
+GTC_SCENARIO = data_dir() / "scenarios" / "gtc2024.toml"
+SMALL_GRID = data_dir() / "scenarios" / "gtc2024_10mw_h100.toml"
+IEA = data_dir() / "projections" / "iea-2025-base.toml"
+
+
+@pytest.fixture(scope="module")
+def plan_report():
+    return build_report(GTC_SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def projection_report():
+    return build_report(IEA)
+
+
+def test_the_file_kind_is_read_from_its_keys():
+    assert file_kind(GTC_SCENARIO) == "plan"
+    assert file_kind(IEA) == "projection"
+
+
+def test_gtc2024_plan_report_answers_about_2000_gb200_at_about_4_mw(plan_report):
+    # NVIDIA GTC 2024 keynote: the same run on 2,000 Blackwell GPUs at 4 MW (within 5%)
+    assert plan_report.kind == "plan"
+    assert plan_report.headline_value("chips") == "gb200"
+    assert plan_report.headline_value("gpus") == pytest.approx(2000, rel=0.05)
+    assert plan_report.headline_value("facility_power_mw") == pytest.approx(4.0, rel=0.05)
+    assert "2,016 GB200" in plan_report.summary
+    binding = [r for r in plan_report.table("constraints").rows if r["binding"]]
+    assert [r["constraint"] for r in binding] == ["deadline_days.gpt-moe-1.8t"]
+
+
+def test_plan_json_round_trips_to_planner_optimize_json(capsys):
+    code, optimize_out, _ = run_cli(capsys, "optimize", str(GTC_SCENARIO), "--json")
+    assert code == 0
+    code, report_out, _ = run_cli(capsys, "report", str(GTC_SCENARIO), "--format", "json")
+    assert code == 0
+    optimized, report = json.loads(optimize_out), json.loads(report_out)
+    optimized.pop("timings")
+    plan = report["data"]["plan"]
+    plan.pop("timings")
+    assert plan == optimized
+    headline = {q["key"]: q["value"] for q in report["headline"]}
+    for key in ("gpus", "facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2"):
+        assert headline[key] == optimized["totals"][key]
+
+
+def test_plan_sensitivity_starts_from_the_planned_days(plan_report):
+    days = plan_report.table("runs").rows[0]["days"]
+    base = plan_report.data["sensitivity"]["gpt-moe-1.8t on gb200"]["base"]
+    assert base["days"] == pytest.approx(days, rel=1e-12)
+
+
+def test_plan_xlsx_headline_cells_equal_the_optimiser_totals(plan_report):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.load_workbook(io.BytesIO(render_report(plan_report, "xlsx")))
+    cells = {r[1].value: r[2].value for r in wb["Summary"].iter_rows(min_row=2) if r[1].value}
+    totals = plan_report.data["plan"]["totals"]
+    for key in ("gpus", "systems", "facility_power_mw", "energy_mwh", "cost_usd"):
+        assert cells[key] == pytest.approx(totals[key], rel=1e-14)
+    assert {"runs", "totals", "constraints", "candidates", "Assumptions"} <= set(wb.sheetnames)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2"
+
+
+def test_plan_html_embeds_limits_candidates_and_tornado_charts(plan_report):
+    html = render_report(plan_report, "html").decode()
+    for name in ("limits", "candidates_power", "tornado"):
+        assert f'id="chart-{name}"><svg' in html
+    assert_self_contained(html)
+
+
+def test_infeasible_plan_report_says_which_limit_and_what_would_relax_it():
+    # issue 3: 90 days on H100s at 10 MW is infeasible: ~4.9 MW more grid or ~135 days
+    report = build_report(SMALL_GRID)
+    assert report.headline_value("status") == "infeasible"
+    assert report.headline_value("needed_grid_mw") == pytest.approx(14.93, abs=0.01)
+    assert "4.9 MW more grid" in report.summary and "135 days" in report.summary
+    relax = {r["relax"]: r for r in report.table("relaxations").rows}
+    assert relax["grid_limit_mw"]["needed"] == pytest.approx(14.93, abs=0.01)
+    md = render_report(report, "md").decode()
+    assert "## Binding constraints and relaxations" in md
+
+
+def test_iea_projection_report_lands_within_10pct_of_945_twh_in_2030(projection_report):
+    # IEA Energy and AI (2025), base case: global data centres ~945 TWh in 2030
+    assert projection_report.kind == "projection"
+    assert projection_report.headline_value("total_twh_2030") == pytest.approx(945, rel=0.10)
+    published = projection_report.table("published").rows
+    assert {(r["country"], r["year"]) for r in published} >= {("World", 2030), ("US", 2030)}
+    assert "World data centres use 944 TWh in 2030" in projection_report.summary
+
+
+def test_projection_json_round_trips_to_planner_project_json(capsys):
+    code, project_out, _ = run_cli(capsys, "project", str(IEA), "--json")
+    assert code == 0
+    code, report_out, _ = run_cli(capsys, "report", str(IEA), "--format", "json")
+    assert code == 0
+    projected, report = json.loads(project_out), json.loads(report_out)
+    assert report["data"]["projection"] == projected
+    world_2030 = next(r for r in projected["rows"] if r["country"] == "World" and r["year"] == 2030)
+    headline = {q["key"]: q["value"] for q in report["headline"]}
+    assert headline["total_twh_2030"] == world_2030["total_twh"]
+
+
+def test_projection_xlsx_has_the_headline_and_ranged_assumptions(projection_report):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.load_workbook(io.BytesIO(render_report(projection_report, "xlsx")))
+    cells = {r[1].value: r[2].value for r in wb["Summary"].iter_rows(min_row=2) if r[1].value}
+    assert cells["total_twh_2030"] == pytest.approx(
+        projection_report.headline_value("total_twh_2030"), rel=1e-14
+    )
+    header = [c.value for c in wb["Assumptions"][1]]
+    assert header == ["Assumption", "Value", "Low", "High", "Unit", "Source"]
+    assert [c.value for c in wb["trajectory"][1]][:3] == ["Variant", "Year", "Data centres (TWh)"]
+
+
+def test_projection_html_has_its_charts_and_shows_source_urls_only_as_text(projection_report):
+    html = render_report(projection_report, "html").decode()
+    assert 'id="chart-trajectory"><svg' in html and 'id="chart-regions"><svg' in html
+    assert_self_contained(html)  # the IEA source URL is printed, never linked or fetched
+
+
+def test_cli_markdown_for_a_projection_as_in_the_issue(capsys):
+    code, out, _ = run_cli(capsys, "report", str(IEA), "--format", "md")
+    assert code == 0
+    assert out.startswith("# IEA Energy and AI")
+    assert "## Comparisons: alternatives and published figures" in out

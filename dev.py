@@ -37,7 +37,7 @@ def _run(cmd: list[str], **kw) -> None:
 
 def ensure_env(extra: str) -> None:
     """Create .venv and install the project with ``extra`` if pyproject changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
         sys.exit(f"[dev] Python 3.11 or newer is required (this is {sys.version.split()[0]})")
     if not PY.exists():
         _say(f"creating virtual environment {VENV}")

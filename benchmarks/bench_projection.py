@@ -26,10 +26,29 @@ NAMES = [f"Region {i:02d}" for i in range(1, 10)]
 
 
 def synthetic_electricity() -> pd.DataFrame:
-    rows = [{"country": n, "year": 2024, "definition": "consumption", "kind": "estimate",
-             "study": "", "electricity_twh": 1000.0, "source": "benchmark"} for n in NAMES]
-    rows.append({"country": "World", "year": 2024, "definition": "consumption", "kind": "estimate",
-                 "study": "", "electricity_twh": 26200.0, "source": "benchmark"})
+    rows = [
+        {
+            "country": n,
+            "year": 2024,
+            "definition": "consumption",
+            "kind": "estimate",
+            "study": "",
+            "electricity_twh": 1000.0,
+            "source": "benchmark",
+        }
+        for n in NAMES
+    ]
+    rows.append(
+        {
+            "country": "World",
+            "year": 2024,
+            "definition": "consumption",
+            "kind": "estimate",
+            "study": "",
+            "electricity_twh": 26200.0,
+            "source": "benchmark",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -55,8 +74,10 @@ def main() -> None:
             best = min(best, time.perf_counter() - t0)
         regions = r.frame["country"].nunique() - 1  # minus the World total row
         years = r.frame["year"].nunique()
-        print(f"projection Monte Carlo: {samples:>6,} samples x {years} years x {regions} regions "
-              f"(+ World total; P10/P50/P90 of 6 quantities): best of 5 = {best * 1000:6.1f} ms")
+        print(
+            f"projection Monte Carlo: {samples:>6,} samples x {years} years x {regions} regions "
+            f"(+ World total; P10/P50/P90 of 6 quantities): best of 5 = {best * 1000:6.1f} ms"
+        )
 
 
 if __name__ == "__main__":

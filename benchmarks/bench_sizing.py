@@ -51,12 +51,24 @@ def main() -> None:
 
     def scalar_loop() -> None:
         for i in range(k):
-            size_training(TrainingRun(flops=float(flops[i])), chip, gpus=int(gpus[i]), mfu=float(mfu[i]), pue=float(pue[i]))
+            size_training(
+                TrainingRun(flops=float(flops[i])),
+                chip,
+                gpus=int(gpus[i]),
+                mfu=float(mfu[i]),
+                pue=float(pue[i]),
+            )
 
     t_scalar = best_of(1, scalar_loop)
-    print(f"vectorised, one chip   : {n:,} scenarios in {t_one_chip * 1e3:8.1f} ms -> {n / t_one_chip:14,.0f} scenarios/s")
-    print(f"vectorised, 13 chips   : {n:,} scenarios in {t_frame * 1e3:8.1f} ms -> {n / t_frame:14,.0f} scenarios/s (size_frame, DataFrame in and out)")
-    print(f"one call per scenario  : {k:,} scenarios in {t_scalar * 1e3:8.1f} ms -> {k / t_scalar:14,.0f} scenarios/s")
+    print(
+        f"vectorised, one chip   : {n:,} scenarios in {t_one_chip * 1e3:8.1f} ms -> {n / t_one_chip:14,.0f} scenarios/s"
+    )
+    print(
+        f"vectorised, 13 chips   : {n:,} scenarios in {t_frame * 1e3:8.1f} ms -> {n / t_frame:14,.0f} scenarios/s (size_frame, DataFrame in and out)"
+    )
+    print(
+        f"one call per scenario  : {k:,} scenarios in {t_scalar * 1e3:8.1f} ms -> {k / t_scalar:14,.0f} scenarios/s"
+    )
     print(f"speed-up of the vectorised path: {(n / t_one_chip) / (k / t_scalar):,.0f}x")
 
 

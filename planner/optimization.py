@@ -97,6 +97,7 @@ _OBJECTIVE_UNITS = {
 
 # --- 1. build ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ClusterModel:
     """The optimisation model as plain data (no solver objects).
@@ -174,8 +175,13 @@ def build_model(
         for chip_id in scenario.candidate_ids(cat):
             chip = cat.get(chip_id)
             if chip.dense_tflops_or_none(spec.precision) is None:
-                excluded.append({"run": spec.name, "chip": chip_id,
-                                 "reason": f"no {spec.precision.upper()} tensor mode"})
+                excluded.append(
+                    {
+                        "run": spec.name,
+                        "chip": chip_id,
+                        "reason": f"no {spec.precision.upper()} tensor mode",
+                    }
+                )
                 continue
             a = scenario.assumptions_for(spec, chip)
             one = size_training(run, chip, gpus=chip.gpus_per_system, assumptions=a)
@@ -187,34 +193,45 @@ def build_model(
                 bounds.append(math.floor(budget / capex * (1 + 1e-12)))
             if chip_id in supply:
                 bounds.append(supply[chip_id] // chip.gpus_per_system)
-            rows.append({
-                "run": spec.name, "chip": chip_id,
-                "systems_needed": need,
-                "max_systems": max(math.ceil(need * (1 - 1e-12)), min(bounds)),
-                "gpus_per_system": chip.gpus_per_system,
-                "facility_power_mw_per_system": power_mw,
-                "capex_usd_per_system": capex,
-                "run_cost_usd": float(one.cost_usd) - capex,
-                "energy_mwh": float(one.energy_mwh),
-                "emissions_tco2": float(one.emissions_tco2),
-                "days_on_one_system": float(one.days),
-                "deadline_days": spec.deadline_days,
-                "pricing": one.pricing,
-                "systems_per_rack": scenario.systems_per_rack(chip),
-                "mfu": float(one.mfu), "pue": float(one.pue),
-            })
+            rows.append(
+                {
+                    "run": spec.name,
+                    "chip": chip_id,
+                    "systems_needed": need,
+                    "max_systems": max(math.ceil(need * (1 - 1e-12)), min(bounds)),
+                    "gpus_per_system": chip.gpus_per_system,
+                    "facility_power_mw_per_system": power_mw,
+                    "capex_usd_per_system": capex,
+                    "run_cost_usd": float(one.cost_usd) - capex,
+                    "energy_mwh": float(one.energy_mwh),
+                    "emissions_tco2": float(one.emissions_tco2),
+                    "days_on_one_system": float(one.days),
+                    "deadline_days": spec.deadline_days,
+                    "pricing": one.pricing,
+                    "systems_per_rack": scenario.systems_per_rack(chip),
+                    "mfu": float(one.mfu),
+                    "pue": float(one.pue),
+                }
+            )
     options = pd.DataFrame(rows).set_index(["run", "chip"])
     return ClusterModel(
-        scenario=scenario, objective=objective, allow_mixed_chips=mixed, options=options,
+        scenario=scenario,
+        objective=objective,
+        allow_mixed_chips=mixed,
+        options=options,
         excluded=pd.DataFrame(excluded, columns=["run", "chip", "reason"]),
-        grid_limit_mw=grid, budget_usd=budget, supply_gpus=supply,
+        grid_limit_mw=grid,
+        budget_usd=budget,
+        supply_gpus=supply,
         max_racks=scenario.site.max_racks,
         deadline_days={r.name: r.deadline_days for r in scenario.runs},
-        catalog=cat, build_s=time.perf_counter() - start,
+        catalog=cat,
+        build_s=time.perf_counter() - start,
     )
 
 
 # --- 2. formulate and solve ------------------------------------------------------------------
+
 
 @dataclass
 class _Formulation:
@@ -226,8 +243,13 @@ class _Formulation:
     elastic: dict[str, pulp.LpVariable]
 
 
-def _var(prob: pulp.LpProblem, name: str, low: float | None, up: float | None = None,
-         cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+def _var(
+    prob: pulp.LpProblem,
+    name: str,
+    low: float | None,
+    up: float | None = None,
+    cat: str = pulp.LpContinuous,
+) -> pulp.LpVariable:
     """A variable attached to ``prob`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
     if hasattr(prob, "add_variable"):
         return prob.add_variable(name, low, up, cat=cat)
@@ -263,13 +285,15 @@ def _formulate(
     n, f = {}, {}
     for i, key in enumerate(keys):
         row = opt[key]
-        upper = max(int(row["max_systems"]),
-                    math.ceil(row["systems_needed"] / deadline_scale - 1e-9))
+        upper = max(
+            int(row["max_systems"]), math.ceil(row["systems_needed"] / deadline_scale - 1e-9)
+        )
         if loosen:  # the bounds came from the limits: let the count grow with them
             upper = math.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
         n[key] = _var(prob, f"n_{i}", 0, upper, pulp.LpInteger)
-        f[key] = _var(prob, f"f_{i}", 0, 1,
-                      pulp.LpContinuous if m.allow_mixed_chips else pulp.LpBinary)
+        f[key] = _var(
+            prob, f"f_{i}", 0, 1, pulp.LpContinuous if m.allow_mixed_chips else pulp.LpBinary
+        )
         if not m.allow_mixed_chips:
             prob += n[key] <= upper * f[key], f"one_chip_{i}"
     for r, run in enumerate(m.runs):
@@ -280,9 +304,11 @@ def _formulate(
             raise AssertionError("speed-up with mixed chips is solved by bisection")
         z = _var(prob, "z", 0.0 if goal == "speedup" else 1.0)
         for r, run in enumerate(m.runs):
-            prob += pulp.lpSum(
-                n[k] * (1.0 / opt[k]["systems_needed"]) for k in keys if k[0] == run
-            ) >= z, f"speed_{r}"
+            prob += (
+                pulp.lpSum(n[k] * (1.0 / opt[k]["systems_needed"]) for k in keys if k[0] == run)
+                >= z,
+                f"speed_{r}",
+            )
     else:
         for i, k in enumerate(keys):
             prob += n[k] >= (opt[k]["systems_needed"] / deadline_scale) * f[k], f"deadline_{i}"
@@ -291,7 +317,8 @@ def _formulate(
         "power": pulp.lpSum(n[k] * opt[k]["facility_power_mw_per_system"] for k in keys),
         "cost": pulp.lpSum(
             n[k] * (opt[k]["capex_usd_per_system"] / _USD_PER_MUSD)
-            + f[k] * (opt[k]["run_cost_usd"] / _USD_PER_MUSD) for k in keys
+            + f[k] * (opt[k]["run_cost_usd"] / _USD_PER_MUSD)
+            for k in keys
         ),
         "energy": pulp.lpSum(f[k] * opt[k]["energy_mwh"] for k in keys),
         "emissions": pulp.lpSum(f[k] * opt[k]["emissions_tco2"] for k in keys),
@@ -310,24 +337,29 @@ def _formulate(
 
     prob += totals["power"] <= limit("grid", m.grid_limit_mw) + slack("grid"), "grid_limit"
     if m.budget_usd is not None:
-        prob += totals["cost"] <= limit("budget", m.budget_usd / _USD_PER_MUSD) + slack(
-            "budget"), "budget"
+        prob += (
+            totals["cost"] <= limit("budget", m.budget_usd / _USD_PER_MUSD) + slack("budget"),
+            "budget",
+        )
     for chip, cap in m.supply_gpus.items():
         chip_keys = [k for k in keys if k[1] == chip]
         if chip_keys:
             extra = 0
             if elastic == "supply":
                 ev[f"supply:{chip}"] = extra = _var(prob, f"extra_supply_{chip}", 0)
-            prob += pulp.lpSum(
-                n[k] * int(opt[k]["gpus_per_system"]) for k in chip_keys
-            ) <= limit(f"supply:{chip}", cap) + extra, f"supply_{chip}"
+            prob += (
+                pulp.lpSum(n[k] * int(opt[k]["gpus_per_system"]) for k in chip_keys)
+                <= limit(f"supply:{chip}", cap) + extra,
+                f"supply_{chip}",
+            )
     if m.max_racks is not None:
-        racks = {k: _var(prob, f"racks_{i}", 0, None, pulp.LpInteger)
-                 for i, k in enumerate(keys)}
+        racks = {k: _var(prob, f"racks_{i}", 0, None, pulp.LpInteger) for i, k in enumerate(keys)}
         for i, k in enumerate(keys):
             prob += racks[k] * int(opt[k]["systems_per_rack"]) >= n[k], f"rack_fill_{i}"
-        prob += pulp.lpSum(racks.values()) <= limit("racks", m.max_racks) + slack(
-            "racks"), "max_racks"
+        prob += (
+            pulp.lpSum(racks.values()) <= limit("racks", m.max_racks) + slack("racks"),
+            "max_racks",
+        )
 
     for name, value in bounds:
         if name == "time":
@@ -395,8 +427,9 @@ def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> _Outcom
     elif status == pulp.LpStatusInfeasible:
         return _Outcome("infeasible", {}, {}, None, {}, {}, elapsed)
     else:
-        return _Outcome("no_solution", {}, {}, None, {}, {}, elapsed,
-                        f"solver status {pulp.LpStatus[status]}")
+        return _Outcome(
+            "no_solution", {}, {}, None, {}, {}, elapsed, f"solver status {pulp.LpStatus[status]}"
+        )
     return _Outcome(
         kind,
         n={k: int(round(v.varValue)) for k, v in form.n.items()},
@@ -433,9 +466,7 @@ class _Clock:
         return rem is not None and rem <= 0
 
 
-def _solve_goal(
-    m: ClusterModel, goal: str, solver: str, clock: _Clock, **kw: Any
-) -> _Outcome:
+def _solve_goal(m: ClusterModel, goal: str, solver: str, clock: _Clock, **kw: Any) -> _Outcome:
     form = _formulate(m, goal, **kw)
     outcome = _run(form, solver, clock.remaining())
     clock.solve_s += outcome.solve_s
@@ -446,7 +477,8 @@ def _solve_goal(
 def _stages(m: ClusterModel) -> list[str]:
     rent_only = bool((m.options["capex_usd_per_system"] <= 0).any())
     order = {"cost": ["cost", "power"], "gpus": ["gpus", "cost"]}.get(
-        m.objective, [m.objective, "cost"])
+        m.objective, [m.objective, "cost"]
+    )
     if rent_only and "gpus" not in order:
         order.append("gpus")  # rental cost does not depend on the count: fewest systems next
     return order
@@ -464,8 +496,9 @@ def _lexicographic(
             if clock.out():
                 notes.append(f"time limit reached before the {goal} tie-break")
             break
-        out = _solve_goal(m, goal, solver, clock, bounds=tuple(bounds),
-                          deadline_scale=deadline_scale)
+        out = _solve_goal(
+            m, goal, solver, clock, bounds=tuple(bounds), deadline_scale=deadline_scale
+        )
         if not out.has_solution:
             if best is None:
                 return out, notes
@@ -481,6 +514,7 @@ def _bisect_scale(
     m: ClusterModel, solver: str, clock: _Clock, lo: float, hi: float
 ) -> float | None:
     """Smallest common deadline scale in [lo, hi] with a feasible plan (mixed chips)."""
+
     def feasible(s: float) -> bool | None:
         out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=s)
         return None if out.status in ("no_solution", "error") else out.has_solution
@@ -497,6 +531,7 @@ def _bisect_scale(
 
 
 # --- 3. read back ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -571,9 +606,24 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 _RUN_COLUMNS = [
-    "run", "chip", "systems", "gpus", "share", "days", "deadline_days", "facility_power_mw",
-    "average_facility_power_mw", "energy_mwh", "cost_usd", "capex_usd", "electricity_usd",
-    "rental_usd", "emissions_tco2", "pricing", "mfu", "pue",
+    "run",
+    "chip",
+    "systems",
+    "gpus",
+    "share",
+    "days",
+    "deadline_days",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh",
+    "cost_usd",
+    "capex_usd",
+    "electricity_usd",
+    "rental_usd",
+    "emissions_tco2",
+    "pricing",
+    "mfu",
+    "pue",
 ]
 
 
@@ -593,21 +643,35 @@ def _read_back(
         else:
             share = 1.0
         chip = m.catalog.get(chip_id)
-        res = size_training(run, chip, gpus=systems * chip.gpus_per_system,
-                            assumptions=m.assumptions(run_name, chip_id))
+        res = size_training(
+            run,
+            chip,
+            gpus=systems * chip.gpus_per_system,
+            assumptions=m.assumptions(run_name, chip_id),
+        )
         sizings[(run_name, chip_id)] = res
-        rows.append({
-            "run": run_name, "chip": chip_id, "systems": systems, "gpus": res.gpus,
-            "share": share, "days": res.days, "deadline_days": spec.deadline_days,
-            "facility_power_mw": res.facility_power_mw,
-            "average_facility_power_mw": res.average_facility_power_mw,
-            "energy_mwh": res.energy_mwh, "cost_usd": res.cost_usd,
-            "capex_usd": res.capex_usd if res.pricing == "buy" else 0.0,
-            "electricity_usd": res.electricity_cost_usd if res.pricing == "buy" else 0.0,
-            "rental_usd": res.rental_cost_usd if res.pricing == "rent" else 0.0,
-            "emissions_tco2": res.emissions_tco2, "pricing": res.pricing,
-            "mfu": res.mfu, "pue": res.pue,
-        })
+        rows.append(
+            {
+                "run": run_name,
+                "chip": chip_id,
+                "systems": systems,
+                "gpus": res.gpus,
+                "share": share,
+                "days": res.days,
+                "deadline_days": spec.deadline_days,
+                "facility_power_mw": res.facility_power_mw,
+                "average_facility_power_mw": res.average_facility_power_mw,
+                "energy_mwh": res.energy_mwh,
+                "cost_usd": res.cost_usd,
+                "capex_usd": res.capex_usd if res.pricing == "buy" else 0.0,
+                "electricity_usd": res.electricity_cost_usd if res.pricing == "buy" else 0.0,
+                "rental_usd": res.rental_cost_usd if res.pricing == "rent" else 0.0,
+                "emissions_tco2": res.emissions_tco2,
+                "pricing": res.pricing,
+                "mfu": res.mfu,
+                "pue": res.pue,
+            }
+        )
     frame = pd.DataFrame(rows, columns=_RUN_COLUMNS).set_index(["run", "chip"])
     totals = _totals(frame, m)
     return frame, totals, sizings
@@ -687,8 +751,14 @@ def _constraints(
     goal = m.objective
     base = out.primary
 
-    def add(name: str, key: str | None, limit: float, used: float, unit: str,
-            binding: bool | None = None) -> None:
+    def add(
+        name: str,
+        key: str | None,
+        limit: float,
+        used: float,
+        unit: str,
+        binding: bool | None = None,
+    ) -> None:
         slack = limit - used
         value = without.get(key) if key else None
         if binding is None:
@@ -697,10 +767,18 @@ def _constraints(
             value = 1.0 / value if value > 0 else None
         elif value is not None and goal == "cost":
             value = value * _USD_PER_MUSD
-        rows.append({"constraint": name, "limit": limit, "used": used, "slack": slack,
-                     "slack_fraction": slack / limit if limit else float("nan"), "unit": unit,
-                     "binding": bool(binding),
-                     "objective_if_10pct_looser": value if key in without else None})
+        rows.append(
+            {
+                "constraint": name,
+                "limit": limit,
+                "used": used,
+                "slack": slack,
+                "slack_fraction": slack / limit if limit else float("nan"),
+                "unit": unit,
+                "binding": bool(binding),
+                "objective_if_10pct_looser": value if key in without else None,
+            }
+        )
 
     add("grid_limit_mw", "grid", m.grid_limit_mw, float(frame["facility_power_mw"].sum()), "MW")
     if m.budget_usd is not None:
@@ -711,8 +789,9 @@ def _constraints(
             used = float(frame.xs(chip, level="chip")["gpus"].sum()) if chip in chips_used else 0.0
             add(f"supply_gpus.{chip}", f"supply:{chip}", float(cap), used, "GPUs")
     if m.max_racks is not None:
-        racks = sum(math.ceil(frame.loc[k, "systems"] / opt.loc[k, "systems_per_rack"])
-                    for k in frame.index)
+        racks = sum(
+            math.ceil(frame.loc[k, "systems"] / opt.loc[k, "systems_per_rack"]) for k in frame.index
+        )
         add("max_racks", "racks", float(m.max_racks), float(racks), "racks")
     runs_used = set(frame.index.get_level_values("run"))
     for run in m.runs:
@@ -723,8 +802,14 @@ def _constraints(
         systems = float(part["systems"].sum())
         # One system fewer would stretch the run to about days x systems / (systems - 1).
         fewer = days * systems / (systems - 1) if systems > 1 else float("inf")
-        add(f"deadline_days.{run}", None, m.deadline_days[run], days, "days",
-            binding=fewer > m.deadline_days[run] * (1 + 1e-9))
+        add(
+            f"deadline_days.{run}",
+            None,
+            m.deadline_days[run],
+            days,
+            "days",
+            binding=fewer > m.deadline_days[run] * (1 + 1e-9),
+        )
     return pd.DataFrame(rows).set_index("constraint")
 
 
@@ -734,19 +819,32 @@ def _comparison(m: ClusterModel) -> pd.DataFrame:
     runs = {r.name: r for r in m.scenario.runs}
     for run_name, chip_id in m.options.index:
         spec = runs[run_name]
-        res = size_training(spec.training_run(), m.catalog.get(chip_id), days=spec.deadline_days,
-                            assumptions=m.assumptions(run_name, chip_id))
+        res = size_training(
+            spec.training_run(),
+            m.catalog.get(chip_id),
+            days=spec.deadline_days,
+            assumptions=m.assumptions(run_name, chip_id),
+        )
         cap = m.supply_gpus.get(chip_id)
-        rows.append({
-            "run": run_name, "chip": chip_id, "gpus": res.gpus, "systems": res.systems,
-            "days": res.days, "facility_power_mw": res.facility_power_mw,
-            "energy_mwh": res.energy_mwh, "cost_usd": res.cost_usd,
-            "emissions_tco2": res.emissions_tco2, "mfu": res.mfu, "pue": res.pue,
-            "fits_grid": bool(res.facility_power_mw <= m.grid_limit_mw * (1 + 1e-9)),
-            "fits_budget": bool(m.budget_usd is None or res.cost_usd <= m.budget_usd),
-            "fits_supply": bool(cap is None or res.gpus <= cap),
-            "note": "",
-        })
+        rows.append(
+            {
+                "run": run_name,
+                "chip": chip_id,
+                "gpus": res.gpus,
+                "systems": res.systems,
+                "days": res.days,
+                "facility_power_mw": res.facility_power_mw,
+                "energy_mwh": res.energy_mwh,
+                "cost_usd": res.cost_usd,
+                "emissions_tco2": res.emissions_tco2,
+                "mfu": res.mfu,
+                "pue": res.pue,
+                "fits_grid": bool(res.facility_power_mw <= m.grid_limit_mw * (1 + 1e-9)),
+                "fits_budget": bool(m.budget_usd is None or res.cost_usd <= m.budget_usd),
+                "fits_supply": bool(cap is None or res.gpus <= cap),
+                "note": "",
+            }
+        )
     for item in m.excluded.to_dict(orient="records"):
         rows.append({"run": item["run"], "chip": item["chip"], "note": item["reason"]})
     return pd.DataFrame(rows).set_index(["run", "chip"])
@@ -767,30 +865,68 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     out = elastic("grid")
     if out.has_solution:
         extra = out.elastic["grid"]
-        rows.append({"relax": "grid_limit_mw", "current": m.grid_limit_mw,
-                     "needed": m.grid_limit_mw + extra, "change": extra, "unit": "MW",
-                     "works": True, "detail": f"{extra:,.1f} MW more grid"})
+        rows.append(
+            {
+                "relax": "grid_limit_mw",
+                "current": m.grid_limit_mw,
+                "needed": m.grid_limit_mw + extra,
+                "change": extra,
+                "unit": "MW",
+                "works": True,
+                "detail": f"{extra:,.1f} MW more grid",
+            }
+        )
     else:
-        rows.append({"relax": "grid_limit_mw", "current": m.grid_limit_mw, "works": False,
-                     "unit": "MW", "detail": "more grid alone is not enough"})
+        rows.append(
+            {
+                "relax": "grid_limit_mw",
+                "current": m.grid_limit_mw,
+                "works": False,
+                "unit": "MW",
+                "detail": "more grid alone is not enough",
+            }
+        )
     scale = _min_deadline_scale(m, solver, clock)
     for run in m.runs:
         t = m.deadline_days[run]
         if scale is None:
-            rows.append({"relax": f"deadline_days.{run}", "current": t, "works": False,
-                         "unit": "days", "detail": "a longer deadline alone is not enough"})
+            rows.append(
+                {
+                    "relax": f"deadline_days.{run}",
+                    "current": t,
+                    "works": False,
+                    "unit": "days",
+                    "detail": "a longer deadline alone is not enough",
+                }
+            )
         else:
-            rows.append({"relax": f"deadline_days.{run}", "current": t, "needed": t * scale,
-                         "change": t * (scale - 1), "unit": "days", "works": True,
-                         "detail": f"{math.ceil(t * scale - 1e-6):,.0f} days for {run}"})
+            rows.append(
+                {
+                    "relax": f"deadline_days.{run}",
+                    "current": t,
+                    "needed": t * scale,
+                    "change": t * (scale - 1),
+                    "unit": "days",
+                    "works": True,
+                    "detail": f"{math.ceil(t * scale - 1e-6):,.0f} days for {run}",
+                }
+            )
     if m.budget_usd is not None:
         out = elastic("budget")
         extra = out.elastic.get("budget", 0.0) * _USD_PER_MUSD if out.has_solution else None
-        rows.append({"relax": "budget_usd", "current": m.budget_usd,
-                     "needed": None if extra is None else m.budget_usd + extra,
-                     "change": extra, "unit": "USD", "works": extra is not None,
-                     "detail": "a larger budget alone is not enough" if extra is None
-                     else f"USD {extra / 1e6:,.1f}M more budget"})
+        rows.append(
+            {
+                "relax": "budget_usd",
+                "current": m.budget_usd,
+                "needed": None if extra is None else m.budget_usd + extra,
+                "change": extra,
+                "unit": "USD",
+                "works": extra is not None,
+                "detail": "a larger budget alone is not enough"
+                if extra is None
+                else f"USD {extra / 1e6:,.1f}M more budget",
+            }
+        )
     if any(c in m.chips for c in m.supply_gpus):
         out = elastic("supply")
         for chip, cap in m.supply_gpus.items():
@@ -799,19 +935,35 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
             extra = out.elastic.get(f"supply:{chip}") if out.has_solution else None
             if extra is not None and extra <= 1e-6:
                 continue
-            rows.append({"relax": f"supply_gpus.{chip}", "current": float(cap),
-                         "needed": None if extra is None else cap + extra, "change": extra,
-                         "unit": "GPUs", "works": extra is not None,
-                         "detail": "more supply alone is not enough" if extra is None
-                         else f"{extra:,.0f} more {chip} GPUs"})
+            rows.append(
+                {
+                    "relax": f"supply_gpus.{chip}",
+                    "current": float(cap),
+                    "needed": None if extra is None else cap + extra,
+                    "change": extra,
+                    "unit": "GPUs",
+                    "works": extra is not None,
+                    "detail": "more supply alone is not enough"
+                    if extra is None
+                    else f"{extra:,.0f} more {chip} GPUs",
+                }
+            )
     if m.max_racks is not None:
         out = elastic("racks")
         extra = out.elastic.get("racks") if out.has_solution else None
-        rows.append({"relax": "max_racks", "current": float(m.max_racks),
-                     "needed": None if extra is None else m.max_racks + extra, "change": extra,
-                     "unit": "racks", "works": extra is not None,
-                     "detail": "more racks alone is not enough" if extra is None
-                     else f"{extra:,.0f} more racks"})
+        rows.append(
+            {
+                "relax": "max_racks",
+                "current": float(m.max_racks),
+                "needed": None if extra is None else m.max_racks + extra,
+                "change": extra,
+                "unit": "racks",
+                "works": extra is not None,
+                "detail": "more racks alone is not enough"
+                if extra is None
+                else f"{extra:,.0f} more racks",
+            }
+        )
     rows.extend(_other_chips(m, solver, clock))
     return pd.DataFrame(rows, columns=_RELAX_COLUMNS).set_index("relax")
 
@@ -837,21 +989,35 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
             continue
         if any(chip.dense_tflops_or_none(r.precision) is None for r in s.runs):
             continue
-        alt = build_model(s.with_candidates([*current, chip.id]), objective=m.objective,
-                          allow_mixed_chips=m.allow_mixed_chips, catalog=m.catalog)
-        out, _ = _lexicographic(alt, solver, clock) if not _needs_bisection(alt) else (
-            _time_mixed(alt, solver, clock)[0], [])
+        alt = build_model(
+            s.with_candidates([*current, chip.id]),
+            objective=m.objective,
+            allow_mixed_chips=m.allow_mixed_chips,
+            catalog=m.catalog,
+        )
+        out, _ = (
+            _lexicographic(alt, solver, clock)
+            if not _needs_bisection(alt)
+            else (_time_mixed(alt, solver, clock)[0], [])
+        )
         if not out.has_solution:
             continue
         frame, totals, _ = _read_back(alt, out)
         used = sorted(set(frame.index.get_level_values("chip")))
         if chip.id not in used:
             continue
-        rows.append({"relax": f"add_chip.{chip.id}", "current": None,
-                     "needed": totals["facility_power_mw"], "change": None, "unit": "MW",
-                     "works": True,
-                     "detail": f"{chip.id.upper()}s ({totals['facility_power_mw']:,.1f} MW, "
-                               f"USD {totals['cost_usd'] / 1e6:,.0f}M)"})
+        rows.append(
+            {
+                "relax": f"add_chip.{chip.id}",
+                "current": None,
+                "needed": totals["facility_power_mw"],
+                "change": None,
+                "unit": "MW",
+                "works": True,
+                "detail": f"{chip.id.upper()}s ({totals['facility_power_mw']:,.1f} MW, "
+                f"USD {totals['cost_usd'] / 1e6:,.0f}M)",
+            }
+        )
     rows.sort(key=lambda r: r["needed"])
     return rows
 
@@ -872,6 +1038,7 @@ def _time_mixed(m: ClusterModel, solver: str, clock: _Clock) -> tuple[_Outcome, 
 
 
 # --- the public entry points ----------------------------------------------------------------
+
 
 def solve(
     model: ClusterModel,
@@ -930,16 +1097,30 @@ def solve(
         else:
             relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
         message = _infeasible_message(model, relax, compare, out)
-    timings = {"build_s": model.build_s, "solve_s": clock.solve_s,
-               "total_s": model.build_s + time.perf_counter() - start,
-               "solver_calls": float(clock.solves)}
+    timings = {
+        "build_s": model.build_s,
+        "solve_s": clock.solve_s,
+        "total_s": model.build_s + time.perf_counter() - start,
+        "solver_calls": float(clock.solves),
+    }
     if scale is not None:
         notes.append(f"mixed chips, time objective: deadlines scaled by {scale:.4f} (bisection)")
     return Plan(
-        status=out.status, objective=model.objective, objective_value=value,
-        objective_unit=unit, solver=used_solver, allow_mixed_chips=model.allow_mixed_chips,
-        message=message, runs=frame, totals=totals, constraints=constraints,
-        comparison=compare, relaxations=relax, timings=timings, notes=notes, sizings=sizings,
+        status=out.status,
+        objective=model.objective,
+        objective_value=value,
+        objective_unit=unit,
+        solver=used_solver,
+        allow_mixed_chips=model.allow_mixed_chips,
+        message=message,
+        runs=frame,
+        totals=totals,
+        constraints=constraints,
+        comparison=compare,
+        relaxations=relax,
+        timings=timings,
+        notes=notes,
+        sizings=sizings,
     )
 
 
@@ -953,29 +1134,40 @@ def optimize(
     catalog: Catalog | None = None,
 ) -> Plan:
     """Build and solve in one call: ``solve(build_model(scenario, ...), ...)``."""
-    model = build_model(scenario, objective=objective, allow_mixed_chips=allow_mixed_chips,
-                        catalog=catalog)
+    model = build_model(
+        scenario, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=catalog
+    )
     return solve(model, solver=solver, time_limit_s=time_limit_s)
 
 
 def _chips_text(frame: pd.DataFrame) -> str:
-    parts = [f"{run}: {int(r.gpus):,} {chip.upper()} ({int(r.systems):,} systems)"
-             for (run, chip), r in frame.iterrows()]
+    parts = [
+        f"{run}: {int(r.gpus):,} {chip.upper()} ({int(r.systems):,} systems)"
+        for (run, chip), r in frame.iterrows()
+    ]
     return "; ".join(parts)
 
 
-def _plan_message(m: ClusterModel, frame: pd.DataFrame, totals: dict[str, float],
-                  constraints: pd.DataFrame, status: str) -> str:
+def _plan_message(
+    m: ClusterModel,
+    frame: pd.DataFrame,
+    totals: dict[str, float],
+    constraints: pd.DataFrame,
+    status: str,
+) -> str:
     binding = [c for c, row in constraints.iterrows() if row["binding"]]
-    text = (f"{_chips_text(frame)}. Peak {totals['facility_power_mw']:,.2f} MW of "
-            f"{m.grid_limit_mw:g} MW, USD {totals['cost_usd'] / 1e6:,.1f}M, "
-            f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
-            f"Binding: {', '.join(binding) if binding else 'none'}.")
+    text = (
+        f"{_chips_text(frame)}. Peak {totals['facility_power_mw']:,.2f} MW of "
+        f"{m.grid_limit_mw:g} MW, USD {totals['cost_usd'] / 1e6:,.1f}M, "
+        f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
+        f"Binding: {', '.join(binding) if binding else 'none'}."
+    )
     return ("Time limit reached, best plan found: " if status == "time_limit" else "") + text
 
 
-def _infeasible_message(m: ClusterModel, relax: pd.DataFrame, compare: pd.DataFrame,
-                        out: _Outcome) -> str:
+def _infeasible_message(
+    m: ClusterModel, relax: pd.DataFrame, compare: pd.DataFrame, out: _Outcome
+) -> str:
     if out.status == "no_solution":
         return "No plan found within the time limit (the solver found no feasible plan yet)."
     if out.status == "error":
@@ -1001,6 +1193,7 @@ def _infeasible_message(m: ClusterModel, relax: pd.DataFrame, compare: pd.DataFr
 
 # --- Pareto sweeps ---------------------------------------------------------------------------
 
+
 def parse_sweep(text: str) -> tuple[str, list[float]]:
     """``"days=30:180:10"`` -> ``("days", [30, 40, ..., 180])`` (stop included)."""
     allowed = "days=START:STOP:STEP or grid_mw=START:STOP:STEP (e.g. days=30:180:10)"
@@ -1013,8 +1206,9 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
     except ValueError:
         raise InputError("--pareto", text, allowed) from None
     if not (start > 0 and stop >= start and step > 0) or (stop - start) / step > 1000:
-        raise InputError("--pareto", text,
-                         "START > 0, STOP >= START, STEP > 0, at most 1,000 points")
+        raise InputError(
+            "--pareto", text, "START > 0, STOP >= START, STEP > 0, at most 1,000 points"
+        )
     count = int(math.floor((stop - start) / step + 1e-9)) + 1
     return name, [round(start + i * step, 10) for i in range(count)]
 
@@ -1042,21 +1236,33 @@ def pareto(
     cat = catalog or load_catalog()
     rows = []
     for value in values:
-        s = (scenario.with_longest_deadline(value) if parameter == "days"
-             else scenario.with_grid_limit(value))
-        model = build_model(s, objective=objective, allow_mixed_chips=allow_mixed_chips,
-                            catalog=cat)
-        plan = solve(model, solver=solver, time_limit_s=time_limit_s, relaxations=False,
-                     comparison=False)
+        s = (
+            scenario.with_longest_deadline(value)
+            if parameter == "days"
+            else scenario.with_grid_limit(value)
+        )
+        model = build_model(
+            s, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=cat
+        )
+        plan = solve(
+            model, solver=solver, time_limit_s=time_limit_s, relaxations=False, comparison=False
+        )
         t = plan.totals
-        rows.append({
-            parameter: value, "status": plan.status, "objective": plan.objective,
-            "objective_value": plan.objective_value,
-            "cost_usd": t.get("cost_usd"), "facility_power_mw": t.get("facility_power_mw"),
-            "energy_mwh": t.get("energy_mwh"), "emissions_tco2": t.get("emissions_tco2"),
-            "gpus": t.get("gpus"), "longest_days": t.get("longest_days"),
-            "plan": _chips_text(plan.runs) if plan.feasible else "",
-        })
+        rows.append(
+            {
+                parameter: value,
+                "status": plan.status,
+                "objective": plan.objective,
+                "objective_value": plan.objective_value,
+                "cost_usd": t.get("cost_usd"),
+                "facility_power_mw": t.get("facility_power_mw"),
+                "energy_mwh": t.get("energy_mwh"),
+                "emissions_tco2": t.get("emissions_tco2"),
+                "gpus": t.get("gpus"),
+                "longest_days": t.get("longest_days"),
+                "plan": _chips_text(plan.runs) if plan.feasible else "",
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["efficient"] = _efficient(frame, parameter)
     return frame
@@ -1072,7 +1278,10 @@ def _efficient(frame: pd.DataFrame, parameter: str) -> list[bool]:
             continue
         tol = 1e-9 * max(abs(y[i]), 1.0)
         dominated = any(
-            j != i and not np.isnan(y[j]) and x[j] <= x[i] and y[j] <= y[i] + tol
+            j != i
+            and not np.isnan(y[j])
+            and x[j] <= x[i]
+            and y[j] <= y[i] + tol
             and (x[j] < x[i] or y[j] < y[i] - tol)
             for j in range(len(frame))
         )
@@ -1081,6 +1290,7 @@ def _efficient(frame: pd.DataFrame, parameter: str) -> list[bool]:
 
 
 # --- Pyomo cross-check -----------------------------------------------------------------------
+
 
 def pyomo_available() -> bool:
     """Whether Pyomo and its HiGHS interface (appsi_highs) work here."""
@@ -1111,8 +1321,11 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
     mixed = model.allow_mixed_chips
     goal = model.objective
     pm = pyo.ConcreteModel()
-    pm.n = pyo.Var(idx, domain=pyo.NonNegativeIntegers,
-                   bounds=lambda _, i: (0, int(opt.iloc[i]["max_systems"])))
+    pm.n = pyo.Var(
+        idx,
+        domain=pyo.NonNegativeIntegers,
+        bounds=lambda _, i: (0, int(opt.iloc[i]["max_systems"])),
+    )
     pm.f = pyo.Var(idx, domain=pyo.UnitInterval if mixed else pyo.Binary)
     pm.cons = pyo.ConstraintList()
     col = {name: opt[name].to_numpy() for name in opt.columns}
@@ -1123,20 +1336,29 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
         pm.cons.add(sum(pm.f[i] for i in idx if keys[i][0] == run) == 1)
     if goal == "time":
         if mixed:
-            raise InputError("objective", "time", "cost, power, energy, emissions or gpus",
-                             detail="the Pyomo cross-check covers time with one chip per run")
+            raise InputError(
+                "objective",
+                "time",
+                "cost, power, energy, emissions or gpus",
+                detail="the Pyomo cross-check covers time with one chip per run",
+            )
         pm.z = pyo.Var(bounds=(1.0, None))
         for run in model.runs:
-            pm.cons.add(sum(pm.n[i] / col["systems_needed"][i]
-                            for i in idx if keys[i][0] == run) >= pm.z)
+            pm.cons.add(
+                sum(pm.n[i] / col["systems_needed"][i] for i in idx if keys[i][0] == run) >= pm.z
+            )
     else:
         for i in idx:
             pm.cons.add(pm.n[i] >= col["systems_needed"][i] * pm.f[i])
     power = sum(pm.n[i] * col["facility_power_mw_per_system"][i] for i in idx)
-    cost = sum(pm.n[i] * col["capex_usd_per_system"][i] / _USD_PER_MUSD
-               + pm.f[i] * col["run_cost_usd"][i] / _USD_PER_MUSD for i in idx)
+    cost = sum(
+        pm.n[i] * col["capex_usd_per_system"][i] / _USD_PER_MUSD
+        + pm.f[i] * col["run_cost_usd"][i] / _USD_PER_MUSD
+        for i in idx
+    )
     exprs = {
-        "power": power, "cost": cost,
+        "power": power,
+        "cost": cost,
         "energy": sum(pm.f[i] * col["energy_mwh"][i] for i in idx),
         "emissions": sum(pm.f[i] * col["emissions_tco2"][i] for i in idx),
         "gpus": sum(pm.n[i] * int(col["gpus_per_system"][i]) for i in idx),

@@ -64,7 +64,12 @@ REST_OF_WORLD = "Rest of world"
 PERCENTILES: tuple[int, ...] = (10, 50, 90)
 #: Quantities that get P10/P50/P90 bands.
 BANDED: tuple[str, ...] = (
-    "total_twh", "ai_twh", "total_gw", "total_share", "ai_share", "reference_runs_per_year",
+    "total_twh",
+    "ai_twh",
+    "total_gw",
+    "total_share",
+    "ai_share",
+    "reference_runs_per_year",
 )
 TWH_PER_GWH = 1e-3
 W_PER_GW = 1e9
@@ -159,7 +164,8 @@ def national_electricity_twh(
     if rows.empty:
         have = sorted(set(table.loc[table["country"] == country, "definition"]))
         raise InputError(
-            "electricity.definition", definition,
+            "electricity.definition",
+            definition,
             "one of: " + (", ".join(have) or "(none)") + f" for {country}",
             detail="data/countries/electricity.csv has no such total",
         )
@@ -300,7 +306,9 @@ def _check_growth(field_name: str, x: Uncertain | None) -> None:
     low, _ = bounds(x)
     if not low > -100.0:
         raise InputError(
-            field_name, low, "a growth rate > -100 %/yr",
+            field_name,
+            low,
+            "a growth rate > -100 %/yr",
             detail="a decline of 100 %/yr or more would make the power zero or negative",
         )
 
@@ -335,7 +343,9 @@ def validate_spec(spec: ScenarioSpec, catalog: Catalog | None = None) -> None:
         _check_bounds("ai.shipments_scale", ai.shipments_scale, check_non_negative)
         cat = catalog or load_catalog()
         if not ai.fleet and (ai.compute is None or ai.compute.base_it_power_gw is None):
-            raise InputError("ai.fleet", "{}", "at least one generation, or ai.compute.base_it_power_gw")
+            raise InputError(
+                "ai.fleet", "{}", "at least one generation, or ai.compute.base_it_power_gw"
+            )
         for label, entry in ai.fleet.items():
             cat.get(entry.accelerator, field=f"ai.fleet.{label}.accelerator")
             check_non_negative(f"ai.fleet.{label}.shipments", list(entry.shipments.values()))
@@ -370,7 +380,9 @@ def _check_regions(spec: ScenarioSpec) -> None:
         if first is None:
             first = names
         elif sorted(names) != sorted(first):
-            raise InputError(f, ", ".join(names), "the same regions in every year: " + ", ".join(first))
+            raise InputError(
+                f, ", ".join(names), "the same regions in every year: " + ", ".join(first)
+            )
         for name, value in shares.items():
             if not (np.isfinite(value) and 0.0 <= value <= 1.0):
                 raise InputError(f"{f}.{name}", value, "a share in [0, 1]")
@@ -400,8 +412,12 @@ class ReferenceRun:
 def reference_run(preset: str = "gtc2024-hopper") -> ReferenceRun:
     """Energy of one reference run, sized by :func:`planner.sizing.size_training` from a preset."""
     p = get_preset(preset)
-    r = size_training(p.run(), p.accelerator, gpus=p.gpus, days=p.days, assumptions=p.sizing_assumptions())
-    return ReferenceRun(preset, p.title, float(r.energy_mwh), float(r.average_facility_power_mw), float(r.days))
+    r = size_training(
+        p.run(), p.accelerator, gpus=p.gpus, days=p.days, assumptions=p.sizing_assumptions()
+    )
+    return ReferenceRun(
+        preset, p.title, float(r.energy_mwh), float(r.average_facility_power_mw), float(r.days)
+    )
 
 
 def _shipments_series(entry: Any, model_years: np.ndarray, growth: np.ndarray | None) -> np.ndarray:
@@ -470,8 +486,11 @@ def _evaluate(
                 base_gw = draw(c.base_it_power_gw)
             else:
                 if not (model_years[0] <= b <= model_years[-1]):
-                    raise InputError("ai.compute.base_year", c.base_year,
-                                     f"a year in {int(model_years[0])}..{int(model_years[-1])}")
+                    raise InputError(
+                        "ai.compute.base_year",
+                        c.base_year,
+                        f"a year in {int(model_years[0])}..{int(model_years[-1])}",
+                    )
                 base_gw = ai_it_gw[:, [int(b - y0)]]
             x = draw(c.flops_growth_pct_per_year)
             y = draw(c.efficiency_gain_pct_per_year)
@@ -488,7 +507,9 @@ def _evaluate(
     ai_twh = ai_facility_gw * hours * TWH_PER_GWH
     non_ai_twh = np.zeros((n, T))
     for entry in spec.non_ai.values():
-        twh = compound(draw(entry.twh), draw(entry.growth_pct_per_year), model_years[None, :] - entry.base_year)
+        twh = compound(
+            draw(entry.twh), draw(entry.growth_pct_per_year), model_years[None, :] - entry.base_year
+        )
         non_ai_twh = non_ai_twh + (twh * pue if entry.basis == "it" else twh)
     return {
         "ai_twh": ai_twh[:, sel],
@@ -517,13 +538,21 @@ def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -
     scope_twh = national_electricity_twh(scope, out_years, d, g, study)
     cols: list[np.ndarray | None] = []
     for name in names:
-        cols.append(None if name == REST_OF_WORLD else national_electricity_twh(name, out_years, d, g, study))
+        cols.append(
+            None
+            if name == REST_OF_WORLD
+            else national_electricity_twh(name, out_years, d, g, study)
+        )
     if REST_OF_WORLD in names:
         others = sum((c for c in cols if c is not None), np.zeros_like(scope_twh))
         rest = scope_twh - others
         if np.any(rest <= 0):
-            raise InputError("regions", REST_OF_WORLD, f"regions whose totals are below {scope}'s",
-                             detail="the residual electricity total is not positive")
+            raise InputError(
+                "regions",
+                REST_OF_WORLD,
+                f"regions whose totals are below {scope}'s",
+                detail="the residual electricity total is not positive",
+            )
         cols[names.index(REST_OF_WORLD)] = rest
     return np.stack([*cols, scope_twh], axis=1)
 
@@ -575,16 +604,20 @@ def _run_variant(
     if np.any(point["total_twh"] < 0) or not np.all(np.isfinite(point["total_twh"])):
         raise InputError("scenario", spec.name, "inputs giving non-negative, finite power")
     Y, L = out_years.size, len(labels)
-    frame = pd.DataFrame({
-        "variant": spec.variant,
-        "country": np.tile(labels, Y),
-        "year": np.repeat(out_years.astype(int), L),
-        "electricity_definition": spec.electricity.definition,
-    })
+    frame = pd.DataFrame(
+        {
+            "variant": spec.variant,
+            "country": np.tile(labels, Y),
+            "year": np.repeat(out_years.astype(int), L),
+            "electricity_definition": spec.electricity.definition,
+        }
+    )
     for key, arr in point.items():
         frame[key] = np.asarray(arr[0], dtype=float).reshape(Y * L)
     if samples > 0:
-        mc = quantities(_evaluate(spec, _Draw(samples, np.random.default_rng(seed)), catalog, out_years))
+        mc = quantities(
+            _evaluate(spec, _Draw(samples, np.random.default_rng(seed)), catalog, out_years)
+        )
         for key in BANDED:
             bands = np.percentile(mc[key], PERCENTILES, axis=0)  # (3, Y, L)
             for p, band in zip(PERCENTILES, bands, strict=True):
@@ -601,10 +634,17 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
         if x is None:
             return
         low, high = bounds(x)
-        rows.append({
-            "variant": spec.variant, "name": name, "value": central(x), "low": low, "high": high,
-            "unit": unit, "source": source or doc.get(name, ""),
-        })
+        rows.append(
+            {
+                "variant": spec.variant,
+                "name": name,
+                "value": central(x),
+                "low": low,
+                "high": high,
+                "unit": unit,
+                "source": source or doc.get(name, ""),
+            }
+        )
 
     if spec.ai is not None:
         ai = spec.ai
@@ -612,7 +652,12 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
         add("ai.first_year_fraction", ai.first_year_fraction, "fraction of a year")
         if isinstance(ai.load_factor, dict):
             for year, value in ai.load_factor.items():
-                add(f"ai.load_factor[{year}]", value, "fraction of nameplate", doc.get("ai.load_factor"))
+                add(
+                    f"ai.load_factor[{year}]",
+                    value,
+                    "fraction of nameplate",
+                    doc.get("ai.load_factor"),
+                )
         else:
             add("ai.load_factor", ai.load_factor, "fraction of nameplate")
         add("ai.network_overhead", ai.network_overhead, "fraction of server power")
@@ -620,24 +665,44 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
         for label, e in ai.fleet.items():
             total = sum(e.shipments.values())
             years = f"{min(e.shipments)}-{max(e.shipments)}"
-            rows.append({
-                "variant": spec.variant, "name": f"ai.fleet.{label}.shipments", "value": total,
-                "low": total, "high": total,
-                "unit": f"{e.unit} of {e.accelerator} shipped {years}", "source": e.source,
-            })
+            rows.append(
+                {
+                    "variant": spec.variant,
+                    "name": f"ai.fleet.{label}.shipments",
+                    "value": total,
+                    "low": total,
+                    "high": total,
+                    "unit": f"{e.unit} of {e.accelerator} shipped {years}",
+                    "source": e.source,
+                }
+            )
             add(f"ai.fleet.{label}.growth_pct_per_year", e.growth_pct_per_year, "%/yr", e.source)
         if ai.compute is not None:
             c = ai.compute
-            add("ai.compute.flops_growth_pct_per_year", c.flops_growth_pct_per_year, "%/yr", c.source)
-            add("ai.compute.efficiency_gain_pct_per_year", c.efficiency_gain_pct_per_year, "%/yr", c.source)
+            add(
+                "ai.compute.flops_growth_pct_per_year",
+                c.flops_growth_pct_per_year,
+                "%/yr",
+                c.source,
+            )
+            add(
+                "ai.compute.efficiency_gain_pct_per_year",
+                c.efficiency_gain_pct_per_year,
+                "%/yr",
+                c.source,
+            )
             add("ai.compute.base_it_power_gw", c.base_it_power_gw, "GW", c.source)
     for year, v in spec.pue.items():
         add(f"pue[{year}]", v, "ratio", doc.get("pue"))
     for label, e in spec.non_ai.items():
         add(f"non_ai.{label}.twh", e.twh, f"TWh in {e.base_year} ({e.basis} side)", e.source)
         add(f"non_ai.{label}.growth_pct_per_year", e.growth_pct_per_year, "%/yr", e.source)
-    add("electricity.growth_pct_per_year", spec.electricity.growth_pct_per_year, "%/yr",
-        spec.electricity.source)
+    add(
+        "electricity.growth_pct_per_year",
+        spec.electricity.growth_pct_per_year,
+        "%/yr",
+        spec.electricity.source,
+    )
     return rows
 
 
@@ -685,12 +750,16 @@ class ProjectionResult:
             raise InputError("quantity", quantity, "one of: " + ", ".join(f.columns[4:]))
         row = f[(f["variant"] == v) & (f["country"] == country) & (f["year"] == year)]
         if row.empty:
-            raise InputError("country/year", f"{country} {year}", "a country and year of the projection")
+            raise InputError(
+                "country/year", f"{country} {year}", "a country and year of the projection"
+            )
         return float(row[quantity].iloc[0])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: metadata, rows (one per variant, country, year), inputs, published."""
-        rows = [{k: to_python(v) for k, v in r.items()} for r in self.frame.to_dict(orient="records")]
+        rows = [
+            {k: to_python(v) for k, v in r.items()} for r in self.frame.to_dict(orient="records")
+        ]
         return {
             "scenario": self.scenario,
             "path": self.path,
@@ -786,12 +855,23 @@ def project(
         wanted = [resolve_country(c) for c in countries]
         missing = [c for c in wanted if c not in set(frame["country"])]
         if missing:
-            raise InputError("country", missing[0], "one of: " + ", ".join(dict.fromkeys(frame["country"])),
-                             detail="not a region of this scenario")
+            raise InputError(
+                "country",
+                missing[0],
+                "one of: " + ", ".join(dict.fromkeys(frame["country"])),
+                detail="not a region of this scenario",
+            )
         frame = frame[frame["country"].isin(wanted)].reset_index(drop=True)
     result = ProjectionResult(
-        scenario=sc.name, path=sc.path, title=sc.title, source=first.source, years=yr,
-        samples=int(samples), seed=seed if samples else None, variants=tuple(chosen), frame=frame,
+        scenario=sc.name,
+        path=sc.path,
+        title=sc.title,
+        source=first.source,
+        years=yr,
+        samples=int(samples),
+        seed=seed if samples else None,
+        variants=tuple(chosen),
+        frame=frame,
         reference_run=reference_run(first.reference_run),
         inputs=[row for r in runs for row in r.inputs],
         calibration={v: sc.variants[v].calibration for v in chosen},
@@ -808,10 +888,16 @@ def _with_published(result: ProjectionResult, sc: Scenario, chosen: list[str]) -
                 continue
             hit = f[(f["variant"] == v) & (f["country"] == p.country) & (f["year"] == p.year)]
             model = None if hit.empty else float(hit[p.quantity].iloc[0])
-            rows.append({
-                "variant": v, "country": p.country, "year": p.year, "quantity": p.quantity,
-                "published": p.value, "model": model,
-                "relative_difference": None if model is None else (model - p.value) / p.value,
-                "note": p.note,
-            })
+            rows.append(
+                {
+                    "variant": v,
+                    "country": p.country,
+                    "year": p.year,
+                    "quantity": p.quantity,
+                    "published": p.value,
+                    "model": model,
+                    "relative_difference": None if model is None else (model - p.value) / p.value,
+                    "note": p.note,
+                }
+            )
     return ProjectionResult(**{**result.__dict__, "published": rows})

@@ -24,7 +24,13 @@ from planner.errors import CatalogError, InputError
 
 #: Quantities a ``[[published]]`` figure may refer to (columns of the projection frame).
 PUBLISHED_QUANTITIES: tuple[str, ...] = (
-    "total_twh", "ai_twh", "non_ai_twh", "total_gw", "ai_gw", "total_share", "ai_share",
+    "total_twh",
+    "ai_twh",
+    "non_ai_twh",
+    "total_gw",
+    "ai_gw",
+    "total_share",
+    "ai_share",
 )
 
 
@@ -44,7 +50,9 @@ class Range(_Strict):
         if self.low > self.high:
             raise ValueError(f"low {self.low:g} is above high {self.high:g}")
         if self.value is not None and not (self.low <= self.value <= self.high):
-            raise ValueError(f"value {self.value:g} is outside [low, high] = [{self.low:g}, {self.high:g}]")
+            raise ValueError(
+                f"value {self.value:g} is outside [low, high] = [{self.low:g}, {self.high:g}]"
+            )
         return self
 
     @property
@@ -183,7 +191,9 @@ def _keys_in_order(field: str, keys: list[Any], path: str) -> None:
     for before, after in zip(years, years[1:], strict=False):
         if after <= before:
             raise InputError(
-                field, after, f"years after {before} (strictly increasing)",
+                field,
+                after,
+                f"years after {before} (strictly increasing)",
                 detail=f"years out of order in {path}",
             )
 
@@ -212,7 +222,9 @@ def parse_scenario(raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
             raise CatalogError(path, where, _field_of(err), err["msg"]) from None
         specs[vname] = spec
     first = next(iter(specs.values()))
-    return Scenario(path=path, name=name, title=str(body.get("title") or first.title), variants=specs)
+    return Scenario(
+        path=path, name=name, title=str(body.get("title") or first.title), variants=specs
+    )
 
 
 def _check_order(merged: dict[str, Any], path: str) -> None:
@@ -221,8 +233,10 @@ def _check_order(merged: dict[str, Any], path: str) -> None:
         if isinstance(merged.get(key), dict):
             _keys_in_order(key, list(merged[key]), path)
     ai = merged.get("ai")
-    if isinstance(ai, dict) and isinstance(ai.get("load_factor"), dict) and not (
-        {"low", "high", "value"} & set(ai["load_factor"])
+    if (
+        isinstance(ai, dict)
+        and isinstance(ai.get("load_factor"), dict)
+        and not ({"low", "high", "value"} & set(ai["load_factor"]))
     ):
         _keys_in_order("ai.load_factor", list(ai["load_factor"]), path)
     if isinstance(ai, dict) and isinstance(ai.get("fleet"), dict):

@@ -111,8 +111,11 @@ class Run(_Strict):
 
     def training_run(self) -> TrainingRun:
         return TrainingRun(
-            flops=self.flops, params=self.params, active_params=self.active_params,
-            tokens=self.tokens, name=self.name,
+            flops=self.flops,
+            params=self.params,
+            active_params=self.active_params,
+            tokens=self.tokens,
+            name=self.name,
         )
 
 
@@ -202,8 +205,12 @@ class Scenario(_Strict):
             a = a.with_(where, pue=pue)
         site = {
             k: getattr(self.site, k)
-            for k in ("electricity_usd_per_mwh", "grid_gco2_per_kwh", "network_overhead",
-                      "avg_load_fraction")
+            for k in (
+                "electricity_usd_per_mwh",
+                "grid_gco2_per_kwh",
+                "network_overhead",
+                "avg_load_fraction",
+            )
         }
         for key, value in site.items():
             if value is not None:
@@ -211,11 +218,15 @@ class Scenario(_Strict):
         c = self.candidates
         a = a.with_(f"{src}: candidates.pricing", pricing=c.pricing)
         if chip.id in c.price_usd_per_gpu:
-            a = a.with_(f"{src}: candidates.price_usd_per_gpu.{chip.id}",
-                        price_usd_per_gpu=c.price_usd_per_gpu[chip.id])
+            a = a.with_(
+                f"{src}: candidates.price_usd_per_gpu.{chip.id}",
+                price_usd_per_gpu=c.price_usd_per_gpu[chip.id],
+            )
         if chip.id in c.rent_usd_per_gpu_hour:
-            a = a.with_(f"{src}: candidates.rent_usd_per_gpu_hour.{chip.id}",
-                        rent_usd_per_gpu_hour=c.rent_usd_per_gpu_hour[chip.id])
+            a = a.with_(
+                f"{src}: candidates.rent_usd_per_gpu_hour.{chip.id}",
+                rent_usd_per_gpu_hour=c.rent_usd_per_gpu_hour[chip.id],
+            )
         a.validate()
         return a
 
@@ -225,8 +236,9 @@ class Scenario(_Strict):
 
     # --- what-if copies (used by the optimiser's sweeps and relaxations) ----------------
     def with_grid_limit(self, grid_limit_mw: float) -> Scenario:
-        return self.model_copy(update={"site": self.site.model_copy(
-            update={"grid_limit_mw": float(grid_limit_mw)})})
+        return self.model_copy(
+            update={"site": self.site.model_copy(update={"grid_limit_mw": float(grid_limit_mw)})}
+        )
 
     def with_deadline_scale(self, scale: float) -> Scenario:
         """Every run's deadline multiplied by ``scale`` (ratios between runs kept)."""
@@ -238,14 +250,16 @@ class Scenario(_Strict):
         return self.with_deadline_scale(days / max(r.deadline_days for r in self.runs))
 
     def with_candidates(self, chips: list[str]) -> Scenario:
-        return self.model_copy(update={"candidates": self.candidates.model_copy(
-            update={"chips": list(chips)})})
+        return self.model_copy(
+            update={"candidates": self.candidates.model_copy(update={"chips": list(chips)})}
+        )
 
     def with_budget(self, budget_usd: float | None) -> Scenario:
         return self.model_copy(update={"budget_usd": budget_usd})
 
 
 # --- loading ------------------------------------------------------------------------------
+
 
 def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
     """Read and validate a scenario TOML file.
@@ -332,15 +346,33 @@ def _not_allowed(value: Any, allowed: str) -> str:
     return f"{shown} is not allowed: expected {allowed}"
 
 
-_UNION_TAGS = ("float", "str", "dict", "int", "function-after", "constrained-float", "bool",
-               "list", "literal", "Annotated")
+_UNION_TAGS = (
+    "float",
+    "str",
+    "dict",
+    "int",
+    "function-after",
+    "constrained-float",
+    "bool",
+    "list",
+    "literal",
+    "Annotated",
+)
 
 
 def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> CatalogError:
     errors = exc.errors()
     # Prefer the most specific error (range errors over "not a table" from union branches).
-    rank = {"missing": 0, "extra_forbidden": 0, "greater_than": 1, "greater_than_equal": 1,
-            "less_than": 1, "less_than_equal": 1, "literal_error": 1, "value_error": 1}
+    rank = {
+        "missing": 0,
+        "extra_forbidden": 0,
+        "greater_than": 1,
+        "greater_than_equal": 1,
+        "less_than": 1,
+        "less_than_equal": 1,
+        "literal_error": 1,
+        "value_error": 1,
+    }
     err = min(errors, key=lambda e: rank.get(e["type"], 5))
     loc = tuple(
         p for p in err["loc"] if not (isinstance(p, str) and p.split("[")[0] in _UNION_TAGS)
@@ -355,10 +387,19 @@ def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> 
         return CatalogError(source, None, field, f"unknown key: expected one of {allowed}")
     if kind == "missing":
         owner = _model_at(loc)
-        return CatalogError(source, None, field, "required field is missing"
-                            + (f" (fields of this table: {_keys(owner)})" if owner else ""))
-    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
-              "less_than": "< {lt}", "less_than_equal": "<= {le}"}
+        return CatalogError(
+            source,
+            None,
+            field,
+            "required field is missing"
+            + (f" (fields of this table: {_keys(owner)})" if owner else ""),
+        )
+    bounds = {
+        "greater_than": "> {gt}",
+        "greater_than_equal": ">= {ge}",
+        "less_than": "< {lt}",
+        "less_than_equal": "<= {le}",
+    }
     if kind in bounds:
         allowed = _range_text(loc)
         return CatalogError(source, None, field, _not_allowed(value, allowed))
@@ -373,8 +414,14 @@ def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> 
 def _range_text(loc: tuple[Any, ...]) -> str:
     """The allowed range of the numeric field at ``loc``, in words."""
     owner = _model_at(loc)
-    name = next((p for p in reversed(loc) if isinstance(p, str) and owner is not None
-                 and p in owner.model_fields), None)
+    name = next(
+        (
+            p
+            for p in reversed(loc)
+            if isinstance(p, str) and owner is not None and p in owner.model_fields
+        ),
+        None,
+    )
     if name is None:
         if "mfu" in loc:
             return "a fraction in (0, 1]"
@@ -420,14 +467,20 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
     for i, chip_id in enumerate(c.chips or []):
         acc = chip(f"candidates.chips[{i}]", chip_id)
         if not s.has_price(acc):
-            raise CatalogError(src, None, f"candidates.chips[{i}]", (
-                f"{chip_id!r} has no {c.pricing} price in the catalog: add "
-                f"candidates.price_usd_per_gpu.{chip_id} or candidates.rent_usd_per_gpu_hour."
-                f"{chip_id}, or set candidates.pricing"
-            ))
+            raise CatalogError(
+                src,
+                None,
+                f"candidates.chips[{i}]",
+                (
+                    f"{chip_id!r} has no {c.pricing} price in the catalog: add "
+                    f"candidates.price_usd_per_gpu.{chip_id} or candidates.rent_usd_per_gpu_hour."
+                    f"{chip_id}, or set candidates.pricing"
+                ),
+            )
     if c.chips is not None and not c.chips:
-        raise CatalogError(src, None, "candidates.chips",
-                           "[] is not allowed: expected at least one chip id")
+        raise CatalogError(
+            src, None, "candidates.chips", "[] is not allowed: expected at least one chip id"
+        )
     for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour"):
         for chip_id in getattr(c, table):
             chip(f"candidates.{table}.{chip_id}", chip_id)
@@ -437,16 +490,33 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
     for key, value in entries:
         field = f"site.pue.{key}" if key else "site.pue"
         if key and key not in COOLING_TYPES and key not in cat:
-            raise CatalogError(src, None, field, _not_allowed(
-                key, f"a cooling type ({', '.join(COOLING_TYPES)}) or a catalog chip id: {ids}"))
+            raise CatalogError(
+                src,
+                None,
+                field,
+                _not_allowed(
+                    key, f"a cooling type ({', '.join(COOLING_TYPES)}) or a catalog chip id: {ids}"
+                ),
+            )
         if isinstance(value, str) and value not in profiles:
-            raise CatalogError(src, None, field, _not_allowed(
-                value, f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile: "
-                + ", ".join(profiles)))
+            raise CatalogError(
+                src,
+                None,
+                field,
+                _not_allowed(
+                    value,
+                    f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile: "
+                    + ", ".join(profiles),
+                ),
+            )
     candidates = s.candidate_ids(cat)
     if not candidates:
-        raise CatalogError(src, None, "candidates.chips", (
-            f"no catalog chip has a {c.pricing} price: list chips with price overrides"))
+        raise CatalogError(
+            src,
+            None,
+            "candidates.chips",
+            (f"no catalog chip has a {c.pricing} price: list chips with price overrides"),
+        )
     for i, run in enumerate(s.runs):
         if isinstance(run.mfu, dict):
             for key in run.mfu:
@@ -454,13 +524,21 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
                     chip(f"runs[{i}].mfu.{key}", key)
         usable = [x for x in candidates if cat.get(x).dense_tflops_or_none(run.precision)]
         if not usable:
-            supported = [p for p in PRECISIONS
-                         if any(cat.get(x).dense_tflops_or_none(p) for x in candidates)]
-            raise CatalogError(src, None, f"runs[{i}].precision", _not_allowed(
-                run.precision,
-                "a precision one of the candidate chips supports: " + ", ".join(supported)))
+            supported = [
+                p for p in PRECISIONS if any(cat.get(x).dense_tflops_or_none(p) for x in candidates)
+            ]
+            raise CatalogError(
+                src,
+                None,
+                f"runs[{i}].precision",
+                _not_allowed(
+                    run.precision,
+                    "a precision one of the candidate chips supports: " + ", ".join(supported),
+                ),
+            )
     names = [r.name for r in s.runs]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            raise CatalogError(src, None, f"runs[{i}].name",
-                               f"{name!r} is not allowed: names must be unique")
+            raise CatalogError(
+                src, None, f"runs[{i}].name", f"{name!r} is not allowed: names must be unique"
+            )

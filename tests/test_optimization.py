@@ -55,6 +55,7 @@ def solver(request) -> str:
 # NVIDIA GTC 2024 keynote (J. Huang, 18 March 2024): the 1.8T GPT-MoE trains in 90 days on
 # 8,000 Hopper GPUs drawing 15 MW, or on 2,000 Blackwell GPUs drawing 4 MW. Tolerance 10%.
 
+
 def test_gtc2024_hopper_only_needs_about_8000_h100_at_about_15_mw(gtc, solver) -> None:
     plan = optimize(gtc.with_candidates(["h100"]), objective="cost", solver=solver)
     assert plan.status == "optimal"
@@ -103,16 +104,27 @@ def test_each_relaxation_really_gives_a_feasible_plan(gtc_10mw) -> None:
 #   GB200 (NVL72, 72 x 2,500 TFLOP/s, 120 kW, priced here at USD 100,000/GPU):
 #       3.4e23 / (72 x 2.5e15 x 0.5 x 864,000) = 4.37 -> 5 racks, 360 GPUs, 0.60 MW, USD 36.0M.
 
+
 def _hand(grid_mw: float, **extra) -> Scenario:
     candidates = {"chips": ["h100", "gb200"], "price_usd_per_gpu": {"gb200": 100_000}}
     candidates.update(extra.pop("candidates", {}))
-    return scenario_from_dict({
-        "site": {"grid_limit_mw": grid_mw, "pue": 1.0, "network_overhead": 0.0,
-                 "electricity_usd_per_mwh": 0.0, "grid_gco2_per_kwh": 0.0},
-        "runs": [{"name": "job", "flops": 3.4e23, "deadline_days": 10, "mfu": 0.5,
-                  "goodput": 1.0}],
-        "candidates": candidates, **extra,
-    }, source="hand")
+    return scenario_from_dict(
+        {
+            "site": {
+                "grid_limit_mw": grid_mw,
+                "pue": 1.0,
+                "network_overhead": 0.0,
+                "electricity_usd_per_mwh": 0.0,
+                "grid_gco2_per_kwh": 0.0,
+            },
+            "runs": [
+                {"name": "job", "flops": 3.4e23, "deadline_days": 10, "mfu": 0.5, "goodput": 1.0}
+            ],
+            "candidates": candidates,
+            **extra,
+        },
+        source="hand",
+    )
 
 
 def test_hand_with_enough_grid_the_cheaper_h100_cluster_wins(solver) -> None:
@@ -138,8 +150,9 @@ def test_hand_a_1_mw_grid_forces_gb200_and_binds(solver) -> None:
 
 
 def test_hand_a_supply_cap_below_800_h100_forces_gb200(solver) -> None:
-    plan = optimize(_hand(2.0, candidates={"supply_gpus": {"h100": 792}}), objective="cost",
-                    solver=solver)
+    plan = optimize(
+        _hand(2.0, candidates={"supply_gpus": {"h100": 792}}), objective="cost", solver=solver
+    )
     assert list(plan.runs.index) == [("job", "gb200")]
     assert plan.constraints.loc["supply_gpus.h100", "binding"]
 
@@ -173,6 +186,7 @@ def test_mixing_chips_is_only_used_when_allowed() -> None:
 
 # --- the plan's numbers are the core's ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["gtc2024.toml", "my_site.toml"])
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_per_run_numbers_agree_with_size_training(name: str, objective: str) -> None:
@@ -182,8 +196,12 @@ def test_per_run_numbers_agree_with_size_training(name: str, objective: str) -> 
     runs = {r.name: r for r in s.runs}
     for (run, chip), row in plan.runs.iterrows():
         spec = runs[run]
-        ref = size_training(spec.training_run(), chip, gpus=row["gpus"],
-                            assumptions=s.assumptions_for(spec, plan_chip(chip)))
+        ref = size_training(
+            spec.training_run(),
+            chip,
+            gpus=row["gpus"],
+            assumptions=s.assumptions_for(spec, plan_chip(chip)),
+        )
         for key in ("days", "facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2"):
             assert row[key] == pytest.approx(getattr(ref, key), rel=1e-12), key
 
@@ -198,8 +216,13 @@ def plan_chip(chip_id: str):  # noqa: ANN201
 def test_the_solver_objective_equals_the_read_back_totals(my_site, objective) -> None:
     model = build_model(my_site, objective=objective)
     plan = solve(model)
-    key = {"cost": "cost_usd", "power": "facility_power_mw", "energy": "energy_mwh",
-           "emissions": "emissions_tco2", "gpus": "gpus"}[objective]
+    key = {
+        "cost": "cost_usd",
+        "power": "facility_power_mw",
+        "energy": "energy_mwh",
+        "emissions": "emissions_tco2",
+        "gpus": "gpus",
+    }[objective]
     assert plan.objective_value == pytest.approx(plan.totals[key], rel=1e-9)
 
 
@@ -217,7 +240,8 @@ def test_comparison_shows_every_candidate_chip_alone(my_site) -> None:
     h100 = plan.comparison.loc[("frontier", "h100")]
     ref = size_training(my_site.runs[0].training_run(), "h100", days=90, pue=1.2)
     assert h100["gpus"] == ref.gpus and h100["facility_power_mw"] == pytest.approx(
-        ref.facility_power_mw)
+        ref.facility_power_mw
+    )
 
 
 def test_a_chip_without_the_precision_is_left_out_with_a_note(gtc) -> None:
@@ -228,6 +252,7 @@ def test_a_chip_without_the_precision_is_left_out_with_a_note(gtc) -> None:
 
 
 # --- every installed solver, and the Pyomo cross-check ---------------------------------------
+
 
 @pytest.mark.parametrize("name", EXAMPLES)
 @pytest.mark.parametrize("objective", OBJECTIVES)
@@ -249,8 +274,9 @@ def test_every_installed_solver_finds_the_same_optimum(name: str, objective: str
 def test_pyomo_formulation_gives_the_same_optimum(name: str, objective: str, mixed: bool) -> None:
     if objective == "time" and mixed:
         pytest.skip("time with mixed chips is a bisection, not one MILP")
-    model = build_model(load_scenario(SCENARIOS / name), objective=objective,
-                        allow_mixed_chips=mixed)
+    model = build_model(
+        load_scenario(SCENARIOS / name), objective=objective, allow_mixed_chips=mixed
+    )
     plan = solve(model, relaxations=False, comparison=False)
     reference = solve_pyomo(model)
     if plan.objective_value is None:
@@ -284,6 +310,7 @@ def test_an_unknown_solver_or_objective_is_an_input_error(my_site) -> None:
 
 # --- Pareto sweeps ----------------------------------------------------------------------------
 
+
 def test_pareto_cost_never_rises_as_the_deadline_grows(my_site) -> None:
     frame = pareto(my_site, "days", [60.0, 90.0, 120.0, 150.0], objective="cost")
     costs = frame["objective_value"].tolist()
@@ -312,8 +339,11 @@ CHIPS = ["h100", "gb200", "b200", "mi300x"]
 def scenarios(draw):  # noqa: ANN001, ANN201
     chips = draw(st.lists(st.sampled_from(CHIPS), min_size=1, max_size=3, unique=True))
     runs = [
-        {"name": f"r{i}", "flops": 10 ** draw(st.floats(22.0, 24.5)),
-         "deadline_days": draw(st.floats(10, 120))}
+        {
+            "name": f"r{i}",
+            "flops": 10 ** draw(st.floats(22.0, 24.5)),
+            "deadline_days": draw(st.floats(10, 120)),
+        }
         for i in range(draw(st.integers(1, 2)))
     ]
     data = {
@@ -359,8 +389,9 @@ def _loosen(s: Scenario, which: str) -> Scenario:
     if which == "chips":
         return s.with_candidates(list(dict.fromkeys([*s.candidates.chips, *CHIPS])))
     supply = {c: v + 5000 for c, v in s.candidates.supply_gpus.items()}
-    return s.model_copy(update={"candidates": s.candidates.model_copy(
-        update={"supply_gpus": supply})})
+    return s.model_copy(
+        update={"candidates": s.candidates.model_copy(update={"supply_gpus": supply})}
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -386,12 +417,16 @@ def test_property_infeasible_is_an_answer_with_relaxations_never_an_exception(ca
     assert plan.status == "infeasible" and plan.message.startswith("No plan fits")
     grid = plan.relaxations.loc["grid_limit_mw"]
     if grid["works"]:
-        again = optimize(s.with_grid_limit(grid["needed"] * (1 + 1e-7)), objective=objective,
-                         allow_mixed_chips=mixed)
+        again = optimize(
+            s.with_grid_limit(grid["needed"] * (1 + 1e-7)),
+            objective=objective,
+            allow_mixed_chips=mixed,
+        )
         assert again.feasible
 
 
 # --- CLI --------------------------------------------------------------------------------------
+
 
 def test_cli_gtc2024_prints_a_plan_and_exits_0(capsys) -> None:
     code = main(["optimize", str(SCENARIOS / "gtc2024.toml")])
@@ -404,8 +439,9 @@ def test_cli_json_is_machine_readable(capsys) -> None:
     code = main(["optimize", str(SCENARIOS / "my_site.toml"), "--objective", "cost", "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["status"] == "optimal" and payload["objective"] == "cost"
-    assert math.isclose(sum(r["cost_usd"] for r in payload["runs"]),
-                        payload["totals"]["cost_usd"], rel_tol=1e-9)
+    assert math.isclose(
+        sum(r["cost_usd"] for r in payload["runs"]), payload["totals"]["cost_usd"], rel_tol=1e-9
+    )
 
 
 def test_cli_infeasible_plan_exits_3_and_names_the_relaxations(capsys) -> None:
@@ -424,14 +460,31 @@ def test_cli_pareto_sweeps(capsys, sweep: str) -> None:
 
 @pytest.mark.parametrize("solver_name", INSTALLED)
 def test_cli_solver_and_time_limit_options(capsys, solver_name: str) -> None:
-    code = main(["optimize", str(SCENARIOS / "gtc2024.toml"), "--solver", solver_name,
-                 "--time-limit-s", "30", "--allow-mixed-chips", "--json"])
+    code = main(
+        [
+            "optimize",
+            str(SCENARIOS / "gtc2024.toml"),
+            "--solver",
+            solver_name,
+            "--time-limit-s",
+            "30",
+            "--allow-mixed-chips",
+            "--json",
+        ]
+    )
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["solver"] == solver_name and payload["allow_mixed_chips"]
 
 
-@pytest.mark.parametrize("args", [["--objective", "speed"], ["--solver", "gurobi"],
-                                  ["--pareto", "weeks=1:2:1"], ["--time-limit-s", "-1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--objective", "speed"],
+        ["--solver", "gurobi"],
+        ["--pareto", "weeks=1:2:1"],
+        ["--time-limit-s", "-1"],
+    ],
+)
 def test_cli_bad_options_exit_2(capsys, args) -> None:
     assert main(["optimize", str(SCENARIOS / "gtc2024.toml"), *args]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -63,12 +63,25 @@ def small_scenario(**changes) -> dict:
         "ai": {
             "lifetime_years": 4,
             "load_factor": 0.6,
-            "fleet": {"h100": {"accelerator": "h100", "shipments": {"2023": 1e6, "2024": 2e6},
-                               "growth_pct_per_year": 10.0, "source": "test"}},
+            "fleet": {
+                "h100": {
+                    "accelerator": "h100",
+                    "shipments": {"2023": 1e6, "2024": 2e6},
+                    "growth_pct_per_year": 10.0,
+                    "source": "test",
+                }
+            },
         },
         "pue": {"2024": 1.3},
-        "non_ai": {"rest": {"basis": "it", "base_year": 2024, "twh": 100.0,
-                            "growth_pct_per_year": 5.0, "source": "test"}},
+        "non_ai": {
+            "rest": {
+                "basis": "it",
+                "base_year": 2024,
+                "twh": 100.0,
+                "growth_pct_per_year": 5.0,
+                "source": "test",
+            }
+        },
         "regions": {"2024": {"US": 0.6, "Rest of world": 0.4}},
         "electricity": {"definition": "consumption", "growth_pct_per_year": 2.0, "source": "test"},
     }
@@ -110,8 +123,14 @@ def test_de_vries_uses_catalog_server_power_and_no_pue(de_vries):
 
 @pytest.mark.parametrize(
     ("country", "year", "published_twh"),
-    [("World", 2024, 415), ("World", 2030, 945), ("US", 2024, 183), ("US", 2030, 426),
-     ("China", 2024, 102), ("China", 2030, 277)],
+    [
+        ("World", 2024, 415),
+        ("World", 2030, 945),
+        ("US", 2024, 183),
+        ("US", 2030, 426),
+        ("China", 2024, 102),
+        ("China", 2030, 277),
+    ],
 )
 def test_iea_energy_and_ai_2025_base_case_within_10_percent(iea2025, country, year, published_twh):
     # IEA, Energy and AI (2025), Base Case: world 415 -> ~945 TWh, US 183 -> 426, China
@@ -135,8 +154,12 @@ def test_iea_2025_regions_sum_to_world(iea2025):
 
 @pytest.mark.parametrize(
     ("variant", "year", "twh", "share"),
-    [("low", 2023, 176, 0.044), ("high", 2023, 176, 0.044),
-     ("low", 2028, 325, 0.067), ("high", 2028, 580, 0.12)],
+    [
+        ("low", 2023, 176, 0.044),
+        ("high", 2023, 176, 0.044),
+        ("low", 2028, 325, 0.067),
+        ("high", 2028, 580, 0.12),
+    ],
 )
 def test_lbnl_2024_us_data_centres_low_and_high_within_10_percent(lbnl, variant, year, twh, share):
     # LBNL 2024 US Data Center Energy Usage Report (Shehabi et al., Dec 2024): 176 TWh in
@@ -155,8 +178,14 @@ def test_lbnl_2028_average_power_is_half_of_lbnls_74_to_132_gw_capacity(lbnl):
 
 @pytest.mark.parametrize(
     ("variant", "year", "twh"),
-    [("low", 2022, 460), ("base", 2022, 460), ("high", 2022, 460),
-     ("low", 2026, 620), ("base", 2026, 800), ("high", 2026, 1050)],
+    [
+        ("low", 2022, 460),
+        ("base", 2022, 460),
+        ("high", 2022, 460),
+        ("low", 2026, 620),
+        ("base", 2026, 800),
+        ("high", 2026, 1050),
+    ],
 )
 def test_iea_electricity_2024_data_centres_crypto_ai(iea2024, variant, year, twh):
     # IEA Electricity 2024, p. 31: 460 TWh in 2022; 620-1,050 TWh in 2026, base just over
@@ -188,8 +217,12 @@ def test_share_uses_the_studys_own_denominator():
 
 def test_compute_driven_power_follows_flops_over_efficiency():
     raw = small_scenario()
-    raw["ai"]["compute"] = {"base_year": 2025, "flops_growth_pct_per_year": 50.0,
-                            "efficiency_gain_pct_per_year": 25.0, "source": "test"}
+    raw["ai"]["compute"] = {
+        "base_year": 2025,
+        "flops_growth_pct_per_year": 50.0,
+        "efficiency_gain_pct_per_year": 25.0,
+        "source": "test",
+    }
     r = project(parse_scenario(raw))
     a25, a27 = r.value("ai_twh", "World", 2025), r.value("ai_twh", "World", 2027)
     assert a27 / a25 == pytest.approx((1.5 / 1.25) ** 2, rel=1e-9)
@@ -198,9 +231,13 @@ def test_compute_driven_power_follows_flops_over_efficiency():
 def test_compute_driven_needs_no_fleet_with_a_base_power():
     raw = small_scenario()
     raw["ai"]["fleet"] = {}
-    raw["ai"]["compute"] = {"base_year": 2024, "base_it_power_gw": 10.0,
-                            "flops_growth_pct_per_year": 0.0, "efficiency_gain_pct_per_year": 0.0,
-                            "source": "test"}
+    raw["ai"]["compute"] = {
+        "base_year": 2024,
+        "base_it_power_gw": 10.0,
+        "flops_growth_pct_per_year": 0.0,
+        "efficiency_gain_pct_per_year": 0.0,
+        "source": "test",
+    }
     r = project(parse_scenario(raw))
     assert r.value("ai_twh", "World", 2026) == pytest.approx(10 * 1.3 * 8.76)
 
@@ -228,7 +265,9 @@ def test_installed_base_vectorises_over_lifetime_samples():
 @settings(max_examples=40, deadline=None)
 @given(
     ship=st.lists(st.floats(0, 1e7), min_size=3, max_size=12),
-    l1=st.floats(1, 15), extra=st.floats(0, 10), first=st.floats(0, 1),
+    l1=st.floats(1, 15),
+    extra=st.floats(0, 10),
+    first=st.floats(0, 1),
 )
 def test_longer_lifetime_never_lowers_the_installed_base(ship, l1, extra, first):
     a = installed_base(ship, l1, first)
@@ -387,27 +426,50 @@ def test_cli_project_prints_tables(capsys):
 
 
 def test_cli_project_json_for_one_country(capsys):
-    code = main(["project", str(SCEN / "lbnl-2024.toml"), "--country", "US", "--json",
-                 "--samples", "300", "--seed", "1"])
+    code = main(
+        [
+            "project",
+            str(SCEN / "lbnl-2024.toml"),
+            "--country",
+            "US",
+            "--json",
+            "--samples",
+            "300",
+            "--seed",
+            "1",
+        ]
+    )
     assert code == 0
     d = json.loads(capsys.readouterr().out)
     assert {"scenario", "rows", "inputs", "published", "samples", "seed", "reference_run"} <= set(d)
     assert {r["country"] for r in d["rows"]} == {"US"}
-    assert {"total_twh", "total_gw", "total_share", "total_twh_p10", "total_twh_p90"} <= set(d["rows"][0])
+    assert {"total_twh", "total_gw", "total_share", "total_twh_p10", "total_twh_p90"} <= set(
+        d["rows"][0]
+    )
 
 
 def test_cli_years_option(capsys):
-    assert main(["project", str(SCEN / "de-vries-2023.toml"), "--years", "2027:2027",
-                 "--samples", "0", "--json"]) == 0
+    assert (
+        main(
+            [
+                "project",
+                str(SCEN / "de-vries-2023.toml"),
+                "--years",
+                "2027:2027",
+                "--samples",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert d["years"] == [2027, 2027] and d["samples"] == 0
 
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [("not = [valid", "not valid TOML"),
-     ("name = 'x'\nbogus = 1\n", "bogus"),
-     ("", "title")],
+    [("not = [valid", "not valid TOML"), ("name = 'x'\nbogus = 1\n", "bogus"), ("", "title")],
 )
 def test_cli_exits_2_with_one_line_for_bad_files(tmp_path, capsys, text, needle):
     bad = tmp_path / "bad.toml"

@@ -60,18 +60,21 @@ def test_per_chip_mfu_and_its_default_key() -> None:
 
 
 def test_a_chip_id_pue_key_wins_over_the_cooling_type() -> None:
-    s = scenario_from_dict({
-        "site": {"grid_limit_mw": 10, "pue": {"air": 1.4, "h100": 1.25}},
-        "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
-    })
+    s = scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": 10, "pue": {"air": 1.4, "h100": 1.25}},
+            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+        }
+    )
     cat = load_catalog()
     assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == 1.25
     assert s.assumptions_for(s.runs[0], cat.get("b200")).pue == 1.4
 
 
 def test_default_candidates_are_the_chips_with_a_buy_price() -> None:
-    s = scenario_from_dict({"site": {"grid_limit_mw": 10},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]})
+    s = scenario_from_dict(
+        {"site": {"grid_limit_mw": 10}, "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]}
+    )
     expected = [a.id for a in load_catalog() if a.price_usd_per_gpu is not None]
     assert s.candidate_ids() == expected
 
@@ -91,15 +94,27 @@ def _write_tmp_good() -> Path:
 
 
 BAD_FILES = {
-    "unknown key": (GOOD.replace("pue = 1.2", "pue = 1.2\ngrid_mv = 3"), "site.grid_mv",
-                    "grid_limit_mw"),
-    "missing field": (GOOD.replace("deadline_days = 90\n", ""), "runs[0].deadline_days",
-                      "required"),
-    "negative MW": (GOOD.replace("grid_limit_mw = 15", "grid_limit_mw = -5"),
-                    "site.grid_limit_mw", "(0, 10000]"),
+    "unknown key": (
+        GOOD.replace("pue = 1.2", "pue = 1.2\ngrid_mv = 3"),
+        "site.grid_mv",
+        "grid_limit_mw",
+    ),
+    "missing field": (
+        GOOD.replace("deadline_days = 90\n", ""),
+        "runs[0].deadline_days",
+        "required",
+    ),
+    "negative MW": (
+        GOOD.replace("grid_limit_mw = 15", "grid_limit_mw = -5"),
+        "site.grid_limit_mw",
+        "(0, 10000]",
+    ),
     "MFU 1.5": (GOOD + "mfu = 1.5\n", "runs[0].mfu", "(0, 1]"),
-    "unknown chip": (GOOD + '[candidates]\nchips = ["h100", "h1000"]\n', "candidates.chips[1]",
-                     "gb200"),
+    "unknown chip": (
+        GOOD + '[candidates]\nchips = ["h100", "h1000"]\n',
+        "candidates.chips[1]",
+        "gb200",
+    ),
     "not TOML": ("[site\n", None, "not valid TOML"),
 }
 
@@ -136,38 +151,56 @@ def test_a_missing_scenario_file_is_an_error_not_a_crash(tmp_path: Path, capsys)
 
 def test_negative_mw_message_shows_the_value() -> None:
     with pytest.raises(CatalogError, match=r"-5 is not allowed"):
-        scenario_from_dict({"site": {"grid_limit_mw": -5},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]},
-                           source="x.toml")
+        scenario_from_dict(
+            {
+                "site": {"grid_limit_mw": -5},
+                "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+            },
+            source="x.toml",
+        )
 
 
 def test_a_listed_chip_without_a_price_asks_for_one() -> None:
     with pytest.raises(CatalogError, match=r"candidates.price_usd_per_gpu.h200"):
-        scenario_from_dict({"site": {"grid_limit_mw": 10},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
-                            "candidates": {"chips": ["h200"]}})
+        scenario_from_dict(
+            {
+                "site": {"grid_limit_mw": 10},
+                "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+                "candidates": {"chips": ["h200"]},
+            }
+        )
 
 
 def test_a_price_override_makes_an_unpriced_chip_a_candidate() -> None:
-    s = scenario_from_dict({"site": {"grid_limit_mw": 10},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
-                            "candidates": {"chips": ["h200"],
-                                           "price_usd_per_gpu": {"h200": 32000}}})
+    s = scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": 10},
+            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+            "candidates": {"chips": ["h200"], "price_usd_per_gpu": {"h200": 32000}},
+        }
+    )
     assert s.candidate_ids() == ["h200"]
 
 
 def test_a_precision_no_candidate_supports_is_rejected() -> None:
     with pytest.raises(CatalogError, match=r"runs\[0\].precision"):
-        scenario_from_dict({"site": {"grid_limit_mw": 10},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30,
-                                      "precision": "fp8"}],
-                            "candidates": {"chips": ["v100"]}})
+        scenario_from_dict(
+            {
+                "site": {"grid_limit_mw": 10},
+                "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30, "precision": "fp8"}],
+                "candidates": {"chips": ["v100"]},
+            }
+        )
 
 
 def test_unknown_facility_profile_lists_the_profiles() -> None:
     with pytest.raises(CatalogError, match=r"hyperscale-liquid"):
-        scenario_from_dict({"site": {"grid_limit_mw": 10, "pue": {"air": "cold"}},
-                            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]})
+        scenario_from_dict(
+            {
+                "site": {"grid_limit_mw": 10, "pue": {"air": "cold"}},
+                "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+            }
+        )
 
 
 def test_duplicate_run_names_are_rejected() -> None:

@@ -31,7 +31,8 @@ EXIT_NO_PLAN = 3
 
 
 _HELP_OBJECTIVE = (
-    "What to minimise: " + ", ".join(OBJECTIVES)
+    "What to minimise: "
+    + ", ".join(OBJECTIVES)
     + " (time: the longest run as a fraction of its deadline). Default: the scenario's, else cost."
 )
 _HELP_PARETO = (
@@ -39,13 +40,12 @@ _HELP_PARETO = (
     "or grid_mw=START:STOP:STEP."
 )
 _HELP_SOLVER = (
-    "MILP solver: " + ", ".join(SOLVERS)
+    "MILP solver: "
+    + ", ".join(SOLVERS)
     + " (HiGHS via highspy; CBC bundled with PuLP is the fallback)."
 )
 _HELP_TIME = "Wall-clock limit for the solver, seconds; at the limit the best plan found is shown."
-_HELP_MIXED = (
-    "Let a run use several chip types (default: the scenario's, else one chip per run)."
-)
+_HELP_MIXED = "Let a run use several chip types (default: the scenario's, else one chip per run)."
 
 
 @app.command("optimize")
@@ -55,10 +55,10 @@ def optimize_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     pareto_sweep: Annotated[str | None, typer.Option("--pareto", help=_HELP_PARETO)] = None,
     solver: Annotated[str, typer.Option(help=_HELP_SOLVER)] = "highs",
-    time_limit_s: Annotated[
-        float | None, typer.Option("--time-limit-s", help=_HELP_TIME)] = None,
-    allow_mixed_chips: Annotated[bool | None, typer.Option(
-        "--allow-mixed-chips/--one-chip-per-run", help=_HELP_MIXED)] = None,
+    time_limit_s: Annotated[float | None, typer.Option("--time-limit-s", help=_HELP_TIME)] = None,
+    allow_mixed_chips: Annotated[
+        bool | None, typer.Option("--allow-mixed-chips/--one-chip-per-run", help=_HELP_MIXED)
+    ] = None,
 ) -> int:
     """Choose chips and system counts for training runs under grid, budget and deadline limits.
 
@@ -69,20 +69,29 @@ def optimize_command(
     Exit code 2: a bad scenario file or option (one line naming file, field, value, allowed).
     """
     if objective is not None and objective not in OBJECTIVES:
-        raise typer.BadParameter(f"{objective!r}: expected one of " + ", ".join(OBJECTIVES),
-                                 param_hint="--objective")
+        raise typer.BadParameter(
+            f"{objective!r}: expected one of " + ", ".join(OBJECTIVES), param_hint="--objective"
+        )
     if solver not in SOLVERS:
-        raise typer.BadParameter(f"{solver!r}: expected one of " + ", ".join(SOLVERS),
-                                 param_hint="--solver")
+        raise typer.BadParameter(
+            f"{solver!r}: expected one of " + ", ".join(SOLVERS), param_hint="--solver"
+        )
     if time_limit_s is not None and not time_limit_s > 0:
-        raise typer.BadParameter(f"{time_limit_s:g}: expected a number of seconds > 0",
-                                 param_hint="--time-limit-s")
+        raise typer.BadParameter(
+            f"{time_limit_s:g}: expected a number of seconds > 0", param_hint="--time-limit-s"
+        )
     sc = load_scenario(scenario)
     if pareto_sweep is not None:
         parameter, values = parse_sweep(pareto_sweep)
-        frame = pareto(sc, parameter, values, objective=objective,
-                       allow_mixed_chips=allow_mixed_chips, solver=solver,
-                       time_limit_s=time_limit_s)
+        frame = pareto(
+            sc,
+            parameter,
+            values,
+            objective=objective,
+            allow_mixed_chips=allow_mixed_chips,
+            solver=solver,
+            time_limit_s=time_limit_s,
+        )
         if json_out:
             print_json({"parameter": parameter, "points": _records(frame)})
         else:
@@ -125,58 +134,109 @@ def _table(title: str, frame: pd.DataFrame, columns: list[tuple[str, str, str]])
 
 
 def _print_plan(plan: Plan, title: str) -> None:
-    console.print(f"[bold]{title}[/bold]  objective: {plan.objective}  solver: {plan.solver}  "
-                  f"status: {plan.status}")
+    console.print(
+        f"[bold]{title}[/bold]  objective: {plan.objective}  solver: {plan.solver}  "
+        f"status: {plan.status}"
+    )
     console.print(plan.message)
     if plan.feasible:
-        console.print(_table("Plan (every number from planner.sizing.size_training)", plan.runs, [
-            ("systems", "systems", "{:,.0f}"), ("gpus", "GPUs", "{:,.0f}"),
-            ("share", "share", "{:.0%}"), ("days", "days", "{:,.1f}"),
-            ("deadline_days", "deadline", "{:,.0f}"), ("facility_power_mw", "peak MW", "{:,.2f}"),
-            ("energy_mwh", "MWh", "{:,.0f}"), ("cost_usd", "cost USD", "{:,.0f}"),
-            ("emissions_tco2", "tCO2", "{:,.0f}"), ("pue", "PUE", "{:.2f}"),
-            ("mfu", "MFU", "{:.2f}"),
-        ]))
+        console.print(
+            _table(
+                "Plan (every number from planner.sizing.size_training)",
+                plan.runs,
+                [
+                    ("systems", "systems", "{:,.0f}"),
+                    ("gpus", "GPUs", "{:,.0f}"),
+                    ("share", "share", "{:.0%}"),
+                    ("days", "days", "{:,.1f}"),
+                    ("deadline_days", "deadline", "{:,.0f}"),
+                    ("facility_power_mw", "peak MW", "{:,.2f}"),
+                    ("energy_mwh", "MWh", "{:,.0f}"),
+                    ("cost_usd", "cost USD", "{:,.0f}"),
+                    ("emissions_tco2", "tCO2", "{:,.0f}"),
+                    ("pue", "PUE", "{:.2f}"),
+                    ("mfu", "MFU", "{:.2f}"),
+                ],
+            )
+        )
         t = plan.totals
         console.print(
             f"Totals: {t['gpus']:,.0f} GPUs, peak {t['facility_power_mw']:,.2f} MW, "
             f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f}, "
             f"{t['emissions_tco2']:,.0f} tCO2, "
             f"longest run {t['longest_days']:,.1f} days "
-            f"({t['longest_fraction_of_deadline']:.0%} of its deadline)")
-        console.print(_table("Limits", plan.constraints, [
-            ("limit", "limit", "{:,.4g}"), ("used", "used", "{:,.4g}"),
-            ("slack", "slack", "{:,.4g}"), ("unit", "unit", "{}"), ("binding", "binding", "{}"),
-        ]))
+            f"({t['longest_fraction_of_deadline']:.0%} of its deadline)"
+        )
+        console.print(
+            _table(
+                "Limits",
+                plan.constraints,
+                [
+                    ("limit", "limit", "{:,.4g}"),
+                    ("used", "used", "{:,.4g}"),
+                    ("slack", "slack", "{:,.4g}"),
+                    ("unit", "unit", "{}"),
+                    ("binding", "binding", "{}"),
+                ],
+            )
+        )
     else:
         if not plan.relaxations.empty:
-            console.print(_table("Minimal relaxations (each on its own)", plan.relaxations, [
-                ("current", "now", "{:,.4g}"), ("needed", "needed", "{:,.4g}"),
-                ("unit", "unit", "{}"), ("detail", "answer", "{}"),
-            ]))
+            console.print(
+                _table(
+                    "Minimal relaxations (each on its own)",
+                    plan.relaxations,
+                    [
+                        ("current", "now", "{:,.4g}"),
+                        ("needed", "needed", "{:,.4g}"),
+                        ("unit", "unit", "{}"),
+                        ("detail", "answer", "{}"),
+                    ],
+                )
+            )
     if not plan.comparison.empty:
-        console.print(_table("Each candidate chip alone, at the deadline", plan.comparison, [
-            ("gpus", "GPUs", "{:,.0f}"), ("days", "days", "{:,.1f}"),
-            ("facility_power_mw", "peak MW", "{:,.2f}"), ("energy_mwh", "MWh", "{:,.0f}"),
-            ("cost_usd", "cost USD", "{:,.0f}"), ("fits_grid", "fits grid", "{}"),
-            ("fits_budget", "fits budget", "{}"), ("fits_supply", "fits supply", "{}"),
-            ("note", "note", "{}"),
-        ]))
+        console.print(
+            _table(
+                "Each candidate chip alone, at the deadline",
+                plan.comparison,
+                [
+                    ("gpus", "GPUs", "{:,.0f}"),
+                    ("days", "days", "{:,.1f}"),
+                    ("facility_power_mw", "peak MW", "{:,.2f}"),
+                    ("energy_mwh", "MWh", "{:,.0f}"),
+                    ("cost_usd", "cost USD", "{:,.0f}"),
+                    ("fits_grid", "fits grid", "{}"),
+                    ("fits_budget", "fits budget", "{}"),
+                    ("fits_supply", "fits supply", "{}"),
+                    ("note", "note", "{}"),
+                ],
+            )
+        )
     for note in plan.notes:
         console.print(f"note: {note}")
     timings = plan.timings
-    console.print(f"build {timings['build_s'] * 1e3:,.1f} ms, solve "
-                  f"{timings['solve_s'] * 1e3:,.1f} ms "
-                  f"({timings['solver_calls']:.0f} solver calls)")
+    console.print(
+        f"build {timings['build_s'] * 1e3:,.1f} ms, solve "
+        f"{timings['solve_s'] * 1e3:,.1f} ms "
+        f"({timings['solver_calls']:.0f} solver calls)"
+    )
 
 
 def _print_pareto(frame: pd.DataFrame, parameter: str, title: str) -> None:
     objective = frame["objective"].iloc[0] if len(frame) else ""
     console.print(f"[bold]{title}[/bold]  sweep {parameter}, objective {objective}")
-    console.print(_table("Pareto sweep (efficient: no other point is as good in both)",
-                         frame.set_index(parameter), [
-        ("status", "status", "{}"), ("objective_value", objective, "{:,.6g}"),
-        ("cost_usd", "cost USD", "{:,.0f}"), ("facility_power_mw", "peak MW", "{:,.2f}"),
-        ("longest_days", "longest days", "{:,.1f}"), ("efficient", "efficient", "{}"),
-        ("plan", "plan", "{}"),
-    ]))
+    console.print(
+        _table(
+            "Pareto sweep (efficient: no other point is as good in both)",
+            frame.set_index(parameter),
+            [
+                ("status", "status", "{}"),
+                ("objective_value", objective, "{:,.6g}"),
+                ("cost_usd", "cost USD", "{:,.0f}"),
+                ("facility_power_mw", "peak MW", "{:,.2f}"),
+                ("longest_days", "longest days", "{:,.1f}"),
+                ("efficient", "efficient", "{}"),
+                ("plan", "plan", "{}"),
+            ],
+        )
+    )

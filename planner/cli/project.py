@@ -14,20 +14,46 @@ from planner.projection import ProjectionResult, project
 
 @app.command("project")
 def project_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML (e.g. data/projections/iea-2025-base.toml).")],
-    country: Annotated[list[str] | None, typer.Option("--country", "-c", help="Keep only this country/region (repeatable), e.g. US, China, World.")] = None,
-    years: Annotated[str | None, typer.Option(help="Output years START:END, e.g. 2024:2035 [default: the scenario's].")] = None,
-    samples: Annotated[int, typer.Option(help="Monte Carlo samples for P10/P50/P90 bands (0: central values only).")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo sampler (same seed, same bands).")] = 0,
-    variant: Annotated[list[str] | None, typer.Option("--variant", help="Run only this variant of the file (repeatable), e.g. low, high.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario TOML (e.g. data/projections/iea-2025-base.toml).")
+    ],
+    country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            "-c",
+            help="Keep only this country/region (repeatable), e.g. US, China, World.",
+        ),
+    ] = None,
+    years: Annotated[
+        str | None,
+        typer.Option(help="Output years START:END, e.g. 2024:2035 [default: the scenario's]."),
+    ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(help="Monte Carlo samples for P10/P50/P90 bands (0: central values only)."),
+    ] = 10_000,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the Monte Carlo sampler (same seed, same bands).")
+    ] = 0,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant", help="Run only this variant of the file (repeatable), e.g. low, high."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
 ) -> None:
     """Project data-centre and AI electricity by country and year: TWh, GW, share, runs.
 
     Central values use each input's stated value; with --samples the ranges in the file give
     P10/P50/P90 bands. Shares use the study's own denominator (consumption or generation).
     """
-    result = project(scenario, years=years, samples=samples, seed=seed, variants=variant, countries=country)
+    result = project(
+        scenario, years=years, samples=samples, seed=seed, variants=variant, countries=country
+    )
     if json_out:
         print_json(result.to_dict())
     else:
@@ -44,23 +70,45 @@ def _print(result: ProjectionResult) -> None:
     console.print(f"[bold]{result.title}[/bold]  ({result.scenario})")
     console.print(f"source: {result.source}")
     run = result.reference_run
-    console.print(
-        f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run"
+    console.print(f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run")
+    mc = (
+        f"{result.samples:,} Monte Carlo samples, seed {result.seed}"
+        if result.samples
+        else "central values only"
     )
-    mc = f"{result.samples:,} Monte Carlo samples, seed {result.seed}" if result.samples else "central values only"
     for v in result.variants:
         frame = result.frame[result.frame["variant"] == v]
         definition = frame["electricity_definition"].iloc[0] if len(frame) else ""
-        t = Table(title=f"Variant {v}: data-centre electricity ({mc}; share of national {definition})")
-        for col in ("country", "year", "total TWh", "P10-P90 TWh", "AI TWh", "avg GW", "share",
-                    "P10-P90 share", "AI share", "PUE", "ref. runs/yr"):
+        t = Table(
+            title=f"Variant {v}: data-centre electricity ({mc}; share of national {definition})"
+        )
+        for col in (
+            "country",
+            "year",
+            "total TWh",
+            "P10-P90 TWh",
+            "AI TWh",
+            "avg GW",
+            "share",
+            "P10-P90 share",
+            "AI share",
+            "PUE",
+            "ref. runs/yr",
+        ):
             t.add_column(col, justify="left" if col == "country" else "right")
         for _, row in frame.iterrows():
             t.add_row(
-                str(row["country"]), str(row["year"]), f"{row['total_twh']:,.1f}",
-                _band(row, "total_twh", "{:,.0f}"), f"{row['ai_twh']:,.1f}", f"{row['total_gw']:,.1f}",
-                f"{row['total_share']:.2%}", _band(row, "total_share", "{:.1%}"),
-                f"{row['ai_share']:.2%}", f"{row['pue']:.2f}", f"{row['reference_runs_per_year']:,.0f}",
+                str(row["country"]),
+                str(row["year"]),
+                f"{row['total_twh']:,.1f}",
+                _band(row, "total_twh", "{:,.0f}"),
+                f"{row['ai_twh']:,.1f}",
+                f"{row['total_gw']:,.1f}",
+                f"{row['total_share']:.2%}",
+                _band(row, "total_share", "{:.1%}"),
+                f"{row['ai_share']:.2%}",
+                f"{row['pue']:.2f}",
+                f"{row['reference_runs_per_year']:,.0f}",
             )
         console.print(t)
         console.print(f"calibration: {result.calibration[v]}")
@@ -71,7 +119,15 @@ def _print(result: ProjectionResult) -> None:
         for p in result.published:
             model = "" if p["model"] is None else f"{p['model']:,.4g}"
             diff = "" if p["relative_difference"] is None else f"{p['relative_difference']:+.1%}"
-            pt.add_row(p["variant"], p["country"], str(p["year"]), p["quantity"], f"{p['published']:,.4g}", model, diff)
+            pt.add_row(
+                p["variant"],
+                p["country"],
+                str(p["year"]),
+                p["quantity"],
+                f"{p['published']:,.4g}",
+                model,
+                diff,
+            )
         console.print(pt)
     it = Table(title="Inputs (value, range sampled, source)")
     for col in ("variant", "input", "value", "range", "unit", "source"):
@@ -79,7 +135,13 @@ def _print(result: ProjectionResult) -> None:
     for row in result.inputs:
         rng = "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
         src = row["source"]
-        it.add_row(row["variant"], row["name"], f"{row['value']:,.4g}", rng, row["unit"],
-                   src if len(src) <= 90 else src[:89] + "…")
+        it.add_row(
+            row["variant"],
+            row["name"],
+            f"{row['value']:,.4g}",
+            rng,
+            row["unit"],
+            src if len(src) <= 90 else src[:89] + "…",
+        )
     console.print(it)
     console.print("(sources shortened; `--json` lists each in full)")

@@ -65,6 +65,31 @@ class Column:
         return {"key": self.key, "label": self.label, "unit": self.unit, "format": self.fmt}
 
 
+#: The standard result columns, defined once so every table labels a quantity the same way.
+STANDARD_COLUMNS: dict[str, Column] = {
+    c.key: c
+    for c in (
+        Column("gpus", "GPUs", "GPUs", ",.0f"),
+        Column("systems", "Systems", "systems", ",.0f"),
+        Column("days", "Training time", "days", ",.1f"),
+        Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
+        Column("energy_mwh", "Energy", "MWh", ",.0f"),
+        Column("cost_usd", "Cost", "USD", ",.0f"),
+        Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
+        Column("pricing", "Pricing"),
+        Column("mfu", "MFU", "fraction", ".3g"),
+        Column("pue", "PUE", "ratio", ".3g"),
+        Column("note", "Note"),
+        Column("run", "Run"),
+    )
+}
+
+
+def std(*keys: str) -> tuple[Column, ...]:
+    """The standard columns named by ``keys``, in that order."""
+    return tuple(STANDARD_COLUMNS[k] for k in keys)
+
+
 @dataclass(frozen=True)
 class Table:
     """A result table: rows of dicts keyed by ``columns[i].key``.

@@ -28,6 +28,7 @@ from planner.reports.model import (
     Report,
     Table,
     input_file,
+    std,
 )
 from planner.reports.sizing import KV_COLUMNS, sensitivity_tables
 from planner.sensitivity import DEFAULT_SWING, OUTPUT_LABELS, SensitivityResult, sensitivity
@@ -395,12 +396,7 @@ def _comparison_table(rows: list[dict[str, Any]], chosen: set[tuple[str, str]]) 
             Column("run", "Run"),
             Column("chip", "Chip"),
             Column("chosen", "In the plan"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("systems", "Systems", "systems", ",.0f"),
-            Column("days", "Training time", "days", ",.1f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
-            Column("energy_mwh", "Energy", "MWh", ",.0f"),
-            Column("cost_usd", "Cost", "USD", ",.0f"),
+            *std("gpus", "systems", "days", "facility_power_mw", "energy_mwh", "cost_usd"),
             Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
             Column("mfu", "MFU", "fraction", ".3g"),
             Column("pue", "PUE", "ratio", ".3g"),

@@ -29,6 +29,7 @@ from planner.reports.model import (
     Table,
     input_file,
     sha256_json,
+    std,
 )
 from planner.request import SizingRequest
 from planner.sensitivity import (
@@ -355,12 +356,7 @@ def _chips_table(frame: Any, chosen: str, request: SizingRequest) -> Table:
         columns=(
             Column("accelerator", "Chip"),
             Column("chosen", "Chosen"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("systems", "Systems", "systems", ",.0f"),
-            Column("days", "Training time", "days", ",.1f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
-            Column("energy_mwh", "Energy", "MWh", ",.0f"),
-            Column("cost_usd", "Cost", "USD", ",.0f"),
+            *std("gpus", "systems", "days", "facility_power_mw", "energy_mwh", "cost_usd"),
             Column("pricing", "Pricing"),
             Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
             Column("note", "Note"),

@@ -41,7 +41,15 @@ class InputError(PlannerError, ValueError):
 class CatalogError(PlannerError):
     """A data file (catalog, presets, scenario) has a malformed row or field."""
 
-    def __init__(self, file: str, row: int | str | None, column: str | None, problem: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        row: int | str | None,
+        column: str | None,
+        problem: str,
+        *,
+        column_label: str = "column",
+    ) -> None:
         self.file = file
         self.row = row
         self.column = column
@@ -49,7 +57,7 @@ class CatalogError(PlannerError):
         if row is not None:
             where += f", row {row}"
         if column is not None:
-            where += f", column {column!r}"
+            where += f", {column_label} {column!r}"  # "field" for TOML files
         super().__init__(f"{where}: {problem}")
 
 

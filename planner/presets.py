@@ -87,11 +87,17 @@ def load_presets(path: Path | None = None) -> dict[str, Preset]:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or None
-            raise CatalogError(str(resolved), f"[{name}]", field, err["msg"]) from None
+            raise CatalogError(
+                str(resolved), None, f"{name}.{field}", err["msg"], column_label="field"
+            ) from None
         bad = sorted(set(preset.assumptions) - known)
         if bad:
             raise CatalogError(
-                str(resolved), f"[{name}]", f"assumptions.{bad[0]}", "unknown assumption"
+                str(resolved),
+                None,
+                f"{name}.assumptions.{bad[0]}",
+                "unknown assumption (allowed: " + ", ".join(sorted(known)) + ")",
+                column_label="field",
             )
         presets[name] = preset
     return presets

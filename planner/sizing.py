@@ -130,7 +130,12 @@ def _evaluate(
     else:
         deadline = np.asarray(days, dtype=float)
         gpus_exact = flops / (deadline * SECONDS_PER_DAY * sustained_flops_per_gpu)
-        gpus_arr = ceil_whole(gpus_exact / gps) * gps if a.whole_systems else ceil_whole(gpus_exact)
+        # at least one system (or GPU): a tiny run still needs hardware, never 0 GPUs
+        gpus_arr = (
+            np.maximum(ceil_whole(gpus_exact / gps), 1.0) * gps
+            if a.whole_systems
+            else np.maximum(ceil_whole(gpus_exact), 1.0)
+        )
     days_arr = flops / (gpus_arr * sustained_flops_per_gpu) / SECONDS_PER_DAY
     hours = days_arr * HOURS_PER_DAY
     gpu_hours = gpus_arr * hours

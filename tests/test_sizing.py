@@ -224,3 +224,20 @@ def test_changing_the_chip_drops_the_presets_chip_specific_values():
     # a chip with no rental price at all says so rather than pricing at zero
     with pytest.raises(InputError, match="no rental price for b200"):
         build_request(preset="gpt4-estimate", accelerator="b200").size()
+
+
+def test_a_tiny_run_still_needs_one_whole_system():
+    # 1e11 FLOPs in a day rounds to 0 GPUs without a floor; the answer must be one server.
+    r = size_training(TrainingRun(flops=1e11), "h100", days=1)
+    assert r.gpus == 8 and r.systems == 1
+    assert np.isfinite(r.days) and r.days > 0
+
+
+def test_malformed_preset_file_names_the_field(tmp_path):
+    from planner.errors import CatalogError
+    from planner.presets import load_presets
+
+    path = tmp_path / "presets.toml"
+    path.write_text('[x]\ntitle = "t"\nsource = "s"\naccelerator = "h100"\nflops = -1\ngpus = 8\n')
+    with pytest.raises(CatalogError, match=r"field 'x.flops'"):
+        load_presets(path)

@@ -24,7 +24,7 @@ from planner.validation import check_positive
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT_S = 60
-PLACEHOLDER_PAGES = (
+OTHER_PAGES = (
     "planner/app/optimise_page.py",
     "planner/app/national_page.py",
     "planner/app/reports_page.py",
@@ -203,19 +203,18 @@ def test_a_bad_link_value_is_reported_with_the_core_message_and_ignored() -> Non
 def test_sidebar_inputs_survive_a_page_switch(app: AppTest) -> None:
     app.slider(key="mfu").set_value(0.4).run()
     before = metrics(app)
-    app.switch_page(PLACEHOLDER_PAGES[0]).run()
+    app.switch_page(OTHER_PAGES[0]).run()
     app.switch_page("planner/app/size_page.py").run()
     assert_clean(app)
     assert app.slider(key="mfu").value == pytest.approx(0.4)
     assert metrics(app) == before
 
 
-@pytest.mark.parametrize("page", PLACEHOLDER_PAGES)
-def test_each_placeholder_page_renders_without_exception(app: AppTest, page: str) -> None:
+@pytest.mark.parametrize("page", OTHER_PAGES)
+def test_each_other_page_renders_without_exception(app: AppTest, page: str) -> None:
     app.switch_page(page).run()
     assert_clean(app)
-    assert app.title and app.info
-    assert "arrives with the" in app.info[0].value
+    assert app.title and not app.error
 
 
 # --- the rules behind the widgets (no Streamlit) -------------------------------------------

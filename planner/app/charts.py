@@ -233,3 +233,303 @@ def chip_comparison(
         datasets[RULE] = [{"grid_mw": float(grid_mw), "label": f"grid limit {grid_mw:,.4g} MW"}]
     chip_ids = tuple(str(c) for c in data["accelerator"])
     return _spec("chips", chip_ids, grid_mw is not None, datasets=datasets)
+
+
+# --- Optimise: cost against the deadline, candidate chips against the grid -----------------
+
+PARETO, CANDIDATES, FAN = "pareto", "candidates", "fan"
+EFFICIENT_COLOR = LINE_COLOR
+DOMINATED_COLOR = "#bbbbbb"
+DOES_NOT_FIT_COLOR = "#c7c7c7"
+
+_PARETO_TOOLTIP = [
+    alt.Tooltip("days:Q", title="longest deadline (days)", format=",.0f"),
+    alt.Tooltip("cost_usd:Q", title="least cost (USD)", format="$,.0f"),
+    alt.Tooltip("longest_days:Q", title="longest run (days)", format=",.1f"),
+    alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
+    alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
+    alt.Tooltip("plan:N", title="plan"),
+    alt.Tooltip("front:N", title="Pareto"),
+]
+
+
+def pareto_chart() -> alt.LayerChart:
+    """Template: least cost against the longest deadline, the efficient points joined.
+
+    Dataset ``pareto``: one row per feasible deadline of
+    :func:`planner.optimization.pareto` with ``front`` ("efficient" or "dominated");
+    dataset ``current``: the scenario's own deadline (``label``).
+    """
+    x = alt.X("days:Q", title="Longest deadline (days)", scale=alt.Scale(zero=False))
+    y = alt.Y(
+        "cost_usd:Q",
+        title="Least cost (USD)",
+        axis=alt.Axis(format="$,.3~s"),
+        scale=alt.Scale(zero=False),
+    )
+    data = alt.Chart(alt.NamedData(name=PARETO))
+    line = (
+        data.transform_filter("datum.front == 'efficient'")
+        .mark_line(color=EFFICIENT_COLOR)
+        .encode(x=x, y=y, tooltip=_PARETO_TOOLTIP)
+    )
+    points = data.mark_point(filled=True, size=70).encode(
+        x="days:Q",
+        y="cost_usd:Q",
+        color=alt.Color(
+            "front:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["efficient", "dominated"], range=[EFFICIENT_COLOR, DOMINATED_COLOR]
+            ),
+            legend=alt.Legend(orient="bottom"),
+        ),
+        tooltip=_PARETO_TOOLTIP,
+    )
+    current = (
+        alt.Chart(alt.NamedData(name=CURRENT))
+        .mark_point(color=CURRENT_COLOR, size=220, filled=False, strokeWidth=2.5)
+        .encode(
+            x="days:Q", y="cost_usd:Q", tooltip=[alt.Tooltip("label:N", title=""), *_PARETO_TOOLTIP]
+        )
+    )
+    return alt.layer(line, points, current).properties(
+        title="Least cost against the deadline (Pareto sweep)", height=320
+    )
+
+
+def candidates_chart(labels: tuple[str, ...]) -> alt.LayerChart:
+    """Template: every candidate chip alone, per run, at its deadline: peak MW with the grid.
+
+    Dataset ``candidates``: ``label`` ("run / chip", in ``labels`` order), ``status`` ("in
+    the plan", "fits", "does not fit"), the sizing columns; dataset ``rule``: ``grid_mw``.
+    """
+    tooltip = [
+        alt.Tooltip("run:N", title="run"),
+        alt.Tooltip("chip:N", title="chip"),
+        alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
+        alt.Tooltip("days:Q", title="days", format=",.1f"),
+        alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
+        alt.Tooltip("energy_mwh:Q", title="energy (MWh)", format=",.0f"),
+        alt.Tooltip("cost_usd:Q", title="cost (USD)", format="$,.0f"),
+        alt.Tooltip("status:N", title=""),
+    ]
+    bars = (
+        alt.Chart(alt.NamedData(name=CANDIDATES))
+        .mark_bar()
+        .encode(
+            x=alt.X("facility_power_mw:Q", title="Peak facility power (MW)"),
+            y=alt.Y("label:N", title="Run / chip", scale=alt.Scale(domain=list(labels))),
+            color=alt.Color(
+                "status:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["in the plan", "fits", "does not fit"],
+                    range=[CURRENT_COLOR, OTHER_CHIP_COLOR, DOES_NOT_FIT_COLOR],
+                ),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    rule = (
+        alt.Chart(alt.NamedData(name=RULE))
+        .mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2)
+        .encode(
+            x="grid_mw:Q",
+            tooltip=[alt.Tooltip("grid_mw:Q", title="grid limit (MW)", format=",.2f")],
+        )
+    )
+    # fit-x: the width follows the page, the height stays the bars' own (Streamlit's default
+    # "fit" would squeeze a band scale into whatever the title, axis and legend leave over).
+    return alt.layer(bars, rule).properties(
+        title="Each candidate chip alone at the run's deadline",
+        height=28 * len(labels) + 12,
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
+
+
+# --- National demand: fan chart by country ------------------------------------------------
+
+#: (axis title, axis format) of the fan chart quantities.
+FAN_QUANTITIES = {
+    "total_twh": ("Data-centre electricity (TWh/yr)", ",.0f"),
+    "total_share": ("Share of national electricity (%)", ".1%"),
+}
+
+
+def fan_chart(
+    quantity: str, countries: tuple[str, ...], columns: int, whiskers: bool
+) -> alt.FacetChart:
+    """Template: P10-P90 band, P50 line and published points, one panel per country.
+
+    Dataset ``fan`` (one for all layers, as a facet needs): ``kind`` ("projection" or
+    "published"), ``country``, ``series`` (the variant), ``year`` and ``low`` / ``mid`` /
+    ``high`` / ``central`` (projection rows) or ``published`` / ``model`` / ``note``
+    (published rows). Each panel has its own y scale (the world and a region differ ~30x).
+    """
+    title, axis_format = FAN_QUANTITIES[quantity]
+    x = alt.X("year:Q", title="Year", axis=alt.Axis(format="d", tickMinStep=1))
+    y_axis = alt.Axis(format=axis_format, tickCount=5)
+    color = alt.Color("series:N", title="variant", legend=alt.Legend(orient="bottom"))
+    projection_tooltip = [
+        alt.Tooltip("country:N", title="country"),
+        alt.Tooltip("series:N", title="variant"),
+        alt.Tooltip("year:Q", title="year", format="d"),
+        alt.Tooltip("low:Q", title="P10", format=axis_format.replace(",.0f", ",.1f")),
+        alt.Tooltip("mid:Q", title="P50", format=axis_format.replace(",.0f", ",.1f")),
+        alt.Tooltip("high:Q", title="P90", format=axis_format.replace(",.0f", ",.1f")),
+        alt.Tooltip("central:Q", title="central", format=axis_format.replace(",.0f", ",.1f")),
+    ]
+    published_tooltip = [
+        alt.Tooltip("country:N", title="country"),
+        alt.Tooltip("series:N", title="variant"),
+        alt.Tooltip("year:Q", title="year", format="d"),
+        alt.Tooltip("published:Q", title="published", format=axis_format.replace(",.0f", ",.1f")),
+        alt.Tooltip("model:Q", title="model", format=axis_format.replace(",.0f", ",.1f")),
+        alt.Tooltip("difference:Q", title="model vs published", format="+.1%"),
+        alt.Tooltip("note:N", title="note"),
+    ]
+    proj = alt.Chart().transform_filter("datum.kind == 'projection'")
+    layers: list[alt.Chart] = [
+        proj.mark_area(opacity=0.22).encode(
+            x=x,
+            y=alt.Y("low:Q", title=title, axis=y_axis),
+            y2="high:Q",
+            color=color,
+            tooltip=projection_tooltip,
+        ),
+        proj.mark_line().encode(x="year:Q", y="mid:Q", color=color, tooltip=projection_tooltip),
+        proj.mark_point(filled=True, size=30).encode(
+            x="year:Q", y="mid:Q", color=color, tooltip=projection_tooltip
+        ),
+    ]
+    if whiskers:
+        layers.append(
+            proj.mark_rule(strokeWidth=2).encode(
+                x="year:Q", y="low:Q", y2="high:Q", color=color, tooltip=projection_tooltip
+            )
+        )
+    layers.append(
+        alt.Chart()
+        .transform_filter("datum.kind == 'published'")
+        .mark_point(shape="diamond", filled=True, size=150, stroke="black", strokeWidth=1.2)
+        .encode(x="year:Q", y="published:Q", color=color, tooltip=published_tooltip)
+    )
+    return (
+        alt.layer(*layers, data=alt.NamedData(name=FAN))
+        .properties(width=260, height=190)
+        .facet(
+            facet=alt.Facet("country:N", title=None, sort=list(countries)),
+            columns=columns,
+        )
+        .resolve_scale(y="independent")
+    )
+
+
+@lru_cache(maxsize=64)
+def _template_new(kind: str, *args: Any) -> str:
+    """The pages' other templates (as :func:`_template`), validated once per shape."""
+    builders = {"pareto": pareto_chart, "candidates": candidates_chart, "fan": fan_chart}
+    return json.dumps(builders[kind](*args).to_dict(validate=True))
+
+
+def _spec_new(kind: str, *args: Any, datasets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    spec = json.loads(_template_new(kind, *args))
+    spec["datasets"] = datasets
+    return spec
+
+
+def pareto_days(frame: pd.DataFrame, current_days: float) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`pareto_chart` for a :func:`planner.optimization.pareto` frame.
+
+    Infeasible deadlines have no cost and are left out (the page lists them).
+    """
+    feasible = frame[frame["cost_usd"].notna()].copy()
+    feasible["front"] = feasible["efficient"].map({True: "efficient", False: "dominated"})
+    columns = ["days", "cost_usd", "longest_days", "facility_power_mw", "gpus", "plan", "front"]
+    rows = _records(feasible[columns])
+    here = [{**r, "label": "this scenario's deadline"} for r in rows if r["days"] == current_days]
+    return _spec_new("pareto", datasets={PARETO: rows, CURRENT: here})
+
+
+def candidates(
+    comparison: pd.DataFrame, chosen: set[tuple[str, str]], grid_mw: float
+) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`candidates_chart` for a plan's comparison frame."""
+    data = comparison[comparison["facility_power_mw"].notna()].copy()
+    multi_run = data["run"].nunique() > 1
+    data["label"] = [
+        f"{r} / {c}" if multi_run else str(c)
+        for r, c in zip(data["run"], data["chip"], strict=True)
+    ]
+    data["status"] = [
+        "in the plan" if (r, c) in chosen else ("fits" if bool(f) else "does not fit")
+        for r, c, f in zip(data["run"], data["chip"], data["fits_grid"], strict=True)
+    ]
+    columns = [
+        "label",
+        "run",
+        "chip",
+        "status",
+        "gpus",
+        "days",
+        "facility_power_mw",
+        "energy_mwh",
+        "cost_usd",
+    ]
+    labels = tuple(str(label) for label in data["label"])
+    datasets = {CANDIDATES: _records(data[columns]), RULE: [{"grid_mw": float(grid_mw)}]}
+    return _spec_new("candidates", labels, datasets=datasets)
+
+
+def fan(
+    frame: pd.DataFrame,
+    published: list[dict[str, Any]],
+    quantity: str,
+    countries: tuple[str, ...],
+    columns: int = 3,
+) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`fan_chart` for a projection frame and its published figures.
+
+    Without Monte Carlo columns (``<quantity>_p10`` ...) the band collapses to the central
+    values. Published figures of other quantities are left out.
+    """
+    data = frame[frame["country"].isin(countries)]
+    has_band = f"{quantity}_p10" in data.columns
+    proj = pd.DataFrame(
+        {
+            "kind": "projection",
+            "country": data["country"],
+            "series": data["variant"],
+            "year": data["year"],
+            "central": data[quantity],
+            "low": data[f"{quantity}_p10"] if has_band else data[quantity],
+            "mid": data[f"{quantity}_p50"] if has_band else data[quantity],
+            "high": data[f"{quantity}_p90"] if has_band else data[quantity],
+        }
+    )
+    pub = [
+        {
+            "kind": "published",
+            "country": p["country"],
+            "series": p["variant"],
+            "year": p["year"],
+            "published": p["published"],
+            "model": p["model"],
+            "difference": p["relative_difference"],
+            "note": p.get("note") or "",
+        }
+        for p in published
+        if p["quantity"] == quantity and p["country"] in countries
+    ]
+    whiskers = data["year"].nunique() <= 2
+    datasets = {FAN: _records(proj) + json.loads(json.dumps(pub, default=float))}
+    return _spec_new(
+        "fan",
+        quantity,
+        tuple(countries),
+        max(1, min(columns, len(countries))),
+        whiskers,
+        datasets=datasets,
+    )

@@ -4,21 +4,48 @@ Each function takes the :func:`planner.app.state.request_kwargs` items as a sort
 ``st.cache_data`` hashes plain values) and returns plain data: dicts and DataFrames, never a
 core or solver object that a session could mutate. A :class:`~planner.errors.PlannerError`
 propagates uncached; the page shows its message.
+
+The Optimise page's functions take a scenario as canonical JSON (:func:`scenario_key`) and
+return the plan as dicts and DataFrames: the solver model is built and solved inside the
+cached call and never leaves it. The National demand page's projection is keyed by file (or
+uploaded text), variants, years, samples, seed and countries. Reports are built and rendered
+by their inputs too (:func:`report_bytes`), so a download renders once.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import math
+import os
+import tempfile
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from planner._paths import data_dir
 from planner.catalog import load_catalog
+from planner.errors import CatalogError, InputError
+from planner.optimization import build_model, pareto, solve
 from planner.presets import compare_to_published
+from planner.projection import project
+from planner.projection_scenarios import Scenario as ProjectionScenario
+from planner.projection_scenarios import load_scenario as load_projection_scenario
+from planner.projection_scenarios import parse_scenario as parse_projection_scenario
+from planner.reports import Report, build_sizing_report, render_report
+from planner.reports.plan import build_plan_report
+from planner.reports.projection import build_projection_report
 from planner.request import build_request
+from planner.scenarios import Scenario, scenario_from_dict
+from planner.scenarios import load_scenario as load_site_scenario
 from planner.sizing import compare_accelerators, size_training
+from planner.validation import check_choice
 
 #: Source tag of the values a user typed (shown in the assumptions table).
 APP_SOURCE = "app input"
@@ -101,3 +128,568 @@ def sized_at_gpus(key: Key, gpus: float) -> dict[str, Any]:
         request.run, request.accelerator or "", gpus=gpus, assumptions=request.assumptions
     )
     return result.to_dict()
+
+
+# --- Optimise: a site scenario as editable tables, its plan and its Pareto sweep -----------
+
+#: Example site scenarios (``data/scenarios``), the page opens on the first.
+DEFAULT_SCENARIO = "gtc2024.toml"
+#: Columns of the editable tables of the Optimise page (units in the names).
+RUN_COLUMNS = (
+    "name",
+    "flops",
+    "params",
+    "active_params",
+    "tokens",
+    "deadline_days",
+    "precision",
+    "mfu",
+    "goodput",
+)
+CANDIDATE_COLUMNS = ("chip", "supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour")
+LIMIT_COLUMNS = (
+    "grid_limit_mw",
+    "pue",
+    "budget_usd",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "max_racks",
+)
+#: Deadlines of the cost-vs-days sweep, as multiples of the scenario's longest deadline.
+PARETO_FACTORS = (1 / 3, 0.5, 2 / 3, 5 / 6, 1.0, 4 / 3, 5 / 3, 2.0)
+#: Objective of the Pareto sweep: the chart is least cost against the deadline.
+PARETO_OBJECTIVE = "cost"
+
+
+def scenario_names() -> list[str]:
+    """File names of the example site scenarios (``data/scenarios/*.toml``)."""
+    names = sorted(p.name for p in (data_dir() / "scenarios").glob("*.toml"))
+    if DEFAULT_SCENARIO in names:
+        names.remove(DEFAULT_SCENARIO)
+        names.insert(0, DEFAULT_SCENARIO)
+    return names
+
+
+def scenario_path(name: str) -> Path:
+    """The path of an example site scenario; :class:`InputError` for an unknown name."""
+    check_choice("scenario", name, scenario_names())
+    return data_dir() / "scenarios" / name
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def scenario_raw(name: str) -> dict[str, Any]:
+    """The example scenario ``name`` as the parsed TOML dict (validated once by the core)."""
+    path = scenario_path(name)
+    load_site_scenario(path)  # a broken example raises its CatalogError here
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def file_scenario(name: str, objective: str | None = None) -> dict[str, Any]:
+    """The example ``name`` as the tables show it, unedited (chips listed explicitly).
+
+    Comparing a scenario's :func:`scenario_key` with this one's tells whether it was edited.
+    """
+    raw = scenario_raw(name)
+    return scenario_from_tables(
+        raw,
+        **scenario_tables(raw),
+        objective=objective or raw.get("objective", "cost"),
+        pricing=raw.get("candidates", {}).get("pricing", "buy"),
+        allow_mixed_chips=bool(raw.get("allow_mixed_chips", False)),
+    )
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def mapping_text(value: Any) -> str:
+    """A scalar-or-table scenario value as one editable text: ``0.32`` or ``h100=0.2, gb200=0.32``."""
+    if _missing(value):
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_scalar_text(v)}" for k, v in value.items())
+    return _scalar_text(value)
+
+
+def _scalar_text(value: Any) -> str:
+    return (
+        f"{value:g}"
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else str(value)
+    )
+
+
+def parse_mapping(
+    field: str, text: Any, example: str
+) -> float | str | dict[str, float | str] | None:
+    """Inverse of :func:`mapping_text`: a number, a name, or ``key=value`` pairs.
+
+    Raises
+    ------
+    InputError
+        Naming ``field`` when a pair has no ``=`` or an empty key or value.
+    """
+    if _missing(text) or str(text).strip() == "":
+        return None
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    raw = str(text).strip()
+    if "=" not in raw and "," not in raw:
+        return _number_or_name(raw)
+    pairs: dict[str, float | str] = {}
+    for part in raw.split(","):
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or not key or not value:
+            raise InputError(field, raw, f"a number or key=value pairs, e.g. {example}")
+        pairs[key] = _number_or_name(value)
+    return pairs
+
+
+def _number_or_name(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _cell(value: Any) -> Any:
+    """A table cell as a scenario value: None for empty, plain int/float/str otherwise."""
+    if _missing(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """Whole numbers typed in a float column as ints (supply caps, racks)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def scenario_tables(raw: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The editable tables of a scenario dict: ``runs``, ``candidates`` and ``limits``.
+
+    ``candidates`` lists the scenario's chips, or (when the file lists none) every catalog
+    chip with a price for its pricing mode, as the optimiser would use them.
+    """
+    runs = pd.DataFrame(
+        [
+            {
+                "name": r.get("name"),
+                "flops": r.get("flops"),
+                "params": r.get("params"),
+                "active_params": r.get("active_params"),
+                "tokens": r.get("tokens"),
+                "deadline_days": r.get("deadline_days"),
+                "precision": r.get("precision", "bf16"),
+                "mfu": mapping_text(r.get("mfu")),
+                "goodput": r.get("goodput"),
+            }
+            for r in raw.get("runs", [])
+        ],
+        columns=list(RUN_COLUMNS),
+    )
+    for column in ("flops", "params", "active_params", "tokens", "deadline_days", "goodput"):
+        runs[column] = pd.to_numeric(runs[column], errors="coerce").astype(float)
+    cand = raw.get("candidates", {})
+    chips = cand.get("chips")
+    if chips is None:
+        chips = scenario_from_dict(dict(raw), source="scenario").candidate_ids()
+    candidates = pd.DataFrame(
+        [
+            {
+                "chip": c,
+                "supply_gpus": cand.get("supply_gpus", {}).get(c),
+                "price_usd_per_gpu": cand.get("price_usd_per_gpu", {}).get(c),
+                "rent_usd_per_gpu_hour": cand.get("rent_usd_per_gpu_hour", {}).get(c),
+            }
+            for c in chips
+        ],
+        columns=list(CANDIDATE_COLUMNS),
+    )
+    for column in CANDIDATE_COLUMNS[1:]:
+        candidates[column] = pd.to_numeric(candidates[column], errors="coerce").astype(float)
+    site = raw.get("site", {})
+    limits = pd.DataFrame(
+        [
+            {
+                "grid_limit_mw": site.get("grid_limit_mw"),
+                "pue": mapping_text(site.get("pue")),
+                "budget_usd": raw.get("budget_usd"),
+                "electricity_usd_per_mwh": site.get("electricity_usd_per_mwh"),
+                "grid_gco2_per_kwh": site.get("grid_gco2_per_kwh"),
+                "max_racks": site.get("max_racks"),
+            }
+        ],
+        columns=list(LIMIT_COLUMNS),
+    )
+    for column in LIMIT_COLUMNS:
+        if column != "pue":
+            limits[column] = pd.to_numeric(limits[column], errors="coerce").astype(float)
+    return {"runs": runs, "candidates": candidates, "limits": limits}
+
+
+def scenario_from_tables(
+    raw: Mapping[str, Any],
+    runs: pd.DataFrame,
+    candidates: pd.DataFrame,
+    limits: pd.DataFrame,
+    *,
+    objective: str | None = None,
+    pricing: str | None = None,
+    allow_mixed_chips: bool | None = None,
+) -> dict[str, Any]:
+    """The scenario dict of edited tables, on top of ``raw`` (its other keys are kept).
+
+    Plain data for :func:`planner.scenarios.scenario_from_dict`, which validates it; here only
+    the text cells (MFU per chip, PUE per hall) are parsed.
+
+    Raises
+    ------
+    InputError
+        A text cell that is neither a number/name nor ``key=value`` pairs.
+    """
+    data = copy.deepcopy(dict(raw))
+    run_list = []
+    for i, row in enumerate(runs.to_dict(orient="records")):
+        if all(_missing(v) or str(v).strip() == "" for v in row.values()):
+            continue  # a row the editor added and left empty
+        entry = {k: _cell(row.get(k)) for k in RUN_COLUMNS if k != "mfu"}
+        entry["mfu"] = parse_mapping(f"runs[{i}].mfu", row.get("mfu"), "h100=0.20, gb200=0.32")
+        run_list.append({k: v for k, v in entry.items() if v is not None})
+    data["runs"] = run_list
+    cand = dict(data.get("candidates", {}))
+    chips: list[str] = []
+    tables: dict[str, dict[str, Any]] = {
+        "supply_gpus": {},
+        "price_usd_per_gpu": {},
+        "rent_usd_per_gpu_hour": {},
+    }
+    for row in candidates.to_dict(orient="records"):
+        chip = _cell(row.get("chip"))
+        if chip is None:
+            continue
+        chips.append(str(chip))
+        for column, table in tables.items():
+            value = _cell(row.get(column))
+            if value is not None:
+                table[str(chip)] = _whole(value) if column == "supply_gpus" else value
+    cand["chips"] = chips
+    for column, table in tables.items():
+        if table:
+            cand[column] = table
+        else:
+            cand.pop(column, None)
+    if pricing is not None:
+        cand["pricing"] = pricing
+    data["candidates"] = cand
+    row = limits.to_dict(orient="records")[0] if len(limits) else {}
+    site = dict(data.get("site", {}))
+    for column in ("grid_limit_mw", "electricity_usd_per_mwh", "grid_gco2_per_kwh", "max_racks"):
+        value = _cell(row.get(column))
+        if value is None:
+            site.pop(column, None)
+        else:
+            site[column] = _whole(value) if column == "max_racks" else value
+    pue = parse_mapping("site.pue", row.get("pue"), "air=colocation-air, liquid=1.1")
+    if pue is None:
+        site.pop("pue", None)
+    else:
+        site["pue"] = pue
+    data["site"] = site
+    budget = _cell(row.get("budget_usd"))
+    if budget is None:
+        data.pop("budget_usd", None)
+    else:
+        data["budget_usd"] = budget
+    if objective is not None:
+        data["objective"] = objective
+    if allow_mixed_chips is not None:
+        data["allow_mixed_chips"] = bool(allow_mixed_chips)
+    return data
+
+
+def scenario_key(data: Mapping[str, Any]) -> str:
+    """A hashable cache key of a scenario dict (canonical JSON)."""
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def validate_scenario(key: str, source: str) -> Scenario:
+    """The core's validation of a scenario key (raises its :class:`CatalogError`)."""
+    return scenario_from_dict(json.loads(key), source=source)
+
+
+def _frame(frame: pd.DataFrame) -> pd.DataFrame:
+    flat = frame.reset_index() if frame.index.names[0] is not None else frame.copy()
+    return flat.reset_index(drop=True)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def plan(key: str, source: str) -> dict[str, Any]:
+    """Optimise the scenario of ``key``: the plan as plain data (no solver objects).
+
+    :func:`planner.optimization.build_model` then :func:`~planner.optimization.solve`
+    (HiGHS), with the candidate comparison and, when nothing fits, the minimal relaxations.
+
+    Returns
+    -------
+    dict
+        ``status``, ``feasible``, ``objective``, ``objective_value``, ``objective_unit``,
+        ``solver``, ``message``, ``totals``, ``notes``, ``timings``, ``grid_limit_mw`` and
+        the frames ``runs``, ``constraints``, ``comparison``, ``relaxations`` (index reset).
+    """
+    scenario = validate_scenario(key, source)
+    result = solve(build_model(scenario), relaxations=True, comparison=True)
+    return {
+        "status": result.status,
+        "feasible": result.feasible,
+        "objective": result.objective,
+        "objective_value": result.objective_value,
+        "objective_unit": result.objective_unit,
+        "solver": result.solver,
+        "message": result.message,
+        "totals": dict(result.totals),
+        "notes": list(result.notes),
+        "timings": dict(result.timings),
+        "grid_limit_mw": scenario.site.grid_limit_mw,
+        "longest_deadline_days": max(r.deadline_days for r in scenario.runs),
+        "runs": _frame(result.runs),
+        "constraints": _frame(result.constraints),
+        "comparison": _frame(result.comparison),
+        "relaxations": _frame(result.relaxations),
+    }
+
+
+def pareto_days_values(longest_deadline_days: float) -> tuple[float, ...]:
+    """Deadlines of the sweep: :data:`PARETO_FACTORS` x the longest deadline, whole days."""
+    values = {max(1.0, float(round(longest_deadline_days * f))) for f in PARETO_FACTORS}
+    values.add(float(longest_deadline_days))
+    return tuple(sorted(values))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def pareto_days(key: str, source: str, days: tuple[float, ...]) -> pd.DataFrame:
+    """Least cost against the longest deadline: :func:`planner.optimization.pareto` over days."""
+    scenario = validate_scenario(key, source)
+    return pareto(scenario, "days", list(days), objective=PARETO_OBJECTIVE)
+
+
+def scenario_toml(data: Mapping[str, Any], header: str = "") -> str:
+    """A scenario dict as TOML text (``tomllib.loads`` gives the dict back).
+
+    The app writes edited scenarios with it so the plan report, which reads a file, can
+    reproduce them; each comment line of ``header`` goes on top.
+    """
+    lines = [f"# {line}" for line in header.splitlines()]
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    arrays = {
+        k: v
+        for k, v in data.items()
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
+    }
+    for key, value in data.items():
+        if key not in tables and key not in arrays and value is not None:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, table in tables.items():
+        lines += ["", f"[{_toml_key(key)}]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+    for key, items in arrays.items():
+        for item in items:
+            lines += ["", f"[[{_toml_key(key)}]]"]
+            lines += [
+                f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items() if v is not None
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: Any) -> str:
+    text = str(key)
+    if text and all(c.isalnum() or c in "-_" for c in text) and text.isascii():
+        return text
+    return json.dumps(text)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError("value", value, "a finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    raise InputError("value", value, "a TOML number, string, boolean, list or table")
+
+
+# --- National demand: projections by country and year ---------------------------------------
+
+#: Projection scenarios (``data/projections``), the page opens on the first.
+DEFAULT_PROJECTION = "iea-2025-base.toml"
+#: Monte Carlo of the page: modest by default (the report's own default is 10,000), fixed seed.
+DEFAULT_SAMPLES = 2_000
+PROJECTION_SEED = 0
+
+
+def projection_names() -> list[str]:
+    """File names of the projection scenarios (``data/projections/*.toml``)."""
+    names = sorted(p.name for p in (data_dir() / "projections").glob("*.toml"))
+    if DEFAULT_PROJECTION in names:
+        names.remove(DEFAULT_PROJECTION)
+        names.insert(0, DEFAULT_PROJECTION)
+    return names
+
+
+def _projection_scenario(name: str, text: str | None) -> ProjectionScenario:
+    """A shipped projection file by name, or an uploaded one (``text``) named ``name``."""
+    if text is None:
+        check_choice("projection", name, projection_names())
+        return load_projection_scenario(data_dir() / "projections" / name)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(name, None, None, f"not valid TOML ({exc})") from None
+    return parse_projection_scenario(raw, name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def projection_meta(name: str, text: str | None = None) -> dict[str, Any]:
+    """Title, source, variants, default years and regions of a projection scenario."""
+    sc = _projection_scenario(name, text)
+    first = next(iter(sc.variants.values()))
+    central = project(sc, samples=0)
+    return {
+        "title": sc.title,
+        "source": first.source,
+        "variants": list(sc.variants),
+        "years": first.year_range,
+        "scope": first.scope,
+        "countries": list(dict.fromkeys(central.frame["country"])),
+    }
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def projection(
+    name: str,
+    text: str | None,
+    variants: tuple[str, ...],
+    years: tuple[int, int],
+    samples: int,
+    seed: int,
+    countries: tuple[str, ...] | None,
+) -> dict[str, Any]:
+    """:func:`planner.projection.project` as plain data: ``frame`` and ``published`` rows.
+
+    Keyed by every input (file or uploaded text, variants, years, samples, seed, countries).
+    """
+    sc = _projection_scenario(name, text)
+    result = project(
+        sc,
+        years=years,
+        samples=samples,
+        seed=seed,
+        variants=list(variants) or None,
+        countries=list(countries) if countries else None,
+    )
+    return {
+        "frame": result.to_frame(),
+        "published": [dict(p) for p in result.published],
+        "title": result.title,
+        "source": result.source,
+        "years": result.years,
+        "variants": list(result.variants),
+        "calibration": dict(result.calibration),
+        "reference_run": result.reference_run.title,
+    }
+
+
+# --- Reports: the three subjects, rendered on demand ------------------------------------------
+
+#: MIME type of each report format (download buttons).
+REPORT_MIME = {
+    "html": "text/html",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown",
+    "json": "application/json",
+}
+
+
+def _scratch_file(stem: str, text: str) -> Path:
+    """A file holding ``text`` under the temp folder, named by its content (reused)."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / "planner-app"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}-{digest}.toml"
+    if not path.is_file():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return path
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def sizing_report(key: Key, command: str = "") -> Report:
+    """The sizing report of a sidebar request (:func:`planner.reports.build_sizing_report`)."""
+    return build_sizing_report(build_request(**dict(key), source=APP_SOURCE), command=command)
+
+
+def plan_report_file(key: str, file_name: str) -> Path:
+    """The file the plan report reads: the example itself, or the edited scenario as TOML."""
+    path = scenario_path(file_name)
+    if scenario_key(file_scenario(file_name)) == key:
+        return path
+    header = (
+        f"Edited in the planner app from {file_name} (data/scenarios/{file_name}).\n"
+        "Units are in the key names: _mw megawatts, _usd US dollars, _days days."
+    )
+    return _scratch_file(f"edited-{path.stem}", scenario_toml(json.loads(key), header))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def plan_report(key: str, file_name: str, command: str = "") -> Report:
+    """The plan report of an optimise scenario (the example file, or its edited tables)."""
+    return build_plan_report(plan_report_file(key, file_name), command=command)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def projection_report(
+    name: str, text: str | None, samples: int, seed: int, command: str = ""
+) -> Report:
+    """The projection report of a scenario file (every variant, the file's years)."""
+    path = (
+        data_dir() / "projections" / name
+        if text is None
+        else _scratch_file(f"upload-{Path(name).stem}", text)
+    )
+    _projection_scenario(name, text)  # check the name (or the upload) first
+    return build_projection_report(path, samples=samples, seed=seed, command=command)
+
+
+@st.cache_data(max_entries=96, show_spinner=False)
+def report_bytes(subject: str, args: tuple[Any, ...], fmt: str) -> bytes:
+    """A report rendered in ``fmt`` (html, xlsx, md, json), cached by its inputs.
+
+    ``subject`` is ``sizing`` (args of :func:`sizing_report`), ``plan``
+    (:func:`plan_report`) or ``projection`` (:func:`projection_report`). Rendering HTML
+    draws its charts with vl-convert (about a second), so pages call this lazily: from a
+    download button's callable, when the user clicks.
+    """
+    builders = {"sizing": sizing_report, "plan": plan_report, "projection": projection_report}
+    check_choice("subject", subject, list(builders))
+    return render_report(builders[subject](*args), fmt)

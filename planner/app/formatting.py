@@ -68,3 +68,24 @@ def number(value: Any) -> str:
 
 def percent(value: Any) -> str:
     return "" if _missing(value) else f"{value:+.1%}"
+
+
+def twh(value: Any) -> str:
+    """Terawatt-hours a year: ``945 TWh``, ``85.4 TWh``, ``4.07 TWh``."""
+    if _missing(value):
+        return UNKNOWN
+    if abs(value) >= 100:
+        return f"{value:,.0f} TWh"
+    return f"{value:,.1f} TWh" if abs(value) >= 10 else f"{value:,.2f} TWh"
+
+
+def share(value: Any) -> str:
+    """A fraction as a percentage with two decimals: ``4.46%``."""
+    return UNKNOWN if _missing(value) else f"{value:.2%}"
+
+
+def band(low: Any, high: Any, unit: str = "") -> str:
+    """A P10-P90 band: ``P10-P90 402-431 TWh``; empty without samples."""
+    if _missing(low) or _missing(high):
+        return ""
+    return f"P10-P90 {number(low)}-{number(high)}{' ' + unit if unit else ''}"

@@ -1,24 +1,535 @@
-"""Page "Optimise": the scenario as editable tables, a solve button, the plan and its limits.
+"""Page "Optimise": a site scenario as editable tables, the plan, its limits and its Pareto chart.
 
-Placeholder: it arrives with the optimiser issue (issue 3, ``planner/optimization.py`` and
-``planner/scenarios.py``). ``streamlit_app.py`` runs this file as a page.
+The scenario (runs, candidate chips, limits) comes from an example file of ``data/scenarios``
+and is shown as three ``st.data_editor`` tables. Every edit goes through the core's
+validator (:func:`planner.scenarios.scenario_from_dict`): a bad cell shows ``st.error`` with
+the core's message naming the field (``runs[0].deadline_days``), never a traceback. The
+optimiser (:mod:`planner.optimization`) runs inside cached calls of
+:mod:`planner.app.compute` keyed by the scenario's canonical JSON, and returns plain frames:
+no solver object reaches the page or another session.
+
+The page solves once on first view, then when the Solve button is pressed. An infeasible
+scenario is a plan too: its minimal relaxations (more grid, a longer deadline, another chip)
+are shown in words. The tables, the solved scenario and the choices survive a page switch.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import streamlit as st
+
+from planner.app import charts, compute
+from planner.app import formatting as fmt
+from planner.assumptions import default_table
+from planner.catalog import PRECISIONS, load_catalog
+from planner.errors import PlannerError
+from planner.optimization import OBJECTIVES
+
+FILE = "opt_file"
+OBJECTIVE = "opt_objective"
+PRICING = "opt_pricing"
+MIXED = "opt_mixed"
+SOLVE = "opt_solve"
+#: Widget keys of the editable tables (tests seed their edit state under these keys).
+EDITORS = {"runs": "opt_runs", "candidates": "opt_candidates", "limits": "opt_limits"}
+#: The scenario whose plan is on screen: ``key`` (canonical JSON), ``source``, ``file``,
+#: ``edited``. The Reports page reads it.
+SOLVED = "opt_solved"
+#: Plain session state (survives page switches, unlike widget state).
+_TABLES = "_opt_tables"  # the tables as last edited, by file
+_BASES = "_opt_bases"  # the frames the editors are drawn from
+_KEEP = "_keep_"  # prefix of the copies of this page's widget values
+
+PRICING_MODES = ("buy", "rent", "auto")
+#: Shown in an empty table cell (a default applies, or no limit).
+EMPTY = "-"
+OBJECTIVE_LABELS = {
+    "cost": "least cost (USD)",
+    "power": "least peak facility power (MW)",
+    "energy": "least energy (MWh)",
+    "emissions": "least emissions (tCO2)",
+    "gpus": "fewest GPUs",
+    "time": "fastest (longest run / its deadline)",
+}
+_WIDGETS = (FILE, OBJECTIVE, PRICING, MIXED)
+
+
+# --- session state ----------------------------------------------------------------------------
+
+
+def _file_defaults(name: str) -> dict[str, Any]:
+    raw = compute.scenario_raw(name)
+    return {
+        OBJECTIVE: raw.get("objective", "cost"),
+        PRICING: raw.get("candidates", {}).get("pricing", "buy"),
+        MIXED: bool(raw.get("allow_mixed_chips", False)),
+    }
+
+
+def _restore_widgets() -> None:
+    """Give this page's widgets their last values (Streamlit drops them on a page switch)."""
+    if FILE not in st.session_state:
+        st.session_state[FILE] = st.session_state.get(_KEEP + FILE, compute.DEFAULT_SCENARIO)
+    defaults = _file_defaults(st.session_state[FILE])
+    for key in (OBJECTIVE, PRICING, MIXED):
+        if key not in st.session_state:
+            st.session_state[key] = st.session_state.get(_KEEP + key, defaults[key])
+
+
+def _keep_widgets() -> None:
+    for key in _WIDGETS:
+        st.session_state[_KEEP + key] = st.session_state.get(key)
+
+
+def _on_file_change() -> None:
+    """Callback: a new example file resets the tables, the choices and the plan."""
+    name = st.session_state[FILE]
+    for key, value in _file_defaults(name).items():
+        st.session_state[key] = value
+    for key in (_TABLES, _BASES, SOLVED, *EDITORS.values()):
+        if key in st.session_state:
+            del st.session_state[key]
+
+
+def _editor_bases(name: str) -> dict[str, pd.DataFrame]:
+    """The frames to draw the editors from.
+
+    While an editor is on screen its base stays the same object (its edits are deltas on it).
+    When its state is gone (first view, or back from another page) it is redrawn from the
+    tables as last edited, so no edit is lost and none is applied twice.
+    """
+    tables = st.session_state.get(_TABLES)
+    if tables is None or tables.get("file") != name:
+        tables = {"file": name, **compute.scenario_tables(compute.scenario_raw(name))}
+    bases = st.session_state.get(_BASES)
+    if bases is None or bases.get("file") != name:
+        bases = {"file": name}
+    for table, key in EDITORS.items():
+        if key not in st.session_state or table not in bases:
+            bases[table] = tables[table]
+    st.session_state[_BASES] = bases
+    return bases
+
+
+# --- the tables -------------------------------------------------------------------------------
+
+
+def _defaults_caption() -> str:
+    table = default_table()
+    return (
+        "Empty cells (-) mean no limit (budget, supply, racks), the catalog's price, or the "
+        "defaults of data/assumptions.csv: "
+        f"MFU {table['mfu'].value:g}, goodput {table['goodput'].value:g}, "
+        f"PUE {table['pue'].value:g}, electricity {table['electricity_usd_per_mwh'].value:g} "
+        f"USD/MWh, grid {table['grid_gco2_per_kwh'].value:g} gCO2/kWh. Give the work as FLOPs, "
+        "or parameters (and active parameters for a mixture of experts) with tokens. "
+        "MFU and PUE take one number or per-chip/per-hall pairs (`h100=0.2, gb200=0.32`; "
+        "`air=colocation-air, liquid=hyperscale-liquid`, profiles of data/facility.csv)."
+    )
+
+
+def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    number = st.column_config.NumberColumn
+    st.markdown("**Runs** (trained at the same time, each on its own cluster)")
+    runs = st.data_editor(
+        bases["runs"],
+        key=EDITORS["runs"],
+        placeholder=EMPTY,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Run", help="A unique name"),
+            "flops": number("FLOPs", format="%.3e", help="Total training compute, FLOPs"),
+            "params": number("Parameters (count)", format="%.3e"),
+            "active_params": number(
+                "Active parameters (count)",
+                format="%.3e",
+                help="Mixture of experts: parameters each token uses (empty: dense)",
+            ),
+            "tokens": number("Tokens (count)", format="%.3e"),
+            "deadline_days": number("Deadline (days)", format="%.4g"),
+            "precision": st.column_config.SelectboxColumn("Precision", options=list(PRECISIONS)),
+            "mfu": st.column_config.TextColumn(
+                "MFU (fraction)",
+                help="One number in (0, 1], or chip=value pairs with an optional default=",
+            ),
+            "goodput": number("Goodput (fraction)", format="%.3f"),
+        },
+    )
+    st.markdown("**Candidate chips** (the optimiser picks among them)")
+    candidates = st.data_editor(
+        bases["candidates"],
+        key=EDITORS["candidates"],
+        placeholder=EMPTY,
+        num_rows="dynamic",
+        hide_index=True,
+        column_config={
+            "chip": st.column_config.SelectboxColumn("Chip", options=load_catalog().ids),
+            "supply_gpus": number(
+                "Supply cap (GPUs)", format="localized", step=1, help="Empty: no cap"
+            ),
+            "price_usd_per_gpu": number(
+                "Price (USD per GPU)", format="localized", help="Empty: the catalog's price"
+            ),
+            "rent_usd_per_gpu_hour": number(
+                "Rent (USD per GPU-hour)", format="%.2f", help="Empty: the catalog's rent"
+            ),
+        },
+    )
+    st.markdown("**Limits** of the site")
+    limits = st.data_editor(
+        bases["limits"],
+        key=EDITORS["limits"],
+        placeholder=EMPTY,
+        num_rows="fixed",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "grid_limit_mw": number(
+                "Grid limit (MW)", format="%.4g", help="Peak facility power the grid supplies"
+            ),
+            "pue": st.column_config.TextColumn(
+                "PUE (ratio)", help="A number in [1, 3], a facility profile, or hall=value pairs"
+            ),
+            "budget_usd": number("Budget (USD)", format="localized", help="Empty: no budget"),
+            "electricity_usd_per_mwh": number("Electricity (USD/MWh)", format="%.4g"),
+            "grid_gco2_per_kwh": number("Grid intensity (gCO2/kWh)", format="%.4g"),
+            "max_racks": number("Max racks (count)", format="localized", step=1),
+        },
+    )
+    st.caption(_defaults_caption())
+    return {"runs": runs, "candidates": candidates, "limits": limits}
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+def _objective_text(value: Any, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return fmt.UNKNOWN
+    formatters = {
+        "USD": fmt.usd,
+        "MW": fmt.mw,
+        "MWh": fmt.mwh,
+        "tCO2": fmt.tco2,
+        "GPUs": lambda v: f"{fmt.count(v)} GPUs",
+    }
+    if unit in formatters:
+        return formatters[unit](value)
+    return f"{value:.3f} of the deadline"
+
+
+def _metrics(result: dict[str, Any]) -> None:
+    t = result["totals"]
+    row1 = st.columns(4)
+    row1[0].metric("GPUs", fmt.count(t["gpus"]), help="all runs, whole systems")
+    row1[1].metric("Systems", fmt.count(t["systems"]))
+    row1[2].metric(
+        "Peak facility power",
+        fmt.mw(t["facility_power_mw"]),
+        help=f"all runs at once, of the {fmt.mw(result['grid_limit_mw'])} grid limit",
+    )
+    row1[3].metric("Longest run", f"{fmt.days(t['longest_days'])} days")
+    row2 = st.columns(4)
+    row2[0].metric("Energy", fmt.mwh(t["energy_mwh"]))
+    row2[1].metric("Cost", fmt.usd(t["cost_usd"]), help="hardware bought in full + electricity")
+    row2[2].metric("Emissions", fmt.tco2(t["emissions_tco2"]))
+    row2[3].metric(
+        "Objective",
+        _objective_text(result["objective_value"], result["objective_unit"]),
+        help=OBJECTIVE_LABELS.get(result["objective"], result["objective"]),
+    )
+
+
+def _runs_table(runs: pd.DataFrame) -> None:
+    columns = [
+        "run",
+        "chip",
+        "systems",
+        "gpus",
+        "days",
+        "deadline_days",
+        "facility_power_mw",
+        "energy_mwh",
+        "cost_usd",
+        "emissions_tco2",
+        "mfu",
+        "pue",
+    ]
+    st.dataframe(
+        runs[columns],
+        hide_index=True,
+        key="opt_plan_table",
+        column_config={
+            "systems": st.column_config.NumberColumn("systems", format="localized"),
+            "gpus": st.column_config.NumberColumn("GPUs", format="localized"),
+            "days": st.column_config.NumberColumn("days", format="%.1f"),
+            "deadline_days": st.column_config.NumberColumn("deadline (days)", format="%g"),
+            "facility_power_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
+            "energy_mwh": st.column_config.NumberColumn("MWh", format="localized"),
+            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
+            "emissions_tco2": st.column_config.NumberColumn("tCO2", format="localized"),
+            "mfu": st.column_config.NumberColumn("MFU", format="%.3f"),
+            "pue": st.column_config.NumberColumn("PUE", format="%.2f"),
+        },
+    )
+
+
+def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
+    """One limit of a plan in words: how much is used, and whether it binds and why."""
+    name = str(row["constraint"])
+    used, limit, slack = row["used"], row["limit"], row["slack"]
+    if name == "grid_limit_mw":
+        what = f"Grid: {fmt.mw(used)} of {fmt.mw(limit)} at peak ({fmt.mw(slack)} left)"
+    elif name == "budget_usd":
+        what = f"Budget: {fmt.usd(used)} of {fmt.usd(limit)} ({fmt.usd(slack)} left)"
+    elif name.startswith("supply_gpus."):
+        chip = name.split(".", 1)[1]
+        what = f"Supply of {chip}: {fmt.count(used)} of {fmt.count(limit)} GPUs"
+    elif name == "max_racks":
+        what = f"Racks: {fmt.count(used)} of {fmt.count(limit)}"
+    elif name.startswith("deadline_days."):
+        run = name.split(".", 1)[1]
+        what = f"Deadline of {run}: done in {fmt.days(used)} of {limit:g} days"
+        if row["binding"]:
+            return (
+                f"**Binds.** {what}; one system fewer would miss it, so it sets the cluster size."
+            )
+        return f"Not binding. {what}."
+    else:
+        what = f"{name}: {fmt.number(used)} of {fmt.number(limit)} {row.get('unit', '')}"
+    looser = row.get("objective_if_10pct_looser")
+    if row["binding"]:
+        better = (
+            f"; 10% more would improve the objective to {_objective_text(looser, objective_unit)}"
+            if looser is not None and not pd.isna(looser)
+            else "; without it the plan would change"
+        )
+        return f"**Binds.** {what}{better}."
+    return f"Not binding. {what}."
+
+
+def _limits(result: dict[str, Any]) -> None:
+    st.subheader("Which limits bind")
+    rows = result["constraints"].to_dict(orient="records")
+    rows.sort(key=lambda r: not r["binding"])
+    lines = [f"- {limit_sentence(r, result['objective_unit'])}" for r in rows]
+    st.markdown("\n".join(lines))
+
+
+def relaxation_lines(relaxations: pd.DataFrame) -> list[str]:
+    """Each minimal relaxation of an infeasible plan as one line of text."""
+    lines = []
+    for r in relaxations.to_dict(orient="records"):
+        key = str(r["relax"])
+        if key == "grid_limit_mw":
+            label = "More grid"
+        elif key.startswith("deadline_days."):
+            label = f"A longer deadline for {key.split('.', 1)[1]}"
+        elif key.startswith("add_chip."):
+            label = f"Add {key.split('.', 1)[1]} as a candidate"
+        elif key == "budget_usd":
+            label = "A larger budget"
+        elif key.startswith("supply_gpus."):
+            label = f"More {key.split('.', 1)[1]} supply"
+        elif key == "max_racks":
+            label = "More racks"
+        else:
+            label = key
+        detail = str(r["detail"])
+        current, needed = r.get("current"), r.get("needed")
+        if r["works"] and not key.startswith("add_chip.") and needed is not None:
+            if not pd.isna(current) and not pd.isna(needed):
+                detail += f" ({fmt.number(current)} -> {fmt.number(needed)} {r['unit']})"
+        lines.append(f"{label}: {detail}." if r["works"] else f"{label}: {detail} (not enough).")
+    return lines
+
+
+def _infeasible(result: dict[str, Any]) -> None:
+    st.warning(result["message"], icon=":material/block:")
+    lines = relaxation_lines(result["relaxations"])
+    if lines:
+        st.subheader("What would make it fit")
+        st.markdown(
+            "Each change on its own, the least that gives a plan (found by re-solving):\n\n"
+            + "\n".join(f"- {line}" for line in lines)
+        )
+
+
+def _comparison(result: dict[str, Any]) -> None:
+    frame = result["comparison"]
+    if frame.empty:
+        return
+    st.subheader("Every candidate chip alone")
+    chosen = set(zip(result["runs"]["run"], result["runs"]["chip"], strict=True))
+    if frame["facility_power_mw"].notna().any():
+        st.vega_lite_chart(
+            spec=charts.candidates(frame, chosen, result["grid_limit_mw"]),
+            key="opt_chart_candidates",
+        )
+    columns = [
+        c
+        for c in (
+            "run",
+            "chip",
+            "gpus",
+            "systems",
+            "days",
+            "facility_power_mw",
+            "energy_mwh",
+            "cost_usd",
+            "emissions_tco2",
+            "fits_grid",
+            "fits_budget",
+            "fits_supply",
+            "note",
+        )
+        if c in frame.columns
+    ]
+    st.dataframe(
+        frame[columns],
+        hide_index=True,
+        key="opt_comparison_table",
+        column_config={
+            "gpus": st.column_config.NumberColumn("GPUs", format="localized"),
+            "systems": st.column_config.NumberColumn("systems", format="localized"),
+            "days": st.column_config.NumberColumn("days", format="%.1f"),
+            "facility_power_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
+            "energy_mwh": st.column_config.NumberColumn("MWh", format="localized"),
+            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
+            "emissions_tco2": st.column_config.NumberColumn("tCO2", format="localized"),
+        },
+    )
+    st.caption(
+        "Each chip sized by the core for the whole run at its deadline, with the site's PUE "
+        "and the run's MFU for that chip; whether it fits each limit on its own."
+    )
+
+
+def _pareto(solved: dict[str, Any], result: dict[str, Any]) -> None:
+    st.subheader("Cost against the deadline")
+    deadline = float(result["longest_deadline_days"])
+    days = compute.pareto_days_values(deadline)
+    frame = compute.pareto_days(solved["key"], solved["source"], days)
+    missing = frame.loc[frame["cost_usd"].isna(), "days"].tolist()
+    if len(missing) < len(frame):
+        st.vega_lite_chart(spec=charts.pareto_days(frame, deadline), key="opt_chart_pareto")
+    caption = (
+        "Each point re-solves the scenario for least cost with the longest deadline set to that "
+        "many days (other runs' deadlines scaled in proportion). Joined points are Pareto-"
+        "efficient: no other deadline is both shorter and cheaper. Ring: this scenario's "
+        f"deadline ({deadline:g} days)."
+    )
+    if missing:
+        caption += " No plan fits at " + ", ".join(f"{d:g}" for d in missing) + " days."
+    st.caption(caption)
+
+
+# --- the page ---------------------------------------------------------------------------------
 
 
 def render() -> None:
-    """Draw the placeholder."""
+    """Draw the page: the scenario tables, the Solve button, the plan, limits and Pareto."""
+    _restore_widgets()
     st.title("Optimise a cluster plan")
-    st.info(
-        "This page arrives with the optimiser issue: the scenario's runs, candidate chips and "
-        "limits as editable tables, a solve button, the plan with its binding limits in words, "
-        "and the cost-vs-days Pareto chart. Until then, size single runs on the "
-        "'Size a run' page.",
-        icon=":material/construction:",
+    st.caption(
+        "Which chips, and how many systems, train every run by its deadline within the site's "
+        "grid, budget and supply at least cost, power, energy, emissions or time. A mixed-"
+        "integer programme solved by HiGHS (planner.optimization)."
     )
+    names = compute.scenario_names()
+    top = st.columns([3, 2, 1, 1])
+    top[0].selectbox(
+        "Example scenario",
+        names,
+        key=FILE,
+        on_change=_on_file_change,
+        format_func=lambda n: f"data/scenarios/{n}: {compute.scenario_raw(n).get('title', '')}",
+    )
+    top[1].selectbox(
+        "Objective",
+        list(OBJECTIVES),
+        key=OBJECTIVE,
+        format_func=lambda o: f"{o}: {OBJECTIVE_LABELS.get(o, o)}",
+        help="Ties are broken by cost, then GPUs.",
+    )
+    top[2].selectbox(
+        "Pricing", list(PRICING_MODES), key=PRICING, help="buy (capex + power) or rent (GPU-hours)"
+    )
+    top[3].checkbox(
+        "Mixed chips",
+        key=MIXED,
+        help="Let one run be split over several chip types (each pool trains its share).",
+    )
+    _keep_widgets()
+    name = st.session_state[FILE]
+    raw = compute.scenario_raw(name)
+    if raw.get("description"):
+        st.caption(raw["description"])
+    tables = _tables(_editor_bases(name))
+    st.session_state[_TABLES] = {"file": name, **tables}
+
+    objective = st.session_state[OBJECTIVE]
+    try:
+        data = compute.scenario_from_tables(
+            raw,
+            **tables,
+            objective=objective,
+            pricing=st.session_state[PRICING],
+            allow_mixed_chips=st.session_state[MIXED],
+        )
+        key = compute.scenario_key(data)
+        edited = key != compute.scenario_key(compute.file_scenario(name, objective=objective))
+        source = f"edited tables of data/scenarios/{name}" if edited else f"data/scenarios/{name}"
+        if objective != raw.get("objective", "cost"):
+            source += f" (objective {objective})"
+        compute.validate_scenario(key, source)
+    except PlannerError as err:
+        st.error(str(err))
+        st.caption(
+            "runs[0] is the first row of the Runs table. Fix the cell to see a plan: "
+            "nothing is solved while the tables are invalid."
+        )
+        return
+
+    clicked = st.button("Solve", key=SOLVE, type="primary", icon=":material/play_arrow:")
+    solved = st.session_state.get(SOLVED)
+    if clicked or solved is None or solved.get("file") != name:
+        solved = {"key": key, "source": source, "file": name, "edited": edited}
+        st.session_state[SOLVED] = solved
+    if solved["key"] != key:
+        st.info(
+            "The tables changed since the last solve: press Solve. The plan below is the one "
+            "last solved.",
+            icon=":material/edit:",
+        )
+    try:
+        result = compute.plan(solved["key"], solved["source"])
+    except PlannerError as err:
+        st.error(str(err))
+        return
+
+    st.header("The plan")
+    timings = result["timings"]
+    st.caption(
+        f"Objective: {OBJECTIVE_LABELS.get(result['objective'], result['objective'])}. "
+        f"Status {result['status']}; solved by {result['solver']} in "
+        f"{timings.get('total_s', 0.0):.2f} s ({timings.get('solver_calls', 0):.0f} solver calls). "
+        f"Scenario: {solved['source']}."
+        + ("".join(f" {n}." for n in result["notes"]) if result["notes"] else "")
+    )
+    if result["feasible"]:
+        st.success(result["message"], icon=":material/check_circle:")
+        _metrics(result)
+        _runs_table(result["runs"])
+        _limits(result)
+    else:
+        _infeasible(result)
+    _comparison(result)
+    _pareto(solved, result)
 
 
 if __name__ == "__main__":

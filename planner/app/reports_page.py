@@ -1,22 +1,176 @@
-"""Page "Reports": download the current scenario's report in each format.
+"""Page "Reports": download the current sizing, plan and projection as HTML, XLSX, Markdown or JSON.
 
-Placeholder: it arrives with the reports issue. ``streamlit_app.py`` runs this file as a page.
+Three subjects, each the one on screen elsewhere in the app:
+
+* the sizing of the shared sidebar (the request the "Size a run" page sizes),
+* the optimise scenario last solved on the "Optimise" page (the example file, or its edited
+  tables written out as TOML so the report can cite and hash them), else the default example,
+* the projection chosen on the "National demand" page (file and samples, seed fixed).
+
+Every report comes from :mod:`planner.reports` (one :class:`~planner.reports.Report`, four
+renderers, so the formats cannot disagree). Rendering is lazy: each download button holds a
+callable that builds and renders the report when clicked, cached by its inputs
+(:func:`planner.app.compute.report_bytes`), so the page itself draws in milliseconds although
+an HTML report takes about a second (its charts are drawn by vl-convert). Invalid inputs show
+the core's message and no buttons for that subject.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
 import streamlit as st
+
+from planner.app import compute, national_page, optimise_page, sidebar, state
+from planner.errors import PlannerError
+from planner.reports import FORMATS
+
+#: Button label of each format.
+FORMAT_LABELS = {"html": "HTML", "xlsx": "Excel (XLSX)", "md": "Markdown", "json": "JSON"}
+#: Session state: the ``(subject, args)`` of each download on screen (tests render them).
+SOURCES = "_report_sources"
+
+
+def sizing_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+    """Args of :func:`planner.app.compute.sizing_report` for sidebar inputs, and a title.
+
+    Raises the core's :class:`~planner.errors.PlannerError` for invalid inputs.
+    """
+    key = compute.request_key(state.request_kwargs(inputs))
+    answer = compute.sizing(key)  # validates, and is what the Size page shows
+    result = answer["result"]
+    command = "planner app, page Size a run: ?" + urlencode(state.inputs_to_query(inputs))
+    title = (
+        f"{answer['preset_title'] or 'Custom run'}: {result['gpus']:,.0f} {result['accelerator']} "
+        f"GPUs, {result['days']:,.1f} days, {result['facility_power_mw']:,.2f} MW at peak"
+    )
+    changed = state.changed_from_preset(inputs)
+    if changed:
+        title += " (changed from the preset: " + ", ".join(k for k, _, _ in changed) + ")"
+    return (key, command), title
+
+
+def plan_subject(solved: dict[str, Any] | None) -> tuple[tuple[Any, ...], str]:
+    """Args of :func:`planner.app.compute.plan_report` for the solved scenario, and a title.
+
+    ``solved`` is the Optimise page's :data:`~planner.app.optimise_page.SOLVED` (None: the
+    default example, as that page first shows it).
+    """
+    if solved is None:
+        name = compute.DEFAULT_SCENARIO
+        key = compute.scenario_key(compute.file_scenario(name))
+        solved = {"key": key, "source": f"data/scenarios/{name}", "file": name}
+    compute.validate_scenario(solved["key"], solved["source"])
+    path = compute.plan_report_file(solved["key"], solved["file"])
+    if path == compute.scenario_path(solved["file"]):
+        command = f"planner report data/scenarios/{solved['file']}"
+        title = f"data/scenarios/{solved['file']}"
+    else:
+        command = f"planner report {path}  # {solved['source']}, written by the app"
+        title = f"{solved['source']} (saved as {path.name} for the report)"
+    result = compute.plan(solved["key"], solved["source"])
+    status = "feasible" if result["feasible"] else "no plan fits: with its relaxations"
+    return (solved["key"], solved["file"], command), f"{title}; {status}"
+
+
+def projection_subject(
+    source: tuple[str, str | None] | None, samples: int
+) -> tuple[tuple[Any, ...], str] | None:
+    """Args of :func:`planner.app.compute.projection_report` and a title (None: no file)."""
+    if source is None:
+        return None
+    name, text = source
+    meta = compute.projection_meta(name, text)
+    seed = compute.PROJECTION_SEED
+    # the report projects every variant over the file's years: check the samples the same way
+    compute.projection(
+        name, text, tuple(meta["variants"]), tuple(meta["years"]), samples, seed, None
+    )
+    where = f"data/projections/{name}" if text is None else f"uploaded {name}"
+    command = f"planner app, page National demand: {where}, samples {samples}, seed {seed}"
+    title = (
+        f"{meta['title']} ({where}); every variant ({', '.join(meta['variants'])}), "
+        f"{meta['years'][0]}-{meta['years'][1]}, {samples:,} samples"
+    )
+    return (name, text, samples, seed, command), title
+
+
+def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
+    cols = st.columns(len(FORMATS))
+    for col, (fmt, suffix) in zip(cols, FORMATS.items(), strict=True):
+        col.download_button(
+            FORMAT_LABELS[fmt],
+            data=functools.partial(compute.report_bytes, subject, args, fmt),
+            file_name=f"{stem}{suffix}",
+            mime=compute.REPORT_MIME[fmt],
+            key=f"dl_{subject}_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
 
 
 def render() -> None:
-    """Draw the placeholder."""
+    """Draw the three subjects with a download button per format."""
     st.title("Reports")
-    st.info(
-        "This page arrives with the reports issue: download the current scenario's report "
-        "(with every value used and its source) in each format the reports issue provides. "
-        "The sidebar's inputs are already a shareable link: copy the address bar.",
-        icon=":material/construction:",
+    st.caption(
+        "The answer in one paragraph, headline numbers, result tables, binding limits and "
+        "relaxations, published figures, sensitivity, every assumption with its source, and "
+        "the inputs' SHA-256 (planner.reports). Each report is built when you click; HTML "
+        "takes about a second to draw its charts."
     )
+    sources: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    st.subheader("Sizing: the sidebar's run")
+    inputs = sidebar.current_inputs()
+    try:
+        args, title = sizing_subject(inputs)
+    except PlannerError as err:
+        st.error(str(err))
+    else:
+        st.caption(title)
+        _buttons("sizing", args, f"planner-sizing-{inputs.get('preset') or 'custom'}")
+        sources["sizing"] = ("sizing", args)
+
+    st.subheader("Optimised plan: the Optimise page's scenario")
+    solved = st.session_state.get(optimise_page.SOLVED)
+    try:
+        args, title = plan_subject(solved)
+    except PlannerError as err:
+        st.error(str(err))
+    else:
+        st.caption(
+            title
+            + (
+                ""
+                if solved is not None
+                else ". Solve a scenario on the Optimise page to report it instead."
+            )
+        )
+        file = solved["file"] if solved else compute.DEFAULT_SCENARIO
+        edited = "-edited" if solved and solved.get("edited") else ""
+        _buttons("plan", args, f"planner-plan-{Path(file).stem}{edited}")
+        sources["plan"] = ("plan", args)
+
+    st.subheader("Projection: the National demand page's scenario")
+    try:
+        subject = projection_subject(
+            national_page.current_source(), national_page.current_samples()
+        )
+    except PlannerError as err:
+        st.error(str(err))
+    else:
+        if subject is None:
+            st.info("Upload a projection scenario on the National demand page to report it.")
+        else:
+            args, title = subject
+            st.caption(title)
+            _buttons("projection", args, f"planner-projection-{Path(args[0]).stem}")
+            sources["projection"] = ("projection", args)
+    st.session_state[SOURCES] = sources
 
 
 if __name__ == "__main__":

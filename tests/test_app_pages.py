@@ -1,0 +1,413 @@
+"""The Optimise, National demand and Reports pages, driven headless with ``AppTest``.
+
+Public figures and tolerances:
+
+* NVIDIA GTC 2024 keynote (J. Huang, 18 March 2024): the 1.8T GPT-MoE in 90 days takes
+  2,000 Blackwell GPUs and 4 MW. ``data/scenarios/gtc2024.toml`` reproduces it as 2,016
+  GB200 (28 NVL72 racks) and 4.07 MW (the core's numbers; asserted to 0.5%, and 10% of the
+  keynote's round figures).
+* The same run on H100 needs 14.9 MW at PUE 1.35, so a 10 MW grid is 4.9 MW short
+  (``data/scenarios/gtc2024_10mw_h100.toml``).
+* IEA, Energy and AI (2025), Base Case: world data centres 415 TWh in 2024 and 945 TWh in
+  2030 (``data/projections/iea-2025-base.toml``; the central projection within 1%).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from streamlit import dataframe_util
+from streamlit.testing.v1 import AppTest
+
+from planner.app import charts, compute, optimise_page
+from planner.errors import InputError
+from planner.scenarios import scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT_S = 60
+SIZE = "planner/app/size_page.py"
+OPTIMISE = "planner/app/optimise_page.py"
+NATIONAL = "planner/app/national_page.py"
+REPORTS = "planner/app/reports_page.py"
+INFEASIBLE = "gtc2024_10mw_h100.toml"
+
+
+def _number(text: str) -> float:
+    match = re.search(r"-?[\d,]+(\.\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group(0).replace(",", ""))
+
+
+def metrics(at: AppTest) -> dict[str, float]:
+    return {m.label: _number(m.value) for m in at.metric}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(at: AppTest) -> str:
+    """Every message and markdown text on the page, joined."""
+    parts = [*at.warning, *at.info, *at.success, *at.error, *at.markdown, *at.caption]
+    return "\n".join(p.value for p in parts)
+
+
+def edit(at: AppTest, editor: str, row: int, **cells: Any) -> AppTest:
+    """Seed a cell edit of a data editor (what a user's typing sends) and rerun."""
+    at.session_state[editor] = {"edited_rows": {row: cells}, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def chart_data(at: AppTest, index: int, name: str) -> pd.DataFrame:
+    """A named dataset of the ``index``-th Vega-Lite chart on the page."""
+    proto = at.get("vega_lite_chart")[index].proto
+    data = {d.name: d.data.data for d in proto.datasets}
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(data[name])
+
+
+@pytest.fixture()
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    return at
+
+
+@pytest.fixture()
+def optimise(app: AppTest) -> AppTest:
+    app.switch_page(OPTIMISE).run()
+    assert_clean(app)
+    return app
+
+
+# --- Optimise --------------------------------------------------------------------------------
+
+
+def test_optimise_page_solves_gtc2024_on_first_view_to_2016_gb200_and_4_07_mw(
+    optimise: AppTest,
+) -> None:
+    at = optimise
+    assert at.selectbox(key="opt_file").value == "gtc2024.toml"
+    m = metrics(at)
+    assert m["GPUs"] == pytest.approx(2_016, rel=0.005)
+    assert m["Peak facility power"] == pytest.approx(4.07, rel=0.005)
+    assert m["GPUs"] == pytest.approx(2_000, rel=0.10)  # the keynote's round figures
+    assert m["Peak facility power"] == pytest.approx(4.0, rel=0.10)
+    plan = next(df.value for df in at.dataframe if "chip" in df.value and "systems" in df.value)
+    assert list(plan["chip"]) == ["gb200"]
+    assert "2,016 GB200 (28 systems)" in at.success[0].value
+    assert "Scenario: data/scenarios/gtc2024.toml." in texts(at)  # unedited
+    assert "**Binds.** Deadline of gpt-moe-1.8t" in texts(at)
+    assert not at.error
+
+
+def test_optimise_page_shows_the_tables_the_candidates_and_the_pareto_chart(
+    optimise: AppTest,
+) -> None:
+    at = optimise
+    runs = at.data_editor(key="opt_runs").value
+    assert list(runs["mfu"]) == ["h100=0.2, gb200=0.32"]
+    assert list(at.data_editor(key="opt_candidates").value["chip"]) == ["h100", "gb200"]
+    assert at.data_editor(key="opt_limits").value["grid_limit_mw"].iloc[0] == 50
+    candidates = chart_data(at, 0, charts.CANDIDATES)
+    status = dict(zip(candidates["chip"], candidates["status"], strict=True))
+    assert status == {"h100": "fits", "gb200": "in the plan"}
+    pareto = chart_data(at, 1, charts.PARETO)
+    assert 90.0 in set(pareto["days"])
+    # longer deadlines need fewer GB200 racks: the least cost falls with the deadline
+    costs = pareto.sort_values("days")["cost_usd"].tolist()
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_the_infeasible_10_mw_h100_site_shows_the_minimal_relaxations_not_an_exception(
+    optimise: AppTest,
+) -> None:
+    at = optimise
+    at.selectbox(key="opt_file").set_value(INFEASIBLE).run()
+    assert_clean(at)
+    assert not at.error
+    assert not at.metric  # no plan
+    text = texts(at)
+    assert "No plan fits: 90 days on H100 needs 14.9 MW; the grid gives 10 MW" in text
+    assert "4.9 MW more grid" in text
+    assert "135 days for gpt-moe-1.8t" in text
+    assert "Add gb200 as a candidate" in text
+
+
+@pytest.mark.parametrize(
+    ("editor", "cells", "message"),
+    [
+        ("opt_runs", {"deadline_days": -5}, "'runs[0].deadline_days': -5 is not allowed"),
+        ("opt_runs", {"mfu": "1.5"}, "'runs[0].mfu': 1.5 is not allowed"),
+        ("opt_runs", {"mfu": "h100=1.5"}, "'runs[0].mfu.h100': 1.5 is not allowed"),
+        ("opt_runs", {"mfu": "h100=,"}, "runs[0].mfu = 'h100=,' is not allowed"),
+        ("opt_runs", {"name": None}, "'runs[0].name': required field is missing"),
+        ("opt_candidates", {"chip": "tpu9"}, "'candidates.chips[0]': 'tpu9' is not allowed"),
+        ("opt_limits", {"grid_limit_mw": 0}, "'site.grid_limit_mw': 0 is not allowed"),
+        ("opt_limits", {"pue": "0.5"}, "'site.pue': 0.5 is not allowed"),
+    ],
+)
+def test_a_bad_edit_shows_the_validators_message_naming_the_field_and_no_exception(
+    optimise: AppTest, editor: str, cells: dict[str, Any], message: str
+) -> None:
+    edit(optimise, editor, 0, **cells)
+    assert_clean(optimise)
+    assert len(optimise.error) == 1
+    assert message in optimise.error[0].value
+    assert not optimise.metric
+
+
+def test_an_edit_is_solved_when_solve_is_pressed(optimise: AppTest) -> None:
+    at = edit(optimise, "opt_runs", 0, deadline_days=180)
+    assert_clean(at)
+    assert "press Solve" in texts(at)
+    assert metrics(at)["GPUs"] == pytest.approx(2_016)  # still the plan last solved
+    at.button(key="opt_solve").click().run()
+    assert_clean(at)
+    # twice the time, half the racks: 14 NVL72 = 1,008 GB200
+    assert metrics(at)["GPUs"] == pytest.approx(1_008)
+    assert "press Solve" not in texts(at)
+
+
+def test_the_objective_selector_changes_the_plan(optimise: AppTest) -> None:
+    at = optimise
+    at.selectbox(key="opt_objective").set_value("time").run()
+    at.button(key="opt_solve").click().run()
+    assert_clean(at)
+    m = metrics(at)
+    # fastest within 50 MW: as many GB200 racks as the grid powers
+    assert 45.0 < m["Peak facility power"] <= 50.0
+    assert m["Longest run"] < 90 / 10
+
+
+def test_edits_and_the_solved_plan_survive_a_page_switch(optimise: AppTest) -> None:
+    at = edit(optimise, "opt_runs", 0, deadline_days=120)
+    at.button(key="opt_solve").click().run()
+    before = metrics(at)
+    at.switch_page(NATIONAL).run()
+    at.switch_page(OPTIMISE).run()
+    assert_clean(at)
+    assert at.data_editor(key="opt_runs").value["deadline_days"].tolist() == [120.0]
+    assert metrics(at) == before
+    assert "press Solve" not in texts(at)
+
+
+# --- National demand -----------------------------------------------------------------------
+
+
+def test_national_page_renders_the_iea_base_case_with_the_published_points(app: AppTest) -> None:
+    app.switch_page(NATIONAL).run()
+    assert_clean(app)
+    assert not app.error
+    assert app.selectbox(key="nat_file").value == "iea-2025-base.toml"
+    assert app.number_input(key="nat_samples").value == compute.DEFAULT_SAMPLES
+    m = metrics(app)
+    assert m["World 2024"] == pytest.approx(415, rel=0.01)  # IEA 2025: 415 TWh
+    assert m["World 2030"] == pytest.approx(945, rel=0.01)  # IEA 2025: ~945 TWh
+    fan = chart_data(app, 0, charts.FAN)
+    published = fan[fan["kind"] == "published"]
+    assert {"World", "US", "China"} <= set(published["country"])
+    world = published[published["country"] == "World"].set_index("year")["published"]
+    assert world[2024] == 415 and world[2030] == 945
+    band = fan[(fan["kind"] == "projection") & (fan["country"] == "World")]
+    assert (band["low"] < band["mid"]).all() and (band["mid"] < band["high"]).all()
+    table = next(df.value for df in app.dataframe if "published" in df.value)
+    assert {"World", "US", "China"} <= set(table["country"])
+
+
+def test_national_page_runs_every_shipped_scenario_and_reports_bad_samples(app: AppTest) -> None:
+    app.switch_page(NATIONAL).run()
+    for name in compute.projection_names():
+        app.selectbox(key="nat_file").set_value(name).run()
+        assert_clean(app)
+        assert not app.error, (name, [e.value for e in app.error])
+        assert app.get("vega_lite_chart")
+    assert app.multiselect(key="nat_variants").value  # every variant of the last file
+    app.number_input(key="nat_samples").set_value(-5).run()
+    assert_clean(app)
+    assert app.error[0].value.startswith("samples = -5 is not allowed")
+    app.number_input(key="nat_samples").set_value(0).run()  # central values only
+    assert_clean(app)
+    assert not app.error
+
+
+def test_lbnl_shows_both_variants_for_the_us(app: AppTest) -> None:
+    app.switch_page(NATIONAL).run()
+    app.selectbox(key="nat_file").set_value("lbnl-2024.toml").run()
+    assert_clean(app)
+    fan = chart_data(app, 0, charts.FAN)
+    assert set(fan["series"]) == {"low", "high"}
+    assert set(fan["country"]) == {"US"}
+    m = metrics(app)
+    assert m["US 2023"] == pytest.approx(176, rel=0.01)  # LBNL 2024: 176 TWh in 2023
+
+
+# --- Reports -------------------------------------------------------------------------------
+
+
+def report_sources(at: AppTest) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    return at.session_state["_report_sources"]
+
+
+def test_reports_page_offers_every_format_and_the_bytes_are_reports(app: AppTest) -> None:
+    app.switch_page(REPORTS).run()
+    assert_clean(app)
+    assert not app.error
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["HTML", "Excel (XLSX)", "Markdown", "JSON"] * 3
+    sources = report_sources(app)
+    assert set(sources) == {"sizing", "plan", "projection"}
+    for subject, args in sources.values():
+        for fmt in ("html", "xlsx", "md", "json"):
+            data = compute.report_bytes(subject, args, fmt)
+            assert len(data) > 1000, (subject, fmt)
+        assert compute.report_bytes(subject, args, "xlsx")[:2] == b"PK"  # a zip (OOXML)
+        assert (
+            compute.report_bytes(subject, args, "html")
+            .lstrip()
+            .lower()
+            .startswith(b"<!doctype html")
+        )
+    sizing = json.loads(compute.report_bytes(*sources["sizing"], "json"))
+    assert sizing["data"]["sizing"]["gpus"] == pytest.approx(7_888)  # GTC 2024 Hopper
+    plan = json.loads(compute.report_bytes(*sources["plan"], "json"))
+    assert plan["data"]["plan"]["totals"]["gpus"] == pytest.approx(2_016)
+    projection = json.loads(compute.report_bytes(*sources["projection"], "json"))
+    assert projection["data"]["projection"]["published"]
+
+
+def test_reports_follow_the_sidebar_and_the_edited_optimise_scenario(optimise: AppTest) -> None:
+    at = edit(optimise, "opt_runs", 0, deadline_days=120)
+    at.button(key="opt_solve").click().run()
+    at.slider(key="mfu").set_value(0.35).run()
+    at.switch_page(REPORTS).run()
+    assert_clean(at)
+    sources = report_sources(at)
+    sizing = json.loads(compute.report_bytes(*sources["sizing"], "json"))
+    assert sizing["data"]["sizing"]["mfu"] == pytest.approx(0.35)
+    plan = json.loads(compute.report_bytes(*sources["plan"], "json"))
+    assert plan["data"]["plan"]["totals"]["gpus"] == pytest.approx(1_512)  # 21 racks, 120 days
+    assert "edited tables of data/scenarios/gtc2024.toml" in texts(at)
+
+
+def test_a_bad_sidebar_input_shows_the_core_message_on_the_reports_page(app: AppTest) -> None:
+    app.number_input(key="pue").set_value(0.5).run()
+    app.switch_page(REPORTS).run()
+    assert_clean(app)
+    assert app.error[0].value.startswith("pue = 0.5 is not allowed")
+    assert len(app.get("download_button")) == 8  # plan and projection still offered
+
+
+# --- the shared sidebar across pages ---------------------------------------------------------
+
+
+def test_every_page_switch_keeps_the_sidebar_state(app: AppTest) -> None:
+    app.selectbox(key="chip").set_value("gb200").run()
+    app.slider(key="mfu").set_value(0.35).run()
+    before = metrics(app)
+    for page in (OPTIMISE, NATIONAL, REPORTS, SIZE):
+        app.switch_page(page).run()
+        assert_clean(app)
+        assert app.selectbox(key="chip").value == "gb200"
+        assert app.slider(key="mfu").value == pytest.approx(0.35)
+        assert app.query_params["mfu"] == "0.35"
+    assert metrics(app) == before
+
+
+# --- the tables, without Streamlit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", compute.scenario_names())
+def test_every_example_scenario_round_trips_through_the_tables_and_toml(name: str) -> None:
+    raw = compute.scenario_raw(name)
+    data = compute.scenario_from_tables(raw, **compute.scenario_tables(raw))
+    original = scenario_from_dict(raw).model_dump()
+    rebuilt = scenario_from_dict(data).model_dump()
+    original["candidates"]["chips"] = scenario_from_dict(raw).candidate_ids()
+    assert rebuilt == original
+    assert tomllib.loads(compute.scenario_toml(data, "header")) == data
+
+
+_CHIPS = st.sampled_from(["h100", "gb200", "b200", "mi300x", "default"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    value=st.floats(0.01, 1.0)
+    | st.dictionaries(_CHIPS, st.floats(0.01, 1.0), min_size=1, max_size=4)
+    | st.sampled_from(["colocation-air", "hyperscale-liquid"])
+)
+def test_a_scalar_or_per_chip_value_round_trips_through_its_text_cell(value: Any) -> None:
+    parsed = compute.parse_mapping("runs[0].mfu", compute.mapping_text(value), "h100=0.2")
+    if isinstance(value, dict):
+        assert parsed == pytest.approx(value, rel=1e-5)
+    elif isinstance(value, float):
+        assert parsed == pytest.approx(value, rel=1e-5)
+    else:
+        assert parsed == value
+
+
+def test_a_malformed_pair_names_the_field() -> None:
+    with pytest.raises(InputError, match=r"runs\[2\]\.mfu = 'h100' is not allowed|runs\[2\]"):
+        compute.parse_mapping("runs[2].mfu", "h100, gb200=0.3", "h100=0.2")
+
+
+def test_relaxations_and_limits_read_as_sentences() -> None:
+    raw = compute.scenario_raw(INFEASIBLE)
+    key = compute.scenario_key(compute.file_scenario(INFEASIBLE))
+    result = compute.plan(key, "test")
+    lines = optimise_page.relaxation_lines(result["relaxations"])
+    assert lines[0] == "More grid: 4.9 MW more grid (10 -> 14.93 MW)."
+    assert raw["site"]["grid_limit_mw"] == 10
+    feasible = compute.plan(compute.scenario_key(compute.file_scenario("gtc2024.toml")), "test")
+    grid = next(
+        r for r in feasible["constraints"].to_dict("records") if r["constraint"] == "grid_limit_mw"
+    )
+    assert optimise_page.limit_sentence(grid, "MW") == (
+        "Not binding. Grid: 4.07 MW of 50.0 MW at peak (45.9 MW left)."
+    )
+
+
+def _unit_specs(spec: object) -> list[dict]:
+    if isinstance(spec, list):
+        return [u for item in spec for u in _unit_specs(item)]
+    if not isinstance(spec, dict):
+        return []
+    own = [spec] if "mark" in spec else []
+    return own + [u for k, v in spec.items() if k != "datasets" for u in _unit_specs(v)]
+
+
+def test_every_new_chart_axis_names_its_unit_and_every_mark_has_a_tooltip() -> None:
+    key = compute.scenario_key(compute.file_scenario("gtc2024.toml"))
+    result = compute.plan(key, "test")
+    days = compute.pareto_days_values(90.0)
+    projection = compute.projection(
+        "iea-2025-base.toml", None, ("base",), (2024, 2030), 200, 0, None
+    )
+    countries = ("World", "US")
+    specs = [
+        charts.pareto_days(compute.pareto_days(key, "test", days), 90.0),
+        charts.candidates(result["comparison"], {("gpt-moe-1.8t", "gb200")}, 50.0),
+        charts.fan(projection["frame"], projection["published"], "total_twh", countries),
+        charts.fan(projection["frame"], projection["published"], "total_share", countries),
+    ]
+    for spec in specs:
+        units = _unit_specs(spec)
+        titles = [
+            enc["title"]
+            for u in units
+            for enc in (u["encoding"].get("x", {}), u["encoding"].get("y", {}))
+            if enc.get("type") == "quantitative" and "title" in enc and enc["title"] != "Year"
+        ]
+        assert titles
+        assert all(re.search(r"\((days|USD|MW|TWh/yr|%)\)", t) for t in titles), titles
+        for unit in units:
+            assert "tooltip" in unit["encoding"], unit

@@ -4,9 +4,12 @@ Bottom-up, every parameter a named, sourced input of a scenario file
 (``data/projections/*.toml``, read by :mod:`planner.projection_scenarios`):
 
 1. **Installed base.** Accelerators shipped by chip generation and year; a unit stays in
-   service for ``lifetime_years`` (units in service in year t = shipped in years t-L+1..t; a
+   service for ``lifetime_years`` L from the day it is installed. With ``first_year_fraction``
+   f = 1 (units shipped in year t run all of year t) the units in service in year t are those
+   shipped in years t-L+1..t; with f < 1 a unit runs f of its shipment year and 1 - f of year
+   t+L, so every unit gives exactly L unit-years whatever f (:func:`survival_weights`). A
    fractional L keeps the oldest cohort for that fraction of the year, so the base is
-   continuous and never falls when L grows).
+   continuous and never falls when L grows.
 2. **Power per unit in service** = catalog nameplate system power per accelerator
    (:attr:`planner.catalog.Accelerator.system_power_per_gpu_w`: server/rack incl. CPUs, fans,
    NVSwitch) x average ``load_factor`` (fraction of nameplate) x (1 + ``network_overhead``),
@@ -16,17 +19,24 @@ Bottom-up, every parameter a named, sourced input of a scenario file
 4. **Non-AI baseline** where a study includes it (conventional servers, storage, network,
    crypto mining): TWh in a base year growing g %/yr, on the IT side (x PUE) or facility side.
 5. **Facility overhead**: a PUE trajectory by year (anchors, linear in between, flat outside).
-6. **Allocation** to countries/regions by share (anchors by year, linear in between).
+6. **Allocation** to countries/regions by share (anchors by year, linear in between): the
+   ``regions`` table splits the non-AI load, and the AI load too unless the scenario gives
+   separate ``ai_regions`` shares (accelerator fleets are more concentrated than data centres;
+   without them the output carries a note that per-region AI figures are the common split).
 7. **Outputs** by country and year: TWh, average GW (TWh / hours), share of national
    electricity with the study's own denominator (``data/countries/electricity.csv``:
    consumption and generation differ by 5-10 %), and the number of reference training runs
    (default the GTC 2024 1.8T-parameter run on Hopper, ``planner.presets``) the AI energy
    could power in a year.
 8. **Uncertainty**: inputs given as ranges are sampled (seeded, vectorised); P10/P50/P90 bands.
+   A central value outside its own band (a one-sided range) is flagged in ``notes``.
+9. **Sanity**: growth rates are bounded (:data:`GROWTH_RANGE_PCT`), and an output above
+   national electricity (share > 1) or above :data:`MAX_DATA_CENTRE_TWH` raises an
+   :class:`InputError` naming the input that drove it.
 
-Energy = average power x ``hours_per_year`` (8,760 h: the de Vries convention; leap years
-ignored). Everything is numpy: samples x years x regions in one pass
-(``benchmarks/bench_projection.py``).
+Energy = average power x ``hours_per_year`` (8,760 h, the de Vries convention, or 8,784 for a
+leap year; nothing else is accepted). Everything is numpy: samples x years x regions in one
+pass (``benchmarks/bench_projection.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from planner.catalog import Catalog, load_catalog
 from planner.errors import CatalogError, InputError
 from planner.presets import get_preset
 from planner.projection_scenarios import (
+    YEAR_RANGE,
     Range,
     Scenario,
     ScenarioSpec,
@@ -54,6 +65,7 @@ from planner.projection_scenarios import (
     bounds,
     central,
     load_scenario,
+    pydantic_error,
 )
 from planner.sizing import size_training
 from planner.validation import check_non_negative, check_range
@@ -78,6 +90,17 @@ MWH_PER_TWH = 1e6
 LIFETIME_RANGE = (1.0, 30.0)
 #: Largest Monte Carlo accepted (memory: samples x years x regions floats per quantity).
 MAX_SAMPLES = 1_000_000
+#: Growth rates accepted, %/yr: above -100 (a decline of 100 %/yr or more makes a load zero or
+#: negative) and at most 1,000 (11x a year; installed AI compute grew ~2.3x a year in
+#: 2019-2024, Epoch AI). National electricity growth is bounded tighter by the loader
+#: (:data:`planner.projection_scenarios.ELECTRICITY_GROWTH_RANGE_PCT`).
+GROWTH_RANGE_PCT = (-100.0, 1000.0)
+#: Largest data-centre electricity accepted for any region and year, TWh: about four times the
+#: world's whole electricity consumption in 2024 (26,200 TWh, data/countries/electricity.csv).
+#: Anything above it comes from an input error, not a projection.
+MAX_DATA_CENTRE_TWH = 100_000.0
+#: A data-centre total may not exceed the national electricity it is a share of.
+MAX_SHARE = 1.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +112,7 @@ class _ElectricityRow(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     country: str = Field(min_length=1)
-    year: int = Field(ge=1990, le=2060)
+    year: int = Field(ge=YEAR_RANGE[0], le=YEAR_RANGE[1])
     definition: Literal["consumption", "generation"]
     kind: Literal["actual", "estimate", "projection"]
     study: str = ""
@@ -114,9 +137,9 @@ def load_electricity(path: Path | None = None) -> pd.DataFrame:
         try:
             row = _ElectricityRow.model_validate(record)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            column = str(err["loc"][0]) if err["loc"] else None
-            raise CatalogError(str(resolved), index + 2, column, err["msg"]) from None
+            raise pydantic_error(
+                str(resolved), record, exc, _ElectricityRow, row=index + 2, column_label="column"
+            ) from None
         key = (row.country, row.year, row.definition, row.study)
         if key in seen:
             raise CatalogError(str(resolved), index + 2, "year", f"duplicate row for {key}")
@@ -187,20 +210,25 @@ def national_electricity_twh(
 def survival_weights(
     lifetime_years: Any, n_ages: int, first_year_fraction: Any = 1.0
 ) -> np.ndarray:
-    """Fraction of a cohort in service at age 0..n_ages-1 (years since shipment).
+    """Fraction of each year a unit is in service, at age 0..n_ages-1 (years since shipment).
 
-    ``clip(L - age, 0, 1)``: an integer L keeps exactly the last L cohorts. The year of
-    shipment counts ``first_year_fraction`` of a year (1: the issue's convention, units
-    shipped in year t run all of year t; 0.5: installed evenly through the year). Shape
-    ``broadcast(lifetime, first_year_fraction).shape + (n_ages,)``.
+    A unit shipped in year t enters service at ``1 - f`` into that year (f =
+    ``first_year_fraction``: 1, the issue's convention, units shipped in year t run all of
+    year t; 0.5, installed evenly through the year) and retires ``L`` = ``lifetime_years``
+    later. Its weight at age a is the overlap of [1 - f, 1 - f + L] with [a, a + 1]:
+    for an integer L, f at age 0, 1 in between and 1 - f at age L; f = 1 gives
+    ``clip(L - age, 0, 1)`` (exactly the last L cohorts). The weights sum to L for every f
+    (L unit-years per unit in service), and never fall when L grows.
+
+    Returns
+    -------
+    ndarray, shape ``broadcast(lifetime, first_year_fraction).shape + (n_ages,)``
     """
-    lifetime = np.asarray(lifetime_years, dtype=float)
-    first = np.asarray(first_year_fraction, dtype=float)
+    lifetime = np.asarray(lifetime_years, dtype=float)[..., None]
+    start = 1.0 - np.asarray(first_year_fraction, dtype=float)[..., None]
     ages = np.arange(n_ages, dtype=float)
-    w = np.clip(lifetime[..., None] - ages, 0.0, 1.0)
-    w = np.broadcast_to(w, np.broadcast_shapes(w.shape, first.shape + (1,))).copy()
-    w[..., 0] *= first
-    return w
+    overlap = np.minimum(ages + 1.0, start + lifetime) - np.maximum(ages, start)
+    return np.clip(overlap, 0.0, 1.0)
 
 
 def installed_base(
@@ -225,14 +253,17 @@ def installed_base(
     """
     ship = np.asarray(shipments, dtype=float)
     life = np.asarray(lifetime_years, dtype=float)
+    first = np.asarray(first_year_fraction, dtype=float)
     n_years = ship.shape[-1]
-    w = survival_weights(life, n_years, first_year_fraction)
+    w = survival_weights(life, n_years, first)
     out = np.zeros(np.broadcast_shapes(ship.shape, w.shape))
+    last_age = float(np.max(1.0 - first + life)) if w.size else 0.0  # retirement, years
     for age in range(n_years):
-        wa = w[..., age, None]
-        if not np.any(wa):
+        if age >= last_age:
             break
-        out[..., age:] += wa * ship[..., : n_years - age]
+        wa = w[..., age, None]
+        if np.any(wa):
+            out[..., age:] += wa * ship[..., : n_years - age]
     return out
 
 
@@ -303,13 +334,22 @@ class _Draw:
 def _check_growth(field_name: str, x: Uncertain | None) -> None:
     if x is None:
         return
-    low, _ = bounds(x)
-    if not low > -100.0:
+    lo, hi = GROWTH_RANGE_PCT
+    low, high = bounds(x)
+    allowed = f"a growth rate > {lo:g} %/yr and <= {hi:,.0f} %/yr"
+    if not low > lo:
         raise InputError(
             field_name,
             low,
-            "a growth rate > -100 %/yr",
+            allowed,
             detail="a decline of 100 %/yr or more would make the power zero or negative",
+        )
+    if not high <= hi:
+        raise InputError(
+            field_name,
+            high,
+            allowed,
+            detail="more than 11x a year, compounded, is not a projection",
         )
 
 
@@ -325,9 +365,14 @@ def _fraction(field_name: str, value: float) -> None:
         raise InputError(field_name, value, "a fraction in (0, 1]")
 
 
-def validate_spec(spec: ScenarioSpec, catalog: Catalog | None = None) -> None:
-    """Every check on a scenario variant; raises :class:`InputError` naming the field."""
-    start, end = spec.year_range
+def validate_spec(
+    spec: ScenarioSpec, catalog: Catalog | None = None, years: tuple[int, int] | None = None
+) -> None:
+    """Every check on a scenario variant; raises :class:`InputError` naming the field.
+
+    ``years`` are the output years (default the scenario's own ``years``).
+    """
+    start, end = years or spec.year_range
     if end < start:
         raise InputError("years", spec.years, "start:end with start <= end (years out of order)")
     if spec.ai is None and not spec.non_ai:
@@ -356,6 +401,17 @@ def validate_spec(spec: ScenarioSpec, catalog: Catalog | None = None) -> None:
             _check_growth("ai.compute.efficiency_gain_pct_per_year", c.efficiency_gain_pct_per_year)
             if c.base_it_power_gw is not None:
                 _check_bounds("ai.compute.base_it_power_gw", c.base_it_power_gw, _positive)
+            else:  # the base power is the fleet's own in base_year: it must have shipped by then
+                first_ship = min(y for e in ai.fleet.values() for y in e.shipments)
+                lo, hi = YEAR_RANGE
+                if not first_ship <= c.base_year <= hi:
+                    raise InputError(
+                        "ai.compute.base_year",
+                        c.base_year,
+                        f"a year in {first_ship}..{hi} (from the fleet's first shipment year)",
+                        detail="without ai.compute.base_it_power_gw the base power is the "
+                        "fleet's in base_year, zero before any shipment",
+                    )
     for year, value in spec.pue.items():
         _check_bounds(f"pue[{year}]", value, check_range, 1.0, 3.0)
     for label, entry in spec.non_ai.items():
@@ -363,6 +419,8 @@ def validate_spec(spec: ScenarioSpec, catalog: Catalog | None = None) -> None:
         _check_growth(f"non_ai.{label}.growth_pct_per_year", entry.growth_pct_per_year)
     _check_growth("electricity.growth_pct_per_year", spec.electricity.growth_pct_per_year)
     _check_regions(spec)
+    if spec.ai_regions is not None:
+        _check_regions(spec, "ai_regions")
 
 
 def _positive(field_name: str, value: float) -> None:
@@ -370,10 +428,12 @@ def _positive(field_name: str, value: float) -> None:
         raise InputError(field_name, value, "a finite number > 0")
 
 
-def _check_regions(spec: ScenarioSpec) -> None:
+def _check_regions(spec: ScenarioSpec, table: str = "regions") -> None:
     first: list[str] | None = None
-    for year, shares in spec.regions.items():
-        f = f"regions[{year}]"
+    if table != "regions":  # the AI split must cover the same regions as the common one
+        first = [resolve_country(n) for n in next(iter(spec.regions.values()))]
+    for year, shares in getattr(spec, table).items():
+        f = f"{table}[{year}]"
         if not shares:
             raise InputError(f, "{}", "at least one region with its share")
         names = [resolve_country(name, field=f"{f}.{name}") for name in shares]
@@ -381,7 +441,12 @@ def _check_regions(spec: ScenarioSpec) -> None:
             first = names
         elif sorted(names) != sorted(first):
             raise InputError(
-                f, ", ".join(names), "the same regions in every year: " + ", ".join(first)
+                f,
+                ", ".join(names),
+                "the same regions in every year"
+                + ("" if table == "regions" else " and as in regions")
+                + ": "
+                + ", ".join(first),
             )
         for name, value in shares.items():
             if not (np.isfinite(value) and 0.0 <= value <= 1.0):
@@ -436,14 +501,19 @@ def _shipments_series(entry: Any, model_years: np.ndarray, growth: np.ndarray | 
 
 def _evaluate(
     spec: ScenarioSpec, draw: _Draw, catalog: Catalog, out_years: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Scope-level trajectories over ``out_years``, each (n, Y)."""
+) -> dict[str, Any]:
+    """Scope-level trajectories over ``out_years``, each (n, Y); ``non_ai_parts`` holds each
+    non-AI load's facility TWh by name (``non_ai.LABEL``)."""
     n = draw.n
     ai = spec.ai
     ship_years = [y for e in (ai.fleet.values() if ai else []) for y in e.shipments]
     y0 = int(min([out_years[0], *ship_years]))
-    model_years = np.arange(y0, int(out_years[-1]) + 1, dtype=float)
-    sel = slice(int(out_years[0]) - y0, None)
+    # The model runs to the compute-driven base year when that lies after the output years
+    # (the fleet's power there is its base); the output is cut to ``out_years``.
+    base_year = ai.compute.base_year if ai is not None and ai.compute is not None else y0
+    y_end = int(max(out_years[-1], base_year))
+    model_years = np.arange(y0, y_end + 1, dtype=float)
+    sel = slice(int(out_years[0]) - y0, int(out_years[-1]) - y0 + 1)
     T = model_years.size
 
     pue_years = list(spec.pue)
@@ -482,15 +552,10 @@ def _evaluate(
         if ai.compute is not None:
             c = ai.compute
             b = float(c.base_year)
+            inside = model_years[0] <= b <= model_years[-1]  # always with a fleet base
             if c.base_it_power_gw is not None:
                 base_gw = draw(c.base_it_power_gw)
-            else:
-                if not (model_years[0] <= b <= model_years[-1]):
-                    raise InputError(
-                        "ai.compute.base_year",
-                        c.base_year,
-                        f"a year in {int(model_years[0])}..{int(model_years[-1])}",
-                    )
+            else:  # validate_spec: base_year is on or after the first shipment year
                 base_gw = ai_it_gw[:, [int(b - y0)]]
             x = draw(c.flops_growth_pct_per_year)
             y = draw(c.efficiency_gain_pct_per_year)
@@ -498,7 +563,7 @@ def _evaluate(
             dt = model_years[None, :] - b
             driven = base_gw * ((1.0 + x / 100.0) / (1.0 + y / 100.0)) ** dt
             ai_it_gw = np.where(later, driven, ai_it_gw) if ai.fleet else driven
-            base_ef = eflops[:, [int(b - y0)]] if ai.fleet and model_years[0] <= b else np.nan
+            base_ef = eflops[:, [int(b - y0)]] if ai.fleet and inside else np.nan
             eflops = np.where(later, base_ef * (1.0 + x / 100.0) ** dt, eflops)
             accelerators = np.where(later, np.nan, accelerators)
 
@@ -506,28 +571,36 @@ def _evaluate(
     ai_facility_gw = power.facility_power_w(ai_it_gw, pue)
     ai_twh = ai_facility_gw * hours * TWH_PER_GWH
     non_ai_twh = np.zeros((n, T))
-    for entry in spec.non_ai.values():
+    parts: dict[str, np.ndarray] = {}
+    for label, entry in spec.non_ai.items():
         twh = compound(
             draw(entry.twh), draw(entry.growth_pct_per_year), model_years[None, :] - entry.base_year
         )
-        non_ai_twh = non_ai_twh + (twh * pue if entry.basis == "it" else twh)
+        part = twh * pue if entry.basis == "it" else twh
+        parts[f"non_ai.{label}"] = part[:, sel]
+        non_ai_twh = non_ai_twh + part
     return {
         "ai_twh": ai_twh[:, sel],
         "non_ai_twh": non_ai_twh[:, sel],
+        "non_ai_parts": parts,
         "pue": pue[:, sel],
         "ai_accelerators_in_service": accelerators[:, sel],
         "ai_dense_bf16_eflops": eflops[:, sel],
     }
 
 
-def _region_table(spec: ScenarioSpec, out_years: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Region names and their shares by output year, (Y, R)."""
-    anchors = list(spec.regions)
-    names_raw = list(spec.regions[anchors[0]])
-    names = [resolve_country(r) for r in names_raw]
-    values = np.array([[spec.regions[a][r] for a in anchors] for r in names_raw], dtype=float)
+def _region_table(
+    spec: ScenarioSpec, out_years: np.ndarray, table: str = "regions"
+) -> tuple[list[str], np.ndarray]:
+    """Region names and their shares by output year, (Y, R), of ``regions`` or ``ai_regions``
+    (columns in the order of ``regions``)."""
+    order = [resolve_country(r) for r in next(iter(spec.regions.values()))]
+    years_table = getattr(spec, table)
+    anchors = list(years_table)
+    by_name = [{resolve_country(k): v for k, v in years_table[a].items()} for a in anchors]
+    values = np.array([[row[r] for row in by_name] for r in order], dtype=float)
     shares = interpolate_anchors(out_years, anchors, values).T  # (Y, R)
-    return names, shares
+    return order, shares
 
 
 def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -> np.ndarray:
@@ -561,28 +634,53 @@ def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -
 class _VariantRun:
     frame: pd.DataFrame
     inputs: list[dict[str, Any]]
+    notes: list[str]
+
+
+def _in_file(err: InputError, path: str, spec: ScenarioSpec) -> InputError:
+    """The same error, its detail naming the scenario file (and variant)."""
+    where = f"in {path}" + (f", variant {spec.variant!r}" if spec.variant != "base" else "")
+    detail = f"{err.detail}; {where}" if err.detail else where
+    return InputError(err.field, err.value, err.allowed, detail=detail)
 
 
 def _run_variant(
+    spec: ScenarioSpec,
+    out_years: np.ndarray,
+    samples: int,
+    seed: int | None,
+    catalog: Catalog,
+    path: str = "<scenario>",
+) -> _VariantRun:
+    try:
+        validate_spec(spec, catalog, (int(out_years[0]), int(out_years[-1])))
+        return _run_valid_variant(spec, out_years, samples, seed, catalog)
+    except InputError as err:
+        raise _in_file(err, path, spec) from None
+
+
+def _run_valid_variant(
     spec: ScenarioSpec, out_years: np.ndarray, samples: int, seed: int | None, catalog: Catalog
 ) -> _VariantRun:
-    validate_spec(spec, catalog)
     names, shares = _region_table(spec, out_years)
+    ai_shares = (
+        shares if spec.ai_regions is None else _region_table(spec, out_years, "ai_regions")[1]
+    )
     denom = _denominators(spec, names, out_years)
     scope = resolve_country(spec.scope)
     single = names == [scope]
     run = reference_run(spec.reference_run)
 
-    def by_region(series: np.ndarray) -> np.ndarray:
+    def by_region(series: np.ndarray, split: np.ndarray = shares) -> np.ndarray:
         """(n, Y) scope series -> (n, Y, R[+1]) with the scope total last."""
-        per = series[:, :, None] * shares[None, :, :]
+        per = series[:, :, None] * split[None, :, :]
         return per if single else np.concatenate([per, series[:, :, None]], axis=2)
 
     labels = names if single else [*names, scope]
     dens = denom[:, : len(labels)] if single else denom
 
-    def quantities(core: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        ai_twh = by_region(core["ai_twh"])
+    def quantities(core: dict[str, Any]) -> dict[str, np.ndarray]:
+        ai_twh = by_region(core["ai_twh"], ai_shares)
         non_ai = by_region(core["non_ai_twh"])
         total = ai_twh + non_ai
         return {
@@ -595,14 +693,14 @@ def _run_variant(
             "ai_share": ai_twh / dens,
             "total_share": total / dens,
             "reference_runs_per_year": ai_twh * MWH_PER_TWH / run.energy_mwh,
-            "ai_accelerators_in_service": by_region(core["ai_accelerators_in_service"]),
-            "ai_dense_bf16_eflops": by_region(core["ai_dense_bf16_eflops"]),
+            "ai_accelerators_in_service": by_region(core["ai_accelerators_in_service"], ai_shares),
+            "ai_dense_bf16_eflops": by_region(core["ai_dense_bf16_eflops"], ai_shares),
             "pue": np.broadcast_to(core["pue"][:, :, None], total.shape),
         }
 
-    point = quantities(_evaluate(spec, _Draw(1, None), catalog, out_years))
-    if np.any(point["total_twh"] < 0) or not np.all(np.isfinite(point["total_twh"])):
-        raise InputError("scenario", spec.name, "inputs giving non-negative, finite power")
+    core = _evaluate(spec, _Draw(1, None), catalog, out_years)
+    point = quantities(core)
+    _check_outputs(spec, point, core, labels, out_years)
     Y, L = out_years.size, len(labels)
     frame = pd.DataFrame(
         {
@@ -614,6 +712,14 @@ def _run_variant(
     )
     for key, arr in point.items():
         frame[key] = np.asarray(arr[0], dtype=float).reshape(Y * L)
+    notes: list[str] = []
+    if spec.ai_regions is None and not single and spec.ai is not None:
+        notes.append(
+            f"Variant {spec.variant}: AI electricity is split by region with the common "
+            "data-centre shares of `regions` (the file has no `ai_regions` table), so each "
+            "region's AI TWh, AI share and reference runs are its data-centre share of the AI "
+            "total, not a bottom-up allocation of the accelerator fleet."
+        )
     if samples > 0:
         mc = quantities(
             _evaluate(spec, _Draw(samples, np.random.default_rng(seed)), catalog, out_years)
@@ -622,7 +728,124 @@ def _run_variant(
             bands = np.percentile(mc[key], PERCENTILES, axis=0)  # (3, Y, L)
             for p, band in zip(PERCENTILES, bands, strict=True):
                 frame[f"{key}_p{p}"] = band.reshape(Y * L)
-    return _VariantRun(frame, _inputs_table(spec))
+        notes += _outside_band_notes(spec, frame)
+    return _VariantRun(frame, _inputs_table(spec), notes)
+
+
+def _one_sided_inputs(spec: ScenarioSpec) -> list[str]:
+    """Ranged inputs whose central value is their low or high end, as 'name (low, value, high)'."""
+    out = []
+    for row in _inputs_table(spec):
+        low, value, high = row["low"], row["value"], row["high"]
+        if low < high and value in (low, high):
+            out.append(f"{row['name']} (low {low:g}, value {value:g}, high {high:g})")
+    return out
+
+
+def _outside_band_notes(spec: ScenarioSpec, frame: pd.DataFrame) -> list[str]:
+    """A note per variant when a central total lies outside its own P10-P90 band."""
+    central_twh = frame["total_twh"].to_numpy()
+    lo, hi = frame["total_twh_p10"].to_numpy(), frame["total_twh_p90"].to_numpy()
+    tol = 1e-9 * np.maximum(1.0, np.abs(central_twh))
+    outside = (central_twh < lo - tol) | (central_twh > hi + tol)
+    if not outside.any():
+        return []
+    row = frame[outside].iloc[-1]
+    side = "above" if row["total_twh"] > row["total_twh_p90"] else "below"
+    one_sided = _one_sided_inputs(spec)
+    why = (
+        "one-sided input range(s) by design ("
+        + "; ".join(one_sided)
+        + "), so the central case is an end of the band, not its middle"
+        if one_sided
+        else "the model is non-linear in its uncertain inputs"
+    )
+    return [
+        f"Variant {spec.variant}: the central value lies {side} its own P10-P90 band "
+        f"({row['country']} {row['year']}: {row['total_twh']:,.1f} TWh vs P10-P90 "
+        f"{row['total_twh_p10']:,.1f}-{row['total_twh_p90']:,.1f} TWh): {why}."
+    ]
+
+
+def _growth_inputs(spec: ScenarioSpec, part: str) -> list[tuple[str, Any]]:
+    """The inputs (name, central value) that make a component grow over the years."""
+    if part.startswith("non_ai."):
+        entry = spec.non_ai[part.split(".", 1)[1]]
+        return [
+            (f"{part}.growth_pct_per_year", central(entry.growth_pct_per_year)),
+            (f"{part}.twh", central(entry.twh)),
+        ]
+    ai = spec.ai
+    out: list[tuple[str, Any]] = []
+    if ai is not None and ai.compute is not None:
+        c = ai.compute
+        out.append(("ai.compute.flops_growth_pct_per_year", central(c.flops_growth_pct_per_year)))
+        if c.base_it_power_gw is not None:
+            out.append(("ai.compute.base_it_power_gw", central(c.base_it_power_gw)))
+    if ai is not None:
+        for label, e in ai.fleet.items():
+            if e.growth_pct_per_year is not None:
+                out.append(
+                    (f"ai.fleet.{label}.growth_pct_per_year", central(e.growth_pct_per_year))
+                )
+        out.append(("ai.shipments_scale", central(ai.shipments_scale)))
+    return out
+
+
+def _check_outputs(
+    spec: ScenarioSpec,
+    point: dict[str, np.ndarray],
+    core: dict[str, Any],
+    labels: list[str],
+    out_years: np.ndarray,
+) -> None:
+    """Reject physically impossible central outputs, naming the input(s) that drove them.
+
+    Data-centre electricity must be finite and >= 0, at most :data:`MAX_DATA_CENTRE_TWH`,
+    and at most the national electricity it is a share of (``total_share <= 1``).
+    """
+    total = point["total_twh"][0]  # (Y, L)
+    share = point["total_share"][0]
+    denom = point["electricity_twh"][0]
+    with np.errstate(invalid="ignore"):
+        bad_value = ~np.isfinite(total) | (total < 0)
+        too_big = np.nan_to_num(total, nan=0.0) > MAX_DATA_CENTRE_TWH
+        over = np.nan_to_num(share, nan=0.0) > MAX_SHARE
+    mask = bad_value | too_big | over
+    if not mask.any():
+        return
+    yi, ri = (int(i[0]) for i in np.nonzero(mask))  # the earliest year, then region
+    year, region = int(out_years[yi]), labels[ri]
+    drivers: list[tuple[str, Any]] = []
+    elec_growth = spec.electricity.growth_pct_per_year
+    if over[yi, ri] and elec_growth < 0 and denom[yi, ri] < denom[0, ri]:
+        drivers.append(("electricity.growth_pct_per_year", elec_growth))
+    parts = {"ai": core["ai_twh"][0], **{k: v[0] for k, v in core["non_ai_parts"].items()}}
+    now = {k: (abs(v[yi]) if np.isfinite(v[yi]) else np.inf) for k, v in parts.items()}
+    biggest = max(now, key=lambda k: now[k])
+    grown = now[biggest] > 1.5 * abs(parts[biggest][0])  # grew in the output years
+    inputs = _growth_inputs(spec, biggest)
+    growth = [d for d in inputs if "growth" in d[0]]
+    level = [d for d in inputs if "growth" not in d[0]]
+    drivers += growth + level if grown else level + growth
+    if bad_value[yi, ri]:
+        what = f"total_twh = {total[yi, ri]:.4g}"
+        allowed = "inputs giving finite, non-negative data-centre electricity"
+    elif too_big[yi, ri]:
+        what = f"total_twh = {total[yi, ri]:.4g}"
+        allowed = f"inputs giving at most {MAX_DATA_CENTRE_TWH:,.0f} TWh of data-centre electricity"
+    else:
+        what = (
+            f"total_share = {share[yi, ri]:.4g} ({total[yi, ri]:.4g} TWh of "
+            f"{denom[yi, ri]:.4g} TWh national electricity)"
+        )
+        allowed = "inputs keeping data-centre electricity within national electricity (share <= 1)"
+    field_name, value = drivers[0] if drivers else ("scenario", spec.name)
+    also = "; ".join(f"{n} = {v:g}" for n, v in drivers[1:3])
+    detail = f"{region} {year}: {what}; the largest load is {biggest}"
+    raise InputError(
+        field_name, value, allowed, detail=detail + (f"; see also {also}" if also else "")
+    )
 
 
 def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
@@ -719,7 +942,9 @@ class ProjectionResult:
     ``*_share`` (fraction of national electricity, with the study's definition in
     ``electricity_definition``), ``reference_runs_per_year``, ``ai_accelerators_in_service``
     (units), ``ai_dense_bf16_eflops`` (installed dense BF16 peak), ``pue``. With samples,
-    ``<quantity>_p10/_p50/_p90`` give the Monte Carlo bands.
+    ``<quantity>_p10/_p50/_p90`` give the Monte Carlo bands. ``notes`` are sentences a reader
+    must see next to the numbers (AI split by the common regional shares; a central value
+    outside its own P10-P90 band).
     """
 
     scenario: str
@@ -735,6 +960,7 @@ class ProjectionResult:
     inputs: list[dict[str, Any]]
     calibration: dict[str, str]
     published: list[dict[str, Any]] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy frame (a copy)."""
@@ -777,6 +1003,7 @@ class ProjectionResult:
                 "days": self.reference_run.days,
             },
             "calibration": dict(self.calibration),
+            "notes": list(self.notes),
             "rows": rows,
             "inputs": [{k: to_python(v) for k, v in r.items()} for r in self.inputs],
             "published": [{k: to_python(v) for k, v in r.items()} for r in self.published],
@@ -799,8 +1026,9 @@ def parse_years(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     start, end = values
     if end < start:
         raise InputError("years", text, "START:END with START <= END (years out of order)")
-    if start < 1990 or end > 2060:
-        raise InputError("years", text, "years within 1990..2060")
+    lo, hi = YEAR_RANGE
+    if start < lo or end > hi:
+        raise InputError("years", text, f"years within {lo}..{hi}")
     return start, end
 
 
@@ -834,8 +1062,10 @@ def project(
     Raises
     ------
     InputError, CatalogError
-        Naming the field: shares not summing to 1, years out of order, a growth rate of
-        -100 %/yr or below, an unknown country or chip, a malformed file.
+        Naming the field (and the file): shares not summing to 1, years out of order or
+        outside 1990..2060, a growth rate outside (-100, 1000] %/yr, an unknown country or
+        chip, a malformed file, or an output beyond national electricity (naming the input
+        that drove it).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     cat = catalog or load_catalog()
@@ -849,7 +1079,9 @@ def project(
     yr = parse_years(years, first.year_range) if isinstance(years, str) or years is None else years
     yr = parse_years(f"{yr[0]}:{yr[1]}", first.year_range)
     out_years = np.arange(yr[0], yr[1] + 1, dtype=float)
-    runs = [_run_variant(sc.variants[v], out_years, int(samples), seed, cat) for v in chosen]
+    runs = [
+        _run_variant(sc.variants[v], out_years, int(samples), seed, cat, sc.path) for v in chosen
+    ]
     frame = pd.concat([r.frame for r in runs], ignore_index=True)
     if countries:
         wanted = [resolve_country(c) for c in countries]
@@ -875,6 +1107,7 @@ def project(
         reference_run=reference_run(first.reference_run),
         inputs=[row for r in runs for row in r.inputs],
         calibration={v: sc.variants[v].calibration for v in chosen},
+        notes=tuple(note for r in runs for note in r.notes),
     )
     return _with_published(result, sc, chosen)
 

@@ -252,7 +252,8 @@ def test_installed_base_counts_the_last_l_years_of_shipments():
     assert installed_base(ship, 2).tolist() == [1, 3, 5, 7, 9]
     assert installed_base(ship, 1).tolist() == ship.tolist()
     assert installed_base(ship, 2.5).tolist() == [1, 3, 5.5, 8.0, 10.5]
-    assert installed_base(ship, 1, 0.5).tolist() == (ship / 2).tolist()
+    # Installed mid-year: half of the shipment year and half of the next (one unit-year).
+    assert installed_base(ship, 1, 0.5).tolist() == [0.5, 1.5, 2.5, 3.5, 4.5]
 
 
 def test_installed_base_vectorises_over_lifetime_samples():
@@ -366,7 +367,7 @@ def test_unknown_country_is_listed():
 
 
 def test_years_out_of_order_are_rejected():
-    with pytest.raises(InputError, match="years"):
+    with pytest.raises(CatalogError, match="field 'years': '2030:2024' is not allowed"):
         run_small(years="2030:2024")
     with pytest.raises(InputError, match="years out of order"):
         project(SCEN / "lbnl-2024.toml", years="2028:2023")
@@ -490,3 +491,260 @@ def test_cli_exits_2_for_missing_file_and_bad_years(capsys):
 
 def test_errors_are_planner_errors():
     assert issubclass(InputError, PlannerError) and issubclass(CatalogError, PlannerError)
+
+
+# ------------------------------------------------------------------------------------------
+# Regression tests for the 2025 review (/tmp/review/findings.md), one block per finding
+# ------------------------------------------------------------------------------------------
+
+
+def _compute(raw: dict, **compute) -> dict:
+    raw["ai"]["compute"] = {
+        "flops_growth_pct_per_year": 50.0,
+        "efficiency_gain_pct_per_year": 30.0,
+        "source": "test",
+    } | compute
+    return raw
+
+
+def test_finding5_compute_base_year_after_the_output_years_keeps_the_fleet():
+    # Review finding 5: base_year 2040 with base_it_power_gw and a fleet raised IndexError.
+    # The compute-driven growth starts after the output years, so the fleet drives them all.
+    raw = _compute(small_scenario(), base_year=2040, base_it_power_gw=10.0)
+    driven = project(parse_scenario(raw)).frame
+    fleet_only = run_small().frame
+    assert np.allclose(driven["ai_twh"], fleet_only["ai_twh"])
+    # Without a base power the fleet's own power in base_year is used, also past the output.
+    raw = _compute(small_scenario(), base_year=2040)
+    assert np.allclose(project(parse_scenario(raw)).frame["ai_twh"], fleet_only["ai_twh"])
+
+
+def test_finding5_compute_base_year_before_any_shipment_is_rejected():
+    raw = _compute(small_scenario(), base_year=2020)  # fleet ships from 2023: zero power
+    with pytest.raises(InputError, match=r"ai\.compute\.base_year = 2020.*2023\.\.2060"):
+        project(parse_scenario(raw))
+
+
+def test_finding6_mid_year_install_serves_the_full_lifetime():
+    # A unit installed mid-year and retired L years later is in service L unit-years:
+    # f at age 0, 1 in between, 1 - f at age L (review finding 6; was [0.5, 1, 1, 1, 1, 0]).
+    assert survival_weights(5, 8, 0.5).tolist() == [0.5, 1, 1, 1, 1, 0.5, 0, 0]
+    assert survival_weights(2.5, 5, 0.5).tolist() == [0.5, 1, 1, 0, 0]
+    assert survival_weights(2.5, 5, 1.0).tolist() == [1, 1, 0.5, 0, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(life=st.floats(1, 15), first=st.floats(0, 1))
+def test_finding6_every_unit_gives_lifetime_unit_years_whatever_the_first_year_fraction(
+    life, first
+):
+    w = survival_weights(life, 20, first)
+    assert np.all((w >= 0) & (w <= 1))
+    assert w.sum() == pytest.approx(life, abs=1e-9)
+
+
+def test_finding6_steady_shipments_give_l_times_annual_in_service():
+    # Steady state: 1 unit a year, L = 5 -> 5 in service, for f = 1 and f = 0.5 alike.
+    ship = np.ones(12)
+    assert installed_base(ship, 5, 1.0)[-1] == pytest.approx(5.0)
+    assert installed_base(ship, 5, 0.5)[-1] == pytest.approx(5.0)
+    assert installed_base(ship, 5, 0.0)[-1] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("ai.fleet.h100.shipments", {"-100000000": 1e6}, r"shipments\.-100000000"),
+        ("ai.fleet.h100.shipments", {"224": 1e6}, r"shipments\.224"),
+        ("pue", {"3000": 1.3}, r"pue\.3000"),
+        ("regions", {"1800": {"US": 0.6, "Rest of world": 0.4}}, r"regions\.1800"),
+    ],
+)
+def test_finding8_year_keys_outside_1990_2060_are_rejected_before_any_allocation(
+    field, value, needle
+):
+    # Review finding 8: a shipment year of -1e8 tried to allocate 74.5 GiB.
+    with pytest.raises(CatalogError, match=needle + r".*a year \(whole number\) in 1990\.\.2060"):
+        run_small(**{field: value})
+
+
+def test_finding8_base_years_and_the_year_range_are_bounded():
+    with pytest.raises(CatalogError, match=r"non_ai\.rest\.base_year': 1800.*1990\.\.2060"):
+        run_small(**{"non_ai.rest.base_year": 1800})
+    with pytest.raises(CatalogError, match=r"'years': '1000:3000' is not allowed.*1990"):
+        run_small(years="1000:3000")
+    with pytest.raises(InputError, match=r"years.*1990\.\.2060"):
+        project(SCEN / "lbnl-2024.toml", years="2023:2100")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("non_ai.rest.twh", True, "a number or a range table"),
+        ("hours_per_year", True, "a number"),
+        ("ai.lifetime_years", "5", "a number or a range table"),
+        ("non_ai.rest.base_year", "2024", "a whole number"),
+        ("regions", {"2024": {"US": True, "Rest of world": 0.4}}, "a number"),
+        ("ai", "yes", "a table"),
+    ],
+)
+def test_finding9_types_are_strict(field, value, allowed):
+    # Review finding 9: true was read as 1.0 and "5" as 5; now each is an error naming the
+    # field, the value and the type expected.
+    with pytest.raises(CatalogError, match="is not allowed: expected " + allowed):
+        run_small(**{field: value})
+
+
+def test_finding10_growth_rates_have_an_upper_bound():
+    # Review finding 10: 1e6 %/yr printed 3e26 TWh with exit 0.
+    with pytest.raises(InputError, match=r"non_ai\.rest\.growth_pct_per_year = 1e\+06.*1,000"):
+        run_small(**{"non_ai.rest.growth_pct_per_year": 1e6})
+    raw = _compute(small_scenario(), base_year=2024, flops_growth_pct_per_year=5000.0)
+    with pytest.raises(InputError, match=r"ai\.compute\.flops_growth_pct_per_year = 5000"):
+        project(parse_scenario(raw))
+    raw = _compute(
+        small_scenario(),
+        base_year=2024,
+        flops_growth_pct_per_year=1000.0,
+        efficiency_gain_pct_per_year=1000.0,
+    )
+    assert project(parse_scenario(raw)).value("ai_twh", "World", 2025) > 0  # the bound itself
+
+
+def test_finding10_electricity_growth_is_bounded_in_the_loader():
+    # -99.9 %/yr made data centres use 2.5e107 x national electricity.
+    with pytest.raises(CatalogError, match=r"electricity\.growth_pct_per_year': -99\.9.*-20, 20"):
+        run_small(**{"electricity.growth_pct_per_year": -99.9})
+
+
+def test_finding10_a_share_above_national_electricity_names_the_input_that_drove_it():
+    with pytest.raises(InputError) as info:
+        run_small(**{"non_ai.rest.growth_pct_per_year": 300.0})
+    err = info.value
+    assert err.field == "non_ai.rest.growth_pct_per_year" and err.value == 300.0
+    assert "total_share" in str(err) and "share <= 1" in str(err)
+    with pytest.raises(InputError, match=r"^electricity\.growth_pct_per_year = -20"):
+        run_small(
+            years="2024:2040",
+            **{
+                "electricity.growth_pct_per_year": -20.0,
+                "non_ai.rest.twh": 1500.0,
+                "non_ai.rest.growth_pct_per_year": 0.0,
+            },
+        )
+    with pytest.raises(InputError, match=r"^non_ai\.rest\.twh = 30000.*total_share"):
+        run_small(**{"non_ai.rest.twh": 30_000.0})
+
+
+def test_finding11_hours_per_year_is_8760_or_8784():
+    # Review finding 11: 0.001 h gave 144 million 'average GW'.
+    with pytest.raises(
+        CatalogError, match=r"hours_per_year': 0\.001 is not allowed: expected 8760 .* or 8784"
+    ):
+        run_small(hours_per_year=0.001)
+    base = run_small().value("ai_twh", "World", 2026)
+    leap = run_small(hours_per_year=8784).value("ai_twh", "World", 2026)
+    assert leap == pytest.approx(base * 8784 / 8760, rel=1e-12)
+
+
+def test_finding15_ai_can_have_its_own_regional_shares():
+    # Review finding 15: AI TWh by region was always the data-centre share of the AI total.
+    raw = small_scenario()
+    raw["ai_regions"] = {"2024": {"US": 0.8, "Rest of world": 0.2}}
+    r = project(parse_scenario(raw))
+    world_ai = r.value("ai_twh", "World", 2026)
+    world_non_ai = r.value("non_ai_twh", "World", 2026)
+    assert r.value("ai_twh", "US", 2026) == pytest.approx(0.8 * world_ai)
+    assert r.value("non_ai_twh", "US", 2026) == pytest.approx(0.6 * world_non_ai)
+    total = r.value("total_twh", "US", 2026) + r.value("total_twh", "Rest of world", 2026)
+    assert total == pytest.approx(r.value("total_twh", "World", 2026))
+    assert not r.notes
+
+
+def test_finding15_without_ai_shares_the_output_says_ai_uses_the_common_split(iea2025):
+    assert any("no `ai_regions` table" in n for n in iea2025.notes)
+    assert iea2025.to_dict()["notes"] == list(iea2025.notes)
+    raw = small_scenario()
+    raw["ai_regions"] = {"2024": {"US": 0.8, "China": 0.2}}
+    with pytest.raises(InputError, match=r"ai_regions\[2024\].*as in regions: US, Rest of world"):
+        project(parse_scenario(raw))
+
+
+def test_finding16_every_calibrated_scenario_says_so_in_its_calibration_field():
+    # The IEA / LBNL reproductions are calibrated by construction (non-AI residual and its
+    # growth); compute-driven inherits the IEA calibration. de Vries is plain arithmetic.
+    for name in ("iea-2025-base", "lbnl-2024", "iea-electricity-2024", "compute-driven-2035"):
+        for spec in load_scenario(SCEN / f"{name}.toml").variants.values():
+            assert spec.calibration.startswith("CALIBRATED"), name
+    for spec in load_scenario(SCEN / "de-vries-2023.toml").variants.values():
+        assert "not calibrated" in spec.calibration
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (
+            {"ai.network_overhed": 0.1},
+            r"test\.toml, field 'ai\.network_overhed': unknown key: expected one of "
+            r"lifetime_years, .*network_overhead",
+        ),
+        (
+            {"ai.lifetime_years": {"low": 6, "high": 4}},
+            r"field 'ai\.lifetime_years': \{low = 6, high = 4\} is not allowed: low 6 is above",
+        ),
+        ({"non_ai.rest.basis": "itt"}, r"'itt' is not allowed: expected one of 'it' or 'facility'"),
+        ({"ai.load_factor": "high"}, r"expected a number, a range table .* or a table of year"),
+    ],
+)
+def test_finding20_loader_errors_name_file_field_value_and_allowed(change, needle):
+    # Review finding 20: the projection loader passed raw pydantic text ("Extra inputs are
+    # not permitted", "Input should be less than or equal to 8784").
+    raw = small_scenario()
+    for path, value in change.items():
+        node = raw
+        *parents, leaf = path.split(".")
+        for k in parents:
+            node = node[k]
+        node[leaf] = value
+    with pytest.raises(CatalogError, match=needle) as info:
+        parse_scenario(raw, "test.toml")
+    assert "Input should" not in str(info.value) and "permitted" not in str(info.value)
+
+
+def test_finding20_model_checks_name_the_file_and_variant():
+    raw = small_scenario()
+    raw["variants"] = {"low": {"pue": {"2024": 0.5}}}
+    with pytest.raises(InputError, match=r"pue\[2024\] = 0\.5 .*in x\.toml, variant 'low'"):
+        project(parse_scenario(raw, "x.toml"))
+
+
+def test_finding23_de_vries_central_value_is_the_top_of_a_one_sided_band(capsys):
+    # de Vries 2023 calls 1.5M servers/yr an upper-end figure: shipments_scale 0.5-1.0, so
+    # the central 85.4 TWh lies above P10-P90 by design; the result and the CLI say so.
+    r = project(SCEN / "de-vries-2023.toml", samples=2000, seed=0)
+    row = r.frame[r.frame["variant"] == "a100"].iloc[0]
+    assert row["total_twh"] > row["total_twh_p90"]
+    assert any("one-sided" in n and "ai.shipments_scale" in n for n in r.notes)
+    assert "one-sided" in r.calibration["a100"]
+    assert main(["project", str(SCEN / "de-vries-2023.toml"), "--samples", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "outside its own P10-P90 band" in out and "one-sided" in out
+
+
+def test_finding23_no_note_when_central_values_lie_inside_their_bands():
+    r = project(SCEN / "lbnl-2024.toml", samples=500, seed=1)
+    assert not any("P10-P90" in n for n in r.notes)
+
+
+def test_finding20_electricity_table_errors_name_row_column_value_and_allowed(tmp_path):
+    from planner.projection import load_electricity
+
+    text = (ROOT / "data" / "countries" / "electricity.csv").read_text(encoding="utf-8")
+    bad = tmp_path / "electricity.csv"
+    bad.write_text(text.replace("US,2022,consumption,actual,,4070", "US,2022,use,actual,,4070"))
+    with pytest.raises(
+        CatalogError,
+        match=r"row 2, column 'definition': 'use' is not allowed: expected one of "
+        r"'consumption' or 'generation'",
+    ):
+        load_electricity(bad)

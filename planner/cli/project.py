@@ -60,10 +60,21 @@ def project_command(
         _print(result)
 
 
+#: Marks a band whose central value lies outside it (a one-sided input range; see the notes).
+OUTSIDE_MARK = " *"
+
+
+def _outside(row, key: str) -> bool:
+    lo, hi, mid = row[f"{key}_p10"], row[f"{key}_p90"], row[key]
+    tol = 1e-9 * max(1.0, abs(mid))
+    return bool(mid < lo - tol or mid > hi + tol)
+
+
 def _band(row, key: str, fmt: str) -> str:
     if f"{key}_p10" not in row:
         return ""
-    return f"{fmt.format(row[f'{key}_p10'])}-{fmt.format(row[f'{key}_p90'])}"
+    text = f"{fmt.format(row[f'{key}_p10'])}-{fmt.format(row[f'{key}_p90'])}"
+    return text + (OUTSIDE_MARK if _outside(row, key) else "")
 
 
 def _print(result: ProjectionResult) -> None:
@@ -111,9 +122,19 @@ def _print(result: ProjectionResult) -> None:
                 f"{row['reference_runs_per_year']:,.0f}",
             )
         console.print(t)
+        if "total_twh_p10" in frame and any(_outside(r, "total_twh") for _, r in frame.iterrows()):
+            console.print(
+                f"{OUTSIDE_MARK.strip()} the central value lies outside its own P10-P90 band "
+                "(see the note below)"
+            )
         console.print(f"calibration: {result.calibration[v]}")
+    for note in result.notes:
+        console.print(f"note: {note}")
     if result.published:
-        pt = Table(title="Published vs model (central values)")
+        pt = Table(
+            title="Published vs model (central values; where the calibration above says "
+            "CALIBRATED, agreement is by construction, not a validation)"
+        )
         for col in ("variant", "country", "year", "quantity", "published", "model", "difference"):
             pt.add_column(col)
         for p in result.published:

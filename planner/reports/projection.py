@@ -142,6 +142,7 @@ def build_projection_report(
             )
         )
     notes = [f"Calibration ({v}): {text}" for v, text in res.calibration.items()]
+    notes += list(res.notes)  # one-sided bands, common regional split, ...
     notes.append(
         f"Share of national electricity uses each study's own denominator "
         f"({first.electricity.definition}; data/countries/electricity.csv)."

@@ -33,17 +33,27 @@ Variables: ``n[r,c]`` integer systems; ``f[r,c]`` the share of run ``r``'s FLOPs
 Constraints::
 
     sum_c f[r,c] = 1                                  every run is done
-    n[r,c] >= N[r,c] f[r,c]                           by its deadline
+    n[r,c] >= ceil(N[r,c]) f[r,c]                     by its deadline (one chip per run)
+    n[r,c] >= N[r,c] f[r,c],  n[r,c] >= f[r,c]        (mixed chips: a used pool has a system)
     n[r,c] <= U[r,c] f[r,c]                           (one chip per run only)
-    sum n[r,c] P[r,c] <= grid_limit_mw                peak facility power, all runs at once
+    sum_on-site n[r,c] G[r,c] <= grid_limit_mw        peak draw on the site grid, all at once
     sum n capex + sum f (electricity or rental) <= budget_usd
     sum_r n[r,c] gpus_per_system[c] <= supply_gpus[c]
-    racks[r,c] >= n[r,c] / systems_per_rack[c], sum racks <= max_racks   (racks integer)
+    racks[r,c] >= n[r,c] / systems_per_rack[c], sum racks <= max_racks   (on site; integer)
+
+``G`` is the peak facility power of one system at the site's design-day PUE
+(``site.design_pue``, default the annual ``site.pue``): ``P x design_pue / pue``. Writing the
+deadline as ``ceil(N) f`` (and ``n >= f``) keeps a tiny run (``N`` far below the solver's
+feasibility tolerance) at one system or more: the core never sizes a run on zero systems.
 
 Runs are concurrent (each on its own cluster, all drawing power at the same time) and bought
-hardware is charged in full to its run.
+hardware is charged in full to its run. Rented systems (``pricing = "rent"``) are cloud
+capacity off site: they count against no site limit (grid, racks), only against supply and
+budget, and their energy and emissions are still in the totals. They are not limited by the
+grid, so the ``time`` objective needs a supply cap for every rented chip.
 
-Objectives: ``cost`` (USD), ``power`` (peak facility MW), ``energy`` (MWh), ``emissions``
+Objectives: ``cost`` (USD), ``power`` (peak facility MW of every system, rented ones off site
+included; the grid limit counts only the on-site ones), ``energy`` (MWh), ``emissions``
 (tCO2), ``gpus``; ties are broken lexicographically (then cost, then GPUs).
 ``time`` minimises the longest run measured against its own deadline, ``max_r days[r] /
 T[r]``. For a fixed chip, a run's speed is proportional to its systems, so with one chip per
@@ -68,9 +78,9 @@ import pulp
 
 from planner._arrays import to_python
 from planner.catalog import Catalog, load_catalog
-from planner.errors import InputError
-from planner.scenarios import Scenario
-from planner.sizing import SizingResult, size_training
+from planner.errors import InputError, PlannerError
+from planner.scenarios import MAX_GRID_MW, Scenario
+from planner.sizing import MAX_DAYS, MIN_DAYS, SizingResult, size_training
 from planner.workloads import TrainingRun
 
 OBJECTIVES: tuple[str, ...] = ("cost", "power", "energy", "emissions", "gpus", "time")
@@ -83,6 +93,14 @@ MIP_REL_GAP = 1e-7
 LEX_TOL = 1e-6
 #: A limit "binds" when loosening it by this fraction improves the optimum (re-solve).
 LOOSEN_FRACTION = 0.10
+#: Relative precision of the deadline-scale bisection (mixed chips, time objective).
+BISECT_REL_TOL = 1e-5
+#: Largest number of points of a ``--pareto`` sweep.
+MAX_SWEEP_POINTS = 1000
+#: Relaxation amounts are rounded UP to these decimals (shown as is): following the advice
+#: literally gives a plan. Grid: 0.01 MW (10 kW); budget: USD 0.1M; GPUs and racks: whole.
+GRID_DECIMALS = 2
+BUDGET_MUSD_DECIMALS = 1
 _USD_PER_MUSD = 1e6
 #: Column of each objective in the totals, and its unit.
 _OBJECTIVE_UNITS = {
@@ -107,7 +125,9 @@ class ClusterModel:
     options : DataFrame
         One row per (run, chip) pair, indexed by ``run, chip``. Columns: ``systems_needed``
         (fractional systems to meet the deadline, N), ``max_systems`` (U), ``gpus_per_system``,
-        ``facility_power_mw_per_system`` (peak, after PUE), ``capex_usd_per_system``,
+        ``facility_power_mw_per_system`` (peak, after the annual PUE),
+        ``grid_power_mw_per_system`` (peak on the site grid at the design-day PUE; 0 for
+        rented systems, which are off site), ``on_site`` (bought), ``capex_usd_per_system``,
         ``run_cost_usd`` (electricity, or rental, for the whole run: independent of the count),
         ``energy_mwh``, ``emissions_tco2``, ``days_on_one_system``, ``deadline_days``,
         ``pricing``, ``systems_per_rack``, ``mfu``, ``pue``.
@@ -185,22 +205,37 @@ def build_model(
                 continue
             a = scenario.assumptions_for(spec, chip)
             one = size_training(run, chip, gpus=chip.gpus_per_system, assumptions=a)
+            on_site = one.pricing != "rent"
             capex = float(one.capex_usd) if one.pricing == "buy" else 0.0
             need = float(one.days) / spec.deadline_days
             power_mw = float(one.facility_power_mw)
-            bounds = [math.floor(grid / power_mw * (1 + 1e-12))]
+            grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
+            if not on_site and objective == "time" and chip_id not in supply:
+                raise InputError(
+                    f"candidates.supply_gpus.{chip_id}",
+                    "missing",
+                    "a whole number of GPUs for a rented chip with the time objective",
+                    detail="rented cloud capacity is off the site grid, so without a cap the "
+                    "fastest plan would rent without limit",
+                )
+            bounds = []
+            if on_site:
+                bounds.append(math.floor(grid / grid_mw * (1 + 1e-12)))
             if budget is not None and capex > 0:
                 bounds.append(math.floor(budget / capex * (1 + 1e-12)))
             if chip_id in supply:
                 bounds.append(supply[chip_id] // chip.gpus_per_system)
+            at_deadline = _whole_systems(need)
             rows.append(
                 {
                     "run": spec.name,
                     "chip": chip_id,
                     "systems_needed": need,
-                    "max_systems": max(math.ceil(need * (1 - 1e-12)), min(bounds)),
+                    "max_systems": max(at_deadline, min(bounds, default=at_deadline)),
                     "gpus_per_system": chip.gpus_per_system,
                     "facility_power_mw_per_system": power_mw,
+                    "grid_power_mw_per_system": grid_mw,
+                    "on_site": on_site,
                     "capex_usd_per_system": capex,
                     "run_cost_usd": float(one.cost_usd) - capex,
                     "energy_mwh": float(one.energy_mwh),
@@ -228,6 +263,24 @@ def build_model(
         catalog=cat,
         build_s=time.perf_counter() - start,
     )
+
+
+def _whole_systems(needed: float, scale: float = 1.0) -> int:
+    """Whole systems that meet ``needed / scale`` fractional systems: at least one.
+
+    Relative tolerance only (7.0000000001 -> 7): an absolute one would round a tiny run's
+    1e-10 systems down to zero.
+    """
+    return max(1, math.ceil(needed / scale * (1 - 1e-12)))
+
+
+def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: SizingResult) -> float:
+    """Peak power one bought system draws on the site grid: the core's facility power at the
+    annual PUE, rescaled to the design-day PUE when ``site.design_pue`` is given."""
+    if scenario.site.design_pue is None:
+        return float(one.facility_power_mw)
+    design, _ = scenario.design_pue_for(chip)
+    return float(one.facility_power_mw) * design / float(one.pue)
 
 
 # --- 2. formulate and solve ------------------------------------------------------------------
@@ -285,9 +338,7 @@ def _formulate(
     n, f = {}, {}
     for i, key in enumerate(keys):
         row = opt[key]
-        upper = max(
-            int(row["max_systems"]), math.ceil(row["systems_needed"] / deadline_scale - 1e-9)
-        )
+        upper = max(int(row["max_systems"]), _whole_systems(row["systems_needed"], deadline_scale))
         if loosen:  # the bounds came from the limits: let the count grow with them
             upper = math.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
         n[key] = _var(prob, f"n_{i}", 0, upper, pulp.LpInteger)
@@ -296,6 +347,7 @@ def _formulate(
         )
         if not m.allow_mixed_chips:
             prob += n[key] <= upper * f[key], f"one_chip_{i}"
+        prob += n[key] >= f[key], f"a_used_pool_has_a_system_{i}"
     for r, run in enumerate(m.runs):
         prob += pulp.lpSum(f[k] for k in keys if k[0] == run) == 1, f"work_{r}"
     z = None
@@ -311,7 +363,10 @@ def _formulate(
             )
     else:
         for i, k in enumerate(keys):
-            prob += n[k] >= (opt[k]["systems_needed"] / deadline_scale) * f[k], f"deadline_{i}"
+            need = opt[k]["systems_needed"] / deadline_scale
+            if not m.allow_mixed_chips:  # f binary: ceil(N) f is the same set, and exact
+                need = _whole_systems(opt[k]["systems_needed"], deadline_scale)
+            prob += n[k] >= need * f[k], f"deadline_{i}"
 
     totals = {
         "power": pulp.lpSum(n[k] * opt[k]["facility_power_mw_per_system"] for k in keys),
@@ -335,7 +390,12 @@ def _formulate(
     def limit(name: str, value: float) -> float:
         return value * (1 + LOOSEN_FRACTION) if name in loosen else value
 
-    prob += totals["power"] <= limit("grid", m.grid_limit_mw) + slack("grid"), "grid_limit"
+    on_site = {k for k in keys if opt[k]["on_site"]}  # rented systems are off the site grid
+    if on_site:
+        site_power = pulp.lpSum(
+            n[k] * opt[k]["grid_power_mw_per_system"] for k in keys if k in on_site
+        )
+        prob += site_power <= limit("grid", m.grid_limit_mw) + slack("grid"), "grid_limit"
     if m.budget_usd is not None:
         prob += (
             totals["cost"] <= limit("budget", m.budget_usd / _USD_PER_MUSD) + slack("budget"),
@@ -352,10 +412,15 @@ def _formulate(
                 <= limit(f"supply:{chip}", cap) + extra,
                 f"supply_{chip}",
             )
-    if m.max_racks is not None:
-        racks = {k: _var(prob, f"racks_{i}", 0, None, pulp.LpInteger) for i, k in enumerate(keys)}
+    if m.max_racks is not None and on_site:
+        racks = {
+            k: _var(prob, f"racks_{i}", 0, None, pulp.LpInteger)
+            for i, k in enumerate(keys)
+            if k in on_site
+        }
         for i, k in enumerate(keys):
-            prob += racks[k] * int(opt[k]["systems_per_rack"]) >= n[k], f"rack_fill_{i}"
+            if k in racks:
+                prob += racks[k] * int(opt[k]["systems_per_rack"]) >= n[k], f"rack_fill_{i}"
         prob += (
             pulp.lpSum(racks.values()) <= limit("racks", m.max_racks) + slack("racks"),
             "max_racks",
@@ -511,17 +576,26 @@ def _lexicographic(
 
 
 def _bisect_scale(
-    m: ClusterModel, solver: str, clock: _Clock, lo: float, hi: float
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    lo: float,
+    hi: float,
+    loosen: frozenset[str] = frozenset(),
 ) -> float | None:
-    """Smallest common deadline scale in [lo, hi] with a feasible plan (mixed chips)."""
+    """Smallest common deadline scale in [lo, hi] with a feasible plan (mixed chips).
+
+    ``loosen``: limits raised by ``LOOSEN_FRACTION`` (binding tests). ``None`` when ``hi``
+    itself has no plan (or the solver found none).
+    """
 
     def feasible(s: float) -> bool | None:
-        out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=s)
+        out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=s, loosen=loosen)
         return None if out.status in ("no_solution", "error") else out.has_solution
 
     if not feasible(hi):
         return None
-    while hi / lo > 1 + 1e-5 and not clock.out():
+    while hi / lo > 1 + BISECT_REL_TOL and not clock.out():
         mid = math.sqrt(lo * hi)
         ok = feasible(mid)
         if ok is None:
@@ -542,22 +616,34 @@ class Plan:
     status : str
         ``optimal``; ``time_limit`` (the solver stopped at the time limit: best plan found);
         ``infeasible`` (no plan fits: see ``relaxations``); ``no_solution`` (the time limit
-        or a solver failure left no plan).
+        ran out, or the solver stopped without a plan and without proving that none exists).
     runs : DataFrame
         One row per (run, chip) in the plan: systems, GPUs, share of the run's FLOPs, days,
-        deadline_days, facility_power_mw (peak), energy_mwh, cost_usd, capex/electricity/rental,
-        emissions_tco2, pricing. Every number is :func:`planner.sizing.size_training`'s for that
-        chip and count.
+        deadline_days, facility_power_mw (peak, annual PUE), grid_power_mw (peak on the site
+        grid: design-day PUE, 0 for rented systems), energy_mwh, cost_usd,
+        capex/electricity/rental, emissions_tco2, pricing. Every number is
+        :func:`planner.sizing.size_training`'s for that chip and count.
     totals : dict
-        Sums over the runs, and ``longest_days`` / ``longest_fraction_of_deadline``.
+        Sums over the runs, and ``longest_days`` / ``longest_fraction_of_deadline`` (the
+        largest days / deadline over the runs: :attr:`slowest_run` names that run).
     constraints : DataFrame
-        Each limit: limit, used, slack, unit and ``binding`` (slack below one more system of a
-        chip in the plan: the limit, not the integrality, stops the plan improving).
+        Each limit: limit, used, slack, unit, ``binding`` and ``objective_if_10pct_looser``.
+        A grid, budget, supply or rack limit binds when re-solving with it 10% looser gives a
+        better objective (for ``time`` with mixed chips: a smaller common deadline scale).
+        ``binding`` is True, False, or None = not tested (the time limit ran out before the
+        re-solve, or the re-solve was stopped before it could prove anything). A deadline
+        binds when one system fewer would miss it.
     comparison : DataFrame
         Every candidate chip alone for each run at its deadline, and whether it fits each limit.
     relaxations : DataFrame
         When infeasible: the least change of each limit alone that gives a plan (extra MW,
-        longer deadlines, more budget, more supply, another chip), found by re-solving.
+        more budget, more supply, more racks, another chip), found by re-solving; amounts are
+        rounded UP at the shown precision, so the shown value works as written. The deadline
+        rows are ONE common stretch of every deadline (the ratios between runs kept).
+    sizings : dict
+        ``(run, chip) -> SizingResult`` of each plan row (the core's numbers behind ``runs``).
+    comparison_sizings : dict
+        ``(run, chip) -> SizingResult`` behind ``comparison`` (each chip alone at the deadline).
     """
 
     status: str
@@ -575,10 +661,21 @@ class Plan:
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
     sizings: dict[tuple[str, str], SizingResult] = field(default_factory=dict, repr=False)
+    comparison_sizings: dict[tuple[str, str], SizingResult] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def feasible(self) -> bool:
         return self.status in ("optimal", "time_limit")
+
+    @property
+    def slowest_run(self) -> str | None:
+        """The run with the largest days / deadline (``longest_fraction_of_deadline``)."""
+        if self.runs.empty:
+            return None
+        part = self.runs.groupby(level="run")[["days", "deadline_days"]].max()
+        return str((part["days"] / part["deadline_days"]).idxmax())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN becomes None)."""
@@ -614,6 +711,7 @@ _RUN_COLUMNS = [
     "days",
     "deadline_days",
     "facility_power_mw",
+    "grid_power_mw",
     "average_facility_power_mw",
     "energy_mwh",
     "cost_usd",
@@ -650,6 +748,12 @@ def _read_back(
             assumptions=m.assumptions(run_name, chip_id),
         )
         sizings[(run_name, chip_id)] = res
+        option = m.options.loc[(run_name, chip_id)]
+        grid_share = (
+            option["grid_power_mw_per_system"] / option["facility_power_mw_per_system"]
+            if option["on_site"]
+            else 0.0
+        )
         rows.append(
             {
                 "run": run_name,
@@ -660,6 +764,7 @@ def _read_back(
                 "days": res.days,
                 "deadline_days": spec.deadline_days,
                 "facility_power_mw": res.facility_power_mw,
+                "grid_power_mw": float(res.facility_power_mw) * grid_share,
                 "average_facility_power_mw": res.average_facility_power_mw,
                 "energy_mwh": res.energy_mwh,
                 "cost_usd": res.cost_usd,
@@ -686,6 +791,7 @@ def _totals(frame: pd.DataFrame, m: ClusterModel) -> dict[str, float]:
         "systems": float(frame["systems"].sum()),
         "gpus": float(frame["gpus"].sum()),
         "facility_power_mw": float(frame["facility_power_mw"].sum()),
+        "grid_power_mw": float(frame["grid_power_mw"].sum()),
         "energy_mwh": float(frame["energy_mwh"].sum()),
         "cost_usd": float(frame["cost_usd"].sum()),
         "capex_usd": float(frame["capex_usd"].sum()),
@@ -707,49 +813,97 @@ def _limit_names(m: ClusterModel) -> list[str]:
     return names
 
 
-def _binding_tests(
-    m: ClusterModel, out: _Outcome, solver: str, clock: _Clock
-) -> dict[str, float | None]:
+#: A binding test: the objective with the limit 10% looser (model units; the speed-up ``z``
+#: for ``time``), and whether that re-solve was proven optimal.
+_Test = tuple[float | None, bool]
+
+
+def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -> dict[str, _Test]:
     """Objective with each limit loosened by ``LOOSEN_FRACTION`` (re-solve, one at a time).
 
-    Returns the objective value (model units; the speed-up ``z`` for ``time``), ``None``
-    where the re-solve found no plan in the time left.
+    A limit missing from the result was not tested (the time limit ran out first); a value
+    ``None`` means the re-solve found no plan in the time left (also: not tested).
     """
     goal = m.objective
-    results: dict[str, float | None] = {}
+    results: dict[str, _Test] = {}
     for name in _limit_names(m):
         if clock.out():
             break
         alt = _solve_goal(m, goal, solver, clock, loosen=frozenset([name]))
         if alt.has_solution:
-            results[name] = alt.z if goal == "time" else alt.totals[goal]
+            value = alt.z if goal == "time" else alt.totals[goal]
+            results[name] = (value, alt.status == "optimal")
         else:
-            results[name] = None  # unbounded (or not solved) without it: it binds
+            results[name] = (None, False)
     return results
 
 
-def _improves(m: ClusterModel, base: float, without: float | None) -> bool:
-    if without is None:
-        return False
-    if m.objective == "time":
+def _binding_tests_scale(
+    m: ClusterModel, scale: float, solver: str, clock: _Clock
+) -> dict[str, _Test]:
+    """Binding tests for ``time`` with mixed chips (bisection on a common deadline scale).
+
+    With a limit 10% looser, a plan at ``scale / (1 + 2 tol)`` (beyond the bisection's
+    precision) means the limit binds; the new least scale is then bisected. Values are
+    reported as the speed-up ``1 / scale``, like the one-chip time objective.
+    """
+    results: dict[str, _Test] = {}
+    below = scale / (1 + 2 * BISECT_REL_TOL)
+    lo = _fastest_scale_bound(m)
+    for name in _limit_names(m):
+        if clock.out():
+            break
+        loosen = frozenset([name])
+        out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=below, loosen=loosen)
+        if out.status in ("no_solution", "error"):
+            results[name] = (None, False)
+        elif not out.has_solution:
+            results[name] = (1.0 / scale, True)  # no better scale: does not bind
+        else:
+            found = _bisect_scale(m, solver, clock, min(lo, below), below, loosen=loosen)
+            results[name] = (None, False) if found is None else (1.0 / found, not clock.out())
+    return results
+
+
+def _improves(m: ClusterModel, base: float, without: float) -> bool:
+    if m.objective == "time":  # speed-up z: larger is better
         return without > base * (1 + 1e-5) + 1e-9
     return without < base * (1 - 1e-5) - 1e-9
 
 
+def _binds(m: ClusterModel, base: float | None, test: _Test | None) -> bool | None:
+    """True / False, or None when the binding status was not tested (or not proven).
+
+    A better objective with the limit looser proves it binds, even from a re-solve stopped
+    at the time limit; "does not bind" needs both solves proven optimal.
+    """
+    if test is None or base is None or test[0] is None:
+        return None
+    value, proven = test
+    if _improves(m, base, value):
+        return True
+    return False if proven else None
+
+
 def _constraints(
-    m: ClusterModel, frame: pd.DataFrame, out: _Outcome, without: dict[str, float | None]
+    m: ClusterModel,
+    frame: pd.DataFrame,
+    base: float | None,
+    tests: dict[str, _Test],
 ) -> pd.DataFrame:
     """Each limit with its use, slack and whether it binds.
 
     A grid, budget, supply or rack limit *binds* when re-solving with it 10% looser gives a
     better objective (``objective_if_10pct_looser``): with integer systems a limit can bind
-    with slack left (the next system would not fit) or decide the chip choice. A deadline
-    binds when one system fewer would miss it.
+    with slack left (the next system would not fit) or decide the chip choice. ``binding`` is
+    None when that re-solve was not done or proved nothing (see :func:`_binds`). ``base`` is
+    the optimum in model units (the speed-up ``z`` for ``time``), None when it is not proven
+    optimal. A deadline binds when one system fewer would miss it. The grid counts only the
+    systems on site (bought), at the design-day PUE; the racks likewise.
     """
     opt = m.options
     rows = []
     goal = m.objective
-    base = out.primary
 
     def add(
         name: str,
@@ -760,9 +914,10 @@ def _constraints(
         binding: bool | None = None,
     ) -> None:
         slack = limit - used
-        value = without.get(key) if key else None
-        if binding is None:
-            binding = key in without and base is not None and _improves(m, base, value)
+        test = tests.get(key) if key else None
+        value = test[0] if test else None
+        if key is not None:
+            binding = _binds(m, base, test)
         if value is not None and goal == "time":
             value = 1.0 / value if value > 0 else None
         elif value is not None and goal == "cost":
@@ -775,12 +930,12 @@ def _constraints(
                 "slack": slack,
                 "slack_fraction": slack / limit if limit else float("nan"),
                 "unit": unit,
-                "binding": bool(binding),
-                "objective_if_10pct_looser": value if key in without else None,
+                "binding": None if binding is None else bool(binding),
+                "objective_if_10pct_looser": value,
             }
         )
 
-    add("grid_limit_mw", "grid", m.grid_limit_mw, float(frame["facility_power_mw"].sum()), "MW")
+    add("grid_limit_mw", "grid", m.grid_limit_mw, float(frame["grid_power_mw"].sum()), "MW")
     if m.budget_usd is not None:
         add("budget_usd", "budget", m.budget_usd, float(frame["cost_usd"].sum()), "USD")
     chips_used = set(frame.index.get_level_values("chip"))
@@ -790,7 +945,9 @@ def _constraints(
             add(f"supply_gpus.{chip}", f"supply:{chip}", float(cap), used, "GPUs")
     if m.max_racks is not None:
         racks = sum(
-            math.ceil(frame.loc[k, "systems"] / opt.loc[k, "systems_per_rack"]) for k in frame.index
+            math.ceil(frame.loc[k, "systems"] / opt.loc[k, "systems_per_rack"])
+            for k in frame.index
+            if opt.loc[k, "on_site"]
         )
         add("max_racks", "racks", float(m.max_racks), float(racks), "racks")
     runs_used = set(frame.index.get_level_values("run"))
@@ -810,12 +967,20 @@ def _constraints(
             "days",
             binding=fewer > m.deadline_days[run] * (1 + 1e-9),
         )
-    return pd.DataFrame(rows).set_index("constraint")
+    frame_out = pd.DataFrame(rows).set_index("constraint")
+    frame_out["binding"] = frame_out["binding"].astype(object)
+    return frame_out
 
 
-def _comparison(m: ClusterModel) -> pd.DataFrame:
-    """Every candidate chip alone, per run, sized by the core at the run's deadline."""
+def _comparison(
+    m: ClusterModel,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], SizingResult]]:
+    """Every candidate chip alone, per run, sized by the core at the run's deadline.
+
+    ``fits_grid`` compares the peak on the site grid (design-day PUE; rented: off site).
+    """
     rows = []
+    sizings: dict[tuple[str, str], SizingResult] = {}
     runs = {r.name: r for r in m.scenario.runs}
     for run_name, chip_id in m.options.index:
         spec = runs[run_name]
@@ -824,6 +989,15 @@ def _comparison(m: ClusterModel) -> pd.DataFrame:
             m.catalog.get(chip_id),
             days=spec.deadline_days,
             assumptions=m.assumptions(run_name, chip_id),
+        )
+        sizings[(run_name, chip_id)] = res
+        option = m.options.loc[(run_name, chip_id)]
+        grid_mw = (
+            float(res.facility_power_mw)
+            * option["grid_power_mw_per_system"]
+            / option["facility_power_mw_per_system"]
+            if option["on_site"]
+            else 0.0
         )
         cap = m.supply_gpus.get(chip_id)
         rows.append(
@@ -839,20 +1013,27 @@ def _comparison(m: ClusterModel) -> pd.DataFrame:
                 "emissions_tco2": res.emissions_tco2,
                 "mfu": res.mfu,
                 "pue": res.pue,
-                "fits_grid": bool(res.facility_power_mw <= m.grid_limit_mw * (1 + 1e-9)),
+                "fits_grid": bool(grid_mw <= m.grid_limit_mw * (1 + 1e-9)),
                 "fits_budget": bool(m.budget_usd is None or res.cost_usd <= m.budget_usd),
                 "fits_supply": bool(cap is None or res.gpus <= cap),
-                "note": "",
+                "note": "off site (rented)" if not option["on_site"] else "",
             }
         )
     for item in m.excluded.to_dict(orient="records"):
         rows.append({"run": item["run"], "chip": item["chip"], "note": item["reason"]})
-    return pd.DataFrame(rows).set_index(["run", "chip"])
+    return pd.DataFrame(rows).set_index(["run", "chip"]), sizings
 
 
 # --- infeasibility: minimal relaxations ------------------------------------------------------
 
 _RELAX_COLUMNS = ["relax", "current", "needed", "change", "unit", "works", "detail"]
+
+
+def ceil_at(value: float, decimals: int = 0) -> float:
+    """``value`` rounded UP at ``decimals`` (14.935 -> 14.94 at 2): an amount shown this way
+    is never less than what is needed. A relative 1e-12 absorbs float noise (4.94000000001)."""
+    factor = 10.0**decimals
+    return math.ceil(value * factor * (1 - 1e-12)) / factor
 
 
 def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
@@ -864,16 +1045,17 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
 
     out = elastic("grid")
     if out.has_solution:
-        extra = out.elastic["grid"]
+        extra = ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS)
+        needed = ceil_at(m.grid_limit_mw + extra, GRID_DECIMALS)
         rows.append(
             {
                 "relax": "grid_limit_mw",
                 "current": m.grid_limit_mw,
-                "needed": m.grid_limit_mw + extra,
+                "needed": needed,
                 "change": extra,
                 "unit": "MW",
                 "works": True,
-                "detail": f"{extra:,.1f} MW more grid",
+                "detail": f"{extra:,.{GRID_DECIMALS}f} MW more grid",
             }
         )
     else:
@@ -887,6 +1069,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
             }
         )
     scale = _min_deadline_scale(m, solver, clock)
+    together = len(m.runs) > 1
     for run in m.runs:
         t = m.deadline_days[run]
         if scale is None:
@@ -900,20 +1083,26 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
                 }
             )
         else:
+            days = ceil_at(t * scale)
             rows.append(
                 {
                     "relax": f"deadline_days.{run}",
                     "current": t,
-                    "needed": t * scale,
-                    "change": t * (scale - 1),
+                    "needed": days,
+                    "change": days - t,
                     "unit": "days",
                     "works": True,
-                    "detail": f"{math.ceil(t * scale - 1e-6):,.0f} days for {run}",
+                    "detail": f"{days:,.0f} days for {run}"
+                    + (f" (every deadline x{ceil_at(scale, 2):.2f} together)" if together else ""),
                 }
             )
     if m.budget_usd is not None:
         out = elastic("budget")
-        extra = out.elastic.get("budget", 0.0) * _USD_PER_MUSD if out.has_solution else None
+        extra = (
+            ceil_at(out.elastic.get("budget", 0.0), BUDGET_MUSD_DECIMALS) * _USD_PER_MUSD
+            if out.has_solution
+            else None
+        )
         rows.append(
             {
                 "relax": "budget_usd",
@@ -924,7 +1113,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
                 "works": extra is not None,
                 "detail": "a larger budget alone is not enough"
                 if extra is None
-                else f"USD {extra / 1e6:,.1f}M more budget",
+                else f"USD {extra / 1e6:,.{BUDGET_MUSD_DECIMALS}f}M more budget",
             }
         )
     if any(c in m.chips for c in m.supply_gpus):
@@ -935,6 +1124,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
             extra = out.elastic.get(f"supply:{chip}") if out.has_solution else None
             if extra is not None and extra <= 1e-6:
                 continue
+            extra = None if extra is None else ceil_at(extra)
             rows.append(
                 {
                     "relax": f"supply_gpus.{chip}",
@@ -951,6 +1141,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     if m.max_racks is not None:
         out = elastic("racks")
         extra = out.elastic.get("racks") if out.has_solution else None
+        extra = None if extra is None else ceil_at(extra)
         rows.append(
             {
                 "relax": "max_racks",
@@ -989,12 +1180,17 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
             continue
         if any(chip.dense_tflops_or_none(r.precision) is None for r in s.runs):
             continue
-        alt = build_model(
-            s.with_candidates([*current, chip.id]),
-            objective=m.objective,
-            allow_mixed_chips=m.allow_mixed_chips,
-            catalog=m.catalog,
-        )
+        if not s.covers(chip):  # the site's PUE table has no hall for it
+            continue
+        try:
+            alt = build_model(
+                s.with_candidates([*current, chip.id]),
+                objective=m.objective,
+                allow_mixed_chips=m.allow_mixed_chips,
+                catalog=m.catalog,
+            )
+        except PlannerError:  # e.g. a rented chip without a supply cap for `time`
+            continue
         out, _ = (
             _lexicographic(alt, solver, clock)
             if not _needs_bisection(alt)
@@ -1022,13 +1218,22 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
     return rows
 
 
+def _fastest_scale_bound(m: ClusterModel) -> float:
+    """A lower bound of the common deadline scale: every run on all its chips at their most
+    systems (``max_systems``: grid, budget, supply) finishes at ``1 / sum_c U / N`` of its
+    deadline at best. Halved for safety; never 0 (a tiny run may reach 1e-12)."""
+    opt = m.options
+    speed = (opt["max_systems"] / opt["systems_needed"]).groupby(level="run").sum()
+    return max(0.5 * float((1.0 / speed).max()), 1e-300)
+
+
 def _needs_bisection(m: ClusterModel) -> bool:
     return m.objective == "time" and m.allow_mixed_chips
 
 
 def _time_mixed(m: ClusterModel, solver: str, clock: _Clock) -> tuple[_Outcome, float | None]:
     """Time objective with mixed chips: least common deadline scale, then least cost there."""
-    lo = max(1e-6, 1.0 / max(1.0, float(m.options["max_systems"].max())))
+    lo = _fastest_scale_bound(m)
     scale = _bisect_scale(m, solver, clock, lo, 1.0)
     if scale is None:
         return _solve_goal(m, "feasibility", solver, clock), None
@@ -1078,14 +1283,41 @@ def solve(
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
     unit_key, unit = _OBJECTIVE_UNITS[model.objective]
-    compare = _comparison(model) if comparison else pd.DataFrame()
+    compare, compare_sizings = _comparison(model) if comparison else (pd.DataFrame(), {})
     if out.has_solution:
         frame, totals, sizings = _read_back(model, out)
-        without = {} if scale is not None else _binding_tests(model, out, used_solver, clock)
-        constraints = _constraints(model, frame, out, without)
+        base, tests = None, {}
+        if out.status == "optimal":  # limits of a plan not proven optimal are not tested
+            if scale is not None:
+                base = 1.0 / scale
+                tests = _binding_tests_scale(model, scale, used_solver, clock)
+            else:
+                base = out.primary
+                tests = _binding_tests(model, out, used_solver, clock)
+        constraints = _constraints(model, frame, base, tests)
         value = totals[unit_key]
         if out.status == "time_limit":
             notes.append("the time limit stopped the solver: best plan found, maybe not optimal")
+        untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
+        if untested:
+            why = (
+                "the plan is not proven optimal"
+                if out.status != "optimal"
+                else "the time limit ran out before the re-solve with the limit 10% looser"
+            )
+            notes.append(f"binding not tested for {', '.join(untested)}: {why}")
+        rented = frame[frame["pricing"] == "rent"]
+        if not rented.empty:
+            notes.append(
+                f"rented systems are off site: {rented['facility_power_mw'].sum():,.2f} MW "
+                "peak not counted against the site grid or racks; their energy and emissions "
+                "(at the site's PUE and grid intensity) are in the totals"
+            )
+        if model.scenario.site.design_pue is not None:
+            notes.append(
+                "the grid limit is checked at the design-day PUE (site.design_pue); energy, "
+                "cost and emissions use the annual PUE (site.pue)"
+            )
         message = _plan_message(model, frame, totals, constraints, out.status)
         relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
     else:
@@ -1096,7 +1328,7 @@ def solve(
             relax = _relaxations(model, used_solver, clock)
         else:
             relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
-        message = _infeasible_message(model, relax, compare, out)
+        message = _infeasible_message(model, relax, out, time_limit_s)
     timings = {
         "build_s": model.build_s,
         "solve_s": clock.solve_s,
@@ -1121,6 +1353,7 @@ def solve(
         timings=timings,
         notes=notes,
         sizings=sizings,
+        comparison_sizings=compare_sizings,
     )
 
 
@@ -1155,21 +1388,37 @@ def _plan_message(
     constraints: pd.DataFrame,
     status: str,
 ) -> str:
-    binding = [c for c, row in constraints.iterrows() if row["binding"]]
+    binding = [c for c, row in constraints.iterrows() if row["binding"] is True]
+    untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
+    off_site = totals["facility_power_mw"] - float(
+        frame.loc[frame["pricing"] != "rent", "facility_power_mw"].sum()
+    )
+    power = f"Peak {totals['grid_power_mw']:,.2f} MW of {m.grid_limit_mw:g} MW on the site grid"
+    if off_site > 0:
+        power += f" (plus {off_site:,.2f} MW rented off site)"
     text = (
-        f"{_chips_text(frame)}. Peak {totals['facility_power_mw']:,.2f} MW of "
-        f"{m.grid_limit_mw:g} MW, USD {totals['cost_usd'] / 1e6:,.1f}M, "
+        f"{_chips_text(frame)}. {power}, USD {totals['cost_usd'] / 1e6:,.1f}M, "
         f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
-        f"Binding: {', '.join(binding) if binding else 'none'}."
+        f"Binding: {', '.join(binding) if binding else 'none'}"
+        + (f"; not tested: {', '.join(untested)}." if untested else ".")
     )
     return ("Time limit reached, best plan found: " if status == "time_limit" else "") + text
 
 
 def _infeasible_message(
-    m: ClusterModel, relax: pd.DataFrame, compare: pd.DataFrame, out: _Outcome
+    m: ClusterModel, relax: pd.DataFrame, out: _Outcome, time_limit_s: float | None
 ) -> str:
     if out.status == "no_solution":
-        return "No plan found within the time limit (the solver found no feasible plan yet)."
+        if time_limit_s is not None:
+            return (
+                f"No plan found within the time limit of {time_limit_s:g} s (the solver found "
+                "no feasible plan yet); allow more time with --time-limit-s."
+            )
+        return (
+            f"The solver stopped without a plan and without proving that none exists "
+            f"({out.detail or 'no status'}): usually numerical trouble from extreme numbers "
+            "(prices, FLOPs or limits many orders of magnitude apart); check the scenario."
+        )
     if out.status == "error":
         return f"The solver failed: {out.detail}"
     if relax.empty:
@@ -1179,13 +1428,19 @@ def _infeasible_message(
     head = f"No plan fits: {deadlines} on {chips}"
     grid = relax.loc["grid_limit_mw"] if "grid_limit_mw" in relax.index else None
     if grid is not None and grid["works"]:
-        head += f" needs {grid['needed']:,.1f} MW; the grid gives {m.grid_limit_mw:g} MW"
+        head += (
+            f" needs {grid['needed']:,.{GRID_DECIMALS}f} MW; the grid gives {m.grid_limit_mw:g} MW"
+        )
     options = [row["detail"] for _, row in relax.iterrows() if row["works"]]
     deadline_rows = [(k, r) for k, r in relax.iterrows() if k.startswith("deadline_days.")]
     if len(deadline_rows) > 1 and all(r["works"] for _, r in deadline_rows):
-        joined = ", ".join(r["detail"] for _, r in deadline_rows)
+        joined = ", ".join(
+            f"{r['needed']:,.0f} days for {k.split('.', 1)[1]}" for k, r in deadline_rows
+        )
         options = [o for o in options if o not in {r["detail"] for _, r in deadline_rows}]
-        options.insert(1 if options else 0, f"deadlines of {joined}")
+        options.insert(
+            1 if options else 0, f"every deadline stretched by one common factor: {joined}"
+        )
     if not options:
         return head + ". No single limit can be relaxed enough on its own."
     return head + ". Either " + ", or ".join(options) + "."
@@ -1195,7 +1450,15 @@ def _infeasible_message(
 
 
 def parse_sweep(text: str) -> tuple[str, list[float]]:
-    """``"days=30:180:10"`` -> ``("days", [30, 40, ..., 180])`` (stop included)."""
+    """``"days=30:180:10"`` -> ``("days", [30, 40, ..., 180])`` (stop included).
+
+    Raises
+    ------
+    InputError
+        Naming ``--pareto``: an unknown parameter, a value that is not a finite number, a
+        range outside the scenario's own bounds (``days`` in [MIN_DAYS, MAX_DAYS], ``grid_mw``
+        in (0, MAX_GRID_MW]) or more than ``MAX_SWEEP_POINTS`` points.
+    """
     allowed = "days=START:STOP:STEP or grid_mw=START:STOP:STEP (e.g. days=30:180:10)"
     name, _, spec = text.partition("=")
     name = name.strip()
@@ -1205,12 +1468,22 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
         start, stop, step = (float(x) for x in spec.split(":"))
     except ValueError:
         raise InputError("--pareto", text, allowed) from None
-    if not (start > 0 and stop >= start and step > 0) or (stop - start) / step > 1000:
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise InputError("--pareto", text, allowed, detail="START, STOP and STEP must be finite")
+    if name == "days":
+        lo, hi, bounds = MIN_DAYS, MAX_DAYS, f"days in [{MIN_DAYS:g}, {MAX_DAYS:g}]"
+    else:
+        lo, hi, bounds = 0.0, MAX_GRID_MW, f"grid_mw in (0, {MAX_GRID_MW:g}]"
+    if not (start > 0 and start >= lo and stop <= hi):
+        raise InputError("--pareto", text, bounds)
+    if not (stop >= start and step > 0) or (stop - start) / step > MAX_SWEEP_POINTS - 1:
         raise InputError(
-            "--pareto", text, "START > 0, STOP >= START, STEP > 0, at most 1,000 points"
+            "--pareto",
+            text,
+            f"START > 0, STOP >= START, STEP > 0, at most {MAX_SWEEP_POINTS:,} points",
         )
     count = int(math.floor((stop - start) / step + 1e-9)) + 1
-    return name, [round(start + i * step, 10) for i in range(count)]
+    return name, [min(round(start + i * step, 10), stop) for i in range(count)]
 
 
 def pareto(
@@ -1332,6 +1605,7 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
     for i in idx:
         if not mixed:
             pm.cons.add(pm.n[i] <= int(col["max_systems"][i]) * pm.f[i])
+        pm.cons.add(pm.n[i] >= pm.f[i])
     for run in model.runs:
         pm.cons.add(sum(pm.f[i] for i in idx if keys[i][0] == run) == 1)
     if goal == "time":
@@ -1349,7 +1623,8 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
             )
     else:
         for i in idx:
-            pm.cons.add(pm.n[i] >= col["systems_needed"][i] * pm.f[i])
+            need = col["systems_needed"][i]
+            pm.cons.add(pm.n[i] >= (need if mixed else _whole_systems(need)) * pm.f[i])
     power = sum(pm.n[i] * col["facility_power_mw_per_system"][i] for i in idx)
     cost = sum(
         pm.n[i] * col["capex_usd_per_system"][i] / _USD_PER_MUSD
@@ -1363,18 +1638,22 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
         "emissions": sum(pm.f[i] * col["emissions_tco2"][i] for i in idx),
         "gpus": sum(pm.n[i] * int(col["gpus_per_system"][i]) for i in idx),
     }
-    pm.cons.add(power <= model.grid_limit_mw)
+    site = [i for i in idx if bool(col["on_site"][i])]
+    if site:
+        pm.cons.add(
+            sum(pm.n[i] * col["grid_power_mw_per_system"][i] for i in site) <= model.grid_limit_mw
+        )
     if model.budget_usd is not None:
         pm.cons.add(cost <= model.budget_usd / _USD_PER_MUSD)
     for chip, cap in model.supply_gpus.items():
         members = [i for i in idx if keys[i][1] == chip]
         if members:
             pm.cons.add(sum(pm.n[i] * int(col["gpus_per_system"][i]) for i in members) <= cap)
-    if model.max_racks is not None:
-        pm.racks = pyo.Var(idx, domain=pyo.NonNegativeIntegers)
-        for i in idx:
+    if model.max_racks is not None and site:
+        pm.racks = pyo.Var(site, domain=pyo.NonNegativeIntegers)
+        for i in site:
             pm.cons.add(pm.racks[i] * int(col["systems_per_rack"][i]) >= pm.n[i])
-        pm.cons.add(sum(pm.racks[i] for i in idx) <= model.max_racks)
+        pm.cons.add(sum(pm.racks[i] for i in site) <= model.max_racks)
     if goal == "time":
         pm.obj = pyo.Objective(expr=pm.z, sense=pyo.maximize)
     else:

@@ -21,9 +21,31 @@ by chip id (a chip id wins over its cooling type). Each value is a number or the
 utilisation depends on the chip (GTC 2024: 0.20 on H100, 0.32 on GB200 NVL72, see
 ``data/presets.toml``).
 
-Every value not given comes from ``data/assumptions.csv`` (with its source). Errors name the
-file, the field as written (``runs[1].deadline_days``), the value and what is allowed, as a
-:class:`planner.errors.CatalogError` (the CLI exits 2 on it).
+A ``site.pue`` table must cover every candidate chip (by chip id or cooling type); a chip it
+does not cover is an error naming the chip, unless the table has a ``default`` key, which is
+then used for it (the fallback is explicit, and recorded as the PUE's source).
+
+**Grid limit and PUE.** ``site.pue`` is the annual-average PUE: it sets the energy, the
+electricity bill and the emissions. The grid connection must carry the design-day peak (hot
+weather, chillers at full load), when the overhead is above its annual average. The optional
+``site.design_pue`` (a number, a facility profile or a table like ``site.pue``) is used ONLY
+for the grid limit (and the racks, supply and budget do not depend on it); by default it is
+the annual PUE, i.e. the grid check assumes the annual overhead also holds at peak.
+
+**Rented capacity is off site.** With ``candidates.pricing = "rent"`` (or ``"auto"`` for a chip
+that only has a rental price), the systems are cloud capacity in someone else's data centre:
+they do not draw on the site's grid connection (``site.grid_limit_mw``) and take none of its
+racks (``site.max_racks``). Their energy and emissions are still computed and reported, with
+the site's PUE, load and grid carbon intensity as the proxy for the cloud region. A rented
+pool is not limited by the grid, so with the ``time`` objective it needs a
+``candidates.supply_gpus`` cap (the capacity the cloud will rent you).
+
+Every value not given comes from ``data/assumptions.csv`` (with its source). Types are strict
+(TOML already gives real numbers, booleans and strings): ``"yes"`` is not a boolean, ``true``
+is not a number, and ``inf`` / ``nan`` are never accepted. Errors name the file, the field as
+written (``runs[1].deadline_days``), the value and what is allowed, as a
+:class:`planner.errors.CatalogError` (the CLI exits 2 on it). The what-if copies
+(``with_grid_limit`` ...) are validated the same way.
 """
 
 from __future__ import annotations
@@ -37,14 +59,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
+    MIN_FRACTION,
     PUE_RANGE,
     SizingAssumptions,
     facility_profiles,
 )
 from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
 from planner.errors import CatalogError
-from planner.sizing import MAX_DAYS
-from planner.workloads import TrainingRun
+from planner.sizing import MAX_DAYS, MIN_DAYS
+from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
 
 #: Systems per rack for 8-GPU servers when ``site.max_racks`` is set and the scenario gives no
 #: ``site.servers_per_rack``: NVIDIA DGX SuperPOD reference architecture (DGX H100), four DGX
@@ -55,29 +78,46 @@ DEFAULT_SERVERS_PER_RACK = 4
 RACK_SCALE_GPUS = 32
 #: Largest grid connection accepted, MW (ten 1-GW campuses).
 MAX_GRID_MW = 10_000.0
+#: Largest budget accepted, USD (10 trillion: about a tenth of world GDP).
+MAX_BUDGET_USD = 1e13
+#: Largest price per GPU accepted, USD (a GB200 NVL72 is ~USD 42,000 per GPU; 1e7 leaves room
+#: for any real accelerator while keeping the MILP's coefficients in a range HiGHS can solve).
+MAX_PRICE_USD_PER_GPU = 1e7
+#: Largest rental price accepted, USD per GPU-hour (H100 on-demand: USD 2-4 in 2024).
+MAX_RENT_USD_PER_GPU_HOUR = 1e4
 COOLING_TYPES = ("air", "liquid")
+#: Key of a ``site.pue`` / ``site.design_pue`` table used for chips no other key covers.
+DEFAULT_KEY = "default"
+HALL_FIELDS = ("pue", "design_pue")
 PricingMode = Literal["auto", "buy", "rent"]
 
-Mfu = Annotated[float, Field(gt=0, le=1)]
+Mfu = Annotated[float, Field(ge=MIN_FRACTION, le=1)]
 PueValue = Annotated[float, Field(ge=PUE_RANGE[0], le=PUE_RANGE[1])] | str
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no "yes" -> True, no true -> 1.0; allow_inf_nan=False: inf/nan in any number
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Site(_Strict):
-    """The site: grid connection, facility efficiency, prices, optional floor limit."""
+    """The site: grid connection, facility efficiency, prices, optional floor limit.
+
+    ``grid_limit_mw`` is the peak facility power the grid connection supplies, checked against
+    the bought (on-site) systems at ``design_pue`` (default: ``pue``). ``pue`` is the annual
+    average (energy, cost, emissions). Rented systems are off site (module docstring).
+    """
 
     name: str = "site"
     grid_limit_mw: float = Field(gt=0, le=MAX_GRID_MW)
     pue: PueValue | dict[str, PueValue] | None = None
+    design_pue: PueValue | dict[str, PueValue] | None = None
     electricity_usd_per_mwh: float | None = Field(default=None, ge=0, le=10_000)
     grid_gco2_per_kwh: float | None = Field(
         default=None, ge=GRID_INTENSITY_RANGE[0], le=GRID_INTENSITY_RANGE[1]
     )
     network_overhead: float | None = Field(default=None, ge=0, le=1)
-    avg_load_fraction: float | None = Field(default=None, gt=0, le=1)
+    avg_load_fraction: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
     max_racks: int | None = Field(default=None, ge=1, le=1_000_000)
     servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
 
@@ -86,13 +126,13 @@ class Run(_Strict):
     """One training run: the work, the deadline, how well the chips are used."""
 
     name: str
-    flops: float | None = Field(default=None, gt=0)
-    params: float | None = Field(default=None, gt=0)
-    active_params: float | None = Field(default=None, gt=0)
-    tokens: float | None = Field(default=None, gt=0)
-    deadline_days: float = Field(gt=0, le=MAX_DAYS)
+    flops: float | None = Field(default=None, gt=0, le=MAX_FLOPS)
+    params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
+    active_params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
+    tokens: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    deadline_days: float = Field(ge=MIN_DAYS, le=MAX_DAYS)
     mfu: Mfu | dict[str, Mfu] | None = None
-    goodput: float | None = Field(default=None, gt=0, le=1)
+    goodput: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
     precision: Literal["bf16", "fp8", "fp4"] = "bf16"
 
     @model_validator(mode="after")
@@ -120,13 +160,23 @@ class Run(_Strict):
 
 
 class Candidates(_Strict):
-    """The chips the optimiser may use, their supply and their prices."""
+    """The chips the optimiser may use, their supply and their prices.
+
+    ``pricing = "rent"`` (or ``"auto"`` for a chip with only a rental price): cloud capacity,
+    off the site's grid and racks; its energy and emissions are still reported.
+    """
 
     chips: list[str] | None = None
     pricing: PricingMode = "buy"
-    supply_gpus: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    price_usd_per_gpu: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
-    rent_usd_per_gpu_hour: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    supply_gpus: dict[str, Annotated[int, Field(ge=0, le=100_000_000)]] = Field(
+        default_factory=dict
+    )
+    price_usd_per_gpu: dict[str, Annotated[float, Field(gt=0, le=MAX_PRICE_USD_PER_GPU)]] = Field(
+        default_factory=dict
+    )
+    rent_usd_per_gpu_hour: dict[
+        str, Annotated[float, Field(gt=0, le=MAX_RENT_USD_PER_GPU_HOUR)]
+    ] = Field(default_factory=dict)
 
 
 class Scenario(_Strict):
@@ -134,7 +184,7 @@ class Scenario(_Strict):
 
     title: str = ""
     description: str = ""
-    budget_usd: float | None = Field(default=None, gt=0)
+    budget_usd: float | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
     objective: Literal["cost", "power", "energy", "emissions", "gpus", "time"] = "cost"
     allow_mixed_chips: bool = False
     site: Site
@@ -159,23 +209,66 @@ class Scenario(_Strict):
         )
         return {"buy": buy, "rent": rent, "auto": buy or rent}[self.candidates.pricing]
 
-    def pue_for(self, chip: Accelerator) -> tuple[float, str]:
-        """PUE of the hall ``chip`` sits in, and where the value came from."""
-        pue = self.site.pue
+    def hall_key(self, chip: Accelerator, name: str = "pue") -> str | None:
+        """Key of the ``site.<name>`` table (``pue`` or ``design_pue``) that applies to ``chip``.
+
+        The chip id wins over its cooling type, which wins over ``default``. ``None`` when the
+        field is a single value or not given (both cover every chip), or when the table covers
+        neither the chip nor has a ``default`` key (then :meth:`pue_for` raises).
+        """
+        table = getattr(self.site, name)
+        if not isinstance(table, dict):
+            return None
+        for key in (chip.id, chip.cooling, DEFAULT_KEY):
+            if key in table:
+                return key
+        return None
+
+    def covers(self, chip: Accelerator) -> bool:
+        """Whether the site's PUE tables give a value for ``chip`` (always true for a number)."""
+        return all(
+            not isinstance(getattr(self.site, name), dict) or self.hall_key(chip, name) is not None
+            for name in HALL_FIELDS
+        )
+
+    def pue_for(self, chip: Accelerator, name: str = "pue") -> tuple[float, str]:
+        """PUE of the hall ``chip`` sits in (``site.pue``; ``site.design_pue`` with ``name``),
+        and where the value came from; ``(nan, "")`` when the field is not given.
+
+        Raises
+        ------
+        CatalogError
+            A table that covers neither the chip id nor its cooling type and has no ``default``.
+        """
+        pue = getattr(self.site, name)
         if pue is None:
             return float("nan"), ""
         if isinstance(pue, dict):
-            key = chip.id if chip.id in pue else chip.cooling if chip.cooling in pue else None
+            key = self.hall_key(chip, name)
             if key is None:
-                return float("nan"), ""
-            value, where = pue[key], f"site.pue.{key}"
+                raise CatalogError(self.source, None, f"site.{name}", _uncovered(chip, pue))
+            value, where = pue[key], f"site.{name}.{key}"
+            if key == DEFAULT_KEY:
+                where += f" (no {chip.id!r} or {chip.cooling!r} key)"
         else:
-            value, where = pue, "site.pue"
+            value, where = pue, f"site.{name}"
         if isinstance(value, str):
             return float(facility_profiles().loc[value, "pue"]), (
                 f"{self.source}: {where} = facility profile {value} (data/facility.csv)"
             )
         return float(value), f"{self.source}: {where}"
+
+    def design_pue_for(self, chip: Accelerator) -> tuple[float, str]:
+        """PUE at the design-day peak, for the grid limit only: ``site.design_pue``, else the
+        annual PUE (``site.pue``, else data/assumptions.csv), and where it came from."""
+        value, where = self.pue_for(chip, "design_pue")
+        if not math.isnan(value):
+            return value, where
+        value, where = self.pue_for(chip)
+        if math.isnan(value):
+            value = float(SizingAssumptions.defaults().pue)
+            where = "data/assumptions.csv: pue"
+        return value, f"{where} (site.design_pue not given: the annual PUE)"
 
     def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
         """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
@@ -235,27 +328,52 @@ class Scenario(_Strict):
         return 1 if chip.gpus_per_system >= RACK_SCALE_GPUS else self.site.servers_per_rack
 
     # --- what-if copies (used by the optimiser's sweeps and relaxations) ----------------
+    def _validated_copy(
+        self, update: dict[str, Any], site: dict[str, Any] | None = None
+    ) -> Scenario:
+        """A copy with ``update`` (top-level keys) and ``site`` changes, validated again."""
+        data = self.model_dump()
+        data.update(update)
+        if site:
+            data["site"] = {**data["site"], **site}
+        try:
+            return Scenario.model_validate({**data, "source": self.source})
+        except ValidationError as exc:
+            raise _scenario_error(self.source, data, exc) from None
+
     def with_grid_limit(self, grid_limit_mw: float) -> Scenario:
-        return self.model_copy(
-            update={"site": self.site.model_copy(update={"grid_limit_mw": float(grid_limit_mw)})}
-        )
+        return self._validated_copy({}, site={"grid_limit_mw": float(grid_limit_mw)})
 
     def with_deadline_scale(self, scale: float) -> Scenario:
         """Every run's deadline multiplied by ``scale`` (ratios between runs kept)."""
-        runs = [r.model_copy(update={"deadline_days": r.deadline_days * scale}) for r in self.runs]
-        return self.model_copy(update={"runs": runs})
+        runs = [
+            {**r.model_dump(), "deadline_days": float(r.deadline_days * scale)} for r in self.runs
+        ]
+        return self._validated_copy({"runs": runs})
 
     def with_longest_deadline(self, days: float) -> Scenario:
-        """Deadlines scaled so the longest is ``days`` (a single run's deadline is ``days``)."""
-        return self.with_deadline_scale(days / max(r.deadline_days for r in self.runs))
+        """Deadlines scaled so the longest is exactly ``days`` (the others in proportion)."""
+        longest = max(r.deadline_days for r in self.runs)
+        runs = [
+            {
+                **r.model_dump(),
+                "deadline_days": float(days)
+                if r.deadline_days == longest
+                else float(r.deadline_days * days / longest),
+            }
+            for r in self.runs
+        ]
+        return self._validated_copy({"runs": runs})
 
     def with_candidates(self, chips: list[str]) -> Scenario:
-        return self.model_copy(
-            update={"candidates": self.candidates.model_copy(update={"chips": list(chips)})}
+        return self._validated_copy(
+            {"candidates": {**self.candidates.model_dump(), "chips": list(chips)}}
         )
 
     def with_budget(self, budget_usd: float | None) -> Scenario:
-        return self.model_copy(update={"budget_usd": budget_usd})
+        return self._validated_copy(
+            {"budget_usd": None if budget_usd is None else float(budget_usd)}
+        )
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -342,8 +460,22 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def _not_allowed(value: Any, allowed: str) -> str:
-    shown = f"{value:g}" if isinstance(value, float) else repr(value)
+    if isinstance(value, bool):
+        shown = "true" if value else "false"  # as written in TOML
+    elif isinstance(value, float):
+        shown = f"{value:g}"
+    else:
+        shown = repr(value)
     return f"{shown} is not allowed: expected {allowed}"
+
+
+def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:
+    keys = ", ".join(table) or "none"
+    return (
+        f"no value for candidate chip {chip.id!r} (cooling {chip.cooling!r}; keys given: "
+        f"{keys}): expected a key {chip.cooling!r} or {chip.id!r}, or a {DEFAULT_KEY!r} key "
+        "for every other chip"
+    )
 
 
 _UNION_TAGS = (
@@ -372,6 +504,7 @@ def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> 
         "less_than_equal": 1,
         "literal_error": 1,
         "value_error": 1,
+        "finite_number": 1,
     }
     err = min(errors, key=lambda e: rank.get(e["type"], 5))
     loc = tuple(
@@ -408,7 +541,27 @@ def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> 
         return CatalogError(source, None, field, _not_allowed(value, allowed))
     if kind == "value_error":
         return CatalogError(source, None, field, str(ctx.get("error", err["msg"])))
+    if kind in ("float_type", "finite_number", "float_parsing"):
+        return CatalogError(source, None, field, _not_allowed(value, _range_text(loc)))
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        allowed = _range_text(loc).replace("a number", "a whole number", 1)
+        return CatalogError(source, None, field, _not_allowed(value, allowed))
+    if kind in _TYPE_WORDS:
+        allowed = _TYPE_WORDS[kind]
+        if kind == "string_type" and any(p in HALL_FIELDS for p in loc):
+            allowed = _range_text(loc)
+        return CatalogError(source, None, field, _not_allowed(value, allowed))
     return CatalogError(source, None, field, _not_allowed(value, err["msg"].lower()))
+
+
+#: Words for pydantic's strict type errors ("expected ...").
+_TYPE_WORDS = {
+    "bool_type": "true or false",
+    "string_type": "text (a quoted string)",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "list_type": "a list",
+}
 
 
 def _range_text(loc: tuple[Any, ...]) -> str:
@@ -425,10 +578,14 @@ def _range_text(loc: tuple[Any, ...]) -> str:
     if name is None:
         if "mfu" in loc:
             return "a fraction in (0, 1]"
-        if "pue" in loc:
+        if any(p in HALL_FIELDS for p in loc):
             return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
         if "supply_gpus" in loc:
-            return "a whole number of GPUs >= 0"
+            return "a whole number of GPUs in [0, 1e+08]"
+        if "price_usd_per_gpu" in loc:
+            return f"a number in (0, {MAX_PRICE_USD_PER_GPU:g}] (USD per GPU)"
+        if "rent_usd_per_gpu_hour" in loc:
+            return f"a number in (0, {MAX_RENT_USD_PER_GPU_HOUR:g}] (USD per GPU-hour)"
         return "a number > 0"
     lo = hi = None
     lo_open = hi_open = False
@@ -444,7 +601,7 @@ def _range_text(loc: tuple[Any, ...]) -> str:
             hi = meta.le
     if name in ("mfu",):
         return "a fraction in (0, 1]"
-    if name == "pue":
+    if name in HALL_FIELDS:
         return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
     if lo is not None and hi is not None:
         return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
@@ -485,31 +642,57 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         for chip_id in getattr(c, table):
             chip(f"candidates.{table}.{chip_id}", chip_id)
     profiles = list(facility_profiles().index)
-    pue = s.site.pue
-    entries = pue.items() if isinstance(pue, dict) else [] if pue is None else [("", pue)]
-    for key, value in entries:
-        field = f"site.pue.{key}" if key else "site.pue"
-        if key and key not in COOLING_TYPES and key not in cat:
-            raise CatalogError(
-                src,
-                None,
-                field,
-                _not_allowed(
-                    key, f"a cooling type ({', '.join(COOLING_TYPES)}) or a catalog chip id: {ids}"
-                ),
-            )
-        if isinstance(value, str) and value not in profiles:
-            raise CatalogError(
-                src,
-                None,
-                field,
-                _not_allowed(
-                    value,
-                    f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile: "
-                    + ", ".join(profiles),
-                ),
-            )
+    for name in HALL_FIELDS:
+        pue = getattr(s.site, name)
+        entries = pue.items() if isinstance(pue, dict) else [] if pue is None else [("", pue)]
+        for key, value in entries:
+            field = f"site.{name}.{key}" if key else f"site.{name}"
+            if key and key not in COOLING_TYPES and key not in cat and key != DEFAULT_KEY:
+                raise CatalogError(
+                    src,
+                    None,
+                    field,
+                    _not_allowed(
+                        key,
+                        f"a cooling type ({', '.join(COOLING_TYPES)}), {DEFAULT_KEY!r} or a "
+                        f"catalog chip id: {ids}",
+                    ),
+                )
+            if isinstance(value, str) and value not in profiles:
+                raise CatalogError(
+                    src,
+                    None,
+                    field,
+                    _not_allowed(
+                        value,
+                        f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility "
+                        "profile: " + ", ".join(profiles),
+                    ),
+                )
     candidates = s.candidate_ids(cat)
+    for chip_id in candidates:
+        acc = cat.get(chip_id)
+        for name in HALL_FIELDS:
+            table = getattr(s.site, name)
+            if isinstance(table, dict) and s.hall_key(acc, name) is None:
+                raise CatalogError(src, None, f"site.{name}", _uncovered(acc, table))
+        if s.site.design_pue is not None:
+            design, _ = s.pue_for(acc, "design_pue")
+            annual, _ = s.pue_for(acc)
+            if math.isnan(annual):
+                annual = float(SizingAssumptions.defaults().pue)
+            if design < annual - 1e-12:
+                key = s.hall_key(acc, "design_pue")
+                raise CatalogError(
+                    src,
+                    None,
+                    f"site.design_pue.{key}" if key else "site.design_pue",
+                    _not_allowed(
+                        design,
+                        f"at least the annual PUE of {chip_id} ({annual:g}): the design-day "
+                        "peak overhead is never below the annual average",
+                    ),
+                )
     if not candidates:
         raise CatalogError(
             src,

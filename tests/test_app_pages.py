@@ -136,8 +136,8 @@ def test_the_infeasible_10_mw_h100_site_shows_the_minimal_relaxations_not_an_exc
     assert not at.error
     assert not at.metric  # no plan
     text = texts(at)
-    assert "No plan fits: 90 days on H100 needs 14.9 MW; the grid gives 10 MW" in text
-    assert "4.9 MW more grid" in text
+    assert "No plan fits: 90 days on H100 needs 14.94 MW; the grid gives 10 MW" in text
+    assert "4.94 MW more grid" in text
     assert "135 days for gpt-moe-1.8t" in text
     assert "Add gb200 as a candidate" in text
 
@@ -365,7 +365,7 @@ def test_relaxations_and_limits_read_as_sentences() -> None:
     key = compute.scenario_key(compute.file_scenario(INFEASIBLE))
     result = compute.plan(key, "test")
     lines = optimise_page.relaxation_lines(result["relaxations"])
-    assert lines[0] == "More grid: 4.9 MW more grid (10 -> 14.93 MW)."
+    assert lines[0] == "More grid: 4.94 MW more grid (10 -> 14.94 MW)."
     assert raw["site"]["grid_limit_mw"] == 10
     feasible = compute.plan(compute.scenario_key(compute.file_scenario("gtc2024.toml")), "test")
     grid = next(
@@ -411,3 +411,11 @@ def test_every_new_chart_axis_names_its_unit_and_every_mark_has_a_tooltip() -> N
         assert all(re.search(r"\((days|USD|MW|TWh/yr|%)\)", t) for t in titles), titles
         for unit in units:
             assert "tooltip" in unit["encoding"], unit
+
+
+def test_a_limit_whose_binding_was_not_tested_says_so() -> None:
+    # The optimiser reports binding=None when the solver stopped before the re-solve.
+    row = {"constraint": "grid_limit_mw", "used": 9.0, "limit": 10.0, "slack": 1.0, "binding": None}
+    assert optimise_page.limit_sentence(row, "MW").startswith("Not tested")
+    row["binding"] = False
+    assert optimise_page.limit_sentence(row, "MW").startswith("Not binding")

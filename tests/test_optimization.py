@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import main
+from planner.errors import InputError
 from planner.optimization import (
     OBJECTIVES,
     available_solvers,
     build_model,
+    ceil_at,
     optimize,
     pareto,
     parse_sweep,
@@ -91,10 +94,66 @@ def test_each_relaxation_really_gives_a_feasible_plan(gtc_10mw) -> None:
     plan = optimize(gtc_10mw)
     grid = plan.relaxations.loc["grid_limit_mw", "needed"]
     days = plan.relaxations.loc["deadline_days.gpt-moe-1.8t", "needed"]
-    assert optimize(gtc_10mw.with_grid_limit(grid * (1 + 1e-9))).feasible
-    assert not optimize(gtc_10mw.with_grid_limit(grid * 0.999)).feasible
-    assert optimize(gtc_10mw.with_longest_deadline(days * (1 + 1e-6))).feasible
+    assert optimize(gtc_10mw.with_grid_limit(grid)).feasible
+    assert not optimize(gtc_10mw.with_grid_limit(grid - 0.01)).feasible  # rounded up by < 0.01
+    assert optimize(gtc_10mw.with_longest_deadline(days)).feasible
     assert optimize(gtc_10mw.with_candidates(["h100", "gb200"])).feasible
+
+
+# --- finding 4: the amounts shown are rounded UP, so following them literally works ----------
+
+
+def _shown(text: str, pattern: str) -> float:
+    match = re.search(pattern, text)
+    assert match, (pattern, text)
+    return float(match.group(1).replace(",", ""))
+
+
+def test_gtc2024_10_mw_shows_4_94_mw_more_grid_and_exactly_that_grid_works(gtc_10mw) -> None:
+    # 90 days on H100 needs 14.935 MW; "4.9 MW more" (nearest) was infeasible at 14.9 MW.
+    plan = optimize(gtc_10mw)
+    assert "needs 14.94 MW; the grid gives 10 MW. Either 4.94 MW more grid" in plan.message
+    more = _shown(plan.relaxations.loc["grid_limit_mw", "detail"], r"([\d,.]+) MW more grid")
+    needs = _shown(plan.message, r"needs ([\d,.]+) MW")
+    assert optimize(gtc_10mw.with_grid_limit(10 + more)).feasible
+    assert optimize(gtc_10mw.with_grid_limit(needs)).feasible
+    assert not optimize(gtc_10mw.with_grid_limit(14.9)).feasible  # the old, rounded-down advice
+
+
+def test_a_budget_relaxation_of_exactly_the_shown_amount_gives_a_plan(my_site) -> None:
+    # my_site with USD 50M: USD 100.634M is needed; "USD 50.6M more" (nearest) was infeasible.
+    s = my_site.with_budget(50e6)
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    detail = plan.relaxations.loc["budget_usd", "detail"]
+    assert detail == "USD 50.7M more budget"
+    more = _shown(detail, r"USD ([\d,.]+)M more budget") * 1e6
+    assert optimize(s.with_budget(50e6 + more)).feasible
+    assert not optimize(s.with_budget(50e6 + 50.6e6)).feasible
+
+
+def test_ceil_at_rounds_up_at_the_shown_precision_and_ignores_float_noise() -> None:
+    assert ceil_at(14.935, 2) == 14.94 and ceil_at(4.9349, 1) == 5.0
+    assert ceil_at(4.94 + 1e-15, 2) == 4.94 and ceil_at(135.0, 0) == 135
+
+
+# --- finding 21: the deadline relaxation is one common stretch ---------------------------------
+
+
+def test_the_deadline_relaxation_of_two_runs_is_labelled_a_common_stretch(my_site, capsys) -> None:
+    plan = optimize(my_site.with_budget(50e6))
+    assert "every deadline stretched by one common factor: 185 days for frontier, 62 days" in (
+        plan.message
+    )
+    frontier = plan.relaxations.loc["deadline_days.frontier"]
+    ablation = plan.relaxations.loc["deadline_days.ablation"]
+    assert "together" in frontier["detail"] and "together" in ablation["detail"]
+    # one factor for both (each rounded up to whole days): the ratio 3 : 1 is kept
+    assert frontier["needed"] / 90 == pytest.approx(ablation["needed"] / 30, rel=0.02)
+    data = my_site.with_budget(50e6).model_dump()
+    for run in data["runs"]:
+        run["deadline_days"] = float(plan.relaxations.loc[f"deadline_days.{run['name']}", "needed"])
+    assert optimize(scenario_from_dict(data)).feasible
 
 
 # --- hand-checkable instances ----------------------------------------------------------------
@@ -494,3 +553,215 @@ def test_cli_help_documents_the_exit_codes(capsys) -> None:
     main(["optimize", "--help"])
     out = capsys.readouterr().out
     assert "Exit code 3" in out and "Exit code 2" in out
+
+
+# --- review findings ---------------------------------------------------------------------------
+
+
+def _tiny(chips: list[str]) -> Scenario:
+    # 1e17 FLOPs in 3,650 days is 1e-9 of one H100 server: below HiGHS' feasibility tolerance
+    return scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": 15},
+            "runs": [{"name": "a", "flops": 1e17, "deadline_days": 3650}],
+            "candidates": {"chips": chips},
+        }
+    )
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_a_tiny_run_gets_at_least_one_system_for_every_objective(objective, mixed) -> None:
+    # finding 1: n >= N f with N ~ 1e-9 was met by n = 0 -> 0 rows -> KeyError 'cost_usd'
+    plan = optimize(_tiny(["h100", "gb200"]), objective=objective, allow_mixed_chips=mixed)
+    assert plan.status == "optimal"
+    assert len(plan.runs) >= 1 and (plan.runs["systems"] >= 1).all()
+    assert plan.totals["cost_usd"] > 0 and plan.totals["longest_days"] <= 3650
+    assert (plan.comparison["systems"] >= 1).all()  # the core floors at one system too
+
+
+def test_cli_a_tiny_run_prints_one_h100_server_and_exits_0(tmp_path, capsys) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(
+        '[site]\ngrid_limit_mw = 15\n[[runs]]\nname = "a"\nflops = 1e17\ndeadline_days = 3650\n'
+        '[candidates]\nchips = ["h100"]\n',
+        encoding="utf-8",
+    )
+    assert main(["optimize", str(path)]) == 0
+    assert "a: 8 H100 (1 systems)" in capsys.readouterr().out
+    assert main(["report", str(path), "--format", "json"]) == 0
+
+
+def test_time_with_mixed_chips_reports_the_grid_it_fills_as_binding(my_site) -> None:
+    # finding 3a: the binding tests were skipped for the bisection: grid 15.00 of 15 MW "NO"
+    plan = optimize(my_site, objective="time", allow_mixed_chips=True)
+    grid = plan.constraints.loc["grid_limit_mw"]
+    assert grid["used"] == pytest.approx(15.0, abs=0.01)
+    assert grid["binding"] is True
+    assert grid["objective_if_10pct_looser"] < plan.objective_value
+    assert "Binding: grid_limit_mw" in plan.message
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_limits_not_tested_before_the_time_limit_are_not_tested_never_no(
+    my_site, monkeypatch, mixed
+) -> None:
+    # finding 3b: when the clock ran out the missing tests were read as "does not bind".
+    # The clock is "out" after the first solve; the solver itself gets no limit, so the
+    # test does not depend on the machine's speed.
+    import planner.optimization as optimization
+
+    real_solve_goal = optimization._solve_goal
+    stop = {"now": False}
+
+    def solve_then_stop(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+        out = real_solve_goal(*args, **kw)
+        stop["now"] = True
+        return out
+
+    monkeypatch.setattr(optimization, "_solve_goal", solve_then_stop)
+    monkeypatch.setattr(optimization._Clock, "out", lambda self: stop["now"])
+    plan = optimize(my_site, objective="time", allow_mixed_chips=mixed)
+    assert plan.feasible
+    assert plan.constraints.loc["grid_limit_mw", "binding"] is None
+    assert "not tested: grid_limit_mw" in plan.message
+    assert any("binding not tested" in n for n in plan.notes)
+
+
+def test_binding_is_three_valued_and_unproven_is_not_no(my_site) -> None:
+    # finding 3c: None (no re-solve, or one that proved nothing) is "not tested", not False
+    import planner.optimization as optimization
+
+    m = build_model(my_site, objective="cost")
+    assert optimization._binds(m, 100.0, None) is None
+    assert optimization._binds(m, 100.0, (None, False)) is None
+    assert optimization._binds(m, 100.0, (90.0, False)) is True  # a better plan proves it
+    assert optimization._binds(m, 100.0, (100.0, False)) is None  # not proven optimal
+    assert optimization._binds(m, 100.0, (100.0, True)) is False
+
+
+def test_cli_prints_not_tested_for_an_untested_limit(my_site, monkeypatch, capsys) -> None:
+    import planner.optimization as optimization
+
+    monkeypatch.setattr(optimization, "_binding_tests", lambda *a, **k: {})
+    from planner.cli.optimize import _binding_text
+
+    assert main(["optimize", str(SCENARIOS / "my_site.toml"), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    binding = {c["constraint"]: c["binding"] for c in payload["constraints"]}
+    assert binding["grid_limit_mw"] is None and binding["deadline_days.frontier"] is True
+    assert "; not tested: grid_limit_mw, budget_usd." in payload["message"]
+    assert [_binding_text(v) for v in (None, True, False)] == ["not tested", "yes", "NO"]
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        "days=inf:inf:1",
+        "days=nan:10:1",
+        "grid_mw=1:inf:1",
+        "days=30:180:0",
+        "days=4000:4000:1",
+        "days=1e-9:1:1",
+        "grid_mw=1e6:1e6:1",
+        "days=1:3650:0.001",
+    ],
+)
+def test_pareto_sweeps_outside_the_scenario_bounds_are_input_errors(sweep: str, capsys) -> None:
+    # findings 7 and 12: inf gave ValueError (exit 1); 4,000 days and 1e6 MW were accepted
+    with pytest.raises(InputError, match="--pareto"):
+        parse_sweep(sweep)
+    assert main(["optimize", str(SCENARIOS / "my_site.toml"), "--pareto", sweep]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("planner: error: --pareto") and "Traceback" not in err
+
+
+def test_no_solution_without_a_time_limit_does_not_blame_a_time_limit(my_site, monkeypatch):
+    # finding 14: "No plan found within the time limit" although no limit was given
+    import planner.optimization as optimization
+
+    def no_plan(form, solver, time_limit_s):  # noqa: ANN001, ANN202
+        return optimization._Outcome("no_solution", {}, {}, None, {}, {}, 0.0, "Not Solved")
+
+    monkeypatch.setattr(optimization, "_run", no_plan)
+    plan = optimize(my_site)
+    assert plan.status == "no_solution"
+    assert "time limit" not in plan.message and "Not Solved" in plan.message
+    limited = optimize(my_site, time_limit_s=5)
+    assert "within the time limit of 5 s" in limited.message
+
+
+def _rented(grid_mw: float, **candidates) -> Scenario:
+    return scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": grid_mw, "pue": 1.2, "max_racks": 1},
+            "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90}],
+            "candidates": {"chips": ["h100"], "pricing": "rent", **candidates},
+        }
+    )
+
+
+def test_rented_gpus_are_off_the_site_grid_and_racks_but_keep_energy_and_emissions() -> None:
+    # finding 18: the rented H100 plan drew "12.16 MW of 15 MW" of the SITE grid
+    plan = optimize(_rented(1.0))
+    assert plan.status == "optimal"  # 12 MW of cloud GPUs on a 1 MW, 1-rack site
+    row = plan.runs.loc[("a", "h100")]
+    assert row["pricing"] == "rent" and row["grid_power_mw"] == 0
+    assert row["facility_power_mw"] == pytest.approx(12.16, abs=0.01)
+    assert plan.totals["grid_power_mw"] == 0
+    assert plan.totals["energy_mwh"] > 0 and plan.totals["emissions_tco2"] > 0
+    assert plan.constraints.loc["grid_limit_mw", "used"] == 0
+    assert plan.constraints.loc["max_racks", "used"] == 0
+    assert "plus 12.16 MW rented off site" in plan.message
+    bought = optimize(
+        _rented(1.0).model_copy(
+            update={"candidates": _rented(1.0).candidates.model_copy(update={"pricing": "buy"})}
+        )
+    )
+    assert bought.status == "infeasible"  # the same GPUs bought do need the site grid
+
+
+def test_rented_chips_need_a_supply_cap_for_the_time_objective() -> None:
+    with pytest.raises(InputError, match=r"candidates.supply_gpus.h100"):
+        build_model(_rented(1.0), objective="time")
+    plan = optimize(_rented(1.0, supply_gpus={"h100": 16_000}), objective="time")
+    assert plan.totals["gpus"] == 16_000 and plan.totals["grid_power_mw"] == 0
+
+
+def test_the_grid_limit_uses_the_design_day_pue_when_given() -> None:
+    # finding 17: energy at the annual PUE, the grid check at the (higher) design-day PUE
+    base = {
+        "site": {"grid_limit_mw": 20, "pue": 1.2},
+        "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90}],
+        "candidates": {"chips": ["h100"]},
+    }
+    annual = optimize(scenario_from_dict(base))
+    assert annual.totals["grid_power_mw"] == annual.totals["facility_power_mw"]
+    assert annual.totals["facility_power_mw"] == pytest.approx(12.16, abs=0.01)
+    base["site"]["design_pue"] = 1.5
+    design = optimize(scenario_from_dict(base))
+    assert design.totals["energy_mwh"] == pytest.approx(annual.totals["energy_mwh"])
+    assert design.totals["grid_power_mw"] == pytest.approx(12.16 * 1.5 / 1.2, abs=0.01)
+    assert design.constraints.loc["grid_limit_mw", "used"] == design.totals["grid_power_mw"]
+    assert any("design-day PUE" in n for n in design.notes)
+    # 7,224 H100 need 12.16 MW at PUE 1.2 but 15.2 MW at the design-day 1.5: over 15 MW
+    base["site"]["grid_limit_mw"] = 15
+    assert optimize(scenario_from_dict(base)).status == "infeasible"
+
+
+def test_cli_totals_name_the_longest_and_the_slowest_run_separately(capsys) -> None:
+    # finding 22: "longest run 55.0 days (62% of its deadline)" mixed frontier and ablation
+    plan = optimize(load_scenario(SCENARIOS / "my_site.toml"), objective="time")
+    assert plan.slowest_run == "ablation"
+    assert main(["optimize", str(SCENARIOS / "my_site.toml"), "--objective", "time"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    days = plan.runs.xs("frontier", level="run")["days"].max()
+    assert f"Longest run: frontier, {days:,.1f} days" in out
+    fraction = plan.totals["longest_fraction_of_deadline"]
+    assert f"slowest relative to its deadline: ablation, {fraction:.0%}" in out
+
+
+def test_help_documents_rented_capacity_and_rounding(capsys) -> None:
+    main(["optimize", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "off site" in out and "rounded up" in out and "design_pue" in out

@@ -374,6 +374,24 @@ def test_cli_unwritable_path_exits_2_and_writes_nothing(capsys, tmp_path):
     assert blocker.read_text() == "x"
 
 
+def test_cli_report_on_an_infeasible_plan_writes_it_and_exits_3_like_optimize(capsys, tmp_path):
+    # finding 24: an infeasible plan is an answer: the report is written, the exit code says
+    # there is no plan (3, as `planner optimize`), and one stderr line says so.
+    out = tmp_path / "infeasible.md"
+    code, _, err = run_cli(capsys, "report", str(SMALL_GRID), "--out", str(out))
+    assert code == 3
+    assert "4.94 MW more grid" in out.read_text(encoding="utf-8")
+    assert "no plan (status infeasible)" in err and "exit code 3" in err
+    code, stdout, err = run_cli(capsys, "report", str(SMALL_GRID), "--format", "md")
+    assert code == 3 and "No plan fits" in stdout and err.count("\n") == 1
+    assert main(["optimize", str(SMALL_GRID)]) == 3
+
+
+def test_cli_report_help_documents_exit_code_3(capsys):
+    code, out, _ = run_cli(capsys, "report", "--help")
+    assert code == 0 and "Exit code 3" in out
+
+
 def test_cli_a_file_that_is_neither_a_plan_nor_a_projection_exits_2(capsys, tmp_path):
     f = tmp_path / "odd.toml"
     f.write_text('title = "nothing to plan"\n')
@@ -455,15 +473,69 @@ def test_plan_html_embeds_limits_candidates_and_tornado_charts(plan_report):
 
 
 def test_infeasible_plan_report_says_which_limit_and_what_would_relax_it():
-    # issue 3: 90 days on H100s at 10 MW is infeasible: ~4.9 MW more grid or ~135 days
+    # issue 3: 90 days on H100s at 10 MW is infeasible: 4.935 MW more grid (shown rounded UP,
+    # 4.94, so that the shown amount works) or ~135 days
     report = build_report(SMALL_GRID)
     assert report.headline_value("status") == "infeasible"
-    assert report.headline_value("needed_grid_mw") == pytest.approx(14.93, abs=0.01)
-    assert "4.9 MW more grid" in report.summary and "135 days" in report.summary
+    assert report.headline_value("needed_grid_mw") == pytest.approx(14.94, abs=1e-9)
+    assert "needs 14.94 MW" in report.summary
+    assert "4.94 MW more grid" in report.summary and "135 days" in report.summary
     relax = {r["relax"]: r for r in report.table("relaxations").rows}
-    assert relax["grid_limit_mw"]["needed"] == pytest.approx(14.93, abs=0.01)
+    assert relax["grid_limit_mw"]["needed"] == pytest.approx(14.94, abs=1e-9)
     md = render_report(report, "md").decode()
     assert "## Binding constraints and relaxations" in md
+
+
+def test_plan_report_reads_the_plans_own_sizings_for_mixed_shares(tmp_path):
+    # finding 19: the report re-sizes nothing: its runs, assumptions and sensitivity start
+    # from Plan.sizings (here a run split over two chips, each pool sized on its share).
+    from planner.optimization import optimize
+    from planner.scenarios import load_scenario
+
+    path = tmp_path / "mixed.toml"
+    path.write_text(MIXED_SITE, encoding="utf-8")
+    plan = optimize(load_scenario(path))
+    assert (plan.runs["share"] < 1).any()
+    report = build_report(path)
+    for label, sens in report.data["sensitivity"].items():
+        run, chip = label.split(" on ")
+        res = plan.sizings[(run, chip)]
+        assert sens["base"]["days"] == pytest.approx(res.days, rel=1e-12)
+        assert sens["base"]["energy_mwh"] == pytest.approx(res.energy_mwh, rel=1e-12)
+    assert len(report.data["sensitivity"]) == len(plan.sizings)
+
+
+def test_plan_report_says_not_tested_for_an_untested_binding_status(monkeypatch, tmp_path):
+    # finding 3: a limit whose re-solve was not done is "not tested", never "no"
+    import planner.optimization as optimization
+
+    monkeypatch.setattr(optimization, "_binding_tests", lambda *a, **k: {})
+    report = build_report(GTC_SCENARIO)
+    rows = {r["constraint"]: r for r in report.table("constraints").rows}
+    assert rows["grid_limit_mw"]["binding_status"] == "not tested"
+    assert rows["grid_limit_mw"]["binding"] is None
+
+
+# H100 and GB200 (priced USD 100,000/GPU) at PUE 1 on a 0.75 MW grid: 5 GB200 racks fit
+# alone, but mixing in H100 servers is cheaper (tests/test_optimization.py hand instance).
+MIXED_SITE = """
+allow_mixed_chips = true
+[site]
+grid_limit_mw = 0.75
+pue = 1.0
+network_overhead = 0.0
+electricity_usd_per_mwh = 0.0
+grid_gco2_per_kwh = 0.0
+[[runs]]
+name = "job"
+flops = 3.4e23
+deadline_days = 10
+mfu = 0.5
+goodput = 1.0
+[candidates]
+chips = ["h100", "gb200"]
+price_usd_per_gpu = { gb200 = 100000 }
+"""
 
 
 def test_iea_projection_report_lands_within_10pct_of_945_twh_in_2030(projection_report):
@@ -472,7 +544,7 @@ def test_iea_projection_report_lands_within_10pct_of_945_twh_in_2030(projection_
     assert projection_report.headline_value("total_twh_2030") == pytest.approx(945, rel=0.10)
     published = projection_report.table("published").rows
     assert {(r["country"], r["year"]) for r in published} >= {("World", 2030), ("US", 2030)}
-    assert "World data centres use 944 TWh in 2030" in projection_report.summary
+    assert "World data centres use 945 TWh in 2030" in projection_report.summary
 
 
 def test_projection_json_round_trips_to_planner_project_json(capsys):

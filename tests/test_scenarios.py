@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_per_chip_mfu_and_its_default_key() -> None:
 def test_a_chip_id_pue_key_wins_over_the_cooling_type() -> None:
     s = scenario_from_dict(
         {
-            "site": {"grid_limit_mw": 10, "pue": {"air": 1.4, "h100": 1.25}},
+            "site": {"grid_limit_mw": 10, "pue": {"air": 1.4, "liquid": 1.1, "h100": 1.25}},
             "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
         }
     )
@@ -213,3 +214,153 @@ def test_work_as_params_and_tokens_is_six_n_d() -> None:
     s = load_scenario(SCENARIOS / "gtc2024.toml")
     # SemiAnalysis: 2.8e11 active parameters x 1.3e13 tokens x 6 = 2.18e25 FLOPs.
     assert s.runs[0].training_run().total_flops() == pytest.approx(2.184e25)
+
+
+# --- review findings: strict types, inf/nan, what-if copies, PUE tables -----------------------
+
+RUN = {"name": "a", "flops": 1e24, "deadline_days": 30}
+
+
+def _scenario(**changes) -> dict:
+    data = {"site": {"grid_limit_mw": 10}, "runs": [dict(RUN)], "candidates": {"chips": ["h100"]}}
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            target = data[section][0] if section == "runs" else data[section]
+            target[name] = value
+        else:
+            data[section] = value
+    return data
+
+
+NON_FINITE = {
+    "budget inf": ({"budget_usd": math.inf}, "budget_usd", "inf"),
+    "grid nan": ({"site__grid_limit_mw": math.nan}, "site.grid_limit_mw", "nan"),
+    "flops inf": ({"runs__flops": math.inf}, "runs[0].flops", "inf"),
+    "pue inf": ({"site__pue": math.inf}, "site.pue", "inf"),
+    "price inf": (
+        {"candidates__price_usd_per_gpu": {"h100": math.inf}},
+        "candidates.price_usd_per_gpu.h100",
+        "inf",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NON_FINITE))
+def test_inf_and_nan_in_any_number_are_errors_naming_field_and_value(case: str) -> None:
+    # finding 2: pydantic allows inf/nan by default; budget_usd = inf crashed the optimiser
+    changes, field, shown = NON_FINITE[case]
+    with pytest.raises(CatalogError) as err:
+        scenario_from_dict(_scenario(**changes), source="x.toml")
+    message = str(err.value)
+    assert field in message and f"{shown} is not allowed" in message and "x.toml" in message
+
+
+def test_budget_inf_in_a_toml_file_exits_2_at_the_cli(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, "budget_usd = inf\n" + GOOD)
+    assert main(["optimize", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "budget_usd" in err and "inf is not allowed" in err and "Traceback" not in err
+
+
+STRICT = {
+    "string for a bool": ({"allow_mixed_chips": "yes"}, "allow_mixed_chips", "true or false"),
+    "bool for a number": ({"runs__flops": True}, "runs[0].flops", "a number in"),
+    "bool for MFU": ({"runs__mfu": True}, "runs[0].mfu", "a fraction"),
+    "string for MW": ({"site__grid_limit_mw": "15"}, "site.grid_limit_mw", "a number in"),
+    "fraction of a GPU": (
+        {"candidates__supply_gpus": {"h100": 5.5}},
+        "candidates.supply_gpus.h100",
+        "whole number",
+    ),
+    "float racks": ({"site__max_racks": 10.0}, "site.max_racks", "a whole number"),
+    "number for a name": ({"runs__name": 5}, "runs[0].name", "text"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRICT))
+def test_types_are_strict_no_yes_for_true_no_true_for_one_flop(case: str) -> None:
+    # finding 9: "yes" silently became True, and flops = true became 1 FLOP
+    changes, field, allowed = STRICT[case]
+    with pytest.raises(CatalogError) as err:
+        scenario_from_dict(_scenario(**changes), source="x.toml")
+    assert field in str(err.value) and allowed in str(err.value)
+
+
+def test_integers_are_still_numbers_and_toml_bools_still_bools() -> None:
+    s = scenario_from_dict(_scenario(allow_mixed_chips=True, site__pue=1, budget_usd=400_000_000))
+    assert s.allow_mixed_chips is True and s.site.pue == 1 and s.budget_usd == 4e8
+
+
+def test_prices_and_budget_have_an_upper_bound() -> None:
+    # finding 14: a price of 1e300 made HiGHS fail numerically ("no plan in the time limit")
+    with pytest.raises(CatalogError, match=r"price_usd_per_gpu.h100.*1e\+07"):
+        scenario_from_dict(_scenario(candidates__price_usd_per_gpu={"h100": 1e300}))
+    with pytest.raises(CatalogError, match=r"budget_usd.*1e\+13"):
+        scenario_from_dict(_scenario(budget_usd=1e300))
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda s: s.with_grid_limit(1e6), "site.grid_limit_mw"),
+        (lambda s: s.with_grid_limit(math.inf), "site.grid_limit_mw"),
+        (lambda s: s.with_longest_deadline(4000), "runs[0].deadline_days"),
+        (lambda s: s.with_longest_deadline(1e-9), "runs[0].deadline_days"),
+        (lambda s: s.with_budget(math.nan), "budget_usd"),
+    ],
+)
+def test_what_if_copies_are_validated_like_the_file(make, field: str) -> None:
+    # finding 12: model_copy skipped validation (4,000-day deadlines, 1e6 MW grids accepted)
+    s = scenario_from_dict(_scenario(), source="x.toml")
+    with pytest.raises(CatalogError) as err:
+        make(s)
+    assert field in str(err.value) and "x.toml" in str(err.value)
+
+
+def test_what_if_copies_keep_the_source_and_change_only_their_field() -> None:
+    s = scenario_from_dict(_scenario(), source="x.toml")
+    t = s.with_grid_limit(20).with_longest_deadline(60).with_budget(1e8)
+    assert t.source == "x.toml" and t.site.grid_limit_mw == 20
+    assert t.runs[0].deadline_days == 60 and t.budget_usd == 1e8
+    assert t.candidates == s.candidates
+
+
+def test_a_partial_pue_table_names_the_chip_it_does_not_cover() -> None:
+    # finding 13: {air = 1.5} with H100 (air) and GB200 (liquid) silently gave GB200 PUE 1.2
+    with pytest.raises(CatalogError) as err:
+        scenario_from_dict(
+            _scenario(site__pue={"air": 1.5}, candidates={"chips": ["h100", "gb200"]}),
+            source="x.toml",
+        )
+    message = str(err.value)
+    assert "site.pue" in message and "'gb200'" in message and "'liquid'" in message
+    assert "default" in message
+
+
+def test_a_default_key_is_the_explicit_fallback_of_a_pue_table_and_is_named() -> None:
+    s = scenario_from_dict(
+        _scenario(site__pue={"air": 1.5, "default": 1.15}, candidates={"chips": ["h100", "gb200"]}),
+        source="x.toml",
+    )
+    cat = load_catalog()
+    a = s.assumptions_for(s.runs[0], cat.get("gb200"))
+    assert a.pue == 1.15 and "site.pue.default" in a.sources["pue"]
+    assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == 1.5
+
+
+def test_design_pue_defaults_to_the_annual_pue_and_says_so() -> None:
+    # finding 17: the grid check uses site.design_pue when given, else the annual PUE
+    cat = load_catalog()
+    s = scenario_from_dict(_scenario(site__pue=1.3))
+    value, where = s.design_pue_for(cat.get("h100"))
+    assert value == 1.3 and "annual PUE" in where
+    s = scenario_from_dict(_scenario())
+    assert s.design_pue_for(cat.get("h100"))[0] == 1.2  # data/assumptions.csv
+    s = scenario_from_dict(_scenario(site__pue=1.3, site__design_pue=1.5))
+    assert s.design_pue_for(cat.get("h100")) == (1.5, "scenario: site.design_pue")
+
+
+def test_a_design_pue_below_the_annual_pue_is_rejected() -> None:
+    with pytest.raises(CatalogError, match=r"site.design_pue.*at least the annual PUE"):
+        scenario_from_dict(_scenario(site__pue=1.3, site__design_pue=1.2))

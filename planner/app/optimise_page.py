@@ -230,7 +230,11 @@ def _metrics(result: dict[str, Any]) -> None:
     row1[2].metric(
         "Peak facility power",
         fmt.mw(t["facility_power_mw"]),
-        help=f"all runs at once, of the {fmt.mw(result['grid_limit_mw'])} grid limit",
+        help=(
+            f"all runs at once; {fmt.mw(t.get('grid_power_mw', t['facility_power_mw']))} of it "
+            f"on the site grid (design-day PUE, rented capacity off site) of the "
+            f"{fmt.mw(result['grid_limit_mw'])} limit"
+        ),
     )
     row1[3].metric("Longest run", f"{fmt.days(t['longest_days'])} days")
     row2 = st.columns(4)
@@ -294,6 +298,8 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
     elif name.startswith("deadline_days."):
         run = name.split(".", 1)[1]
         what = f"Deadline of {run}: done in {fmt.days(used)} of {limit:g} days"
+        if row["binding"] is None or pd.isna(row["binding"]):
+            return f"Not tested. {what}."
         if row["binding"]:
             return (
                 f"**Binds.** {what}; one system fewer would miss it, so it sets the cluster size."
@@ -302,6 +308,8 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
     else:
         what = f"{name}: {fmt.number(used)} of {fmt.number(limit)} {row.get('unit', '')}"
     looser = row.get("objective_if_10pct_looser")
+    if row["binding"] is None or pd.isna(row["binding"]):
+        return f"Not tested (the solver stopped before the re-solve). {what}."
     if row["binding"]:
         better = (
             f"; 10% more would improve the objective to {_objective_text(looser, objective_unit)}"
@@ -315,7 +323,7 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
 def _limits(result: dict[str, Any]) -> None:
     st.subheader("Which limits bind")
     rows = result["constraints"].to_dict(orient="records")
-    rows.sort(key=lambda r: not r["binding"])
+    rows.sort(key=lambda r: 0 if r["binding"] is True else 1 if r["binding"] is False else 2)
     lines = [f"- {limit_sentence(r, result['objective_unit'])}" for r in rows]
     st.markdown("\n".join(lines))
 

@@ -3,6 +3,9 @@
 Exit codes: 0 a plan (optimal, or the best found when the time limit stopped the solver);
 3 no plan fits the limits (the answer, with its minimal relaxations, is still printed) or the
 time limit left no plan; 2 a bad scenario file or option.
+
+In the "Limits" table, ``binding`` is yes / NO, or "not tested" when the re-solve with that
+limit 10% looser was not done (time limit) or proved nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ _HELP_OBJECTIVE = (
     + " (time: the longest run as a fraction of its deadline). Default: the scenario's, else cost."
 )
 _HELP_PARETO = (
-    "Sweep and re-solve: days=START:STOP:STEP (longest deadline; others scaled) "
-    "or grid_mw=START:STOP:STEP."
+    "Sweep and re-solve: days=START:STOP:STEP (longest deadline in [0.001, 3650]; others "
+    "scaled) or grid_mw=START:STOP:STEP (in (0, 10000]); finite numbers, at most 1,000 points."
 )
 _HELP_SOLVER = (
     "MILP solver: "
@@ -67,6 +70,13 @@ def optimize_command(
     limit and the minimal relaxations (extra MW, longer deadline, another chip, more budget
     or supply).
     Exit code 2: a bad scenario file or option (one line naming file, field, value, allowed).
+
+    The grid limit counts the systems on site (bought) at their peak, at site.design_pue if
+    given (else the annual site.pue). Rented systems (candidates.pricing = "rent") are cloud
+    capacity off site: not counted against the site grid or racks, but their energy and
+    emissions are in the totals; with --objective time a rented chip needs a
+    candidates.supply_gpus cap. Relaxation amounts are rounded up, so the value shown works
+    as written; the deadline relaxation stretches every deadline by one common factor.
     """
     if objective is not None and objective not in OBJECTIVES:
         raise typer.BadParameter(
@@ -120,6 +130,13 @@ def _fmt(value: Any, spec: str) -> str:
     return spec.format(value)
 
 
+def _binding_text(value: Any) -> str:
+    """yes / NO / not tested (None: the re-solve with the limit looser was not done)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "not tested"
+    return "yes" if value else "NO"
+
+
 def _table(title: str, frame: pd.DataFrame, columns: list[tuple[str, str, str]]) -> Table:
     t = Table(title=title)
     names = list(frame.index.names) if frame.index.names[0] is not None else []
@@ -129,7 +146,11 @@ def _table(title: str, frame: pd.DataFrame, columns: list[tuple[str, str, str]])
         t.add_column(label, justify="right")
     for idx, row in frame.iterrows():
         keys = idx if isinstance(idx, tuple) else (idx,) if names else ()
-        t.add_row(*(str(k) for k in keys), *(_fmt(row.get(c), spec) for c, _, spec in columns))
+        cells = [
+            _binding_text(row.get(c)) if spec == "binding" else _fmt(row.get(c), spec)
+            for c, _, spec in columns
+        ]
+        t.add_row(*(str(k) for k in keys), *cells)
     return t
 
 
@@ -159,14 +180,7 @@ def _print_plan(plan: Plan, title: str) -> None:
                 ],
             )
         )
-        t = plan.totals
-        console.print(
-            f"Totals: {t['gpus']:,.0f} GPUs, peak {t['facility_power_mw']:,.2f} MW, "
-            f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f}, "
-            f"{t['emissions_tco2']:,.0f} tCO2, "
-            f"longest run {t['longest_days']:,.1f} days "
-            f"({t['longest_fraction_of_deadline']:.0%} of its deadline)"
-        )
+        console.print(_totals_line(plan))
         console.print(
             _table(
                 "Limits",
@@ -176,7 +190,7 @@ def _print_plan(plan: Plan, title: str) -> None:
                     ("used", "used", "{:,.4g}"),
                     ("slack", "slack", "{:,.4g}"),
                     ("unit", "unit", "{}"),
-                    ("binding", "binding", "{}"),
+                    ("binding", "binding", "binding"),
                 ],
             )
         )
@@ -184,7 +198,8 @@ def _print_plan(plan: Plan, title: str) -> None:
         if not plan.relaxations.empty:
             console.print(
                 _table(
-                    "Minimal relaxations (each on its own)",
+                    "Minimal relaxations (each limit on its own; the deadline rows are one "
+                    "common stretch of every deadline)",
                     plan.relaxations,
                     [
                         ("current", "now", "{:,.4g}"),
@@ -219,6 +234,27 @@ def _print_plan(plan: Plan, title: str) -> None:
         f"build {timings['build_s'] * 1e3:,.1f} ms, solve "
         f"{timings['solve_s'] * 1e3:,.1f} ms "
         f"({timings['solver_calls']:.0f} solver calls)"
+    )
+
+
+def _totals_line(plan: Plan) -> str:
+    """The totals, naming the run behind each "longest" figure (they may be two runs)."""
+    t = plan.totals
+    days = plan.runs.groupby(level="run")["days"].max()
+    longest = str(days.idxmax())
+    slowest = plan.slowest_run
+    power = f"peak {t['grid_power_mw']:,.2f} MW on the site grid"
+    if (
+        t["facility_power_mw"] > t["grid_power_mw"] + 1e-9
+        and (plan.runs["pricing"] == "rent").any()
+    ):
+        power += f" ({t['facility_power_mw']:,.2f} MW with the rented systems)"
+    return (
+        f"Totals: {t['gpus']:,.0f} GPUs, {power}, "
+        f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f}, "
+        f"{t['emissions_tco2']:,.0f} tCO2. Longest run: {longest}, {t['longest_days']:,.1f} days; "
+        f"slowest relative to its deadline: {slowest}, "
+        f"{t['longest_fraction_of_deadline']:.0%} of its deadline"
     )
 
 

@@ -3,6 +3,11 @@
 Thin: :mod:`planner.reports` builds and writes the report. Without ``--out``, md and json go
 to stdout; html and xlsx need ``--out`` (an HTML page or a workbook is a file, not terminal
 output). The format may be left out when ``--out`` has a known suffix.
+
+Exit codes, as ``planner optimize``: 0 the report was written; 3 the report was written but
+the scenario has no plan (no plan fits the limits, or the time limit left none): an infeasible
+plan is an answer, so its report (the minimal relaxations) is still written, and one line on
+stderr says so; 2 bad input.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from planner.errors import InputError
 from planner.presets import load_presets
 from planner.reports import FORMATS, STDOUT_FORMATS, build_report, render_report, resolve_format
 from planner.reports._atomic import check_writable_target
+
+#: Exit code when the scenario has no plan (as ``planner optimize``); the report is written.
+EXIT_NO_PLAN = 3
 
 
 @app.command("report")
@@ -52,9 +60,14 @@ def report_command(
             "stdout without it.",
         ),
     ] = None,
-) -> None:
+) -> int:
     """Write a capacity report: the answer, tables, charts, sensitivity, every assumption
-    with its source, and the inputs' SHA-256 so the numbers can be reproduced."""
+    with its source, and the inputs' SHA-256 so the numbers can be reproduced.
+
+    Exit code 0: the report is written. Exit code 3: a site scenario with no plan (no plan
+    fits the limits): the report, with the minimal relaxations, is still written, and one
+    line on stderr says so (as planner optimize, which also exits 3). Exit code 2: bad input.
+    """
     key = resolve_format(fmt, out)
     if out is None and key not in STDOUT_FORMATS:
         raise InputError(
@@ -68,11 +81,26 @@ def report_command(
     report = build_report(scenario, preset=preset, command=_command(scenario, preset, key, out))
     if out is None:
         sys.stdout.write(render_report(report, key).decode("utf-8"))
-        return
-    from planner.reports import write_report
+    else:
+        from planner.reports import write_report
 
-    path = write_report(report, out, key)
-    sys.stderr.write(f"planner: wrote {key} report to {path}\n")
+        path = write_report(report, out, key)
+        sys.stderr.write(f"planner: wrote {key} report to {path}\n")
+    return _exit_code(report)
+
+
+def _exit_code(report: object) -> int:
+    """3 (with one line on stderr) for a plan report without a plan, else 0."""
+    if getattr(report, "kind", None) != "plan":
+        return 0
+    status = report.data["plan"]["status"]  # type: ignore[attr-defined]
+    if status in ("optimal", "time_limit"):
+        return 0
+    sys.stderr.write(
+        f"planner: no plan (status {status}): the report with the minimal relaxations was "
+        f"written; exit code {EXIT_NO_PLAN}\n"
+    )
+    return EXIT_NO_PLAN
 
 
 def _command(scenario: Path | None, preset: str | None, key: str, out: Path | None) -> str:

@@ -1,9 +1,10 @@
 """Plan report: the optimiser's answer for a site scenario (``data/scenarios/*.toml``).
 
 Every number comes from :func:`planner.optimization.optimize` (its :class:`Plan`: runs,
-totals, constraints, comparison, relaxations as DataFrames and ``to_dict()``), and from the
-core sizing for the assumptions and the sensitivity of each chosen (run, chip) at the planned
-GPU count. This module only arranges them.
+totals, constraints, comparison, relaxations as DataFrames and ``to_dict()``; the core's
+:class:`SizingResult` of each plan row in ``Plan.sizings`` and of each candidate in
+``Plan.comparison_sizings``), and from :func:`planner.sensitivity.sensitivity` at the planned
+GPU count. This module only arranges them: it re-sizes nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from planner.reports.model import (
 )
 from planner.reports.sizing import KV_COLUMNS, sensitivity_tables
 from planner.sensitivity import DEFAULT_SWING, OUTPUT_LABELS, SensitivityResult, sensitivity
-from planner.sizing import SizingResult, size_training
+from planner.sizing import SizingResult
 from planner.workloads import TrainingRun
 
 OBJECTIVE_LABELS = {
@@ -76,35 +77,22 @@ def build_plan_report(
     payload = {"scenario": str(path), **plan.to_dict()}
     specs = {r.name: r for r in sc.runs}
 
-    # the (run, chip) pairs to explain: the plan's, or every candidate when nothing fits
+    # the (run, chip) pairs to explain: the plan's, or every candidate when nothing fits;
+    # their sizings are the plan's own (no second copy of the share logic here)
     runs_rows = _records(plan.runs)
     comparison_rows = _records(plan.comparison)
-    pairs: list[tuple[str, str, float | None, float]] = []  # run, chip, gpus, share
-    if runs_rows:
-        pairs = [(r["run"], r["chip"], r["gpus"], r.get("share") or 1.0) for r in runs_rows]
-    else:
-        pairs = [
-            (r["run"], r["chip"], None, 1.0) for r in comparison_rows if r.get("gpus") is not None
-        ]
-    sized: dict[tuple[str, str], SizingResult] = {}
+    sized: dict[tuple[str, str], SizingResult] = dict(
+        plan.sizings if runs_rows else plan.comparison_sizings
+    )
     sens: list[tuple[str, SensitivityResult]] = []
-    for run_name, chip_id, gpus, share in pairs:
-        spec = specs[run_name]
-        chip = cat.get(chip_id)
-        run = spec.training_run()
-        if share < 1 - 1e-9:
-            run = TrainingRun(flops=float(run.total_flops()) * share, name=run_name)
-        a = sc.assumptions_for(spec, chip)
-        if gpus is None:
-            sized[(run_name, chip_id)] = size_training(
-                run, chip, days=spec.deadline_days, assumptions=a
-            )
-            continue
-        sized[(run_name, chip_id)] = size_training(run, chip, gpus=gpus, assumptions=a)
+    for (run_name, chip_id), res in plan.sizings.items():
+        # the work this pool does: its share of the run's FLOPs (the plan's sizing)
+        run = TrainingRun(flops=float(res.flops), name=run_name)
+        a = sc.assumptions_for(specs[run_name], cat.get(chip_id))
         sens.append(
             (
                 f"{run_name} on {chip_id}",
-                sensitivity(run, chip, gpus=gpus, assumptions=a, swing=swing),
+                sensitivity(run, cat.get(chip_id), gpus=res.gpus, assumptions=a, swing=swing),
             )
         )
 
@@ -248,7 +236,10 @@ def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quant
             t["facility_power_mw"],
             "MW",
             ",.2f",
-            note=f"grid limit {grid_mw:g} MW",
+            note=f"grid limit {grid_mw:g} MW"
+            if t.get("grid_power_mw") == t["facility_power_mw"]
+            else f"{t.get('grid_power_mw', 0):,.2f} MW on the site grid (design-day PUE, rented "
+            f"systems off site) of its {grid_mw:g} MW limit",
         ),
         Quantity("energy_mwh", "energy", t["energy_mwh"], "MWh", ",.0f"),
         Quantity("cost_usd", "cost", t["cost_usd"], "USD", ",.0f"),
@@ -314,7 +305,8 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
 _TOTAL_UNITS = {
     "systems": ("systems", "systems", ",.0f"),
     "gpus": ("GPUs", "GPUs", ",.0f"),
-    "facility_power_mw": ("peak facility power", "MW", ",.3f"),
+    "facility_power_mw": ("peak facility power (all systems)", "MW", ",.3f"),
+    "grid_power_mw": ("peak on the site grid (design-day PUE; bought only)", "MW", ",.3f"),
     "energy_mwh": ("energy", "MWh", ",.0f"),
     "cost_usd": ("cost", "USD", ",.0f"),
     "capex_usd": ("capex", "USD", ",.0f"),
@@ -339,11 +331,21 @@ def _totals_table(totals: dict[str, Any]) -> Table:
     )
 
 
+def _binding_text(value: Any) -> str:
+    return "not tested" if value is None else "yes" if value else "no"
+
+
 def _constraints_table(rows: list[dict[str, Any]]) -> Table:
     out = []
     for r in rows:
         frac = r.get("slack_fraction")
-        out.append({**r, "used_fraction": None if frac is None else 1.0 - frac})
+        out.append(
+            {
+                **r,
+                "used_fraction": None if frac is None else 1.0 - frac,
+                "binding_status": _binding_text(r.get("binding")),
+            }
+        )
     return Table(
         name="constraints",
         title="Limits: use, slack and whether they bind",
@@ -354,13 +356,15 @@ def _constraints_table(rows: list[dict[str, Any]]) -> Table:
             Column("used", "Used", fmt=",.4g"),
             Column("slack", "Slack", fmt=",.4g"),
             Column("used_fraction", "Used", "% of limit", ".1%"),
-            Column("binding", "Binding"),
+            Column("binding_status", "Binding"),
             Column("objective_if_10pct_looser", "Objective if 10% looser", fmt=",.4g"),
         ),
         rows=tuple(out),
         section="constraints",
         note="A grid, budget, supply or rack limit binds when re-solving with it 10% looser "
-        "improves the objective; a deadline binds when one system fewer would miss it.",
+        "improves the objective ('not tested' when the time limit left no time for that "
+        "re-solve); a deadline binds when one system fewer would miss it. The grid counts the "
+        "bought systems at the design-day PUE; rented systems are off site.",
     )
 
 
@@ -380,7 +384,9 @@ def _relaxations_table(rows: list[dict[str, Any]]) -> Table:
         rows=tuple(rows),
         section="constraints",
         note="Found by re-solving the model with each limit relaxed on its own "
-        "(planner.optimization).",
+        "(planner.optimization); amounts are rounded up, so the value shown works as written. "
+        "The deadline rows are one common stretch of every deadline (ratios kept), not a "
+        "relaxation of each run alone.",
     )
 
 

@@ -428,6 +428,7 @@ def _formulate(
 
     for name, value in bounds:
         if name == "time":
+            assert z is not None  # a time bound creates the speed-up variable z above
             prob += z >= value * (1 - LEX_TOL), "lex_time"
         else:
             prob += totals[name] <= value * (1 + LEX_TOL) + LEX_TOL, f"lex_{name}"
@@ -435,6 +436,7 @@ def _formulate(
     if goal == "elastic":
         prob.setObjective(pulp.lpSum(ev.values()))
     elif goal in ("time", "speedup"):
+        assert z is not None  # created above for these goals
         prob.setObjective(-1 * z)
     elif goal == "feasibility":
         prob.setObjective(pulp.lpSum([]))
@@ -569,7 +571,11 @@ def _lexicographic(
                 return out, notes
             break
         best = out
-        bounds.append((goal, out.z if goal == "time" else out.totals[goal]))
+        if goal == "time":
+            assert out.z is not None  # a solved time stage has the speed-up variable z
+            bounds.append((goal, out.z))
+        else:
+            bounds.append((goal, out.totals[goal]))
     assert best is not None
     best.primary = bounds[0][1]
     return best, notes
@@ -877,9 +883,11 @@ def _binds(m: ClusterModel, base: float | None, test: _Test | None) -> bool | No
     A better objective with the limit looser proves it binds, even from a re-solve stopped
     at the time limit; "does not bind" needs both solves proven optimal.
     """
-    if test is None or base is None or test[0] is None:
+    if test is None or base is None:
         return None
     value, proven = test
+    if value is None:
+        return None
     if _improves(m, base, value):
         return True
     return False if proven else None
@@ -1045,17 +1053,17 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
 
     out = elastic("grid")
     if out.has_solution:
-        extra = ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS)
-        needed = ceil_at(m.grid_limit_mw + extra, GRID_DECIMALS)
+        grid_extra = ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS)
+        needed = ceil_at(m.grid_limit_mw + grid_extra, GRID_DECIMALS)
         rows.append(
             {
                 "relax": "grid_limit_mw",
                 "current": m.grid_limit_mw,
                 "needed": needed,
-                "change": extra,
+                "change": grid_extra,
                 "unit": "MW",
                 "works": True,
-                "detail": f"{extra:,.{GRID_DECIMALS}f} MW more grid",
+                "detail": f"{grid_extra:,.{GRID_DECIMALS}f} MW more grid",
             }
         )
     else:
@@ -1174,7 +1182,7 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
     """Each priced catalog chip not among the candidates, added on its own."""
     s = m.scenario
     current = s.candidate_ids(m.catalog)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for chip in m.catalog:
         if chip.id in current or not s.has_price(chip) or clock.out():
             continue

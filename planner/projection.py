@@ -132,7 +132,7 @@ def load_electricity(path: Path | None = None) -> pd.DataFrame:
         raise CatalogError(str(resolved), None, None, "file not found")
     raw = pd.read_csv(resolved, dtype=str, keep_default_na=False)
     rows = []
-    seen: set[tuple[str, int, str]] = set()
+    seen: set[tuple[str, int, str, str]] = set()
     for index, record in enumerate(raw.to_dict(orient="records")):
         try:
             row = _ElectricityRow.model_validate(record)
@@ -414,9 +414,9 @@ def validate_spec(
                     )
     for year, value in spec.pue.items():
         _check_bounds(f"pue[{year}]", value, check_range, 1.0, 3.0)
-    for label, entry in spec.non_ai.items():
-        _check_bounds(f"non_ai.{label}.twh", entry.twh, check_non_negative)
-        _check_growth(f"non_ai.{label}.growth_pct_per_year", entry.growth_pct_per_year)
+    for label, load in spec.non_ai.items():
+        _check_bounds(f"non_ai.{label}.twh", load.twh, check_non_negative)
+        _check_growth(f"non_ai.{label}.growth_pct_per_year", load.growth_pct_per_year)
     _check_growth("electricity.growth_pct_per_year", spec.electricity.growth_pct_per_year)
     _check_regions(spec)
     if spec.ai_regions is not None:
@@ -572,11 +572,11 @@ def _evaluate(
     ai_twh = ai_facility_gw * hours * TWH_PER_GWH
     non_ai_twh = np.zeros((n, T))
     parts: dict[str, np.ndarray] = {}
-    for label, entry in spec.non_ai.items():
+    for label, other in spec.non_ai.items():
         twh = compound(
-            draw(entry.twh), draw(entry.growth_pct_per_year), model_years[None, :] - entry.base_year
+            draw(other.twh), draw(other.growth_pct_per_year), model_years[None, :] - other.base_year
         )
-        part = twh * pue if entry.basis == "it" else twh
+        part = twh * pue if other.basis == "it" else twh
         parts[f"non_ai.{label}"] = part[:, sel]
         non_ai_twh = non_ai_twh + part
     return {
@@ -627,7 +627,12 @@ def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -
                 detail="the residual electricity total is not positive",
             )
         cols[names.index(REST_OF_WORLD)] = rest
-    return np.stack([*cols, scope_twh], axis=1)
+    filled: list[np.ndarray] = []
+    for col in cols:
+        if col is None:  # only a second rest-of-world column (names differing in case) is left
+            raise InputError("regions", REST_OF_WORLD, "the residual region at most once")
+        filled.append(col)
+    return np.stack([*filled, scope_twh], axis=1)
 
 
 @dataclass(frozen=True)
@@ -917,9 +922,14 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
             add("ai.compute.base_it_power_gw", c.base_it_power_gw, "GW", c.source)
     for year, v in spec.pue.items():
         add(f"pue[{year}]", v, "ratio", doc.get("pue"))
-    for label, e in spec.non_ai.items():
-        add(f"non_ai.{label}.twh", e.twh, f"TWh in {e.base_year} ({e.basis} side)", e.source)
-        add(f"non_ai.{label}.growth_pct_per_year", e.growth_pct_per_year, "%/yr", e.source)
+    for label, load in spec.non_ai.items():
+        add(
+            f"non_ai.{label}.twh",
+            load.twh,
+            f"TWh in {load.base_year} ({load.basis} side)",
+            load.source,
+        )
+        add(f"non_ai.{label}.growth_pct_per_year", load.growth_pct_per_year, "%/yr", load.source)
     add(
         "electricity.growth_pct_per_year",
         spec.electricity.growth_pct_per_year,

@@ -13,6 +13,7 @@ public functions return the Vega-Lite dict for ``st.vega_lite_chart``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +47,17 @@ def _log_y(field: str, title: str) -> alt.Y:
     return alt.Y(field, title=title, scale=alt.Scale(type="log", nice=False))
 
 
+def _layer(*charts: alt.Chart | alt.LayerChart) -> alt.LayerChart:
+    """``alt.layer`` of charts without row/column/facet encodings.
+
+    Altair 6 types ``alt.layer`` as ``LayerChart | FacetChart``: it returns a FacetChart only
+    when every layer shares a facet encoding, which these templates never have.
+    """
+    chart = alt.layer(*charts)
+    assert isinstance(chart, alt.LayerChart)  # no facet encodings to hoist
+    return chart
+
+
 def _curve_layers(y_field: str, y_title: str) -> list[alt.Chart]:
     line = (
         alt.Chart(alt.NamedData(name=CURVE))
@@ -73,7 +85,7 @@ def days_chart(with_rule: bool) -> alt.LayerChart:
             .mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2)
             .encode(x="gpus:Q", tooltip=_RULE_TOOLTIP)
         )
-    return alt.layer(*layers).properties(title="Training time vs cluster size", height=320)
+    return _layer(*layers).properties(title="Training time vs cluster size", height=320)
 
 
 def power_chart(with_rule: bool) -> alt.LayerChart:
@@ -97,7 +109,7 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
                 x=alt.value(0), y="grid_mw:Q", text="label:N"
             ),
         ]
-    return alt.layer(*layers).properties(title="Peak facility power vs cluster size", height=320)
+    return _layer(*layers).properties(title="Peak facility power vs cluster size", height=320)
 
 
 #: (column, axis title, axis format) of the chip comparison panels.
@@ -162,7 +174,7 @@ def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
                 .mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2)
                 .encode(x="grid_mw:Q", tooltip=_RULE_TOOLTIP)
             )
-            panels.append(alt.layer(bars, rule))
+            panels.append(_layer(bars, rule))
         else:
             panels.append(bars)
     return alt.hconcat(*panels, data=alt.NamedData(name=CHIPS), spacing=8)
@@ -170,7 +182,11 @@ def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
 
 @lru_cache(maxsize=32)
 def _template(kind: str, *args: Any) -> str:
-    builders = {"days": days_chart, "power": power_chart, "chips": chips_chart}
+    builders: dict[str, Callable[..., alt.TopLevelMixin]] = {
+        "days": days_chart,
+        "power": power_chart,
+        "chips": chips_chart,
+    }
     return json.dumps(builders[kind](*args).to_dict(validate=True))
 
 
@@ -194,12 +210,11 @@ def days_vs_gpus(
     curve: pd.DataFrame, current: dict[str, Any], max_gpus_in_grid: float | None = None
 ) -> dict[str, Any]:
     """Vega-Lite dict of :func:`days_chart` for a GPU-count curve and the current answer."""
-    rule = max_gpus_in_grid is not None and max_gpus_in_grid > 0
     datasets = {CURVE: _records(curve), CURRENT: [_current_row(current)]}
-    if rule:
+    if max_gpus_in_grid is not None and max_gpus_in_grid > 0:
         label = f"grid limit: at most {max_gpus_in_grid:,.0f} GPUs"
         datasets[RULE] = [{"gpus": float(max_gpus_in_grid), "label": label}]
-    return _spec("days", rule, datasets=datasets)
+    return _spec("days", RULE in datasets, datasets=datasets)
 
 
 def power_vs_gpus(
@@ -293,7 +308,7 @@ def pareto_chart() -> alt.LayerChart:
             x="days:Q", y="cost_usd:Q", tooltip=[alt.Tooltip("label:N", title=""), *_PARETO_TOOLTIP]
         )
     )
-    return alt.layer(line, points, current).properties(
+    return _layer(line, points, current).properties(
         title="Least cost against the deadline (Pareto sweep)", height=320
     )
 
@@ -342,7 +357,7 @@ def candidates_chart(labels: tuple[str, ...]) -> alt.LayerChart:
     )
     # fit-x: the width follows the page, the height stays the bars' own (Streamlit's default
     # "fit" would squeeze a band scale into whatever the title, axis and legend leave over).
-    return alt.layer(bars, rule).properties(
+    return _layer(bars, rule).properties(
         title="Each candidate chip alone at the run's deadline",
         height=28 * len(labels) + 12,
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
@@ -430,7 +445,11 @@ def fan_chart(
 @lru_cache(maxsize=64)
 def _template_new(kind: str, *args: Any) -> str:
     """The pages' other templates (as :func:`_template`), validated once per shape."""
-    builders = {"pareto": pareto_chart, "candidates": candidates_chart, "fan": fan_chart}
+    builders: dict[str, Callable[..., alt.TopLevelMixin]] = {
+        "pareto": pareto_chart,
+        "candidates": candidates_chart,
+        "fan": fan_chart,
+    }
     return json.dumps(builders[kind](*args).to_dict(validate=True))
 
 

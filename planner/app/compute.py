@@ -21,7 +21,7 @@ import math
 import os
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -690,6 +690,10 @@ def report_bytes(subject: str, args: tuple[Any, ...], fmt: str) -> bytes:
     draws its charts with vl-convert (about a second), so pages call this lazily: from a
     download button's callable, when the user clicks.
     """
-    builders = {"sizing": sizing_report, "plan": plan_report, "projection": projection_report}
+    builders: dict[str, Callable[..., Report]] = {
+        "sizing": sizing_report,
+        "plan": plan_report,
+        "projection": projection_report,
+    }
     check_choice("subject", subject, list(builders))
     return render_report(builders[subject](*args), fmt)

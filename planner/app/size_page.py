@@ -99,7 +99,7 @@ def _grid_message(
 
 def _related_presets(inputs: dict[str, Any], result: dict[str, Any]) -> None:
     """Point at a preset that sizes this same run on the chosen chip with its own assumptions."""
-    current = inputs.get("preset")
+    current = inputs.get("preset", state.CUSTOM)  # read as state.request_kwargs does
     if current == state.CUSTOM or inputs.get("chip") == state.preset_inputs(current)["chip"]:
         return
     for name, preset in load_presets().items():
@@ -124,7 +124,7 @@ CHIP_SPECIFIC = ("avg_power_per_gpu_w", "price_usd_per_gpu", "rent_usd_per_gpu_h
 
 def _chip_specific_warning(inputs: dict[str, Any]) -> None:
     """Say so when a preset's chip-specific values still apply after the chip was changed."""
-    name = inputs.get("preset")
+    name = inputs.get("preset", state.CUSTOM)  # read as state.request_kwargs does
     if name == state.CUSTOM:
         return
     preset = load_presets()[name]

@@ -128,6 +128,9 @@ def _preset_inputs(name: str) -> dict[str, Any]:
         inputs.update(work="flops", flops=float(p.flops))
     else:
         total = p.params if p.params is not None else p.active_params
+        active = p.active_params or p.params
+        # Preset validation: without flops, tokens and params or active_params are given
+        assert total is not None and active is not None and p.tokens is not None
         inputs.update(
             work="params",
             params_b=float(total) / PARAMS_PER_B,
@@ -135,11 +138,12 @@ def _preset_inputs(name: str) -> dict[str, Any]:
             if p.active_params is None
             else float(p.active_params) / PARAMS_PER_B,
             tokens_t=float(p.tokens) / TOKENS_PER_T,
-            flops=6.0 * float(p.active_params or p.params) * float(p.tokens),
+            flops=6.0 * float(active) * float(p.tokens),
         )
     if p.gpus is not None:
         inputs.update(given="gpus", gpus=int(p.gpus))
     else:
+        assert p.days is not None  # Preset validation: exactly one of gpus or days
         inputs.update(given="days", days=float(p.days))
     return inputs
 

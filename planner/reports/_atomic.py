@@ -45,7 +45,7 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], field: str = "out") -> Path:
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object], field: str = "out") -> Path:
     """Write a file atomically: ``write(f)`` fills a temp file that then replaces ``path``.
 
     Raises

@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner._paths import data_dir
+from planner.data_errors import data_error
 from planner.errors import CatalogError, InputError
 
 Precision = Literal["bf16", "fp8", "fp4"]
@@ -219,11 +220,9 @@ def _load_catalog_cached(path: Path, _mtime_ns: int) -> Catalog:
         try:
             row = _AcceleratorRow.model_validate(cleaned)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            column = str(err["loc"][0]) if err["loc"] else None
-            value = cleaned.get(column) if column else None
-            shown = f" (value {value!r})" if column else ""
-            raise CatalogError(str(path), line, column, f"{err['msg']}{shown}") from None
+            raise data_error(
+                str(path), exc, _AcceleratorRow, row=line, column_label="column"
+            ) from None
         if row.id in seen:
             raise CatalogError(str(path), line, "id", f"duplicate id {row.id!r}")
         seen.add(row.id)

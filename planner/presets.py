@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner._paths import data_dir
 from planner.assumptions import SizingAssumptions
+from planner.data_errors import data_error, field_error, not_allowed
 from planner.errors import CatalogError, InputError
 from planner.workloads import TrainingRun
 
@@ -75,29 +76,30 @@ class Preset(BaseModel):
 def load_presets(path: Path | None = None) -> dict[str, Preset]:
     """All presets of ``data/presets.toml`` (or ``path``) by name."""
     resolved = path or data_dir() / "presets.toml"
+    if not resolved.is_file():
+        raise CatalogError(str(resolved), None, None, "presets file not found")
     try:
         raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(str(resolved), None, None, f"not valid TOML ({exc})") from None
     presets: dict[str, Preset] = {}
     known = set(SizingAssumptions.UNITS)
     for name, body in raw.items():
+        if not isinstance(body, dict):
+            raise field_error(
+                str(resolved), name, not_allowed(body, f"a table [{name}] of preset fields")
+            )
         try:
             preset = Preset.model_validate({"name": name, **body})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            raise CatalogError(
-                str(resolved), None, f"{name}.{field}", err["msg"], column_label="field"
-            ) from None
+            # the preset's name is its table header, never a key inside the table
+            raise data_error(str(resolved), exc, Preset, prefix=name, hidden=("name",)) from None
         bad = sorted(set(preset.assumptions) - known)
         if bad:
-            raise CatalogError(
+            raise field_error(
                 str(resolved),
-                None,
                 f"{name}.assumptions.{bad[0]}",
                 "unknown assumption (allowed: " + ", ".join(sorted(known)) + ")",
-                column_label="field",
             )
         presets[name] = preset
     return presets

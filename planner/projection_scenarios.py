@@ -15,7 +15,7 @@ table is expected, is an error, never a silent 1.0. Every year (table keys, base
 
 Errors name the file, the field as written in the TOML (``ai.fleet.h100.shipments.2024``),
 the value and what is allowed, as a :class:`planner.errors.CatalogError` (the CLI exits 2),
-in the style of :mod:`planner.scenarios`.
+through :func:`planner.data_errors.data_error`, like every other loader.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,14 @@ from pydantic import (
     model_validator,
 )
 
+from planner.data_errors import (
+    RANGE_KINDS,
+    TYPE_KINDS,
+    Problem,
+    data_error,
+    field_error,
+    not_allowed,
+)
 from planner.errors import CatalogError, InputError
 
 #: Quantities a ``[[published]]`` figure may refer to (columns of the projection frame).
@@ -59,7 +67,10 @@ HOURS_PER_YEAR_CHOICES: tuple[float, ...] = (8760.0, 8784.0)
 ELECTRICITY_GROWTH_RANGE_PCT: tuple[float, float] = (-20.0, 20.0)
 
 #: A year as a TOML table key (TOML keys are strings, so the key is parsed, not strict).
-YearKey = Annotated[int, Strict(False), Field(ge=YEAR_RANGE[0], le=YEAR_RANGE[1])]
+#: The description names the key in messages ("a table of year = value").
+YearKey = Annotated[
+    int, Strict(False), Field(ge=YEAR_RANGE[0], le=YEAR_RANGE[1], description="year")
+]
 #: A year as a value (``base_year = 2024``): a whole number, strictly.
 Year = Annotated[int, Field(ge=YEAR_RANGE[0], le=YEAR_RANGE[1])]
 
@@ -242,144 +253,19 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 # pydantic errors -> one line naming the file, the field, the value and what is allowed
 # --------------------------------------------------------------------------------------------
 
-#: Words for what a type error expected (pydantic error type -> allowed).
-_TYPE_WORDS: dict[str, str] = {
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-    "list_type": "an array of tables",
-    "finite_number": "a finite number",
-    "string_too_short": "a non-empty string",
-    "too_short": "a table with at least one entry",
-}
-#: Union members as pydantic names them in an error location -> words.
-_UNION_WORDS: dict[str, str] = {
-    "float": "a number",
-    "int": "a whole number",
-    "str": "a string",
-    "bool": "true or false",
-    "Range": "a range table {low = .., value = .., high = ..}",
-}
+#: How a range table reads where a value may be one.
+_TABLES: dict[Any, str] = {Range: "a range table {low = .., value = .., high = ..}"}
 
 
-def _is_tag(part: Any) -> bool:
-    """A union-member tag pydantic adds to an error location (not a key of the file)."""
-    if not isinstance(part, str):
-        return False
-    return part in _UNION_WORDS or part.startswith(
-        ("dict[", "list[", "function-", "constrained-", "literal[", "union[", "nullable[")
-    )
-
-
-def _tag_words(part: str) -> str:
-    if part.startswith("dict["):
-        keyed_by_year = part.startswith(("dict[int", "dict[constrained-int"))
-        return "a table of year = value" if keyed_by_year else "a table"
-    if part.startswith("function-") and part.endswith("Range]"):
-        return _UNION_WORDS["Range"]
-    return _UNION_WORDS.get(part, part)
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    name = ""
-    for part in loc:
-        name += f"[{part}]" if isinstance(part, int) else ("." if name else "") + str(part)
-    return name or "(top level)"
-
-
-def _lookup(data: Any, loc: tuple[Any, ...]) -> Any:
-    for part in loc:
-        try:
-            data = data[part] if not isinstance(data, list) else data[int(part)]
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
-    return data
-
-
-def _inner_models(annotation: Any) -> list[Any]:
-    """Annotations reachable one step down (through unions, Annotated, dict values, lists)."""
-    origin = get_origin(annotation)
-    if origin is None:
-        return [annotation]
-    args = get_args(annotation)
-    if origin is Annotated:
-        return _inner_models(args[0])
-    if origin is dict:
-        return [("dict", args[1])]
-    if origin is list:
-        return [("list", args[0])]
-    out: list[Any] = []
-    for arg in args:  # Union / Optional
-        out += _inner_models(arg)
-    return out
-
-
-def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[Any], Any, Any]:
-    """Follow ``loc`` from ``root``: the annotations reachable there, the model owning the
-    last key and that key's pydantic FieldInfo (both None for a dict key or unknown key)."""
-    current: list[Any] = [root]
-    owner: Any = None
-    info: Any = None
-    for part in loc:
-        nxt: list[Any] = []
-        owner, info = None, None
-        for node in current:
-            if isinstance(node, tuple):  # a dict value or list item: any key/index steps in
-                nxt += _inner_models(node[1])
-            elif isinstance(node, type) and issubclass(node, BaseModel):
-                field = node.model_fields.get(str(part))
-                if field is not None:
-                    owner, info = node, field
-                    nxt += _inner_models(field.annotation)
-        current = nxt
-    return current, owner, info
-
-
-def _models(nodes: list[Any]) -> list[type[BaseModel]]:
-    return [m for m in nodes if isinstance(m, type) and issubclass(m, BaseModel)]
-
-
-def _range_words(info: Any) -> str | None:
-    """The allowed range of a numeric field from its pydantic metadata, in words."""
-    if info is None:
-        return None
-    lo = hi = None
-    lo_open = hi_open = False
-    for meta in info.metadata:
-        if getattr(meta, "gt", None) is not None:
-            lo, lo_open = meta.gt, True
-        if getattr(meta, "ge", None) is not None:
-            lo = meta.ge
-        if getattr(meta, "lt", None) is not None:
-            hi, hi_open = meta.lt, True
-        if getattr(meta, "le", None) is not None:
-            hi = meta.le
-    if lo is not None and hi is not None:
-        return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-    if lo is not None:
-        return f"a number {'>' if lo_open else '>='} {lo:g}"
-    if hi is not None:
-        return f"a number {'<' if hi_open else '<='} {hi:g}"
+def _year_words(problem: Problem) -> str | None:
+    """Years read as years (``1990..2060``); every other field gets the generic words."""
+    lo, hi = YEAR_RANGE
+    if problem.is_key:
+        return f"a year (whole number) in {lo}..{hi}"
+    year_field = problem.field in ("year", "base_year") and not problem.inside
+    if year_field and problem.kind in RANGE_KINDS | TYPE_KINDS:
+        return f"a whole number (a year in {lo}..{hi})"
     return None
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_shown(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def _not_allowed(value: Any, allowed: str) -> str:
-    return f"{_shown(value)} is not allowed: expected {allowed}"
 
 
 def pydantic_error(
@@ -392,16 +278,16 @@ def pydantic_error(
     row: int | None = None,
     column_label: str = "field",
 ) -> CatalogError:
-    """The first error of ``exc`` as one :class:`CatalogError` line, in the style of
-    :func:`planner.scenarios._scenario_error`: the file, the field as written (dotted path),
-    the value and what is allowed (known keys, a range, a type, the choices).
+    """The first error of ``exc`` as one :class:`CatalogError` line (see
+    :func:`planner.data_errors.data_error`), with years worded as years and range tables
+    named.
 
     Parameters
     ----------
     source : str
         The file (or label) named in the message.
     data : dict
-        The input that was validated (to show the offending value).
+        The input that was validated (unused: the error carries the value; kept for callers).
     exc : ValidationError
         From ``root.model_validate(data)``.
     root : pydantic model class
@@ -411,61 +297,17 @@ def pydantic_error(
     row, column_label : optional
         For a table row (a CSV file): the row number and ``"column"``.
     """
-    errors = exc.errors()
-    rank = {"extra_forbidden": 0, "missing": 0.5, "value_error": 1, "literal_error": 1}
-    for kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        rank[kind] = 1
-    first_key_error = [e for e in errors if "[key]" in e["loc"]]
-    err = (first_key_error or [min(errors, key=lambda e: rank.get(e["type"], 5))])[0]
-    raw_loc = tuple(err["loc"])
-    is_key = "[key]" in raw_loc
-    loc = tuple(p for p in raw_loc if p != "[key]" and not _is_tag(p))
-    field = _field_path(loc)
-    value = loc[-1] if is_key and loc else _lookup(data, loc)
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    _, owner, info = _walk(root, loc)
-
-    def made(problem: str) -> CatalogError:
-        return CatalogError(source, row, field, problem + suffix, column_label=column_label)
-
-    if is_key:
-        lo, hi = YEAR_RANGE
-        return made(_not_allowed(value, f"a year (whole number) in {lo}..{hi} as the key"))
-    if kind == "extra_forbidden":
-        models = _models(_walk(root, loc[:-1])[0])
-        allowed = ", ".join(models[0].model_fields) if models else "a known key"
-        return made(f"unknown key: expected one of {allowed}")
-    if kind == "missing":
-        keys = ", ".join(owner.model_fields) if owner is not None else ""
-        return made(
-            "required field is missing" + (f" (fields of this table: {keys})" if keys else "")
-        )
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        allowed = _range_words(info) or err["msg"].lower()
-        if loc and str(loc[-1]) in ("year", "base_year"):
-            allowed = f"a year in {YEAR_RANGE[0]}..{YEAR_RANGE[1]}"
-        return made(_not_allowed(value, allowed))
-    if kind == "literal_error":
-        return made(_not_allowed(value, f"one of {ctx.get('expected')}"))
-    if kind == "value_error":
-        text = str(ctx.get("error", err["msg"]))
-        return made(
-            text if " is not allowed" in text else f"{_shown(value)} is not allowed: {text}"
-        )
-    tags = [
-        p
-        for e in errors
-        if tuple(q for q in e["loc"] if not _is_tag(q)) == loc
-        for p in e["loc"]
-        if _is_tag(p)
-    ]
-    words = list(dict.fromkeys(_tag_words(t) for t in tags))
-    if words:
-        allowed = ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
-    else:
-        allowed = _TYPE_WORDS.get(kind, err["msg"].lower())
-    return made(_not_allowed(value, allowed))
+    del data  # the offending value comes with the error
+    return data_error(
+        source,
+        exc,
+        root,
+        row=row,
+        column_label=column_label,
+        suffix=suffix,
+        allowed=_year_words,
+        tables=_TABLES,
+    )
 
 
 def _keys_in_order(field: str, keys: list[Any], path: str) -> None:
@@ -487,23 +329,15 @@ def parse_scenario(raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
     body = dict(raw)
     variants_raw = body.pop("variants", None) or {"base": {}}
     if not isinstance(variants_raw, dict):
-        raise CatalogError(
-            path,
-            None,
-            "variants",
-            _not_allowed(variants_raw, "a table of [variants.NAME] tables"),
-            column_label="field",
+        raise field_error(
+            path, "variants", not_allowed(variants_raw, "a table of [variants.NAME] tables")
         )
     name = str(body.get("name") or Path(path).stem)
     specs: dict[str, ScenarioSpec] = {}
     for vname, override in variants_raw.items():
         if not isinstance(override, dict):
-            raise CatalogError(
-                path,
-                None,
-                f"variants.{vname}",
-                _not_allowed(override, "a table of overrides"),
-                column_label="field",
+            raise field_error(
+                path, f"variants.{vname}", not_allowed(override, "a table of overrides")
             )
         merged = _merge(body, override)
         merged["name"] = name

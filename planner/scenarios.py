@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -65,6 +65,7 @@ from planner.assumptions import (
     facility_profiles,
 )
 from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
+from planner.data_errors import allowed_keys, data_error, field_error, not_allowed
 from planner.errors import CatalogError
 from planner.sizing import MAX_DAYS, MIN_DAYS
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -83,6 +84,8 @@ MAX_BUDGET_USD = 1e13
 #: Largest price per GPU accepted, USD (a GB200 NVL72 is ~USD 42,000 per GPU; 1e7 leaves room
 #: for any real accelerator while keeping the MILP's coefficients in a range HiGHS can solve).
 MAX_PRICE_USD_PER_GPU = 1e7
+#: Largest supply cap accepted, GPUs (100 million: far above any one buyer's fleet).
+MAX_SUPPLY_GPUS = 100_000_000
 #: Largest rental price accepted, USD per GPU-hour (H100 on-demand: USD 2-4 in 2024).
 MAX_RENT_USD_PER_GPU_HOUR = 1e4
 COOLING_TYPES = ("air", "liquid")
@@ -168,7 +171,7 @@ class Candidates(_Strict):
 
     chips: list[str] | None = None
     pricing: PricingMode = "buy"
-    supply_gpus: dict[str, Annotated[int, Field(ge=0, le=100_000_000)]] = Field(
+    supply_gpus: dict[str, Annotated[int, Field(ge=0, le=MAX_SUPPLY_GPUS)]] = Field(
         default_factory=dict
     )
     price_usd_per_gpu: dict[str, Annotated[float, Field(gt=0, le=MAX_PRICE_USD_PER_GPU)]] = Field(
@@ -246,7 +249,7 @@ class Scenario(_Strict):
         if isinstance(pue, dict):
             key = self.hall_key(chip, name)
             if key is None:
-                raise CatalogError(self.source, None, f"site.{name}", _uncovered(chip, pue))
+                raise field_error(self.source, f"site.{name}", _uncovered(chip, pue))
             value, where = pue[key], f"site.{name}.{key}"
             if key == DEFAULT_KEY:
                 where += f" (no {chip.id!r} or {chip.cooling!r} key)"
@@ -339,7 +342,7 @@ class Scenario(_Strict):
         try:
             return Scenario.model_validate({**data, "source": self.source})
         except ValidationError as exc:
-            raise _scenario_error(self.source, data, exc) from None
+            raise _scenario_error(self.source, exc) from None
 
     def with_grid_limit(self, grid_limit_mw: float) -> Scenario:
         return self._validated_copy({}, site={"grid_limit_mw": float(grid_limit_mw)})
@@ -402,71 +405,17 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML); see :func:`load_scenario`."""
     if "source" in data:
-        raise CatalogError(source, None, "source", _not_allowed("source", _keys(Scenario)))
+        raise field_error(
+            source,
+            "source",
+            "unknown key: expected one of " + allowed_keys(Scenario, _HIDDEN),
+        )
     try:
         scenario = Scenario.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise _scenario_error(source, data, exc) from None
+        raise _scenario_error(source, exc) from None
     _check_against_catalog(scenario, catalog or load_catalog())
     return scenario
-
-
-def _field_name(loc: tuple[Any, ...]) -> str:
-    name = ""
-    for part in loc:
-        if isinstance(part, int):
-            name += f"[{part}]"
-        else:
-            name += ("." if name else "") + str(part)
-    return name
-
-
-def _lookup(data: Any, loc: tuple[Any, ...]) -> Any:
-    for part in loc:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return "missing"
-    return data
-
-
-def _keys(model: type[BaseModel]) -> str:
-    return ", ".join(k for k in model.model_fields if k != "source")
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the key at ``loc`` (for 'unknown key' messages)."""
-    model: Any = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation) if get_origin(annotation) is not None else ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _not_allowed(value: Any, allowed: str) -> str:
-    if isinstance(value, bool):
-        shown = "true" if value else "false"  # as written in TOML
-    elif isinstance(value, float):
-        shown = f"{value:g}"
-    else:
-        shown = repr(value)
-    return f"{shown} is not allowed: expected {allowed}"
 
 
 def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:
@@ -478,136 +427,26 @@ def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:
     )
 
 
-_UNION_TAGS = (
-    "float",
-    "str",
-    "dict",
-    "int",
-    "function-after",
-    "constrained-float",
-    "bool",
-    "list",
-    "literal",
-    "Annotated",
-)
-
-
-def _scenario_error(source: str, data: dict[str, Any], exc: ValidationError) -> CatalogError:
-    errors = exc.errors()
-    # Prefer the most specific error (range errors over "not a table" from union branches).
-    rank = {
-        "missing": 0,
-        "extra_forbidden": 0,
-        "greater_than": 1,
-        "greater_than_equal": 1,
-        "less_than": 1,
-        "less_than_equal": 1,
-        "literal_error": 1,
-        "value_error": 1,
-        "finite_number": 1,
-    }
-    err = min(errors, key=lambda e: rank.get(e["type"], 5))
-    loc = tuple(
-        p for p in err["loc"] if not (isinstance(p, str) and p.split("[")[0] in _UNION_TAGS)
-    )
-    field = _field_name(loc) or None
-    ctx = err.get("ctx", {})
-    kind = err["type"]
-    value = _lookup(data, loc)
-    if kind == "extra_forbidden":
-        owner = _model_at(loc)
-        allowed = _keys(owner) if owner is not None else "a known key"
-        return CatalogError(source, None, field, f"unknown key: expected one of {allowed}")
-    if kind == "missing":
-        owner = _model_at(loc)
-        return CatalogError(
-            source,
-            None,
-            field,
-            "required field is missing"
-            + (f" (fields of this table: {_keys(owner)})" if owner else ""),
-        )
-    bounds = {
-        "greater_than": "> {gt}",
-        "greater_than_equal": ">= {ge}",
-        "less_than": "< {lt}",
-        "less_than_equal": "<= {le}",
-    }
-    if kind in bounds:
-        allowed = _range_text(loc)
-        return CatalogError(source, None, field, _not_allowed(value, allowed))
-    if kind == "literal_error":
-        allowed = f"one of {ctx.get('expected')}"
-        return CatalogError(source, None, field, _not_allowed(value, allowed))
-    if kind == "value_error":
-        return CatalogError(source, None, field, str(ctx.get("error", err["msg"])))
-    if kind in ("float_type", "finite_number", "float_parsing"):
-        return CatalogError(source, None, field, _not_allowed(value, _range_text(loc)))
-    if kind in ("int_type", "int_from_float", "int_parsing"):
-        allowed = _range_text(loc).replace("a number", "a whole number", 1)
-        return CatalogError(source, None, field, _not_allowed(value, allowed))
-    if kind in _TYPE_WORDS:
-        allowed = _TYPE_WORDS[kind]
-        if kind == "string_type" and any(p in HALL_FIELDS for p in loc):
-            allowed = _range_text(loc)
-        return CatalogError(source, None, field, _not_allowed(value, allowed))
-    return CatalogError(source, None, field, _not_allowed(value, err["msg"].lower()))
-
-
-#: Words for pydantic's strict type errors ("expected ...").
-_TYPE_WORDS = {
-    "bool_type": "true or false",
-    "string_type": "text (a quoted string)",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "list_type": "a list",
+_FRACTION = "a fraction in (0, 1]"
+_PUE = f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
+#: What scenarios allow where the schema's own range is not the whole story (a PUE may name a
+#: facility profile) or lacks the unit; "x.*" is an entry of the table x.
+_ALLOWED = {
+    "mfu": _FRACTION,
+    "mfu.*": _FRACTION,
+    **dict.fromkeys([*HALL_FIELDS, *(f"{name}.*" for name in HALL_FIELDS)], _PUE),
+    "supply_gpus.*": f"a whole number of GPUs in [0, {MAX_SUPPLY_GPUS:g}]",
+    "price_usd_per_gpu.*": f"a number in (0, {MAX_PRICE_USD_PER_GPU:g}] (USD per GPU)",
+    "rent_usd_per_gpu_hour.*": (
+        f"a number in (0, {MAX_RENT_USD_PER_GPU_HOUR:g}] (USD per GPU-hour)"
+    ),
 }
+#: Set by the loader (the file's path), never written in a scenario file.
+_HIDDEN = ("source",)
 
 
-def _range_text(loc: tuple[Any, ...]) -> str:
-    """The allowed range of the numeric field at ``loc``, in words."""
-    owner = _model_at(loc)
-    name = next(
-        (
-            p
-            for p in reversed(loc)
-            if isinstance(p, str) and owner is not None and p in owner.model_fields
-        ),
-        None,
-    )
-    if name is None:
-        if "mfu" in loc:
-            return "a fraction in (0, 1]"
-        if any(p in HALL_FIELDS for p in loc):
-            return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
-        if "supply_gpus" in loc:
-            return "a whole number of GPUs in [0, 1e+08]"
-        if "price_usd_per_gpu" in loc:
-            return f"a number in (0, {MAX_PRICE_USD_PER_GPU:g}] (USD per GPU)"
-        if "rent_usd_per_gpu_hour" in loc:
-            return f"a number in (0, {MAX_RENT_USD_PER_GPU_HOUR:g}] (USD per GPU-hour)"
-        return "a number > 0"
-    lo = hi = None
-    lo_open = hi_open = False
-    field = owner.model_fields[name]
-    for meta in field.metadata:
-        if getattr(meta, "gt", None) is not None:
-            lo, lo_open = meta.gt, True
-        if getattr(meta, "ge", None) is not None:
-            lo = meta.ge
-        if getattr(meta, "lt", None) is not None:
-            hi, hi_open = meta.lt, True
-        if getattr(meta, "le", None) is not None:
-            hi = meta.le
-    if name in ("mfu",):
-        return "a fraction in (0, 1]"
-    if name in HALL_FIELDS:
-        return f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility profile"
-    if lo is not None and hi is not None:
-        return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-    if lo is not None:
-        return f"a number {'>' if lo_open else '>='} {lo:g}"
-    return f"a number {'<' if hi_open else '<='} {hi:g}"
+def _scenario_error(source: str, exc: ValidationError) -> CatalogError:
+    return data_error(source, exc, Scenario, allowed=_ALLOWED, hidden=_HIDDEN)
 
 
 def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
@@ -617,16 +456,15 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
 
     def chip(field: str, chip_id: str) -> Accelerator:
         if chip_id not in cat:
-            raise CatalogError(src, None, field, _not_allowed(chip_id, f"a catalog chip id: {ids}"))
+            raise field_error(src, field, not_allowed(chip_id, f"a catalog chip id: {ids}"))
         return cat.get(chip_id)
 
     c = s.candidates
     for i, chip_id in enumerate(c.chips or []):
         acc = chip(f"candidates.chips[{i}]", chip_id)
         if not s.has_price(acc):
-            raise CatalogError(
+            raise field_error(
                 src,
-                None,
                 f"candidates.chips[{i}]",
                 (
                     f"{chip_id!r} has no {c.pricing} price in the catalog: add "
@@ -635,8 +473,8 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
                 ),
             )
     if c.chips is not None and not c.chips:
-        raise CatalogError(
-            src, None, "candidates.chips", "[] is not allowed: expected at least one chip id"
+        raise field_error(
+            src, "candidates.chips", "[] is not allowed: expected at least one chip id"
         )
     for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour"):
         for chip_id in getattr(c, table):
@@ -648,22 +486,20 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         for key, value in entries:
             field = f"site.{name}.{key}" if key else f"site.{name}"
             if key and key not in COOLING_TYPES and key not in cat and key != DEFAULT_KEY:
-                raise CatalogError(
+                raise field_error(
                     src,
-                    None,
                     field,
-                    _not_allowed(
+                    not_allowed(
                         key,
                         f"a cooling type ({', '.join(COOLING_TYPES)}), {DEFAULT_KEY!r} or a "
                         f"catalog chip id: {ids}",
                     ),
                 )
             if isinstance(value, str) and value not in profiles:
-                raise CatalogError(
+                raise field_error(
                     src,
-                    None,
                     field,
-                    _not_allowed(
+                    not_allowed(
                         value,
                         f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility "
                         "profile: " + ", ".join(profiles),
@@ -675,7 +511,7 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         for name in HALL_FIELDS:
             table = getattr(s.site, name)
             if isinstance(table, dict) and s.hall_key(acc, name) is None:
-                raise CatalogError(src, None, f"site.{name}", _uncovered(acc, table))
+                raise field_error(src, f"site.{name}", _uncovered(acc, table))
         if s.site.design_pue is not None:
             design, _ = s.pue_for(acc, "design_pue")
             annual, _ = s.pue_for(acc)
@@ -683,20 +519,18 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
                 annual = float(SizingAssumptions.defaults().pue)
             if design < annual - 1e-12:
                 key = s.hall_key(acc, "design_pue")
-                raise CatalogError(
+                raise field_error(
                     src,
-                    None,
                     f"site.design_pue.{key}" if key else "site.design_pue",
-                    _not_allowed(
+                    not_allowed(
                         design,
                         f"at least the annual PUE of {chip_id} ({annual:g}): the design-day "
                         "peak overhead is never below the annual average",
                     ),
                 )
     if not candidates:
-        raise CatalogError(
+        raise field_error(
             src,
-            None,
             "candidates.chips",
             (f"no catalog chip has a {c.pricing} price: list chips with price overrides"),
         )
@@ -710,11 +544,10 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
             supported = [
                 p for p in PRECISIONS if any(cat.get(x).dense_tflops_or_none(p) for x in candidates)
             ]
-            raise CatalogError(
+            raise field_error(
                 src,
-                None,
                 f"runs[{i}].precision",
-                _not_allowed(
+                not_allowed(
                     run.precision,
                     "a precision one of the candidate chips supports: " + ", ".join(supported),
                 ),
@@ -722,6 +555,6 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
     names = [r.name for r in s.runs]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            raise CatalogError(
-                src, None, f"runs[{i}].name", f"{name!r} is not allowed: names must be unique"
+            raise field_error(
+                src, f"runs[{i}].name", f"{name!r} is not allowed: names must be unique"
             )

@@ -17,3 +17,27 @@ def catalog() -> Catalog:
 def gtc_run() -> TrainingRun:
     """GPT-MoE-1.8T as NVIDIA's GTC 2024 comparison: 2.8e11 active params, 1.3e13 tokens."""
     return TrainingRun(params=1.8e12, active_params=2.8e11, tokens=1.3e13)
+
+
+@pytest.fixture(scope="session")
+def contract_keys() -> set[str]:
+    """Top-level keys `planner size --json` promises (issue 2's scripted contract)."""
+    return {
+        "accelerator",
+        "precision",
+        "flops",
+        "gpus",
+        "systems",
+        "days",
+        "gpu_hours",
+        "mfu",
+        "goodput",
+        "pue",
+        "it_power_mw",
+        "facility_power_mw",
+        "average_facility_power_mw",
+        "energy_mwh",
+        "cost_usd",
+        "emissions_tco2",
+        "assumptions",
+    }

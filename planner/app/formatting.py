@@ -5,7 +5,29 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import streamlit as st
+
 UNKNOWN = "unknown"
+
+
+def result_columns(**extra: Any) -> dict[str, Any]:
+    """``st.dataframe`` column configs for the standard sizing/plan result columns.
+
+    One definition so every table in the app labels and formats a quantity the same way;
+    ``extra`` adds or overrides page-specific columns.
+    """
+    number = st.column_config.NumberColumn
+    config: dict[str, Any] = {
+        "gpus": number("GPUs", format="localized"),
+        "systems": number("systems", format="localized"),
+        "days": number("days", format="%.1f"),
+        "facility_power_mw": number("peak MW", format="%.2f"),
+        "energy_mwh": number("MWh", format="localized"),
+        "cost_usd": number("cost (USD)", format="dollar"),
+        "emissions_tco2": number("tCO2", format="localized"),
+    }
+    config.update(extra)
+    return config
 
 
 def _missing(value: Any) -> bool:

@@ -267,18 +267,11 @@ def _runs_table(runs: pd.DataFrame) -> None:
         runs[columns],
         hide_index=True,
         key="opt_plan_table",
-        column_config={
-            "systems": st.column_config.NumberColumn("systems", format="localized"),
-            "gpus": st.column_config.NumberColumn("GPUs", format="localized"),
-            "days": st.column_config.NumberColumn("days", format="%.1f"),
-            "deadline_days": st.column_config.NumberColumn("deadline (days)", format="%g"),
-            "facility_power_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
-            "energy_mwh": st.column_config.NumberColumn("MWh", format="localized"),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
-            "emissions_tco2": st.column_config.NumberColumn("tCO2", format="localized"),
-            "mfu": st.column_config.NumberColumn("MFU", format="%.3f"),
-            "pue": st.column_config.NumberColumn("PUE", format="%.2f"),
-        },
+        column_config=fmt.result_columns(
+            deadline_days=st.column_config.NumberColumn("deadline (days)", format="%g"),
+            mfu=st.column_config.NumberColumn("MFU", format="%.3f"),
+            pue=st.column_config.NumberColumn("PUE", format="%.2f"),
+        ),
     )
 
 
@@ -401,15 +394,7 @@ def _comparison(result: dict[str, Any]) -> None:
         frame[columns],
         hide_index=True,
         key="opt_comparison_table",
-        column_config={
-            "gpus": st.column_config.NumberColumn("GPUs", format="localized"),
-            "systems": st.column_config.NumberColumn("systems", format="localized"),
-            "days": st.column_config.NumberColumn("days", format="%.1f"),
-            "facility_power_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
-            "energy_mwh": st.column_config.NumberColumn("MWh", format="localized"),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
-            "emissions_tco2": st.column_config.NumberColumn("tCO2", format="localized"),
-        },
+        column_config=fmt.result_columns(),
     )
     st.caption(
         "Each chip sized by the core for the whole run at its deadline, with the site's PUE "

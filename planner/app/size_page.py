@@ -256,15 +256,7 @@ def _comparison(key: compute.Key, result: dict[str, Any], grid_mw: float | None)
             frame[cols],
             hide_index=True,
             key="comparison_table",
-            column_config={
-                "gpus": st.column_config.NumberColumn("GPUs", format="localized"),
-                "systems": st.column_config.NumberColumn("systems", format="localized"),
-                "days": st.column_config.NumberColumn("days", format="%.1f"),
-                "facility_power_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
-                "energy_mwh": st.column_config.NumberColumn("MWh", format="localized"),
-                "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
-                "emissions_tco2": st.column_config.NumberColumn("tCO2", format="localized"),
-            },
+            column_config=fmt.result_columns(),
         )
 
 

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import tomllib
 import types
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -140,6 +142,20 @@ _BOOL_IN_LIST = "true/false"
 
 
 # --- small public helpers ----------------------------------------------------------------------
+
+
+def read_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
+    """Parse a TOML data file, or raise a one-line :class:`CatalogError` naming it.
+
+    ``what`` words the missing-file message (``"presets file not found"``).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CatalogError(str(p), None, None, f"{what} not found")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(p), None, None, f"not valid TOML ({exc})") from None
 
 
 def field_path(loc: Sequence[Any]) -> str:

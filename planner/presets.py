@@ -7,7 +7,6 @@ the GPUs or the deadline, the assumptions that differ from the defaults (with th
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner._paths import data_dir
 from planner.assumptions import SizingAssumptions
-from planner.data_errors import data_error, field_error, not_allowed
-from planner.errors import CatalogError, InputError
+from planner.data_errors import data_error, field_error, not_allowed, read_toml
+from planner.errors import InputError
 from planner.workloads import TrainingRun
 
 
@@ -76,12 +75,7 @@ class Preset(BaseModel):
 def load_presets(path: Path | None = None) -> dict[str, Preset]:
     """All presets of ``data/presets.toml`` (or ``path``) by name."""
     resolved = path or data_dir() / "presets.toml"
-    if not resolved.is_file():
-        raise CatalogError(str(resolved), None, None, "presets file not found")
-    try:
-        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(resolved), None, None, f"not valid TOML ({exc})") from None
+    raw = read_toml(resolved, "presets file")
     presets: dict[str, Preset] = {}
     known = set(SizingAssumptions.UNITS)
     for name, body in raw.items():

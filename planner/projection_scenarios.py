@@ -21,7 +21,6 @@ through :func:`planner.data_errors.data_error`, like every other loader.
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,6 +41,7 @@ from planner.data_errors import (
     data_error,
     field_error,
     not_allowed,
+    read_toml,
 )
 from planner.errors import CatalogError, InputError
 
@@ -385,10 +385,5 @@ def load_scenario(path: str | Path) -> Scenario:
         Year-keyed tables out of order.
     """
     p = Path(path)
-    if not p.is_file():
-        raise CatalogError(str(p), None, None, "scenario file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(p), None, None, f"not valid TOML ({exc})") from None
+    raw = read_toml(p)
     return parse_scenario(raw, str(p))

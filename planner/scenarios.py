@@ -51,7 +51,6 @@ written (``runs[1].deadline_days``), the value and what is allowed, as a
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -65,7 +64,7 @@ from planner.assumptions import (
     facility_profiles,
 )
 from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
-from planner.data_errors import allowed_keys, data_error, field_error, not_allowed
+from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
 from planner.sizing import MAX_DAYS, MIN_DAYS
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -391,12 +390,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
         Naming the file, the field (``runs[1].deadline_days``), the value and what is allowed.
     """
     resolved = Path(path)
-    if not resolved.is_file():
-        raise CatalogError(str(resolved), None, None, "scenario file not found")
-    try:
-        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(resolved), None, None, f"not valid TOML ({exc})") from None
+    raw = read_toml(resolved)
     return scenario_from_dict(raw, source=str(resolved), catalog=catalog)
 
 

@@ -21,11 +21,11 @@ formats are rendered.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from planner.data_errors import read_toml
 from planner.errors import CatalogError, InputError
 from planner.reports._atomic import atomic_write, check_writable_target
 from planner.reports.model import (
@@ -120,12 +120,7 @@ def file_kind(path: str | Path) -> str:
         The file is missing, is not TOML, or is neither kind.
     """
     p = Path(path)
-    if not p.is_file():
-        raise CatalogError(str(p), None, None, "scenario file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(p), None, None, f"not valid TOML ({exc})") from None
+    raw = read_toml(p)
     for kind, keys in FILE_KINDS.items():
         if all(k in raw for k in keys):
             return kind

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """The two set-up commands of the README. Needs only Python 3.11+ and pip.
 
-    python3 dev.py app    # create .venv, install the planner, open the Streamlit app
-    python3 dev.py test   # create .venv, install the planner + test tools, run every test
+    python3 dev.py app             # create .venv, install the planner, open the Streamlit app
+    python3 dev.py test            # create .venv, install the planner + test tools, run every test
+    python3 dev.py test --newest   # the same suite against the newest releases (.venv-newest)
+    python3 dev.py lock            # re-resolve requirements.lock from pyproject.toml (uses uv)
 
-Each creates (or reuses) the virtual environment ``.venv`` beside this file and installs what
-it needs from ``pyproject.toml``; a stamp file skips the install when nothing changed. The
-test command also installs Debian's Chromium (for the one real-browser test) when it runs as
-root on a Debian-like machine and no Chromium is found.
+Each creates (or reuses) the virtual environment ``.venv`` beside this file and installs the
+planner with the versions pinned in the committed lock file ``requirements.lock`` (used as pip
+constraints), so every fresh machine gets the versions the tests passed with; a stamp file skips
+the install when neither ``pyproject.toml`` nor the lock changed. ``pyproject.toml`` keeps lower
+bounds only: users who ``pip install planner`` float to the newest releases, which
+``test --newest`` checks in a separate ``.venv-newest``. The test command also installs Debian's
+Chromium (for the one real-browser test) when it runs as root on a Debian-like machine and no
+Chromium is found.
 """
 
 from __future__ import annotations
@@ -21,9 +27,22 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+LOCK = ROOT / "requirements.lock"
+#: uv resolves the lock (``dev.py lock``); pinned so the lock is reproducible too.
+UV = "uv==0.13.9"
+
+
+def _bin(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _python(venv_dir: Path) -> Path:
+    return _bin(venv_dir) / ("python.exe" if os.name == "nt" else "python")
+
+
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / ("python.exe" if os.name == "nt" else "python")
+BIN = _bin(VENV)
+PY = _python(VENV)
 
 
 def _say(msg: str) -> None:
@@ -35,20 +54,74 @@ def _run(cmd: list[str], **kw) -> None:
     subprocess.run(cmd, check=True, **kw)
 
 
-def ensure_env(extra: str) -> None:
-    """Create .venv and install the project with ``extra`` if pyproject changed."""
+def ensure_env(extra: str, *, newest: bool = False) -> Path:
+    """Create the venv and install the project with ``extra``; return the venv's python.
+
+    Locked (default): ``.venv``, every package pinned by ``requirements.lock`` (pip
+    constraints), re-installed only when ``pyproject.toml`` or the lock changed. Newest:
+    ``.venv-newest``, every package upgraded to its newest release allowed by
+    ``pyproject.toml`` (the lock ignored), re-resolved on every call.
+    """
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
         sys.exit(f"[dev] Python 3.11 or newer is required (this is {sys.version.split()[0]})")
-    if not PY.exists():
-        _say(f"creating virtual environment {VENV}")
-        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extra.encode()).hexdigest()
-    stamp = VENV / f".installed-{extra}"
+    venv_dir = ROOT / (".venv-newest" if newest else ".venv")
+    py = _python(venv_dir)
+    if not py.exists():
+        _say(f"creating virtual environment {venv_dir}")
+        venv.EnvBuilder(with_pip=True, clear=False).create(venv_dir)
+    if newest:
+        _run(
+            [
+                str(py),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--upgrade",
+                "--upgrade-strategy",
+                "eager",
+                "-e",
+                f".[{extra}]",
+            ],
+            cwd=ROOT,
+        )
+        return py
+    if not LOCK.is_file():
+        sys.exit(f"[dev] {LOCK.name} is missing: run `python3 dev.py lock` and commit it")
+    blob = (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + extra.encode()
+    digest = hashlib.sha256(blob).hexdigest()
+    stamp = venv_dir / f".installed-{extra}"
     if stamp.exists() and stamp.read_text() == digest:
-        return
-    _run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    _run([str(PY), "-m", "pip", "install", "--quiet", "-e", f".[{extra}]"], cwd=ROOT)
+        return py
+    _run(
+        [str(py), "-m", "pip", "install", "--quiet", "-c", str(LOCK), "-e", f".[{extra}]"],
+        cwd=ROOT,
+    )
     stamp.write_text(digest)
+    return py
+
+
+def cmd_lock(args: list[str]) -> int:
+    """Re-resolve ``requirements.lock`` (every platform, Python 3.11+) from pyproject.toml."""
+    py = ensure_env("test")
+    _run([str(py), "-m", "pip", "install", "--quiet", UV])
+    cmd = [
+        str(_bin(VENV) / "uv"),
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--extra",
+        "test",
+        "--universal",
+        "--python-version",
+        "3.11",
+        "--no-header",
+        "-o",
+        str(LOCK),
+        *args,
+    ]
+    _say(" ".join(cmd))
+    return subprocess.call(cmd, cwd=ROOT)
 
 
 def find_chromium() -> str | None:
@@ -85,18 +158,25 @@ def cmd_app(args: list[str]) -> int:
 
 
 def cmd_test(args: list[str]) -> int:
-    ensure_env("test")
+    newest = "--newest" in args
+    args = [a for a in args if a != "--newest"]
+    py = ensure_env("test", newest=newest)
     ensure_chromium()
     env = dict(os.environ)
     if env.get("CI"):
         env["PLANNER_REQUIRE_BROWSER"] = "1"  # in CI the browser test must run, not skip
-    cmd = [str(PY), "-m", "pytest", *args]
+    if newest:
+        env["PATH"] = f"{py.parent}{os.pathsep}{env.get('PATH', '')}"
+    cmd = [str(py), "-m", "pytest", *args]
     _say(" ".join(cmd))
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    if code == 5:  # pytest: no test collected (e.g. a -k that matched nothing)
+        _say("pytest collected no test")
+    return code
 
 
 def main(argv: list[str]) -> int:
-    commands = {"app": cmd_app, "test": cmd_test}
+    commands = {"app": cmd_app, "test": cmd_test, "lock": cmd_lock}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

@@ -248,7 +248,9 @@ def test_a_chip_without_a_price_reports_cost_as_unknown_in_every_text_format():
         ("HTML", None, "html"),
         (None, "r.xlsx", "xlsx"),
         (None, "r.markdown", "md"),
-        ("json", "r.txt", "json"),
+        ("json", "r.JSON", "json"),
+        ("html", "r.htm", "html"),
+        ("md", "report", "md"),  # no suffix: allowed with an explicit format
     ],
 )
 def test_format_is_given_or_read_from_the_suffix(fmt, out, expected):
@@ -306,7 +308,7 @@ def test_a_failed_rename_keeps_the_old_file(gtc_report, tmp_path, monkeypatch):
     out = tmp_path / "r.md"
     out.write_text("previous report")
 
-    def refuse(src, dst):
+    def refuse(src, dst, **dir_fds):
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(_atomic.os, "replace", refuse)

@@ -13,14 +13,21 @@ and relaxations (plans); comparison with published figures (presets) or studies
 (projections); a +-20% sensitivity tornado (sizings); every assumption with value, unit and
 source; the inputs' SHA-256 and the planner version.
 
-Writes are atomic (:func:`planner.reports._atomic.atomic_write`). An unknown format or an
-unwritable path raises :class:`planner.errors.InputError` naming ``format`` or ``out``.
+Writes are atomic and safe as root (:func:`planner.reports._atomic.atomic_write`): the
+report goes to a temp file beside the target, then is renamed over it; a symlink to a regular
+file is followed (the target is replaced, the link kept); a directory, device (``/dev/null``),
+FIFO, socket, dangling symlink or missing directory is refused; temp files of killed writers
+are removed by the next write. The file name's suffix must agree with the format
+(:data:`SUFFIXES`; a name without a suffix is allowed). An unknown format, a contradicting
+suffix or an unwritable path raises :class:`planner.errors.InputError` (one line) naming
+``format`` or ``out``.
 Altair, vl-convert-python (HTML charts) and openpyxl (XLSX) are imported only when those
 formats are rendered.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,18 +46,20 @@ from planner.reports.model import (
 )
 from planner.reports.sizing import build_sizing_report
 
-#: Report formats and their file suffixes.
-FORMATS: dict[str, str] = {"html": ".html", "xlsx": ".xlsx", "md": ".md", "json": ".json"}
+#: The file suffixes each format may be written to (compared case-insensitively); the first
+#: is the usual one. A name without a suffix (``report``) is allowed with an explicit format;
+#: any other suffix, including another format's (``--format xlsx --out x.md``), is refused.
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "html": (".html", ".htm"),
+    "xlsx": (".xlsx",),
+    "md": (".md", ".markdown"),
+    "json": (".json",),
+}
+#: Report formats and their usual file suffix.
+FORMATS: dict[str, str] = {fmt: suffixes[0] for fmt, suffixes in SUFFIXES.items()}
 #: Formats printed on stdout by the CLI when no ``--out`` is given (text, short enough).
 STDOUT_FORMATS: tuple[str, ...] = ("md", "json")
-_SUFFIXES = {
-    ".html": "html",
-    ".htm": "html",
-    ".xlsx": "xlsx",
-    ".md": "md",
-    ".markdown": "md",
-    ".json": "json",
-}
+_SUFFIXES = {suffix: fmt for fmt, suffixes in SUFFIXES.items() for suffix in suffixes}
 #: What a scenario file can hold: the kind -> keys that identify it.
 FILE_KINDS = {"plan": ("site", "runs"), "projection": ("pue", "regions", "electricity")}
 
@@ -61,7 +70,8 @@ def resolve_format(fmt: str | None, out: str | Path | None = None) -> str:
     Raises
     ------
     InputError
-        Naming ``format`` and listing html, xlsx, md, json.
+        Naming ``format`` and listing html, xlsx, md, json; or naming ``out`` when its
+        suffix contradicts ``fmt`` (:func:`check_suffix`).
     """
     allowed = "one of: " + ", ".join(FORMATS)
     if fmt is None or str(fmt).strip() == "":
@@ -73,7 +83,37 @@ def resolve_format(fmt: str | None, out: str | Path | None = None) -> str:
     key = str(fmt).strip().lower()
     if key not in FORMATS:
         raise InputError("format", fmt, allowed)
+    if out is not None:
+        check_suffix(key, out)
     return key
+
+
+def check_suffix(fmt: str, out: str | os.PathLike[str], field: str = "out") -> None:
+    """Refuse a file name whose suffix contradicts the format (an xlsx workbook named .md).
+
+    Allowed: one of ``SUFFIXES[fmt]`` (any case) or no suffix at all. An existing directory
+    passes here: :func:`~planner.reports._atomic.check_writable_target` refuses it.
+
+    Raises
+    ------
+    InputError
+        One line naming ``field``, the value and the suffixes allowed for ``fmt``.
+    """
+    shown = os.fsdecode(os.fspath(out))
+    suffix = Path(shown).suffix
+    if suffix == "" or suffix.lower() in SUFFIXES[fmt]:
+        return
+    if os.path.isdir(os.path.expanduser(shown)):
+        return  # check_writable_target says "it is a directory", clearer than the suffix
+    other = _SUFFIXES.get(suffix.lower())
+    raise InputError(
+        field,
+        shown,
+        f"a name ending in {' or '.join(SUFFIXES[fmt])} (or no suffix) for format {fmt}",
+        detail=f"{suffix} is the suffix of {other} reports"
+        if other
+        else f"{suffix} is not a report suffix",
+    )
 
 
 def _renderer(fmt: str) -> Callable[[Report], bytes]:
@@ -102,11 +142,26 @@ def render_report(report: Report, fmt: str) -> bytes:
 def write_report(report: Report, out: str | Path, fmt: str | None = None) -> Path:
     """Render and write atomically to ``out`` (format from ``fmt`` or the suffix).
 
-    The whole report is rendered in memory first, then written to a temp file in the target
-    directory and renamed over ``out``: a failure leaves the previous file as it was.
+    The path is checked before rendering (:func:`~planner.reports._atomic.check_writable_target`:
+    a regular file or a new name in an existing directory; symlinks resolved; devices,
+    FIFOs, sockets, directories and dangling links refused) and both the given name and, for
+    a symlink, its target must have a suffix of the format (:func:`check_suffix`). The whole
+    report is rendered in memory, written to a temp file in the target's directory and
+    renamed over it: a failure leaves the previous file as it was.
+
+    Returns
+    -------
+    Path
+        The real file written (absolute, symlinks resolved).
+
+    Raises
+    ------
+    InputError
+        Naming ``format`` or ``out``; nothing is written.
     """
     key = resolve_format(fmt, out)
-    check_writable_target(out)  # fail before the (slower) rendering
+    real = check_writable_target(out)  # fail before the (slower) rendering
+    check_suffix(key, real)
     data = _renderer(key)(report)
     return atomic_write(out, lambda f: f.write(data))
 
@@ -183,6 +238,7 @@ def build_report(
 
 __all__ = [
     "FORMATS",
+    "SUFFIXES",
     "Chart",
     "Column",
     "InputFile",
@@ -192,6 +248,7 @@ __all__ = [
     "Table",
     "build_report",
     "build_sizing_report",
+    "check_suffix",
     "file_kind",
     "render_report",
     "resolve_format",

@@ -12,17 +12,35 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from planner._paths import data_dir
 from planner.errors import CatalogError, InputError
-from planner.validation import check_fraction, check_non_negative, check_range
+from planner.validation import (
+    check_fraction,
+    check_non_negative,
+    check_range,
+    first_bad,
+)
 
 Pricing = Literal["auto", "buy", "rent"]
 PRICING_MODES: tuple[str, ...] = ("auto", "buy", "rent")
 
-#: Smallest MFU / goodput / load fraction accepted.
+#: Smallest MFU / goodput / load fraction accepted, each on its own.
 MIN_FRACTION = 1e-6
+#: Smallest MFU x goodput accepted (the fraction of the dense peak that becomes training
+#: progress). Each factor alone may be as low as MIN_FRACTION, but their product scales every
+#: GPU count, megawatt and dollar: 1e-6 x 1e-6 asked for 2.6e15 GPUs and 4.4e12 MW. Published
+#: large runs report MFU 0.2-0.6 and goodput 0.5-0.95 (products 0.1-0.57); 1e-4 is a
+#: thousand times below the worst of them, so only a typo (a percentage read as a fraction
+#: twice, 1e-6 for 1e-1) is refused.
+MIN_MFU_X_GOODPUT = 1e-4
+#: Highest electricity price accepted, USD/MWh (wholesale prices spike to the EU/ERCOT caps
+#: of 4,000-5,000 USD/MWh for hours; an average of 10,000 is beyond any market).
+MAX_ELECTRICITY_USD_PER_MWH = 10_000.0
+#: Highest measured average power per accelerator incl. its server share, W.
+MAX_AVG_POWER_PER_GPU_W = 20_000.0
 #: Allowed PUE range. 1.0 is the physical floor; 3.0 is beyond any surveyed facility
 #: (Uptime Institute's 2007 average was ~2.5).
 PUE_RANGE = (1.0, 3.0)
@@ -150,7 +168,7 @@ class SizingAssumptions:
 
     def validate(self) -> None:
         """Run every ``check_*`` on the values (raises :class:`InputError`)."""
-        from planner.catalog import PRECISIONS
+        from planner.catalog import MAX_PRICE_USD_PER_GPU, MAX_RENT_USD_PER_GPU_HOUR, PRECISIONS
 
         if self.precision not in PRECISIONS:
             raise InputError("precision", self.precision, "one of: " + ", ".join(PRECISIONS))
@@ -159,17 +177,29 @@ class SizingAssumptions:
         # (0, 1] in principle; below 1e-6 only float underflow lies (a 1e-300 MFU gives inf days)
         check_fraction("mfu", self.mfu, floor=MIN_FRACTION)
         check_fraction("goodput", self.goodput, floor=MIN_FRACTION)
+        _check_mfu_x_goodput(self.mfu, self.goodput)
         check_range("pue", self.pue, *PUE_RANGE)
         check_range("network_overhead", self.network_overhead, 0.0, 1.0)
         check_fraction("avg_load_fraction", self.avg_load_fraction, floor=MIN_FRACTION)
         if self.avg_power_per_gpu_w is not None:
-            check_range("avg_power_per_gpu_w", self.avg_power_per_gpu_w, 1.0, 20_000.0)
-        check_non_negative("electricity_usd_per_mwh", self.electricity_usd_per_mwh)
+            check_range(
+                "avg_power_per_gpu_w", self.avg_power_per_gpu_w, 1.0, MAX_AVG_POWER_PER_GPU_W
+            )
+        check_range(
+            "electricity_usd_per_mwh",
+            self.electricity_usd_per_mwh,
+            0.0,
+            MAX_ELECTRICITY_USD_PER_MWH,
+        )
         check_range("grid_gco2_per_kwh", self.grid_gco2_per_kwh, *GRID_INTENSITY_RANGE)
         if self.price_usd_per_gpu is not None:
             check_non_negative("price_usd_per_gpu", self.price_usd_per_gpu)
+            check_range("price_usd_per_gpu", self.price_usd_per_gpu, 0.0, MAX_PRICE_USD_PER_GPU)
         if self.rent_usd_per_gpu_hour is not None:
             check_non_negative("rent_usd_per_gpu_hour", self.rent_usd_per_gpu_hour)
+            check_range(
+                "rent_usd_per_gpu_hour", self.rent_usd_per_gpu_hour, 0.0, MAX_RENT_USD_PER_GPU_HOUR
+            )
 
     UNITS = {
         "precision": "",
@@ -186,3 +216,18 @@ class SizingAssumptions:
         "rent_usd_per_gpu_hour": "USD per GPU-hour",
         "whole_systems": "",
     }
+
+
+def _check_mfu_x_goodput(mfu: Any, goodput: Any) -> None:
+    """MFU x goodput must be at least :data:`MIN_MFU_X_GOODPUT` (raises :class:`InputError`)."""
+    product = np.asarray(mfu, dtype=float) * np.asarray(goodput, dtype=float)
+    bad = product < MIN_MFU_X_GOODPUT
+    if bad.any():
+        value, where = first_bad(product, bad)
+        detail = "the fraction of the dense peak that becomes training progress"
+        raise InputError(
+            "mfu x goodput",
+            value,
+            f"at least {MIN_MFU_X_GOODPUT:g}",
+            detail=f"{detail}; {where}" if where else detail,
+        )

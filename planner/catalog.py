@@ -12,6 +12,7 @@ GPU count the planner computes.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -22,17 +23,25 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner._paths import data_dir
-from planner.data_errors import data_error
+from planner.data_errors import check_input_path, data_error, read_text_file, show_path
 from planner.errors import CatalogError, InputError
 
 Precision = Literal["bf16", "fp8", "fp4"]
 PRECISIONS: tuple[str, ...] = ("bf16", "fp8", "fp4")
 
+#: Largest purchase price per GPU accepted, USD, in the catalog and in scenarios (a GB200
+#: NVL72 is ~USD 42,000 per GPU; 1e7 leaves room for any real accelerator while keeping the
+#: optimiser's coefficients in a range HiGHS solves, and capex of MAX_GPUS GPUs finite).
+MAX_PRICE_USD_PER_GPU = 1e7
+#: Largest rental price accepted, USD per GPU-hour (H100 on demand: USD 2-4 in 2024).
+MAX_RENT_USD_PER_GPU_HOUR = 1e4
+
 
 class _AcceleratorRow(BaseModel):
     """Validation schema of one catalog row (units in the names)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan=False: "inf", "nan" and "1e400" (overflows to inf) are never a chip figure
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
     name: str = Field(min_length=1)
@@ -48,8 +57,8 @@ class _AcceleratorRow(BaseModel):
     gpus_per_system: int = Field(ge=1, le=1_024)
     system_power_kw: float = Field(gt=0, le=2_000)
     cooling: Literal["air", "liquid"]
-    price_usd_per_gpu: float | None = Field(default=None, gt=0)
-    rent_usd_per_gpu_hour: float | None = Field(default=None, gt=0)
+    price_usd_per_gpu: float | None = Field(default=None, gt=0, le=MAX_PRICE_USD_PER_GPU)
+    rent_usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=MAX_RENT_USD_PER_GPU_HOUR)
     source: str = Field(min_length=1)
     price_source: str | None = None
 
@@ -191,7 +200,10 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     CatalogError
         Naming the file, the 1-based line number and the column of the first bad value.
     """
-    resolved = Path(path) if path is not None else data_dir() / "accelerators.csv"
+    if path is None:
+        resolved = data_dir() / "accelerators.csv"
+    else:
+        resolved = check_input_path(path, "catalog file", "--catalog")
     return _load_catalog_cached(
         resolved.resolve(), resolved.stat().st_mtime_ns if resolved.exists() else 0
     )
@@ -199,19 +211,24 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 
 @lru_cache(maxsize=16)
 def _load_catalog_cached(path: Path, _mtime_ns: int) -> Catalog:
-    if not path.is_file():
-        raise CatalogError(str(path), None, None, "file not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(path), None, None, f"not a readable CSV ({exc})") from None
+    shown = show_path(path)
+    text = read_text_file(path, "catalog file", "--catalog")
     expected = list(_AcceleratorRow.model_fields)
+    if not text.strip():
+        raise CatalogError(
+            shown, None, None, "the file is empty: expected a header row of " + ", ".join(expected)
+        )
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CatalogError(shown, None, None, f"not a readable CSV ({problem})") from None
     missing = [c for c in expected if c not in raw.columns]
     if missing:
-        raise CatalogError(str(path), 1, missing[0], "required column is missing")
+        raise CatalogError(shown, 1, missing[0], "required column is missing")
     unknown = [c for c in raw.columns if c not in expected]
     if unknown:
-        raise CatalogError(str(path), 1, unknown[0], "unknown column (no unit/description for it)")
+        raise CatalogError(shown, 1, unknown[0], "unknown column (no unit/description for it)")
     accelerators: list[Accelerator] = []
     seen: set[str] = set()
     for index, record in enumerate(raw.to_dict(orient="records")):
@@ -220,15 +237,15 @@ def _load_catalog_cached(path: Path, _mtime_ns: int) -> Catalog:
         try:
             row = _AcceleratorRow.model_validate(cleaned)
         except ValidationError as exc:
-            raise data_error(
-                str(path), exc, _AcceleratorRow, row=line, column_label="column"
-            ) from None
+            raise data_error(shown, exc, _AcceleratorRow, row=line, column_label="column") from None
         if row.id in seen:
-            raise CatalogError(str(path), line, "id", f"duplicate id {row.id!r}")
+            raise CatalogError(
+                shown, line, "id", f"{row.id!r} is not allowed: ids must be unique (a duplicate)"
+            )
         seen.add(row.id)
         accelerators.append(Accelerator(**row.model_dump()))
     if not accelerators:
-        raise CatalogError(str(path), None, None, "the catalog has no rows")
+        raise CatalogError(shown, None, None, "the catalog has no rows: expected one chip per row")
     return Catalog(accelerators, path)
 
 

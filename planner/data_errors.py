@@ -26,6 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
+import math
+import os
+import stat
 import tomllib
 import types
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -36,7 +40,24 @@ from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_ori
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from planner.errors import CatalogError
+from planner.errors import CatalogError, InputError
+
+#: Largest data file read, bytes. The shipped files are under 100 kB; 16 MiB leaves room for
+#: any hand-written catalog or scenario while a mistaken path (a disk image, a log, a device)
+#: is refused before it is read into memory.
+MAX_DATA_FILE_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of tables and arrays accepted in a TOML data file. The deepest schema (a
+#: projection's ``variants.NAME.ai.fleet.ID.shipments`` with a range table) is 7 levels;
+#: 32 leaves room while staying far below Python's recursion limit (tomllib, pydantic and the
+#: variant merge recurse, and 2,000 levels raise RecursionError).
+MAX_TOML_DEPTH = 32
+#: Longest path written in full in a message, characters; a longer one is shortened in the
+#: middle (``aaaa...aaaa.toml``) so the error stays one readable line.
+SHOWN_PATH_CHARS = 80
+#: Longest value written in full in a message, characters (longer: shortened in the middle),
+#: and most entries of an array or table written out (more: "an array of 10,000 entries").
+SHOWN_VALUE_CHARS = 160
+SHOWN_ENTRIES = 20
 
 #: pydantic error types about a numeric bound (the words come from the field's constraints).
 RANGE_KINDS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
@@ -144,18 +165,183 @@ _BOOL_IN_LIST = "true/false"
 # --- small public helpers ----------------------------------------------------------------------
 
 
+def show_path(path: str | Path) -> str:
+    """A path as written in a message: in full, or shortened in the middle past
+    :data:`SHOWN_PATH_CHARS` characters (``aaaa...aaaa.toml (312 characters)``)."""
+    text = str(path)
+    if len(text) <= SHOWN_PATH_CHARS:
+        return text
+    keep = SHOWN_PATH_CHARS // 2
+    return f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
+
+
+def resolve_user_path(path: str | Path, field: str = "path") -> Path:
+    """``path`` with a leading ``~`` / ``~user`` expanded, or a one-line :class:`InputError`.
+
+    ``Path.expanduser`` raises ``RuntimeError`` on an unknown user and ``os.path.expanduser``
+    leaves ``~nouser/x`` unchanged (then a file literally named ``~nouser`` would be read or
+    written in the current directory): both are refused here, naming the user.
+
+    Parameters
+    ----------
+    path : str or Path
+        As the user typed it (``--out``, ``--catalog``, a scenario argument).
+    field : str
+        The input's name in the message (``"--out"``, ``"scenario"``).
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise InputError(field, text, "a file path")
+    if "\x00" in text:
+        raise InputError(field, show_path(text.replace("\x00", "\\0")), "a path without NUL")
+    if not text.startswith("~"):
+        return Path(text)
+    try:
+        expanded = os.path.expanduser(text)
+    except (RuntimeError, KeyError, OSError):  # pragma: no cover - some platforms raise
+        expanded = text
+    if expanded.startswith("~"):
+        user = text[1:].split(os.sep, 1)[0]
+        who = f"user {user!r}" if user else "home directory (HOME is not set)"
+        raise InputError(
+            field,
+            show_path(text),
+            "a path whose ~ or ~USER names a user of this machine",
+            detail=f"unknown {who}",
+        )
+    return Path(expanded)
+
+
+def _os_problem(exc: OSError) -> str:
+    """An ``OSError`` while opening or reading a file, in words (no traceback, no errno)."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long for this system (a file name is at most 255 bytes)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: the file cannot be read"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a folder"
+    if exc.errno == errno.ELOOP:
+        return "too many symbolic links"
+    return str(exc.strerror or exc)
+
+
+def check_input_path(path: str | Path, what: str = "file", field: str = "path") -> Path:
+    """The data file at ``path`` (``~`` expanded), or a one-line :class:`CatalogError`.
+
+    Refused, each with its own words: an empty path, an unknown ``~user``, a path too long for
+    the system (``ENAMETOOLONG``), a missing file, a directory, something that is not a
+    regular file (a device, a FIFO), an unreadable file (``EACCES``), and a file larger than
+    :data:`MAX_DATA_FILE_BYTES`. ``what`` words the message (``"scenario file not found"``);
+    ``field`` names the input for the path-level errors (``"--catalog"``).
+
+    Every face should call this (or :func:`read_text_file`, which does) before touching a
+    user-given input file, so the CLI, the app and the reports word a bad path the same way.
+    """
+    p = resolve_user_path(path, field)
+    shown = show_path(p)
+    try:
+        info = os.stat(p)
+    except FileNotFoundError:
+        raise CatalogError(shown, None, None, f"{what} not found") from None
+    except OSError as exc:
+        raise CatalogError(
+            shown, None, None, f"cannot open this {what}: {_os_problem(exc)}"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CatalogError(shown, None, None, f"is a directory: expected a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise CatalogError(
+            shown, None, None, f"not a regular file (a device or a pipe): expected a {what}"
+        )
+    if info.st_size > MAX_DATA_FILE_BYTES:
+        raise CatalogError(
+            shown,
+            None,
+            None,
+            f"{info.st_size:,} bytes is not allowed: expected a {what} of at most "
+            f"{MAX_DATA_FILE_BYTES:,} bytes",
+        )
+    return p
+
+
+def read_text_file(path: str | Path, what: str = "file", field: str = "path") -> str:
+    """The text of a UTF-8 data file (see :func:`check_input_path`), or a one-line
+    :class:`CatalogError`: also for a binary file (a NUL byte) or text that is not UTF-8.
+    A leading byte-order mark is dropped."""
+    p = check_input_path(path, what, field)
+    shown = show_path(p)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise CatalogError(
+            shown, None, None, f"cannot read this {what}: {_os_problem(exc)}"
+        ) from None
+    if b"\x00" in data:
+        raise CatalogError(shown, None, None, f"a binary file: expected a text {what} (UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            shown,
+            None,
+            None,
+            f"not UTF-8 text (byte {exc.start}): expected a text {what} saved as UTF-8",
+        ) from None
+
+
 def read_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
     """Parse a TOML data file, or raise a one-line :class:`CatalogError` naming it.
 
-    ``what`` words the missing-file message (``"presets file not found"``).
+    ``what`` words the missing-file message (``"presets file not found"``). Besides the
+    checks of :func:`read_text_file`: TOML syntax, nesting deeper than
+    :data:`MAX_TOML_DEPTH` (tomllib recurses: 2,000 levels raise ``RecursionError``, caught), and any number that is
+    not finite (``inf``, ``nan``, ``1e400`` which overflows to ``inf``), named by its field.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise CatalogError(str(p), None, None, f"{what} not found")
+    text = read_text_file(path, what)
+    source = show_path(resolve_user_path(path))
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(p), None, None, f"not valid TOML ({exc})") from None
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(source, None, None, f"not valid TOML ({exc})") from None
+    except RecursionError:
+        raise CatalogError(source, None, None, _too_deep()) from None
+    check_toml_tree(data, source)
+    return data
+
+
+def _too_deep() -> str:
+    return (
+        f"tables or arrays nested too deep: expected at most {MAX_TOML_DEPTH} levels "
+        "(the planner's files use fewer than 8)"
+    )
+
+
+def check_toml_tree(data: dict[str, Any], source: str) -> None:
+    """Every number in parsed TOML finite, and nesting at most :data:`MAX_TOML_DEPTH` deep.
+
+    Walks the tree without recursion. Raises a :class:`CatalogError` naming the field
+    (``runs[0].flops``): TOML's ``inf``, ``nan`` and literals like ``1e400`` (which overflow a
+    float to ``inf``) are never a meaningful input to the planner.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_TOML_DEPTH:
+            raise CatalogError(source, None, None, _too_deep())
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise field_error(
+                source,
+                field_path(loc),
+                not_allowed(
+                    value,
+                    "a finite number (TOML inf and nan, and literals beyond 1.8e308, which "
+                    "overflow to inf, are not inputs)",
+                ),
+            )
 
 
 def field_path(loc: Sequence[Any]) -> str:
@@ -171,7 +357,14 @@ def show_value(value: Any) -> str:
     """A value as a TOML file spells it: ``true``, ``1e+24``, ``'h100'``, ``{low = 6, high = 4}``."""
     if value is None:
         return "an empty value"
-    return _toml(value)
+    if isinstance(value, list | tuple | dict) and len(value) > SHOWN_ENTRIES:
+        kind = "table" if isinstance(value, dict) else "array"
+        return f"an {kind} of {len(value):,} entries"
+    text = _toml(value)
+    if len(text) > SHOWN_VALUE_CHARS:
+        half = SHOWN_VALUE_CHARS // 2
+        text = f"{text[:half]}...{text[-half:]} ({len(text):,} characters)"
+    return text
 
 
 def _toml(value: Any) -> str:
@@ -379,6 +572,12 @@ def _generic_words(p: Problem, tables: Mapping[Any, str]) -> str:
         n = int(ctx.get("min_length", 1))
         what = _join([_member_words(m, tables, False) for m in p.members]) or "a list"
         return f"{what} with at least {n} {'entry' if n == 1 else 'entries'}"
+    if p.kind == "too_long":
+        n = int(ctx.get("max_length", 0))
+        what = _join([_member_words(m, tables, False) for m in p.members]) or "a list"
+        return f"{what} with at most {n:,} {'entry' if n == 1 else 'entries'}"
+    if p.kind == "string_too_long":
+        return f"text of at most {int(ctx.get('max_length', 0)):,} characters"
     if p.kind == "string_pattern_mismatch":
         return f"text matching {ctx.get('pattern')}"
     return p.message.lower()

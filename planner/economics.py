@@ -17,18 +17,25 @@ from typing import Any
 import numpy as np
 
 
+def _product(a: Any, b: Any, divisor: float = 1.0) -> Any:
+    """``a x b / divisor`` as floats; an overflow gives ``inf`` silently (no RuntimeWarning on
+    stderr), for :func:`planner.sizing` to reject against its named bounds (MAX_USD...)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(a, dtype=float) * np.asarray(b, dtype=float) / divisor
+
+
 def capex_usd(gpus: Any, price_usd_per_gpu: Any) -> Any:
-    return np.asarray(gpus, dtype=float) * np.asarray(price_usd_per_gpu, dtype=float)
+    return _product(gpus, price_usd_per_gpu)
 
 
 def rental_cost_usd(gpu_hours: Any, rent_usd_per_gpu_hour: Any) -> Any:
-    return np.asarray(gpu_hours, dtype=float) * np.asarray(rent_usd_per_gpu_hour, dtype=float)
+    return _product(gpu_hours, rent_usd_per_gpu_hour)
 
 
 def electricity_cost_usd(energy_mwh: Any, electricity_usd_per_mwh: Any) -> Any:
-    return np.asarray(energy_mwh, dtype=float) * np.asarray(electricity_usd_per_mwh, dtype=float)
+    return _product(energy_mwh, electricity_usd_per_mwh)
 
 
 def emissions_tco2(energy_mwh: Any, grid_gco2_per_kwh: Any) -> Any:
     """MWh x gCO2/kWh -> tCO2 (1 MWh = 1,000 kWh; 1 t = 1e6 g)."""
-    return np.asarray(energy_mwh, dtype=float) * np.asarray(grid_gco2_per_kwh, dtype=float) / 1000.0
+    return _product(energy_mwh, grid_gco2_per_kwh, 1000.0)

@@ -38,6 +38,16 @@ class InputError(PlannerError, ValueError):
         super().__init__(msg)
 
 
+class ResultOutOfRange(InputError):
+    """Valid inputs whose answer is physically absurd (2.6e15 GPUs, 4.4e12 MW, USD 7.9e33).
+
+    ``field`` names the computed quantity, ``allowed`` its bound and ``detail`` the input
+    that drove it there, e.g. ``gpus = 2.6e+15 is not allowed: expected at most 1e+07
+    (mfu x goodput = 1e-12 is too small for this run)``. A subclass of :class:`InputError`,
+    so every face treats it as bad input (CLI exit code 2).
+    """
+
+
 class CatalogError(PlannerError):
     """A data file (catalog, presets, scenario) has a malformed row or field."""
 

@@ -17,24 +17,26 @@ from planner._paths import data_dir
 from planner.assumptions import SizingAssumptions
 from planner.data_errors import data_error, field_error, not_allowed, read_toml
 from planner.errors import InputError
-from planner.workloads import TrainingRun
+from planner.sizing import MAX_DAYS, MAX_GPUS, MIN_DAYS
+from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
 
 
 class Preset(BaseModel):
     """One named reproduction."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: no inf / nan (or 1e400, which TOML reads as inf) in any number
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
     title: str
     source: str
     accelerator: str
-    flops: float | None = Field(default=None, gt=0)
-    params: float | None = Field(default=None, gt=0)
-    active_params: float | None = Field(default=None, gt=0)
-    tokens: float | None = Field(default=None, gt=0)
-    gpus: int | None = Field(default=None, gt=0)
-    days: float | None = Field(default=None, gt=0)
+    flops: float | None = Field(default=None, gt=0, le=MAX_FLOPS)
+    params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
+    active_params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
+    tokens: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    gpus: int | None = Field(default=None, gt=0, le=int(MAX_GPUS))
+    days: float | None = Field(default=None, ge=MIN_DAYS, le=MAX_DAYS)
     assumptions: dict[str, float | str | bool] = Field(default_factory=dict)
     why: dict[str, str] = Field(default_factory=dict)
     published: dict[str, float] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ through :func:`planner.data_errors.data_error`, like every other loader.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -65,6 +66,29 @@ HOURS_PER_YEAR_CHOICES: tuple[float, ...] = (8760.0, 8784.0)
 #: (China 2003-2011 peaked near +15 %; the 2020 pandemic dip was about -5 %); a rate outside
 #: this range is a typo (-99.9 would make data centres use 10^107 times national electricity).
 ELECTRICITY_GROWTH_RANGE_PCT: tuple[float, float] = (-20.0, 20.0)
+
+#: Most accelerators (or systems) of one generation shipped in one year: 1e9, about 250 times
+#: NVIDIA's ~3.8 million data-centre GPUs of 2023 (TechInsights). More is a typo, and 1e308
+#: overflowed the fleet's power to inf.
+MAX_SHIPMENTS_PER_YEAR = 1e9
+#: Largest multiplier of every shipment (``ai.shipments_scale``): 100x.
+MAX_SHIPMENTS_SCALE = 100.0
+#: Largest non-AI data-centre load in its base year, TWh: 100,000, over three times the world's
+#: whole electricity consumption (~27,000 TWh in 2023, IEA).
+MAX_NON_AI_TWH = 100_000.0
+
+
+def _at_most(limit: float, what: str) -> Callable[[Uncertain], Uncertain]:
+    """A validator: an input (number or range table) whose high end is at most ``limit``."""
+
+    def check(value: Uncertain) -> Uncertain:
+        high = bounds(value)[1]
+        if high > limit:
+            raise ValueError(f"{high:g} is not allowed: expected at most {limit:g} ({what})")
+        return value
+
+    return check
+
 
 #: A year as a TOML table key (TOML keys are strings, so the key is parsed, not strict).
 #: The description names the key in messages ("a table of year = value").
@@ -119,7 +143,9 @@ class FleetEntry(_Strict):
 
     accelerator: str = Field(min_length=1)
     unit: Literal["accelerators", "systems"] = "accelerators"
-    shipments: dict[YearKey, float] = Field(min_length=1)
+    shipments: dict[YearKey, Annotated[float, Field(ge=0, le=MAX_SHIPMENTS_PER_YEAR)]] = Field(
+        min_length=1
+    )
     growth_pct_per_year: Uncertain | None = None
     source: str = Field(min_length=1)
 
@@ -143,6 +169,11 @@ class AISection(_Strict):
     fleet: dict[str, FleetEntry] = Field(default_factory=dict)
     compute: ComputeDriven | None = None
 
+    @field_validator("shipments_scale")
+    @classmethod
+    def _scale(cls, value: Uncertain) -> Uncertain:
+        return _at_most(MAX_SHIPMENTS_SCALE, "times the shipments")(value)
+
 
 class NonAIEntry(_Strict):
     """A non-AI data-centre load (conventional servers, storage, network; crypto mining)."""
@@ -152,6 +183,11 @@ class NonAIEntry(_Strict):
     twh: Uncertain
     growth_pct_per_year: Uncertain = 0.0
     source: str = Field(min_length=1)
+
+    @field_validator("twh")
+    @classmethod
+    def _twh(cls, value: Uncertain) -> Uncertain:
+        return _at_most(MAX_NON_AI_TWH, "TWh, over three times world electricity")(value)
 
 
 class ElectricitySpec(_Strict):
@@ -171,7 +207,9 @@ class Published(_Strict):
     quantity: Literal[
         "total_twh", "ai_twh", "non_ai_twh", "total_gw", "ai_gw", "total_share", "ai_share"
     ]
-    value: float
+    #: A published TWh, GW or share is positive; 0 would make the model's relative
+    #: difference a division by zero (and says nothing to compare against).
+    value: float = Field(gt=0)
     variant: str | None = None
     note: str = ""
 

@@ -58,12 +58,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
+    MAX_ELECTRICITY_USD_PER_MWH,
     MIN_FRACTION,
     PUE_RANGE,
     SizingAssumptions,
     facility_profiles,
 )
-from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
+from planner.catalog import (
+    MAX_PRICE_USD_PER_GPU,
+    MAX_RENT_USD_PER_GPU_HOUR,
+    PRECISIONS,
+    Accelerator,
+    Catalog,
+    load_catalog,
+)
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
 from planner.sizing import MAX_DAYS, MIN_DAYS
@@ -80,13 +88,17 @@ RACK_SCALE_GPUS = 32
 MAX_GRID_MW = 10_000.0
 #: Largest budget accepted, USD (10 trillion: about a tenth of world GDP).
 MAX_BUDGET_USD = 1e13
-#: Largest price per GPU accepted, USD (a GB200 NVL72 is ~USD 42,000 per GPU; 1e7 leaves room
-#: for any real accelerator while keeping the MILP's coefficients in a range HiGHS can solve).
-MAX_PRICE_USD_PER_GPU = 1e7
 #: Largest supply cap accepted, GPUs (100 million: far above any one buyer's fleet).
 MAX_SUPPLY_GPUS = 100_000_000
-#: Largest rental price accepted, USD per GPU-hour (H100 on-demand: USD 2-4 in 2024).
-MAX_RENT_USD_PER_GPU_HOUR = 1e4
+#: Most runs in one scenario. The optimiser's model has runs x chips integer variables and
+#: re-solves it for every relaxation and binding check, and the report sizes every run on
+#: every chip; a 10,000-run file ran for over 10 minutes with no progress shown. 200 is far
+#: above any one site's concurrent training runs (a campus plans a handful to a few dozen)
+#: and solves in seconds (200 runs x 2 chips: 1.5 s feasible, 2.8 s infeasible with mixed
+#: chips and relaxations, on a 2-core machine). A larger study is several scenario files.
+MAX_RUNS = 200
+#: Longest run name, characters (it is a table row label in every face).
+MAX_NAME_CHARS = 200
 COOLING_TYPES = ("air", "liquid")
 #: Key of a ``site.pue`` / ``site.design_pue`` table used for chips no other key covers.
 DEFAULT_KEY = "default"
@@ -114,7 +126,9 @@ class Site(_Strict):
     grid_limit_mw: float = Field(gt=0, le=MAX_GRID_MW)
     pue: PueValue | dict[str, PueValue] | None = None
     design_pue: PueValue | dict[str, PueValue] | None = None
-    electricity_usd_per_mwh: float | None = Field(default=None, ge=0, le=10_000)
+    electricity_usd_per_mwh: float | None = Field(
+        default=None, ge=0, le=MAX_ELECTRICITY_USD_PER_MWH
+    )
     grid_gco2_per_kwh: float | None = Field(
         default=None, ge=GRID_INTENSITY_RANGE[0], le=GRID_INTENSITY_RANGE[1]
     )
@@ -127,7 +141,7 @@ class Site(_Strict):
 class Run(_Strict):
     """One training run: the work, the deadline, how well the chips are used."""
 
-    name: str
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     flops: float | None = Field(default=None, gt=0, le=MAX_FLOPS)
     params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
     active_params: float | None = Field(default=None, gt=0, le=MAX_PARAMS)
@@ -190,7 +204,7 @@ class Scenario(_Strict):
     objective: Literal["cost", "power", "energy", "emissions", "gpus", "time"] = "cost"
     allow_mixed_chips: bool = False
     site: Site
-    runs: list[Run] = Field(min_length=1)
+    runs: list[Run] = Field(min_length=1, max_length=MAX_RUNS)
     candidates: Candidates = Field(default_factory=Candidates)
     source: str = Field(default="scenario", exclude=True)
 
@@ -456,6 +470,12 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
     c = s.candidates
     for i, chip_id in enumerate(c.chips or []):
         acc = chip(f"candidates.chips[{i}]", chip_id)
+        if (c.chips or []).index(chip_id) != i:
+            raise field_error(
+                src,
+                f"candidates.chips[{i}]",
+                not_allowed(chip_id, "each chip id once (it is already listed)"),
+            )
         if not s.has_price(acc):
             raise field_error(
                 src,

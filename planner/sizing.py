@@ -25,8 +25,8 @@ from planner import economics, power
 from planner._arrays import ceil_whole, out, to_python
 from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
-from planner.errors import InputError
-from planner.validation import check_positive, check_range
+from planner.errors import InputError, ResultOutOfRange
+from planner.validation import check_positive, check_range, first_bad
 from planner.workloads import TrainingRun
 
 SECONDS_PER_DAY = 86_400.0
@@ -36,6 +36,18 @@ MIN_DAYS = 1e-3
 MAX_DAYS = 3_650.0
 #: Most GPUs accepted in one sizing (about 10x the largest cluster announced to date).
 MAX_GPUS = 10_000_000.0
+#: Bounds on computed answers (see :func:`_check_outputs`): an answer beyond them comes from
+#: inputs that are each in range but together absurd, and is refused with the reason.
+#: Peak facility power of one sized run, MW: 100 GW, ten times the largest AI campuses
+#: announced (~5-10 GW) and about a fifth of the US grid's average load.
+MAX_FACILITY_POWER_MW = 100_000.0
+#: Any money figure, USD: 10 trillion, about a tenth of world GDP (as scenarios.MAX_BUDGET_USD).
+MAX_USD = 1e13
+#: Wall-clock answer, days: what MAX_GPUS GPUs do in MAX_DAYS, done on one GPU (~1e8 years).
+#: Longer means no allowed cluster finishes the work within the longest allowed deadline.
+MAX_RESULT_DAYS = MAX_DAYS * MAX_GPUS
+#: Energy of one run, MWh: MAX_FACILITY_POWER_MW for MAX_DAYS (100 GW for ten years).
+MAX_ENERGY_MWH = MAX_FACILITY_POWER_MW * MAX_DAYS * 24.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +204,71 @@ def _evaluate(
     }
 
 
+def _check_outputs(values: dict[str, Any], a: SizingAssumptions, *, price: Any, rent: Any) -> None:
+    """Refuse an absurd answer (:class:`ResultOutOfRange`), naming the input behind it.
+
+    Every input may be in range while their combination is not (MFU 1e-6 x goodput 1e-6:
+    2.6e15 GPUs and 4.4e12 MW). The bounds are :data:`MAX_GPUS`, :data:`MAX_RESULT_DAYS`,
+    :data:`MAX_FACILITY_POWER_MW`, :data:`MAX_ENERGY_MWH` and :data:`MAX_USD`; a non-finite
+    number (an overflow) is out of every bound.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        efficiency = np.asarray(a.mfu, dtype=float) * np.asarray(a.goodput, dtype=float)
+    low_eff = float(np.min(efficiency))
+    slow = f"mfu x goodput = {low_eff:.3g} is too small for this run" if low_eff < 0.05 else ""
+
+    def why(default: str) -> str:
+        return slow or default
+
+    flops = np.max(np.asarray(values["flops"], dtype=float))
+    checks: list[tuple[str, float, str]] = [
+        ("gpus", MAX_GPUS, why(f"flops = {flops:.3g} is too much work for the deadline")),
+        (
+            "days",
+            MAX_RESULT_DAYS,
+            why(f"flops = {flops:.3g} is too much work for the GPUs: no cluster finishes it"),
+        ),
+        (
+            "facility_power_mw",
+            MAX_FACILITY_POWER_MW,
+            why("too many GPUs, or too much power per GPU, for one run"),
+        ),
+        ("energy_mwh", MAX_ENERGY_MWH, why(f"flops = {flops:.3g} is too much work")),
+        (
+            "capex_usd",
+            MAX_USD,
+            f"GPUs x price_usd_per_gpu = {np.max(np.asarray(price, dtype=float)):.3g}",
+        ),
+        (
+            "rental_cost_usd",
+            MAX_USD,
+            f"GPU-hours x rent_usd_per_gpu_hour = {np.max(np.asarray(rent, dtype=float)):.3g}",
+        ),
+        (
+            "electricity_cost_usd",
+            MAX_USD,
+            "energy_mwh x electricity_usd_per_mwh = "
+            f"{np.max(np.asarray(a.electricity_usd_per_mwh, dtype=float)):.3g}",
+        ),
+    ]
+    for name, limit, reason in checks:
+        arr = np.asarray(values[name], dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = ~(arr <= limit) & ~np.isnan(arr)  # NaN is "unknown" (no price), not absurd
+        bad |= np.isnan(arr) & (name not in _MAY_BE_UNKNOWN)
+        if bad.any():
+            value, where = first_bad(arr, bad)
+            if f"{value:g}" == f"{limit:g}":  # 10,000,008 GPUs would read "1e+07 > 1e+07"
+                where = f"{value:,.0f} > {limit:,.0f}" + (f"; {where}" if where else "")
+            raise ResultOutOfRange(
+                name, value, f"at most {limit:g}", detail=f"{reason}; {where}" if where else reason
+            )
+
+
+#: Results that are NaN where a price is not known (reported as unknown, not an error).
+_MAY_BE_UNKNOWN = frozenset({"capex_usd", "rental_cost_usd", "electricity_cost_usd"})
+
+
 def _check_gpus_or_days(gpus: Any, days: Any) -> None:
     if (gpus is None) == (days is None):
         raise InputError(
@@ -275,6 +352,7 @@ def size_training(
         days=days,
         a=a,
     )
+    _check_outputs(values, a, price=price, rent=rent)
     scalar_power = (
         all(np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction))
         and np.ndim(a.avg_power_per_gpu_w) == 0
@@ -407,7 +485,11 @@ def compare_accelerators(
         if chip.dense_tflops_or_none(a.precision) is None:
             rows.append({"accelerator": chip.id, "note": f"no {a.precision.upper()} tensor mode"})
             continue
-        res = size_training(run, chip, gpus=gpus, days=days, assumptions=a)
+        try:
+            res = size_training(run, chip, gpus=gpus, days=days, assumptions=a)
+        except ResultOutOfRange as exc:  # this chip's answer is absurd; the others may not be
+            rows.append({"accelerator": chip.id, "note": str(exc)})
+            continue
         row = res.to_frame().iloc[0].to_dict()
         row["note"] = ""
         rows.append(row)
@@ -504,6 +586,7 @@ def size_frame(
         days=days,
         a=a,
     )
+    _check_outputs(values, a, price=price, rent=rent)
     n = len(scenarios)
     data = {
         k: (np.broadcast_to(v, n) if v is not None else np.full(n, np.nan))

@@ -15,7 +15,9 @@ import numpy as np
 from planner.errors import InputError
 
 
-def _first_bad(values: Any, bad_mask: np.ndarray) -> tuple[Any, str]:
+def first_bad(values: Any, bad_mask: np.ndarray) -> tuple[Any, str]:
+    """The first offending value and where it is (``"element 3"``, ``"2 of 5 values"``;
+    ``""`` for a scalar)."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 0:
         return float(arr), ""
@@ -30,9 +32,19 @@ def _first_bad(values: Any, bad_mask: np.ndarray) -> tuple[Any, str]:
 def _as_float_array(field: str, values: Any) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
+    except OverflowError:  # a Python int beyond float range (10**400)
+        raise InputError(field, _short(values), "a finite number") from None
     except (TypeError, ValueError):
-        raise InputError(field, values, "a number") from None
+        raise InputError(field, _short(values), "a number") from None
     return arr
+
+
+def _short(value: Any) -> Any:
+    """A value for a message: an int of 400 digits as ``1e+399``-like text, else itself."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        digits = len(str(abs(value)))
+        return f"{'-' if value < 0 else ''}{str(abs(value))[0]}e+{digits - 1} ({digits} digits)"
+    return value
 
 
 def check_positive(field: str, values: Any) -> None:
@@ -40,7 +52,7 @@ def check_positive(field: str, values: Any) -> None:
     arr = _as_float_array(field, values)
     bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
-        value, detail = _first_bad(arr, bad)
+        value, detail = first_bad(arr, bad)
         raise InputError(field, value, "a finite number > 0", detail=detail)
 
 
@@ -49,7 +61,7 @@ def check_non_negative(field: str, values: Any) -> None:
     arr = _as_float_array(field, values)
     bad = ~(np.isfinite(arr) & (arr >= 0))
     if bad.any():
-        value, detail = _first_bad(arr, bad)
+        value, detail = first_bad(arr, bad)
         raise InputError(field, value, "a finite number >= 0", detail=detail)
 
 
@@ -58,7 +70,7 @@ def check_fraction(field: str, values: Any, floor: float = 0.0) -> None:
     arr = _as_float_array(field, values)
     bad = ~(np.isfinite(arr) & (arr > 0) & (arr >= floor) & (arr <= 1))
     if bad.any():
-        value, detail = _first_bad(arr, bad)
+        value, detail = first_bad(arr, bad)
         allowed = "a fraction in (0, 1]" + (f", at least {floor:g}" if floor > 0 else "")
         raise InputError(field, value, allowed, detail=detail)
 
@@ -68,7 +80,7 @@ def check_range(field: str, values: Any, low: float, high: float) -> None:
     arr = _as_float_array(field, values)
     bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
     if bad.any():
-        value, detail = _first_bad(arr, bad)
+        value, detail = first_bad(arr, bad)
         raise InputError(field, value, f"a number in [{low:g}, {high:g}]", detail=detail)
 
 
@@ -82,8 +94,8 @@ def check_choice(field: str, value: str, choices: Iterable[str]) -> None:
 def check_whole(field: str, values: Any) -> None:
     """Values must be whole numbers >= 1 (GPU counts, systems)."""
     check_positive(field, values)
-    arr = np.asarray(values, dtype=float)
+    arr = _as_float_array(field, values)
     bad = arr != np.floor(arr)
     if bad.any():
-        value, detail = _first_bad(arr, bad)
+        value, detail = first_bad(arr, bad)
         raise InputError(field, value, "a whole number >= 1", detail=detail)

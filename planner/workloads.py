@@ -16,7 +16,7 @@ import numpy as np
 
 from planner._arrays import out
 from planner.errors import InputError
-from planner.validation import check_positive, check_range
+from planner.validation import check_positive, check_range, first_bad
 
 FLOPS_PER_PARAM_TOKEN = 6.0  # 2 forward + 4 backward (Kaplan et al. 2020)
 
@@ -91,6 +91,21 @@ class TrainingRun:
                 )
         check_positive("tokens", self.tokens)
         check_range("tokens", self.tokens, 0.0, MAX_TOKENS)
+        # each factor in range does not bound the product: 6 x 1e16 x 1e17 = 6e33 > MAX_FLOPS
+        work = (
+            FLOPS_PER_PARAM_TOKEN
+            * np.asarray(self.effective_active_params, dtype=float)
+            * np.asarray(self.tokens, dtype=float)
+        )
+        bad = work > MAX_FLOPS
+        if bad.any():
+            value, where = first_bad(work, bad)
+            raise InputError(
+                "flops",
+                value,
+                f"at most {MAX_FLOPS:g}",
+                detail="6 x active_params x tokens" + (f"; {where}" if where else ""),
+            )
 
     @property
     def effective_active_params(self) -> Any:

@@ -10,9 +10,8 @@ from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, get_accelerator, load_catalog
 from planner.errors import CatalogError, InputError, PlannerError
 from planner.sizing import SizingResult, compare_accelerators, size_frame, size_training
+from planner.version import __version__
 from planner.workloads import TrainingRun, training_flops
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Accelerator",
@@ -23,6 +22,7 @@ __all__ = [
     "SizingAssumptions",
     "SizingResult",
     "TrainingRun",
+    "__version__",
     "compare_accelerators",
     "get_accelerator",
     "load_catalog",

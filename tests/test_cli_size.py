@@ -144,15 +144,21 @@ def test_presets_command(capsys):
             ],
             "facility_profile",
         ),
-        (["size", "--accelerator", "h100", "--flops", "abc", "--days", "9"], "Invalid value"),
-        (["size", "--bogus"], "No such option"),
+        (
+            ["size", "--accelerator", "h100", "--flops", "abc", "--days", "9"],
+            "invalid value for '--flops'",
+        ),
+        (["size", "--bogus"], "no such option: --bogus"),
+        (["size", "--days"], "option '--days' requires an argument"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, args, needle):
     code, out, err = run_cli(capsys, *args)
     assert code == 2
     assert needle in err
-    assert "Traceback" not in err + out
+    # usage errors from click too: one line, no "Usage:"/"Try --help" block
+    assert err.startswith("planner: error: ") and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err + out and out == ""
 
 
 def test_malformed_catalog_file_exit_2_names_row_and_column(capsys, tmp_path):

@@ -1,16 +1,24 @@
 """The ``planner`` command: one Typer app; each face module registers its sub-commands.
 
 The CLI only parses, calls the library and prints. Any :class:`planner.errors.PlannerError`
-becomes one line on stderr and exit code 2 (as do usage errors); an unexpected exception
-becomes a one-line "internal error" (exit 1) unless ``PLANNER_DEBUG=1`` asks for the traceback.
+becomes one line on stderr and exit code 2, as does a usage error (``planner: error: no such
+option: --foo``); an unexpected exception becomes a one-line "internal error" (exit 1) unless
+``PLANNER_DEBUG=1`` asks for the traceback.
+
+stdout carries the answer only (a table, or with ``--json`` exactly one JSON object; a report
+with ``--format md``/``json``). While the library computes, :func:`stdout_guard` sends anything
+else written to stdout (a solver's banner from C, a stray ``print``) to stderr, and progress
+bars go to stderr only, and only when stderr is a terminal or ``--progress`` asks for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 import click
 import typer
@@ -18,6 +26,7 @@ import typer.exceptions
 from rich.console import Console
 
 from planner.errors import PlannerError
+from planner.version import __version__
 
 # Typer >= 0.2x ships its own copy of click whose exceptions derive from TyperException;
 # older Typer raises click's own. Catch both.
@@ -27,7 +36,6 @@ _CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
 
 app = typer.Typer(
     name="planner",
-    help="GPU and data-centre power capacity planner.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,9 +45,126 @@ app = typer.Typer(
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"planner {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the installed planner's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """GPU and data-centre power capacity planner.
+
+    Shipped scenarios, projection studies and presets are reachable by name
+    (`planner examples` lists them): `planner optimize gtc2024`,
+    `planner project iea-2025-base`, `planner size --preset gtc2024-hopper`.
+    """
+
+
 def print_json(payload: Any) -> None:
     """Print one JSON object on stdout (NaN never appears: callers pass to_dict() output)."""
     sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _flush_c_stdio() -> None:
+    """Flush C-level stdio buffers (a solver's ``printf``) before file descriptors move."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no libc (Windows)
+        pass
+
+
+@contextlib.contextmanager
+def stdout_guard() -> Iterator[None]:
+    """Send everything written to stdout meanwhile, from Python or from C, to stderr.
+
+    Wrap the library calls of a command in it: the library and its solvers should print
+    nothing, and this guard keeps ``--json`` output parseable if one does. ``sys.stdout``
+    is redirected to ``sys.stderr``, and file descriptor 1 (where C code writes) to file
+    descriptor 2, both restored on exit.
+    """
+    sys.stdout.flush()
+    try:
+        os.fstat(1)
+        os.fstat(2)
+        saved: int | None = os.dup(1)
+    except OSError:  # pragma: no cover - no file descriptors (an embedded interpreter)
+        saved = None
+    try:
+        if saved is not None:
+            _flush_c_stdio()
+            sys.stderr.flush()
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def progress_reporter(asked: bool | None) -> Iterator[ProgressCallback | None]:
+    """A ``progress(stage, done, total)`` callback drawing a rich bar on stderr, or None.
+
+    ``asked``: True (``--progress``) always draws, False (``--no-progress``) never, None
+    draws only when stderr is a terminal. stdout is never touched.
+    """
+    show = asked if asked is not None else _stderr_is_a_terminal()
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=max(total, 1))
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bar:
+        yield progress
+
+
+def _stderr_is_a_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # pragma: no cover - a closed or odd stream
+        return False
+
+
+def _usage_line(exc: Exception) -> str:
+    """click's usage error as one line: ``no such option: --foo``."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    message = " ".join(message.split())
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("planner: aborted\n")
         return 130
     except _CLICK_ERRORS as exc:  # usage errors: unknown option, value of the wrong type...
-        exc.show()  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `planner`: the help, as click
+            exc.show()  # type: ignore[attr-defined]
+        else:
+            sys.stderr.write(f"planner: error: {_usage_line(exc)}\n")
         return 2
     except PlannerError as exc:
         sys.stderr.write(f"planner: error: {exc}\n")
         return 2
-    except BrokenPipeError:
+    except BrokenPipeError:  # `planner ... | head`: the reader left; say nothing more
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback
         if os.environ.get("PLANNER_DEBUG"):

@@ -1,4 +1,4 @@
-"""``planner catalog`` and ``planner presets``: what the planner knows, with sources."""
+"""``planner catalog``, ``presets`` and ``examples``: what the planner knows, with sources."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 from planner._arrays import to_python
 from planner.catalog import load_catalog
 from planner.cli._app import app, console, print_json
+from planner.examples import list_examples
 from planner.presets import load_presets
 
 _COLUMNS = [
@@ -81,3 +82,45 @@ def presets_command(
             ", ".join(f"{k}={v:,.4g}" for k, v in p.published.items()),
         )
     console.print(t)
+
+
+@app.command("examples")
+def examples_command(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the examples as one JSON object.")
+    ] = False,
+) -> None:
+    """The shipped scenarios, projection studies and presets, usable by name.
+
+    `planner optimize gtc2024`, `planner project iea-2025-base`,
+    `planner report gtc2024 --format md`, `planner size --preset gtc2024-hopper`.
+    """
+    found = list_examples()
+    presets = load_presets()
+    if json_out:
+        print_json(
+            {
+                "scenarios": [e.to_dict() for e in found if e.kind == "scenario"],
+                "projections": [e.to_dict() for e in found if e.kind == "projection"],
+                "presets": [{"name": p.name, "title": p.title} for p in presets.values()],
+            }
+        )
+        return
+    for kind, command, heading in (
+        ("scenario", "planner optimize NAME", "Site scenarios"),
+        ("projection", "planner project NAME", "Projection studies"),
+    ):
+        t = Table(title=f"{heading} ({command}; planner report NAME --format md)")
+        for col in ("name", "title"):
+            t.add_column(col, overflow="fold")
+        for e in found:
+            if e.kind == kind:
+                t.add_row(e.name, e.title)
+        console.print(t)
+    t = Table(title="Presets (planner size --preset NAME)")
+    for col in ("name", "title"):
+        t.add_column(col, overflow="fold")
+    for p in presets.values():
+        t.add_row(p.name, p.title)
+    console.print(t)
+    console.print(f"(installed in {found[0].path.parent.parent if found else '?'})")

@@ -10,14 +10,15 @@ limit 10% looser was not done (time limit) or proved nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
+import inspect
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.table import Table
 
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_json, progress_reporter, stdout_guard
+from planner.examples import scenario_path
 from planner.optimization import (
     OBJECTIVES,
     SOLVERS,
@@ -49,11 +50,21 @@ _HELP_SOLVER = (
 )
 _HELP_TIME = "Wall-clock limit for the solver, seconds; at the limit the best plan found is shown."
 _HELP_MIXED = "Let a run use several chip types (default: the scenario's, else one chip per run)."
+_HELP_PROGRESS = (
+    "Draw a progress bar on stderr (never on stdout). Default: only when stderr is a terminal."
+)
 
 
 @app.command("optimize")
 def optimize_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file (see data/scenarios/).")],
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="A shipped scenario's name (gtc2024, my_site...; see `planner examples`) or "
+            "a scenario TOML file.",
+            show_default=False,
+        ),
+    ],
     objective: Annotated[str | None, typer.Option(help=_HELP_OBJECTIVE)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     pareto_sweep: Annotated[str | None, typer.Option("--pareto", help=_HELP_PARETO)] = None,
@@ -61,6 +72,9 @@ def optimize_command(
     time_limit_s: Annotated[float | None, typer.Option("--time-limit-s", help=_HELP_TIME)] = None,
     allow_mixed_chips: Annotated[
         bool | None, typer.Option("--allow-mixed-chips/--one-chip-per-run", help=_HELP_MIXED)
+    ] = None,
+    show_progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help=_HELP_PROGRESS)
     ] = None,
 ) -> int:
     """Choose chips and system counts for training runs under grid, budget and deadline limits.
@@ -90,30 +104,47 @@ def optimize_command(
         raise typer.BadParameter(
             f"{time_limit_s:g}: expected a number of seconds > 0", param_hint="--time-limit-s"
         )
-    sc = load_scenario(scenario)
+    path = scenario_path(scenario)
+    sc = load_scenario(path)
     if pareto_sweep is not None:
         parameter, values = parse_sweep(pareto_sweep)
-        frame = pareto(
-            sc,
-            parameter,
-            values,
-            objective=objective,
-            allow_mixed_chips=allow_mixed_chips,
-            solver=solver,
-            time_limit_s=time_limit_s,
-        )
+        with stdout_guard(), progress_reporter(show_progress) as progress:
+            frame = pareto(
+                sc,
+                parameter,
+                values,
+                objective=objective,
+                allow_mixed_chips=allow_mixed_chips,
+                solver=solver,
+                time_limit_s=time_limit_s,
+                **_progress_kwargs(pareto, progress),
+            )
         if json_out:
             print_json({"parameter": parameter, "points": _records(frame)})
         else:
             _print_pareto(frame, parameter, sc.title or str(scenario))
         return 0 if (frame["status"].isin(["optimal", "time_limit"])).any() else EXIT_NO_PLAN
-    model = build_model(sc, objective=objective, allow_mixed_chips=allow_mixed_chips)
-    plan = solve(model, solver=solver, time_limit_s=time_limit_s)
+    with stdout_guard(), progress_reporter(show_progress) as progress:
+        model = build_model(sc, objective=objective, allow_mixed_chips=allow_mixed_chips)
+        plan = solve(
+            model, solver=solver, time_limit_s=time_limit_s, **_progress_kwargs(solve, progress)
+        )
     if json_out:
-        print_json({"scenario": str(scenario), **plan.to_dict()})
+        print_json({"scenario": str(path), **plan.to_dict()})
     else:
         _print_plan(plan, sc.title or str(scenario))
     return 0 if plan.feasible else EXIT_NO_PLAN
+
+
+def _progress_kwargs(function: Any, progress: Any) -> dict[str, Any]:
+    """``{"progress": progress}`` when there is a bar to draw and ``function`` takes one."""
+    if progress is None:
+        return {}
+    try:
+        accepts = "progress" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        accepts = False
+    return {"progress": progress} if accepts else {}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

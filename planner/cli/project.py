@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_json, stdout_guard
+from planner.examples import projection_path
 from planner.projection import ProjectionResult, project
 
 
 @app.command("project")
 def project_command(
     scenario: Annotated[
-        Path, typer.Argument(help="Scenario TOML (e.g. data/projections/iea-2025-base.toml).")
+        str,
+        typer.Argument(
+            help="A shipped study's name (iea-2025-base, lbnl-2024...; see `planner examples`) "
+            "or a projection TOML file.",
+            show_default=False,
+        ),
     ],
     country: Annotated[
         list[str] | None,
@@ -51,9 +56,11 @@ def project_command(
     Central values use each input's stated value; with --samples the ranges in the file give
     P10/P50/P90 bands. Shares use the study's own denominator (consumption or generation).
     """
-    result = project(
-        scenario, years=years, samples=samples, seed=seed, variants=variant, countries=country
-    )
+    path = projection_path(scenario)
+    with stdout_guard():
+        result = project(
+            path, years=years, samples=samples, seed=seed, variants=variant, countries=country
+        )
     if json_out:
         print_json(result.to_dict())
     else:

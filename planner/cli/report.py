@@ -19,8 +19,9 @@ from typing import Annotated
 
 import typer
 
-from planner.cli._app import app
+from planner.cli._app import app, stdout_guard
 from planner.errors import InputError
+from planner.examples import resolve
 from planner.presets import load_presets
 from planner.reports import FORMATS, STDOUT_FORMATS, build_report, render_report, resolve_format
 from planner.reports._atomic import check_writable_target
@@ -32,10 +33,11 @@ EXIT_NO_PLAN = 3
 @app.command("report")
 def report_command(
     scenario: Annotated[
-        Path | None,
+        str | None,
         typer.Argument(
-            help="A site scenario (data/scenarios/*.toml: optimised plan) or a projection "
-            "(data/projections/*.toml). Omit it with --preset.",
+            help="A site scenario (an optimised plan) or a projection study: a shipped name "
+            "(gtc2024, iea-2025-base...; see `planner examples`) or a TOML file. Omit it "
+            "with --preset.",
             show_default=False,
         ),
     ] = None,
@@ -78,14 +80,21 @@ def report_command(
         )
     if out is not None:
         check_writable_target(out)
-    report = build_report(scenario, preset=preset, command=_command(scenario, preset, key, out))
+    # A name is resolved only when it is the one input; scenario and --preset together are
+    # refused by build_report with its own message.
+    path = resolve(scenario) if scenario is not None and preset is None else scenario
+    with stdout_guard():
+        report = build_report(path, preset=preset, command=_command(scenario, preset, key, out))
+        rendered = render_report(report, key) if out is None else b""
     if out is None:
-        sys.stdout.write(render_report(report, key).decode("utf-8"))
+        sys.stdout.write(rendered.decode("utf-8"))
+        sys.stdout.flush()
     else:
         from planner.reports import write_report
 
-        path = write_report(report, out, key)
-        sys.stderr.write(f"planner: wrote {key} report to {path}\n")
+        with stdout_guard():
+            written = write_report(report, out, key)
+        sys.stderr.write(f"planner: wrote {key} report to {written}\n")
     return _exit_code(report)
 
 
@@ -103,7 +112,7 @@ def _exit_code(report: object) -> int:
     return EXIT_NO_PLAN
 
 
-def _command(scenario: Path | None, preset: str | None, key: str, out: Path | None) -> str:
+def _command(scenario: str | None, preset: str | None, key: str, out: Path | None) -> str:
     parts = ["planner", "report"]
     parts += [str(scenario)] if scenario is not None else ["--preset", str(preset)]
     parts += ["--format", key]

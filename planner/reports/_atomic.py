@@ -69,7 +69,7 @@ _TEMP_RE = re.compile(
     + TEMP_MARKER
     + r"-(?P<tag>[0-9a-f]{6})-(?P<pid>[0-9]{1,10})-(?P<rand>[0-9a-f]{8})\.tmp$"
 )
-#: Temp files of planner <= 0.x (``tempfile.mkstemp``: ``.NAME.XXXXXXXX.tmp``); removed only
+#: Temp files of earlier planner versions (``mkstemp``: ``.NAME.XXXXXXXX.tmp``); removed only
 #: for the file being written and only when older than :data:`STALE_AFTER_S`.
 _LEGACY_RAND = r"[a-z0-9_]{8}"
 _KINDS = (

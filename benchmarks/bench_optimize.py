@@ -1,32 +1,38 @@
-"""Benchmark the cluster optimiser: 13 chips x 5 runs, build and solve timed separately.
+"""Benchmark the cluster optimiser on generated scenarios: R runs x 13 chips.
 
-Run: ``.venv/bin/python benchmarks/bench_optimize.py`` (prints numbers; asserts nothing).
+Run::
 
-Steps timed (median of REPEATS):
+    .venv/bin/python benchmarks/bench_optimize.py                       # 5, 50, 200 runs
+    .venv/bin/python benchmarks/bench_optimize.py --sizes 5,50 --objectives cost,time
+    .venv/bin/python benchmarks/bench_optimize.py --mixed no --repeats 3
+    .venv/bin/python benchmarks/bench_optimize.py --module /tmp/optimization_old.py  # compare
 
-- build_model: the coefficient table (one core ``size_training`` call per run x chip) and limits;
-- formulate: the PuLP problem for the primary objective;
-- solve: the solver call alone (HiGHS via highspy, and CBC);
-- full solve(): every solver call of a plan (objective, tie-break, binding re-solves) plus the
-  read-back and the side-by-side of every chip.
+Prints numbers; asserts nothing. For each size, objective and chip mode (one chip per run,
+mixed chips) it reports, for one full :func:`planner.optimization.solve` (objective,
+tie-breaks, binding re-solves, read-back; no side-by-side table, no relaxations):
+
+- ``build``: :func:`build_model` (the coefficient table from the core's ``size_training``);
+- ``solve``: the whole ``solve()`` call, and of it ``in solver``: time inside the solver
+  calls, and the number of solver calls;
+- the status and the objective value (to compare implementations: same value expected).
+
+``--module PATH`` loads another copy of the optimiser (e.g. ``git show
+HEAD~1:planner/optimization.py > /tmp/old.py``) to measure before/after on one machine.
+``--time-limit-s`` bounds each ``solve()`` (default none; a plan that hits it says so).
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import statistics
+import sys
 import time
+from types import ModuleType
+from typing import Any
 
 from planner.catalog import load_catalog
-from planner.optimization import (
-    _formulate,
-    _run,
-    available_solvers,
-    build_model,
-    solve,
-)
-from planner.scenarios import scenario_from_dict
-
-REPEATS = 7
+from planner.scenarios import Scenario, scenario_from_dict
 
 # Prices for the chips the catalog leaves unpriced (benchmark placeholders, not estimates).
 PLACEHOLDER_PRICE_USD_PER_GPU = {
@@ -38,22 +44,29 @@ PLACEHOLDER_PRICE_USD_PER_GPU = {
     "gb300": 50000,
     "mi325x": 15000,
 }
+#: The five runs of the original benchmark (FLOPs, deadline days), cycled with a spread factor.
+BASE_RUNS = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
 
 
-def scenario():  # noqa: ANN201 - Scenario
+def scenario(n_runs: int = 5) -> Scenario:
+    """``n_runs`` concurrent runs on every catalog chip (13), bought, PUE 1.2.
+
+    Runs cycle through :data:`BASE_RUNS` with their FLOPs spread by up to x3 (deterministic),
+    so no two runs are identical. The grid (12 MW per run) and the budget (USD 600M per run)
+    grow with the number of runs, so the limits bind about as often at every size.
+    """
     cat = load_catalog()
     assert len(cat) == 13, len(cat)
-    runs = [
-        {"name": f"run{i}", "flops": flops, "deadline_days": days}
-        for i, (flops, days) in enumerate(
-            [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
-        )
-    ]
+    runs = []
+    for i in range(n_runs):
+        flops, days = BASE_RUNS[i % len(BASE_RUNS)]
+        spread = 1.0 + 2.0 * ((i * 37) % 101) / 100.0
+        runs.append({"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days})
     return scenario_from_dict(
         {
-            "title": "benchmark: 13 chips x 5 runs",
-            "budget_usd": 3e9,
-            "site": {"grid_limit_mw": 60, "pue": 1.2},
+            "title": f"benchmark: 13 chips x {n_runs} runs",
+            "budget_usd": 6e8 * n_runs,
+            "site": {"grid_limit_mw": 12.0 * n_runs, "pue": 1.2},
             "runs": runs,
             "candidates": {
                 "chips": cat.ids,
@@ -65,45 +78,77 @@ def scenario():  # noqa: ANN201 - Scenario
     )
 
 
-def timed(fn, repeats=REPEATS):  # noqa: ANN001, ANN201
-    times, result = [], None
+def _load(path: str | None) -> ModuleType:
+    if path is None:
+        import planner.optimization as mod
+
+        return mod
+    spec = importlib.util.spec_from_file_location("planner._bench_optimization", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bench_one(
+    opt: ModuleType,
+    s: Scenario,
+    objective: str,
+    mixed: bool,
+    repeats: int,
+    time_limit_s: float | None,
+) -> dict[str, Any]:
+    """Median build and solve times of ``repeats`` runs, with the last plan's numbers."""
+    builds, solves = [], []
+    plan = None
     for _ in range(repeats):
         start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        model = opt.build_model(s, objective=objective, allow_mixed_chips=mixed)
+        builds.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        plan = opt.solve(model, time_limit_s=time_limit_s, relaxations=False, comparison=False)
+        solves.append(time.perf_counter() - start)
+    assert plan is not None
+    return {
+        "build_s": statistics.median(builds),
+        "solve_s": statistics.median(solves),
+        "solver_s": plan.timings["solve_s"],
+        "calls": plan.timings["solver_calls"],
+        "status": plan.status,
+        "value": plan.objective_value,
+    }
 
 
-def main() -> None:
-    s = scenario()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", default="5,50,200", help="runs per scenario, comma-separated")
+    parser.add_argument("--objectives", default="cost,time", help="comma-separated objectives")
+    parser.add_argument("--mixed", choices=["no", "yes", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--time-limit-s", type=float, default=None)
+    parser.add_argument("--module", default=None, help="path of another optimization.py")
+    args = parser.parse_args(argv)
+    opt = _load(args.module)
     load_catalog()  # warm the catalog cache
-    for objective in ("cost", "time"):
-        build_s, model = timed(lambda o=objective: build_model(s, objective=o))
-        n_pairs = len(model.options)
-        form_s, _ = timed(lambda m=model, o=objective: _formulate(m, o))
-        print(
-            f"objective={objective}: {n_pairs} (run, chip) pairs, "
-            f"{len(_formulate(model, objective).problem.variables())} variables"
-        )
-        print(f"  build_model (coefficients via size_training): {build_s * 1e3:8.1f} ms")
-        print(f"  formulate PuLP problem:                       {form_s * 1e3:8.1f} ms")
-        for solver in available_solvers():
-
-            def one_solve(m=model, o=objective, sv=solver):  # noqa: ANN001, ANN202
-                return _run(_formulate(m, o), sv, None)
-
-            total_s, out = timed(one_solve)
-            print(
-                f"  solve {solver:<5} (primary objective, solver call): "
-                f"{out.solve_s * 1e3:8.1f} ms  status {out.status}"
-            )
-            plan_s, plan = timed(lambda m=model, sv=solver: solve(m, solver=sv))
-            print(
-                f"  full solve() {solver:<5}: {plan_s * 1e3:8.1f} ms "
-                f"({plan.timings['solver_calls']:.0f} solver calls, "
-                f"{plan.timings['solve_s'] * 1e3:.1f} ms in the solver); {plan.status}"
-            )
-            print(f"    plan: {plan.message}")
+    modes = {"no": [False], "yes": [True], "both": [False, True]}[args.mixed]
+    print(f"optimiser: {opt.__file__}")
+    print(
+        f"{'runs':>5} {'objective':<9} {'mixed':<5} {'build s':>8} {'solve s':>8} "
+        f"{'in solver':>9} {'calls':>5}  status      value"
+    )
+    for size in (int(x) for x in args.sizes.split(",")):
+        s = scenario(size)
+        for objective in args.objectives.split(","):
+            for mixed in modes:
+                r = bench_one(opt, s, objective, mixed, args.repeats, args.time_limit_s)
+                value = "-" if r["value"] is None else f"{r['value']:.6g}"
+                print(
+                    f"{size:>5} {objective:<9} {str(mixed):<5} {r['build_s']:>8.2f} "
+                    f"{r['solve_s']:>8.2f} {r['solver_s']:>9.2f} {r['calls']:>5.0f}  "
+                    f"{r['status']:<11} {value}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,17 @@ each step a linear feasibility solve.
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import math
+import os
+import sys
+import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -79,21 +87,35 @@ import pulp
 from planner._arrays import to_python
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError, PlannerError
-from planner.scenarios import MAX_GRID_MW, Scenario
+from planner.scenarios import (
+    MAX_BUDGET_USD,
+    MAX_GRID_MW,
+    MAX_SUPPLY_GPUS,
+    Scenario,
+    Site,
+)
 from planner.sizing import MAX_DAYS, MIN_DAYS, SizingResult, size_training
 from planner.workloads import TrainingRun
 
 OBJECTIVES: tuple[str, ...] = ("cost", "power", "energy", "emissions", "gpus", "time")
 SOLVERS: tuple[str, ...] = ("highs", "cbc")
 SWEEP_PARAMETERS: tuple[str, ...] = ("days", "grid_mw")
-#: Relative MIP gap asked of the solver (the defaults, 1e-4 for HiGHS, would let two solvers
+#: Relative MIP gap asked of every solver (the defaults, 1e-4 for HiGHS, would let two solvers
 #: disagree in the fourth digit).
 MIP_REL_GAP = 1e-7
-#: Tolerance of the lexicographic bounds (relative, plus the same absolute).
+#: Absolute MIP gap, in units of the scaled objective (each objective is divided by its
+#: reference scale, so it is about 1 per run; HiGHS' default 1e-6 in model units let a
+#: 1e15-FLOP run's 1e-9 MWh differences through).
+MIP_ABS_GAP = 1e-9
+#: Tolerance of the lexicographic bounds (relative, plus the same times the objective's
+#: reference scale).
 LEX_TOL = 1e-6
+#: The cost stage of the ``time`` objective runs at the fastest speed found, every deadline
+#: stretched by this fraction: a speed shown feasible, with a margin off the boundary.
+SPEED_BACKOFF = 1e-6
 #: A limit "binds" when loosening it by this fraction improves the optimum (re-solve).
 LOOSEN_FRACTION = 0.10
-#: Relative precision of the deadline-scale bisection (mixed chips, time objective).
+#: Relative precision of the speed search (mixed chips, time objective, budget with run costs).
 BISECT_REL_TOL = 1e-5
 #: Largest number of points of a ``--pareto`` sweep.
 MAX_SWEEP_POINTS = 1000
@@ -101,6 +123,8 @@ MAX_SWEEP_POINTS = 1000
 #: literally gives a plan. Grid: 0.01 MW (10 kW); budget: USD 0.1M; GPUs and racks: whole.
 GRID_DECIMALS = 2
 BUDGET_MUSD_DECIMALS = 1
+#: Largest rack count the scenario validator accepts (``Site.max_racks``).
+MAX_RACKS = int(next(c.le for c in Site.model_fields["max_racks"].metadata if hasattr(c, "le")))
 _USD_PER_MUSD = 1e6
 #: Column of each objective in the totals, and its unit.
 _OBJECTIVE_UNITS = {
@@ -284,34 +308,229 @@ def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: SizingResult) 
 
 
 # --- 2. formulate and solve ------------------------------------------------------------------
+#
+# The MILP is built as plain arrays (:class:`_LinearProgram`: columns with bounds and
+# integrality, rows as {column: coefficient} with lower/upper bounds, a minimised objective),
+# scaled, handed to HiGHS directly (``highspy``) or to CBC through PuLP, and the returned point
+# is checked against the UNSCALED rows before anything reads it.
+
+
+@dataclass(frozen=True)
+class CoefficientRange:
+    """Smallest and largest ``|a_ij|`` over the nonzeros of a formulated model.
+
+    ``matrix_*`` over the constraint matrix, ``objective_*`` over the objective, ``rhs_*``
+    over the finite nonzero row bounds: as handed to the solver (after scaling) unless
+    :func:`coefficient_range` was asked for ``scaled=False``. ``rows`` and ``columns`` give the
+    size. NaN when a part has no nonzero.
+    """
+
+    matrix_min: float
+    matrix_max: float
+    objective_min: float
+    objective_max: float
+    rhs_min: float
+    rhs_max: float
+    rows: int
+    columns: int
+
+    @property
+    def matrix_ratio(self) -> float:
+        return self.matrix_max / self.matrix_min
+
+
+def _abs_range(values: np.ndarray) -> tuple[float, float]:
+    a = np.abs(np.asarray(values, dtype=float))
+    a = a[(a > 0) & np.isfinite(a)]
+    return (float(a.min()), float(a.max())) if a.size else (math.nan, math.nan)
+
+
+@dataclass
+class _LinearProgram:
+    """min c x, rows lo <= A x <= hi, bounds, integrality (model units, unscaled)."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    row_names: list[str] = field(default_factory=list)
+    row_coeffs: list[dict[int, float]] = field(default_factory=list)
+    row_lower: list[float] = field(default_factory=list)
+    row_upper: list[float] = field(default_factory=list)
+    objective: dict[int, float] = field(default_factory=dict)
+    _scaled: tuple[Any, ...] | None = None
+
+    def var(self, low: float, up: float, integer: bool = False) -> int:
+        self.lower.append(float(low))
+        self.upper.append(float(up))
+        self.integer.append(bool(integer))
+        return len(self.lower) - 1
+
+    def row(self, name: str, coeffs: dict[int, float], low: float, up: float) -> None:
+        coeffs = {j: float(a) for j, a in coeffs.items() if a != 0.0}
+        if coeffs:
+            self.row_names.append(name)
+            self.row_coeffs.append(coeffs)
+            self.row_lower.append(float(low))
+            self.row_upper.append(float(up))
+
+    @property
+    def num_col(self) -> int:
+        return len(self.lower)
+
+    def _magnitudes(self) -> np.ndarray:
+        """Largest |value| each column can take (inf when unbounded)."""
+        return np.maximum(np.abs(np.asarray(self.lower)), np.abs(np.asarray(self.upper)))
+
+    def scaled(self) -> tuple[Any, ...]:
+        """Row-wise CSR arrays after cleaning and scaling, and the scaled objective.
+
+        Cleaning: a term that can move its row by at most ``CLEAN_REL`` of the row's largest
+        term (or bound) is dropped (e.g. a tiny run's USD 1e-6 of electricity in a USD 1e9
+        budget). Scaling: each row is multiplied by the power of two nearest to
+        ``1 / sqrt(max |a| min |a|)``, so its coefficients are centred on 1.
+        """
+        if self._scaled is not None:
+            return self._scaled
+        mag = self._magnitudes()
+        starts, index, value = [0], [], []
+        lower, upper = [], []
+        for coeffs, lo, hi in zip(self.row_coeffs, self.row_lower, self.row_upper, strict=True):
+            cols = np.fromiter(coeffs.keys(), dtype=np.int64, count=len(coeffs))
+            vals = np.fromiter(coeffs.values(), dtype=float, count=len(coeffs))
+            reach = np.abs(vals) * mag[cols]
+            finite = np.isfinite(reach)
+            bounds = [abs(b) for b in (lo, hi) if math.isfinite(b)]
+            size = max([*reach[finite].tolist(), *bounds, 0.0])
+            keep = ~finite | (reach > CLEAN_REL * size)
+            cols, vals = cols[keep], vals[keep]
+            absv = np.abs(vals)
+            factor = 2.0 ** -round(0.5 * math.log2(float(absv.max()) * float(absv.min())))
+            index.extend(cols.tolist())
+            value.extend((vals * factor).tolist())
+            starts.append(len(index))
+            lower.append(lo * factor)
+            upper.append(hi * factor)
+        cost = np.zeros(self.num_col)
+        for j, c in self.objective.items():
+            cost[j] = c
+        reach = np.abs(cost) * np.where(np.isfinite(mag), mag, 1.0)
+        if reach.size and reach.max() > 0:
+            cost[reach <= CLEAN_REL * reach.max()] = 0.0
+        self._scaled = (
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            cost,
+        )
+        return self._scaled
+
+    def coefficient_range(self, scaled: bool = True) -> CoefficientRange:
+        if scaled:
+            _, _, value, lower, upper, cost = self.scaled()
+        else:
+            value = np.array([a for c in self.row_coeffs for a in c.values()])
+            lower, upper = np.asarray(self.row_lower), np.asarray(self.row_upper)
+            cost = np.fromiter(self.objective.values(), dtype=float)
+        a_lo, a_hi = _abs_range(value)
+        c_lo, c_hi = _abs_range(cost)
+        b_lo, b_hi = _abs_range(np.concatenate([lower, upper]))
+        return CoefficientRange(
+            a_lo, a_hi, c_lo, c_hi, b_lo, b_hi, len(self.row_names), self.num_col
+        )
+
+    def violation(self, x: np.ndarray) -> str | None:
+        """The first bound or row the point ``x`` breaks (unscaled rows), or None.
+
+        Tolerance: ``CHECK_REL`` of the row's size, max(sum |a_ij x_j|, |bound|, min |a_ij|):
+        relative to the row, so MW, USD millions and GPUs rows are checked alike.
+        """
+        low, up = np.asarray(self.lower), np.asarray(self.upper)
+        tol = CHECK_REL * np.maximum(1.0, np.abs(np.where(np.isfinite(low), low, 0.0)))
+        if (x < low - tol).any() or (x > up + CHECK_REL * np.maximum(1.0, np.abs(x))).any():
+            j = int(np.argmax((x < low - tol) | (x > up + CHECK_REL * np.maximum(1.0, np.abs(x)))))
+            return f"column {j} = {x[j]:g} outside [{low[j]:g}, {up[j]:g}]"
+        for name, coeffs, lo, hi in zip(
+            self.row_names, self.row_coeffs, self.row_lower, self.row_upper, strict=True
+        ):
+            terms = [a * x[j] for j, a in coeffs.items()]
+            act = math.fsum(terms)
+            size = max(
+                sum(abs(t) for t in terms),
+                *(abs(b) for b in (lo, hi) if math.isfinite(b)),
+                min(abs(a) for a in coeffs.values()),
+            )
+            if act < lo - CHECK_REL * size or act > hi + CHECK_REL * size:
+                return f"row {name}: {act:.9g} not in [{lo:.9g}, {hi:.9g}]"
+        return None
+
+
+#: Terms moving their row by less than this fraction of the row's size are dropped.
+CLEAN_REL = 1e-11
+#: A returned point must meet every row within this fraction of the row's size.
+CHECK_REL = 1e-6
+#: Integer columns must be within this of a whole number.
+INTEGRALITY_TOL = 1e-5
 
 
 @dataclass
 class _Formulation:
-    problem: pulp.LpProblem
-    n: dict[tuple[str, str], pulp.LpVariable]
-    f: dict[tuple[str, str], pulp.LpVariable]
-    z: pulp.LpVariable | None
-    totals: dict[str, Any]
-    elastic: dict[str, pulp.LpVariable]
+    """The linear programme of one goal and where its decision variables are."""
+
+    lp: _LinearProgram
+    goal: str
+    keys: list[tuple[str, str]]
+    n: np.ndarray  # column of n[r,c] per key
+    f: np.ndarray | None  # column of f[r,c] (None in the mixed-chip speed form)
+    g: np.ndarray | None  # column of g[r,c] = f[r,c] t (mixed-chip speed form)
+    t: int | None  # column of the normalised speed t = z / speed_unit
+    speed_unit: float  # z per unit of t
+    elastic: dict[str, int]
+    objective_unit: float  # model units per unit of the scaled objective
+    infeasible_bounds: bool = False
+
+    @property
+    def problem(self) -> _LinearProgram:  # kept for old callers (benchmarks)
+        return self.lp
 
 
-def _var(
-    prob: pulp.LpProblem,
-    name: str,
-    low: float | None,
-    up: float | None = None,
-    cat: str = pulp.LpContinuous,
-) -> pulp.LpVariable:
-    """A variable attached to ``prob`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
-    if hasattr(prob, "add_variable"):
-        return prob.add_variable(name, low, up, cat=cat)
-    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
+def _model_arrays(m: ClusterModel) -> dict[str, np.ndarray]:
+    opt = m.options
+    return {c: opt[c].to_numpy() for c in opt.columns}
 
 
-def _constraint_list(prob: pulp.LpProblem) -> list[Any]:
-    cons = prob.constraints
-    return list(cons()) if callable(cons) else list(cons.values())
+def _objective_coefficients(
+    m: ClusterModel, col: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per goal: (coefficient of n, coefficient of f) per key, in model units (cost: USD M)."""
+    zero = np.zeros(len(m.options))
+    return {
+        "power": (col["facility_power_mw_per_system"].astype(float), zero),
+        "cost": (
+            col["capex_usd_per_system"].astype(float) / _USD_PER_MUSD,
+            col["run_cost_usd"].astype(float) / _USD_PER_MUSD,
+        ),
+        "energy": (zero, col["energy_mwh"].astype(float)),
+        "emissions": (zero, col["emissions_tco2"].astype(float)),
+        "gpus": (col["gpus_per_system"].astype(float), zero),
+    }
+
+
+def _reference_scale(
+    m: ClusterModel, goal: str, col: dict[str, np.ndarray], coef: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """The data's own scale of an objective: each run on its cheapest (least-power, ...) chip
+    at its deadline, summed. Dividing by it puts the objective near 1..#runs."""
+    per_key = coef[0] * _whole_array(col["systems_needed"]) + coef[1]
+    per_run = pd.Series(per_key, index=m.options.index).groupby(level="run").min()
+    ref = float(per_run.sum())
+    return ref if math.isfinite(ref) and ref > 0 else 1.0
+
+
+def _whole_array(needed: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """:func:`_whole_systems` for an array."""
+    return np.maximum(1.0, np.ceil(np.asarray(needed, dtype=float) / scale * (1 - 1e-12)))
 
 
 def _formulate(
@@ -322,142 +541,288 @@ def _formulate(
     bounds: tuple[tuple[str, float], ...] = (),
     deadline_scale: float = 1.0,
     loosen: frozenset[str] = frozenset(),
+    linearise_at: float | None = None,
 ) -> _Formulation:
-    """The PuLP problem for ``goal``.
+    """The scaled linear programme for ``goal``.
 
-    ``goal`` is an objective name; ``"speedup"`` (max z, deadlines not enforced: z may be < 1);
-    ``"feasibility"``; or ``"elastic"`` (minimise the violation of the limit named ``elastic``:
-    ``grid``, ``budget``, ``supply`` or ``racks``). ``bounds`` fixes earlier lexicographic
-    stages; ``deadline_scale`` multiplies every deadline; ``loosen`` raises limits
-    (``grid``, ``budget``, ``supply:<chip>``, ``racks``) by ``LOOSEN_FRACTION`` to test
-    whether they bind.
+    ``goal`` is an objective name; ``"time"`` (maximise the speed-up z of the slowest run,
+    z >= 1: deadlines met); ``"speedup"`` (the same without z >= 1); ``"feasibility"``; or
+    ``"elastic"`` (minimise the violation of the limit named ``elastic``: ``grid``,
+    ``budget``, ``supply`` or ``racks``). ``bounds`` holds earlier lexicographic optima (model
+    units); ``deadline_scale`` multiplies every deadline; ``loosen`` raises limits (``grid``,
+    ``budget``, ``supply:<chip>``, ``racks``) by ``LOOSEN_FRACTION`` to test whether they bind.
+
+    Speed (``time``/``speedup``) is measured in units of ``speed_unit`` = the fastest any
+    plan could be (every run on all its systems up to the limits), so ``t = z / speed_unit``
+    lies in (0, 1] and the rows' coefficients are at most 1. With mixed chips the speed
+    multiplies the shares; the form then uses ``g[r,c] = f[r,c] t`` (linear); only the
+    budget's run-cost term ``f = g / t`` is not, and is taken at ``t = linearise_at``
+    (exact for plans at least that fast: conservative) or, with ``linearise_at=None``, at
+    ``t = 1`` (a relaxation: an upper bound of the speed).
     """
-    prob = pulp.LpProblem("cluster_plan", pulp.LpMinimize)
-    opt = m.options.to_dict(orient="index")  # (run, chip) -> {column: value}; fast lookups
-    keys = list(opt)
-    n, f = {}, {}
-    for i, key in enumerate(keys):
-        row = opt[key]
-        upper = max(int(row["max_systems"]), _whole_systems(row["systems_needed"], deadline_scale))
-        if loosen:  # the bounds came from the limits: let the count grow with them
-            upper = math.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
-        n[key] = _var(prob, f"n_{i}", 0, upper, pulp.LpInteger)
-        f[key] = _var(
-            prob, f"f_{i}", 0, 1, pulp.LpContinuous if m.allow_mixed_chips else pulp.LpBinary
+    lp = _LinearProgram()
+    mixed = m.allow_mixed_chips
+    keys = list(m.options.index)
+    col = _model_arrays(m)
+    k = len(keys)
+    need = col["systems_needed"].astype(float)
+    run_of = np.asarray([m.runs.index(r) for r, _ in keys], dtype=np.int64)
+    upper = np.maximum(col["max_systems"].astype(float), _whole_array(need, deadline_scale))
+    if loosen:  # the bounds came from the limits: let the count grow with them
+        upper = np.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
+    speed_form = goal in ("time", "speedup")
+    n = np.asarray([lp.var(0, u, True) for u in upper])
+    f = g = None
+    t = None
+    speed_unit = 1.0
+    infeasible_bounds = False
+    if speed_form:
+        per_key = upper / need
+        per_run = pd.Series(per_key).groupby(run_of)
+        speed_unit = float((per_run.sum() if mixed else per_run.max()).min())
+        floor = 1.0 / speed_unit if goal == "time" else 0.0
+        if linearise_at is not None:
+            floor = max(floor, linearise_at)
+        infeasible_bounds = floor > 1.0
+        t = lp.var(min(floor, 1.0), 1.0)
+    if speed_form and mixed:
+        assert t is not None
+        g = np.asarray(
+            [
+                lp.var(0.0, min(1.0, u / (nd * speed_unit)))
+                for u, nd in zip(upper, need, strict=True)
+            ]
         )
-        if not m.allow_mixed_chips:
-            prob += n[key] <= upper * f[key], f"one_chip_{i}"
-        prob += n[key] >= f[key], f"a_used_pool_has_a_system_{i}"
-    for r, run in enumerate(m.runs):
-        prob += pulp.lpSum(f[k] for k in keys if k[0] == run) == 1, f"work_{r}"
-    z = None
-    if goal in ("time", "speedup") or any(name == "time" for name, _ in bounds):
-        if m.allow_mixed_chips:
-            raise AssertionError("speed-up with mixed chips is solved by bisection")
-        z = _var(prob, "z", 0.0 if goal == "speedup" else 1.0)
-        for r, run in enumerate(m.runs):
-            prob += (
-                pulp.lpSum(n[k] * (1.0 / opt[k]["systems_needed"]) for k in keys if k[0] == run)
-                >= z,
-                f"speed_{r}",
-            )
+        coef = np.maximum(need * speed_unit, 1.0)
+        for i in range(k):  # n >= N z f = N speed_unit g; n >= 1 when g > 0 (see docs)
+            lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(g[i]): -coef[i]}, 0.0, math.inf)
+        for r in range(len(m.runs)):
+            members = np.flatnonzero(run_of == r)
+            lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
     else:
-        for i, k in enumerate(keys):
-            need = opt[k]["systems_needed"] / deadline_scale
-            if not m.allow_mixed_chips:  # f binary: ceil(N) f is the same set, and exact
-                need = _whole_systems(opt[k]["systems_needed"], deadline_scale)
-            prob += n[k] >= need * f[k], f"deadline_{i}"
+        f = np.asarray([lp.var(0, 1, not mixed) for _ in range(k)])
+        for r in range(len(m.runs)):
+            members = np.flatnonzero(run_of == r)
+            lp.row(f"work_{r}", {int(f[i]): 1.0 for i in members}, 1.0, 1.0)
+        if not mixed:
+            for i in range(k):
+                lp.row(f"one_chip_{i}", {int(n[i]): 1.0, int(f[i]): -upper[i]}, -math.inf, 0.0)
+        if speed_form:
+            assert t is not None
+            coef = np.minimum(1.0, 1.0 / (need * speed_unit))
+            for i in range(k):
+                lp.row(f"used_pool_{i}", {int(n[i]): 1.0, int(f[i]): -1.0}, 0.0, math.inf)
+            for r in range(len(m.runs)):
+                members = np.flatnonzero(run_of == r)
+                lp.row(
+                    f"speed_{r}",
+                    {**{int(n[i]): coef[i] for i in members}, t: -1.0},
+                    0.0,
+                    math.inf,
+                )
+        else:
+            # one chip per run: ceil(N) f is the same set as N f (f binary), and exact;
+            # mixed: n >= N f and n >= f (a used pool has a system) are n >= max(N, 1) f.
+            dl = (
+                _whole_array(need, deadline_scale)
+                if not mixed
+                else np.maximum(need / deadline_scale, 1.0)
+            )
+            for i in range(k):
+                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -dl[i]}, 0.0, math.inf)
 
-    totals = {
-        "power": pulp.lpSum(n[k] * opt[k]["facility_power_mw_per_system"] for k in keys),
-        "cost": pulp.lpSum(
-            n[k] * (opt[k]["capex_usd_per_system"] / _USD_PER_MUSD)
-            + f[k] * (opt[k]["run_cost_usd"] / _USD_PER_MUSD)
-            for k in keys
-        ),
-        "energy": pulp.lpSum(f[k] * opt[k]["energy_mwh"] for k in keys),
-        "emissions": pulp.lpSum(f[k] * opt[k]["emissions_tco2"] for k in keys),
-        "gpus": pulp.lpSum(n[k] * int(opt[k]["gpus_per_system"]) for k in keys),
-    }
-    ev: dict[str, pulp.LpVariable] = {}
+    coefs = _objective_coefficients(m, col)
+    share = f if f is not None else g
+    assert share is not None
+    share_weight = 1.0
+    if f is None:  # mixed speed form: f = g / t, taken at t = linearise_at (or 1)
+        share_weight = 1.0 / (linearise_at if linearise_at is not None else 1.0)
 
-    def slack(name: str) -> Any:
-        if elastic == name:
-            ev[name] = _var(prob, f"extra_{name}", 0)
-            return ev[name]
-        return 0
+    def expression(name: str) -> dict[int, float]:
+        cn, cf = coefs[name]
+        out: dict[int, float] = {}
+        for i in range(k):
+            if cn[i]:
+                out[int(n[i])] = cn[i]
+            if cf[i]:
+                out[int(share[i])] = cf[i] * share_weight
+        return out
+
+    ev: dict[str, int] = {}
+    whole = _whole_array(need)
+
+    def extra(name: str, cap: float) -> dict[int, float]:
+        if elastic is None or not (elastic == name or name.startswith(f"{elastic}:")):
+            return {}
+        ev[name] = lp.var(0.0, max(cap, 1.0))
+        return {ev[name]: -1.0}
 
     def limit(name: str, value: float) -> float:
         return value * (1 + LOOSEN_FRACTION) if name in loosen else value
 
-    on_site = {k for k in keys if opt[k]["on_site"]}  # rented systems are off the site grid
-    if on_site:
-        site_power = pulp.lpSum(
-            n[k] * opt[k]["grid_power_mw_per_system"] for k in keys if k in on_site
-        )
-        prob += site_power <= limit("grid", m.grid_limit_mw) + slack("grid"), "grid_limit"
+    on_site = col["on_site"].astype(bool)
+    grid_mw = col["grid_power_mw_per_system"].astype(float)
+    if on_site.any():  # rented systems are off the site grid
+        row = {int(n[i]): grid_mw[i] for i in np.flatnonzero(on_site)}
+        row.update(extra("grid", float((whole * grid_mw).sum())))
+        lp.row("grid_limit", row, -math.inf, limit("grid", m.grid_limit_mw))
     if m.budget_usd is not None:
-        prob += (
-            totals["cost"] <= limit("budget", m.budget_usd / _USD_PER_MUSD) + slack("budget"),
-            "budget",
-        )
+        row = expression("cost")
+        total = coefs["cost"][0] * whole + coefs["cost"][1]
+        row.update(extra("budget", float(total.sum())))
+        lp.row("budget", row, -math.inf, limit("budget", m.budget_usd / _USD_PER_MUSD))
+    gps = col["gpus_per_system"].astype(float)
+    chip_of = np.asarray([c for _, c in keys])
     for chip, cap in m.supply_gpus.items():
-        chip_keys = [k for k in keys if k[1] == chip]
-        if chip_keys:
-            extra = 0
-            if elastic == "supply":
-                ev[f"supply:{chip}"] = extra = _var(prob, f"extra_supply_{chip}", 0)
-            prob += (
-                pulp.lpSum(n[k] * int(opt[k]["gpus_per_system"]) for k in chip_keys)
-                <= limit(f"supply:{chip}", cap) + extra,
-                f"supply_{chip}",
-            )
-    if m.max_racks is not None and on_site:
-        racks = {
-            k: _var(prob, f"racks_{i}", 0, None, pulp.LpInteger)
-            for i, k in enumerate(keys)
-            if k in on_site
-        }
-        for i, k in enumerate(keys):
-            if k in racks:
-                prob += racks[k] * int(opt[k]["systems_per_rack"]) >= n[k], f"rack_fill_{i}"
-        prob += (
-            pulp.lpSum(racks.values()) <= limit("racks", m.max_racks) + slack("racks"),
-            "max_racks",
+        members = np.flatnonzero(chip_of == chip)
+        if members.size:
+            row = {int(n[i]): gps[i] for i in members}
+            row.update(extra(f"supply:{chip}", float((whole[members] * gps[members]).sum())))
+            lp.row(f"supply_{chip}", row, -math.inf, limit(f"supply:{chip}", float(cap)))
+    if m.max_racks is not None and on_site.any():
+        spr = col["systems_per_rack"].astype(float)
+        racks: dict[int, int] = {}
+        for i in np.flatnonzero(on_site).tolist():
+            racks[i] = lp.var(0, math.ceil(upper[i] / spr[i]), True)
+            lp.row(f"rack_fill_{i}", {racks[i]: spr[i], int(n[i]): -1.0}, 0.0, math.inf)
+        row = {j: 1.0 for j in racks.values()}
+        row.update(extra("racks", float(np.ceil(whole / spr)[on_site].sum())))
+        lp.row("max_racks", row, -math.inf, float(limit("racks", m.max_racks)))
+
+    refs = {name: _reference_scale(m, name, col, coefs[name]) for name in coefs}
+    for name, value in bounds:
+        lp.row(
+            f"lex_{name}",
+            expression(name),
+            -math.inf,
+            value * (1 + LEX_TOL) + LEX_TOL * refs[name],
         )
 
-    for name, value in bounds:
-        if name == "time":
-            assert z is not None  # a time bound creates the speed-up variable z above
-            prob += z >= value * (1 - LEX_TOL), "lex_time"
-        else:
-            prob += totals[name] <= value * (1 + LEX_TOL) + LEX_TOL, f"lex_{name}"
-
+    unit = 1.0
     if goal == "elastic":
-        prob.setObjective(pulp.lpSum(ev.values()))
-    elif goal in ("time", "speedup"):
-        assert z is not None  # created above for these goals
-        prob.setObjective(-1 * z)
-    elif goal == "feasibility":
-        prob.setObjective(pulp.lpSum([]))
-    else:
-        prob.setObjective(totals[goal])
-    return _Formulation(prob, n, f, z, totals, ev)
+        lp.objective = {j: 1.0 / max(lp.upper[j], 1.0) for j in ev.values()}
+    elif speed_form:
+        assert t is not None
+        lp.objective = {t: -1.0}
+    elif goal != "feasibility":
+        unit = refs[goal]
+        lp.objective = {j: a / unit for j, a in expression(goal).items()}
+    return _Formulation(
+        lp, goal, keys, n, f, g, t, speed_unit, ev, unit, infeasible_bounds=infeasible_bounds
+    )
+
+
+def coefficient_range(
+    model: ClusterModel, goal: str | None = None, *, scaled: bool = True
+) -> CoefficientRange:
+    """Coefficient range of the matrix, objective and right-hand sides of a formulated model.
+
+    Parameters
+    ----------
+    model : ClusterModel
+        From :func:`build_model`.
+    goal : str, optional
+        An objective name, ``"speedup"``, ``"feasibility"``; default the model's objective
+        (``time`` with mixed chips is the speed form the solver sees).
+    scaled : bool
+        The programme as handed to the solver (cleaned and row-scaled, default) or as built
+        in model units (MW, USD millions, GPUs, shares).
+
+    A well-scaled model keeps every ``|a_ij|`` within about 1e-4..1e4 (linopy's rule of thumb):
+    the tests check every shipped scenario against that.
+    """
+    return _formulate(model, goal or model.objective).lp.coefficient_range(scaled)
+
+
+def _var(
+    prob: pulp.LpProblem,
+    name: str,
+    low: float | None,
+    up: float | None = None,
+    cat: str = pulp.LpContinuous,
+) -> pulp.LpVariable:
+    """A variable attached to ``prob`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
+    low = None if low is None or low == -math.inf else low
+    up = None if up is None or up == math.inf else up
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, low, up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
 
 
 def available_solvers() -> list[str]:
-    """Solvers PuLP can use here, in order of preference (``highs``, ``cbc``)."""
+    """Solvers usable here, in order of preference (``highs``, ``cbc``)."""
     found = set(pulp.listSolvers(onlyAvailable=True))
-    return [s for s, cls in (("highs", "HiGHS"), ("cbc", "PULP_CBC_CMD")) if cls in found]
+    names = []
+    if _highspy() is not None:
+        names.append("highs")
+    if "PULP_CBC_CMD" in found:
+        names.append("cbc")
+    return names
 
 
-def _solver(name: str, time_limit_s: float | None) -> pulp.LpSolver:
-    limit = None if time_limit_s is None else max(float(time_limit_s), 0.01)
-    if name == "highs":
-        return pulp.HiGHS(msg=False, timeLimit=limit, gapRel=MIP_REL_GAP, threads=1)
-    with warnings.catch_warnings():  # PuLP 3.x: "use COIN_CMD" - but that needs a system CBC
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, gapRel=MIP_REL_GAP)
+def _highspy() -> Any:
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
+    return highspy
+
+
+# --- quiet solvers -----------------------------------------------------------------------
+
+_LOG = logging.getLogger(__name__)
+#: One solver call at a time may own file descriptor 1 (Streamlit runs sessions in threads).
+_STDOUT_LOCK = threading.RLock()
+
+
+def _flush_c_stdout() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no C library to flush
+        pass
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keep what C code writes on stdout (file descriptor 1) off the real stdout.
+
+    HiGHS prints its banner from C when the first ``Highs`` object is made, before any
+    option can stop it, and CBC writes from a child process. Inside this block file
+    descriptor 1 points at a temporary file; at the end the text is forwarded to
+    ``logging.getLogger("planner.optimization")`` at DEBUG level. Python's own ``sys.stdout``
+    is flushed first, so nothing printed before the block is lost or reordered. A lock
+    serialises the blocks of several threads (a thread printing while another holds the
+    block has its C-level output logged instead of printed).
+    """
+    with _STDOUT_LOCK:
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        _flush_c_stdout()
+        try:
+            saved = os.dup(1)
+        except OSError:  # no file descriptor 1 at all: nothing can leak
+            saved = None
+        if saved is None:
+            yield
+            return
+        text = ""
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 1)
+            try:
+                yield
+            finally:
+                _flush_c_stdout()
+                os.dup2(saved, 1)
+                os.close(saved)
+                sink.seek(0)
+                text = sink.read().decode("utf-8", errors="replace")
+        if text.strip():
+            _LOG.debug("solver output:\n%s", text.rstrip())
+
+
+# --- solver calls --------------------------------------------------------------------------
 
 
 @dataclass
@@ -470,42 +835,182 @@ class _Outcome:
     elastic: dict[str, float]
     solve_s: float
     detail: str = ""
-    primary: float | None = None  # optimum of the first lexicographic stage
+    primary: float | None = None  # optimum of the first lexicographic stage (model units)
 
     @property
     def has_solution(self) -> bool:
         return self.status in ("optimal", "time_limit")
 
 
-def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> _Outcome:
-    start = time.perf_counter()
-    try:
-        form.problem.solve(_solver(solver, time_limit_s))
-    except pulp.PulpSolverError as exc:
-        return _Outcome("error", {}, {}, None, {}, {}, time.perf_counter() - start, str(exc))
-    elapsed = time.perf_counter() - start
-    status, sol = form.problem.status, form.problem.sol_status
-    decisions = [*form.n.values(), *form.f.values(), *form.elastic.values()]
-    valid = all(v.varValue is not None for v in decisions) and all(
-        c.valid(1e-5) for c in _constraint_list(form.problem)
-    )
-    if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and valid:
-        kind = "optimal" if sol == pulp.LpSolutionOptimal else "time_limit"
-    elif status == pulp.LpStatusInfeasible:
-        return _Outcome("infeasible", {}, {}, None, {}, {}, elapsed)
-    else:
-        return _Outcome(
-            "no_solution", {}, {}, None, {}, {}, elapsed, f"solver status {pulp.LpStatus[status]}"
+def _highs_solve(
+    lp: _LinearProgram, time_limit_s: float | None, tight: bool
+) -> tuple[str, np.ndarray | None, str]:
+    highspy = _highspy()
+    starts, index, value, lower, upper, cost = lp.scaled()
+    with quiet_stdout():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+        h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
+        if tight:
+            h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+            h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+        if time_limit_s is not None:
+            h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+        model = highspy.HighsLp()
+        model.num_col_ = lp.num_col
+        model.num_row_ = len(lower)
+        model.col_cost_ = cost
+        model.col_lower_ = np.asarray(lp.lower, dtype=float)
+        model.col_upper_ = np.asarray(lp.upper, dtype=float)
+        model.row_lower_ = np.where(np.isfinite(lower), lower, -highspy.kHighsInf)
+        model.row_upper_ = np.where(np.isfinite(upper), upper, highspy.kHighsInf)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        model.a_matrix_.num_col_ = lp.num_col
+        model.a_matrix_.num_row_ = len(lower)
+        model.a_matrix_.start_ = starts
+        model.a_matrix_.index_ = index
+        model.a_matrix_.value_ = value
+        kinds = highspy.HighsVarType
+        model.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in lp.integer]
+        h.passModel(model)
+        h.run()
+        status = h.getModelStatus()
+        has_point = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
+    ms = highspy.HighsModelStatus
+    if status == ms.kOptimal and x is not None:
+        return "optimal", x, ""
+    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        return "infeasible", None, ""
+    if x is not None and status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
+        return "time_limit", x, ""
+    return "no_solution", None, f"solver status {h.modelStatusToString(status)}"
+
+
+def _cbc_solve(
+    lp: _LinearProgram, time_limit_s: float | None, tight: bool
+) -> tuple[str, np.ndarray | None, str]:
+    starts, index, value, lower, upper, cost = lp.scaled()
+    prob = pulp.LpProblem("cluster_plan", pulp.LpMinimize)
+    xs = [
+        _var(prob, f"x{j}", lo, up, pulp.LpInteger if integer else pulp.LpContinuous)
+        for j, (lo, up, integer) in enumerate(zip(lp.lower, lp.upper, lp.integer, strict=True))
+    ]
+    for i in range(len(lower)):
+        sl = slice(starts[i], starts[i + 1])
+        expr = pulp.LpAffineExpression(
+            [(xs[j], a) for j, a in zip(index[sl].tolist(), value[sl].tolist(), strict=True)]
         )
+        lo, hi = float(lower[i]), float(upper[i])
+        if lo == hi:
+            prob += expr == lo, f"r{i}"
+            continue
+        if math.isfinite(lo):
+            prob += expr >= lo, f"r{i}_lo"
+        if math.isfinite(hi):
+            prob += expr <= hi, f"r{i}_hi"
+    prob.setObjective(
+        pulp.LpAffineExpression([(xs[j], c) for j, c in enumerate(cost.tolist()) if c])
+    )
+    limit = None if time_limit_s is None else max(float(time_limit_s), 0.01)
+    options = ["primalTolerance 1e-9", "integerTolerance 1e-9"] if tight else []
+    with warnings.catch_warnings():  # PuLP 3.x: "use COIN_CMD" - but that needs a system CBC
+        warnings.simplefilter("ignore", DeprecationWarning)
+        solver = pulp.PULP_CBC_CMD(
+            msg=False, timeLimit=limit, gapRel=MIP_REL_GAP, gapAbs=MIP_ABS_GAP, options=options
+        )
+    try:
+        with quiet_stdout():
+            prob.solve(solver)
+    except pulp.PulpSolverError as exc:
+        return "error", None, str(exc)
+    status, sol = prob.status, prob.sol_status
+    if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and all(
+        v.varValue is not None for v in xs
+    ):
+        x = np.asarray([float(v.varValue) for v in xs])
+        return ("optimal" if sol == pulp.LpSolutionOptimal else "time_limit"), x, ""
+    if status == pulp.LpStatusInfeasible:
+        return "infeasible", None, ""
+    return "no_solution", None, f"solver status {pulp.LpStatus[status]}"
+
+
+def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> _Outcome:
+    """Solve ``form``, check the point against every unscaled row, read it back.
+
+    A point that breaks a bound, a row or integrality beyond the tolerances is re-solved once
+    with tight tolerances; if it still does, the outcome is ``no_solution`` naming the row:
+    the solver's status alone is never trusted.
+    """
+    start = time.perf_counter()
+    if form.infeasible_bounds:
+        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
+    call = _highs_solve if solver == "highs" else _cbc_solve
+    problem = ""
+    for tight in (False, True):
+        try:
+            status, x, detail = call(form.lp, time_limit_s, tight)
+        except Exception as exc:  # noqa: BLE001 - a solver crash is an answer, not a traceback
+            return _Outcome("error", {}, {}, None, {}, {}, time.perf_counter() - start, str(exc))
+        if x is None:
+            return _Outcome(status, {}, {}, None, {}, {}, time.perf_counter() - start, detail)
+        integer = np.asarray(form.lp.integer)
+        off = np.abs(x - np.round(x))
+        if integer.any() and off[integer].max() > INTEGRALITY_TOL:
+            j = int(np.flatnonzero(integer)[np.argmax(off[integer])])
+            problem = f"integer column {j} = {x[j]:.9g}"
+            continue
+        x = np.where(integer, np.round(x), x)
+        x = np.clip(x, form.lp.lower, form.lp.upper)
+        problem = form.lp.violation(x) or ""
+        if not problem:
+            return _read_point(form, status, x, time.perf_counter() - start)
+        _LOG.debug("solver point rejected (%s); re-solving with tight tolerances", problem)
     return _Outcome(
-        kind,
-        n={k: int(round(v.varValue)) for k, v in form.n.items()},
-        f={k: min(max(float(v.varValue), 0.0), 1.0) for k, v in form.f.items()},
-        z=None if form.z is None else float(form.z.varValue),
-        totals={k: float(pulp.value(e)) for k, e in form.totals.items()},
-        elastic={k: float(v.varValue) for k, v in form.elastic.items()},
+        "no_solution",
+        {},
+        {},
+        None,
+        {},
+        {},
+        time.perf_counter() - start,
+        f"the solver's point breaks {problem}",
+    )
+
+
+def _read_point(form: _Formulation, status: str, x: np.ndarray, elapsed: float) -> _Outcome:
+    n = np.rint(x[form.n]).astype(int)
+    if form.f is not None:
+        f = np.clip(x[form.f], 0.0, 1.0)
+    else:
+        assert form.g is not None and form.t is not None
+        t = x[form.t]
+        if t <= 0:
+            return _Outcome("no_solution", {}, {}, None, {}, {}, elapsed, "zero speed")
+        f = np.clip(x[form.g] / t, 0.0, 1.0)
+    z = None if form.t is None else float(x[form.t]) * form.speed_unit
+    return _Outcome(
+        status,
+        n=dict(zip(form.keys, n.tolist(), strict=True)),
+        f=dict(zip(form.keys, f.tolist(), strict=True)),
+        z=z,
+        totals={},
+        elastic={name: float(x[j]) for name, j in form.elastic.items()},
         solve_s=elapsed,
     )
+
+
+def _model_totals(m: ClusterModel, out: _Outcome) -> dict[str, float]:
+    """Objective totals of a point in model units (cost in USD millions)."""
+    if not out.n:
+        return {}
+    col = _model_arrays(m)
+    coefs = _objective_coefficients(m, col)
+    n = np.asarray([out.n[k] for k in m.options.index], dtype=float)
+    f = np.asarray([out.f[k] for k in m.options.index], dtype=float)
+    return {name: float(math.fsum(cn * n + cf * f)) for name, (cn, cf) in coefs.items()}
 
 
 def _check_solver(solver: str) -> str:
@@ -519,11 +1024,16 @@ def _check_solver(solver: str) -> str:
     raise InputError("solver", solver, "an installed solver (pip install highspy)")
 
 
+#: ``progress(stage, done, total)``: what the optimiser is doing, and how far it is in it.
+Progress = Callable[[str, int, int], None]
+
+
 class _Clock:
-    def __init__(self, limit_s: float | None) -> None:
+    def __init__(self, limit_s: float | None, progress: Progress | None = None) -> None:
         self.end = None if limit_s is None else time.perf_counter() + float(limit_s)
         self.solve_s = 0.0
         self.solves = 0
+        self.progress = progress
 
     def remaining(self) -> float | None:
         return None if self.end is None else self.end - time.perf_counter()
@@ -532,10 +1042,16 @@ class _Clock:
         rem = self.remaining()
         return rem is not None and rem <= 0
 
+    def report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
 
 def _solve_goal(m: ClusterModel, goal: str, solver: str, clock: _Clock, **kw: Any) -> _Outcome:
     form = _formulate(m, goal, **kw)
     outcome = _run(form, solver, clock.remaining())
+    if outcome.has_solution:
+        outcome.totals = _model_totals(m, outcome)
     clock.solve_s += outcome.solve_s
     clock.solves += 1
     return outcome
@@ -558,11 +1074,13 @@ def _lexicographic(
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
     best: _Outcome | None = None
-    for i, goal in enumerate(_stages(m)):
+    stages = _stages(m)
+    for i, goal in enumerate(stages):
         if i and (clock.out() or best is None or best.status != "optimal"):
             if clock.out():
                 notes.append(f"time limit reached before the {goal} tie-break")
             break
+        clock.report(f"solving: {goal}" if i == 0 else f"tie-break: {goal}", i, len(stages))
         out = _solve_goal(
             m, goal, solver, clock, bounds=tuple(bounds), deadline_scale=deadline_scale
         )
@@ -571,43 +1089,101 @@ def _lexicographic(
                 return out, notes
             break
         best = out
-        if goal == "time":
-            assert out.z is not None  # a solved time stage has the speed-up variable z
-            bounds.append((goal, out.z))
-        else:
-            bounds.append((goal, out.totals[goal]))
+        bounds.append((goal, out.totals[goal]))
     assert best is not None
     best.primary = bounds[0][1]
     return best, notes
 
 
-def _bisect_scale(
+def _budget_ok(m: ClusterModel, out: _Outcome, loosen: frozenset[str]) -> bool:
+    """Whether a point's true cost (shares f, not the linearised g / t) fits the budget."""
+    if m.budget_usd is None:
+        return True
+    limit = m.budget_usd / _USD_PER_MUSD * (1 + LOOSEN_FRACTION if "budget" in loosen else 1)
+    return out.totals["cost"] <= limit * (1 + CHECK_REL)
+
+
+def _max_speed(
     m: ClusterModel,
     solver: str,
     clock: _Clock,
-    lo: float,
-    hi: float,
+    *,
     loosen: frozenset[str] = frozenset(),
-) -> float | None:
-    """Smallest common deadline scale in [lo, hi] with a feasible plan (mixed chips).
+    deadlines: bool = True,
+) -> _Outcome:
+    """Largest speed-up ``z`` of the slowest run (``out.z``), deadlines met or not.
 
-    ``loosen``: limits raised by ``LOOSEN_FRACTION`` (binding tests). ``None`` when ``hi``
-    itself has no plan (or the solver found none).
+    One chip per run: one MILP. Mixed chips: the linear form in ``g = f z`` with the budget's
+    run costs taken at ``z = 1`` in speed units (a relaxation); when its point also fits the
+    true budget it is optimal, else the speed is searched downwards with the run costs taken
+    conservatively at a trial speed ``t0`` (every answer is a plan at least that fast), until
+    the relaxation's bound and the best plan agree within ``BISECT_REL_TOL``.
     """
-
-    def feasible(s: float) -> bool | None:
-        out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=s, loosen=loosen)
-        return None if out.status in ("no_solution", "error") else out.has_solution
-
-    if not feasible(hi):
-        return None
-    while hi / lo > 1 + BISECT_REL_TOL and not clock.out():
-        mid = math.sqrt(lo * hi)
-        ok = feasible(mid)
-        if ok is None:
+    goal = "time" if deadlines else "speedup"
+    first = _solve_goal(m, goal, solver, clock, loosen=loosen)
+    if not m.allow_mixed_chips or not first.has_solution or _budget_ok(m, first, loosen):
+        return first
+    assert first.z is not None
+    unit = _formulate(m, goal, loosen=loosen).speed_unit
+    hi = first.z / unit  # upper bound of t (relaxation)
+    floor = (1.0 / unit) if deadlines else 0.0  # slower plans are not wanted
+    lo = floor
+    best: _Outcome | None = None
+    step = 1e-4
+    while not clock.out() and step < 1e12:
+        if best is not None and hi <= lo * (1 + BISECT_REL_TOL):
             break
-        lo, hi = (lo, mid) if ok else (mid, hi)
-    return hi
+        trial = max(hi / (1 + step), floor) if best is None else math.sqrt(lo * hi)
+        out = _solve_goal(m, goal, solver, clock, loosen=loosen, linearise_at=trial)
+        if out.has_solution:
+            assert out.z is not None
+            best, lo = out, max(out.z / unit, trial)
+        elif out.status == "infeasible":
+            if best is None and trial <= floor:
+                return out  # not even the slowest wanted speed has a plan
+            hi = trial
+            step *= 10
+        else:
+            break
+    if best is None:
+        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no plan fits the budget")
+    if best.status == "optimal" and hi > lo * (1 + BISECT_REL_TOL):
+        best.status = "time_limit"  # stopped by the clock before the bound was reached
+    return best
+
+
+def _time_plan(
+    m: ClusterModel, solver: str, clock: _Clock
+) -> tuple[_Outcome, float | None, list[str]]:
+    """The ``time`` objective: the largest speed-up z, then the least cost at that speed.
+
+    The cost stage runs every deadline at ``1 / z`` backed off by ``SPEED_BACKOFF`` (a
+    scale the speed solve showed feasible, with a margin so the boundary is not re-tested at
+    the solver's tolerance). If the cost stage finds nothing, the speed solve's own (checked)
+    plan is returned. Returns the outcome, the common deadline scale, and notes.
+    """
+    notes: list[str] = []
+    clock.report("solving: time (fastest plan)", 0, 2)
+    speed = _max_speed(m, solver, clock)
+    if not speed.has_solution or speed.z is None:
+        return speed, None, notes
+    z = speed.z
+    scale = (1.0 / z) * (1 + SPEED_BACKOFF)
+    if clock.out() or speed.status != "optimal":
+        if clock.out():
+            notes.append("time limit reached before the cost tie-break")
+        speed.primary = z
+        return speed, scale, notes
+    clock.report("tie-break: cost at the fastest speed", 1, 2)
+    cost_model = replace(m, objective="cost")
+    out, stage_notes = _lexicographic(cost_model, solver, clock, deadline_scale=scale)
+    notes += stage_notes
+    if not out.has_solution:
+        notes.append("the cost tie-break found no plan at the fastest speed: fastest plan shown")
+        out = speed
+        out.status = "optimal"
+    out.primary = z
+    return out, scale, notes
 
 
 # --- 3. read back ---------------------------------------------------------------------------
@@ -828,46 +1404,27 @@ def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -
     """Objective with each limit loosened by ``LOOSEN_FRACTION`` (re-solve, one at a time).
 
     A limit missing from the result was not tested (the time limit ran out first); a value
-    ``None`` means the re-solve found no plan in the time left (also: not tested).
+    ``None`` means the re-solve found no plan in the time left (also: not tested). For
+    ``time`` the value is the speed-up ``z`` (larger is better).
     """
     goal = m.objective
     results: dict[str, _Test] = {}
-    for name in _limit_names(m):
+    names = _limit_names(m)
+    for i, name in enumerate(names):
         if clock.out():
             break
-        alt = _solve_goal(m, goal, solver, clock, loosen=frozenset([name]))
-        if alt.has_solution:
-            value = alt.z if goal == "time" else alt.totals[goal]
+        clock.report(f"testing whether {name} binds", i, len(names))
+        loosen = frozenset([name])
+        if goal == "time":
+            alt = _max_speed(m, solver, clock, loosen=loosen)
+            value = alt.z
+        else:
+            alt = _solve_goal(m, goal, solver, clock, loosen=loosen)
+            value = alt.totals.get(goal)
+        if alt.has_solution and value is not None:
             results[name] = (value, alt.status == "optimal")
         else:
             results[name] = (None, False)
-    return results
-
-
-def _binding_tests_scale(
-    m: ClusterModel, scale: float, solver: str, clock: _Clock
-) -> dict[str, _Test]:
-    """Binding tests for ``time`` with mixed chips (bisection on a common deadline scale).
-
-    With a limit 10% looser, a plan at ``scale / (1 + 2 tol)`` (beyond the bisection's
-    precision) means the limit binds; the new least scale is then bisected. Values are
-    reported as the speed-up ``1 / scale``, like the one-chip time objective.
-    """
-    results: dict[str, _Test] = {}
-    below = scale / (1 + 2 * BISECT_REL_TOL)
-    lo = _fastest_scale_bound(m)
-    for name in _limit_names(m):
-        if clock.out():
-            break
-        loosen = frozenset([name])
-        out = _solve_goal(m, "feasibility", solver, clock, deadline_scale=below, loosen=loosen)
-        if out.status in ("no_solution", "error"):
-            results[name] = (None, False)
-        elif not out.has_solution:
-            results[name] = (1.0 / scale, True)  # no better scale: does not bind
-        else:
-            found = _bisect_scale(m, solver, clock, min(lo, below), below, loosen=loosen)
-            results[name] = (None, False) if found is None else (1.0 / found, not clock.out())
     return results
 
 
@@ -1044,138 +1601,173 @@ def ceil_at(value: float, decimals: int = 0) -> float:
     return math.ceil(value * factor * (1 - 1e-12)) / factor
 
 
+def _relax_row(
+    relax: str,
+    current: float,
+    needed: float | None,
+    unit: str,
+    detail: str,
+    *,
+    largest: float,
+    largest_text: str,
+    alone: str,
+) -> dict[str, Any]:
+    """One relaxation row; ``needed`` beyond what the scenario validator accepts (``largest``)
+    or ``None`` (no plan even then) is a row that does not work, saying why."""
+    if needed is None:
+        return {"relax": relax, "current": current, "unit": unit, "works": False, "detail": alone}
+    if needed > largest * (1 + 1e-12):
+        return {
+            "relax": relax,
+            "current": current,
+            "needed": needed,
+            "unit": unit,
+            "works": False,
+            "detail": f"{alone}: it would need {needed:,.{_decimals(unit)}f} {unit}, above "
+            f"the largest accepted ({largest_text})",
+        }
+    return {
+        "relax": relax,
+        "current": current,
+        "needed": needed,
+        "change": needed - current,
+        "unit": unit,
+        "works": True,
+        "detail": detail,
+    }
+
+
+def _decimals(unit: str) -> int:
+    return GRID_DECIMALS if unit == "MW" else 0
+
+
 def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
-    """The least change of each limit on its own that lets a plan exist (re-solves)."""
+    """The least change of each limit on its own that lets a plan exist (re-solves).
+
+    Every amount is rounded UP at the shown precision and is at least one step of it
+    (0.01 MW, USD 0.1M, one GPU, one rack, one day), so the advice is never "0.00 MW more";
+    an amount beyond what the scenario validator accepts (``MAX_GRID_MW``,
+    ``MAX_BUDGET_USD``, ``MAX_SUPPLY_GPUS``, ``MAX_RACKS``, ``MAX_DAYS``) is reported as not
+    enough rather than advised.
+    """
     rows: list[dict[str, Any]] = []
+    total = 3 + (m.budget_usd is not None) + (m.max_racks is not None) + bool(m.supply_gpus)
+    step = iter(range(total))
 
     def elastic(kind: str) -> _Outcome:
+        clock.report(f"relaxing: {kind}", next(step, total - 1), total)
         return _solve_goal(m, "elastic", solver, clock, elastic=kind)
 
     out = elastic("grid")
+    grid_step = 10.0**-GRID_DECIMALS
     if out.has_solution:
-        grid_extra = ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS)
-        needed = ceil_at(m.grid_limit_mw + grid_extra, GRID_DECIMALS)
-        rows.append(
-            {
-                "relax": "grid_limit_mw",
-                "current": m.grid_limit_mw,
-                "needed": needed,
-                "change": grid_extra,
-                "unit": "MW",
-                "works": True,
-                "detail": f"{grid_extra:,.{GRID_DECIMALS}f} MW more grid",
-            }
-        )
+        extra = max(ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS), grid_step)
+        needed: float | None = round(m.grid_limit_mw + extra, 10)
+        needed = ceil_at(needed, GRID_DECIMALS) if needed is not None else None
     else:
-        rows.append(
-            {
-                "relax": "grid_limit_mw",
-                "current": m.grid_limit_mw,
-                "works": False,
-                "unit": "MW",
-                "detail": "more grid alone is not enough",
-            }
+        extra, needed = 0.0, None
+    rows.append(
+        _relax_row(
+            "grid_limit_mw",
+            m.grid_limit_mw,
+            needed,
+            "MW",
+            f"{extra:,.{GRID_DECIMALS}f} MW more grid",
+            largest=MAX_GRID_MW,
+            largest_text=f"{MAX_GRID_MW:,.0f} MW",
+            alone="more grid alone is not enough",
         )
+    )
+    clock.report("relaxing: deadlines", next(step, total - 1), total)
     scale = _min_deadline_scale(m, solver, clock)
     together = len(m.runs) > 1
     for run in m.runs:
         t = m.deadline_days[run]
-        if scale is None:
-            rows.append(
-                {
-                    "relax": f"deadline_days.{run}",
-                    "current": t,
-                    "works": False,
-                    "unit": "days",
-                    "detail": "a longer deadline alone is not enough",
-                }
+        days = None
+        if scale is not None:
+            days = max(ceil_at(t * scale), math.floor(t) + 1.0)
+        rows.append(
+            _relax_row(
+                f"deadline_days.{run}",
+                t,
+                days,
+                "days",
+                f"{days or 0:,.0f} days for {run}"
+                + (f" (every deadline x{ceil_at(scale or 1, 2):.2f} together)" if together else ""),
+                largest=MAX_DAYS,
+                largest_text=f"{MAX_DAYS:,.0f} days",
+                alone="a longer deadline alone is not enough",
             )
-        else:
-            days = ceil_at(t * scale)
-            rows.append(
-                {
-                    "relax": f"deadline_days.{run}",
-                    "current": t,
-                    "needed": days,
-                    "change": days - t,
-                    "unit": "days",
-                    "works": True,
-                    "detail": f"{days:,.0f} days for {run}"
-                    + (f" (every deadline x{ceil_at(scale, 2):.2f} together)" if together else ""),
-                }
-            )
+        )
     if m.budget_usd is not None:
         out = elastic("budget")
-        extra = (
-            ceil_at(out.elastic.get("budget", 0.0), BUDGET_MUSD_DECIMALS) * _USD_PER_MUSD
+        extra_musd = (
+            max(ceil_at(out.elastic.get("budget", 0.0), BUDGET_MUSD_DECIMALS), 0.1)
             if out.has_solution
             else None
         )
+        extra_usd = None if extra_musd is None else extra_musd * _USD_PER_MUSD
         rows.append(
-            {
-                "relax": "budget_usd",
-                "current": m.budget_usd,
-                "needed": None if extra is None else m.budget_usd + extra,
-                "change": extra,
-                "unit": "USD",
-                "works": extra is not None,
-                "detail": "a larger budget alone is not enough"
-                if extra is None
-                else f"USD {extra / 1e6:,.{BUDGET_MUSD_DECIMALS}f}M more budget",
-            }
+            _relax_row(
+                "budget_usd",
+                m.budget_usd,
+                None if extra_usd is None else m.budget_usd + extra_usd,
+                "USD",
+                f"USD {(extra_musd or 0):,.{BUDGET_MUSD_DECIMALS}f}M more budget",
+                largest=MAX_BUDGET_USD,
+                largest_text=f"USD {MAX_BUDGET_USD:,.0f}",
+                alone="a larger budget alone is not enough",
+            )
         )
     if any(c in m.chips for c in m.supply_gpus):
         out = elastic("supply")
         for chip, cap in m.supply_gpus.items():
             if chip not in m.chips:
                 continue
-            extra = out.elastic.get(f"supply:{chip}") if out.has_solution else None
-            if extra is not None and extra <= 1e-6:
-                continue
-            extra = None if extra is None else ceil_at(extra)
+            raw = out.elastic.get(f"supply:{chip}") if out.has_solution else None
+            if raw is not None and raw <= 1e-6:
+                continue  # this chip's supply is not what stops the plan
+            more = None if raw is None else max(ceil_at(raw), 1.0)
             rows.append(
-                {
-                    "relax": f"supply_gpus.{chip}",
-                    "current": float(cap),
-                    "needed": None if extra is None else cap + extra,
-                    "change": extra,
-                    "unit": "GPUs",
-                    "works": extra is not None,
-                    "detail": "more supply alone is not enough"
-                    if extra is None
-                    else f"{extra:,.0f} more {chip} GPUs",
-                }
+                _relax_row(
+                    f"supply_gpus.{chip}",
+                    float(cap),
+                    None if more is None else cap + more,
+                    "GPUs",
+                    f"{more or 0:,.0f} more {chip} GPUs",
+                    largest=float(MAX_SUPPLY_GPUS),
+                    largest_text=f"{MAX_SUPPLY_GPUS:,} GPUs",
+                    alone="more supply alone is not enough",
+                )
             )
     if m.max_racks is not None:
         out = elastic("racks")
-        extra = out.elastic.get("racks") if out.has_solution else None
-        extra = None if extra is None else ceil_at(extra)
+        raw = out.elastic.get("racks") if out.has_solution else None
+        more = None if raw is None else max(ceil_at(raw), 1.0)
         rows.append(
-            {
-                "relax": "max_racks",
-                "current": float(m.max_racks),
-                "needed": None if extra is None else m.max_racks + extra,
-                "change": extra,
-                "unit": "racks",
-                "works": extra is not None,
-                "detail": "more racks alone is not enough"
-                if extra is None
-                else f"{extra:,.0f} more racks",
-            }
+            _relax_row(
+                "max_racks",
+                float(m.max_racks),
+                None if more is None else m.max_racks + more,
+                "racks",
+                f"{more or 0:,.0f} more racks",
+                largest=float(MAX_RACKS),
+                largest_text=f"{MAX_RACKS:,} racks",
+                alone="more racks alone is not enough",
+            )
         )
+    clock.report("relaxing: other chips", total - 1, total)
     rows.extend(_other_chips(m, solver, clock))
     return pd.DataFrame(rows, columns=_RELAX_COLUMNS).set_index("relax")
 
 
 def _min_deadline_scale(m: ClusterModel, solver: str, clock: _Clock) -> float | None:
-    """Least common stretch of every deadline that makes a plan feasible (>= 1)."""
-    if not m.allow_mixed_chips:
-        out = _solve_goal(m, "speedup", solver, clock)
-        if not out.has_solution or out.z is None or out.z <= 1e-12:
-            return None
-        return max(1.0, 1.0 / out.z)
-    hi = max(1.0, float(m.options["systems_needed"].max()) * 1.001)
-    return _bisect_scale(m, solver, clock, 1.0, hi)
+    """Least common stretch of every deadline that makes a plan feasible (>= 1), backed off
+    the boundary by ``SPEED_BACKOFF``."""
+    out = _max_speed(m, solver, clock, deadlines=False)
+    if not out.has_solution or out.z is None or out.z <= 0:
+        return None
+    return max(1.0, (1.0 / out.z) * (1 + SPEED_BACKOFF))
 
 
 def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, Any]]:
@@ -1199,10 +1791,10 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
             )
         except PlannerError:  # e.g. a rented chip without a supply cap for `time`
             continue
-        out, _ = (
-            _lexicographic(alt, solver, clock)
-            if not _needs_bisection(alt)
-            else (_time_mixed(alt, solver, clock)[0], [])
+        out = (
+            _time_plan(alt, solver, clock)[0]
+            if alt.objective == "time"
+            else _lexicographic(alt, solver, clock)[0]
         )
         if not out.has_solution:
             continue
@@ -1226,30 +1818,6 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
     return rows
 
 
-def _fastest_scale_bound(m: ClusterModel) -> float:
-    """A lower bound of the common deadline scale: every run on all its chips at their most
-    systems (``max_systems``: grid, budget, supply) finishes at ``1 / sum_c U / N`` of its
-    deadline at best. Halved for safety; never 0 (a tiny run may reach 1e-12)."""
-    opt = m.options
-    speed = (opt["max_systems"] / opt["systems_needed"]).groupby(level="run").sum()
-    return max(0.5 * float((1.0 / speed).max()), 1e-300)
-
-
-def _needs_bisection(m: ClusterModel) -> bool:
-    return m.objective == "time" and m.allow_mixed_chips
-
-
-def _time_mixed(m: ClusterModel, solver: str, clock: _Clock) -> tuple[_Outcome, float | None]:
-    """Time objective with mixed chips: least common deadline scale, then least cost there."""
-    lo = _fastest_scale_bound(m)
-    scale = _bisect_scale(m, solver, clock, lo, 1.0)
-    if scale is None:
-        return _solve_goal(m, "feasibility", solver, clock), None
-    cost_model = replace(m, objective="cost")
-    out, _ = _lexicographic(cost_model, solver, clock, deadline_scale=scale)
-    return out, scale
-
-
 # --- the public entry points ----------------------------------------------------------------
 
 
@@ -1260,6 +1828,7 @@ def solve(
     time_limit_s: float | None = None,
     relaxations: bool = True,
     comparison: bool = True,
+    progress: Progress | None = None,
 ) -> Plan:
     """Solve the cluster MILP and read the answer back into a :class:`Plan`.
 
@@ -1277,16 +1846,30 @@ def solve(
         When no plan fits, compute the minimal relaxations (a few more solves).
     comparison : bool
         Size every candidate chip alone for the side-by-side table.
+    progress : callable, optional
+        ``progress(stage, done, total)``, called before each step of a long solve: ``stage``
+        says what runs next in words ("solving: cost", "tie-break: power", "testing whether
+        grid binds", "relaxing: budget"...), ``done`` of ``total`` counts the steps of that
+        stage (0-based), e.g. for a progress bar. Called from the solving thread; it should
+        return quickly and must not raise.
+
+    Notes
+    -----
+    Solver output never reaches stdout: HiGHS and CBC run inside :func:`quiet_stdout`, and
+    their log goes to ``logging.getLogger("planner.optimization")`` at DEBUG level. Every
+    point a solver returns is checked against every bound, row and integrality before it is
+    read (see :class:`_LinearProgram`).
     """
     used_solver = _check_solver(solver)
-    clock = _Clock(time_limit_s)
+    clock = _Clock(time_limit_s, progress)
     notes = [] if used_solver == solver else [f"{solver} is not installed: used {used_solver}"]
     start = time.perf_counter()
     scale = None
     if model.options.empty:
         out = _Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
-    elif _needs_bisection(model):
-        out, scale = _time_mixed(model, used_solver, clock)
+    elif model.objective == "time":
+        out, scale, stage_notes = _time_plan(model, used_solver, clock)
+        notes += stage_notes
     else:
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
@@ -1296,12 +1879,8 @@ def solve(
         frame, totals, sizings = _read_back(model, out)
         base, tests = None, {}
         if out.status == "optimal":  # limits of a plan not proven optimal are not tested
-            if scale is not None:
-                base = 1.0 / scale
-                tests = _binding_tests_scale(model, scale, used_solver, clock)
-            else:
-                base = out.primary
-                tests = _binding_tests(model, out, used_solver, clock)
+            base = out.primary
+            tests = _binding_tests(model, out, used_solver, clock)
         constraints = _constraints(model, frame, base, tests)
         value = totals[unit_key]
         if out.status == "time_limit":
@@ -1343,8 +1922,8 @@ def solve(
         "total_s": model.build_s + time.perf_counter() - start,
         "solver_calls": float(clock.solves),
     }
-    if scale is not None:
-        notes.append(f"mixed chips, time objective: deadlines scaled by {scale:.4f} (bisection)")
+    if scale is not None and model.allow_mixed_chips and out.has_solution:
+        notes.append(f"mixed chips, time objective: every deadline scaled by {scale:.4f}")
     return Plan(
         status=out.status,
         objective=model.objective,
@@ -1373,12 +1952,13 @@ def optimize(
     solver: str = "highs",
     time_limit_s: float | None = None,
     catalog: Catalog | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Build and solve in one call: ``solve(build_model(scenario, ...), ...)``."""
     model = build_model(
         scenario, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=catalog
     )
-    return solve(model, solver=solver, time_limit_s=time_limit_s)
+    return solve(model, solver=solver, time_limit_s=time_limit_s, progress=progress)
 
 
 def _chips_text(frame: pd.DataFrame) -> str:
@@ -1624,7 +2204,11 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
                 "cost, power, energy, emissions or gpus",
                 detail="the Pyomo cross-check covers time with one chip per run",
             )
-        pm.z = pyo.Var(bounds=(1.0, None))
+        fastest = min(  # a finite bound of z from the data: every run on its fastest chip
+            max(col["max_systems"][i] / col["systems_needed"][i] for i in idx if keys[i][0] == r)
+            for r in model.runs
+        )
+        pm.z = pyo.Var(bounds=(1.0, max(1.0, float(fastest))))
         for run in model.runs:
             pm.cons.add(
                 sum(pm.n[i] / col["systems_needed"][i] for i in idx if keys[i][0] == run) >= pm.z
@@ -1666,12 +2250,16 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
         pm.obj = pyo.Objective(expr=pm.z, sense=pyo.maximize)
     else:
         pm.obj = pyo.Objective(expr=exprs[goal], sense=pyo.minimize)
-    solver = Highs()
-    solver.config.load_solution = False
-    solver.highs_options["mip_rel_gap"] = MIP_REL_GAP
-    if time_limit_s is not None:
-        solver.config.time_limit = time_limit_s
-    results = solver.solve(pm)
+    with quiet_stdout():
+        solver = Highs()
+        solver.config.load_solution = False
+        solver.config.stream_solver = False
+        solver.highs_options["mip_rel_gap"] = MIP_REL_GAP
+        solver.highs_options["mip_abs_gap"] = 0.0
+        solver.highs_options["output_flag"] = False
+        if time_limit_s is not None:
+            solver.config.time_limit = time_limit_s
+        results = solver.solve(pm)
     if results.termination_condition != TerminationCondition.optimal:
         return None
     value = float(results.best_feasible_objective)

@@ -1,0 +1,1154 @@
+"""Serving: how many GPUs, megawatts and watt-hours per query an inference service needs.
+
+Each step is a named function and every intermediate appears in the result:
+
+1. **Model**: parameters (total, and active per token for a mixture of experts), layers, KV
+   heads and head dimension, from ``data/models.csv`` or estimated from the parameter count
+   (:func:`estimate_architecture`). KV cache per token = ``2 x layers x kv_heads x head_dim x
+   bytes`` (keys and values).
+2. **Prefill** (compute-bound): ``2 x N_active`` FLOPs per prompt token plus causal attention,
+   ``2 x layers x attention_dim x S^2`` for a prompt of ``S`` tokens, at ``prefill_mfu`` of the
+   dense peak. TTFT = the prefill of one prompt on its replica.
+3. **Decode** (a roofline per chip and precision): one step of a batch of ``B`` sequences reads
+   the weights (a mixture of experts reads at most ``B x N_active`` of them) plus the KV cache of
+   the batch at HBM bandwidth x ``bandwidth_utilisation``, and computes ``B x (2 N_active +
+   attention)`` FLOPs at ``decode_mfu`` of the dense peak; the slower of the two binds.
+4. **Replica**: the smallest tensor/pipeline-parallel group (1, 2, 4 ... GPUs up to one system,
+   then 2, 4 ... systems) whose HBM (less ``memory_headroom``) holds the weights plus the KV
+   cache of its batch, the batch being the largest that meets the TPOT target (at most
+   ``max_batch_size``) - or a given ``batch_size``. If no group holds that batch, the group with
+   the highest throughput per GPU is used.
+5. **Throughput**: a replica spends ``prefill + generated tokens x TPOT / B`` seconds per query.
+6. **Demand**: users x queries per user per day, generated tokens = output tokens x
+   ``reasoning_multiplier``, peak = average x ``peak_to_average`` -> replicas, GPUs, whole
+   systems.
+7. **Power** (the training chain of :mod:`planner.power`): peak facility MW = nameplate share x
+   (1 + network) x PUE; average = idle + (busy - idle) x load, with busy = nameplate x
+   ``avg_load_fraction`` and idle = nameplate x ``idle_load_fraction``; energy, Wh per query,
+   USD per million tokens (amortised purchase + electricity, or rental) and tCO2.
+
+Everything is vectorised over demand, architecture and assumptions (numpy arrays or pandas
+Series of one length): ``benchmarks/bench_serving.py`` serves a million scenarios in one call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import economics, power
+from planner._arrays import ceil_whole, out, to_python
+from planner._paths import data_dir
+from planner.assumptions import SizingAssumptions
+from planner.catalog import Accelerator, Catalog, load_catalog
+from planner.errors import CatalogError, InputError, PlannerError
+from planner.validation import check_fraction, check_range
+
+SECONDS_PER_DAY = 86_400.0
+HOURS_PER_YEAR = 8_760.0
+DAYS_PER_YEAR = 365.0
+#: Bytes per weight at each tensor precision (weights stored in the precision they compute in).
+BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+#: Largest replica considered, GPUs (a 64-system NVL72 group; beyond any serving deployment).
+MAX_REPLICA_GPUS = 4_608
+#: Aspect ratio of the estimated architecture: hidden size / layers (Llama 3: 8B 128,
+#: 70B 102, 405B 130), with 8 KV heads of 128 (GQA as in Llama 3, Qwen3, Mistral).
+_EST_WIDTH_PER_LAYER = 128.0
+_EST_KV_HEADS = 8.0
+_EST_HEAD_DIM = 128.0
+
+#: Ranges accepted for the demand and the model (beyond them a number is a typo).
+RANGES: dict[str, tuple[float, float]] = {
+    "users": (1.0, 1e11),
+    "queries_per_user_day": (1e-6, 1e5),
+    "input_tokens": (1.0, 1e7),
+    "output_tokens": (1.0, 1e7),
+    "reasoning_multiplier": (1.0, 1_000.0),
+    "peak_to_average": (1.0, 20.0),
+    "params": (1e6, 1e14),
+    "active_params": (1e6, 1e14),
+    "tpot_target_s": (1e-4, 60.0),
+    "ttft_target_s": (1e-3, 3_600.0),
+    "memory_headroom": (0.0, 0.9),
+    "max_batch_size": (1.0, 1e6),
+    "kv_bytes_per_value": (0.5, 4.0),
+    "idle_load_fraction": (0.0, 1.0),
+    "service_life_years": (0.25, 30.0),
+    "batch_size": (1.0, 1e6),
+}
+
+
+class ServingInfeasible(PlannerError):
+    """No replica on the chip meets the latency targets (the CLI exits 3 on it)."""
+
+
+# --- 1. model architectures ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A transformer's serving-relevant architecture (units in the names).
+
+    ``total_params`` are stored in HBM; ``active_params`` are computed per token (equal for
+    dense models). Values may be arrays (an estimated architecture for many parameter counts).
+    """
+
+    id: str
+    name: str
+    total_params: Any
+    active_params: Any
+    layers: Any
+    hidden_size: Any
+    attention_heads: Any
+    kv_heads: Any
+    head_dim: Any
+    source: str
+
+    @property
+    def kv_values_per_token(self) -> Any:
+        """Cached keys and values per token: 2 x layers x kv_heads x head_dim."""
+        return 2.0 * np.asarray(self.layers) * np.asarray(self.kv_heads) * np.asarray(self.head_dim)
+
+    @property
+    def attention_dim(self) -> Any:
+        """Query width attention computes with: heads x head_dim."""
+        return np.asarray(self.attention_heads, dtype=float) * np.asarray(self.head_dim)
+
+    def kv_bytes_per_token(self, bytes_per_value: Any = 2.0) -> Any:
+        """KV cache per token, bytes."""
+        return out(self.kv_values_per_token * np.asarray(bytes_per_value, dtype=float))
+
+
+_MODEL_COLUMNS = {
+    "id": str,
+    "name": str,
+    "total_params": float,
+    "active_params": float,
+    "layers": float,
+    "hidden_size": float,
+    "attention_heads": float,
+    "kv_heads": float,
+    "head_dim": float,
+    "release_year": float,
+    "source": str,
+}
+
+
+@lru_cache(maxsize=1)
+def load_models() -> dict[str, ModelSpec]:
+    """The architectures of ``data/models.csv`` by id (validated: positive, sourced)."""
+    path = data_dir() / "models.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in _MODEL_COLUMNS:
+        if column not in df.columns:
+            raise CatalogError(str(path), 1, column, "required column is missing")
+    models: dict[str, ModelSpec] = {}
+    for index, row in enumerate(df.to_dict(orient="records")):
+        line = index + 2
+        values: dict[str, Any] = {}
+        for column, kind in _MODEL_COLUMNS.items():
+            text = row[column].strip()
+            if kind is str:
+                if not text:
+                    raise CatalogError(str(path), line, column, "a value is required")
+                values[column] = text
+                continue
+            try:
+                number = float(text)
+            except ValueError:
+                raise CatalogError(str(path), line, column, f"not a number: {text!r}") from None
+            if not (math.isfinite(number) and number > 0):
+                raise CatalogError(str(path), line, column, f"{text} is not a number > 0")
+            values[column] = number
+        if values["active_params"] > values["total_params"]:
+            raise CatalogError(str(path), line, "active_params", "above total_params")
+        values.pop("release_year")
+        models[values["id"]] = ModelSpec(**values)
+    return models
+
+
+def get_model(model_id: str) -> ModelSpec:
+    """The architecture ``model_id`` of ``data/models.csv``, or an InputError listing them."""
+    models = load_models()
+    key = str(model_id).strip().lower()
+    if key not in models:
+        raise InputError("model", model_id, "one of: " + ", ".join(models))
+    return models[key]
+
+
+def estimate_architecture(params: Any, active_params: Any = None) -> ModelSpec:
+    """A Llama-3-like architecture for a bare parameter count (vectorised).
+
+    ``N_active ~ 12 x layers x hidden^2`` with ``hidden = 128 x layers`` (Llama 3 8B/70B/405B:
+    128/102/130), grouped-query attention with 8 KV heads of 128 (Llama 3, Qwen3). Llama 3.1
+    70B comes out at 71 layers (80 real), 8B at 34 (32): KV cache within about 15%.
+    """
+    total = np.asarray(params, dtype=float)
+    active = total if active_params is None else np.asarray(active_params, dtype=float)
+    layers = np.maximum(np.round((active / (12.0 * _EST_WIDTH_PER_LAYER**2)) ** (1.0 / 3.0)), 1.0)
+    hidden = layers * _EST_WIDTH_PER_LAYER
+    return ModelSpec(
+        id="estimated",
+        name="estimated from parameters",
+        total_params=out(total),
+        active_params=out(active),
+        layers=out(layers),
+        hidden_size=out(hidden),
+        attention_heads=out(hidden / _EST_HEAD_DIM),
+        kv_heads=_EST_KV_HEADS,
+        head_dim=_EST_HEAD_DIM,
+        source=(
+            "ESTIMATE from the parameter count: N_active = 12 x layers x hidden^2, hidden = 128 "
+            "x layers, 8 KV heads x 128 (Llama 3 shape); pass --model for a published one"
+        ),
+    )
+
+
+# --- 2. demand and assumptions --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingDemand:
+    """Who asks how much: scalars or arrays of one common length.
+
+    Attributes
+    ----------
+    users : users (daily active)
+    queries_per_user_day : queries per user per day
+    input_tokens : prompt tokens per query (incl. system prompt and conversation so far)
+    output_tokens : visible answer tokens per query; generated tokens = output x
+        ``reasoning_multiplier`` (an assumption, so a preset or flag can change it).
+    """
+
+    users: Any
+    queries_per_user_day: Any
+    input_tokens: Any
+    output_tokens: Any
+
+    def validate(self) -> None:
+        for f in fields(self):
+            check_range(f.name, getattr(self, f.name), *RANGES[f.name])
+
+
+_SERVING_FIELDS = (
+    "tpot_target_s",
+    "ttft_target_s",
+    "bandwidth_utilisation",
+    "prefill_mfu",
+    "decode_mfu",
+    "memory_headroom",
+    "max_batch_size",
+    "kv_bytes_per_value",
+    "idle_load_fraction",
+    "peak_to_average",
+    "reasoning_multiplier",
+    "service_life_years",
+)
+
+
+@lru_cache(maxsize=1)
+def serving_default_table() -> dict[str, dict[str, Any]]:
+    """Rows of ``data/serving_assumptions.csv`` by name: value, unit, source, description."""
+    path = data_dir() / "serving_assumptions.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table: dict[str, dict[str, Any]] = {}
+    for index, row in enumerate(df.to_dict(orient="records")):
+        try:
+            value = float(row["value"])
+        except ValueError:
+            raise CatalogError(
+                str(path), index + 2, "value", f"not a number: {row['value']!r}"
+            ) from None
+        if not row["source"].strip():
+            raise CatalogError(str(path), index + 2, "source", "every default needs a source")
+        table[row["name"]] = {
+            "value": value,
+            "unit": row["unit"],
+            "source": row["source"],
+            "description": row["description"],
+        }
+    missing = [n for n in _SERVING_FIELDS if n not in table]
+    if missing:
+        raise CatalogError(str(path), None, None, f"no row for {missing[0]!r}")
+    return table
+
+
+@dataclass(frozen=True)
+class ServingAssumptions:
+    """Every serving knob with its source, plus the training power/price chain it reuses.
+
+    ``sizing`` carries PUE, network overhead, ``avg_load_fraction`` (here: a busy server's
+    draw / nameplate), electricity price, grid intensity, precision and prices, with the
+    defaults and sources of ``data/assumptions.csv`` - the same chain as :mod:`planner.sizing`.
+    """
+
+    tpot_target_s: Any
+    ttft_target_s: Any
+    bandwidth_utilisation: Any
+    prefill_mfu: Any
+    decode_mfu: Any
+    memory_headroom: Any
+    max_batch_size: Any
+    kv_bytes_per_value: Any
+    idle_load_fraction: Any
+    peak_to_average: Any
+    reasoning_multiplier: Any
+    service_life_years: Any
+    sizing: SizingAssumptions = field(default_factory=SizingAssumptions.defaults)
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def defaults(cls) -> ServingAssumptions:
+        table = serving_default_table()
+        values = {n: table[n]["value"] for n in _SERVING_FIELDS}
+        sources = {n: "default: " + table[n]["source"] for n in _SERVING_FIELDS}
+        return cls(**values, sizing=SizingAssumptions.defaults(), sources=sources)
+
+    def with_(self, source: str, **changes: Any) -> ServingAssumptions:
+        """A copy with ``changes`` applied (``None`` ignored); sizing fields go to ``sizing``."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        own = {k: v for k, v in changes.items() if k in _SERVING_FIELDS}
+        rest = {k: v for k, v in changes.items() if k not in _SERVING_FIELDS}
+        sizing = self.sizing.with_(source, **rest) if rest else self.sizing
+        sources = dict(self.sources)
+        sources.update({k: source for k in own})
+        return replace(self, **own, sizing=sizing, sources=sources)
+
+    def validate(self) -> None:
+        self.sizing.validate()
+        check_range("tpot_target_s", self.tpot_target_s, *RANGES["tpot_target_s"])
+        check_range("ttft_target_s", self.ttft_target_s, *RANGES["ttft_target_s"])
+        check_fraction("bandwidth_utilisation", self.bandwidth_utilisation, floor=1e-3)
+        check_fraction("prefill_mfu", self.prefill_mfu, floor=1e-3)
+        check_fraction("decode_mfu", self.decode_mfu, floor=1e-3)
+        for name in (
+            "memory_headroom",
+            "max_batch_size",
+            "kv_bytes_per_value",
+            "idle_load_fraction",
+            "peak_to_average",
+            "reasoning_multiplier",
+            "service_life_years",
+        ):
+            check_range(name, getattr(self, name), *RANGES[name])
+        idle = np.asarray(self.idle_load_fraction, dtype=float)
+        busy = np.asarray(self.sizing.avg_load_fraction, dtype=float)
+        if np.any(idle > busy):
+            raise InputError(
+                "idle_load_fraction",
+                float(np.max(idle)),
+                f"at most the busy draw avg_load_fraction = {float(np.min(busy)):g}",
+            )
+
+    UNITS = {
+        "tpot_target_s": "s per output token",
+        "ttft_target_s": "s",
+        "bandwidth_utilisation": "fraction of peak HBM bandwidth",
+        "prefill_mfu": "fraction of dense peak",
+        "decode_mfu": "fraction of dense peak",
+        "memory_headroom": "fraction of HBM",
+        "max_batch_size": "sequences per replica",
+        "kv_bytes_per_value": "bytes",
+        "idle_load_fraction": "fraction of nameplate",
+        "peak_to_average": "ratio",
+        "reasoning_multiplier": "x output tokens",
+        "service_life_years": "years",
+    }
+
+
+def resolve_serving_assumptions(
+    assumptions: ServingAssumptions | None, overrides: dict[str, Any], source: str = "user input"
+) -> ServingAssumptions:
+    """Defaults, then ``assumptions``, then keyword ``overrides``; validated."""
+    base = assumptions if assumptions is not None else ServingAssumptions.defaults()
+    resolved = base.with_(source, **overrides) if overrides else base
+    resolved.validate()
+    return resolved
+
+
+# --- 3. physics, step by step (plain vectorised functions) -----------------------------------
+
+
+def weight_bytes(total_params: Any, precision: str) -> Any:
+    """Weights held in HBM, bytes: parameters x bytes per parameter at ``precision``."""
+    return np.asarray(total_params, dtype=float) * BYTES_PER_PARAM[precision]
+
+
+def prefill_flops(active_params: Any, layers: Any, attention_dim: Any, input_tokens: Any) -> Any:
+    """FLOPs to process one prompt: ``2 N_active S`` + causal attention ``2 L d_attn S^2``."""
+    s = np.asarray(input_tokens, dtype=float)
+    return (
+        2.0 * np.asarray(active_params, dtype=float) * s
+        + 2.0 * np.asarray(layers, dtype=float) * np.asarray(attention_dim, dtype=float) * s**2
+    )
+
+
+def decode_step_bytes(
+    batch: Any,
+    total_params: Any,
+    active_params: Any,
+    bytes_per_param: float,
+    kv_bytes_per_token: Any,
+    context_tokens: Any,
+) -> Any:
+    """HBM bytes one decode step reads: weights touched + KV cache of the batch.
+
+    A dense model reads all weights once per step; a mixture of experts reads the experts its
+    ``B`` tokens route to, at most ``min(N_total, B x N_active)`` parameters.
+    """
+    b = np.asarray(batch, dtype=float)
+    touched = np.minimum(np.asarray(total_params, dtype=float), np.maximum(b, 1.0) * active_params)
+    return touched * bytes_per_param + b * np.asarray(kv_bytes_per_token) * np.asarray(
+        context_tokens, dtype=float
+    )
+
+
+def decode_step_flops(
+    batch: Any, active_params: Any, layers: Any, attention_dim: Any, context_tokens: Any
+) -> Any:
+    """FLOPs of one decode step: ``B x (2 N_active + 4 L d_attn x context)``."""
+    return np.asarray(batch, dtype=float) * (
+        2.0 * np.asarray(active_params, dtype=float)
+        + 4.0 * np.asarray(layers) * np.asarray(attention_dim) * np.asarray(context_tokens)
+    )
+
+
+def decode_step_s(
+    step_bytes: Any, step_flops: Any, gpus: Any, bandwidth_bps: Any, flops_per_s: Any
+) -> tuple[Any, Any]:
+    """(memory time, compute time) of one decode step on ``gpus`` GPUs, s (roofline: max binds).
+
+    ``bandwidth_bps`` and ``flops_per_s`` are per GPU and already derated.
+    """
+    g = np.asarray(gpus, dtype=float)
+    return step_bytes / (g * bandwidth_bps), step_flops / (g * flops_per_s)
+
+
+def max_batch_for_tpot(
+    tpot_s: Any,
+    gpus: Any,
+    bandwidth_bps: Any,
+    flops_per_s: Any,
+    total_params: Any,
+    active_params: Any,
+    bytes_per_param: float,
+    kv_bytes_per_token: Any,
+    context_tokens: Any,
+    flops_per_sequence: Any,
+) -> Any:
+    """Largest (fractional) batch whose decode step fits in ``tpot_s`` on both roofs."""
+    g = np.asarray(gpus, dtype=float)
+    bytes_budget = np.asarray(tpot_s) * g * bandwidth_bps
+    kv_seq = np.asarray(kv_bytes_per_token) * np.asarray(context_tokens)
+    n = np.asarray(total_params, dtype=float)
+    n_a = np.asarray(active_params, dtype=float)
+    # while B x N_active <= N_total, every new sequence also brings fresh experts
+    b_sparse = bytes_budget / (bytes_per_param * n_a + kv_seq)
+    b_all = (bytes_budget - bytes_per_param * n) / kv_seq
+    b_memory = np.where(b_sparse * n_a <= n, b_sparse, b_all)
+    b_compute = np.asarray(tpot_s) * g * flops_per_s / flops_per_sequence
+    return np.minimum(b_memory, b_compute)
+
+
+def replica_candidates(gpus_per_system: int, limit: int = MAX_REPLICA_GPUS) -> list[int]:
+    """Replica sizes tried, smallest first: 1, 2, 4 ... up to one system, then 2, 4 ... systems."""
+    sizes = []
+    g = 1
+    while g < gpus_per_system:
+        sizes.append(g)
+        g *= 2
+    g = gpus_per_system
+    while g <= max(limit, gpus_per_system):
+        sizes.append(g)
+        g *= 2
+    return sizes
+
+
+# --- 4. the result --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingResult:
+    """The answer for one service on one chip (or arrays of scenarios).
+
+    ``facility_power_mw`` is the PEAK the grid must supply (nameplate chain, as training);
+    ``average_facility_power_mw`` is what the meter sees: idle + (busy - idle) x load.
+    ``usd_per_million_tokens`` counts every token processed (prompt + generated) under the
+    chosen pricing; ``wh_per_query`` is facility energy / queries served.
+    """
+
+    accelerator: str
+    precision: str
+    model: str
+    feasible: Any
+    replicas: Any
+    gpus_per_replica: Any
+    gpus: Any
+    systems: Any
+    gpus_per_system: int
+    batch_size: Any
+    batch_limit: Any
+    decode_bound: Any
+    ttft_s: Any
+    tpot_s: Any
+    tokens_per_s_per_gpu: Any
+    tokens_per_s_per_replica: Any
+    queries_per_s_per_replica: Any
+    queries_per_s_average: Any
+    queries_per_s_peak: Any
+    generated_tokens_per_query: Any
+    load_fraction: Any
+    weights_gb_per_replica: Any
+    kv_cache_gb_per_replica: Any
+    kv_cache_bytes_per_token: Any
+    prefill_flops_per_query: Any
+    decode_flops_per_query: Any
+    it_power_mw: Any
+    facility_power_mw: Any
+    average_it_power_mw: Any
+    average_facility_power_mw: Any
+    energy_mwh_per_year: Any
+    wh_per_query: Any
+    capex_usd: Any
+    usd_per_year_owned: Any
+    usd_per_year_rented: Any
+    usd_per_million_tokens_owned: Any
+    usd_per_million_tokens_rented: Any
+    usd_per_million_tokens: Any
+    usd_per_million_output_tokens: Any
+    pricing: Any
+    emissions_tco2_per_year: Any
+    energy_breakdown: dict[str, Any] | None
+    infeasible_reason: str | None
+    assumptions: dict[str, dict[str, Any]]
+
+    @property
+    def is_scalar(self) -> bool:
+        return np.ndim(self.gpus) == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (arrays become lists; NaN and inf become None)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per scenario with every per-scenario column."""
+        skip = {"assumptions", "energy_breakdown", "infeasible_reason"}
+        cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
+        data = {
+            k: (v if isinstance(v, np.ndarray) and v.size == n else np.repeat(v, n))
+            for k, v in cols.items()
+        }
+        return pd.DataFrame(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    value = to_python(value)
+    if isinstance(value, list):
+        return [None if isinstance(v, float) and not math.isfinite(v) else v for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# --- 5. the evaluation ----------------------------------------------------------------------
+
+
+def _choose_replica(
+    *,
+    chip_gps: int,
+    memory_gb: Any,
+    bw_bps: Any,
+    flops_decode: Any,
+    flops_prefill: Any,
+    n: Any,
+    n_a: Any,
+    bpp: float,
+    kv_tok: Any,
+    ctx_avg: Any,
+    ctx_max: Any,
+    flops_seq: Any,
+    prefill_f: Any,
+    generated: Any,
+    a: ServingAssumptions,
+    batch_size: Any,
+    shape: tuple[int, ...],
+    candidates: list[int],
+) -> tuple[Any, Any]:
+    """(GPUs per replica, batch) for every scenario; NaN where nothing is feasible."""
+    chosen_g = np.full(shape, np.nan)
+    chosen_b = np.full(shape, np.nan)
+    best_rate = np.full(shape, -np.inf)
+    best_g = np.full(shape, np.nan)
+    best_b = np.full(shape, np.nan)
+    w = n * bpp
+    cap = np.floor(np.asarray(a.max_batch_size, dtype=float))
+    for g in candidates:
+        usable = g * memory_gb * 1e9 * (1.0 - np.asarray(a.memory_headroom)) - w
+        b_mem = np.floor(usable / (kv_tok * ctx_max))
+        b_lat = np.floor(
+            max_batch_for_tpot(
+                a.tpot_target_s, g, bw_bps, flops_decode, n, n_a, bpp, kv_tok, ctx_avg, flops_seq
+            )
+            * (1 + 1e-12)
+        )
+        ttft = prefill_f / (g * flops_prefill)
+        ttft_ok = ttft <= np.asarray(a.ttft_target_s) * (1 + 1e-12)
+        if batch_size is None:
+            want = np.minimum(b_lat, cap)
+            b = np.minimum(want, b_mem)
+            complete = b >= want
+        else:
+            b = np.broadcast_to(np.floor(np.asarray(batch_size, dtype=float)), shape)
+            complete = (b_mem >= b) & (b_lat >= b)
+        feasible = (b >= 1) & ttft_ok
+        take = np.isnan(chosen_g) & feasible & complete
+        chosen_g = np.where(take, g, chosen_g)
+        chosen_b = np.where(take, b, chosen_b)
+        if batch_size is None:
+            step_s = np.maximum(
+                *decode_step_s(
+                    decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg),
+                    b * flops_seq,
+                    g,
+                    bw_bps,
+                    flops_decode,
+                )
+            )
+            per_query_s = ttft + generated * step_s / np.maximum(b, 1)
+            rate = np.where(feasible, 1.0 / (per_query_s * g), -np.inf)
+            better = rate > best_rate
+            best_rate = np.where(better, rate, best_rate)
+            best_g = np.where(better, g, best_g)
+            best_b = np.where(better, b, best_b)
+    if batch_size is None:
+        fallback = np.isnan(chosen_g) & np.isfinite(best_rate)
+        chosen_g = np.where(fallback, best_g, chosen_g)
+        chosen_b = np.where(fallback, best_b, chosen_b)
+    return chosen_g, chosen_b
+
+
+def serve(
+    accelerator: Accelerator | str,
+    demand: ServingDemand,
+    *,
+    model: ModelSpec | str | None = None,
+    params: Any = None,
+    active_params: Any = None,
+    batch_size: Any = None,
+    gpus_per_replica: int | None = None,
+    assumptions: ServingAssumptions | None = None,
+    catalog: Catalog | None = None,
+    **overrides: Any,
+) -> ServingResult:
+    """Size an inference service on one chip: replicas, GPUs, MW, Wh per query, USD, tCO2.
+
+    Parameters
+    ----------
+    accelerator : Accelerator or str
+        A catalog chip or its id (``"h100"``).
+    demand : ServingDemand
+        Users, queries per user per day, prompt and answer tokens (scalars or arrays).
+    model : ModelSpec or str, optional
+        An architecture or an id of ``data/models.csv``; else ``params`` [``active_params``].
+    params, active_params : float or array, optional
+        Parameter counts; the architecture is then estimated (:func:`estimate_architecture`).
+    batch_size : int or array, optional
+        A fixed decode batch; default: the largest meeting ``tpot_target_s``.
+    gpus_per_replica : int, optional
+        A fixed tensor/pipeline-parallel group; default: the smallest that holds the weights and
+        the KV cache of its batch (see the module docstring).
+    assumptions : ServingAssumptions, optional
+        Defaults from ``data/serving_assumptions.csv`` and ``data/assumptions.csv``.
+    **overrides
+        Any serving or sizing assumption (``tpot_target_s=0.03``, ``pue=1.1``,
+        ``precision="fp8"``, ``reasoning_multiplier=20``).
+
+    Returns
+    -------
+    ServingResult
+        Scalars for scalar inputs, arrays when any input is an array. Scenarios no replica can
+        serve within the latency targets have ``feasible`` False and NaN numbers.
+
+    Raises
+    ------
+    InputError
+        Naming the field, the value and the allowed range.
+    """
+    cat = catalog or load_catalog()
+    chip = accelerator if isinstance(accelerator, Accelerator) else cat.get(accelerator)
+    a = resolve_serving_assumptions(assumptions, overrides)
+    demand.validate()
+    spec = _model_spec(model, params, active_params)
+    if batch_size is not None:
+        check_range("batch_size", batch_size, *RANGES["batch_size"])
+    if gpus_per_replica is None:
+        candidates = replica_candidates(chip.gpus_per_system)
+    else:
+        check_range("gpus_per_replica", gpus_per_replica, 1, MAX_REPLICA_GPUS)
+        if float(gpus_per_replica) != int(gpus_per_replica):
+            raise InputError("gpus_per_replica", gpus_per_replica, "a whole number of GPUs")
+        candidates = [int(gpus_per_replica)]
+    precision = a.sizing.precision
+    peak = chip.dense_tflops(precision) * 1e12
+    values = _evaluate(
+        chip=chip,
+        peak_flops=peak,
+        spec=spec,
+        demand=demand,
+        a=a,
+        batch=batch_size,
+        candidates=candidates,
+    )
+    reason = None
+    if np.ndim(values["gpus"]) == 0 and not values["feasible"]:
+        reason = _infeasible_reason(chip, spec, demand, a, batch_size, candidates[-1])
+    return ServingResult(
+        accelerator=chip.id,
+        precision=precision,
+        model=spec.id,
+        gpus_per_system=chip.gpus_per_system,
+        infeasible_reason=reason,
+        assumptions=_assumption_list(chip, spec, demand, a, batch_size),
+        **values,
+    )
+
+
+def _model_spec(model: ModelSpec | str | None, params: Any, active_params: Any) -> ModelSpec:
+    if model is not None:
+        if params is not None or active_params is not None:
+            raise InputError(
+                "params", params, "no --params/--active-params with --model (it has its own)"
+            )
+        return model if isinstance(model, ModelSpec) else get_model(model)
+    if params is None:
+        raise InputError("params", None, "a parameter count, or a --model from data/models.csv")
+    check_range("params", params, *RANGES["params"])
+    if active_params is not None:
+        check_range("active_params", active_params, *RANGES["active_params"])
+        if np.any(np.asarray(active_params, dtype=float) > np.asarray(params, dtype=float)):
+            raise InputError(
+                "active_params",
+                float(np.max(active_params)),
+                "at most params (the parameters active per token are a subset)",
+            )
+    return estimate_architecture(params, active_params)
+
+
+def _evaluate(
+    *,
+    chip: Accelerator,
+    peak_flops: float,
+    spec: ModelSpec,
+    demand: ServingDemand,
+    a: ServingAssumptions,
+    batch: Any,
+    candidates: list[int],
+) -> dict[str, Any]:
+    """The physics on arrays (inputs validated)."""
+    s = a.sizing
+    bpp = BYTES_PER_PARAM[s.precision]
+    n = np.asarray(spec.total_params, dtype=float)
+    n_a = np.asarray(spec.active_params, dtype=float)
+    layers = np.asarray(spec.layers, dtype=float)
+    attn = np.asarray(spec.attention_dim, dtype=float)
+    kv_tok = np.asarray(spec.kv_values_per_token, dtype=float) * np.asarray(
+        a.kv_bytes_per_value, dtype=float
+    )
+    s_in = np.asarray(demand.input_tokens, dtype=float)
+    generated = np.asarray(demand.output_tokens, dtype=float) * np.asarray(a.reasoning_multiplier)
+    ctx_avg = s_in + generated / 2.0  # mean context over the answer
+    ctx_max = s_in + generated  # the KV of a sequence at its last token
+    shape = np.broadcast_shapes(
+        *(
+            np.shape(x)
+            for x in (
+                n,
+                n_a,
+                kv_tok,
+                s_in,
+                generated,
+                demand.users,
+                demand.queries_per_user_day,
+                a.tpot_target_s,
+                a.ttft_target_s,
+                a.bandwidth_utilisation,
+                a.prefill_mfu,
+                a.decode_mfu,
+                a.memory_headroom,
+                a.max_batch_size,
+                a.peak_to_average,
+                s.pue,
+                s.network_overhead,
+                s.avg_load_fraction,
+                a.idle_load_fraction,
+                batch if batch is not None else 0.0,
+            )
+        )
+    )
+    bw_bps = chip.memory_bw_tbs * 1e12 * np.asarray(a.bandwidth_utilisation, dtype=float)
+    flops_decode = peak_flops * np.asarray(a.decode_mfu, dtype=float)
+    flops_prefill = peak_flops * np.asarray(a.prefill_mfu, dtype=float)
+    flops_seq = 2.0 * n_a + 4.0 * layers * attn * ctx_avg
+    prefill_f = prefill_flops(n_a, layers, attn, s_in)
+
+    g, b = _choose_replica(
+        chip_gps=chip.gpus_per_system,
+        memory_gb=chip.memory_gb,
+        bw_bps=bw_bps,
+        flops_decode=flops_decode,
+        flops_prefill=flops_prefill,
+        n=n,
+        n_a=n_a,
+        bpp=bpp,
+        kv_tok=kv_tok,
+        ctx_avg=ctx_avg,
+        ctx_max=ctx_max,
+        flops_seq=flops_seq,
+        prefill_f=prefill_f,
+        generated=generated,
+        a=a,
+        batch_size=batch,
+        shape=shape,
+        candidates=candidates,
+    )
+    feasible = np.isfinite(g)
+    # the chosen point, step by step
+    t_mem, t_comp = decode_step_s(
+        decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg), b * flops_seq, g, bw_bps, flops_decode
+    )
+    tpot = np.maximum(t_mem, t_comp)
+    ttft = prefill_f / (g * flops_prefill)
+    per_query_s = ttft + generated * tpot / b  # replica-seconds per query
+    qps_replica = 1.0 / per_query_s
+    queries_avg = (
+        np.asarray(demand.users, dtype=float)
+        * np.asarray(demand.queries_per_user_day, dtype=float)
+        / SECONDS_PER_DAY
+    )
+    queries_peak = queries_avg * np.asarray(a.peak_to_average, dtype=float)
+    replicas = np.maximum(ceil_whole(queries_peak / qps_replica), 1.0)
+    gpus = replicas * g
+    gps = float(chip.gpus_per_system)
+    systems = ceil_whole(gpus / gps)
+    installed = systems * gps
+    load = queries_avg / (replicas * qps_replica)
+
+    server_w = float(power.system_power_per_gpu_w(chip.system_power_kw, chip.gpus_per_system))
+    it_peak_w = power.it_power_per_gpu_w(server_w, s.network_overhead)
+    busy_w = power.average_server_power_per_gpu_w(
+        server_w, s.avg_load_fraction, s.avg_power_per_gpu_w
+    )
+    idle_w = server_w * np.asarray(a.idle_load_fraction, dtype=float)
+    avg_server_w = idle_w + (busy_w - idle_w) * load
+    it_peak_mw = installed * it_peak_w / power.W_PER_MW
+    fac_peak_mw = power.facility_power_w(it_peak_mw, s.pue)
+    it_avg_mw = installed * power.it_power_per_gpu_w(avg_server_w, s.network_overhead) / 1e6
+    fac_avg_mw = power.facility_power_w(it_avg_mw, s.pue)
+    energy = power.energy_mwh(fac_avg_mw, HOURS_PER_YEAR)
+    queries_year = queries_avg * SECONDS_PER_DAY * DAYS_PER_YEAR
+    wh_query = energy * 1e6 / queries_year
+    tokens_year = queries_year * (s_in + generated)
+    output_year = queries_year * generated
+
+    price = _price(chip.price_usd_per_gpu, s.price_usd_per_gpu)
+    rent = _price(chip.rent_usd_per_gpu_hour, s.rent_usd_per_gpu_hour)
+    _check_price_known(chip, s.pricing, price, rent)
+    capex = economics.capex_usd(installed, price)
+    electricity = economics.electricity_cost_usd(energy, s.electricity_usd_per_mwh)
+    owned = capex / np.asarray(a.service_life_years, dtype=float) + electricity
+    rented = economics.rental_cost_usd(installed * HOURS_PER_YEAR, rent)
+    cost, mode = _pricing(s.pricing, owned, rented)
+
+    kv_gb = b * kv_tok * ctx_max / 1e9
+    bound = np.where(t_comp > t_mem, "compute", "memory")
+    limit = _batch_limit(
+        b, g, batch, a, n, n_a, bpp, kv_tok, ctx_avg, ctx_max, bw_bps, flops_decode, flops_seq, chip
+    )
+    nan = np.where(feasible, 1.0, np.nan)
+    result = {
+        "feasible": feasible,
+        "replicas": replicas * nan,
+        "gpus_per_replica": g,
+        "gpus": gpus * nan,
+        "systems": systems * nan,
+        "batch_size": b,
+        "batch_limit": np.where(feasible, limit, "infeasible"),
+        "decode_bound": np.where(feasible, bound, "infeasible"),
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "tokens_per_s_per_gpu": qps_replica * generated / g,
+        "tokens_per_s_per_replica": qps_replica * generated,
+        "queries_per_s_per_replica": qps_replica,
+        "queries_per_s_average": queries_avg + 0.0 * nan,
+        "queries_per_s_peak": queries_peak + 0.0 * nan,
+        "generated_tokens_per_query": generated + 0.0 * nan,
+        "load_fraction": load,
+        "weights_gb_per_replica": n * bpp / 1e9 + 0.0 * nan,
+        "kv_cache_gb_per_replica": kv_gb,
+        "kv_cache_bytes_per_token": kv_tok + 0.0 * nan,
+        "prefill_flops_per_query": prefill_f + 0.0 * nan,
+        "decode_flops_per_query": generated * flops_seq + 0.0 * nan,
+        "it_power_mw": it_peak_mw,
+        "facility_power_mw": fac_peak_mw,
+        "average_it_power_mw": it_avg_mw,
+        "average_facility_power_mw": fac_avg_mw,
+        "energy_mwh_per_year": energy,
+        "wh_per_query": wh_query,
+        "capex_usd": capex,
+        "usd_per_year_owned": owned,
+        "usd_per_year_rented": rented,
+        "usd_per_million_tokens_owned": owned / tokens_year * 1e6,
+        "usd_per_million_tokens_rented": rented / tokens_year * 1e6,
+        "usd_per_million_tokens": cost / tokens_year * 1e6,
+        "usd_per_million_output_tokens": cost / output_year * 1e6,
+        "pricing": mode,
+        "emissions_tco2_per_year": economics.emissions_tco2(energy, s.grid_gco2_per_kwh),
+    }
+    scalar = len(shape) == 0
+    values: dict[str, Any] = {}
+    for key, value in result.items():
+        arr = np.broadcast_to(np.asarray(value), shape) if not scalar else np.asarray(value)
+        if arr.dtype.kind in "US" or arr.dtype == object:
+            values[key] = str(arr) if scalar else np.array(arr)
+        elif arr.dtype == bool:
+            values[key] = bool(arr) if scalar else np.array(arr)
+        else:
+            values[key] = out(arr) if scalar else np.array(arr, dtype=float)
+    values["energy_breakdown"] = (
+        _breakdown(
+            chip,
+            server_w,
+            float(busy_w),
+            float(idle_w),
+            float(load),
+            float(s.network_overhead),
+            float(s.pue),
+        )
+        if scalar and bool(feasible)
+        else None
+    )
+    return values
+
+
+def _batch_limit(
+    b: Any,
+    g: Any,
+    batch: Any,
+    a: ServingAssumptions,
+    n: Any,
+    n_a: Any,
+    bpp: float,
+    kv_tok: Any,
+    ctx_avg: Any,
+    ctx_max: Any,
+    bw_bps: Any,
+    flops_decode: Any,
+    flops_seq: Any,
+    chip: Accelerator,
+) -> Any:
+    """Which limit set the batch: tpot, memory, max_batch_size or given."""
+    if batch is not None:
+        return np.full(np.shape(b), "given") if np.ndim(b) else np.asarray("given")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usable = g * chip.memory_gb * 1e9 * (1.0 - np.asarray(a.memory_headroom)) - n * bpp
+        b_mem = np.floor(usable / (kv_tok * ctx_max))
+        b_lat = np.floor(
+            max_batch_for_tpot(
+                a.tpot_target_s, g, bw_bps, flops_decode, n, n_a, bpp, kv_tok, ctx_avg, flops_seq
+            )
+            * (1 + 1e-12)
+        )
+    cap = np.floor(np.asarray(a.max_batch_size, dtype=float))
+    return np.where(
+        b >= cap,
+        "max_batch_size",
+        np.where(b >= b_lat, "tpot_target_s", np.where(b >= b_mem, "memory", "tpot_target_s")),
+    )
+
+
+def _breakdown(
+    chip: Accelerator,
+    server_w: float,
+    busy_w: float,
+    idle_w: float,
+    load: float,
+    network: float,
+    pue: float,
+) -> dict[str, float]:
+    """Shares of average facility energy (sum 1): accelerators and host while serving, idle
+    capacity, network and storage, facility overhead (cooling, conversion)."""
+    gpu_share = min(chip.tdp_w / server_w, 1.0)
+    active = busy_w * load  # a busy server's draw, the share of time it serves
+    idle = idle_w * (1.0 - load)
+    server = active + idle
+    facility = server * (1.0 + network) * pue
+    return {
+        "accelerators": active * gpu_share / facility,
+        "host": active * (1.0 - gpu_share) / facility,
+        "idle_capacity": idle / facility,
+        "network_storage": server * network / facility,
+        "facility_overhead": server * (1.0 + network) * (pue - 1.0) / facility,
+    }
+
+
+def _price(catalog_value: float | None, override: Any) -> Any:
+    if override is not None:
+        return np.asarray(override, dtype=float)
+    return np.asarray(np.nan if catalog_value is None else catalog_value, dtype=float)
+
+
+def _check_price_known(chip: Accelerator, pricing: str, price: Any, rent: Any) -> None:
+    if pricing == "buy" and np.isnan(price).any():
+        raise InputError(
+            "pricing",
+            "buy",
+            "rent, or a price_usd_per_gpu",
+            detail=f"the catalog has no purchase price for {chip.id}",
+        )
+    if pricing == "rent" and np.isnan(rent).any():
+        raise InputError(
+            "pricing",
+            "rent",
+            "buy, or a rent_usd_per_gpu_hour",
+            detail=f"the catalog has no rental price for {chip.id}",
+        )
+
+
+def _pricing(pricing: str, owned: Any, rented: Any) -> tuple[Any, Any]:
+    if pricing == "buy":
+        return owned, np.where(np.isnan(owned), "unknown", "buy")
+    if pricing == "rent":
+        return rented, np.where(np.isnan(rented), "unknown", "rent")
+    can_buy = ~np.isnan(owned)
+    can_rent = ~np.isnan(rented)
+    cost = np.where(can_buy, owned, np.where(can_rent, rented, np.nan))
+    mode = np.where(can_buy, "buy", np.where(can_rent, "rent", "unknown"))
+    return cost, mode
+
+
+def _infeasible_reason(
+    chip: Accelerator,
+    spec: ModelSpec,
+    demand: ServingDemand,
+    a: ServingAssumptions,
+    batch: Any,
+    g: int,
+) -> str:
+    """Why no replica of up to ``g`` GPUs serves one (scalar) scenario, in words."""
+    bpp = BYTES_PER_PARAM[a.sizing.precision]
+    n = float(spec.total_params)
+    n_a = float(spec.active_params)
+    w_gb = n * bpp / 1e9
+    usable_gb = g * chip.memory_gb * (1.0 - float(a.memory_headroom))
+    if w_gb >= usable_gb:
+        return f"the weights ({w_gb:,.0f} GB) do not fit even {g} {chip.id} GPUs"
+    peak = chip.dense_tflops(a.sizing.precision) * 1e12
+    s_in = float(demand.input_tokens)
+    ttft = float(prefill_flops(n_a, spec.layers, spec.attention_dim, s_in)) / (
+        g * peak * float(a.prefill_mfu)
+    )
+    if ttft > float(a.ttft_target_s):
+        return (
+            f"ttft_target_s = {float(a.ttft_target_s):g} cannot be met: the prefill of "
+            f"{s_in:,.0f} tokens takes {ttft:.3g} s even on {g} {chip.id} GPUs"
+        )
+    what = f"batch {float(batch):g}" if batch is not None else "one sequence"
+    return (
+        f"tpot_target_s = {float(a.tpot_target_s):g} cannot be met with {what} on any replica "
+        f"of up to {g} {chip.id} GPUs whose memory holds the weights and KV cache"
+    )
+
+
+def _assumption_list(
+    chip: Accelerator,
+    spec: ModelSpec,
+    demand: ServingDemand,
+    a: ServingAssumptions,
+    batch: Any,
+) -> dict[str, dict[str, Any]]:
+    """Every value used, with its unit and source."""
+    items: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, value: Any, unit: str, source: str) -> None:
+        if isinstance(value, np.ndarray | pd.Series | list) and np.ndim(value) > 0:
+            arr = np.asarray(value, dtype=float)
+            value = f"{arr.size:,} values in [{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]"
+        items[name] = {"value": _jsonable(value), "unit": unit, "source": source}
+
+    model_source = (
+        f"data/models.csv {spec.id}: {spec.source}" if spec.id != "estimated" else (spec.source)
+    )
+    add("model", spec.name, "", model_source)
+    add("total_params", spec.total_params, "parameters", model_source)
+    add("active_params", spec.active_params, "parameters per token", model_source)
+    add("layers", spec.layers, "layers", model_source)
+    add("kv_heads", spec.kv_heads, "heads", model_source)
+    add("head_dim", spec.head_dim, "values", model_source)
+    add("attention_dim", spec.attention_dim, "values", model_source + " (heads x head_dim)")
+    for f in fields(demand):
+        add(f.name, getattr(demand, f.name), _DEMAND_UNITS[f.name], "service input")
+    if batch is not None:
+        add("batch_size", batch, "sequences per replica", "user input")
+    prec = a.sizing.precision
+    add(
+        "peak_dense_tflops",
+        chip.dense_tflops(prec),
+        "TFLOP/s per GPU",
+        f"catalog {chip.id} ({prec} dense): {chip.source}",
+    )
+    add("bytes_per_param", BYTES_PER_PARAM[prec], "bytes", f"weights stored in {prec}")
+    add("memory_gb", chip.memory_gb, "GB per GPU", f"catalog {chip.id}: {chip.source}")
+    add("memory_bw_tbs", chip.memory_bw_tbs, "TB/s per GPU", f"catalog {chip.id}: {chip.source}")
+    add("tdp_w", chip.tdp_w, "W", f"catalog {chip.id}: {chip.source}")
+    add("gpus_per_system", chip.gpus_per_system, "GPUs", f"catalog {chip.id}: {chip.source}")
+    add("system_power_kw", chip.system_power_kw, "kW", f"catalog {chip.id}: {chip.source}")
+    for name, unit in ServingAssumptions.UNITS.items():
+        add(name, getattr(a, name), unit, a.sources.get(name, "user input"))
+    s = a.sizing
+    for name in (
+        "precision",
+        "pue",
+        "network_overhead",
+        "avg_load_fraction",
+        "avg_power_per_gpu_w",
+        "electricity_usd_per_mwh",
+        "grid_gco2_per_kwh",
+        "pricing",
+        "price_usd_per_gpu",
+        "rent_usd_per_gpu_hour",
+    ):
+        value = getattr(s, name)
+        if value is None:
+            continue
+        unit = SizingAssumptions.UNITS[name]
+        source = s.sources.get(name, "user input")
+        if name == "avg_load_fraction":
+            source += " (used here as a busy serving server's draw / nameplate)"
+        add(name, value, unit, source)
+    price_source = chip.price_source or "no published price"
+    if s.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+        add("price_usd_per_gpu", chip.price_usd_per_gpu, "USD per GPU", f"catalog: {price_source}")
+    if s.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+        add(
+            "rent_usd_per_gpu_hour",
+            chip.rent_usd_per_gpu_hour,
+            "USD per GPU-hour",
+            f"catalog: {price_source}",
+        )
+    return items
+
+
+_DEMAND_UNITS = {
+    "users": "users",
+    "queries_per_user_day": "queries per user per day",
+    "input_tokens": "tokens per query",
+    "output_tokens": "tokens per query (before the reasoning multiplier)",
+}

@@ -1,0 +1,273 @@
+"""Named inference services (``data/serving_presets.toml``) and the one merge of preset + input.
+
+Every preset input is ``{ value = ..., source = "..." }`` so each assumption is named and
+sourced; ``[NAME.published]`` holds the public figures with a stated ``tolerance_factor``.
+:func:`serve_request` merges a preset with explicit values (explicit wins, and is tagged
+"user input") and calls :func:`planner.serving.serve`: the CLI, tests and validation use it, so
+no face merges on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from planner._paths import data_dir
+from planner.catalog import Catalog
+from planner.data_errors import read_toml
+from planner.errors import CatalogError, InputError
+from planner.serving import (
+    _SERVING_FIELDS,
+    ServingAssumptions,
+    ServingDemand,
+    ServingResult,
+    serve,
+)
+
+#: Inputs a preset (or the CLI) may give besides the assumptions.
+SERVICE_FIELDS = (
+    "accelerator",
+    "model",
+    "params",
+    "active_params",
+    "users",
+    "queries_per_user_day",
+    "input_tokens",
+    "output_tokens",
+    "batch_size",
+    "gpus_per_replica",
+)
+_SIZING_FIELDS = (
+    "precision",
+    "pue",
+    "network_overhead",
+    "avg_load_fraction",
+    "avg_power_per_gpu_w",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "pricing",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
+)
+ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS
+_STRINGS = {"accelerator", "model", "precision", "pricing"}
+#: Published quantities a preset may compare with, as keys of the serving result (or derived).
+PUBLISHED_QUANTITIES = ("systems", "gpus", "wh_per_query", "full_stack_over_accelerators")
+
+
+@dataclass(frozen=True)
+class Published:
+    quantity: str
+    value: float
+    source: str
+    tolerance_factor: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ServingPreset:
+    name: str
+    title: str
+    source: str
+    inputs: dict[str, Any]
+    sources: dict[str, str]
+    published: list[Published] = field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
+    """Read and check ``data/serving_presets.toml`` (or ``path``)."""
+    file = Path(path) if path else data_dir() / "serving_presets.toml"
+    raw = read_toml(file, "serving presets file")
+    presets: dict[str, ServingPreset] = {}
+    for name, body in raw.items():
+        if not isinstance(body, dict):
+            raise _err(file, name, "a table of inputs")
+        for key in ("title", "source"):
+            if not isinstance(body.get(key), str) or not body[key].strip():
+                raise _err(file, f"{name}.{key}", "a non-empty string")
+        inputs: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for key, item in body.items():
+            if key in ("title", "source", "published"):
+                continue
+            where = f"{name}.{key}"
+            if key not in ALLOWED_INPUTS:
+                raise _err(file, where, "one of: " + ", ".join(ALLOWED_INPUTS), "unknown key")
+            if not isinstance(item, dict) or "value" not in item or "source" not in item:
+                raise _err(file, where, '{ value = ..., source = "..." }')
+            value = item["value"]
+            if key in _STRINGS:
+                if not isinstance(value, str):
+                    raise _err(file, where + ".value", "a string")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise _err(file, where + ".value", "a number")
+            if not isinstance(item["source"], str) or not item["source"].strip():
+                raise _err(file, where + ".source", "a non-empty string")
+            inputs[key] = value
+            sources[key] = f"preset {name}: {item['source']}"
+        published = []
+        for quantity, item in (body.get("published") or {}).items():
+            where = f"{name}.published.{quantity}"
+            if quantity not in PUBLISHED_QUANTITIES:
+                raise _err(file, where, "one of: " + ", ".join(PUBLISHED_QUANTITIES))
+            try:
+                published.append(
+                    Published(
+                        quantity,
+                        float(item["value"]),
+                        str(item["source"]),
+                        float(item["tolerance_factor"]),
+                        str(item.get("note", "")),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                raise _err(file, where, "{ value, source, tolerance_factor [, note] }") from None
+        presets[name] = ServingPreset(
+            name, body["title"], body["source"], inputs, sources, published
+        )
+    return presets
+
+
+def _err(file: Path, where: str, allowed: str, problem: str = "") -> CatalogError:
+    words = f"{problem}: expected {allowed}" if problem else f"expected {allowed}"
+    return CatalogError(str(file), None, where, words, column_label="field")
+
+
+def get_serving_preset(name: str) -> ServingPreset:
+    presets = load_serving_presets()
+    if name not in presets:
+        raise InputError("preset", name, "one of: " + ", ".join(presets))
+    return presets[name]
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """A preset merged with explicit inputs: everything :func:`serve` needs."""
+
+    accelerator: str
+    demand: ServingDemand
+    model: str | None
+    params: Any
+    active_params: Any
+    batch_size: Any
+    gpus_per_replica: Any
+    assumptions: ServingAssumptions
+    preset: ServingPreset | None
+
+    def serve(
+        self, catalog: Catalog | None = None, accelerator: str | None = None
+    ) -> ServingResult:
+        return serve(
+            accelerator or self.accelerator,
+            self.demand,
+            model=self.model,
+            params=self.params,
+            active_params=self.active_params,
+            batch_size=self.batch_size,
+            gpus_per_replica=self.gpus_per_replica,
+            assumptions=self.assumptions,
+            catalog=catalog,
+        )
+
+
+def build_service_request(preset: str | None = None, **given: Any) -> ServiceRequest:
+    """Merge a named preset with explicit ``given`` values (``None`` = not given).
+
+    Raises
+    ------
+    InputError
+        For an unknown preset or input, or a missing accelerator / demand / model.
+    """
+    unknown = sorted(set(given) - set(ALLOWED_INPUTS))
+    if unknown:
+        raise InputError(unknown[0], given[unknown[0]], "one of: " + ", ".join(ALLOWED_INPUTS))
+    p = get_serving_preset(preset) if preset else None
+    values: dict[str, Any] = dict(p.inputs) if p else {}
+    sources: dict[str, str] = dict(p.sources) if p else {}
+    explicit = {k: v for k, v in given.items() if v is not None}
+    if explicit.get("model") is not None or explicit.get("params") is not None:
+        for key in ("model", "params", "active_params"):  # a new model replaces the preset's
+            values.pop(key, None)
+    values.update(explicit)
+    sources.update(dict.fromkeys(explicit, "user input"))
+    for key in ("accelerator", "users", "queries_per_user_day", "input_tokens", "output_tokens"):
+        if values.get(key) is None:
+            raise InputError(key, None, "a value (give it, or a --preset that has it)")
+    a = ServingAssumptions.defaults()
+    for key in _SERVING_FIELDS + _SIZING_FIELDS:
+        if key in values:
+            a = a.with_(sources[key], **{key: values[key]})
+    a.validate()
+    return ServiceRequest(
+        accelerator=str(values["accelerator"]),
+        demand=ServingDemand(
+            users=values["users"],
+            queries_per_user_day=values["queries_per_user_day"],
+            input_tokens=values["input_tokens"],
+            output_tokens=values["output_tokens"],
+        ),
+        model=values.get("model"),
+        params=values.get("params"),
+        active_params=values.get("active_params"),
+        batch_size=values.get("batch_size"),
+        gpus_per_replica=values.get("gpus_per_replica"),
+        assumptions=a,
+        preset=p,
+    )
+
+
+def serve_request(preset: str | None = None, **given: Any) -> tuple[ServingResult, ServiceRequest]:
+    """:func:`build_service_request` then :func:`serve`."""
+    request = build_service_request(preset, **given)
+    return request.serve(), request
+
+
+def published_comparison(
+    result: ServingResult, preset: ServingPreset | None
+) -> list[dict[str, Any]]:
+    """The preset's published figures next to the model's, with the ratio and tolerance."""
+    if preset is None:
+        return []
+    rows = []
+    for pub in preset.published:
+        model = model_quantity(result, pub.quantity)
+        ratio = None if model is None else model / pub.value
+        rows.append(
+            {
+                "quantity": pub.quantity,
+                "published": pub.value,
+                "model": model,
+                "ratio": ratio,
+                "tolerance_factor": pub.tolerance_factor,
+                "within_tolerance": None
+                if ratio is None
+                else (1 / pub.tolerance_factor <= ratio <= pub.tolerance_factor),
+                "source": pub.source,
+                "note": pub.note,
+            }
+        )
+    return rows
+
+
+def model_quantity(result: ServingResult, quantity: str) -> float | None:
+    """A published quantity read off a scalar result (``full_stack_over_accelerators`` is the
+    average facility energy over the accelerators' share of it)."""
+    if quantity == "full_stack_over_accelerators":
+        b = result.energy_breakdown
+        return None if not b or b["accelerators"] <= 0 else 1.0 / b["accelerators"]
+    value = getattr(result, quantity)
+    return None if value is None or value != value else float(value)
+
+
+__all__ = [
+    "ServingPreset",
+    "ServiceRequest",
+    "build_service_request",
+    "get_serving_preset",
+    "load_serving_presets",
+    "published_comparison",
+    "serve_request",
+]

@@ -64,14 +64,14 @@ _SUFFIXES = {suffix: fmt for fmt, suffixes in SUFFIXES.items() for suffix in suf
 FILE_KINDS = {"plan": ("site", "runs"), "projection": ("pue", "regions", "electricity")}
 
 
-def resolve_format(fmt: str | None, out: str | Path | None = None) -> str:
+def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str = "out") -> str:
     """The report format: ``fmt`` if given (case-insensitive), else from ``out``'s suffix.
 
     Raises
     ------
     InputError
-        Naming ``format`` and listing html, xlsx, md, json; or naming ``out`` when its
-        suffix contradicts ``fmt`` (:func:`check_suffix`).
+        Naming ``format`` and listing html, xlsx, md, json; or naming ``field`` (``out``)
+        when the suffix of ``out`` contradicts ``fmt`` (:func:`check_suffix`).
     """
     allowed = "one of: " + ", ".join(FORMATS)
     if fmt is None or str(fmt).strip() == "":
@@ -84,7 +84,7 @@ def resolve_format(fmt: str | None, out: str | Path | None = None) -> str:
     if key not in FORMATS:
         raise InputError("format", fmt, allowed)
     if out is not None:
-        check_suffix(key, out)
+        check_suffix(key, out, field)
     return key
 
 
@@ -139,7 +139,9 @@ def render_report(report: Report, fmt: str) -> bytes:
     return _renderer(resolve_format(fmt))(report)
 
 
-def write_report(report: Report, out: str | Path, fmt: str | None = None) -> Path:
+def write_report(
+    report: Report, out: str | Path, fmt: str | None = None, *, field: str = "out"
+) -> Path:
     """Render and write atomically to ``out`` (format from ``fmt`` or the suffix).
 
     The path is checked before rendering (:func:`~planner.reports._atomic.check_writable_target`:
@@ -149,6 +151,8 @@ def write_report(report: Report, out: str | Path, fmt: str | None = None) -> Pat
     report is rendered in memory, written to a temp file in the target's directory and
     renamed over it: a failure leaves the previous file as it was.
 
+    ``field`` names the path in error messages (``out``; a face may pass ``--out``).
+
     Returns
     -------
     Path
@@ -157,13 +161,13 @@ def write_report(report: Report, out: str | Path, fmt: str | None = None) -> Pat
     Raises
     ------
     InputError
-        Naming ``format`` or ``out``; nothing is written.
+        Naming ``format`` or ``field``; nothing is written.
     """
-    key = resolve_format(fmt, out)
-    real = check_writable_target(out)  # fail before the (slower) rendering
-    check_suffix(key, real)
+    key = resolve_format(fmt, out, field=field)
+    real = check_writable_target(out, field)  # fail before the (slower) rendering
+    check_suffix(key, real, field)
     data = _renderer(key)(report)
-    return atomic_write(out, lambda f: f.write(data))
+    return atomic_write(out, lambda f: f.write(data), field)
 
 
 def file_kind(path: str | Path) -> str:

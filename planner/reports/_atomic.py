@@ -54,6 +54,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
+from planner.data_errors import resolve_user_path, show_path
 from planner.errors import InputError
 
 #: A temp file whose writer is not known to be alive is removed after this long (s):
@@ -118,21 +119,12 @@ def check_writable_target(path: str | os.PathLike[str], field: str = "out") -> P
     raw = os.fsdecode(os.fspath(path))
 
     def refuse(allowed: str, detail: str = "") -> NoReturn:
-        raise InputError(field, _shorten(raw), allowed, detail=detail)
+        raise InputError(field, show_path(raw), allowed, detail=detail)
 
-    if raw.strip() == "":
-        refuse("a file path")
-    if "\0" in raw:
-        refuse("a file path", "it contains a NUL character")
-    expanded = os.path.expanduser(raw)
-    if expanded.startswith("~"):
-        user = expanded[1:].split(os.sep, 1)[0]
-        refuse(
-            "a file path; ~ must be followed by / or an existing user name "
-            "(./~name for a file named ~name)",
-            f"no user {user!r} on this system" if user else "no home directory is known",
-        )
+    # empty, NUL, ~ and ~user (an unknown user is refused): worded as for every input path
+    expanded = os.fspath(resolve_user_path(raw, field))
     head, name = os.path.split(expanded)
+    ends_with_separator = raw.endswith(tuple(s for s in (os.sep, os.altsep) if s))
     is_link = False
     try:
         st: os.stat_result | None = os.lstat(expanded)
@@ -151,7 +143,7 @@ def check_writable_target(path: str | os.PathLike[str], field: str = "out") -> P
                 refuse(_ALLOWED, f"it is a symlink loop ({name} -> {link})")
             refuse(_ALLOWED, f"it is a dangling symlink to {link!r}, which does not exist")
     else:
-        if name in ("", ".", ".."):
+        if name in ("", ".", "..") or ends_with_separator:
             if st is not None and stat.S_ISDIR(st.st_mode):
                 refuse(_ALLOWED, "it is a directory")
             refuse("a file path, not a directory path", "it ends with a separator")
@@ -176,13 +168,6 @@ def check_writable_target(path: str | os.PathLike[str], field: str = "out") -> P
     if st is not None and not os.access(real, os.W_OK):
         refuse("a writable path", "the file is read-only")
     return Path(real)
-
-
-def _shorten(value: str, keep: int = 60) -> str:
-    """``value``, or its first and last ``keep`` characters around ``...`` when much longer."""
-    if len(value) <= 2 * keep + 40:
-        return value
-    return f"{value[:keep]}...{value[-keep:]}"
 
 
 def _kind(mode: int) -> str:
@@ -397,7 +382,7 @@ def atomic_write(
     shown = os.fsdecode(os.fspath(path))
 
     def refuse(allowed: str, detail: str) -> NoReturn:
-        raise InputError(field, _shorten(shown), allowed, detail=detail)
+        raise InputError(field, show_path(shown), allowed, detail=detail)
 
     dir_fd = _open_dir(directory)
     if dir_fd is None:

@@ -595,3 +595,9 @@ def test_a_trailing_separator_after_an_existing_file_is_refused(tmp_path):
     (tmp_path / "r.md").write_text("old")
     assert "separator" in str(refused(f"{tmp_path}/r.md/"))
     assert (tmp_path / "r.md").read_text() == "old"
+    (tmp_path / "link.md").symlink_to("r.md")
+    assert "separator" in str(refused(f"{tmp_path}/link.md/"))
+    (tmp_path / "d").mkdir()
+    (tmp_path / "dlink").symlink_to("d")
+    assert "it is a directory" in str(refused(f"{tmp_path}/dlink/"))
+    assert (tmp_path / "r.md").read_text() == "old" and (tmp_path / "link.md").is_symlink()

@@ -132,6 +132,10 @@ def check_writable_target(path: str | os.PathLike[str], field: str = "out") -> P
         st = None
     except OSError as exc:
         _refuse_os_error(refuse, exc, expanded)
+    if ends_with_separator or name in ("", ".", ".."):  # ``r.md/`` names a directory
+        if os.path.isdir(expanded):
+            refuse(_ALLOWED, "it is a directory")
+        refuse("a file path, not a directory path", "it ends with a separator")
     if st is not None and stat.S_ISLNK(st.st_mode):
         is_link = True
         try:
@@ -143,10 +147,6 @@ def check_writable_target(path: str | os.PathLike[str], field: str = "out") -> P
                 refuse(_ALLOWED, f"it is a symlink loop ({name} -> {link})")
             refuse(_ALLOWED, f"it is a dangling symlink to {link!r}, which does not exist")
     else:
-        if name in ("", ".", "..") or ends_with_separator:
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                refuse(_ALLOWED, "it is a directory")
-            refuse("a file path, not a directory path", "it ends with a separator")
         parent = head or os.curdir
         try:
             real_parent = os.path.realpath(parent, strict=True)

@@ -140,12 +140,11 @@ def progress_reporter(asked: bool | None) -> Iterator[ProgressCallback | None]:
         console=Console(stderr=True),
         transient=True,
     )
-    tasks: dict[str, Any] = {}
+    task = bar.add_task("starting", total=None)
 
     def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=max(total, 1))
-        bar.update(tasks[stage], completed=done, total=max(total, 1))
+        # one bar: the stage in words, and how far into that stage the optimiser is
+        bar.update(task, description=stage, completed=done, total=max(total, 1))
 
     with bar:
         yield progress

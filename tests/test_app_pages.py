@@ -101,8 +101,9 @@ def test_optimise_page_solves_gtc2024_on_first_view_to_2016_gb200_and_4_07_mw(
     assert m["Peak facility power"] == pytest.approx(4.07, rel=0.005)
     assert m["GPUs"] == pytest.approx(2_000, rel=0.10)  # the keynote's round figures
     assert m["Peak facility power"] == pytest.approx(4.0, rel=0.10)
-    plan = next(df.value for df in at.dataframe if "chip" in df.value and "systems" in df.value)
-    assert list(plan["chip"]) == ["gb200"]
+    plan = next(df.value for df in at.dataframe if "Chip" in df.value and "Systems" in df.value)
+    assert list(plan["Chip"]) == ["gb200"]
+    assert list(plan["Cost"]) == ["$84.5M"]  # human units, no cents
     assert "2,016 GB200 (28 systems)" in at.success[0].value
     assert "Scenario: data/scenarios/gtc2024.toml." in texts(at)  # unedited
     assert "**Binds.** Deadline of gpt-moe-1.8t" in texts(at)
@@ -116,7 +117,9 @@ def test_optimise_page_shows_the_tables_the_candidates_and_the_pareto_chart(
     runs = at.data_editor(key="opt_runs").value
     assert list(runs["mfu"]) == ["h100=0.2, gb200=0.32"]
     assert list(at.data_editor(key="opt_candidates").value["chip"]) == ["h100", "gb200"]
-    assert at.data_editor(key="opt_limits").value["grid_limit_mw"].iloc[0] == 50
+    assert at.data_editor(key="opt_limits").value["grid_limit_mw"].iloc[0] == "50"
+    assert list(runs["params_b"]) == ["1,800"]  # billions, as planners write them
+    assert list(runs["tokens_t"]) == ["13"]  # trillions
     candidates = chart_data(at, 0, charts.CANDIDATES)
     status = dict(zip(candidates["chip"], candidates["status"], strict=True))
     assert status == {"h100": "fits", "gb200": "in the plan"}
@@ -145,13 +148,17 @@ def test_the_infeasible_10_mw_h100_site_shows_the_minimal_relaxations_not_an_exc
 @pytest.mark.parametrize(
     ("editor", "cells", "message"),
     [
-        ("opt_runs", {"deadline_days": -5}, "'runs[0].deadline_days': -5 is not allowed"),
+        ("opt_runs", {"deadline_days": "-5"}, "runs[0].deadline_days = -5 is not allowed"),
+        ("opt_runs", {"deadline_days": "9e9"}, "runs[0].deadline_days = 9e+09 is not allowed"),
+        ("opt_runs", {"flops": "1.8T"}, "runs[0].flops = '1.8T' is not allowed: expected a number"),
+        ("opt_runs", {"params_b": "abc"}, "runs[0].params_b = 'abc' is not allowed"),
+        ("opt_limits", {"grid_limit_mw": "1e308"}, "site.grid_limit_mw = 1e+308 is not allowed"),
         ("opt_runs", {"mfu": "1.5"}, "'runs[0].mfu': 1.5 is not allowed"),
         ("opt_runs", {"mfu": "h100=1.5"}, "'runs[0].mfu.h100': 1.5 is not allowed"),
         ("opt_runs", {"mfu": "h100=,"}, "runs[0].mfu = 'h100=,' is not allowed"),
         ("opt_runs", {"name": None}, "'runs[0].name': required field is missing"),
         ("opt_candidates", {"chip": "tpu9"}, "'candidates.chips[0]': 'tpu9' is not allowed"),
-        ("opt_limits", {"grid_limit_mw": 0}, "'site.grid_limit_mw': 0 is not allowed"),
+        ("opt_limits", {"grid_limit_mw": "0"}, "'site.grid_limit_mw': 0 is not allowed"),
         ("opt_limits", {"pue": "0.5"}, "'site.pue': 0.5 is not allowed"),
     ],
 )
@@ -166,7 +173,7 @@ def test_a_bad_edit_shows_the_validators_message_naming_the_field_and_no_excepti
 
 
 def test_an_edit_is_solved_when_solve_is_pressed(optimise: AppTest) -> None:
-    at = edit(optimise, "opt_runs", 0, deadline_days=180)
+    at = edit(optimise, "opt_runs", 0, deadline_days="180")
     assert_clean(at)
     assert "press Solve" in texts(at)
     assert metrics(at)["GPUs"] == pytest.approx(2_016)  # still the plan last solved
@@ -189,13 +196,13 @@ def test_the_objective_selector_changes_the_plan(optimise: AppTest) -> None:
 
 
 def test_edits_and_the_solved_plan_survive_a_page_switch(optimise: AppTest) -> None:
-    at = edit(optimise, "opt_runs", 0, deadline_days=120)
+    at = edit(optimise, "opt_runs", 0, deadline_days="120")
     at.button(key="opt_solve").click().run()
     before = metrics(at)
     at.switch_page(NATIONAL).run()
     at.switch_page(OPTIMISE).run()
     assert_clean(at)
-    assert at.data_editor(key="opt_runs").value["deadline_days"].tolist() == [120.0]
+    assert at.data_editor(key="opt_runs").value["deadline_days"].tolist() == ["120"]
     assert metrics(at) == before
     assert "press Solve" not in texts(at)
 
@@ -231,9 +238,10 @@ def test_national_page_runs_every_shipped_scenario_and_reports_bad_samples(app: 
         assert not app.error, (name, [e.value for e in app.error])
         assert app.get("vega_lite_chart")
     assert app.multiselect(key="nat_variants").value  # every variant of the last file
-    app.number_input(key="nat_samples").set_value(-5).run()
+    app.number_input(key="nat_samples").set_value(-5).run()  # below the widget's range
     assert_clean(app)
-    assert app.error[0].value.startswith("samples = -5 is not allowed")
+    assert app.number_input(key="nat_samples").value in (0, None)  # refused by the widget
+    assert app.selectbox(key="nat_file").value  # the pickers stay: no dead end
     app.number_input(key="nat_samples").set_value(0).run()  # central values only
     assert_clean(app)
     assert not app.error
@@ -261,7 +269,7 @@ def test_reports_page_offers_every_format_and_the_bytes_are_reports(app: AppTest
     app.switch_page(REPORTS).run()
     assert_clean(app)
     assert not app.error
-    labels = [b.label for b in app.get("download_button")]
+    labels = [b.label for b in app.get("download_button") if b.key.startswith("dl_")]
     assert labels == ["HTML", "Excel (XLSX)", "Markdown", "JSON"] * 3
     sources = report_sources(app)
     assert set(sources) == {"sizing", "plan", "projection"}
@@ -285,9 +293,10 @@ def test_reports_page_offers_every_format_and_the_bytes_are_reports(app: AppTest
 
 
 def test_reports_follow_the_sidebar_and_the_edited_optimise_scenario(optimise: AppTest) -> None:
-    at = edit(optimise, "opt_runs", 0, deadline_days=120)
+    at = edit(optimise, "opt_runs", 0, deadline_days="120")
     at.button(key="opt_solve").click().run()
-    at.slider(key="mfu").set_value(0.35).run()
+    at.switch_page(SIZE).run()
+    at.slider(key="mfu_pct").set_value(35.0).run()
     at.switch_page(REPORTS).run()
     assert_clean(at)
     sources = report_sources(at)
@@ -299,11 +308,12 @@ def test_reports_follow_the_sidebar_and_the_edited_optimise_scenario(optimise: A
 
 
 def test_a_bad_sidebar_input_shows_the_core_message_on_the_reports_page(app: AppTest) -> None:
-    app.number_input(key="pue").set_value(0.5).run()
+    app.selectbox(key="chip").set_value("a100-80gb").run()  # the preset asks for FP8
     app.switch_page(REPORTS).run()
     assert_clean(app)
-    assert app.error[0].value.startswith("pue = 0.5 is not allowed")
-    assert len(app.get("download_button")) == 8  # plan and projection still offered
+    assert "precision = 'fp8' is not allowed" in app.error[0].value
+    buttons = [b for b in app.get("download_button") if b.key.startswith("dl_")]
+    assert len(buttons) == 8  # plan and projection still offered
 
 
 # --- the shared sidebar across pages ---------------------------------------------------------
@@ -311,15 +321,26 @@ def test_a_bad_sidebar_input_shows_the_core_message_on_the_reports_page(app: App
 
 def test_every_page_switch_keeps_the_sidebar_state(app: AppTest) -> None:
     app.selectbox(key="chip").set_value("gb200").run()
-    app.slider(key="mfu").set_value(0.35).run()
+    app.slider(key="mfu_pct").set_value(35.0).run()
     before = metrics(app)
     for page in (OPTIMISE, NATIONAL, REPORTS, SIZE):
         app.switch_page(page).run()
         assert_clean(app)
-        assert app.selectbox(key="chip").value == "gb200"
-        assert app.slider(key="mfu").value == pytest.approx(0.35)
         assert app.query_params["mfu"] == "0.35"
+        assert app.query_params["chip"] == "gb200"
+    # only the Size page draws the sizing inputs (per-page sidebars)
+    assert app.selectbox(key="chip").value == "gb200"
+    assert app.slider(key="mfu_pct").value == pytest.approx(35.0)
     assert metrics(app) == before
+
+
+def test_each_page_sidebar_holds_only_that_pages_inputs(app: AppTest) -> None:
+    assert app.selectbox(key="chip") and app.slider(key="mfu_pct")
+    for page, own in ((OPTIMISE, "opt_objective"), (NATIONAL, "nat_file")):
+        app.switch_page(page).run()
+        assert_clean(app)
+        keys = {w.key for w in app.sidebar.selectbox}
+        assert own in keys and "chip" not in keys and "preset" not in keys
 
 
 # --- the tables, without Streamlit -----------------------------------------------------------

@@ -30,6 +30,8 @@ import pandas as pd
 import streamlit as st
 
 from planner._paths import data_dir
+from planner.app.state import parse_number
+from planner.assumptions import GRID_INTENSITY_RANGE
 from planner.catalog import load_catalog
 from planner.errors import CatalogError, InputError
 from planner.optimization import build_model, pareto, solve
@@ -42,10 +44,19 @@ from planner.reports import Report, build_sizing_report, render_report
 from planner.reports.plan import build_plan_report
 from planner.reports.projection import build_projection_report
 from planner.request import build_request
-from planner.scenarios import Scenario, scenario_from_dict
+from planner.scenarios import (
+    MAX_BUDGET_USD,
+    MAX_GRID_MW,
+    MAX_PRICE_USD_PER_GPU,
+    MAX_RENT_USD_PER_GPU_HOUR,
+    MAX_SUPPLY_GPUS,
+    Scenario,
+    scenario_from_dict,
+)
 from planner.scenarios import load_scenario as load_site_scenario
-from planner.sizing import compare_accelerators, size_training
+from planner.sizing import MAX_DAYS, MAX_GPUS, MIN_DAYS, compare_accelerators, size_training
 from planner.validation import check_choice
+from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS
 
 #: Source tag of the values a user typed (shown in the assumptions table).
 APP_SOURCE = "app input"
@@ -98,8 +109,12 @@ def gpu_curve(key: Key, gpus: float) -> pd.DataFrame:
     request = build_request(**dict(key), source=APP_SOURCE)
     chip = load_catalog().get(request.accelerator or "")
     per_system = chip.gpus_per_system
-    raw = np.geomspace(gpus / CURVE_SPAN, gpus * CURVE_SPAN, CURVE_POINTS)
+    # within the core's limits: at least one system, at most sizing.MAX_GPUS
+    low = max(gpus / CURVE_SPAN, float(per_system))
+    high = max(min(gpus * CURVE_SPAN, MAX_GPUS), low)
+    raw = np.geomspace(low, high, CURVE_POINTS)
     counts = np.unique(np.maximum(np.round(raw / per_system), 1.0) * per_system)
+    counts = counts[counts <= MAX_GPUS]
     result = size_training(request.run, chip, gpus=counts, assumptions=request.assumptions)
     frame = result.to_frame()
     return frame[["gpus", "systems", "days", "facility_power_mw", "energy_mwh", "cost_usd"]]
@@ -134,13 +149,16 @@ def sized_at_gpus(key: Key, gpus: float) -> dict[str, Any]:
 
 #: Example site scenarios (``data/scenarios``), the page opens on the first.
 DEFAULT_SCENARIO = "gtc2024.toml"
-#: Columns of the editable tables of the Optimise page (units in the names).
+#: Columns of the editable tables of the Optimise page (units in the names). Every cell is
+#: text, parsed by :func:`planner.app.state.parse_number` (``2.15e25``, ``1,800``), so no
+#: number is mangled by a grid's number editor; the scaled columns (``_b`` billions, ``_t``
+#: trillions) are multiplied out when the scenario is built.
 RUN_COLUMNS = (
     "name",
     "flops",
-    "params",
-    "active_params",
-    "tokens",
+    "params_b",
+    "active_params_b",
+    "tokens_t",
     "deadline_days",
     "precision",
     "mfu",
@@ -155,6 +173,28 @@ LIMIT_COLUMNS = (
     "grid_gco2_per_kwh",
     "max_racks",
 )
+#: Scale of each run column to the scenario's unit (parameters, tokens).
+RUN_SCALES = {"params_b": 1e9, "active_params_b": 1e9, "tokens_t": 1e12}
+#: ``(low, high)`` of every numeric cell in its column's unit: the core's own limits
+#: (scenarios.MAX_*, sizing.MIN_DAYS/MAX_DAYS, workloads.MAX_*); outside them a cell is
+#: refused with a message naming it.
+CELL_LIMITS: dict[str, tuple[float, float]] = {
+    "flops": (1.0, MAX_FLOPS),
+    "params_b": (1e-9, MAX_PARAMS / 1e9),
+    "active_params_b": (1e-9, MAX_PARAMS / 1e9),
+    "tokens_t": (1e-12, MAX_TOKENS / 1e12),
+    "deadline_days": (MIN_DAYS, MAX_DAYS),
+    "goodput": (0.0, 1.0),
+    "supply_gpus": (0.0, MAX_SUPPLY_GPUS),
+    "price_usd_per_gpu": (0.0, MAX_PRICE_USD_PER_GPU),
+    "rent_usd_per_gpu_hour": (0.0, MAX_RENT_USD_PER_GPU_HOUR),
+    "grid_limit_mw": (0.0, MAX_GRID_MW),
+    "budget_usd": (0.0, MAX_BUDGET_USD),
+    "electricity_usd_per_mwh": (0.0, 10_000.0),
+    "grid_gco2_per_kwh": GRID_INTENSITY_RANGE,
+    "max_racks": (1.0, 1_000_000.0),
+}
+_WHOLE_COLUMNS = ("supply_gpus", "max_racks")
 #: Deadlines of the cost-vs-days sweep, as multiples of the scenario's longest deadline.
 PARETO_FACTORS = (1 / 3, 0.5, 2 / 3, 5 / 6, 1.0, 4 / 3, 5 / 3, 2.0)
 #: Objective of the Pareto sweep: the chart is least cost against the deadline.
@@ -225,6 +265,27 @@ def _scalar_text(value: Any) -> str:
     )
 
 
+def number_text(value: Any, scale: float = 1.0) -> str:
+    """A number as a table cell planners read and type: ``1,800``, ``2.15e25``, ``0.9``.
+
+    Exact to 12 significant figures (so a scenario round-trips), e-notation from 1e12 up,
+    thousands separators below; empty for a missing value.
+    """
+    if _missing(value):
+        return ""
+    if isinstance(value, str):
+        return value
+    v = float(value) / scale
+    if v != 0 and (abs(v) >= 1e12 or abs(v) < 1e-4):
+        mantissa, _, exponent = f"{v:.12g}".partition("e")
+        if not exponent:
+            mantissa, _, exponent = f"{v:.11e}".partition("e")
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    text = f"{v:,.12g}" if abs(v) < 1e12 else f"{v:.12g}"
+    return text
+
+
 def parse_mapping(
     field: str, text: Any, example: str
 ) -> float | str | dict[str, float | str] | None:
@@ -253,9 +314,10 @@ def parse_mapping(
 
 def _number_or_name(text: str) -> float | str:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return text
+    return value if math.isfinite(value) else text
 
 
 def _cell(value: Any) -> Any:
@@ -269,38 +331,44 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _whole(value: Any) -> Any:
-    """Whole numbers typed in a float column as ints (supply caps, racks)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+def _number_cell(field: str, column: str, value: Any) -> float | int | None:
+    """A numeric cell parsed (``2.15e25``, ``1,800``), range-checked and scaled to its unit."""
+    cell = _cell(value)
+    if cell is None:
+        return None
+    number = parse_number(field, cell, *CELL_LIMITS[column])
+    if column in _WHOLE_COLUMNS:
+        if not number.is_integer():
+            raise InputError(field, cell, "a whole number")
+        return int(number)
+    return number * RUN_SCALES.get(column, 1.0)
 
 
 def scenario_tables(raw: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """The editable tables of a scenario dict: ``runs``, ``candidates`` and ``limits``.
 
+    Every cell is text (:func:`number_text`); parameters in billions, tokens in trillions.
     ``candidates`` lists the scenario's chips, or (when the file lists none) every catalog
     chip with a price for its pricing mode, as the optimiser would use them.
     """
     runs = pd.DataFrame(
         [
             {
-                "name": r.get("name"),
-                "flops": r.get("flops"),
-                "params": r.get("params"),
-                "active_params": r.get("active_params"),
-                "tokens": r.get("tokens"),
-                "deadline_days": r.get("deadline_days"),
+                "name": str(r.get("name") or ""),
+                "flops": number_text(r.get("flops")),
+                "params_b": number_text(r.get("params"), RUN_SCALES["params_b"]),
+                "active_params_b": number_text(r.get("active_params"), RUN_SCALES["params_b"]),
+                "tokens_t": number_text(r.get("tokens"), RUN_SCALES["tokens_t"]),
+                "deadline_days": number_text(r.get("deadline_days")),
                 "precision": r.get("precision", "bf16"),
                 "mfu": mapping_text(r.get("mfu")),
-                "goodput": r.get("goodput"),
+                "goodput": number_text(r.get("goodput")),
             }
             for r in raw.get("runs", [])
         ],
         columns=list(RUN_COLUMNS),
+        dtype=object,
     )
-    for column in ("flops", "params", "active_params", "tokens", "deadline_days", "goodput"):
-        runs[column] = pd.to_numeric(runs[column], errors="coerce").astype(float)
     cand = raw.get("candidates", {})
     chips = cand.get("chips")
     if chips is None:
@@ -309,34 +377,45 @@ def scenario_tables(raw: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         [
             {
                 "chip": c,
-                "supply_gpus": cand.get("supply_gpus", {}).get(c),
-                "price_usd_per_gpu": cand.get("price_usd_per_gpu", {}).get(c),
-                "rent_usd_per_gpu_hour": cand.get("rent_usd_per_gpu_hour", {}).get(c),
+                **{col: number_text(cand.get(col, {}).get(c)) for col in CANDIDATE_COLUMNS[1:]},
             }
             for c in chips
         ],
         columns=list(CANDIDATE_COLUMNS),
+        dtype=object,
     )
-    for column in CANDIDATE_COLUMNS[1:]:
-        candidates[column] = pd.to_numeric(candidates[column], errors="coerce").astype(float)
     site = raw.get("site", {})
     limits = pd.DataFrame(
         [
             {
-                "grid_limit_mw": site.get("grid_limit_mw"),
+                "grid_limit_mw": number_text(site.get("grid_limit_mw")),
                 "pue": mapping_text(site.get("pue")),
-                "budget_usd": raw.get("budget_usd"),
-                "electricity_usd_per_mwh": site.get("electricity_usd_per_mwh"),
-                "grid_gco2_per_kwh": site.get("grid_gco2_per_kwh"),
-                "max_racks": site.get("max_racks"),
+                "budget_usd": number_text(raw.get("budget_usd")),
+                "electricity_usd_per_mwh": number_text(site.get("electricity_usd_per_mwh")),
+                "grid_gco2_per_kwh": number_text(site.get("grid_gco2_per_kwh")),
+                "max_racks": number_text(site.get("max_racks")),
             }
         ],
         columns=list(LIMIT_COLUMNS),
+        dtype=object,
     )
-    for column in LIMIT_COLUMNS:
-        if column != "pue":
-            limits[column] = pd.to_numeric(limits[column], errors="coerce").astype(float)
     return {"runs": runs, "candidates": candidates, "limits": limits}
+
+
+def contradictions(runs: pd.DataFrame) -> list[str]:
+    """One sentence per run that gives both FLOPs and parameters x tokens (FLOPs win)."""
+    out = []
+    for i, row in enumerate(runs.to_dict(orient="records")):
+        has_flops = _cell(row.get("flops")) is not None
+        has_params = any(_cell(row.get(c)) is not None for c in RUN_SCALES)
+        if has_flops and has_params:
+            name = _cell(row.get("name")) or f"runs[{i}]"
+            out.append(
+                f"Run {name} gives both FLOPs and parameters x tokens: the FLOPs "
+                f"({row.get('flops')}) are used and the parameters and tokens ignored. "
+                "Clear one of them."
+            )
+    return out
 
 
 def scenario_from_tables(
@@ -351,39 +430,47 @@ def scenario_from_tables(
 ) -> dict[str, Any]:
     """The scenario dict of edited tables, on top of ``raw`` (its other keys are kept).
 
-    Plain data for :func:`planner.scenarios.scenario_from_dict`, which validates it; here only
-    the text cells (MFU per chip, PUE per hall) are parsed.
+    Plain data for :func:`planner.scenarios.scenario_from_dict`, which validates it; here the
+    text cells are parsed (numbers by :func:`planner.app.state.parse_number` within the
+    core's limits, MFU per chip and PUE per hall as pairs) and the scaled columns multiplied
+    out (billions of parameters, trillions of tokens).
 
     Raises
     ------
     InputError
-        A text cell that is neither a number/name nor ``key=value`` pairs.
+        A cell that is not a number (``runs[0].flops = '2.15e25x'``), is outside the core's
+        range, a chip listed twice, or text that is neither a number/name nor pairs.
     """
     data = copy.deepcopy(dict(raw))
     run_list = []
     for i, row in enumerate(runs.to_dict(orient="records")):
         if all(_missing(v) or str(v).strip() == "" for v in row.values()):
             continue  # a row the editor added and left empty
-        entry = {k: _cell(row.get(k)) for k in RUN_COLUMNS if k != "mfu"}
+        entry: dict[str, Any] = {"name": _cell(row.get("name"))}
+        for column, scale in (("flops", 1.0), *RUN_SCALES.items(), ("deadline_days", 1.0)):
+            key = column.removesuffix("_b").removesuffix("_t") if scale != 1.0 else column
+            entry[key] = _number_cell(f"runs[{i}].{column}", column, row.get(column))
+        entry["precision"] = _cell(row.get("precision"))
+        entry["goodput"] = _number_cell(f"runs[{i}].goodput", "goodput", row.get("goodput"))
         entry["mfu"] = parse_mapping(f"runs[{i}].mfu", row.get("mfu"), "h100=0.20, gb200=0.32")
         run_list.append({k: v for k, v in entry.items() if v is not None})
     data["runs"] = run_list
     cand = dict(data.get("candidates", {}))
     chips: list[str] = []
-    tables: dict[str, dict[str, Any]] = {
-        "supply_gpus": {},
-        "price_usd_per_gpu": {},
-        "rent_usd_per_gpu_hour": {},
-    }
-    for row in candidates.to_dict(orient="records"):
+    tables: dict[str, dict[str, Any]] = {column: {} for column in CANDIDATE_COLUMNS[1:]}
+    for i, row in enumerate(candidates.to_dict(orient="records")):
         chip = _cell(row.get("chip"))
         if chip is None:
             continue
+        if str(chip) in chips:
+            raise InputError(
+                f"candidates[{i}].chip", str(chip), "each chip once (it is listed twice)"
+            )
         chips.append(str(chip))
         for column, table in tables.items():
-            value = _cell(row.get(column))
+            value = _number_cell(f"candidates[{i}].{column}", column, row.get(column))
             if value is not None:
-                table[str(chip)] = _whole(value) if column == "supply_gpus" else value
+                table[str(chip)] = value
     cand["chips"] = chips
     for column, table in tables.items():
         if table:
@@ -396,18 +483,18 @@ def scenario_from_tables(
     row = limits.to_dict(orient="records")[0] if len(limits) else {}
     site = dict(data.get("site", {}))
     for column in ("grid_limit_mw", "electricity_usd_per_mwh", "grid_gco2_per_kwh", "max_racks"):
-        value = _cell(row.get(column))
+        value = _number_cell(f"site.{column}", column, row.get(column))
         if value is None:
             site.pop(column, None)
         else:
-            site[column] = _whole(value) if column == "max_racks" else value
+            site[column] = value
     pue = parse_mapping("site.pue", row.get("pue"), "air=colocation-air, liquid=1.1")
     if pue is None:
         site.pop("pue", None)
     else:
         site["pue"] = pue
     data["site"] = site
-    budget = _cell(row.get("budget_usd"))
+    budget = _number_cell("budget_usd", "budget_usd", row.get("budget_usd"))
     if budget is None:
         data.pop("budget_usd", None)
     else:
@@ -463,6 +550,7 @@ def plan(key: str, source: str) -> dict[str, Any]:
         "timings": dict(result.timings),
         "grid_limit_mw": scenario.site.grid_limit_mw,
         "longest_deadline_days": max(r.deadline_days for r in scenario.runs),
+        "shortest_deadline_days": min(r.deadline_days for r in scenario.runs),
         "runs": _frame(result.runs),
         "constraints": _frame(result.constraints),
         "comparison": _frame(result.comparison),
@@ -470,10 +558,38 @@ def plan(key: str, source: str) -> dict[str, Any]:
     }
 
 
-def pareto_days_values(longest_deadline_days: float) -> tuple[float, ...]:
-    """Deadlines of the sweep: :data:`PARETO_FACTORS` x the longest deadline, whole days."""
-    values = {max(1.0, float(round(longest_deadline_days * f))) for f in PARETO_FACTORS}
-    values.add(float(longest_deadline_days))
+def pareto_days_values(
+    longest_deadline_days: float,
+    shortest_deadline_days: float | None = None,
+    relaxations: pd.DataFrame | None = None,
+) -> tuple[float, ...]:
+    """Deadlines of the sweep: :data:`PARETO_FACTORS` x the longest deadline, whole days.
+
+    Clamped to the core's limits (the other runs' deadlines scale in proportion, so the
+    shortest stays >= ``sizing.MIN_DAYS`` and the longest <= ``sizing.MAX_DAYS``). For an
+    infeasible scenario the sweep also spans the longer deadlines its relaxations say work,
+    so the chart shows where plans begin.
+    """
+    longest = float(longest_deadline_days)
+    shortest = float(shortest_deadline_days or longest)
+    low = max(1.0, MIN_DAYS * longest / shortest)
+    bases = [longest]
+    if relaxations is not None and not relaxations.empty and "relax" in relaxations:
+        for r in relaxations.to_dict(orient="records"):
+            needed, current = r.get("needed"), r.get("current")
+            if (
+                str(r["relax"]).startswith("deadline_days.")
+                and r.get("works")
+                and not _missing(needed)
+                and not _missing(current)
+                and float(current) > 0
+            ):
+                bases.append(longest * float(needed) / float(current))
+    values = {
+        min(max(low, float(round(base * f))), MAX_DAYS) for base in bases for f in PARETO_FACTORS
+    }
+    values.add(min(max(low, longest), MAX_DAYS))
+    values |= {min(max(low, float(math.ceil(b))), MAX_DAYS) for b in bases[1:]}
     return tuple(sorted(values))
 
 
@@ -644,9 +760,12 @@ def _scratch_file(stem: str, text: str) -> Path:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def sizing_report(key: Key, command: str = "") -> Report:
-    """The sizing report of a sidebar request (:func:`planner.reports.build_sizing_report`)."""
-    return build_sizing_report(build_request(**dict(key), source=APP_SOURCE), command=command)
+def sizing_report(key: Key, command: str = "", grid_mw: float | None = None) -> Report:
+    """The sizing report of a sidebar request (:func:`planner.reports.build_sizing_report`),
+    with the page's grid verdict when a grid limit is set."""
+    return build_sizing_report(
+        build_request(**dict(key), source=APP_SOURCE), command=command, grid_mw=grid_mw
+    )
 
 
 def plan_report_file(key: str, file_name: str) -> Path:

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner.app import charts, compute
+from planner.app import charts, compute, layout, share, sidebar
 from planner.app import formatting as fmt
 from planner.errors import InputError, PlannerError
+from planner.projection import MAX_SAMPLES
 
 FILE = "nat_file"
 UPLOAD = "nat_upload"
@@ -57,6 +58,10 @@ def _default_file() -> str:
     return compute.projection_names()[0]
 
 
+#: A message about the last upload that could not be used (shown once, then cleared).
+UPLOAD_ERROR = "_nat_upload_error"
+
+
 def _defaults(source: tuple[str, str | None]) -> dict[str, Any]:
     meta = compute.projection_meta(*source)
     return {
@@ -75,7 +80,10 @@ def _restore_widgets() -> None:
     source = current_source()
     if source is None:
         return
-    defaults = _defaults(source)
+    try:
+        defaults = _defaults(source)
+    except PlannerError:
+        return  # the page shows the error below the pickers
     for key in (VARIANTS, YEARS, COUNTRIES):
         if key not in st.session_state:
             st.session_state[key] = st.session_state.get(_KEEP + key, defaults[key])
@@ -104,10 +112,18 @@ def _reset_choices() -> None:
 
 
 def _on_upload() -> None:
+    """Callback: keep an upload only if the core reads it; else say why and keep the last one."""
     file = st.session_state.get(UPLOAD)
     if file is None:
         return
-    st.session_state[UPLOADED] = (file.name, file.getvalue().decode("utf-8", errors="replace"))
+    uploaded = (file.name, file.getvalue().decode("utf-8", errors="replace"))
+    try:
+        compute.projection_meta(*uploaded)
+    except PlannerError as err:
+        st.session_state[UPLOAD_ERROR] = f"{file.name} was not loaded: {err}"
+        return
+    st.session_state.pop(UPLOAD_ERROR, None)
+    st.session_state[UPLOADED] = uploaded
     _reset_choices()
 
 
@@ -121,7 +137,10 @@ def _label(name: str) -> str:
 
 
 def _inputs() -> tuple[str, str | None] | None:
-    st.selectbox(
+    """This page's inputs, in the sidebar; None while nothing usable is chosen."""
+    sb = st.sidebar
+    sb.header("National demand")
+    sb.selectbox(
         "Projection scenario",
         [*compute.projection_names(), CUSTOM],
         key=FILE,
@@ -130,21 +149,33 @@ def _inputs() -> tuple[str, str | None] | None:
         help="A study's reproduction: every input in the file, next to its source.",
     )
     if st.session_state[FILE] == CUSTOM:
-        st.file_uploader(
+        sb.file_uploader(
             "Scenario TOML (the format of data/projections/*.toml)",
             type=["toml"],
             key=UPLOAD,
             on_change=_on_upload,
         )
+    problem = st.session_state.pop(UPLOAD_ERROR, None)
+    if problem:
+        st.error(problem)
+    if st.session_state[FILE] == CUSTOM:
         uploaded = st.session_state.get(UPLOADED)
         if uploaded is None:
-            st.info("Upload a projection scenario to run it.", icon=":material/upload_file:")
+            st.info(
+                "Upload a projection scenario in the sidebar to run it, or pick a study.",
+                icon=":material/upload_file:",
+            )
             return None
         st.caption(f"Uploaded: {uploaded[0]}")
     source = current_source()
     if source is None:
         return None
-    meta = compute.projection_meta(*source)
+    try:
+        meta = compute.projection_meta(*source)
+    except PlannerError as err:
+        st.error(str(err))
+        st.caption("Pick another scenario or upload another file in the sidebar.")
+        return None
     start, end = meta["years"]
     lo, hi = min(YEAR_BOUNDS[0], start), max(YEAR_BOUNDS[1], end)
     years = st.session_state.get(YEARS) or (start, end)
@@ -154,22 +185,23 @@ def _inputs() -> tuple[str, str | None] | None:
         or not lo <= min(years) <= max(years) <= hi
     ):
         _reset_choices()  # values kept for another scenario
-    cols = st.columns([2, 3, 1])
-    cols[0].multiselect(
+    sb.multiselect(
         "Variants",
         meta["variants"],
         key=VARIANTS,
         help="A study's cases (low, base, high...). Empty: all of them.",
     )
-    cols[1].slider("Years", min_value=lo, max_value=hi, key=YEARS, step=1, help="Years to project")
-    cols[2].number_input(
-        "Samples",
+    sb.slider("Years", min_value=lo, max_value=hi, key=YEARS, step=1, help="Years to project")
+    sb.number_input(
+        "Monte Carlo samples",
         key=SAMPLES,
         step=1_000,
-        help="Monte Carlo samples over the inputs given as ranges (0: central values only). "
+        min_value=0,
+        max_value=MAX_SAMPLES,
+        help="Samples over the inputs given as ranges (0: central values only). "
         f"Seed {compute.PROJECTION_SEED}: the same inputs give the same bands.",
     )
-    st.multiselect(
+    sb.multiselect(
         "Countries and regions",
         meta["countries"],
         key=COUNTRIES,
@@ -180,41 +212,80 @@ def _inputs() -> tuple[str, str | None] | None:
 
 def _headline(result: dict[str, Any], scope: str) -> None:
     frame = result["frame"]
-    variant = result["variants"][0]
-    rows = frame[(frame["country"] == scope) & (frame["variant"] == variant)]
-    if rows.empty:
+    rows_by_variant = {
+        v: frame[(frame["country"] == scope) & (frame["variant"] == v)] for v in result["variants"]
+    }
+    rows_by_variant = {v: r for v, r in rows_by_variant.items() if not r.empty}
+    if not rows_by_variant:
         return
-    first, last = rows.iloc[0], rows.iloc[-1]
-    banded = "total_twh_p10" in rows.columns
-    ends = [first, last] if len(rows) > 1 else [last]
-    items = [
-        (
-            f"{scope} {int(row['year'])}",
-            fmt.twh(row["total_twh"]),
-            fmt.band(row["total_twh_p10"], row["total_twh_p90"], "TWh") if banded else None,
+    banded = "total_twh_p10" in frame.columns
+    lasts = {v: r.iloc[-1] for v, r in rows_by_variant.items()}
+    first = next(iter(rows_by_variant.values())).iloc[0]
+    last = next(iter(lasts.values()))
+    year = int(last["year"])
+    items: list[tuple[str, str, str | None]] = []
+    if len(rows_by_variant) > 1:
+        items.append(
+            (
+                f"{scope} {int(first['year'])}",
+                fmt.twh(first["total_twh"]),
+                "data-centre electricity, central value",
+            )
         )
-        for row in ends
-    ]
+        for variant, row in lasts.items():
+            items.append(
+                (
+                    f"{scope} {year}, {variant}",
+                    fmt.twh(row["total_twh"]),
+                    fmt.band(row["total_twh_p10"], row["total_twh_p90"], "TWh") if banded else None,
+                )
+            )
+        shares = [fmt.share(r["total_share"]) for r in lasts.values()]
+        items.append(
+            (
+                f"Share of {scope} electricity {year}",
+                f"{shares[0]} to {shares[-1]}",
+                f"{' to '.join(lasts)}; of national electricity {last['electricity_definition']}",
+            )
+        )
+    else:
+        rows = next(iter(rows_by_variant.values()))
+        ends = [rows.iloc[0], rows.iloc[-1]] if len(rows) > 1 else [rows.iloc[-1]]
+        for row in ends:
+            items.append(
+                (
+                    f"{scope} {int(row['year'])}",
+                    fmt.twh(row["total_twh"]),
+                    fmt.band(row["total_twh_p10"], row["total_twh_p90"], "TWh") if banded else None,
+                )
+            )
+        items.append(
+            (
+                f"Share of {scope} electricity {year}",
+                fmt.share(last["total_share"]),
+                f"of national electricity {last['electricity_definition']} "
+                f"({fmt.twh(last['electricity_twh'])})",
+            )
+        )
     items.append(
         (
-            f"Share of {scope} electricity {int(last['year'])}",
-            fmt.share(last["total_share"]),
-            f"of national electricity {last['electricity_definition']} "
-            f"({fmt.twh(last['electricity_twh'])})",
-        )
-    )
-    items.append(
-        (
-            f"AI servers {int(last['year'])}",
+            f"AI servers {year}",
             fmt.twh(last["ai_twh"]),
             f"about {fmt.number(last['reference_runs_per_year'])} runs a year of "
-            f"{result['reference_run']}",
+            f"{result['reference_run']}"
+            + (f" ({next(iter(lasts))} variant)" if len(lasts) > 1 else ""),
         )
     )
-    for col, (label, value, help_text) in zip(st.columns(len(items)), items, strict=True):
-        col.metric(label, value, help=help_text)
-    if len(result["variants"]) > 1:
-        st.caption(f"Headline numbers: variant {variant} (central values).")
+    layout.metric_row(items)
+
+
+def _quantity(quantity: str, value: Any) -> str:
+    """A published or modelled figure in its unit: shares as percentages, TWh to 1 decimal."""
+    if "share" in str(quantity):
+        return fmt.share(value)
+    if "twh" in str(quantity):
+        return fmt.twh(value)
+    return fmt.number(value)
 
 
 def _published_table(published: list[dict[str, Any]]) -> None:
@@ -229,8 +300,8 @@ def _published_table(published: list[dict[str, Any]]) -> None:
                 "country": p["country"],
                 "year": int(p["year"]),
                 "quantity": p["quantity"],
-                "published": fmt.number(p["published"]),
-                "model": fmt.number(p["model"]),
+                "published": _quantity(p["quantity"], p["published"]),
+                "model": _quantity(p["quantity"], p["model"]),
                 "difference": fmt.percent(p["relative_difference"]),
                 "note": p.get("note") or "",
             }
@@ -246,6 +317,15 @@ def _published_table(published: list[dict[str, Any]]) -> None:
 
 def render() -> None:
     """Draw the page for the chosen scenario, variants, years, samples and countries."""
+    sidebar.load()
+    try:
+        _render()
+    finally:
+        _keep_widgets()
+        share.sync_url()
+
+
+def _render() -> None:
     st.title("National demand")
     st.caption(
         "Data-centre and AI electricity by country and year, bottom-up from accelerator "
@@ -256,30 +336,31 @@ def render() -> None:
         _restore_widgets()
         source = _inputs()
     except PlannerError as err:
-        _keep_widgets()
+        source = None
         st.error(str(err))
-        return
     _keep_widgets()
+    share.panel()
     if source is None:
         return
-    meta = compute.projection_meta(*source)
-    chosen = tuple(st.session_state.get(COUNTRIES) or meta["countries"])
-    countries = None if set(chosen) == set(meta["countries"]) else tuple(sorted(chosen))
-    variants = tuple(st.session_state.get(VARIANTS) or meta["variants"])
-    years = tuple(int(y) for y in st.session_state[YEARS])
-    samples = st.session_state.get(SAMPLES)
     try:
+        meta = compute.projection_meta(*source)
+        chosen = tuple(st.session_state.get(COUNTRIES) or meta["countries"])
+        countries = None if set(chosen) == set(meta["countries"]) else tuple(sorted(chosen))
+        variants = tuple(st.session_state.get(VARIANTS) or meta["variants"])
+        years = tuple(int(y) for y in st.session_state[YEARS])
+        samples = st.session_state.get(SAMPLES)
         if samples is None:
             raise InputError("samples", "empty", "a whole number of Monte Carlo samples >= 0")
-        result = compute.projection(
-            source[0],
-            source[1],
-            variants,
-            (years[0], years[1]),
-            int(samples) if float(samples).is_integer() else samples,
-            compute.PROJECTION_SEED,
-            countries,
-        )
+        with st.spinner(f"Projecting with {int(samples):,} Monte Carlo samples...", show_time=True):
+            result = compute.projection(
+                source[0],
+                source[1],
+                variants,
+                (years[0], years[1]),
+                int(samples) if float(samples).is_integer() else samples,
+                compute.PROJECTION_SEED,
+                countries,
+            )
     except PlannerError as err:
         st.error(str(err))
         return
@@ -289,19 +370,19 @@ def render() -> None:
 
     banded = "total_twh_p10" in result["frame"].columns
     st.subheader("Electricity by year" + (" (P10-P90 band, P50 line)" if banded else ""))
-    st.vega_lite_chart(
-        spec=charts.fan(result["frame"], result["published"], "total_twh", order),
-        key="nat_chart_twh",
-    )
-    st.caption(
-        "Diamonds: the study's published figures. Each panel has its own scale."
-        + ("" if banded else " Samples 0: central values only, no band.")
-    )
-    st.subheader("Share of national electricity")
-    st.vega_lite_chart(
-        spec=charts.fan(result["frame"], result["published"], "total_share", order),
-        key="nat_chart_share",
-    )
+    try:
+        twh_spec = charts.fan(result["frame"], result["published"], "total_twh", order)
+        share_spec = charts.fan(result["frame"], result["published"], "total_share", order)
+    except PlannerError as err:
+        st.info(f"No charts for these choices: {err}", icon=":material/info:")
+    else:
+        st.vega_lite_chart(spec=twh_spec, key="nat_chart_twh")
+        st.caption(
+            "Diamonds: the study's published figures. Each panel has its own scale."
+            + ("" if banded else " Samples 0: central values only, no band.")
+        )
+        st.subheader("Share of national electricity")
+        st.vega_lite_chart(spec=share_spec, key="nat_chart_share")
     definition = ", ".join(sorted(set(result["frame"]["electricity_definition"])))
     st.caption(
         f"Data-centre electricity over national electricity {definition}, with each study's "
@@ -312,7 +393,7 @@ def render() -> None:
         for variant, text in result["calibration"].items():
             st.markdown(f"**{variant}**: {text}")
     with st.expander("Every number of the projection"):
-        st.dataframe(result["frame"], hide_index=True, key="nat_frame_table")
+        st.dataframe(fmt.projection_table(result["frame"]), hide_index=True, key="nat_frame_table")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner.app import charts, compute
+from planner.app import charts, compute, layout, share, sidebar
 from planner.app import formatting as fmt
 from planner.assumptions import default_table
 from planner.catalog import PRECISIONS, load_catalog
@@ -43,6 +43,11 @@ _BASES = "_opt_bases"  # the frames the editors are drawn from
 _KEEP = "_keep_"  # prefix of the copies of this page's widget values
 
 PRICING_MODES = ("buy", "rent", "auto")
+PRICING_LABELS = {
+    "buy": "buy (capex + electricity)",
+    "rent": "rent (GPU-hours, off site)",
+    "auto": "auto: buy where priced, else rent",
+}
 #: Shown in an empty table cell (a default applies, or no limit).
 EMPTY = "-"
 OBJECTIVE_LABELS = {
@@ -124,14 +129,15 @@ def _defaults_caption() -> str:
         f"MFU {table['mfu'].value:g}, goodput {table['goodput'].value:g}, "
         f"PUE {table['pue'].value:g}, electricity {table['electricity_usd_per_mwh'].value:g} "
         f"USD/MWh, grid {table['grid_gco2_per_kwh'].value:g} gCO2/kWh. Give the work as FLOPs, "
-        "or parameters (and active parameters for a mixture of experts) with tokens. "
+        "or parameters (and active parameters for a mixture of experts) with tokens, not both. "
+        "Numbers as you write them: 2.15e25, 1,800 (units in the headers). "
         "MFU and PUE take one number or per-chip/per-hall pairs (`h100=0.2, gb200=0.32`; "
         "`air=colocation-air, liquid=hyperscale-liquid`, profiles of data/facility.csv)."
     )
 
 
 def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    number = st.column_config.NumberColumn
+    text = st.column_config.TextColumn
     st.markdown("**Runs** (trained at the same time, each on its own cluster)")
     runs = st.data_editor(
         bases["runs"],
@@ -141,22 +147,21 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         width="stretch",
         column_config={
-            "name": st.column_config.TextColumn("Run", help="A unique name"),
-            "flops": number("FLOPs", format="%.3e", help="Total training compute, FLOPs"),
-            "params": number("Parameters (count)", format="%.3e"),
-            "active_params": number(
-                "Active parameters (count)",
-                format="%.3e",
+            "name": text("Run", help="A unique name"),
+            "flops": text("FLOPs", help="Total training compute, e.g. 2.15e25"),
+            "params_b": text("Parameters (billions)", help="e.g. 1800 for 1.8T"),
+            "active_params_b": text(
+                "Active parameters (billions)",
                 help="Mixture of experts: parameters each token uses (empty: dense)",
             ),
-            "tokens": number("Tokens (count)", format="%.3e"),
-            "deadline_days": number("Deadline (days)", format="%.4g"),
+            "tokens_t": text("Tokens (trillions)", help="e.g. 13 for 1.3e13 tokens"),
+            "deadline_days": text("Deadline (days)"),
             "precision": st.column_config.SelectboxColumn("Precision", options=list(PRECISIONS)),
-            "mfu": st.column_config.TextColumn(
+            "mfu": text(
                 "MFU (fraction)",
                 help="One number in (0, 1], or chip=value pairs with an optional default=",
             ),
-            "goodput": number("Goodput (fraction)", format="%.3f"),
+            "goodput": text("Goodput (fraction)"),
         },
     )
     st.markdown("**Candidate chips** (the optimiser picks among them)")
@@ -168,14 +173,10 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         column_config={
             "chip": st.column_config.SelectboxColumn("Chip", options=load_catalog().ids),
-            "supply_gpus": number(
-                "Supply cap (GPUs)", format="localized", step=1, help="Empty: no cap"
-            ),
-            "price_usd_per_gpu": number(
-                "Price (USD per GPU)", format="localized", help="Empty: the catalog's price"
-            ),
-            "rent_usd_per_gpu_hour": number(
-                "Rent (USD per GPU-hour)", format="%.2f", help="Empty: the catalog's rent"
+            "supply_gpus": text("Supply cap (GPUs)", help="Empty: no cap"),
+            "price_usd_per_gpu": text("Price (USD per GPU)", help="Empty: the catalog's price"),
+            "rent_usd_per_gpu_hour": text(
+                "Rent (USD per GPU-hour)", help="Empty: the catalog's rent"
             ),
         },
     )
@@ -188,16 +189,14 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         width="stretch",
         column_config={
-            "grid_limit_mw": number(
-                "Grid limit (MW)", format="%.4g", help="Peak facility power the grid supplies"
-            ),
-            "pue": st.column_config.TextColumn(
+            "grid_limit_mw": text("Grid limit (MW)", help="Peak facility power the grid supplies"),
+            "pue": text(
                 "PUE (ratio)", help="A number in [1, 3], a facility profile, or hall=value pairs"
             ),
-            "budget_usd": number("Budget (USD)", format="localized", help="Empty: no budget"),
-            "electricity_usd_per_mwh": number("Electricity (USD/MWh)", format="%.4g"),
-            "grid_gco2_per_kwh": number("Grid intensity (gCO2/kWh)", format="%.4g"),
-            "max_racks": number("Max racks (count)", format="localized", step=1),
+            "budget_usd": text("Budget (USD)", help="Empty: no budget; e.g. 1.5e9"),
+            "electricity_usd_per_mwh": text("Electricity (USD/MWh)"),
+            "grid_gco2_per_kwh": text("Grid intensity (gCO2/kWh)"),
+            "max_racks": text("Max racks (count)"),
         },
     )
     st.caption(_defaults_caption())
@@ -224,54 +223,36 @@ def _objective_text(value: Any, unit: str) -> str:
 
 def _metrics(result: dict[str, Any]) -> None:
     t = result["totals"]
-    row1 = st.columns(4)
-    row1[0].metric("GPUs", fmt.count(t["gpus"]), help="all runs, whole systems")
-    row1[1].metric("Systems", fmt.count(t["systems"]))
-    row1[2].metric(
-        "Peak facility power",
-        fmt.mw(t["facility_power_mw"]),
-        help=(
-            f"all runs at once; {fmt.mw(t.get('grid_power_mw', t['facility_power_mw']))} of it "
-            f"on the site grid (design-day PUE, rented capacity off site) of the "
-            f"{fmt.mw(result['grid_limit_mw'])} limit"
-        ),
-    )
-    row1[3].metric("Longest run", f"{fmt.days(t['longest_days'])} days")
-    row2 = st.columns(4)
-    row2[0].metric("Energy", fmt.mwh(t["energy_mwh"]))
-    row2[1].metric("Cost", fmt.usd(t["cost_usd"]), help="hardware bought in full + electricity")
-    row2[2].metric("Emissions", fmt.tco2(t["emissions_tco2"]))
-    row2[3].metric(
-        "Objective",
-        _objective_text(result["objective_value"], result["objective_unit"]),
-        help=OBJECTIVE_LABELS.get(result["objective"], result["objective"]),
+    layout.metric_row(
+        [
+            ("GPUs", fmt.count(t["gpus"]), "all runs, whole systems"),
+            ("Systems", fmt.count(t["systems"]), None),
+            (
+                "Peak facility power",
+                fmt.mw(t["facility_power_mw"]),
+                f"peak facility power of all runs at once; "
+                f"{fmt.mw(t.get('grid_power_mw', t['facility_power_mw']))} of it on the site "
+                f"grid (design-day PUE, rented capacity off site) of the "
+                f"{fmt.mw(result['grid_limit_mw'])} limit",
+            ),
+            ("Longest run", f"{fmt.days(t['longest_days'])} days", None),
+            ("Energy", fmt.mwh(t["energy_mwh"]), None),
+            ("Cost", fmt.usd(t["cost_usd"]), "hardware bought in full + electricity"),
+            ("Emissions", fmt.tco2(t["emissions_tco2"]), None),
+            (
+                "Objective",
+                _objective_text(result["objective_value"], result["objective_unit"]),
+                OBJECTIVE_LABELS.get(result["objective"], result["objective"]),
+            ),
+        ]
     )
 
 
 def _runs_table(runs: pd.DataFrame) -> None:
-    columns = [
-        "run",
-        "chip",
-        "systems",
-        "gpus",
-        "days",
-        "deadline_days",
-        "facility_power_mw",
-        "energy_mwh",
-        "cost_usd",
-        "emissions_tco2",
-        "mfu",
-        "pue",
-    ]
     st.dataframe(
-        runs[columns],
+        fmt.result_table(runs, ["run", "chip"], extra=["mfu", "pue"]),
         hide_index=True,
         key="opt_plan_table",
-        column_config=fmt.result_columns(
-            deadline_days=st.column_config.NumberColumn("deadline (days)", format="%g"),
-            mfu=st.column_config.NumberColumn("MFU", format="%.3f"),
-            pue=st.column_config.NumberColumn("PUE", format="%.2f"),
-        ),
     )
 
 
@@ -299,7 +280,10 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
             )
         return f"Not binding. {what}."
     else:
-        what = f"{name}: {fmt.number(used)} of {fmt.number(limit)} {row.get('unit', '')}"
+        what = (
+            f"{fmt.constraint_name(name).capitalize()}: {fmt.number(used)} of "
+            f"{fmt.number(limit)} {row.get('unit', '')}"
+        )
     looser = row.get("objective_if_10pct_looser")
     if row["binding"] is None or pd.isna(row["binding"]):
         return f"Not tested (the solver stopped before the re-solve). {what}."
@@ -339,8 +323,8 @@ def relaxation_lines(relaxations: pd.DataFrame) -> list[str]:
         elif key == "max_racks":
             label = "More racks"
         else:
-            label = key
-        detail = str(r["detail"])
+            label = fmt.constraint_name(key).capitalize()
+        detail = fmt.plain(str(r["detail"]))
         current, needed = r.get("current"), r.get("needed")
         if r["works"] and not key.startswith("add_chip.") and needed is not None:
             if not pd.isna(current) and not pd.isna(needed):
@@ -350,7 +334,7 @@ def relaxation_lines(relaxations: pd.DataFrame) -> list[str]:
 
 
 def _infeasible(result: dict[str, Any]) -> None:
-    st.warning(result["message"], icon=":material/block:")
+    st.warning(fmt.plain(result["message"]), icon=":material/block:")
     lines = relaxation_lines(result["relaxations"])
     if lines:
         st.subheader("What would make it fit")
@@ -371,30 +355,12 @@ def _comparison(result: dict[str, Any]) -> None:
             spec=charts.candidates(frame, chosen, result["grid_limit_mw"]),
             key="opt_chart_candidates",
         )
-    columns = [
-        c
-        for c in (
-            "run",
-            "chip",
-            "gpus",
-            "systems",
-            "days",
-            "facility_power_mw",
-            "energy_mwh",
-            "cost_usd",
-            "emissions_tco2",
-            "fits_grid",
-            "fits_budget",
-            "fits_supply",
-            "note",
-        )
-        if c in frame.columns
-    ]
     st.dataframe(
-        frame[columns],
+        fmt.result_table(
+            frame, ["run", "chip"], extra=["fits_grid", "fits_budget", "fits_supply", "note"]
+        ),
         hide_index=True,
         key="opt_comparison_table",
-        column_config=fmt.result_columns(),
     )
     st.caption(
         "Each chip sized by the core for the whole run at its deadline, with the site's PUE "
@@ -405,18 +371,34 @@ def _comparison(result: dict[str, Any]) -> None:
 def _pareto(solved: dict[str, Any], result: dict[str, Any]) -> None:
     st.subheader("Cost against the deadline")
     deadline = float(result["longest_deadline_days"])
-    days = compute.pareto_days_values(deadline)
-    frame = compute.pareto_days(solved["key"], solved["source"], days)
+    days = compute.pareto_days_values(
+        deadline,
+        result.get("shortest_deadline_days"),
+        None if result["feasible"] else result["relaxations"],
+    )
+    try:
+        with st.spinner(f"Re-solving at {len(days)} deadlines...", show_time=True):
+            frame = compute.pareto_days(solved["key"], solved["source"], days)
+    except PlannerError as err:
+        st.info(f"No cost-vs-deadline chart for this scenario: {err}", icon=":material/info:")
+        return
     missing = frame.loc[frame["cost_usd"].isna(), "days"].tolist()
     if len(missing) < len(frame):
         st.vega_lite_chart(spec=charts.pareto_days(frame, deadline), key="opt_chart_pareto")
+    else:
+        st.info(
+            "No plan fits at any deadline from "
+            f"{fmt.days(min(days))} to {fmt.days(max(days))} days: relax another limit "
+            "(more grid, budget or supply) to see where plans begin.",
+            icon=":material/info:",
+        )
     caption = (
         "Each point re-solves the scenario for least cost with the longest deadline set to that "
         "many days (other runs' deadlines scaled in proportion). Joined points are Pareto-"
         "efficient: no other deadline is both shorter and cheaper. Ring: this scenario's "
         f"deadline ({deadline:g} days)."
     )
-    if missing:
+    if missing and len(missing) < len(frame):
         caption += " No plan fits at " + ", ".join(f"{d:g}" for d in missing) + " days."
     st.caption(caption)
 
@@ -424,46 +406,67 @@ def _pareto(solved: dict[str, Any], result: dict[str, Any]) -> None:
 # --- the page ---------------------------------------------------------------------------------
 
 
+def _sidebar() -> None:
+    """This page's inputs in the sidebar: the example, the objective, pricing, mixed chips."""
+    with st.sidebar:
+        st.header("Optimise")
+        st.selectbox(
+            "Example scenario",
+            compute.scenario_names(),
+            key=FILE,
+            on_change=_on_file_change,
+            format_func=lambda n: f"{n}: {compute.scenario_raw(n).get('title', '')}",
+            help="A site scenario of data/scenarios; edit its tables on the page.",
+        )
+        st.selectbox(
+            "Objective",
+            list(OBJECTIVES),
+            key=OBJECTIVE,
+            format_func=lambda o: OBJECTIVE_LABELS.get(o, o),
+            help="Ties are broken by cost, then GPUs.",
+        )
+        st.selectbox(
+            "Pricing",
+            list(PRICING_MODES),
+            key=PRICING,
+            format_func=lambda m: PRICING_LABELS.get(m, m),
+        )
+        st.checkbox(
+            "Mixed chips",
+            key=MIXED,
+            help="Let one run be split over several chip types (each pool trains its share).",
+        )
+
+
 def render() -> None:
     """Draw the page: the scenario tables, the Solve button, the plan, limits and Pareto."""
+    sidebar.load()
     _restore_widgets()
+    _sidebar()
+    _keep_widgets()
+    share.panel()
+    try:
+        _render()
+    finally:
+        share.sync_url()
+
+
+def _render() -> None:
     st.title("Optimise a cluster plan")
     st.caption(
         "Which chips, and how many systems, train every run by its deadline within the site's "
         "grid, budget and supply at least cost, power, energy, emissions or time. A mixed-"
         "integer programme solved by HiGHS (planner.optimization)."
     )
-    names = compute.scenario_names()
-    top = st.columns([3, 2, 1, 1])
-    top[0].selectbox(
-        "Example scenario",
-        names,
-        key=FILE,
-        on_change=_on_file_change,
-        format_func=lambda n: f"data/scenarios/{n}: {compute.scenario_raw(n).get('title', '')}",
-    )
-    top[1].selectbox(
-        "Objective",
-        list(OBJECTIVES),
-        key=OBJECTIVE,
-        format_func=lambda o: f"{o}: {OBJECTIVE_LABELS.get(o, o)}",
-        help="Ties are broken by cost, then GPUs.",
-    )
-    top[2].selectbox(
-        "Pricing", list(PRICING_MODES), key=PRICING, help="buy (capex + power) or rent (GPU-hours)"
-    )
-    top[3].checkbox(
-        "Mixed chips",
-        key=MIXED,
-        help="Let one run be split over several chip types (each pool trains its share).",
-    )
-    _keep_widgets()
     name = st.session_state[FILE]
     raw = compute.scenario_raw(name)
+    st.caption(f"Scenario data/scenarios/{name}: {raw.get('title', '')}")
     if raw.get("description"):
         st.caption(raw["description"])
     tables = _tables(_editor_bases(name))
     st.session_state[_TABLES] = {"file": name, **tables}
+    for sentence in compute.contradictions(tables["runs"]):
+        st.warning(sentence, icon=":material/warning:")
 
     objective = st.session_state[OBJECTIVE]
     try:
@@ -483,8 +486,8 @@ def render() -> None:
     except PlannerError as err:
         st.error(str(err))
         st.caption(
-            "runs[0] is the first row of the Runs table. Fix the cell to see a plan: "
-            "nothing is solved while the tables are invalid."
+            "runs[0] is the first row of the Runs table, candidates[0] the first chip. Fix the "
+            "cell to see a plan: nothing is solved while the tables are invalid."
         )
         return
 
@@ -500,7 +503,8 @@ def render() -> None:
             icon=":material/edit:",
         )
     try:
-        result = compute.plan(solved["key"], solved["source"])
+        with st.spinner("Solving the plan and testing which limits bind...", show_time=True):
+            result = compute.plan(solved["key"], solved["source"])
     except PlannerError as err:
         st.error(str(err))
         return
@@ -512,10 +516,10 @@ def render() -> None:
         f"Status {result['status']}; solved by {result['solver']} in "
         f"{timings.get('total_s', 0.0):.2f} s ({timings.get('solver_calls', 0):.0f} solver calls). "
         f"Scenario: {solved['source']}."
-        + ("".join(f" {n}." for n in result["notes"]) if result["notes"] else "")
+        + ("".join(f" {fmt.plain(n)}." for n in result["notes"]) if result["notes"] else "")
     )
     if result["feasible"]:
-        st.success(result["message"], icon=":material/check_circle:")
+        st.success(fmt.plain(result["message"]), icon=":material/check_circle:")
         _metrics(result)
         _runs_table(result["runs"])
         _limits(result)

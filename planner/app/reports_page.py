@@ -24,9 +24,11 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from planner.app import compute, national_page, optimise_page, sidebar, state
+from planner.app import compute, national_page, optimise_page, share, sidebar, state
+from planner.app import formatting as fmt
 from planner.errors import PlannerError
 from planner.reports import FORMATS
+from planner.sizing import grid_fit
 
 #: Button label of each format.
 FORMAT_LABELS = {"html": "HTML", "xlsx": "Excel (XLSX)", "md": "Markdown", "json": "JSON"}
@@ -43,14 +45,28 @@ def sizing_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     answer = compute.sizing(key)  # validates, and is what the Size page shows
     result = answer["result"]
     command = "planner app, page Size a run: ?" + urlencode(state.inputs_to_query(inputs))
+    grid_mw = inputs.get("grid_mw")
+    grid_mw = None if grid_mw is None else float(grid_mw)
     title = (
-        f"{answer['preset_title'] or 'Custom run'}: {result['gpus']:,.0f} {result['accelerator']} "
-        f"GPUs, {result['days']:,.1f} days, {result['facility_power_mw']:,.2f} MW at peak"
+        f"{answer['preset_title'] or 'Custom run'}: {fmt.count(result['gpus'])} "
+        f"{result['accelerator']} GPUs, {fmt.days(result['days'])} days, "
+        f"{fmt.mw(result['facility_power_mw'])} at peak"
     )
     changed = state.changed_from_preset(inputs)
     if changed:
-        title += " (changed from the preset: " + ", ".join(k for k, _, _ in changed) + ")"
-    return (key, command), title
+        title += (
+            " (changed from the preset: "
+            + ", ".join(state.LABELS.get(k, k) for k, _, _ in changed)
+            + ")"
+        )
+    if grid_mw is not None:
+        verdict = grid_fit(result, grid_mw)
+        title += (
+            f"; fits the {fmt.mw(grid_mw)} grid limit"
+            if verdict.fits
+            else f"; {fmt.mw(verdict.short_mw)} short of the {fmt.mw(grid_mw)} grid limit"
+        )
+    return (key, command, grid_mw), title
 
 
 def plan_subject(solved: dict[str, Any] | None) -> tuple[tuple[Any, ...], str]:
@@ -72,7 +88,7 @@ def plan_subject(solved: dict[str, Any] | None) -> tuple[tuple[Any, ...], str]:
         command = f"planner report {path}  # {solved['source']}, written by the app"
         title = f"{solved['source']} (saved as {path.name} for the report)"
     result = compute.plan(solved["key"], solved["source"])
-    status = "feasible" if result["feasible"] else "no plan fits: with its relaxations"
+    status = "a plan fits" if result["feasible"] else "no plan fits: with its relaxations"
     return (solved["key"], solved["file"], command), f"{title}; {status}"
 
 
@@ -100,13 +116,13 @@ def projection_subject(
 
 def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
     cols = st.columns(len(FORMATS))
-    for col, (fmt, suffix) in zip(cols, FORMATS.items(), strict=True):
+    for col, (kind, suffix) in zip(cols, FORMATS.items(), strict=True):
         col.download_button(
-            FORMAT_LABELS[fmt],
-            data=functools.partial(compute.report_bytes, subject, args, fmt),
+            FORMAT_LABELS[kind],
+            data=functools.partial(compute.report_bytes, subject, args, kind),
             file_name=f"{stem}{suffix}",
-            mime=compute.REPORT_MIME[fmt],
-            key=f"dl_{subject}_{fmt}",
+            mime=compute.REPORT_MIME[kind],
+            key=f"dl_{subject}_{kind}",
             on_click="ignore",
             icon=":material/download:",
             width="stretch",
@@ -115,6 +131,15 @@ def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
 
 def render() -> None:
     """Draw the three subjects with a download button per format."""
+    sidebar.load()
+    share.panel()
+    try:
+        _render()
+    finally:
+        share.sync_url()
+
+
+def _render() -> None:
     st.title("Reports")
     st.caption(
         "The answer in one paragraph, headline numbers, result tables, binding limits and "
@@ -129,7 +154,7 @@ def render() -> None:
     try:
         args, title = sizing_subject(inputs)
     except PlannerError as err:
-        st.error(str(err))
+        st.error(f"The Size a run page's inputs cannot be reported: {err}")
     else:
         st.caption(title)
         _buttons("sizing", args, f"planner-sizing-{inputs.get('preset') or 'custom'}")

@@ -1,10 +1,13 @@
-"""The shared sidebar of scenario inputs, kept in ``st.session_state`` across pages.
+"""The sizing inputs, kept in ``st.session_state`` across pages and drawn by the pages using them.
 
-``streamlit_app.py`` calls :func:`render` on every run, whatever the page, so the inputs live
-as long as the session. Widget keys are the names of :data:`planner.app.state.INPUT_KEYS`
-(tests address widgets by them). On a session's first run the inputs come from the URL query
-(:func:`planner.app.state.inputs_from_query`); after every run the URL is rewritten from them,
-so the address bar is always a shareable link to the what-if on screen.
+:func:`load` runs on every page (``render`` is its old name, still called by the app's entry
+script): on a session's first run it fills the inputs from the URL query
+(:func:`planner.app.share.from_query`, every page's state) and keeps the inputs alive while a
+page that does not draw them is on screen. :func:`draw` puts the sizing inputs in the sidebar;
+only the "Size a run" page calls it, so each page's sidebar holds the inputs that page uses.
+Widget keys are the names of :data:`planner.app.state.INPUT_KEYS` (tests address widgets by
+them), except MFU and goodput whose percent sliders are ``mfu_pct`` and ``goodput_pct`` (the
+inputs themselves stay fractions, as the core takes them).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Any
 
 import streamlit as st
 
-from planner.app import compute, state
-from planner.assumptions import pue_for_profile
+from planner.app import compute, share, state
+from planner.app import formatting as fmt
+from planner.assumptions import PRICING_MODES, pue_for_profile
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
 from planner.presets import load_presets
@@ -22,18 +26,25 @@ from planner.presets import load_presets
 LOADED_FLAG = "_inputs_loaded"
 LINK_ERRORS = "_link_errors"
 LINK_INPUTS = "_link_inputs"
+#: Percent sliders of the fractions: widget key -> input key.
+PERCENT_WIDGETS = {"mfu_pct": "mfu", "goodput_pct": "goodput"}
 
 _WORK_LABELS = {"params": "parameters x tokens", "flops": "total FLOPs"}
 _GIVEN_LABELS = {"days": "a deadline (days)", "gpus": "a GPU count"}
+_PRICING_LABELS = {
+    "auto": "auto: buy where priced, else rent",
+    "buy": "buy (capex + electricity)",
+    "rent": "rent (GPU-hours)",
+}
 
 
 def current_inputs() -> dict[str, Any]:
-    """The sidebar inputs of this session, by name."""
+    """The sizing inputs of this session, by name."""
     return {key: st.session_state.get(key) for key in state.INPUT_KEYS}
 
 
 def link_errors() -> list[str]:
-    """Messages of the values of the opening link that were ignored.
+    """Messages of the values of the opening link (or loaded file) that were ignored.
 
     Shown until the user changes an input (then the link no longer describes the page).
     """
@@ -42,33 +53,55 @@ def link_errors() -> list[str]:
     return list(st.session_state.get(LINK_ERRORS, []))
 
 
+def set_inputs(inputs: dict[str, Any], errors: list[str]) -> None:
+    """Replace the sizing inputs (a link, a loaded scenario file), remembering what was ignored."""
+    for key, value in inputs.items():
+        if key in state.INPUT_KEYS:
+            st.session_state[key] = value
+    for widget in PERCENT_WIDGETS:
+        st.session_state.pop(widget, None)
+    st.session_state[LINK_ERRORS] = list(errors)
+    st.session_state[LINK_INPUTS] = {k: inputs.get(k) for k in state.INPUT_KEYS}
+
+
 def _load_once() -> None:
     if st.session_state.get(LOADED_FLAG):
         return
-    inputs, errors = state.inputs_from_query(st.query_params.to_dict())
-    for key, value in inputs.items():
-        st.session_state[key] = value
-    st.session_state[LINK_ERRORS] = errors
-    st.session_state[LINK_INPUTS] = dict(inputs)
     st.session_state[LOADED_FLAG] = True
+    share.apply(*share.from_query(st.query_params.to_dict()))
 
 
 def _keep_unrendered_inputs() -> None:
     # Streamlit drops the state of a widget that is not drawn in a run (the days input while
-    # a GPU count is given...). Re-assigning turns it into plain session state that survives.
+    # a GPU count is given, every input on another page). Re-assigning turns it into plain
+    # session state that survives.
     for key in state.INPUT_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
 
+def load() -> dict[str, Any]:
+    """Fill the inputs from the link on a session's first run and keep them; draws nothing."""
+    _load_once()
+    _keep_unrendered_inputs()
+    return current_inputs()
+
+
+def render() -> dict[str, Any]:
+    """Old name of :func:`load` (the entry script calls it on every page); draws nothing."""
+    return load()
+
+
 def apply_preset(name: str | None = None) -> None:
-    """Callback: load a preset's inputs (``custom`` keeps the current ones)."""
+    """Callback: load a preset's inputs (``custom`` keeps the current ones, all visible)."""
     if name is not None:
         st.session_state["preset"] = name
     chosen = st.session_state.get("preset", state.CUSTOM)
     if chosen != state.CUSTOM:
         for key, value in state.preset_inputs(chosen).items():
             st.session_state[key] = value
+    for widget in PERCENT_WIDGETS:
+        st.session_state.pop(widget, None)
 
 
 def _last_answer(**mode: str) -> dict[str, Any] | None:
@@ -87,15 +120,26 @@ def _on_work_change() -> None:
             st.session_state["flops"] = float(f"{answer['flops']:.4g}")
 
 
+def _clamped(key: str, value: float) -> float:
+    low, high = state.LIMITS[key]
+    return min(max(value, low), high)
+
+
 def _on_given_change() -> None:
     new = st.session_state.get("given")
     answer = _last_answer(given="gpus" if new == "days" else "days")
     if answer is None:
         return
     if new == "gpus":
-        st.session_state["gpus"] = int(answer["gpus"])
+        st.session_state["gpus"] = int(_clamped("gpus", float(answer["gpus"])))
     else:
-        st.session_state["days"] = float(f"{answer['days']:.4g}")
+        st.session_state["days"] = _clamped("days", float(f"{answer['days']:.4g}"))
+
+
+def _on_chip_change() -> None:
+    inputs = state.normalise(current_inputs())
+    for key in state.ECONOMY_KEYS:
+        st.session_state[key] = inputs[key]
 
 
 def _on_facility_change() -> None:
@@ -108,18 +152,33 @@ def _on_pue_change() -> None:
     st.session_state["facility"] = state.facility_for_pue(st.session_state.get("pue"))
 
 
-def _sync_url() -> None:
-    wanted = state.inputs_to_query(current_inputs())
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+def _on_percent(widget: str) -> None:
+    value = st.session_state.get(widget)
+    st.session_state[PERCENT_WIDGETS[widget]] = None if value is None else float(value) / 100
 
 
-def render() -> dict[str, Any]:
-    """Draw the sidebar inputs and return them (see :func:`current_inputs`)."""
-    _load_once()
-    _keep_unrendered_inputs()
+def _number(key: str, label: str, **kwargs: Any) -> None:
+    low, high = state.LIMITS[key]
+    st.number_input(label, key=key, min_value=low, max_value=high, **kwargs)
+
+
+def _hidden_caption(name: str) -> None:
+    hidden = state.preset_hidden(name)
+    if hidden:
+        listed = ", ".join(f"{state.LABELS.get(k, k)} {fmt.number(v)}" for k, v in hidden)
+        st.caption(f"This preset also sets: {listed} (under Money and carbon, and Facility).")
+
+
+def draw() -> dict[str, Any]:
+    """Draw the sizing inputs in the sidebar and return them (see :func:`current_inputs`)."""
+    load()
     presets = load_presets()
     catalog = load_catalog()
+    for widget, key in PERCENT_WIDGETS.items():
+        value = st.session_state.get(key)
+        wanted = None if value is None else min(max(float(value) * 100, state.MIN_PERCENT), 100.0)
+        if st.session_state.get(widget) != wanted:
+            st.session_state[widget] = wanted if wanted is not None else state.MIN_PERCENT
     with st.sidebar:
         st.header("Scenario")
         st.selectbox(
@@ -131,8 +190,10 @@ def render() -> dict[str, Any]:
                 "custom (your own values)" if n == state.CUSTOM else f"{n}: {presets[n].title}"
             ),
             help="A public estimate with every assumption written next to it (data/presets.toml). "
-            "Changing an input below keeps the preset as the baseline you compare against.",
+            "Changing an input below keeps the preset as the baseline you compare against; "
+            "'custom' keeps every value on screen.",
         )
+        _hidden_caption(str(st.session_state.get("preset")))
         st.button(
             "Reset inputs to the preset",
             key="reset",
@@ -150,25 +211,25 @@ def render() -> dict[str, Any]:
             on_change=_on_work_change,
         )
         if st.session_state.get("work") == "flops":
-            st.number_input(
+            _number(
+                "flops",
                 "Training compute (FLOPs)",
-                key="flops",
                 step=1e23,
                 format="%.4e",
                 help="Total training FLOPs, e.g. 2.15e25.",
             )
         else:
-            st.number_input(
+            _number(
+                "params_b",
                 "Parameters (billions)",
-                key="params_b",
                 step=1.0,
                 format="%.6g",
                 value=None,
                 help="Total parameters, in billions (1,800 = 1.8T).",
             )
-            st.number_input(
+            _number(
+                "active_params_b",
                 "Active parameters per token (billions)",
-                key="active_params_b",
                 step=1.0,
                 format="%.6g",
                 value=None,
@@ -176,8 +237,12 @@ def render() -> dict[str, Any]:
                 help="Mixture-of-experts: the parameters each token uses. "
                 "Empty for a dense model. FLOPs = 6 x active parameters x tokens.",
             )
-            st.number_input(
-                "Training tokens (trillions)", key="tokens_t", step=0.5, format="%.6g", value=None
+            _number(
+                "tokens_t",
+                "Training tokens (trillions)",
+                step=0.5,
+                format="%.6g",
+                value=None,
             )
 
         st.subheader("Chip")
@@ -185,6 +250,7 @@ def render() -> dict[str, Any]:
             "Accelerator",
             catalog.ids,
             key="chip",
+            on_change=_on_chip_change,
             format_func=lambda i: f"{i}: {catalog.get(i).name}",
         )
         st.selectbox(
@@ -195,47 +261,25 @@ def render() -> dict[str, Any]:
             help="Tensor precision whose dense peak the MFU refers to.",
         )
         st.slider(
-            "MFU (model FLOPs utilisation)",
-            0.0,
-            1.0,
-            key="mfu",
-            step=0.0005,
-            format="%.4f",
-            help="Achieved model FLOP/s over the dense peak, fraction.",
+            "MFU (model FLOPs utilisation, %)",
+            state.MIN_PERCENT,
+            100.0,
+            key="mfu_pct",
+            step=0.5,
+            format="%.1f%%",
+            on_change=_on_percent,
+            args=("mfu_pct",),
+            help="Achieved model FLOP/s over the dense peak at this precision.",
         )
         st.slider(
-            "Goodput (useful fraction of wall-clock time)",
-            0.0,
-            1.0,
-            key="goodput",
-            step=0.0005,
-            format="%.4f",
-        )
-
-        st.subheader("Facility")
-        st.selectbox(
-            "Facility profile",
-            state.facility_names(),
-            key="facility",
-            on_change=_on_facility_change,
-            help="Sets the PUE from data/facility.csv; 'custom' to type your own.",
-        )
-        st.number_input(
-            "PUE (facility power / IT power)",
-            key="pue",
-            step=0.01,
-            format="%.3f",
-            value=None,
-            on_change=_on_pue_change,
-        )
-        st.number_input(
-            "Grid limit (MW)",
-            key="grid_mw",
-            step=1.0,
-            format="%.4g",
-            value=None,
-            placeholder="no limit",
-            help="Peak power the grid connection can supply, MW. Empty: no limit.",
+            "Goodput (useful share of wall-clock time, %)",
+            state.MIN_PERCENT,
+            100.0,
+            key="goodput_pct",
+            step=0.5,
+            format="%.1f%%",
+            on_change=_on_percent,
+            args=("goodput_pct",),
         )
 
         st.subheader("Size for")
@@ -249,10 +293,77 @@ def render() -> dict[str, Any]:
             help="A deadline gives the GPUs (whole systems); a GPU count gives the days.",
         )
         if st.session_state.get("given") == "gpus":
-            st.number_input("GPUs", key="gpus", step=8)
+            low, high = state.LIMITS["gpus"]
+            st.number_input("GPUs", key="gpus", step=8, min_value=int(low), max_value=int(high))
         else:
-            st.number_input("Deadline (days)", key="days", step=1.0, format="%.4g", value=None)
+            _number("days", "Deadline (days)", step=1.0, format="%.4g", value=None)
 
-        st.caption("The address bar holds these inputs: copy it to share this what-if.")
-    _sync_url()
+        st.subheader("Facility")
+        st.selectbox(
+            "Facility profile",
+            state.facility_names(),
+            key="facility",
+            on_change=_on_facility_change,
+            help="Sets the PUE from data/facility.csv; 'custom' to type your own.",
+        )
+        _number(
+            "pue",
+            "PUE (facility power / IT power)",
+            step=0.01,
+            format="%.3f",
+            value=None,
+            on_change=_on_pue_change,
+        )
+        _number(
+            "grid_mw",
+            "Grid limit (MW)",
+            step=1.0,
+            format="%.4g",
+            value=None,
+            placeholder="no limit",
+            help="Peak power the grid connection can supply, MW. Empty: no limit.",
+        )
+        _number(
+            "network_overhead",
+            "Network and storage overhead (fraction of server power)",
+            step=0.01,
+            format="%.2f",
+        )
+        chip = catalog.get(str(st.session_state.get("chip")))
+        _number(
+            "avg_power_per_gpu_w",
+            "Measured average draw (W per GPU, with its server share)",
+            step=10.0,
+            format="%.0f",
+            value=None,
+            placeholder="nameplate x load fraction",
+            help="A measured draw replaces nameplate x average load fraction for energy.",
+        )
+
+        st.subheader("Money and carbon")
+        st.selectbox(
+            "Pricing", PRICING_MODES, key="pricing", format_func=lambda m: _PRICING_LABELS[m]
+        )
+        _number(
+            "price_usd_per_gpu",
+            "GPU price (USD per GPU, with its server share)",
+            step=1000.0,
+            format="%.0f",
+            value=None,
+            placeholder=f"catalog: {fmt.usd(chip.price_usd_per_gpu)}"
+            if chip.price_usd_per_gpu
+            else "catalog: none",
+        )
+        _number(
+            "rent_usd_per_gpu_hour",
+            "Rent (USD per GPU-hour)",
+            step=0.1,
+            format="%.2f",
+            value=None,
+            placeholder=f"catalog: ${chip.rent_usd_per_gpu_hour:,.2f}"
+            if chip.rent_usd_per_gpu_hour
+            else "catalog: none",
+        )
+        _number("electricity_usd_per_mwh", "Electricity (USD/MWh)", step=5.0, format="%.4g")
+        _number("grid_gco2_per_kwh", "Grid intensity (gCO2/kWh)", step=10.0, format="%.4g")
     return current_inputs()

@@ -14,52 +14,70 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner.app import charts, compute, sidebar, state
+from planner.app import charts, compute, layout, share, sidebar, state
 from planner.app import formatting as fmt
 from planner.errors import PlannerError
 from planner.presets import load_presets
-from planner.sizing import GridFit, grid_fit
-from planner.validation import check_positive
+from planner.request import CHIP_SPECIFIC
+from planner.sizing import MAX_DAYS, MIN_DAYS, GridFit, grid_fit
 
 
 def _metrics(result: dict[str, Any], system_name: str) -> None:
     deadline = result.get("deadline_days")
-    row1 = st.columns(4)
-    row1[0].metric(
-        "GPUs",
-        fmt.count(result["gpus"]),
-        help=f"{result['accelerator']} GPUs, whole systems of {result['gpus_per_system']}",
+    layout.metric_row(
+        [
+            (
+                "GPUs",
+                fmt.count(result["gpus"]),
+                f"{result['accelerator']} GPUs, whole systems of {result['gpus_per_system']}",
+            ),
+            ("Systems", fmt.count(result["systems"]), system_name),
+            (
+                "Days",
+                fmt.days(result["days"]),
+                "wall-clock training time" + (f" (deadline {deadline:g} days)" if deadline else ""),
+            ),
+            (
+                "Peak facility power",
+                fmt.mw(result["facility_power_mw"]),
+                "peak facility power, what the grid must supply: nameplate x (1 + network) x "
+                f"PUE; average {fmt.mw(result['average_facility_power_mw'])}",
+            ),
+            (
+                "Energy",
+                fmt.mwh(result["energy_mwh"]),
+                "average facility power x wall-clock hours",
+            ),
+            (
+                "Cost",
+                fmt.usd(result["cost_usd"]),
+                f"pricing: {result['pricing']} (capex + electricity when buying, GPU-hours "
+                "x rent when renting); unknown when the catalog has no price for the chip",
+            ),
+            ("Emissions", fmt.tco2(result["emissions_tco2"]), "energy x grid carbon intensity"),
+            (
+                "Compute",
+                f"{fmt.number(result['sustained_pflops'])} PFLOP/s",
+                f"sustained: GPUs x {result['peak_tflops_per_gpu']:,.0f} TFLOP/s "
+                f"{result['precision'].upper()} dense x MFU x goodput",
+            ),
+        ]
     )
-    row1[1].metric("Systems", fmt.count(result["systems"]), help=f"{system_name}")
-    row1[2].metric(
-        "Days",
-        fmt.days(result["days"]),
-        help="wall-clock training time" + (f" (deadline {deadline:g} days)" if deadline else ""),
-    )
-    row1[3].metric(
-        "Peak facility power",
-        fmt.mw(result["facility_power_mw"]),
-        help="what the grid must supply: nameplate x (1 + network) x PUE; "
-        f"average {fmt.mw(result['average_facility_power_mw'])}",
-    )
-    row2 = st.columns(4)
-    row2[0].metric(
-        "Energy", fmt.mwh(result["energy_mwh"]), help="average facility power x wall-clock hours"
-    )
-    row2[1].metric(
-        "Cost",
-        fmt.usd(result["cost_usd"]),
-        help=f"pricing: {result['pricing']} (capex + electricity when buying, GPU-hours "
-        "x rent when renting); unknown when the catalog has no price for the chip",
-    )
-    row2[2].metric(
-        "Emissions", fmt.tco2(result["emissions_tco2"]), help="energy x grid carbon intensity"
-    )
-    row2[3].metric(
-        "Sustained compute",
-        f"{result['sustained_pflops']:,.0f} PFLOP/s",
-        help=f"GPUs x {result['peak_tflops_per_gpu']:,.0f} TFLOP/s "
-        f"{result['precision'].upper()} dense x MFU x goodput",
+
+
+def _partial_systems(result: dict[str, Any], system_name: str) -> None:
+    """Say so when a GPU count does not fill its last system (power and cost are per GPU)."""
+    per_system = int(result["gpus_per_system"])
+    gpus = float(result["gpus"])
+    if per_system <= 1 or gpus % per_system == 0:
+        return
+    full = int(gpus // per_system)
+    st.info(
+        f"{fmt.count(gpus)} GPUs fill {fmt.plural(full, system_name)} and "
+        f"{fmt.count(gpus - full * per_system)} GPUs of one more (a partial system of "
+        f"{per_system}): power, energy and cost are for the {fmt.count(gpus)} GPUs, "
+        f"while {fmt.count((full + 1) * per_system)} GPU slots are installed.",
+        icon=":material/info:",
     )
 
 
@@ -91,7 +109,7 @@ def _grid_message(
         late = f" instead of {fmt.days(result['days'])}"
     st.warning(
         f"{head} At most {fmt.count(verdict.max_gpus)} {result['accelerator']} GPUs "
-        f"({fmt.count(verdict.max_systems)} x {system_name}) fit under {fmt.mw(verdict.grid_mw)}; "
+        f"({fmt.plural(verdict.max_systems, system_name)}) fit under {fmt.mw(verdict.grid_mw)}; "
         f"at that size the run takes {fmt.days(smaller['days'])} days{late}. "
         "Raise MFU, lower PUE, pick a more efficient chip or allow more time."
     )
@@ -118,13 +136,9 @@ def _related_presets(inputs: dict[str, Any], result: dict[str, Any]) -> None:
         )
 
 
-#: Preset assumptions that describe the preset's own chip (a measured draw, a price).
-CHIP_SPECIFIC = ("avg_power_per_gpu_w", "price_usd_per_gpu", "rent_usd_per_gpu_hour")
-
-
-def _chip_specific_warning(inputs: dict[str, Any]) -> None:
-    """Say so when a preset's chip-specific values still apply after the chip was changed."""
-    name = inputs.get("preset", state.CUSTOM)  # read as state.request_kwargs does
+def _chip_specific_note(inputs: dict[str, Any]) -> None:
+    """Say so when a preset's chip-specific values were dropped because the chip changed."""
+    name = inputs.get("preset", state.CUSTOM)
     if name == state.CUSTOM:
         return
     preset = load_presets()[name]
@@ -132,10 +146,14 @@ def _chip_specific_warning(inputs: dict[str, Any]) -> None:
         return
     kept = [k for k in CHIP_SPECIFIC if k in preset.assumptions]
     if kept:
-        values = ", ".join(f"{k} = {fmt.number(preset.assumptions[k])}" for k in kept)
-        st.warning(
-            f"Preset {name} sets {values} for {preset.accelerator}; it still applies on "
-            f"{inputs.get('chip')}. Pick 'custom' to use the catalog's values instead."
+        values = ", ".join(
+            f"{state.LABELS.get(k, k)} {fmt.number(preset.assumptions[k])}" for k in kept
+        )
+        st.info(
+            f"Preset {name} sets {values} for {preset.accelerator}; on {inputs.get('chip')} "
+            "the catalog's values apply instead (the sidebar shows them as empty). Type a "
+            "value there to set your own.",
+            icon=":material/info:",
         )
 
 
@@ -212,7 +230,7 @@ def _assumptions(result: dict[str, Any]) -> None:
         table = pd.DataFrame(
             [
                 {
-                    "name": k,
+                    "name": state.LABELS.get(k, k.replace("_", " ")),
                     "value": fmt.number(v["value"]),
                     "unit": v["unit"],
                     "source": v["source"],
@@ -225,44 +243,66 @@ def _assumptions(result: dict[str, Any]) -> None:
 
 def _comparison(key: compute.Key, result: dict[str, Any], grid_mw: float | None) -> None:
     deadline = result.get("deadline_days") or result["days"]
-    frame = compute.chip_comparison(key, float(deadline))
     st.subheader("Every chip for the same run and deadline")
-    st.vega_lite_chart(
-        spec=charts.chip_comparison(frame, result["accelerator"], grid_mw), key="chart_chips"
-    )
+    if not MIN_DAYS <= float(deadline) <= MAX_DAYS:
+        st.info(
+            f"No chip comparison: this run takes {fmt.days(deadline)} days, and chips are "
+            f"compared for a deadline of {MIN_DAYS:g} to {MAX_DAYS:,.0f} days. Add GPUs or "
+            "give a deadline.",
+            icon=":material/info:",
+        )
+        return
+    try:
+        frame = compute.chip_comparison(key, float(deadline))
+        spec = charts.chip_comparison(frame, result["accelerator"], grid_mw)
+    except PlannerError as err:
+        st.info(f"No chip comparison for these inputs: {err}", icon=":material/info:")
+        return
+    st.vega_lite_chart(spec=spec, key="chart_chips")
     missing = frame.loc[frame["note"].fillna("") != "", ["accelerator", "note"]]
     notes = [f"{row.accelerator} ({row.note})" for row in missing.itertuples()]
     unpriced = frame.loc[frame["cost_usd"].isna() & (frame["note"].fillna("") == ""), "accelerator"]
-    caption = f"Deadline {deadline:,.1f} days, same work and assumptions on every chip."
+    caption = f"Deadline {fmt.days(deadline)} days, same work and assumptions on every chip."
     if notes:
         caption += " Not shown: " + ", ".join(notes) + "."
     if len(unpriced):
         caption += " No published price (cost unknown): " + ", ".join(unpriced) + "."
     st.caption(caption)
     with st.expander("Comparison table"):
-        cols = [
-            "accelerator",
-            "chip_name",
-            "gpus",
-            "systems",
-            "days",
-            "facility_power_mw",
-            "energy_mwh",
-            "cost_usd",
-            "emissions_tco2",
-            "note",
-        ]
         st.dataframe(
-            frame[cols],
+            fmt.result_table(frame, ["accelerator", "chip_name"], extra=["note"]),
             hide_index=True,
             key="comparison_table",
-            column_config=fmt.result_columns(),
         )
 
 
+def _curves(
+    key: compute.Key, result: dict[str, Any], verdict: GridFit | None, grid_mw: Any
+) -> None:
+    max_gpus = float(verdict.max_gpus) if verdict is not None and not verdict.fits else None
+    try:
+        curve = compute.gpu_curve(key, float(result["gpus"]))
+        days_spec = charts.days_vs_gpus(curve, result, max_gpus)
+        power_spec = charts.power_vs_gpus(curve, result, grid_mw)
+    except PlannerError as err:
+        st.info(f"No cluster-size charts for these inputs: {err}", icon=":material/info:")
+        return
+    left, right = st.columns(2)
+    left.vega_lite_chart(spec=days_spec, key="chart_days")
+    right.vega_lite_chart(spec=power_spec, key="chart_power")
+
+
 def render() -> None:
-    """Draw the page for the sidebar's current inputs."""
-    inputs = sidebar.current_inputs()
+    """Draw the page for the sidebar's current inputs (the sidebar holds them)."""
+    inputs = sidebar.draw()
+    share.panel()
+    try:
+        _render(inputs)
+    finally:
+        share.sync_url()
+
+
+def _render(inputs: dict[str, Any]) -> None:
     st.title("Size a training run")
     for message in sidebar.link_errors():
         st.error(message)
@@ -278,34 +318,32 @@ def render() -> None:
         st.caption(f"Preset {inputs['preset']}: {answer['preset_title']}")
     st.caption(
         f"{fmt.flops(result['flops'])} on {answer['chip_name']} at {result['precision'].upper()} "
-        f"({result['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU), MFU {result['mfu']:g}, "
-        f"goodput {result['goodput']:g}, PUE {result['pue']:g}."
+        f"({result['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU), MFU "
+        f"{fmt.percent_plain(result['mfu'])}, goodput {fmt.percent_plain(result['goodput'])}, "
+        f"PUE {result['pue']:g}."
     )
     _metrics(result, answer["system_name"])
+    _partial_systems(result, answer["system_name"])
+    if result["days"] > MAX_DAYS:
+        st.warning(
+            f"This run takes {fmt.days(result['days'])} days ({result['days'] / 365.25:,.1f} "
+            "years): more GPUs, a higher MFU or a faster chip would shorten it.",
+            icon=":material/schedule:",
+        )
 
     grid_mw = inputs.get("grid_mw")
     verdict = None
     if grid_mw is not None:
         try:
-            check_positive("grid_mw", grid_mw)
             verdict = grid_fit(result, float(grid_mw))
-        except PlannerError as err:
-            st.error(str(err))
-            grid_mw = None
-    if verdict is not None:
-        try:
             _grid_message(verdict, result, key, answer["system_name"])
         except PlannerError as err:
             st.error(str(err))
+            grid_mw = None
     _related_presets(inputs, result)
-    _chip_specific_warning(inputs)
+    _chip_specific_note(inputs)
 
-    max_gpus = float(verdict.max_gpus) if verdict is not None and not verdict.fits else None
-    left, right = st.columns(2)
-    curve = compute.gpu_curve(key, float(result["gpus"]))
-    left.vega_lite_chart(spec=charts.days_vs_gpus(curve, result, max_gpus), key="chart_days")
-    right.vega_lite_chart(spec=charts.power_vs_gpus(curve, result, grid_mw), key="chart_power")
-
+    _curves(key, result, verdict, grid_mw)
     _comparison(key, result, grid_mw)
     _power_chain(result)
     _published(answer, inputs)

@@ -21,11 +21,20 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from planner.assumptions import facility_profiles
+from planner.assumptions import (
+    GRID_INTENSITY_RANGE,
+    PRICING_MODES,
+    PUE_RANGE,
+    facility_profiles,
+)
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import InputError, PlannerError
 from planner.presets import get_preset, load_presets
-from planner.validation import check_fraction, check_positive
+from planner.request import CHIP_SPECIFIC
+from planner.scenarios import MAX_GRID_MW, MAX_PRICE_USD_PER_GPU, MAX_RENT_USD_PER_GPU_HOUR
+from planner.sizing import MAX_DAYS, MAX_GPUS, MIN_DAYS
+from planner.validation import check_range
+from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS
 
 CUSTOM = "custom"
 DEFAULT_PRESET = "gtc2024-hopper"
@@ -35,6 +44,24 @@ TOKENS_PER_T = 1e12
 WORK_MODES = ("params", "flops")  # params x tokens, or total FLOPs
 GIVEN_MODES = ("days", "gpus")  # a deadline (answer: GPUs) or a GPU count (answer: days)
 
+#: Money, carbon and measured-power inputs (a preset may set any of them; all are shown).
+ECONOMY_KEYS = (
+    "pricing",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "avg_power_per_gpu_w",
+    "network_overhead",
+)
+#: Inputs that may be empty: the catalog's value (prices, measured draw) or a dense model.
+OPTIONAL_KEYS = (
+    "active_params_b",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
+    "avg_power_per_gpu_w",
+    "grid_mw",
+)
 #: Inputs of a sizing, in sidebar order. ``facility`` is a shortcut that sets ``pue``.
 SIZING_KEYS = (
     "preset",
@@ -51,21 +78,62 @@ SIZING_KEYS = (
     "given",
     "days",
     "gpus",
+    *ECONOMY_KEYS,
 )
 #: Every session-state key the sidebar owns.
 INPUT_KEYS = (*SIZING_KEYS, "facility", "grid_mw")
 
-_FLOAT_KEYS = (
-    "params_b",
-    "active_params_b",
-    "tokens_t",
-    "flops",
-    "mfu",
-    "goodput",
-    "pue",
-    "days",
-    "grid_mw",
-)
+#: Smallest MFU and goodput the percent sliders offer, % (the core accepts down to
+#: ``assumptions.MIN_FRACTION``; below 0.1% a run takes longer than ``MAX_DAYS`` anyway).
+MIN_PERCENT = 0.1
+#: ``(low, high)`` of every numeric input: the core's own limits (sizing.MIN_DAYS/MAX_DAYS/
+#: MAX_GPUS, workloads.MAX_*, scenarios.MAX_*, assumptions ranges) in the inputs' units.
+#: Widgets are bounded by them and a link or scenario file outside them is refused.
+LIMITS: dict[str, tuple[float, float]] = {
+    "params_b": (1e-9, MAX_PARAMS / 1e9),
+    "active_params_b": (1e-9, MAX_PARAMS / 1e9),
+    "tokens_t": (1e-12, MAX_TOKENS / 1e12),
+    "flops": (1.0, MAX_FLOPS),
+    "mfu": (MIN_PERCENT / 100, 1.0),
+    "goodput": (MIN_PERCENT / 100, 1.0),
+    "pue": PUE_RANGE,
+    "days": (MIN_DAYS, MAX_DAYS),
+    "gpus": (1.0, MAX_GPUS),
+    "grid_mw": (1e-6, MAX_GRID_MW),
+    "price_usd_per_gpu": (0.0, MAX_PRICE_USD_PER_GPU),
+    "rent_usd_per_gpu_hour": (0.0, MAX_RENT_USD_PER_GPU_HOUR),
+    "electricity_usd_per_mwh": (0.0, 10_000.0),
+    "grid_gco2_per_kwh": GRID_INTENSITY_RANGE,
+    "avg_power_per_gpu_w": (1.0, 20_000.0),
+    "network_overhead": (0.0, 1.0),
+}
+#: Plain-English names of the inputs (messages, the "changed from the preset" list).
+LABELS = {
+    "preset": "preset",
+    "work": "work given as",
+    "params_b": "parameters (billions)",
+    "active_params_b": "active parameters (billions)",
+    "tokens_t": "tokens (trillions)",
+    "flops": "training compute (FLOPs)",
+    "chip": "accelerator",
+    "precision": "precision",
+    "mfu": "MFU",
+    "goodput": "goodput",
+    "pue": "PUE",
+    "given": "sized for",
+    "days": "deadline (days)",
+    "gpus": "GPUs",
+    "grid_mw": "grid limit (MW)",
+    "pricing": "pricing",
+    "price_usd_per_gpu": "GPU price (USD)",
+    "rent_usd_per_gpu_hour": "rent (USD per GPU-hour)",
+    "electricity_usd_per_mwh": "electricity (USD/MWh)",
+    "grid_gco2_per_kwh": "grid intensity (gCO2/kWh)",
+    "avg_power_per_gpu_w": "measured draw (W per GPU)",
+    "network_overhead": "network and storage overhead",
+}
+
+_FLOAT_KEYS = tuple(k for k in LIMITS if k != "gpus")
 _WORK_KEYS = {"params": ("params_b", "active_params_b", "tokens_t"), "flops": ("flops",)}
 _FLOAT_FORMAT = "{:.6g}"
 _REQUIRED = {
@@ -75,6 +143,11 @@ _REQUIRED = {
     "pue": "a PUE in [1, 3]",
     "days": "a deadline in days > 0",
     "gpus": "a number of GPUs > 0",
+    "mfu": "an MFU in (0, 100] %",
+    "goodput": "a goodput in (0, 100] %",
+    "electricity_usd_per_mwh": "an electricity price in USD/MWh >= 0",
+    "grid_gco2_per_kwh": "a grid intensity in gCO2/kWh >= 0",
+    "network_overhead": "a network overhead fraction in [0, 1]",
 }
 
 
@@ -123,6 +196,13 @@ def _preset_inputs(name: str) -> dict[str, Any]:
         "goodput": float(a.goodput),
         "pue": float(a.pue),
         "facility": facility_for_pue(float(a.pue)),
+        "pricing": a.pricing,
+        "price_usd_per_gpu": _optional(a.price_usd_per_gpu),
+        "rent_usd_per_gpu_hour": _optional(a.rent_usd_per_gpu_hour),
+        "electricity_usd_per_mwh": float(a.electricity_usd_per_mwh),
+        "grid_gco2_per_kwh": float(a.grid_gco2_per_kwh),
+        "avg_power_per_gpu_w": _optional(a.avg_power_per_gpu_w),
+        "network_overhead": float(a.network_overhead),
     }
     if p.flops is not None:
         inputs.update(work="flops", flops=float(p.flops))
@@ -145,6 +225,40 @@ def _preset_inputs(name: str) -> dict[str, Any]:
     else:
         assert p.days is not None  # Preset validation: exactly one of gpus or days
         inputs.update(given="days", days=float(p.days))
+    return inputs
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def preset_hidden(name: str) -> list[tuple[str, Any]]:
+    """``(input, value)`` of what the preset sets beyond the work, chip, days or GPUs.
+
+    The values a user might not expect (a measured draw, rental pricing, no network overhead)
+    that the sidebar shows as inputs, listed so that switching presets changes nothing unseen.
+    """
+    if name == CUSTOM:
+        return []
+    p = get_preset(name)
+    return [(k, v) for k, v in p.assumptions.items() if k in ECONOMY_KEYS]
+
+
+def normalise(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs with a preset's chip-specific values cleared once another chip is chosen.
+
+    The core drops a preset's measured draw and prices on another chip
+    (:data:`planner.request.CHIP_SPECIFIC`); clearing them here keeps the sidebar showing the
+    values actually used (empty: the catalog's).
+    """
+    name = inputs.get("preset", CUSTOM)
+    if name == CUSTOM or name not in load_presets():
+        return inputs
+    base = preset_inputs(name)
+    if inputs.get("chip") != base["chip"]:
+        for key in CHIP_SPECIFIC:
+            if base.get(key) is not None and _same(inputs.get(key), base.get(key)):
+                inputs[key] = None
     return inputs
 
 
@@ -185,6 +299,7 @@ def relevant_keys(inputs: Mapping[str, Any]) -> list[str]:
         "pue",
         "given",
         given,
+        *ECONOMY_KEYS,
     ]
 
 
@@ -211,9 +326,13 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     assumptions and their sources stay); with ``custom``, every input is.
     """
     for key in relevant_keys(inputs):
-        if key != "active_params_b" and inputs.get(key) is None:
+        if key not in OPTIONAL_KEYS and inputs.get(key) is None:
             raise InputError(key, "empty", _REQUIRED.get(key, "a value"))
     name = inputs.get("preset", CUSTOM)
+    if name != CUSTOM and _cleared_preset_value(inputs):
+        # An emptied price or draw cannot be passed on top of the preset (None = not given):
+        # size it as a custom run so the catalog's value really applies.
+        name = CUSTOM
     changed = {k for k, _, _ in changed_from_preset(inputs)} if name != CUSTOM else set(SIZING_KEYS)
     kwargs: dict[str, Any] = {"preset": None if name == CUSTOM else name}
     if changed & {"work", *_WORK_KEYS["params"], *_WORK_KEYS["flops"]}:
@@ -229,6 +348,7 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
         ("mfu", "mfu"),
         ("goodput", "goodput"),
         ("pue", "pue"),
+        *((k, k) for k in ECONOMY_KEYS),
     ):
         if key in changed:
             kwargs[arg] = inputs.get(key)
@@ -236,6 +356,16 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
         given = inputs.get("given", "days")
         kwargs[given] = inputs.get(given)
     return kwargs
+
+
+def _cleared_preset_value(inputs: Mapping[str, Any]) -> bool:
+    base = preset_inputs(str(inputs.get("preset")))
+    chip_changed = inputs.get("chip") != base["chip"]
+    for key in ECONOMY_KEYS:
+        if base.get(key) is not None and inputs.get(key) is None:
+            if not (chip_changed and key in CHIP_SPECIFIC):  # the core drops those itself
+                return True
+    return False
 
 
 def _scaled(value: Any, factor: float) -> float | None:
@@ -253,6 +383,8 @@ def inputs_to_query(inputs: Mapping[str, Any]) -> dict[str, str]:
         value = inputs.get(key)
         if value is not None:
             query[key] = _show(value)
+        elif key in OPTIONAL_KEYS:
+            query[key] = ""  # emptied: the catalog's value
     if inputs.get("grid_mw") is not None:
         query["grid_mw"] = _show(inputs["grid_mw"])
     return query
@@ -293,8 +425,40 @@ def inputs_from_query(query: Mapping[str, str]) -> tuple[dict[str, Any], list[st
             inputs[key] = _parse(key, query[key])
         except PlannerError as err:
             errors.append(f"link: {err}")
+    if "chip" in query:
+        normalise(inputs)
     inputs["facility"] = facility_for_pue(inputs.get("pue"))
     return inputs, errors
+
+
+def parse_number(
+    field: str, raw: Any, low: float | None = None, high: float | None = None
+) -> float:
+    """A number as planners type it: ``2.15e25``, ``1800``, ``1,800``, ``1 800``, ``4_096``.
+
+    Raises
+    ------
+    InputError
+        Naming ``field``: not a number (``1.8T``, ``abc``), not finite, or outside
+        ``[low, high]``.
+    """
+    if isinstance(raw, bool):
+        raise InputError(field, raw, "a number")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        text = str(raw).strip().replace(",", "").replace("_", "").replace(" ", "")
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(
+                field, str(raw), "a number such as 1800 or 2.15e25 (no unit letters)"
+            ) from None
+    if not math.isfinite(value):
+        raise InputError(field, str(raw), "a finite number")
+    if low is not None and high is not None:
+        check_range(field, value, low, high)
+    return value
 
 
 def _parse(key: str, raw: str) -> Any:
@@ -304,32 +468,21 @@ def _parse(key: str, raw: str) -> Any:
         return _choice(key, raw, GIVEN_MODES)
     if key == "precision":
         return _choice(key, raw, PRECISIONS)
+    if key == "pricing":
+        return _choice(key, raw, PRICING_MODES)
+    if key in OPTIONAL_KEYS and raw.strip() == "":
+        return None
     if key == "chip":
         return load_catalog().get(raw, field="chip").id
     if key == "gpus":
-        value = _number(key, raw)
-        check_positive(key, value)
+        value = parse_number(key, raw, *LIMITS[key])
         if value != int(value):
             raise InputError(key, value, "a whole number of GPUs")
         return int(value)
     if key in _FLOAT_KEYS:
-        value = _number(key, raw)
-        if key in ("mfu", "goodput"):
-            check_fraction(key, value)  # the sliders hold (0, 1] only
-        if key == "grid_mw":
-            check_positive(key, value)
-        return value
+        # the widgets hold the core's ranges only: a value outside is refused here
+        return parse_number(key, raw, *LIMITS[key])
     raise InputError("link", key, "one of: " + ", ".join(INPUT_KEYS))
-
-
-def _number(key: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(key, raw, "a number") from None
-    if not math.isfinite(value):
-        raise InputError(key, raw, "a finite number")
-    return value
 
 
 def _choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:

@@ -32,6 +32,7 @@ from planner.reports.model import (
     std,
 )
 from planner.request import SizingRequest
+from planner.sizing import grid_fit, size_training
 from planner.sensitivity import (
     DEFAULT_SWING,
     OUTPUT_LABELS,
@@ -98,6 +99,7 @@ def build_sizing_report(
     swing: float = DEFAULT_SWING,
     command: str = "",
     inputs: tuple[InputFile, ...] | None = None,
+    grid_mw: float | None = None,
 ) -> Report:
     """Size the request with the core and arrange the answer as a :class:`Report`.
 
@@ -114,6 +116,10 @@ def build_sizing_report(
     inputs : tuple of InputFile, optional
         Files the numbers depend on; default: the presets file (for a preset) or the canonical
         request, then the catalog and the default-assumption tables.
+    grid_mw : float, optional
+        A grid limit, MW: the report then says whether the run's peak facility power fits
+        (:func:`planner.sizing.grid_fit`) and, if not, how many GPUs fit and how long they
+        take, as the app's sizing page does.
     """
     cat = catalog or load_catalog()
     result = request.size(cat)
@@ -142,6 +148,20 @@ def build_sizing_report(
         else "Sizing report"
     )
     headline = _headline(payload)
+    grid = _grid_verdict(payload, request, chip, grid_mw, cat) if grid_mw is not None else None
+    if grid is not None:
+        payload["grid"] = grid
+        headline = (
+            *headline,
+            Quantity(
+                "grid_limit_mw",
+                "grid limit",
+                grid["grid_mw"],
+                "MW",
+                ",.2f",
+                note="fits" if grid["fits"] else f"{grid['short_mw']:,.2f} MW short",
+            ),
+        )
     tables = [
         _results_table(payload),
         _power_chain_table(payload),
@@ -205,7 +225,8 @@ def build_sizing_report(
         kind="sizing",
         title=title,
         subtitle=subtitle,
-        summary=_summary(payload, chip.name, chip.system_name, request, published, sens),
+        summary=_summary(payload, chip.name, chip.system_name, request, published, sens)
+        + ("" if grid is None else " " + grid["sentence"]),
         headline=headline,
         assumptions=assumptions,
         tables=tuple(tables),
@@ -218,6 +239,48 @@ def build_sizing_report(
             "comparison": [r for r in tables if r.name == "chips"][0].to_dict()["rows"],
         },
     )
+
+
+def _grid_verdict(
+    p: dict[str, Any],
+    request: SizingRequest,
+    chip: Any,
+    grid_mw: float,
+    cat: Catalog,
+) -> dict[str, Any]:
+    """The grid verdict of the app's sizing page: fits, or how short and what fits instead."""
+    verdict = grid_fit(p, grid_mw)
+    out: dict[str, Any] = {
+        "grid_mw": verdict.grid_mw,
+        "need_mw": verdict.need_mw,
+        "fits": verdict.fits,
+        "short_mw": verdict.short_mw,
+        "max_gpus": verdict.max_gpus,
+        "max_systems": verdict.max_systems,
+        "days_at_max_gpus": None,
+    }
+    if verdict.fits:
+        out["sentence"] = (
+            f"It fits the {verdict.grid_mw:,.2f} MW grid limit "
+            f"({verdict.grid_mw - verdict.need_mw:,.2f} MW headroom)."
+        )
+        return out
+    head = (
+        f"It does not fit the {verdict.grid_mw:,.2f} MW grid limit: "
+        f"{verdict.short_mw:,.2f} MW short."
+    )
+    if verdict.max_gpus == 0:
+        out["sentence"] = f"{head} Not even one {chip.system_name} fits."
+        return out
+    smaller = size_training(
+        request.run, chip.id, gpus=verdict.max_gpus, assumptions=request.assumptions, catalog=cat
+    ).to_dict()
+    out["days_at_max_gpus"] = smaller["days"]
+    out["sentence"] = (
+        f"{head} At most {verdict.max_gpus:,} GPUs ({verdict.max_systems:,} x "
+        f"{chip.system_name}) fit, taking {smaller['days']:,.1f} days."
+    )
+    return out
 
 
 def _default_inputs(request: SizingRequest, cat: Catalog) -> tuple[InputFile, ...]:

@@ -1,0 +1,117 @@
+"""``planner validate``: every published training run next to the run model's prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from planner.catalog import load_catalog
+from planner.cli._app import app, console, print_json
+from planner.utilisation import validate_runs
+
+#: Keys of each run in ``--json`` (the contract scripts read), in order.
+JSON_RUN_KEYS = (
+    "id",
+    "family",
+    "chip",
+    "precision",
+    "gpus",
+    "active_params",
+    "moe",
+    "source",
+    "published",
+    "published_unit",
+    "observed_utilisation",
+    "predicted_in_sample",
+    "error_in_sample",
+    "predicted_loo",
+    "error_loo",
+    "utilisation_loo",
+    "predicted_lofo",
+    "error_lofo",
+    "utilisation_lofo",
+)
+
+
+@app.command("validate")
+def validate_command(
+    runs: Annotated[
+        Path | None,
+        typer.Option(help="Published runs CSV (default: the shipped data/training_runs.csv)."),
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped catalog.")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object {runs, summary, coefficients}.")
+    ] = False,
+) -> None:
+    """Check the utilisation model against every published run.
+
+    Each run's GPU-hours (or days) are predicted by the model fitted without that run
+    (leave-one-out) and without its whole family (leave-one-family-out); the error is
+    predicted / published - 1.
+    """
+    result = validate_runs(runs, load_catalog(catalog))
+    payload = result.to_dict()
+    if json_out:
+        payload["runs"] = [{k: r[k] for k in JSON_RUN_KEYS} for r in payload["runs"]]
+        print_json(payload)
+        return
+    _print(payload)
+
+
+def _pct(value: Any) -> str:
+    return "" if value is None else f"{value:+.0%}"
+
+
+def _print(payload: dict[str, Any]) -> None:
+    t = Table(title="Published runs vs the run model (error = predicted / published - 1)")
+    for col, justify in (
+        ("run", "left"),
+        ("chip", "left"),
+        ("GPUs", "right"),
+        ("published", "right"),
+        ("unit", "left"),
+        ("MFU x goodput", "right"),
+        ("in-sample", "right"),
+        ("leave-one-out", "right"),
+        ("leave-family-out", "right"),
+    ):
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in payload["runs"]:
+        gpus = "" if r["gpus"] is None else f"{r['gpus']:,.0f}"
+        chip = f"{r['chip']} {r['precision'].upper()}" + (" MoE" if r["moe"] else "")
+        t.add_row(
+            r["id"],
+            chip,
+            gpus,
+            f"{r['published']:,.4g}",
+            r["published_unit"],
+            f"{r['observed_utilisation']:.2f}",
+            _pct(r["error_in_sample"]),
+            _pct(r["error_loo"]),
+            _pct(r["error_lofo"]),
+        )
+    console.print(t)
+    s = payload["summary"]
+    console.print(
+        f"{s['n_runs']} runs, {s['n_families']} families, {s['n_parameters']} fitted numbers. "
+        f"Median |error| / share within 30%: in-sample {s['in_sample_median_abs_error']:.1%} / "
+        f"{s['in_sample_share_within_30pct']:.0%}; leave-one-out "
+        f"{s['loo_median_abs_error']:.1%} / {s['loo_share_within_30pct']:.0%}; "
+        f"leave-one-family-out {s['lofo_median_abs_error']:.1%} / "
+        f"{s['lofo_share_within_30pct']:.0%} (target: <= {s['target_median_abs_error']:.0%} "
+        f"and >= {s['target_share_within_30pct']:.0%} under leave-one-out: "
+        f"{'met' if s['meets_target'] else 'not met'})."
+    )
+    c = Table(title="Coefficients: logit(MFU x goodput) = sum of coefficient x feature")
+    for col in ("feature", "coefficient", "prior", "unit"):
+        c.add_column(col, overflow="fold")
+    for row in payload["coefficients"]:
+        c.add_row(row["feature"], f"{row['coefficient']:+.3f}", f"{row['prior']:+.3f}", row["unit"])
+    console.print(c)
+    console.print("Sources: `planner validate --json` lists each run's source in full.")

@@ -245,7 +245,12 @@ def test_planner_app_serves_from_the_installed_package(installed):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [str(installed.bin / "planner"), "app", "--headless", "--port", str(port)],
+        # extra options go to `streamlit run`; a fixed address also spares the headless
+        # server its external-IP lookup
+        [
+            str(installed.bin / "planner"),
+            *("app", "--headless", "--port", str(port), "--server.address", "127.0.0.1"),
+        ],
         cwd=installed.workdir,
         env={**_clean_env(), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
         stdout=subprocess.PIPE,

@@ -41,7 +41,20 @@ def app_command(
         return 2
     from planner.app import main as entry
 
-    command = [sys.executable, "-m", "streamlit", "run", str(entry.__file__)]
+    # The settings of the repository's .streamlit/config.toml that make it a product, given
+    # as flags because a wheel user starts it from any folder: no usage statistics, no
+    # developer menu. Options after these (the user's) win.
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(entry.__file__),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
     if port is not None:
         command += ["--server.port", str(port)]
     if headless:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from planner.assumptions import default_table, facility_profiles
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_json, stdout_guard
 from planner.presets import compare_to_published, load_presets
 from planner.request import build_request
 from planner.sizing import SizingResult
@@ -151,13 +151,15 @@ def size_command(
         grid_gco2_per_kwh=grid_gco2_per_kwh,
     )
     if compare:
-        frame = request.compare(cat)
+        with stdout_guard():
+            frame = request.compare(cat)
         if json_out:
             print_json({"comparison": _records(frame)})
         else:
             _print_comparison(frame, request.days, request.gpus)
         return
-    result = request.size(cat)
+    with stdout_guard():
+        result = request.size(cat)
     payload = result.to_dict()
     if request.preset is not None:
         payload["preset"] = request.preset.name

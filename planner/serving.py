@@ -16,8 +16,9 @@ Each step is a named function and every intermediate appears in the result:
 4. **Replica**: the smallest tensor/pipeline-parallel group (1, 2, 4 ... GPUs up to one system,
    then 2, 4 ... systems) whose HBM (less ``memory_headroom``) holds the weights plus the KV
    cache of its batch, the batch being the largest that meets the TPOT target (at most
-   ``max_batch_size``) - or a given ``batch_size``. If no group holds that batch, the group with
-   the highest throughput per GPU is used.
+   ``max_batch_size``) - or a given ``batch_size``. Precisely: the smallest group within 1% of
+   the best throughput per GPU, so a group whose batch is squeezed by barely-fitting weights is
+   passed over for one that serves more per GPU.
 5. **Throughput**: a replica spends ``prefill + generated tokens x TPOT / B`` seconds per query.
 6. **Demand**: users x queries per user per day, generated tokens = output tokens x
    ``reasoning_multiplier``, peak = average x ``peak_to_average`` -> replicas, GPUs, whole
@@ -56,6 +57,9 @@ DAYS_PER_YEAR = 365.0
 BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 #: Largest replica considered, GPUs (a 64-system NVL72 group; beyond any serving deployment).
 MAX_REPLICA_GPUS = 4_608
+#: Replica groups serving within this fraction of the best throughput per GPU count as ties;
+#: the smallest of them is chosen.
+REPLICA_RATE_TIE = 0.01
 #: Aspect ratio of the estimated architecture: hidden size / layers (Llama 3: 8B 128,
 #: 70B 102, 405B 130), with 8 KV heads of 128 (GQA as in Llama 3, Qwen3, Mistral).
 _EST_WIDTH_PER_LAYER = 128.0
@@ -582,14 +586,21 @@ def _choose_replica(
     shape: tuple[int, ...],
     candidates: list[int],
 ) -> tuple[Any, Any]:
-    """(GPUs per replica, batch) for every scenario; NaN where nothing is feasible."""
+    """(GPUs per replica, batch) for every scenario; NaN where nothing is feasible.
+
+    Fixed ``batch_size``: the smallest group whose HBM holds the weights plus the KV cache of
+    that batch and whose decode step meets the TPOT target. Otherwise each group's batch is the
+    largest meeting the TPOT target, capped by ``max_batch_size`` and by its HBM, and the
+    smallest group within :data:`REPLICA_RATE_TIE` of the best throughput per GPU is chosen
+    (with an ideal roofline a larger group only serves more per GPU while memory or weight
+    reads limit the batch, so this is the smallest group holding the weights plus the KV cache
+    of its latency-bound batch).
+    """
     chosen_g = np.full(shape, np.nan)
     chosen_b = np.full(shape, np.nan)
-    best_rate = np.full(shape, -np.inf)
-    best_g = np.full(shape, np.nan)
-    best_b = np.full(shape, np.nan)
     w = n * bpp
     cap = np.floor(np.asarray(a.max_batch_size, dtype=float))
+    rates, batches = [], []
     for g in candidates:
         usable = g * memory_gb * 1e9 * (1.0 - np.asarray(a.memory_headroom)) - w
         b_mem = np.floor(usable / (kv_tok * ctx_max))
@@ -601,37 +612,33 @@ def _choose_replica(
         )
         ttft = prefill_f / (g * flops_prefill)
         ttft_ok = ttft <= np.asarray(a.ttft_target_s) * (1 + 1e-12)
-        if batch_size is None:
-            want = np.minimum(b_lat, cap)
-            b = np.minimum(want, b_mem)
-            complete = b >= want
-        else:
+        if batch_size is not None:
             b = np.broadcast_to(np.floor(np.asarray(batch_size, dtype=float)), shape)
-            complete = (b_mem >= b) & (b_lat >= b)
+            take = np.isnan(chosen_g) & (b_mem >= b) & (b_lat >= b) & (b >= 1) & ttft_ok
+            chosen_g = np.where(take, g, chosen_g)
+            chosen_b = np.where(take, b, chosen_b)
+            continue
+        b = np.broadcast_to(np.minimum(np.minimum(b_lat, cap), b_mem), shape)
         feasible = (b >= 1) & ttft_ok
-        take = np.isnan(chosen_g) & feasible & complete
-        chosen_g = np.where(take, g, chosen_g)
-        chosen_b = np.where(take, b, chosen_b)
-        if batch_size is None:
-            step_s = np.maximum(
-                *decode_step_s(
-                    decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg),
-                    b * flops_seq,
-                    g,
-                    bw_bps,
-                    flops_decode,
-                )
+        step_s = np.maximum(
+            *decode_step_s(
+                decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg),
+                b * flops_seq,
+                g,
+                bw_bps,
+                flops_decode,
             )
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
             per_query_s = ttft + generated * step_s / np.maximum(b, 1)
-            rate = np.where(feasible, 1.0 / (per_query_s * g), -np.inf)
-            better = rate > best_rate
-            best_rate = np.where(better, rate, best_rate)
-            best_g = np.where(better, g, best_g)
-            best_b = np.where(better, b, best_b)
+            rates.append(np.where(feasible, 1.0 / (per_query_s * g), -np.inf))
+        batches.append(b)
     if batch_size is None:
-        fallback = np.isnan(chosen_g) & np.isfinite(best_rate)
-        chosen_g = np.where(fallback, best_g, chosen_g)
-        chosen_b = np.where(fallback, best_b, chosen_b)
+        best = np.max(np.stack(rates), axis=0) if rates else np.full(shape, -np.inf)
+        for g, rate, b in zip(candidates, rates, batches, strict=True):
+            take = np.isnan(chosen_g) & np.isfinite(rate) & (rate >= best * (1 - REPLICA_RATE_TIE))
+            chosen_g = np.where(take, g, chosen_g)
+            chosen_b = np.where(take, b, chosen_b)
     return chosen_g, chosen_b
 
 
@@ -1152,3 +1159,167 @@ _DEMAND_UNITS = {
     "input_tokens": "tokens per query",
     "output_tokens": "tokens per query (before the reasoning multiplier)",
 }
+
+
+# --- 6. across chips, models and frames; the grid --------------------------------------------
+
+
+def compare_serving(
+    demand: ServingDemand,
+    *,
+    model: ModelSpec | str | None = None,
+    params: Any = None,
+    active_params: Any = None,
+    batch_size: Any = None,
+    assumptions: ServingAssumptions | None = None,
+    catalog: Catalog | None = None,
+    ids: list[str] | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Every catalog chip (or ``ids``) serving the same demand: one row per chip.
+
+    A chip without the precision, or on which no replica meets the latency targets, gets a row
+    of NaN and a ``note`` saying why (never a silent fallback).
+    """
+    cat = catalog or load_catalog()
+    a = resolve_serving_assumptions(assumptions, overrides)
+    rows = []
+    for chip in (cat.get(i) for i in ids) if ids else cat:
+        if chip.dense_tflops_or_none(a.sizing.precision) is None:
+            note = f"no {a.sizing.precision.upper()} tensor mode"
+            rows.append({"accelerator": chip.id, "note": note})
+            continue
+        try:
+            res = serve(
+                chip,
+                demand,
+                model=model,
+                params=params,
+                active_params=active_params,
+                batch_size=batch_size,
+                assumptions=a,
+                catalog=cat,
+            )
+        except InputError as exc:  # a price missing for the pricing mode asked
+            rows.append({"accelerator": chip.id, "note": str(exc)})
+            continue
+        row = res.to_frame().iloc[0].to_dict()
+        row["note"] = res.infeasible_reason or ""
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("accelerator")
+
+
+def compare_models(
+    accelerator: Accelerator | str,
+    demand: ServingDemand,
+    models: list[str],
+    *,
+    assumptions: ServingAssumptions | None = None,
+    catalog: Catalog | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """The same demand served by several models of ``data/models.csv`` (small vs large)."""
+    a = resolve_serving_assumptions(assumptions, overrides)
+    rows = []
+    for name in models:
+        res = serve(accelerator, demand, model=name, assumptions=a, catalog=catalog)
+        row = res.to_frame().iloc[0].to_dict()
+        row["note"] = res.infeasible_reason or ""
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+_FRAME_DEMAND = ("users", "queries_per_user_day", "input_tokens", "output_tokens")
+_FRAME_ASSUMPTIONS = _SERVING_FIELDS + (
+    "pue",
+    "network_overhead",
+    "avg_load_fraction",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
+)
+
+
+def serve_frame(
+    scenarios: pd.DataFrame,
+    *,
+    assumptions: ServingAssumptions | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Serve many scenarios, possibly on different chips and models, vectorised per group.
+
+    ``scenarios`` has ``accelerator``, the demand columns (``users, queries_per_user_day,
+    input_tokens, output_tokens``), the model as ``model`` (ids of ``data/models.csv``) or
+    ``params`` [``active_params``], and optionally any numeric assumption column
+    (``tpot_target_s``, ``pue``, ``reasoning_multiplier`` ...). Returns the result columns,
+    same index.
+    """
+    cat = catalog or load_catalog()
+    for column in ("accelerator", *_FRAME_DEMAND):
+        if column not in scenarios:
+            raise InputError(column, "missing column", "a column of the scenarios frame")
+    if "model" not in scenarios and "params" not in scenarios:
+        raise InputError("model", "missing column", "a model or a params column")
+    keys = ["accelerator"] + (["model"] if "model" in scenarios else [])
+    parts = []
+    for key, group in scenarios.groupby(keys, sort=False):
+        chip_id = key[0] if isinstance(key, tuple) else key
+        model = key[1] if isinstance(key, tuple) and len(key) > 1 else None
+        demand = ServingDemand(*(group[c].to_numpy(dtype=float) for c in _FRAME_DEMAND))
+        overrides = {c: group[c].to_numpy(dtype=float) for c in _FRAME_ASSUMPTIONS if c in group}
+        a = resolve_serving_assumptions(assumptions, overrides, source="scenario column")
+        res = serve(
+            str(chip_id),
+            demand,
+            model=None if model is None else str(model),
+            params=None if model is not None else group["params"].to_numpy(dtype=float),
+            active_params=(
+                group["active_params"].to_numpy(dtype=float)
+                if model is None and "active_params" in group
+                else None
+            ),
+            assumptions=a,
+            catalog=cat,
+        )
+        frame = res.to_frame()
+        frame.index = group.index
+        parts.append(frame)
+    return pd.concat(parts).loc[scenarios.index]
+
+
+@dataclass(frozen=True)
+class ServingGridFit:
+    """Whether a (scalar) service's PEAK facility power fits a grid limit, and what fits if not."""
+
+    fits: bool
+    grid_mw: float
+    need_mw: float
+    short_mw: float
+    max_systems: int
+    max_users: float
+
+
+def serving_grid_fit(result: ServingResult, grid_mw: float, users: float) -> ServingGridFit:
+    """Compare a service's peak facility power with ``grid_mw``; the users that fit if short.
+
+    Users that fit scale with the whole replicas the grid can power (demand is linear in users).
+    """
+    check_range("grid_mw", grid_mw, 1e-6, 1e6)
+    need = float(result.facility_power_mw)
+    systems = float(result.systems)
+    per_system = need / systems
+    max_systems = max(int(np.floor(grid_mw / per_system * (1 + 1e-12))), 0)
+    g = float(result.gpus_per_replica)
+    gps = float(result.gpus_per_system)
+    max_replicas = np.floor(max_systems * gps / g) if g <= gps else np.floor(max_systems * gps / g)
+    peak_per_user = float(result.queries_per_s_peak) / float(users)
+    max_users = max_replicas * float(result.queries_per_s_per_replica) / peak_per_user
+    return ServingGridFit(
+        fits=need <= grid_mw * (1 + 1e-12),
+        grid_mw=float(grid_mw),
+        need_mw=need,
+        short_mw=max(need - grid_mw, 0.0),
+        max_systems=max_systems,
+        max_users=float(min(max_users, users)) if need > grid_mw else float(users),
+    )

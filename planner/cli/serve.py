@@ -1,0 +1,382 @@
+"""``planner serve``: size an inference service on one chip (or every chip with ``--compare``).
+
+Exit codes: 0 an answer (also when a ``--grid-mw`` is too small: the verdict says by how
+much); 3 no replica on the chip meets the latency targets (the line says why); 2 bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from planner._arrays import to_python
+from planner.assumptions import facility_profiles, pue_for_profile
+from planner.catalog import load_catalog
+from planner.cli._app import app, console, print_json
+from planner.serving import (
+    ServingResult,
+    compare_serving,
+    load_models,
+    serving_default_table,
+    serving_grid_fit,
+)
+from planner.serving_presets import (
+    build_service_request,
+    load_serving_presets,
+    published_comparison,
+)
+
+#: Exit code when no replica meets the latency targets on the chip.
+EXIT_INFEASIBLE = 3
+
+_S = serving_default_table()
+
+
+def _default(name: str) -> str:
+    row = _S[name]
+    return f"[default {row['value']:g} {row['unit']}: {row['source'][:80]}]"
+
+
+@app.command("serve")
+def serve_command(
+    accelerator: Annotated[
+        str | None, typer.Option("--accelerator", "-a", help="Catalog chip id (`planner catalog`).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A published architecture: " + ", ".join(load_models()) + "."),
+    ] = None,
+    params: Annotated[
+        float | None, typer.Option(help="Total parameters (architecture estimated), e.g. 7e10.")
+    ] = None,
+    active_params: Annotated[
+        float | None, typer.Option(help="Parameters active per token (MoE); default --params.")
+    ] = None,
+    users: Annotated[float | None, typer.Option(help="Daily active users, e.g. 1e8.")] = None,
+    queries_per_user_day: Annotated[
+        float | None, typer.Option(help="Queries per user per day.")
+    ] = None,
+    input_tokens: Annotated[float | None, typer.Option(help="Prompt tokens per query.")] = None,
+    output_tokens: Annotated[
+        float | None, typer.Option(help="Visible answer tokens per query.")
+    ] = None,
+    reasoning_multiplier: Annotated[
+        float | None,
+        typer.Option(
+            help="Generated / visible tokens (test-time reasoning) "
+            + _default("reasoning_multiplier")
+        ),
+    ] = None,
+    peak_to_average: Annotated[
+        float | None,
+        typer.Option(help="Peak-hour / average demand " + _default("peak_to_average")),
+    ] = None,
+    tpot_target_s: Annotated[
+        float | None,
+        typer.Option(help="Time per output token target, s " + _default("tpot_target_s")),
+    ] = None,
+    ttft_target_s: Annotated[
+        float | None,
+        typer.Option(help="Time to first token target, s " + _default("ttft_target_s")),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Fixed decode batch per replica (default: TPOT-bound).")
+    ] = None,
+    gpus_per_replica: Annotated[
+        int | None, typer.Option(help="Fixed tensor/pipeline-parallel group size, GPUs.")
+    ] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="Weights and tensor peak: bf16, fp8 or fp4 [default bf16].")
+    ] = None,
+    bandwidth_utilisation: Annotated[
+        float | None,
+        typer.Option(help="Achieved / peak HBM bandwidth " + _default("bandwidth_utilisation")),
+    ] = None,
+    prefill_mfu: Annotated[
+        float | None, typer.Option(help="Prefill MFU " + _default("prefill_mfu"))
+    ] = None,
+    decode_mfu: Annotated[
+        float | None, typer.Option(help="Decode compute MFU " + _default("decode_mfu"))
+    ] = None,
+    memory_headroom: Annotated[
+        float | None,
+        typer.Option(help="HBM share kept free " + _default("memory_headroom")),
+    ] = None,
+    max_batch_size: Annotated[
+        float | None,
+        typer.Option(help="Most sequences per replica " + _default("max_batch_size")),
+    ] = None,
+    idle_load_fraction: Annotated[
+        float | None,
+        typer.Option(help="Idle draw / nameplate " + _default("idle_load_fraction")),
+    ] = None,
+    service_life_years: Annotated[
+        float | None,
+        typer.Option(help="Years the purchase is amortised over " + _default("service_life_years")),
+    ] = None,
+    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness in [1, 3].")] = None,
+    facility: Annotated[
+        str | None,
+        typer.Option(
+            help="Facility profile setting the PUE: " + ", ".join(facility_profiles().index)
+        ),
+    ] = None,
+    network_overhead: Annotated[
+        float | None, typer.Option(help="Network + storage power / server power.")
+    ] = None,
+    busy_load_fraction: Annotated[
+        float | None,
+        typer.Option(help="A busy server's draw / nameplate [default: the training 0.8]."),
+    ] = None,
+    pricing: Annotated[
+        str | None, typer.Option(help="auto (buy if priced, else rent), buy or rent.")
+    ] = None,
+    price_usd_per_gpu: Annotated[
+        float | None, typer.Option(help="Purchase price per GPU, USD.")
+    ] = None,
+    rent_usd_per_gpu_hour: Annotated[
+        float | None, typer.Option(help="Rental price per GPU-hour, USD.")
+    ] = None,
+    electricity_usd_per_mwh: Annotated[
+        float | None, typer.Option(help="Electricity price, USD/MWh [default 80].")
+    ] = None,
+    grid_gco2_per_kwh: Annotated[
+        float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh [default 370].")
+    ] = None,
+    grid_mw: Annotated[
+        float | None, typer.Option(help="Site grid limit, MW: says whether the service fits.")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="A named service: " + ", ".join(load_serving_presets()) + ". Options override it."
+        ),
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Serve the same demand on every catalog chip.")
+    ] = False,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped one.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> int:
+    """Size an inference service: replicas, GPUs, MW, Wh per query, USD per million tokens.
+
+    Give the chip, the model (--model or --params [--active-params]) and the demand (--users,
+    --queries-per-user-day, --input-tokens, --output-tokens), or a --preset. Peak facility power
+    is what the grid must supply; energy uses idle + (busy - idle) x load.
+    """
+    cat = load_catalog(catalog)
+    if facility is not None and pue is None:
+        pue = pue_for_profile(facility)
+    request = build_service_request(
+        preset,
+        accelerator=accelerator,
+        model=model,
+        params=params,
+        active_params=active_params,
+        users=users,
+        queries_per_user_day=queries_per_user_day,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        batch_size=batch_size,
+        gpus_per_replica=gpus_per_replica,
+        reasoning_multiplier=reasoning_multiplier,
+        peak_to_average=peak_to_average,
+        tpot_target_s=tpot_target_s,
+        ttft_target_s=ttft_target_s,
+        precision=precision,
+        bandwidth_utilisation=bandwidth_utilisation,
+        prefill_mfu=prefill_mfu,
+        decode_mfu=decode_mfu,
+        memory_headroom=memory_headroom,
+        max_batch_size=max_batch_size,
+        idle_load_fraction=idle_load_fraction,
+        service_life_years=service_life_years,
+        pue=pue,
+        network_overhead=network_overhead,
+        avg_load_fraction=busy_load_fraction,
+        pricing=pricing,
+        price_usd_per_gpu=price_usd_per_gpu,
+        rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
+        electricity_usd_per_mwh=electricity_usd_per_mwh,
+        grid_gco2_per_kwh=grid_gco2_per_kwh,
+    )
+    if compare:
+        frame = compare_serving(
+            request.demand,
+            model=request.model,
+            params=request.params,
+            active_params=request.active_params,
+            batch_size=request.batch_size,
+            assumptions=request.assumptions,
+            catalog=cat,
+        )
+        if json_out:
+            print_json({"comparison": _records(frame)})
+        else:
+            _print_comparison(frame)
+        return 0
+    result = request.serve(cat)
+    payload = result.to_dict()
+    if request.preset is not None:
+        payload["preset"] = request.preset.name
+        payload["published"] = published_comparison(result, request.preset)
+    if grid_mw is not None and result.feasible:
+        fit = serving_grid_fit(result, grid_mw, float(request.demand.users))
+        payload["grid"] = {k: to_python(v) for k, v in fit.__dict__.items()}
+    if json_out:
+        print_json(payload)
+    else:
+        _print_result(result, payload, request)
+    if not result.feasible:
+        console.file.flush()
+        typer.echo(f"planner: no replica fits: {result.infeasible_reason}", err=True)
+        return EXIT_INFEASIBLE
+    return 0
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return [
+        {"accelerator": idx, **{k: _clean(v) for k, v in row.items()}}
+        for idx, row in frame.iterrows()
+    ]
+
+
+def _clean(value: Any) -> Any:
+    value = to_python(value)
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return None
+    return value
+
+
+def _num(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "unknown"
+    return fmt.format(value)
+
+
+def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) -> None:
+    p = request.preset
+    if p is not None:
+        console.print(f"[bold]{p.title}[/bold]  (preset {p.name})")
+        console.print(f"source: {p.source}")
+    if not result.feasible:
+        console.print(f"No replica of {result.accelerator} fits: {result.infeasible_reason}")
+        return
+    d = payload
+    t = Table(title="Answer", show_header=False, box=None, pad_edge=False)
+    t.add_column("quantity", style="bold")
+    t.add_column("value")
+    rows = [
+        ("accelerator", f"{d['accelerator']} ({d['precision'].upper()}), model {d['model']}"),
+        (
+            "replica",
+            f"{d['gpus_per_replica']:,.0f} GPUs, batch {d['batch_size']:,.0f} "
+            f"(limited by {d['batch_limit']}; decode {d['decode_bound']}-bound)",
+        ),
+        (
+            "memory per replica",
+            f"weights {d['weights_gb_per_replica']:,.1f} GB + KV cache "
+            f"{d['kv_cache_gb_per_replica']:,.1f} GB "
+            f"({d['kv_cache_bytes_per_token'] / 1e3:,.0f} kB per token)",
+        ),
+        ("latency", f"TTFT {d['ttft_s']:.3g} s, TPOT {d['tpot_s'] * 1e3:.3g} ms"),
+        (
+            "throughput",
+            f"{d['tokens_per_s_per_gpu']:,.0f} generated tokens/s per GPU; "
+            f"{d['queries_per_s_per_replica']:,.2f} queries/s per replica",
+        ),
+        (
+            "demand",
+            f"{d['queries_per_s_average']:,.0f} queries/s average, "
+            f"{d['queries_per_s_peak']:,.0f} at peak; "
+            f"{d['generated_tokens_per_query']:,.0f} generated tokens per query",
+        ),
+        (
+            "fleet",
+            f"{d['replicas']:,.0f} replicas = {d['gpus']:,.0f} GPUs in {d['systems']:,.0f} systems "
+            f"of {d['gpus_per_system']}; average load {d['load_fraction']:.0%}",
+        ),
+        (
+            "peak facility power",
+            f"{d['facility_power_mw']:,.2f} MW - what the grid must supply",
+        ),
+        ("average facility power", f"{d['average_facility_power_mw']:,.2f} MW"),
+        ("energy", f"{d['energy_mwh_per_year']:,.0f} MWh per year"),
+        ("per query", f"{d['wh_per_query']:.3g} Wh"),
+        (
+            "cost",
+            f"USD {_num(d['usd_per_million_tokens'], '{:.3g}')} per million tokens "
+            f"({d['pricing']}); owned {_num(d['usd_per_million_tokens_owned'], '{:.3g}')}, "
+            f"rented {_num(d['usd_per_million_tokens_rented'], '{:.3g}')}",
+        ),
+        ("emissions", f"{d['emissions_tco2_per_year']:,.0f} tCO2 per year"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    console.print(t)
+    if d.get("energy_breakdown"):
+        parts = ", ".join(f"{k} {v:.0%}" for k, v in d["energy_breakdown"].items())
+        console.print(f"Energy per query by part: {parts}")
+    if d.get("grid"):
+        g = d["grid"]
+        if g["fits"]:
+            console.print(f"Grid: fits ({g['need_mw']:,.2f} MW of {g['grid_mw']:,.2f} MW)")
+        else:
+            console.print(
+                f"Grid: short by {g['short_mw']:,.2f} MW (needs {g['need_mw']:,.2f} MW; the grid "
+                f"gives {g['grid_mw']:,.2f} MW): at most {g['max_systems']:,} systems, serving "
+                f"about {g['max_users']:,.3g} users"
+            )
+    if d.get("published"):
+        pt = Table(title="Published vs model")
+        for col in ("quantity", "published", "model", "ratio", "tolerance"):
+            pt.add_column(col)
+        for row in d["published"]:
+            pt.add_row(
+                row["quantity"],
+                f"{row['published']:,.4g}",
+                _num(row["model"], "{:,.4g}"),
+                _num(row["ratio"], "{:.2f}"),
+                f"x{row['tolerance_factor']:g}",
+            )
+        console.print(pt)
+    at = Table(title="Assumptions (every value used)")
+    for col in ("name", "value", "unit", "source"):
+        at.add_column(col, overflow="fold")
+    for name, item in result.assumptions.items():
+        value = item["value"]
+        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
+        source = item["source"]
+        at.add_row(name, shown, item["unit"], source if len(source) <= 90 else source[:89] + "…")
+    console.print(at)
+    console.print("(sources shortened; `--json` lists each in full)")
+
+
+def _print_comparison(frame: Any) -> None:
+    t = Table(title="Every chip for the same service")
+    cols = [
+        ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
+        ("batch_size", "batch", "{:,.0f}"),
+        ("gpus", "GPUs", "{:,.0f}"),
+        ("systems", "systems", "{:,.0f}"),
+        ("facility_power_mw", "peak MW", "{:,.2f}"),
+        ("wh_per_query", "Wh/query", "{:.3g}"),
+        ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
+        ("pricing", "pricing", "{}"),
+    ]
+    t.add_column("chip")
+    for _, label, _ in cols:
+        t.add_column(label, justify="right")
+    t.add_column("note")
+    for chip, row in frame.iterrows():
+        cells = []
+        for key, _, fmt in cols:
+            v = row.get(key)
+            cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
+        t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
+    console.print(t)

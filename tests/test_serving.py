@@ -1,0 +1,493 @@
+"""Serving core (planner.serving) and `planner serve`: physics, replica fit, demand, properties,
+vectorised path, errors, and the CLI's JSON contract (through a subprocess)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.errors import CatalogError, InputError
+from planner.serving import (
+    BYTES_PER_PARAM,
+    ServingDemand,
+    compare_models,
+    compare_serving,
+    decode_step_bytes,
+    decode_step_s,
+    estimate_architecture,
+    get_model,
+    load_models,
+    replica_candidates,
+    serve,
+    serve_frame,
+    serving_grid_fit,
+)
+from planner.serving_presets import build_service_request, load_serving_presets
+
+CHAT = ServingDemand(users=1e8, queries_per_user_day=10, input_tokens=500, output_tokens=400)
+
+SERVE_CONTRACT_KEYS = {
+    "accelerator",
+    "precision",
+    "replicas",
+    "gpus_per_replica",
+    "gpus",
+    "systems",
+    "tokens_per_s_per_gpu",
+    "batch_size",
+    "ttft_s",
+    "tpot_s",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh_per_year",
+    "wh_per_query",
+    "usd_per_million_tokens",
+    "emissions_tco2_per_year",
+    "assumptions",
+}
+
+
+# --- model architectures ----------------------------------------------------------------------
+
+
+def test_llama31_70b_kv_cache_is_320_kib_per_token_in_bf16():
+    # 2 (K and V) x 80 layers x 8 KV heads x 128 x 2 bytes = 327,680 B (Llama 3 config.json)
+    assert get_model("llama-3.1-70b").kv_bytes_per_token(2) == 327_680
+
+
+def test_deepseek_v3_latent_cache_is_576_values_per_layer():
+    # MLA caches 512 latent + 64 RoPE values per layer and token (arXiv 2412.19437)
+    m = get_model("deepseek-v3")
+    assert float(m.kv_values_per_token) == 576 * 61
+
+
+def test_every_model_row_has_a_source_and_active_at_most_total():
+    for m in load_models().values():
+        assert len(m.source) > 20
+        assert m.active_params <= m.total_params
+
+
+def test_estimated_architecture_is_within_15_percent_of_llama3_kv_cache():
+    for name in ("llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b"):
+        real = get_model(name)
+        est = estimate_architecture(real.total_params)
+        ratio = float(est.kv_bytes_per_token()) / float(real.kv_bytes_per_token())
+        assert 0.85 <= ratio <= 1.15, (name, ratio)
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(InputError, match="model = 'gpt-9' is not allowed: expected one of: llama"):
+        get_model("gpt-9")
+
+
+# --- roofline limits ---------------------------------------------------------------------------
+
+
+def test_decode_is_memory_bound_at_batch_1_and_compute_bound_at_huge_batch():
+    m = get_model("llama-3.1-8b")
+    kv = m.kv_bytes_per_token(2)
+    bw = 3.35e12 * 0.7
+    fl = 989e12 * 0.33
+    flops = lambda b: b * 2 * m.active_params  # noqa: E731
+    t_mem, t_comp = decode_step_s(
+        decode_step_bytes(1, 8.03e9, 8.03e9, 2.0, kv, 700), flops(1), 1, bw, fl
+    )
+    assert t_mem > 10 * t_comp
+    t_mem, t_comp = decode_step_s(
+        decode_step_bytes(4096, 8.03e9, 8.03e9, 2.0, kv, 10), flops(4096), 1, bw, fl
+    )
+    assert t_comp > t_mem
+
+
+def test_decode_time_falls_with_memory_bandwidth(catalog):
+    h100 = catalog.get("h100")
+    times = []
+    for bw in (2.0, 3.35, 4.8, 8.0):
+        chip = dataclasses.replace(h100, memory_bw_tbs=bw)
+        r = serve(chip, CHAT, model="llama-3.1-70b", batch_size=16, gpus_per_replica=4)
+        assert r.decode_bound == "memory"
+        times.append(r.tpot_s)
+    assert all(a > b for a, b in zip(times, times[1:], strict=False))
+    # memory-bound: TPOT proportional to 1 / bandwidth
+    assert times[0] / times[-1] == pytest.approx(8.0 / 2.0, rel=1e-9)
+
+
+def test_prefill_time_falls_with_flops(catalog):
+    h100 = catalog.get("h100")
+    ttfts = []
+    for tflops in (500.0, 989.0, 2000.0):
+        chip = dataclasses.replace(h100, bf16_dense_tflops=tflops)
+        ttfts.append(serve(chip, CHAT, model="llama-3.1-70b", gpus_per_replica=4).ttft_s)
+    assert ttfts[0] / ttfts[2] == pytest.approx(2000.0 / 500.0, rel=1e-9)
+
+
+def test_prefill_counts_2_n_active_per_token_plus_causal_attention():
+    r = serve("h100", CHAT, model="llama-3.1-70b")
+    m = get_model("llama-3.1-70b")
+    linear = 2 * m.active_params * 500
+    attention = 2 * m.layers * m.attention_dim * 500**2
+    assert r.prefill_flops_per_query == pytest.approx(linear + attention)
+
+
+def test_moe_reads_only_active_experts_at_batch_1():
+    m = get_model("mixtral-8x7b")
+    one = decode_step_bytes(1, m.total_params, m.active_params, 2.0, 0.0, 0.0)
+    many = decode_step_bytes(64, m.total_params, m.active_params, 2.0, 0.0, 0.0)
+    assert one == pytest.approx(2 * m.active_params)
+    assert many == pytest.approx(2 * m.total_params)
+
+
+# --- replica memory fit ------------------------------------------------------------------------
+
+
+def test_replica_sizes_are_powers_of_two_then_whole_systems():
+    assert replica_candidates(8, limit=64) == [1, 2, 4, 8, 16, 32, 64]
+    assert replica_candidates(72, limit=300) == [1, 2, 4, 8, 16, 32, 64, 72, 144, 288]
+
+
+def test_70b_bf16_on_h100_needs_4_gpus_for_a_batch_of_64(catalog):
+    # 141 GB of weights: 2 x 80 GB x 0.9 = 144 GB leaves 3 GB, too little for 64 sequences
+    r = serve("h100", CHAT, model="llama-3.1-70b", batch_size=64)
+    assert r.gpus_per_replica == 4
+    assert r.weights_gb_per_replica == pytest.approx(141.2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=st.sampled_from(["llama-3.1-8b", "llama-3.1-70b", "qwen3-32b", "mixtral-8x7b"]),
+    chip=st.sampled_from(["a100-80gb", "h100", "h200", "b200", "mi300x"]),
+    batch=st.integers(1, 512),
+    context=st.integers(100, 8000),
+)
+def test_chosen_replica_holds_weights_and_kv_and_half_of_it_would_not(
+    model, chip, batch, context, catalog
+):
+    demand = ServingDemand(1e6, 10, context, 300)
+    r = serve(chip, demand, model=model, batch_size=batch, tpot_target_s=60.0)
+    acc = catalog.get(chip)
+    m = get_model(model)
+    need = m.total_params * 2 + batch * float(m.kv_bytes_per_token()) * (context + 300)
+    have = lambda g: g * acc.memory_gb * 1e9 * 0.9  # noqa: E731
+    assert have(r.gpus_per_replica) >= need * (1 - 1e-9)
+    if r.gpus_per_replica > 1:
+        assert have(r.gpus_per_replica / 2) < need
+
+
+# --- demand, power, money ------------------------------------------------------------------------
+
+
+def test_issue_example_70b_for_100m_users_on_h100():
+    r = serve("h100", CHAT, params=7e10)
+    assert r.feasible
+    assert r.queries_per_s_average == pytest.approx(1e9 / 86_400)
+    assert r.queries_per_s_peak == pytest.approx(1.5e9 / 86_400)
+    assert r.gpus == r.replicas * r.gpus_per_replica
+    assert r.systems == math.ceil(r.gpus / 8)
+    assert r.tpot_s <= 0.05 and r.ttft_s <= 2.0
+    # the fleet is sized for the peak: average utilisation about 1 / peak_to_average
+    assert 0.6 < r.load_fraction <= 1 / 1.5
+    # average draw between idle and busy, peak at nameplate x (1 + network) x PUE
+    assert r.facility_power_mw == pytest.approx(r.systems * 10.2e-3 * 1.1 * 1.2)
+    assert r.facility_power_mw * 0.25 < r.average_facility_power_mw < r.facility_power_mw * 0.8
+    assert r.energy_mwh_per_year == pytest.approx(r.average_facility_power_mw * 8760)
+    queries = 1e9 * 365
+    assert r.wh_per_query == pytest.approx(r.energy_mwh_per_year * 1e6 / queries)
+    assert r.emissions_tco2_per_year == pytest.approx(r.energy_mwh_per_year * 0.37)
+    assert r.pricing == "buy"
+    owned = r.systems * 8 * 30_000 / 5 + r.energy_mwh_per_year * 80
+    assert r.usd_per_million_tokens == pytest.approx(owned / (queries * 900) * 1e6)
+    assert r.usd_per_million_tokens_rented == pytest.approx(
+        r.systems * 8 * 2.99 * 8760 / (queries * 900) * 1e6
+    )
+    assert sum(r.energy_breakdown.values()) == pytest.approx(1.0)
+
+
+def test_reasoning_multiplier_multiplies_generated_tokens():
+    r = serve("h100", CHAT, model="llama-3.1-8b", reasoning_multiplier=20)
+    assert r.generated_tokens_per_query == 8000
+
+
+def test_grid_fit_says_short_by_how_much_and_how_many_users_fit():
+    r = serve("h100", CHAT, params=7e10)
+    fit = serving_grid_fit(r, 5.0, 1e8)
+    assert not fit.fits
+    assert fit.short_mw == pytest.approx(r.facility_power_mw - 5.0)
+    assert fit.max_systems * 10.2e-3 * 1.32 <= 5.0
+    assert 0 < fit.max_users < 1e8
+    assert serving_grid_fit(r, 100.0, 1e8).fits
+
+
+def test_a_small_model_needs_far_fewer_gpus_and_watt_hours_than_a_large_one():
+    df = compare_models("h100", CHAT, ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b"])
+    assert df["gpus"].is_monotonic_increasing
+    assert df["wh_per_query"].is_monotonic_increasing
+    assert df.loc["llama-3.1-70b", "gpus"] > 4 * df.loc["llama-3.1-8b", "gpus"]
+
+
+def test_compare_covers_every_chip_and_says_why_a_chip_is_left_out(catalog):
+    df = compare_serving(CHAT, model="llama-3.1-70b", precision="fp8")
+    assert set(df.index) == set(catalog.ids)
+    assert df.loc["a100-80gb", "note"] == "no FP8 tensor mode"
+    assert df.loc["b200", "gpus"] < df.loc["h100", "gpus"]
+
+
+# --- monotonicity (hypothesis) ---------------------------------------------------------------
+
+_models = st.sampled_from(["llama-3.1-8b", "qwen3-32b", "llama-3.1-70b", "mixtral-8x7b"])
+_chips = st.sampled_from(["h100", "b200", "mi300x", "a100-80gb"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=_models,
+    chip=_chips,
+    users=st.floats(1e3, 1e9),
+    factor=st.floats(1.0, 100.0),
+    tokens=st.integers(50, 4000),
+)
+def test_more_users_never_fewer_gpus(model, chip, users, factor, tokens):
+    d = lambda u: ServingDemand(u, 10, tokens, 300)  # noqa: E731
+    few = serve(chip, d(users), model=model)
+    many = serve(chip, d(min(users * factor, 1e11)), model=model)
+    assert many.gpus >= few.gpus
+    assert many.facility_power_mw >= few.facility_power_mw
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=_models,
+    chip=_chips,
+    multiplier=st.floats(1.0, 30.0),
+    more=st.floats(1.0, 5.0),
+)
+def test_longer_reasoning_never_less_energy(model, chip, multiplier, more):
+    d = ServingDemand(1e7, 10, 500, 300)
+    short = serve(chip, d, model=model, reasoning_multiplier=multiplier)
+    long = serve(chip, d, model=model, reasoning_multiplier=min(multiplier * more, 1000))
+    assert long.energy_mwh_per_year >= short.energy_mwh_per_year * (1 - 1e-9)
+    assert long.wh_per_query >= short.wh_per_query * (1 - 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(bw=st.floats(0.3, 1.0), batch=st.integers(1, 64))
+def test_tpot_never_rises_with_bandwidth_utilisation(bw, batch):
+    low = serve("h100", CHAT, model="llama-3.1-8b", batch_size=batch, bandwidth_utilisation=bw)
+    high = serve(
+        "h100", CHAT, model="llama-3.1-8b", batch_size=batch, bandwidth_utilisation=min(bw * 1.2, 1)
+    )
+    assert high.tpot_s <= low.tpot_s * (1 + 1e-12)
+
+
+# --- vectorised path and frames ---------------------------------------------------------------
+
+
+def test_vectorised_demand_equals_one_call_per_scenario():
+    rng = np.random.default_rng(1)
+    users = rng.uniform(1e5, 1e9, 6)
+    out_tokens = rng.integers(50, 3000, 6).astype(float)
+    mult = rng.uniform(1, 20, 6)
+    many = serve(
+        "h100",
+        ServingDemand(users, 10, 500, out_tokens),
+        params=7e10,
+        reasoning_multiplier=mult,
+    )
+    frame = many.to_frame()
+    assert len(frame) == 6
+    for i in range(6):
+        one = serve(
+            "h100",
+            ServingDemand(users[i], 10, 500, out_tokens[i]),
+            params=7e10,
+            reasoning_multiplier=mult[i],
+        )
+        for key in ("gpus", "gpus_per_replica", "batch_size", "wh_per_query", "tpot_s"):
+            assert frame[key].iloc[i] == pytest.approx(getattr(one, key)), key
+
+
+def test_serve_frame_mixes_chips_and_models_and_keeps_the_index():
+    df = pd.DataFrame(
+        {
+            "accelerator": ["h100", "b200", "h100", "mi300x"],
+            "model": ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-70b", "llama-3.1-8b"],
+            "users": [1e6, 1e7, 1e8, 1e5],
+            "queries_per_user_day": 10.0,
+            "input_tokens": 500.0,
+            "output_tokens": 400.0,
+            "pue": [1.1, 1.2, 1.3, 1.4],
+        },
+        index=["a", "b", "c", "d"],
+    )
+    out = serve_frame(df)
+    assert list(out.index) == ["a", "b", "c", "d"]
+    one = serve("b200", ServingDemand(1e7, 10, 500, 400), model="llama-3.1-70b", pue=1.2)
+    assert out.loc["b", "gpus"] == one.gpus
+    assert out.loc["b", "facility_power_mw"] == pytest.approx(one.facility_power_mw)
+
+
+# --- errors and infeasible plans -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"demand": ServingDemand(0, 10, 500, 400)}, "users"),
+        ({"demand": ServingDemand(1e6, 10, 500, float("nan"))}, "output_tokens"),
+        ({"reasoning_multiplier": 0.5}, "reasoning_multiplier"),
+        ({"peak_to_average": 0.9}, "peak_to_average"),
+        ({"tpot_target_s": -1}, "tpot_target_s"),
+        ({"bandwidth_utilisation": 1.5}, "bandwidth_utilisation"),
+        ({"idle_load_fraction": 0.9}, "idle_load_fraction"),
+        ({"gpus_per_replica": 2.5}, "gpus_per_replica"),
+        ({"precision": "fp16"}, "precision"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, field):
+    demand = kwargs.pop("demand", CHAT)
+    with pytest.raises(InputError) as err:
+        serve("h100", demand, model="llama-3.1-8b", **kwargs)
+    assert err.value.field == field
+    assert "\n" not in str(err.value)
+
+
+def test_active_params_above_params_is_refused():
+    with pytest.raises(InputError, match="active_params"):
+        serve("h100", CHAT, params=1e10, active_params=2e10)
+
+
+def test_405b_on_one_h100_is_infeasible_with_a_reason_and_no_nan_in_json():
+    r = serve("h100", CHAT, model="llama-3.1-405b", gpus_per_replica=1)
+    assert r.feasible is False
+    assert "do not fit" in r.infeasible_reason
+    json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_presets_load_with_a_source_for_every_input():
+    presets = load_serving_presets()
+    assert {"chatgpt-2023", "epoch-gpt4o-2025", "gemini-median-2025"} <= set(presets)
+    for p in presets.values():
+        assert set(p.inputs) == set(p.sources)
+        assert all(len(s) > len(f"preset {p.name}: ") for s in p.sources.values())
+
+
+def test_a_preset_with_an_unknown_key_names_file_and_field(tmp_path):
+    bad = tmp_path / "p.toml"
+    bad.write_text('[x]\ntitle = "t"\nsource = "s"\nuserz = { value = 1, source = "s" }\n')
+    with pytest.raises(CatalogError, match=r"p\.toml, field 'x\.userz': unknown key"):
+        load_serving_presets(str(bad))
+
+
+def test_explicit_values_override_a_preset_and_say_so():
+    req = build_service_request("chatgpt-2023", users=5e8, accelerator="h100")
+    assert req.demand.users == 5e8 and req.accelerator == "h100"
+    assert req.model == "gpt-3-175b"
+    r = req.serve()
+    assert r.assumptions["users"]["value"] == 5e8
+
+
+# --- the CLI contract (subprocess, as a user runs it) ---------------------------------------
+
+_CLI = [
+    sys.executable,
+    "-c",
+    "import planner.cli.serve; from planner.cli._app import main; import sys; "
+    "sys.exit(main(sys.argv[1:]))",
+    "serve",
+]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*_CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_issue_example_prints_the_json_contract():
+    p = _run(
+        "--accelerator",
+        "h100",
+        "--params",
+        "7e10",
+        "--users",
+        "1e8",
+        "--queries-per-user-day",
+        "10",
+        "--input-tokens",
+        "500",
+        "--output-tokens",
+        "400",
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert SERVE_CONTRACT_KEYS <= set(d)
+    assert d["gpus"] == d["replicas"] * d["gpus_per_replica"]
+    for item in d["assumptions"].values():
+        assert set(item) == {"value", "unit", "source"} and item["source"]
+    lib = serve("h100", CHAT, params=7e10)
+    assert d["gpus"] == lib.gpus and d["wh_per_query"] == pytest.approx(lib.wh_per_query)
+
+
+def test_cli_preset_with_reasoning_and_grid_gives_a_verdict():
+    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "20", "--grid-mw", "100")
+    assert p.returncode == 0, p.stderr
+    assert "Grid: short by" in p.stdout and "MW" in p.stdout
+    p = _run("--preset", "chatgpt-2023", "--grid-mw", "100", "--json")
+    d = json.loads(p.stdout)
+    assert d["grid"]["fits"] is True and d["preset"] == "chatgpt-2023"
+    assert d["published"][0]["quantity"] == "systems"
+
+
+def test_cli_compare_lists_every_chip_as_json(catalog):
+    p = _run("--preset", "epoch-gpt4o-2025", "--compare", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)["comparison"]
+    assert {r["accelerator"] for r in rows} == set(catalog.ids)
+
+
+def test_cli_bad_input_is_one_line_and_exit_2():
+    p = _run("--accelerator", "h100", "--params", "-5", "--users", "1e8")
+    assert p.returncode == 2
+    assert "queries_per_user_day = None is not allowed: expected a value" in p.stderr
+    p = _run("--preset", "llama70b-h100-example", "--model", "x", "--params", "-5")
+    assert p.returncode == 2
+    assert "params" in p.stderr
+    p = _run("--preset", "llama70b-h100-example", "--params", "-5")
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0
+    assert "params = -5 is not allowed" in p.stderr
+
+
+def test_cli_infeasible_service_exits_3_with_parseable_json():
+    p = _run(
+        "--accelerator",
+        "h100",
+        "--model",
+        "llama-3.1-405b",
+        "--gpus-per-replica",
+        "1",
+        "--users",
+        "1e6",
+        "--queries-per-user-day",
+        "1",
+        "--input-tokens",
+        "100",
+        "--output-tokens",
+        "100",
+        "--json",
+    )
+    assert p.returncode == 3
+    d = json.loads(p.stdout)
+    assert d["feasible"] is False and d["gpus"] is None
+    assert "do not fit" in p.stderr
+
+
+def test_bytes_per_param_by_precision():
+    assert BYTES_PER_PARAM == {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}

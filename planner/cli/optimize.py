@@ -63,6 +63,7 @@ def optimize_command(
             help="A shipped scenario's name (gtc2024, my_site...; see `planner examples`) or "
             "a scenario TOML file.",
             show_default=False,
+            metavar="SCENARIO",
         ),
     ],
     objective: Annotated[str | None, typer.Option(help=_HELP_OBJECTIVE)] = None,
@@ -78,6 +79,9 @@ def optimize_command(
     ] = None,
 ) -> int:
     """Choose chips and system counts for training runs under grid, budget and deadline limits.
+
+    SCENARIO: a shipped scenario's name (gtc2024, my_site...; `planner examples` lists
+    them) or a scenario TOML file.
 
     Exit code 0: a plan (also the best plan found when --time-limit-s stopped the solver).
     Exit code 3: no plan fits the limits (or the time limit left none); the output names the

@@ -20,6 +20,7 @@ def project_command(
             help="A shipped study's name (iea-2025-base, lbnl-2024...; see `planner examples`) "
             "or a projection TOML file.",
             show_default=False,
+            metavar="SCENARIO",
         ),
     ],
     country: Annotated[
@@ -52,6 +53,9 @@ def project_command(
     ] = False,
 ) -> None:
     """Project data-centre and AI electricity by country and year: TWh, GW, share, runs.
+
+    SCENARIO: a shipped projection study's name (iea-2025-base, lbnl-2024...; `planner examples` lists
+    them) or a projection TOML file.
 
     Central values use each input's stated value; with --samples the ranges in the file give
     P10/P50/P90 bands. Shares use the study's own denominator (consumption or generation).

@@ -39,6 +39,7 @@ def report_command(
             "(gtc2024, iea-2025-base...; see `planner examples`) or a TOML file. Omit it "
             "with --preset.",
             show_default=False,
+            metavar="SCENARIO",
         ),
     ] = None,
     preset: Annotated[
@@ -65,6 +66,10 @@ def report_command(
 ) -> int:
     """Write a capacity report: the answer, tables, charts, sensitivity, every assumption
     with its source, and the inputs' SHA-256 so the numbers can be reproduced.
+
+    SCENARIO: a site scenario (an optimised plan) or a projection study, by shipped name
+    (gtc2024, iea-2025-base...; `planner examples` lists them) or as a TOML file; or
+    --preset NAME for a sizing.
 
     Exit code 0: the report is written. Exit code 3: a site scenario with no plan (no plan
     fits the limits): the report, with the minimal relaxations, is still written, and one

@@ -259,8 +259,9 @@ def capital_recovery_factor(cost_of_capital: Any, life_years: Any) -> Any:
     r = _arr("cost_of_capital", cost_of_capital)
     n = _arr("service_life_years", life_years, positive=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        growth = (1.0 + r) ** n
-        crf = np.where(r > 0, r * growth / (growth - 1.0), 1.0 / n)
+        # expm1/log1p keep (1 + r)^n - 1 exact for tiny r (no 0/0 near r = 0)
+        excess = np.expm1(n * np.log1p(r))
+        crf = np.where(r > 0, r * (1.0 + excess) / excess, 1.0 / n)
     return out(crf)
 
 

@@ -241,6 +241,25 @@ def measured_power() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("id")
 
 
+def measured_load_fraction(chip: str) -> tuple[float, float, float, str]:
+    """Average, low and high training draw / nameplate for a chip, and the source.
+
+    For the power chain: average facility energy = nameplate x average fraction x (1 +
+    network) x PUE x hours; the low/high ends give a sensitivity range.
+    """
+    frame = measured_power()
+    key = str(chip).strip().lower()
+    if key not in frame.index:
+        raise InputError("accelerator", chip, "one of: " + ", ".join(frame.index))
+    row = frame.loc[key]
+    return (
+        float(row["average_fraction_of_nameplate"]),
+        float(row["low_fraction_of_nameplate"]),
+        float(row["high_fraction_of_nameplate"]),
+        str(row["source"]),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Amortisation
 # --------------------------------------------------------------------------------------------

@@ -199,3 +199,11 @@ def test_measured_power_covers_every_chip_and_hopper_average_is_below_its_peak(
     assert power.loc["v100", "average_fraction_of_nameplate"] == pytest.approx(
         330 / 437.5, abs=0.001
     )
+
+
+def test_measured_load_fraction_for_the_power_chain() -> None:
+    avg, low, high, source = am.measured_load_fraction("H100")
+    assert (avg, low, high) == (0.76, 0.76, 0.82)
+    assert "Latif" in source and "Newkirk" in source
+    with pytest.raises(InputError):
+        am.measured_load_fraction("tpu-v5")

@@ -117,3 +117,23 @@ def test_catalog_with_an_unknown_column_is_rejected(tmp_path):
     df.to_csv(path, index=False)
     with pytest.raises(CatalogError, match="'power'.*unknown column"):
         load_catalog(path)
+
+
+def test_catalog_prices_are_capped_at_the_scenario_validators_caps(catalog):
+    # the loader and the scenario validator share one cap, so a catalog price a scenario
+    # override could not state (1e30, inf) never reaches the optimiser
+    from planner import scenarios
+    from planner.catalog import MAX_PRICE_USD_PER_GPU, MAX_RENT_USD_PER_GPU_HOUR
+
+    assert scenarios.MAX_PRICE_USD_PER_GPU == MAX_PRICE_USD_PER_GPU == 1e7
+    assert scenarios.MAX_RENT_USD_PER_GPU_HOUR == MAX_RENT_USD_PER_GPU_HOUR == 1e4
+    for chip in catalog:
+        assert chip.price_usd_per_gpu is None or chip.price_usd_per_gpu <= MAX_PRICE_USD_PER_GPU
+        assert chip.rent_usd_per_gpu_hour is None or chip.rent_usd_per_gpu_hour <= 100
+
+
+def test_an_empty_catalog_file_is_one_line_not_a_pandas_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(CatalogError, match="the file is empty: expected a header row"):
+        load_catalog(path)

@@ -18,6 +18,7 @@ from planner.data_errors import (
     not_allowed,
     range_words,
     resolve,
+    show_path,
     show_value,
     type_words,
 )
@@ -321,3 +322,28 @@ def test_values_are_spelled_as_in_toml() -> None:
     assert show_value({"low": 6, "high": 4.5}) == "{low = 6, high = 4.5}"
     assert show_value([1.0, "a"]) == "[1, 'a']"
     assert not_allowed(-5, "a number > 0") == "-5 is not allowed: expected a number > 0"
+
+
+def test_a_long_array_is_shown_by_its_length_and_long_text_is_shortened() -> None:
+    assert show_value(list(range(10_000))) == "an array of 10,000 entries"
+    text = show_value("x" * 1000)
+    assert len(text) < 200 and text.endswith("(1,002 characters)")
+
+
+def test_show_path_keeps_short_paths_and_shortens_long_ones_in_the_middle() -> None:
+    assert show_path("data/x.toml") == "data/x.toml"
+    long = "d/" + "a" * 300 + ".toml"
+    shown = show_path(long)
+    assert shown.startswith("d/aaa") and shown.endswith(".toml (307 characters)")
+    assert len(shown) < 120
+
+
+def test_too_many_list_entries_are_worded_with_the_maximum() -> None:
+    class Short(_Strict):
+        runs: list[Run] = Field(max_length=2)
+
+    runs = [dict(RUN, name=str(i)) for i in range(3)]
+    msg = _message({"runs": runs}, Short)
+    assert (
+        "'runs': [" in msg and "is not allowed: expected an array of tables with at most 2" in msg
+    )

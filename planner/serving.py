@@ -585,8 +585,8 @@ def _choose_replica(
     batch_size: Any,
     shape: tuple[int, ...],
     candidates: list[int],
-) -> tuple[Any, Any]:
-    """(GPUs per replica, batch) for every scenario; NaN where nothing is feasible.
+) -> tuple[Any, Any, Any]:
+    """(GPUs per replica, batch, limit code) per scenario; NaN where nothing is feasible.
 
     Fixed ``batch_size``: the smallest group whose HBM holds the weights plus the KV cache of
     that batch and whose decode step meets the TPOT target. Otherwise each group's batch is the
@@ -598,12 +598,17 @@ def _choose_replica(
     """
     chosen_g = np.full(shape, np.nan)
     chosen_b = np.full(shape, np.nan)
+    chosen_code = np.zeros(shape, dtype=np.int8)
     w = n * bpp
     cap = np.floor(np.asarray(a.max_batch_size, dtype=float))
-    rates, batches = [], []
+    headroom = 1.0 - np.asarray(a.memory_headroom)
+    kv_seq_max = kv_tok * ctx_max
+    rates, batches, codes, tried = [], [], [], []
     for g in candidates:
-        usable = g * memory_gb * 1e9 * (1.0 - np.asarray(a.memory_headroom)) - w
-        b_mem = np.floor(usable / (kv_tok * ctx_max))
+        usable = g * memory_gb * 1e9 * headroom - w
+        if batch_size is None and not np.any(usable > 0):  # the weights alone do not fit
+            continue
+        b_mem = np.floor(usable / kv_seq_max)
         b_lat = np.floor(
             max_batch_for_tpot(
                 a.tpot_target_s, g, bw_bps, flops_decode, n, n_a, bpp, kv_tok, ctx_avg, flops_seq
@@ -617,6 +622,7 @@ def _choose_replica(
             take = np.isnan(chosen_g) & (b_mem >= b) & (b_lat >= b) & (b >= 1) & ttft_ok
             chosen_g = np.where(take, g, chosen_g)
             chosen_b = np.where(take, b, chosen_b)
+            chosen_code[...] = _GIVEN
             continue
         b = np.broadcast_to(np.minimum(np.minimum(b_lat, cap), b_mem), shape)
         feasible = (b >= 1) & ttft_ok
@@ -633,13 +639,25 @@ def _choose_replica(
             per_query_s = ttft + generated * step_s / np.maximum(b, 1)
             rates.append(np.where(feasible, 1.0 / (per_query_s * g), -np.inf))
         batches.append(b)
+        codes.append(
+            np.where(b >= cap, _MAX_BATCH, np.where(b_lat <= b_mem, _TPOT, _MEMORY)).astype(np.int8)
+        )
+        tried.append(g)
+        if np.all(feasible & (b >= cap)):
+            break  # every scenario at the batch cap: larger groups serve the same per GPU
     if batch_size is None:
         best = np.max(np.stack(rates), axis=0) if rates else np.full(shape, -np.inf)
-        for g, rate, b in zip(candidates, rates, batches, strict=True):
+        for g, rate, b, code in zip(tried, rates, batches, codes, strict=True):
             take = np.isnan(chosen_g) & np.isfinite(rate) & (rate >= best * (1 - REPLICA_RATE_TIE))
             chosen_g = np.where(take, g, chosen_g)
             chosen_b = np.where(take, b, chosen_b)
-    return chosen_g, chosen_b
+            chosen_code = np.where(take, code, chosen_code)
+    return chosen_g, chosen_b, chosen_code
+
+
+#: What set the batch (codes of ``_choose_replica``; words in ``batch_limit``).
+_TPOT, _MEMORY, _MAX_BATCH, _GIVEN = 0, 1, 2, 3
+_LIMIT_WORDS = np.array(["tpot_target_s", "memory", "max_batch_size", "given"])
 
 
 def serve(
@@ -806,7 +824,7 @@ def _evaluate(
     flops_seq = 2.0 * n_a + 4.0 * layers * attn * ctx_avg
     prefill_f = prefill_flops(n_a, layers, attn, s_in)
 
-    g, b = _choose_replica(
+    g, b, code = _choose_replica(
         chip_gps=chip.gpus_per_system,
         memory_gb=chip.memory_gb,
         bw_bps=bw_bps,
@@ -876,9 +894,7 @@ def _evaluate(
 
     kv_gb = b * kv_tok * ctx_max / 1e9
     bound = np.where(t_comp > t_mem, "compute", "memory")
-    limit = _batch_limit(
-        b, g, batch, a, n, n_a, bpp, kv_tok, ctx_avg, ctx_max, bw_bps, flops_decode, flops_seq, chip
-    )
+    limit = _LIMIT_WORDS[code]
     nan = np.where(feasible, 1.0, np.nan)
     result = {
         "feasible": feasible,
@@ -922,13 +938,14 @@ def _evaluate(
     scalar = len(shape) == 0
     values: dict[str, Any] = {}
     for key, value in result.items():
-        arr = np.broadcast_to(np.asarray(value), shape) if not scalar else np.asarray(value)
-        if arr.dtype.kind in "US" or arr.dtype == object:
-            values[key] = str(arr) if scalar else np.array(arr)
-        elif arr.dtype == bool:
-            values[key] = bool(arr) if scalar else np.array(arr)
+        arr = np.asarray(value)
+        if scalar:
+            kind = arr.dtype.kind
+            values[key] = str(arr) if kind in "USO" else bool(arr) if kind == "b" else out(arr)
+        elif arr.shape == shape:  # already one value per scenario: no copy
+            values[key] = arr if arr.dtype.kind in "USOb" else arr.astype(float, copy=False)
         else:
-            values[key] = out(arr) if scalar else np.array(arr, dtype=float)
+            values[key] = np.broadcast_to(arr, shape).copy()
     values["energy_breakdown"] = (
         _breakdown(
             chip,
@@ -943,42 +960,6 @@ def _evaluate(
         else None
     )
     return values
-
-
-def _batch_limit(
-    b: Any,
-    g: Any,
-    batch: Any,
-    a: ServingAssumptions,
-    n: Any,
-    n_a: Any,
-    bpp: float,
-    kv_tok: Any,
-    ctx_avg: Any,
-    ctx_max: Any,
-    bw_bps: Any,
-    flops_decode: Any,
-    flops_seq: Any,
-    chip: Accelerator,
-) -> Any:
-    """Which limit set the batch: tpot, memory, max_batch_size or given."""
-    if batch is not None:
-        return np.full(np.shape(b), "given") if np.ndim(b) else np.asarray("given")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        usable = g * chip.memory_gb * 1e9 * (1.0 - np.asarray(a.memory_headroom)) - n * bpp
-        b_mem = np.floor(usable / (kv_tok * ctx_max))
-        b_lat = np.floor(
-            max_batch_for_tpot(
-                a.tpot_target_s, g, bw_bps, flops_decode, n, n_a, bpp, kv_tok, ctx_avg, flops_seq
-            )
-            * (1 + 1e-12)
-        )
-    cap = np.floor(np.asarray(a.max_batch_size, dtype=float))
-    return np.where(
-        b >= cap,
-        "max_batch_size",
-        np.where(b >= b_lat, "tpot_target_s", np.where(b >= b_mem, "memory", "tpot_target_s")),
-    )
 
 
 def _breakdown(

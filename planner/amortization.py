@@ -591,3 +591,110 @@ def cottier_gpt4() -> dict[str, float]:
         "hardware_energy_usd": float(cost.total_usd),
         "cloud_usd": float(rental_cost_usd(chip_hours, c["cloud_usd_per_gpu_hour"])),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# One call for sizing
+# --------------------------------------------------------------------------------------------
+
+#: Pricing modes of ``planner size --pricing`` and what ``cost_usd`` then is.
+PRICING_MODES: dict[str, str] = {
+    "amortized": "amortised servers, networking and facility share + electricity",
+    "rent": "cloud GPU-hours at rent (power included)",
+    "capex": "cluster capex (servers + networking + facility) + electricity: the whole purchase",
+}
+
+
+@dataclass(frozen=True)
+class RunEconomics:
+    """The four money/carbon answers for a run, plus what ``cost_usd`` is under a pricing.
+
+    ``amortized_cost_usd`` includes electricity; ``cluster_capex_usd`` is up-front spend and
+    is never added to a run's cost (except under ``pricing = "capex"``, which says so).
+    """
+
+    amortized_cost_usd: Any
+    rental_cost_usd: Any
+    cluster_capex_usd: Any
+    embodied_tco2: Any
+    amortized: AmortizedCost
+    capex: ClusterCapex
+    electricity_cost_usd: Any
+
+    def cost_usd(self, pricing: str) -> Any:
+        """``cost_usd`` under ``pricing`` (one of :data:`PRICING_MODES`)."""
+        if pricing == "amortized":
+            return self.amortized_cost_usd
+        if pricing == "rent":
+            return self.rental_cost_usd
+        if pricing == "capex":
+            return out(np.asarray(self.cluster_capex_usd) + self.electricity_cost_usd)
+        raise InputError("pricing", pricing, "one of: " + ", ".join(PRICING_MODES))
+
+
+def run_economics(
+    chip: str,
+    gpus: Any,
+    days: Any,
+    *,
+    it_power_mw: Any,
+    electricity_cost_usd: Any,
+    server_price_usd_per_gpu: Any = None,
+    rent_usd_per_gpu_hour: Any = None,
+    embodied_kgco2e_per_gpu: Any = None,
+    life_years: Any = None,
+    utilisation: Any = None,
+    cost_of_capital: Any = None,
+    networking_share: Any = None,
+    facility_usd_per_mw: Any = None,
+    facility_life_years: Any = None,
+) -> RunEconomics:
+    """Amortised cost, rental cost, cluster capex and embodied tCO2 for sized runs.
+
+    Vectorised over ``gpus``, ``days``, ``it_power_mw`` (peak IT MW, what the facility is
+    built for) and ``electricity_cost_usd`` (from the power chain). Prices default to
+    ``data/chip_economics.csv`` (every chip has one; estimates are marked there); an explicit
+    ``server_price_usd_per_gpu`` or ``rent_usd_per_gpu_hour`` overrides it.
+    """
+    row = chip_costs(chip)
+    price = (
+        row["server_price_usd_per_gpu"]
+        if server_price_usd_per_gpu is None
+        else server_price_usd_per_gpu
+    )
+    rent = row["rent_usd_per_gpu_hour"] if rent_usd_per_gpu_hour is None else rent_usd_per_gpu_hour
+    kg = (
+        row["embodied_kgco2e_per_gpu"]
+        if embodied_kgco2e_per_gpu is None
+        else embodied_kgco2e_per_gpu
+    )
+    capex = cluster_capex_usd(
+        gpus,
+        price,
+        it_power_mw=it_power_mw,
+        networking_share=networking_share,
+        facility_usd_per_mw=facility_usd_per_mw,
+    )
+    amortized = amortized_cost_usd(
+        gpus,
+        days,
+        price,
+        energy_cost_usd=electricity_cost_usd,
+        it_power_mw=it_power_mw,
+        life_years=life_years,
+        utilisation=utilisation,
+        cost_of_capital=cost_of_capital,
+        networking_share=networking_share,
+        facility_usd_per_mw=facility_usd_per_mw,
+        facility_life_years=facility_life_years,
+    )
+    gpu_hours = np.asarray(gpus, dtype=float) * np.asarray(days, dtype=float) * 24.0
+    return RunEconomics(
+        amortized_cost_usd=amortized.total_usd,
+        rental_cost_usd=rental_cost_usd(gpu_hours, rent),
+        cluster_capex_usd=capex.total_usd,
+        embodied_tco2=embodied_tco2(gpus, days, kg, life_years=life_years, utilisation=utilisation),
+        amortized=amortized,
+        capex=capex,
+        electricity_cost_usd=out(np.asarray(electricity_cost_usd, dtype=float)),
+    )

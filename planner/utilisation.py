@@ -68,6 +68,7 @@ from planner._paths import data_dir
 from planner.catalog import PRECISIONS, Catalog, load_catalog
 from planner.errors import CatalogError, InputError
 from planner.validation import check_positive
+from planner.workloads import TrainingRun
 
 #: A100 dense BF16 peak, TFLOP/s: the reference of ``chip_generation`` (0 = A100).
 REFERENCE_BF16_TFLOPS = 312.0
@@ -571,8 +572,9 @@ def predict_utilisation(
         Mixture-of-experts (total parameters > active).
     active_params : float or array
         Parameters active per token, > 0.
-    gpus : float or array
-        GPUs in the cluster, >= 1.
+    gpus : float or array, optional
+        GPUs in the cluster, >= 1. ``None`` when not yet known (sizing to a deadline): the
+        cluster term then takes the fitted runs' mean (no effect while its coefficient is 0).
     catalog, model : optional
         Defaults: the shipped catalog and the model fitted to the shipped runs.
 
@@ -590,7 +592,10 @@ def predict_utilisation(
     cat = catalog or load_catalog()
     mdl = model or default_model(cat)
     check_positive("active_params", active_params)
-    check_positive("gpus", gpus)
+    if gpus is None:
+        gpus = math.nan
+    else:
+        check_positive("gpus", gpus)
     bf16, peak, (acc, prec) = _lookup(cat, chip, precision)
     u = mdl.predict_from_features(mdl.features(bf16, peak, moe, active_params, gpus))
     cv = cross_validated_error(cat)
@@ -622,10 +627,11 @@ def explain(
 ) -> str:
     """One line a user can check, e.g. ``MFU x goodput 0.29 from the run model: H100, BF16,
     dense, 70B active, 8,192 GPUs; cross-validated median error 17%``."""
+    cluster = "GPUs to be sized" if math.isnan(gpus) else f"{gpus:,.0f} GPUs"
     return (
         f"MFU x goodput {utilisation:.2f} from the run model: {chip.upper()}, "
         f"{precision.upper()}, {'MoE' if moe else 'dense'}, {_params(active_params)} active, "
-        f"{gpus:,.0f} GPUs; cross-validated median error {cv_median_abs_error:.0%}"
+        f"{cluster}; cross-validated median error {cv_median_abs_error:.0%}"
     )
 
 
@@ -635,6 +641,53 @@ def _params(n: float) -> str:
     if n >= 1e9:
         return f"{n / 1e9:.3g}B"
     return f"{n / 1e6:.3g}M"
+
+
+#: Chinchilla (Hoffmann et al. 2022, arXiv 2203.15556): compute-optimal tokens D ~ 20 N, so
+#: C = 6 N D = 120 N^2 and N = sqrt(C / 120) when only the FLOPs are known.
+CHINCHILLA_FLOPS_PER_PARAM_SQUARED = 120.0
+
+
+def active_params_for_flops(flops: Any) -> Any:
+    """Compute-optimal active parameters for a FLOP budget: sqrt(FLOPs / 120) (Chinchilla)."""
+    check_positive("flops", flops)
+    return np.sqrt(np.asarray(flops, dtype=float) / CHINCHILLA_FLOPS_PER_PARAM_SQUARED)
+
+
+def utilisation_for_run(
+    run: TrainingRun,
+    chip: Any,
+    gpus: Any = None,
+    precision: Any = "bf16",
+    *,
+    catalog: Catalog | None = None,
+    model: UtilisationModel | None = None,
+) -> UtilisationEstimate:
+    """The run model for a :class:`~planner.workloads.TrainingRun` (what sizing calls).
+
+    Model size is the run's active parameters; a run given only as FLOPs is taken as
+    Chinchilla-optimal (``sqrt(FLOPs / 120)`` active parameters), and the explanation says
+    so. A run is a mixture-of-experts when its total parameters exceed its active ones.
+    ``gpus`` is ``None`` when sizing to a deadline.
+    """
+    active = run.effective_active_params
+    inferred = active is None
+    if inferred:
+        active = active_params_for_flops(run.total_flops())
+    moe: Any = False
+    if run.params is not None and run.active_params is not None:
+        moe = (
+            np.asarray(run.params, dtype=float) > np.asarray(run.active_params, dtype=float) * 1.01
+        )
+    est = predict_utilisation(chip, precision, moe, active, gpus, catalog=catalog, model=model)
+    if not inferred:
+        return est
+    return UtilisationEstimate(
+        value=est.value,
+        explanation=est.explanation
+        + " (model size not given: taken as Chinchilla-optimal for the FLOPs, sqrt(FLOPs / 120))",
+        cv_median_abs_error=est.cv_median_abs_error,
+    )
 
 
 def gpu_hours_from_utilisation(flops: Any, dense_tflops: Any, utilisation: Any) -> Any:

@@ -207,3 +207,52 @@ def test_measured_load_fraction_for_the_power_chain() -> None:
     assert "Latif" in source and "Newkirk" in source
     with pytest.raises(InputError):
         am.measured_load_fraction("tpu-v5")
+
+
+def test_run_economics_reproduces_cottier_gpt4_with_preset_inputs() -> None:
+    # The preset the lead can ship (issue 10): Cottier et al.'s method expressed in the
+    # planner's general amortisation: life 1 / (0.14 ln 10) = 3.10 years, no cost of capital,
+    # 100% use, 19% networking, no facility, server value USD 14,165 per GPU at training start,
+    # energy 25,000 x 609.4 W x PUE 1.25 x 2,280 h x USD 80.6/MWh.
+    import math
+
+    days = 2_280 / 24
+    energy_usd = 25_000 * 609.375 * 1.25 * 2_280 / 1e6 * 80.6
+    econ = am.run_economics(
+        "a100-40gb",
+        25_000,
+        days,
+        it_power_mw=0.0,
+        electricity_cost_usd=energy_usd,
+        server_price_usd_per_gpu=14_165,
+        rent_usd_per_gpu_hour=1.36,
+        life_years=1 / (0.14 * math.log(10)),
+        utilisation=1.0,
+        cost_of_capital=0.0,
+        networking_share=0.19,
+        facility_usd_per_mw=0.0,
+    )
+    assert econ.cost_usd("amortized") == pytest.approx(40.7e6, rel=0.02)
+    assert econ.cost_usd("rent") == pytest.approx(78.6e6, rel=0.02)
+    assert econ.cost_usd("capex") > 10 * econ.cost_usd("amortized")
+    with pytest.raises(InputError):
+        econ.cost_usd("buy")
+
+
+def test_run_economics_defaults_cover_every_chip_and_are_vectorised(catalog: Catalog) -> None:
+    for chip in catalog.ids:
+        econ = am.run_economics(
+            chip,
+            np.array([1024.0, 8192.0]),
+            np.array([30.0, 90.0]),
+            it_power_mw=np.array([1.5, 12.0]),
+            electricity_cost_usd=np.array([1e6, 1e7]),
+        )
+        for value in (
+            econ.amortized_cost_usd,
+            econ.rental_cost_usd,
+            econ.cluster_capex_usd,
+            econ.embodied_tco2,
+        ):
+            assert np.shape(value) == (2,) and np.all(np.asarray(value) > 0)
+        assert np.all(np.asarray(econ.amortized.hardware_usd) < np.asarray(econ.cluster_capex_usd))

@@ -284,3 +284,23 @@ def test_planner_validate_prints_the_table_and_summary(capsys) -> None:
     assert code == 0
     assert "llama3.1-405b" in text
     assert "leave-one-out 15.1% / 65%" in text
+
+
+def test_utilisation_for_a_run_given_only_as_flops_assumes_chinchilla_size() -> None:
+    from planner.utilisation import utilisation_for_run
+    from planner.workloads import TrainingRun
+
+    # GPT-4 as SemiAnalysis: 2.15e25 FLOPs on 25,000 A100; reported 32-36% MFU
+    est = utilisation_for_run(TrainingRun(flops=2.15e25), "a100-40gb", 25_000)
+    assert 0.25 < est.value < 0.40
+    assert "Chinchilla" in est.explanation
+
+
+def test_utilisation_for_a_moe_run_to_be_sized() -> None:
+    from planner.utilisation import utilisation_for_run
+    from planner.workloads import TrainingRun
+
+    run = TrainingRun(params=1.8e12, active_params=2.8e11, tokens=1.3e13)
+    est = utilisation_for_run(run, "h100", None, "fp8")
+    assert "MoE" in est.explanation and "GPUs to be sized" in est.explanation
+    assert est.value == pytest.approx(predict_utilisation("h100", "fp8", True, 2.8e11, 8000).value)

@@ -1051,8 +1051,13 @@ def project(
     variants: list[str] | None = None,
     countries: list[str] | None = None,
     catalog: Catalog | None = None,
+    calibrate_to: str | None = None,
 ) -> ProjectionResult:
     """Project a scenario's data-centre and AI electricity by country and year.
+
+    By default nothing is fitted: every input is the file's stated, sourced value, and each
+    published figure of the file is a prediction to compare with (``published[i]["label"]``
+    is ``"predicted"``). ``calibrate_to`` makes calibration explicit (:func:`calibrate`).
 
     Parameters
     ----------
@@ -1068,6 +1073,13 @@ def project(
         Run only these variants (default all of the file).
     countries : list of str, optional
         Keep only these countries/regions (case-insensitive) in the frame.
+    calibrate_to : str, optional
+        The study to calibrate to: the scenario's own ``name`` (case-insensitive). The
+        level and growth of the first IT-side non-AI load are then SOLVED so the scope's
+        total lands on the file's published ``total_twh`` figures (the earliest and latest
+        year of each variant; one year: the level only). The solved values replace the file's
+        in ``inputs``, ``calibration`` says what was solved, and those published figures are
+        labelled ``"calibrated"`` (agreement by construction). Off by default.
 
     Raises
     ------
@@ -1085,13 +1097,25 @@ def project(
     for v in chosen:
         if v not in sc.variants:
             raise InputError("variant", v, "one of: " + ", ".join(sc.variants))
-    first = sc.variants[chosen[0]]
+    specs = {v: sc.variants[v] for v in chosen}
+    calibrated: dict[str, list[tuple[int, float]]] = {}
+    if calibrate_to is not None:
+        if str(calibrate_to).strip().lower() != sc.name.lower():
+            raise InputError(
+                "calibrate_to",
+                calibrate_to,
+                f"{sc.name} (the study this file reproduces) or no calibration",
+            )
+        for v in chosen:
+            try:
+                specs[v], calibrated[v] = calibrate(specs[v], cat)
+            except InputError as err:
+                raise _in_file(err, sc.path, specs[v]) from None
+    first = specs[chosen[0]]
     yr = parse_years(years, first.year_range) if isinstance(years, str) or years is None else years
     yr = parse_years(f"{yr[0]}:{yr[1]}", first.year_range)
     out_years = np.arange(yr[0], yr[1] + 1, dtype=float)
-    runs = [
-        _run_variant(sc.variants[v], out_years, int(samples), seed, cat, sc.path) for v in chosen
-    ]
+    runs = [_run_variant(specs[v], out_years, int(samples), seed, cat, sc.path) for v in chosen]
     frame = pd.concat([r.frame for r in runs], ignore_index=True)
     if countries:
         wanted = [resolve_country(c) for c in countries]
@@ -1116,13 +1140,18 @@ def project(
         frame=frame,
         reference_run=reference_run(first.reference_run),
         inputs=[row for r in runs for row in r.inputs],
-        calibration={v: sc.variants[v].calibration for v in chosen},
+        calibration={v: specs[v].calibration for v in chosen},
         notes=tuple(note for r in runs for note in r.notes),
     )
-    return _with_published(result, sc, chosen)
+    return _with_published(result, sc, chosen, calibrated)
 
 
-def _with_published(result: ProjectionResult, sc: Scenario, chosen: list[str]) -> ProjectionResult:
+def _with_published(
+    result: ProjectionResult,
+    sc: Scenario,
+    chosen: list[str],
+    calibrated: dict[str, list[tuple[int, float]]] | None = None,
+) -> ProjectionResult:
     rows = []
     f = result.frame
     for v in chosen:
@@ -1131,6 +1160,11 @@ def _with_published(result: ProjectionResult, sc: Scenario, chosen: list[str]) -
                 continue
             hit = f[(f["variant"] == v) & (f["country"] == p.country) & (f["year"] == p.year)]
             model = None if hit.empty else float(hit[p.quantity].iloc[0])
+            fitted = (
+                p.quantity == "total_twh"
+                and p.country == resolve_country(sc.variants[v].scope)
+                and (p.year, p.value) in (calibrated or {}).get(v, [])
+            )
             rows.append(
                 {
                     "variant": v,
@@ -1140,7 +1174,95 @@ def _with_published(result: ProjectionResult, sc: Scenario, chosen: list[str]) -
                     "published": p.value,
                     "model": model,
                     "relative_difference": None if model is None else (model - p.value) / p.value,
+                    "used_as_input": fitted,
+                    "label": "calibrated" if fitted else "predicted",
                     "note": p.note,
                 }
             )
     return ProjectionResult(**{**result.__dict__, "published": rows})
+
+
+def calibrate(
+    spec: ScenarioSpec, catalog: Catalog | None = None
+) -> tuple[ScenarioSpec, list[tuple[int, float]]]:
+    """Solve the non-AI level and growth so the scope's total lands on the study's figures.
+
+    The first non-AI load with ``basis = "it"`` (else the first) is calibrated: with two or
+    more published ``total_twh`` figures for the scope (this variant's, or shared), its
+    ``twh`` (in its ``base_year``) and ``growth_pct_per_year`` are solved in closed form from
+    the earliest and latest of them, given every other input at its central value; with one
+    figure only the level is solved. Both become fixed numbers (no Monte Carlo range).
+
+    Returns
+    -------
+    (ScenarioSpec, list of (year, published TWh))
+        The calibrated variant (its ``calibration`` text says what was solved, with the
+        values) and the figures it was solved on.
+
+    Raises
+    ------
+    InputError
+        No non-AI load or no published total to calibrate to, or a published total below the
+        AI load alone (no non-negative non-AI load reaches it).
+    """
+    cat = catalog or load_catalog()
+    scope = resolve_country(spec.scope)
+    points = sorted(
+        {
+            (p.year, p.value)
+            for p in spec.published
+            if p.quantity == "total_twh"
+            and resolve_country(p.country) == scope
+            and p.variant in (None, spec.variant)
+        }
+    )
+    if not spec.non_ai:
+        raise InputError("calibrate_to", spec.name, "a scenario with a [non_ai.NAME] load")
+    if not points:
+        raise InputError(
+            "calibrate_to",
+            spec.name,
+            f"a scenario with a published total_twh for {scope}",
+            detail=f"variant {spec.variant!r} has none",
+        )
+    label = next((k for k, e in spec.non_ai.items() if e.basis == "it"), next(iter(spec.non_ai)))
+    entry = spec.non_ai[label]
+    targets = [points[0], points[-1]] if points[-1][0] != points[0][0] else [points[0]]
+    years = np.arange(targets[0][0], targets[-1][0] + 1, dtype=float)
+    validate_spec(spec, cat, (int(years[0]), int(years[-1])))
+    core = _evaluate(spec, _Draw(1, None), cat, years)
+    others = core["non_ai_twh"][0] - core["non_ai_parts"][f"non_ai.{label}"][0]
+    factor = core["pue"][0] if entry.basis == "it" else np.ones_like(years)
+    need = []
+    for year, value in targets:
+        i = int(year - years[0])
+        rest = (value - core["ai_twh"][0][i] - others[i]) / factor[i]
+        if not rest > 0:
+            raise InputError(
+                "calibrate_to",
+                spec.name,
+                f"published totals above the AI load and the other non-AI loads ({scope} {year}: "
+                f"{value:g} TWh published, {core['ai_twh'][0][i] + others[i]:.4g} TWh without "
+                f"non_ai.{label})",
+            )
+        need.append((year, float(rest)))
+    growth = central(entry.growth_pct_per_year)
+    if len(need) == 2:
+        (y1, r1), (y2, r2) = need
+        growth = ((r2 / r1) ** (1.0 / (y2 - y1)) - 1.0) * 100.0
+    y1, r1 = need[0]
+    level = r1 / (1.0 + growth / 100.0) ** (y1 - entry.base_year)
+    new_entry = entry.model_copy(update={"twh": level, "growth_pct_per_year": growth})
+    _check_growth(f"non_ai.{label}.growth_pct_per_year", growth)
+    shown = " and ".join(f"{v:,.4g} TWh in {y}" for y, v in targets)
+    text = (
+        f"CALIBRATED at run time (calibrate_to = {spec.name!r}): non_ai.{label}.twh = "
+        f"{level:,.1f} TWh ({entry.basis} side, {entry.base_year})"
+        + (f" and its growth_pct_per_year = {growth:.2f} %/yr" if len(need) == 2 else "")
+        + f" were solved so {scope} lands on {shown}; agreement with "
+        + ("those figures" if len(need) == 2 else "that figure")
+        + " is by construction, not a validation. Uncalibrated inputs: "
+        + spec.calibration
+    )
+    out = spec.model_copy(update={"non_ai": {**spec.non_ai, label: new_entry}, "calibration": text})
+    return out, list(targets)

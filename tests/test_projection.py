@@ -42,13 +42,28 @@ def iea2025():
 
 
 @pytest.fixture(scope="module")
+def iea2025_cal():
+    return project(SCEN / "iea-2025-base.toml", calibrate_to="iea-2025-base")
+
+
+@pytest.fixture(scope="module")
 def lbnl():
     return project(SCEN / "lbnl-2024.toml")
 
 
 @pytest.fixture(scope="module")
+def lbnl_cal():
+    return project(SCEN / "lbnl-2024.toml", calibrate_to="lbnl-2024")
+
+
+@pytest.fixture(scope="module")
 def iea2024():
     return project(SCEN / "iea-electricity-2024.toml")
+
+
+@pytest.fixture(scope="module")
+def iea2024_cal():
+    return project(SCEN / "iea-electricity-2024.toml", calibrate_to="iea-electricity-2024")
 
 
 def small_scenario(**changes) -> dict:
@@ -121,28 +136,54 @@ def test_de_vries_uses_catalog_server_power_and_no_pue(de_vries):
     assert de_vries.value("pue", "World", 2027, "h100") == 1.0
 
 
+# Study reproductions, two ways (issue 11). PREDICTED: the files' own sourced inputs, nothing
+# solved; the errors below are what the model measured (December 2026) and are asserted to
+# +-1 percentage point so a regression fails. CALIBRATED: --calibrate-to STUDY solves the
+# non-AI level and growth at run time, so those totals hold by construction (tolerance 1e-6);
+# they test the solver, not the model.
+
+
 @pytest.mark.parametrize(
-    ("country", "year", "published_twh"),
+    ("country", "year", "published_twh", "measured_error"),
     [
-        ("World", 2024, 415),
-        ("World", 2030, 945),
-        ("US", 2024, 183),
-        ("US", 2030, 426),
-        ("China", 2024, 102),
-        ("China", 2030, 277),
+        ("World", 2024, 415, -0.041),
+        ("World", 2030, 945, -0.198),
+        ("US", 2024, 183, +0.045),
+        ("US", 2030, 426, +0.040),
+        ("China", 2024, 102, -0.102),
+        ("China", 2030, 277, -0.409),
     ],
 )
-def test_iea_energy_and_ai_2025_base_case_within_10_percent(iea2025, country, year, published_twh):
+def test_iea_energy_and_ai_2025_predicted_errors(
+    iea2025, country, year, published_twh, measured_error
+):
     # IEA, Energy and AI (2025), Base Case: world 415 -> ~945 TWh, US 183 -> 426, China
-    # 102 -> 277 (within 10% each).
-    assert iea2025.value("total_twh", country, year) == pytest.approx(published_twh, rel=0.10)
+    # 102 -> 277. Uncalibrated: the reconciled fleet plus a non-AI load anchored on IEA
+    # Electricity 2024's 2022 figure (the regional non-AI split is the IEA's own).
+    error = iea2025.value("total_twh", country, year) / published_twh - 1
+    assert error == pytest.approx(measured_error, abs=0.01)
 
 
-def test_iea_2025_world_is_about_1_5_percent_of_global_consumption(iea2025):
+@pytest.mark.parametrize(
+    ("country", "year", "published_twh"), [("World", 2024, 415), ("World", 2030, 945)]
+)
+def test_iea_2025_calibrated_lands_on_the_world_totals_by_construction(
+    iea2025_cal, country, year, published_twh
+):
+    assert iea2025_cal.value("total_twh", country, year) == pytest.approx(published_twh, rel=1e-6)
+    # What had to be solved: the 2022 non-AI level drops from the file's 330.4 TWh to ~306 and
+    # its growth rises from Masanet's 0.73 %/yr to ~7.3 %/yr (the IEA's conventional load grows
+    # ~9 %/yr); the calibrated inputs say so, with the values.
+    solved = {r["name"]: r["value"] for r in iea2025_cal.inputs}
+    assert solved["non_ai.conventional.twh"] == pytest.approx(306.2, rel=0.01)
+    assert solved["non_ai.conventional.growth_pct_per_year"] == pytest.approx(7.3, abs=0.2)
+
+
+def test_iea_2025_world_is_about_1_5_percent_of_global_consumption(iea2025, iea2025_cal):
     # IEA Energy and AI: 415 TWh is 'around 1.5%' of global electricity consumption in 2024
-    # and ~945 TWh 'just under 3%' in 2030 (share within 1.3-1.7% and 2.5-3.0%).
+    # (the prediction: 1.3-1.7%) and ~945 TWh 'just under 3%' in 2030 (calibrated: 2.5-3.0%).
     assert 0.013 <= iea2025.value("total_share", "World", 2024) <= 0.017
-    assert 0.025 <= iea2025.value("total_share", "World", 2030) <= 0.030
+    assert 0.025 <= iea2025_cal.value("total_share", "World", 2030) <= 0.030
 
 
 def test_iea_2025_regions_sum_to_world(iea2025):
@@ -150,6 +191,14 @@ def test_iea_2025_regions_sum_to_world(iea2025):
     for year in (2024, 2027, 2030):
         rows = f[(f["year"] == year) & (f["country"] != "World")]
         assert rows["total_twh"].sum() == pytest.approx(iea2025.value("total_twh", "World", year))
+
+
+def test_iea_2025_ai_is_split_by_deployment_not_by_the_studys_shares(iea2025):
+    # Pilz et al. 2025 / Epoch AI: US ~75%, China ~15% of AI supercomputer performance; the
+    # file's ai_regions (US 0.70 in 2024) differ from IEA's data-centre shares (US 0.44).
+    us = iea2025.value("ai_twh", "US", 2024) / iea2025.value("ai_twh", "World", 2024)
+    assert us == pytest.approx(0.70, abs=0.01)
+    assert not any("no `ai_regions` table" in n for n in iea2025.notes)
 
 
 @pytest.mark.parametrize(
@@ -161,19 +210,39 @@ def test_iea_2025_regions_sum_to_world(iea2025):
         ("high", 2028, 580, 0.12),
     ],
 )
-def test_lbnl_2024_us_data_centres_low_and_high_within_10_percent(lbnl, variant, year, twh, share):
+def test_lbnl_2024_calibrated_lands_on_176_and_325_580_by_construction(
+    lbnl_cal, variant, year, twh, share
+):
     # LBNL 2024 US Data Center Energy Usage Report (Shehabi et al., Dec 2024): 176 TWh in
-    # 2023 (4.4% of US electricity), 325-580 TWh in 2028 (6.7-12%), within 10% each end.
-    assert lbnl.value("total_twh", "US", year, variant) == pytest.approx(twh, rel=0.10)
-    assert lbnl.value("total_share", "US", year, variant) == pytest.approx(share, rel=0.10)
+    # 2023 (4.4% of US electricity), 325-580 TWh in 2028 (6.7-12%): exact by construction for
+    # TWh, shares within 10% (LBNL's own rounded denominators).
+    assert lbnl_cal.value("total_twh", "US", year, variant) == pytest.approx(twh, rel=1e-6)
+    assert lbnl_cal.value("total_share", "US", year, variant) == pytest.approx(share, rel=0.10)
 
 
-def test_lbnl_2028_average_power_is_half_of_lbnls_74_to_132_gw_capacity(lbnl):
+@pytest.mark.parametrize(
+    ("variant", "year", "twh", "measured_error"),
+    [
+        ("low", 2023, 176, -0.132),
+        ("high", 2023, 176, -0.132),
+        ("low", 2028, 325, -0.147),
+        ("high", 2028, 580, -0.409),
+    ],
+)
+def test_lbnl_2024_predicted_errors(lbnl, variant, year, twh, measured_error):
+    # Uncalibrated: the non-AI load is anchored on EPRI's 152.7 TWh for 2023 (so 2023 shows
+    # the 13% gap between the two studies); 2028 low = US AI shipments held at 2024, high =
+    # the fleet's damped trend.
+    error = lbnl.value("total_twh", "US", year, variant) / twh - 1
+    assert error == pytest.approx(measured_error, abs=0.01)
+
+
+def test_lbnl_2028_average_power_is_half_of_lbnls_74_to_132_gw_capacity(lbnl_cal):
     # LBNL 2024 quotes 74-132 GW of data-centre *capacity* for 325-580 TWh; the planner's
     # *average* GW (TWh / 8,760 h) is about half of that (LBNL's implied ~50% utilisation of
     # capacity), within 10%.
-    assert lbnl.value("total_gw", "US", 2028, "low") / 74 == pytest.approx(0.5, rel=0.10)
-    assert lbnl.value("total_gw", "US", 2028, "high") / 132 == pytest.approx(0.5, rel=0.10)
+    assert lbnl_cal.value("total_gw", "US", 2028, "low") / 74 == pytest.approx(0.5, rel=0.10)
+    assert lbnl_cal.value("total_gw", "US", 2028, "high") / 132 == pytest.approx(0.5, rel=0.10)
 
 
 @pytest.mark.parametrize(
@@ -187,15 +256,30 @@ def test_lbnl_2028_average_power_is_half_of_lbnls_74_to_132_gw_capacity(lbnl):
         ("high", 2026, 1050),
     ],
 )
-def test_iea_electricity_2024_data_centres_crypto_ai(iea2024, variant, year, twh):
-    # IEA Electricity 2024, p. 31: 460 TWh in 2022; 620-1,050 TWh in 2026, base just over
-    # 800 (within 10%).
-    assert iea2024.value("total_twh", "World", year, variant) == pytest.approx(twh, rel=0.10)
+def test_iea_electricity_2024_calibrated_by_construction(iea2024_cal, variant, year, twh):
+    # IEA Electricity 2024, p. 31: 460 TWh in 2022; 620-1,050 TWh in 2026, base just over 800.
+    assert iea2024_cal.value("total_twh", "World", year, variant) == pytest.approx(twh, rel=1e-6)
 
 
-def test_iea_electricity_2024_is_almost_2_percent_of_world_demand(iea2024):
+@pytest.mark.parametrize(
+    ("variant", "year", "twh", "measured_error"),
+    [
+        ("base", 2022, 460, -0.302),
+        ("low", 2026, 620, -0.368),
+        ("base", 2026, 800, -0.340),
+        ("high", 2026, 1050, -0.372),
+    ],
+)
+def test_iea_electricity_2024_predicted_errors(iea2024, variant, year, twh, measured_error):
+    # Uncalibrated: Masanet et al. 2020's 205 TWh (2018) for traditional data centres is ~30%
+    # narrower than IEA's 2022 total without crypto; the model reports that gap, not hides it.
+    error = iea2024.value("total_twh", "World", year, variant) / twh - 1
+    assert error == pytest.approx(measured_error, abs=0.01)
+
+
+def test_iea_electricity_2024_is_almost_2_percent_of_world_demand(iea2024_cal):
     # IEA Electricity 2024: 460 TWh is 'almost 2%' of global electricity demand (1.7-2.0%).
-    assert 0.017 <= iea2024.value("total_share", "World", 2022, "base") <= 0.020
+    assert 0.017 <= iea2024_cal.value("total_share", "World", 2022, "base") <= 0.020
 
 
 def test_reference_runs_are_ai_energy_over_one_gtc_run(de_vries):
@@ -661,23 +745,61 @@ def test_finding15_ai_can_have_its_own_regional_shares():
     assert not r.notes
 
 
-def test_finding15_without_ai_shares_the_output_says_ai_uses_the_common_split(iea2025):
-    assert any("no `ai_regions` table" in n for n in iea2025.notes)
-    assert iea2025.to_dict()["notes"] == list(iea2025.notes)
+def test_finding15_without_ai_shares_the_output_says_ai_uses_the_common_split():
+    common = run_small()
+    assert any("no `ai_regions` table" in n for n in common.notes)
+    assert common.to_dict()["notes"] == list(common.notes)
     raw = small_scenario()
     raw["ai_regions"] = {"2024": {"US": 0.8, "China": 0.2}}
     with pytest.raises(InputError, match=r"ai_regions\[2024\].*as in regions: US, Rest of world"):
         project(parse_scenario(raw))
 
 
-def test_finding16_every_calibrated_scenario_says_so_in_its_calibration_field():
-    # The IEA / LBNL reproductions are calibrated by construction (non-AI residual and its
-    # growth); compute-driven inherits the IEA calibration. de Vries is plain arithmetic.
+def test_issue11_no_input_is_solved_unless_calibrate_to_is_given():
+    # Issue 11: every shipped study file is predicted by default (its calibration field says
+    # "None"), its published figures are labelled "predicted", and its inputs are exactly the
+    # file's; with calibrate_to they are "calibrated" and the solved values replace the file's.
     for name in ("iea-2025-base", "lbnl-2024", "iea-electricity-2024", "compute-driven-2035"):
-        for spec in load_scenario(SCEN / f"{name}.toml").variants.values():
-            assert spec.calibration.startswith("CALIBRATED"), name
+        sc = load_scenario(SCEN / f"{name}.toml")
+        for spec in sc.variants.values():
+            assert spec.calibration.startswith("None"), name
+        plain = project(SCEN / f"{name}.toml")
+        assert all(p["label"] == "predicted" and not p["used_as_input"] for p in plain.published)
+        stated = {
+            (r["variant"], r["name"]): r["value"]
+            for r in plain.inputs
+            if r["name"].startswith("non_ai.")
+        }
+        for v, spec in sc.variants.items():
+            for label, entry in spec.non_ai.items():
+                assert stated[(v, f"non_ai.{label}.twh")] == pytest.approx(
+                    entry.twh.central if hasattr(entry.twh, "central") else entry.twh
+                )
     for spec in load_scenario(SCEN / "de-vries-2023.toml").variants.values():
         assert "not calibrated" in spec.calibration
+    cal = project(SCEN / "lbnl-2024.toml", calibrate_to="LBNL-2024")  # case-insensitive
+    assert all(c.startswith("CALIBRATED at run time") for c in cal.calibration.values())
+    us_totals = [p for p in cal.published if p["quantity"] == "total_twh"]
+    assert us_totals and all(p["label"] == "calibrated" for p in us_totals)
+    shares = [p for p in cal.published if p["quantity"] == "total_share"]
+    assert all(p["label"] == "predicted" for p in shares)  # shares are not solved for
+
+
+def test_issue11_calibrate_to_names_the_only_study_allowed():
+    with pytest.raises(InputError, match=r"calibrate_to = 'iea-2025-base'.*lbnl-2024"):
+        project(SCEN / "lbnl-2024.toml", calibrate_to="iea-2025-base")
+    with pytest.raises(InputError, match=r"calibrate_to.*published total_twh"):
+        project(parse_scenario(small_scenario()), calibrate_to="test")
+
+
+def test_issue11_us_2023_agrees_between_files_within_the_published_range():
+    # LBNL 176 and EPRI 152.7 TWh are both published for US 2023 (data/countries/
+    # data_centres.csv explains the 13% gap). The old IEA file gave 156 TWh when run back to
+    # 2023 and the LBNL file 176; every shipped file now lies inside the published range.
+    iea = project(SCEN / "iea-2025-base.toml", years="2023:2030").value("total_twh", "US", 2023)
+    lbnl = project(SCEN / "lbnl-2024.toml").value("total_twh", "US", 2023, "low")
+    for value in (iea, lbnl):
+        assert 152.7 - 0.5 <= value <= 176.0 + 0.5
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,156 @@
+"""Backtest: predict published data-centre electricity from data up to a year, out of sample.
+
+For each cut-off year Y (:data:`CUTOFF_YEARS`) the fleet model (:mod:`planner.fleet`) sees
+only data for years up to Y: shipments of years <= Y (later years follow the damped trend of
+:func:`planner.fleet.extend_shipments`) and, as the non-AI anchor of each region or country,
+the latest published total for a year <= Y (:func:`planner.fleet.anchor`). It then predicts
+every published figure for the years Y+1..Y+:data:`HORIZON_YEARS`
+(``data/countries/data_centres.csv``: IEA, LBNL, EPRI, national statistics offices...). Those
+figures are never inputs of that prediction (``used_as_input`` is False); the anchors used
+are listed too, with ``used_as_input`` True, so a reader sees what was fitted.
+
+Nothing is calibrated: the non-AI growth rate (:data:`planner.fleet.NON_AI_GROWTH_PCT`), the
+trend damping and the fleet are fixed before any figure is compared.
+
+Known look-ahead: the deployment split and segment/workload tables are single tables sourced
+up to 2025 (not re-dated per cut-off); the shipments and revenue data of year Y are the
+vendors' filings published early in Y+1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import fleet as fleet_model
+from planner.errors import InputError
+
+#: Cut-off years of the backtest (the last year whose data the model may use).
+CUTOFF_YEARS: tuple[int, ...] = (2021, 2022, 2023)
+#: Years ahead predicted from each cut-off (Y+1..Y+k).
+HORIZON_YEARS = 3
+#: A prediction within this signed fraction of the published figure counts as a hit.
+HIT_TOLERANCE = 0.15
+#: Columns of :func:`backtest` (the JSON contract of ``planner project --backtest --json``).
+COLUMNS: tuple[str, ...] = (
+    "study",
+    "figure",
+    "region",
+    "year",
+    "published",
+    "predicted",
+    "error",
+    "used_as_input",
+    "cutoff_year",
+    "anchor",
+    "source",
+)
+
+
+def _figure(row: pd.Series) -> str:
+    return f"{row['region']} {row['scope']} {int(row['year'])}, TWh"
+
+
+def backtest(
+    cutoff_years: tuple[int, ...] | list[int] | None = None,
+    horizon_years: int = HORIZON_YEARS,
+    *,
+    include_inputs: bool = True,
+    published: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Out-of-sample predictions of published figures, one row per (cut-off, figure).
+
+    Parameters
+    ----------
+    cutoff_years : list of int, optional
+        Default :data:`CUTOFF_YEARS`.
+    horizon_years : int
+        Predict figures for years Y+1..Y+horizon.
+    include_inputs : bool
+        Also list the anchors used at each cut-off (``used_as_input`` True, error ~0 by
+        construction for a region; a country's anchor is its own figure).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`: study, figure, region, year, published (TWh), predicted
+        (TWh), error (signed fraction,
+        predicted / published - 1), used_as_input, cutoff_year, anchor (the study and year
+        anchoring the non-AI load), source.
+    """
+    if int(horizon_years) != horizon_years or not 1 <= horizon_years <= 10:
+        raise InputError("horizon_years", horizon_years, "a whole number in 1..10")
+    cutoffs = list(cutoff_years or CUTOFF_YEARS)
+    pub = published if published is not None else fleet_model.load_published()
+    pub = pub[pub["kind"] != "projection"]
+    rows: list[dict[str, Any]] = []
+    for y in cutoffs:
+        targets = pub[(pub["year"] > y) & (pub["year"] <= y + horizon_years)]
+        regions = sorted(set(targets["region"]) | set(pub.loc[pub["year"] <= y, "region"]))
+        years = list(range(min(int(pub["year"].min()), y) - 1, y + horizon_years + 1))
+        ai = fleet_model.ai_demand(years, last_data_year=y)
+        for region in regions:
+            if region not in (*fleet_model.REGIONS, "World", *fleet_model.COUNTRY_REGION):
+                continue  # e.g. the EU (no split of Europe by membership in the model)
+            pred = fleet_model.predict_total(
+                region, years, last_data_year=y, published=pub, ai=ai
+            ).set_index("year")
+            a = fleet_model.anchor(region, y, pub)
+            anchor_text = "" if a is None else f"{a['study']} ({a['year']})"
+            mine = targets[targets["region"] == region]
+            if a is None:
+                continue  # nothing published for this region up to the cut-off: no anchor
+            if include_inputs:
+                used = pub[
+                    (pub["region"] == region)
+                    & (pub["year"] == a["year"])
+                    & (pub["published_year"] == a["published_year"])
+                ]
+                mine = pd.concat([used.assign(_input=True), mine.assign(_input=False)])
+            else:
+                mine = mine.assign(_input=False)
+            for _, t in mine.iterrows():
+                value = float(pred.loc[int(t["year"]), "total_twh"]) if len(pred) else np.nan
+                rows.append(
+                    {
+                        "study": t["study"],
+                        "figure": _figure(t),
+                        "region": region,
+                        "year": int(t["year"]),
+                        "published": float(t["data_centre_twh"]),
+                        "predicted": value,
+                        "error": value / float(t["data_centre_twh"]) - 1.0,
+                        "used_as_input": bool(t["_input"]),
+                        "cutoff_year": int(y),
+                        "anchor": anchor_text,
+                        "source": t["source"],
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Out-of-sample counts: predictions made, hits within :data:`HIT_TOLERANCE`, distinct
+    figures hit, median absolute error."""
+    t = backtest() if table is None else table
+    oos = t[~t["used_as_input"] & t["predicted"].notna()]
+    hits = oos[oos["error"].abs() <= HIT_TOLERANCE]
+    return {
+        "predictions": int(len(oos)),
+        "hits": int(len(hits)),
+        "distinct_figures_hit": int(hits[["study", "region", "year"]].drop_duplicates().shape[0]),
+        "median_abs_error": float(oos["error"].abs().median()) if len(oos) else float("nan"),
+        "tolerance": HIT_TOLERANCE,
+    }
+
+
+def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows (NaN -> None) for ``planner project --backtest --json``."""
+    out = []
+    for r in table.to_dict(orient="records"):
+        out.append(
+            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        )
+    return out

@@ -653,21 +653,31 @@ def run_economics(
 
     Vectorised over ``gpus``, ``days``, ``it_power_mw`` (peak IT MW, what the facility is
     built for) and ``electricity_cost_usd`` (from the power chain). Prices default to
-    ``data/chip_economics.csv`` (every chip has one; estimates are marked there); an explicit
-    ``server_price_usd_per_gpu`` or ``rent_usd_per_gpu_hour`` overrides it.
+    ``data/chip_economics.csv`` (every catalog chip has one; estimates are marked there); an
+    explicit ``server_price_usd_per_gpu`` or ``rent_usd_per_gpu_hour`` overrides it. A chip
+    with no row there (a user's own catalog) must be given both prices (else
+    :class:`InputError`); its embodied emissions are then unknown (NaN).
     """
-    row = chip_costs(chip)
-    price = (
-        row["server_price_usd_per_gpu"]
-        if server_price_usd_per_gpu is None
-        else server_price_usd_per_gpu
-    )
-    rent = row["rent_usd_per_gpu_hour"] if rent_usd_per_gpu_hour is None else rent_usd_per_gpu_hour
-    kg = (
-        row["embodied_kgco2e_per_gpu"]
-        if embodied_kgco2e_per_gpu is None
-        else embodied_kgco2e_per_gpu
-    )
+    table = chip_economics()
+    key = str(chip).strip().lower()
+    if key in table.index:
+        row = table.loc[key]
+        price = row["server_price_usd_per_gpu"]
+        rent = row["rent_usd_per_gpu_hour"]
+        kg: Any = row["embodied_kgco2e_per_gpu"]
+    elif server_price_usd_per_gpu is None or rent_usd_per_gpu_hour is None:
+        # a chip of a user's own catalog: its prices must be given, never a silent 0
+        raise InputError(
+            "price_usd_per_gpu" if server_price_usd_per_gpu is None else "rent_usd_per_gpu_hour",
+            "missing",
+            "a server price per GPU and a rent per GPU-hour",
+            detail=f"{chip} has no row in data/chip_economics.csv",
+        )
+    else:
+        kg = math.nan  # embodied emissions unknown: reported as unknown (NaN)
+    price = price if server_price_usd_per_gpu is None else server_price_usd_per_gpu
+    rent = rent if rent_usd_per_gpu_hour is None else rent_usd_per_gpu_hour
+    kg = kg if embodied_kgco2e_per_gpu is None else embodied_kgco2e_per_gpu
     capex = cluster_capex_usd(
         gpus,
         price,
@@ -693,7 +703,11 @@ def run_economics(
         amortized_cost_usd=amortized.total_usd,
         rental_cost_usd=rental_cost_usd(gpu_hours, rent),
         cluster_capex_usd=capex.total_usd,
-        embodied_tco2=embodied_tco2(gpus, days, kg, life_years=life_years, utilisation=utilisation),
+        embodied_tco2=(
+            out(np.full(np.broadcast_shapes(np.shape(gpus), np.shape(days)), math.nan))
+            if np.all(np.isnan(np.asarray(kg, dtype=float)))
+            else embodied_tco2(gpus, days, kg, life_years=life_years, utilisation=utilisation)
+        ),
         amortized=amortized,
         capex=capex,
         electricity_cost_usd=out(np.asarray(electricity_cost_usd, dtype=float)),

@@ -256,3 +256,19 @@ def test_run_economics_defaults_cover_every_chip_and_are_vectorised(catalog: Cat
         ):
             assert np.shape(value) == (2,) and np.all(np.asarray(value) > 0)
         assert np.all(np.asarray(econ.amortized.hardware_usd) < np.asarray(econ.cluster_capex_usd))
+
+
+def test_run_economics_for_a_chip_outside_the_table_needs_its_prices() -> None:
+    with pytest.raises(InputError, match="chip_economics"):
+        am.run_economics("my-asic", 1000, 30, it_power_mw=1.0, electricity_cost_usd=1e5)
+    econ = am.run_economics(
+        "my-asic",
+        1000,
+        30,
+        it_power_mw=1.0,
+        electricity_cost_usd=1e5,
+        server_price_usd_per_gpu=20_000,
+        rent_usd_per_gpu_hour=2.0,
+    )
+    assert econ.rental_cost_usd == pytest.approx(1000 * 30 * 24 * 2.0)
+    assert np.isnan(econ.embodied_tco2)

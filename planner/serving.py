@@ -864,7 +864,8 @@ def _evaluate(
     gps = float(chip.gpus_per_system)
     systems = ceil_whole(gpus / gps)
     installed = systems * gps
-    load = queries_avg / (replicas * qps_replica)
+    # GPU-equivalents busy on average / installed: spare GPUs of a part-filled system idle
+    load = queries_avg * g / (qps_replica * installed)
 
     server_w = float(power.system_power_per_gpu_w(chip.system_power_kw, chip.gpus_per_system))
     it_peak_w = power.it_power_per_gpu_w(server_w, s.network_overhead)

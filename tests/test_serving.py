@@ -491,3 +491,46 @@ def test_cli_infeasible_service_exits_3_with_parseable_json():
 
 def test_bytes_per_param_by_precision():
     assert BYTES_PER_PARAM == {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+
+
+# --- the serving side of the joint optimiser (planner.serving_plan) --------------------------
+
+
+def test_service_options_have_the_optimiser_columns_and_agree_with_serve():
+    from planner.serving_plan import OPTION_COLUMNS, ServiceSpec, plan_totals, service_options
+
+    chat = ServiceSpec("chat", CHAT, model="llama-3.1-70b")
+    opt, excluded = service_options(
+        [chat], ["h100", "b200", "a100-80gb"], grid_limit_mw=100.0, budget_usd=1e9
+    )
+    assert opt.index.names == ["run", "chip"]
+    assert set(OPTION_COLUMNS) <= set(opt.columns)
+    assert excluded.empty
+    row = opt.loc[("chat", "h100")]
+    lib = serve("h100", CHAT, model="llama-3.1-70b")
+    assert math.ceil(row["systems_needed"]) == lib.systems
+    assert row["max_systems"] == math.floor(100.0 / row["grid_power_mw_per_system"])
+    totals = plan_totals(opt, {"chat": ("h100", int(lib.systems))})
+    assert totals["grid_power_mw"] == pytest.approx(lib.facility_power_mw)
+    assert totals["energy_mwh"] == pytest.approx(lib.energy_mwh_per_year)
+    assert totals["emissions_tco2"] == pytest.approx(lib.emissions_tco2_per_year)
+    # more systems than needed: only their idle draw adds energy
+    more = plan_totals(opt, {"chat": ("h100", int(lib.systems) + 10)})
+    assert more["energy_mwh"] - totals["energy_mwh"] == pytest.approx(
+        10 * row["energy_mwh_per_system"]
+    )
+    # rented capacity is off site: no grid power, rent per system
+    rented = opt.loc[("chat", "a100-80gb")]
+    assert not rented["on_site"] and rented["grid_power_mw_per_system"] == 0
+    assert rented["cost_usd_per_system"] == pytest.approx(1.79 * 8 * 8760)
+    with pytest.raises(InputError, match="chat.systems"):
+        plan_totals(opt, {"chat": ("h100", 1)})
+
+
+def test_service_options_exclude_a_chip_without_the_precision():
+    from planner.serving_plan import ServiceSpec, service_options
+
+    spec = ServiceSpec("s", CHAT, model="llama-3.1-8b", overrides={"precision": "fp8"})
+    opt, excluded = service_options([spec], ["h100", "a100-80gb"])
+    assert list(opt.index) == [("s", "h100")]
+    assert excluded.iloc[0]["reason"] == "no FP8 tensor mode"

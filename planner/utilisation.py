@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from planner._paths import data_dir
-from planner.catalog import PRECISIONS, Catalog, load_catalog
+from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
 from planner.errors import CatalogError, InputError
 from planner.validation import check_positive
 from planner.workloads import TrainingRun
@@ -564,8 +564,8 @@ def predict_utilisation(
 
     Parameters
     ----------
-    chip : str or array of str
-        Catalog id(s).
+    chip : str, array of str, or Accelerator
+        Catalog id(s), or one chip object (e.g. from a user's own catalog).
     precision : str or array of str
         ``bf16``, ``fp8`` or ``fp4``: the dense peak the utilisation refers to.
     moe : bool or array
@@ -589,16 +589,23 @@ def predict_utilisation(
     InputError
         Unknown chip, a precision the chip lacks, non-positive parameters or GPUs.
     """
-    cat = catalog or load_catalog()
-    mdl = model or default_model(cat)
+    # the model and its cross-validated error come from the shipped runs and catalog; a
+    # user's catalog only supplies the peaks of the chips asked about
+    mdl = model or default_model()
     check_positive("active_params", active_params)
     if gpus is None:
         gpus = math.nan
     else:
         check_positive("gpus", gpus)
-    bf16, peak, (acc, prec) = _lookup(cat, chip, precision)
+    if isinstance(chip, Accelerator):
+        prec = str(precision).strip().lower()
+        acc = chip
+        bf16 = np.asarray(chip.bf16_dense_tflops)
+        peak = np.asarray(chip.dense_tflops(prec))
+    else:
+        bf16, peak, (acc, prec) = _lookup(catalog or load_catalog(), chip, precision)
     u = mdl.predict_from_features(mdl.features(bf16, peak, moe, active_params, gpus))
-    cv = cross_validated_error(cat)
+    cv = cross_validated_error()
     first_u = float(np.ravel(u)[0])
     first_moe = bool(np.ravel(np.asarray(moe))[0])
     first_active = float(np.ravel(np.asarray(active_params, dtype=float))[0])
@@ -656,7 +663,7 @@ def active_params_for_flops(flops: Any) -> Any:
 
 def utilisation_for_run(
     run: TrainingRun,
-    chip: Any,
+    chip: str | Accelerator,
     gpus: Any = None,
     precision: Any = "bf16",
     *,
@@ -836,7 +843,7 @@ def _cv_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> float:
     return float(validate_runs(path, catalog).summary["loo_median_abs_error"])
 
 
-def cross_validated_error(catalog: Catalog | None = None) -> float:
-    """Leave-one-out median |error| of the shipped run model (cached)."""
+def cross_validated_error() -> float:
+    """Leave-one-out median |error| of the shipped run model on the shipped catalog (cached)."""
     path = (data_dir() / "training_runs.csv").resolve()
-    return _cv_cached(path, _mtime(path), catalog or load_catalog())
+    return _cv_cached(path, _mtime(path), load_catalog())

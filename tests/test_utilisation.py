@@ -304,3 +304,12 @@ def test_utilisation_for_a_moe_run_to_be_sized() -> None:
     est = utilisation_for_run(run, "h100", None, "fp8")
     assert "MoE" in est.explanation and "GPUs to be sized" in est.explanation
     assert est.value == pytest.approx(predict_utilisation("h100", "fp8", True, 2.8e11, 8000).value)
+
+
+def test_a_chip_object_from_a_users_catalog_is_predicted_from_its_peaks(catalog: Catalog) -> None:
+    from dataclasses import replace
+
+    mine = replace(catalog.get("h100"), id="my-h100")  # not in the shipped catalog
+    est = predict_utilisation(mine, "bf16", False, 70e9, 8192)
+    assert est.value == pytest.approx(predict_utilisation("h100", "bf16", False, 70e9, 8192).value)
+    assert "MY-H100" in est.explanation

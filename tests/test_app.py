@@ -367,3 +367,61 @@ def test_the_gpus_said_to_fit_under_a_grid_limit_do_fit(grid_mw: float) -> None:
     assert verdict.max_gpus * per_gpu_mw <= grid_mw * (1 + 1e-9)
     assert (verdict.max_gpus + result["gpus_per_system"]) * per_gpu_mw > grid_mw
     assert verdict.fits == (result["facility_power_mw"] <= grid_mw)
+
+
+# --- issue 13: the money and carbon knobs, nothing changes unseen ---------------------------
+
+
+def test_gpt4_estimate_to_custom_keeps_the_cost_and_shows_the_rental_pricing(app: AppTest) -> None:
+    app.selectbox(key="preset").set_value("gpt4-estimate").run()
+    assert_clean(app)
+    # SemiAnalysis (July 2023): ~$63M at ~$1 per A100-hour; the preset publishes $60M (within 10%)
+    cost = metrics(app)["Cost"]
+    assert cost == pytest.approx(60, rel=0.10)  # $M
+    assert app.selectbox(key="pricing").value == "rent"
+    assert app.number_input(key="rent_usd_per_gpu_hour").value == 1.0
+    assert any("This preset also sets" in c.value and "rent" in c.value for c in app.caption)
+    app.selectbox(key="preset").set_value("custom").run()
+    assert_clean(app)
+    assert metrics(app)["Cost"] == pytest.approx(cost, rel=1e-9)  # nothing changed unseen
+
+
+def test_the_economics_inputs_change_cost_and_emissions(app: AppTest) -> None:
+    before = metrics(app)
+    app.number_input(key="grid_gco2_per_kwh").set_value(37.0).run()
+    app.number_input(key="electricity_usd_per_mwh").set_value(800.0).run()
+    assert_clean(app)
+    after = metrics(app)
+    # emissions = energy x intensity: a tenth of the intensity, a tenth of the tCO2 (EIA 370 g)
+    assert after["Emissions"] == pytest.approx(before["Emissions"] / 10, rel=0.01)
+    assert after["Cost"] > before["Cost"]
+    app.selectbox(key="pricing").set_value("rent").run()
+    assert_clean(app)
+    assert app.query_params["pricing"] == "rent"
+
+
+def test_mfu_is_a_percent_slider_and_the_core_gets_a_fraction(app: AppTest) -> None:
+    slider = app.slider(key="mfu_pct")
+    assert slider.value == pytest.approx(20.0)  # gtc2024-hopper: MFU 0.20
+    assert slider.min == state.MIN_PERCENT and slider.max == 100.0
+    slider.set_value(25.0).run()
+    assert app.session_state["mfu"] == pytest.approx(0.25)
+
+
+def test_a_partial_rack_is_explained(app: AppTest) -> None:
+    app.selectbox(key="preset").set_value("gtc2024-blackwell").run()
+    app.radio(key="given").set_value("gpus").run()
+    app.number_input(key="gpus").set_value(4_096).run()
+    assert_clean(app)
+    # 4,096 GB200 = 56 NVL72 racks of 72 and 64 GPUs of a 57th
+    text = " ".join(i.value for i in app.info)
+    assert "4,096 GPUs fill 56 x GB200 NVL72" in text and "64 GPUs of one more" in text
+
+
+def test_every_table_on_the_size_page_shows_human_units() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    for frame in (df.value for df in at.dataframe):
+        cells = frame.astype(str).to_numpy().ravel().tolist()
+        assert "None" not in cells and "nan" not in cells
+        assert not any(c.startswith("-0.0") for c in cells)
+        assert not any("_" in str(col) for col in frame.columns), frame.columns

@@ -444,7 +444,6 @@ def render() -> None:
     _restore_widgets()
     _sidebar()
     _keep_widgets()
-    share.panel()
     try:
         _render()
     finally:
@@ -453,6 +452,7 @@ def render() -> None:
 
 def _render() -> None:
     st.title("Optimise a cluster plan")
+    share.panel()
     st.caption(
         "Which chips, and how many systems, train every run by its deadline within the site's "
         "grid, budget and supply at least cost, power, energy, emissions or time. A mixed-"

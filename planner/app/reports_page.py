@@ -132,7 +132,6 @@ def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
 def render() -> None:
     """Draw the three subjects with a download button per format."""
     sidebar.load()
-    share.panel()
     try:
         _render()
     finally:
@@ -141,6 +140,7 @@ def render() -> None:
 
 def _render() -> None:
     st.title("Reports")
+    share.panel()
     st.caption(
         "The answer in one paragraph, headline numbers, result tables, binding limits and "
         "relaxations, published figures, sensitivity, every assumption with its source, and "

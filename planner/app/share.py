@@ -490,6 +490,15 @@ def _on_load() -> None:
     st.session_state[LOAD_MESSAGES] = ("ok", [f"Loaded {name}.", *errors])
 
 
+def _link_errors() -> list[str]:
+    """Messages of the opening link's values that were ignored, on every page, until the
+    sizing inputs change (then the link no longer describes the page)."""
+    inputs = {key: st.session_state.get(key) for key in state.INPUT_KEYS}
+    if inputs != st.session_state.get(LINK_INPUTS):
+        st.session_state[LINK_ERRORS] = []
+    return list(st.session_state.get(LINK_ERRORS, []))
+
+
 def _file_bytes() -> bytes:
     return to_toml(capture()).encode("utf-8")
 
@@ -515,6 +524,8 @@ def panel() -> None:
             help="A file downloaded here: every page's inputs come back.",
         )
         st.caption("The address bar holds every page's inputs: copy it to share this what-if.")
+    for message in _link_errors():
+        st.error(message)
     shown = st.session_state.pop(LOAD_MESSAGES, None)
     if shown is not None:
         kind, messages = shown

@@ -295,7 +295,6 @@ def _curves(
 def render() -> None:
     """Draw the page for the sidebar's current inputs (the sidebar holds them)."""
     inputs = sidebar.draw()
-    share.panel()
     try:
         _render(inputs)
     finally:
@@ -304,8 +303,7 @@ def render() -> None:
 
 def _render(inputs: dict[str, Any]) -> None:
     st.title("Size a training run")
-    for message in sidebar.link_errors():
-        st.error(message)
+    share.panel()
     try:
         kwargs = state.request_kwargs(inputs)
         key = compute.request_key(kwargs)

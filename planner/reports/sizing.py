@@ -32,7 +32,6 @@ from planner.reports.model import (
     std,
 )
 from planner.request import SizingRequest
-from planner.sizing import grid_fit, size_training
 from planner.sensitivity import (
     DEFAULT_SWING,
     OUTPUT_LABELS,
@@ -40,6 +39,7 @@ from planner.sensitivity import (
     SensitivityResult,
     sensitivity,
 )
+from planner.sizing import grid_fit, size_training
 
 #: (key, label, unit, format) of every scalar result shown in the results table.
 RESULT_ROWS: tuple[tuple[str, str, str, str], ...] = (

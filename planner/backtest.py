@@ -12,6 +12,10 @@ are listed too, with ``used_as_input`` True, so a reader sees what was fitted.
 Nothing is calibrated: the non-AI growth rate (:data:`planner.fleet.NON_AI_GROWTH_PCT`), the
 trend damping and the fleet are fixed before any figure is compared.
 
+Regions and countries with nothing published up to Y have no anchor and are not predicted.
+Each row also carries the error of the naive forecast "the anchor stays as it is"
+(``persistence_error``), so the model's skill over persistence is visible.
+
 Known look-ahead: the deployment split and segment/workload tables are single tables sourced
 up to 2025 (not re-dated per cut-off); the shipments and revenue data of year Y are the
 vendors' filings published early in Y+1.
@@ -45,6 +49,7 @@ COLUMNS: tuple[str, ...] = (
     "used_as_input",
     "cutoff_year",
     "anchor",
+    "persistence_error",
     "source",
 )
 
@@ -78,7 +83,8 @@ def backtest(
         Columns :data:`COLUMNS`: study, figure, region, year, published (TWh), predicted
         (TWh), error (signed fraction,
         predicted / published - 1), used_as_input, cutoff_year, anchor (the study and year
-        anchoring the non-AI load), source.
+        anchoring the non-AI load), persistence_error (the error of the naive forecast "the
+        anchor figure stays as it is", the skill baseline), source.
     """
     if int(horizon_years) != horizon_years or not 1 <= horizon_years <= 10:
         raise InputError("horizon_years", horizon_years, "a whole number in 1..10")
@@ -125,6 +131,8 @@ def backtest(
                         "used_as_input": bool(t["_input"]),
                         "cutoff_year": int(y),
                         "anchor": anchor_text,
+                        "persistence_error": a["data_centre_twh"] / float(t["data_centre_twh"])
+                        - 1.0,
                         "source": t["source"],
                     }
                 )
@@ -137,11 +145,16 @@ def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
     t = backtest() if table is None else table
     oos = t[~t["used_as_input"] & t["predicted"].notna()]
     hits = oos[oos["error"].abs() <= HIT_TOLERANCE]
+    persistence_hits = oos[oos["persistence_error"].abs() <= HIT_TOLERANCE]
     return {
         "predictions": int(len(oos)),
+        "persistence_hits": int(len(persistence_hits)),
         "hits": int(len(hits)),
         "distinct_figures_hit": int(hits[["study", "region", "year"]].drop_duplicates().shape[0]),
         "median_abs_error": float(oos["error"].abs().median()) if len(oos) else float("nan"),
+        "persistence_median_abs_error": float(oos["persistence_error"].abs().median())
+        if len(oos)
+        else float("nan"),
         "tolerance": HIT_TOLERANCE,
     }
 

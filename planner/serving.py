@@ -1038,7 +1038,10 @@ def _infeasible_reason(
     w_gb = n * bpp / 1e9
     usable_gb = g * chip.memory_gb * (1.0 - float(a.memory_headroom))
     if w_gb >= usable_gb:
-        return f"the weights ({w_gb:,.0f} GB) do not fit even {g} {chip.id} GPUs"
+        return (
+            f"the weights ({w_gb:,.0f} GB) do not fit in {g} {chip.id} GPU(s) "
+            f"({usable_gb:,.0f} GB usable after the memory headroom)"
+        )
     peak = chip.dense_tflops(a.sizing.precision) * 1e12
     s_in = float(demand.input_tokens)
     ttft = float(prefill_flops(n_a, spec.layers, spec.attention_dim, s_in)) / (
@@ -1294,7 +1297,7 @@ def serving_grid_fit(result: ServingResult, grid_mw: float, users: float) -> Ser
     max_systems = max(int(np.floor(grid_mw / per_system * (1 + 1e-12))), 0)
     g = float(result.gpus_per_replica)
     gps = float(result.gpus_per_system)
-    max_replicas = np.floor(max_systems * gps / g) if g <= gps else np.floor(max_systems * gps / g)
+    max_replicas = np.floor(max_systems * gps / g * (1 + 1e-12))
     peak_per_user = float(result.queries_per_s_peak) / float(users)
     max_users = max_replicas * float(result.queries_per_s_per_replica) / peak_per_user
     return ServingGridFit(

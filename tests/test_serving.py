@@ -534,3 +534,14 @@ def test_service_options_exclude_a_chip_without_the_precision():
     opt, excluded = service_options([spec], ["h100", "a100-80gb"])
     assert list(opt.index) == [("s", "h100")]
     assert excluded.iloc[0]["reason"] == "no FP8 tensor mode"
+
+
+def test_every_result_field_is_described_with_a_unit_in_the_attributes_table():
+    from dataclasses import fields
+
+    from planner._paths import data_dir
+    from planner.serving import ServingResult
+
+    table = pd.read_csv(data_dir() / "serving.attributes.csv")
+    assert list(table["attribute"]) == [f.name for f in fields(ServingResult)]
+    assert table["description"].str.len().min() > 3

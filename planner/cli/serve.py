@@ -233,8 +233,8 @@ def serve_command(
     else:
         _print_result(result, payload, request)
     if not result.feasible:
-        console.file.flush()
-        typer.echo(f"planner: no replica fits: {result.infeasible_reason}", err=True)
+        if json_out:  # the JSON says feasible: false; the reason goes to stderr
+            typer.echo(f"planner: no replica fits: {result.infeasible_reason}", err=True)
         return EXIT_INFEASIBLE
     return 0
 

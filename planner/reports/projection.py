@@ -76,14 +76,24 @@ def build_projection_report(
     seed: int | None = DEFAULT_SEED,
     command: str = "",
     catalog: Catalog | None = None,
+    calibrate_to: str | None = None,
+    backtest: bool = True,
 ) -> Report:
-    """Project the scenario at ``path`` and arrange the result as a :class:`Report`."""
+    """Project the scenario at ``path`` and arrange the result as a :class:`Report`.
+
+    Every published point carries its label, "calibrated" (by construction, only with
+    ``calibrate_to``) or "predicted". With ``backtest`` the report adds the fleet's revenue and
+    compute-stock checks (:func:`planner.fleet.reconcile`) and the out-of-sample backtest
+    (:func:`planner.backtest.backtest`); their rows are in ``data["fleet_checks"]`` and
+    ``data["backtest"]``, beside ``data["projection"]`` (what ``planner project --json``
+    prints).
+    """
     from planner.projection import project
     from planner.projection_scenarios import load_scenario
 
     cat = catalog or load_catalog()
     sc = load_scenario(path)
-    res = project(sc, samples=samples, seed=seed, catalog=cat)
+    res = project(sc, samples=samples, seed=seed, catalog=cat, calibrate_to=calibrate_to)
     payload = res.to_dict()
     frame = res.frame
     first = sc.variants[res.variants[0]]
@@ -102,6 +112,16 @@ def build_projection_report(
     ]
     if res.published:
         tables.append(_published_table(res.published))
+    extra: dict[str, Any] = {}
+    if backtest:
+        from planner import backtest as bt
+        from planner import fleet
+
+        checks = fleet.reconcile(strict=False)
+        table = bt.backtest()
+        extra = {"fleet_checks": _rows(checks), "backtest": bt.to_records(table)}
+        tables.append(_checks_table(checks))
+        tables.append(_backtest_table(table))
     tables.append(
         Table(
             name="projection",
@@ -203,7 +223,7 @@ def build_projection_report(
             inputs=_inputs(path, cat),
             command=command,
         ),
-        data={"projection": payload},
+        data={"projection": payload, **extra},
     )
 
 
@@ -299,14 +319,20 @@ def _summary(
         top = regions.sort_values("total_twh", ascending=False).head(3)
         listed = ", ".join(f"{r.country} {r.total_twh:,.0f} TWh" for r in top.itertuples())
         parts.append(f"Largest regions in {end}: {listed}.")
-    diffs = [
-        abs(p["relative_difference"]) for p in res.published if p["relative_difference"] is not None
-    ]
-    if diffs:
-        parts.append(
-            f"It reproduces the {len(diffs)} published figures of the study within "
-            f"{max(diffs):.1%} (largest difference)."
-        )
+    for label, words in (
+        ("predicted", "predicts (nothing calibrated to them)"),
+        ("calibrated", "is calibrated to (agreement by construction)"),
+    ):
+        diffs = [
+            abs(p["relative_difference"])
+            for p in res.published
+            if p["relative_difference"] is not None and p.get("label", "predicted") == label
+        ]
+        if diffs:
+            parts.append(
+                f"Of the study's published figures it {words} {len(diffs)}, "
+                f"largest difference {max(diffs):.1%}."
+            )
     return " ".join(parts)
 
 
@@ -357,10 +383,17 @@ def _published_table(published: list[dict[str, Any]]) -> Table:
     rows = []
     for p in published:
         unit = next((u for s, u in PUBLISHED_UNITS.items() if p["quantity"].endswith(s)), "")
-        rows.append({**{k: to_python(v) for k, v in p.items()}, "unit": unit})
+        rows.append(
+            {
+                **{k: to_python(v) for k, v in p.items()},
+                "unit": unit,
+                "label": p.get("label", "predicted"),
+            }
+        )
     return Table(
         name="published",
-        title="Model vs the published figures of the study",
+        title="Model vs the published figures of the study (calibrated: by construction; "
+        "predicted: a test of the model)",
         columns=(
             Column("variant", "Variant"),
             Column("country", "Country / region"),
@@ -370,8 +403,55 @@ def _published_table(published: list[dict[str, Any]]) -> Table:
             Column("published", "Published", fmt=",.4g"),
             Column("model", "Model", fmt=",.4g"),
             Column("relative_difference", "Difference", "%", "+.1%"),
+            Column("label", "Calibrated or predicted"),
             Column("note", "Note"),
         ),
         rows=tuple(rows),
         section="comparison",
+    )
+
+
+def _checks_table(checks: pd.DataFrame) -> Table:
+    return Table(
+        name="fleet_checks",
+        title="AI fleet vs the money and the chips: units x ASP against vendor revenue, "
+        "installed FLOP/s against Epoch AI (planner.fleet.reconcile)",
+        columns=(
+            Column("check", "Check"),
+            Column("scope", "Vendor / scope"),
+            Column("year", "Year", fmt="d"),
+            Column("implied", "Fleet", fmt=",.4g"),
+            Column("published", "Published", fmt=",.4g"),
+            Column("unit", "Unit"),
+            Column("error", "Difference", "%", "+.1%"),
+            Column("low", "Allowed from", "%", "+.0%"),
+            Column("high", "Allowed to", "%", "+.0%"),
+            Column("source", "Source"),
+        ),
+        rows=tuple(_rows(checks)),
+        section="comparison",
+        collapsed=True,
+    )
+
+
+def _backtest_table(table: pd.DataFrame) -> Table:
+    return Table(
+        name="backtest",
+        title="Out-of-sample backtest of the fleet model: data up to the cut-off year, "
+        "published figures of later years predicted (planner.backtest)",
+        columns=(
+            Column("cutoff_year", "Data up to", fmt="d"),
+            Column("study", "Study"),
+            Column("region", "Country / region"),
+            Column("year", "Year", fmt="d"),
+            Column("published", "Published", "TWh", ",.4g"),
+            Column("predicted", "Predicted", "TWh", ",.4g"),
+            Column("error", "Error", "%", "+.1%"),
+            Column("persistence_error", "Error if nothing changed", "%", "+.1%"),
+            Column("used_as_input", "Used as input"),
+            Column("anchor", "Non-AI anchor"),
+        ),
+        rows=tuple(_rows(table.drop(columns=["source", "figure"]))),
+        section="comparison",
+        collapsed=True,
     )

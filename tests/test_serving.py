@@ -545,3 +545,55 @@ def test_every_result_field_is_described_with_a_unit_in_the_attributes_table():
     table = pd.read_csv(data_dir() / "serving.attributes.csv")
     assert list(table["attribute"]) == [f.name for f in fields(ServingResult)]
     assert table["description"].str.len().min() > 3
+
+
+def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
+    """A brute-force reference for the joint optimiser (planner.optimization owns the MILP):
+    the GTC 2024 training run (H100 or GB200) and a 70B chat service for 100 million users
+    (H100, GB200 or MI300X) share one grid. Whole purchase prices on both sides (amortise=False,
+    as a training row charges its capex). Without a limit the cheapest plan is GB200 for the
+    run and MI300X for the service (4.07 + 6.92 = 10.98 MW); under 10 MW the grid binds and
+    the service moves to GB200 (4.07 + 4.91 = 8.98 MW) at a higher cost."""
+    import itertools
+
+    from planner.optimization import build_model
+    from planner.scenarios import load_scenario
+    from planner.serving_plan import OPTION_COLUMNS, ServiceSpec, service_options
+
+    train = build_model(load_scenario("data/scenarios/gtc2024.toml")).options
+    serve_opt, _ = service_options(
+        [ServiceSpec("chat", CHAT, model="llama-3.1-70b")],
+        ["h100", "gb200", "mi300x"],
+        amortise=False,
+    )
+    joint = pd.concat([train, serve_opt[OPTION_COLUMNS]])
+    assert list(joint.columns) == OPTION_COLUMNS and joint.index.names == ["run", "chip"]
+
+    def plan(grid_mw: float) -> tuple[float, dict[str, str], float] | None:
+        best = None
+        for c_run, c_svc in itertools.product(["h100", "gb200"], ["h100", "gb200", "mi300x"]):
+            t = train.loc[("gpt-moe-1.8t", c_run)]
+            s = serve_opt.loc[("chat", c_svc)]
+            n_t = math.ceil(t["systems_needed"] * (1 - 1e-12))
+            n_s = math.ceil(s["systems_needed"] * (1 - 1e-12))
+            grid = n_t * t["grid_power_mw_per_system"] + n_s * s["grid_power_mw_per_system"]
+            if grid > grid_mw:
+                continue
+            cost = (
+                n_t * t["capex_usd_per_system"]
+                + t["run_cost_usd"]
+                + n_s * (s["capex_usd_per_system"] + s["cost_usd_per_system"])
+                + s["run_cost_usd"]
+            )
+            if best is None or cost < best[0]:
+                best = (cost, {"gpt-moe-1.8t": c_run, "chat": c_svc}, grid)
+        return best
+
+    ample = plan(1_000.0)
+    tight = plan(10.0)
+    assert ample is not None and tight is not None
+    assert ample[1] == {"gpt-moe-1.8t": "gb200", "chat": "mi300x"}
+    assert ample[2] == pytest.approx(10.98, abs=0.01)
+    assert tight[1] == {"gpt-moe-1.8t": "gb200", "chat": "gb200"}
+    assert tight[2] == pytest.approx(8.98, abs=0.01) and tight[0] > ample[0]
+    assert plan(8.0) is None  # below the smallest plan: infeasible

@@ -597,3 +597,34 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     assert tight[1] == {"gpt-moe-1.8t": "gb200", "chat": "gb200"}
     assert tight[2] == pytest.approx(8.98, abs=0.01) and tight[0] > ample[0]
     assert plan(8.0) is None  # below the smallest plan: infeasible
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    chip=st.sampled_from(["v100", "a100-40gb", "h100", "gb200", "mi325x"]),
+    params=st.floats(1e8, 2e12),
+    users=st.floats(1.0, 1e10),
+    input_tokens=st.integers(1, 200_000),
+    output_tokens=st.integers(1, 50_000),
+    tpot=st.floats(1e-3, 1.0),
+)
+def test_json_never_holds_nan_or_inf(chip, params, users, input_tokens, output_tokens, tpot):
+    r = serve(
+        chip,
+        ServingDemand(users, 5, input_tokens, output_tokens),
+        params=params,
+        tpot_target_s=tpot,
+    )
+    json.dumps(r.to_dict(), allow_nan=False)
+    if r.feasible:
+        assert r.gpus >= 1 and r.facility_power_mw > 0 and r.wh_per_query > 0
+
+
+def test_vectorised_path_marks_infeasible_rows_and_keeps_the_others():
+    # a 10-million-token prompt cannot be prefilled within the 2 s TTFT on any replica
+    demand = ServingDemand(np.array([1e6, 1e6, 1e6]), 10, np.array([500, 1e7, 500]), 400)
+    r = serve("h100", demand, params=np.array([7e9, 7e10, 7e10]))
+    assert list(r.feasible) == [True, False, True]
+    assert np.isnan(r.gpus[1]) and r.batch_limit[1] == "infeasible"
+    one = serve("h100", ServingDemand(1e6, 10, 500, 400), params=7e10)
+    assert r.gpus[2] == one.gpus

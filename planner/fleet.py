@@ -750,3 +750,44 @@ def national_shares(year: int | None = None, published: pd.DataFrame | None = No
             }
         )
     return pd.DataFrame(rows).sort_values("share", ascending=False).reset_index(drop=True)
+
+
+def national_outlook(years: Any, last_data_year: int | None = None) -> pd.DataFrame:
+    """Predicted data-centre electricity and its share of national electricity, by country.
+
+    Every country of :data:`COUNTRY_REGION` with a published total: its latest figure kept as
+    a share of its region's predicted total (:func:`predict_total`), over national consumption
+    (``data/countries/electricity.csv``, held flat beyond its last row).
+
+    Columns: country, year, total_twh, ai_twh, non_ai_twh, electricity_twh, share,
+    anchor_study, anchor_year.
+    """
+    out_years = list(years)
+    pub = load_published()
+    span = sorted(set(out_years) | set(int(y) for y in pub["year"]))
+    demand = ai_demand(span, last_data_year=last_data_year)
+    frames = []
+    for country in COUNTRY_REGION:
+        pred = predict_total(
+            country, out_years, last_data_year=last_data_year, published=pub, ai=demand
+        )
+        if pred.empty:
+            continue
+        elec = national_electricity_twh(country, out_years, "consumption")
+        frames.append(
+            pred.assign(electricity_twh=elec, share=pred["total_twh"].to_numpy() / elec).rename(
+                columns={"region": "country"}
+            )
+        )
+    cols = [
+        "country",
+        "year",
+        "total_twh",
+        "ai_twh",
+        "non_ai_twh",
+        "electricity_twh",
+        "share",
+        "anchor_study",
+        "anchor_year",
+    ]
+    return pd.concat(frames, ignore_index=True)[cols]

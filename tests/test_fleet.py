@@ -241,3 +241,15 @@ def test_us_2023_disagreement_is_explained_in_the_data():
     assert us.loc["epri-2024", "data_centre_twh"] == 152.7
     assert "EPRI" in us.loc["lbnl-2024", "source"]
     assert fleet.anchor("US", 2023)["data_centre_twh"] == pytest.approx((176 + 152.7) / 2)
+
+
+def test_national_outlook_predicts_every_country_with_a_published_total():
+    # Ireland keeps its 22% (CSO 2024) share of European data centres' predicted growth:
+    # ~32% of national electricity by 2030 (EirGrid and the IEA warn of ~30%); every country
+    # of the national table is predicted, none is calibrated.
+    outlook = fleet.national_outlook([2024, 2030])
+    assert outlook["country"].nunique() >= 20
+    ie = outlook[(outlook["country"] == "Ireland")].set_index("year")
+    assert ie.loc[2024, "total_twh"] == pytest.approx(6.969)
+    assert ie.loc[2030, "share"] == pytest.approx(0.316, abs=0.01)
+    assert np.allclose(outlook["total_twh"], outlook["ai_twh"] + outlook["non_ai_twh"])

@@ -35,6 +35,7 @@ region and grown at :data:`NON_AI_GROWTH_PCT`; nothing is solved to hit a publis
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -116,6 +117,11 @@ TWH_PER_GWH = 1e-3
 
 class ReconciliationError(PlannerError):
     """The fleet disagrees with the vendors' revenue or the independent compute stock."""
+
+
+#: Fleets (by id) already reconciled in this process: demand is computed from a fleet only
+#: after :func:`reconcile` passed on it (a fleet outside the tolerances never yields TWh).
+_RECONCILED: weakref.WeakValueDictionary[int, FleetData] = weakref.WeakValueDictionary()
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,6 +555,11 @@ def ai_demand(
         Use shipments up to this year only (the backtest's cut-off); later years follow
         :func:`extend_shipments`. Default: the last year of ``shipments.csv``.
 
+    Raises
+    ------
+    ReconciliationError
+        The fleet fails :func:`reconcile` (checked once per fleet object).
+
     Returns
     -------
     DataFrame
@@ -557,6 +568,9 @@ def ai_demand(
         training_twh, inference_twh, ai_twh (facility, annual PUE).
     """
     f = fleet or load_fleet()
+    if _RECONCILED.get(id(f)) is not f:
+        reconcile(f)  # raises ReconciliationError: no demand from an inconsistent fleet
+        _RECONCILED[id(f)] = f
     out_years = np.asarray(list(years), dtype=int)
     first = int(f.shipments["year"].min())
     last_known = int(f.shipments["year"].max())

@@ -112,6 +112,8 @@ def test_the_rejected_fleet_fails_loudly(tmp_path):
     assert len(message.splitlines()) == 1
     table = fleet.reconcile(data, strict=False)  # the report still shows every check
     assert not table["within"].all()
+    with pytest.raises(fleet.ReconciliationError):  # and no TWh come out of that fleet
+        fleet.ai_demand([2024], fleet=data)
 
 
 def test_a_bad_row_names_the_file_row_and_column(tmp_path):

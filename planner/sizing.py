@@ -237,18 +237,18 @@ def _check_outputs(values: dict[str, Any], a: SizingAssumptions, *, price: Any, 
         (
             "capex_usd",
             MAX_USD,
-            f"GPUs x price_usd_per_gpu = {np.max(np.asarray(price, dtype=float)):.3g}",
+            f"gpus = {_top(values['gpus'])} x price_usd_per_gpu = {_top(price)}",
         ),
         (
             "rental_cost_usd",
             MAX_USD,
-            f"GPU-hours x rent_usd_per_gpu_hour = {np.max(np.asarray(rent, dtype=float)):.3g}",
+            f"gpu_hours = {_top(values['gpu_hours'])} x rent_usd_per_gpu_hour = {_top(rent)}",
         ),
         (
             "electricity_cost_usd",
             MAX_USD,
-            "energy_mwh x electricity_usd_per_mwh = "
-            f"{np.max(np.asarray(a.electricity_usd_per_mwh, dtype=float)):.3g}",
+            f"energy_mwh = {_top(values['energy_mwh'])} x electricity_usd_per_mwh = "
+            f"{_top(a.electricity_usd_per_mwh)}",
         ),
     ]
     for name, limit, reason in checks:
@@ -263,6 +263,12 @@ def _check_outputs(values: dict[str, Any], a: SizingAssumptions, *, price: Any, 
             raise ResultOutOfRange(
                 name, value, f"at most {limit:g}", detail=f"{reason}; {where}" if where else reason
             )
+
+
+def _top(values: Any) -> str:
+    """The largest of ``values`` for a message (``3.2e+13``; ``nan`` when none is known)."""
+    arr = np.asarray(values, dtype=float)
+    return "nan" if np.isnan(arr).all() else f"{np.nanmax(arr):.3g}"
 
 
 #: Results that are NaN where a price is not known (reported as unknown, not an error).

@@ -99,3 +99,18 @@ def check_whole(field: str, values: Any) -> None:
     if bad.any():
         value, detail = first_bad(arr, bad)
         raise InputError(field, value, "a whole number >= 1", detail=detail)
+
+
+#: Largest Monte Carlo seed accepted: numpy's ``SeedSequence`` takes non-negative integers
+#: and uses 128 bits of entropy; a negative seed raised ``ValueError`` inside numpy.
+MAX_SEED = 2**128 - 1
+
+
+def check_seed(field: str, seed: Any) -> None:
+    """``seed`` must be None or a whole number in ``0..MAX_SEED`` (random-number seeds)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise InputError(field, _short(seed), "a whole number in 0..2**128-1")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise InputError(field, _short(int(seed)), "a whole number in 0..2**128-1")

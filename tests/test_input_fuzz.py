@@ -417,3 +417,20 @@ def test_projection_inputs_that_overflowed_to_inf_are_refused(tmp_path, old, new
     with pytest.raises(CatalogError) as err:
         load_projection(_projection(tmp_path, old, new))
     assert field in _one_line(err.value)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**128, 1.5, "7", True])
+def test_a_negative_or_huge_seed_is_refused_by_check_seed(seed) -> None:
+    from planner.validation import check_seed
+
+    with pytest.raises(InputError, match="seed = .* is not allowed: expected a whole number"):
+        check_seed("seed", seed)
+
+
+@pytest.mark.parametrize("seed", [None, 0, 7, 2**128 - 1, np.int64(3)])
+def test_every_seed_numpy_accepts_passes_check_seed(seed) -> None:
+    from planner.validation import check_seed
+
+    check_seed("seed", seed)
+    if seed is not None:
+        np.random.default_rng(seed)

@@ -663,7 +663,7 @@ def active_params_for_flops(flops: Any) -> Any:
 
 def utilisation_for_run(
     run: TrainingRun,
-    chip: str | Accelerator,
+    chip: Any,
     gpus: Any = None,
     precision: Any = "bf16",
     *,
@@ -675,7 +675,8 @@ def utilisation_for_run(
     Model size is the run's active parameters; a run given only as FLOPs is taken as
     Chinchilla-optimal (``sqrt(FLOPs / 120)`` active parameters), and the explanation says
     so. A run is a mixture-of-experts when its total parameters exceed its active ones.
-    ``gpus`` is ``None`` when sizing to a deadline.
+    ``chip`` is a catalog id, an array of ids (mixed chips, as ``size_frame``) or an
+    :class:`~planner.catalog.Accelerator`; ``gpus`` is ``None`` when sizing to a deadline.
     """
     active = run.effective_active_params
     inferred = active is None

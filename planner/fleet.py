@@ -667,8 +667,9 @@ def predict_total(
     Returns
     -------
     DataFrame
-        region, year, ai_twh, non_ai_twh, total_twh, anchor_study, anchor_year, anchor_twh.
-        Empty when there is no anchor.
+        region, year, training_twh, inference_twh, ai_twh (their sum), non_ai_twh,
+        total_twh, anchor_study, anchor_year, anchor_twh (three separate series: training,
+        inference, non-AI). Empty when there is no anchor.
     """
     cut = int(last_data_year) if last_data_year is not None else 9999
     out_years = np.asarray(list(years), dtype=int)
@@ -679,6 +680,8 @@ def predict_total(
             columns=[
                 "region",
                 "year",
+                "training_twh",
+                "inference_twh",
                 "ai_twh",
                 "non_ai_twh",
                 "total_twh",
@@ -696,6 +699,8 @@ def predict_total(
         g = 1.0 + NON_AI_GROWTH_PCT / 100.0
         non_ai = non_ai_0 * g ** (out_years - a["year"])
         ai_twh = np.array([float(d.loc[y]) for y in out_years])
+        tr = demand[demand["region"] == region].set_index("year")["training_twh"]
+        training = np.array([float(tr.loc[y]) for y in out_years])
         total = non_ai + ai_twh
     else:
         parent = COUNTRY_REGION.get(region)
@@ -718,10 +723,15 @@ def predict_total(
         ai_share = np.array([float(r.loc[y, "ai_twh"] / r.loc[y, "total_twh"]) for y in out_years])
         ai_twh = total * ai_share
         non_ai = total - ai_twh
+        training = ai_twh * np.array(
+            [float(r.loc[y, "training_twh"] / r.loc[y, "ai_twh"]) for y in out_years]
+        )
     return pd.DataFrame(
         {
             "region": region,
             "year": out_years,
+            "training_twh": training,
+            "inference_twh": ai_twh - training,
             "ai_twh": ai_twh,
             "non_ai_twh": non_ai,
             "total_twh": total,

@@ -236,6 +236,19 @@ def test_a_prediction_never_reads_figures_after_its_cut_off():
     assert shifted["total_twh"].iloc[0] == pytest.approx(base["total_twh"].iloc[0] + 10 * 1.00731)
 
 
+def test_training_inference_and_non_ai_are_separate_series():
+    world = fleet.predict_total("World", [2024, 2030], last_data_year=2023).set_index("year")
+    for year in (2024, 2030):
+        row = world.loc[year]
+        assert row["training_twh"] + row["inference_twh"] == pytest.approx(row["ai_twh"])
+        assert row["ai_twh"] + row["non_ai_twh"] == pytest.approx(row["total_twh"])
+    # Data up to 2023: anchored on IEA Electricity 2024's 350 TWh (2022) with the fleet's AI
+    # on the damped trend after 2023: 390.9 TWh in 2024 (IEA 2025: 415).
+    assert world.loc[2024, "total_twh"] == pytest.approx(390.9, rel=0.005)
+    ireland = fleet.predict_total("Ireland", [2030]).iloc[0]
+    assert ireland["training_twh"] + ireland["inference_twh"] == pytest.approx(ireland["ai_twh"])
+
+
 def test_us_2023_disagreement_is_explained_in_the_data():
     pub = fleet.load_published()
     us = pub[(pub["region"] == "US") & (pub["year"] == 2023)].set_index("study")

@@ -298,7 +298,15 @@ def read_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
     not finite (``inf``, ``nan``, ``1e400`` which overflows to ``inf``), named by its field.
     """
     text = read_text_file(path, what)
-    source = show_path(resolve_user_path(path))
+    return parse_toml(text, show_path(resolve_user_path(path)))
+
+
+def parse_toml(text: str, source: str = "scenario") -> dict[str, Any]:
+    """Parse TOML text already in memory (an upload, an edited scenario, a shared link) with
+    the checks of :func:`read_toml`: syntax, nesting, finite numbers. ``source`` names it in
+    the one-line :class:`CatalogError`."""
+    if "\x00" in text:
+        raise CatalogError(source, None, None, "a binary file: expected TOML text")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

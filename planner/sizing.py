@@ -204,7 +204,9 @@ def _evaluate(
     }
 
 
-def _check_outputs(values: dict[str, Any], a: SizingAssumptions, *, price: Any, rent: Any) -> None:
+def _check_outputs(
+    values: dict[str, Any], a: SizingAssumptions, *, price: Any, rent: Any, chip: str = ""
+) -> None:
     """Refuse an absurd answer (:class:`ResultOutOfRange`), naming the input behind it.
 
     Every input may be in range while their combination is not (MFU 1e-6 x goodput 1e-6:
@@ -258,6 +260,8 @@ def _check_outputs(values: dict[str, Any], a: SizingAssumptions, *, price: Any, 
         bad |= np.isnan(arr) & (name not in _MAY_BE_UNKNOWN)
         if bad.any():
             value, where = first_bad(arr, bad)
+            if chip:
+                reason += f" on {chip}"
             if f"{value:g}" == f"{limit:g}":  # 10,000,008 GPUs would read "1e+07 > 1e+07"
                 where = f"{value:,.0f} > {limit:,.0f}" + (f"; {where}" if where else "")
             raise ResultOutOfRange(
@@ -358,7 +362,7 @@ def size_training(
         days=days,
         a=a,
     )
-    _check_outputs(values, a, price=price, rent=rent)
+    _check_outputs(values, a, price=price, rent=rent, chip=chip.id)
     scalar_power = (
         all(np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction))
         and np.ndim(a.avg_power_per_gpu_w) == 0

@@ -434,3 +434,13 @@ def test_every_seed_numpy_accepts_passes_check_seed(seed) -> None:
     check_seed("seed", seed)
     if seed is not None:
         np.random.default_rng(seed)
+
+
+def test_toml_text_in_memory_gets_the_same_checks_as_a_file() -> None:
+    from planner.data_errors import parse_toml
+
+    with pytest.raises(CatalogError, match="upload: tables or arrays nested too deep"):
+        parse_toml("a = " + "[" * 2000 + "]" * 2000, "upload")
+    with pytest.raises(CatalogError, match="field 'site.grid_limit_mw': inf is not allowed"):
+        parse_toml("[site]\ngrid_limit_mw = inf\n", "upload")
+    assert parse_toml("[site]\ngrid_limit_mw = 1e3\n", "upload") == {"site": {"grid_limit_mw": 1e3}}

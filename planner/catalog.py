@@ -17,13 +17,26 @@ import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from planner._paths import data_dir
-from planner.data_errors import check_input_path, data_error, read_text_file, show_path
+from planner.data_errors import (
+    check_input_path,
+    data_error,
+    read_text_file,
+    show_path,
+    whole_number,
+)
 from planner.errors import CatalogError, InputError
 
 Precision = Literal["bf16", "fp8", "fp4"]
@@ -46,7 +59,7 @@ class _AcceleratorRow(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
     name: str = Field(min_length=1)
     vendor: str = Field(min_length=1)
-    release_year: int = Field(ge=2010, le=2035)
+    release_year: Annotated[int, BeforeValidator(whole_number)] = Field(ge=2010, le=2035)
     bf16_dense_tflops: float = Field(gt=0, le=100_000)
     fp8_dense_tflops: float | None = Field(default=None, gt=0, le=100_000)
     fp4_dense_tflops: float | None = Field(default=None, gt=0, le=200_000)
@@ -54,7 +67,7 @@ class _AcceleratorRow(BaseModel):
     memory_bw_tbs: float = Field(gt=0, le=100)
     tdp_w: float = Field(gt=0, le=5_000)
     system_name: str = Field(min_length=1)
-    gpus_per_system: int = Field(ge=1, le=1_024)
+    gpus_per_system: Annotated[int, BeforeValidator(whole_number)] = Field(ge=1, le=1_024)
     system_power_kw: float = Field(gt=0, le=2_000)
     cooling: Literal["air", "liquid"]
     price_usd_per_gpu: float | None = Field(default=None, gt=0, le=MAX_PRICE_USD_PER_GPU)

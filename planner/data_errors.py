@@ -165,6 +165,25 @@ _BOOL_IN_LIST = "true/false"
 # --- small public helpers ----------------------------------------------------------------------
 
 
+def whole_number(value: Any) -> Any:
+    """A whole number written with a fraction or an exponent (``1e6``, ``8.0``, ``"1e3"`` in a
+    CSV cell) as an ``int``; anything else unchanged, for the field's own (strict) check.
+
+    Use as ``Annotated[int, BeforeValidator(whole_number), Field(...)]``: TOML reads ``1e6``
+    as a float, and a GPU count of ``1e6`` is a valid whole number. ``1.5``, ``inf``,
+    ``true`` and numbers beyond 2**53 (not exact as floats) stay as they are and are refused.
+    """
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+    if isinstance(number, float) and number.is_integer() and abs(number) <= 2**53:
+        return int(number)
+    return value
+
+
 def show_path(path: str | Path) -> str:
     """A path as written in a message: in full, or shortened in the middle past
     :data:`SHOWN_PATH_CHARS` characters (``aaaa...aaaa.toml (312 characters)``)."""

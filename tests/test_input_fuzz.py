@@ -444,3 +444,32 @@ def test_toml_text_in_memory_gets_the_same_checks_as_a_file() -> None:
     with pytest.raises(CatalogError, match="field 'site.grid_limit_mw': inf is not allowed"):
         parse_toml("[site]\ngrid_limit_mw = inf\n", "upload")
     assert parse_toml("[site]\ngrid_limit_mw = 1e3\n", "upload") == {"site": {"grid_limit_mw": 1e3}}
+
+
+@pytest.mark.parametrize("cell", ["8", "8.0", "8e0", " 8 "])
+def test_a_whole_gpus_per_system_cell_may_use_a_fraction_or_exponent(tmp_path, cell) -> None:
+    lines = _catalog_text().splitlines()
+    col = lines[0].split(",").index("gpus_per_system")
+    row = next(i for i, line in enumerate(lines) if line.startswith("h100,"))
+    cells = lines[row].split(",")
+    assert cells[col] == "8"
+    cells[col] = cell
+    lines[row] = ",".join(cells)
+    assert (
+        load_catalog(_write(tmp_path, "acc.csv", "\n".join(lines) + "\n"))
+        .get("h100")
+        .gpus_per_system
+        == 8
+    )
+
+
+@pytest.mark.parametrize("cell", ["8.5", "1e400", "inf", "9007199254740993e3"])
+def test_a_gpus_per_system_cell_that_is_not_whole_is_refused(tmp_path, cell) -> None:
+    lines = _catalog_text().splitlines()
+    col = lines[0].split(",").index("gpus_per_system")
+    row = next(i for i, line in enumerate(lines) if line.startswith("h100,"))
+    cells = lines[row].split(",")
+    cells[col] = cell
+    lines[row] = ",".join(cells)
+    with pytest.raises(CatalogError, match="column 'gpus_per_system'.*whole number"):
+        load_catalog(_write(tmp_path, "acc.csv", "\n".join(lines) + "\n"))

@@ -30,7 +30,11 @@ Bottom-up, every parameter a named, sourced input of a scenario file
    could power in a year.
 8. **Uncertainty**: inputs given as ranges are sampled (seeded, vectorised); P10/P50/P90 bands.
    A central value outside its own band (a one-sided range) is flagged in ``notes``.
-9. **Sanity**: growth rates are bounded (:data:`GROWTH_RANGE_PCT`), and an output above
+9. **Calibration is explicit and off by default** (issue 11): ``project(..., calibrate_to=
+   STUDY)`` solves the non-AI level and growth at run time so the scope lands on the study's
+   published totals (:func:`calibrate`), and labels those figures "calibrated"; without it
+   nothing is solved and every published figure is a prediction ("predicted").
+10. **Sanity**: growth rates are bounded (:data:`GROWTH_RANGE_PCT`), and an output above
    national electricity (share > 1) or above :data:`MAX_DATA_CENTRE_TWH` raises an
    :class:`InputError` naming the input that drove it.
 
@@ -1162,7 +1166,7 @@ def _with_published(
             model = None if hit.empty else float(hit[p.quantity].iloc[0])
             fitted = (
                 p.quantity == "total_twh"
-                and p.country == resolve_country(sc.variants[v].scope)
+                and resolve_country(p.country) == resolve_country(sc.variants[v].scope)
                 and (p.year, p.value) in (calibrated or {}).get(v, [])
             )
             rows.append(

@@ -12,7 +12,8 @@ Each step is a named function and every intermediate appears in the result:
 3. **Decode** (a roofline per chip and precision): one step of a batch of ``B`` sequences reads
    the weights (a mixture of experts reads at most ``B x N_active`` of them) plus the KV cache of
    the batch at HBM bandwidth x ``bandwidth_utilisation``, and computes ``B x (2 N_active +
-   attention)`` FLOPs at ``decode_mfu`` of the dense peak; the slower of the two binds.
+   attention)`` FLOPs at ``decode_mfu`` of the dense peak; the slower of the two binds. A
+   tensor-parallel group adds a synchronisation floor, ``2 x layers x tp_sync_s_per_layer``.
 4. **Replica**: the smallest tensor/pipeline-parallel group (1, 2, 4 ... GPUs up to one system,
    then 2, 4 ... systems) whose HBM (less ``memory_headroom``) holds the weights plus the KV
    cache of its batch, the batch being the largest that meets the TPOT target (at most
@@ -84,6 +85,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "idle_load_fraction": (0.0, 1.0),
     "service_life_years": (0.25, 30.0),
     "batch_size": (1.0, 1e6),
+    "tp_sync_s_per_layer": (0.0, 1e-3),
 }
 
 
@@ -252,6 +254,7 @@ _SERVING_FIELDS = (
     "peak_to_average",
     "reasoning_multiplier",
     "service_life_years",
+    "tp_sync_s_per_layer",
 )
 
 
@@ -303,6 +306,7 @@ class ServingAssumptions:
     peak_to_average: Any
     reasoning_multiplier: Any
     service_life_years: Any
+    tp_sync_s_per_layer: Any
     sizing: SizingAssumptions = field(default_factory=SizingAssumptions.defaults)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -338,6 +342,7 @@ class ServingAssumptions:
             "peak_to_average",
             "reasoning_multiplier",
             "service_life_years",
+            "tp_sync_s_per_layer",
         ):
             check_range(name, getattr(self, name), *RANGES[name])
         idle = np.asarray(self.idle_load_fraction, dtype=float)
@@ -362,6 +367,7 @@ class ServingAssumptions:
         "peak_to_average": "ratio",
         "reasoning_multiplier": "x output tokens",
         "service_life_years": "years",
+        "tp_sync_s_per_layer": "s per layer per decode step",
     }
 
 
@@ -431,6 +437,16 @@ def decode_step_s(
     """
     g = np.asarray(gpus, dtype=float)
     return step_bytes / (g * bandwidth_bps), step_flops / (g * flops_per_s)
+
+
+def tp_sync_s(gpus: Any, layers: Any, sync_s_per_layer: Any) -> Any:
+    """Synchronisation floor of one decode step on a tensor-parallel group, s.
+
+    Two all-reduces per layer (after attention and after the MLP, Megatron-LM: Shoeybi et al.
+    2019) whose latency does not shrink with the batch; none on one GPU.
+    """
+    g = np.asarray(gpus, dtype=float)
+    return np.where(g > 1, 2.0 * np.asarray(layers, dtype=float) * sync_s_per_layer, 0.0)
 
 
 def max_batch_for_tpot(
@@ -581,6 +597,7 @@ def _choose_replica(
     flops_seq: Any,
     prefill_f: Any,
     generated: Any,
+    layers: Any,
     a: ServingAssumptions,
     batch_size: Any,
     shape: tuple[int, ...],
@@ -609,9 +626,19 @@ def _choose_replica(
         if batch_size is None and not np.any(usable > 0):  # the weights alone do not fit
             continue
         b_mem = np.floor(usable / kv_seq_max)
+        sync = tp_sync_s(g, layers, a.tp_sync_s_per_layer)
         b_lat = np.floor(
             max_batch_for_tpot(
-                a.tpot_target_s, g, bw_bps, flops_decode, n, n_a, bpp, kv_tok, ctx_avg, flops_seq
+                np.asarray(a.tpot_target_s) - sync,
+                g,
+                bw_bps,
+                flops_decode,
+                n,
+                n_a,
+                bpp,
+                kv_tok,
+                ctx_avg,
+                flops_seq,
             )
             * (1 + 1e-12)
         )
@@ -626,14 +653,17 @@ def _choose_replica(
             continue
         b = np.broadcast_to(np.minimum(np.minimum(b_lat, cap), b_mem), shape)
         feasible = (b >= 1) & ttft_ok
-        step_s = np.maximum(
-            *decode_step_s(
-                decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg),
-                b * flops_seq,
-                g,
-                bw_bps,
-                flops_decode,
+        step_s = (
+            np.maximum(
+                *decode_step_s(
+                    decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg),
+                    b * flops_seq,
+                    g,
+                    bw_bps,
+                    flops_decode,
+                )
             )
+            + sync
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             per_query_s = ttft + generated * step_s / np.maximum(b, 1)
@@ -814,6 +844,7 @@ def _evaluate(
                 s.network_overhead,
                 s.avg_load_fraction,
                 a.idle_load_fraction,
+                a.tp_sync_s_per_layer,
                 batch if batch is not None else 0.0,
             )
         )
@@ -839,6 +870,7 @@ def _evaluate(
         flops_seq=flops_seq,
         prefill_f=prefill_f,
         generated=generated,
+        layers=layers,
         a=a,
         batch_size=batch,
         shape=shape,
@@ -849,7 +881,7 @@ def _evaluate(
     t_mem, t_comp = decode_step_s(
         decode_step_bytes(b, n, n_a, bpp, kv_tok, ctx_avg), b * flops_seq, g, bw_bps, flops_decode
     )
-    tpot = np.maximum(t_mem, t_comp)
+    tpot = np.maximum(t_mem, t_comp) + tp_sync_s(g, layers, a.tp_sync_s_per_layer)
     ttft = prefill_f / (g * flops_prefill)
     per_query_s = ttft + generated * tpot / b  # replica-seconds per query
     qps_replica = 1.0 / per_query_s

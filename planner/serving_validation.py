@@ -35,10 +35,11 @@ from planner.serving_presets import load_serving_presets, published_comparison, 
 #: Prompt tokens assumed for the ML.ENERGY LM Arena chat task (not in the published data).
 MLENERGY_INPUT_TOKENS = 200
 #: Tolerance on ML.ENERGY energy per output token: a factor of 4. The model is an idealised
-#: roofline with no tensor/expert-parallel communication, scheduler, sampling or paged-attention
-#: overheads, so it UNDER-predicts energy per token: measured ratios 0.27-0.82 (geometric mean
-#: 0.49) with 200 prompt tokens, 0.29-1.01 (0.61) with 500; most at large batches on B200 and
-#: for mixtures of experts. A roofline is a lower bound on time, so no case may exceed 1.25.
+#: roofline (plus a tensor-parallel sync floor) with no expert-parallel all-to-all, scheduler,
+#: sampling or paged-attention overheads, so it UNDER-predicts energy per token: measured ratios
+#: 0.30-0.88 (geometric mean 0.51) with 200 prompt tokens, 0.33-1.08 (0.63) with 500, 0.35-1.51
+#: (0.82) with 1,000; worst at batch 256 on B200 and for mixtures of experts. A roofline is a
+#: lower bound on time, so no case may exceed 1.25 (with the 200-token estimate).
 MLENERGY_TOLERANCE_FACTOR = 4.0
 
 COLUMNS = [

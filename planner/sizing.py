@@ -217,25 +217,27 @@ def _check_outputs(
     with np.errstate(invalid="ignore", over="ignore"):
         efficiency = np.asarray(a.mfu, dtype=float) * np.asarray(a.goodput, dtype=float)
     low_eff = float(np.min(efficiency))
-    slow = f"mfu x goodput = {low_eff:.3g} is too small for this run" if low_eff < 0.05 else ""
+    # below 0.01 (ten times under any published large run) the efficiency is the cause
+    slow = f"mfu x goodput = {low_eff:.3g} is too small for this run" if low_eff < 0.01 else ""
+    at = f" at mfu x goodput = {low_eff:.3g}"
 
     def why(default: str) -> str:
         return slow or default
 
     flops = np.max(np.asarray(values["flops"], dtype=float))
     checks: list[tuple[str, float, str]] = [
-        ("gpus", MAX_GPUS, why(f"flops = {flops:.3g} is too much work for the deadline")),
+        ("gpus", MAX_GPUS, why(f"flops = {flops:.3g} is too much work for the deadline{at}")),
         (
             "days",
             MAX_RESULT_DAYS,
-            why(f"flops = {flops:.3g} is too much work for the GPUs: no cluster finishes it"),
+            why(f"flops = {flops:.3g} is too much work for the GPUs{at}: no cluster finishes it"),
         ),
         (
             "facility_power_mw",
             MAX_FACILITY_POWER_MW,
             why("too many GPUs, or too much power per GPU, for one run"),
         ),
-        ("energy_mwh", MAX_ENERGY_MWH, why(f"flops = {flops:.3g} is too much work")),
+        ("energy_mwh", MAX_ENERGY_MWH, why(f"flops = {flops:.3g} is too much work{at}")),
         (
             "capex_usd",
             MAX_USD,

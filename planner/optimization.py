@@ -86,7 +86,7 @@ import pulp
 
 from planner._arrays import to_python
 from planner.catalog import Catalog, load_catalog
-from planner.errors import InputError, PlannerError
+from planner.errors import InputError, PlannerError, ResultOutOfRange
 from planner.scenarios import (
     MAX_BUDGET_USD,
     MAX_GRID_MW,
@@ -228,7 +228,13 @@ def build_model(
                 )
                 continue
             a = scenario.assumptions_for(spec, chip)
-            one = size_training(run, chip, gpus=chip.gpus_per_system, assumptions=a)
+            try:
+                one = size_training(run, chip, gpus=chip.gpus_per_system, assumptions=a)
+            except ResultOutOfRange as exc:  # e.g. decades on one system: not a candidate
+                excluded.append(
+                    {"run": spec.name, "chip": chip_id, "reason": exc.detail or str(exc)}
+                )
+                continue
             on_site = one.pricing != "rent"
             capex = float(one.capex_usd) if one.pricing == "buy" else 0.0
             need = float(one.days) / spec.deadline_days
@@ -489,6 +495,21 @@ class _Formulation:
     elastic: dict[str, int]
     objective_unit: float  # model units per unit of the scaled objective
     infeasible_bounds: bool = False
+    racks: dict[int, int] = field(default_factory=dict)  # key position -> rack column
+    start: np.ndarray | None = None  # a known feasible point (warm start), if any
+
+    def start_from(self, out: _Outcome, m: ClusterModel) -> None:
+        """Warm start from an earlier plan's systems and shares (if it fits this form)."""
+        if not out.n or self.f is None:
+            return
+        x = np.asarray(self.lp.lower, dtype=float).copy()
+        x[self.n] = [out.n[k] for k in self.keys]
+        x[self.f] = [out.f[k] for k in self.keys]
+        spr = m.options["systems_per_rack"].to_numpy(dtype=float)
+        for i, j in self.racks.items():
+            x[j] = math.ceil(x[self.n[i]] / spr[i])
+        if not self.lp.violation(np.clip(x, self.lp.lower, self.lp.upper)):
+            self.start = x
 
     @property
     def problem(self) -> _LinearProgram:  # kept for old callers (benchmarks)
@@ -542,6 +563,8 @@ def _formulate(
     deadline_scale: float = 1.0,
     loosen: frozenset[str] = frozenset(),
     linearise_at: float | None = None,
+    speed_floor: float | None = None,
+    maximise: bool = True,
 ) -> _Formulation:
     """The scaled linear programme for ``goal``.
 
@@ -558,7 +581,8 @@ def _formulate(
     multiplies the shares; the form then uses ``g[r,c] = f[r,c] t`` (linear); only the
     budget's run-cost term ``f = g / t`` is not, and is taken at ``t = linearise_at``
     (exact for plans at least that fast: conservative) or, with ``linearise_at=None``, at
-    ``t = 1`` (a relaxation: an upper bound of the speed).
+    ``t = 1`` (a relaxation: an upper bound of the speed). ``speed_floor`` keeps only plans
+    with a speed-up of at least that; ``maximise=False`` only asks for a plan.
     """
     lp = _LinearProgram()
     mixed = m.allow_mixed_chips
@@ -581,6 +605,8 @@ def _formulate(
         per_run = pd.Series(per_key).groupby(run_of)
         speed_unit = float((per_run.sum() if mixed else per_run.max()).min())
         floor = 1.0 / speed_unit if goal == "time" else 0.0
+        if speed_floor is not None:  # only plans at least this fast (speed-up z)
+            floor = max(floor, speed_floor / speed_unit)
         if linearise_at is not None:
             floor = max(floor, linearise_at)
         infeasible_bounds = floor > 1.0
@@ -679,9 +705,9 @@ def _formulate(
             row = {int(n[i]): gps[i] for i in members}
             row.update(extra(f"supply:{chip}", float((whole[members] * gps[members]).sum())))
             lp.row(f"supply_{chip}", row, -math.inf, limit(f"supply:{chip}", float(cap)))
+    racks: dict[int, int] = {}
     if m.max_racks is not None and on_site.any():
         spr = col["systems_per_rack"].astype(float)
-        racks: dict[int, int] = {}
         for i in np.flatnonzero(on_site).tolist():
             racks[i] = lp.var(0, math.ceil(upper[i] / spr[i]), True)
             lp.row(f"rack_fill_{i}", {racks[i]: spr[i], int(n[i]): -1.0}, 0.0, math.inf)
@@ -703,12 +729,23 @@ def _formulate(
         lp.objective = {j: 1.0 / max(lp.upper[j], 1.0) for j in ev.values()}
     elif speed_form:
         assert t is not None
-        lp.objective = {t: -1.0}
+        lp.objective = {t: -1.0} if maximise else {}
     elif goal != "feasibility":
         unit = refs[goal]
         lp.objective = {j: a / unit for j, a in expression(goal).items()}
     return _Formulation(
-        lp, goal, keys, n, f, g, t, speed_unit, ev, unit, infeasible_bounds=infeasible_bounds
+        lp,
+        goal,
+        keys,
+        n,
+        f,
+        g,
+        t,
+        speed_unit,
+        ev,
+        unit,
+        infeasible_bounds=infeasible_bounds,
+        racks=racks if m.max_racks is not None and on_site.any() else {},
     )
 
 
@@ -843,7 +880,7 @@ class _Outcome:
 
 
 def _highs_solve(
-    lp: _LinearProgram, time_limit_s: float | None, tight: bool
+    lp: _LinearProgram, time_limit_s: float | None, tight: bool, start: np.ndarray | None = None
 ) -> tuple[str, np.ndarray | None, str]:
     highspy = _highspy()
     starts, index, value, lower, upper, cost = lp.scaled()
@@ -875,6 +912,11 @@ def _highs_solve(
         kinds = highspy.HighsVarType
         model.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in lp.integer]
         h.passModel(model)
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = start
+            sol.value_valid = True
+            h.setSolution(sol)
         h.run()
         status = h.getModelStatus()
         has_point = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
@@ -890,7 +932,7 @@ def _highs_solve(
 
 
 def _cbc_solve(
-    lp: _LinearProgram, time_limit_s: float | None, tight: bool
+    lp: _LinearProgram, time_limit_s: float | None, tight: bool, start: np.ndarray | None = None
 ) -> tuple[str, np.ndarray | None, str]:
     starts, index, value, lower, upper, cost = lp.scaled()
     prob = pulp.LpProblem("cluster_plan", pulp.LpMinimize)
@@ -951,7 +993,7 @@ def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> _Outcom
     problem = ""
     for tight in (False, True):
         try:
-            status, x, detail = call(form.lp, time_limit_s, tight)
+            status, x, detail = call(form.lp, time_limit_s, tight, form.start)
         except Exception as exc:  # noqa: BLE001 - a solver crash is an answer, not a traceback
             return _Outcome("error", {}, {}, None, {}, {}, time.perf_counter() - start, str(exc))
         if x is None:
@@ -1047,8 +1089,18 @@ class _Clock:
             self.progress(stage, done, total)
 
 
-def _solve_goal(m: ClusterModel, goal: str, solver: str, clock: _Clock, **kw: Any) -> _Outcome:
+def _solve_goal(
+    m: ClusterModel,
+    goal: str,
+    solver: str,
+    clock: _Clock,
+    *,
+    warm: _Outcome | None = None,
+    **kw: Any,
+) -> _Outcome:
     form = _formulate(m, goal, **kw)
+    if warm is not None and warm.has_solution:
+        form.start_from(warm, m)
     outcome = _run(form, solver, clock.remaining())
     if outcome.has_solution:
         outcome.totals = _model_totals(m, outcome)
@@ -1068,13 +1120,19 @@ def _stages(m: ClusterModel) -> list[str]:
 
 
 def _lexicographic(
-    m: ClusterModel, solver: str, clock: _Clock, deadline_scale: float = 1.0
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    deadline_scale: float = 1.0,
+    stages: list[str] | None = None,
+    warm: _Outcome | None = None,
 ) -> tuple[_Outcome, list[str]]:
-    """Solve the objective, then each tie-break with the earlier optima held."""
+    """Solve the objective, then each tie-break with the earlier optima held (each stage
+    warm-started from the previous plan, which meets its bounds)."""
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
     best: _Outcome | None = None
-    stages = _stages(m)
+    stages = stages or _stages(m)
     for i, goal in enumerate(stages):
         if i and (clock.out() or best is None or best.status != "optimal"):
             if clock.out():
@@ -1082,7 +1140,13 @@ def _lexicographic(
             break
         clock.report(f"solving: {goal}" if i == 0 else f"tie-break: {goal}", i, len(stages))
         out = _solve_goal(
-            m, goal, solver, clock, bounds=tuple(bounds), deadline_scale=deadline_scale
+            m,
+            goal,
+            solver,
+            clock,
+            bounds=tuple(bounds),
+            deadline_scale=deadline_scale,
+            warm=best or warm,
         )
         if not out.has_solution:
             if best is None:
@@ -1110,6 +1174,7 @@ def _max_speed(
     *,
     loosen: frozenset[str] = frozenset(),
     deadlines: bool = True,
+    speed_floor: float | None = None,
 ) -> _Outcome:
     """Largest speed-up ``z`` of the slowest run (``out.z``), deadlines met or not.
 
@@ -1120,13 +1185,16 @@ def _max_speed(
     the relaxation's bound and the best plan agree within ``BISECT_REL_TOL``.
     """
     goal = "time" if deadlines else "speedup"
-    first = _solve_goal(m, goal, solver, clock, loosen=loosen)
+    kw: dict[str, Any] = {"loosen": loosen, "speed_floor": speed_floor}
+    first = _solve_goal(m, goal, solver, clock, **kw)
     if not m.allow_mixed_chips or not first.has_solution or _budget_ok(m, first, loosen):
         return first
     assert first.z is not None
     unit = _formulate(m, goal, loosen=loosen).speed_unit
     hi = first.z / unit  # upper bound of t (relaxation)
     floor = (1.0 / unit) if deadlines else 0.0  # slower plans are not wanted
+    if speed_floor is not None:
+        floor = max(floor, speed_floor / unit)
     lo = floor
     best: _Outcome | None = None
     step = 1e-4
@@ -1134,7 +1202,7 @@ def _max_speed(
         if best is not None and hi <= lo * (1 + BISECT_REL_TOL):
             break
         trial = max(hi / (1 + step), floor) if best is None else math.sqrt(lo * hi)
-        out = _solve_goal(m, goal, solver, clock, loosen=loosen, linearise_at=trial)
+        out = _solve_goal(m, goal, solver, clock, linearise_at=trial, **kw)
         if out.has_solution:
             assert out.z is not None
             best, lo = out, max(out.z / unit, trial)
@@ -1176,7 +1244,9 @@ def _time_plan(
         return speed, scale, notes
     clock.report("tie-break: cost at the fastest speed", 1, 2)
     cost_model = replace(m, objective="cost")
-    out, stage_notes = _lexicographic(cost_model, solver, clock, deadline_scale=scale)
+    out, stage_notes = _lexicographic(
+        cost_model, solver, clock, deadline_scale=scale, stages=_stages(m)[1:], warm=speed
+    )
     notes += stage_notes
     if not out.has_solution:
         notes.append("the cost tie-break found no plan at the fastest speed: fastest plan shown")
@@ -1415,8 +1485,16 @@ def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -
             break
         clock.report(f"testing whether {name} binds", i, len(names))
         loosen = frozenset([name])
-        if goal == "time":
-            alt = _max_speed(m, solver, clock, loosen=loosen)
+        if goal == "time" and out.primary is not None:
+            # a plan faster than the optimum at all? (a feasibility solve, often quick)
+            faster = out.primary * (1 + 2 * BISECT_REL_TOL)
+            check = _solve_goal(
+                m, "time", solver, clock, loosen=loosen, speed_floor=faster, maximise=False
+            )
+            if check.status == "infeasible":
+                results[name] = (out.primary, True)  # no faster plan: does not bind
+                continue
+            alt = _max_speed(m, solver, clock, loosen=loosen, speed_floor=faster)
             value = alt.z
         else:
             alt = _solve_goal(m, goal, solver, clock, loosen=loosen)
@@ -1549,12 +1627,16 @@ def _comparison(
     runs = {r.name: r for r in m.scenario.runs}
     for run_name, chip_id in m.options.index:
         spec = runs[run_name]
-        res = size_training(
-            spec.training_run(),
-            m.catalog.get(chip_id),
-            days=spec.deadline_days,
-            assumptions=m.assumptions(run_name, chip_id),
-        )
+        try:
+            res = size_training(
+                spec.training_run(),
+                m.catalog.get(chip_id),
+                days=spec.deadline_days,
+                assumptions=m.assumptions(run_name, chip_id),
+            )
+        except ResultOutOfRange as exc:  # alone at the deadline it would be absurd
+            rows.append({"run": run_name, "chip": chip_id, "note": str(exc)})
+            continue
         sizings[(run_name, chip_id)] = res
         option = m.options.loc[(run_name, chip_id)]
         grid_mw = (

@@ -268,3 +268,14 @@ def test_national_outlook_predicts_every_country_with_a_published_total():
     assert ie.loc[2024, "total_twh"] == pytest.approx(6.969)
     assert ie.loc[2030, "share"] == pytest.approx(0.316, abs=0.01)
     assert np.allclose(outlook["total_twh"], outlook["ai_twh"] + outlook["non_ai_twh"])
+
+
+def test_training_load_is_the_calibrated_cores_measured_average():
+    # The power chain's measured training draw (data/measured_power.csv: Newkirk et al. 2025,
+    # ~76% of nameplate for Hopper; Patterson et al. 2021: 75.4% for V100) is the fleet's
+    # training load, so the fleet and the sizing core bill the same average watts.
+    from planner.amortization import measured_load_fraction
+
+    training = fleet.effective_load_fraction()["training"]
+    assert training == measured_load_fraction("h100")[0]
+    assert training == pytest.approx(measured_load_fraction("v100")[0], abs=0.01)

@@ -6,6 +6,8 @@ from planner.cli import optimize as _optimize  # noqa: F401
 from planner.cli import project as _project  # noqa: F401
 from planner.cli import report as _report  # noqa: F401
 from planner.cli import size as _size  # noqa: F401
+from planner.cli import serve as _serve  # noqa: F401
+from planner.cli import validate as _validate  # noqa: F401
 from planner.cli import app_command as _app_command  # noqa: F401
 from planner.cli._app import app, main, run
 

@@ -313,3 +313,14 @@ def test_a_chip_object_from_a_users_catalog_is_predicted_from_its_peaks(catalog:
     est = predict_utilisation(mine, "bf16", False, 70e9, 8192)
     assert est.value == pytest.approx(predict_utilisation("h100", "bf16", False, 70e9, 8192).value)
     assert "MY-H100" in est.explanation
+
+
+def test_planner_validate_on_a_bad_runs_file_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "runs.csv").write_text("id,family\nx,y\n")
+    import planner.cli.validate  # noqa: F401
+    from planner.cli import _app
+
+    code = _app.main(["validate", "--runs", str(tmp_path / "runs.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "required column is missing" in err

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from planner import backtest, fleet
 from planner.cli._app import app, console, print_json, stdout_guard
+from planner.errors import InputError
 from planner.examples import projection_path
 from planner.projection import ProjectionResult, project
 
@@ -15,14 +17,14 @@ from planner.projection import ProjectionResult, project
 @app.command("project")
 def project_command(
     scenario: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="A shipped study's name (iea-2025-base, lbnl-2024...; see `planner examples`) "
-            "or a projection TOML file.",
+            "or a projection TOML file (not needed with --backtest).",
             show_default=False,
             metavar="SCENARIO",
         ),
-    ],
+    ] = None,
     country: Annotated[
         list[str] | None,
         typer.Option(
@@ -33,23 +35,46 @@ def project_command(
     ] = None,
     years: Annotated[
         str | None,
-        typer.Option(help="Output years START:END, e.g. 2024:2035 [default: the scenario's]."),
+        typer.Option(
+            help="Output years START:END, e.g. 2024:2035 [default: the scenario's]."
+        ),
     ] = None,
     samples: Annotated[
         int,
-        typer.Option(help="Monte Carlo samples for P10/P50/P90 bands (0: central values only)."),
+        typer.Option(
+            help="Monte Carlo samples for P10/P50/P90 bands (0: central values only)."
+        ),
     ] = 10_000,
     seed: Annotated[
-        int, typer.Option(help="Seed of the Monte Carlo sampler (same seed, same bands).")
+        int,
+        typer.Option(help="Seed of the Monte Carlo sampler (same seed, same bands)."),
     ] = 0,
     variant: Annotated[
         list[str] | None,
         typer.Option(
-            "--variant", help="Run only this variant of the file (repeatable), e.g. low, high."
+            "--variant",
+            help="Run only this variant of the file (repeatable), e.g. low, high.",
         ),
     ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
+    calibrate_to: Annotated[
+        str | None,
+        typer.Option(
+            "--calibrate-to",
+            metavar="STUDY",
+            help="Solve the non-AI level and growth so the totals land on this study's "
+            "published figures (the file's own name); off by default: nothing is calibrated.",
+        ),
+    ] = None,
+    backtest_out: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Out-of-sample backtest of the fleet model: data up to 2021/2022/2023, the "
+            "published figures of the next three years predicted, with their errors.",
+        ),
     ] = False,
 ) -> None:
     """Project data-centre and AI electricity by country and year: TWh, GW, share, runs.
@@ -60,10 +85,35 @@ def project_command(
     Central values use each input's stated value; with --samples the ranges in the file give
     P10/P50/P90 bands. Shares use the study's own denominator (consumption or generation).
     """
+    if backtest_out:
+        with stdout_guard():
+            table = backtest.backtest()
+            checks = fleet.reconcile(strict=False)
+        if json_out:
+            print_json(
+                {
+                    "backtest": backtest.to_records(table),
+                    "summary": backtest.summary(table),
+                    "fleet_checks": backtest.to_records(checks),
+                }
+            )
+        else:
+            _print_backtest(table, checks)
+        return
+    if scenario is None:
+        raise InputError(
+            "SCENARIO", None, "a shipped study's name or a TOML file (or --backtest)"
+        )
     path = projection_path(scenario)
     with stdout_guard():
         result = project(
-            path, years=years, samples=samples, seed=seed, variants=variant, countries=country
+            path,
+            years=years,
+            samples=samples,
+            seed=seed,
+            variants=variant,
+            countries=country,
+            calibrate_to=calibrate_to,
         )
     if json_out:
         print_json(result.to_dict())
@@ -92,7 +142,9 @@ def _print(result: ProjectionResult) -> None:
     console.print(f"[bold]{result.title}[/bold]  ({result.scenario})")
     console.print(f"source: {result.source}")
     run = result.reference_run
-    console.print(f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run")
+    console.print(
+        f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run"
+    )
     mc = (
         f"{result.samples:,} Monte Carlo samples, seed {result.seed}"
         if result.samples
@@ -133,7 +185,9 @@ def _print(result: ProjectionResult) -> None:
                 f"{row['reference_runs_per_year']:,.0f}",
             )
         console.print(t)
-        if "total_twh_p10" in frame and any(_outside(r, "total_twh") for _, r in frame.iterrows()):
+        if "total_twh_p10" in frame and any(
+            _outside(r, "total_twh") for _, r in frame.iterrows()
+        ):
             console.print(
                 f"{OUTSIDE_MARK.strip()} the central value lies outside its own P10-P90 band "
                 "(see the note below)"
@@ -146,11 +200,24 @@ def _print(result: ProjectionResult) -> None:
             title="Published vs model (central values; where the calibration above says "
             "CALIBRATED, agreement is by construction, not a validation)"
         )
-        for col in ("variant", "country", "year", "quantity", "published", "model", "difference"):
+        for col in (
+            "variant",
+            "country",
+            "year",
+            "quantity",
+            "published",
+            "model",
+            "difference",
+            "calibrated or predicted",
+        ):
             pt.add_column(col)
         for p in result.published:
             model = "" if p["model"] is None else f"{p['model']:,.4g}"
-            diff = "" if p["relative_difference"] is None else f"{p['relative_difference']:+.1%}"
+            diff = (
+                ""
+                if p["relative_difference"] is None
+                else f"{p['relative_difference']:+.1%}"
+            )
             pt.add_row(
                 p["variant"],
                 p["country"],
@@ -159,13 +226,16 @@ def _print(result: ProjectionResult) -> None:
                 f"{p['published']:,.4g}",
                 model,
                 diff,
+                p.get("label", "predicted"),
             )
         console.print(pt)
     it = Table(title="Inputs (value, range sampled, source)")
     for col in ("variant", "input", "value", "range", "unit", "source"):
         it.add_column(col, overflow="fold")
     for row in result.inputs:
-        rng = "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
+        rng = (
+            "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
+        )
         src = row["source"]
         it.add_row(
             row["variant"],
@@ -177,3 +247,64 @@ def _print(result: ProjectionResult) -> None:
         )
     console.print(it)
     console.print("(sources shortened; `--json` lists each in full)")
+
+
+def _print_backtest(table, checks) -> None:
+    ft = Table(title="AI fleet vs the money and the chips (planner.fleet.reconcile)")
+    for col in (
+        "check",
+        "scope",
+        "year",
+        "fleet",
+        "published",
+        "difference",
+        "allowed",
+    ):
+        ft.add_column(col, justify="left" if col in ("check", "scope") else "right")
+    for _, r in checks.iterrows():
+        ft.add_row(
+            r["check"],
+            str(r["scope"]),
+            str(r["year"]),
+            f"{r['implied']:.3g} {r['unit']}",
+            f"{r['published']:.3g} {r['unit']}",
+            f"{r['error']:+.1%}",
+            f"{r['low']:+.0%}..{r['high']:+.0%}",
+        )
+    console.print(ft)
+    bt = Table(
+        title="Out-of-sample backtest: data up to the cut-off year; later published figures "
+        "predicted (used as input = anchor of the non-AI load)"
+    )
+    for col in (
+        "data up to",
+        "study",
+        "region",
+        "year",
+        "published TWh",
+        "predicted TWh",
+        "error",
+        "if nothing changed",
+        "used as input",
+    ):
+        bt.add_column(col, justify="left" if col in ("study", "region") else "right")
+    for _, r in table.iterrows():
+        bt.add_row(
+            str(r["cutoff_year"]),
+            r["study"],
+            r["region"],
+            str(r["year"]),
+            f"{r['published']:,.4g}",
+            f"{r['predicted']:,.4g}",
+            f"{r['error']:+.1%}",
+            f"{r['persistence_error']:+.1%}",
+            "yes" if r["used_as_input"] else "no",
+        )
+    console.print(bt)
+    s = backtest.summary(table)
+    console.print(
+        f"{s['hits']} of {s['predictions']} out-of-sample predictions within "
+        f"{s['tolerance']:.0%} ({s['distinct_figures_hit']} distinct published figures); the "
+        f"naive forecast: {s['persistence_hits']}. Median |error| {s['median_abs_error']:.0%} "
+        f"(naive {s['persistence_median_abs_error']:.0%})."
+    )

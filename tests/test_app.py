@@ -168,7 +168,11 @@ def test_giving_a_gpu_count_sizes_the_days(app: AppTest) -> None:
 def test_the_published_vs_model_table_shows_for_a_preset(app: AppTest) -> None:
     tables = {tuple(df.value.columns): df.value for df in app.dataframe}
     published = tables[("quantity", "published", "model", "difference")]
-    assert list(published["quantity"]) == ["gpus", "facility_power_mw", "days"]
+    assert list(published["quantity"]) == [
+        "GPUs",
+        "Peak facility power (MW)",
+        "Training time (days)",
+    ]
     chain = tables[("step", "peak (W per GPU)", "average (W per GPU)")]
     assert list(chain["peak (W per GPU)"]) == ["700 W", "1,275 W", "1,402 W", "1,893 W"]
 
@@ -425,3 +429,15 @@ def test_every_table_on_the_size_page_shows_human_units() -> None:
         assert "None" not in cells and "nan" not in cells
         assert not any(c.startswith("-0.0") for c in cells)
         assert not any("_" in str(col) for col in frame.columns), frame.columns
+
+
+def test_a_longer_service_life_lowers_the_amortised_cost_and_round_trips(app: AppTest) -> None:
+    five = metrics(app)["Amortised cost"]  # data/economics.csv: 5 years (Cottier et al. 2024)
+    app.number_input(key="service_life_years").set_value(3.0).run()
+    assert_clean(app)
+    three = metrics(app)["Amortised cost"]
+    assert three > five  # the same hardware paid off in fewer years
+    assert metrics(app)["Cost"] == pytest.approx(238.7, rel=0.01)  # buy: unchanged ($M)
+    assert app.query_params["service_life_years"] == "3"
+    rebuilt, errors = state.inputs_from_query(dict(app.query_params))
+    assert errors == [] and rebuilt["service_life_years"] == 3.0

@@ -217,8 +217,16 @@ def test_national_page_renders_the_iea_base_case_with_the_published_points(app: 
     assert app.selectbox(key="nat_file").value == "iea-2025-base.toml"
     assert app.number_input(key="nat_samples").value == compute.DEFAULT_SAMPLES
     m = metrics(app)
+    # predicted (nothing fitted, the core's default): within 25% of IEA 2025's figures
+    assert m["World 2024"] == pytest.approx(415, rel=0.25)
+    assert m["World 2030"] == pytest.approx(945, rel=0.25)
+    assert "Predicted: nothing is fitted" in texts(app)
+    app.checkbox(key="nat_calibrate").check().run()
+    assert_clean(app)
+    m = metrics(app)
     assert m["World 2024"] == pytest.approx(415, rel=0.01)  # IEA 2025: 415 TWh
     assert m["World 2030"] == pytest.approx(945, rel=0.01)  # IEA 2025: ~945 TWh
+    assert app.query_params["nat_calibrate"] == "true"
     fan = chart_data(app, 0, charts.FAN)
     published = fan[fan["kind"] == "published"]
     assert {"World", "US", "China"} <= set(published["country"])
@@ -226,8 +234,8 @@ def test_national_page_renders_the_iea_base_case_with_the_published_points(app: 
     assert world[2024] == 415 and world[2030] == 945
     band = fan[(fan["kind"] == "projection") & (fan["country"] == "World")]
     assert (band["low"] < band["mid"]).all() and (band["mid"] < band["high"]).all()
-    table = next(df.value for df in app.dataframe if "published" in df.value)
-    assert {"World", "US", "China"} <= set(table["country"])
+    table = next(df.value for df in app.dataframe if "Published" in df.value)
+    assert {"World", "US", "China"} <= set(table["Country or region"])
 
 
 def test_national_page_runs_every_shipped_scenario_and_reports_bad_samples(app: AppTest) -> None:
@@ -250,12 +258,16 @@ def test_national_page_runs_every_shipped_scenario_and_reports_bad_samples(app: 
 def test_lbnl_shows_both_variants_for_the_us(app: AppTest) -> None:
     app.switch_page(NATIONAL).run()
     app.selectbox(key="nat_file").set_value("lbnl-2024.toml").run()
+    app.checkbox(key="nat_calibrate").check().run()
     assert_clean(app)
     fan = chart_data(app, 0, charts.FAN)
     assert set(fan["series"]) == {"low", "high"}
     assert set(fan["country"]) == {"US"}
     m = metrics(app)
     assert m["US 2023"] == pytest.approx(176, rel=0.01)  # LBNL 2024: 176 TWh in 2023
+    # both variants' 2028 figures in the headline, not only the low case (LBNL: 325-580 TWh)
+    assert {"US 2028, low", "US 2028, high"} <= set(m)
+    assert m["US 2028, low"] < m["US 2028, high"]
 
 
 # --- Reports -------------------------------------------------------------------------------

@@ -112,6 +112,12 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
     return _layer(*layers).properties(title="Peak facility power vs cluster size", height=320)
 
 
+#: Width of each panel of the chip comparison, px: four panels and the chip names fit the
+#: main column at 1,024 px (about 680 px beside the sidebar).
+CHIP_PANEL_WIDTH_PX = 120
+#: Width of each country panel of the fan charts, px: two panels a row fit at 1,024 px.
+FAN_PANEL_WIDTH_PX = 210
+
 #: (column, axis title, axis format) of the chip comparison panels.
 COMPARISON_METRICS = (
     ("gpus", "GPUs (count)", ",.0f"),
@@ -166,7 +172,7 @@ def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
                 color=color,
                 tooltip=tooltip,
             )
-            .properties(width=170, height=22 * len(chip_ids))
+            .properties(width=CHIP_PANEL_WIDTH_PX, height=22 * len(chip_ids))
         )
         if column == "facility_power_mw" and with_rule:
             rule = (
@@ -433,7 +439,7 @@ def fan_chart(
     )
     return (
         alt.layer(*layers, data=alt.NamedData(name=FAN))
-        .properties(width=260, height=190)
+        .properties(width=FAN_PANEL_WIDTH_PX, height=190)
         .facet(
             facet=alt.Facet("country:N", title=None, sort=list(countries)),
             columns=columns,

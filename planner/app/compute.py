@@ -30,6 +30,8 @@ import pandas as pd
 import streamlit as st
 
 from planner._paths import data_dir
+from planner.amortization import parameter as amortization_parameter
+from planner.amortization import run_economics
 from planner.app.state import parse_number
 from planner.assumptions import GRID_INTENSITY_RANGE
 from planner.catalog import load_catalog
@@ -133,6 +135,44 @@ def chip_comparison(key: Key, days: float) -> pd.DataFrame:
     frame = frame.reset_index()
     frame.insert(1, "chip_name", frame["accelerator"].map(names))
     return frame
+
+
+def default_service_life_years() -> float:
+    """The service life of ``data/economics.csv``, years (the amortisation default)."""
+    return float(amortization_parameter("service_life_years"))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def economics(key: Key, life_years: float | None = None) -> dict[str, Any]:
+    """Amortised economics of the request (:func:`planner.amortization.run_economics`).
+
+    The hardware outlives a run: its cost amortised over ``life_years`` (default: the
+    service life of ``data/economics.csv``) plus energy, next to the up-front cluster capex,
+    the rental cost and the embodied emissions. Prices as the request gives them, else
+    ``data/chip_economics.csv``.
+    """
+    request = build_request(**dict(key), source=APP_SOURCE)
+    result = request.size().to_dict()
+    a = request.assumptions
+    econ = run_economics(
+        result["accelerator"],
+        result["gpus"],
+        result["days"],
+        it_power_mw=result["it_power_mw"],
+        electricity_cost_usd=result["electricity_cost_usd"],
+        server_price_usd_per_gpu=a.price_usd_per_gpu,
+        rent_usd_per_gpu_hour=a.rent_usd_per_gpu_hour,
+        life_years=life_years,
+    )
+    return {
+        "amortized_cost_usd": float(econ.amortized_cost_usd),
+        "rental_cost_usd": float(econ.rental_cost_usd),
+        "cluster_capex_usd": float(econ.cluster_capex_usd),
+        "embodied_tco2": float(econ.embodied_tco2),
+        "life_years": float(
+            amortization_parameter("service_life_years") if life_years is None else life_years
+        ),
+    }
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -709,10 +749,13 @@ def projection(
     samples: int,
     seed: int,
     countries: tuple[str, ...] | None,
+    calibrate: bool = False,
 ) -> dict[str, Any]:
     """:func:`planner.projection.project` as plain data: ``frame`` and ``published`` rows.
 
-    Keyed by every input (file or uploaded text, variants, years, samples, seed, countries).
+    Keyed by every input (file or uploaded text, variants, years, samples, seed, countries,
+    and whether to calibrate to the study's published totals, ``calibrate_to``; off by
+    default, as in the core: the published figures are then predictions).
     """
     sc = _projection_scenario(name, text)
     result = project(
@@ -722,6 +765,7 @@ def projection(
         seed=seed,
         variants=list(variants) or None,
         countries=list(countries) if countries else None,
+        calibrate_to=sc.name if calibrate else None,
     )
     return {
         "frame": result.to_frame(),
@@ -788,16 +832,23 @@ def plan_report(key: str, file_name: str, command: str = "") -> Report:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def projection_report(
-    name: str, text: str | None, samples: int, seed: int, command: str = ""
+    name: str, text: str | None, samples: int, seed: int, command: str = "", calibrate: bool = False
 ) -> Report:
-    """The projection report of a scenario file (every variant, the file's years)."""
+    """The projection report of a scenario file (every variant, the file's years), calibrated
+    to the study when the page is."""
     path = (
         data_dir() / "projections" / name
         if text is None
         else _scratch_file(f"upload-{Path(name).stem}", text)
     )
-    _projection_scenario(name, text)  # check the name (or the upload) first
-    return build_projection_report(path, samples=samples, seed=seed, command=command)
+    sc = _projection_scenario(name, text)  # check the name (or the upload) first
+    return build_projection_report(
+        path,
+        samples=samples,
+        seed=seed,
+        command=command,
+        calibrate_to=sc.name if calibrate else None,
+    )
 
 
 @st.cache_data(max_entries=96, show_spinner=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,10 +12,6 @@ import pandas as pd
 
 UNKNOWN = "unknown"
 
-
-#: Width of a headline metric, px: four fit a row at 1,440 px, they wrap at 1,024 px and on
-#: a phone instead of cutting their values ("25,79...").
-METRIC_WIDTH_PX = 190
 
 #: ``(column, label, formatter)`` of the standard sizing/plan result columns.
 RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -155,7 +152,7 @@ def watts(value: Any) -> str:
 
 
 def flops(value: Any) -> str:
-    return UNKNOWN if _missing(value) else f"{value:.3g} FLOPs"
+    return UNKNOWN if _missing(value) else f"{number(value)} FLOPs"
 
 
 def number(value: Any) -> str:
@@ -198,8 +195,19 @@ def band(low: Any, high: Any, unit: str = "") -> str:
     return f"P10-P90 {number(low)}-{number(high)}{' ' + unit if unit else ''}"
 
 
-_FORMATTERS = {"count": count, "days": days, "mw": mw, "mwh": mwh, "usd": usd, "tco2": tco2}
-_EXTRA = {"mfu": percent_plain, "pue": lambda v: f"{v:.2f}", "note": str}
+def _two_decimals(value: Any) -> str:
+    return f"{value:.2f}"
+
+
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "count": count,
+    "days": days,
+    "mw": mw,
+    "mwh": mwh,
+    "usd": usd,
+    "tco2": tco2,
+}
+_EXTRA: dict[str, Callable[[Any], str]] = {"mfu": percent_plain, "pue": _two_decimals, "note": str}
 
 
 def constraint_name(name: str) -> str:
@@ -285,3 +293,22 @@ def projection_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _one_decimal(value: Any) -> str:
     return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+#: Plain names of the result quantities a preset publishes (the published-vs-model tables).
+QUANTITY_LABELS = {
+    "gpus": "GPUs",
+    "systems": "Systems",
+    "days": "Training time (days)",
+    "facility_power_mw": "Peak facility power (MW)",
+    "it_power_mw": "Peak IT power (MW)",
+    "energy_mwh": "Energy (MWh)",
+    "cost_usd": "Cost (USD)",
+    "gpu_hours": "GPU-hours",
+    "emissions_tco2": "Emissions (tCO2)",
+}
+
+
+def quantity(name: str) -> str:
+    """A result quantity's plain name: ``facility_power_mw`` -> ``Peak facility power (MW)``."""
+    return QUANTITY_LABELS.get(name, name.replace("_", " "))

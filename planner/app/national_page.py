@@ -27,12 +27,13 @@ VARIANTS = "nat_variants"
 YEARS = "nat_years"
 SAMPLES = "nat_samples"
 COUNTRIES = "nat_countries"
+CALIBRATE = "nat_calibrate"
 #: The option of the file picker that takes an uploaded scenario.
 CUSTOM = "custom"
 #: Plain session state (survives page switches): the uploaded file as ``(name, text)``.
 UPLOADED = "_nat_uploaded"
 _KEEP = "_keep_"
-_WIDGETS = (FILE, VARIANTS, YEARS, SAMPLES, COUNTRIES)
+_WIDGETS = (FILE, VARIANTS, YEARS, SAMPLES, COUNTRIES, CALIBRATE)
 #: Years the slider offers (widened to a scenario's own years if they fall outside).
 YEAR_BOUNDS = (2015, 2040)
 
@@ -47,6 +48,11 @@ def current_source() -> tuple[str, str | None] | None:
         return name, None
     uploaded = st.session_state.get(UPLOADED)
     return None if uploaded is None else (uploaded[0], uploaded[1])
+
+
+def current_calibrate() -> bool:
+    """Whether the page calibrates to the study's published totals (read by Reports too)."""
+    return bool(st.session_state.get(CALIBRATE, st.session_state.get(_KEEP + CALIBRATE, False)))
 
 
 def current_samples() -> int:
@@ -77,6 +83,8 @@ def _restore_widgets() -> None:
         st.session_state[FILE] = st.session_state.get(_KEEP + FILE, _default_file())
     if SAMPLES not in st.session_state:
         st.session_state[SAMPLES] = st.session_state.get(_KEEP + SAMPLES, compute.DEFAULT_SAMPLES)
+    if CALIBRATE not in st.session_state:
+        st.session_state[CALIBRATE] = bool(st.session_state.get(_KEEP + CALIBRATE, False))
     source = current_source()
     if source is None:
         return
@@ -201,6 +209,13 @@ def _inputs() -> tuple[str, str | None] | None:
         help="Samples over the inputs given as ranges (0: central values only). "
         f"Seed {compute.PROJECTION_SEED}: the same inputs give the same bands.",
     )
+    sb.checkbox(
+        "Calibrate to the study's totals",
+        key=CALIBRATE,
+        help="Off: every input is the file's sourced value and the study's figures are "
+        "predictions to compare with. On: the non-AI load's level and growth are solved so "
+        "the totals land on the study's (planner.projection calibrate_to).",
+    )
     sb.multiselect(
         "Countries and regions",
         meta["countries"],
@@ -296,14 +311,14 @@ def _published_table(published: list[dict[str, Any]]) -> None:
     table = pd.DataFrame(
         [
             {
-                "variant": p["variant"],
-                "country": p["country"],
-                "year": int(p["year"]),
-                "quantity": p["quantity"],
-                "published": _quantity(p["quantity"], p["published"]),
-                "model": _quantity(p["quantity"], p["model"]),
-                "difference": fmt.percent(p["relative_difference"]),
-                "note": p.get("note") or "",
+                "Variant": p["variant"],
+                "Country or region": p["country"],
+                "Year": str(int(p["year"])),
+                "Quantity": fmt.PROJECTION_LABELS.get(p["quantity"], p["quantity"]),
+                "Published": _quantity(p["quantity"], p["published"]),
+                "Model": _quantity(p["quantity"], p["model"]),
+                "Difference": fmt.percent(p["relative_difference"]),
+                "Note": p.get("note") or "",
             }
             for p in published
         ]
@@ -311,7 +326,13 @@ def _published_table(published: list[dict[str, Any]]) -> None:
     st.dataframe(table, hide_index=True, key="nat_published_table")
     st.caption(
         "The model is the central projection (no sampling) of the same variant, country and "
-        "year; the difference is model / published - 1."
+        "year; the difference is model / published - 1. "
+        + (
+            "Calibrated: the totals are fitted to the study, so agreement there is by construction."
+            if current_calibrate()
+            else "Predicted: nothing is fitted to the study (tick 'Calibrate to the study's "
+            "totals' in the sidebar to fit it)."
+        )
     )
 
 
@@ -360,6 +381,7 @@ def _render() -> None:
                 int(samples) if float(samples).is_integer() else samples,
                 compute.PROJECTION_SEED,
                 countries,
+                current_calibrate(),
             )
     except PlannerError as err:
         st.error(str(err))

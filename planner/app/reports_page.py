@@ -93,7 +93,7 @@ def plan_subject(solved: dict[str, Any] | None) -> tuple[tuple[Any, ...], str]:
 
 
 def projection_subject(
-    source: tuple[str, str | None] | None, samples: int
+    source: tuple[str, str | None] | None, samples: int, calibrate: bool = False
 ) -> tuple[tuple[Any, ...], str] | None:
     """Args of :func:`planner.app.compute.projection_report` and a title (None: no file)."""
     if source is None:
@@ -103,7 +103,7 @@ def projection_subject(
     seed = compute.PROJECTION_SEED
     # the report projects every variant over the file's years: check the samples the same way
     compute.projection(
-        name, text, tuple(meta["variants"]), tuple(meta["years"]), samples, seed, None
+        name, text, tuple(meta["variants"]), tuple(meta["years"]), samples, seed, None, calibrate
     )
     where = f"data/projections/{name}" if text is None else f"uploaded {name}"
     command = f"planner app, page National demand: {where}, samples {samples}, seed {seed}"
@@ -111,7 +111,9 @@ def projection_subject(
         f"{meta['title']} ({where}); every variant ({', '.join(meta['variants'])}), "
         f"{meta['years'][0]}-{meta['years'][1]}, {samples:,} samples"
     )
-    return (name, text, samples, seed, command), title
+    if calibrate:
+        title += ", calibrated to the study's totals"
+    return (name, text, samples, seed, command, calibrate), title
 
 
 def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
@@ -149,7 +151,7 @@ def _render() -> None:
     )
     sources: dict[str, tuple[str, tuple[Any, ...]]] = {}
 
-    st.subheader("Sizing: the sidebar's run")
+    st.subheader("Sizing: the Size a run page's run")
     inputs = sidebar.current_inputs()
     try:
         args, title = sizing_subject(inputs)
@@ -183,7 +185,9 @@ def _render() -> None:
     st.subheader("Projection: the National demand page's scenario")
     try:
         subject = projection_subject(
-            national_page.current_source(), national_page.current_samples()
+            national_page.current_source(),
+            national_page.current_samples(),
+            national_page.current_calibrate(),
         )
     except PlannerError as err:
         st.error(str(err))

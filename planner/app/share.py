@@ -57,6 +57,7 @@ NAT_FILE, NAT_VARIANTS, NAT_YEARS, NAT_SAMPLES, NAT_COUNTRIES = (
     "nat_samples",
     "nat_countries",
 )
+NAT_CALIBRATE = "nat_calibrate"
 NAT_UPLOADED = "_nat_uploaded"
 NAT_CUSTOM = "custom"
 PRICING_MODES = ("buy", "rent", "auto")
@@ -113,6 +114,8 @@ def _national() -> dict[str, Any]:
         out["samples"] = _get(NAT_SAMPLES)
     if _get(NAT_COUNTRIES) is not None:
         out["countries"] = list(_get(NAT_COUNTRIES))
+    if _get(NAT_CALIBRATE) is not None:
+        out["calibrate"] = bool(_get(NAT_CALIBRATE))
     uploaded = st.session_state.get(NAT_UPLOADED)
     if name == NAT_CUSTOM and uploaded is not None:
         out["upload_name"], out["upload_text"] = uploaded
@@ -169,6 +172,8 @@ def to_query(app: Mapping[str, Any]) -> dict[str, str]:
                 query[f"nat_{field}"] = ",".join(nat[field])
         if "years" in nat and defaults is not None and list(nat["years"]) != defaults["years"]:
             query["nat_years"] = f"{nat['years'][0]}-{nat['years'][1]}"
+        if nat.get("calibrate"):
+            query["nat_calibrate"] = "true"
         if nat.get("samples") not in (None, compute.DEFAULT_SAMPLES):
             query["nat_samples"] = state._show(nat["samples"])
         if "upload_text" in nat:
@@ -211,7 +216,7 @@ def from_query(query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
         except PlannerError as err:
             errors.append(f"link: {err}")
     nat: dict[str, Any] = {}
-    for field in ("file", "samples"):
+    for field in ("file", "samples", "calibrate"):
         if f"nat_{field}" in query:
             nat[field] = query[f"nat_{field}"]
     for field in ("variants", "countries"):
@@ -406,6 +411,14 @@ def _checked(
             good_nat["years"] = years
         except (PlannerError, TypeError) as err:
             errors.append(f"{where}: {err}")
+    calibrate = nat.get("calibrate")
+    if calibrate is not None:
+        if str(calibrate).lower() in ("true", "false"):
+            good_nat["calibrate"] = str(calibrate).lower() == "true"
+        else:
+            errors.append(
+                f"{where}: {InputError('national calibrate', calibrate, 'true or false')}"
+            )
     for field in ("variants", "countries"):
         if isinstance(nat.get(field), list) and all(isinstance(v, str) for v in nat[field]):
             good_nat[field] = list(nat[field])
@@ -454,6 +467,7 @@ def apply(app: Mapping[str, Any], errors: list[str]) -> None:
             NAT_YEARS: tuple(nat["years"]) if "years" in nat else None,
             NAT_SAMPLES: nat.get("samples"),
             NAT_COUNTRIES: nat.get("countries"),
+            NAT_CALIBRATE: nat.get("calibrate"),
         }
         for key, value in values.items():
             st.session_state.pop(key, None)

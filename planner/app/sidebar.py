@@ -364,6 +364,16 @@ def draw() -> dict[str, Any]:
             if chip.rent_usd_per_gpu_hour
             else "catalog: none",
         )
+        _number(
+            "service_life_years",
+            "Service life (years, amortised cost)",
+            step=0.5,
+            format="%.3g",
+            value=None,
+            placeholder=f"default: {compute.default_service_life_years():g}",
+            help="Years the servers are amortised over (data/economics.csv, Cottier et al. "
+            "2024); the Size page shows the amortised cost next to the purchase.",
+        )
         _number("electricity_usd_per_mwh", "Electricity (USD/MWh)", step=5.0, format="%.4g")
         _number("grid_gco2_per_kwh", "Grid intensity (gCO2/kWh)", step=10.0, format="%.4g")
     return current_inputs()

@@ -207,7 +207,7 @@ def _published(answer: dict[str, Any], inputs: dict[str, Any]) -> None:
     table = pd.DataFrame(
         [
             {
-                "quantity": r["quantity"],
+                "quantity": fmt.quantity(r["quantity"]),
                 "published": fmt.number(r["published"]),
                 "model": fmt.number(r["model"]),
                 "difference": fmt.percent(r["relative_difference"]),
@@ -239,6 +239,47 @@ def _assumptions(result: dict[str, Any]) -> None:
             ]
         )
         st.dataframe(table, hide_index=True, key="assumptions_table")
+
+
+def _amortised(key: compute.Key, inputs: dict[str, Any]) -> None:
+    """The hardware outlives the run: amortised cost, up-front capex, rent, embodied CO2."""
+    life = inputs.get("service_life_years")
+    try:
+        econ = compute.economics(key, None if life is None else float(life))
+    except PlannerError as err:
+        st.info(f"No amortised economics for these inputs: {err}", icon=":material/info:")
+        return
+    with st.expander(
+        f"Amortised over a {econ['life_years']:g}-year service life: "
+        f"{fmt.usd(econ['amortized_cost_usd'])} for this run",
+        icon=":material/savings:",
+    ):
+        layout.metric_row(
+            [
+                (
+                    "Amortised cost",
+                    fmt.usd(econ["amortized_cost_usd"]),
+                    "servers, network and facility amortised over the service life "
+                    "(planner.amortization, Cottier et al. 2024) + electricity",
+                ),
+                (
+                    "Cluster capex (up front)",
+                    fmt.usd(econ["cluster_capex_usd"]),
+                    "servers + network + facility share, spent before the run",
+                ),
+                ("Rental cost", fmt.usd(econ["rental_cost_usd"]), "GPU-hours x rent"),
+                (
+                    "Embodied emissions",
+                    fmt.tco2(econ["embodied_tco2"]),
+                    "manufacturing emissions of the GPUs, amortised as the capex",
+                ),
+            ]
+        )
+        st.caption(
+            "The Cost metric above follows the pricing input (buy: the hardware in full); "
+            "these are the other conventions for the same run. Set the service life in "
+            "the sidebar under Money and carbon."
+        )
 
 
 def _comparison(key: compute.Key, result: dict[str, Any], grid_mw: float | None) -> None:
@@ -341,6 +382,7 @@ def _render(inputs: dict[str, Any]) -> None:
     _related_presets(inputs, result)
     _chip_specific_note(inputs)
 
+    _amortised(key, inputs)
     _curves(key, result, verdict, grid_mw)
     _comparison(key, result, grid_mw)
     _power_chain(result)

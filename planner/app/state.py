@@ -61,6 +61,7 @@ OPTIONAL_KEYS = (
     "rent_usd_per_gpu_hour",
     "avg_power_per_gpu_w",
     "grid_mw",
+    "service_life_years",
 )
 #: Inputs of a sizing, in sidebar order. ``facility`` is a shortcut that sets ``pue``.
 SIZING_KEYS = (
@@ -80,8 +81,9 @@ SIZING_KEYS = (
     "gpus",
     *ECONOMY_KEYS,
 )
-#: Every session-state key the sidebar owns.
-INPUT_KEYS = (*SIZING_KEYS, "facility", "grid_mw")
+#: Every session-state key the sidebar owns. ``grid_mw`` (the grid verdict) and
+#: ``service_life_years`` (the amortised economics) are read by the page, not the sizing.
+INPUT_KEYS = (*SIZING_KEYS, "facility", "grid_mw", "service_life_years")
 
 #: Smallest MFU and goodput the percent sliders offer, % (the core accepts down to
 #: ``assumptions.MIN_FRACTION``; below 0.1% a run takes longer than ``MAX_DAYS`` anyway).
@@ -106,6 +108,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "grid_gco2_per_kwh": GRID_INTENSITY_RANGE,
     "avg_power_per_gpu_w": (1.0, 20_000.0),
     "network_overhead": (0.0, 1.0),
+    "service_life_years": (0.25, 30.0),
 }
 #: Plain-English names of the inputs (messages, the "changed from the preset" list).
 LABELS = {
@@ -131,6 +134,7 @@ LABELS = {
     "grid_gco2_per_kwh": "grid intensity (gCO2/kWh)",
     "avg_power_per_gpu_w": "measured draw (W per GPU)",
     "network_overhead": "network and storage overhead",
+    "service_life_years": "service life (years)",
 }
 
 _FLOAT_KEYS = tuple(k for k in LIMITS if k != "gpus")
@@ -272,6 +276,7 @@ def default_inputs() -> dict[str, Any]:
         "days": 90.0,
         "gpus": 1024,
         "grid_mw": None,
+        "service_life_years": None,
     }
     inputs.update(preset_inputs(DEFAULT_PRESET))
     return inputs
@@ -385,8 +390,9 @@ def inputs_to_query(inputs: Mapping[str, Any]) -> dict[str, str]:
             query[key] = _show(value)
         elif key in OPTIONAL_KEYS:
             query[key] = ""  # emptied: the catalog's value
-    if inputs.get("grid_mw") is not None:
-        query["grid_mw"] = _show(inputs["grid_mw"])
+    for key in ("grid_mw", "service_life_years"):
+        if inputs.get(key) is not None:
+            query[key] = _show(inputs[key])
     return query
 
 

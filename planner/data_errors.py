@@ -19,7 +19,11 @@ keys (``extra="forbid"``), a type error words every type the field accepts (stri
 of field -> words, or a callback given the resolved :class:`Problem`).
 
 This module formats errors; the checks themselves stay in the models and in
-:mod:`planner.validation`.
+:mod:`planner.validation`. It also holds the one way a data file is opened, for every loader
+and face: :func:`check_input_path` / :func:`read_text_file` (an unknown ``~user``, a path too
+long for the system, a directory, a device, an unreadable, oversized, binary or non-UTF-8
+file: one line each) and :func:`read_toml` / :func:`parse_toml` (syntax, nesting deeper than
+:data:`MAX_TOML_DEPTH`, and ``inf`` / ``nan`` / ``1e400`` anywhere, named by field).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from planner._paths import data_dir
+from planner.data_errors import check_input_path, resolve_user_path
 from planner.errors import InputError
 
 if TYPE_CHECKING:
@@ -111,8 +112,12 @@ def resolve(name_or_path: str | Path, kind: Kind | None = None, *, field: str = 
     InputError
         Neither a file nor a shipped name; the message lists the known names.
     """
-    path = Path(name_or_path)
-    if path.is_file():
+    path = resolve_user_path(name_or_path, field)
+    try:
+        is_file = path.is_file()
+    except OSError:  # ENAMETOOLONG, ELOOP...: the path checks word it in one line
+        return check_input_path(path, "scenario file", field)
+    if is_file:
         return path
     kinds = [kind] if kind is not None else list(_FOLDERS)
     stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name

@@ -72,7 +72,7 @@ from planner.projection_scenarios import (
     pydantic_error,
 )
 from planner.sizing import size_training
-from planner.validation import check_non_negative, check_range
+from planner.validation import check_non_negative, check_range, check_seed
 
 #: Residual region: the scope's total minus every other region of the scenario.
 REST_OF_WORLD = "Rest of world"
@@ -1097,6 +1097,7 @@ def project(
     cat = catalog or load_catalog()
     if int(samples) != samples or samples < 0 or samples > MAX_SAMPLES:
         raise InputError("samples", samples, f"a whole number in 0..{MAX_SAMPLES:,}")
+    check_seed("seed", seed)
     chosen = variants or list(sc.variants)
     for v in chosen:
         if v not in sc.variants:

@@ -367,31 +367,16 @@ def test_each_input_the_fuzzer_found_is_one_line_and_exit_2(files, args) -> None
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
 
 
-#: Found by this fuzzer, fixed outside the files of this test's owner (see the reasons).
-KNOWN_OPEN = {
-    "optimize-300-char-scenario": pytest.param(
-        ["optimize", "LONG_TOML"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="planner/examples.py resolve(): path.is_file() raises ENAMETOOLONG; it "
-            "should call planner.data_errors.check_input_path (remove this mark once fixed)",
-        ),
-        id="optimize-300-char-scenario",
-    ),
-    "project-negative-seed": pytest.param(
-        ["project", "DE_VRIES", "--samples", "5", "--seed", "-1"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="planner/projection.py project(): numpy rejects a negative seed; it should "
-            "call planner.validation.check_seed('seed', seed) (remove this mark once fixed)",
-        ),
-        id="project-negative-seed",
-    ),
+#: Found by this fuzzer and fixed in examples.resolve (path checks before is_file) and
+#: projection.project (check_seed).
+FOUND_AND_FIXED = {
+    "optimize-300-char-scenario": ["optimize", "LONG_TOML"],
+    "project-negative-seed": ["project", "DE_VRIES", "--samples", "5", "--seed", "-1"],
 }
 
 
-@pytest.mark.parametrize("args", list(KNOWN_OPEN.values()))
-def test_inputs_found_by_the_fuzzer_still_open_elsewhere_are_one_line(files, args) -> None:
+@pytest.mark.parametrize("args", list(FOUND_AND_FIXED.values()), ids=list(FOUND_AND_FIXED))
+def test_inputs_found_by_the_fuzzer_and_fixed_are_one_line(files, args) -> None:
     by_name = {
         "LONG_TOML": next(p for p in files["scenario"] if len(p) > 300),
         "DE_VRIES": files["projection"][0],

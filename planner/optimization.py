@@ -115,8 +115,9 @@ LEX_TOL = 1e-6
 SPEED_BACKOFF = 1e-6
 #: A limit "binds" when loosening it by this fraction improves the optimum (re-solve).
 LOOSEN_FRACTION = 0.10
-#: Relative precision of the speed search (mixed chips, time objective, budget with run costs).
-BISECT_REL_TOL = 1e-5
+#: Relative precision of the search for the fastest plan (``time`` objective, deadline
+#: relaxations): as tight as the MIP gap, so every solver reports the same optimum.
+SEARCH_REL_TOL = 1e-7
 #: Largest number of points of a ``--pareto`` sweep.
 MAX_SWEEP_POINTS = 1000
 #: Relaxation amounts are rounded UP to these decimals (shown as is): following the advice
@@ -1159,12 +1160,35 @@ def _lexicographic(
     return best, notes
 
 
-def _budget_ok(m: ClusterModel, out: _Outcome, loosen: frozenset[str]) -> bool:
-    """Whether a point's true cost (shares f, not the linearised g / t) fits the budget."""
-    if m.budget_usd is None:
-        return True
-    limit = m.budget_usd / _USD_PER_MUSD * (1 + LOOSEN_FRACTION if "budget" in loosen else 1)
-    return out.totals["cost"] <= limit * (1 + CHECK_REL)
+def _plan_speed(m: ClusterModel, out: _Outcome) -> float:
+    """Speed-up z of a plan's slowest run: each pool finishes its share ``f`` of run ``r``
+    in ``T N f / n``, so run ``r`` runs ``min over its pools of n / (N f)`` times faster than
+    its deadline ``T``."""
+    need = m.options["systems_needed"].to_numpy(dtype=float)
+    n = np.asarray([out.n[k] for k in m.options.index], dtype=float)
+    f = np.asarray([out.f[k] for k in m.options.index], dtype=float)
+    used = (f > 1e-12) & (n > 0)
+    speed = np.full(len(n), math.inf)
+    speed[used] = n[used] / (need[used] * f[used])
+    per_run = pd.Series(speed, index=m.options.index).groupby(level="run").min()
+    return float(per_run.min())
+
+
+def _speed_bound(
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    goal: str,
+    loosen: frozenset[str],
+    speed_floor: float | None,
+) -> _Outcome:
+    """An upper bound of the speed-up z: the LP relaxation of the speed form (``out.z``)."""
+    form = _formulate(m, goal, loosen=loosen, speed_floor=speed_floor)
+    form.lp.integer = [False] * form.lp.num_col
+    out = _run(form, solver, clock.remaining())
+    clock.solve_s += out.solve_s
+    clock.solves += 1
+    return out
 
 
 def _max_speed(
@@ -1178,45 +1202,51 @@ def _max_speed(
 ) -> _Outcome:
     """Largest speed-up ``z`` of the slowest run (``out.z``), deadlines met or not.
 
-    One chip per run: one MILP. Mixed chips: the linear form in ``g = f z`` with the budget's
-    run costs taken at ``z = 1`` in speed units (a relaxation); when its point also fits the
-    true budget it is optimal, else the speed is searched downwards with the run costs taken
-    conservatively at a trial speed ``t0`` (every answer is a plan at least that fast), until
-    the relaxation's bound and the best plan agree within ``BISECT_REL_TOL``.
+    The speed form's LP relaxation bounds z from above; then plans are asked for at trial
+    speeds (each a feasibility MILP with every deadline scaled by ``1 / trial``: quick, as
+    the system counts are then forced), first stepping down from the bound, then bisecting
+    between the fastest plan found (whose own speed may exceed the trial) and the slowest
+    trial without a plan, until they agree within ``SEARCH_REL_TOL``. The first trial is the
+    slowest wanted speed, so a plan exists early even when the clock stops the search. The plan returned was
+    solved and checked; its ``z`` is its own speed. With ``deadlines`` only plans with
+    z >= 1 count; ``speed_floor`` asks for at least that z. ``status`` is ``time_limit`` when
+    the clock stopped the search before the bound was reached.
     """
     goal = "time" if deadlines else "speedup"
-    kw: dict[str, Any] = {"loosen": loosen, "speed_floor": speed_floor}
-    first = _solve_goal(m, goal, solver, clock, **kw)
-    if not m.allow_mixed_chips or not first.has_solution or _budget_ok(m, first, loosen):
-        return first
-    assert first.z is not None
-    unit = _formulate(m, goal, loosen=loosen).speed_unit
-    hi = first.z / unit  # upper bound of t (relaxation)
-    floor = (1.0 / unit) if deadlines else 0.0  # slower plans are not wanted
-    if speed_floor is not None:
-        floor = max(floor, speed_floor / unit)
+    bound = _speed_bound(m, solver, clock, goal, loosen, speed_floor)
+    if not bound.has_solution or bound.z is None:
+        return bound
+    hi = bound.z * (1 + 1e-9)
+    floor = max(1.0 if deadlines else hi * 1e-12, speed_floor or 0.0)
     lo = floor
     best: _Outcome | None = None
     step = 1e-4
-    while not clock.out() and step < 1e12:
-        if best is not None and hi <= lo * (1 + BISECT_REL_TOL):
+    tries = 0
+    while not clock.out():
+        if best is not None and hi <= lo * (1 + SEARCH_REL_TOL):
             break
-        trial = max(hi / (1 + step), floor) if best is None else math.sqrt(lo * hi)
-        out = _solve_goal(m, goal, solver, clock, linearise_at=trial, **kw)
+        # first the slowest wanted speed (a plan early, even if the clock stops the search),
+        # then down from the bound in growing steps, never below the bisection midpoint
+        trial = floor if tries == 0 else max(hi / (1 + step), math.sqrt(lo * hi))
+        tries += 1
+        clock.report("searching the fastest plan", min(tries, 59), 60)
+        out = _solve_goal(
+            m, "feasibility", solver, clock, loosen=loosen, deadline_scale=1.0 / trial
+        )
         if out.has_solution:
-            assert out.z is not None
-            best, lo = out, max(out.z / unit, trial)
+            out.z = _plan_speed(m, out)
+            best, lo = out, max(out.z, trial)
         elif out.status == "infeasible":
-            if best is None and trial <= floor:
+            if best is None:
                 return out  # not even the slowest wanted speed has a plan
             hi = trial
-            step *= 10
+            step *= 8
         else:
-            break
+            return best or out
     if best is None:
-        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no plan fits the budget")
-    if best.status == "optimal" and hi > lo * (1 + BISECT_REL_TOL):
-        best.status = "time_limit"  # stopped by the clock before the bound was reached
+        return _Outcome("no_solution", {}, {}, None, {}, {}, 0.0, "the time limit ran out")
+    if hi > lo * (1 + SEARCH_REL_TOL):
+        best.status = "time_limit"
     return best
 
 
@@ -1487,9 +1517,9 @@ def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -
         loosen = frozenset([name])
         if goal == "time" and out.primary is not None:
             # a plan faster than the optimum at all? (a feasibility solve, often quick)
-            faster = out.primary * (1 + 2 * BISECT_REL_TOL)
+            faster = out.primary * (1 + 2 * SEARCH_REL_TOL)
             check = _solve_goal(
-                m, "time", solver, clock, loosen=loosen, speed_floor=faster, maximise=False
+                m, "feasibility", solver, clock, loosen=loosen, deadline_scale=1.0 / faster
             )
             if check.status == "infeasible":
                 results[name] = (out.primary, True)  # no faster plan: does not bind

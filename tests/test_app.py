@@ -118,10 +118,10 @@ def test_fp8_on_an_a100_shows_the_core_message_and_no_exception(app: AppTest) ->
     ("widget", "key", "value", "message"),
     [
         # out of the widget's range (the core's limits): the widget refuses it, the page says so
-        ("number_input", "pue", 0.5, "pue = 'empty' is not allowed: expected a PUE in [1, 3]"),
-        ("number_input", "days", -5.0, "days = 'empty' is not allowed"),
-        ("number_input", "days", None, "days = 'empty' is not allowed"),
-        ("number_input", "tokens_t", 0.0, "tokens_t = 'empty' is not allowed"),
+        ("number_input", "pue", 0.5, "PUE = 'empty' is not allowed: expected a PUE in [1, 3]"),
+        ("number_input", "days", -5.0, "deadline (days) = 'empty' is not allowed"),
+        ("number_input", "days", None, "deadline (days) = 'empty' is not allowed"),
+        ("number_input", "tokens_t", 0.0, "tokens (trillions) = 'empty' is not allowed"),
         ("number_input", "active_params_b", 5000.0, "active_params = 5e+12 is not allowed"),
     ],
 )
@@ -241,7 +241,7 @@ def test_a_changed_input_is_passed_on_top_of_the_preset() -> None:
 
 
 def test_an_empty_required_input_raises_the_core_error() -> None:
-    with pytest.raises(InputError, match="days = 'empty' is not allowed"):
+    with pytest.raises(InputError, match=r"deadline \(days\) = 'empty' is not allowed"):
         state.request_kwargs({**state.default_inputs(), "days": None})
 
 

@@ -139,12 +139,15 @@ class Walk:
         self.steps = 0
         self.exceptions: list[str] = []
         self.by_page: dict[str, int] = {}
+        self.messages = 0  # steps whose page showed an error message (a refused value)
 
     def check(self, at: AppTest, page: str, what: str) -> None:
         self.steps += 1
         self.by_page[page] = self.by_page.get(page, 0) + 1
         for exc in at.exception:
             self.exceptions.append(f"{page}: {what}: {exc.value}")
+        if at.error:
+            self.messages += 1
 
 
 def _one_widget(at: AppTest, rng: random.Random, page: str) -> str:
@@ -228,7 +231,7 @@ def _write(walk: Walk, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     line = (
         f"{name}: seed {SEED}, {walk.steps} steps ({walk.by_page}), "
-        f"{len(walk.exceptions)} exceptions"
+        f"{walk.messages} with an error message, {len(walk.exceptions)} exceptions"
     )
     print(line)
     with (ARTIFACTS / "app-fuzz.txt").open("a") as out:
@@ -264,6 +267,7 @@ def test_no_widget_value_on_any_page_reaches_a_traceback() -> None:
                 walk.check(at, page, "switch back")
     _write(walk, "widgets")
     assert walk.steps >= sum(STEPS.values())
+    assert walk.messages > 0  # the walk did reach values the app refuses
     assert walk.exceptions == []
 
 
@@ -285,6 +289,7 @@ def test_no_link_reaches_a_traceback() -> None:
             walk.check(at, page, f"link {query}")
     _write(walk, "links")
     assert walk.steps >= QUERIES
+    assert walk.messages > 0
     assert walk.exceptions == []
 
 

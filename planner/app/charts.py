@@ -115,8 +115,9 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
 #: Width of each panel of the chip comparison, px: four panels and the chip names fit the
 #: main column at 1,024 px (about 680 px beside the sidebar).
 CHIP_PANEL_WIDTH_PX = 120
-#: Width of each country panel of the fan charts, px: two panels a row fit at 1,024 px.
-FAN_PANEL_WIDTH_PX = 210
+#: Country panels of the fan charts: two a row of 240 px fit the main column at 1,024 px.
+FAN_COLUMNS = 2
+FAN_PANEL_WIDTH_PX = 240
 
 #: (column, axis title, axis format) of the chip comparison panels.
 COMPARISON_METRICS = (
@@ -513,7 +514,7 @@ def fan(
     published: list[dict[str, Any]],
     quantity: str,
     countries: tuple[str, ...],
-    columns: int = 3,
+    columns: int = FAN_COLUMNS,
 ) -> dict[str, Any]:
     """Vega-Lite dict of :func:`fan_chart` for a projection frame and its published figures.
 

@@ -332,7 +332,7 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """
     for key in relevant_keys(inputs):
         if key not in OPTIONAL_KEYS and inputs.get(key) is None:
-            raise InputError(key, "empty", _REQUIRED.get(key, "a value"))
+            raise InputError(LABELS.get(key, key), "empty", _REQUIRED.get(key, "a value"))
     name = inputs.get("preset", CUSTOM)
     if name != CUSTOM and _cleared_preset_value(inputs):
         # An emptied price or draw cannot be passed on top of the preset (None = not given):

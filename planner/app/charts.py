@@ -115,9 +115,9 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
 #: Width of each panel of the chip comparison, px: four panels and the chip names fit the
 #: main column at 1,024 px (about 680 px beside the sidebar).
 CHIP_PANEL_WIDTH_PX = 120
-#: Country panels of the fan charts: two a row of 240 px fit the main column at 1,024 px.
+#: Country panels of the fan charts: two a row of 210 px fit the main column at 1,024 px.
 FAN_COLUMNS = 2
-FAN_PANEL_WIDTH_PX = 240
+FAN_PANEL_WIDTH_PX = 210
 
 #: (column, axis title, axis format) of the chip comparison panels.
 COMPARISON_METRICS = (

@@ -500,7 +500,7 @@ def _on_load() -> None:
     except PlannerError as err:
         st.session_state[LOAD_MESSAGES] = ("error", [str(err)])
         return
-    apply(app, errors)
+    apply(app, [])  # the file's ignored values are said once, below the "Loaded" line
     st.session_state[LOAD_MESSAGES] = ("ok", [f"Loaded {name}.", *errors])
 
 

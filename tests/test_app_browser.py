@@ -16,6 +16,7 @@ calls ``playwright install``. Run with ``pytest -m browser``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -322,3 +323,55 @@ def test_every_page_at_1440_and_1024_px_and_on_a_phone(app_url: str) -> None:
     for name in BROWSER_PAGES:
         for width in (1440, 1024):
             assert (DOCS / f"app-{name}-{width}.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_a_downloaded_scenario_file_restores_the_what_if_in_a_new_session(app_url: str) -> None:
+    executable, sync_api = _browser_or_skip()
+    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
+        browser = pw.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1800})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(app_url + "?preset=gpt4-estimate&mfu=0.3&grid_mw=20&service_life_years=4")
+            page.get_by_text("Save, load, share").first.wait_for()
+            wait_idle(page)
+            before = page.evaluate(METRICS_JS)
+            page.get_by_text("Save, load, share").first.click()
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Download this what-if (TOML)").click()
+            saved = ARTIFACTS / "app-what-if.toml"
+            info.value.save_as(str(saved))
+            text = saved.read_text(encoding="utf-8")
+            assert 'preset = "gpt4-estimate"' in text and "service_life_years = 4" in text
+
+            fresh = browser.new_page(viewport={"width": 1440, "height": 1800})
+            fresh.set_default_timeout(PAGE_TIMEOUT_MS)
+            fresh.goto(app_url)
+            fresh.get_by_text("Save, load, share").first.wait_for()
+            wait_idle(fresh)
+            assert fresh.evaluate(METRICS_JS)["Cost"] != before["Cost"]  # the default run
+            fresh.get_by_text("Save, load, share").first.click()
+            fresh.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(
+                str(saved)
+            )
+            fresh.get_by_text("Loaded app-what-if.toml").wait_for()
+            wait_idle(fresh)
+            assert_no_traceback(fresh, "load a scenario file")
+            assert fresh.evaluate(METRICS_JS) == before
+            fresh.wait_for_function("() => window.location.search.includes('mfu=0.3')")
+
+            # the Reports page renders the same what-if, grid verdict included, on click
+            fresh.get_by_role("link", name="Reports").click()
+            fresh.get_by_text("Sizing: the Size a run page's run").wait_for()
+            wait_idle(fresh)
+            with fresh.expect_download() as info:
+                fresh.get_by_role("button", name="JSON").first.click()
+            report = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+            assert report["data"]["sizing"]["mfu"] == pytest.approx(0.3)
+            assert "grid" in report["data"]["sizing"]
+        finally:
+            browser.close()

@@ -343,7 +343,7 @@ def render() -> None:
         _render()
     finally:
         _keep_widgets()
-        share.sync_url()
+        share.footer()
 
 
 def _render() -> None:

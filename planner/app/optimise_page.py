@@ -447,7 +447,7 @@ def render() -> None:
     try:
         _render()
     finally:
-        share.sync_url()
+        share.footer()
 
 
 def _render() -> None:

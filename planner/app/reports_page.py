@@ -137,7 +137,7 @@ def render() -> None:
     try:
         _render()
     finally:
-        share.sync_url()
+        share.footer()
 
 
 def _render() -> None:

@@ -19,6 +19,7 @@ Only the widgets' session-state keys are touched: this module computes nothing.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import tomllib
 import zlib
@@ -513,23 +514,36 @@ def _link_errors() -> list[str]:
     return list(st.session_state.get(LINK_ERRORS, []))
 
 
-def _file_bytes() -> bytes:
-    return to_toml(capture()).encode("utf-8")
+def _toml_bytes(app: dict[str, Any]) -> bytes:
+    return to_toml(app).encode("utf-8")
 
 
-def panel() -> None:
-    """The sidebar's "Save, load, share" box (every page): download, upload, link."""
+def footer() -> None:
+    """End of every page: the sidebar's "Save, load, share" box, then the address bar.
+
+    Drawn after the page so the file holds what the page now shows (this run's table edits
+    included); the download renders the state captured here, as the click's callable runs
+    outside the script (no session state there).
+    """
+    snapshot: dict[str, Any] | None = None
+    try:
+        captured = capture()
+        to_query(captured)  # the state can be written (the link below checks the same)
+        snapshot = captured
+    except PlannerError:
+        pass
     with st.sidebar.expander("Save, load, share", icon=":material/save:"):
-        st.download_button(
-            "Download this what-if (TOML)",
-            data=_file_bytes,
-            file_name="planner-scenario.toml",
-            mime="application/toml",
-            key="share_download",
-            on_click="ignore",
-            icon=":material/download:",
-            width="stretch",
-        )
+        if snapshot is not None:
+            st.download_button(
+                "Download this what-if (TOML)",
+                data=functools.partial(_toml_bytes, snapshot),
+                file_name="planner-scenario.toml",
+                mime="application/toml",
+                key="share_download",
+                on_click="ignore",
+                icon=":material/download:",
+                width="stretch",
+            )
         st.file_uploader(
             "Load a scenario file",
             type=["toml"],
@@ -538,6 +552,11 @@ def panel() -> None:
             help="A file downloaded here: every page's inputs come back.",
         )
         st.caption("The address bar holds every page's inputs: copy it to share this what-if.")
+    sync_url()
+
+
+def panel() -> None:
+    """Top of every page: the messages of the opening link or of a loaded scenario file."""
     for message in _link_errors():
         st.error(message)
     shown = st.session_state.pop(LOAD_MESSAGES, None)

@@ -339,7 +339,7 @@ def render() -> None:
     try:
         _render(inputs)
     finally:
-        share.sync_url()
+        share.footer()
 
 
 def _render(inputs: dict[str, Any]) -> None:

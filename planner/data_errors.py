@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -338,6 +339,34 @@ def parse_toml(text: str, source: str = "scenario") -> dict[str, Any]:
         raise CatalogError(source, None, None, _too_deep()) from None
     check_toml_tree(data, source)
     return data
+
+
+def dump_toml(data: dict[str, Any], header: str = "") -> str:
+    """``data`` as TOML text written by ``tomli_w`` (``parse_toml`` gives it back).
+
+    ``None`` values are left out (TOML has no null); every number must be finite (a
+    one-line :class:`InputError` otherwise, naming the key). Each line of ``header`` becomes a
+    comment on top.
+    """
+    import tomli_w
+
+    def clean(value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: clean(v, f"{key}.{k}" if key else str(k))
+                for k, v in value.items()
+                if v is not None
+            }
+        if isinstance(value, list | tuple):
+            return [clean(v, f"{key}[{i}]") for i, v in enumerate(value) if v is not None]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(key or "value", value, "a finite number")
+        if isinstance(value, np.generic):
+            return clean(value.item(), key)
+        return value
+
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + tomli_w.dumps(clean(data, ""))
 
 
 def _too_deep() -> str:

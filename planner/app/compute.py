@@ -19,8 +19,8 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ from planner.amortization import run_economics
 from planner.app.state import parse_number
 from planner.assumptions import GRID_INTENSITY_RANGE
 from planner.catalog import load_catalog
-from planner.errors import CatalogError, InputError
+from planner.data_errors import dump_toml, parse_toml, read_toml
+from planner.errors import InputError
 from planner.optimization import build_model, pareto, solve
 from planner.presets import compare_to_published
 from planner.projection import project
@@ -43,6 +44,7 @@ from planner.projection_scenarios import Scenario as ProjectionScenario
 from planner.projection_scenarios import load_scenario as load_projection_scenario
 from planner.projection_scenarios import parse_scenario as parse_projection_scenario
 from planner.reports import Report, build_sizing_report, render_report
+from planner.reports._atomic import atomic_write
 from planner.reports.plan import build_plan_report
 from planner.reports.projection import build_projection_report
 from planner.request import build_request
@@ -261,7 +263,7 @@ def scenario_raw(name: str) -> dict[str, Any]:
     """The example scenario ``name`` as the parsed TOML dict (validated once by the core)."""
     path = scenario_path(name)
     load_site_scenario(path)  # a broken example raises its CatalogError here
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return read_toml(path)
 
 
 def file_scenario(name: str, objective: str | None = None) -> dict[str, Any]:
@@ -641,57 +643,12 @@ def pareto_days(key: str, source: str, days: tuple[float, ...]) -> pd.DataFrame:
 
 
 def scenario_toml(data: Mapping[str, Any], header: str = "") -> str:
-    """A scenario dict as TOML text (``tomllib.loads`` gives the dict back).
+    """A scenario dict as TOML text (:func:`planner.data_errors.dump_toml`, ``tomli_w``).
 
     The app writes edited scenarios with it so the plan report, which reads a file, can
     reproduce them; each comment line of ``header`` goes on top.
     """
-    lines = [f"# {line}" for line in header.splitlines()]
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    arrays = {
-        k: v
-        for k, v in data.items()
-        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
-    }
-    for key, value in data.items():
-        if key not in tables and key not in arrays and value is not None:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, table in tables.items():
-        lines += ["", f"[{_toml_key(key)}]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if v is not None]
-    for key, items in arrays.items():
-        for item in items:
-            lines += ["", f"[[{_toml_key(key)}]]"]
-            lines += [
-                f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items() if v is not None
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_key(key: Any) -> str:
-    text = str(key)
-    if text and all(c.isalnum() or c in "-_" for c in text) and text.isascii():
-        return text
-    return json.dumps(text)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InputError("value", value, "a finite number")
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    raise InputError("value", value, "a TOML number, string, boolean, list or table")
+    return dump_toml(dict(data), header)
 
 
 # --- National demand: projections by country and year ---------------------------------------
@@ -717,11 +674,7 @@ def _projection_scenario(name: str, text: str | None) -> ProjectionScenario:
     if text is None:
         check_choice("projection", name, projection_names())
         return load_projection_scenario(data_dir() / "projections" / name)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(name, None, None, f"not valid TOML ({exc})") from None
-    return parse_projection_scenario(raw, name)
+    return parse_projection_scenario(parse_toml(text, name), name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -790,16 +743,26 @@ REPORT_MIME = {
 }
 
 
+def _scratch_folder() -> Path:
+    """This user's private folder for the app's scratch files (0700, owned by us), or a
+    fresh private one when the shared name is taken by someone else (no symlink games)."""
+    uid = getattr(os, "geteuid", lambda: 0)()
+    folder = Path(tempfile.gettempdir()) / f"planner-app-{uid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
+        folder = Path(tempfile.mkdtemp(prefix="planner-app-"))
+    return folder
+
+
 def _scratch_file(stem: str, text: str) -> Path:
-    """A file holding ``text`` under the temp folder, named by its content (reused)."""
+    """A file holding ``text`` in the app's private scratch folder, named by its content
+    (reused), written atomically by :func:`planner.reports._atomic.atomic_write`."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / "planner-app"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stem}-{digest}.toml"
+    path = _scratch_folder() / f"{stem}-{digest}.toml"
     if not path.is_file():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        data = text.encode("utf-8")
+        atomic_write(path, lambda f: f.write(data), field="scenario")
     return path
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import tomllib
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import streamlit as st
 
 from planner.app import compute, state
+from planner.data_errors import dump_toml, parse_toml
 from planner.errors import InputError, PlannerError
 
 #: ``format`` of a scenario file written by the app.
@@ -270,12 +270,7 @@ def to_toml(app: Mapping[str, Any]) -> str:
 
 
 def _dumps(data: dict[str, Any], header: str) -> str:
-    try:
-        import tomli_w
-    except ImportError:  # not installed: the scenario writer of planner.app.compute
-        return compute.scenario_toml(data, header)
-    comments = "".join(f"# {line}\n" for line in header.splitlines())
-    return comments + tomli_w.dumps(data)
+    return dump_toml(data, header)
 
 
 def _number_or_text(text: str) -> Any:
@@ -294,10 +289,7 @@ def from_toml(text: str, name: str = "scenario file") -> tuple[dict[str, Any], l
     InputError
         When the text is not TOML or not a file the app wrote.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(name, "not TOML", f"a scenario file the app wrote ({exc})") from None
+    data = parse_toml(text, name)  # syntax, nesting depth, finite numbers: one line
     if data.get("format") != FILE_FORMAT:
         raise InputError(
             f"{name}: format",

@@ -1033,6 +1033,12 @@ def _read_point(form: _Formulation, status: str, x: np.ndarray, elapsed: float) 
         if t <= 0:
             return _Outcome("no_solution", {}, {}, None, {}, {}, elapsed, "zero speed")
         f = np.clip(x[form.g] / t, 0.0, 1.0)
+    if form.f is None or not form.lp.integer[int(form.f[0])]:
+        # shares: each run's sum is 1 up to the solver's tolerance; make it exactly 1 so
+        # every FLOP is sized by the read-back (a 1e-6 shortfall would drop work)
+        per_run = pd.Series(f, index=pd.MultiIndex.from_tuples(form.keys)).groupby(level=0)
+        total = per_run.transform("sum").to_numpy()
+        f = np.where(total > 0, f / np.where(total > 0, total, 1.0), f)
     z = None if form.t is None else float(x[form.t]) * form.speed_unit
     return _Outcome(
         status,
@@ -1160,6 +1166,65 @@ def _lexicographic(
     return best, notes
 
 
+def _budget_ok(m: ClusterModel, out: _Outcome, loosen: frozenset[str]) -> bool:
+    """Whether a point's true cost (shares f, not the linearised g / t) fits the budget."""
+    if m.budget_usd is None:
+        return True
+    limit = m.budget_usd / _USD_PER_MUSD * (1 + LOOSEN_FRACTION if "budget" in loosen else 1)
+    return out.totals["cost"] <= limit * (1 + CHECK_REL)
+
+
+def _max_speed_mixed(
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    *,
+    loosen: frozenset[str] = frozenset(),
+    deadlines: bool = True,
+    speed_floor: float | None = None,
+) -> _Outcome:
+    """:func:`_max_speed` with mixed chips: one MILP in ``g = f z`` with the budget's
+    run costs taken at ``z = 1`` in speed units (a relaxation); when its point also fits the
+    true budget it is optimal, else the speed is searched downwards with the run costs taken
+    conservatively at a trial speed ``t0`` (every answer is a plan at least that fast), until
+    the relaxation's bound and the best plan agree within ``SEARCH_REL_TOL``.
+    """
+    goal = "time" if deadlines else "speedup"
+    kw: dict[str, Any] = {"loosen": loosen, "speed_floor": speed_floor}
+    first = _solve_goal(m, goal, solver, clock, **kw)
+    if not first.has_solution or _budget_ok(m, first, loosen):
+        return first
+    assert first.z is not None
+    unit = _formulate(m, goal, loosen=loosen).speed_unit
+    hi = first.z / unit  # upper bound of t (relaxation)
+    floor = (1.0 / unit) if deadlines else 0.0  # slower plans are not wanted
+    if speed_floor is not None:
+        floor = max(floor, speed_floor / unit)
+    lo = floor
+    best: _Outcome | None = None
+    step = 1e-4
+    while not clock.out() and step < 1e12:
+        if best is not None and hi <= lo * (1 + SEARCH_REL_TOL):
+            break
+        trial = max(hi / (1 + step), floor) if best is None else math.sqrt(lo * hi)
+        out = _solve_goal(m, goal, solver, clock, linearise_at=trial, **kw)
+        if out.has_solution:
+            assert out.z is not None
+            best, lo = out, max(out.z / unit, trial)
+        elif out.status == "infeasible":
+            if best is None and trial <= floor:
+                return out  # not even the slowest wanted speed has a plan
+            hi = trial
+            step *= 10
+        else:
+            break
+    if best is None:
+        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no plan fits the budget")
+    if best.status == "optimal" and hi > lo * (1 + SEARCH_REL_TOL):
+        best.status = "time_limit"  # stopped by the clock before the bound was reached
+    return best
+
+
 def _plan_speed(m: ClusterModel, out: _Outcome) -> float:
     """Speed-up z of a plan's slowest run: each pool finishes its share ``f`` of run ``r``
     in ``T N f / n``, so run ``r`` runs ``min over its pools of n / (N f)`` times faster than
@@ -1202,7 +1267,7 @@ def _max_speed(
 ) -> _Outcome:
     """Largest speed-up ``z`` of the slowest run (``out.z``), deadlines met or not.
 
-    The speed form's LP relaxation bounds z from above; then plans are asked for at trial
+    One chip per run: the speed form's LP relaxation bounds z from above; then plans are asked for at trial
     speeds (each a feasibility MILP with every deadline scaled by ``1 / trial``: quick, as
     the system counts are then forced), first stepping down from the bound, then bisecting
     between the fastest plan found (whose own speed may exceed the trial) and the slowest
@@ -1212,6 +1277,13 @@ def _max_speed(
     z >= 1 count; ``speed_floor`` asks for at least that z. ``status`` is ``time_limit`` when
     the clock stopped the search before the bound was reached.
     """
+    if m.allow_mixed_chips:  # plans sit exactly at any trial speed: one MILP is quicker
+        out = _max_speed_mixed(
+            m, solver, clock, loosen=loosen, deadlines=deadlines, speed_floor=speed_floor
+        )
+        if out.has_solution:
+            out.z = _plan_speed(m, out)  # the plan's own speed, not the solver's t
+        return out
     goal = "time" if deadlines else "speedup"
     bound = _speed_bound(m, solver, clock, goal, loosen, speed_floor)
     if not bound.has_solution or bound.z is None:

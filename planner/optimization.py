@@ -215,9 +215,10 @@ def build_model(
     budget = scenario.budget_usd
     supply = {c: int(v) for c, v in scenario.candidates.supply_gpus.items()}
     rows, excluded = [], []
-    for spec in scenario.runs:
-        run = spec.training_run()
-        for chip_id in scenario.candidate_ids(cat):
+    chip_ids = scenario.candidate_ids(cat)
+    sized = _one_system_sizings(scenario, cat, chip_ids)
+    for r, spec in enumerate(scenario.runs):
+        for chip_id in chip_ids:
             chip = cat.get(chip_id)
             if chip.dense_tflops_or_none(spec.precision) is None:
                 excluded.append(
@@ -228,12 +229,10 @@ def build_model(
                     }
                 )
                 continue
-            a = scenario.assumptions_for(spec, chip)
-            try:
-                one = size_training(run, chip, gpus=chip.gpus_per_system, assumptions=a)
-            except ResultOutOfRange as exc:  # e.g. decades on one system: not a candidate
+            one = sized[(r, chip_id)]
+            if isinstance(one, ResultOutOfRange):  # e.g. decades on one system
                 excluded.append(
-                    {"run": spec.name, "chip": chip_id, "reason": exc.detail or str(exc)}
+                    {"run": spec.name, "chip": chip_id, "reason": one.detail or str(one)}
                 )
                 continue
             on_site = one.pricing != "rent"
@@ -296,6 +295,80 @@ def build_model(
     )
 
 
+@dataclass(frozen=True)
+class _OneSystem:
+    """The core's numbers for ONE system of a chip running a whole run (scalars)."""
+
+    days: float
+    facility_power_mw: float
+    energy_mwh: float
+    emissions_tco2: float
+    cost_usd: float
+    capex_usd: float
+    pricing: str
+    mfu: float
+    pue: float
+
+
+def _one_system_sizings(
+    scenario: Scenario, cat: Catalog, chip_ids: list[str]
+) -> dict[tuple[int, str], _OneSystem | ResultOutOfRange]:
+    """:func:`size_training` for one system of every (run, chip): ONE vectorised call per chip
+    and set of assumptions (the runs' FLOPs as an array), instead of one call per pair. A
+    group the core rejects (one run out of range) is sized run by run, and the rejected
+    pairs carry the core's error."""
+    out: dict[tuple[int, str], _OneSystem | ResultOutOfRange] = {}
+    for chip_id in chip_ids:
+        chip = cat.get(chip_id)
+        groups: dict[str, tuple[Any, list[int]]] = {}
+        for r, spec in enumerate(scenario.runs):
+            if chip.dense_tflops_or_none(spec.precision) is None:
+                continue
+            a = scenario.assumptions_for(spec, chip)
+            groups.setdefault(repr(a), (a, []))[1].append(r)
+        for a, members in groups.values():
+            flops = np.asarray(
+                [float(scenario.runs[r].training_run().total_flops()) for r in members]
+            )
+            try:
+                res = size_training(
+                    TrainingRun(flops=flops), chip, gpus=chip.gpus_per_system, assumptions=a
+                )
+            except ResultOutOfRange:
+                for r in members:
+                    try:
+                        one = size_training(
+                            TrainingRun(flops=float(flops[members.index(r)])),
+                            chip,
+                            gpus=chip.gpus_per_system,
+                            assumptions=a,
+                        )
+                        out[(r, chip_id)] = _pick(one, 0, 1)
+                    except ResultOutOfRange as exc:
+                        out[(r, chip_id)] = exc
+                continue
+            for i, r in enumerate(members):
+                out[(r, chip_id)] = _pick(res, i, len(members))
+    return out
+
+
+def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:
+    def at(name: str) -> Any:
+        return np.broadcast_to(np.asarray(getattr(res, name)), (size,))[i]
+
+    return _OneSystem(
+        days=float(at("days")),
+        facility_power_mw=float(at("facility_power_mw")),
+        energy_mwh=float(at("energy_mwh")),
+        emissions_tco2=float(at("emissions_tco2")),
+        cost_usd=float(at("cost_usd")),
+        capex_usd=float(at("capex_usd")),
+        pricing=str(at("pricing")),
+        mfu=float(at("mfu")),
+        pue=float(at("pue")),
+    )
+
+
 def _whole_systems(needed: float, scale: float = 1.0) -> int:
     """Whole systems that meet ``needed / scale`` fractional systems: at least one.
 
@@ -305,7 +378,7 @@ def _whole_systems(needed: float, scale: float = 1.0) -> int:
     return max(1, math.ceil(needed / scale * (1 - 1e-12)))
 
 
-def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: SizingResult) -> float:
+def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:
     """Peak power one bought system draws on the site grid: the core's facility power at the
     annual PUE, rescaled to the design-day PUE when ``site.design_pue`` is given."""
     if scenario.site.design_pue is None:

@@ -67,6 +67,7 @@ each step a linear feasibility solve.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import math
 import os
@@ -325,7 +326,7 @@ def _one_system_sizings(
             if chip.dense_tflops_or_none(spec.precision) is None:
                 continue
             a = scenario.assumptions_for(spec, chip)
-            groups.setdefault(repr(a), (a, []))[1].append(r)
+            groups.setdefault(_numbers_key(a), (a, []))[1].append(r)
         for a, members in groups.values():
             flops = np.asarray(
                 [float(scenario.runs[r].training_run().total_flops()) for r in members]
@@ -350,6 +351,15 @@ def _one_system_sizings(
             for i, r in enumerate(members):
                 out[(r, chip_id)] = _pick(res, i, len(members))
     return out
+
+
+def _numbers_key(a: Any) -> str:
+    """The assumptions' values without their provenance (``sources`` names the run)."""
+    if dataclasses.is_dataclass(a):
+        return repr(
+            [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name != "sources"]
+        )
+    return repr(a)
 
 
 def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:

@@ -59,9 +59,29 @@ included; the grid limit counts only the on-site ones), ``energy`` (MWh), ``emis
 T[r]``. For a fixed chip, a run's speed is proportional to its systems, so with one chip per
 run this is linear: maximise ``z`` subject to ``sum_c n[r,c] / N[r,c] >= z`` for every run
 (``z`` = how many times faster than its deadline the slowest run finishes, ``z >= 1``), then
-minimise cost at that ``z``. With mixed chips the speed-up multiplies the shares (``z f``,
-bilinear), so the same ``min max days/T`` is found by bisection on a common deadline scale,
-each step a linear feasibility solve.
+minimise cost at that ``z``. That max-min MILP is slow to prove optimal, so its LP relaxation
+only bounds ``z``, and plans are asked for at trial speeds (deadlines scaled by ``1 / z``: the
+counts are then forced and each solve is quick) until the fastest plan found and the bound
+agree within ``SEARCH_REL_TOL``. With mixed chips the speed-up multiplies the shares (``z f``,
+bilinear); with ``g[r,c] = f[r,c] z`` it is one linear MILP (only the budget's run-cost term
+``f = g / z`` is not: taken at an upper bound of ``z``, a relaxation, and re-solved
+conservatively when its plan breaks the true budget). The cost stage then runs at the fastest
+speed backed off by ``SPEED_BACKOFF``.
+
+Numerics
+--------
+The MILP is built as arrays (:class:`_LinearProgram`) in units that keep it O(1): speed in
+units of the fastest any plan could be (so ``z`` has a finite bound from the data and the speed
+rows' coefficients are at most 1), cost in USD millions, each objective divided by its own
+reference scale (every run on its best chip at the deadline), terms below ``CLEAN_REL`` of
+their row dropped, each row scaled by a power of two around 1 (:func:`coefficient_range`
+reports the result; the tests keep every shipped scenario within 1e-4..1e4). The MIP gaps are
+explicit (``MIP_REL_GAP``, ``MIP_ABS_GAP``) for HiGHS and CBC, and every point a solver
+returns is checked against every bound, integrality and UNSCALED row at ``CHECK_REL`` of the
+row's size before it is read; a point that fails is re-solved with tight tolerances, then
+reported as no solution. Solvers are quiet: their output goes to ``logging`` at DEBUG level,
+never to stdout (:func:`quiet_stdout`). Long solves report their steps through
+``solve(..., progress=callable)``.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ def test_every_installed_solver_finds_the_same_optimum(name: str, objective: str
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_pyomo_formulation_gives_the_same_optimum(name: str, objective: str, mixed: bool) -> None:
     if objective == "time" and mixed:
-        pytest.skip("time with mixed chips is a bisection, not one MILP")
+        pytest.skip("time with mixed chips is a speed search and a cost stage, not one MILP")
     model = build_model(
         load_scenario(SCENARIOS / name), objective=objective, allow_mixed_chips=mixed
     )

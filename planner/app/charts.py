@@ -456,6 +456,8 @@ def _template_new(kind: str, *args: Any) -> str:
         "pareto": pareto_chart,
         "candidates": candidates_chart,
         "fan": fan_chart,
+        "serve_users": serve_users_chart,
+        "serve_reasoning": serve_reasoning_chart,
     }
     return json.dumps(builders[kind](*args).to_dict(validate=True))
 
@@ -559,3 +561,131 @@ def fan(
         whiskers,
         datasets=datasets,
     )
+
+
+# --- Serve a model: GPUs and peak MW against users, Wh per query against reasoning --------
+
+SERVE_CURVE = "serve_curve"
+_SERVE_TOOLTIP = [
+    alt.Tooltip("users:Q", title="users (daily active)", format=",.3~s"),
+    alt.Tooltip("reasoning_multiplier:Q", title="reasoning multiplier", format=",.3~g"),
+    alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
+    alt.Tooltip("systems:Q", title="systems", format=",.0f"),
+    alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
+    alt.Tooltip("wh_per_query:Q", title="energy per query (Wh)", format=",.3~g"),
+]
+#: ``metric -> (axis title, chart title)`` of the users charts.
+SERVE_USERS_METRICS = {
+    "gpus": ("GPUs (count, log scale)", "GPUs vs users"),
+    "facility_power_mw": ("Peak facility power (MW, log scale)", "Peak facility power vs users"),
+}
+
+
+def _serve_layers(x: str, x_title: str, y: str, y_title: str) -> list[alt.Chart]:
+    line = (
+        alt.Chart(alt.NamedData(name=SERVE_CURVE))
+        .mark_line(color=LINE_COLOR, point=alt.OverlayMarkDef(size=18))
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log", nice=False)),
+            y=_log_y(f"{y}:Q", y_title),
+            tooltip=_SERVE_TOOLTIP,
+        )
+    )
+    point = (
+        alt.Chart(alt.NamedData(name=CURRENT))
+        .mark_point(color=CURRENT_COLOR, size=160, filled=True)
+        .encode(x=f"{x}:Q", y=f"{y}:Q", tooltip=[alt.Tooltip("label:N", title=""), *_SERVE_TOOLTIP])
+    )
+    return [line, point]
+
+
+def serve_users_chart(metric: str, with_rule: bool) -> alt.LayerChart:
+    """Template: ``metric`` (GPUs or peak facility MW) against daily users (log-log), the
+    service marked; with ``with_rule`` the grid limit (dataset ``rule``: ``grid_mw`` on the
+    MW chart, ``users``, the most users that fit, on the GPUs chart)."""
+    y_title, title = SERVE_USERS_METRICS[metric]
+    layers = _serve_layers("users", "Users (daily active, log scale)", metric, y_title)
+    if with_rule:
+        rule = alt.Chart(alt.NamedData(name=RULE))
+        if metric == "facility_power_mw":
+            layers += [
+                rule.mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2).encode(
+                    y="grid_mw:Q",
+                    tooltip=[
+                        *_RULE_TOOLTIP,
+                        alt.Tooltip("grid_mw:Q", title="grid limit (MW)", format=",.2f"),
+                    ],
+                ),
+                rule.mark_text(
+                    align="left", dx=4, dy=-7, color=GRID_COLOR, fontWeight="bold"
+                ).encode(x=alt.value(0), y="grid_mw:Q", text="label:N"),
+            ]
+        else:
+            layers.append(
+                rule.mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2).encode(
+                    x="users:Q", tooltip=_RULE_TOOLTIP
+                )
+            )
+    return _layer(*layers).properties(title=title, height=300)
+
+
+def serve_reasoning_chart() -> alt.LayerChart:
+    """Template: facility energy per query against the reasoning multiplier (log-log), the
+    service marked."""
+    layers = _serve_layers(
+        "reasoning_multiplier",
+        "Reasoning multiplier (generated / visible tokens, log scale)",
+        "wh_per_query",
+        "Energy per query (Wh, log scale)",
+    )
+    return _layer(*layers).properties(title="Energy per query vs test-time reasoning", height=300)
+
+
+def _serve_current(current: dict[str, Any], reasoning: float) -> dict[str, Any]:
+    keys = ("gpus", "systems", "facility_power_mw", "wh_per_query")
+    return {
+        **{k: current.get(k) for k in keys},
+        "reasoning_multiplier": reasoning,
+        "label": "this service",
+    }
+
+
+def serve_users(
+    curve: pd.DataFrame,
+    current: dict[str, Any],
+    users: float,
+    metric: str,
+    grid: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`serve_users_chart` for a users curve
+    (:func:`planner.app.compute.serving_users_curve`) and the service ``current``.
+
+    ``grid`` (the page's :func:`planner.serving.serving_grid_fit` fields) draws the grid
+    limit: a horizontal rule on the MW chart; on the GPUs chart a vertical rule at the users
+    that fit when the service is short. Infeasible points are left out.
+    """
+    data = curve[curve["feasible"].astype(bool)]
+    row = {**_serve_current(current, float("nan")), "users": float(users)}
+    row.pop("reasoning_multiplier")
+    datasets = {SERVE_CURVE: _records(data), CURRENT: [row]}
+    with_rule = False
+    if grid is not None and metric == "facility_power_mw":
+        datasets[RULE] = [
+            {"grid_mw": float(grid["grid_mw"]), "label": f"grid limit {grid['grid_mw']:,.4g} MW"}
+        ]
+        with_rule = True
+    elif grid is not None and not grid["fits"] and grid["max_users"] > 0:
+        label = f"grid limit: about {grid['max_users']:,.3g} users"
+        datasets[RULE] = [{"users": float(grid["max_users"]), "label": label}]
+        with_rule = True
+    return _spec_new("serve_users", metric, with_rule, datasets=datasets)
+
+
+def serve_reasoning(
+    curve: pd.DataFrame, current: dict[str, Any], reasoning: float
+) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`serve_reasoning_chart` for a reasoning curve
+    (:func:`planner.app.compute.serving_reasoning_curve`); infeasible points left out."""
+    data = curve[curve["feasible"].astype(bool)]
+    datasets = {SERVE_CURVE: _records(data), CURRENT: [_serve_current(current, reasoning)]}
+    return _spec_new("serve_reasoning", datasets=datasets)

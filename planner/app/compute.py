@@ -819,7 +819,8 @@ def report_bytes(subject: str, args: tuple[Any, ...], fmt: str) -> bytes:
     """A report rendered in ``fmt`` (html, xlsx, md, json), cached by its inputs.
 
     ``subject`` is ``sizing`` (args of :func:`sizing_report`), ``plan``
-    (:func:`plan_report`) or ``projection`` (:func:`projection_report`). Rendering HTML
+    (:func:`plan_report`), ``projection`` (:func:`projection_report`) or ``serving``
+    (:func:`serving_report`). Rendering HTML
     draws its charts with vl-convert (about a second), so pages call this lazily: from a
     download button's callable, when the user clicks.
     """
@@ -827,6 +828,126 @@ def report_bytes(subject: str, args: tuple[Any, ...], fmt: str) -> bytes:
         "sizing": sizing_report,
         "plan": plan_report,
         "projection": projection_report,
+        "serving": serving_report,
     }
     check_choice("subject", subject, list(builders))
     return render_report(builders[subject](*args), fmt)
+
+
+# --- Serve a model: one service, its curves, every chip, the public record ---------------------
+
+#: Users the GPUs-and-MW curve spans: the service's users divided and multiplied by this.
+SERVE_USERS_SPAN = 100.0
+SERVE_USERS_POINTS = 41
+#: Reasoning multipliers of the Wh-per-query curve (test-time compute: 1 = no hidden tokens;
+#: o1-style models generate tens of times the visible answer), clipped to the core's range.
+SERVE_REASONING = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0)
+
+
+def _service(key: Key) -> Any:
+    from planner.serving_presets import build_service_request
+
+    kwargs = dict(key)
+    return build_service_request(kwargs.pop("preset", None), **kwargs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
+    """The answer for one service (:func:`planner.serving.serve` via the preset merge).
+
+    Returns
+    -------
+    dict
+        ``result`` (:meth:`~planner.serving.ServingResult.to_dict`), ``published`` (rows of
+        :func:`~planner.serving_presets.published_comparison`), ``grid`` (the fields of
+        :func:`~planner.serving.serving_grid_fit`, None without a limit or a feasible
+        service), ``preset_title`` / ``preset_source``, ``chip_name``, ``system_name``.
+    """
+    from planner.serving import serving_grid_fit
+    from planner.serving_presets import published_comparison
+
+    request = _service(key)
+    result = request.serve()
+    chip = load_catalog().get(result.accelerator)
+    grid = None
+    if grid_mw is not None and bool(result.feasible):
+        fit = serving_grid_fit(result, float(grid_mw), float(request.demand.users))
+        grid = {k: float(v) if not isinstance(v, bool) else v for k, v in fit.__dict__.items()}
+    return {
+        "result": result.to_dict(),
+        "published": published_comparison(result, request.preset),
+        "grid": grid,
+        "preset_title": request.preset.title if request.preset else None,
+        "preset_source": request.preset.source if request.preset else None,
+        "chip_name": chip.name,
+        "system_name": chip.system_name,
+    }
+
+
+def _curve(key: Key, users: Any = None, reasoning: Any = None) -> pd.DataFrame:
+    from planner.reports.serving import sweep_service
+
+    return sweep_service(_service(key), users=users, reasoning=reasoning)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def serving_users_curve(key: Key) -> pd.DataFrame:
+    """GPUs, systems and peak facility MW of the same service over users (one vectorised
+    :func:`~planner.serving.serve` call, the service's users / and x :data:`SERVE_USERS_SPAN`,
+    within the core's range)."""
+    from planner.serving import RANGES
+
+    users = float(_service(key).demand.users)
+    low, high = RANGES["users"]
+    span = np.geomspace(
+        max(users / SERVE_USERS_SPAN, low), min(users * SERVE_USERS_SPAN, high), SERVE_USERS_POINTS
+    )
+    return _curve(key, users=np.unique(np.append(span, users)))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def serving_reasoning_curve(key: Key) -> pd.DataFrame:
+    """Wh per query (and GPUs, MW) of the same service over :data:`SERVE_REASONING` and the
+    service's own multiplier (one vectorised call)."""
+    from planner.serving import RANGES
+
+    own = float(_service(key).assumptions.reasoning_multiplier)
+    low, high = RANGES["reasoning_multiplier"]
+    values = np.unique(np.clip(np.append(SERVE_REASONING, own), low, high))
+    return _curve(key, reasoning=values)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def serving_comparison(key: Key) -> pd.DataFrame:
+    """Every catalog chip serving the same demand (:func:`~planner.serving.compare_serving`),
+    with the chip's name; a chip that cannot serve keeps its row with a ``note``."""
+    from planner.serving import compare_serving
+
+    request = _service(key)
+    frame = compare_serving(
+        request.demand,
+        model=request.model,
+        params=request.params,
+        active_params=request.active_params,
+        batch_size=request.batch_size,
+        assumptions=request.assumptions,
+    ).reset_index()
+    names = {chip.id: chip.name for chip in load_catalog()}
+    frame.insert(1, "chip_name", frame["accelerator"].map(names))
+    return frame
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def serving_validation() -> pd.DataFrame:
+    """The published serving cases vs the model (:func:`planner.serving_validation.validate_serving`)."""
+    from planner.serving_validation import validate_serving
+
+    return validate_serving()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def serving_report(key: Key, command: str = "", grid_mw: float | None = None) -> Report:
+    """The serving report of the Serve page's service (:func:`planner.reports.build_serving_report`)."""
+    from planner.reports.serving import build_serving_report
+
+    return build_serving_report(_service(key), command=command, grid_mw=grid_mw)

@@ -1,11 +1,13 @@
-"""Page "Reports": download the current sizing, plan and projection as HTML, XLSX, Markdown or JSON.
+"""Page "Reports": download the current sizing, plan, projection and service as HTML, XLSX,
+Markdown or JSON.
 
-Three subjects, each the one on screen elsewhere in the app:
+Four subjects, each the one on screen elsewhere in the app:
 
 * the sizing of the shared sidebar (the request the "Size a run" page sizes),
 * the optimise scenario last solved on the "Optimise" page (the example file, or its edited
   tables written out as TOML so the report can cite and hash them), else the default example,
-* the projection chosen on the "National demand" page (file and samples, seed fixed).
+* the projection chosen on the "National demand" page (file and samples, seed fixed),
+* the service of the "Serve a model" page (its preset and changed inputs, its grid limit).
 
 Every report comes from :mod:`planner.reports` (one :class:`~planner.reports.Report`, four
 renderers, so the formats cannot disagree). Rendering is lazy: each download button holds a
@@ -24,7 +26,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from planner.app import compute, national_page, optimise_page, share, sidebar, state
+from planner.app import compute, national_page, optimise_page, serve_page, share, sidebar, state
 from planner.app import formatting as fmt
 from planner.errors import PlannerError
 from planner.reports import FORMATS
@@ -116,6 +118,35 @@ def projection_subject(
     return (name, text, samples, seed, command, calibrate), title
 
 
+def serving_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+    """Args of :func:`planner.app.compute.serving_report` for the Serve page's inputs, and a
+    title (with the grid verdict when a limit is set).
+
+    Raises the core's :class:`~planner.errors.PlannerError` for invalid inputs.
+    """
+    grid_mw = state.serve_grid_mw(inputs)
+    key = compute.request_key(state.serve_request_kwargs(inputs))
+    answer = compute.serving(key, grid_mw)  # validates, and is what the Serve page shows
+    r = answer["result"]
+    query = state.serve_to_query(inputs) or {"srv_preset": str(inputs.get("srv_preset"))}
+    command = "planner app, page Serve a model: ?" + urlencode(query)
+    name = answer["preset_title"] or "Custom service"
+    if not r["feasible"]:
+        return (key, command, None), f"{name}: no replica of {r['accelerator']} meets the targets"
+    title = (
+        f"{name}: {fmt.count(r['gpus'])} {r['accelerator']} GPUs, "
+        f"{fmt.mw(r['facility_power_mw'])} at peak, {fmt.number(r['wh_per_query'])} Wh per query"
+    )
+    grid = answer["grid"]
+    if grid is not None:
+        title += (
+            f"; fits the {fmt.mw(grid['grid_mw'])} grid limit"
+            if grid["fits"]
+            else f"; {fmt.mw(grid['short_mw'])} short of the {fmt.mw(grid['grid_mw'])} grid limit"
+        )
+    return (key, command, grid_mw), title
+
+
 def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
     cols = st.columns(len(FORMATS))
     for col, (kind, suffix) in zip(cols, FORMATS.items(), strict=True):
@@ -132,7 +163,7 @@ def _buttons(subject: str, args: tuple[Any, ...], stem: str) -> None:
 
 
 def render() -> None:
-    """Draw the three subjects with a download button per format."""
+    """Draw the four subjects with a download button per format."""
     sidebar.load()
     try:
         _render()
@@ -199,6 +230,18 @@ def _render() -> None:
             st.caption(title)
             _buttons("projection", args, f"planner-projection-{Path(args[0]).stem}")
             sources["projection"] = ("projection", args)
+
+    st.subheader("Serving: the Serve a model page's service")
+    serve_inputs = serve_page.current_inputs()
+    try:
+        args, title = serving_subject(serve_inputs)
+    except PlannerError as err:
+        st.error(f"The Serve a model page's inputs cannot be reported: {err}")
+    else:
+        st.caption(title)
+        stem = serve_inputs.get("srv_preset") or "custom"
+        _buttons("serving", args, f"planner-serving-{stem}")
+        sources["serving"] = ("serving", args)
     st.session_state[SOURCES] = sources
 
 

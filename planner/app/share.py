@@ -9,7 +9,8 @@ One description of the app's state (:func:`capture`), with two encodings:
   ``nat_upload``), so the address bar is always a link to the what-if on screen;
 * a scenario file (:func:`to_toml` / :func:`from_toml`), written with ``tomli_w`` when it is
   installed: ``[sizing]``, ``[optimise]`` (with the edited scenario in the format of
-  ``data/scenarios``) and ``[national]``.
+  ``data/scenarios``), ``[national]`` and ``[serve]`` (the Serve a model page's inputs as
+  ``srv_*`` URL pairs, the keys without the prefix in the file).
 
 Reading either one validates every value (the core's limits and choices); a value that cannot
 be used is reported with a one-line message and skipped, the rest is applied (:func:`apply`).
@@ -123,10 +124,22 @@ def _national() -> dict[str, Any]:
     return out
 
 
+def _serve() -> dict[str, Any]:
+    """The Serve a model page's inputs (empty until the page has been opened)."""
+    if all(_get(key) is None for key in state.SERVE_KEYS):
+        return {}
+    return {key: _get(key) for key in state.SERVE_KEYS}
+
+
 def capture() -> dict[str, Any]:
-    """The state of every page: ``sizing`` (inputs), ``optimise`` and ``national`` choices."""
+    """The state of every page: ``sizing`` (inputs), ``optimise``, ``national`` and ``serve``."""
     inputs = {key: st.session_state.get(key) for key in state.INPUT_KEYS}
-    return {"sizing": inputs, "optimise": _optimise(), "national": _national()}
+    return {
+        "sizing": inputs,
+        "optimise": _optimise(),
+        "national": _national(),
+        "serve": _serve(),
+    }
 
 
 # --- the URL ------------------------------------------------------------------------------------
@@ -179,6 +192,7 @@ def to_query(app: Mapping[str, Any]) -> dict[str, str]:
             query["nat_samples"] = state._show(nat["samples"])
         if "upload_text" in nat:
             query["nat_upload"] = _pack([nat["upload_name"], nat["upload_text"]])
+    query.update(state.serve_to_query(app.get("serve") or {}))
     return query
 
 
@@ -230,7 +244,11 @@ def from_query(query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
             nat["upload_name"], nat["upload_text"] = _unpack("nat_upload", query["nat_upload"])
         except (PlannerError, ValueError, TypeError):
             errors.append("link: nat_upload is not allowed: expected text the app wrote")
-    app = {"sizing": inputs, "optimise": opt, "national": nat}
+    serve: dict[str, Any] = {}
+    if any(key in query for key in state.SERVE_KEYS):
+        serve, serve_errors = state.serve_from_query(query)
+        errors += [f"link: {e}" for e in serve_errors]
+    app = {"sizing": inputs, "optimise": opt, "national": nat, "serve": serve}
     return _checked(app, errors, "link")
 
 
@@ -262,6 +280,9 @@ def to_toml(app: Mapping[str, Any]) -> str:
         data["optimise"] = _plain(dict(app["optimise"]))
     if app.get("national"):
         data["national"] = _plain(dict(app["national"]))
+    serve = state.serve_to_query(app.get("serve") or {})
+    if serve:
+        data["serve"] = {k.removeprefix("srv_"): _number_or_text(v) for k, v in serve.items()}
     header = (
         "planner app scenario: every page's inputs (load it with 'Load a scenario file').\n"
         "Units are in the key names: _b billions, _t trillions, _mw MW, _usd US dollars."
@@ -304,10 +325,20 @@ def from_toml(text: str, name: str = "scenario file") -> tuple[dict[str, Any], l
     errors = [e.replace("link: ", f"{name}: ", 1) for e in errors]
     opt = data.get("optimise", {})
     nat = data.get("national", {})
+    serve: dict[str, Any] = {}
+    raw_serve = data.get("serve")
+    if isinstance(raw_serve, dict) and raw_serve:
+        serve, serve_errors = state.serve_from_query(
+            {f"srv_{k}": _text(v) for k, v in raw_serve.items()}
+        )
+        errors += [f"{name}: {e}" for e in serve_errors]
+    elif raw_serve is not None and not isinstance(raw_serve, dict):
+        errors.append(f"{name}: {InputError('serve', type(raw_serve).__name__, 'a table')}")
     app = {
         "sizing": inputs,
         "optimise": opt if isinstance(opt, dict) else {},
         "national": nat if isinstance(nat, dict) else {},
+        "serve": serve,
     }
     return _checked(app, errors, name)
 
@@ -415,7 +446,12 @@ def _checked(
     for field in ("variants", "countries"):
         if isinstance(nat.get(field), list) and all(isinstance(v, str) for v in nat[field]):
             good_nat[field] = list(nat[field])
-    return {"sizing": app["sizing"], "optimise": good_opt, "national": good_nat}, errors
+    return {
+        "sizing": app["sizing"],
+        "optimise": good_opt,
+        "national": good_nat,
+        "serve": dict(app.get("serve") or {}),
+    }, errors
 
 
 def apply(app: Mapping[str, Any], errors: list[str]) -> None:
@@ -468,6 +504,13 @@ def apply(app: Mapping[str, Any], errors: list[str]) -> None:
             if value is not None:
                 st.session_state[key] = value
                 st.session_state[_KEEP + key] = value
+
+    serve = app.get("serve") or {}
+    if serve:
+        for key in state.SERVE_KEYS:
+            if key in serve:
+                st.session_state[key] = serve[key]
+                st.session_state[_KEEP + key] = serve[key]
 
 
 # --- the widgets and the address bar -------------------------------------------------------------

@@ -496,3 +496,261 @@ def _choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InputError(key, raw, "one of: " + ", ".join(allowed))
     return value
+
+
+# --- the Serve a model page ------------------------------------------------------------------
+#
+# Its inputs live under their own names (``srv_*``: session-state keys, URL keys and scenario
+# file keys alike). Numbers are kept as the text the user typed and parsed by
+# :func:`parse_number` when the request is built, so ``1e8`` and ``100,000,000`` both work and
+# ``1e8 users`` is refused with a message; the core checks the ranges.
+
+SERVE_DEFAULT_PRESET = "llama70b-h100-example"
+#: The choice of the model picker that takes a parameter count instead of a published model.
+SERVE_BY_PARAMS = "by parameter count"
+SERVE_PRICING = ("auto", "buy", "rent")
+#: ``input key -> (core keyword, label, scale)`` of every numeric serve input, in sidebar
+#: order. The core value is the parsed text x scale (billions of parameters, milliseconds).
+SERVE_NUMBERS: dict[str, tuple[str, str, float]] = {
+    "srv_params_b": ("params", "parameters (billions)", PARAMS_PER_B),
+    "srv_active_params_b": ("active_params", "active parameters (billions)", PARAMS_PER_B),
+    "srv_users": ("users", "users (daily active)", 1.0),
+    "srv_queries_per_user_day": ("queries_per_user_day", "queries per user per day", 1.0),
+    "srv_input_tokens": ("input_tokens", "input tokens per query", 1.0),
+    "srv_output_tokens": ("output_tokens", "output tokens per query", 1.0),
+    "srv_reasoning_multiplier": ("reasoning_multiplier", "reasoning multiplier", 1.0),
+    "srv_peak_to_average": ("peak_to_average", "peak-to-average demand", 1.0),
+    "srv_ttft_target_s": ("ttft_target_s", "time to first token target (s)", 1.0),
+    "srv_tpot_target_ms": ("tpot_target_s", "time per output token target (ms)", 1e-3),
+    "srv_pue": ("pue", "PUE", 1.0),
+    "srv_price_usd_per_gpu": ("price_usd_per_gpu", "GPU price (USD)", 1.0),
+    "srv_rent_usd_per_gpu_hour": ("rent_usd_per_gpu_hour", "rent (USD per GPU-hour)", 1.0),
+    "srv_electricity_usd_per_mwh": (
+        "electricity_usd_per_mwh",
+        "electricity (USD/MWh)",
+        1.0,
+    ),
+    "srv_grid_gco2_per_kwh": ("grid_gco2_per_kwh", "grid intensity (gCO2/kWh)", 1.0),
+    "srv_service_life_years": ("service_life_years", "service life (years)", 1.0),
+}
+#: ``input key -> (core keyword, label)`` of the serve pickers.
+SERVE_CHOICES: dict[str, tuple[str, str]] = {
+    "srv_chip": ("accelerator", "accelerator"),
+    "srv_model": ("model", "model"),
+    "srv_precision": ("precision", "precision"),
+    "srv_pricing": ("pricing", "pricing"),
+}
+#: Serve inputs that may be empty: a dense model, the catalog's prices, no grid limit.
+SERVE_OPTIONAL = (
+    "srv_active_params_b",
+    "srv_price_usd_per_gpu",
+    "srv_rent_usd_per_gpu_hour",
+    "srv_grid_mw",
+)
+SERVE_GRID = "srv_grid_mw"
+#: Every session-state key of the serve inputs.
+SERVE_KEYS = ("srv_preset", *SERVE_CHOICES, *SERVE_NUMBERS, SERVE_GRID)
+#: Longest text a serve number may hold (a link or file with more is refused).
+SERVE_TEXT_MAX = 40
+_MODEL_GROUP = ("srv_model", "srv_params_b", "srv_active_params_b")
+
+
+def serve_preset_names() -> list[str]:
+    """Serving presets of ``data/serving_presets.toml``, then ``custom``."""
+    from planner.serving_presets import load_serving_presets
+
+    return [*load_serving_presets(), CUSTOM]
+
+
+def serve_model_names() -> list[str]:
+    """Published architectures of ``data/models.csv``, then :data:`SERVE_BY_PARAMS`."""
+    from planner.serving import load_models
+
+    return [*load_models(), SERVE_BY_PARAMS]
+
+
+def _text_of(value: Any, scale: float = 1.0) -> str:
+    if value is None:
+        return ""
+    text = _FLOAT_FORMAT.format(float(value) / scale)
+    return text.replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def serve_preset_inputs(name: str) -> dict[str, Any]:
+    """Every serve input as the serving preset ``name`` sets it (the defaults elsewhere)."""
+    return dict(_serve_preset_inputs(name))
+
+
+@lru_cache(maxsize=32)
+def _serve_preset_inputs(name: str) -> dict[str, Any]:
+    from planner.serving_presets import build_service_request
+
+    request = build_service_request(name)
+    a = request.assumptions
+    inputs: dict[str, Any] = {
+        "srv_preset": name,
+        "srv_chip": request.accelerator,
+        "srv_model": request.model if request.model is not None else SERVE_BY_PARAMS,
+        "srv_precision": a.sizing.precision,
+        "srv_pricing": a.sizing.pricing,
+        SERVE_GRID: "",
+    }
+    demand = request.demand
+    values = {
+        "params": request.params,
+        "active_params": request.active_params,
+        "users": demand.users,
+        "queries_per_user_day": demand.queries_per_user_day,
+        "input_tokens": demand.input_tokens,
+        "output_tokens": demand.output_tokens,
+    }
+    for key, (arg, _, scale) in SERVE_NUMBERS.items():
+        if arg in values:
+            value = values[arg]
+        elif hasattr(a, arg):
+            value = getattr(a, arg)
+        else:
+            value = getattr(a.sizing, arg)
+        inputs[key] = _text_of(value, scale)
+    return inputs
+
+
+def serve_default_inputs() -> dict[str, Any]:
+    """The Serve page's opening state: the issue's 70B-on-H100 example, no grid limit."""
+    return serve_preset_inputs(SERVE_DEFAULT_PRESET)
+
+
+def _serve_same(a: Any, b: Any) -> bool:
+    """Same text, or the same number written two ways (``1e8`` and ``100,000,000``)."""
+    x, y = str(a if a is not None else "").strip(), str(b if b is not None else "").strip()
+    if x == y:
+        return True
+    try:
+        return math.isclose(parse_number("", x), parse_number("", y), rel_tol=1e-9)
+    except PlannerError:
+        return False
+
+
+def serve_changed(inputs: Mapping[str, Any]) -> list[str]:
+    """The serve inputs (grid limit aside) that differ from the chosen preset; all for custom."""
+    name = inputs.get("srv_preset", CUSTOM)
+    keys = [k for k in SERVE_KEYS if k not in ("srv_preset", SERVE_GRID)]
+    if name == CUSTOM:
+        return keys
+    base = serve_preset_inputs(str(name))
+    return [k for k in keys if not _serve_same(base.get(k), inputs.get(k))]
+
+
+def serve_number(key: str, raw: Any) -> float | None:
+    """One serve number in the core's unit (None: empty and optional).
+
+    Raises
+    ------
+    InputError
+        Naming the input's label: empty when required, or not a number.
+    """
+    label = SERVE_NUMBERS[key][1] if key in SERVE_NUMBERS else "grid limit (MW)"
+    scale = SERVE_NUMBERS[key][2] if key in SERVE_NUMBERS else 1.0
+    if raw is None or str(raw).strip() == "":
+        if key in SERVE_OPTIONAL:
+            return None
+        raise InputError(label, "empty", "a number")
+    return parse_number(label, raw) * scale
+
+
+def serve_request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`planner.serving_presets.build_service_request`.
+
+    The preset plus only the inputs that differ from it (so the preset's values keep their
+    sources); every input for ``custom``. A new model, parameter count or active parameter
+    count passes the whole model (the core then drops the preset's).
+
+    Raises
+    ------
+    InputError
+        For an empty or malformed number, named by its label.
+    """
+    name = str(inputs.get("srv_preset") or CUSTOM)
+    changed = set(serve_changed(inputs))
+    kwargs: dict[str, Any] = {"preset": None if name == CUSTOM else name}
+    if changed & set(_MODEL_GROUP):
+        changed |= set(_MODEL_GROUP)
+        if inputs.get("srv_model") != SERVE_BY_PARAMS:
+            changed -= {"srv_params_b", "srv_active_params_b"}
+        else:
+            changed.discard("srv_model")
+    for key in sorted(changed, key=SERVE_KEYS.index):
+        if key in SERVE_CHOICES:
+            kwargs[SERVE_CHOICES[key][0]] = inputs.get(key)
+        else:
+            kwargs[SERVE_NUMBERS[key][0]] = serve_number(key, inputs.get(key))
+    if kwargs.get("model") == SERVE_BY_PARAMS:
+        kwargs.pop("model")
+    return kwargs
+
+
+def serve_grid_mw(inputs: Mapping[str, Any]) -> float | None:
+    """The page's grid limit, MW (None: no limit), in the range the core accepts."""
+    raw = inputs.get(SERVE_GRID)
+    value = serve_number(SERVE_GRID, raw)
+    if value is not None:
+        check_range("grid limit (MW)", value, *LIMITS["grid_mw"])
+    return value
+
+
+def serve_to_query(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """The URL pairs of the serve inputs: the preset plus what differs from it (nothing when
+    the page is as it opens)."""
+    if not inputs or all(inputs.get(k) is None for k in SERVE_KEYS):
+        return {}
+    query: dict[str, str] = {}
+    name = str(inputs.get("srv_preset") or CUSTOM)
+    for key in serve_changed(inputs):
+        query[key] = str(inputs.get(key) if inputs.get(key) is not None else "").strip()
+    grid = str(inputs.get(SERVE_GRID) or "").strip()
+    if grid:
+        query[SERVE_GRID] = grid
+    if query or name != SERVE_DEFAULT_PRESET:
+        query = {"srv_preset": name, **query}
+    return query
+
+
+def serve_from_query(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Serve inputs rebuilt from URL pairs (or a scenario file's ``[serve]`` table), and the
+    messages of the values that were ignored (an unknown preset, chip or model; text too
+    long to be a number). Numbers that do not parse are kept: the page says why."""
+    inputs = serve_default_inputs()
+    errors: list[str] = []
+    if not any(k in query for k in SERVE_KEYS):
+        return inputs, errors
+    name = query.get("srv_preset")
+    if name is not None:
+        name = str(name).strip()
+        if name in serve_preset_names():
+            if name != CUSTOM:
+                inputs.update(serve_preset_inputs(name))
+            inputs["srv_preset"] = name
+        else:
+            errors.append(
+                str(InputError("srv_preset", name, "one of: " + ", ".join(serve_preset_names())))
+            )
+    allowed = {
+        "srv_chip": chip_ids(),
+        "srv_model": serve_model_names(),
+        "srv_precision": list(PRECISIONS),
+        "srv_pricing": list(SERVE_PRICING),
+    }
+    for key in SERVE_KEYS:
+        if key == "srv_preset" or key not in query:
+            continue
+        raw = str(query[key]).strip()
+        if key in allowed:
+            if raw in allowed[key]:
+                inputs[key] = raw
+            else:
+                errors.append(str(InputError(key, raw, "one of: " + ", ".join(allowed[key]))))
+        elif len(raw) > SERVE_TEXT_MAX:
+            errors.append(str(InputError(key, raw[:20] + "...", "a number")))
+        else:
+            inputs[key] = raw
+    return inputs, errors

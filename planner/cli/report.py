@@ -1,4 +1,4 @@
-"""``planner report``: export a sizing, an optimised plan or a projection as a report.
+"""``planner report``: export a sizing, a serving, an optimised plan or a projection as a report.
 
 Thin: :mod:`planner.reports` builds and writes the report. Without ``--out``, md and json go
 to stdout; html and xlsx need ``--out`` (an HTML page or a workbook is a file, not terminal
@@ -25,6 +25,7 @@ from planner.examples import resolve
 from planner.presets import load_presets
 from planner.reports import FORMATS, STDOUT_FORMATS, build_report, render_report, resolve_format
 from planner.reports._atomic import check_writable_target
+from planner.serving_presets import load_serving_presets
 
 #: Exit code when the scenario has no plan (as ``planner optimize``); the report is written.
 EXIT_NO_PLAN = 3
@@ -45,6 +46,23 @@ def report_command(
     preset: Annotated[
         str | None,
         typer.Option(help="Report a sizing preset instead: " + ", ".join(load_presets()) + "."),
+    ] = None,
+    serve_preset: Annotated[
+        str | None,
+        typer.Option(
+            "--serve-preset",
+            help="Report an inference service instead (a serving preset): "
+            + ", ".join(load_serving_presets())
+            + ".",
+        ),
+    ] = None,
+    grid_mw: Annotated[
+        float | None,
+        typer.Option(
+            "--grid-mw",
+            help="Site grid limit, MW, for --preset or --serve-preset: the report says whether "
+            "the peak fits and what fits if not.",
+        ),
     ] = None,
     fmt: Annotated[
         str | None,
@@ -69,7 +87,7 @@ def report_command(
 
     SCENARIO: a site scenario (an optimised plan) or a projection study, by shipped name
     (gtc2024, iea-2025-base...; `planner examples` lists them) or as a TOML file; or
-    --preset NAME for a sizing.
+    --preset NAME for a sizing; or --serve-preset NAME for an inference service.
 
     Exit code 0: the report is written. Exit code 3: a site scenario with no plan (no plan
     fits the limits): the report, with the minimal relaxations, is still written, and one
@@ -87,9 +105,25 @@ def report_command(
         check_writable_target(out)
     # A name is resolved only when it is the one input; scenario and --preset together are
     # refused by build_report with its own message.
-    path = resolve(scenario) if scenario is not None and preset is None else scenario
+    alone = preset is None and serve_preset is None
+    path = resolve(scenario) if scenario is not None and alone else scenario
+    options: dict[str, float] = {}
+    if grid_mw is not None:
+        if alone:
+            raise InputError(
+                "--grid-mw",
+                grid_mw,
+                "a --preset or --serve-preset report (a site scenario has its own grid)",
+            )
+        options["grid_mw"] = grid_mw
     with stdout_guard():
-        report = build_report(path, preset=preset, command=_command(scenario, preset, key, out))
+        report = build_report(
+            path,
+            preset=preset,
+            serve_preset=serve_preset,
+            command=_command(scenario, preset, key, out, serve_preset, grid_mw),
+            **options,
+        )
         rendered = render_report(report, key) if out is None else b""
     if out is None:
         sys.stdout.write(rendered.decode("utf-8"))
@@ -117,9 +151,23 @@ def _exit_code(report: object) -> int:
     return EXIT_NO_PLAN
 
 
-def _command(scenario: str | None, preset: str | None, key: str, out: Path | None) -> str:
+def _command(
+    scenario: str | None,
+    preset: str | None,
+    key: str,
+    out: Path | None,
+    serve_preset: str | None = None,
+    grid_mw: float | None = None,
+) -> str:
     parts = ["planner", "report"]
-    parts += [str(scenario)] if scenario is not None else ["--preset", str(preset)]
+    if scenario is not None:
+        parts += [str(scenario)]
+    if preset is not None:
+        parts += ["--preset", str(preset)]
+    if serve_preset is not None:
+        parts += ["--serve-preset", str(serve_preset)]
+    if grid_mw is not None:
+        parts += ["--grid-mw", f"{grid_mw:g}"]
     parts += ["--format", key]
     if out is not None:
         parts += ["--out", str(out)]

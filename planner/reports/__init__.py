@@ -1,10 +1,11 @@
-"""Capacity reports: any sizing, optimised plan or projection as HTML, XLSX, Markdown or JSON.
+"""Capacity reports: any sizing, serving, optimised plan or projection as HTML, XLSX, MD or JSON.
 
 Build a :class:`Report` once from the core's result objects, then render it in any format;
 the formats cannot disagree because they render the same object::
 
     from planner.reports import build_report, write_report
     report = build_report(preset="gtc2024-hopper")        # or build_report("site.toml")
+    report = build_report(serve_preset="chatgpt-2023")    # an inference service
     write_report(report, "gtc.html")                       # format from the suffix
     data = render_report(report, "json")                   # bytes, e.g. for a download
 
@@ -44,6 +45,7 @@ from planner.reports.model import (
     Report,
     Table,
 )
+from planner.reports.serving import build_serving_report
 from planner.reports.sizing import build_sizing_report
 
 #: The file suffixes each format may be written to (compared case-insensitively); the first
@@ -198,10 +200,12 @@ def build_report(
     path: str | Path | None = None,
     *,
     preset: str | None = None,
+    serve_preset: str | None = None,
     command: str = "",
     **options: Any,
 ) -> Report:
-    """Build the report for a scenario file (plan or projection) or a preset (sizing).
+    """Build the report for a scenario file (plan or projection), a preset (sizing) or a
+    serving preset (an inference service).
 
     Parameters
     ----------
@@ -210,6 +214,9 @@ def build_report(
         scenario (``data/projections/*.toml``); the kind is read from the file's keys.
     preset : str, optional
         A sizing preset (``data/presets.toml``), e.g. ``gtc2024-hopper``.
+    serve_preset : str, optional
+        A serving preset (``data/serving_presets.toml``), e.g. ``chatgpt-2023``
+        (:func:`planner.reports.serving.build_serving_report`; ``grid_mw`` may be passed).
     command : str
         The command line shown in the provenance.
     **options
@@ -218,14 +225,19 @@ def build_report(
     Raises
     ------
     InputError
-        Neither or both of ``path`` and ``preset``.
+        Not exactly one of ``path``, ``preset`` and ``serve_preset``.
     """
-    if (path is None) == (preset is None):
+    given = sum(x is not None for x in (path, preset, serve_preset))
+    if given != 1:
         raise InputError(
-            "scenario/--preset",
-            "both" if path is not None else "neither",
-            "a scenario TOML file or --preset NAME (exactly one)",
+            "scenario/--preset/--serve-preset",
+            "more than one" if given else "neither",
+            "a scenario TOML file, --preset NAME or --serve-preset NAME (exactly one)",
         )
+    if serve_preset is not None:
+        from planner.serving_presets import build_service_request
+
+        return build_serving_report(build_service_request(serve_preset), command=command, **options)
     if preset is not None:
         from planner.request import build_request
 
@@ -251,6 +263,7 @@ __all__ = [
     "Report",
     "Table",
     "build_report",
+    "build_serving_report",
     "build_sizing_report",
     "check_suffix",
     "file_kind",

@@ -863,6 +863,7 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
         :func:`~planner.serving.serving_grid_fit`, None without a limit or a feasible
         service), ``preset_title`` / ``preset_source``, ``chip_name``, ``system_name``.
     """
+    from planner.reports.serving import sourced_assumptions
     from planner.serving import serving_grid_fit
     from planner.serving_presets import published_comparison
 
@@ -873,8 +874,10 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
     if grid_mw is not None and bool(result.feasible):
         fit = serving_grid_fit(result, float(grid_mw), float(request.demand.users))
         grid = {k: float(v) if not isinstance(v, bool) else v for k, v in fit.__dict__.items()}
+    payload = result.to_dict()
+    payload["assumptions"] = sourced_assumptions(result, request)
     return {
-        "result": result.to_dict(),
+        "result": payload,
         "published": published_comparison(result, request.preset),
         "grid": grid,
         "preset_title": request.preset.title if request.preset else None,

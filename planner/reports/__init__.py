@@ -230,7 +230,7 @@ def build_report(
     given = sum(x is not None for x in (path, preset, serve_preset))
     if given != 1:
         raise InputError(
-            "scenario/--preset/--serve-preset",
+            "scenario/--preset",
             "more than one" if given else "neither",
             "a scenario TOML file, --preset NAME or --serve-preset NAME (exactly one)",
         )

@@ -170,6 +170,21 @@ def sweep_service(
     return frame[list(_SWEEP_COLUMNS)]
 
 
+def sourced_assumptions(
+    result: ServingResult, request: ServiceRequest
+) -> dict[str, dict[str, Any]]:
+    """The result's assumptions (value, unit, source), with the demand's sources as the preset
+    names them (the core tags every demand value ``service input``)."""
+    sources = request.preset.sources if request.preset is not None else {}
+    out = {}
+    for name, item in result.assumptions.items():
+        source = item["source"]
+        if source == "service input" and name in sources:
+            source = sources[name]
+        out[name] = {"value": item["value"], "unit": item["unit"], "source": source}
+    return out
+
+
 def _clip(values: Any, name: str) -> np.ndarray:
     low, high = RANGES[name]
     return np.unique(np.clip(np.asarray(values, dtype=float), low, high))
@@ -335,8 +350,7 @@ def build_serving_report(
     if payload.get("usd_per_million_tokens") is None and feasible:
         notes.append(f"Cost unknown: the catalog has no price for {chip.id}.")
     assumptions = tuple(
-        {"name": name, "value": item["value"], "unit": item["unit"], "source": item["source"]}
-        for name, item in result.assumptions.items()
+        {"name": name, **item} for name, item in sourced_assumptions(result, request).items()
     )
     provenance = Provenance(
         planner_version=planner.__version__,

@@ -1,7 +1,7 @@
 """Fuzz the app: every widget of every page, and the query string, with extreme and malformed values.
 
-A seeded random walk (``random.Random(SEED)``) through the four pages: each step sets one
-widget on screen (number inputs, sliders, select boxes, radios, multiselects, checkboxes,
+A seeded random walk (``random.Random(SEED)``) through the five pages: each step sets one
+widget on screen (number and text inputs, sliders, select boxes, radios, multiselects, checkboxes,
 the Optimise tables' cells, buttons, page switches) to an extreme or malformed value a
 planner could type (``1e308``, ``-1``, ``nan``, ``2.15e25``, ``1.8T``, ``""``, a chip listed
 twice...) and reruns the app. Whatever the value, the page must show a message, never an
@@ -33,10 +33,11 @@ PAGES = {
     "size": "planner/app/size_page.py",
     "optimise": "planner/app/optimise_page.py",
     "national": "planner/app/national_page.py",
+    "serve": "planner/app/serve_page.py",
     "reports": "planner/app/reports_page.py",
 }
 #: Steps of the walk on each page (the Optimise page's Solve is the slow one).
-STEPS = {"size": 70, "optimise": 30, "national": 25, "reports": 8}
+STEPS = {"size": 70, "optimise": 30, "national": 25, "serve": 40, "reports": 8}
 QUERIES = 30
 
 NUMBERS: list[Any] = [
@@ -114,6 +115,11 @@ QUERY_VALUES = [
     "1990-2100",
     "%%%",
     "eJwrSS0u0cvJT8_MAQAWGQQr",
+    "chatgpt-2023",
+    "deepseek-v3",
+    "by parameter count",
+    "1e8",
+    "1e11",
 ]
 QUERY_KEYS = [
     *state.INPUT_KEYS,
@@ -128,6 +134,7 @@ QUERY_KEYS = [
     "nat_samples",
     "nat_countries",
     "nat_upload",
+    *state.SERVE_KEYS,
     "bogus",
 ]
 
@@ -154,6 +161,7 @@ def _one_widget(at: AppTest, rng: random.Random, page: str) -> str:
     """Set one random widget of the page on screen to a random extreme value; return what."""
     choices: list[tuple[str, Any]] = []
     choices += [("number_input", w) for w in at.number_input if not w.disabled]
+    choices += [("text_input", w) for w in at.text_input if not w.disabled]
     choices += [("slider", w) for w in at.slider]
     choices += [("selectbox", w) for w in at.selectbox]
     choices += [("radio", w) for w in at.radio]
@@ -172,6 +180,10 @@ def _one_widget(at: AppTest, rng: random.Random, page: str) -> str:
         if widget.key == "nat_samples" and value is not None and value > 20_000:
             value = 20_000  # a million samples is a slow (but valid) run: not a fuzz step
         widget.set_value(value)
+        return f"{widget.key} = {value!r}"
+    if kind == "text_input":  # the Serve page's numbers, typed as text
+        value = rng.choice([*CELLS, "1e11", "1e-7", "5e5", "0.01", "100"])
+        widget.set_value("" if value is None else value)
         return f"{widget.key} = {value!r}"
     if kind == "slider":
         low, high = widget.min, widget.max
@@ -249,7 +261,7 @@ def test_no_widget_value_on_any_page_reaches_a_traceback() -> None:
         walk.check(at, page, "switch")
         for _ in range(steps):
             if page == "reports":  # no inputs of its own: change another page's, then look
-                other = rng.choice(["size", "optimise", "national"])
+                other = rng.choice(["size", "optimise", "national", "serve"])
                 at.switch_page(PAGES[other]).run()
                 what = _one_widget(at, rng, other)
                 at.run()

@@ -7,8 +7,8 @@ calls ``playwright install``. Run with ``pytest -m browser``.
 * the GTC 2024 claim: doubling the deadline halves the GPUs (screenshots
   ``artifacts/app-default.png`` and ``artifacts/app.png``);
 * one bad input per page (a GPU count that takes years, a malformed table cell, a bad
-  projection upload, a sizing the core refuses seen from Reports): a message, never a
-  traceback, and the page stays usable;
+  projection upload, users typed with a unit word on the Serve page, a sizing the core
+  refuses seen from Reports): a message, never a traceback, and the page stays usable;
 * every page at 1,440 and 1,024 px and the Size page on a phone (390 px): no Deploy button,
   no metric value cut, screenshots in ``docs/app-<page>-<width>.png``; first-view and rerun
   times per page go to ``artifacts/app-browser-times.txt``.
@@ -60,6 +60,7 @@ BROWSER_PAGES = {
     "size": "",
     "optimise": "optimise",
     "national": "national",
+    "serve": "serve",
     "reports": "reports",
 }
 DOCS = ROOT / "docs"
@@ -267,6 +268,26 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(app_url: str)
             wait_idle(page)
             assert_no_traceback(page, "national, bad upload")
             assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
+
+            # Serve a model: users typed with a unit word are refused in one line; the chip
+            # comparison and the public record stay on the page
+            page.goto(app_url + "serve")
+            page.get_by_text("Model vs public record").wait_for()
+            wait_idle(page)
+            users = page.get_by_role("textbox", name="Users (daily active)")
+            users.fill("1e8 users")
+            users.press("Enter")
+            page.get_by_text("users (daily active) = '1e8 users' is not allowed").wait_for()
+            wait_idle(page)
+            assert_no_traceback(page, "serve, '1e8 users'")
+            page.get_by_text("Model vs public record").wait_for()
+            users.fill("1e8")
+            users.press("Enter")
+            page.wait_for_function(
+                f"() => ({METRICS_JS})()['GPUs'] !== undefined", timeout=PAGE_TIMEOUT_MS
+            )
+            wait_idle(page)
+            assert_no_traceback(page, "serve, back to 1e8")
 
             # Reports: a sizing the core refuses (FP8 on an A100) is said; the rest is offered
             page.goto(app_url + "reports?preset=gtc2024-hopper&chip=a100-80gb")

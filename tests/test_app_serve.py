@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from planner.app import share, state
+from planner.errors import InputError
 from planner.serving_presets import serve_request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,6 +223,17 @@ def test_the_scenario_file_round_trips_the_serve_inputs() -> None:
     assert state.serve_grid_mw(back["serve"]) == 12.0
     query = share.to_query(app)
     assert query["srv_preset"] == "chatgpt-2023" and query["srv_users"] == "5e7"
+
+
+@pytest.mark.parametrize("typed", ["nan", "1e999", "abc"])
+def test_a_scenario_file_keeps_a_bad_serve_value_as_text_and_reads_back(typed: str) -> None:
+    serve = {**state.serve_default_inputs(), "srv_users": typed}
+    app = {"sizing": state.default_inputs(), "optimise": {}, "national": {}, "serve": serve}
+    back, errors = share.from_toml(share.to_toml(app))  # TOML has no NaN a reader accepts
+    assert not errors
+    assert back["serve"]["srv_users"] == typed
+    with pytest.raises(InputError, match="users"):
+        state.serve_request_kwargs(back["serve"])  # the page then says why
 
 
 def test_the_inputs_survive_a_visit_to_another_page(page: AppTest) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -282,7 +283,7 @@ def to_toml(app: Mapping[str, Any]) -> str:
         data["national"] = _plain(dict(app["national"]))
     serve = state.serve_to_query(app.get("serve") or {})
     if serve:
-        data["serve"] = {k.removeprefix("srv_"): _number_or_text(v) for k, v in serve.items()}
+        data["serve"] = {k.removeprefix("srv_"): _finite_or_text(v) for k, v in serve.items()}
     header = (
         "planner app scenario: every page's inputs (load it with 'Load a scenario file').\n"
         "Units are in the key names: _b billions, _t trillions, _mw MW, _usd US dollars."
@@ -292,6 +293,13 @@ def to_toml(app: Mapping[str, Any]) -> str:
 
 def _dumps(data: dict[str, Any], header: str) -> str:
     return dump_toml(data, header)
+
+
+def _finite_or_text(text: str) -> Any:
+    """A serve input as a TOML number when it is a finite one, else the text typed ("nan",
+    "1e999", "abc" stay text, so the file can be read back and the page says why)."""
+    value = _number_or_text(text)
+    return value if isinstance(value, str) or math.isfinite(value) else text
 
 
 def _number_or_text(text: str) -> Any:

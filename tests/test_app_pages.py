@@ -293,9 +293,9 @@ def test_reports_page_offers_every_format_and_the_bytes_are_reports(app: AppTest
     assert_clean(app)
     assert not app.error
     labels = [b.label for b in app.get("download_button") if b.key.startswith("dl_")]
-    assert labels == ["HTML", "Excel (XLSX)", "Markdown", "JSON"] * 3
+    assert labels == ["HTML", "Excel (XLSX)", "Markdown", "JSON"] * 4
     sources = report_sources(app)
-    assert set(sources) == {"sizing", "plan", "projection"}
+    assert set(sources) == {"sizing", "plan", "projection", "serving"}
     for subject, args in sources.values():
         for fmt in ("html", "xlsx", "md", "json"):
             data = compute.report_bytes(subject, args, fmt)
@@ -336,7 +336,7 @@ def test_a_bad_sidebar_input_shows_the_core_message_on_the_reports_page(app: App
     assert_clean(app)
     assert "precision = 'fp8' is not allowed" in app.error[0].value
     buttons = [b for b in app.get("download_button") if b.key.startswith("dl_")]
-    assert len(buttons) == 8  # plan and projection still offered
+    assert len(buttons) == 12  # plan, projection and serving still offered
 
 
 # --- the shared sidebar across pages ---------------------------------------------------------

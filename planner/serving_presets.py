@@ -14,6 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from planner._paths import data_dir
 from planner.catalog import Catalog
 from planner.data_errors import read_toml
@@ -271,3 +274,74 @@ __all__ = [
     "published_comparison",
     "serve_request",
 ]
+
+
+_SWEEP_COLUMNS = (
+    "users",
+    "reasoning_multiplier",
+    "feasible",
+    "replicas",
+    "gpus",
+    "systems",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "wh_per_query",
+    "energy_mwh_per_year",
+    "usd_per_million_tokens",
+)
+
+
+def sweep_service(
+    request: ServiceRequest,
+    *,
+    users: Any = None,
+    reasoning: Any = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """The same service over many user counts or reasoning multipliers, one vectorised call.
+
+    Parameters
+    ----------
+    request : ServiceRequest
+        From :func:`planner.serving_presets.build_service_request`.
+    users : array of float, optional
+        Daily active users per scenario (default: the request's).
+    reasoning : array of float, optional
+        Reasoning multipliers, generated / visible tokens (default: the request's).
+
+    Returns
+    -------
+    DataFrame
+        One row per scenario: ``users, reasoning_multiplier, feasible, replicas, gpus,
+        systems, facility_power_mw, average_facility_power_mw, wh_per_query,
+        energy_mwh_per_year, usd_per_million_tokens``.
+    """
+    d = request.demand
+    a = request.assumptions
+    if reasoning is not None:
+        a = a.with_("swept", reasoning_multiplier=np.asarray(reasoning, dtype=float))
+    u = np.asarray(users if users is not None else d.users, dtype=float)
+    n = max(np.size(u), np.size(reasoning) if reasoning is not None else 1)
+    demand = ServingDemand(
+        users=np.broadcast_to(u, n).copy(),
+        queries_per_user_day=np.full(n, float(d.queries_per_user_day)),
+        input_tokens=np.full(n, float(d.input_tokens)),
+        output_tokens=np.full(n, float(d.output_tokens)),
+    )
+    result = serve(
+        request.accelerator,
+        demand,
+        model=request.model,
+        params=request.params,
+        active_params=request.active_params,
+        batch_size=request.batch_size,
+        gpus_per_replica=request.gpus_per_replica,
+        assumptions=a,
+        catalog=catalog,
+    )
+    frame = result.to_frame()
+    frame["users"] = demand.users
+    frame["reasoning_multiplier"] = np.broadcast_to(
+        np.asarray(a.reasoning_multiplier, dtype=float), n
+    )
+    return frame[list(_SWEEP_COLUMNS)]

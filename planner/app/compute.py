@@ -888,7 +888,7 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
 
 
 def _curve(key: Key, users: Any = None, reasoning: Any = None) -> pd.DataFrame:
-    from planner.reports.serving import sweep_service
+    from planner.serving_presets import sweep_service
 
     return sweep_service(_service(key), users=users, reasoning=reasoning)
 

@@ -6,7 +6,7 @@ answer), :func:`planner.serving.compare_serving` (every chip for the same servic
 :func:`planner.serving_presets.published_comparison` and
 :func:`planner.serving_validation.validate_serving` (the public record), and vectorised
 :func:`planner.serving.serve` calls over users and over the reasoning multiplier
-(:func:`sweep_service`, also used by the app's charts). This module only arranges them.
+(:func:`planner.serving_presets.sweep_service`, also used by the app's charts). This module only arranges them.
 """
 
 from __future__ import annotations
@@ -36,13 +36,11 @@ from planner.reports.model import (
 )
 from planner.serving import (
     RANGES,
-    ServingDemand,
     ServingResult,
     compare_serving,
-    serve,
     serving_grid_fit,
 )
-from planner.serving_presets import ServiceRequest, published_comparison
+from planner.serving_presets import ServiceRequest, published_comparison, sweep_service
 
 #: Multiples of the service's users swept in the report (ordinal axis: one point each).
 USERS_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -99,75 +97,6 @@ BREAKDOWN_LABELS = {
     "network_storage": "network and storage",
     "facility_overhead": "facility overhead (PUE)",
 }
-_SWEEP_COLUMNS = (
-    "users",
-    "reasoning_multiplier",
-    "feasible",
-    "replicas",
-    "gpus",
-    "systems",
-    "facility_power_mw",
-    "average_facility_power_mw",
-    "wh_per_query",
-    "energy_mwh_per_year",
-    "usd_per_million_tokens",
-)
-
-
-def sweep_service(
-    request: ServiceRequest,
-    *,
-    users: Any = None,
-    reasoning: Any = None,
-    catalog: Catalog | None = None,
-) -> pd.DataFrame:
-    """The same service over many user counts or reasoning multipliers, one vectorised call.
-
-    Parameters
-    ----------
-    request : ServiceRequest
-        From :func:`planner.serving_presets.build_service_request`.
-    users : array of float, optional
-        Daily active users per scenario (default: the request's).
-    reasoning : array of float, optional
-        Reasoning multipliers, generated / visible tokens (default: the request's).
-
-    Returns
-    -------
-    DataFrame
-        One row per scenario: ``users, reasoning_multiplier, feasible, replicas, gpus,
-        systems, facility_power_mw, average_facility_power_mw, wh_per_query,
-        energy_mwh_per_year, usd_per_million_tokens``.
-    """
-    d = request.demand
-    a = request.assumptions
-    if reasoning is not None:
-        a = a.with_("swept", reasoning_multiplier=np.asarray(reasoning, dtype=float))
-    u = np.asarray(users if users is not None else d.users, dtype=float)
-    n = max(np.size(u), np.size(reasoning) if reasoning is not None else 1)
-    demand = ServingDemand(
-        users=np.broadcast_to(u, n).copy(),
-        queries_per_user_day=np.full(n, float(d.queries_per_user_day)),
-        input_tokens=np.full(n, float(d.input_tokens)),
-        output_tokens=np.full(n, float(d.output_tokens)),
-    )
-    result = serve(
-        request.accelerator,
-        demand,
-        model=request.model,
-        params=request.params,
-        active_params=request.active_params,
-        batch_size=request.batch_size,
-        gpus_per_replica=request.gpus_per_replica,
-        assumptions=a,
-        catalog=catalog,
-    )
-    frame = result.to_frame()
-    frame["users"] = demand.users
-    frame["reasoning_multiplier"] = np.broadcast_to(
-        np.asarray(a.reasoning_multiplier, dtype=float), n
-    )
-    return frame[list(_SWEEP_COLUMNS)]
 
 
 def sourced_assumptions(

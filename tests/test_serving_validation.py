@@ -132,3 +132,24 @@ def test_chatgpt_seed_estimate_implies_a_few_percent_flop_utilisation():
 def test_every_validation_row_is_within_its_tolerance(table):
     bad = table[~table["within_tolerance"].astype(bool)]
     assert bad.empty, bad[["case", "published", "predicted", "ratio"]].to_string()
+
+
+def test_planner_validate_json_carries_the_serving_section_in_a_real_process() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = "import sys; from planner.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "validate", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    payload = json.loads(proc.stdout)
+    cases = {(r["case"], r["quantity"]) for r in payload["serving"]}
+    assert ("gemini-median-2025", "wh_per_query") in cases
+    assert ("chatgpt-2023", "systems") in cases
+    assert all(r["within_tolerance"] for r in payload["serving"])

@@ -1,4 +1,5 @@
-"""``planner validate``: every published training run next to the run model's prediction."""
+"""``planner validate``: every published training run next to the run model's prediction, and
+the serving model against published inference energy and fleet figures."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from planner._arrays import to_python
 from planner.catalog import load_catalog
 from planner.cli._app import app, console, print_json
+from planner.serving_validation import validate_serving
 from planner.utilisation import validate_runs
 
 #: Keys of each run in ``--json`` (the contract scripts read), in order.
@@ -46,7 +49,10 @@ def validate_command(
         Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped catalog.")
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object {runs, summary, coefficients}.")
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object {runs, summary, coefficients, serving}."
+        ),
     ] = False,
 ) -> None:
     """Check the utilisation model against every published run.
@@ -55,13 +61,20 @@ def validate_command(
     (leave-one-out) and without its whole family (leave-one-family-out); the error is
     predicted / published - 1.
     """
-    result = validate_runs(runs, load_catalog(catalog))
+    cat = load_catalog(catalog)
+    result = validate_runs(runs, cat)
     payload = result.to_dict()
+    serving = [
+        {k: to_python(v) for k, v in row.items()}
+        for row in validate_serving().to_dict(orient="records")
+    ]
     if json_out:
         payload["runs"] = [{k: r[k] for k in JSON_RUN_KEYS} for r in payload["runs"]]
+        payload["serving"] = serving
         print_json(payload)
         return
     _print(payload)
+    _print_serving(serving)
 
 
 def _pct(value: Any) -> str:
@@ -115,3 +128,22 @@ def _print(payload: dict[str, Any]) -> None:
         c.add_row(row["feature"], f"{row['coefficient']:+.3f}", f"{row['prior']:+.3f}", row["unit"])
     console.print(c)
     console.print("Sources: `planner validate --json` lists each run's source in full.")
+
+
+def _print_serving(rows: list[dict[str, Any]]) -> None:
+    t = Table(
+        title="Serving: published inference figures vs the serving model (ratio = model / published)"
+    )
+    for col in ("case", "quantity", "published", "model", "ratio", "tolerance", "within"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            str(r["case"]),
+            str(r["quantity"]),
+            f"{r['published']:,.4g}",
+            f"{r['predicted']:,.4g}",
+            f"{r['ratio']:.2f}",
+            f"x{r['tolerance_factor']:g}",
+            "yes" if r["within_tolerance"] else "NO",
+        )
+    console.print(t)

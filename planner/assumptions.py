@@ -24,8 +24,19 @@ from planner.validation import (
     first_bad,
 )
 
-Pricing = Literal["auto", "buy", "rent"]
-PRICING_MODES: tuple[str, ...] = ("auto", "buy", "rent")
+Pricing = Literal["amortized", "rent", "capex"]
+PRICING_MODES: tuple[str, ...] = ("amortized", "rent", "capex")
+#: Former pricing names, still accepted: "auto" and "buy" charged the whole purchase.
+LEGACY_PRICING = {"auto": "amortized", "buy": "capex"}
+#: Amortisation knobs and their data/economics.csv rows (defaults, with sources).
+ECONOMICS_FIELDS = {
+    "service_life_years": "service_life_years",
+    "hardware_utilisation": "hardware_utilisation",
+    "cost_of_capital": "cost_of_capital",
+    "networking_share": "networking_share_of_cluster_capex",
+    "facility_usd_per_mw": "facility_capex_usd_per_mw",
+    "facility_life_years": "facility_life_years",
+}
 
 #: Smallest MFU / goodput / load fraction accepted, each on its own.
 MIN_FRACTION = 1e-6
@@ -133,10 +144,19 @@ class SizingAssumptions:
     grid_gco2_per_kwh: Any
     precision: str = "bf16"
     avg_power_per_gpu_w: Any = None
-    pricing: str = "auto"
+    pricing: str = "amortized"
     price_usd_per_gpu: Any = None
     rent_usd_per_gpu_hour: Any = None
     whole_systems: bool = True
+    #: True: MFU comes from the run model (planner.utilisation) at sizing time; any explicit
+    #: mfu (user, preset, scenario) turns it off.
+    mfu_from_run_model: bool = False
+    service_life_years: Any = None
+    hardware_utilisation: Any = None
+    cost_of_capital: Any = None
+    networking_share: Any = None
+    facility_usd_per_mw: Any = None
+    facility_life_years: Any = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -146,14 +166,23 @@ class SizingAssumptions:
         values: dict[str, Any] = {}
         sources: dict[str, str] = {
             "precision": "default: BF16, the precision large dense runs report MFU against",
-            "pricing": "default: buy where the catalog has a price, else rent",
+            "pricing": "default: amortized (hardware over its service life + electricity; "
+            "Cottier et al. 2024, arXiv 2405.21015)",
             "whole_systems": "default: GPUs are bought as whole servers/racks",
+            "mfu_from_run_model": "default: MFU x goodput from the run model fitted to "
+            "published runs (data/training_runs.csv; `planner validate`)",
         }
         for f in fields(cls):
             if f.name in table:
                 values[f.name] = table[f.name].value
                 sources[f.name] = "default: " + table[f.name].source
-        return cls(**values, sources=sources)
+        from planner.amortization import economics_parameters
+
+        econ = economics_parameters()
+        for name, row in ECONOMICS_FIELDS.items():
+            values[name] = econ[row].value
+            sources[name] = "default: " + econ[row].source
+        return cls(**values, sources=sources, mfu_from_run_model=True)
 
     def with_(self, source: str, **changes: Any) -> SizingAssumptions:
         """A copy with ``changes`` applied (``None`` values ignored), each tagged ``source``."""
@@ -162,6 +191,10 @@ class SizingAssumptions:
         if unknown:
             raise InputError(unknown[0], changes[unknown[0]], "one of: " + ", ".join(sorted(known)))
         applied = {k: v for k, v in changes.items() if v is not None}
+        if applied.get("pricing") in LEGACY_PRICING:
+            applied["pricing"] = LEGACY_PRICING[applied["pricing"]]
+        if "mfu" in applied and "mfu_from_run_model" not in applied:
+            applied["mfu_from_run_model"] = False  # an explicit MFU always wins
         sources = dict(self.sources)
         sources.update({k: source for k in applied})
         return replace(self, **applied, sources=sources)
@@ -192,6 +225,18 @@ class SizingAssumptions:
             MAX_ELECTRICITY_USD_PER_MWH,
         )
         check_range("grid_gco2_per_kwh", self.grid_gco2_per_kwh, *GRID_INTENSITY_RANGE)
+        if self.service_life_years is not None:
+            check_range("service_life_years", self.service_life_years, 0.5, 30.0)
+        if self.facility_life_years is not None:
+            check_range("facility_life_years", self.facility_life_years, 1.0, 100.0)
+        if self.hardware_utilisation is not None:
+            check_fraction("hardware_utilisation", self.hardware_utilisation, floor=0.05)
+        if self.cost_of_capital is not None:
+            check_range("cost_of_capital", self.cost_of_capital, 0.0, 1.0)
+        if self.networking_share is not None:
+            check_range("networking_share", self.networking_share, 0.0, 0.9)
+        if self.facility_usd_per_mw is not None:
+            check_range("facility_usd_per_mw", self.facility_usd_per_mw, 0.0, 1e9)
         if self.price_usd_per_gpu is not None:
             check_non_negative("price_usd_per_gpu", self.price_usd_per_gpu)
             check_range("price_usd_per_gpu", self.price_usd_per_gpu, 0.0, MAX_PRICE_USD_PER_GPU)
@@ -215,6 +260,12 @@ class SizingAssumptions:
         "price_usd_per_gpu": "USD per GPU",
         "rent_usd_per_gpu_hour": "USD per GPU-hour",
         "whole_systems": "",
+        "service_life_years": "years",
+        "hardware_utilisation": "fraction of service-life hours",
+        "cost_of_capital": "fraction per year",
+        "networking_share": "fraction of cluster hardware capex",
+        "facility_usd_per_mw": "USD per MW of IT load",
+        "facility_life_years": "years",
     }
 
 

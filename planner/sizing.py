@@ -15,17 +15,18 @@ array or pandas Series, and a million scenarios evaluate in one call
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from planner import economics, power
+from planner import amortization, economics, power
 from planner._arrays import ceil_whole, out, to_python
 from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
+from planner.utilisation import utilisation_for_run
 from planner.validation import check_positive, check_range, first_bad
 from planner.workloads import TrainingRun
 
@@ -84,6 +85,9 @@ class SizingResult:
     cost_usd: Any
     pricing: Any
     emissions_tco2: Any
+    amortized_cost_usd: Any
+    cluster_capex_usd: Any
+    embodied_tco2: Any
     power_chain: dict[str, float] | None
     assumptions: dict[str, dict[str, Any]]
 
@@ -126,6 +130,7 @@ def _evaluate(
     system_power_kw: Any,
     price_usd_per_gpu: Any,
     rent_usd_per_gpu_hour: Any,
+    embodied_kgco2e_per_gpu: Any,
     gpus: Any,
     days: Any,
     a: SizingAssumptions,
@@ -165,21 +170,27 @@ def _evaluate(
     facility_avg_mw = power.facility_power_w(it_avg_mw, a.pue)
     energy = power.energy_mwh(facility_avg_mw, hours)
 
-    capex = economics.capex_usd(gpus_arr, price_usd_per_gpu)
-    rental = economics.rental_cost_usd(gpu_hours, rent_usd_per_gpu_hour)
     electricity = economics.electricity_cost_usd(energy, a.electricity_usd_per_mwh)
-    buy_cost = capex + electricity
-    if a.pricing == "buy":
-        mode = np.where(np.isnan(buy_cost), "unknown", "buy")
-        cost = buy_cost
-    elif a.pricing == "rent":
-        mode = np.where(np.isnan(rental), "unknown", "rent")
-        cost = rental
-    else:
-        can_buy = ~np.isnan(buy_cost)
-        can_rent = ~np.isnan(rental)
-        cost = np.where(can_buy, buy_cost, np.where(can_rent, rental, np.nan))
-        mode = np.where(can_buy, "buy", np.where(can_rent, "rent", "unknown"))
+    econ = amortization.run_economics(
+        "(prices given)",
+        gpus_arr,
+        days_arr,
+        it_power_mw=it_peak_mw,
+        electricity_cost_usd=electricity,
+        server_price_usd_per_gpu=price_usd_per_gpu,
+        rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
+        embodied_kgco2e_per_gpu=embodied_kgco2e_per_gpu,
+        life_years=a.service_life_years,
+        utilisation=a.hardware_utilisation,
+        cost_of_capital=a.cost_of_capital,
+        networking_share=a.networking_share,
+        facility_usd_per_mw=a.facility_usd_per_mw,
+        facility_life_years=a.facility_life_years,
+    )
+    cost = econ.cost_usd(a.pricing)
+    mode = a.pricing
+    capex = econ.cluster_capex_usd
+    rental = econ.rental_cost_usd
 
     return {
         "flops": out(flops),
@@ -201,6 +212,9 @@ def _evaluate(
         "cost_usd": out(cost),
         "pricing": str(mode) if np.ndim(mode) == 0 else mode,
         "emissions_tco2": out(economics.emissions_tco2(energy, a.grid_gco2_per_kwh)),
+        "amortized_cost_usd": out(econ.amortized_cost_usd),
+        "cluster_capex_usd": out(econ.cluster_capex_usd),
+        "embodied_tco2": out(econ.embodied_tco2),
     }
 
 
@@ -278,7 +292,9 @@ def _top(values: Any) -> str:
 
 
 #: Results that are NaN where a price is not known (reported as unknown, not an error).
-_MAY_BE_UNKNOWN = frozenset({"capex_usd", "rental_cost_usd", "electricity_cost_usd"})
+_MAY_BE_UNKNOWN = frozenset(
+    {"capex_usd", "rental_cost_usd", "electricity_cost_usd", "amortized_cost_usd", "embodied_tco2"}
+)
 
 
 def _check_gpus_or_days(gpus: Any, days: Any) -> None:
@@ -350,9 +366,9 @@ def size_training(
     _check_gpus_or_days(gpus, days)
     peak = chip.dense_tflops(a.precision)
     flops = run.total_flops()
-    price = _chip_price(chip.price_usd_per_gpu, a.price_usd_per_gpu)
-    rent = _chip_price(chip.rent_usd_per_gpu_hour, a.rent_usd_per_gpu_hour)
-    _check_price_known(chip, a, price, rent)
+    a = _with_run_model(a, run, chip, gpus)
+    a = _with_measured_load(a, chip)
+    price, rent, embodied = _chip_economics(chip, a)
     values = _evaluate(
         flops=flops,
         peak_tflops=peak,
@@ -360,6 +376,7 @@ def size_training(
         system_power_kw=chip.system_power_kw,
         price_usd_per_gpu=price,
         rent_usd_per_gpu_hour=rent,
+        embodied_kgco2e_per_gpu=embodied,
         gpus=gpus,
         days=days,
         a=a,
@@ -397,21 +414,70 @@ def size_training(
     )
 
 
-def _check_price_known(chip: Accelerator, a: SizingAssumptions, price: Any, rent: Any) -> None:
-    if a.pricing == "buy" and np.isnan(price).any():
+def _chip_economics(chip: Accelerator, a: SizingAssumptions) -> tuple[Any, Any, Any]:
+    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU for a chip.
+
+    An explicit override wins; else data/chip_economics.csv and data/embodied.csv (every
+    shipped chip, estimates marked); else the catalog's own price and rent (a user's
+    catalog), and an :class:`InputError` if it has none (never a silent 0).
+    """
+    table = amortization.chip_economics()
+    row = table.loc[chip.id] if chip.id in table.index else None
+    price = a.price_usd_per_gpu
+    if price is None:
+        price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
+    rent = a.rent_usd_per_gpu_hour
+    if rent is None:
+        rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
+    if price is None or rent is None:
+        field = "price_usd_per_gpu" if price is None else "rent_usd_per_gpu_hour"
         raise InputError(
-            "pricing",
-            "buy",
-            "rent, or a price_usd_per_gpu",
-            detail=f"the catalog has no purchase price for {chip.id}",
+            field,
+            "missing",
+            "a price: --price-usd-per-gpu and --rent-usd-per-gpu-hour",
+            detail=f"{chip.id} has no price in data/chip_economics.csv or its catalog",
         )
-    if a.pricing == "rent" and np.isnan(rent).any():
+    embodied = row["embodied_kgco2e_per_gpu"] if row is not None else np.nan
+    return (
+        np.asarray(price, dtype=float),
+        np.asarray(rent, dtype=float),
+        np.asarray(embodied, dtype=float),
+    )
+
+
+def _with_run_model(
+    a: SizingAssumptions, run: TrainingRun, chip: Accelerator, gpus: Any
+) -> SizingAssumptions:
+    """MFU from the run model when no MFU was given (user, preset, scenario).
+
+    The model predicts MFU x goodput; MFU = prediction / goodput keeps the product. Under a
+    deadline the GPUs are not known yet: the model's cluster term is 0 on the shipped runs,
+    so the prediction does not depend on them.
+    """
+    if not a.mfu_from_run_model:
+        return a
+    est = utilisation_for_run(run, chip, gpus, a.precision)
+    mfu = np.asarray(est.value, dtype=float) / np.asarray(a.goodput, dtype=float)
+    if np.any(mfu > 1.0):
         raise InputError(
-            "pricing",
-            "rent",
-            "buy, or a rent_usd_per_gpu_hour",
-            detail=f"the catalog has no rental price for {chip.id}",
+            "goodput",
+            float(np.min(a.goodput)),
+            f"at least the run model's MFU x goodput ({float(np.max(est.value)):.2f})",
         )
+    source = est.explanation + f" (MFU = {float(np.ravel(mfu)[0]):.3g} = that / goodput)"
+    return replace(a.with_(source, mfu=out(mfu)), mfu_from_run_model=True)
+
+
+def _with_measured_load(a: SizingAssumptions, chip: Accelerator) -> SizingAssumptions:
+    """Average draw: the measured fraction for the chip family unless one was given."""
+    if not a.sources.get("avg_load_fraction", "").startswith("default:"):
+        return a
+    if chip.id not in amortization.measured_power().index:
+        return a
+    avg, low, high, source = amortization.measured_load_fraction(chip.id)
+    return a.with_(
+        f"measured for {chip.id} (range {low:g}-{high:g}): {source}", avg_load_fraction=avg
+    )
 
 
 def _assumption_list(
@@ -451,21 +517,45 @@ def _assumption_list(
         if value is None:
             continue
         add(name, value, unit, a.sources.get(name, "user input"))
-    price_source = chip.price_source or "no published price"
-    if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+    table = amortization.chip_economics()
+    if chip.id in table.index:
+        row = table.loc[chip.id]
+        if a.price_usd_per_gpu is None:
+            add(
+                "price_usd_per_gpu",
+                float(row["server_price_usd_per_gpu"]),
+                "USD per GPU (system price / its GPUs)",
+                f"data/chip_economics.csv {chip.id}: {row['server_price_source']}",
+            )
+        if a.rent_usd_per_gpu_hour is None:
+            add(
+                "rent_usd_per_gpu_hour",
+                float(row["rent_usd_per_gpu_hour"]),
+                "USD per GPU-hour",
+                f"data/chip_economics.csv {chip.id}: {row['rent_source']}",
+            )
         add(
-            "price_usd_per_gpu",
-            chip.price_usd_per_gpu,
-            "USD per GPU",
-            f"catalog {chip.id}: {price_source}",
+            "embodied_kgco2e_per_gpu",
+            float(row["embodied_kgco2e_per_gpu"]),
+            "kgCO2e per GPU incl. its server share",
+            f"data/embodied.csv {chip.id}: {row['embodied_source']}",
         )
-    if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
-        add(
-            "rent_usd_per_gpu_hour",
-            chip.rent_usd_per_gpu_hour,
-            "USD per GPU-hour",
-            f"catalog {chip.id}: {price_source}",
-        )
+    else:
+        price_source = chip.price_source or "no published price"
+        if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+            add(
+                "price_usd_per_gpu",
+                chip.price_usd_per_gpu,
+                "USD per GPU",
+                f"catalog {chip.id}: {price_source}",
+            )
+        if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+            add(
+                "rent_usd_per_gpu_hour",
+                chip.rent_usd_per_gpu_hour,
+                "USD per GPU-hour",
+                f"catalog {chip.id}: {price_source}",
+            )
     return items
 
 
@@ -577,17 +667,40 @@ def size_frame(
             "a precision every listed chip supports",
             detail=f"{bad} has no {a.precision.upper()} tensor mode",
         )
+    econ_table = amortization.chip_economics().reindex(list(uniques))
+
+    def per_row_econ(column: str) -> np.ndarray:
+        return econ_table[column].to_numpy(dtype=float)[codes]
+
     price = (
         np.asarray(a.price_usd_per_gpu, dtype=float)
         if a.price_usd_per_gpu is not None
-        else per_row("price_usd_per_gpu")
+        else per_row_econ("server_price_usd_per_gpu")
     )
     rent = (
         np.asarray(a.rent_usd_per_gpu_hour, dtype=float)
         if a.rent_usd_per_gpu_hour is not None
-        else per_row("rent_usd_per_gpu_hour")
+        else per_row_econ("rent_usd_per_gpu_hour")
     )
+    if a.sources.get("avg_load_fraction", "").startswith("default:"):
+        # the measured per-family average draw, as size_training uses (default where unmeasured)
+        measured = amortization.measured_power()["average_fraction_of_nameplate"]
+        per_chip = measured.reindex(list(uniques)).fillna(float(a.avg_load_fraction))
+        a = a.with_(
+            "measured per chip family: data/measured_power.csv",
+            avg_load_fraction=per_chip.to_numpy(dtype=float)[codes],
+        )
+    if a.mfu_from_run_model:
+        est = utilisation_for_run(
+            run, np.asarray(uniques, dtype=object)[codes], gpus, a.precision, catalog=cat
+        )
+        mfu = est.value / np.asarray(a.goodput, dtype=float)
+        a = replace(
+            a.with_(est.explanation + " (per row; MFU = that / goodput)", mfu=mfu),
+            mfu_from_run_model=True,
+        )
     values = _evaluate(
+        embodied_kgco2e_per_gpu=per_row_econ("embodied_kgco2e_per_gpu"),
         flops=run.total_flops(),
         peak_tflops=peak,
         gpus_per_system=per_row("gpus_per_system"),

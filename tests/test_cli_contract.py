@@ -73,6 +73,10 @@ def test_size_json_gtc2024_hopper_is_clean_and_about_8000_h100_at_15_mw(tmp_path
     assert d["accelerator"] == "h100"
     assert d["gpus"] == pytest.approx(8000, rel=0.10)
     assert d["facility_power_mw"] == pytest.approx(15, rel=0.10)
+    # issue 10: the economics and embodied carbon are top-level keys; cost follows the pricing
+    for key in ("amortized_cost_usd", "rental_cost_usd", "cluster_capex_usd", "embodied_tco2"):
+        assert isinstance(d[key], float) and d[key] > 0, key
+    assert d["pricing"] == "amortized" and d["cost_usd"] == d["amortized_cost_usd"]
 
 
 def test_size_compare_json_is_clean_and_lists_every_chip(tmp_path):

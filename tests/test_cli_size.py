@@ -42,6 +42,42 @@ def test_issue_example_h100_90_days(capsys, contract_keys):
     assert d["days"] <= 90
 
 
+#: Issue 10: the new top-level economics and carbon keys of `planner size --json`.
+ECONOMICS_KEYS = {
+    "amortized_cost_usd",
+    "rental_cost_usd",
+    "cluster_capex_usd",
+    "electricity_cost_usd",
+    "embodied_tco2",
+    "pricing",
+}
+
+
+def test_size_without_mfu_uses_the_run_model_and_says_so(capsys):
+    args = ["size", "--accelerator", "h100", "--params", "70e9", "--tokens", "15e12"]
+    code, out, _ = run_cli(capsys, *args, "--gpus", "8192")
+    assert code == 0
+    assert "from the run model: H100, BF16, dense, 70B active, 8,192 GPUs" in out
+    assert "cross-validated median error" in out
+    assert "not part of the run's cost" in out and "tCO2 embodied" in out
+    code, out, _ = run_cli(capsys, *args, "--gpus", "8192", "--json")
+    d = json.loads(out)
+    assert ECONOMICS_KEYS <= set(d)
+    assert "from the run model" in d["assumptions"]["mfu"]["source"]
+    # Published H100-era dense runs: effective MFU x goodput about 0.2-0.4 (issue 10)
+    assert 0.15 < d["mfu"] * d["goodput"] < 0.45
+    assert d["pricing"] == "amortized" and d["cost_usd"] == d["amortized_cost_usd"]
+    assert d["amortized_cost_usd"] < d["cluster_capex_usd"]
+    assert d["embodied_tco2"] > 0
+    # --mfu overrides the model; --pricing capex charges the whole cluster + electricity
+    code, out, _ = run_cli(
+        capsys, *args, "--gpus", "8192", "--mfu", "0.4", "--pricing", "capex", "--json"
+    )
+    d = json.loads(out)
+    assert d["mfu"] == 0.4 and d["assumptions"]["mfu"]["source"] == "user input"
+    assert d["cost_usd"] == pytest.approx(d["cluster_capex_usd"] + d["electricity_cost_usd"])
+
+
 def test_issue_example_gb200_with_2000_gpus_json(capsys):
     code, out, _ = run_cli(
         capsys, "size", "--accelerator", "gb200", "--flops", "2.15e25", "--gpus", "2000", "--json"

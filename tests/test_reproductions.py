@@ -87,6 +87,25 @@ def test_gpt4_cost_about_60_million_dollars():
     assert 85 <= r.days <= 100
 
 
+def test_gpt4_cottier_amortised_cost_about_40_million_and_cloud_about_79_million():
+    # Cottier et al. 2024, "The rising costs of training frontier AI models" (arXiv 2405.21015;
+    # code github.com/epoch-research/training-cost-trends): GPT-4 costs USD 40.7M in amortised
+    # hardware capex + energy and USD 78.6M at cloud prices, from 2.1e25 FLOPs on 25,000 A100s
+    # for about 95 days. Issue 10 asks for 30%; the planner lands within 2% (40.16M, 77.52M),
+    # asserted tighter so a drift in the economics fails here before it reaches 30%.
+    r = size_preset("gpt4-cottier")
+    assert r.pricing == "amortized"
+    assert r.cost_usd == r.amortized_cost_usd
+    assert r.amortized_cost_usd == pytest.approx(40.7e6, rel=0.30)
+    assert r.rental_cost_usd == pytest.approx(78.6e6, rel=0.30)
+    assert r.amortized_cost_usd == pytest.approx(40.7e6, rel=0.02)
+    assert r.rental_cost_usd == pytest.approx(78.6e6, rel=0.02)
+    assert r.days == pytest.approx(95, rel=0.01)
+    assert r.mfu == 0.328  # the preset's stated utilisation, not the run model
+    # the cluster's purchase is reported beside the run's cost, never in it
+    assert r.cluster_capex_usd > 5 * r.cost_usd
+
+
 def test_hopper_preset_spelled_out_by_hand(gtc_run):
     # The same answer computed by hand from the catalog (989/1979 dense, 10.2 kW per 8):
     # FLOPs 6 x 2.8e11 x 1.3e13 = 2.184e25; per GPU 1979e12 x 0.2 x 0.9 FLOP/s;
@@ -96,3 +115,16 @@ def test_hopper_preset_spelled_out_by_hand(gtc_run):
     assert r.flops == pytest.approx(2.184e25)
     assert r.gpus == 7888 and r.systems == 986
     assert r.facility_power_mw == pytest.approx(7888 * 1275 * 1.1 * 1.35 / 1e6)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gtc2024-hopper", "gtc2024-blackwell", "gpt4-estimate", "gpt4-cottier", "llama3.1-405b"],
+)
+def test_presets_keep_their_stated_mfu_not_the_run_model(name):
+    # Issue 10: the run model is the default only when no MFU is given; a preset's MFU is its
+    # source's stated assumption and must survive.
+    p = get_preset(name)
+    r = size_preset(name)
+    assert r.mfu == p.sizing_assumptions().mfu
+    assert "run model" not in r.assumptions["mfu"]["source"]

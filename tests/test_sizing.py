@@ -17,7 +17,7 @@ RUN = TrainingRun(flops=1e24)
 
 def test_days_follow_flops_over_sustained_throughput():
     # 1e24 / (1,000 x 989e12 x 0.4 x 0.9) / 86,400 = 32.16 days
-    r = size_training(RUN, "h100", gpus=1000)
+    r = size_training(RUN, "h100", gpus=1000, mfu=0.4)
     assert r.days == pytest.approx(1e24 / (1000 * 989e12 * 0.4 * 0.9) / 86400)
     assert r.gpu_hours == pytest.approx(r.days * 24 * 1000)
 
@@ -43,17 +43,39 @@ def test_moe_uses_active_parameters():
 
 
 def test_peak_and_average_power_are_distinct():
+    # Average draw is the measured ~76% of nameplate for H100 training (Newkirk et al. 2025,
+    # arXiv 2506.14551), not the 80-82% peak reading of Latif et al. 2024.
     r = size_training(RUN, "h100", gpus=8000)
-    assert r.average_facility_power_mw == pytest.approx(0.8 * r.facility_power_mw)
+    assert r.assumptions["avg_load_fraction"]["value"] == pytest.approx(0.76)
+    assert r.assumptions["avg_load_fraction"]["source"].startswith("measured for h100")
+    assert r.average_facility_power_mw == pytest.approx(0.76 * r.facility_power_mw)
     assert r.energy_mwh == pytest.approx(r.average_facility_power_mw * r.days * 24)
     assert r.facility_power_mw == pytest.approx(r.it_power_mw * r.pue)
 
 
-def test_rental_cost_includes_power_and_buy_cost_adds_electricity():
-    buy = size_training(RUN, "h100", gpus=1000, pricing="buy")
-    assert buy.cost_usd == pytest.approx(1000 * 30000 + buy.energy_mwh * 80)
+def test_rental_cost_includes_power_and_capex_cost_adds_electricity():
+    # Cluster capex = servers (DGX H100 ~USD 270k / 8 = 33,750 per GPU) + networking (19% of
+    # servers + network, Cottier et al. 2024) + facility (USD 11.7M per MW of IT, Cushman &
+    # Wakefield 2025); the capex pricing charges all of it plus electricity at USD 80/MWh.
+    buy = size_training(RUN, "h100", gpus=1000, pricing="capex")
+    servers = 1000 * 33750
+    capex = servers / (1 - 0.19) + 11.7e6 * buy.it_power_mw
+    assert buy.cluster_capex_usd == pytest.approx(capex)
+    assert buy.capex_usd == buy.cluster_capex_usd
+    assert buy.cost_usd == pytest.approx(capex + buy.energy_mwh * 80)
+    assert buy.pricing == "capex"
     rent = size_training(RUN, "h100", gpus=1000, pricing="rent")
     assert rent.cost_usd == pytest.approx(rent.gpu_hours * 2.99)
+    # the default charges the run its share of the hardware life, never the whole cluster
+    amortized = size_training(RUN, "h100", gpus=1000)
+    assert amortized.pricing == "amortized"
+    assert amortized.cost_usd == amortized.amortized_cost_usd
+    assert amortized.electricity_cost_usd < amortized.cost_usd < amortized.cluster_capex_usd
+
+
+def test_old_pricing_names_still_work():
+    assert size_training(RUN, "h100", gpus=1000, pricing="buy").pricing == "capex"
+    assert size_training(RUN, "h100", gpus=1000, pricing="auto").pricing == "amortized"
 
 
 def test_emissions_are_energy_times_intensity():
@@ -61,16 +83,46 @@ def test_emissions_are_energy_times_intensity():
     assert r.emissions_tco2 == pytest.approx(r.energy_mwh * 0.4)
 
 
-def test_unknown_price_is_reported_as_unknown_not_zero():
+def _own_catalog_chip(tmp_path):
+    """A user's catalog with an H200 copy ('myh200') that has no price and no rent."""
+    from planner.catalog import data_dir, load_catalog
+
+    lines = (data_dir() / "accelerators.csv").read_text().splitlines()
+    h200 = next(line for line in lines if line.startswith("h200,"))
+    path = tmp_path / "own.csv"
+    path.write_text(lines[0] + "\n" + "my" + h200 + "\n")
+    return load_catalog(path)
+
+
+def test_every_shipped_chip_is_priced_so_comparisons_never_mix_bought_and_rented():
+    # H200 had no catalog price; data/chip_economics.csv now prices every shipped chip.
     r = size_training(RUN, "h200", gpus=1000)
-    assert r.cost_usd != r.cost_usd  # NaN
-    assert r.pricing == "unknown"
-    assert r.to_dict()["cost_usd"] is None
+    assert np.isfinite(r.cost_usd) and r.pricing == "amortized"
+    assert r.assumptions["price_usd_per_gpu"]["source"].startswith("data/chip_economics.csv h200")
 
 
-def test_buying_a_chip_without_a_price_is_an_error():
-    with pytest.raises(InputError, match="no purchase price for h200"):
-        size_training(RUN, "h200", gpus=1000, pricing="buy")
+def test_a_chip_without_a_price_is_an_error_not_zero(tmp_path):
+    cat = _own_catalog_chip(tmp_path)
+    with pytest.raises(InputError) as err:
+        size_training(RUN, "myh200", gpus=1000, mfu=0.4, catalog=cat)
+    assert err.value.field == "price_usd_per_gpu"
+
+
+def test_a_chip_of_ones_own_catalog_priced_by_hand_has_unknown_embodied_carbon(tmp_path):
+    cat = _own_catalog_chip(tmp_path)
+    r = size_training(
+        RUN,
+        "myh200",
+        gpus=1000,
+        mfu=0.4,
+        catalog=cat,
+        price_usd_per_gpu=30000,
+        rent_usd_per_gpu_hour=3.0,
+        pricing="rent",
+    )
+    assert r.cost_usd == pytest.approx(r.gpu_hours * 3.0)
+    assert r.embodied_tco2 != r.embodied_tco2  # NaN: unknown, not zero
+    assert r.to_dict()["embodied_tco2"] is None
 
 
 def test_to_dict_has_the_contract_keys_and_is_json(contract_keys):
@@ -79,7 +131,9 @@ def test_to_dict_has_the_contract_keys_and_is_json(contract_keys):
     )
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
     assert contract_keys <= set(d)
-    assert d["assumptions"]["mfu"]["source"].startswith("default: Llama 3.1")
+    assert "from the run model: H100, BF16" in d["assumptions"]["mfu"]["source"]
+    assert d["pricing"] == "amortized"
+    assert d["cost_usd"] == d["amortized_cost_usd"] < d["cluster_capex_usd"]
     assert d["assumptions"]["peak_dense_tflops"]["value"] == 989
 
 
@@ -149,6 +203,20 @@ def test_size_frame_mixes_chips_and_matches_single_calls():
         )
         assert out.loc[i, "gpus"] == one.gpus
         assert out.loc[i, "facility_power_mw"] == pytest.approx(one.facility_power_mw)
+        assert out.loc[i, "energy_mwh"] == pytest.approx(one.energy_mwh)  # same measured load
+        assert out.loc[i, "cost_usd"] == pytest.approx(one.cost_usd)
+
+
+def test_size_frame_uses_the_run_model_like_single_calls():
+    df = pd.DataFrame(
+        {"accelerator": ["h100", "a100-80gb"], "flops": [1e24, 1e24], "gpus": [1024, 1024]}
+    )
+    out = size_frame(df)
+    for i, row in df.iterrows():
+        one = size_training(TrainingRun(flops=row.flops), row.accelerator, gpus=row.gpus)
+        assert out.loc[i, "days"] == pytest.approx(one.days)
+        assert out.loc[i, "energy_mwh"] == pytest.approx(one.energy_mwh)
+        assert out.loc[i, "cost_usd"] == pytest.approx(one.cost_usd)
 
 
 def test_size_frame_rejects_unknown_chip():
@@ -200,11 +268,16 @@ def test_changing_the_chip_drops_the_presets_chip_specific_values():
     other = build_request(preset="gpt4-estimate", accelerator="h100").size()
     assert same.assumptions["rent_usd_per_gpu_hour"]["value"] == 1.0
     assert other.assumptions["rent_usd_per_gpu_hour"]["value"] == 2.99
-    assert other.assumptions["rent_usd_per_gpu_hour"]["source"].startswith("catalog h100")
+    assert other.assumptions["rent_usd_per_gpu_hour"]["source"].startswith(
+        "data/chip_economics.csv h100"
+    )
     assert other.mfu == same.mfu  # the run's utilisation assumption is kept
-    # a chip with no rental price at all says so rather than pricing at zero
-    with pytest.raises(InputError, match="no rental price for b200"):
-        build_request(preset="gpt4-estimate", accelerator="b200").size()
+    # a chip the catalog never priced gets its sourced estimate (marked), never zero
+    b200 = build_request(preset="gpt4-estimate", accelerator="b200").size()
+    assert b200.assumptions["rent_usd_per_gpu_hour"]["source"].startswith(
+        "data/chip_economics.csv b200"
+    )
+    assert b200.cost_usd > 0
 
 
 def test_a_tiny_run_still_needs_one_whole_system():

@@ -51,7 +51,11 @@ def size_command(
         typer.Option(help="Tensor precision of the dense peak: bf16, fp8 or fp4 [default bf16]."),
     ] = None,
     mfu: Annotated[
-        float | None, typer.Option(help="Model FLOPs utilisation in (0, 1] " + _default("mfu"))
+        float | None,
+        typer.Option(
+            help="Model FLOPs utilisation in (0, 1] [default: from the run model fitted to "
+            "published runs; see `planner validate`]"
+        ),
     ] = None,
     goodput: Annotated[
         float | None,
@@ -85,7 +89,11 @@ def size_command(
     ] = None,
     pricing: Annotated[
         str | None,
-        typer.Option(help="auto (buy if priced, else rent), buy or rent [default auto]."),
+        typer.Option(
+            help="What cost_usd is: amortized (hardware over its service life + electricity), "
+            "rent (cloud GPU-hours) or capex (the whole cluster purchase + electricity) "
+            "[default amortized]. Every chip has a price or a marked estimate."
+        ),
     ] = None,
     price_usd_per_gpu: Annotated[
         float | None, typer.Option(help="Purchase price per GPU, USD (overrides the catalog).")
@@ -221,14 +229,24 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
         ("energy", f"{result.energy_mwh:,.0f} MWh"),
         ("cost", f"{_money(payload['cost_usd'])} ({result.pricing})"),
         (
-            "  capex / rental / electricity",
-            f"{_money(payload['capex_usd'])} / {_money(payload['rental_cost_usd'])} / {_money(payload['electricity_cost_usd'])}",
+            "  amortized / rent / electricity",
+            f"{_money(payload['amortized_cost_usd'])} / {_money(payload['rental_cost_usd'])} / {_money(payload['electricity_cost_usd'])}",
         ),
-        ("emissions", f"{result.emissions_tco2:,.0f} tCO2"),
+        (
+            "cluster capex (up front)",
+            f"{_money(payload['cluster_capex_usd'])} - not part of the run's cost",
+        ),
+        (
+            "emissions",
+            f"{result.emissions_tco2:,.0f} tCO2 operational + {result.embodied_tco2:,.0f} tCO2 embodied",
+        ),
     ]
     for k, v in rows:
         t.add_row(k, v)
     console.print(t)
+    mfu_source = str(result.assumptions.get("mfu", {}).get("source", ""))
+    if "from the run model" in mfu_source:
+        console.print(mfu_source)
     if result.power_chain:
         c = result.power_chain
         console.print(

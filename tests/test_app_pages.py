@@ -103,7 +103,10 @@ def test_optimise_page_solves_gtc2024_on_first_view_to_2016_gb200_and_4_07_mw(
     assert m["Peak facility power"] == pytest.approx(4.0, rel=0.10)
     plan = next(df.value for df in at.dataframe if "Chip" in df.value and "Systems" in df.value)
     assert list(plan["Chip"]) == ["gb200"]
-    assert list(plan["Cost"]) == ["$84.5M"]  # human units, no cents
+    # human units, no cents. The scenario buys (pricing "buy" = capex): 2,016 GB200 at the
+    # data/chip_economics.csv server price + networking (19%) + facility (USD 11.7M/MW of IT)
+    # + electricity (issue 10; before, the GPUs alone: $84.5M)
+    assert list(plan["Cost"]) == ["$147.5M"]
     assert "2,016 GB200 (28 systems)" in at.success[0].value
     assert "Scenario: data/scenarios/gtc2024.toml." in texts(at)  # unedited
     assert "**Binds.** Deadline of gpt-moe-1.8t" in texts(at)
@@ -639,3 +642,20 @@ def test_a_bad_scenario_file_is_refused_with_one_line() -> None:
     assert any("optimise objective = 'fastest' is not allowed" in e for e in errors)
     assert any("national samples = -3 is not allowed" in e for e in errors)
     assert app["sizing"]["chip"] == "h100"  # the rest applies
+
+
+def test_national_page_shows_the_backtest_and_the_fleet_checks_and_labels_points(
+    app: AppTest,
+) -> None:
+    # Issue 11: the backtest and the calibrated/predicted label beside every published point.
+    app.switch_page(NATIONAL).run()
+    assert_clean(app)
+    def table(column: str) -> pd.DataFrame:  # AppTest exposes no table keys: find by column
+        return next(d.value for d in app.dataframe if column in d.value.columns)
+
+    assert set(table("Calibrated or predicted")["Calibrated or predicted"]) == {"predicted"}
+    backtest = table("Error if nothing changed")
+    assert len(backtest) >= 20
+    checks = table("Within tolerance")
+    assert set(checks["Within tolerance"]) == {"yes"}
+    assert any("later published figures within 15%" in m.value for m in app.markdown)

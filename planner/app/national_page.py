@@ -318,6 +318,7 @@ def _published_table(published: list[dict[str, Any]]) -> None:
                 "Published": _quantity(p["quantity"], p["published"]),
                 "Model": _quantity(p["quantity"], p["model"]),
                 "Difference": fmt.percent(p["relative_difference"]),
+                "Calibrated or predicted": p.get("label") or "",
                 "Note": p.get("note") or "",
             }
             for p in published
@@ -334,6 +335,68 @@ def _published_table(published: list[dict[str, Any]]) -> None:
             "totals' in the sidebar to fit it)."
         )
     )
+
+
+@st.cache_data(show_spinner=False)
+def _backtest() -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """The out-of-sample backtest, its summary and the fleet's reconciliation (core calls)."""
+    from planner import backtest, fleet
+
+    table = backtest.backtest()
+    return table, backtest.summary(table), fleet.reconcile(strict=False)
+
+
+def _evidence() -> None:
+    """The fleet against the money and the chips, and the out-of-sample backtest."""
+    try:
+        table, summary, checks = _backtest()
+    except PlannerError as exc:
+        st.info(f"The backtest could not be run: {exc}")
+        return
+    with st.expander("Backtest: published figures predicted out of sample"):
+        st.markdown(
+            f"Fitted only on data up to each cut-off year, the model predicts "
+            f"{summary['hits']} of {summary['predictions']} later published figures within "
+            f"{summary['tolerance']:.0%} ({summary['distinct_figures_hit']} distinct figures; "
+            f"the naive 'nothing changes' forecast: {summary['persistence_hits']}). Median "
+            f"|error| {fmt.percent_plain(summary['median_abs_error'])} (naive "
+            f"{fmt.percent_plain(summary['persistence_median_abs_error'])})."
+        )
+        out = table[~table["used_as_input"]]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Data up to": out["cutoff_year"].astype(int).astype(str),
+                    "Study": out["study"],
+                    "Region": out["region"],
+                    "Year": out["year"].astype(int).astype(str),
+                    "Published (TWh)": [fmt.twh(v) for v in out["published"]],
+                    "Predicted (TWh)": [fmt.twh(v) for v in out["predicted"]],
+                    "Error": [fmt.percent(v) for v in out["error"]],
+                    "Error if nothing changed": [fmt.percent(v) for v in out["persistence_error"]],
+                }
+            ),
+            hide_index=True,
+            key="nat_backtest_table",
+        )
+    with st.expander("The fleet against the money and the chips"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Check": checks["check"],
+                    "Scope": checks["scope"],
+                    "Year": checks["year"].astype(int).astype(str),
+                    "Fleet": [fmt.number(v) for v in checks["implied"]],
+                    "Published": [fmt.number(v) for v in checks["published"]],
+                    "Unit": checks["unit"],
+                    "Difference": [fmt.percent(v) for v in checks["error"]],
+                    "Within tolerance": ["yes" if w else "NO" for w in checks["within"]],
+                    "Source": checks["source"],
+                }
+            ),
+            hide_index=True,
+            key="nat_fleet_checks",
+        )
 
 
 def render() -> None:
@@ -411,9 +474,10 @@ def _render() -> None:
         "own denominator (data/countries/electricity.csv)."
     )
     _published_table(result["published"])
-    with st.expander("How the numbers were calibrated"):
+    with st.expander("Calibration (off unless chosen)"):
         for variant, text in result["calibration"].items():
             st.markdown(f"**{variant}**: {text}")
+    _evidence()
     with st.expander("Every number of the projection"):
         st.dataframe(fmt.projection_table(result["frame"]), hide_index=True, key="nat_frame_table")
 

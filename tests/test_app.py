@@ -433,11 +433,58 @@ def test_every_table_on_the_size_page_shows_human_units() -> None:
 
 def test_a_longer_service_life_lowers_the_amortised_cost_and_round_trips(app: AppTest) -> None:
     five = metrics(app)["Amortised cost"]  # data/economics.csv: 5 years (Cottier et al. 2024)
+    capex = metrics(app)["Cluster capex (up front)"]
+    # issue 10: the default pricing is amortized, so the Cost metric is the amortised cost:
+    # GTC Hopper (7,888 H100, 90 days) about $29.6M, not the $458M cluster purchase
+    assert metrics(app)["Cost"] == pytest.approx(five) == pytest.approx(29.6, rel=0.01)
     app.number_input(key="service_life_years").set_value(3.0).run()
     assert_clean(app)
     three = metrics(app)["Amortised cost"]
     assert three > five  # the same hardware paid off in fewer years
-    assert metrics(app)["Cost"] == pytest.approx(238.7, rel=0.01)  # buy: unchanged ($M)
+    assert metrics(app)["Cost"] == pytest.approx(three)  # the cost follows the service life
+    assert metrics(app)["Cluster capex (up front)"] == pytest.approx(capex)  # up front: unchanged
     assert app.query_params["service_life_years"] == "3"
     rebuilt, errors = state.inputs_from_query(dict(app.query_params))
     assert errors == [] and rebuilt["service_life_years"] == 3.0
+
+
+# --- issue 10: the run model and the pricing conventions ----------------------------------------
+
+
+def test_the_run_model_checkbox_takes_the_mfu_from_the_model_and_says_so(app: AppTest) -> None:
+    # The GTC 2024 preset states MFU 0.20 (its own assumption): the box is off.
+    assert app.checkbox(key="mfu_model").value is False
+    assert not any("from the run model" in i.value for i in app.info)
+    hopper_gpus = metrics(app)["GPUs"]
+    app.checkbox(key="mfu_model").check().run()
+    assert_clean(app)
+    text = " ".join(i.value for i in app.info)
+    assert "from the run model: H100, FP8, MoE" in text and "cross-validated median error" in text
+    assert app.slider(key="mfu_pct").disabled
+    # the model's FP8 MoE utilisation differs from the preset's 0.20, so the GPU count moves
+    assert metrics(app)["GPUs"] != hopper_gpus
+    assert app.query_params["mfu_model"] == "true"
+    rebuilt, errors = state.inputs_from_query(dict(app.query_params))
+    assert errors == [] and rebuilt["mfu_model"] is True
+
+
+def test_a_custom_run_uses_the_run_model_by_default() -> None:
+    inputs = state.default_inputs()
+    inputs.update(preset=state.CUSTOM, mfu_model=True)
+    kwargs = state.request_kwargs(inputs)
+    assert kwargs["mfu_from_run_model"] is True and "mfu" not in kwargs
+    inputs.update(mfu_model=False)
+    assert state.request_kwargs(inputs)["mfu"] == inputs["mfu"]
+
+
+def test_pricing_picks_which_cost_is_the_cost_and_old_links_still_open(app: AppTest) -> None:
+    assert app.selectbox(key="pricing").value == "amortized"
+    app.selectbox(key="pricing").set_value("rent").run()
+    assert_clean(app)
+    assert metrics(app)["Cost"] == pytest.approx(metrics(app)["Rental cost"])
+    app.selectbox(key="pricing").set_value("capex").run()
+    assert metrics(app)["Cost"] > metrics(app)["Cluster capex (up front)"]  # + electricity
+    # links written before issue 10: auto -> amortized, buy -> capex
+    for old, new in (("auto", "amortized"), ("buy", "capex")):
+        rebuilt, errors = state.inputs_from_query({"preset": "gtc2024-hopper", "pricing": old})
+        assert errors == [] and rebuilt["pricing"] == new

@@ -31,7 +31,6 @@ import streamlit as st
 
 from planner._paths import data_dir
 from planner.amortization import parameter as amortization_parameter
-from planner.amortization import run_economics
 from planner.app.state import parse_number
 from planner.assumptions import GRID_INTENSITY_RANGE
 from planner.catalog import load_catalog
@@ -145,35 +144,23 @@ def default_service_life_years() -> float:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def economics(key: Key, life_years: float | None = None) -> dict[str, Any]:
-    """Amortised economics of the request (:func:`planner.amortization.run_economics`).
+def economics(key: Key) -> dict[str, Any]:
+    """Amortised economics of the request, as the core's sizing reports them.
 
-    The hardware outlives a run: its cost amortised over ``life_years`` (default: the
-    service life of ``data/economics.csv``) plus energy, next to the up-front cluster capex,
-    the rental cost and the embodied emissions. Prices as the request gives them, else
-    ``data/chip_economics.csv``.
+    The hardware outlives a run: :func:`planner.sizing.size_training` gives the amortised
+    cost (servers, network and facility over the service life, + electricity), the up-front
+    cluster capex, the rental cost and the embodied emissions for every run
+    (:func:`planner.amortization.run_economics`); ``cost_usd`` is the one the pricing picks.
     """
-    request = build_request(**dict(key), source=APP_SOURCE)
-    result = request.size().to_dict()
-    a = request.assumptions
-    econ = run_economics(
-        result["accelerator"],
-        result["gpus"],
-        result["days"],
-        it_power_mw=result["it_power_mw"],
-        electricity_cost_usd=result["electricity_cost_usd"],
-        server_price_usd_per_gpu=a.price_usd_per_gpu,
-        rent_usd_per_gpu_hour=a.rent_usd_per_gpu_hour,
-        life_years=life_years,
-    )
+    result = sizing(key)["result"]
+    life = result["assumptions"].get("service_life_years", {}).get("value")
     return {
-        "amortized_cost_usd": float(econ.amortized_cost_usd),
-        "rental_cost_usd": float(econ.rental_cost_usd),
-        "cluster_capex_usd": float(econ.cluster_capex_usd),
-        "embodied_tco2": float(econ.embodied_tco2),
-        "life_years": float(
-            amortization_parameter("service_life_years") if life_years is None else life_years
-        ),
+        "amortized_cost_usd": result["amortized_cost_usd"],
+        "rental_cost_usd": result["rental_cost_usd"],
+        "cluster_capex_usd": result["cluster_capex_usd"],
+        "embodied_tco2": result["embodied_tco2"],
+        "pricing": result["pricing"],
+        "life_years": float(life if life is not None else default_service_life_years()),
     }
 
 

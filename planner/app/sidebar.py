@@ -32,9 +32,9 @@ PERCENT_WIDGETS = {"mfu_pct": "mfu", "goodput_pct": "goodput"}
 _WORK_LABELS = {"params": "parameters x tokens", "flops": "total FLOPs"}
 _GIVEN_LABELS = {"days": "a deadline (days)", "gpus": "a GPU count"}
 _PRICING_LABELS = {
-    "auto": "auto: buy where priced, else rent",
-    "buy": "buy (capex + electricity)",
-    "rent": "rent (GPU-hours)",
+    "amortized": "amortized: hardware over its service life + electricity",
+    "rent": "rent: cloud GPU-hours",
+    "capex": "capex: the whole cluster purchase + electricity",
 }
 
 
@@ -260,6 +260,14 @@ def draw() -> dict[str, Any]:
             format_func=str.upper,
             help="Tensor precision whose dense peak the MFU refers to.",
         )
+        st.checkbox(
+            "MFU from the run model",
+            key="mfu_model",
+            help="MFU x goodput predicted by the model fitted to published training runs "
+            "(chip generation, precision, dense or MoE, model and cluster scale; "
+            "`planner validate` shows its cross-validated error). The Size page states the "
+            "prediction. Untick to set the MFU yourself; a preset's stated MFU unticks it.",
+        )
         st.slider(
             "MFU (model FLOPs utilisation, %)",
             state.MIN_PERCENT,
@@ -269,7 +277,9 @@ def draw() -> dict[str, Any]:
             format="%.1f%%",
             on_change=_on_percent,
             args=("mfu_pct",),
-            help="Achieved model FLOP/s over the dense peak at this precision.",
+            disabled=bool(st.session_state.get("mfu_model")),
+            help="Achieved model FLOP/s over the dense peak at this precision "
+            "(used when 'MFU from the run model' is off).",
         )
         st.slider(
             "Goodput (useful share of wall-clock time, %)",
@@ -329,7 +339,6 @@ def draw() -> dict[str, Any]:
             step=0.01,
             format="%.2f",
         )
-        chip = catalog.get(str(st.session_state.get("chip")))
         _number(
             "avg_power_per_gpu_w",
             "Measured average draw (W per GPU, with its server share)",
@@ -350,9 +359,9 @@ def draw() -> dict[str, Any]:
             step=1000.0,
             format="%.0f",
             value=None,
-            placeholder=f"catalog: {fmt.usd(chip.price_usd_per_gpu)}"
-            if chip.price_usd_per_gpu
-            else "catalog: none",
+            placeholder="default: data/chip_economics.csv",
+            help="Server price per GPU (system price / its GPUs). Empty: the sourced price "
+            "or marked estimate of data/chip_economics.csv.",
         )
         _number(
             "rent_usd_per_gpu_hour",
@@ -360,9 +369,7 @@ def draw() -> dict[str, Any]:
             step=0.1,
             format="%.2f",
             value=None,
-            placeholder=f"catalog: ${chip.rent_usd_per_gpu_hour:,.2f}"
-            if chip.rent_usd_per_gpu_hour
-            else "catalog: none",
+            placeholder="default: data/chip_economics.csv",
         )
         _number(
             "service_life_years",
@@ -371,8 +378,8 @@ def draw() -> dict[str, Any]:
             format="%.3g",
             value=None,
             placeholder=f"default: {compute.default_service_life_years():g}",
-            help="Years the servers are amortised over (data/economics.csv, Cottier et al. "
-            "2024); the Size page shows the amortised cost next to the purchase.",
+            help="Years the servers and network are amortised over (data/economics.csv, "
+            "Cottier et al. 2024): the amortized pricing charges the run its share.",
         )
         _number("electricity_usd_per_mwh", "Electricity (USD/MWh)", step=5.0, format="%.4g")
         _number("grid_gco2_per_kwh", "Grid intensity (gCO2/kWh)", step=10.0, format="%.4g")

@@ -21,6 +21,14 @@ from planner.presets import load_presets
 from planner.request import CHIP_SPECIFIC
 from planner.sizing import MAX_DAYS, MIN_DAYS, GridFit, grid_fit
 
+#: What ``cost_usd`` is under each pricing (planner.amortization).
+_PRICING_HELP = {
+    "amortized": "servers, network and facility amortised over their service life for this "
+    "run's wall-clock time + electricity; Cottier et al. 2024",
+    "rent": "cloud GPU-hours x rent",
+    "capex": "the whole cluster bought for this run + electricity",
+}
+
 
 def _metrics(result: dict[str, Any], system_name: str) -> None:
     deadline = result.get("deadline_days")
@@ -51,10 +59,14 @@ def _metrics(result: dict[str, Any], system_name: str) -> None:
             (
                 "Cost",
                 fmt.usd(result["cost_usd"]),
-                f"pricing: {result['pricing']} (capex + electricity when buying, GPU-hours "
-                "x rent when renting); unknown when the catalog has no price for the chip",
+                f"pricing: {result['pricing']} ({_PRICING_HELP.get(result['pricing'], '')})",
             ),
-            ("Emissions", fmt.tco2(result["emissions_tco2"]), "energy x grid carbon intensity"),
+            (
+                "Emissions",
+                fmt.tco2(result["emissions_tco2"]),
+                "operational: energy x grid carbon intensity; embodied (manufacturing) "
+                f"{fmt.tco2(result['embodied_tco2'])} beside it",
+            ),
             (
                 "Compute",
                 f"{fmt.number(result['sustained_pflops'])} PFLOP/s",
@@ -243,9 +255,8 @@ def _assumptions(result: dict[str, Any]) -> None:
 
 def _amortised(key: compute.Key, inputs: dict[str, Any]) -> None:
     """The hardware outlives the run: amortised cost, up-front capex, rent, embodied CO2."""
-    life = inputs.get("service_life_years")
     try:
-        econ = compute.economics(key, None if life is None else float(life))
+        econ = compute.economics(key)
     except PlannerError as err:
         st.info(f"No amortised economics for these inputs: {err}", icon=":material/info:")
         return
@@ -276,8 +287,9 @@ def _amortised(key: compute.Key, inputs: dict[str, Any]) -> None:
             ]
         )
         st.caption(
-            "The Cost metric above follows the pricing input (buy: the hardware in full); "
-            "these are the other conventions for the same run. Set the service life in "
+            f"The Cost metric above follows the pricing in force ({econ['pricing']}); "
+            "these are the other conventions for the same run. The cluster capex is what "
+            "must be spent up front, never part of a run's cost. Set the service life in "
             "the sidebar under Money and carbon."
         )
 
@@ -361,6 +373,9 @@ def _render(inputs: dict[str, Any]) -> None:
         f"{fmt.percent_plain(result['mfu'])}, goodput {fmt.percent_plain(result['goodput'])}, "
         f"PUE {result['pue']:g}."
     )
+    mfu_source = str(result["assumptions"].get("mfu", {}).get("source", ""))
+    if "from the run model" in mfu_source:
+        st.info(mfu_source, icon=":material/model_training:")
     _metrics(result, answer["system_name"])
     _partial_systems(result, answer["system_name"])
     if result["days"] > MAX_DAYS:

@@ -23,6 +23,7 @@ from typing import Any
 
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
+    LEGACY_PRICING,
     PRICING_MODES,
     PUE_RANGE,
     facility_profiles,
@@ -73,6 +74,7 @@ SIZING_KEYS = (
     "flops",
     "chip",
     "precision",
+    "mfu_model",
     "mfu",
     "goodput",
     "pue",
@@ -81,8 +83,8 @@ SIZING_KEYS = (
     "gpus",
     *ECONOMY_KEYS,
 )
-#: Every session-state key the sidebar owns. ``grid_mw`` (the grid verdict) and
-#: ``service_life_years`` (the amortised economics) are read by the page, not the sizing.
+#: Every session-state key the sidebar owns. ``grid_mw`` (the grid verdict) is read by the page;
+#: ``service_life_years`` (the amortised economics) goes to the core when it is set.
 INPUT_KEYS = (*SIZING_KEYS, "facility", "grid_mw", "service_life_years")
 
 #: Smallest MFU and goodput the percent sliders offer, % (the core accepts down to
@@ -120,6 +122,7 @@ LABELS = {
     "flops": "training compute (FLOPs)",
     "chip": "accelerator",
     "precision": "precision",
+    "mfu_model": "MFU from the run model",
     "mfu": "MFU",
     "goodput": "goodput",
     "pue": "PUE",
@@ -196,6 +199,8 @@ def _preset_inputs(name: str) -> dict[str, Any]:
         "preset": name,
         "chip": p.accelerator,
         "precision": a.precision,
+        # a preset states its MFU; without one the run model (planner.utilisation) gives it
+        "mfu_model": bool(a.mfu_from_run_model),
         "mfu": float(a.mfu),
         "goodput": float(a.goodput),
         "pue": float(a.pue),
@@ -299,7 +304,8 @@ def relevant_keys(inputs: Mapping[str, Any]) -> list[str]:
         *_WORK_KEYS.get(work, ()),
         "chip",
         "precision",
-        "mfu",
+        "mfu_model",
+        *(() if inputs.get("mfu_model") else ("mfu",)),
         "goodput",
         "pue",
         "given",
@@ -347,10 +353,14 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
             kwargs["params"] = _scaled(inputs.get("params_b"), PARAMS_PER_B)
             kwargs["active_params"] = _scaled(inputs.get("active_params_b"), PARAMS_PER_B)
             kwargs["tokens"] = _scaled(inputs.get("tokens_t"), TOKENS_PER_T)
+    if inputs.get("mfu_model"):
+        if name == CUSTOM or "mfu_model" in changed:
+            kwargs["mfu_from_run_model"] = True  # the MFU slider is not used
+    elif changed & {"mfu", "mfu_model"}:
+        kwargs["mfu"] = inputs.get("mfu")
     for key, arg in (
         ("chip", "accelerator"),
         ("precision", "precision"),
-        ("mfu", "mfu"),
         ("goodput", "goodput"),
         ("pue", "pue"),
         *((k, k) for k in ECONOMY_KEYS),
@@ -360,6 +370,8 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     if changed & {"given", "days", "gpus"}:
         given = inputs.get("given", "days")
         kwargs[given] = inputs.get(given)
+    if inputs.get("service_life_years") is not None:
+        kwargs["service_life_years"] = float(inputs["service_life_years"])
     return kwargs
 
 
@@ -475,7 +487,10 @@ def _parse(key: str, raw: str) -> Any:
     if key == "precision":
         return _choice(key, raw, PRECISIONS)
     if key == "pricing":
-        return _choice(key, raw, PRICING_MODES)
+        # links and files written before issue 10 said auto (now amortized) or buy (capex)
+        return _choice(key, LEGACY_PRICING.get(raw.strip().lower(), raw), PRICING_MODES)
+    if key == "mfu_model":
+        return _choice(key, raw, ("true", "false")) == "true"
     if key in OPTIONAL_KEYS and raw.strip() == "":
         return None
     if key == "chip":

@@ -13,6 +13,12 @@ Factors (:data:`FACTORS`):
 - ``pue``: power usage effectiveness;
 - ``price``: every price at once - GPU purchase price, GPU rental price and electricity price
   (one "price level" knob; ``gpu_price`` and ``electricity_price`` move them separately).
+  Under the amortized and capex pricings the facility share (USD per MW of IT) does not move
+  with it, so the cost moves by less than the swing; under rent it moves by exactly the swing.
+
+The base values are those of the base sizing: with no MFU given, the run model's MFU
+(:mod:`planner.utilisation`), moved +-swing like a given one; prices from
+``data/chip_economics.csv`` unless overridden.
 
 Physical limits are respected, not extrapolated past: MFU and goodput are clipped to (0, 1]
 and PUE to [1, 3] (:data:`planner.assumptions.PUE_RANGE`). A clipped case says so in
@@ -180,27 +186,27 @@ def sensitivity(
         else (catalog or load_catalog()).get(accelerator)
     )
     a = resolve_assumptions(assumptions, {})
+    # The base sizing fixes what the defaults leave open: the MFU of the run model (when no MFU
+    # was given) and the prices of data/chip_economics.csv; the cases move those values.
+    base_run = size_training(run, chip, gpus=gpus, days=days, assumptions=a)
+    used = base_run.assumptions
+
+    def _used(field: str) -> float | None:
+        value = used.get(field, {}).get("value")
+        return None if value is None else _scalar(field, value)
+
     base_values: dict[str, float | None] = {
-        "mfu": _scalar("mfu", a.mfu),
+        "mfu": _scalar("mfu", base_run.mfu),
         "goodput": _scalar("goodput", a.goodput),
         "pue": _scalar("pue", a.pue),
         "electricity_usd_per_mwh": _scalar("electricity_usd_per_mwh", a.electricity_usd_per_mwh),
-        # catalog price unless overridden; None where nobody knows it (stays unknown)
-        "price_usd_per_gpu": None
-        if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is None
-        else _scalar(
-            "price_usd_per_gpu",
-            chip.price_usd_per_gpu if a.price_usd_per_gpu is None else a.price_usd_per_gpu,
-        ),
-        "rent_usd_per_gpu_hour": None
-        if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is None
-        else _scalar(
-            "rent_usd_per_gpu_hour",
-            chip.rent_usd_per_gpu_hour
-            if a.rent_usd_per_gpu_hour is None
-            else a.rent_usd_per_gpu_hour,
-        ),
+        "price_usd_per_gpu": _used("price_usd_per_gpu"),
+        "rent_usd_per_gpu_hour": _used("rent_usd_per_gpu_hour"),
     }
+    if a.mfu_from_run_model:
+        notes_mfu = [f"base MFU {base_values['mfu']:.3g}: {used['mfu']['source']}"]
+    else:
+        notes_mfu = []
 
     # case 0 is the base; then (factor, low), (factor, high) for each factor
     cases: list[tuple[str | None, str | None, float]] = [(None, None, 1.0)]
@@ -214,7 +220,7 @@ def sensitivity(
 
     applied = np.ones(n)
     clipped = np.zeros(n, dtype=bool)
-    notes: list[str] = []
+    notes: list[str] = list(notes_mfu)
     for i, (factor, case, scale) in enumerate(cases):
         if factor is None:
             continue

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,12 +69,32 @@ def test_pue_moves_peak_power_and_energy_in_proportion_and_not_the_gpus():
         assert _case(s, "pue", case, "gpus").relative_change == 0.0
 
 
-def test_price_moves_the_bought_cost_by_exactly_20_percent_and_nothing_else():
-    _, s = _sens("gtc2024-hopper")  # buy: capex + electricity, both scaled
+def test_price_moves_the_rented_cost_by_exactly_20_percent_and_nothing_else():
+    # rent: cost = GPU-hours x rent, so a 20% price move is a 20% cost move
+    r = build_request(preset="gtc2024-hopper", pricing="rent")
+    s = sensitivity(r.run, r.accelerator, days=r.days, assumptions=r.assumptions)
     for case, change in (("low", -0.2), ("high", 0.2)):
         assert _case(s, "price", case, "cost_usd").relative_change == pytest.approx(change)
         for output in ("gpus", "facility_power_mw", "energy_mwh", "emissions_tco2"):
             assert _case(s, "price", case, output).relative_change == 0.0
+
+
+def test_price_moves_the_amortised_cost_by_less_than_20_percent():
+    # amortized (the default): servers, network and electricity scale with the price level,
+    # the facility share (USD 11.7M per MW of IT) does not
+    _, s = _sens("gtc2024-hopper")
+    assert s.base["cost_usd"] > 0
+    high = _case(s, "price", "high", "cost_usd").relative_change
+    assert 0.1 < high < 0.2
+
+
+def test_a_default_run_moves_the_run_models_mfu_and_says_so():
+    r = build_request(accelerator="h100", params=70e9, tokens=15e12, days=60)
+    s = sensitivity(r.run, r.accelerator, days=r.days, assumptions=r.assumptions)
+    assert s.base["gpus"] == r.size().gpus
+    assert any("from the run model" in n for n in s.notes)
+    # GPUs = FLOPs / (days x peak x MFU x goodput): MFU 0.8x -> about 1.25x the GPUs
+    assert _case(s, "mfu", "low", "gpus").relative_change == pytest.approx(0.25, abs=0.01)
 
 
 def test_a_run_with_given_gpus_reports_days_as_its_headline():
@@ -87,13 +105,13 @@ def test_a_run_with_given_gpus_reports_days_as_its_headline():
     assert _case(s, "mfu", "low", "days").relative_change == pytest.approx(0.25)
 
 
-def test_a_chip_without_a_price_keeps_its_cost_unknown():
+def test_a_chip_the_catalog_never_priced_uses_its_sourced_estimate():
+    # H800 has no catalog price; data/chip_economics.csv gives every shipped chip one
     r = build_request(accelerator="h800", flops=1e25, days=60)
     s = sensitivity(r.run, r.accelerator, days=r.days, assumptions=r.assumptions)
-    assert math.isnan(s.base["cost_usd"])
-    assert any("no price" in n for n in s.notes)
-    d = s.to_dict()
-    assert d["base"]["cost_usd"] is None  # JSON-ready: NaN becomes null
+    assert s.base["cost_usd"] == pytest.approx(r.size().cost_usd, rel=1e-12)
+    assert not any("no price" in n for n in s.notes)
+    assert s.to_dict()["base"]["cost_usd"] > 0
 
 
 @pytest.mark.parametrize(

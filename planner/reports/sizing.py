@@ -62,12 +62,14 @@ RESULT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("average_it_power_mw", "average IT power", "MW", ",.3f"),
     ("average_facility_power_mw", "average facility power (meter)", "MW", ",.3f"),
     ("energy_mwh", "energy", "MWh", ",.0f"),
-    ("capex_usd", "GPU purchase (capex)", "USD", ",.0f"),
-    ("rental_cost_usd", "rental (alternative)", "USD", ",.0f"),
+    ("amortized_cost_usd", "amortised cost (hardware over its life + electricity)", "USD", ",.0f"),
+    ("rental_cost_usd", "rental cost (cloud GPU-hours)", "USD", ",.0f"),
     ("electricity_cost_usd", "electricity", "USD", ",.0f"),
-    ("cost_usd", "cost", "USD", ",.0f"),
-    ("pricing", "pricing mode", "", ""),
-    ("emissions_tco2", "emissions", "tCO2", ",.0f"),
+    ("cost_usd", "cost (the pricing in force)", "USD", ",.0f"),
+    ("pricing", "pricing in force", "", ""),
+    ("cluster_capex_usd", "cluster capex (up front, not in the run's cost)", "USD", ",.0f"),
+    ("emissions_tco2", "operational emissions", "tCO2", ",.0f"),
+    ("embodied_tco2", "embodied emissions (manufacturing, amortised)", "tCO2", ",.0f"),
 )
 
 PUBLISHED_LABELS = {
@@ -205,13 +207,12 @@ def build_sizing_report(
         "Peak facility power = nameplate system power x (1 + network overhead) x PUE: what the "
         "grid connection must supply. Energy uses the average draw (nameplate x average load "
         "fraction x (1 + network) x PUE) over the training time.",
-        *sens.notes,
+        # the run model's note is given once, below
+        *(n for n in sens.notes if not n.startswith("base MFU")),
     ]
-    if payload.get("cost_usd") is None:
-        notes.append(
-            f"Cost unknown: the catalog has no price for {chip.id}; set price_usd_per_gpu or "
-            "rent_usd_per_gpu_hour."
-        )
+    mfu_source = str(result.assumptions.get("mfu", {}).get("source", ""))
+    if "from the run model" in mfu_source:
+        notes.append(mfu_source + "; `planner validate` prints the validation table.")
     assumptions = tuple(
         {"name": name, "value": item["value"], "unit": item["unit"], "source": item["source"]}
         for name, item in result.assumptions.items()
@@ -327,6 +328,7 @@ def _headline(p: dict[str, Any]) -> tuple[Quantity, ...]:
         Quantity("energy_mwh", "energy", p["energy_mwh"], "MWh", ",.0f"),
         Quantity("cost_usd", "cost", p["cost_usd"], "USD", ",.0f", note=str(p["pricing"])),
         Quantity("emissions_tco2", "emissions", p["emissions_tco2"], "tCO2", ",.0f"),
+        Quantity("embodied_tco2", "embodied emissions", p["embodied_tco2"], "tCO2", ",.0f"),
     )
 
 
@@ -341,7 +343,9 @@ def _results_table(p: dict[str, Any]) -> Table:
         title="The answer, every number",
         columns=KV_COLUMNS,
         rows=tuple(rows),
-        note="Costs are 'n/a' where the catalog has no price for the chip.",
+        note="The cost follows the pricing in force (amortized, rent or capex); the cluster "
+        "capex is what must be spent up front and is never summed into a run's cost. Values "
+        "are 'n/a' where unknown (a chip of one's own catalog has no embodied emissions).",
     )
 
 
@@ -548,16 +552,29 @@ def _summary(
     )
     elec = request.assumptions.electricity_usd_per_mwh
     grid = request.assumptions.grid_gco2_per_kwh
-    if p["pricing"] == "buy":
+    life = request.assumptions.service_life_years
+    if p["pricing"] == "amortized":
         cost = (
-            f"It costs {money(p['cost_usd'])} to buy ({money(p['capex_usd'])} of GPUs plus "
-            f"{money(p['electricity_cost_usd'])} of electricity at ${float(elec):,.0f}/MWh)"
+            f"It costs {money(p['cost_usd'])} amortised (servers, network and facility over a "
+            f"{float(life):g}-year service life, incl. {money(p['electricity_cost_usd'])} of "
+            f"electricity at ${float(elec):,.0f}/MWh; {money(p['rental_cost_usd'])} to rent)"
         )
     elif p["pricing"] == "rent":
         cost = f"It costs {money(p['cost_usd'])} to rent ({p['gpu_hours']:,.0f} GPU-hours)"
     else:
-        cost = "Its cost is unknown (no price for this chip)"
-    parts.append(f"{cost} and emits {p['emissions_tco2']:,.0f} tCO2 at {float(grid):g} gCO2/kWh.")
+        cost = (
+            f"It costs {money(p['cost_usd'])} buying the whole cluster (capex plus "
+            f"{money(p['electricity_cost_usd'])} of electricity at ${float(elec):,.0f}/MWh)"
+        )
+    parts.append(
+        f"{cost}; the cluster costs {money(p['cluster_capex_usd'])} up front. It emits "
+        f"{p['emissions_tco2']:,.0f} tCO2 at {float(grid):g} gCO2/kWh"
+        + (
+            f" plus {p['embodied_tco2']:,.0f} tCO2 embodied in the hardware."
+            if p.get("embodied_tco2") is not None
+            else "."
+        )
+    )
     if published:
         bits = []
         for row in published:

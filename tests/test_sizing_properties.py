@@ -82,3 +82,53 @@ def test_units_facility_mw_is_gpus_times_watts_chain(gpus, chip, pue):
     expected_mw = gpus * acc.system_power_kw * 1000 / acc.gpus_per_system * 1.1 * pue / 1e6
     assert r.facility_power_mw == pytest.approx(expected_mw, rel=1e-12)
     assert r.facility_power_mw >= r.it_power_mw >= gpus * acc.tdp_w / 1e6
+
+
+# --- issue 10: the run model and the amortised economics in force ------------------------------
+
+precision_st = st.sampled_from(["bf16", "fp8", "fp4"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    active=st.floats(min_value=1e8, max_value=2e12),
+    moe=st.booleans(),
+    tokens=st.floats(min_value=1e10, max_value=5e13),
+    gpus=gpus_st,
+    chip=chip_st,
+    precision=precision_st,
+)
+def test_the_run_models_utilisation_is_a_fraction(active, moe, tokens, gpus, chip, precision):
+    assume(precision in load_catalog().get(chip).precisions())  # the chip has this tensor mode
+    run = TrainingRun(params=active * (8 if moe else 1), active_params=active, tokens=tokens)
+    try:
+        r = size_training(run, chip, gpus=gpus, precision=precision)
+    except ResultOutOfRange:
+        assume(False)
+    assert "from the run model" in r.assumptions["mfu"]["source"]
+    assert 0.0 < r.mfu * r.goodput < 1.0 and 0.0 < r.mfu <= 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(flops=flops_st, gpus=gpus_st, chip=chip_st, life=st.floats(min_value=2.0, max_value=8.0))
+def test_amortised_hardware_is_below_the_cluster_capex_for_any_run_shorter_than_its_life(
+    flops, gpus, chip, life
+):
+    # Issue 10's property in its own terms: no interest, the hardware always in use
+    # (cost_of_capital 0, hardware_utilisation 1) -> a run shorter than the service life pays
+    # less than the cluster's purchase. (With interest and idle time the bound is the
+    # break-even, tests/test_amortization.py.)
+    try:
+        r = size_training(
+            TrainingRun(flops=flops),
+            chip,
+            gpus=gpus,
+            service_life_years=life,
+            cost_of_capital=0.0,
+            hardware_utilisation=1.0,
+        )
+    except ResultOutOfRange:
+        assume(False)
+    assume(r.days < life * 365.0)
+    assert r.amortized_cost_usd - r.electricity_cost_usd < r.cluster_capex_usd
+    assert r.cost_usd == r.amortized_cost_usd

@@ -148,6 +148,10 @@ BUDGET_MUSD_DECIMALS = 1
 #: Largest rack count the scenario validator accepts (``Site.max_racks``).
 MAX_RACKS = int(next(c.le for c in Site.model_fields["max_racks"].metadata if hasattr(c, "le")))
 _USD_PER_MUSD = 1e6
+#: Pricing modes of the core that charge the whole purchase to the run ("buy" is the former
+#: name of "capex", :data:`planner.assumptions.LEGACY_PRICING`); "amortized" charges the
+#: hardware's share of its service life, which like rent depends on GPU-hours, not the count.
+_WHOLE_PURCHASE = ("buy", "capex")
 #: Column of each objective in the totals, and its unit.
 _OBJECTIVE_UNITS = {
     "cost": ("cost_usd", "USD"),
@@ -193,10 +197,26 @@ class ClusterModel:
     deadline_days: dict[str, float]
     catalog: Catalog = field(repr=False)
     build_s: float = 0.0
+    #: Names of the inference services (``scenario.services``), after the runs in ``options``.
+    services: tuple[str, ...] = ()
+    #: Years of serving the services' energy and running costs cover (``site.horizon_years``).
+    horizon_years: float = 1.0
 
     @property
     def runs(self) -> list[str]:
+        """The training runs (the services are in :attr:`services`)."""
         return list(self.deadline_days)
+
+    @property
+    def workloads(self) -> list[str]:
+        """Runs, then services: every name of the ``run`` level of ``options``."""
+        return [*self.deadline_days, *self.services]
+
+    def is_service(self) -> np.ndarray:
+        """Per row of ``options``: whether it is an inference service."""
+        if not self.services:
+            return np.zeros(len(self.options), dtype=bool)
+        return (self.options["workload"] == "service").to_numpy(dtype=bool)
 
     @property
     def chips(self) -> list[str]:
@@ -204,7 +224,7 @@ class ClusterModel:
 
     def assumptions(self, run: str, chip: str):  # noqa: ANN201 - SizingAssumptions
         """The core assumptions of ``run`` on ``chip`` (for re-sizing)."""
-        spec = self.scenario.runs[self.runs.index(run)]
+        spec = next(r for r in self.scenario.runs if r.name == run)
         return self.scenario.assumptions_for(spec, self.catalog.get(chip))
 
 
@@ -257,7 +277,7 @@ def build_model(
                 )
                 continue
             on_site = one.pricing != "rent"
-            capex = float(one.capex_usd) if one.pricing == "buy" else 0.0
+            capex = float(one.capex_usd) if one.pricing in _WHOLE_PURCHASE else 0.0
             need = float(one.days) / spec.deadline_days
             power_mw = float(one.facility_power_mw)
             grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
@@ -300,6 +320,17 @@ def build_model(
                 }
             )
     options = pd.DataFrame(rows).set_index(["run", "chip"])
+    if scenario.services:
+        if mixed and objective == "time":
+            raise InputError(
+                "objective",
+                "time",
+                "cost, power, energy, emissions or gpus for a scenario with [[services]] and "
+                "allow_mixed_chips (the time objective with services needs one chip per run)",
+            )
+        service_rows, service_excluded = _service_options(scenario, cat, chip_ids, supply)
+        options = _join_workloads(options, service_rows)
+        excluded.extend(service_excluded)
     return ClusterModel(
         scenario=scenario,
         objective=objective,
@@ -313,7 +344,78 @@ def build_model(
         deadline_days={r.name: r.deadline_days for r in scenario.runs},
         catalog=cat,
         build_s=time.perf_counter() - start,
+        services=tuple(s.name for s in scenario.services),
+        horizon_years=float(scenario.site.horizon_years),
     )
+
+
+def _service_options(
+    scenario: Scenario, cat: Catalog, chip_ids: list[str], supply: dict[str, int]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the scenario's inference services (:func:`planner.serving_plan.service_options`,
+    one call per service and chip with the site's assumptions for that chip), on the site's
+    grid at the design-day PUE like a run. Bought systems are charged like the runs: the whole
+    purchase with ``candidates.pricing = "buy"`` (a run's row charges its whole capex too),
+    the share of their service life the horizon uses with ``"auto"`` (amortised runs)."""
+    from planner.serving import ServingAssumptions, ServingDemand
+    from planner.serving_plan import ServiceSpec, _max_systems, service_options
+
+    frames, excluded = [], []
+    for i, svc in enumerate(scenario.services):
+        spec = ServiceSpec(
+            svc.name,
+            ServingDemand(svc.users, svc.queries_per_user_day, svc.input_tokens, svc.output_tokens),
+            model=svc.model,
+            params=svc.params,
+            active_params=svc.active_params,
+            overrides=svc.overrides(),
+        )
+        for chip_id in chip_ids:
+            chip = cat.get(chip_id)
+            a = ServingAssumptions.defaults()
+            for key, (value, where) in scenario.service_sizing_for(i, chip).items():
+                a = a.with_(where, **{key: value})
+            rows, out = service_options(
+                [spec],
+                [chip_id],
+                horizon_years=scenario.site.horizon_years,
+                amortise=scenario.candidates.pricing == "auto",
+                systems_per_rack={chip_id: scenario.systems_per_rack(chip)},
+                assumptions=a,
+                catalog=cat,
+            )
+            excluded.extend(out.to_dict(orient="records"))
+            if rows.empty:
+                continue
+            if bool(rows["on_site"].iloc[0]):
+                design, annual = scenario.service_design_pue_for(i, chip)
+                rows["grid_power_mw_per_system"] *= design / annual
+            frames.append(rows)
+    if not frames:
+        return pd.DataFrame(), excluded
+    options = pd.concat(frames)
+    grid = scenario.site.grid_limit_mw
+    options["max_systems"] = [
+        _max_systems(options.loc[k], grid, scenario.budget_usd, supply.get(k[1]))
+        for k in options.index
+    ]
+    return options, excluded
+
+
+def _join_workloads(runs: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """Training rows then service rows, with a ``workload`` column (``run`` / ``service``);
+    a run has no per-system running cost, energy or emissions (all in its fixed part)."""
+    from planner.serving_plan import OPTION_COLUMNS, SERVICE_COLUMNS
+
+    runs = runs.copy()
+    runs["workload"] = "run"
+    for name in SERVICE_COLUMNS[1:]:
+        runs[name] = 0.0 if name.endswith("_per_system") else math.nan
+    if services.empty:
+        return runs
+    joined = pd.concat([runs, services[[*OPTION_COLUMNS, *SERVICE_COLUMNS]]])
+    joined.index.names = ["run", "chip"]
+    return joined
 
 
 @dataclass(frozen=True)
@@ -601,6 +703,7 @@ class _Formulation:
     infeasible_bounds: bool = False
     racks: dict[int, int] = field(default_factory=dict)  # key position -> rack column
     start: np.ndarray | None = None  # a known feasible point (warm start), if any
+    service: np.ndarray | None = None  # per key: an inference service (its g is its share)
 
     def start_from(self, out: _Outcome, m: ClusterModel) -> None:
         """Warm start from an earlier plan's systems and shares (if it fits this form)."""
@@ -630,14 +733,22 @@ def _objective_coefficients(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per goal: (coefficient of n, coefficient of f) per key, in model units (cost: USD M)."""
     zero = np.zeros(len(m.options))
+
+    def per_system(name: str) -> np.ndarray:  # a service's running part (0 for a run)
+        return col[name].astype(float) if name in col else zero
+
     return {
         "power": (col["facility_power_mw_per_system"].astype(float), zero),
         "cost": (
-            col["capex_usd_per_system"].astype(float) / _USD_PER_MUSD,
+            (col["capex_usd_per_system"].astype(float) + per_system("cost_usd_per_system"))
+            / _USD_PER_MUSD,
             col["run_cost_usd"].astype(float) / _USD_PER_MUSD,
         ),
-        "energy": (zero, col["energy_mwh"].astype(float)),
-        "emissions": (zero, col["emissions_tco2"].astype(float)),
+        "energy": (per_system("energy_mwh_per_system"), col["energy_mwh"].astype(float)),
+        "emissions": (
+            per_system("emissions_tco2_per_system"),
+            col["emissions_tco2"].astype(float),
+        ),
         "gpus": (col["gpus_per_system"].astype(float), zero),
     }
 
@@ -694,7 +805,10 @@ def _formulate(
     col = _model_arrays(m)
     k = len(keys)
     need = col["systems_needed"].astype(float)
-    run_of = np.asarray([m.runs.index(r) for r, _ in keys], dtype=np.int64)
+    position = {w: i for i, w in enumerate(m.workloads)}
+    run_of = np.asarray([position[r] for r, _ in keys], dtype=np.int64)
+    service = m.is_service()
+    n_runs = len(m.runs)
     upper = np.maximum(col["max_systems"].astype(float), _whole_array(need, deadline_scale))
     if loosen:  # the bounds came from the limits: let the count grow with them
         upper = np.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
@@ -706,7 +820,7 @@ def _formulate(
     infeasible_bounds = False
     if speed_form:
         per_key = upper / need
-        per_run = pd.Series(per_key).groupby(run_of)
+        per_run = pd.Series(per_key[~service]).groupby(run_of[~service])
         speed_unit = float((per_run.sum() if mixed else per_run.max()).min())
         floor = 1.0 / speed_unit if goal == "time" else 0.0
         if speed_floor is not None:  # only plans at least this fast (speed-up z)
@@ -724,14 +838,19 @@ def _formulate(
             ]
         )
         coef = np.maximum(need * speed_unit, 1.0)
+        # a service's share is g itself (its peak is served at any speed): n >= max(N, 1) g
+        coef[service] = np.maximum(need[service], 1.0)
         for i in range(k):  # n >= N z f = N speed_unit g; n >= 1 when g > 0 (see docs)
             lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(g[i]): -coef[i]}, 0.0, math.inf)
-        for r in range(len(m.runs)):
+        for r in range(len(m.workloads)):
             members = np.flatnonzero(run_of == r)
-            lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
+            if r < n_runs:
+                lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
+            else:
+                lp.row(f"work_{r}", {int(g[i]): 1.0 for i in members}, 1.0, 1.0)
     else:
         f = np.asarray([lp.var(0, 1, not mixed) for _ in range(k)])
-        for r in range(len(m.runs)):
+        for r in range(len(m.workloads)):
             members = np.flatnonzero(run_of == r)
             lp.row(f"work_{r}", {int(f[i]): 1.0 for i in members}, 1.0, 1.0)
         if not mixed:
@@ -742,7 +861,10 @@ def _formulate(
             coef = np.minimum(1.0, 1.0 / (need * speed_unit))
             for i in range(k):
                 lp.row(f"used_pool_{i}", {int(n[i]): 1.0, int(f[i]): -1.0}, 0.0, math.inf)
-            for r in range(len(m.runs)):
+            peak = _whole_array(need)
+            for i in np.flatnonzero(service).tolist():  # a service meets its peak at any speed
+                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -peak[i]}, 0.0, math.inf)
+            for r in range(n_runs):
                 members = np.flatnonzero(run_of == r)
                 lp.row(
                     f"speed_{r}",
@@ -758,15 +880,19 @@ def _formulate(
                 if not mixed
                 else np.maximum(need / deadline_scale, 1.0)
             )
+            if service.any():  # deadlines scale; a service's peak does not
+                dl[service] = (
+                    _whole_array(need[service]) if not mixed else np.maximum(need[service], 1.0)
+                )
             for i in range(k):
                 lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -dl[i]}, 0.0, math.inf)
 
     coefs = _objective_coefficients(m, col)
     share = f if f is not None else g
     assert share is not None
-    share_weight = 1.0
+    share_weight = np.ones(k)
     if f is None:  # mixed speed form: f = g / t, taken at t = linearise_at (or 1)
-        share_weight = 1.0 / (linearise_at if linearise_at is not None else 1.0)
+        share_weight[~service] = 1.0 / (linearise_at if linearise_at is not None else 1.0)
 
     def expression(name: str) -> dict[int, float]:
         cn, cf = coefs[name]
@@ -775,7 +901,7 @@ def _formulate(
             if cn[i]:
                 out[int(n[i])] = cn[i]
             if cf[i]:
-                out[int(share[i])] = cf[i] * share_weight
+                out[int(share[i])] = cf[i] * share_weight[i]
         return out
 
     ev: dict[str, int] = {}
@@ -788,6 +914,8 @@ def _formulate(
         return {ev[name]: -1.0}
 
     def limit(name: str, value: float) -> float:
+        if f"{name}{_DROPPED}" in loosen:  # the limit removed (joint plans' binding test)
+            return math.inf
         return value * (1 + LOOSEN_FRACTION) if name in loosen else value
 
     on_site = col["on_site"].astype(bool)
@@ -850,6 +978,7 @@ def _formulate(
         unit,
         infeasible_bounds=infeasible_bounds,
         racks=racks if m.max_racks is not None and on_site.any() else {},
+        service=service,
     )
 
 
@@ -1136,6 +1265,8 @@ def _read_point(form: _Formulation, status: str, x: np.ndarray, elapsed: float) 
         if t <= 0:
             return _Outcome("no_solution", {}, {}, None, {}, {}, elapsed, "zero speed")
         f = np.clip(x[form.g] / t, 0.0, 1.0)
+        if form.service is not None and form.service.any():
+            f[form.service] = np.clip(x[form.g][form.service], 0.0, 1.0)
     if form.f is None or not form.lp.integer[int(form.f[0])]:
         # shares: each run's sum is 1 up to the solver's tolerance; make it exactly 1 so
         # every FLOP is sized by the read-back (a 1e-6 shortfall would drop work)
@@ -1335,7 +1466,7 @@ def _plan_speed(m: ClusterModel, out: _Outcome) -> float:
     need = m.options["systems_needed"].to_numpy(dtype=float)
     n = np.asarray([out.n[k] for k in m.options.index], dtype=float)
     f = np.asarray([out.f[k] for k in m.options.index], dtype=float)
-    used = (f > 1e-12) & (n > 0)
+    used = (f > 1e-12) & (n > 0) & ~m.is_service()
     speed = np.full(len(n), math.inf)
     speed[used] = n[used] / (need[used] * f[used])
     per_run = pd.Series(speed, index=m.options.index).groupby(level="run").min()
@@ -1591,6 +1722,9 @@ def _read_back(
         share = out.f[(run_name, chip_id)]
         if systems <= 0 or (m.allow_mixed_chips and share <= 1e-9):
             continue
+        if run_name not in runs:  # an inference service
+            rows.append(_service_row(m, run_name, chip_id, systems, share))
+            continue
         spec = runs[run_name]
         run = spec.training_run()
         if m.allow_mixed_chips and share < 1 - 1e-9:
@@ -1625,8 +1759,8 @@ def _read_back(
                 "average_facility_power_mw": res.average_facility_power_mw,
                 "energy_mwh": res.energy_mwh,
                 "cost_usd": res.cost_usd,
-                "capex_usd": res.capex_usd if res.pricing == "buy" else 0.0,
-                "electricity_usd": res.electricity_cost_usd if res.pricing == "buy" else 0.0,
+                "capex_usd": res.capex_usd if res.pricing in _WHOLE_PURCHASE else 0.0,
+                "electricity_usd": res.electricity_cost_usd if res.pricing != "rent" else 0.0,
                 "rental_usd": res.rental_cost_usd if res.pricing == "rent" else 0.0,
                 "emissions_tco2": res.emissions_tco2,
                 "pricing": res.pricing,
@@ -1634,16 +1768,81 @@ def _read_back(
                 "pue": res.pue,
             }
         )
-    frame = pd.DataFrame(rows, columns=_RUN_COLUMNS).set_index(["run", "chip"])
+    columns = [*_RUN_COLUMNS, *_SERVICE_PLAN_COLUMNS] if m.services else _RUN_COLUMNS
+    frame = pd.DataFrame(rows, columns=columns).set_index(["run", "chip"])
+    if m.services:
+        frame["workload"] = frame["workload"].fillna("run")
     totals = _totals(frame, m)
     return frame, totals, sizings
+
+
+#: Columns a plan's rows gain when the scenario has services (NaN for a run's rows, except
+#: ``workload``): the service's peak systems, its replicas' GPUs, its decode batch, TPOT and
+#: Wh per query (from :func:`planner.serving.serve` on that chip).
+_SERVICE_PLAN_COLUMNS = [
+    "workload",
+    "systems_needed",
+    "gpus_per_replica",
+    "batch_size",
+    "tpot_s",
+    "wh_per_query",
+]
+
+
+def _service_row(
+    m: ClusterModel, name: str, chip_id: str, systems: int, share: float
+) -> dict[str, Any]:
+    """A plan row of a service from its coefficients (:mod:`planner.serving_plan`): the fixed
+    part (busy draw of the work served) times its share, plus the per-system part (idle draw,
+    running cost) times the installed systems, as :func:`planner.serving_plan.plan_totals`."""
+    o = m.options.loc[(name, chip_id)]
+    share = 1.0 if not m.allow_mixed_chips or share >= 1 - 1e-9 else float(share)
+    energy = share * o["energy_mwh"] + systems * o["energy_mwh_per_system"]
+    buy = o["pricing"] != "rent"
+    capex = systems * o["capex_usd_per_system"]
+    electricity = share * o["run_cost_usd"] + systems * o["cost_usd_per_system"] if buy else 0.0
+    rental = systems * o["cost_usd_per_system"] if not buy else 0.0
+    return {
+        "run": name,
+        "chip": chip_id,
+        "systems": systems,
+        "gpus": systems * int(o["gpus_per_system"]),
+        "share": share,
+        "days": math.nan,
+        "deadline_days": math.nan,
+        "facility_power_mw": systems * o["facility_power_mw_per_system"],
+        "grid_power_mw": systems * o["grid_power_mw_per_system"],
+        "average_facility_power_mw": energy / (m.horizon_years * _HOURS_PER_YEAR),
+        "energy_mwh": energy,
+        "cost_usd": capex + electricity + rental,
+        "capex_usd": capex,
+        "electricity_usd": electricity,
+        "rental_usd": rental,
+        "emissions_tco2": share * o["emissions_tco2"] + systems * o["emissions_tco2_per_system"],
+        "pricing": o["pricing"],
+        "mfu": math.nan,
+        "pue": o["pue"],
+        "workload": "service",
+        "systems_needed": o["systems_needed"] * share,
+        "gpus_per_replica": o["gpus_per_replica"],
+        "batch_size": o["batch_size"],
+        "tpot_s": o["tpot_s"],
+        "wh_per_query": o["wh_per_query"],
+    }
+
+
+#: Hours in a year of serving (365 days; :data:`planner.serving.HOURS_PER_YEAR`).
+_HOURS_PER_YEAR = 8760.0
 
 
 def _totals(frame: pd.DataFrame, m: ClusterModel) -> dict[str, float]:
     if frame.empty:
         return {}
-    per_run_days = frame.groupby(level="run")["days"].max()
-    fraction = max(per_run_days[r] / m.deadline_days[r] for r in per_run_days.index)
+    training = frame[frame["workload"] == "run"] if "workload" in frame.columns else frame
+    per_run_days = training.groupby(level="run")["days"].max()
+    fraction = max(
+        (per_run_days[r] / m.deadline_days[r] for r in per_run_days.index), default=math.nan
+    )
     return {
         "systems": float(frame["systems"].sum()),
         "gpus": float(frame["gpus"].sum()),
@@ -1670,17 +1869,27 @@ def _limit_names(m: ClusterModel) -> list[str]:
     return names
 
 
+#: Suffix of a ``loosen`` name that removes the limit instead of loosening it by 10%.
+_DROPPED = "!"
+
 #: A binding test: the objective with the limit 10% looser (model units; the speed-up ``z``
 #: for ``time``), and whether that re-solve was proven optimal.
 _Test = tuple[float | None, bool]
 
 
-def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -> dict[str, _Test]:
+def _binding_tests(
+    m: ClusterModel,
+    out: _Outcome,
+    solver: str,
+    clock: _Clock,
+    alternatives: dict[str, _Outcome] | None = None,
+) -> dict[str, _Test]:
     """Objective with each limit loosened by ``LOOSEN_FRACTION`` (re-solve, one at a time).
 
     A limit missing from the result was not tested (the time limit ran out first); a value
     ``None`` means the re-solve found no plan in the time left (also: not tested). For
-    ``time`` the value is the speed-up ``z`` (larger is better).
+    ``time`` the value is the speed-up ``z`` (larger is better). ``alternatives`` (if given)
+    receives each re-solve's plan, to say for which workloads a limit binds.
     """
     goal = m.objective
     results: dict[str, _Test] = {}
@@ -1706,6 +1915,24 @@ def _binding_tests(m: ClusterModel, out: _Outcome, solver: str, clock: _Clock) -
             value = alt.totals.get(goal)
         if alt.has_solution and value is not None:
             results[name] = (value, alt.status == "optimal")
+            if alternatives is not None:
+                alternatives[name] = alt
+            if (
+                m.services
+                and goal != "time"
+                and out.primary is not None
+                and not _improves(m, out.primary, value)
+                and not clock.out()
+            ):
+                # with services a limit often decides a chip only beyond 10% (a service
+                # moves to a denser chip): re-solve without the limit at all
+                dropped = f"{name}{_DROPPED}"
+                alt = _solve_goal(m, goal, solver, clock, loosen=frozenset([dropped]))
+                value = alt.totals.get(goal)
+                if alt.has_solution and value is not None:
+                    results[dropped] = (value, alt.status == "optimal")
+                    if alternatives is not None and _improves(m, out.primary, value):
+                        alternatives[name] = alt
         else:
             results[name] = (None, False)
     return results
@@ -1733,11 +1960,24 @@ def _binds(m: ClusterModel, base: float | None, test: _Test | None) -> bool | No
     return False if proven else None
 
 
+def _binds_for(m: ClusterModel, out: _Outcome, alt: _Outcome | None) -> str:
+    """Workloads whose chip or system count differs in the re-solve with a limit looser
+    (comma-separated, in scenario order): the ones that limit holds back."""
+    if alt is None or not alt.n:
+        return ""
+
+    def plan(o: _Outcome, w: str) -> dict[str, int]:
+        return {c: int(n) for (r, c), n in o.n.items() if r == w and n > 0}
+
+    return ", ".join(w for w in m.workloads if plan(out, w) != plan(alt, w))
+
+
 def _constraints(
     m: ClusterModel,
     frame: pd.DataFrame,
     base: float | None,
     tests: dict[str, _Test],
+    binds_for: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Each limit with its use, slack and whether it binds.
 
@@ -1748,6 +1988,10 @@ def _constraints(
     the optimum in model units (the speed-up ``z`` for ``time``), None when it is not proven
     optimal. A deadline binds when one system fewer would miss it. The grid counts only the
     systems on site (bought), at the design-day PUE; the racks likewise.
+
+    With services (``binds_for`` given) a column ``binds_for`` names, for each limit that
+    binds, the workloads whose chip or count changes when it is 10% looser; a deadline binds
+    for its own run.
     """
     opt = m.options
     rows = []
@@ -1766,22 +2010,32 @@ def _constraints(
         value = test[0] if test else None
         if key is not None:
             binding = _binds(m, base, test)
+            if binds_for is not None and binding is not True and f"{key}{_DROPPED}" in tests:
+                without = _binds(m, base, tests[f"{key}{_DROPPED}"])
+                binding = True if without else binding
         if value is not None and goal == "time":
             value = 1.0 / value if value > 0 else None
         elif value is not None and goal == "cost":
             value = value * _USD_PER_MUSD
-        rows.append(
-            {
-                "constraint": name,
-                "limit": limit,
-                "used": used,
-                "slack": slack,
-                "slack_fraction": slack / limit if limit else float("nan"),
-                "unit": unit,
-                "binding": None if binding is None else bool(binding),
-                "objective_if_10pct_looser": value,
-            }
-        )
+        row: dict[str, Any] = {
+            "constraint": name,
+            "limit": limit,
+            "used": used,
+            "slack": slack,
+            "slack_fraction": slack / limit if limit else float("nan"),
+            "unit": unit,
+            "binding": None if binding is None else bool(binding),
+            "objective_if_10pct_looser": value,
+        }
+        if binds_for is not None:
+            who = binds_for.get(key, "") if key else name.split(".", 1)[1]
+            row["binds_for"] = who if binding else ""
+            dropped = tests.get(f"{key}{_DROPPED}") if key else None
+            value_without = dropped[0] if dropped else None
+            if value_without is not None and goal == "cost":
+                value_without = value_without * _USD_PER_MUSD
+            row["objective_without_limit"] = value_without
+        rows.append(row)
 
     add("grid_limit_mw", "grid", m.grid_limit_mw, float(frame["grid_power_mw"].sum()), "MW")
     if m.budget_usd is not None:
@@ -1831,6 +2085,27 @@ def _comparison(
     sizings: dict[tuple[str, str], SizingResult] = {}
     runs = {r.name: r for r in m.scenario.runs}
     for run_name, chip_id in m.options.index:
+        if run_name not in runs:  # a service alone on this chip at its peak
+            n = _whole_systems(float(m.options.loc[(run_name, chip_id), "systems_needed"]))
+            one = _service_row(m, run_name, chip_id, n, 1.0)
+            cap = m.supply_gpus.get(chip_id)
+            rows.append(
+                {
+                    **{k: one[k] for k in ("run", "chip", "gpus", "systems", "days")},
+                    **{
+                        k: one[k]
+                        for k in ("facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2")
+                    },
+                    "mfu": math.nan,
+                    "pue": one["pue"],
+                    "fits_grid": bool(one["grid_power_mw"] <= m.grid_limit_mw * (1 + 1e-9)),
+                    "fits_budget": bool(m.budget_usd is None or one["cost_usd"] <= m.budget_usd),
+                    "fits_supply": bool(cap is None or one["gpus"] <= cap),
+                    "note": "service at its peak"
+                    + ("" if m.options.loc[(run_name, chip_id), "on_site"] else ", off site"),
+                }
+            )
+            continue
         spec = runs[run_name]
         try:
             res = size_training(
@@ -2165,10 +2440,16 @@ def solve(
     if out.has_solution:
         frame, totals, sizings = _read_back(model, out)
         base, tests = None, {}
+        alternatives: dict[str, _Outcome] = {}
         if out.status == "optimal":  # limits of a plan not proven optimal are not tested
             base = out.primary
-            tests = _binding_tests(model, out, used_solver, clock)
-        constraints = _constraints(model, frame, base, tests)
+            tests = _binding_tests(model, out, used_solver, clock, alternatives)
+        binds_for = (
+            {k: _binds_for(model, out, alt) for k, alt in alternatives.items()}
+            if model.services
+            else None
+        )
+        constraints = _constraints(model, frame, base, tests, binds_for)
         value = totals[unit_key]
         if out.status == "time_limit":
             notes.append("the time limit stopped the solver: best plan found, maybe not optimal")
@@ -2263,7 +2544,13 @@ def _plan_message(
     constraints: pd.DataFrame,
     status: str,
 ) -> str:
-    binding = [c for c, row in constraints.iterrows() if row["binding"] is True]
+    binding = [
+        f"{c} (for {row['binds_for']})"
+        if row.get("binds_for") and not str(c).startswith("deadline_days.")
+        else str(c)
+        for c, row in constraints.iterrows()
+        if row["binding"] is True
+    ]
     untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
     off_site = totals["facility_power_mw"] - float(
         frame.loc[frame["pricing"] != "rent", "facility_power_mw"].sum()
@@ -2457,8 +2744,12 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
     Only the primary objective (no tie-breaks), one chip per run or mixed shares; for
     ``time`` (one chip per run) the value is the longest fraction of deadline, ``1 / z``.
     Returned in the plan's units (USD, MW, MWh, tCO2, GPUs, fraction of deadline); ``None``
-    when infeasible.
+    when infeasible. Training runs only: a model with services is refused.
     """
+    if model.services:
+        raise InputError(
+            "model", "with services", "a model of training runs only (the Pyomo cross-check)"
+        )
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
     from pyomo.contrib.appsi.solvers import Highs

@@ -97,6 +97,23 @@ MAX_SUPPLY_GPUS = 100_000_000
 #: and solves in seconds (200 runs x 2 chips: 1.5 s feasible, 2.8 s infeasible with mixed
 #: chips and relaxations, on a 2-core machine). A larger study is several scenario files.
 MAX_RUNS = 200
+#: Most inference services in one scenario: each adds a row per candidate chip to the same MILP
+#: (and a :func:`planner.serving.serve` call per chip when it is built); 100 is far above the
+#: handful of model endpoints one site serves.
+MAX_SERVICES = 100
+#: Range of serving inputs (:data:`planner.serving.RANGES`, repeated here so the schema does not
+#: import the serving physics): users, queries per user per day, tokens, multipliers, seconds.
+_SERVING_RANGES: dict[str, tuple[float, float]] = {
+    "users": (1.0, 1e11),
+    "queries_per_user_day": (1e-6, 1e5),
+    "input_tokens": (1.0, 1e7),
+    "output_tokens": (1.0, 1e7),
+    "reasoning_multiplier": (1.0, 1_000.0),
+    "peak_to_average": (1.0, 20.0),
+    "params": (1e6, 1e14),
+    "tpot_target_s": (1e-4, 60.0),
+    "ttft_target_s": (1e-3, 3_600.0),
+}
 #: Longest run name, characters (it is a table row label in every face).
 MAX_NAME_CHARS = 200
 COOLING_TYPES = ("air", "liquid")
@@ -136,6 +153,8 @@ class Site(_Strict):
     avg_load_fraction: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
     max_racks: int | None = Field(default=None, ge=1, le=1_000_000)
     servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
+    #: Years of serving the plan covers (services' energy, electricity, rent), default 1.
+    horizon_years: float = Field(default=1.0, gt=0, le=30)
 
 
 class Run(_Strict):
@@ -175,6 +194,75 @@ class Run(_Strict):
         )
 
 
+class Service(_Strict):
+    """One inference service: its model, its demand and its latency targets.
+
+    The model is ``model`` (an id of ``data/models.csv``) or ``params`` [``active_params``]
+    (architecture estimated). Values not given come from ``data/assumptions.csv`` (as
+    ``planner serve``). ``pue`` places the service in a hall of its own (a number or a facility
+    profile); default: the site's ``pue`` for the chip, like a run.
+    """
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    model: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    params: float | None = Field(
+        default=None, ge=_SERVING_RANGES["params"][0], le=_SERVING_RANGES["params"][1]
+    )
+    active_params: float | None = Field(
+        default=None, ge=_SERVING_RANGES["params"][0], le=_SERVING_RANGES["params"][1]
+    )
+    users: float = Field(ge=_SERVING_RANGES["users"][0], le=_SERVING_RANGES["users"][1])
+    queries_per_user_day: float = Field(
+        ge=_SERVING_RANGES["queries_per_user_day"][0], le=_SERVING_RANGES["queries_per_user_day"][1]
+    )
+    input_tokens: float = Field(
+        ge=_SERVING_RANGES["input_tokens"][0], le=_SERVING_RANGES["input_tokens"][1]
+    )
+    output_tokens: float = Field(
+        ge=_SERVING_RANGES["output_tokens"][0], le=_SERVING_RANGES["output_tokens"][1]
+    )
+    reasoning_multiplier: float | None = Field(
+        default=None,
+        ge=_SERVING_RANGES["reasoning_multiplier"][0],
+        le=_SERVING_RANGES["reasoning_multiplier"][1],
+    )
+    peak_to_average: float | None = Field(
+        default=None,
+        ge=_SERVING_RANGES["peak_to_average"][0],
+        le=_SERVING_RANGES["peak_to_average"][1],
+    )
+    tpot_target_s: float | None = Field(
+        default=None, ge=_SERVING_RANGES["tpot_target_s"][0], le=_SERVING_RANGES["tpot_target_s"][1]
+    )
+    ttft_target_s: float | None = Field(
+        default=None, ge=_SERVING_RANGES["ttft_target_s"][0], le=_SERVING_RANGES["ttft_target_s"][1]
+    )
+    precision: Literal["bf16", "fp8", "fp4"] | None = None
+    pue: PueValue | None = None
+
+    @model_validator(mode="after")
+    def _model(self) -> Service:
+        if self.model is None and self.params is None and self.active_params is None:
+            raise ValueError("give model (an id of data/models.csv) or params")
+        if self.model is not None and (self.params is not None or self.active_params is not None):
+            raise ValueError("give model or params, not both")
+        if (
+            self.params is not None
+            and self.active_params is not None
+            and self.active_params > self.params
+        ):
+            raise ValueError(f"active_params {self.active_params:g} exceeds params {self.params:g}")
+        return self
+
+    def overrides(self) -> dict[str, Any]:
+        """The serving assumptions this service sets (``None`` ones left out)."""
+        keys = ("reasoning_multiplier", "peak_to_average", "tpot_target_s", "ttft_target_s")
+        out = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.precision is not None:
+            out["precision"] = self.precision
+        return out
+
+
 class Candidates(_Strict):
     """The chips the optimiser may use, their supply and their prices.
 
@@ -205,6 +293,7 @@ class Scenario(_Strict):
     allow_mixed_chips: bool = False
     site: Site
     runs: list[Run] = Field(min_length=1, max_length=MAX_RUNS)
+    services: list[Service] = Field(default_factory=list, max_length=MAX_SERVICES)
     candidates: Candidates = Field(default_factory=Candidates)
     source: str = Field(default="scenario", exclude=True)
 
@@ -288,7 +377,7 @@ class Scenario(_Strict):
 
     def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
         """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
-        index = self.runs.index(run)
+        index = self._run_index(run)
         if run.mfu is None:
             return None, ""
         if isinstance(run.mfu, dict):
@@ -298,11 +387,20 @@ class Scenario(_Strict):
             return None, ""
         return float(run.mfu), f"{self.source}: runs[{index}].mfu"
 
+    def _run_index(self, run: Run) -> int:
+        """Position of ``run`` in ``runs`` by identity (``list.index`` compares every field of
+        every earlier run: O(runs) pydantic comparisons per call); equal-valued copies of a
+        run fall back to that comparison."""
+        for i, r in enumerate(self.runs):
+            if r is run:
+                return i
+        return self.runs.index(run)
+
     def assumptions_for(self, run: Run, chip: Accelerator) -> SizingAssumptions:
         """The core :class:`SizingAssumptions` of ``run`` on ``chip`` at this site."""
         a = SizingAssumptions.defaults()
         src = self.source
-        index = self.runs.index(run)
+        index = self._run_index(run)
         a = a.with_(f"{src}: runs[{index}].precision", precision=run.precision)
         mfu, where = self.mfu_for(run, chip.id)
         if mfu is not None:
@@ -338,6 +436,59 @@ class Scenario(_Strict):
             )
         a.validate()
         return a
+
+    def service_sizing_for(self, index: int, chip: Accelerator) -> dict[str, Any]:
+        """The sizing values (and their sources) service ``index`` takes from the site on
+        ``chip``: PUE (``services[i].pue``, else the site's for the chip), electricity, grid
+        intensity, network overhead, load, pricing and price overrides, as
+        ``{field: (value, source)}``; the caller applies them to its serving assumptions."""
+        svc = self.services[index]
+        src = self.source
+        out: dict[str, Any] = {}
+        if svc.pue is not None:
+            value = svc.pue
+            where = f"{src}: services[{index}].pue"
+            if isinstance(value, str):
+                where += f" = facility profile {value} (data/facility.csv)"
+                value = float(facility_profiles().loc[value, "pue"])
+            out["pue"] = (float(value), where)
+        else:
+            pue, where = self.pue_for(chip)
+            if not math.isnan(pue):
+                out["pue"] = (pue, where)
+        for key in (
+            "electricity_usd_per_mwh",
+            "grid_gco2_per_kwh",
+            "network_overhead",
+            "avg_load_fraction",
+        ):
+            value = getattr(self.site, key)
+            if value is not None:
+                out[key] = (value, f"{src}: site.{key}")
+        c = self.candidates
+        out["pricing"] = (c.pricing, f"{src}: candidates.pricing")
+        if chip.id in c.price_usd_per_gpu:
+            out["price_usd_per_gpu"] = (
+                c.price_usd_per_gpu[chip.id],
+                f"{src}: candidates.price_usd_per_gpu.{chip.id}",
+            )
+        if chip.id in c.rent_usd_per_gpu_hour:
+            out["rent_usd_per_gpu_hour"] = (
+                c.rent_usd_per_gpu_hour[chip.id],
+                f"{src}: candidates.rent_usd_per_gpu_hour.{chip.id}",
+            )
+        return out
+
+    def service_design_pue_for(self, index: int, chip: Accelerator) -> tuple[float, float]:
+        """(design-day PUE, annual PUE) of service ``index`` on ``chip``: the grid limit uses
+        ``design / annual`` x the service's peak power, like a run's."""
+        annual = self.service_sizing_for(index, chip).get("pue", (math.nan, ""))[0]
+        if math.isnan(annual):
+            annual = float(SizingAssumptions.defaults().pue)
+        if self.site.design_pue is None:
+            return annual, annual
+        design, _ = self.design_pue_for(chip)
+        return max(design, annual), annual
 
     def systems_per_rack(self, chip: Accelerator) -> int:
         """Systems that fill one rack: 1 for rack-scale systems, else ``site.servers_per_rack``."""
@@ -572,3 +723,31 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
             raise field_error(
                 src, f"runs[{i}].name", f"{name!r} is not allowed: names must be unique"
             )
+    for i, svc in enumerate(s.services):
+        if svc.name in names:
+            raise field_error(
+                src,
+                f"services[{i}].name",
+                f"{svc.name!r} is not allowed: names must be unique (runs and services)",
+            )
+        names.append(svc.name)
+        if isinstance(svc.pue, str) and svc.pue not in profiles:
+            raise field_error(
+                src,
+                f"services[{i}].pue",
+                not_allowed(
+                    svc.pue,
+                    f"a number in [{PUE_RANGE[0]:g}, {PUE_RANGE[1]:g}] or a facility "
+                    "profile: " + ", ".join(profiles),
+                ),
+            )
+        if svc.model is not None:
+            from planner.serving import load_models  # the serving physics only when used
+
+            models = list(load_models())
+            if svc.model.strip().lower() not in models:
+                raise field_error(
+                    src,
+                    f"services[{i}].model",
+                    not_allowed(svc.model, "an id of data/models.csv: " + ", ".join(models)),
+                )

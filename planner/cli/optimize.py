@@ -196,11 +196,14 @@ def _print_plan(plan: Plan, title: str) -> None:
     )
     console.print(plan.message)
     if plan.feasible:
+        services = "workload" in plan.runs.columns  # a joint plan: runs and services
         console.print(
             _table(
-                "Plan (every number from planner.sizing.size_training)",
+                "Plan (every number from planner.sizing.size_training"
+                + ("; services from planner.serving_plan, at their peak)" if services else ")"),
                 plan.runs,
                 [
+                    *([("workload", "workload", "{}")] if services else []),
                     ("systems", "systems", "{:,.0f}"),
                     ("gpus", "GPUs", "{:,.0f}"),
                     ("share", "share", "{:.0%}"),
@@ -212,6 +215,7 @@ def _print_plan(plan: Plan, title: str) -> None:
                     ("emissions_tco2", "tCO2", "{:,.0f}"),
                     ("pue", "PUE", "{:.2f}"),
                     ("mfu", "MFU", "{:.2f}"),
+                    *([("wh_per_query", "Wh/query", "{:.3g}")] if services else []),
                 ],
             )
         )
@@ -226,6 +230,11 @@ def _print_plan(plan: Plan, title: str) -> None:
                     ("slack", "slack", "{:,.4g}"),
                     ("unit", "unit", "{}"),
                     ("binding", "binding", "binding"),
+                    *(
+                        [("binds_for", "binds for", "{}")]
+                        if "binds_for" in plan.constraints.columns
+                        else []
+                    ),
                 ],
             )
         )

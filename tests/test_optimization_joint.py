@@ -1,0 +1,249 @@
+"""The joint optimiser: inference services beside training runs under one grid (issue 12).
+
+Reference (tests/test_serving.py, a brute force over the same coefficient rows): the GTC 2024
+run (NVIDIA GTC 2024 keynote: 1.8T GPT-MoE, 90 days) and a Llama 3.1 70B chat service for
+100 million users. Ample grid: GB200 for the run, MI300X for the service, 11.13 MW. At 10 MW
+the grid binds for the service, which moves to GB200: 9.13 MW at a higher cost. At 8 MW
+nothing fits. Every installed solver must give the same answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from planner.errors import CatalogError, InputError
+from planner.optimization import (
+    available_solvers,
+    build_model,
+    coefficient_range,
+    optimize,
+    solve,
+)
+from planner.scenarios import load_scenario, scenario_from_dict
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "joint-training-serving.toml"
+SOLVERS = available_solvers()
+RUN, SERVICE = "gpt-moe-1.8t", "chat"
+
+
+@pytest.fixture(scope="module")
+def joint():
+    return load_scenario(EXAMPLE)
+
+
+def _brute_force(m, grid_mw: float):
+    """Cheapest (run chip, service chip) at whole systems for the peak/deadline, or None."""
+    opt = m.options
+    best = None
+    run_chips = list(opt.loc[RUN].index)
+    svc_chips = list(opt.loc[SERVICE].index)
+    for c_run, c_svc in itertools.product(run_chips, svc_chips):
+        t, s = opt.loc[(RUN, c_run)], opt.loc[(SERVICE, c_svc)]
+        n_t = math.ceil(t["systems_needed"] * (1 - 1e-12))
+        n_s = math.ceil(s["systems_needed"] * (1 - 1e-12))
+        grid = n_t * t["grid_power_mw_per_system"] + n_s * s["grid_power_mw_per_system"]
+        if grid > grid_mw:
+            continue
+        cost = (
+            n_t * t["capex_usd_per_system"]
+            + t["run_cost_usd"]
+            + n_s * (s["capex_usd_per_system"] + s["cost_usd_per_system"])
+            + s["run_cost_usd"]
+        )
+        if best is None or cost < best[0]:
+            best = (cost, {RUN: c_run, SERVICE: c_svc}, grid)
+    return best
+
+
+def _chips(plan) -> dict[str, str]:
+    return {run: chip for run, chip in plan.runs.index}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_ample_grid_puts_the_run_on_gb200_and_the_service_on_mi300x(joint, solver) -> None:
+    plan = solve(build_model(joint.with_grid_limit(1_000.0)), solver=solver)
+    assert plan.status == "optimal"
+    assert _chips(plan) == {RUN: "gb200", SERVICE: "mi300x"}
+    assert plan.totals["grid_power_mw"] == pytest.approx(11.13, abs=0.01)
+    grid = plan.constraints.loc["grid_limit_mw"]
+    assert grid["binding"] is False and grid["binds_for"] == ""
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_10_mw_grid_binds_for_the_service_which_moves_to_gb200(joint, solver) -> None:
+    ample = solve(build_model(joint.with_grid_limit(1_000.0)), solver=solver)
+    plan = solve(build_model(joint), solver=solver)
+    assert plan.status == "optimal" and joint.site.grid_limit_mw == 10
+    assert _chips(plan) == {RUN: "gb200", SERVICE: "gb200"}
+    assert plan.totals["grid_power_mw"] == pytest.approx(9.13, abs=0.01)
+    assert plan.totals["cost_usd"] > ample.totals["cost_usd"]
+    grid = plan.constraints.loc["grid_limit_mw"]
+    assert grid["binding"] is True
+    assert grid["binds_for"] == SERVICE  # the run keeps its chip and count
+    assert grid["objective_without_limit"] == pytest.approx(ample.totals["cost_usd"], rel=1e-9)
+    assert "grid_limit_mw (for chat)" in plan.message
+    service = plan.runs.loc[(SERVICE, "gb200")]
+    assert service["workload"] == "service" and service["systems"] >= service["systems_needed"]
+    assert plan.runs.loc[(RUN, "gb200"), "workload"] == "run"
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_8_mw_fits_nothing_and_says_how_much_grid_is_missing(joint, solver) -> None:
+    plan = solve(build_model(joint.with_grid_limit(8.0)), solver=solver)
+    assert plan.status == "infeasible"
+    grid = plan.relaxations.loc["grid_limit_mw"]
+    assert grid["works"] and grid["needed"] == pytest.approx(9.14, abs=0.01)
+
+
+@pytest.mark.parametrize("grid_mw", [8.0, 9.2, 10.0, 11.2, 50.0])
+def test_the_milp_equals_a_brute_force_over_the_same_rows(joint, grid_mw) -> None:
+    m = build_model(joint.with_grid_limit(grid_mw))
+    best = _brute_force(m, grid_mw)
+    for solver in SOLVERS:
+        plan = solve(m, solver=solver, relaxations=False, comparison=False)
+        if best is None:
+            assert plan.status == "infeasible"
+            continue
+        assert plan.status == "optimal"
+        assert _chips(plan) == best[1]
+        assert plan.totals["cost_usd"] == pytest.approx(best[0], rel=1e-9)
+        assert plan.totals["grid_power_mw"] == pytest.approx(best[2], rel=1e-9)
+
+
+def test_the_reference_rows_match_the_serving_plan_table(joint) -> None:
+    """The service rows are planner.serving_plan's at the serving hall's PUE 1.2 (whole
+    purchase prices), so the example reproduces tests/test_serving.py's reference."""
+    from planner.serving import ServingDemand
+    from planner.serving_plan import ServiceSpec, service_options
+
+    m = build_model(joint)
+    ref, _ = service_options(
+        [ServiceSpec(SERVICE, ServingDemand(1e8, 10, 500, 400), model="llama-3.1-70b")],
+        ["h100", "gb200", "mi300x"],
+        amortise=False,
+    )
+    for chip in ref.index.get_level_values("chip"):
+        ours, theirs = m.options.loc[(SERVICE, chip)], ref.loc[(SERVICE, chip)]
+        for column in ("systems_needed", "grid_power_mw_per_system", "capex_usd_per_system"):
+            assert ours[column] == pytest.approx(theirs[column], rel=1e-12), column
+
+
+def test_services_use_the_site_halls_without_their_own_pue(joint) -> None:
+    # without services[0].pue the service sits in the site's halls: MI300X (air) at 1.35,
+    # GB200 (liquid) at 1.10, instead of the serving hall's 1.20
+    data = tomllib.loads(EXAMPLE.read_text())
+    del data["services"][0]["pue"]
+    s = scenario_from_dict(data)
+    m, ref = build_model(s), build_model(joint)
+    for chip, pue in (("mi300x", 1.35), ("gb200", 1.10)):
+        ratio = (
+            m.options.loc[(SERVICE, chip), "grid_power_mw_per_system"]
+            / ref.options.loc[(SERVICE, chip), "grid_power_mw_per_system"]
+        )
+        assert ratio == pytest.approx(pue / 1.20, rel=1e-9)
+
+
+def test_the_design_day_pue_scales_a_service_on_the_grid_like_a_run(joint) -> None:
+    data = tomllib.loads(EXAMPLE.read_text())
+    del data["services"][0]["pue"]
+    data["site"]["design_pue"] = {"air": 1.5, "liquid": 1.2}
+    m = build_model(scenario_from_dict(data))
+    row = m.options.loc[(SERVICE, "mi300x")]
+    assert row["grid_power_mw_per_system"] == pytest.approx(
+        row["facility_power_mw_per_system"] * 1.5 / 1.35, rel=1e-12
+    )
+
+
+def test_the_joint_matrix_stays_within_the_scaled_range(joint) -> None:
+    for goal in ("cost", "power", "energy", "emissions", "gpus"):
+        r = coefficient_range(build_model(joint, objective=goal))
+        assert 1e-4 <= r.matrix_min and r.matrix_max <= 1e4, (goal, r)
+        assert 1e-4 <= r.objective_min and r.objective_max <= 1e4, (goal, r)
+
+
+@pytest.mark.parametrize("objective", ["power", "energy", "gpus", "time"])
+def test_every_objective_keeps_the_service_at_its_peak(joint, objective) -> None:
+    plan = optimize(joint.with_grid_limit(50.0), objective=objective)
+    assert plan.status == "optimal"
+    service = plan.runs[plan.runs["workload"] == "service"]
+    assert len(service) == 1
+    row = service.iloc[0]
+    assert row["systems"] >= math.ceil(row["systems_needed"] * (1 - 1e-12))
+    if objective == "time":  # the run finishes early; the service is not scaled
+        assert plan.totals["longest_fraction_of_deadline"] < 1
+
+
+def test_mixed_chips_share_a_service_between_chips_and_keep_every_total(joint) -> None:
+    plan = optimize(joint, allow_mixed_chips=True)
+    assert plan.status == "optimal"
+    served = plan.runs.xs(SERVICE, level="run")
+    assert served["share"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert plan.totals["grid_power_mw"] <= 10 * (1 + 1e-9)
+
+
+def test_a_scenario_without_services_has_the_old_columns() -> None:
+    m = build_model(load_scenario(EXAMPLE.parent / "gtc2024.toml"))
+    assert "workload" not in m.options.columns and m.services == ()
+    plan = solve(m, relaxations=False)
+    assert "workload" not in plan.runs.columns
+    assert "binds_for" not in plan.constraints.columns
+
+
+def test_json_holds_the_service_rows_and_binds_for(joint) -> None:
+    payload = json.loads(json.dumps(optimize(joint).to_dict(), allow_nan=False))
+    rows = {r["run"]: r for r in payload["runs"]}
+    assert rows[SERVICE]["workload"] == "service" and rows[RUN]["workload"] == "run"
+    grid = next(c for c in payload["constraints"] if c["constraint"] == "grid_limit_mw")
+    assert grid["binds_for"] == SERVICE
+
+
+def _with_service(**changes):
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["services"][0].update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"users": 0}, "services[0].users", "0 is not allowed: expected a number in [1, 1e+11]"),
+        ({"model": "gpt-9"}, "services[0].model", "'gpt-9' is not allowed: expected an id"),
+        ({"name": RUN}, "services[0].name", "names must be unique (runs and services)"),
+        ({"params": 7e10}, "services[0]", "give model or params, not both"),
+        ({"tpot_target_s": True}, "services[0].tpot_target_s", "is not allowed"),
+        ({"pue": "no-such-hall"}, "services[0].pue", "'no-such-hall' is not allowed"),
+    ],
+)
+def test_a_bad_service_names_the_field(changes, field, words) -> None:
+    with pytest.raises(CatalogError) as err:
+        scenario_from_dict(_with_service(**changes), source="joint.toml")
+    text = str(err.value)
+    assert f"field '{field}'" in text and words in text
+
+
+def test_too_many_services_are_refused() -> None:
+    data = tomllib.loads(EXAMPLE.read_text())
+    one = data["services"][0]
+    data["services"] = [{**one, "name": f"s{i}"} for i in range(101)]
+    with pytest.raises(CatalogError, match="services"):
+        scenario_from_dict(data)
+
+
+def test_the_time_objective_with_mixed_chips_and_services_is_refused(joint) -> None:
+    with pytest.raises(InputError, match="objective = 'time'"):
+        build_model(joint, objective="time", allow_mixed_chips=True)
+
+
+def test_a_longer_horizon_costs_more_running_energy(joint) -> None:
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["site"]["horizon_years"] = 3
+    three = build_model(scenario_from_dict(data)).options.loc[(SERVICE, "mi300x")]
+    one = build_model(joint).options.loc[(SERVICE, "mi300x")]
+    assert three["energy_mwh_per_system"] == pytest.approx(3 * one["energy_mwh_per_system"])
+    assert three["systems_needed"] == one["systems_needed"]  # the peak does not change

@@ -2320,7 +2320,93 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
         )
     clock.report("relaxing: other chips", total - 1, total)
     rows.extend(_other_chips(m, solver, clock))
+    if m.services:
+        rows.extend(_service_relaxations(m, solver, clock))
     return pd.DataFrame(rows, columns=_RELAX_COLUMNS).set_index("relax")
+
+
+#: A service's TPOT target relaxation: 1.5x slower tokens (e.g. 50 ms -> 75 ms per token).
+TPOT_RELAX_FACTOR = 1.5
+#: Bisection steps for the share of a service's users that fits (2^-8: under 0.4%).
+USER_SHARE_STEPS = 8
+
+
+def _fits(m: ClusterModel, scenario: Scenario, solver: str, clock: _Clock) -> bool:
+    try:
+        alt = build_model(
+            scenario,
+            objective=m.objective,
+            allow_mixed_chips=m.allow_mixed_chips,
+            catalog=m.catalog,
+        )
+    except PlannerError:
+        return False
+    if alt.options.empty or set(alt.options.index.get_level_values("run")) != set(m.workloads):
+        return False  # a service no chip can serve at these targets
+    return _solve_goal(alt, "feasibility", solver, clock).has_solution
+
+
+def _service_relaxations(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, Any]]:
+    """For each service on its own: a TPOT target ``TPOT_RELAX_FACTOR`` x longer, and the
+    largest share of its users (rounded DOWN to a whole percent) that fits with the rest as is.
+    """
+    from planner.serving import ServingAssumptions
+
+    s = m.scenario
+    default_tpot = float(ServingAssumptions.defaults().tpot_target_s)
+    rows: list[dict[str, Any]] = []
+    for i, svc in enumerate(s.services):
+        if clock.out():
+            break
+        clock.report(f"relaxing: service {svc.name}", i, len(s.services))
+        tpot = float(svc.tpot_target_s if svc.tpot_target_s is not None else default_tpot)
+        slower = tpot * TPOT_RELAX_FACTOR
+        works = _fits(m, s.with_service(i, tpot_target_s=slower), solver, clock)
+        rows.append(
+            {
+                "relax": f"services.{svc.name}.tpot_target_s",
+                "current": tpot,
+                "needed": slower if works else None,
+                "change": slower - tpot if works else None,
+                "unit": "s",
+                "works": works,
+                "detail": (
+                    f"a TPOT target of {slower * 1e3:,.0f} ms for {svc.name} "
+                    f"(x{TPOT_RELAX_FACTOR:g})"
+                    if works
+                    else f"a TPOT target x{TPOT_RELAX_FACTOR:g} for {svc.name} alone is not enough"
+                ),
+            }
+        )
+        lo, hi = 0.0, 1.0  # lo: a share known to fit (0: serving nobody is not checked)
+        for _ in range(USER_SHARE_STEPS):
+            if clock.out():
+                break
+            mid = (lo + hi) / 2
+            users = max(1.0, svc.users * mid)
+            if _fits(m, s.with_service(i, users=users), solver, clock):
+                lo = mid
+            else:
+                hi = mid
+        share = math.floor(lo * 100) / 100
+        users = svc.users * share
+        fits = share > 0 and _fits(m, s.with_service(i, users=users), solver, clock)
+        rows.append(
+            {
+                "relax": f"services.{svc.name}.users",
+                "current": float(svc.users),
+                "needed": users if fits else None,
+                "change": users - svc.users if fits else None,
+                "unit": "users",
+                "works": fits,
+                "detail": (
+                    f"serving {share:.0%} of {svc.name}'s users ({users:,.0f})"
+                    if fits
+                    else f"serving fewer of {svc.name}'s users alone is not enough"
+                ),
+            }
+        )
+    return rows
 
 
 def _min_deadline_scale(m: ClusterModel, solver: str, clock: _Clock) -> float | None:

@@ -537,6 +537,12 @@ class Scenario(_Strict):
             {"candidates": {**self.candidates.model_dump(), "chips": list(chips)}}
         )
 
+    def with_service(self, index: int, **changes: Any) -> Scenario:
+        """Service ``index`` with ``changes`` (e.g. ``users``, ``tpot_target_s``)."""
+        services = [svc.model_dump() for svc in self.services]
+        services[index] = {**services[index], **changes}
+        return self._validated_copy({"services": services})
+
     def with_budget(self, budget_usd: float | None) -> Scenario:
         return self._validated_copy(
             {"budget_usd": None if budget_usd is None else float(budget_usd)}

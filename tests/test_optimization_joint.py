@@ -247,3 +247,36 @@ def test_a_longer_horizon_costs_more_running_energy(joint) -> None:
     one = build_model(joint).options.loc[(SERVICE, "mi300x")]
     assert three["energy_mwh_per_system"] == pytest.approx(3 * one["energy_mwh_per_system"])
     assert three["systems_needed"] == one["systems_needed"]  # the peak does not change
+
+
+def test_an_infeasible_joint_plan_offers_a_share_of_the_users_that_fits(joint) -> None:
+    # 8 MW: the run on GB200 takes 4.07 MW, leaving ~3.93 MW, i.e. 24 of the 32 GB200 racks
+    # the service needs at its peak (0.158 MW each): about three quarters of the users
+    plan = optimize(joint.with_grid_limit(8.0))
+    users = plan.relaxations.loc["services.chat.users"]
+    assert users["works"] and 0.70 <= users["needed"] / 1e8 <= 0.78
+    smaller = joint.with_grid_limit(8.0).with_service(0, users=float(users["needed"]))
+    assert optimize(smaller).feasible  # the advice works as written
+    tpot = plan.relaxations.loc["services.chat.tpot_target_s"]
+    assert tpot["current"] == pytest.approx(0.05)  # data/assumptions.csv default TPOT
+    assert "of chat's users" in plan.message
+
+
+def test_the_cli_prints_the_service_row_and_whom_the_grid_binds_for(capsys) -> None:
+    from planner.cli import main
+
+    assert main(["optimize", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "service" in out and "binds for" in out
+    assert "grid_limit_mw (for chat)" in out.replace("\n", " ")
+
+
+def test_the_plan_report_lists_the_service_and_binds_for() -> None:
+    from planner.reports.plan import build_plan_report
+
+    report = build_plan_report(EXAMPLE)
+    tables = {t.name: t for t in report.tables}
+    rows = {r["run"]: r for r in tables["runs"].rows}
+    assert rows[SERVICE]["workload"] == "service" and rows[SERVICE]["wh_per_query"] > 0
+    grid = next(r for r in tables["constraints"].rows if r["constraint"] == "grid_limit_mw")
+    assert grid["binds_for"] == SERVICE

@@ -275,12 +275,15 @@ def _summary(plan: Any, title: str, sens: list[tuple[str, SensitivityResult]]) -
 
 
 def _runs_table(rows: list[dict[str, Any]]) -> Table:
+    services = any(r.get("workload") == "service" for r in rows)
     return Table(
         name="runs",
-        title="The plan: chip and count per run",
+        title="The plan: chip and count per run"
+        + (" and per inference service (at its peak demand)" if services else ""),
         columns=(
-            Column("run", "Run"),
+            Column("run", "Run or service" if services else "Run"),
             Column("chip", "Chip"),
+            *([Column("workload", "Workload")] if services else []),
             Column("systems", "Systems", "systems", ",.0f"),
             Column("gpus", "GPUs", "GPUs", ",.0f"),
             Column("share", "Share of the run", "%", ".0%"),
@@ -297,6 +300,15 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
             Column("pricing", "Pricing"),
             Column("mfu", "MFU", "fraction", ".3g"),
             Column("pue", "PUE", "ratio", ".3g"),
+            *(
+                [
+                    Column("systems_needed", "Systems for the peak", "systems", ",.1f"),
+                    Column("tpot_s", "Time per output token", "s", ".3g"),
+                    Column("wh_per_query", "Energy per query", "Wh", ".3g"),
+                ]
+                if services
+                else []
+            ),
         ),
         rows=tuple(rows),
     )
@@ -358,6 +370,14 @@ def _constraints_table(rows: list[dict[str, Any]]) -> Table:
             Column("used_fraction", "Used", "% of limit", ".1%"),
             Column("binding_status", "Binding"),
             Column("objective_if_10pct_looser", "Objective if 10% looser", fmt=",.4g"),
+            *(
+                [
+                    Column("binds_for", "Binds for"),
+                    Column("objective_without_limit", "Objective without the limit", fmt=",.4g"),
+                ]
+                if any("binds_for" in r for r in rows)
+                else []
+            ),
         ),
         rows=tuple(out),
         section="constraints",

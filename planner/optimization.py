@@ -1,4 +1,4 @@
-"""Optimisation: which chips, and how many systems, for a site's training runs.
+"""Optimisation: which chips, and how many systems, for a site's training runs and services.
 
 Build, solve, read back (PyPSA/linopy style):
 
@@ -51,6 +51,23 @@ hardware is charged in full to its run. Rented systems (``pricing = "rent"``) ar
 capacity off site: they count against no site limit (grid, racks), only against supply and
 budget, and their energy and emissions are still in the totals. They are not limited by the
 grid, so the ``time`` objective needs a supply cap for every rented chip.
+
+Inference services (``[[services]]`` of the scenario, issue 12) are rows beside the runs,
+from :func:`planner.serving_plan.service_options` (``options["workload"] == "service"``; the
+column and the service columns exist only when the scenario has services, so a scenario
+without them builds exactly the old table). A service's ``N`` is the systems whose replicas
+carry its PEAK demand at its latency targets: ``n >= ceil(N) f`` like a run, but a deadline
+scale (the ``time`` objective, the deadline relaxation) never scales it. Its energy and
+emissions have a fixed part (busy draw of the work served, times ``f``) and a part per
+installed system (idle draw, times ``n``), over ``site.horizon_years``; its cost is capex per
+system plus a running cost per system (rent, idle electricity) times ``n`` plus the fixed
+electricity times ``f``. Its grid power is scaled by design / annual PUE like a run's, and the
+grid, budget, supply and rack rows hold runs and services together. With services, a limit
+that does not bind at 10% looser is also re-solved without the limit at all (a service often
+changes chip only beyond 10%), and ``constraints["binds_for"]`` names the workloads whose chip
+or count changes in that re-solve; an infeasible joint plan also lists, per service, a TPOT
+target 1.5x longer and the largest share of its users that fits. With mixed chips, the speed
+form's share of a service is its own ``g`` (``sum_c g = 1``, not the speed).
 
 Objectives: ``cost`` (USD), ``power`` (peak facility MW of every system, rented ones off site
 included; the grid limit counts only the on-site ones), ``energy`` (MWh), ``emissions``
@@ -321,13 +338,6 @@ def build_model(
             )
     options = pd.DataFrame(rows).set_index(["run", "chip"])
     if scenario.services:
-        if mixed and objective == "time":
-            raise InputError(
-                "objective",
-                "time",
-                "cost, power, energy, emissions or gpus for a scenario with [[services]] and "
-                "allow_mixed_chips (the time objective with services needs one chip per run)",
-            )
         service_rows, service_excluded = _service_options(scenario, cat, chip_ids, supply)
         options = _join_workloads(options, service_rows)
         excluded.extend(service_excluded)
@@ -833,8 +843,8 @@ def _formulate(
         assert t is not None
         g = np.asarray(
             [
-                lp.var(0.0, min(1.0, u / (nd * speed_unit)))
-                for u, nd in zip(upper, need, strict=True)
+                lp.var(0.0, min(1.0, u / (max(nd, 1.0) if svc else nd * speed_unit)))
+                for u, nd, svc in zip(upper, need, service, strict=True)
             ]
         )
         coef = np.maximum(need * speed_unit, 1.0)

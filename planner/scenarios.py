@@ -9,7 +9,14 @@ A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loa
   the deadline, and optionally MFU (one number or one per chip), goodput and precision;
 - ``[candidates]``: the chips the optimiser may choose from (default: every catalog chip with a
   known price for the pricing mode), optional supply caps in GPUs and price overrides;
-- an optional ``budget_usd`` (top-level key).
+- an optional ``budget_usd`` (top-level key);
+- zero or more ``[[services]]`` (inference, issue 12): ``name``; ``model`` (an id of
+  ``data/models.csv``) or ``params`` [``active_params``]; the demand ``users``,
+  ``queries_per_user_day``, ``input_tokens``, ``output_tokens``; optional
+  ``reasoning_multiplier``, ``peak_to_average``, ``tpot_target_s``, ``ttft_target_s``,
+  ``precision`` and ``pue`` (a hall of its own; default the site's PUE for the chip). At most
+  :data:`MAX_SERVICES`; names are unique across runs and services. ``site.horizon_years``
+  (default 1) is the period of serving the plan charges (energy, electricity, rent).
 
 **One site, several PUEs.** A site has one grid connection but may hold an air-cooled hall and
 a liquid-cooled hall, and NVIDIA's own GTC 2024 comparison puts Hopper in air (PUE ~1.35) and

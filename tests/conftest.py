@@ -40,4 +40,10 @@ def contract_keys() -> set[str]:
         "cost_usd",
         "emissions_tco2",
         "assumptions",
+        # issue 10: amortised economics and embodied carbon, each its own top-level key
+        "pricing",
+        "amortized_cost_usd",
+        "rental_cost_usd",
+        "cluster_capex_usd",
+        "embodied_tco2",
     }

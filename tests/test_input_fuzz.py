@@ -310,7 +310,7 @@ def test_a_run_above_100_gw_is_refused() -> None:
 
 def test_a_run_no_cluster_finishes_is_refused_in_days() -> None:
     with pytest.raises(ResultOutOfRange) as err:
-        size_training(TrainingRun(flops=MAX_FLOPS), "h100", gpus=1)
+        size_training(TrainingRun(flops=MAX_FLOPS), "h100", gpus=1, mfu=0.4)
     assert _one_line(err.value).startswith("days = 3.25")
     assert f"at most {MAX_RESULT_DAYS:g}" in str(err.value)
 

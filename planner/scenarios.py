@@ -58,6 +58,7 @@ written (``runs[1].deadline_days``), the value and what is allowed, as a
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -81,7 +82,7 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
-from planner.sizing import MAX_DAYS, MIN_DAYS
+from planner.sizing import MAX_DAYS, MIN_DAYS, _with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
 
 #: Systems per rack for 8-GPU servers when ``site.max_racks`` is set and the scenario gives no
@@ -158,6 +159,10 @@ class Site(_Strict):
     )
     network_overhead: float | None = Field(default=None, ge=0, le=1)
     avg_load_fraction: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
+    #: Cluster capex beyond the servers (default: data/economics.csv): networking as a share
+    #: of cluster hardware, and the facility in USD per MW of IT load.
+    networking_share: float | None = Field(default=None, ge=0, lt=1)
+    facility_usd_per_mw: float | None = Field(default=None, ge=0, le=1e9)
     max_racks: int | None = Field(default=None, ge=1, le=1_000_000)
     servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
     #: Years of serving the plan covers (services' energy, electricity, rent), default 1.
@@ -414,6 +419,14 @@ class Scenario(_Strict):
             a = a.with_(where, mfu=mfu)
         if run.goodput is not None:
             a = a.with_(f"{src}: runs[{index}].goodput", goodput=run.goodput)
+        if mfu is None and a.mfu_from_run_model:
+            # Pin the run model's MFU for the WHOLE run on this chip. The optimiser sizes one
+            # system, whole clusters and (mixed chips) shares of a run: a FLOPs-only run's
+            # inferred model size must not change with the share, or a share re-sized on
+            # read-back would get another MFU and miss the deadline its count was chosen for.
+            a = replace(
+                _with_run_model(a, run.training_run(), chip, None), mfu_from_run_model=False
+            )
         pue, where = self.pue_for(chip)
         if not math.isnan(pue):
             a = a.with_(where, pue=pue)
@@ -424,6 +437,8 @@ class Scenario(_Strict):
                 "grid_gco2_per_kwh",
                 "network_overhead",
                 "avg_load_fraction",
+                "networking_share",
+                "facility_usd_per_mw",
             )
         }
         for key, value in site.items():

@@ -83,7 +83,10 @@ def test_default_candidates_are_the_chips_with_a_buy_price() -> None:
 def test_values_not_given_come_from_the_assumptions_table_with_sources() -> None:
     s = load_scenario(_write_tmp_good())
     a = s.assumptions_for(s.runs[0], load_catalog().get("h100"))
-    assert a.mfu == 0.40 and a.goodput == 0.90  # data/assumptions.csv
+    # No MFU given: the run model's, pinned for the whole run on this chip (issue 10);
+    # goodput from data/assumptions.csv.
+    assert a.goodput == 0.90 and not a.mfu_from_run_model
+    assert 0 < a.mfu < 1 and "run model" in a.sources["mfu"]
     assert a.sources["pue"].endswith("site.pue")
 
 

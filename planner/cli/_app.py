@@ -201,3 +201,38 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
+    """The table of every value used (value, unit, source shortened to 90 characters)."""
+    from rich.table import Table
+
+    at = Table(title="Assumptions (every value used)")
+    for col in ("name", "value", "unit", "source"):
+        at.add_column(col, overflow="fold")
+    for name, item in assumptions.items():
+        value = item["value"]
+        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
+        source = item["source"]
+        at.add_row(name, shown, item["unit"], source if len(source) <= 90 else source[:89] + "…")
+    console.print(at)
+    console.print("(sources shortened; `--json` lists each in full)")
+
+
+def print_chip_table(frame: Any, title: str, cols: list[tuple[str, str, str]]) -> None:
+    """Every chip of a comparison frame (index: chip) with ``(column, label, format)`` columns
+    and its ``note``; missing and NaN cells stay empty."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column("chip")
+    for _, label, _ in cols:
+        t.add_column(label, justify="right")
+    t.add_column("note")
+    for chip, row in frame.iterrows():
+        cells = []
+        for key, _, fmt in cols:
+            v = row.get(key)
+            cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
+        t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
+    console.print(t)

@@ -15,7 +15,7 @@ from rich.table import Table
 from planner._arrays import to_python
 from planner.assumptions import facility_profiles, pue_for_profile
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_assumptions, print_chip_table, print_json
 from planner.serving import (
     ServingResult,
     compare_serving,
@@ -345,20 +345,11 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
                 f"x{row['tolerance_factor']:g}",
             )
         console.print(pt)
-    at = Table(title="Assumptions (every value used)")
-    for col in ("name", "value", "unit", "source"):
-        at.add_column(col, overflow="fold")
-    for name, item in result.assumptions.items():
-        value = item["value"]
-        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
-        source = item["source"]
-        at.add_row(name, shown, item["unit"], source if len(source) <= 90 else source[:89] + "…")
-    console.print(at)
-    console.print("(sources shortened; `--json` lists each in full)")
+    print_assumptions(result.assumptions)
 
 
 def _print_comparison(frame: Any) -> None:
-    t = Table(title="Every chip for the same service")
+    title = "Every chip for the same service"
     cols = [
         ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
         ("batch_size", "batch", "{:,.0f}"),
@@ -369,14 +360,4 @@ def _print_comparison(frame: Any) -> None:
         ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
         ("pricing", "pricing", "{}"),
     ]
-    t.add_column("chip")
-    for _, label, _ in cols:
-        t.add_column(label, justify="right")
-    t.add_column("note")
-    for chip, row in frame.iterrows():
-        cells = []
-        for key, _, fmt in cols:
-            v = row.get(key)
-            cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
-        t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
-    console.print(t)
+    print_chip_table(frame, title, cols)

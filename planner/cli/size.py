@@ -10,7 +10,14 @@ from rich.table import Table
 
 from planner.assumptions import default_table, facility_profiles
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_json, stdout_guard
+from planner.cli._app import (
+    app,
+    console,
+    print_assumptions,
+    print_chip_table,
+    print_json,
+    stdout_guard,
+)
 from planner.presets import compare_to_published, load_presets
 from planner.request import build_request
 from planner.sizing import SizingResult
@@ -270,21 +277,12 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
             model = "" if row["model"] is None else f"{row['model']:,.4g}"
             pt.add_row(row["quantity"], f"{row['published']:,.4g}", model, diff)
         console.print(pt)
-    at = Table(title="Assumptions (every value used)")
-    for col in ("name", "value", "unit", "source"):
-        at.add_column(col, overflow="fold")
-    for name, item in result.assumptions.items():
-        value = item["value"]
-        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
-        source = item["source"]
-        at.add_row(name, shown, item["unit"], source if len(source) <= 90 else source[:89] + "…")
-    console.print(at)
-    console.print("(sources shortened; `--json` lists each in full)")
+    print_assumptions(result.assumptions)
 
 
 def _print_comparison(frame, days, gpus) -> None:
     what = f"deadline {days:g} days" if days is not None else f"{gpus:,.0f} GPUs"
-    t = Table(title=f"Every chip for the same run ({what})")
+    title = f"Every chip for the same run ({what})"
     cols = [
         ("gpus", "GPUs", "{:,.0f}"),
         ("systems", "systems", "{:,.0f}"),
@@ -295,14 +293,4 @@ def _print_comparison(frame, days, gpus) -> None:
         ("pricing", "pricing", "{}"),
         ("emissions_tco2", "tCO2", "{:,.0f}"),
     ]
-    t.add_column("chip")
-    for _, label, _ in cols:
-        t.add_column(label, justify="right")
-    t.add_column("note")
-    for chip, row in frame.iterrows():
-        cells = []
-        for key, _, fmt in cols:
-            v = row.get(key)
-            cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
-        t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
-    console.print(t)
+    print_chip_table(frame, title, cols)

@@ -629,3 +629,32 @@ def test_vectorised_path_marks_infeasible_rows_and_keeps_the_others():
     assert np.isnan(r.gpus[1]) and r.batch_limit[1] == "infeasible"
     one = serve("h100", ServingDemand(1e6, 10, 500, 400), params=7e10)
     assert r.gpus[2] == one.gpus
+
+
+def test_cli_compare_models_small_vs_large_for_the_same_demand_in_a_real_process() -> None:
+    # Issue 12: "small vs large models for the same demand": more parameters, more GPUs and
+    # more energy per query, all else equal.
+    import json
+    import subprocess
+    import sys
+
+    code = "import sys; from planner.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["serve", "--accelerator", "h100", "--users", "1e8", "--queries-per-user-day", "10"]
+    args += ["--input-tokens", "500", "--output-tokens", "400", "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args, "--compare-models", "llama-3.1-8b,llama-3.1-70b"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["model"]: r for r in json.loads(proc.stdout)["comparison"]}
+    small, large = rows["llama-3.1-8b"], rows["llama-3.1-70b"]
+    assert small["gpus"] < large["gpus"] and small["wh_per_query"] < large["wh_per_query"]
+    bad = subprocess.run(
+        [sys.executable, "-c", code, *args, "--compare-models", "nosuch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1

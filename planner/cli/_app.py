@@ -219,13 +219,15 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
     console.print("(sources shortened; `--json` lists each in full)")
 
 
-def print_chip_table(frame: Any, title: str, cols: list[tuple[str, str, str]]) -> None:
-    """Every chip of a comparison frame (index: chip) with ``(column, label, format)`` columns
-    and its ``note``; missing and NaN cells stay empty."""
+def print_chip_table(
+    frame: Any, title: str, cols: list[tuple[str, str, str]], index_label: str = "chip"
+) -> None:
+    """Every row of a comparison frame (index: chip, or ``index_label``) with ``(column,
+    label, format)`` columns and its ``note``; missing and NaN cells stay empty."""
     from rich.table import Table
 
     t = Table(title=title)
-    t.add_column("chip")
+    t.add_column(index_label)
     for _, label, _ in cols:
         t.add_column(label, justify="right")
     t.add_column("note")

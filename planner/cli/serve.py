@@ -16,8 +16,10 @@ from planner._arrays import to_python
 from planner.assumptions import facility_profiles, pue_for_profile
 from planner.catalog import load_catalog
 from planner.cli._app import app, console, print_assumptions, print_chip_table, print_json
+from planner.errors import InputError
 from planner.serving import (
     ServingResult,
+    compare_models,
     compare_serving,
     load_models,
     serving_default_table,
@@ -158,6 +160,14 @@ def serve_command(
     compare: Annotated[
         bool, typer.Option("--compare", help="Serve the same demand on every catalog chip.")
     ] = False,
+    compare_models_: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-models",
+            help="Serve the same demand with each of these models of data/models.csv "
+            "(comma-separated, e.g. llama-3.1-8b,llama-3.1-70b): small vs large.",
+        ),
+    ] = None,
     catalog: Annotated[
         Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped one.")
     ] = None,
@@ -205,6 +215,18 @@ def serve_command(
         electricity_usd_per_mwh=electricity_usd_per_mwh,
         grid_gco2_per_kwh=grid_gco2_per_kwh,
     )
+    if compare_models_ is not None:
+        names = [n.strip() for n in compare_models_.split(",") if n.strip()]
+        if not names:
+            raise InputError("--compare-models", compare_models_, "one or more model names")
+        frame = compare_models(
+            request.accelerator, request.demand, names, assumptions=request.assumptions, catalog=cat
+        )
+        if json_out:
+            print_json({"comparison": _records(frame)})
+        else:
+            print_chip_table(frame, "Every model for the same demand", _MODEL_COLUMNS, "model")
+        return 0
     if compare:
         frame = compare_serving(
             request.demand,
@@ -240,10 +262,9 @@ def serve_command(
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:
-    return [
-        {"accelerator": idx, **{k: _clean(v) for k, v in row.items()}}
-        for idx, row in frame.iterrows()
-    ]
+    """Rows as JSON objects, the index under its own name (``accelerator`` or ``model``)."""
+    key = frame.index.name or "accelerator"
+    return [{**{k: _clean(v) for k, v in row.items()}, key: idx} for idx, row in frame.iterrows()]
 
 
 def _clean(value: Any) -> Any:
@@ -346,6 +367,15 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
             )
         console.print(pt)
     print_assumptions(result.assumptions)
+
+
+_MODEL_COLUMNS = [
+    ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
+    ("gpus", "GPUs", "{:,.0f}"),
+    ("facility_power_mw", "peak MW", "{:,.2f}"),
+    ("wh_per_query", "Wh/query", "{:.3g}"),
+    ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
+]
 
 
 def _print_comparison(frame: Any) -> None:

@@ -63,7 +63,9 @@ BROWSER_PAGES = {
     "serve": "serve",
     "reports": "reports",
 }
-DOCS = ROOT / "docs"
+# Screenshots go to artifacts/ (ignored by git) so a test run never dirties the checkout;
+# PLANNER_UPDATE_DOCS=1 writes them into docs/ to refresh the README's pictures.
+DOCS = ROOT / ("docs" if os.environ.get("PLANNER_UPDATE_DOCS") else "artifacts")
 # no element of the page still running, and no exception element anywhere
 IDLE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -335,6 +337,7 @@ def test_every_page_at_1440_and_1024_px_and_on_a_phone(app_url: str) -> None:
                         f"{name:9s} {width:5d} px: first view {first_s * 1e3:6.0f} ms "
                         f"(incl. the 300 ms settle), rerun {rerun_s * 1e3:6.0f} ms"
                     )
+                    DOCS.mkdir(exist_ok=True)
                     page.screenshot(path=str(DOCS / f"app-{name}-{width}.png"), full_page=True)
                 page.close()
         finally:

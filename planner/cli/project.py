@@ -35,15 +35,11 @@ def project_command(
     ] = None,
     years: Annotated[
         str | None,
-        typer.Option(
-            help="Output years START:END, e.g. 2024:2035 [default: the scenario's]."
-        ),
+        typer.Option(help="Output years START:END, e.g. 2024:2035 [default: the scenario's]."),
     ] = None,
     samples: Annotated[
         int,
-        typer.Option(
-            help="Monte Carlo samples for P10/P50/P90 bands (0: central values only)."
-        ),
+        typer.Option(help="Monte Carlo samples for P10/P50/P90 bands (0: central values only)."),
     ] = 10_000,
     seed: Annotated[
         int,
@@ -101,9 +97,7 @@ def project_command(
             _print_backtest(table, checks)
         return
     if scenario is None:
-        raise InputError(
-            "SCENARIO", None, "a shipped study's name or a TOML file (or --backtest)"
-        )
+        raise InputError("SCENARIO", None, "a shipped study's name or a TOML file (or --backtest)")
     path = projection_path(scenario)
     with stdout_guard():
         result = project(
@@ -142,9 +136,7 @@ def _print(result: ProjectionResult) -> None:
     console.print(f"[bold]{result.title}[/bold]  ({result.scenario})")
     console.print(f"source: {result.source}")
     run = result.reference_run
-    console.print(
-        f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run"
-    )
+    console.print(f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run")
     mc = (
         f"{result.samples:,} Monte Carlo samples, seed {result.seed}"
         if result.samples
@@ -185,9 +177,7 @@ def _print(result: ProjectionResult) -> None:
                 f"{row['reference_runs_per_year']:,.0f}",
             )
         console.print(t)
-        if "total_twh_p10" in frame and any(
-            _outside(r, "total_twh") for _, r in frame.iterrows()
-        ):
+        if "total_twh_p10" in frame and any(_outside(r, "total_twh") for _, r in frame.iterrows()):
             console.print(
                 f"{OUTSIDE_MARK.strip()} the central value lies outside its own P10-P90 band "
                 "(see the note below)"
@@ -213,11 +203,7 @@ def _print(result: ProjectionResult) -> None:
             pt.add_column(col)
         for p in result.published:
             model = "" if p["model"] is None else f"{p['model']:,.4g}"
-            diff = (
-                ""
-                if p["relative_difference"] is None
-                else f"{p['relative_difference']:+.1%}"
-            )
+            diff = "" if p["relative_difference"] is None else f"{p['relative_difference']:+.1%}"
             pt.add_row(
                 p["variant"],
                 p["country"],
@@ -233,9 +219,7 @@ def _print(result: ProjectionResult) -> None:
     for col in ("variant", "input", "value", "range", "unit", "source"):
         it.add_column(col, overflow="fold")
     for row in result.inputs:
-        rng = (
-            "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
-        )
+        rng = "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
         src = row["source"]
         it.add_row(
             row["variant"],

@@ -54,6 +54,10 @@ def app_command(
         "false",
         "--client.toolbarMode",
         "minimal",
+        # the address shown at start: without it a headless Streamlit looks up this machine's
+        # external IP on the internet (streamlit.web.bootstrap, net_util.get_external_ip)
+        "--browser.serverAddress",
+        "localhost",
     ]
     if port is not None:
         command += ["--server.port", str(port)]

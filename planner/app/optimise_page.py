@@ -124,9 +124,10 @@ def _editor_bases(name: str) -> dict[str, pd.DataFrame]:
 def _defaults_caption() -> str:
     table = default_table()
     return (
-        "Empty cells (-) mean no limit (budget, supply, racks), the catalog's price, or the "
-        "defaults of data/assumptions.csv: "
-        f"MFU {table['mfu'].value:g}, goodput {table['goodput'].value:g}, "
+        "Empty cells (-) mean no limit (budget, supply, racks), the price of "
+        "data/chip_economics.csv, MFU from the run model (fitted to published runs; "
+        "`planner validate`), or the defaults of data/assumptions.csv: "
+        f"goodput {table['goodput'].value:g}, "
         f"PUE {table['pue'].value:g}, electricity {table['electricity_usd_per_mwh'].value:g} "
         f"USD/MWh, grid {table['grid_gco2_per_kwh'].value:g} gCO2/kWh. Give the work as FLOPs, "
         "or parameters (and active parameters for a mixture of experts) with tokens, not both. "

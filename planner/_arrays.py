@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,5 +26,18 @@ def to_python(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    """``to_python`` through dicts, with every non-finite float (NaN, inf) as None: what a
+    result's ``to_dict`` hands to ``json.dumps(allow_nan=False)``."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    value = to_python(value)
+    if isinstance(value, list):
+        return [None if isinstance(v, float) and not math.isfinite(v) else v for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from planner import economics, power
-from planner._arrays import ceil_whole, out, to_python
+from planner._arrays import ceil_whole, jsonable, out
 from planner._paths import data_dir
 from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
@@ -553,7 +553,7 @@ class ServingResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (arrays become lists; NaN and inf become None)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every per-scenario column."""
@@ -565,17 +565,6 @@ class ServingResult:
             for k, v in cols.items()
         }
         return pd.DataFrame(data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    value = to_python(value)
-    if isinstance(value, list):
-        return [None if isinstance(v, float) and not math.isfinite(v) else v for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # --- 5. the evaluation ----------------------------------------------------------------------
@@ -1105,7 +1094,7 @@ def _assumption_list(
         if isinstance(value, np.ndarray | pd.Series | list) and np.ndim(value) > 0:
             arr = np.asarray(value, dtype=float)
             value = f"{arr.size:,} values in [{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]"
-        items[name] = {"value": _jsonable(value), "unit": unit, "source": source}
+        items[name] = {"value": jsonable(value), "unit": unit, "source": source}
 
     model_source = (
         f"data/models.csv {spec.id}: {spec.source}" if spec.id != "estimated" else (spec.source)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from planner import amortization, economics, power
-from planner._arrays import ceil_whole, out, to_python
+from planner._arrays import ceil_whole, jsonable, out
 from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
@@ -97,7 +97,7 @@ class SizingResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (arrays become lists, NaN becomes None)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every numeric result column."""
@@ -106,12 +106,6 @@ class SizingResult:
         n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         data = {k: (v if isinstance(v, np.ndarray) else np.repeat(v, n)) for k, v in cols.items()}
         return pd.DataFrame(data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return to_python(value)
 
 
 def _chip_price(
@@ -491,7 +485,7 @@ def _assumption_list(
             arr = np.asarray(value, dtype=float)
             value = f"{arr.size:,} values in [{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]"
         items[name] = {
-            "value": _jsonable(out(value) if _numeric(value) else value),
+            "value": jsonable(out(value) if _numeric(value) else value),
             "unit": unit,
             "source": source,
         }

@@ -82,6 +82,7 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
+from planner.serving import RANGES as SERVING_RANGES
 from planner.sizing import MAX_DAYS, MIN_DAYS, _with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
 
@@ -109,19 +110,6 @@ MAX_RUNS = 200
 #: (and a :func:`planner.serving.serve` call per chip when it is built); 100 is far above the
 #: handful of model endpoints one site serves.
 MAX_SERVICES = 100
-#: Range of serving inputs (:data:`planner.serving.RANGES`, repeated here so the schema does not
-#: import the serving physics): users, queries per user per day, tokens, multipliers, seconds.
-_SERVING_RANGES: dict[str, tuple[float, float]] = {
-    "users": (1.0, 1e11),
-    "queries_per_user_day": (1e-6, 1e5),
-    "input_tokens": (1.0, 1e7),
-    "output_tokens": (1.0, 1e7),
-    "reasoning_multiplier": (1.0, 1_000.0),
-    "peak_to_average": (1.0, 20.0),
-    "params": (1e6, 1e14),
-    "tpot_target_s": (1e-4, 60.0),
-    "ttft_target_s": (1e-3, 3_600.0),
-}
 #: Longest run name, characters (it is a table row label in every face).
 MAX_NAME_CHARS = 200
 COOLING_TYPES = ("air", "liquid")
@@ -218,36 +206,36 @@ class Service(_Strict):
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     model: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
     params: float | None = Field(
-        default=None, ge=_SERVING_RANGES["params"][0], le=_SERVING_RANGES["params"][1]
+        default=None, ge=SERVING_RANGES["params"][0], le=SERVING_RANGES["params"][1]
     )
     active_params: float | None = Field(
-        default=None, ge=_SERVING_RANGES["params"][0], le=_SERVING_RANGES["params"][1]
+        default=None, ge=SERVING_RANGES["params"][0], le=SERVING_RANGES["params"][1]
     )
-    users: float = Field(ge=_SERVING_RANGES["users"][0], le=_SERVING_RANGES["users"][1])
+    users: float = Field(ge=SERVING_RANGES["users"][0], le=SERVING_RANGES["users"][1])
     queries_per_user_day: float = Field(
-        ge=_SERVING_RANGES["queries_per_user_day"][0], le=_SERVING_RANGES["queries_per_user_day"][1]
+        ge=SERVING_RANGES["queries_per_user_day"][0], le=SERVING_RANGES["queries_per_user_day"][1]
     )
     input_tokens: float = Field(
-        ge=_SERVING_RANGES["input_tokens"][0], le=_SERVING_RANGES["input_tokens"][1]
+        ge=SERVING_RANGES["input_tokens"][0], le=SERVING_RANGES["input_tokens"][1]
     )
     output_tokens: float = Field(
-        ge=_SERVING_RANGES["output_tokens"][0], le=_SERVING_RANGES["output_tokens"][1]
+        ge=SERVING_RANGES["output_tokens"][0], le=SERVING_RANGES["output_tokens"][1]
     )
     reasoning_multiplier: float | None = Field(
         default=None,
-        ge=_SERVING_RANGES["reasoning_multiplier"][0],
-        le=_SERVING_RANGES["reasoning_multiplier"][1],
+        ge=SERVING_RANGES["reasoning_multiplier"][0],
+        le=SERVING_RANGES["reasoning_multiplier"][1],
     )
     peak_to_average: float | None = Field(
         default=None,
-        ge=_SERVING_RANGES["peak_to_average"][0],
-        le=_SERVING_RANGES["peak_to_average"][1],
+        ge=SERVING_RANGES["peak_to_average"][0],
+        le=SERVING_RANGES["peak_to_average"][1],
     )
     tpot_target_s: float | None = Field(
-        default=None, ge=_SERVING_RANGES["tpot_target_s"][0], le=_SERVING_RANGES["tpot_target_s"][1]
+        default=None, ge=SERVING_RANGES["tpot_target_s"][0], le=SERVING_RANGES["tpot_target_s"][1]
     )
     ttft_target_s: float | None = Field(
-        default=None, ge=_SERVING_RANGES["ttft_target_s"][0], le=_SERVING_RANGES["ttft_target_s"][1]
+        default=None, ge=SERVING_RANGES["ttft_target_s"][0], le=SERVING_RANGES["ttft_target_s"][1]
     )
     precision: Literal["bf16", "fp8", "fp4"] | None = None
     pue: PueValue | None = None

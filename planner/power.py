@@ -55,6 +55,23 @@ def average_server_power_per_gpu_w(
     return np.asarray(server_power_per_gpu_w, dtype=float) * np.asarray(avg_load_fraction)
 
 
+def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
+    """Design-day PUE from the annual PUE: ``1 + (annual PUE - 1) x overhead_ratio``.
+
+    The annual PUE is the year's average (energy, what the meter bills); the grid connection
+    must carry the hottest hours, when chillers and fans run hardest. ``overhead_ratio``
+    (design-day overhead / annual overhead) defaults to ``design_pue_overhead_ratio`` of
+    ``data/assumptions.csv`` (an estimate, marked there with its reasoning). A ratio of 1 makes
+    the design-day PUE the annual one.
+    """
+    if overhead_ratio is None:
+        from planner.assumptions import default_table
+
+        overhead_ratio = default_table()["design_pue_overhead_ratio"].value
+    annual = np.asarray(annual_pue, dtype=float)
+    return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)
+
+
 def energy_mwh(average_power_mw: Any, hours: Any) -> Any:
     """Energy = average power x time, MWh."""
     return np.asarray(average_power_mw, dtype=float) * np.asarray(hours, dtype=float)

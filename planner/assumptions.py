@@ -120,6 +120,12 @@ class SizingAssumptions:
     goodput : fraction in (0, 1]
         Fraction of wall-clock time spent on useful training.
     pue : ratio in [1, 3]
+        ANNUAL PUE: the year's average facility / IT power; energy, cost and emissions use it.
+    design_pue : ratio in [pue, 3], optional
+        Design-day PUE: facility / IT power in the hottest hours, which the grid connection
+        (``facility_power_mw``, the peak) must carry. ``None``: derived from ``pue`` with
+        :func:`planner.power.design_day_pue` (``design_pue_overhead_ratio`` of
+        ``data/assumptions.csv``); see :meth:`grid_pue`.
     network_overhead : fraction of server power in [0, 1]
     avg_load_fraction : fraction in (0, 1]
         Average server draw while training / nameplate.
@@ -148,6 +154,8 @@ class SizingAssumptions:
     price_usd_per_gpu: Any = None
     rent_usd_per_gpu_hour: Any = None
     whole_systems: bool = True
+    #: Design-day PUE for the grid peak; None = derived from the annual ``pue`` (grid_pue()).
+    design_pue: Any = None
     #: True: MFU comes from the run model (planner.utilisation) at sizing time; any explicit
     #: mfu (user, preset, scenario) turns it off.
     mfu_from_run_model: bool = False
@@ -199,6 +207,15 @@ class SizingAssumptions:
         sources.update({k: source for k in applied})
         return replace(self, **applied, sources=sources)
 
+    def grid_pue(self) -> Any:
+        """Design-day PUE the grid peak uses: ``design_pue`` if given, else derived from the
+        annual ``pue`` (:func:`planner.power.design_day_pue`)."""
+        if self.design_pue is not None:
+            return np.asarray(self.design_pue, dtype=float)
+        from planner.power import design_day_pue
+
+        return design_day_pue(self.pue)
+
     def validate(self) -> None:
         """Run every ``check_*`` on the values (raises :class:`InputError`)."""
         from planner.catalog import MAX_PRICE_USD_PER_GPU, MAX_RENT_USD_PER_GPU_HOUR, PRECISIONS
@@ -212,6 +229,18 @@ class SizingAssumptions:
         check_fraction("goodput", self.goodput, floor=MIN_FRACTION)
         _check_mfu_x_goodput(self.mfu, self.goodput)
         check_range("pue", self.pue, *PUE_RANGE)
+        if self.design_pue is not None:
+            check_range("design_pue", self.design_pue, *PUE_RANGE)
+            below = np.asarray(self.design_pue, dtype=float) < np.asarray(self.pue, dtype=float)
+            if below.any():
+                value, where = first_bad(np.asarray(self.design_pue, dtype=float), below)
+                detail = "the design-day PUE cannot be below the annual PUE"
+                raise InputError(
+                    "design_pue",
+                    value,
+                    "at least the annual pue",
+                    detail=f"{detail}; {where}" if where else detail,
+                )
         check_range("network_overhead", self.network_overhead, 0.0, 1.0)
         check_fraction("avg_load_fraction", self.avg_load_fraction, floor=MIN_FRACTION)
         if self.avg_power_per_gpu_w is not None:
@@ -251,6 +280,7 @@ class SizingAssumptions:
         "mfu": "fraction",
         "goodput": "fraction",
         "pue": "ratio",
+        "design_pue": "ratio",
         "network_overhead": "fraction of server power",
         "avg_load_fraction": "fraction of nameplate",
         "avg_power_per_gpu_w": "W",

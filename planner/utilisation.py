@@ -87,6 +87,17 @@ LAD_RESIDUAL_FLOOR = 0.05
 #: Cross-validation targets of issue 10 (|error| median and share within 30%).
 TARGET_MEDIAN_ABS_ERROR = 0.15
 TARGET_SHARE_WITHIN_30PCT = 0.85
+#: Half-width of the "within" band of the summary, fraction (|predicted / published - 1|).
+WITHIN = 0.30
+#: Runs count as ALIKE for :func:`agreement_ceiling` when they share the dense peaks (chip
+#: generation and precision), the architecture (dense / MoE) and their active parameters differ by at most this factor. The
+#: fitted model's size terms move a prediction by at most ~6% over a factor 1.5 (|model_scale
+#: + generation x model_scale| <= 0.36 logit per decade x log10 1.5 = 0.06 logit), so alike
+#: runs get practically the same prediction unless a model lets utilisation jump 2-3x
+#: between runs whose sizes differ by at most 1.5x.
+ALIKE_PARAMS_FACTOR = 1.5
+#: Quantiles of the signed leave-one-out error reported as the model's error band.
+ERROR_BAND_QUANTILES = (0.10, 0.90)
 
 SECONDS_PER_HOUR = 3_600.0
 SECONDS_PER_DAY = 86_400.0
@@ -509,11 +520,16 @@ class UtilisationEstimate:
     cv_median_abs_error : float
         Median |predicted / published - 1| of the published runs under leave-one-out
         cross-validation (:func:`validate_runs`).
+    cv_error_band : tuple of float
+        10th and 90th percentiles of the signed leave-one-out error (predicted / published
+        - 1): four in five published runs fell between them, so a planned duration may be
+        off by as much (e.g. (-0.34, +0.39)).
     """
 
     value: Any
     explanation: str
     cv_median_abs_error: float
+    cv_error_band: tuple[float, float] = (math.nan, math.nan)
 
 
 def _lookup(catalog: Catalog, chip: Any, precision: Any) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -606,11 +622,12 @@ def predict_utilisation(
         bf16, peak, (acc, prec) = _lookup(catalog or load_catalog(), chip, precision)
     u = mdl.predict_from_features(mdl.features(bf16, peak, moe, active_params, gpus))
     cv = cross_validated_error()
+    band = cross_validated_band()
     first_u = float(np.ravel(u)[0])
     first_moe = bool(np.ravel(np.asarray(moe))[0])
     first_active = float(np.ravel(np.asarray(active_params, dtype=float))[0])
     first_gpus = float(np.ravel(np.asarray(gpus, dtype=float))[0])
-    text = explain(first_u, acc.id, prec, first_moe, first_active, first_gpus, cv)
+    text = explain(first_u, acc.id, prec, first_moe, first_active, first_gpus, cv, band)
     generation = math.log2(acc.bf16_dense_tflops / REFERENCE_BF16_TFLOPS)
     g_lo, g_hi = mdl.generation_range
     s_lo, s_hi = mdl.model_scale_range
@@ -620,7 +637,9 @@ def predict_utilisation(
     elif not s_lo - 1e-9 <= scale <= s_hi + 1e-9:
         text += " (extrapolated: no published run of this model size)"
     value: Any = float(u) if np.ndim(u) == 0 else u
-    return UtilisationEstimate(value=value, explanation=text, cv_median_abs_error=cv)
+    return UtilisationEstimate(
+        value=value, explanation=text, cv_median_abs_error=cv, cv_error_band=band
+    )
 
 
 def explain(
@@ -631,15 +650,21 @@ def explain(
     active_params: float,
     gpus: float,
     cv_median_abs_error: float,
+    cv_error_band: tuple[float, float] | None = None,
 ) -> str:
     """One line a user can check, e.g. ``MFU x goodput 0.29 from the run model: H100, BF16,
-    dense, 70B active, 8,192 GPUs; cross-validated median error 17%``."""
+    dense, 70B active, 8,192 GPUs; cross-validated median error 15% (4 in 5 published runs
+    within -34%/+39%)``."""
     cluster = "GPUs to be sized" if math.isnan(gpus) else f"{gpus:,.0f} GPUs"
-    return (
+    text = (
         f"MFU x goodput {utilisation:.2f} from the run model: {chip.upper()}, "
         f"{precision.upper()}, {'MoE' if moe else 'dense'}, {_params(active_params)} active, "
         f"{cluster}; cross-validated median error {cv_median_abs_error:.0%}"
     )
+    if cv_error_band is not None and all(math.isfinite(b) for b in cv_error_band):
+        lo, hi = cv_error_band
+        text += f" (4 in 5 published runs within {lo:+.0%}/{hi:+.0%})"
+    return text
 
 
 def _params(n: float) -> str:
@@ -695,6 +720,7 @@ def utilisation_for_run(
         explanation=est.explanation
         + " (model size not given: taken as Chinchilla-optimal for the FLOPs, sqrt(FLOPs / 120))",
         cv_median_abs_error=est.cv_median_abs_error,
+        cv_error_band=est.cv_error_band,
     )
 
 
@@ -761,7 +787,98 @@ def _predict_runs(model: UtilisationModel, runs: pd.DataFrame) -> np.ndarray:
 
 def _summary(errors: np.ndarray) -> tuple[float, float]:
     a = np.abs(errors)
-    return float(np.median(a)), float(np.mean(a <= 0.30))
+    return float(np.median(a)), float(np.mean(a <= WITHIN))
+
+
+@dataclass(frozen=True)
+class AgreementCeiling:
+    """The best share of published runs ANY model of the run model's inputs can put within
+    +-30%: the public record contradicts itself.
+
+    Two runs that are alike (same dense peaks, i.e. chip generation and precision, which is
+    all the model sees of a chip; same architecture; active parameters within
+    :data:`ALIKE_PARAMS_FACTOR`) get the same prediction ``p``. Both are within 30% only if
+    ``0.7 <= u / p <= 1.3`` for each, which is impossible when their published utilisations
+    differ by more than ``1.3 / 0.7 = 1.86x``. The cluster term cannot separate them either
+    when the more efficient run used at least as many GPUs: its coefficient is constrained
+    to be <= 0 (more GPUs never raise per-GPU efficiency), so it can only widen the gap. From
+    each such conflicting pair at least one run must miss; ``must_miss`` is the fewest runs
+    that cover every pair (exact search), so ``ceiling_share_within = 1 - must_miss / n``
+    bounds every smooth model in-sample (one whose prediction does not jump by the pair's
+    ratio between alike runs), and a fortiori under cross-validation.
+
+    Attributes
+    ----------
+    pairs : list of (str, str, float)
+        Conflicting pairs: (more efficient run, less efficient run, utilisation ratio).
+    must_miss : tuple of str
+        A smallest set of runs that must miss 30% whatever the model predicts.
+    n_runs : int
+    ceiling_share_within : float
+        Highest achievable share within 30%, fraction.
+    """
+
+    pairs: list[tuple[str, str, float]]
+    must_miss: tuple[str, ...]
+    n_runs: int
+    ceiling_share_within: float
+
+
+def agreement_ceiling(
+    runs: pd.DataFrame, *, within: float = WITHIN, params_factor: float = ALIKE_PARAMS_FACTOR
+) -> AgreementCeiling:
+    """Conflicting alike runs and the ceiling they put on the share within ``within``.
+
+    ``runs`` is a frame from :func:`load_runs`. Runs without a published GPU count take the
+    fitted fill value (the mean log GPU count), as the model does.
+    """
+    import itertools
+
+    ids = runs["id"].to_numpy()
+    u = runs["observed_utilisation"].to_numpy(dtype=float)
+    # the model sees a chip only through its peaks: A100-40GB and A100-80GB are alike
+    bf16 = runs["bf16_dense_tflops"].to_numpy(dtype=float)
+    peak = runs["dense_tflops"].to_numpy(dtype=float)
+    moe = runs["moe"].to_numpy(dtype=bool)
+    log_params = np.log10(runs["active_params"].to_numpy(dtype=float))
+    log_gpus = np.log10(runs["gpus"].to_numpy(dtype=float))
+    known = log_gpus[~np.isnan(log_gpus)]
+    log_gpus = np.where(np.isnan(log_gpus), known.mean() if known.size else 0.0, log_gpus)
+    limit = (1.0 + within) / (1.0 - within)
+    pairs: list[tuple[int, int, float]] = []
+    for i, j in itertools.combinations(range(len(ids)), 2):
+        alike = (
+            bf16[i] == bf16[j]
+            and peak[i] == peak[j]
+            and moe[i] == moe[j]
+            and abs(log_params[i] - log_params[j]) <= math.log10(params_factor) + 1e-12
+        )
+        if not alike:
+            continue
+        hi, lo = (i, j) if u[i] >= u[j] else (j, i)
+        if u[hi] / u[lo] > limit and log_gpus[hi] >= log_gpus[lo] - 1e-12:
+            pairs.append((hi, lo, float(u[hi] / u[lo])))
+    nodes = sorted({k for p in pairs for k in p[:2]})
+    cover: tuple[int, ...] = ()
+    for size in range(len(nodes) + 1):  # exact minimum vertex cover (the graph is tiny)
+        found = next(
+            (
+                c
+                for c in itertools.combinations(nodes, size)
+                if all(a in c or b in c for a, b, _ in pairs)
+            ),
+            None,
+        )
+        if found is not None:
+            cover = found
+            break
+    n = len(ids)
+    return AgreementCeiling(
+        pairs=[(str(ids[a]), str(ids[b]), r) for a, b, r in pairs],
+        must_miss=tuple(str(ids[k]) for k in cover),
+        n_runs=n,
+        ceiling_share_within=1.0 - len(cover) / n if n else 1.0,
+    )
 
 
 def validate_runs(
@@ -830,6 +947,15 @@ def validate_runs(
         med, share = _summary(error)
         summary[f"{kind}_median_abs_error"] = med
         summary[f"{kind}_share_within_30pct"] = share
+    lo_q, hi_q = ERROR_BAND_QUANTILES
+    summary["loo_error_p10"] = float(np.quantile(out["error_loo"], lo_q))
+    summary["loo_error_p90"] = float(np.quantile(out["error_loo"], hi_q))
+    ceiling = agreement_ceiling(runs)
+    summary["ceiling_share_within_30pct"] = ceiling.ceiling_share_within
+    summary["ceiling_must_miss"] = list(ceiling.must_miss)
+    summary["conflicting_pairs"] = [
+        {"efficient": a, "inefficient": b, "utilisation_ratio": r} for a, b, r in ceiling.pairs
+    ]
     summary["target_median_abs_error"] = TARGET_MEDIAN_ABS_ERROR
     summary["target_share_within_30pct"] = TARGET_SHARE_WITHIN_30PCT
     summary["meets_target"] = bool(
@@ -840,11 +966,26 @@ def validate_runs(
 
 
 @lru_cache(maxsize=4)
-def _cv_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> float:
-    return float(validate_runs(path, catalog).summary["loo_median_abs_error"])
+def _cv_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> tuple[float, float, float]:
+    s = validate_runs(path, catalog).summary
+    return (
+        float(s["loo_median_abs_error"]),
+        float(s["loo_error_p10"]),
+        float(s["loo_error_p90"]),
+    )
+
+
+def _cv() -> tuple[float, float, float]:
+    path = (data_dir() / "training_runs.csv").resolve()
+    return _cv_cached(path, _mtime(path), load_catalog())
 
 
 def cross_validated_error() -> float:
     """Leave-one-out median |error| of the shipped run model on the shipped catalog (cached)."""
-    path = (data_dir() / "training_runs.csv").resolve()
-    return _cv_cached(path, _mtime(path), load_catalog())
+    return _cv()[0]
+
+
+def cross_validated_band() -> tuple[float, float]:
+    """10th and 90th percentiles of the signed leave-one-out error (cached)."""
+    _, lo, hi = _cv()
+    return lo, hi

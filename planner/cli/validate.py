@@ -119,7 +119,20 @@ def _print(payload: dict[str, Any]) -> None:
         f"leave-one-family-out {s['lofo_median_abs_error']:.1%} / "
         f"{s['lofo_share_within_30pct']:.0%} (target: <= {s['target_median_abs_error']:.0%} "
         f"and >= {s['target_share_within_30pct']:.0%} under leave-one-out: "
-        f"{'met' if s['meets_target'] else 'not met'})."
+        f"{'met' if s['meets_target'] else 'not met'}). Four in five runs fall within "
+        f"{s['loo_error_p10']:+.0%} / {s['loo_error_p90']:+.0%} under leave-one-out."
+    )
+    n_out = len(s["ceiling_must_miss"])
+    pairs = "; ".join(
+        f"{p['efficient']} vs {p['inefficient']} {p['utilisation_ratio']:.1f}x"
+        for p in s["conflicting_pairs"]
+    )
+    console.print(
+        f"Ceiling of the public record: at most {s['n_runs'] - n_out} of {s['n_runs']} runs "
+        f"({s['ceiling_share_within_30pct']:.0%}) can be within 30% for any model that gives alike "
+        f"runs nearly the same prediction, in-sample: alike runs (same peaks and architecture, sizes within 1.5x, the "
+        f"more efficient on at least as many GPUs) differ by more than 1.3 / 0.7 = 1.86x "
+        f"({pairs or 'none'})."
     )
     c = Table(title="Coefficients: logit(MFU x goodput) = sum of coefficient x feature")
     for col in ("feature", "coefficient", "prior", "unit"):

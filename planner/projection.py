@@ -18,12 +18,19 @@ Bottom-up, every parameter a named, sourced input of a scenario file
    growing x %/yr divided by FLOP/s per W improving y %/yr: P(t) = P(b) ((1+x)/(1+y))^(t-b).
 4. **Non-AI baseline** where a study includes it (conventional servers, storage, network,
    crypto mining): TWh in a base year growing g %/yr, on the IT side (x PUE) or facility side.
-5. **Facility overhead**: a PUE trajectory by year (anchors, linear in between, flat outside).
+5. **Facility overhead**: a PUE trajectory by year (anchors, linear in between, flat outside):
+   the ANNUAL PUE, which multiplies average IT power into energy. The grid peak uses a
+   DESIGN-DAY PUE instead (the hottest hours, when chillers and fans run hardest): the
+   scenario's optional ``design_pue`` anchors (at least the annual PUE of the same year), or
+   else :func:`planner.power.design_day_pue` of the annual PUE per year and per Monte Carlo
+   draw (``design_pue_overhead_ratio`` of ``data/assumptions.csv``, an estimate: 1.5).
 6. **Allocation** to countries/regions by share (anchors by year, linear in between): the
    ``regions`` table splits the non-AI load, and the AI load too unless the scenario gives
    separate ``ai_regions`` shares (accelerator fleets are more concentrated than data centres;
    without them the output carries a note that per-region AI figures are the common split).
-7. **Outputs** by country and year: TWh, average GW (TWh / hours), share of national
+7. **Outputs** by country and year: TWh, average GW (TWh / hours), the AI fleet's grid peak
+   ``ai_peak_gw`` (IT power at nameplate, i.e. average / ``load_factor``, x design-day PUE:
+   the capacity its grid connections must carry on the design day), share of national
    electricity with the study's own denominator (``data/countries/electricity.csv``:
    consumption and generation differ by 5-10 %), and the number of reference training runs
    (default the GTC 2024 1.8T-parameter run on Hopper, ``planner.presets``) the AI energy
@@ -86,6 +93,7 @@ BANDED: tuple[str, ...] = (
     "total_share",
     "ai_share",
     "reference_runs_per_year",
+    "ai_peak_gw",
 )
 TWH_PER_GWH = 1e-3
 W_PER_GW = 1e9
@@ -323,11 +331,22 @@ class _Draw:
 
     def table(self, values: list[Uncertain]) -> np.ndarray:
         """A year-keyed table drawn with ONE quantile per sample (a coherent trajectory)."""
+        return self.table_and_quantile(values)[0]
+
+    def table_and_quantile(
+        self, values: list[Uncertain], u: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`table` and the quantile per sample it used (None: nothing was drawn).
+
+        A given ``u`` is reused instead of drawing (a second table moving with the first:
+        the design-day PUE with the annual PUE); no random number is consumed then.
+        """
         if self.rng is None or not any(isinstance(v, Range) for v in values):
-            return np.array([[central(v) for v in values]] * self.n, dtype=float)
-        u = self.rng.random(self.n)
+            return np.array([[central(v) for v in values]] * self.n, dtype=float), u
+        if u is None:
+            u = self.rng.random(self.n)
         cols = [_ppf(v, u) if isinstance(v, Range) else np.full(self.n, float(v)) for v in values]
-        return np.stack(cols, axis=1)
+        return np.stack(cols, axis=1), u
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,6 +437,10 @@ def validate_spec(
                     )
     for year, value in spec.pue.items():
         _check_bounds(f"pue[{year}]", value, check_range, 1.0, 3.0)
+    if spec.design_pue is not None:
+        for year, value in spec.design_pue.items():
+            _check_bounds(f"design_pue[{year}]", value, check_range, 1.0, 3.0)
+        _check_design_pue(spec)
     for label, load in spec.non_ai.items():
         _check_bounds(f"non_ai.{label}.twh", load.twh, check_non_negative)
         _check_growth(f"non_ai.{label}.growth_pct_per_year", load.growth_pct_per_year)
@@ -425,6 +448,40 @@ def validate_spec(
     _check_regions(spec)
     if spec.ai_regions is not None:
         _check_regions(spec, "ai_regions")
+
+
+def _check_design_pue(spec: ScenarioSpec) -> None:
+    """The design-day PUE may not fall below the annual PUE in any year.
+
+    Both tables are linear between their anchors and flat outside, so comparing them at the
+    union of their anchor years covers every year. Ranges are compared end by end (low with
+    low, central with central, high with high): with both drawn at the same quantile
+    (:meth:`_Draw.table_and_quantile`) that keeps every Monte Carlo draw ordered too.
+    """
+    design = spec.design_pue
+    if design is None:
+        return
+    years = sorted(set(spec.pue) | set(design))
+    ends: tuple[tuple[str, Any], ...] = (
+        ("", central),
+        ("low end ", lambda x: bounds(x)[0]),
+        ("high end ", lambda x: bounds(x)[1]),
+    )
+    for which, pick in ends:
+        annual = interpolate_anchors(years, list(spec.pue), [pick(v) for v in spec.pue.values()])
+        day = interpolate_anchors(years, list(design), [pick(v) for v in design.values()])
+        for year, a, d in zip(years, annual, day, strict=True):
+            if d >= a - 1e-12:
+                continue
+            anchor = year in design
+            raise InputError(
+                f"design_pue[{year}]" if anchor else "design_pue",
+                float(d),
+                f"at least the annual PUE of {year} ({which}pue {float(a):g})",
+                detail="the design-day PUE (the hottest hours the grid connection carries) "
+                "cannot be below the annual PUE"
+                + ("" if anchor else f"; design_pue interpolated to {year}, a pue anchor year"),
+            )
 
 
 def _positive(field_name: str, value: float) -> None:
@@ -521,9 +578,11 @@ def _evaluate(
     T = model_years.size
 
     pue_years = list(spec.pue)
-    pue = interpolate_anchors(model_years, pue_years, draw.table(list(spec.pue.values())))
+    pue_table, pue_quantile = draw.table_and_quantile(list(spec.pue.values()))
+    pue = interpolate_anchors(model_years, pue_years, pue_table)
 
     ai_it_gw = np.zeros((n, T))
+    nameplate_it_gw = np.zeros((n, T))  # AI IT power at nameplate (before the load factor)
     accelerators = np.zeros((n, T))
     eflops = np.zeros((n, T))
     if ai is not None:
@@ -553,6 +612,7 @@ def _evaluate(
         eflops = installed_base(tflops, lifetime, first) / 1e6
         avg_server_w = power.average_server_power_per_gpu_w(in_service_w, load)
         ai_it_gw = power.it_power_per_gpu_w(avg_server_w, network) / W_PER_GW
+        nameplate_it_gw = power.it_power_per_gpu_w(in_service_w, network) / W_PER_GW
         if ai.compute is not None:
             c = ai.compute
             b = float(c.base_year)
@@ -567,6 +627,11 @@ def _evaluate(
             dt = model_years[None, :] - b
             driven = base_gw * ((1.0 + x / 100.0) / (1.0 + y / 100.0)) ** dt
             ai_it_gw = np.where(later, driven, ai_it_gw) if ai.fleet else driven
+            # compute-driven years: nameplate = average IT power / load factor
+            driven_nameplate = driven / load
+            nameplate_it_gw = (
+                np.where(later, driven_nameplate, nameplate_it_gw) if ai.fleet else driven_nameplate
+            )
             base_ef = eflops[:, [int(b - y0)]] if ai.fleet and inside else np.nan
             eflops = np.where(later, base_ef * (1.0 + x / 100.0) ** dt, eflops)
             accelerators = np.where(later, np.nan, accelerators)
@@ -583,11 +648,25 @@ def _evaluate(
         part = twh * pue if other.basis == "it" else twh
         parts[f"non_ai.{label}"] = part[:, sel]
         non_ai_twh = non_ai_twh + part
+    # Design-day PUE: drawn LAST (an explicit table with ranges and a fixed annual PUE takes
+    # fresh quantiles without shifting any other input's draws), at the annual PUE's quantile
+    # when that has ranges; the floor at the annual PUE only matters for a uniform range set
+    # against a triangular one (validate_spec orders the ends).
+    if spec.design_pue is None:
+        design_pue = power.design_day_pue(pue)
+    else:
+        design_table, _ = draw.table_and_quantile(list(spec.design_pue.values()), pue_quantile)
+        design_pue = np.maximum(
+            interpolate_anchors(model_years, list(spec.design_pue), design_table), pue
+        )
+    ai_peak_gw = power.facility_power_w(nameplate_it_gw, design_pue)
     return {
         "ai_twh": ai_twh[:, sel],
         "non_ai_twh": non_ai_twh[:, sel],
         "non_ai_parts": parts,
         "pue": pue[:, sel],
+        "design_pue": design_pue[:, sel],
+        "ai_peak_gw": ai_peak_gw[:, sel],
         "ai_accelerators_in_service": accelerators[:, sel],
         "ai_dense_bf16_eflops": eflops[:, sel],
     }
@@ -698,6 +777,7 @@ def _run_valid_variant(
             "total_twh": total,
             "ai_gw": ai_twh / (spec.hours_per_year * TWH_PER_GWH),
             "total_gw": total / (spec.hours_per_year * TWH_PER_GWH),
+            "ai_peak_gw": by_region(core["ai_peak_gw"], ai_shares),
             "electricity_twh": np.broadcast_to(dens, total.shape),
             "ai_share": ai_twh / dens,
             "total_share": total / dens,
@@ -705,6 +785,7 @@ def _run_valid_variant(
             "ai_accelerators_in_service": by_region(core["ai_accelerators_in_service"], ai_shares),
             "ai_dense_bf16_eflops": by_region(core["ai_dense_bf16_eflops"], ai_shares),
             "pue": np.broadcast_to(core["pue"][:, :, None], total.shape),
+            "design_pue": np.broadcast_to(core["design_pue"][:, :, None], total.shape),
         }
 
     core = _evaluate(spec, _Draw(1, None), catalog, out_years)
@@ -745,6 +826,8 @@ def _one_sided_inputs(spec: ScenarioSpec) -> list[str]:
     """Ranged inputs whose central value is their low or high end, as 'name (low, value, high)'."""
     out = []
     for row in _inputs_table(spec):
+        if spec.design_pue is None and row["name"].startswith("design_pue["):
+            continue  # derived from pue, which is listed itself
         low, value, high = row["low"], row["value"], row["high"]
         if low < high and value in (low, high):
             out.append(f"{row['name']} (low {low:g}, value {value:g}, high {high:g})")
@@ -857,6 +940,15 @@ def _check_outputs(
     )
 
 
+def design_pue_overhead_ratio() -> float:
+    """``design_pue_overhead_ratio`` of ``data/assumptions.csv`` (design-day / annual PUE
+    overhead; an estimate), the ratio :func:`planner.power.design_day_pue` applies when a
+    scenario gives no ``design_pue``."""
+    from planner.assumptions import default_table
+
+    return float(default_table()["design_pue_overhead_ratio"].value)
+
+
 def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
     """Every input of the variant with its range and source (for display and JSON)."""
     rows: list[dict[str, Any]] = []
@@ -926,6 +1018,25 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
             add("ai.compute.base_it_power_gw", c.base_it_power_gw, "GW", c.source)
     for year, v in spec.pue.items():
         add(f"pue[{year}]", v, "ratio", doc.get("pue"))
+    if spec.design_pue is not None:
+        for year, v in spec.design_pue.items():
+            add(f"design_pue[{year}]", v, "ratio (design day, grid peak)", doc.get("design_pue"))
+    else:
+        ratio = design_pue_overhead_ratio()
+        for year, v in spec.pue.items():
+            low, high = bounds(v)
+            rows.append(
+                {
+                    "variant": spec.variant,
+                    "name": f"design_pue[{year}]",
+                    "value": float(power.design_day_pue(central(v), ratio)),
+                    "low": float(power.design_day_pue(low, ratio)),
+                    "high": float(power.design_day_pue(high, ratio)),
+                    "unit": "ratio (design day, grid peak)",
+                    "source": f"derived from pue with design_pue_overhead_ratio {ratio:g} "
+                    "(data/assumptions.csv, estimate)",
+                }
+            )
     for label, load in spec.non_ai.items():
         add(
             f"non_ai.{label}.twh",
@@ -952,10 +1063,11 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
 class ProjectionResult:
     """Projection of one scenario file: a tidy frame (variant, country, year, quantities).
 
-    Quantity columns carry their unit: ``*_twh`` (TWh/yr), ``*_gw`` (average GW),
-    ``*_share`` (fraction of national electricity, with the study's definition in
+    Quantity columns carry their unit: ``*_twh`` (TWh/yr), ``*_gw`` (average GW, except
+    ``ai_peak_gw``: the AI fleet's grid peak, GW, IT at nameplate x ``design_pue``), ``*_share`` (fraction of national electricity, with the study's definition in
     ``electricity_definition``), ``reference_runs_per_year``, ``ai_accelerators_in_service``
-    (units), ``ai_dense_bf16_eflops`` (installed dense BF16 peak), ``pue``. With samples,
+    (units), ``ai_dense_bf16_eflops`` (installed dense BF16 peak), ``pue`` (annual, energy),
+    ``design_pue`` (design day, the peak). With samples,
     ``<quantity>_p10/_p50/_p90`` give the Monte Carlo bands. ``notes`` are sentences a reader
     must see next to the numbers (AI split by the common regional shares; a central value
     outside its own P10-P90 band).

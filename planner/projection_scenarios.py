@@ -1,8 +1,8 @@
 """Projection scenario files: one validating loader for ``data/projections/*.toml``.
 
 A scenario states every input of :mod:`planner.projection` next to its source: shipments by
-chip generation, service lifetime, load factor, PUE trajectory, the non-AI data-centre
-baseline, regional shares and the electricity denominator. Any scalar input may be a range
+chip generation, service lifetime, load factor, PUE trajectory (and optionally a design-day
+PUE trajectory for the grid peak), the non-AI data-centre baseline, regional shares and the electricity denominator. Any scalar input may be a range
 (``{low = .., value = .., high = ..}``: triangular; ``{low = .., high = ..}``: uniform) that
 the Monte Carlo samples; deterministic results use ``value`` (or the midpoint).
 
@@ -229,6 +229,10 @@ class ScenarioSpec(_Strict):
     reference_run: str = "gtc2024-hopper"
     ai: AISection | None = None
     pue: dict[YearKey, Uncertain] = Field(min_length=1)
+    #: Optional design-day PUE by year (anchors like ``pue``): the hottest hours' PUE the grid
+    #: connection must carry (``ai_peak_gw``). Absent: derived from ``pue`` per year and per
+    #: Monte Carlo draw by :func:`planner.power.design_day_pue`. Never used for energy.
+    design_pue: dict[YearKey, Uncertain] | None = Field(default=None, min_length=1)
     non_ai: dict[str, NonAIEntry] = Field(default_factory=dict)
     #: Shares of the scope's data-centre electricity by region (year -> region -> share):
     #: the non-AI load's, and the AI fleet's too unless ``ai_regions`` is given.
@@ -395,7 +399,7 @@ def parse_scenario(raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
 
 def _check_order(merged: dict[str, Any], path: str) -> None:
     """Year-keyed tables must be written in increasing year order (a typo guard)."""
-    for key in ("pue", "regions", "ai_regions"):
+    for key in ("pue", "design_pue", "regions", "ai_regions"):
         if isinstance(merged.get(key), dict):
             _keys_in_order(key, list(merged[key]), path)
     ai = merged.get("ai")

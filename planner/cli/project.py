@@ -79,7 +79,8 @@ def project_command(
     them) or a projection TOML file.
 
     Central values use each input's stated value; with --samples the ranges in the file give
-    P10/P50/P90 bands. Shares use the study's own denominator (consumption or generation).
+    P10/P50/P90 bands. Energy and average GW use the annual PUE; the AI peak GW (grid
+    capacity) is IT power at nameplate x the design-day PUE. Shares use the study's own denominator (consumption or generation).
     """
     if backtest_out:
         with stdout_guard():
@@ -115,6 +116,13 @@ def project_command(
         _print(result)
 
 
+#: What the power table's columns mean (printed under it).
+PEAK_NOTE = (
+    "avg GW = energy / hours (annual PUE). AI peak GW = the AI fleet's grid capacity on the "
+    "design day: IT power at nameplate (before the load factor) x design-day PUE (hottest "
+    "hours; derived from the annual PUE unless the file gives design_pue)."
+)
+
 #: Marks a band whose central value lies outside it (a one-sided input range; see the notes).
 OUTSIDE_MARK = " *"
 
@@ -130,6 +138,34 @@ def _band(row, key: str, fmt: str) -> str:
         return ""
     text = f"{fmt.format(row[f'{key}_p10'])}-{fmt.format(row[f'{key}_p90'])}"
     return text + (OUTSIDE_MARK if _outside(row, key) else "")
+
+
+def _power_table(frame, variant: str, mc: str) -> Table:
+    """Average GW (energy) beside the AI fleet's design-day peak GW (grid capacity)."""
+    t = Table(title=f"Variant {variant}: power, GW ({mc})")
+    for col in (
+        "country",
+        "year",
+        "avg GW",
+        "AI avg GW",
+        "AI peak GW",
+        "P10-P90 AI peak",
+        "PUE (annual)",
+        "PUE (design day)",
+    ):
+        t.add_column(col, justify="left" if col == "country" else "right")
+    for _, row in frame.iterrows():
+        t.add_row(
+            str(row["country"]),
+            str(row["year"]),
+            f"{row['total_gw']:,.1f}",
+            f"{row['ai_gw']:,.1f}",
+            f"{row['ai_peak_gw']:,.1f}",
+            _band(row, "ai_peak_gw", "{:,.1f}"),
+            f"{row['pue']:.2f}",
+            f"{row['design_pue']:.2f}",
+        )
+    return t
 
 
 def _print(result: ProjectionResult) -> None:
@@ -177,6 +213,8 @@ def _print(result: ProjectionResult) -> None:
                 f"{row['reference_runs_per_year']:,.0f}",
             )
         console.print(t)
+        console.print(_power_table(frame, v, mc))
+        console.print(PEAK_NOTE)
         if "total_twh_p10" in frame and any(_outside(r, "total_twh") for _, r in frame.iterrows()):
             console.print(
                 f"{OUTSIDE_MARK.strip()} the central value lies outside its own P10-P90 band "

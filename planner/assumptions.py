@@ -89,19 +89,63 @@ def default_table() -> dict[str, Assumption]:
     return table
 
 
+#: Columns of ``data/facility.csv`` (documented in ``data/facility.attributes.csv``).
+FACILITY_COLUMNS = ("profile", "pue", "source", "design_pue", "design_pue_source", "description")
+
+
 @lru_cache(maxsize=1)
 def facility_profiles() -> pd.DataFrame:
-    """PUE by facility/cooling profile (``data/facility.csv``), indexed by profile."""
-    df = pd.read_csv(data_dir() / "facility.csv").set_index("profile")
-    return df
+    """Facility/cooling profiles (``data/facility.csv``), indexed by profile.
+
+    Each has an ANNUAL ``pue`` (energy) and a DESIGN-DAY ``design_pue`` (the grid peak), each
+    with its source; the loader checks both are numbers in :data:`PUE_RANGE`, that the
+    design-day PUE is not below the annual one, and that every value has a source.
+    """
+    path = data_dir() / "facility.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in FACILITY_COLUMNS if c not in df.columns]
+    if missing:
+        raise CatalogError(str(path), 1, missing[0], "missing column")
+    for index, row in enumerate(df.to_dict(orient="records")):
+        line = index + 2
+        numbers = {}
+        for column in ("pue", "design_pue"):
+            try:
+                numbers[column] = float(row[column])
+            except ValueError:
+                raise CatalogError(
+                    str(path), line, column, f"not a number: {row[column]!r}"
+                ) from None
+            if not PUE_RANGE[0] <= numbers[column] <= PUE_RANGE[1]:
+                raise CatalogError(
+                    str(path), line, column, f"{row[column]} is not in {list(PUE_RANGE)}"
+                )
+        if numbers["design_pue"] < numbers["pue"]:
+            raise CatalogError(
+                str(path), line, "design_pue", "the design-day PUE cannot be below the annual pue"
+            )
+        for column in ("source", "design_pue_source"):
+            if not row[column].strip():
+                raise CatalogError(str(path), line, column, "every value needs a source")
+    df[["pue", "design_pue"]] = df[["pue", "design_pue"]].astype(float)
+    return df.set_index("profile")
 
 
 def pue_for_profile(profile: str) -> float:
-    """PUE of a named facility profile (``hyperscale-liquid``, ``industry-average``, ...)."""
+    """ANNUAL PUE of a named facility profile (``hyperscale-liquid``, ``industry-average``...)."""
+    return float(_profile_row(profile)["pue"])
+
+
+def design_pue_for_profile(profile: str) -> float:
+    """DESIGN-DAY PUE (grid peak) of a named facility profile (``data/facility.csv``)."""
+    return float(_profile_row(profile)["design_pue"])
+
+
+def _profile_row(profile: str) -> pd.Series:
     profiles = facility_profiles()
     if profile not in profiles.index:
         raise InputError("facility_profile", profile, "one of: " + ", ".join(profiles.index))
-    return float(profiles.loc[profile, "pue"])
+    return profiles.loc[profile]
 
 
 @dataclass(frozen=True)
@@ -193,7 +237,12 @@ class SizingAssumptions:
         return cls(**values, sources=sources, mfu_from_run_model=True)
 
     def with_(self, source: str, **changes: Any) -> SizingAssumptions:
-        """A copy with ``changes`` applied (``None`` values ignored), each tagged ``source``."""
+        """A copy with ``changes`` applied (``None`` values ignored), each tagged ``source``.
+
+        A new ``pue`` without a ``design_pue`` clears an earlier ``design_pue`` (it is derived
+        from the new annual PUE again, :meth:`grid_pue`); an explicit ``mfu`` turns the run
+        model off.
+        """
         known = {f.name for f in fields(self)} - {"sources"}
         unknown = sorted(set(changes) - known)
         if unknown:
@@ -205,11 +254,17 @@ class SizingAssumptions:
             applied["mfu_from_run_model"] = False  # an explicit MFU always wins
         sources = dict(self.sources)
         sources.update({k: source for k in applied})
+        if "pue" in applied and "design_pue" not in applied and self.design_pue is not None:
+            # a design-day PUE belongs to its annual PUE: a new annual PUE alone (a user's
+            # --pue over a preset's or a profile's pair) derives its own design-day PUE
+            applied["design_pue"] = None
+            sources.pop("design_pue", None)
         return replace(self, **applied, sources=sources)
 
     def grid_pue(self) -> Any:
         """Design-day PUE the grid peak uses: ``design_pue`` if given, else derived from the
-        annual ``pue`` (:func:`planner.power.design_day_pue`)."""
+        annual ``pue`` (:func:`planner.power.design_day_pue`; no file read per call, the
+        ratio comes from the cached :func:`default_table`)."""
         if self.design_pue is not None:
             return np.asarray(self.design_pue, dtype=float)
         from planner.power import design_day_pue

@@ -9,7 +9,9 @@ Steps, per GPU, kept distinct so each can be audited:
    server power.
 4. Facility power: IT load x PUE (cooling, power conversion, lighting).
 
-*Peak* uses the nameplate: what the grid connection must supply. *Average* uses the measured
+*Peak* uses the nameplate at the DESIGN-DAY PUE (:func:`design_day_pue`: the hottest hours,
+chillers and fans at full load): what the grid connection must supply. *Average* uses the
+ANNUAL PUE (the year's average overhead) and the measured
 training draw, a fraction ``avg_load_fraction`` of nameplate (Latif et al. 2024, arXiv
 2412.08602: an 8xH100 node training drew at most 8.4 kW of its 10.2 kW rating), or a measured
 average per accelerator where a study gives one; it is what the meter bills: energy = average
@@ -86,8 +88,15 @@ def power_chain_per_gpu(
     pue: float,
     avg_load_fraction: float,
     avg_power_per_gpu_w: float | None = None,
+    design_pue: float | None = None,
 ) -> dict[str, float]:
-    """Every step of the chain for one GPU, peak and average, W (for display and reports)."""
+    """Every step of the chain for one GPU, peak and average, W (for display and reports).
+
+    The peak facility power uses ``design_pue`` (the design-day PUE; ``None``: derived from the
+    annual ``pue`` with :func:`design_day_pue`), the average facility power the annual ``pue``.
+    """
+    if design_pue is None:
+        design_pue = float(design_day_pue(pue))
     server_w = float(system_power_per_gpu_w(system_power_kw, gpus_per_system))
     it_peak_w = float(it_power_per_gpu_w(server_w, network_overhead))
     avg_server_w = float(
@@ -98,7 +107,7 @@ def power_chain_per_gpu(
         "gpu_tdp_w": float(tdp_w),
         "server_power_per_gpu_w": server_w,
         "it_power_per_gpu_w": it_peak_w,
-        "facility_power_per_gpu_w": float(facility_power_w(it_peak_w, pue)),
+        "facility_power_per_gpu_w": float(facility_power_w(it_peak_w, design_pue)),
         "average_server_power_per_gpu_w": avg_server_w,
         "average_it_power_per_gpu_w": it_avg_w,
         "average_facility_power_per_gpu_w": float(facility_power_w(it_avg_w, pue)),

@@ -13,7 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from planner.assumptions import SizingAssumptions, pue_for_profile
+from planner.assumptions import (
+    SizingAssumptions,
+    design_pue_for_profile,
+    facility_profiles,
+    pue_for_profile,
+)
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
 from planner.presets import Preset, get_preset
@@ -71,8 +76,9 @@ def build_request(
     """Merge defaults, an optional preset and explicit values into a :class:`SizingRequest`.
 
     ``assumption_overrides`` are :class:`SizingAssumptions` fields (``mfu``, ``pue``...);
-    ``None`` means "not given". ``facility_profile`` sets the PUE from ``data/facility.csv``
-    unless ``pue`` is given too.
+    ``None`` means "not given". ``facility_profile`` sets both PUEs from ``data/facility.csv``
+    (the annual ``pue`` for energy, the design-day ``design_pue`` for the grid peak) unless
+    ``pue`` is given too (then the design-day PUE is ``design_pue`` if given, else derived).
     """
     p = get_preset(preset) if preset else None
     chip_changed = p is not None and accelerator is not None and accelerator != p.accelerator
@@ -85,9 +91,11 @@ def build_request(
         else SizingAssumptions.defaults()
     )
     if facility_profile is not None and assumption_overrides.get("pue") is None:
+        where = f"facility profile {facility_profile} (data/facility.csv)"
+        a = a.with_(where, pue=pue_for_profile(facility_profile))
         a = a.with_(
-            f"facility profile {facility_profile} (data/facility.csv)",
-            pue=pue_for_profile(facility_profile),
+            f"{where}: {facility_profiles().loc[facility_profile, 'design_pue_source']}",
+            design_pue=design_pue_for_profile(facility_profile),
         )
     a = a.with_(source, **assumption_overrides)
     a.validate()

@@ -23,7 +23,7 @@ import pandas as pd
 
 from planner import amortization, economics, power
 from planner._arrays import ceil_whole, jsonable, out
-from planner.assumptions import SizingAssumptions
+from planner.assumptions import SizingAssumptions, default_table
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
 from planner.utilisation import utilisation_for_run
@@ -55,9 +55,11 @@ MAX_ENERGY_MWH = MAX_FACILITY_POWER_MW * MAX_DAYS * 24.0
 class SizingResult:
     """The answer for one run on one chip (or for arrays of scenarios).
 
-    Every quantity carries its unit in the name. ``facility_power_mw`` is the PEAK the grid
-    must supply (nameplate x (1 + network) x PUE); ``average_facility_power_mw`` is what the
-    meter sees on average, and ``energy_mwh`` = average facility power x wall-clock hours.
+    Every quantity carries its unit in the name. Two PUEs: ``facility_power_mw`` is the PEAK
+    the grid must supply, nameplate x (1 + network) x ``design_pue`` (the design-day PUE:
+    hottest hours, chillers at full load); ``average_facility_power_mw`` is what the meter sees
+    on average, at the ANNUAL ``pue``, and ``energy_mwh`` = average facility power x wall-clock
+    hours (electricity cost and emissions follow the energy, so the annual PUE too).
     """
 
     accelerator: Any
@@ -71,7 +73,10 @@ class SizingResult:
     gpu_hours: Any
     mfu: Any
     goodput: Any
+    #: Annual PUE (energy, electricity, emissions).
     pue: Any
+    #: Design-day PUE (the grid peak ``facility_power_mw``).
+    design_pue: Any
     peak_tflops_per_gpu: Any
     sustained_pflops: Any
     it_power_mw: Any
@@ -129,7 +134,12 @@ def _evaluate(
     days: Any,
     a: SizingAssumptions,
 ) -> dict[str, Any]:
-    """The physics, on arrays. Inputs are already validated."""
+    """The physics, on arrays. Inputs are already validated.
+
+    Peak (grid) facility power at the design-day PUE :meth:`SizingAssumptions.grid_pue`;
+    average facility power, energy, electricity and emissions at the annual ``a.pue``.
+    """
+    design_pue = a.grid_pue()
     sustained_flops_per_gpu = (
         np.asarray(peak_tflops, dtype=float) * 1e12 * np.asarray(a.mfu) * np.asarray(a.goodput)
     )
@@ -154,7 +164,8 @@ def _evaluate(
 
     server_w = power.system_power_per_gpu_w(system_power_kw, gpus_per_system)
     it_peak_mw = gpus_arr * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
-    facility_peak_mw = power.facility_power_w(it_peak_mw, a.pue)
+    # two PUEs: the grid peak at the design day, energy at the annual average
+    facility_peak_mw = power.facility_power_w(it_peak_mw, design_pue)
     avg_server_w = power.average_server_power_per_gpu_w(
         server_w, a.avg_load_fraction, a.avg_power_per_gpu_w
     )
@@ -194,6 +205,7 @@ def _evaluate(
         "deadline_days": None if deadline is None else out(deadline),
         "gpu_hours": out(gpu_hours),
         "peak_tflops_per_gpu": out(peak_tflops),
+        "design_pue": out(design_pue),
         "sustained_pflops": out(gpus_arr * sustained_flops_per_gpu / 1e15),
         "it_power_mw": out(it_peak_mw),
         "facility_power_mw": out(facility_peak_mw),
@@ -377,7 +389,10 @@ def size_training(
     )
     _check_outputs(values, a, price=price, rent=rent, chip=chip.id)
     scalar_power = (
-        all(np.ndim(v) == 0 for v in (a.pue, a.network_overhead, a.avg_load_fraction))
+        all(
+            np.ndim(v) == 0
+            for v in (a.pue, values["design_pue"], a.network_overhead, a.avg_load_fraction)
+        )
         and np.ndim(a.avg_power_per_gpu_w) == 0
     )
     chain = (
@@ -387,6 +402,7 @@ def size_training(
             chip.gpus_per_system,
             network_overhead=float(a.network_overhead),
             pue=float(a.pue),
+            design_pue=float(values["design_pue"]),
             avg_load_fraction=float(a.avg_load_fraction),
             avg_power_per_gpu_w=None
             if a.avg_power_per_gpu_w is None
@@ -508,6 +524,16 @@ def _assumption_list(
     add("system_power_kw", chip.system_power_kw, "kW", f"catalog {chip.id}: {chip.source}")
     for name, unit in SizingAssumptions.UNITS.items():
         value = getattr(a, name)
+        if name == "design_pue" and value is None:
+            ratio = default_table()["design_pue_overhead_ratio"]
+            add(
+                name,
+                a.grid_pue(),
+                unit,
+                f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
+                f"(design_pue_overhead_ratio, data/assumptions.csv: {ratio.source})",
+            )
+            continue
         if value is None:
             continue
         add(name, value, unit, a.sources.get(name, "user input"))
@@ -597,6 +623,7 @@ _FRAME_ASSUMPTION_COLUMNS = (
     "mfu",
     "goodput",
     "pue",
+    "design_pue",
     "network_overhead",
     "avg_load_fraction",
     "avg_power_per_gpu_w",
@@ -617,7 +644,7 @@ def size_frame(
 
     ``scenarios`` has an ``accelerator`` column of catalog ids; the work as ``flops`` or
     ``active_params`` and ``tokens``; exactly one of ``gpus`` or ``days``; and optionally any of
-    ``mfu, goodput, pue, network_overhead, avg_load_fraction, avg_power_per_gpu_w,
+    ``mfu, goodput, pue, design_pue, network_overhead, avg_load_fraction, avg_power_per_gpu_w,
     electricity_usd_per_mwh, grid_gco2_per_kwh, price_usd_per_gpu, rent_usd_per_gpu_hour``
     (columns override ``assumptions``). Returns the result columns, same index.
     """

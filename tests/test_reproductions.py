@@ -110,11 +110,69 @@ def test_hopper_preset_spelled_out_by_hand(gtc_run):
     # The same answer computed by hand from the catalog (989/1979 dense, 10.2 kW per 8):
     # FLOPs 6 x 2.8e11 x 1.3e13 = 2.184e25; per GPU 1979e12 x 0.2 x 0.9 FLOP/s;
     # GPUs = 2.184e25 / (90 x 86400 x 3.5622e14) = 7,884.4 -> 986 servers -> 7,888 GPUs;
-    # peak facility = 7,888 x 1,275 W x 1.1 x 1.35 = 14.935 MW.
-    r = size_training(gtc_run, "h100", days=90, precision="fp8", mfu=0.2, goodput=0.9, pue=1.35)
+    # peak facility at the design-day PUE = 7,888 x 1,275 W x 1.1 x 1.30 = 14.382 MW;
+    # average at the annual PUE = 7,888 x 1,275 W x 0.76 x 1.1 x 1.20 = 10.089 MW.
+    r = size_training(
+        gtc_run, "h100", days=90, precision="fp8", mfu=0.2, goodput=0.9, pue=1.2, design_pue=1.3
+    )
     assert r.flops == pytest.approx(2.184e25)
     assert r.gpus == 7888 and r.systems == 986
-    assert r.facility_power_mw == pytest.approx(7888 * 1275 * 1.1 * 1.35 / 1e6)
+    assert r.facility_power_mw == pytest.approx(7888 * 1275 * 1.1 * 1.30 / 1e6)
+    assert r.average_facility_power_mw == pytest.approx(7888 * 1275 * 0.76 * 1.1 * 1.20 / 1e6)
+
+
+def test_gtc2024_presets_state_both_pues_from_their_facility_profiles():
+    # The 15 MW / 4 MW are grid (peak) figures: each preset states the annual and the
+    # design-day PUE of one data/facility.csv profile, never a PUE tuned to the target.
+    from planner.assumptions import facility_profiles
+
+    profiles = facility_profiles()
+    for name, profile in (
+        ("gtc2024-hopper", "hyperscale-air"),
+        ("gtc2024-blackwell", "hyperscale-liquid"),
+    ):
+        a = get_preset(name).sizing_assumptions()
+        assert a.pue == profiles.loc[profile, "pue"]
+        assert a.design_pue == profiles.loc[profile, "design_pue"]
+        assert profile in a.sources["pue"]
+
+
+def test_gtc2024_peaks_use_the_design_day_pue_and_energy_the_annual_pue():
+    # 7,888 H100 x 1,402.5 W IT = 11.063 MW; x 1.30 = 14.38 MW (15 MW: -4.1%);
+    # 2,016 GB200 x 1,833.3 W IT = 3.696 MW; x 1.15 = 4.25 MW (4 MW: +6.3%).
+    hopper, blackwell = size_preset("gtc2024-hopper"), size_preset("gtc2024-blackwell")
+    assert hopper.facility_power_mw == pytest.approx(hopper.it_power_mw * 1.30)
+    assert blackwell.facility_power_mw == pytest.approx(blackwell.it_power_mw * 1.15)
+    assert hopper.facility_power_mw == pytest.approx(14.38, abs=0.01)
+    assert blackwell.facility_power_mw == pytest.approx(4.25, abs=0.01)
+    assert hopper.average_facility_power_mw == pytest.approx(hopper.average_it_power_mw * 1.20)
+    assert blackwell.average_facility_power_mw == pytest.approx(
+        blackwell.average_it_power_mw * 1.10
+    )
+
+
+@pytest.mark.parametrize(
+    "name, published_mwh",
+    [("gpt3-patterson", 1287), ("llama1-65b", 449), ("llama1-7b", 36), ("bloom-176b", 433)],
+)
+def test_energy_reproductions_do_not_depend_on_the_design_day_pue(name, published_mwh):
+    # The papers' energy is average power x hours at their (annual) PUE: a design-day PUE
+    # from the annual PUE up to 3 moves the peak only.
+    p = get_preset(name)
+    base = p.sizing_assumptions()
+    ref = size_preset(name)
+    hot = size_training(
+        p.run(),
+        p.accelerator,
+        gpus=p.gpus,
+        days=p.days,
+        assumptions=base.with_("test", design_pue=3.0),
+    )
+    assert hot.energy_mwh == ref.energy_mwh
+    assert hot.emissions_tco2 == ref.emissions_tco2
+    assert hot.electricity_cost_usd == ref.electricity_cost_usd
+    assert hot.facility_power_mw > ref.facility_power_mw
+    assert ref.energy_mwh == pytest.approx(published_mwh, rel=0.05)
 
 
 @pytest.mark.parametrize(

@@ -48,9 +48,56 @@ def test_peak_and_average_power_are_distinct():
     r = size_training(RUN, "h100", gpus=8000)
     assert r.assumptions["avg_load_fraction"]["value"] == pytest.approx(0.76)
     assert r.assumptions["avg_load_fraction"]["source"].startswith("measured for h100")
-    assert r.average_facility_power_mw == pytest.approx(0.76 * r.facility_power_mw)
+    # peak at the design-day PUE (1.30 from the annual 1.20), average at the annual PUE
+    assert r.pue == pytest.approx(1.20) and r.design_pue == pytest.approx(1.30)
+    assert r.average_facility_power_mw == pytest.approx(0.76 * r.facility_power_mw * 1.2 / 1.3)
     assert r.energy_mwh == pytest.approx(r.average_facility_power_mw * r.days * 24)
-    assert r.facility_power_mw == pytest.approx(r.it_power_mw * r.pue)
+    assert r.facility_power_mw == pytest.approx(r.it_power_mw * r.design_pue)
+    assert r.average_facility_power_mw == pytest.approx(r.average_it_power_mw * r.pue)
+
+
+def test_a_given_design_pue_moves_the_peak_only():
+    base = size_training(RUN, "h100", gpus=8000, pue=1.2)
+    hot = size_training(RUN, "h100", gpus=8000, pue=1.2, design_pue=1.6)
+    assert hot.design_pue == 1.6
+    assert hot.facility_power_mw == pytest.approx(hot.it_power_mw * 1.6)
+    for key in (
+        "energy_mwh",
+        "average_facility_power_mw",
+        "electricity_cost_usd",
+        "emissions_tco2",
+    ):
+        assert getattr(hot, key) == getattr(base, key), key
+    assert hot.to_dict()["design_pue"] == 1.6
+    assert "design_pue" in hot.assumptions and hot.assumptions["design_pue"]["value"] == 1.6
+
+
+def test_a_design_pue_below_the_annual_pue_is_one_line_naming_the_field():
+    with pytest.raises(InputError) as err:
+        size_training(RUN, "h100", gpus=8000, pue=1.2, design_pue=1.0)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("design_pue = 1")
+    assert "annual" in message
+
+
+def test_the_derived_design_pue_is_listed_with_its_ratio_and_source():
+    r = size_training(RUN, "h100", gpus=8000, pue=1.35)
+    assert r.design_pue == pytest.approx(1.525)
+    entry = r.assumptions["design_pue"]
+    assert entry["value"] == pytest.approx(1.525)
+    assert "derived" in entry["source"] and "design_pue_overhead_ratio" in entry["source"]
+
+
+def test_a_new_annual_pue_derives_its_own_design_pue():
+    # a preset's or profile's pair (1.10, 1.15) must not survive a user's --pue 1.4
+    from planner.assumptions import SizingAssumptions
+
+    a = SizingAssumptions.defaults().with_("profile", pue=1.1, design_pue=1.15)
+    b = a.with_("user", pue=1.4)
+    assert b.design_pue is None and float(b.grid_pue()) == pytest.approx(1.6)
+    c = a.with_("user", pue=1.12, design_pue=1.2)
+    assert c.design_pue == 1.2
 
 
 def test_rental_cost_includes_power_and_capex_cost_adds_electricity():
@@ -232,7 +279,8 @@ def test_compare_marks_chips_without_the_precision(gtc_run):
 
 
 def test_grid_fit_says_how_short_the_grid_is_and_what_fits():
-    # GTC Hopper at PUE 1.35 needs 14.93 MW; a 10 MW grid powers 660 DGX H100 (5,280 GPUs).
+    # GTC Hopper at annual PUE 1.20 (design-day 1.30) needs 7,888 x 1,402.5 W x 1.3 = 14.38 MW
+    # at peak; a 10 MW grid powers floor(10e6 / (8 x 1,402.5 x 1.3)) = 685 DGX H100 (5,480 GPUs).
     from planner.sizing import grid_fit
 
     r = size_training(
@@ -241,12 +289,13 @@ def test_grid_fit_says_how_short_the_grid_is_and_what_fits():
         days=90,
         precision="fp8",
         mfu=0.2,
-        pue=1.35,
+        pue=1.2,
     )
     fit = grid_fit(r, 10.0)
     assert not fit.fits
+    assert r.facility_power_mw == pytest.approx(14.382, abs=1e-3)
     assert fit.short_mw == pytest.approx(r.facility_power_mw - 10.0)
-    assert fit.max_gpus == 5280 and fit.max_systems == 660
+    assert fit.max_gpus == 5480 and fit.max_systems == 685
     assert fit.max_gpus * r.facility_power_mw / r.gpus <= 10.0
     assert grid_fit(r, 20.0).fits
     with pytest.raises(InputError, match="grid_mw = -1"):

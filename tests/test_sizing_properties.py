@@ -79,9 +79,54 @@ def test_deadline_sizing_meets_the_deadline_with_whole_systems(flops, days, chip
 def test_units_facility_mw_is_gpus_times_watts_chain(gpus, chip, pue):
     acc = load_catalog().get(chip)
     r = size_training(TrainingRun(flops=1e24), chip, gpus=gpus, pue=pue, network_overhead=0.1)
-    expected_mw = gpus * acc.system_power_kw * 1000 / acc.gpus_per_system * 1.1 * pue / 1e6
+    design = 1 + (pue - 1) * 1.5  # data/assumptions.csv design_pue_overhead_ratio
+    expected_mw = gpus * acc.system_power_kw * 1000 / acc.gpus_per_system * 1.1 * design / 1e6
     assert r.facility_power_mw == pytest.approx(expected_mw, rel=1e-12)
     assert r.facility_power_mw >= r.it_power_mw >= gpus * acc.tdp_w / 1e6
+
+
+# --- issue 10: two PUEs, the grid peak at the design day and the energy at the annual PUE ---
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gpus=gpus_st,
+    chip=chip_st,
+    pue=st.floats(min_value=1.0, max_value=3.0),
+    extra=st.floats(min_value=0.0, max_value=2.0),
+    load=st.floats(min_value=0.05, max_value=1.0),
+)
+def test_peak_is_at_least_the_average_and_energy_ignores_the_design_pue(
+    gpus, chip, pue, extra, load
+):
+    design = min(pue + extra, 3.0)
+    run = TrainingRun(flops=1e24)
+    derived = size_training(run, chip, gpus=gpus, pue=pue, avg_load_fraction=load)
+    given_ = size_training(run, chip, gpus=gpus, pue=pue, design_pue=design, avg_load_fraction=load)
+    for r in (derived, given_):
+        assert r.design_pue >= r.pue
+        assert r.facility_power_mw >= r.average_facility_power_mw
+        # peak >= average x (design / annual): the load fraction is at most 1
+        ratio = r.design_pue / r.pue
+        assert r.facility_power_mw >= r.average_facility_power_mw * ratio * (1 - 1e-12)
+    assert given_.energy_mwh == derived.energy_mwh
+    assert given_.emissions_tco2 == derived.emissions_tco2
+    assert given_.facility_power_mw == pytest.approx(given_.it_power_mw * design, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    pue=st.floats(min_value=1.0, max_value=3.0),
+    below=st.floats(min_value=1e-6, max_value=1.0),
+)
+def test_a_design_pue_below_the_annual_pue_is_always_refused_in_one_line(pue, below):
+    from planner.errors import InputError
+
+    design = pue - below
+    assume(design >= 1.0)
+    with pytest.raises(InputError) as err:
+        size_training(TrainingRun(flops=1e24), "h100", gpus=8, pue=pue, design_pue=design)
+    assert "\n" not in str(err.value) and str(err.value).startswith("design_pue = ")
 
 
 # --- issue 10: the run model and the amortised economics in force ------------------------------

@@ -62,6 +62,7 @@ BROWSER_PAGES = {
     "national": "national",
     "serve": "serve",
     "reports": "reports",
+    "validation": "validation",
 }
 # Screenshots go to artifacts/ (ignored by git) so a test run never dirties the checkout;
 # PLANNER_UPDATE_DOCS=1 writes them into docs/ to refresh the README's pictures.

@@ -1,0 +1,180 @@
+"""Page "Public record": the run model and the serving model against published figures.
+
+What ``planner validate`` prints, on screen: every published training run of
+``data/training_runs.csv`` next to the run model's in-sample, leave-one-out and
+leave-one-family-out predictions (:func:`planner.utilisation.validate_runs`), the summary
+against the issue's target, the ceiling the record itself puts on "within 30%"
+(:func:`planner.utilisation.agreement_ceiling`), the coefficients, and the serving model
+against published inference energy and fleet figures
+(:func:`planner.serving_validation.validate_serving`). Every number comes from the core; the
+page only lays it out. Both validations are cached (they depend on shipped data only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from planner.serving_validation import validate_serving
+from planner.utilisation import WITHIN, validate_runs
+
+#: Columns of the runs table, in order, with their headers.
+RUN_COLUMNS = {
+    "id": "run",
+    "chip": "chip",
+    "precision": "precision",
+    "gpus": "GPUs",
+    "published": "published",
+    "published_unit": "unit",
+    "observed_utilisation": "MFU x goodput (published)",
+    "utilisation_loo": "MFU x goodput (leave-one-out)",
+    "error_in_sample": "in-sample error",
+    "error_loo": "leave-one-out error",
+    "error_lofo": "leave-family-out error",
+    "source": "source",
+}
+
+
+@st.cache_data(show_spinner=False)
+def runs_validation() -> dict[str, Any]:
+    """The run model's validation (JSON-ready dict plus the runs frame), cached."""
+    result = validate_runs()
+    return {"payload": result.to_dict(), "runs": result.runs}
+
+
+@st.cache_data(show_spinner=False)
+def serving_validation() -> pd.DataFrame:
+    """The serving model against published inference figures, cached."""
+    return validate_serving()
+
+
+def _error_chart(runs: pd.DataFrame) -> alt.LayerChart:
+    """Signed leave-one-out error per run, with the +-30% band."""
+    data = runs[["id", "chip", "error_loo", "published_unit"]].rename(
+        columns={"error_loo": "leave-one-out error"}
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("id:N", sort="-y", title="published run"),
+            y=alt.Y(
+                "leave-one-out error:Q",
+                axis=alt.Axis(format="+%"),
+                title="leave-one-out error (predicted / published - 1)",
+            ),
+            tooltip=[
+                alt.Tooltip("id:N", title="run"),
+                alt.Tooltip("chip:N", title="chip"),
+                alt.Tooltip("leave-one-out error:Q", format="+.0%"),
+                alt.Tooltip("published_unit:N", title="published as"),
+            ],
+        )
+    )
+    band = pd.DataFrame({"bound": [-WITHIN, WITHIN], "label": ["-30%", "+30%"]})
+    rules = (
+        alt.Chart(band)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(y="bound:Q", tooltip=[alt.Tooltip("label:N", title="band")])
+    )
+    return (bars + rules).properties(height=320)
+
+
+def render() -> None:
+    """Draw the page."""
+    st.title("Checked against the public record")
+    st.caption(
+        "Every default the planner predicts with is compared here with published figures. "
+        "Presets that state their own MFU and power are calibrated by construction (see the "
+        "Size page's comparison); this page shows what the defaults PREDICT for runs they "
+        "were not fitted to."
+    )
+    data = runs_validation()
+    s = data["payload"]["summary"]
+    runs: pd.DataFrame = data["runs"]
+
+    st.subheader("Training runs: the run model (MFU x goodput)")
+    cols = st.columns(4)
+    cols[0].metric("Published runs", f"{s['n_runs']} ({s['n_families']} families)")
+    cols[1].metric(
+        "Leave-one-out median |error|",
+        f"{s['loo_median_abs_error']:.1%}",
+        help="Each run predicted by the model fitted without it.",
+    )
+    cols[2].metric(
+        "Leave-one-out within 30%",
+        f"{s['loo_share_within_30pct']:.0%}",
+        help=f"Ceiling of the public record: {s['ceiling_share_within_30pct']:.0%}.",
+    )
+    cols[3].metric(
+        "Leave-family-out median |error|",
+        f"{s['lofo_median_abs_error']:.1%}",
+        help="Every run of a family (e.g. all Llama 3.1 sizes) held out together.",
+    )
+    verdict = "met" if s["meets_target"] else "not met"
+    st.markdown(
+        f"Target (issue 10): median |error| <= {s['target_median_abs_error']:.0%} and >= "
+        f"{s['target_share_within_30pct']:.0%} within 30% under leave-one-out: **{verdict}**. "
+        f"In-sample {s['in_sample_median_abs_error']:.1%} / "
+        f"{s['in_sample_share_within_30pct']:.0%}; four in five runs fall within "
+        f"{s['loo_error_p10']:+.0%} / {s['loo_error_p90']:+.0%} of their leave-one-out "
+        f"prediction, the band every run-model explanation quotes."
+    )
+    n_out = len(s["ceiling_must_miss"])
+    st.info(
+        f"**Ceiling of the public record:** at most {s['n_runs'] - n_out} of {s['n_runs']} "
+        f"runs ({s['ceiling_share_within_30pct']:.0%}) can be within 30% for any model that "
+        "gives alike runs (same dense peaks and architecture, sizes within 1.5x, the more "
+        "efficient on at least as many GPUs) nearly the same prediction: these pairs differ "
+        "by more than 1.3 / 0.7 = 1.86x."
+    )
+    pairs = pd.DataFrame(s["conflicting_pairs"])
+    if not pairs.empty:
+        st.dataframe(
+            pairs,
+            hide_index=True,
+            column_config={
+                "efficient": "more efficient run",
+                "inefficient": "less efficient run",
+                "utilisation_ratio": st.column_config.NumberColumn(
+                    "utilisation ratio", format="%.2fx"
+                ),
+            },
+        )
+    st.altair_chart(_error_chart(runs), use_container_width=True)
+    pct = st.column_config.NumberColumn
+    st.dataframe(
+        runs[list(RUN_COLUMNS)],
+        hide_index=True,
+        column_config={
+            **RUN_COLUMNS,
+            "gpus": pct("GPUs", format="%d"),
+            "published": pct("published", format="%.4g"),
+            "observed_utilisation": pct("MFU x goodput (published)", format="%.3f"),
+            "utilisation_loo": pct("MFU x goodput (leave-one-out)", format="%.3f"),
+            "error_in_sample": pct("in-sample error", format="percent"),
+            "error_loo": pct("leave-one-out error", format="percent"),
+            "error_lofo": pct("leave-family-out error", format="percent"),
+        },
+    )
+    st.caption(
+        "Error = predicted / published - 1 of the published GPU-hours or wall-clock days. "
+        "Sources: the last column (data/training_runs.csv). The same table: "
+        "`planner validate` (`--json` for scripts)."
+    )
+    coef = pd.DataFrame(data["payload"]["coefficients"])
+    with st.expander("Coefficients: logit(MFU x goodput) = sum of coefficient x feature"):
+        st.dataframe(coef, hide_index=True)
+
+    st.subheader("Serving: published inference figures vs the serving model")
+    st.dataframe(
+        serving_validation(),
+        hide_index=True,
+        column_config={"ratio": pct("ratio (model / published)", format="%.2f")},
+    )
+
+
+render()

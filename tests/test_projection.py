@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
 
 from planner.cli import main
 from planner.errors import CatalogError, InputError, PlannerError
@@ -871,3 +872,195 @@ def test_finding20_electricity_table_errors_name_row_column_value_and_allowed(tm
         r"'consumption' or 'generation'",
     ):
         load_electricity(bad)
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 10: the grid peak at a design-day PUE (ai_peak_gw); energy stays at the annual PUE
+# ------------------------------------------------------------------------------------------
+
+
+def one_gw_nameplate(**changes) -> dict:
+    """1 GW of AI IT at nameplate in 2024 (H100 share of a DGX H100: 10.2 kW / 8 = 1,275 W),
+    load factor 0.5, no network, annual PUE 1.2, the world only, no non-AI load."""
+    raw = small_scenario()
+    raw["years"] = "2024:2024"
+    raw["ai"] = {
+        "lifetime_years": 1,
+        "first_year_fraction": 1.0,
+        "load_factor": 0.5,
+        "network_overhead": 0.0,
+        "fleet": {
+            "h100": {"accelerator": "h100", "shipments": {"2024": 1e9 / 1275.0}, "source": "t"}
+        },
+    }
+    raw["pue"] = {"2024": 1.2}
+    raw["non_ai"] = {}
+    raw["regions"] = {"2024": {"World": 1.0}}
+    raw.update(changes)
+    return raw
+
+
+def test_issue10_hand_computed_peak_of_1_gw_nameplate_at_load_0_5():
+    # 1 GW nameplate IT x 0.5 load x PUE 1.2 = 0.6 GW average; 1 GW x design-day PUE 1.3
+    # = 1.3 GW of grid capacity. Energy: 0.6 GW x 8,760 h = 5.256 TWh, whatever design_pue.
+    r = project(parse_scenario(one_gw_nameplate(design_pue={"2024": 1.3})))
+    assert r.value("ai_gw", "World", 2024) == pytest.approx(0.6, rel=1e-12)
+    assert r.value("ai_peak_gw", "World", 2024) == pytest.approx(1.3, rel=1e-12)
+    assert r.value("ai_twh", "World", 2024) == pytest.approx(0.6 * 8.76, rel=1e-12)
+    assert r.value("design_pue", "World", 2024) == pytest.approx(1.3)
+    assert r.value("pue", "World", 2024) == pytest.approx(1.2)
+
+
+def test_issue10_compute_driven_peak_is_average_over_load_factor_times_design_pue():
+    # No fleet: 0.5 GW of AVERAGE IT power at load factor 0.5 is 1 GW at nameplate.
+    raw = one_gw_nameplate(design_pue={"2024": 1.3})
+    raw["years"] = "2024:2026"
+    raw["ai"]["fleet"] = {}
+    raw["ai"]["compute"] = {
+        "base_year": 2024,
+        "base_it_power_gw": 0.5,
+        "flops_growth_pct_per_year": 0.0,
+        "efficiency_gain_pct_per_year": 0.0,
+        "source": "test",
+    }
+    r = project(parse_scenario(raw))
+    for year in (2024, 2026):
+        assert r.value("ai_gw", "World", year) == pytest.approx(0.6, rel=1e-12)
+        assert r.value("ai_peak_gw", "World", year) == pytest.approx(1.3, rel=1e-12)
+
+
+def test_issue10_without_design_pue_it_is_derived_from_the_annual_pue_with_ratio_1_5():
+    # data/assumptions.csv design_pue_overhead_ratio 1.5 (estimate): 1 + 0.2 x 1.5 = 1.3.
+    r = project(parse_scenario(one_gw_nameplate()))
+    assert r.value("design_pue", "World", 2024) == pytest.approx(1.3, rel=1e-12)
+    assert r.value("ai_peak_gw", "World", 2024) == pytest.approx(1.3, rel=1e-12)
+    row = next(i for i in r.inputs if i["name"] == "design_pue[2024]")
+    assert row["value"] == pytest.approx(1.3)
+    assert row["source"] == (
+        "derived from pue with design_pue_overhead_ratio 1.5 (data/assumptions.csv, estimate)"
+    )
+
+
+def test_issue10_de_vries_keeps_pue_1_and_nameplate_at_full_power(de_vries):
+    # de Vries: no PUE (1.0) and load factor 1.0: the design-day PUE is 1 + 0 x 1.5 = 1 and the
+    # peak IS the paper's nameplate draw, 1.5e6 x 6.5 kW = 9.75 GW (A100), x 10.2 kW = 15.3 GW.
+    for variant, kw in (("a100", 6.5), ("h100", 10.2)):
+        assert de_vries.value("design_pue", "World", 2027, variant) == 1.0
+        peak = de_vries.value("ai_peak_gw", "World", 2027, variant)
+        assert peak == pytest.approx(de_vries.value("ai_gw", "World", 2027, variant), rel=1e-12)
+        assert peak == pytest.approx(1.5e6 * kw / 1e6, rel=1e-12)
+    assert de_vries.value("total_twh", "World", 2027, "a100") == pytest.approx(85.41, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["iea-2025-base", "compute-driven-2035", "lbnl-2024"])
+def test_issue10_shipped_peaks_are_nameplate_it_times_design_pue(name):
+    # peak = average facility / annual PUE / load factor x design-day PUE (0.5368 in these
+    # files), in the fleet years and (compute-driven-2035, after 2026) the driven years.
+    r = project(SCEN / f"{name}.toml")
+    f = r.frame
+    expect = f["ai_gw"] / f["pue"] / 0.5368 * f["design_pue"]
+    np.testing.assert_allclose(f["ai_peak_gw"], expect, rtol=1e-12)
+    np.testing.assert_allclose(f["design_pue"], 1 + (f["pue"] - 1) * 1.5, rtol=1e-12)
+    assert (f["ai_peak_gw"] >= f["ai_gw"]).all()
+
+
+def test_issue10_iea_2025_world_ai_peak_2030_is_about_twice_the_average():
+    # 46.5 GW average (x 1.202) -> 38.7 GW IT / 0.5368 = 72.1 GW nameplate x 1.303 = 93.9 GW.
+    r = project(SCEN / "iea-2025-base.toml")
+    assert r.value("ai_gw", "World", 2030) == pytest.approx(46.5, abs=0.05)
+    assert r.value("ai_peak_gw", "World", 2030) == pytest.approx(93.9, abs=0.05)
+
+
+def _energy_columns(frame):
+    return frame[[c for c in frame.columns if "peak" not in c and c != "design_pue"]]
+
+
+def test_issue10_design_pue_changes_no_energy_number_not_even_the_bands():
+    ranged = {"2024": {"low": 1.35, "value": 1.4, "high": 1.6}, "2026": 1.5}
+    runs = [
+        run_small(samples=300, seed=3),
+        run_small(samples=300, seed=3, design_pue={"2024": 1.3}),
+        run_small(samples=300, seed=3, design_pue=ranged),
+    ]
+    for other in runs[1:]:
+        assert_frame_equal(_energy_columns(runs[0].frame), _energy_columns(other.frame))
+    assert runs[2].value("ai_peak_gw", "World", 2025) > runs[1].value("ai_peak_gw", "World", 2025)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    load=st.floats(0.05, 1.0),
+    load_spread=st.floats(0.0, 0.3),
+    pue=st.floats(1.0, 2.5),
+    pue_spread=st.floats(0.0, 0.3),
+    extra=st.one_of(st.none(), st.floats(0.0, 0.4)),
+    uniform=st.booleans(),
+    network=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_issue10_peak_is_never_below_the_average_in_any_draw(
+    load, load_spread, pue, pue_spread, extra, uniform, network, seed
+):
+    from planner.catalog import load_catalog
+    from planner.projection import _Draw, _evaluate
+
+    lf = {"low": max(0.01, load - load_spread), "value": load, "high": load}
+    p = {"low": pue, "value": min(3.0, pue + pue_spread / 2), "high": min(3.0, pue + pue_spread)}
+    changes = {"ai.load_factor": lf, "ai.network_overhead": network, "pue": {"2024": p}}
+    if extra is not None:  # an explicit design-day PUE: a range at or above the annual one
+        d = {k: min(3.0, v + extra) for k, v in p.items()}
+        if uniform:
+            d.pop("value")
+        changes["design_pue"] = {"2024": d, "2030": min(3.0, p["high"] + extra)}
+    raw = small_scenario(**changes)
+    raw["ai"]["compute"] = {  # the compute-driven branch after 2025 too
+        "base_year": 2025,
+        "flops_growth_pct_per_year": {"low": 0.0, "high": 60.0},
+        "efficiency_gain_pct_per_year": 25.0,
+        "source": "test",
+    }
+    spec = parse_scenario(raw).variants["base"]
+    years = np.arange(2024, 2031, dtype=float)
+    core = _evaluate(spec, _Draw(200, np.random.default_rng(seed)), load_catalog(), years)
+    average_gw = core["ai_twh"] / (spec.hours_per_year * 1e-3)
+    assert (core["design_pue"] >= core["pue"] - 1e-12).all()
+    assert (core["ai_peak_gw"] >= average_gw * (1 - 1e-12)).all()
+    r = project(parse_scenario(raw), samples=50, seed=seed)
+    assert (r.frame["ai_peak_gw"] >= r.frame["ai_gw"] * (1 - 1e-12)).all()
+
+
+def test_issue10_design_pue_below_the_annual_pue_is_one_line_naming_the_field(tmp_path, capsys):
+    with pytest.raises(
+        InputError,
+        match=r"^design_pue\[2024\] = 1\.1 is not allowed: expected at least the annual PUE "
+        r"of 2024 \(pue 1\.3\)",
+    ) as err:
+        run_small(design_pue={"2024": 1.1})
+    assert "\n" not in str(err.value)
+    # against the high end of a ranged annual PUE: every draw must stay ordered
+    with pytest.raises(InputError, match=r"design_pue\[2024\] = 1\.35 .*high end pue 1\.4"):
+        run_small(pue={"2024": {"low": 1.2, "value": 1.3, "high": 1.4}}, design_pue={"2024": 1.35})
+    # between anchors: the annual PUE rises to 1.6 in 2027, the design day stays at 1.5
+    with pytest.raises(InputError, match=r"^design_pue = 1\.5 .*annual PUE of 2027"):
+        run_small(pue={"2024": 1.3, "2027": 1.6}, design_pue={"2024": 1.5})
+    with pytest.raises(InputError, match=r"design_pue\[2024\] = 3\.5 .*\[1, 3\]"):
+        run_small(design_pue={"2024": 3.5})
+    text = (SCEN / "de-vries-2023.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[regions.2027]", "[design_pue]\n2027 = 0.9\n\n[regions.2027]"))
+    assert main(["project", str(bad), "--samples", "0"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "design_pue[2027] = 0.9" in lines[0]
+
+
+def test_issue10_cli_and_json_report_the_peak(capsys):
+    assert main(["project", "iea-2025-base", "--samples", "200", "--country", "World"]) == 0
+    out = capsys.readouterr().out
+    assert "AI peak GW" in out and "PUE (design day)" in out and "design-day PUE" in out
+    assert main(["project", "iea-2025-base", "--samples", "200", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    row = next(r for r in d["rows"] if r["country"] == "World" and r["year"] == 2030)
+    assert row["ai_peak_gw_p10"] <= row["ai_peak_gw_p50"] <= row["ai_peak_gw_p90"]
+    assert row["ai_peak_gw"] == pytest.approx(93.9, abs=0.05)
+    assert row["design_pue"] == pytest.approx(1.303)
+    assert any(i["name"] == "design_pue[2024]" for i in d["inputs"])

@@ -1064,3 +1064,34 @@ def test_issue10_cli_and_json_report_the_peak(capsys):
     assert row["ai_peak_gw"] == pytest.approx(93.9, abs=0.05)
     assert row["design_pue"] == pytest.approx(1.303)
     assert any(i["name"] == "design_pue[2024]" for i in d["inputs"])
+
+
+def test_issue10_projection_report_has_the_peak_with_its_unit():
+    from planner.reports.projection import build_projection_report
+
+    report = build_projection_report(SCEN / "iea-2025-base.toml", samples=0, backtest=False)
+    assert report.headline_value("ai_peak_gw_2030") == pytest.approx(93.9, abs=0.05)
+    trajectory = report.table("trajectory")
+    units = {c.key: c.unit for c in trajectory.columns}
+    assert units["ai_peak_gw"] == "GW" and units["design_pue"] == "ratio"
+    assert units["ai_gw"] == "GW"
+    assert any("design-day PUE" in n and "annual PUE" in n for n in report.notes)
+    assert any(a["name"] == "design_pue[2024]" for a in report.assumptions)
+
+
+def test_issue10_national_page_shows_peak_beside_average_with_the_two_pues():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.switch_page("planner/app/national_page.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    peak = next(m for m in at.metric if m.label == "AI grid peak 2030")
+    # IEA 2025 base, world 2030: 93.9 GW at the design day vs 46.5 GW average (core values)
+    assert peak.value == "93.92 GW"
+    assert "average 46.51 GW" in peak.help and "design-day PUE 1.30" in peak.help
+    table = next(df.value for df in at.dataframe if "AI, grid peak (GW)" in df.value)
+    world = table[(table["Country or region"] == "World") & (table["Year"] == "2030")].iloc[0]
+    assert world["AI, average (GW)"] == "46.51" and world["PUE (design day)"] == "1.30"
+    captions = "\n".join(c.value for c in at.caption)
+    assert "DESIGN DAY" in captions and "ANNUAL PUE" in captions
+    assert "1 + (PUE - 1) x 1.5 (design_pue_overhead_ratio" in captions

@@ -5,7 +5,9 @@ A projection scenario of ``data/projections`` (the IEA 2025 and 2024, LBNL 2024 
 run by :func:`planner.projection.project` with a seeded Monte Carlo over the inputs given as
 ranges. The page draws, per country, the P10-P90 band and the P50 line of TWh a year and of
 the share of national electricity, with the study's own published figures as marked points,
-so agreement and difference show at a glance. The projection is cached by file (or uploaded
+so agreement and difference show at a glance. Power is shown twice: the average GW (energy /
+hours, at the annual PUE) and the AI fleet's grid peak (IT at nameplate x the design-day PUE,
+``ai_peak_gw``), with a caption on the two PUEs. The projection is cached by file (or uploaded
 text), variants, years, samples, seed and countries; a bad input shows the core's message.
 """
 
@@ -19,7 +21,7 @@ import streamlit as st
 from planner.app import charts, compute, layout, share, sidebar
 from planner.app import formatting as fmt
 from planner.errors import InputError, PlannerError
-from planner.projection import MAX_SAMPLES
+from planner.projection import MAX_SAMPLES, design_pue_overhead_ratio
 
 FILE = "nat_file"
 UPLOAD = "nat_upload"
@@ -291,7 +293,78 @@ def _headline(result: dict[str, Any], scope: str) -> None:
             + (f" ({next(iter(lasts))} variant)" if len(lasts) > 1 else ""),
         )
     )
+    if "ai_peak_gw" in last:
+        peak_band = (
+            fmt.band(last["ai_peak_gw_p10"], last["ai_peak_gw_p90"], "GW")
+            if "ai_peak_gw_p10" in last
+            else ""
+        )
+        items.append(
+            (
+                f"AI grid peak {year}",
+                _gw(last["ai_peak_gw"]),
+                f"design day: nameplate x design-day PUE {last['design_pue']:.2f}; average "
+                f"{_gw(last['ai_gw'])} at the annual PUE {last['pue']:.2f}"
+                + (f"; {peak_band}" if peak_band else "")
+                + (f" ({next(iter(lasts))} variant)" if len(lasts) > 1 else ""),
+            )
+        )
     layout.metric_row(items)
+
+
+def _gw(value: Any) -> str:
+    """Gigawatts as shown: ``93.9 GW``."""
+    return f"{fmt.number(value)} GW" if not pd.isna(value) else ""
+
+
+#: The two PUEs, for the caption under the power table.
+POWER_CAPTION = (
+    "Average GW = energy / hours in the year, with the ANNUAL PUE (what the meter bills). "
+    "AI grid peak = the capacity the AI fleet's grid connections must carry on the DESIGN "
+    "DAY: its IT power at nameplate (average / load factor: every accelerator may run flat "
+    "out at once) x the design-day PUE (the hottest hours, when chillers and fans run "
+    "hardest). Without a design_pue in the scenario it is derived from the annual PUE: "
+    "1 + (PUE - 1) x {ratio:g} (design_pue_overhead_ratio, data/assumptions.csv, an "
+    "estimate). Energy never uses the design-day PUE. The non-AI load has no nameplate in "
+    "the scenarios, so it has no peak here."
+)
+
+
+def _power_table(frame: pd.DataFrame, countries: tuple[str, ...]) -> None:
+    """Average GW beside the AI fleet's design-day grid peak, with the two PUEs (display only)."""
+    if "ai_peak_gw" not in frame.columns:
+        return
+    rows = frame[frame["country"].isin(countries)]
+    if rows.empty:
+        return
+    st.subheader("Power: average and grid peak")
+    banded = "ai_peak_gw_p10" in rows.columns
+    table = pd.DataFrame(
+        {
+            "Variant": rows["variant"],
+            "Country or region": rows["country"],
+            "Year": rows["year"].astype(int).astype(str),
+            "Data centres, average (GW)": [fmt.number(v) for v in rows["total_gw"]],
+            "AI, average (GW)": [fmt.number(v) for v in rows["ai_gw"]],
+            "AI, grid peak (GW)": [fmt.number(v) for v in rows["ai_peak_gw"]],
+            **(
+                {
+                    "AI peak P10-P90 (GW)": [
+                        f"{fmt.number(lo)}-{fmt.number(hi)}"
+                        for lo, hi in zip(
+                            rows["ai_peak_gw_p10"], rows["ai_peak_gw_p90"], strict=True
+                        )
+                    ]
+                }
+                if banded
+                else {}
+            ),
+            "PUE (annual)": [f"{v:.2f}" for v in rows["pue"]],
+            "PUE (design day)": [f"{v:.2f}" for v in rows["design_pue"]],
+        }
+    )
+    st.dataframe(table, hide_index=True, key="nat_power_table")
+    st.caption(POWER_CAPTION.format(ratio=design_pue_overhead_ratio()))
 
 
 def _quantity(quantity: str, value: Any) -> str:
@@ -473,6 +546,7 @@ def _render() -> None:
         f"Data-centre electricity over national electricity {definition}, with each study's "
         "own denominator (data/countries/electricity.csv)."
     )
+    _power_table(result["frame"], order)
     _published_table(result["published"])
     with st.expander("Calibration (off unless chosen)"):
         for variant, text in result["calibration"].items():

@@ -2,7 +2,9 @@
 
 Every number comes from :func:`planner.projection.project` (its :class:`ProjectionResult`:
 the tidy frame, the inputs with their ranges and sources, the published comparison, the
-reference run). The defaults are those of ``planner project`` (10,000 Monte Carlo samples,
+reference run). Energy and average GW use the annual PUE; the AI fleet's grid peak
+(``ai_peak_gw``) is its IT power at nameplate x the design-day PUE. The defaults are those of
+``planner project`` (10,000 Monte Carlo samples,
 seed 0), so ``report.data["projection"]`` is what ``planner project PATH --json`` prints.
 """
 
@@ -39,13 +41,15 @@ QUANTITIES: dict[str, tuple[str, str, str]] = {
     "non_ai_twh": ("Non-AI", "TWh", ",.1f"),
     "total_gw": ("Data centres, average", "GW", ",.2f"),
     "ai_gw": ("AI, average", "GW", ",.2f"),
+    "ai_peak_gw": ("AI, grid peak (design day)", "GW", ",.2f"),
     "electricity_twh": ("National electricity", "TWh", ",.0f"),
     "total_share": ("Data centres' share", "% of electricity", ".2%"),
     "ai_share": ("AI share", "% of electricity", ".2%"),
     "reference_runs_per_year": ("Reference runs per year", "runs", ",.0f"),
     "ai_accelerators_in_service": ("AI accelerators in service", "units", ",.0f"),
     "ai_dense_bf16_eflops": ("Installed dense BF16 peak", "EFLOP/s", ",.0f"),
-    "pue": ("PUE", "ratio", ".3f"),
+    "pue": ("PUE (annual: energy)", "ratio", ".3f"),
+    "design_pue": ("PUE (design day: grid peak)", "ratio", ".3f"),
 }
 PUBLISHED_UNITS = {"_twh": "TWh", "_gw": "GW", "_share": "fraction of electricity"}
 
@@ -164,6 +168,14 @@ def build_projection_report(
     notes = [f"Calibration ({v}): {text}" for v, text in res.calibration.items()]
     notes += list(res.notes)  # one-sided bands, common regional split, ...
     notes.append(
+        "Two PUEs: energy (TWh) and average GW use the annual PUE (what the meter bills over "
+        "the year); the AI grid peak (ai_peak_gw) is the AI fleet's IT power at nameplate "
+        "(average / load factor) x the design-day PUE (the hottest hours the grid connection "
+        "must carry): the scenario's design_pue, or derived from the annual PUE (see the "
+        "design_pue assumptions). The non-AI load has no nameplate in the scenarios, so no "
+        "peak is given for it."
+    )
+    notes.append(
         f"Share of national electricity uses each study's own denominator "
         f"({first.electricity.definition}; data/countries/electricity.csv)."
     )
@@ -267,6 +279,7 @@ def _headline(
             ("ai_twh", end, "AI"),
             ("total_share", end, "share of electricity"),
             ("total_gw", end, "average power"),
+            ("ai_peak_gw", end, "AI grid peak (design day)"),
             ("reference_runs_per_year", end, "reference runs a year"),
         ]
         for key, year, label in wanted:
@@ -344,10 +357,17 @@ def _trajectory_table(scope_frame: pd.DataFrame, scope: str, banded: bool) -> Ta
         "ai_twh",
         "non_ai_twh",
         "total_gw",
+        "ai_gw",
+        "ai_peak_gw",
+    ]
+    if banded:
+        keys += ["ai_peak_gw_p10", "ai_peak_gw_p90"]
+    keys += [
         "electricity_twh",
         "total_share",
         "ai_share",
         "pue",
+        "design_pue",
         "ai_accelerators_in_service",
         "reference_runs_per_year",
     ]
@@ -367,6 +387,7 @@ def _regions_table(frame: pd.DataFrame, scope: str, end: int) -> Table:
         "total_twh",
         "ai_twh",
         "total_gw",
+        "ai_peak_gw",
         "total_share",
         "electricity_definition",
     ]

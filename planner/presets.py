@@ -63,9 +63,15 @@ class Preset(BaseModel):
     def sizing_assumptions(
         self, base: SizingAssumptions | None = None, drop: tuple[str, ...] = ()
     ) -> SizingAssumptions:
-        """Defaults (or ``base``) with this preset's values (except ``drop``), sourced to it."""
+        """Defaults (or ``base``) with this preset's values (except ``drop``), sourced to it.
+
+        ``pue`` is the annual PUE (energy); ``design_pue`` the design-day PUE of the grid peak,
+        derived from ``pue`` when the preset does not state it.
+        """
         a = base if base is not None else SizingAssumptions.defaults()
-        for key, value in self.assumptions.items():
+        # the annual pue first: a new pue alone clears an earlier design_pue (with_)
+        ordered = sorted(self.assumptions.items(), key=lambda kv: kv[0] != "pue")
+        for key, value in ordered:
             if key in drop:
                 continue
             reason = self.why.get(key, "")
@@ -96,6 +102,16 @@ def load_presets(path: Path | None = None) -> dict[str, Preset]:
                 str(resolved),
                 f"{name}.assumptions.{bad[0]}",
                 "unknown assumption (allowed: " + ", ".join(sorted(known)) + ")",
+            )
+        design, annual = preset.assumptions.get("design_pue"), preset.assumptions.get("pue")
+        numbers = all(
+            isinstance(v, float | int) and not isinstance(v, bool) for v in (design, annual)
+        )
+        if numbers and design < annual:  # type: ignore[operator]
+            raise field_error(
+                str(resolved),
+                f"{name}.assumptions.design_pue",
+                not_allowed(design, f"at least the annual pue ({annual:g})"),
             )
         presets[name] = preset
     return presets

@@ -19,8 +19,8 @@ A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loa
   (default 1) is the period of serving the plan charges (energy, electricity, rent).
 
 **One site, several PUEs.** A site has one grid connection but may hold an air-cooled hall and
-a liquid-cooled hall, and NVIDIA's own GTC 2024 comparison puts Hopper in air (PUE ~1.35) and
-GB200 NVL72 in direct liquid cooling (PUE ~1.10). So ``site.pue`` is either one number for the
+a liquid-cooled hall, and NVIDIA's own GTC 2024 comparison puts Hopper in air (annual PUE
+~1.20, design-day 1.30) and GB200 NVL72 in direct liquid cooling (~1.10, design-day 1.15). So ``site.pue`` is either one number for the
 whole site or a table keyed by the catalog's ``cooling`` column (``air``, ``liquid``) and/or
 by chip id (a chip id wins over its cooling type). Each value is a number or the name of a
 ``data/facility.csv`` profile (``"colocation-air"``, ``"hyperscale-liquid"``...). Likewise
@@ -36,8 +36,12 @@ then used for it (the fallback is explicit, and recorded as the PUE's source).
 electricity bill and the emissions. The grid connection must carry the design-day peak (hot
 weather, chillers at full load), when the overhead is above its annual average. The optional
 ``site.design_pue`` (a number, a facility profile or a table like ``site.pue``) is used ONLY
-for the grid limit (and the racks, supply and budget do not depend on it); by default it is
-the annual PUE, i.e. the grid check assumes the annual overhead also holds at peak.
+for the peak facility power and the grid limit (the racks, supply and budget do not depend on
+it). By default it is the facility profile's design-day PUE where ``site.pue`` names a profile
+(``data/facility.csv`` ``design_pue``), else derived from the annual PUE with
+:func:`planner.power.design_day_pue` (``1 + (pue - 1) x design_pue_overhead_ratio``, 1.5 in
+``data/assumptions.csv``, an estimate): 1.20 -> 1.30. Each sizing's ``facility_power_mw`` is
+the design-day peak; the source of the design-day PUE says which rule applied.
 
 **Rented capacity is off site.** With ``candidates.pricing = "rent"`` (or ``"auto"`` for a chip
 that only has a rental price), the systems are cloud capacity in someone else's data centre:
@@ -70,6 +74,7 @@ from planner.assumptions import (
     MIN_FRACTION,
     PUE_RANGE,
     SizingAssumptions,
+    default_table,
     facility_profiles,
 )
 from planner.catalog import (
@@ -82,6 +87,7 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
+from planner.power import design_day_pue
 from planner.serving import RANGES as SERVING_RANGES
 from planner.sizing import MAX_DAYS, MIN_DAYS, _with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -131,8 +137,9 @@ class Site(_Strict):
     """The site: grid connection, facility efficiency, prices, optional floor limit.
 
     ``grid_limit_mw`` is the peak facility power the grid connection supplies, checked against
-    the bought (on-site) systems at ``design_pue`` (default: ``pue``). ``pue`` is the annual
-    average (energy, cost, emissions). Rented systems are off site (module docstring).
+    the bought (on-site) systems at ``design_pue`` (default: the profile's design-day PUE, else
+    derived from ``pue``; :meth:`Scenario.design_pue_for`). ``pue`` is the annual average
+    (energy, cost, emissions). Rented systems are off site (module docstring).
     """
 
     name: str = "site"
@@ -338,42 +345,59 @@ class Scenario(_Strict):
 
     def pue_for(self, chip: Accelerator, name: str = "pue") -> tuple[float, str]:
         """PUE of the hall ``chip`` sits in (``site.pue``; ``site.design_pue`` with ``name``),
-        and where the value came from; ``(nan, "")`` when the field is not given.
+        and where the value came from; ``(nan, "")`` when the field is not given. A facility
+        profile gives its annual ``pue`` for ``site.pue`` and its ``design_pue`` for
+        ``site.design_pue`` (``data/facility.csv``).
 
         Raises
         ------
         CatalogError
             A table that covers neither the chip id nor its cooling type and has no ``default``.
         """
+        value, where = self._hall_value(chip, name)
+        if value is None:
+            return float("nan"), ""
+        if isinstance(value, str):
+            column = "design_pue" if name == "design_pue" else "pue"
+            return float(facility_profiles().loc[value, column]), (
+                f"{self.source}: {where} = facility profile {value} (data/facility.csv {column})"
+            )
+        return float(value), f"{self.source}: {where}"
+
+    def _hall_value(self, chip: Accelerator, name: str) -> tuple[PueValue | None, str]:
+        """The raw ``site.<name>`` value for ``chip`` (a number or a profile name) and the
+        field it came from; ``(None, "")`` when the field is not given."""
         pue = getattr(self.site, name)
         if pue is None:
-            return float("nan"), ""
+            return None, ""
         if isinstance(pue, dict):
             key = self.hall_key(chip, name)
             if key is None:
                 raise field_error(self.source, f"site.{name}", _uncovered(chip, pue))
-            value, where = pue[key], f"site.{name}.{key}"
+            where = f"site.{name}.{key}"
             if key == DEFAULT_KEY:
                 where += f" (no {chip.id!r} or {chip.cooling!r} key)"
-        else:
-            value, where = pue, f"site.{name}"
-        if isinstance(value, str):
-            return float(facility_profiles().loc[value, "pue"]), (
-                f"{self.source}: {where} = facility profile {value} (data/facility.csv)"
-            )
-        return float(value), f"{self.source}: {where}"
+            return pue[key], where
+        return pue, f"site.{name}"
 
     def design_pue_for(self, chip: Accelerator) -> tuple[float, str]:
-        """PUE at the design-day peak, for the grid limit only: ``site.design_pue``, else the
-        annual PUE (``site.pue``, else data/assumptions.csv), and where it came from."""
+        """PUE at the design-day peak, for the grid (peak facility power) only, and where it
+        came from: ``site.design_pue``; else, when ``site.pue`` names a facility profile for
+        the chip, that profile's design-day PUE (``data/facility.csv``); else derived from the
+        annual PUE (``site.pue``, else data/assumptions.csv) with
+        :func:`planner.power.design_day_pue`."""
         value, where = self.pue_for(chip, "design_pue")
         if not math.isnan(value):
             return value, where
-        value, where = self.pue_for(chip)
-        if math.isnan(value):
-            value = float(SizingAssumptions.defaults().pue)
-            where = "data/assumptions.csv: pue"
-        return value, f"{where} (site.design_pue not given: the annual PUE)"
+        raw, _ = self._hall_value(chip, "pue")
+        if isinstance(raw, str):
+            value, where = self.pue_for(chip, "pue")
+            design = float(facility_profiles().loc[raw, "design_pue"])
+            return design, (
+                f"{where}: its design-day PUE {design:g} (data/facility.csv design_pue; "
+                "site.design_pue not given)"
+            )
+        return _derived_design_pue(*self.pue_for(chip))
 
     def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
         """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
@@ -418,6 +442,9 @@ class Scenario(_Strict):
         pue, where = self.pue_for(chip)
         if not math.isnan(pue):
             a = a.with_(where, pue=pue)
+        # the grid peak (facility_power_mw) at the design-day PUE, energy at the annual one
+        design, where = self.design_pue_for(chip)
+        a = a.with_(where, design_pue=max(design, float(a.pue)))
         site = {
             k: getattr(self.site, k)
             for k in (
@@ -491,14 +518,21 @@ class Scenario(_Strict):
 
     def service_design_pue_for(self, index: int, chip: Accelerator) -> tuple[float, float]:
         """(design-day PUE, annual PUE) of service ``index`` on ``chip``: the grid limit uses
-        ``design / annual`` x the service's peak power, like a run's."""
+        ``design / annual`` x the service's peak power, like a run's. The design-day PUE is
+        ``site.design_pue``; else the profile's (``services[i].pue`` or the site's naming a
+        profile); else derived from the annual PUE (:func:`planner.power.design_day_pue`)."""
+        svc = self.services[index]
         annual = self.service_sizing_for(index, chip).get("pue", (math.nan, ""))[0]
         if math.isnan(annual):
             annual = float(SizingAssumptions.defaults().pue)
-        if self.site.design_pue is None:
-            return annual, annual
-        design, _ = self.design_pue_for(chip)
-        return max(design, annual), annual
+        if self.site.design_pue is not None:
+            design, _ = self.design_pue_for(chip)
+            return max(design, annual), annual
+        if isinstance(svc.pue, str):
+            return float(facility_profiles().loc[svc.pue, "design_pue"]), annual
+        if svc.pue is not None:
+            return _derived_design_pue(annual, "")[0], annual
+        return max(self.design_pue_for(chip)[0], annual), annual
 
     def systems_per_rack(self, chip: Accelerator) -> int:
         """Systems that fill one rack: 1 for rack-scale systems, else ``site.servers_per_rack``."""
@@ -591,6 +625,20 @@ def scenario_from_dict(
         raise _scenario_error(source, exc) from None
     _check_against_catalog(scenario, catalog or load_catalog())
     return scenario
+
+
+def _derived_design_pue(annual: float, where: str) -> tuple[float, str]:
+    """Design-day PUE derived from an annual PUE (``where`` it came from; nan / "" = the
+    default of data/assumptions.csv), and the sentence saying so."""
+    if math.isnan(annual):
+        annual, where = float(SizingAssumptions.defaults().pue), "data/assumptions.csv: pue"
+    ratio = default_table()["design_pue_overhead_ratio"].value
+    design = float(design_day_pue(annual, ratio))
+    return design, (
+        f"derived from the annual PUE {annual:g} ({where}): 1 + ({annual:g} - 1) x {ratio:g} "
+        "(design_pue_overhead_ratio, data/assumptions.csv, an estimate; site.design_pue not "
+        "given)"
+    )
 
 
 def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:

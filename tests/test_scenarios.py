@@ -47,8 +47,11 @@ def test_gtc2024_pue_follows_the_cooling_of_each_chip() -> None:
     # data/facility.csv: colocation-air 1.35 (Hopper, air), hyperscale-liquid 1.10 (NVL72).
     s = load_scenario(SCENARIOS / "gtc2024.toml")
     cat = load_catalog()
-    assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == pytest.approx(1.35)
-    assert s.assumptions_for(s.runs[0], cat.get("gb200")).pue == pytest.approx(1.10)
+    h100 = s.assumptions_for(s.runs[0], cat.get("h100"))
+    gb200 = s.assumptions_for(s.runs[0], cat.get("gb200"))
+    # the presets' halls: hyperscale-air 1.20 (design-day 1.30), hyperscale-liquid 1.10 (1.15)
+    assert (h100.pue, h100.design_pue) == pytest.approx((1.20, 1.30))
+    assert (gb200.pue, gb200.design_pue) == pytest.approx((1.10, 1.15))
 
 
 def test_per_chip_mfu_and_its_default_key() -> None:
@@ -352,16 +355,34 @@ def test_a_default_key_is_the_explicit_fallback_of_a_pue_table_and_is_named() ->
     assert s.assumptions_for(s.runs[0], cat.get("h100")).pue == 1.5
 
 
-def test_design_pue_defaults_to_the_annual_pue_and_says_so() -> None:
-    # finding 17: the grid check uses site.design_pue when given, else the annual PUE
+def test_design_pue_defaults_to_the_derived_design_day_pue_and_says_so() -> None:
+    # issue 10: the grid check uses site.design_pue when given, else the design-day PUE
+    # derived from the annual PUE: 1 + (pue - 1) x 1.5 (data/assumptions.csv
+    # design_pue_overhead_ratio), or the facility profile's design_pue (data/facility.csv)
     cat = load_catalog()
     s = scenario_from_dict(_scenario(site__pue=1.3))
     value, where = s.design_pue_for(cat.get("h100"))
-    assert value == 1.3 and "annual PUE" in where
+    assert value == pytest.approx(1.45) and "derived from the annual PUE 1.3" in where
+    assert "design_pue_overhead_ratio" in where
     s = scenario_from_dict(_scenario())
-    assert s.design_pue_for(cat.get("h100"))[0] == 1.2  # data/assumptions.csv
+    value, where = s.design_pue_for(cat.get("h100"))
+    assert value == pytest.approx(1.30) and "data/assumptions.csv: pue" in where
     s = scenario_from_dict(_scenario(site__pue=1.3, site__design_pue=1.5))
     assert s.design_pue_for(cat.get("h100")) == (1.5, "scenario: site.design_pue")
+    s = scenario_from_dict(_scenario(site__pue={"air": "colocation-air", "default": 1.1}))
+    value, where = s.design_pue_for(cat.get("h100"))
+    assert value == pytest.approx(1.525) and "data/facility.csv design_pue" in where
+
+
+def test_the_sizings_of_a_scenario_carry_the_design_day_pue_for_their_peak() -> None:
+    cat = load_catalog()
+    s = scenario_from_dict(_scenario(site__pue=1.2))
+    a = s.assumptions_for(s.runs[0], cat.get("h100"))
+    assert a.pue == 1.2 and a.design_pue == pytest.approx(1.3)
+    assert "derived" in a.sources["design_pue"]
+    s = scenario_from_dict(_scenario(site__pue=1.2, site__design_pue="industry-average"))
+    a = s.assumptions_for(s.runs[0], cat.get("h100"))
+    assert a.design_pue == pytest.approx(1.84)  # the profile's design-day PUE, not its 1.56
 
 
 def test_a_design_pue_below_the_annual_pue_is_rejected() -> None:

@@ -364,9 +364,12 @@ def _service_options(
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the scenario's inference services (:func:`planner.serving_plan.service_options`,
     one call per service and chip with the site's assumptions for that chip), on the site's
-    grid at the design-day PUE like a run. Bought systems are charged like the runs: the whole
-    purchase with ``candidates.pricing = "buy"`` (a run's row charges its whole capex too),
-    the share of their service life the horizon uses with ``"auto"`` (amortised runs)."""
+    grid at the design-day PUE like a run (:meth:`Scenario.service_design_pue_for`; the
+    service's ``facility_power_mw`` is already that peak). Services are priced like the runs (``candidates.pricing`` through
+    :data:`planner.assumptions.LEGACY_PRICING`): ``"buy"`` = capex charges the whole cluster
+    capex, ``"auto"`` = amortized the hardware's share of its service life for the horizon,
+    ``"rent"`` GPU-hours at rent; prices from data/chip_economics.csv unless the scenario
+    gives its own, and the site's networking share and facility cost per MW."""
     from planner.serving import ServingAssumptions, ServingDemand
     from planner.serving_plan import ServiceSpec, _max_systems, service_options
 
@@ -385,22 +388,27 @@ def _service_options(
             a = ServingAssumptions.defaults()
             for key, (value, where) in scenario.service_sizing_for(i, chip).items():
                 a = a.with_(where, **{key: value})
+            for key in ("networking_share", "facility_usd_per_mw"):  # as a run's economics
+                if getattr(scenario.site, key) is not None:
+                    a = a.with_(
+                        f"{scenario.source}: site.{key}", **{key: getattr(scenario.site, key)}
+                    )
+            # the grid peak at the hall's design-day PUE (Scenario.service_design_pue_for)
+            design, _ = scenario.service_design_pue_for(i, chip)
+            a = a.with_(
+                f"{scenario.source}: design-day PUE of the service's hall", design_pue=design
+            )
             rows, out = service_options(
                 [spec],
                 [chip_id],
                 horizon_years=scenario.site.horizon_years,
-                amortise=scenario.candidates.pricing == "auto",
                 systems_per_rack={chip_id: scenario.systems_per_rack(chip)},
                 assumptions=a,
                 catalog=cat,
             )
             excluded.extend(out.to_dict(orient="records"))
-            if rows.empty:
-                continue
-            if bool(rows["on_site"].iloc[0]):
-                design, annual = scenario.service_design_pue_for(i, chip)
-                rows["grid_power_mw_per_system"] *= design / annual
-            frames.append(rows)
+            if not rows.empty:
+                frames.append(rows)
     if not frames:
         return pd.DataFrame(), excluded
     options = pd.concat(frames)
@@ -1810,7 +1818,10 @@ def _service_row(
     energy = share * o["energy_mwh"] + systems * o["energy_mwh_per_system"]
     buy = o["pricing"] != "rent"
     capex = systems * o["capex_usd_per_system"]
-    electricity = share * o["run_cost_usd"] + systems * o["cost_usd_per_system"] if buy else 0.0
+    hardware = systems * o["hardware_usd_per_system"]  # amortised hardware (pricing amortized)
+    electricity = (
+        share * o["run_cost_usd"] + systems * o["cost_usd_per_system"] - hardware if buy else 0.0
+    )
     rental = systems * o["cost_usd_per_system"] if not buy else 0.0
     return {
         "run": name,
@@ -1824,7 +1835,7 @@ def _service_row(
         "grid_power_mw": systems * o["grid_power_mw_per_system"],
         "average_facility_power_mw": energy / (m.horizon_years * _HOURS_PER_YEAR),
         "energy_mwh": energy,
-        "cost_usd": capex + electricity + rental,
+        "cost_usd": capex + hardware + electricity + rental,
         "capex_usd": capex,
         "electricity_usd": electricity,
         "rental_usd": rental,

@@ -26,8 +26,15 @@ Each step is a named function and every intermediate appears in the result:
    systems.
 7. **Power** (the training chain of :mod:`planner.power`): peak facility MW = nameplate share x
    (1 + network) x PUE; average = idle + (busy - idle) x load, with busy = nameplate x
-   ``avg_load_fraction`` and idle = nameplate x ``idle_load_fraction``; energy, Wh per query,
-   USD per million tokens (amortised purchase + electricity, or rental) and tCO2.
+   ``avg_load_fraction`` and idle = nameplate x ``idle_load_fraction``; energy, Wh per query
+   and tCO2. The grid peak uses the design-day PUE (``SizingAssumptions.grid_pue()``), the
+   average power and energy the annual PUE.
+8. **Money** (the training economics of :mod:`planner.amortization`, for one year of
+   serving): ``amortized`` (servers, networking and facility share amortised over the service
+   life for the hours served, + electricity; the default), ``rent`` (GPU-hours x rent, power
+   included) or ``capex`` (the whole cluster purchase + electricity), with prices per chip
+   from ``data/chip_economics.csv`` (estimates marked there); USD per million tokens follows
+   the pricing in force.
 
 Everything is vectorised over demand, architecture and assumptions (numpy arrays or pandas
 Series of one length): ``benchmarks/bench_serving.py`` serves a million scenarios in one call.
@@ -43,10 +50,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner import economics, power
+from planner import amortization, economics, power
 from planner._arrays import ceil_whole, jsonable, out
 from planner._paths import data_dir
-from planner.assumptions import SizingAssumptions
+from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions, default_table
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import CatalogError, InputError, PlannerError
 from planner.validation import check_fraction, check_range
@@ -83,7 +90,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "max_batch_size": (1.0, 1e6),
     "kv_bytes_per_value": (0.5, 4.0),
     "idle_load_fraction": (0.0, 1.0),
-    "service_life_years": (0.25, 30.0),
     "batch_size": (1.0, 1e6),
     "tp_sync_s_per_layer": (0.0, 1e-3),
 }
@@ -253,7 +259,6 @@ _SERVING_FIELDS = (
     "idle_load_fraction",
     "peak_to_average",
     "reasoning_multiplier",
-    "service_life_years",
     "tp_sync_s_per_layer",
 )
 
@@ -289,9 +294,13 @@ def serving_default_table() -> dict[str, dict[str, Any]]:
 class ServingAssumptions:
     """Every serving knob with its source, plus the training power/price chain it reuses.
 
-    ``sizing`` carries PUE, network overhead, ``avg_load_fraction`` (here: a busy server's
-    draw / nameplate), electricity price, grid intensity, precision and prices, with the
-    defaults and sources of ``data/assumptions.csv`` - the same chain as :mod:`planner.sizing`.
+    ``sizing`` carries PUE (annual, and ``design_pue`` for the grid peak), network overhead,
+    ``avg_load_fraction`` (here: a busy server's draw / nameplate), electricity price, grid
+    intensity, precision, the pricing mode, price overrides and the economics knobs
+    (``service_life_years``, ``hardware_utilisation``, ``cost_of_capital``,
+    ``networking_share``, ``facility_usd_per_mw``, ``facility_life_years``), with the defaults
+    and sources of ``data/assumptions.csv`` and ``data/economics.csv`` - the same chain and
+    economics as :mod:`planner.sizing`.
     """
 
     tpot_target_s: Any
@@ -305,7 +314,6 @@ class ServingAssumptions:
     idle_load_fraction: Any
     peak_to_average: Any
     reasoning_multiplier: Any
-    service_life_years: Any
     tp_sync_s_per_layer: Any
     sizing: SizingAssumptions = field(default_factory=SizingAssumptions.defaults)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -341,7 +349,6 @@ class ServingAssumptions:
             "idle_load_fraction",
             "peak_to_average",
             "reasoning_multiplier",
-            "service_life_years",
             "tp_sync_s_per_layer",
         ):
             check_range(name, getattr(self, name), *RANGES[name])
@@ -366,7 +373,6 @@ class ServingAssumptions:
         "idle_load_fraction": "fraction of nameplate",
         "peak_to_average": "ratio",
         "reasoning_multiplier": "x output tokens",
-        "service_life_years": "years",
         "tp_sync_s_per_layer": "s per layer per decode step",
     }
 
@@ -496,10 +502,18 @@ def replica_candidates(gpus_per_system: int, limit: int = MAX_REPLICA_GPUS) -> l
 class ServingResult:
     """The answer for one service on one chip (or arrays of scenarios).
 
-    ``facility_power_mw`` is the PEAK the grid must supply (nameplate chain, as training);
-    ``average_facility_power_mw`` is what the meter sees: idle + (busy - idle) x load.
-    ``usd_per_million_tokens`` counts every token processed (prompt + generated) under the
-    chosen pricing; ``wh_per_query`` is facility energy / queries served.
+    ``facility_power_mw`` is the PEAK the grid must supply (nameplate chain, as training, at
+    the design-day PUE ``design_pue``); ``average_facility_power_mw`` is what the meter sees:
+    idle + (busy - idle) x load, at the annual ``pue``; ``wh_per_query`` is facility energy /
+    queries served.
+
+    Money is for one year of serving (``served_hours`` = 8,760 h), as a training run's for its
+    hours (:func:`planner.amortization.run_economics`): ``amortized_cost_usd`` (hardware share
+    + electricity), ``rental_cost_usd`` (GPU-hours x rent), ``cluster_capex_usd`` (up front,
+    never part of ``amortized_cost_usd``), ``embodied_tco2`` (manufacturing emissions charged
+    to the year); ``cost_usd`` is the one ``pricing`` names (``amortized``, ``rent`` or
+    ``capex`` = capex + electricity). ``usd_per_million_tokens`` (every token processed:
+    prompt + generated) and ``usd_per_million_output_tokens`` follow ``cost_usd``.
     """
 
     accelerator: str
@@ -528,21 +542,28 @@ class ServingResult:
     kv_cache_bytes_per_token: Any
     prefill_flops_per_query: Any
     decode_flops_per_query: Any
+    pue: Any
+    design_pue: Any
     it_power_mw: Any
     facility_power_mw: Any
     average_it_power_mw: Any
     average_facility_power_mw: Any
     energy_mwh_per_year: Any
     wh_per_query: Any
+    served_hours: Any
     capex_usd: Any
-    usd_per_year_owned: Any
-    usd_per_year_rented: Any
-    usd_per_million_tokens_owned: Any
+    cluster_capex_usd: Any
+    amortized_cost_usd: Any
+    rental_cost_usd: Any
+    electricity_cost_usd: Any
+    cost_usd: Any
+    pricing: Any
+    usd_per_million_tokens_amortized: Any
     usd_per_million_tokens_rented: Any
     usd_per_million_tokens: Any
     usd_per_million_output_tokens: Any
-    pricing: Any
     emissions_tco2_per_year: Any
+    embodied_tco2: Any
     energy_breakdown: dict[str, Any] | None
     infeasible_reason: str | None
     assumptions: dict[str, dict[str, Any]]
@@ -830,6 +851,7 @@ def _evaluate(
                 a.max_batch_size,
                 a.peak_to_average,
                 s.pue,
+                s.design_pue if s.design_pue is not None else 1.0,
                 s.network_overhead,
                 s.avg_load_fraction,
                 a.idle_load_fraction,
@@ -896,7 +918,8 @@ def _evaluate(
     idle_w = server_w * np.asarray(a.idle_load_fraction, dtype=float)
     avg_server_w = idle_w + (busy_w - idle_w) * load
     it_peak_mw = installed * it_peak_w / power.W_PER_MW
-    fac_peak_mw = power.facility_power_w(it_peak_mw, s.pue)
+    design_pue = s.grid_pue()  # the grid connection carries the hottest hours
+    fac_peak_mw = power.facility_power_w(it_peak_mw, design_pue)
     it_avg_mw = installed * power.it_power_per_gpu_w(avg_server_w, s.network_overhead) / 1e6
     fac_avg_mw = power.facility_power_w(it_avg_mw, s.pue)
     energy = power.energy_mwh(fac_avg_mw, HOURS_PER_YEAR)
@@ -905,14 +928,9 @@ def _evaluate(
     tokens_year = queries_year * (s_in + generated)
     output_year = queries_year * generated
 
-    price = _price(chip.price_usd_per_gpu, s.price_usd_per_gpu)
-    rent = _price(chip.rent_usd_per_gpu_hour, s.rent_usd_per_gpu_hour)
-    _check_price_known(chip, s.pricing, price, rent)
-    capex = economics.capex_usd(installed, price)
     electricity = economics.electricity_cost_usd(energy, s.electricity_usd_per_mwh)
-    owned = capex / np.asarray(a.service_life_years, dtype=float) + electricity
-    rented = economics.rental_cost_usd(installed * HOURS_PER_YEAR, rent)
-    cost, mode = _pricing(s.pricing, owned, rented)
+    money = _economics(chip, s, feasible, installed, it_peak_mw, electricity)
+    cost = money.cost_usd(s.pricing)
 
     kv_gb = b * kv_tok * ctx_max / 1e9
     bound = np.where(t_comp > t_mem, "compute", "memory")
@@ -941,21 +959,28 @@ def _evaluate(
         "kv_cache_bytes_per_token": kv_tok + 0.0 * nan,
         "prefill_flops_per_query": prefill_f + 0.0 * nan,
         "decode_flops_per_query": generated * flops_seq + 0.0 * nan,
+        "pue": np.asarray(s.pue, dtype=float) + 0.0 * nan,
+        "design_pue": design_pue + 0.0 * nan,
         "it_power_mw": it_peak_mw,
         "facility_power_mw": fac_peak_mw,
         "average_it_power_mw": it_avg_mw,
         "average_facility_power_mw": fac_avg_mw,
         "energy_mwh_per_year": energy,
         "wh_per_query": wh_query,
-        "capex_usd": capex,
-        "usd_per_year_owned": owned,
-        "usd_per_year_rented": rented,
-        "usd_per_million_tokens_owned": owned / tokens_year * 1e6,
-        "usd_per_million_tokens_rented": rented / tokens_year * 1e6,
+        "served_hours": HOURS_PER_YEAR,
+        "capex_usd": money.cluster_capex_usd,
+        "cluster_capex_usd": money.cluster_capex_usd,
+        "amortized_cost_usd": money.amortized_cost_usd,
+        "rental_cost_usd": money.rental_cost_usd,
+        "electricity_cost_usd": money.electricity_cost_usd,
+        "cost_usd": cost,
+        "pricing": s.pricing,
+        "usd_per_million_tokens_amortized": money.amortized_cost_usd / tokens_year * 1e6,
+        "usd_per_million_tokens_rented": money.rental_cost_usd / tokens_year * 1e6,
         "usd_per_million_tokens": cost / tokens_year * 1e6,
         "usd_per_million_output_tokens": cost / output_year * 1e6,
-        "pricing": mode,
         "emissions_tco2_per_year": economics.emissions_tco2(energy, s.grid_gco2_per_kwh),
+        "embodied_tco2": money.embodied_tco2,
     }
     scalar = len(shape) == 0
     values: dict[str, Any] = {}
@@ -1009,39 +1034,75 @@ def _breakdown(
     }
 
 
-def _price(catalog_value: float | None, override: Any) -> Any:
-    if override is not None:
-        return np.asarray(override, dtype=float)
-    return np.asarray(np.nan if catalog_value is None else catalog_value, dtype=float)
+def chip_prices(chip: Accelerator, s: SizingAssumptions) -> tuple[Any, Any, Any]:
+    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU a fleet is costed at.
 
-
-def _check_price_known(chip: Accelerator, pricing: str, price: Any, rent: Any) -> None:
-    if pricing == "buy" and np.isnan(price).any():
+    As a training run (:mod:`planner.sizing`): an explicit override wins; else
+    ``data/chip_economics.csv`` and ``data/embodied.csv`` (every shipped chip, estimates
+    marked); else the catalog's own price and rent (a user's catalog). A price still unknown
+    is an :class:`InputError` naming it (never a silent 0); unknown embodied emissions are NaN.
+    """
+    table = amortization.chip_economics()
+    row = table.loc[chip.id] if chip.id in table.index else None
+    price = s.price_usd_per_gpu
+    if price is None:
+        price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
+    rent = s.rent_usd_per_gpu_hour
+    if rent is None:
+        rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
+    if price is None or rent is None:
+        name = "price_usd_per_gpu" if price is None else "rent_usd_per_gpu_hour"
         raise InputError(
-            "pricing",
-            "buy",
-            "rent, or a price_usd_per_gpu",
-            detail=f"the catalog has no purchase price for {chip.id}",
+            name,
+            "missing",
+            "a price: --price-usd-per-gpu and --rent-usd-per-gpu-hour",
+            detail=f"{chip.id} has no price in data/chip_economics.csv or its catalog",
         )
-    if pricing == "rent" and np.isnan(rent).any():
-        raise InputError(
-            "pricing",
-            "rent",
-            "buy, or a rent_usd_per_gpu_hour",
-            detail=f"the catalog has no rental price for {chip.id}",
-        )
+    embodied = row["embodied_kgco2e_per_gpu"] if row is not None else np.nan
+    return (
+        np.asarray(price, dtype=float),
+        np.asarray(rent, dtype=float),
+        np.asarray(embodied, dtype=float),
+    )
 
 
-def _pricing(pricing: str, owned: Any, rented: Any) -> tuple[Any, Any]:
-    if pricing == "buy":
-        return owned, np.where(np.isnan(owned), "unknown", "buy")
-    if pricing == "rent":
-        return rented, np.where(np.isnan(rented), "unknown", "rent")
-    can_buy = ~np.isnan(owned)
-    can_rent = ~np.isnan(rented)
-    cost = np.where(can_buy, owned, np.where(can_rent, rented, np.nan))
-    mode = np.where(can_buy, "buy", np.where(can_rent, "rent", "unknown"))
-    return cost, mode
+def _economics(
+    chip: Accelerator,
+    s: SizingAssumptions,
+    feasible: Any,
+    installed: Any,
+    it_peak_mw: Any,
+    electricity: Any,
+) -> amortization.RunEconomics:
+    """One year of serving priced as a training run of 365 days on the installed GPUs
+    (:func:`planner.amortization.run_economics`); NaN where no replica is feasible."""
+    price, rent, kg = chip_prices(chip, s)
+    ok = np.asarray(feasible, dtype=bool)
+    nan = np.where(ok, 1.0, np.nan)
+    econ = amortization.run_economics(
+        "(prices given)",
+        np.where(ok, installed, 0.0),
+        HOURS_PER_YEAR / 24.0,
+        it_power_mw=np.where(ok, it_peak_mw, 0.0),
+        electricity_cost_usd=np.where(ok, electricity, 0.0),
+        server_price_usd_per_gpu=price,
+        rent_usd_per_gpu_hour=rent,
+        embodied_kgco2e_per_gpu=kg,
+        life_years=s.service_life_years,
+        utilisation=s.hardware_utilisation,
+        cost_of_capital=s.cost_of_capital,
+        networking_share=s.networking_share,
+        facility_usd_per_mw=s.facility_usd_per_mw,
+        facility_life_years=s.facility_life_years,
+    )
+    return replace(
+        econ,
+        amortized_cost_usd=econ.amortized_cost_usd * nan,
+        rental_cost_usd=econ.rental_cost_usd * nan,
+        cluster_capex_usd=econ.cluster_capex_usd * nan,
+        embodied_tco2=econ.embodied_tco2 * nan,
+        electricity_cost_usd=econ.electricity_cost_usd * nan,
+    )
 
 
 def _infeasible_reason(
@@ -1129,6 +1190,7 @@ def _assumption_list(
     for name in (
         "precision",
         "pue",
+        "design_pue",
         "network_overhead",
         "avg_load_fraction",
         "avg_power_per_gpu_w",
@@ -1137,25 +1199,73 @@ def _assumption_list(
         "pricing",
         "price_usd_per_gpu",
         "rent_usd_per_gpu_hour",
+        *ECONOMICS_FIELDS,
     ):
         value = getattr(s, name)
-        if value is None:
-            continue
         unit = SizingAssumptions.UNITS[name]
         source = s.sources.get(name, "user input")
+        if name == "design_pue" and value is None:
+            ratio = default_table()["design_pue_overhead_ratio"]
+            value = s.grid_pue()
+            source = (
+                f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
+                f"(data/assumptions.csv design_pue_overhead_ratio: {ratio.source})"
+            )
+        if value is None:
+            continue
         if name == "avg_load_fraction":
             source += " (used here as a busy serving server's draw / nameplate)"
+        if name == "pricing":
+            source += f"; {amortization.PRICING_MODES[str(value)]}"
         add(name, value, unit, source)
-    price_source = chip.price_source or "no published price"
-    if s.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
-        add("price_usd_per_gpu", chip.price_usd_per_gpu, "USD per GPU", f"catalog: {price_source}")
-    if s.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+    table = amortization.chip_economics()
+    if chip.id in table.index:
+        row = table.loc[chip.id]
+
+        def marked(source: str, estimate: bool) -> str:
+            return (
+                f"data/chip_economics.csv {chip.id}: "
+                + ("ESTIMATE: " if estimate else "")
+                + (source)
+            )
+
+        if s.price_usd_per_gpu is None:
+            add(
+                "price_usd_per_gpu",
+                float(row["server_price_usd_per_gpu"]),
+                "USD per GPU (system price / its GPUs)",
+                marked(row["server_price_source"], bool(row["server_price_estimate"])),
+            )
+        if s.rent_usd_per_gpu_hour is None:
+            add(
+                "rent_usd_per_gpu_hour",
+                float(row["rent_usd_per_gpu_hour"]),
+                "USD per GPU-hour",
+                marked(row["rent_source"], bool(row["rent_estimate"])),
+            )
         add(
-            "rent_usd_per_gpu_hour",
-            chip.rent_usd_per_gpu_hour,
-            "USD per GPU-hour",
-            f"catalog: {price_source}",
+            "embodied_kgco2e_per_gpu",
+            float(row["embodied_kgco2e_per_gpu"]),
+            "kgCO2e per GPU incl. its server share",
+            f"data/embodied.csv {chip.id}: {row['embodied_source']}",
         )
+    else:
+        price_source = chip.price_source or "no published price"
+        if s.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+            add(
+                "price_usd_per_gpu",
+                chip.price_usd_per_gpu,
+                "USD per GPU",
+                f"catalog: {price_source}",
+            )
+        if s.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+            add(
+                "rent_usd_per_gpu_hour",
+                chip.rent_usd_per_gpu_hour,
+                "USD per GPU-hour",
+                f"catalog: {price_source}",
+            )
+    add("served_hours", HOURS_PER_YEAR, "h", "one year of serving (365 days): costs are per year")
     return items
 
 
@@ -1206,7 +1316,7 @@ def compare_serving(
                 assumptions=a,
                 catalog=cat,
             )
-        except InputError as exc:  # a price missing for the pricing mode asked
+        except InputError as exc:  # a chip of a user's catalog without a price
             rows.append({"accelerator": chip.id, "note": str(exc)})
             continue
         row = res.to_frame().iloc[0].to_dict()
@@ -1238,12 +1348,14 @@ def compare_models(
 _FRAME_DEMAND = ("users", "queries_per_user_day", "input_tokens", "output_tokens")
 _FRAME_ASSUMPTIONS = _SERVING_FIELDS + (
     "pue",
+    "design_pue",
     "network_overhead",
     "avg_load_fraction",
     "electricity_usd_per_mwh",
     "grid_gco2_per_kwh",
     "price_usd_per_gpu",
     "rent_usd_per_gpu_hour",
+    *ECONOMICS_FIELDS,
 )
 
 

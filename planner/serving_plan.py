@@ -15,10 +15,19 @@ Differences from a training row, and how each column encodes them:
 - Energy has a part independent of the count (the busy draw above idle for the work served,
   ``energy_mwh``) and a part per installed system (its idle draw,
   ``energy_mwh_per_system``), both over ``horizon_years``; emissions likewise.
-- Money: a bought system has ``capex_usd_per_system`` (amortised over the service life if
-  ``amortise`` is true, else the whole price); rented capacity costs
-  ``cost_usd_per_system`` for the horizon (rent scales with the count for a service, unlike a
-  run's GPU-hours); ``run_cost_usd`` is the electricity of the fixed part.
+- Money, with the economics of :mod:`planner.amortization` (as ``planner serve``; the pricing
+  is the assumptions' ``pricing``): under ``capex`` a bought system has
+  ``capex_usd_per_system`` (its share of the cluster capex: servers, networking, facility);
+  under ``amortized`` the hardware's share of its service life for the horizon is a running
+  cost per system (``hardware_usd_per_system``, part of ``cost_usd_per_system``); under
+  ``rent`` capacity costs ``cost_usd_per_system`` (GPU-hours x rent) for the horizon (rent
+  scales with the count for a service, unlike a run's GPU-hours). ``cost_usd_per_system`` of
+  a bought system also holds its idle electricity; ``run_cost_usd`` is the electricity of the
+  fixed part (the busy draw above idle).
+- Power: ``facility_power_mw_per_system`` is the peak of one system at the design-day PUE
+  (``SizingAssumptions.grid_pue()``: ``design_pue``, else derived from the annual PUE), as
+  ``planner serve``'s ``facility_power_mw``; ``grid_power_mw_per_system`` is the same for a
+  bought system and 0 for rented capacity (off site).
 """
 
 from __future__ import annotations
@@ -29,13 +38,14 @@ from typing import Any
 
 import pandas as pd
 
-from planner import power
+from planner import amortization, power
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
 from planner.serving import (
     HOURS_PER_YEAR,
     ServingAssumptions,
     ServingDemand,
+    chip_prices,
     resolve_serving_assumptions,
     serve,
 )
@@ -63,6 +73,7 @@ OPTION_COLUMNS = [
 SERVICE_COLUMNS = [
     "workload",
     "cost_usd_per_system",
+    "hardware_usd_per_system",
     "energy_mwh_per_system",
     "emissions_tco2_per_system",
     "gpus_per_replica",
@@ -96,12 +107,15 @@ def service_options(
     budget_usd: float | None = None,
     supply_gpus: dict[str, int] | None = None,
     horizon_years: float = 1.0,
-    amortise: bool = True,
+    amortise: bool | None = None,
     systems_per_rack: dict[str, int] | None = None,
     assumptions: ServingAssumptions | None = None,
     catalog: Catalog | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Coefficient rows for ``services`` on ``chips``, shaped like ``ClusterModel.options``.
+
+    ``amortise`` is the former switch (True: ``pricing = "amortized"``, False: ``"capex"``);
+    ``None`` keeps the assumptions' pricing (default amortized).
 
     Returns
     -------
@@ -122,8 +136,13 @@ def service_options(
     supply = supply_gpus or {}
     rows, excluded = [], []
     hours = HOURS_PER_YEAR * horizon_years
+    base = assumptions if assumptions is not None else ServingAssumptions.defaults()
+    if amortise is not None:
+        base = base.with_(
+            "service_options(amortise=...)", pricing="amortized" if amortise else "capex"
+        )
     for spec in services:
-        a = resolve_serving_assumptions(assumptions, spec.overrides)
+        a = resolve_serving_assumptions(base, spec.overrides)
         for chip_id in chip_ids:
             chip = cat.get(chip_id)
             if chip.dense_tflops_or_none(a.sizing.precision) is None:
@@ -148,10 +167,7 @@ def service_options(
                     {"run": spec.name, "chip": chip.id, "reason": str(r.infeasible_reason)}
                 )
                 continue
-            if r.pricing == "unknown":
-                excluded.append({"run": spec.name, "chip": chip.id, "reason": "no price"})
-                continue
-            rows.append(_row(spec, chip, r, a, hours, horizon_years, amortise, grid_limit_mw))
+            rows.append(_row(spec, chip, r, a, hours))
     options = pd.DataFrame(rows, columns=["run", "chip", *OPTION_COLUMNS, *SERVICE_COLUMNS])
     options = options.set_index(["run", "chip"])
     if len(options):
@@ -169,14 +185,7 @@ def service_options(
 
 
 def _row(
-    spec: ServiceSpec,
-    chip: Any,
-    r: Any,
-    a: ServingAssumptions,
-    hours: float,
-    years: float,
-    amortise: bool,
-    grid_limit_mw: float | None,
+    spec: ServiceSpec, chip: Any, r: Any, a: ServingAssumptions, hours: float
 ) -> dict[str, Any]:
     s = a.sizing
     gps = float(chip.gpus_per_system)
@@ -189,24 +198,33 @@ def _row(
     energy_per_system = idle_w * gps * chain * hours / 1e6
     g = float(r.gpus_per_replica)
     systems_needed = float(r.replicas) * g / gps
-    facility_per_system = float(r.facility_power_mw) / float(r.systems)
-    on_site = r.pricing == "buy"
-    price = s.price_usd_per_gpu if s.price_usd_per_gpu is not None else chip.price_usd_per_gpu
-    rent = (
-        s.rent_usd_per_gpu_hour
-        if s.rent_usd_per_gpu_hour is not None
-        else chip.rent_usd_per_gpu_hour
+    systems = float(r.systems)
+    facility_per_system = float(r.facility_power_mw) / systems  # peak, design-day PUE
+    pricing = str(r.pricing)
+    on_site = pricing != "rent"
+    price, rent, _ = chip_prices(chip, s)
+    # one system's economics for the horizon (linear in the systems installed)
+    econ = amortization.run_economics(
+        "(prices given)",
+        gps,
+        hours / 24.0,
+        it_power_mw=float(r.it_power_mw) / systems,
+        electricity_cost_usd=0.0,
+        server_price_usd_per_gpu=price,
+        rent_usd_per_gpu_hour=rent,
+        life_years=s.service_life_years,
+        utilisation=s.hardware_utilisation,
+        cost_of_capital=s.cost_of_capital,
+        networking_share=s.networking_share,
+        facility_usd_per_mw=s.facility_usd_per_mw,
+        facility_life_years=s.facility_life_years,
     )
-    capex = 0.0
-    rent_per_system = 0.0
-    if on_site:
-        capex = float(price) * gps
-        if amortise:
-            capex *= min(years / float(a.service_life_years), 1.0)
-    else:
-        rent_per_system = float(rent) * gps * hours
+    capex = float(econ.cluster_capex_usd) if pricing == "capex" else 0.0
+    hardware = float(econ.amortized.hardware_usd) if pricing == "amortized" else 0.0
+    rent_per_system = float(econ.rental_cost_usd) if pricing == "rent" else 0.0
     usd_mwh = float(s.electricity_usd_per_mwh)
     t_per_mwh = float(s.grid_gco2_per_kwh) / 1000.0
+    idle_usd = energy_per_system * usd_mwh if on_site else 0.0
     return {
         "run": spec.name,
         "chip": chip.id,
@@ -222,12 +240,13 @@ def _row(
         "emissions_tco2": energy_fixed * t_per_mwh,
         "days_on_one_system": math.nan,
         "deadline_days": math.nan,
-        "pricing": r.pricing,
+        "pricing": pricing,
         "systems_per_rack": 0,
         "mfu": math.nan,
         "pue": float(s.pue),
         "workload": "service",
-        "cost_usd_per_system": rent_per_system + (energy_per_system * usd_mwh if on_site else 0.0),
+        "cost_usd_per_system": rent_per_system + hardware + idle_usd,
+        "hardware_usd_per_system": hardware,
         "energy_mwh_per_system": energy_per_system,
         "emissions_tco2_per_system": energy_per_system * t_per_mwh,
         "gpus_per_replica": g,
@@ -240,13 +259,15 @@ def _row(
 def _max_systems(
     row: pd.Series, grid_limit_mw: float | None, budget_usd: float | None, supply: int | None
 ) -> int:
-    """Upper bound U on the systems of one option (as ``build_model``): grid, budget, supply."""
+    """Upper bound U on the systems of one option (as ``build_model``): grid, budget (each
+    system costs at least its capex and its running cost per system), supply."""
     at_need = max(1, math.ceil(float(row["systems_needed"]) * (1 - 1e-12)))
     bounds = []
     if grid_limit_mw is not None and row["grid_power_mw_per_system"] > 0:
         bounds.append(math.floor(grid_limit_mw / row["grid_power_mw_per_system"] * (1 + 1e-12)))
-    if budget_usd is not None and row["capex_usd_per_system"] > 0:
-        bounds.append(math.floor(budget_usd / row["capex_usd_per_system"] * (1 + 1e-12)))
+    per_system_usd = float(row["capex_usd_per_system"]) + float(row.get("cost_usd_per_system", 0))
+    if budget_usd is not None and per_system_usd > 0:
+        bounds.append(math.floor(budget_usd / per_system_usd * (1 + 1e-12)))
     if supply is not None:
         bounds.append(int(supply) // int(row["gpus_per_system"]))
     return max(at_need, min(bounds, default=at_need))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from planner._paths import data_dir
+from planner.assumptions import ECONOMICS_FIELDS
 from planner.catalog import Catalog
 from planner.data_errors import read_toml
 from planner.errors import CatalogError, InputError
@@ -45,6 +46,7 @@ SERVICE_FIELDS = (
 _SIZING_FIELDS = (
     "precision",
     "pue",
+    "design_pue",
     "network_overhead",
     "avg_load_fraction",
     "avg_power_per_gpu_w",
@@ -53,6 +55,7 @@ _SIZING_FIELDS = (
     "pricing",
     "price_usd_per_gpu",
     "rent_usd_per_gpu_hour",
+    *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
 )
 ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS
 _STRINGS = {"accelerator", "model", "precision", "pricing"}
@@ -287,7 +290,9 @@ _SWEEP_COLUMNS = (
     "average_facility_power_mw",
     "wh_per_query",
     "energy_mwh_per_year",
+    "cost_usd",
     "usd_per_million_tokens",
+    "pricing",
 )
 
 
@@ -314,7 +319,8 @@ def sweep_service(
     DataFrame
         One row per scenario: ``users, reasoning_multiplier, feasible, replicas, gpus,
         systems, facility_power_mw, average_facility_power_mw, wh_per_query,
-        energy_mwh_per_year, usd_per_million_tokens``.
+        energy_mwh_per_year, cost_usd, usd_per_million_tokens, pricing`` (the cost of a year
+        of serving under the request's pricing, which every row shares).
     """
     d = request.demand
     a = request.assumptions

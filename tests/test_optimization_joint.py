@@ -2,9 +2,14 @@
 
 Reference (tests/test_serving.py, a brute force over the same coefficient rows): the GTC 2024
 run (NVIDIA GTC 2024 keynote: 1.8T GPT-MoE, 90 days) and a Llama 3.1 70B chat service for
-100 million users. Ample grid: GB200 for the run, MI300X for the service, 11.13 MW. At 10 MW
-the grid binds for the service, which moves to GB200: 9.13 MW at a higher cost. At 8 MW
-nothing fits. Every installed solver must give the same answer.
+100 million users, both at the whole cluster capex (``candidates.pricing = "buy"`` = capex)
+with the prices of data/chip_economics.csv, except MI300X at a buyer's USD 12,500 per GPU
+(Citi 2024: USD 10,000-15,000; at the listed USD 25,734 GB200 is the cheapest chip for the
+service at any grid and nothing binds). Peaks on the grid at the design-day PUE, derived from
+the annual one (1.10 -> 1.15 for the GB200 hall, 1.20 -> 1.30 for the service). Ample grid:
+GB200 for the run, MI300X for the service, 4.25 + 7.65 = 11.90 MW. At 10 MW the grid binds
+for the service, which moves to GB200: 4.25 + 5.49 = 9.74 MW at a higher cost. At 8 MW nothing
+fits. Every installed solver must give the same answer.
 """
 
 from __future__ import annotations
@@ -28,13 +33,24 @@ from planner.optimization import (
 from planner.scenarios import load_scenario, scenario_from_dict
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "joint-training-serving.toml"
+#: A buyer's MI300X price (Citi 2024 estimate USD 10,000-15,000 per GPU, midpoint).
+MI300X_USD_PER_GPU = 12_500.0
+
+
+def _data() -> dict:
+    """The shipped example with the MI300X price above (see the module docstring)."""
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["candidates"]["price_usd_per_gpu"] = {"mi300x": MI300X_USD_PER_GPU}
+    return data
+
+
 SOLVERS = available_solvers()
 RUN, SERVICE = "gpt-moe-1.8t", "chat"
 
 
 @pytest.fixture(scope="module")
 def joint():
-    return load_scenario(EXAMPLE)
+    return scenario_from_dict(_data(), source=str(EXAMPLE))
 
 
 def _brute_force(m, grid_mw: float):
@@ -70,7 +86,7 @@ def test_ample_grid_puts_the_run_on_gb200_and_the_service_on_mi300x(joint, solve
     plan = solve(build_model(joint.with_grid_limit(1_000.0)), solver=solver)
     assert plan.status == "optimal"
     assert _chips(plan) == {RUN: "gb200", SERVICE: "mi300x"}
-    assert plan.totals["grid_power_mw"] == pytest.approx(11.13, abs=0.01)
+    assert plan.totals["grid_power_mw"] == pytest.approx(11.90, abs=0.01)
     grid = plan.constraints.loc["grid_limit_mw"]
     assert grid["binding"] is False and grid["binds_for"] == ""
 
@@ -81,7 +97,7 @@ def test_a_10_mw_grid_binds_for_the_service_which_moves_to_gb200(joint, solver) 
     plan = solve(build_model(joint), solver=solver)
     assert plan.status == "optimal" and joint.site.grid_limit_mw == 10
     assert _chips(plan) == {RUN: "gb200", SERVICE: "gb200"}
-    assert plan.totals["grid_power_mw"] == pytest.approx(9.13, abs=0.01)
+    assert plan.totals["grid_power_mw"] == pytest.approx(9.74, abs=0.01)
     assert plan.totals["cost_usd"] > ample.totals["cost_usd"]
     grid = plan.constraints.loc["grid_limit_mw"]
     assert grid["binding"] is True
@@ -98,10 +114,10 @@ def test_8_mw_fits_nothing_and_says_how_much_grid_is_missing(joint, solver) -> N
     plan = solve(build_model(joint.with_grid_limit(8.0)), solver=solver)
     assert plan.status == "infeasible"
     grid = plan.relaxations.loc["grid_limit_mw"]
-    assert grid["works"] and grid["needed"] == pytest.approx(9.14, abs=0.01)
+    assert grid["works"] and grid["needed"] == pytest.approx(9.75, abs=0.01)
 
 
-@pytest.mark.parametrize("grid_mw", [8.0, 9.2, 10.0, 11.2, 50.0])
+@pytest.mark.parametrize("grid_mw", [8.0, 9.8, 10.0, 11.95, 50.0])
 def test_the_milp_equals_a_brute_force_over_the_same_rows(joint, grid_mw) -> None:
     m = build_model(joint.with_grid_limit(grid_mw))
     best = _brute_force(m, grid_mw)
@@ -117,47 +133,91 @@ def test_the_milp_equals_a_brute_force_over_the_same_rows(joint, grid_mw) -> Non
 
 
 def test_the_reference_rows_match_the_serving_plan_table(joint) -> None:
-    """The service rows are planner.serving_plan's at the serving hall's PUE 1.2 (whole
-    purchase prices), so the example reproduces tests/test_serving.py's reference."""
-    from planner.serving import ServingDemand
+    """The service rows are planner.serving_plan's at the serving hall's PUE 1.2 and the
+    scenario's pricing (buy = capex) and prices, so the example reproduces
+    tests/test_serving.py's reference."""
+    from planner.serving import ServingAssumptions, ServingDemand
     from planner.serving_plan import ServiceSpec, service_options
 
     m = build_model(joint)
-    ref, _ = service_options(
-        [ServiceSpec(SERVICE, ServingDemand(1e8, 10, 500, 400), model="llama-3.1-70b")],
-        ["h100", "gb200", "mi300x"],
-        amortise=False,
-    )
-    for chip in ref.index.get_level_values("chip"):
+    spec = [ServiceSpec(SERVICE, ServingDemand(1e8, 10, 500, 400), model="llama-3.1-70b")]
+    base = ServingAssumptions.defaults().with_("test", pricing="capex")
+    for chip in ("h100", "gb200", "mi300x"):
+        price = MI300X_USD_PER_GPU if chip == "mi300x" else None
+        ref, _ = service_options(
+            spec, [chip], assumptions=base.with_("test", price_usd_per_gpu=price)
+        )
         ours, theirs = m.options.loc[(SERVICE, chip)], ref.loc[(SERVICE, chip)]
-        for column in ("systems_needed", "grid_power_mw_per_system", "capex_usd_per_system"):
+        for column in (
+            "systems_needed",
+            "grid_power_mw_per_system",
+            "capex_usd_per_system",
+            "cost_usd_per_system",
+            "run_cost_usd",
+        ):
             assert ours[column] == pytest.approx(theirs[column], rel=1e-12), column
+        assert ours["pricing"] == "capex"
+
+
+def test_each_pricing_charges_a_service_as_planner_serve_does(joint) -> None:
+    """candidates.pricing auto = amortized, buy = capex, rent: the plan's service row costs
+    what `planner serve` says for a year (horizon_years = 1) at the fleet's systems."""
+    from planner.serving import ServingDemand, serve
+
+    for legacy, pricing in (("auto", "amortized"), ("buy", "capex"), ("rent", "rent")):
+        data = _data()
+        data["candidates"]["pricing"] = legacy
+        data["candidates"]["supply_gpus"] = {"h100": 1_000_000}
+        data["candidates"]["chips"] = ["h100"]
+        data["site"]["grid_limit_mw"] = 1_000
+        plan = solve(build_model(scenario_from_dict(data)), relaxations=False, comparison=False)
+        assert plan.status == "optimal"
+        row = plan.runs.loc[(SERVICE, "h100")]
+        ref = serve(
+            "h100",
+            ServingDemand(1e8, 10, 500, 400),
+            model="llama-3.1-70b",
+            pricing=pricing,
+            pue=1.2,
+        )
+        assert row["pricing"] == pricing and row["systems"] == ref.systems
+        assert row["cost_usd"] == pytest.approx(float(ref.cost_usd), rel=1e-9), pricing
+        if pricing == "rent":  # off site: no grid, the rent holds the power
+            assert row["grid_power_mw"] == 0 and row["electricity_usd"] == 0
+        else:
+            assert row["grid_power_mw"] == pytest.approx(float(ref.facility_power_mw))
+            assert row["electricity_usd"] == pytest.approx(float(ref.electricity_cost_usd))
 
 
 def test_services_use_the_site_halls_without_their_own_pue(joint) -> None:
-    # without services[0].pue the service sits in the site's halls: MI300X (air) at 1.35,
-    # GB200 (liquid) at 1.10, instead of the serving hall's 1.20
-    data = tomllib.loads(EXAMPLE.read_text())
+    # without services[0].pue the service sits in the site's halls: MI300X (air) in
+    # colocation-air (design-day 1.525), GB200 (liquid) in hyperscale-liquid (1.15), instead of
+    # the serving hall's annual 1.20 (design-day 1 + 0.2 x 1.5 = 1.30) on the grid
+    data = _data()
     del data["services"][0]["pue"]
     s = scenario_from_dict(data)
     m, ref = build_model(s), build_model(joint)
-    for chip, pue in (("mi300x", 1.35), ("gb200", 1.10)):
+    for chip, design in (("mi300x", 1.525), ("gb200", 1.15)):
         ratio = (
             m.options.loc[(SERVICE, chip), "grid_power_mw_per_system"]
             / ref.options.loc[(SERVICE, chip), "grid_power_mw_per_system"]
         )
-        assert ratio == pytest.approx(pue / 1.20, rel=1e-9)
+        assert ratio == pytest.approx(design / 1.30, rel=1e-9)
 
 
 def test_the_design_day_pue_scales_a_service_on_the_grid_like_a_run(joint) -> None:
-    data = tomllib.loads(EXAMPLE.read_text())
+    # without site.design_pue the service's peak is at the DERIVED design-day PUE of its hall
+    # (MI300X air 1.35 -> 1 + 0.35 x 1.5 = 1.525); with it, at the site's 1.5 (max(1.5, 1.35))
+    data = _data()
     del data["services"][0]["pue"]
+    derived = build_model(scenario_from_dict(data)).options.loc[(SERVICE, "mi300x")]
     data["site"]["design_pue"] = {"air": 1.5, "liquid": 1.2}
-    m = build_model(scenario_from_dict(data))
-    row = m.options.loc[(SERVICE, "mi300x")]
-    assert row["grid_power_mw_per_system"] == pytest.approx(
-        row["facility_power_mw_per_system"] * 1.5 / 1.35, rel=1e-12
+    given = build_model(scenario_from_dict(data)).options.loc[(SERVICE, "mi300x")]
+    assert given["grid_power_mw_per_system"] == pytest.approx(
+        derived["grid_power_mw_per_system"] * 1.5 / 1.525, rel=1e-12
     )
+    assert given["facility_power_mw_per_system"] == given["grid_power_mw_per_system"]
+    assert given["energy_mwh_per_system"] == derived["energy_mwh_per_system"]  # annual PUE
 
 
 def test_the_joint_matrix_stays_within_the_scaled_range(joint) -> None:
@@ -204,7 +264,7 @@ def test_json_holds_the_service_rows_and_binds_for(joint) -> None:
 
 
 def _with_service(**changes):
-    data = tomllib.loads(EXAMPLE.read_text())
+    data = _data()
     data["services"][0].update(changes)
     return data
 
@@ -228,7 +288,7 @@ def test_a_bad_service_names_the_field(changes, field, words) -> None:
 
 
 def test_too_many_services_are_refused() -> None:
-    data = tomllib.loads(EXAMPLE.read_text())
+    data = _data()
     one = data["services"][0]
     data["services"] = [{**one, "name": f"s{i}"} for i in range(101)]
     with pytest.raises(CatalogError, match="services"):
@@ -249,7 +309,7 @@ def test_time_with_mixed_chips_speeds_the_run_and_keeps_the_service_at_its_peak(
 
 
 def test_a_longer_horizon_costs_more_running_energy(joint) -> None:
-    data = tomllib.loads(EXAMPLE.read_text())
+    data = _data()
     data["site"]["horizon_years"] = 3
     three = build_model(scenario_from_dict(data)).options.loc[(SERVICE, "mi300x")]
     one = build_model(joint).options.loc[(SERVICE, "mi300x")]
@@ -258,11 +318,12 @@ def test_a_longer_horizon_costs_more_running_energy(joint) -> None:
 
 
 def test_an_infeasible_joint_plan_offers_a_share_of_the_users_that_fits(joint) -> None:
-    # 8 MW: the run on GB200 takes 4.07 MW, leaving ~3.93 MW, i.e. 24 of the 32 GB200 racks
-    # the service needs at its peak (0.158 MW each): about three quarters of the users
+    # 8 MW: the run on GB200 takes 28 racks x 0.1518 MW = 4.25 MW at the design-day PUE 1.15,
+    # leaving 3.75 MW, i.e. 21 of the 31.6 GB200 racks the service needs at its peak
+    # (0.1716 MW each at the design-day 1.30): about two thirds of the users
     plan = optimize(joint.with_grid_limit(8.0))
     users = plan.relaxations.loc["services.chat.users"]
-    assert users["works"] and 0.70 <= users["needed"] / 1e8 <= 0.78
+    assert users["works"] and 0.62 <= users["needed"] / 1e8 <= 0.70
     smaller = joint.with_grid_limit(8.0).with_service(0, users=float(users["needed"]))
     assert optimize(smaller).feasible  # the advice works as written
     tpot = plan.relaxations.loc["services.chat.tpot_target_s"]
@@ -270,19 +331,28 @@ def test_an_infeasible_joint_plan_offers_a_share_of_the_users_that_fits(joint) -
     assert "of chat's users" in plan.message
 
 
-def test_the_cli_prints_the_service_row_and_whom_the_grid_binds_for(capsys) -> None:
+def _example_file(tmp_path: Path) -> Path:
+    """The example with the MI300X price of :func:`_data`, as a scenario file."""
+    from planner.data_errors import dump_toml
+
+    path = tmp_path / "joint.toml"
+    path.write_text(dump_toml(_data()))
+    return path
+
+
+def test_the_cli_prints_the_service_row_and_whom_the_grid_binds_for(capsys, tmp_path) -> None:
     from planner.cli import main
 
-    assert main(["optimize", str(EXAMPLE)]) == 0
+    assert main(["optimize", str(_example_file(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "service" in out and "binds for" in out
     assert "grid_limit_mw (for chat)" in out.replace("\n", " ")
 
 
-def test_the_plan_report_lists_the_service_and_binds_for() -> None:
+def test_the_plan_report_lists_the_service_and_binds_for(tmp_path) -> None:
     from planner.reports.plan import build_plan_report
 
-    report = build_plan_report(EXAMPLE)
+    report = build_plan_report(_example_file(tmp_path))
     tables = {t.name: t for t in report.tables}
     rows = {r["run"]: r for r in tables["runs"].rows}
     assert rows[SERVICE]["workload"] == "service" and rows[SERVICE]["wh_per_query"] > 0

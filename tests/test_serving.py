@@ -53,6 +53,14 @@ SERVE_CONTRACT_KEYS = {
     "usd_per_million_tokens",
     "emissions_tco2_per_year",
     "assumptions",
+    # the training economics (issue 10): a year of serving
+    "pricing",
+    "cost_usd",
+    "amortized_cost_usd",
+    "rental_cost_usd",
+    "cluster_capex_usd",
+    "embodied_tco2",
+    "design_pue",
 }
 
 
@@ -196,20 +204,175 @@ def test_issue_example_70b_for_100m_users_on_h100():
     assert r.tpot_s <= 0.05 and r.ttft_s <= 2.0
     # the fleet is sized for the peak: average utilisation about 1 / peak_to_average
     assert 0.6 < r.load_fraction <= 1 / 1.5
-    # average draw between idle and busy, peak at nameplate x (1 + network) x PUE
-    assert r.facility_power_mw == pytest.approx(r.systems * 10.2e-3 * 1.1 * 1.2)
+    # peak at nameplate x (1 + network) x the DESIGN-DAY PUE: 1 + (1.2 - 1) x 1.5 = 1.30
+    # (design_pue_overhead_ratio of data/assumptions.csv); the average at the annual 1.2
+    assert r.pue == pytest.approx(1.2) and r.design_pue == pytest.approx(1.3)
+    assert r.facility_power_mw == pytest.approx(r.systems * 10.2e-3 * 1.1 * 1.3)
     assert r.facility_power_mw * 0.25 < r.average_facility_power_mw < r.facility_power_mw * 0.8
     assert r.energy_mwh_per_year == pytest.approx(r.average_facility_power_mw * 8760)
     queries = 1e9 * 365
     assert r.wh_per_query == pytest.approx(r.energy_mwh_per_year * 1e6 / queries)
     assert r.emissions_tco2_per_year == pytest.approx(r.energy_mwh_per_year * 0.37)
-    assert r.pricing == "buy"
-    owned = r.systems * 8 * 30_000 / 5 + r.energy_mwh_per_year * 80
-    assert r.usd_per_million_tokens == pytest.approx(owned / (queries * 900) * 1e6)
+    # default pricing: amortized, the cost of one year of serving (8,760 h)
+    assert r.pricing == "amortized" and r.served_hours == 8760
+    assert r.cost_usd == r.amortized_cost_usd
+    assert r.usd_per_million_tokens == pytest.approx(r.cost_usd / (queries * 900) * 1e6)
     assert r.usd_per_million_tokens_rented == pytest.approx(
         r.systems * 8 * 2.99 * 8760 / (queries * 900) * 1e6
     )
     assert sum(r.energy_breakdown.values()) == pytest.approx(1.0)
+
+
+# --- money: the training economics for a year of serving (issue 10) ---------------------------
+
+#: Llama 3.1 70B for 100 million users on H100: 714 DGX H100 systems (5,712 GPUs) at the
+#: default TPOT of 50 ms (test_issue_example_70b_for_100m_users_on_h100's fleet).
+H100_SYSTEMS = 714
+
+
+def _chat(pricing: str, chip: str = "h100", **kw):
+    return serve(chip, CHAT, model="llama-3.1-70b", pricing=pricing, **kw)
+
+
+def test_rent_is_gpu_hours_times_the_chip_economics_rent():
+    # data/chip_economics.csv h100: USD 2.99 per GPU-hour (Lambda on-demand H100 SXM), power
+    # included: 714 systems x 8 GPUs x 8,760 h x 2.99 = USD 149,610,988.80 a year
+    r = _chat("rent")
+    assert r.systems == H100_SYSTEMS
+    assert r.rental_cost_usd == pytest.approx(149_610_988.80, rel=1e-12)
+    assert r.cost_usd == r.rental_cost_usd and r.pricing == "rent"
+    assert "Lambda on-demand H100 SXM" in r.assumptions["rent_usd_per_gpu_hour"]["source"]
+
+
+def test_the_three_pricings_cost_one_fleet_and_amortized_is_below_capex():
+    runs = {p: _chat(p) for p in ("amortized", "rent", "capex")}
+    a, capex = runs["amortized"], runs["capex"]
+    for r in runs.values():  # one fleet, one set of answers; only cost_usd differs
+        assert (r.systems, r.facility_power_mw, r.energy_mwh_per_year) == (
+            a.systems,
+            a.facility_power_mw,
+            a.energy_mwh_per_year,
+        )
+        for name in ("amortized_cost_usd", "rental_cost_usd", "cluster_capex_usd"):
+            assert getattr(r, name) == getattr(a, name)
+        # the per-token costs follow cost_usd: 1e8 x 10 x 365 queries x 900 tokens a year
+        assert r.usd_per_million_tokens == pytest.approx(r.cost_usd / (1e9 * 365 * 900) * 1e6)
+        assert r.assumptions["pricing"]["value"] == r.pricing
+    assert a.cost_usd == a.amortized_cost_usd
+    assert capex.cost_usd == pytest.approx(capex.cluster_capex_usd + capex.electricity_cost_usd)
+    # a year is far shorter than the break-even u / CRF(8%, 5 y) = 0.85 / 0.2505 = 3.4 years
+    assert a.cost_usd < capex.cost_usd
+    assert a.amortized_cost_usd < a.cluster_capex_usd  # capex is up front, never summed in
+
+
+def test_amortized_hardware_follows_the_capital_recovery_factor_by_hand():
+    # data/economics.csv: 5 years, 8% cost of capital, 85% utilisation, networking 19% of the
+    # cluster, facility USD 11.7M per IT MW over 20 years; data/chip_economics.csv h100 33,750
+    r = _chat("amortized")
+    gpus = H100_SYSTEMS * 8
+    servers = gpus * 33_750
+    network = servers * 0.19 / 0.81
+    facility = r.it_power_mw * 11.7e6
+    assert r.cluster_capex_usd == pytest.approx(servers + network + facility, rel=1e-12)
+
+    def crf(rate: float, years: float) -> float:
+        return rate * (1 + rate) ** years / ((1 + rate) ** years - 1)
+
+    share = 8760 / (8766 * 0.85)  # the year's hours over the hours allocated to paid work
+    hardware = (servers + network) * crf(0.08, 5) * share + facility * crf(0.08, 20) * share
+    assert r.amortized_cost_usd == pytest.approx(hardware + r.electricity_cost_usd, rel=1e-9)
+    assert r.electricity_cost_usd == pytest.approx(r.energy_mwh_per_year * 80)
+    # embodied: 462.5 kgCO2e per H100 (data/embodied.csv, Luccioni et al. 2022 basis), straight
+    # line over 5 years at 85%
+    assert r.embodied_tco2 == pytest.approx(gpus * 462.5 * 8760 / (5 * 8766 * 0.85) / 1e3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(life=st.floats(1.01, 30.0))
+def test_amortized_is_below_capex_for_any_service_life_longer_than_the_year_served(life):
+    # without interest and idle time the year served pays 1 / life of the hardware (< all)
+    kw = {"service_life_years": life, "cost_of_capital": 0.0, "hardware_utilisation": 1.0}
+    a, c = _chat("amortized", **kw), _chat("capex", **kw)
+    assert a.cost_usd < c.cost_usd
+
+
+def test_legacy_pricing_names_map_to_the_new_ones():
+    assert _chat("auto").pricing == "amortized"
+    assert _chat("auto").cost_usd == _chat("amortized").cost_usd
+    assert _chat("buy").pricing == "capex"
+    assert _chat("buy").cost_usd == _chat("capex").cost_usd
+    with pytest.raises(InputError, match="pricing"):
+        _chat("lease")
+
+
+def test_a_chip_without_a_catalog_price_is_costed_from_chip_economics():
+    # data/accelerators.csv gives H200 no price and no rent (the old serving said "unknown");
+    # data/chip_economics.csv: HGX H200 USD 39,083 per GPU (listing, Jan 2025) and an ESTIMATED
+    # rent of 3.46 per GPU-hour (server price x the H100 rent/price ratio)
+    from planner.catalog import load_catalog
+
+    chip = load_catalog().get("h200")
+    assert chip.price_usd_per_gpu is None and chip.rent_usd_per_gpu_hour is None
+    for pricing in ("amortized", "rent", "capex"):
+        r = _chat(pricing, chip="h200")
+        assert r.pricing == pricing and r.cost_usd > 0
+    gpus = r.systems * 8
+    assert r.rental_cost_usd == pytest.approx(gpus * 8760 * 3.46)
+    assert r.cluster_capex_usd == pytest.approx(gpus * 39_083 / 0.81 + r.it_power_mw * 11.7e6)
+    assert "ESTIMATE" in r.assumptions["rent_usd_per_gpu_hour"]["source"]
+    assert "ESTIMATE" not in r.assumptions["price_usd_per_gpu"]["source"]
+
+
+def test_a_users_own_chip_without_a_price_is_one_clear_error():
+    from planner.catalog import load_catalog
+
+    mine = dataclasses.replace(
+        load_catalog().get("h200"), id="my-h200", price_usd_per_gpu=None, rent_usd_per_gpu_hour=None
+    )
+    with pytest.raises(InputError) as err:
+        serve(mine, CHAT, model="llama-3.1-70b")
+    text = str(err.value)
+    assert "price_usd_per_gpu" in text and "my-h200 has no price" in text
+    assert "\n" not in text
+    priced = serve(
+        mine, CHAT, model="llama-3.1-70b", price_usd_per_gpu=39_083, rent_usd_per_gpu_hour=3.46
+    )
+    assert priced.cost_usd > 0 and math.isnan(priced.embodied_tco2)  # unknown, not 0
+    json.dumps(priced.to_dict(), allow_nan=False)
+
+
+def test_the_grid_peak_uses_the_design_day_pue_and_energy_the_annual_one():
+    base = _chat("amortized")
+    hot = _chat("amortized", design_pue=1.5)
+    assert hot.design_pue == 1.5
+    assert hot.facility_power_mw == pytest.approx(base.facility_power_mw * 1.5 / 1.3)
+    assert hot.energy_mwh_per_year == base.energy_mwh_per_year
+    assert hot.average_facility_power_mw == base.average_facility_power_mw
+    assert hot.assumptions["design_pue"]["value"] == 1.5
+    assert "design_pue_overhead_ratio" in base.assumptions["design_pue"]["source"]
+    with pytest.raises(InputError, match="design_pue"):
+        _chat("amortized", design_pue=1.1)  # below the annual 1.2
+
+
+def test_compare_never_mixes_pricings():
+    for pricing in ("rent", "capex"):
+        frame = compare_serving(CHAT, model="llama-3.1-70b", pricing=pricing)
+        priced = frame[frame["note"] == ""]
+        assert len(priced) >= 8 and set(priced["pricing"]) == {pricing}
+
+
+def test_cli_compare_says_the_pricing_in_force(capsys):
+    from planner.cli import main
+
+    args = ["serve", "-a", "h100", "--model", "llama-3.1-70b", "--users", "1e8"]
+    args += ["--queries-per-user-day", "10", "--input-tokens", "500", "--output-tokens", "400"]
+    assert main([*args, "--compare", "--pricing", "buy", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["pricing"] == "capex"
+    assert {r["pricing"] for r in d["comparison"] if r.get("gpus")} == {"capex"}
+    assert main([*args, "--compare-models", "llama-3.1-8b,llama-3.1-70b", "--pricing", "rent"]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "cost: rent" in out
 
 
 def test_reasoning_multiplier_multiplies_generated_tokens():
@@ -222,7 +385,7 @@ def test_grid_fit_says_short_by_how_much_and_how_many_users_fit():
     fit = serving_grid_fit(r, 5.0, 1e8)
     assert not fit.fits
     assert fit.short_mw == pytest.approx(r.facility_power_mw - 5.0)
-    assert fit.max_systems * 10.2e-3 * 1.32 <= 5.0
+    assert fit.max_systems * 10.2e-3 * 1.1 * 1.3 <= 5.0  # peak at the design-day PUE
     assert 0 < fit.max_users < 1e8
     assert serving_grid_fit(r, 100.0, 1e8).fits
 
@@ -520,12 +683,29 @@ def test_service_options_have_the_optimiser_columns_and_agree_with_serve():
     assert more["energy_mwh"] - totals["energy_mwh"] == pytest.approx(
         10 * row["energy_mwh_per_system"]
     )
-    # rented capacity is off site: no grid power, rent per system
-    rented = opt.loc[("chat", "a100-80gb")]
+    # amortized (the default): the hardware's share of a year is a running cost per system,
+    # so the plan at the fleet's systems costs what planner serve says
+    assert row["pricing"] == "amortized" and row["capex_usd_per_system"] == 0
+    assert totals["cost_usd"] == pytest.approx(lib.amortized_cost_usd, rel=1e-9)
+    assert more["cost_usd"] - totals["cost_usd"] == pytest.approx(10 * row["cost_usd_per_system"])
+    # capex: the whole cluster (servers, networking, facility share) per system
+    capex, _ = service_options([chat], ["h100"], assumptions=_with(pricing="capex"))
+    whole = plan_totals(capex, {"chat": ("h100", int(lib.systems))})
+    assert whole["cost_usd"] == pytest.approx(_chat("capex").cost_usd, rel=1e-9)
+    # rented capacity is off site: no grid power, rent per system (data/chip_economics.csv
+    # a100-80gb: Lambda on-demand A100 SXM 80GB USD 1.79/h)
+    rent, _ = service_options([chat], ["a100-80gb"], assumptions=_with(pricing="rent"))
+    rented = rent.loc[("chat", "a100-80gb")]
     assert not rented["on_site"] and rented["grid_power_mw_per_system"] == 0
     assert rented["cost_usd_per_system"] == pytest.approx(1.79 * 8 * 8760)
     with pytest.raises(InputError, match="chat.systems"):
         plan_totals(opt, {"chat": ("h100", 1)})
+
+
+def _with(**changes):
+    from planner.serving import ServingAssumptions
+
+    return ServingAssumptions.defaults().with_("test", **changes)
 
 
 def test_service_options_exclude_a_chip_without_the_precision():
@@ -551,10 +731,14 @@ def test_every_result_field_is_described_with_a_unit_in_the_attributes_table():
 def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     """A brute-force reference for the joint optimiser (planner.optimization owns the MILP):
     the GTC 2024 training run (H100 or GB200) and a 70B chat service for 100 million users
-    (H100, GB200 or MI300X) share one grid. Whole purchase prices on both sides (amortise=False,
-    as a training row charges its capex). Without a limit the cheapest plan is GB200 for the
-    run and MI300X for the service (4.07 + 7.06 = 11.13 MW); under 10 MW the grid binds and
-    the service moves to GB200 (4.07 + 5.07 = 9.13 MW) at a higher cost."""
+    (H100, GB200 or MI300X) share one grid. Whole cluster capex on both sides (pricing capex,
+    as gtc2024.toml's "buy" charges a run), prices of data/chip_economics.csv except MI300X at
+    a buyer's USD 12,500 per GPU (Citi 2024: USD 10,000-15,000, the catalog's former price;
+    at the listed 25,734 GB200 is cheapest for the service anyway and no grid moves it).
+    Peaks at the design-day PUE (1.10 -> 1.15 liquid, 1.20 -> 1.30 for the service). Without
+    a limit the cheapest plan is GB200 for the run and MI300X for the service (4.25 + 7.65 =
+    11.90 MW); under 10 MW the grid binds and the service moves to GB200 (4.25 + 5.49 = 9.74
+    MW) at a higher cost."""
     import itertools
 
     from planner.optimization import build_model
@@ -562,10 +746,14 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     from planner.serving_plan import OPTION_COLUMNS, ServiceSpec, service_options
 
     train = build_model(load_scenario("data/scenarios/gtc2024.toml")).options
-    serve_opt, _ = service_options(
-        [ServiceSpec("chat", CHAT, model="llama-3.1-70b")],
-        ["h100", "gb200", "mi300x"],
-        amortise=False,
+    chat = [ServiceSpec("chat", CHAT, model="llama-3.1-70b")]
+    serve_opt = pd.concat(
+        [
+            service_options(chat, ["h100", "gb200"], assumptions=_with(pricing="capex"))[0],
+            service_options(
+                chat, ["mi300x"], assumptions=_with(pricing="capex", price_usd_per_gpu=12_500)
+            )[0],
+        ]
     )
     joint = pd.concat([train, serve_opt[OPTION_COLUMNS]])
     assert list(joint.columns) == OPTION_COLUMNS and joint.index.names == ["run", "chip"]
@@ -594,9 +782,9 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     tight = plan(10.0)
     assert ample is not None and tight is not None
     assert ample[1] == {"gpt-moe-1.8t": "gb200", "chat": "mi300x"}
-    assert ample[2] == pytest.approx(11.13, abs=0.01)
+    assert ample[2] == pytest.approx(11.90, abs=0.01)
     assert tight[1] == {"gpt-moe-1.8t": "gb200", "chat": "gb200"}
-    assert tight[2] == pytest.approx(9.13, abs=0.01) and tight[0] > ample[0]
+    assert tight[2] == pytest.approx(9.74, abs=0.01) and tight[0] > ample[0]
     assert plan(8.0) is None  # below the smallest plan: infeasible
 
 

@@ -19,16 +19,19 @@ import streamlit as st
 
 from planner.app import charts, compute, layout, share, sidebar, state
 from planner.app import formatting as fmt
+from planner.assumptions import LEGACY_PRICING, PRICING_MODES
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
 from planner.serving import load_models
 
 _KEEP = "_keep_"
 _PRICING_LABELS = {
-    "auto": "auto: buy where priced, else rent",
-    "buy": "buy (amortised capex + electricity)",
-    "rent": "rent (GPU-hours)",
+    "amortized": "amortized (hardware over its service life + electricity)",
+    "rent": "rent (cloud GPU-hours, power included)",
+    "capex": "capex (the whole cluster purchase + electricity)",
 }
+#: The pricing choices: the core's modes (a former name, auto or buy, is shown as its new one).
+_PRICINGS = tuple(PRICING_MODES)
 #: Plain names of the parts of the energy per query (keys of ``energy_breakdown``).
 BREAKDOWN_LABELS = {
     "accelerators": "Accelerators while serving",
@@ -197,30 +200,34 @@ def _inputs() -> dict[str, Any]:
         )
         _text("srv_pue", "PUE", "Facility power / IT power, in [1, 3].")
         with st.expander("Money and carbon"):
+            chosen = st.session_state.get("srv_pricing")
+            if chosen in LEGACY_PRICING:  # a former name (a saved link): its new one
+                st.session_state["srv_pricing"] = LEGACY_PRICING[chosen]
             st.selectbox(
                 "Pricing",
-                list(state.SERVE_PRICING),
+                list(_PRICINGS),
                 key="srv_pricing",
                 format_func=lambda m: _PRICING_LABELS.get(m, m),
+                help="What the cost of a year of serving is, as for a training run.",
             )
             _text(
                 "srv_price_usd_per_gpu",
-                "GPU price (USD)",
-                "Purchase per GPU incl. its server share. Empty: the catalog's.",
-                placeholder="catalog price",
+                "Server price per GPU (USD)",
+                "System price / its GPUs. Empty: data/chip_economics.csv (estimates marked).",
+                placeholder="data/chip_economics.csv",
             )
             _text(
                 "srv_rent_usd_per_gpu_hour",
                 "Rent (USD per GPU-hour)",
-                "Empty: the catalog's.",
-                placeholder="catalog rent",
+                "Empty: data/chip_economics.csv (estimates marked).",
+                placeholder="data/chip_economics.csv",
             )
             _text("srv_electricity_usd_per_mwh", "Electricity (USD/MWh)", "Energy price.")
             _text("srv_grid_gco2_per_kwh", "Grid intensity (gCO2/kWh)", "Carbon per kWh.")
             _text(
                 "srv_service_life_years",
                 "Service life (years)",
-                "Years a purchase is amortised over.",
+                "Years the hardware is amortised over (data/economics.csv default).",
             )
     return {key: st.session_state.get(key) for key in state.SERVE_KEYS}
 
@@ -246,7 +253,8 @@ def _metrics(r: dict[str, Any], system_name: str) -> None:
             (
                 "Peak facility power",
                 fmt.mw(r["facility_power_mw"]),
-                "what the grid must supply: nameplate x (1 + network) x PUE",
+                "what the grid must supply: nameplate x (1 + network) x design-day PUE "
+                f"{fmt.number(r['design_pue'])} (annual {fmt.number(r['pue'])})",
             ),
             (
                 "Average facility power",
@@ -264,10 +272,20 @@ def _metrics(r: dict[str, Any], system_name: str) -> None:
                 "Cost per million tokens",
                 _usd_small(r["usd_per_million_tokens"]),
                 f"pricing {r['pricing']}; every token processed (prompt + generated); "
-                f"owned {_usd_small(r['usd_per_million_tokens_owned'])}, rented "
+                f"amortized {_usd_small(r['usd_per_million_tokens_amortized'])}, rent "
                 f"{_usd_small(r['usd_per_million_tokens_rented'])}",
             ),
-            ("Emissions a year", fmt.tco2(r["emissions_tco2_per_year"]), "energy x grid intensity"),
+            (
+                "Cost a year",
+                fmt.usd(r["cost_usd"]),
+                f"pricing {r['pricing']}; cluster capex up front "
+                f"{fmt.usd(r['cluster_capex_usd'])} (not part of the amortized cost)",
+            ),
+            (
+                "Emissions a year",
+                fmt.tco2(r["emissions_tco2_per_year"]),
+                f"energy x grid intensity; embodied {fmt.tco2(r['embodied_tco2'])} more",
+            ),
         ]
     )
 
@@ -367,7 +385,12 @@ def _comparison(key: compute.Key, current: str) -> None:
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="srv_comparison_table")
-    st.caption("Same model, demand, latency targets and assumptions on every catalog chip.")
+    priced = {str(p) for p in frame.get("pricing", pd.Series(dtype=object)).dropna()}
+    pricing = ", ".join(sorted(priced)) or "none"
+    st.caption(
+        "Same model, demand, latency targets and assumptions on every catalog chip; every cost "
+        f"under one pricing ({pricing}), for a year of serving."
+    )
 
 
 def _validation(preset: str | None) -> None:

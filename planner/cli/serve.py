@@ -13,7 +13,8 @@ import typer
 from rich.table import Table
 
 from planner._arrays import to_python
-from planner.assumptions import facility_profiles, pue_for_profile
+from planner.amortization import PRICING_MODES, economics_parameters
+from planner.assumptions import ECONOMICS_FIELDS, facility_profiles, pue_for_profile
 from planner.catalog import load_catalog
 from planner.cli._app import app, console, print_assumptions, print_chip_table, print_json
 from planner.errors import InputError
@@ -40,6 +41,11 @@ _S = serving_default_table()
 def _default(name: str) -> str:
     row = _S[name]
     return f"[default {row['value']:g} {row['unit']}: {row['source'][:80]}]"
+
+
+def _economics(name: str) -> str:
+    row = economics_parameters()[ECONOMICS_FIELDS[name]]
+    return f"[default {row.value:g} {row.unit}: {row.source[:80]}]"
 
 
 @app.command("serve")
@@ -117,9 +123,32 @@ def serve_command(
     ] = None,
     service_life_years: Annotated[
         float | None,
-        typer.Option(help="Years the purchase is amortised over " + _default("service_life_years")),
+        typer.Option(
+            help="Years the hardware is amortised over " + _economics("service_life_years")
+        ),
     ] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness in [1, 3].")] = None,
+    hardware_utilisation: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the service life the hardware does paid work "
+            + _economics("hardware_utilisation")
+        ),
+    ] = None,
+    cost_of_capital: Annotated[
+        float | None,
+        typer.Option(help="Annual cost of capital " + _economics("cost_of_capital")),
+    ] = None,
+    pue: Annotated[
+        float | None,
+        typer.Option(help="Annual power usage effectiveness in [1, 3] (energy, cost, emissions)."),
+    ] = None,
+    design_pue: Annotated[
+        float | None,
+        typer.Option(
+            help="Design-day PUE for the grid peak, at least the annual PUE [default: derived "
+            "from the annual PUE with design_pue_overhead_ratio of data/assumptions.csv]."
+        ),
+    ] = None,
     facility: Annotated[
         str | None,
         typer.Option(
@@ -134,13 +163,21 @@ def serve_command(
         typer.Option(help="A busy server's draw / nameplate [default: the training 0.8]."),
     ] = None,
     pricing: Annotated[
-        str | None, typer.Option(help="auto (buy if priced, else rent), buy or rent.")
+        str | None,
+        typer.Option(
+            help="What cost_usd (a year of serving) is: amortized (hardware over its service "
+            "life + electricity), rent (cloud GPU-hours) or capex (the whole cluster purchase + "
+            "electricity) [default amortized; the former auto and buy mean amortized and "
+            "capex]. Prices per chip: data/chip_economics.csv (estimates marked)."
+        ),
     ] = None,
     price_usd_per_gpu: Annotated[
-        float | None, typer.Option(help="Purchase price per GPU, USD.")
+        float | None,
+        typer.Option(help="Server price per GPU, USD (overrides data/chip_economics.csv)."),
     ] = None,
     rent_usd_per_gpu_hour: Annotated[
-        float | None, typer.Option(help="Rental price per GPU-hour, USD.")
+        float | None,
+        typer.Option(help="Rental price per GPU-hour, USD (overrides data/chip_economics.csv)."),
     ] = None,
     electricity_usd_per_mwh: Annotated[
         float | None, typer.Option(help="Electricity price, USD/MWh [default 80].")
@@ -206,7 +243,10 @@ def serve_command(
         max_batch_size=max_batch_size,
         idle_load_fraction=idle_load_fraction,
         service_life_years=service_life_years,
+        hardware_utilisation=hardware_utilisation,
+        cost_of_capital=cost_of_capital,
         pue=pue,
+        design_pue=design_pue,
         network_overhead=network_overhead,
         avg_load_fraction=busy_load_fraction,
         pricing=pricing,
@@ -223,9 +263,13 @@ def serve_command(
             request.accelerator, request.demand, names, assumptions=request.assumptions, catalog=cat
         )
         if json_out:
-            print_json({"comparison": _records(frame)})
+            print_json(
+                {"pricing": request.assumptions.sizing.pricing, "comparison": _records(frame)}
+            )
         else:
-            print_chip_table(frame, "Every model for the same demand", _MODEL_COLUMNS, "model")
+            print_chip_table(
+                frame, _titled("Every model for the same demand", request), _MODEL_COLUMNS, "model"
+            )
         return 0
     if compare:
         frame = compare_serving(
@@ -238,9 +282,11 @@ def serve_command(
             catalog=cat,
         )
         if json_out:
-            print_json({"comparison": _records(frame)})
+            print_json(
+                {"pricing": request.assumptions.sizing.pricing, "comparison": _records(frame)}
+            )
         else:
-            _print_comparison(frame)
+            _print_comparison(frame, request)
         return 0
     result = request.serve(cat)
     payload = result.to_dict()
@@ -278,6 +324,10 @@ def _num(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "unknown"
     return fmt.format(value)
+
+
+def _usd(value: Any) -> str:
+    return _num(value, "USD {:,.0f}")
 
 
 def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) -> None:
@@ -324,18 +374,37 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
         ),
         (
             "peak facility power",
-            f"{d['facility_power_mw']:,.2f} MW - what the grid must supply",
+            f"{d['facility_power_mw']:,.2f} MW (design-day PUE {d['design_pue']:.3g}) - what "
+            "the grid must supply",
         ),
-        ("average facility power", f"{d['average_facility_power_mw']:,.2f} MW"),
+        (
+            "average facility power",
+            f"{d['average_facility_power_mw']:,.2f} MW (annual PUE {d['pue']:.3g}) - what the "
+            "meter bills",
+        ),
         ("energy", f"{d['energy_mwh_per_year']:,.0f} MWh per year"),
         ("per query", f"{d['wh_per_query']:.3g} Wh"),
         (
             "cost",
-            f"USD {_num(d['usd_per_million_tokens'], '{:.3g}')} per million tokens "
-            f"({d['pricing']}); owned {_num(d['usd_per_million_tokens_owned'], '{:.3g}')}, "
-            f"rented {_num(d['usd_per_million_tokens_rented'], '{:.3g}')}",
+            f"{_usd(d['cost_usd'])} per year ({d['pricing']}): USD "
+            f"{_num(d['usd_per_million_tokens'], '{:.3g}')} per million tokens",
         ),
-        ("emissions", f"{d['emissions_tco2_per_year']:,.0f} tCO2 per year"),
+        (
+            "  amortized / rent / electricity",
+            f"{_usd(d['amortized_cost_usd'])} / {_usd(d['rental_cost_usd'])} / "
+            f"{_usd(d['electricity_cost_usd'])} per year (USD "
+            f"{_num(d['usd_per_million_tokens_amortized'], '{:.3g}')} / "
+            f"{_num(d['usd_per_million_tokens_rented'], '{:.3g}')} per million tokens)",
+        ),
+        (
+            "cluster capex (up front)",
+            f"{_usd(d['cluster_capex_usd'])} - not part of the amortized cost",
+        ),
+        (
+            "emissions",
+            f"{d['emissions_tco2_per_year']:,.0f} tCO2 operational + "
+            f"{_num(d['embodied_tco2'], '{:,.0f}')} tCO2 embodied per year",
+        ),
     ]
     for k, v in rows:
         t.add_row(k, v)
@@ -375,11 +444,18 @@ _MODEL_COLUMNS = [
     ("facility_power_mw", "peak MW", "{:,.2f}"),
     ("wh_per_query", "Wh/query", "{:.3g}"),
     ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
+    ("pricing", "pricing", "{}"),
 ]
 
 
-def _print_comparison(frame: Any) -> None:
-    title = "Every chip for the same service"
+def _titled(title: str, request: Any) -> str:
+    """A comparison's title with the one pricing every row is costed under."""
+    pricing = request.assumptions.sizing.pricing
+    return f"{title} (cost: {pricing}, {PRICING_MODES[pricing]}; per year of serving)"
+
+
+def _print_comparison(frame: Any, request: Any) -> None:
+    title = _titled("Every chip for the same service", request)
     cols = [
         ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
         ("batch_size", "batch", "{:,.0f}"),

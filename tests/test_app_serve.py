@@ -259,3 +259,27 @@ def test_the_reports_page_offers_the_serving_report_with_the_grid_verdict(page: 
     data = json.loads(compute.report_bytes(subject, args, "json"))
     assert data["report"]["kind"] == "serving"
     assert data["data"]["serving"]["grid"]["fits"] is False
+
+
+def test_the_pricing_picker_offers_the_training_modes_and_the_cost_follows_it(
+    page: AppTest,
+) -> None:
+    picker = page.selectbox(key="srv_pricing")
+    assert [o.split(" ")[0] for o in picker.options] == ["amortized", "rent", "capex"]
+    assert picker.value == "amortized"
+    for pricing in ("rent", "capex"):
+        page.selectbox(key="srv_pricing").set_value(pricing).run()
+        assert_clean(page)
+        result, _ = serve_request(state.SERVE_DEFAULT_PRESET, pricing=pricing)
+        m = metrics(page)
+        assert _number(m["Cost per million tokens"]) == pytest.approx(
+            float(result.usd_per_million_tokens), rel=1e-2
+        )
+        assert "Cost a year" in m
+    captions = " ".join(c.value for c in page.caption)
+    assert "one pricing (capex)" in captions  # the chip comparison never mixes modes
+
+
+def test_a_link_with_a_former_pricing_name_opens_on_its_new_one() -> None:
+    at = open_page({"srv_pricing": "buy"})  # "buy" was the whole purchase: now "capex"
+    assert at.selectbox(key="srv_pricing").value == "capex"

@@ -162,3 +162,26 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, args) -> None:
     code = main(args)
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("planner: error: ") and err.count("\n") == 1, err
+
+
+def test_the_report_costs_a_year_under_one_pricing_with_the_training_economics(chatgpt) -> None:
+    # default pricing: amortized (data/chip_economics.csv prices, data/economics.csv knobs)
+    result, _ = serve_request("chatgpt-2023")
+    p = chatgpt.data["serving"]
+    assert p["pricing"] == "amortized" and p["cost_usd"] == pytest.approx(
+        float(result.amortized_cost_usd)
+    )
+    assert p["cluster_capex_usd"] > p["amortized_cost_usd"]  # capex up front, not summed in
+    assert p["design_pue"] > p["pue"]  # the grid peak at the design-day PUE
+    rows = {r["key"]: r for r in next(t for t in chatgpt.tables if t.name == "results").rows}
+    assert rows["pricing"]["value"] == "amortized"
+    assert rows["cost_usd"]["value"] == pytest.approx(p["cost_usd"])
+    chips = next(t for t in chatgpt.tables if t.name == "chips")
+    assert "one pricing: amortized" in chips.title
+    assert {r["pricing"] for r in chips.rows if r["pricing"]} == {"amortized"}
+    assert any("(amortized)" in note for note in chatgpt.notes)
+    capex = build_serving_report(build_service_request("chatgpt-2023", pricing="buy"))
+    assert capex.data["serving"]["pricing"] == "capex"  # the former "buy"
+    assert capex.data["serving"]["cost_usd"] == pytest.approx(
+        p["cluster_capex_usd"] + p["electricity_cost_usd"]
+    )

@@ -71,18 +71,24 @@ RESULT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("gpus", "GPUs", "GPUs", ",.0f"),
     ("systems", "systems", "systems", ",.0f"),
     ("it_power_mw", "peak IT power", "MW", ",.3f"),
+    ("pue", "annual PUE (energy)", "ratio", ".3g"),
+    ("design_pue", "design-day PUE (grid peak)", "ratio", ".3g"),
     ("facility_power_mw", "peak facility power (grid)", "MW", ",.3f"),
     ("average_facility_power_mw", "average facility power (meter)", "MW", ",.3f"),
     ("energy_mwh_per_year", "energy a year", "MWh/yr", ",.0f"),
     ("wh_per_query", "energy per query", "Wh", ".3g"),
-    ("capex_usd", "purchase (capex)", "USD", ",.0f"),
-    ("usd_per_year_owned", "owned: amortised capex + electricity", "USD/yr", ",.0f"),
-    ("usd_per_year_rented", "rented", "USD/yr", ",.0f"),
-    ("usd_per_million_tokens_owned", "per million tokens, owned", "USD", ".3g"),
-    ("usd_per_million_tokens_rented", "per million tokens, rented", "USD", ".3g"),
-    ("usd_per_million_tokens", "per million tokens (pricing mode)", "USD", ".3g"),
-    ("pricing", "pricing mode", "", ""),
+    ("pricing", "pricing in force", "", ""),
+    ("cost_usd", "cost a year (pricing in force)", "USD/yr", ",.0f"),
+    ("usd_per_million_tokens", "per million tokens (pricing in force)", "USD", ".3g"),
+    ("usd_per_million_output_tokens", "per million output tokens (pricing in force)", "USD", ".3g"),
+    ("amortized_cost_usd", "amortized: hardware share + electricity", "USD/yr", ",.0f"),
+    ("rental_cost_usd", "rent: GPU-hours x rent", "USD/yr", ",.0f"),
+    ("electricity_cost_usd", "electricity", "USD/yr", ",.0f"),
+    ("usd_per_million_tokens_amortized", "per million tokens, amortized", "USD", ".3g"),
+    ("usd_per_million_tokens_rented", "per million tokens, rent", "USD", ".3g"),
+    ("cluster_capex_usd", "cluster capex, up front (not in the amortized cost)", "USD", ",.0f"),
     ("emissions_tco2_per_year", "emissions a year", "tCO2/yr", ",.0f"),
+    ("embodied_tco2", "embodied emissions charged to the year", "tCO2/yr", ",.0f"),
 )
 KV_COLUMNS = (
     Column("quantity", "Quantity"),
@@ -265,19 +271,20 @@ def build_serving_report(
         tables.append(_published_table(published))
     tables.append(_record_table())
     notes = [
-        "Peak facility power = nameplate system power x (1 + network overhead) x PUE for "
-        "every installed system: what the grid must supply. Average power = idle + (busy - "
-        "idle) x load; energy, Wh per query and tCO2 use it.",
-        "USD per million tokens counts every token processed (prompt + generated) under the "
-        "pricing mode: owned = purchase amortised over the service life + electricity; "
-        "rented = GPU-hours x rent.",
+        "Peak facility power = nameplate system power x (1 + network overhead) x design-day "
+        "PUE for every installed system: what the grid must supply. Average power = idle + "
+        "(busy - idle) x load at the annual PUE; energy, Wh per query and tCO2 use it.",
+        "Costs are for a year of serving, as a training run's for its hours, with the prices of "
+        "data/chip_economics.csv (estimates marked): amortized = servers, networking and "
+        "facility share amortised over the service life for the hours served + electricity; "
+        "rent = GPU-hours x rent (power included); capex = the whole cluster purchase + "
+        "electricity. USD per million tokens counts every token processed (prompt + "
+        f"generated) under the pricing in force ({payload.get('pricing')}).",
     ]
     if not feasible:
         notes.append(
             f"No replica of {chip.id} meets the latency targets: {result.infeasible_reason}."
         )
-    if payload.get("usd_per_million_tokens") is None and feasible:
-        notes.append(f"Cost unknown: the catalog has no price for {chip.id}.")
     assumptions = tuple(
         {"name": name, **item} for name, item in sourced_assumptions(result, request).items()
     )
@@ -517,6 +524,7 @@ def _record_table() -> Table:
 
 
 def _chips_table(frame: pd.DataFrame, chosen: str) -> Table:
+    pricing = ", ".join(sorted({str(v) for v in frame.get("pricing", []) if isinstance(v, str)}))
     rows = []
     for chip_id, row in frame.iterrows():
         r = {k: to_python(v) for k, v in row.items()}
@@ -542,7 +550,8 @@ def _chips_table(frame: pd.DataFrame, chosen: str) -> Table:
         )
     return Table(
         name="chips",
-        title="Every catalog chip for the same service (same model, demand and assumptions)",
+        title="Every catalog chip for the same service (same model, demand and assumptions; "
+        f"one pricing: {pricing})",
         columns=(
             Column("accelerator", "Chip"),
             Column("chosen", "Chosen"),
@@ -637,9 +646,9 @@ def _summary(
     parts.append(
         (
             f"It costs {money(cost) if cost >= 1000 else f'${cost:,.3g}'} per million tokens "
-            f"({p['pricing']})"
+            f"({p['pricing']}: {money(p['cost_usd'])} a year)"
             if cost is not None
-            else "Its cost is unknown (no price for this chip)"
+            else "Its cost is unknown"
         )
         + f" and emits {p['emissions_tco2_per_year']:,.0f} tCO2 a year."
     )

@@ -58,6 +58,7 @@ SIZE_OPTIONS = [
     "--mfu",
     "--goodput",
     "--pue",
+    "--design-pue",
     "--network-overhead",
     "--load-fraction",
     "--avg-power-per-gpu-w",

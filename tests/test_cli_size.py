@@ -217,3 +217,62 @@ def test_console_script_runs_as_a_real_process():
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("planner: error: gpus = -1")
+
+
+# --- issue 10: two PUEs, the grid peak at the design-day PUE, energy at the annual PUE --------
+
+
+def test_json_has_the_design_day_pue_top_level_beside_the_annual_pue(capsys):
+    # GTC 2024 Hopper preset: hyperscale-air, annual 1.20 (energy), design-day 1.30 (the peak):
+    # 7,888 x 1,402.5 W x 1.30 = 14.38 MW against NVIDIA's 15 MW (-4.1%)
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper", "--json")
+    d = json.loads(out)
+    assert code == 0
+    assert d["pue"] == 1.2 and d["design_pue"] == 1.3
+    assert d["facility_power_mw"] == pytest.approx(d["it_power_mw"] * 1.3)
+    assert d["average_facility_power_mw"] == pytest.approx(d["average_it_power_mw"] * 1.2)
+    assert d["assumptions"]["design_pue"]["source"].startswith("preset gtc2024-hopper")
+
+
+def test_design_pue_option_moves_the_peak_only(capsys):
+    args = ["size", "-a", "h100", "--flops", "1e24", "--gpus", "1000", "--pue", "1.2", "--json"]
+    _, out, _ = run_cli(capsys, *args)
+    derived = json.loads(out)
+    code, out, _ = run_cli(capsys, *args, "--design-pue", "1.6")
+    given = json.loads(out)
+    assert code == 0 and derived["design_pue"] == pytest.approx(1.3) and given["design_pue"] == 1.6
+    assert given["facility_power_mw"] == pytest.approx(derived["facility_power_mw"] * 1.6 / 1.3)
+    for key in ("energy_mwh", "average_facility_power_mw", "emissions_tco2", "cost_usd"):
+        assert given[key] == derived[key], key
+    assert given["assumptions"]["design_pue"]["source"] == "user input"
+
+
+@pytest.mark.parametrize("value", ["1.0", "1.19", "3.5", "nan", "-1"])
+def test_a_design_pue_below_the_annual_or_out_of_range_exits_2_naming_the_field(capsys, value):
+    code, out, err = run_cli(
+        capsys, "size", "-a", "h100", "--flops", "1e24", "--gpus", "8", "--pue", "1.2",
+        "--design-pue", value,
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "design_pue = " in err
+
+
+def test_a_facility_profile_sets_both_pues_and_a_user_pue_derives_its_own(capsys):
+    base = ["size", "-a", "h100", "--flops", "1e24", "--gpus", "8", "--json"]
+    _, out, _ = run_cli(capsys, *base, "--facility", "colocation-air")
+    d = json.loads(out)
+    assert (d["pue"], d["design_pue"]) == (1.35, 1.525)  # data/facility.csv
+    assert "colocation-air" in d["assumptions"]["design_pue"]["source"]
+    _, out, _ = run_cli(capsys, *base, "--facility", "colocation-air", "--pue", "1.4")
+    d = json.loads(out)
+    assert d["pue"] == 1.4 and d["design_pue"] == pytest.approx(1.6)  # 1 + 0.4 x 1.5
+
+
+def test_human_output_names_both_pues_and_what_each_is_for(capsys):
+    code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "PUE 1.20 annual (energy), 1.30 design-day (grid peak)" in text
+    assert "14.38 MW (design-day PUE 1.30) - what the grid must supply" in text
+    assert "(annual PUE 1.20) - what the meter bills" in text
+    assert "design-day (grid peak): preset gtc2024-hopper" in text

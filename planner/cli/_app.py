@@ -203,6 +203,29 @@ def run() -> None:
     sys.exit(main())
 
 
+#: What each of the two PUEs is for, shown beside its unit.
+PUE_ROLES = {"pue": "annual: energy, cost, CO2", "design_pue": "design-day: grid peak"}
+
+
+def pue_pair(annual: float, design: float) -> str:
+    """``"1.20 annual (energy), 1.30 design-day (grid peak)"``."""
+    return f"{float(annual):.2f} annual (energy), {float(design):.2f} design-day (grid peak)"
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_pue_sources(assumptions: dict[str, dict[str, Any]]) -> None:
+    """One line: both PUEs with what each is for and its (shortened) source."""
+    pue, design = assumptions.get("pue"), assumptions.get("design_pue")
+    if not pue or not design or not isinstance(pue["value"], float | int):
+        return
+    console.print(f"PUE {pue_pair(pue['value'], design['value'])}", markup=False)
+    console.print(f"  annual (energy): {_short(str(pue['source']), 100)}", markup=False)
+    console.print(f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False)
+
+
 def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
     """The table of every value used (value, unit, source shortened to 90 characters)."""
     from rich.table import Table
@@ -214,7 +237,8 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
         value = item["value"]
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
         source = item["source"]
-        at.add_row(name, shown, item["unit"], source if len(source) <= 90 else source[:89] + "…")
+        unit = item["unit"] + (f" ({PUE_ROLES[name]})" if name in PUE_ROLES else "")
+        at.add_row(name, shown, unit, _short(source))
     console.print(at)
     console.print("(sources shortened; `--json` lists each in full)")
 

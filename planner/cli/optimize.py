@@ -89,8 +89,10 @@ def optimize_command(
     or supply).
     Exit code 2: a bad scenario file or option (one line naming file, field, value, allowed).
 
-    The grid limit counts the systems on site (bought) at their peak, at site.design_pue if
-    given (else the annual site.pue). Rented systems (candidates.pricing = "rent") are cloud
+    The grid limit counts the systems on site (bought) at their peak, at the design-day PUE:
+    site.design_pue if given, else the facility profile's design_pue where site.pue names one,
+    else derived from the annual site.pue (1 + (pue - 1) x 1.5, data/assumptions.csv). Energy,
+    cost and emissions use the annual site.pue. Rented systems (candidates.pricing = "rent") are cloud
     capacity off site: not counted against the site grid or racks, but their energy and
     emissions are in the totals; with --objective time a rented chip needs a
     candidates.supply_gpus cap. Relaxation amounts are rounded up, so the value shown works
@@ -213,7 +215,13 @@ def _print_plan(plan: Plan, title: str) -> None:
                     ("energy_mwh", "MWh", "{:,.0f}"),
                     ("cost_usd", "cost USD", "{:,.0f}"),
                     ("emissions_tco2", "tCO2", "{:,.0f}"),
-                    ("pue", "PUE", "{:.2f}"),
+                    ("pue", "annual PUE", "{:.2f}"),
+                    # the grid peak's PUE, where the plan's rows carry it
+                    *(
+                        [("design_pue", "design-day PUE", "{:.2f}")]
+                        if "design_pue" in plan.runs.columns
+                        else []
+                    ),
                     ("mfu", "MFU", "{:.2f}"),
                     *([("wh_per_query", "Wh/query", "{:.3g}")] if services else []),
                 ],

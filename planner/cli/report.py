@@ -61,7 +61,7 @@ def report_command(
         typer.Option(
             "--grid-mw",
             help="Site grid limit, MW, for --preset or --serve-preset: the report says whether "
-            "the peak fits and what fits if not.",
+            "the peak (at the design-day PUE) fits and what fits if not.",
         ),
     ] = None,
     fmt: Annotated[

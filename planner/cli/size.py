@@ -16,6 +16,8 @@ from planner.cli._app import (
     print_assumptions,
     print_chip_table,
     print_json,
+    print_pue_sources,
+    pue_pair,
     stdout_guard,
 )
 from planner.presets import compare_to_published, load_presets
@@ -69,12 +71,26 @@ def size_command(
         typer.Option(help="Useful fraction of wall-clock time in (0, 1] " + _default("goodput")),
     ] = None,
     pue: Annotated[
-        float | None, typer.Option(help="Power usage effectiveness in [1, 3] " + _default("pue"))
+        float | None,
+        typer.Option(
+            help="ANNUAL power usage effectiveness in [1, 3]: energy, electricity and "
+            "emissions " + _default("pue")
+        ),
+    ] = None,
+    design_pue: Annotated[
+        float | None,
+        typer.Option(
+            help="DESIGN-DAY PUE in [--pue, 3]: the grid peak (peak facility power) "
+            "[default: the facility profile's, else 1 + (PUE - 1) x "
+            f"{_D['design_pue_overhead_ratio'].value:g}, an estimate in data/assumptions.csv]"
+        ),
     ] = None,
     facility: Annotated[
         str | None,
         typer.Option(
-            help="Facility profile setting the PUE: " + ", ".join(facility_profiles().index) + "."
+            help="Facility profile setting both PUEs (annual and design-day, data/facility.csv): "
+            + ", ".join(facility_profiles().index)
+            + "."
         ),
     ] = None,
     network_overhead: Annotated[
@@ -138,8 +154,8 @@ def size_command(
     """Size a training run: GPUs or days, megawatts, MWh, cost and CO2.
 
     Give the work as --flops or --params [--active-params] --tokens, and exactly one of --gpus
-    or --days (or a --preset). Peak facility power is what the grid must supply; energy uses
-    the average training draw.
+    or --days (or a --preset). Peak facility power is what the grid must supply, at the
+    design-day PUE; energy uses the average training draw at the annual PUE.
     """
     cat = load_catalog(catalog)
     request = build_request(
@@ -156,6 +172,7 @@ def size_command(
         mfu=mfu,
         goodput=goodput,
         pue=pue,
+        design_pue=design_pue,
         network_overhead=network_overhead,
         avg_load_fraction=load_fraction,
         avg_power_per_gpu_w=avg_power_per_gpu_w,
@@ -225,13 +242,16 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
             f"{result.mfu:.3g} x {result.goodput:.3g}; sustained {result.sustained_pflops:,.0f} PFLOP/s",
         ),
         ("peak IT power", f"{result.it_power_mw:,.2f} MW"),
+        ("PUE", pue_pair(result.pue, result.design_pue)),
         (
             "peak facility power",
-            f"{result.facility_power_mw:,.2f} MW (PUE {result.pue:g}) - what the grid must supply",
+            f"{result.facility_power_mw:,.2f} MW (design-day PUE {result.design_pue:.2f}) - "
+            "what the grid must supply",
         ),
         (
             "average facility power",
-            f"{result.average_facility_power_mw:,.2f} MW - what the meter bills",
+            f"{result.average_facility_power_mw:,.2f} MW (annual PUE {result.pue:.2f}) - "
+            "what the meter bills",
         ),
         ("energy", f"{result.energy_mwh:,.0f} MWh"),
         ("cost", f"{_money(payload['cost_usd'])} ({result.pricing})"),
@@ -251,6 +271,7 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
     for k, v in rows:
         t.add_row(k, v)
     console.print(t)
+    print_pue_sources(result.assumptions)
     mfu_source = str(result.assumptions.get("mfu", {}).get("source", ""))
     if "from the run model" in mfu_source:
         console.print(mfu_source)
@@ -260,11 +281,12 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
             "Power chain per GPU, peak: "
             f"GPU TDP {c['gpu_tdp_w']:,.0f} W -> server share {c['server_power_per_gpu_w']:,.0f} W -> "
             f"IT incl. network {c['it_power_per_gpu_w']:,.0f} W -> facility {c['facility_power_per_gpu_w']:,.0f} W"
+            f" (design-day PUE {result.design_pue:.2f})"
         )
         console.print(
             "Power chain per GPU, average: "
             f"server {c['average_server_power_per_gpu_w']:,.0f} W -> IT {c['average_it_power_per_gpu_w']:,.0f} W -> "
-            f"facility {c['average_facility_power_per_gpu_w']:,.0f} W"
+            f"facility {c['average_facility_power_per_gpu_w']:,.0f} W (annual PUE {result.pue:.2f})"
         )
     if payload.get("published"):
         pt = Table(title="Published vs model")

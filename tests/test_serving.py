@@ -846,3 +846,20 @@ def test_cli_compare_models_small_vs_large_for_the_same_demand_in_a_real_process
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
+
+
+def test_cli_text_says_the_pricing_and_both_pues_and_takes_a_design_pue(capsys):
+    from planner.cli import main
+
+    args = ["serve", "--preset", "llama70b-h100-example"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(amortized)" in out and "cluster capex (up front)" in out
+    assert "design-day PUE 1.3" in out and "annual PUE 1.2" in out
+    assert main([*args, "--design-pue", "1.5", "--pricing", "capex", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["design_pue"] == 1.5 and d["pricing"] == "capex"
+    assert d["assumptions"]["design_pue"]["source"] == "user input"
+    assert main([*args, "--design-pue", "1.1"]) == 2  # below the annual 1.2: one line
+    err = capsys.readouterr().err
+    assert "design_pue" in err and err.count("\n") == 1

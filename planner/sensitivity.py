@@ -10,7 +10,8 @@ Factors (:data:`FACTORS`):
 
 - ``mfu``: model FLOPs utilisation;
 - ``goodput``: useful fraction of wall-clock time;
-- ``pue``: power usage effectiveness;
+- ``pue``: the annual power usage effectiveness (energy, cost, emissions); the design-day PUE
+  of the peak (given or derived) moves with it in proportion, kept in [pue, 3];
 - ``price``: every price at once - GPU purchase price, GPU rental price and electricity price
   (one "price level" knob; ``gpu_price`` and ``electricity_price`` move them separately).
   Under the amortized and capex pricings the facility share (USD per MW of IT) does not move
@@ -245,6 +246,11 @@ def sensitivity(
             applied[i] = 1.0
             notes.append(f"{factor} {case}: no price is known for {chip.id}, nothing to move")
 
+    if "pue" in moved:
+        # the design-day PUE of the peak (given or derived) moves with the annual PUE, in
+        # proportion, so the peak and the energy move alike; kept in [pue, 3]
+        design = _scalar("design_pue", a.grid_pue()) * moved["pue"] / base_values["pue"]  # type: ignore[operator]
+        moved["design_pue"] = np.clip(design, moved["pue"], PUE_RANGE[1])
     sized_a = a.with_(f"sensitivity +-{swing:.0%}", **moved)
     result = size_training(run, chip, gpus=gpus, days=days, assumptions=sized_a)
     primary = "days" if gpus is not None else "gpus"

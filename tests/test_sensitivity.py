@@ -61,12 +61,22 @@ def test_pue_down_20_percent_is_clipped_at_one():
 
 
 def test_pue_moves_peak_power_and_energy_in_proportion_and_not_the_gpus():
+    # GTC Hopper: annual PUE 1.20 (-20% = 0.96 is clipped at 1.0: -16.7%), +20% = 1.44; the
+    # design-day PUE of the peak (1.30) moves with it in proportion, so peak and energy alike
     _, s = _sens("gtc2024-hopper")
-    for case, change in (("low", -0.2), ("high", 0.2)):
+    for case, change in (("low", 1.0 / 1.2 - 1.0), ("high", 0.2)):
         assert _case(s, "pue", case, "facility_power_mw").relative_change == pytest.approx(change)
         assert _case(s, "pue", case, "energy_mwh").relative_change == pytest.approx(change)
         assert _case(s, "pue", case, "emissions_tco2").relative_change == pytest.approx(change)
         assert _case(s, "pue", case, "gpus").relative_change == 0.0
+
+
+def test_a_given_design_pue_keeps_the_base_case_the_core_sizing():
+    r = build_request(preset="gtc2024-hopper", design_pue=1.6)
+    s = sensitivity(r.run, r.accelerator, days=r.days, assumptions=r.assumptions)
+    assert s.base["facility_power_mw"] == pytest.approx(r.size().facility_power_mw, rel=1e-12)
+    high = _case(s, "pue", "high", "facility_power_mw")
+    assert high.relative_change == pytest.approx(0.2)  # 1.6 x 1.2 = 1.92, still under 3
 
 
 def test_price_moves_the_rented_cost_by_exactly_20_percent_and_nothing_else():

@@ -232,7 +232,7 @@ def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quant
         Quantity("systems", "systems", t["systems"], "systems", ",.0f"),
         Quantity(
             "facility_power_mw",
-            "peak facility power",
+            "peak facility power (design-day PUE)",
             t["facility_power_mw"],
             "MW",
             ",.2f",
@@ -299,7 +299,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
             Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
             Column("pricing", "Pricing"),
             Column("mfu", "MFU", "fraction", ".3g"),
-            Column("pue", "PUE", "ratio", ".3g"),
+            Column("pue", "Annual PUE (energy)", "ratio", ".3g"),
             *(
                 [
                     Column("systems_needed", "Systems for the peak", "systems", ",.1f"),
@@ -317,7 +317,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
 _TOTAL_UNITS = {
     "systems": ("systems", "systems", ",.0f"),
     "gpus": ("GPUs", "GPUs", ",.0f"),
-    "facility_power_mw": ("peak facility power (all systems)", "MW", ",.3f"),
+    "facility_power_mw": ("peak facility power (all systems, design-day PUE)", "MW", ",.3f"),
     "grid_power_mw": ("peak on the site grid (design-day PUE; bought only)", "MW", ",.3f"),
     "energy_mwh": ("energy", "MWh", ",.0f"),
     "cost_usd": ("cost", "USD", ",.0f"),
@@ -425,7 +425,7 @@ def _comparison_table(rows: list[dict[str, Any]], chosen: set[tuple[str, str]]) 
             *std("gpus", "systems", "days", "facility_power_mw", "energy_mwh", "cost_usd"),
             Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
             Column("mfu", "MFU", "fraction", ".3g"),
-            Column("pue", "PUE", "ratio", ".3g"),
+            Column("pue", "Annual PUE (energy)", "ratio", ".3g"),
             Column("fits_grid", "Fits grid"),
             Column("fits_budget", "Fits budget"),
             Column("fits_supply", "Fits supply"),

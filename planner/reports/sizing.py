@@ -57,10 +57,11 @@ RESULT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("days", "training time", "days", ",.2f"),
     ("gpu_hours", "GPU-hours", "GPU-hours", ",.0f"),
     ("it_power_mw", "peak IT power", "MW", ",.3f"),
-    ("pue", "PUE", "ratio", ".3g"),
-    ("facility_power_mw", "peak facility power (grid)", "MW", ",.3f"),
+    ("pue", "annual PUE (energy, cost, emissions)", "ratio", ".3g"),
+    ("design_pue", "design-day PUE (grid peak)", "ratio", ".3g"),
+    ("facility_power_mw", "peak facility power (grid, design-day PUE)", "MW", ",.3f"),
     ("average_it_power_mw", "average IT power", "MW", ",.3f"),
-    ("average_facility_power_mw", "average facility power (meter)", "MW", ",.3f"),
+    ("average_facility_power_mw", "average facility power (meter, annual PUE)", "MW", ",.3f"),
     ("energy_mwh", "energy", "MWh", ",.0f"),
     ("amortized_cost_usd", "amortised cost (hardware over its life + electricity)", "USD", ",.0f"),
     ("rental_cost_usd", "rental cost (cloud GPU-hours)", "USD", ",.0f"),
@@ -200,13 +201,15 @@ def build_sizing_report(
             kind="bar",
             table="power_chain",
             encoding={"x": "watts", "y": "stage", "color": "basis"},
-            caption="Peak is what the grid must supply; average is what the meter bills.",
+            caption="Peak (design-day PUE) is what the grid must supply; average (annual PUE) "
+            "is what the meter bills.",
         ),
     ]
     notes = [
-        "Peak facility power = nameplate system power x (1 + network overhead) x PUE: what the "
-        "grid connection must supply. Energy uses the average draw (nameplate x average load "
-        "fraction x (1 + network) x PUE) over the training time.",
+        "Peak facility power = nameplate system power x (1 + network overhead) x design-day "
+        "PUE (the hottest hours, chillers at full load): what the grid connection must supply. "
+        "Energy uses the average draw (nameplate x average load fraction x (1 + network) x "
+        "annual PUE) over the training time; electricity cost and emissions follow the energy.",
         # the run model's note is given once, below
         *(n for n in sens.notes if not n.startswith("base MFU")),
     ]
@@ -355,7 +358,11 @@ def _power_chain_table(p: dict[str, Any]) -> Table:
         ("GPU (TDP)", "gpu_tdp_w", None),
         ("server share", "server_power_per_gpu_w", "average_server_power_per_gpu_w"),
         ("IT incl. network", "it_power_per_gpu_w", "average_it_power_per_gpu_w"),
-        ("facility (x PUE)", "facility_power_per_gpu_w", "average_facility_power_per_gpu_w"),
+        (
+            "facility (peak x design-day PUE, average x annual PUE)",
+            "facility_power_per_gpu_w",
+            "average_facility_power_per_gpu_w",
+        ),
     )
     rows = []
     for stage, peak_key, avg_key in stages:
@@ -546,9 +553,10 @@ def _summary(
         f"({p['gpu_hours'] / 1e6:,.2f} million GPU-hours)."
     ]
     parts.append(
-        f"It needs {p['facility_power_mw']:,.2f} MW of peak facility power at PUE {p['pue']:.2f} "
-        f"(what the grid must supply), averages {p['average_facility_power_mw']:,.2f} MW and "
-        f"uses {p['energy_mwh']:,.0f} MWh."
+        f"It needs {p['facility_power_mw']:,.2f} MW of peak facility power at the design-day "
+        f"PUE {p['design_pue']:.2f} (what the grid must supply), averages "
+        f"{p['average_facility_power_mw']:,.2f} MW at the annual PUE {p['pue']:.2f} and uses "
+        f"{p['energy_mwh']:,.0f} MWh."
     )
     elec = request.assumptions.electricity_usd_per_mwh
     grid = request.assumptions.grid_gco2_per_kwh

@@ -162,8 +162,9 @@ def _one_widget(at: AppTest, rng: random.Random, page: str) -> str:
     choices: list[tuple[str, Any]] = []
     choices += [("number_input", w) for w in at.number_input if not w.disabled]
     choices += [("text_input", w) for w in at.text_input if not w.disabled]
-    choices += [("slider", w) for w in at.slider]
-    choices += [("selectbox", w) for w in at.selectbox]
+    # a disabled widget cannot be set by a browser user (the MFU slider under the run model)
+    choices += [("slider", w) for w in at.slider if not w.disabled]
+    choices += [("selectbox", w) for w in at.selectbox if not w.disabled]
     choices += [("radio", w) for w in at.radio]
     choices += [("multiselect", w) for w in at.multiselect]
     choices += [("checkbox", w) for w in at.checkbox]

@@ -197,6 +197,7 @@ CANDIDATE_COLUMNS = ("chip", "supply_gpus", "price_usd_per_gpu", "rent_usd_per_g
 LIMIT_COLUMNS = (
     "grid_limit_mw",
     "pue",
+    "design_pue",
     "budget_usd",
     "electricity_usd_per_mwh",
     "grid_gco2_per_kwh",
@@ -419,6 +420,7 @@ def scenario_tables(raw: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             {
                 "grid_limit_mw": number_text(site.get("grid_limit_mw")),
                 "pue": mapping_text(site.get("pue")),
+                "design_pue": mapping_text(site.get("design_pue")),
                 "budget_usd": number_text(raw.get("budget_usd")),
                 "electricity_usd_per_mwh": number_text(site.get("electricity_usd_per_mwh")),
                 "grid_gco2_per_kwh": number_text(site.get("grid_gco2_per_kwh")),
@@ -517,11 +519,15 @@ def scenario_from_tables(
             site.pop(column, None)
         else:
             site[column] = value
-    pue = parse_mapping("site.pue", row.get("pue"), "air=colocation-air, liquid=1.1")
-    if pue is None:
-        site.pop("pue", None)
-    else:
-        site["pue"] = pue
+    for name, example in (
+        ("pue", "air=colocation-air, liquid=1.1"),
+        ("design_pue", "air=1.5, liquid=hyperscale-liquid"),
+    ):
+        mapped = parse_mapping(f"site.{name}", row.get(name), example)
+        if mapped is None:
+            site.pop(name, None)
+        else:
+            site[name] = mapped
     data["site"] = site
     budget = _number_cell("budget_usd", "budget_usd", row.get("budget_usd"))
     if budget is None:

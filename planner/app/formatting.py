@@ -32,7 +32,8 @@ COLUMN_LABELS = {
     "run": "Run",
     "note": "Note",
     "mfu": "MFU",
-    "pue": "PUE",
+    "pue": "Annual PUE",
+    "design_pue": "Design-day PUE",
     "fits_grid": "Fits the grid",
     "fits_budget": "Fits the budget",
     "fits_supply": "Fits the supply",
@@ -207,7 +208,17 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "usd": usd,
     "tco2": tco2,
 }
-_EXTRA: dict[str, Callable[[Any], str]] = {"mfu": percent_plain, "pue": _two_decimals, "note": str}
+_EXTRA: dict[str, Callable[[Any], str]] = {
+    "mfu": percent_plain,
+    "pue": _two_decimals,
+    "design_pue": _two_decimals,
+    "note": str,
+}
+
+
+def pue_pair(annual: Any, design: Any) -> str:
+    """``"PUE 1.20 annual (energy), 1.30 design-day (grid peak)"``."""
+    return f"PUE {float(annual):.2f} annual (energy), {float(design):.2f} design-day (grid peak)"
 
 
 def constraint_name(name: str) -> str:

@@ -128,7 +128,10 @@ def _defaults_caption() -> str:
         "data/chip_economics.csv, MFU from the run model (fitted to published runs; "
         "`planner validate`), or the defaults of data/assumptions.csv: "
         f"goodput {table['goodput'].value:g}, "
-        f"PUE {table['pue'].value:g}, electricity {table['electricity_usd_per_mwh'].value:g} "
+        f"annual PUE {table['pue'].value:g} (energy; the design-day PUE of the grid peak is the "
+        "profile's, else 1 + (PUE - 1) x "
+        f"{table['design_pue_overhead_ratio'].value:g}), electricity "
+        f"{table['electricity_usd_per_mwh'].value:g} "
         f"USD/MWh, grid {table['grid_gco2_per_kwh'].value:g} gCO2/kWh. Give the work as FLOPs, "
         "or parameters (and active parameters for a mixture of experts) with tokens, not both. "
         "Numbers as you write them: 2.15e25, 1,800 (units in the headers). "
@@ -192,7 +195,15 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         column_config={
             "grid_limit_mw": text("Grid limit (MW)", help="Peak facility power the grid supplies"),
             "pue": text(
-                "PUE (ratio)", help="A number in [1, 3], a facility profile, or hall=value pairs"
+                "Annual PUE (ratio)",
+                help="Energy, cost and CO2: a number in [1, 3], a facility profile, or "
+                "hall=value pairs",
+            ),
+            "design_pue": text(
+                "Design-day PUE (ratio)",
+                help="The grid peak, at least the annual PUE: a number, a facility profile "
+                "(its design-day PUE) or hall=value pairs. Empty: the profile's, else derived "
+                "from the annual PUE",
             ),
             "budget_usd": text("Budget (USD)", help="Empty: no budget; e.g. 1.5e9"),
             "electricity_usd_per_mwh": text("Electricity (USD/MWh)"),
@@ -251,7 +262,7 @@ def _metrics(result: dict[str, Any]) -> None:
 
 def _runs_table(runs: pd.DataFrame) -> None:
     st.dataframe(
-        fmt.result_table(runs, ["run", "chip"], extra=["mfu", "pue"]),
+        fmt.result_table(runs, ["run", "chip"], extra=["mfu", "pue", "design_pue"]),
         hide_index=True,
         key="opt_plan_table",
     )

@@ -18,9 +18,10 @@ import streamlit as st
 
 from planner.app import compute, share, state
 from planner.app import formatting as fmt
-from planner.assumptions import PRICING_MODES, pue_for_profile
+from planner.assumptions import PRICING_MODES
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
+from planner.power import design_day_pue
 from planner.presets import load_presets
 
 LOADED_FLAG = "_inputs_loaded"
@@ -145,11 +146,21 @@ def _on_chip_change() -> None:
 def _on_facility_change() -> None:
     profile = st.session_state.get("facility")
     if profile and profile != state.CUSTOM:
-        st.session_state["pue"] = pue_for_profile(profile)
+        st.session_state.update(state.facility_pues(profile))  # both PUEs
 
 
 def _on_pue_change() -> None:
-    st.session_state["facility"] = state.facility_for_pue(st.session_state.get("pue"))
+    pue, design = st.session_state.get("pue"), st.session_state.get("design_pue")
+    if pue is not None and design is not None and design < pue:
+        # a design-day PUE below the new annual one: derive it again instead
+        st.session_state["design_pue"] = design = None
+    st.session_state["facility"] = state.facility_for_pue(pue, design)
+
+
+def _on_design_pue_change() -> None:
+    st.session_state["facility"] = state.facility_for_pue(
+        st.session_state.get("pue"), st.session_state.get("design_pue")
+    )
 
 
 def _on_percent(widget: str) -> None:
@@ -314,15 +325,32 @@ def draw() -> dict[str, Any]:
             state.facility_names(),
             key="facility",
             on_change=_on_facility_change,
-            help="Sets the PUE from data/facility.csv; 'custom' to type your own.",
+            help="Sets both PUEs (annual and design-day) from data/facility.csv; 'custom' to "
+            "type your own.",
         )
         _number(
             "pue",
-            "PUE (facility power / IT power)",
+            "Annual PUE (facility / IT power: energy, cost, CO2)",
             step=0.01,
             format="%.3f",
             value=None,
             on_change=_on_pue_change,
+            help="The year's average facility power / IT power: what the meter bills.",
+        )
+        annual = st.session_state.get("pue")
+        _number(
+            "design_pue",
+            "Design-day PUE (the grid peak)",
+            step=0.01,
+            format="%.3f",
+            value=None,
+            placeholder=(
+                "derived" if annual is None else f"derived: {float(design_day_pue(annual)):.3f}"
+            ),
+            on_change=_on_design_pue_change,
+            help="Facility / IT power in the hottest hours (chillers at full load): the peak "
+            "the grid must supply. At least the annual PUE. Empty: 1 + (annual PUE - 1) x "
+            "the design_pue_overhead_ratio of data/assumptions.csv (an estimate).",
         )
         _number(
             "grid_mw",

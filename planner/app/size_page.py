@@ -49,12 +49,14 @@ def _metrics(result: dict[str, Any], system_name: str) -> None:
                 "Peak facility power",
                 fmt.mw(result["facility_power_mw"]),
                 "peak facility power, what the grid must supply: nameplate x (1 + network) x "
-                f"PUE; average {fmt.mw(result['average_facility_power_mw'])}",
+                f"design-day PUE {result['design_pue']:.2f}; average "
+                f"{fmt.mw(result['average_facility_power_mw'])} at the annual PUE "
+                f"{result['pue']:.2f}",
             ),
             (
                 "Energy",
                 fmt.mwh(result["energy_mwh"]),
-                "average facility power x wall-clock hours",
+                f"average facility power (annual PUE {result['pue']:.2f}) x wall-clock hours",
             ),
             (
                 "Cost",
@@ -141,7 +143,7 @@ def _related_presets(inputs: dict[str, Any], result: dict[str, Any]) -> None:
         col_text, col_button = st.columns([4, 1])
         col_text.info(
             f"Preset **{name}** sizes this same run on {preset.accelerator} with its own "
-            f"assumptions (MFU {float(a.mfu):g}, PUE {float(a.pue):g}): {preset.title}."
+            f"assumptions (MFU {float(a.mfu):g}, annual PUE {float(a.pue):g}): {preset.title}."
         )
         col_button.button(
             f"Load {name}", key=f"load_{name}", on_click=sidebar.apply_preset, args=(name,)
@@ -187,7 +189,8 @@ def _power_chain(result: dict[str, Any]) -> None:
             chain["average_it_power_per_gpu_w"],
         ),
         (
-            f"Facility (x PUE {result['pue']:g})",
+            f"Facility (peak x design-day PUE {result['design_pue']:.2f}, "
+            f"average x annual PUE {result['pue']:.2f})",
             chain["facility_power_per_gpu_w"],
             chain["average_facility_power_per_gpu_w"],
         ),
@@ -371,7 +374,7 @@ def _render(inputs: dict[str, Any]) -> None:
         f"{fmt.flops(result['flops'])} on {answer['chip_name']} at {result['precision'].upper()} "
         f"({result['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU), MFU "
         f"{fmt.percent_plain(result['mfu'])}, goodput {fmt.percent_plain(result['goodput'])}, "
-        f"PUE {result['pue']:g}."
+        f"{fmt.pue_pair(result['pue'], result['design_pue'])}."
     )
     mfu_source = str(result["assumptions"].get("mfu", {}).get("source", ""))
     if "from the run model" in mfu_source:

@@ -55,16 +55,19 @@ ECONOMY_KEYS = (
     "avg_power_per_gpu_w",
     "network_overhead",
 )
-#: Inputs that may be empty: the catalog's value (prices, measured draw) or a dense model.
+#: Inputs that may be empty: the catalog's value (prices, measured draw), a dense model, or the
+#: design-day PUE derived from the annual PUE.
 OPTIONAL_KEYS = (
     "active_params_b",
+    "design_pue",
     "price_usd_per_gpu",
     "rent_usd_per_gpu_hour",
     "avg_power_per_gpu_w",
     "grid_mw",
     "service_life_years",
 )
-#: Inputs of a sizing, in sidebar order. ``facility`` is a shortcut that sets ``pue``.
+#: Inputs of a sizing, in sidebar order. ``facility`` is a shortcut that sets ``pue`` (annual:
+#: energy) and ``design_pue`` (design-day: the grid peak; empty = derived from ``pue``).
 SIZING_KEYS = (
     "preset",
     "work",
@@ -78,6 +81,7 @@ SIZING_KEYS = (
     "mfu",
     "goodput",
     "pue",
+    "design_pue",
     "given",
     "days",
     "gpus",
@@ -101,6 +105,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "mfu": (MIN_PERCENT / 100, 1.0),
     "goodput": (MIN_PERCENT / 100, 1.0),
     "pue": PUE_RANGE,
+    "design_pue": PUE_RANGE,
     "days": (MIN_DAYS, MAX_DAYS),
     "gpus": (1.0, MAX_GPUS),
     "grid_mw": (1e-6, MAX_GRID_MW),
@@ -125,7 +130,8 @@ LABELS = {
     "mfu_model": "MFU from the run model",
     "mfu": "MFU",
     "goodput": "goodput",
-    "pue": "PUE",
+    "pue": "annual PUE",
+    "design_pue": "design-day PUE",
     "given": "sized for",
     "days": "deadline (days)",
     "gpus": "GPUs",
@@ -172,14 +178,24 @@ def facility_names() -> list[str]:
     return [*facility_profiles().index, CUSTOM]
 
 
-def facility_for_pue(pue: float | None) -> str:
-    """The facility profile with this PUE, or ``custom``."""
+def facility_for_pue(pue: float | None, design_pue: float | None = None) -> str:
+    """The facility profile with this annual PUE (and this design-day PUE, when given; empty
+    = derived, which is each shipped profile's), or ``custom``."""
     if pue is None:
         return CUSTOM
     for name, row in facility_profiles().iterrows():
-        if math.isclose(float(row["pue"]), float(pue), rel_tol=1e-9):
+        if math.isclose(float(row["pue"]), float(pue), rel_tol=1e-9) and (
+            design_pue is None
+            or math.isclose(float(row["design_pue"]), float(design_pue), rel_tol=1e-9)
+        ):
             return str(name)
     return CUSTOM
+
+
+def facility_pues(profile: str) -> dict[str, float]:
+    """``{"pue": annual, "design_pue": design-day}`` of a ``data/facility.csv`` profile."""
+    row = facility_profiles().loc[profile]
+    return {"pue": float(row["pue"]), "design_pue": float(row["design_pue"])}
 
 
 def preset_inputs(name: str) -> dict[str, Any]:
@@ -204,7 +220,8 @@ def _preset_inputs(name: str) -> dict[str, Any]:
         "mfu": float(a.mfu),
         "goodput": float(a.goodput),
         "pue": float(a.pue),
-        "facility": facility_for_pue(float(a.pue)),
+        "design_pue": _optional(a.design_pue),
+        "facility": facility_for_pue(float(a.pue), _optional(a.design_pue)),
         "pricing": a.pricing,
         "price_usd_per_gpu": _optional(a.price_usd_per_gpu),
         "rent_usd_per_gpu_hour": _optional(a.rent_usd_per_gpu_hour),
@@ -308,6 +325,7 @@ def relevant_keys(inputs: Mapping[str, Any]) -> list[str]:
         *(() if inputs.get("mfu_model") else ("mfu",)),
         "goodput",
         "pue",
+        "design_pue",
         "given",
         given,
         *ECONOMY_KEYS,
@@ -367,6 +385,10 @@ def request_kwargs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     ):
         if key in changed:
             kwargs[arg] = inputs.get(key)
+    if changed & {"pue", "design_pue"}:
+        # the two PUEs go together: a new annual PUE with an empty design-day PUE derives it
+        kwargs["pue"] = inputs.get("pue")
+        kwargs["design_pue"] = inputs.get("design_pue")
     if changed & {"given", "days", "gpus"}:
         given = inputs.get("given", "days")
         kwargs[given] = inputs.get(given)
@@ -445,7 +467,7 @@ def inputs_from_query(query: Mapping[str, str]) -> tuple[dict[str, Any], list[st
             errors.append(f"link: {err}")
     if "chip" in query:
         normalise(inputs)
-    inputs["facility"] = facility_for_pue(inputs.get("pue"))
+    inputs["facility"] = facility_for_pue(inputs.get("pue"), inputs.get("design_pue"))
     return inputs, errors
 
 

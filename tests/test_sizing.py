@@ -344,3 +344,34 @@ def test_malformed_preset_file_names_the_field(tmp_path):
     path.write_text('[x]\ntitle = "t"\nsource = "s"\naccelerator = "h100"\nflops = -1\ngpus = 8\n')
     with pytest.raises(CatalogError, match=r"field 'x.flops'"):
         load_presets(path)
+
+
+def test_the_derived_design_pue_reads_no_file_per_sizing(monkeypatch):
+    # the ratio comes from the cached data/assumptions.csv table (default_table is lru_cached)
+    import pandas as pd
+
+    size_training(RUN, "h100", gpus=8)  # warm the caches
+    reads = []
+    real = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: reads.append(a) or real(*a, **k))
+    for i in range(20):
+        r = size_training(RUN, "h100", gpus=8, pue=1.1 + i / 100)
+        assert r.design_pue == pytest.approx(1 + (1.1 + i / 100 - 1) * 1.5)
+    assert reads == []
+
+
+def test_size_frame_takes_a_design_pue_column_and_derives_it_otherwise():
+    from planner.sizing import size_frame
+
+    frame = pd.DataFrame(
+        {"accelerator": ["h100", "h100"], "flops": [1e24, 1e24], "gpus": [8, 8], "pue": [1.2, 1.2]}
+    )
+    derived = size_frame(frame)
+    assert list(derived["design_pue"]) == pytest.approx([1.3, 1.3])
+    given = size_frame(frame.assign(design_pue=[1.3, 1.6]))
+    assert given["facility_power_mw"].iloc[1] == pytest.approx(
+        given["facility_power_mw"].iloc[0] * 1.6 / 1.3
+    )
+    assert list(given["energy_mwh"]) == list(derived["energy_mwh"])
+    with pytest.raises(InputError, match="design_pue"):
+        size_frame(frame.assign(design_pue=[1.3, 1.1]))

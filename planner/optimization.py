@@ -41,8 +41,9 @@ Constraints::
     sum_r n[r,c] gpus_per_system[c] <= supply_gpus[c]
     racks[r,c] >= n[r,c] / systems_per_rack[c], sum racks <= max_racks   (on site; integer)
 
-``G`` is the peak facility power of one system at the site's design-day PUE
-(``site.design_pue``, default the annual ``site.pue``): ``P x design_pue / pue``. Writing the
+``G`` is the peak facility power of one system at the site's design-day PUE (``site.design_pue``;
+else the facility profile's; else derived from the annual PUE by
+:func:`planner.power.design_day_pue`): the core's sizing already carries it, so ``G = P``. Writing the
 deadline as ``ceil(N) f`` (and ``n >= f``) keeps a tiny run (``N`` far below the solver's
 feasibility tolerance) at one system or more: the core never sizes a run on zero systems.
 
@@ -192,7 +193,7 @@ class ClusterModel:
     options : DataFrame
         One row per (run, chip) pair, indexed by ``run, chip``. Columns: ``systems_needed``
         (fractional systems to meet the deadline, N), ``max_systems`` (U), ``gpus_per_system``,
-        ``facility_power_mw_per_system`` (peak, after the annual PUE),
+        ``facility_power_mw_per_system`` (peak, at the design-day PUE),
         ``grid_power_mw_per_system`` (peak on the site grid at the design-day PUE; 0 for
         rented systems, which are off site), ``on_site`` (bought), ``capex_usd_per_system``,
         ``run_cost_usd`` (electricity, or rental, for the whole run: independent of the count),
@@ -529,12 +530,10 @@ def _whole_systems(needed: float, scale: float = 1.0) -> int:
 
 
 def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:
-    """Peak power one bought system draws on the site grid: the core's facility power at the
-    annual PUE, rescaled to the design-day PUE when ``site.design_pue`` is given."""
-    if scenario.site.design_pue is None:
-        return float(one.facility_power_mw)
-    design, _ = scenario.design_pue_for(chip)
-    return float(one.facility_power_mw) * design / float(one.pue)
+    """Peak power one bought system draws on the site grid: the core's facility power, which
+    :meth:`planner.scenarios.Scenario.assumptions_for` already sizes at the hall's design-day
+    PUE (energy stays at the annual PUE)."""
+    return float(one.facility_power_mw)
 
 
 # --- 2. formulate and solve ------------------------------------------------------------------
@@ -1728,6 +1727,7 @@ _RUN_COLUMNS = [
     "pricing",
     "mfu",
     "pue",
+    "design_pue",
 ]
 
 
@@ -1784,6 +1784,7 @@ def _read_back(
                 "pricing": res.pricing,
                 "mfu": res.mfu,
                 "pue": res.pue,
+                "design_pue": res.design_pue,
             }
         )
     columns = [*_RUN_COLUMNS, *_SERVICE_PLAN_COLUMNS] if m.services else _RUN_COLUMNS
@@ -2575,11 +2576,16 @@ def solve(
                 "peak not counted against the site grid or racks; their energy and emissions "
                 "(at the site's PUE and grid intensity) are in the totals"
             )
-        if model.scenario.site.design_pue is not None:
-            notes.append(
-                "the grid limit is checked at the design-day PUE (site.design_pue); energy, "
-                "cost and emissions use the annual PUE (site.pue)"
+        notes.append(
+            "the grid limit and peak power are at the design-day PUE ("
+            + (
+                "site.design_pue"
+                if model.scenario.site.design_pue is not None
+                else "derived from site.pue: 1 + (PUE - 1) x design_pue_overhead_ratio, or the "
+                "facility profile's"
             )
+            + "); energy, cost and emissions use the annual PUE (site.pue)"
+        )
         message = _plan_message(model, frame, totals, constraints, out.status)
         relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
     else:

@@ -33,6 +33,7 @@ def contract_keys() -> set[str]:
         "mfu",
         "goodput",
         "pue",
+        "design_pue",
         "it_power_mw",
         "facility_power_mw",
         "average_facility_power_mw",

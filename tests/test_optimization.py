@@ -773,11 +773,6 @@ def test_the_grid_limit_uses_the_derived_design_day_pue_by_default() -> None:
     assert optimize(scenario_from_dict(base)).status == "infeasible"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs planner/optimization.py _grid_power_per_system_mw to return "
-    "one.facility_power_mw (the sizing already applies site.design_pue); see helper A report",
-)
 def test_the_grid_limit_uses_the_design_day_pue_when_given() -> None:
     # finding 17: energy at the annual PUE, the grid check at the given design-day PUE 1.5
     base = _design_site()

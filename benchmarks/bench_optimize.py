@@ -16,8 +16,10 @@ tie-breaks, binding re-solves, read-back; no side-by-side table, no relaxations)
   calls, and the number of solver calls;
 - the status and the objective value (to compare implementations: same value expected).
 
-``--module PATH`` loads another copy of the optimiser (e.g. ``git show
-HEAD~1:planner/optimization.py > /tmp/old.py``) to measure before/after on one machine.
+``--module PATH`` loads another copy of the optimiser to measure before/after on one machine:
+a single-file version from before the package split (``git show
+ced1bd7:planner/optimization.py > /tmp/old.py``). To compare two package versions, run this
+script in each checkout.
 ``--time-limit-s`` bounds each ``solve()`` (default none; a plan that hits it says so).
 """
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mixed", choices=["no", "yes", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--time-limit-s", type=float, default=None)
-    parser.add_argument("--module", default=None, help="path of another optimization.py")
+    parser.add_argument("--module", default=None, help="path of a single-file optimiser (optimization.py from before the package split)")
     args = parser.parse_args(argv)
     opt = _load(args.module)
     load_catalog()  # warm the catalog cache

@@ -191,7 +191,7 @@ def test_the_pyomo_cross_check_agrees_from_tiny_to_huge(case, objective):
 
 
 def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
-    real = optimization._highs_solve
+    real = optimization.solvers._highs_solve
 
     def corrupt(lp, time_limit_s, tight, start=None):  # noqa: ANN001, ANN202
         status, x, detail = real(lp, time_limit_s, tight, start)
@@ -201,7 +201,7 @@ def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
             x[1] = 0.0
         return status, x, detail
 
-    monkeypatch.setattr(optimization, "_highs_solve", corrupt)
+    monkeypatch.setattr(optimization.solvers, "_highs_solve", corrupt)
     model = build_model(ordinary(), objective="cost")
     plan = solve(model, solver="highs", relaxations=False)
     assert plan.status == "no_solution"
@@ -209,13 +209,13 @@ def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
 
 
 def test_a_non_integer_system_count_is_rejected(monkeypatch):
-    real = optimization._highs_solve
+    real = optimization.solvers._highs_solve
 
     def fractional(lp, time_limit_s, tight, start=None):  # noqa: ANN001, ANN202
         status, x, detail = real(lp, time_limit_s, tight, start)
         return status, None if x is None else x + 0.3 * (x > 0.5), detail
 
-    monkeypatch.setattr(optimization, "_highs_solve", fractional)
+    monkeypatch.setattr(optimization.solvers, "_highs_solve", fractional)
     plan = solve(build_model(ordinary(), objective="gpus"), solver="highs", relaxations=False)
     assert plan.status == "no_solution" and "integer" in plan.message
 
@@ -240,7 +240,7 @@ def test_time_with_mixed_chips_is_optimal_and_meets_every_scaled_deadline(solver
 
 
 def test_a_grid_relaxation_is_at_least_one_step_never_zero(monkeypatch):
-    real = optimization._solve_goal
+    real = optimization.algorithms._solve_goal
 
     def zero_extra(m, goal, solver, clock, **kw):  # noqa: ANN001, ANN003, ANN202
         out = real(m, goal, solver, clock, **kw)
@@ -248,7 +248,7 @@ def test_a_grid_relaxation_is_at_least_one_step_never_zero(monkeypatch):
             out.elastic["grid"] = 1e-12  # "feasible with no extra": a tolerance artefact
         return out
 
-    monkeypatch.setattr(optimization, "_solve_goal", zero_extra)
+    monkeypatch.setattr(optimization.algorithms, "_solve_goal", zero_extra)
     plan = optimize(load_scenario(ROOT / "data" / "scenarios" / "gtc2024_10mw_h100.toml"))
     grid = plan.relaxations.loc["grid_limit_mw"]
     assert grid["change"] == pytest.approx(0.01) and grid["detail"] == "0.01 MW more grid"

@@ -1,0 +1,171 @@
+"""Optimisation: which chips, and how many systems, for a site's training runs and services.
+
+Build, solve, read back (PyPSA/linopy style):
+
+1. :func:`build_model` turns a validated :class:`planner.scenarios.Scenario` into a
+   :class:`ClusterModel`: a plain table of coefficients per (run, chip), every one of them
+   computed by the core (:func:`planner.sizing.size_training` for ONE system of that chip), plus
+   the limits. No solver object is created here.
+2. :func:`solve` formulates the mixed-integer programme in PuLP from that table, solves it with
+   HiGHS (``highspy``, default) or CBC (bundled with PuLP), and reads the solution back into a
+   :class:`Plan`: per-run rows re-sized by :func:`planner.sizing.size_training` for the chosen
+   chip and count (so the numbers are the core's, not re-derived), totals, the binding limits
+   with their slack, the side-by-side of every candidate chip alone, and, when nothing fits,
+   the minimal relaxations found by re-solving the model. Nothing downstream touches a solver
+   object; infeasible is a Plan, never an exception.
+3. :func:`pareto` re-solves over a deadline or grid sweep; :func:`solve_pyomo` builds the same
+   MILP independently in Pyomo as a cross-check.
+
+The model
+---------
+Indices: runs ``r``, candidate chips ``c`` (pairs where the chip lacks the run's precision are
+left out). For one system of chip ``c`` running all of run ``r`` the core gives: days
+``D1[r,c]``, peak facility power ``P[r,c]`` (MW: nameplate x (1 + network) x PUE), energy
+``E[r,c]`` (MWh), emissions, electricity and rental cost, and capex per system. Two facts make
+the model linear: the systems needed to meet the deadline ``T[r]`` are ``N[r,c] = D1 / T``;
+and a run's energy, electricity, rental cost and emissions do not depend on the number of
+systems (more systems draw more power for proportionally fewer hours).
+
+Variables: ``n[r,c]`` integer systems; ``f[r,c]`` the share of run ``r``'s FLOPs done on chip
+``c`` (binary: one chip per run, how synchronous clusters are built; continuous in [0, 1] with
+``allow_mixed_chips``, where each chip's pool trains its share and idle pools are not charged).
+
+Constraints::
+
+    sum_c f[r,c] = 1                                  every run is done
+    n[r,c] >= ceil(N[r,c]) f[r,c]                     by its deadline (one chip per run)
+    n[r,c] >= N[r,c] f[r,c],  n[r,c] >= f[r,c]        (mixed chips: a used pool has a system)
+    n[r,c] <= U[r,c] f[r,c]                           (one chip per run only)
+    sum_on-site n[r,c] G[r,c] <= grid_limit_mw        peak draw on the site grid, all at once
+    sum n capex + sum f (electricity or rental) <= budget_usd
+    sum_r n[r,c] gpus_per_system[c] <= supply_gpus[c]
+    racks[r,c] >= n[r,c] / systems_per_rack[c], sum racks <= max_racks   (on site; integer)
+
+``G`` is the peak facility power of one system at the site's design-day PUE (``site.design_pue``;
+else the facility profile's; else derived from the annual PUE by
+:func:`planner.power.design_day_pue`): the core's sizing already carries it, so ``G = P``. Writing the
+deadline as ``ceil(N) f`` (and ``n >= f``) keeps a tiny run (``N`` far below the solver's
+feasibility tolerance) at one system or more: the core never sizes a run on zero systems.
+
+Runs are concurrent (each on its own cluster, all drawing power at the same time) and bought
+hardware is charged in full to its run. Rented systems (``pricing = "rent"``) are cloud
+capacity off site: they count against no site limit (grid, racks), only against supply and
+budget, and their energy and emissions are still in the totals. They are not limited by the
+grid, so the ``time`` objective needs a supply cap for every rented chip.
+
+Inference services (``[[services]]`` of the scenario, issue 12) are rows beside the runs,
+from :func:`planner.serving_plan.service_options` (``options["workload"] == "service"``; the
+column and the service columns exist only when the scenario has services, so a scenario
+without them builds exactly the old table). A service's ``N`` is the systems whose replicas
+carry its PEAK demand at its latency targets: ``n >= ceil(N) f`` like a run, but a deadline
+scale (the ``time`` objective, the deadline relaxation) never scales it. Its energy and
+emissions have a fixed part (busy draw of the work served, times ``f``) and a part per
+installed system (idle draw, times ``n``), over ``site.horizon_years``; its cost is capex per
+system plus a running cost per system (rent, idle electricity) times ``n`` plus the fixed
+electricity times ``f``. Its grid power is scaled by design / annual PUE like a run's, and the
+grid, budget, supply and rack rows hold runs and services together. With services, a limit
+that does not bind at 10% looser is also re-solved without the limit at all (a service often
+changes chip only beyond 10%), and ``constraints["binds_for"]`` names the workloads whose chip
+or count changes in that re-solve; an infeasible joint plan also lists, per service, a TPOT
+target 1.5x longer and the largest share of its users that fits. With mixed chips, the speed
+form's share of a service is its own ``g`` (``sum_c g = 1``, not the speed).
+
+Objectives: ``cost`` (USD), ``power`` (peak facility MW of every system, rented ones off site
+included; the grid limit counts only the on-site ones), ``energy`` (MWh), ``emissions``
+(tCO2), ``gpus``; ties are broken lexicographically (then cost, then GPUs).
+``time`` minimises the longest run measured against its own deadline, ``max_r days[r] /
+T[r]``. For a fixed chip, a run's speed is proportional to its systems, so with one chip per
+run this is linear: maximise ``z`` subject to ``sum_c n[r,c] / N[r,c] >= z`` for every run
+(``z`` = how many times faster than its deadline the slowest run finishes, ``z >= 1``), then
+minimise cost at that ``z``. That max-min MILP is slow to prove optimal, so its LP relaxation
+only bounds ``z``, and plans are asked for at trial speeds (deadlines scaled by ``1 / z``: the
+counts are then forced and each solve is quick) until the fastest plan found and the bound
+agree within ``SEARCH_REL_TOL``. With mixed chips the speed-up multiplies the shares (``z f``,
+bilinear); with ``g[r,c] = f[r,c] z`` it is one linear MILP (only the budget's run-cost term
+``f = g / z`` is not: taken at an upper bound of ``z``, a relaxation, and re-solved
+conservatively when its plan breaks the true budget). The cost stage then runs at the fastest
+speed backed off by ``SPEED_BACKOFF``.
+
+Numerics
+--------
+The MILP is built as arrays (:class:`_LinearProgram`) in units that keep it O(1): speed in
+units of the fastest any plan could be (so ``z`` has a finite bound from the data and the speed
+rows' coefficients are at most 1), cost in USD millions, each objective divided by its own
+reference scale (every run on its best chip at the deadline), terms below ``CLEAN_REL`` of
+their row dropped, each row scaled by a power of two around 1 (:func:`coefficient_range`
+reports the result; the tests keep every shipped scenario within 1e-4..1e4). The MIP gaps are
+explicit (``MIP_REL_GAP``, ``MIP_ABS_GAP``) for HiGHS and CBC, and every point a solver
+returns is checked against every bound, integrality and UNSCALED row at ``CHECK_REL`` of the
+row's size before it is read; a point that fails is re-solved with tight tolerances, then
+reported as no solution. Solvers are quiet: their output goes to ``logging`` at DEBUG level,
+never to stdout (:func:`quiet_stdout`). Long solves report their steps through
+``solve(..., progress=callable)``.
+"""
+
+from __future__ import annotations
+
+from planner.optimization.api import optimize, solve
+from planner.optimization.constants import (
+    BUDGET_MUSD_DECIMALS,
+    GRID_DECIMALS,
+    LEX_TOL,
+    LOOSEN_FRACTION,
+    MAX_RACKS,
+    MAX_SWEEP_POINTS,
+    MIP_ABS_GAP,
+    MIP_REL_GAP,
+    OBJECTIVES,
+    SEARCH_REL_TOL,
+    SOLVERS,
+    SPEED_BACKOFF,
+    SWEEP_PARAMETERS,
+)
+from planner.optimization.formulation import (
+    CHECK_REL,
+    CLEAN_REL,
+    INTEGRALITY_TOL,
+    CoefficientRange,
+    coefficient_range,
+)
+from planner.optimization.model import ClusterModel, build_model
+from planner.optimization.pyomo_check import pyomo_available, solve_pyomo
+from planner.optimization.readback import Plan
+from planner.optimization.relaxations import TPOT_RELAX_FACTOR, USER_SHARE_STEPS, ceil_at
+from planner.optimization.solvers import Progress, available_solvers, quiet_stdout
+from planner.optimization.sweep import pareto, parse_sweep
+
+__all__ = [
+    "OBJECTIVES",
+    "SOLVERS",
+    "SWEEP_PARAMETERS",
+    "MIP_REL_GAP",
+    "MIP_ABS_GAP",
+    "LEX_TOL",
+    "SPEED_BACKOFF",
+    "LOOSEN_FRACTION",
+    "SEARCH_REL_TOL",
+    "MAX_SWEEP_POINTS",
+    "GRID_DECIMALS",
+    "BUDGET_MUSD_DECIMALS",
+    "MAX_RACKS",
+    "ClusterModel",
+    "build_model",
+    "CoefficientRange",
+    "CLEAN_REL",
+    "CHECK_REL",
+    "INTEGRALITY_TOL",
+    "coefficient_range",
+    "available_solvers",
+    "quiet_stdout",
+    "Progress",
+    "Plan",
+    "ceil_at",
+    "TPOT_RELAX_FACTOR",
+    "USER_SHARE_STEPS",
+    "solve",
+    "optimize",
+    "parse_sweep",
+    "pareto",
+    "pyomo_available",
+    "solve_pyomo",
+]

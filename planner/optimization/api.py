@@ -1,0 +1,179 @@
+"""The public entry points: :func:`solve` and :func:`optimize`."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from planner.catalog import Catalog
+from planner.optimization import readback
+from planner.optimization.algorithms import _Clock, _lexicographic, _time_plan
+from planner.optimization.constants import _OBJECTIVE_UNITS
+from planner.optimization.formulation import _Outcome
+from planner.optimization.messages import _infeasible_message, _plan_message
+from planner.optimization.model import ClusterModel, build_model
+from planner.optimization.readback import (
+    _RUN_COLUMNS,
+    Plan,
+    _binds_for,
+    _comparison,
+    _constraints,
+    _read_back,
+)
+from planner.optimization.relaxations import _RELAX_COLUMNS, _relaxations
+from planner.optimization.solvers import Progress, _check_solver
+from planner.scenarios import (
+    Scenario,
+)
+
+
+def solve(
+    model: ClusterModel,
+    *,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    relaxations: bool = True,
+    comparison: bool = True,
+    progress: Progress | None = None,
+) -> Plan:
+    """Solve the cluster MILP and read the answer back into a :class:`Plan`.
+
+    Parameters
+    ----------
+    model : ClusterModel
+        From :func:`build_model`.
+    solver : {"highs", "cbc"}
+        HiGHS through ``highspy`` (default) or CBC bundled with PuLP; if the one asked for is
+        not installed the other is used and the plan says so.
+    time_limit_s : float, optional
+        Wall-clock limit for all solver calls of this plan. When it is reached the best plan
+        found so far is returned with ``status="time_limit"``.
+    relaxations : bool
+        When no plan fits, compute the minimal relaxations (a few more solves).
+    comparison : bool
+        Size every candidate chip alone for the side-by-side table.
+    progress : callable, optional
+        ``progress(stage, done, total)``, called before each step of a long solve: ``stage``
+        says what runs next in words ("solving: cost", "tie-break: power", "testing whether
+        grid binds", "relaxing: budget"...), ``done`` of ``total`` counts the steps of that
+        stage (0-based), e.g. for a progress bar. Called from the solving thread; it should
+        return quickly and must not raise.
+
+    Notes
+    -----
+    Solver output never reaches stdout: HiGHS and CBC run inside :func:`quiet_stdout`, and
+    their log goes to ``logging.getLogger("planner.optimization")`` at DEBUG level. Every
+    point a solver returns is checked against every bound, row and integrality before it is
+    read (see :class:`_LinearProgram`).
+    """
+    used_solver = _check_solver(solver)
+    clock = _Clock(time_limit_s, progress)
+    notes = [] if used_solver == solver else [f"{solver} is not installed: used {used_solver}"]
+    start = time.perf_counter()
+    scale = None
+    if model.options.empty:
+        out = _Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
+    elif model.objective == "time":
+        out, scale, stage_notes = _time_plan(model, used_solver, clock)
+        notes += stage_notes
+    else:
+        out, stage_notes = _lexicographic(model, used_solver, clock)
+        notes += stage_notes
+    unit_key, unit = _OBJECTIVE_UNITS[model.objective]
+    compare, compare_sizings = _comparison(model) if comparison else (pd.DataFrame(), {})
+    if out.has_solution:
+        frame, totals, sizings = _read_back(model, out)
+        base, tests = None, {}
+        alternatives: dict[str, _Outcome] = {}
+        if out.status == "optimal":  # limits of a plan not proven optimal are not tested
+            base = out.primary
+            tests = readback._binding_tests(model, out, used_solver, clock, alternatives)
+        binds_for = (
+            {k: _binds_for(model, out, alt) for k, alt in alternatives.items()}
+            if model.services
+            else None
+        )
+        constraints = _constraints(model, frame, base, tests, binds_for)
+        value = totals[unit_key]
+        if out.status == "time_limit":
+            notes.append("the time limit stopped the solver: best plan found, maybe not optimal")
+        untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
+        if untested:
+            why = (
+                "the plan is not proven optimal"
+                if out.status != "optimal"
+                else "the time limit ran out before the re-solve with the limit 10% looser"
+            )
+            notes.append(f"binding not tested for {', '.join(untested)}: {why}")
+        rented = frame[frame["pricing"] == "rent"]
+        if not rented.empty:
+            notes.append(
+                f"rented systems are off site: {rented['facility_power_mw'].sum():,.2f} MW "
+                "peak not counted against the site grid or racks; their energy and emissions "
+                "(at the site's PUE and grid intensity) are in the totals"
+            )
+        notes.append(
+            "the grid limit and peak power are at the design-day PUE ("
+            + (
+                "site.design_pue"
+                if model.scenario.site.design_pue is not None
+                else "derived from site.pue: 1 + (PUE - 1) x design_pue_overhead_ratio, or the "
+                "facility profile's"
+            )
+            + "); energy, cost and emissions use the annual PUE (site.pue)"
+        )
+        message = _plan_message(model, frame, totals, constraints, out.status)
+        relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
+    else:
+        frame = pd.DataFrame(columns=_RUN_COLUMNS).set_index(["run", "chip"])
+        totals, sizings, value = {}, {}, None
+        constraints = pd.DataFrame()
+        if out.status == "infeasible" and relaxations and not model.options.empty:
+            relax = _relaxations(model, used_solver, clock)
+        else:
+            relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
+        message = _infeasible_message(model, relax, out, time_limit_s)
+    timings = {
+        "build_s": model.build_s,
+        "solve_s": clock.solve_s,
+        "total_s": model.build_s + time.perf_counter() - start,
+        "solver_calls": float(clock.solves),
+    }
+    if scale is not None and model.allow_mixed_chips and out.has_solution:
+        notes.append(f"mixed chips, time objective: every deadline scaled by {scale:.4f}")
+    return Plan(
+        status=out.status,
+        objective=model.objective,
+        objective_value=value,
+        objective_unit=unit,
+        solver=used_solver,
+        allow_mixed_chips=model.allow_mixed_chips,
+        message=message,
+        runs=frame,
+        totals=totals,
+        constraints=constraints,
+        comparison=compare,
+        relaxations=relax,
+        timings=timings,
+        notes=notes,
+        sizings=sizings,
+        comparison_sizings=compare_sizings,
+    )
+
+
+def optimize(
+    scenario: Scenario,
+    *,
+    objective: str | None = None,
+    allow_mixed_chips: bool | None = None,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+) -> Plan:
+    """Build and solve in one call: ``solve(build_model(scenario, ...), ...)``."""
+    model = build_model(
+        scenario, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=catalog
+    )
+    return solve(model, solver=solver, time_limit_s=time_limit_s, progress=progress)

@@ -1,0 +1,55 @@
+"""Constants of the optimiser: objectives, solvers, gaps and tolerances, limits."""
+
+from __future__ import annotations
+
+from planner.scenarios import (
+    Site,
+)
+
+OBJECTIVES: tuple[str, ...] = ("cost", "power", "energy", "emissions", "gpus", "time")
+SOLVERS: tuple[str, ...] = ("highs", "cbc")
+SWEEP_PARAMETERS: tuple[str, ...] = ("days", "grid_mw")
+#: Relative MIP gap asked of every solver (the defaults, 1e-4 for HiGHS, would let two solvers
+#: disagree in the fourth digit).
+MIP_REL_GAP = 1e-7
+#: Absolute MIP gap, in units of the scaled objective (each objective is divided by its
+#: reference scale, so it is about 1 per run; HiGHS' default 1e-6 in model units let a
+#: 1e15-FLOP run's 1e-9 MWh differences through).
+MIP_ABS_GAP = 1e-9
+#: Tolerance of the lexicographic bounds (relative, plus the same times the objective's
+#: reference scale).
+LEX_TOL = 1e-6
+#: The cost stage of the ``time`` objective runs at the fastest speed found, every deadline
+#: stretched by this fraction: a speed shown feasible, with a margin off the boundary.
+SPEED_BACKOFF = 1e-6
+#: A limit "binds" when loosening it by this fraction improves the optimum (re-solve).
+LOOSEN_FRACTION = 0.10
+#: Relative precision of the search for the fastest plan (``time`` objective, deadline
+#: relaxations): as tight as the MIP gap, so every solver reports the same optimum.
+SEARCH_REL_TOL = 1e-7
+#: Largest number of points of a ``--pareto`` sweep.
+MAX_SWEEP_POINTS = 1000
+#: Relaxation amounts are rounded UP to these decimals (shown as is): following the advice
+#: literally gives a plan. Grid: 0.01 MW (10 kW); budget: USD 0.1M; GPUs and racks: whole.
+GRID_DECIMALS = 2
+BUDGET_MUSD_DECIMALS = 1
+#: Largest rack count the scenario validator accepts (``Site.max_racks``).
+MAX_RACKS = int(next(c.le for c in Site.model_fields["max_racks"].metadata if hasattr(c, "le")))
+_USD_PER_MUSD = 1e6
+#: Pricing modes of the core that charge the whole purchase to the run ("buy" is the former
+#: name of "capex", :data:`planner.assumptions.LEGACY_PRICING`); "amortized" charges the
+#: hardware's share of its service life, which like rent depends on GPU-hours, not the count.
+_WHOLE_PURCHASE = ("buy", "capex")
+#: Column of each objective in the totals, and its unit.
+_OBJECTIVE_UNITS = {
+    "cost": ("cost_usd", "USD"),
+    "power": ("facility_power_mw", "MW"),
+    "energy": ("energy_mwh", "MWh"),
+    "emissions": ("emissions_tco2", "tCO2"),
+    "gpus": ("gpus", "GPUs"),
+    "time": ("longest_fraction_of_deadline", "fraction of deadline"),
+}
+
+
+#: Suffix of a ``loosen`` name that removes the limit instead of loosening it by 10%.
+_DROPPED = "!"

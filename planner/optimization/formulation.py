@@ -1,0 +1,530 @@
+"""Formulate: the MILP as arrays (:class:`_LinearProgram`), scaled so its coefficients stay O(1)
+(:func:`coefficient_range`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner.optimization.constants import _DROPPED, _USD_PER_MUSD, LEX_TOL, LOOSEN_FRACTION
+from planner.optimization.model import ClusterModel
+
+# The MILP is built as plain arrays (:class:`_LinearProgram`: columns with bounds and
+# integrality, rows as {column: coefficient} with lower/upper bounds, a minimised objective),
+# scaled, handed to HiGHS directly (``highspy``) or to CBC through PuLP, and the returned point
+# is checked against the UNSCALED rows before anything reads it.
+
+
+@dataclass(frozen=True)
+class CoefficientRange:
+    """Smallest and largest ``|a_ij|`` over the nonzeros of a formulated model.
+
+    ``matrix_*`` over the constraint matrix, ``objective_*`` over the objective, ``rhs_*``
+    over the finite nonzero row bounds: as handed to the solver (after scaling) unless
+    :func:`coefficient_range` was asked for ``scaled=False``. ``rows`` and ``columns`` give the
+    size. NaN when a part has no nonzero.
+    """
+
+    matrix_min: float
+    matrix_max: float
+    objective_min: float
+    objective_max: float
+    rhs_min: float
+    rhs_max: float
+    rows: int
+    columns: int
+
+    @property
+    def matrix_ratio(self) -> float:
+        return self.matrix_max / self.matrix_min
+
+
+def _abs_range(values: np.ndarray) -> tuple[float, float]:
+    a = np.abs(np.asarray(values, dtype=float))
+    a = a[(a > 0) & np.isfinite(a)]
+    return (float(a.min()), float(a.max())) if a.size else (math.nan, math.nan)
+
+
+@dataclass
+class _LinearProgram:
+    """min c x, rows lo <= A x <= hi, bounds, integrality (model units, unscaled)."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    row_names: list[str] = field(default_factory=list)
+    row_coeffs: list[dict[int, float]] = field(default_factory=list)
+    row_lower: list[float] = field(default_factory=list)
+    row_upper: list[float] = field(default_factory=list)
+    objective: dict[int, float] = field(default_factory=dict)
+    _scaled: tuple[Any, ...] | None = None
+
+    def var(self, low: float, up: float, integer: bool = False) -> int:
+        self.lower.append(float(low))
+        self.upper.append(float(up))
+        self.integer.append(bool(integer))
+        return len(self.lower) - 1
+
+    def row(self, name: str, coeffs: dict[int, float], low: float, up: float) -> None:
+        coeffs = {j: float(a) for j, a in coeffs.items() if a != 0.0}
+        if coeffs:
+            self.row_names.append(name)
+            self.row_coeffs.append(coeffs)
+            self.row_lower.append(float(low))
+            self.row_upper.append(float(up))
+
+    @property
+    def num_col(self) -> int:
+        return len(self.lower)
+
+    def _magnitudes(self) -> np.ndarray:
+        """Largest |value| each column can take (inf when unbounded)."""
+        return np.maximum(np.abs(np.asarray(self.lower)), np.abs(np.asarray(self.upper)))
+
+    def scaled(self) -> tuple[Any, ...]:
+        """Row-wise CSR arrays after cleaning and scaling, and the scaled objective.
+
+        Cleaning: a term that can move its row by at most ``CLEAN_REL`` of the row's largest
+        term (or bound) is dropped (e.g. a tiny run's USD 1e-6 of electricity in a USD 1e9
+        budget). Scaling: each row is multiplied by the power of two nearest to
+        ``1 / sqrt(max |a| min |a|)``, so its coefficients are centred on 1.
+        """
+        if self._scaled is not None:
+            return self._scaled
+        mag = self._magnitudes()
+        starts, index, value = [0], [], []
+        lower, upper = [], []
+        for coeffs, lo, hi in zip(self.row_coeffs, self.row_lower, self.row_upper, strict=True):
+            cols = np.fromiter(coeffs.keys(), dtype=np.int64, count=len(coeffs))
+            vals = np.fromiter(coeffs.values(), dtype=float, count=len(coeffs))
+            reach = np.abs(vals) * mag[cols]
+            finite = np.isfinite(reach)
+            bounds = [abs(b) for b in (lo, hi) if math.isfinite(b)]
+            size = max([*reach[finite].tolist(), *bounds, 0.0])
+            keep = ~finite | (reach > CLEAN_REL * size)
+            cols, vals = cols[keep], vals[keep]
+            absv = np.abs(vals)
+            factor = 2.0 ** -round(0.5 * math.log2(float(absv.max()) * float(absv.min())))
+            index.extend(cols.tolist())
+            value.extend((vals * factor).tolist())
+            starts.append(len(index))
+            lower.append(lo * factor)
+            upper.append(hi * factor)
+        cost = np.zeros(self.num_col)
+        for j, c in self.objective.items():
+            cost[j] = c
+        reach = np.abs(cost) * np.where(np.isfinite(mag), mag, 1.0)
+        if reach.size and reach.max() > 0:
+            cost[reach <= CLEAN_REL * reach.max()] = 0.0
+        self._scaled = (
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            cost,
+        )
+        return self._scaled
+
+    def coefficient_range(self, scaled: bool = True) -> CoefficientRange:
+        if scaled:
+            _, _, value, lower, upper, cost = self.scaled()
+        else:
+            value = np.array([a for c in self.row_coeffs for a in c.values()])
+            lower, upper = np.asarray(self.row_lower), np.asarray(self.row_upper)
+            cost = np.fromiter(self.objective.values(), dtype=float)
+        a_lo, a_hi = _abs_range(value)
+        c_lo, c_hi = _abs_range(cost)
+        b_lo, b_hi = _abs_range(np.concatenate([lower, upper]))
+        return CoefficientRange(
+            a_lo, a_hi, c_lo, c_hi, b_lo, b_hi, len(self.row_names), self.num_col
+        )
+
+    def violation(self, x: np.ndarray) -> str | None:
+        """The first bound or row the point ``x`` breaks (unscaled rows), or None.
+
+        Tolerance: ``CHECK_REL`` of the row's size, max(sum |a_ij x_j|, |bound|, min |a_ij|):
+        relative to the row, so MW, USD millions and GPUs rows are checked alike.
+        """
+        low, up = np.asarray(self.lower), np.asarray(self.upper)
+        tol = CHECK_REL * np.maximum(1.0, np.abs(np.where(np.isfinite(low), low, 0.0)))
+        if (x < low - tol).any() or (x > up + CHECK_REL * np.maximum(1.0, np.abs(x))).any():
+            j = int(np.argmax((x < low - tol) | (x > up + CHECK_REL * np.maximum(1.0, np.abs(x)))))
+            return f"column {j} = {x[j]:g} outside [{low[j]:g}, {up[j]:g}]"
+        for name, coeffs, lo, hi in zip(
+            self.row_names, self.row_coeffs, self.row_lower, self.row_upper, strict=True
+        ):
+            terms = [a * x[j] for j, a in coeffs.items()]
+            act = math.fsum(terms)
+            size = max(
+                sum(abs(t) for t in terms),
+                *(abs(b) for b in (lo, hi) if math.isfinite(b)),
+                min(abs(a) for a in coeffs.values()),
+            )
+            if act < lo - CHECK_REL * size or act > hi + CHECK_REL * size:
+                return f"row {name}: {act:.9g} not in [{lo:.9g}, {hi:.9g}]"
+        return None
+
+
+#: Terms moving their row by less than this fraction of the row's size are dropped.
+CLEAN_REL = 1e-11
+#: A returned point must meet every row within this fraction of the row's size.
+CHECK_REL = 1e-6
+#: Integer columns must be within this of a whole number.
+INTEGRALITY_TOL = 1e-5
+
+
+@dataclass
+class _Formulation:
+    """The linear programme of one goal and where its decision variables are."""
+
+    lp: _LinearProgram
+    goal: str
+    keys: list[tuple[str, str]]
+    n: np.ndarray  # column of n[r,c] per key
+    f: np.ndarray | None  # column of f[r,c] (None in the mixed-chip speed form)
+    g: np.ndarray | None  # column of g[r,c] = f[r,c] t (mixed-chip speed form)
+    t: int | None  # column of the normalised speed t = z / speed_unit
+    speed_unit: float  # z per unit of t
+    elastic: dict[str, int]
+    objective_unit: float  # model units per unit of the scaled objective
+    infeasible_bounds: bool = False
+    racks: dict[int, int] = field(default_factory=dict)  # key position -> rack column
+    start: np.ndarray | None = None  # a known feasible point (warm start), if any
+    service: np.ndarray | None = None  # per key: an inference service (its g is its share)
+
+    def start_from(self, out: _Outcome, m: ClusterModel) -> None:
+        """Warm start from an earlier plan's systems and shares (if it fits this form)."""
+        if not out.n or self.f is None:
+            return
+        x = np.asarray(self.lp.lower, dtype=float).copy()
+        x[self.n] = [out.n[k] for k in self.keys]
+        x[self.f] = [out.f[k] for k in self.keys]
+        spr = m.options["systems_per_rack"].to_numpy(dtype=float)
+        for i, j in self.racks.items():
+            x[j] = math.ceil(x[self.n[i]] / spr[i])
+        if not self.lp.violation(np.clip(x, self.lp.lower, self.lp.upper)):
+            self.start = x
+
+    @property
+    def problem(self) -> _LinearProgram:  # kept for old callers (benchmarks)
+        return self.lp
+
+
+def _model_arrays(m: ClusterModel) -> dict[str, np.ndarray]:
+    opt = m.options
+    return {c: opt[c].to_numpy() for c in opt.columns}
+
+
+def _objective_coefficients(
+    m: ClusterModel, col: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per goal: (coefficient of n, coefficient of f) per key, in model units (cost: USD M)."""
+    zero = np.zeros(len(m.options))
+
+    def per_system(name: str) -> np.ndarray:  # a service's running part (0 for a run)
+        return col[name].astype(float) if name in col else zero
+
+    return {
+        "power": (col["facility_power_mw_per_system"].astype(float), zero),
+        "cost": (
+            (col["capex_usd_per_system"].astype(float) + per_system("cost_usd_per_system"))
+            / _USD_PER_MUSD,
+            col["run_cost_usd"].astype(float) / _USD_PER_MUSD,
+        ),
+        "energy": (per_system("energy_mwh_per_system"), col["energy_mwh"].astype(float)),
+        "emissions": (
+            per_system("emissions_tco2_per_system"),
+            col["emissions_tco2"].astype(float),
+        ),
+        "gpus": (col["gpus_per_system"].astype(float), zero),
+    }
+
+
+def _reference_scale(
+    m: ClusterModel, goal: str, col: dict[str, np.ndarray], coef: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """The data's own scale of an objective: each run on its cheapest (least-power, ...) chip
+    at its deadline, summed. Dividing by it puts the objective near 1..#runs."""
+    per_key = coef[0] * _whole_array(col["systems_needed"]) + coef[1]
+    per_run = pd.Series(per_key, index=m.options.index).groupby(level="run").min()
+    ref = float(per_run.sum())
+    return ref if math.isfinite(ref) and ref > 0 else 1.0
+
+
+def _whole_array(needed: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """:func:`_whole_systems` for an array."""
+    return np.maximum(1.0, np.ceil(np.asarray(needed, dtype=float) / scale * (1 - 1e-12)))
+
+
+def _formulate(
+    m: ClusterModel,
+    goal: str,
+    *,
+    elastic: str | None = None,
+    bounds: tuple[tuple[str, float], ...] = (),
+    deadline_scale: float = 1.0,
+    loosen: frozenset[str] = frozenset(),
+    linearise_at: float | None = None,
+    speed_floor: float | None = None,
+    maximise: bool = True,
+) -> _Formulation:
+    """The scaled linear programme for ``goal``.
+
+    ``goal`` is an objective name; ``"time"`` (maximise the speed-up z of the slowest run,
+    z >= 1: deadlines met); ``"speedup"`` (the same without z >= 1); ``"feasibility"``; or
+    ``"elastic"`` (minimise the violation of the limit named ``elastic``: ``grid``,
+    ``budget``, ``supply`` or ``racks``). ``bounds`` holds earlier lexicographic optima (model
+    units); ``deadline_scale`` multiplies every deadline; ``loosen`` raises limits (``grid``,
+    ``budget``, ``supply:<chip>``, ``racks``) by ``LOOSEN_FRACTION`` to test whether they bind.
+
+    Speed (``time``/``speedup``) is measured in units of ``speed_unit`` = the fastest any
+    plan could be (every run on all its systems up to the limits), so ``t = z / speed_unit``
+    lies in (0, 1] and the rows' coefficients are at most 1. With mixed chips the speed
+    multiplies the shares; the form then uses ``g[r,c] = f[r,c] t`` (linear); only the
+    budget's run-cost term ``f = g / t`` is not, and is taken at ``t = linearise_at``
+    (exact for plans at least that fast: conservative) or, with ``linearise_at=None``, at
+    ``t = 1`` (a relaxation: an upper bound of the speed). ``speed_floor`` keeps only plans
+    with a speed-up of at least that; ``maximise=False`` only asks for a plan.
+    """
+    lp = _LinearProgram()
+    mixed = m.allow_mixed_chips
+    keys = list(m.options.index)
+    col = _model_arrays(m)
+    k = len(keys)
+    need = col["systems_needed"].astype(float)
+    position = {w: i for i, w in enumerate(m.workloads)}
+    run_of = np.asarray([position[r] for r, _ in keys], dtype=np.int64)
+    service = m.is_service()
+    n_runs = len(m.runs)
+    upper = np.maximum(col["max_systems"].astype(float), _whole_array(need, deadline_scale))
+    if loosen:  # the bounds came from the limits: let the count grow with them
+        upper = np.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
+    speed_form = goal in ("time", "speedup")
+    n = np.asarray([lp.var(0, u, True) for u in upper])
+    f = g = None
+    t = None
+    speed_unit = 1.0
+    infeasible_bounds = False
+    if speed_form:
+        per_key = upper / need
+        per_run = pd.Series(per_key[~service]).groupby(run_of[~service])
+        speed_unit = float((per_run.sum() if mixed else per_run.max()).min())
+        floor = 1.0 / speed_unit if goal == "time" else 0.0
+        if speed_floor is not None:  # only plans at least this fast (speed-up z)
+            floor = max(floor, speed_floor / speed_unit)
+        if linearise_at is not None:
+            floor = max(floor, linearise_at)
+        infeasible_bounds = floor > 1.0
+        t = lp.var(min(floor, 1.0), 1.0)
+    if speed_form and mixed:
+        assert t is not None
+        g = np.asarray(
+            [
+                lp.var(0.0, min(1.0, u / (max(nd, 1.0) if svc else nd * speed_unit)))
+                for u, nd, svc in zip(upper, need, service, strict=True)
+            ]
+        )
+        coef = np.maximum(need * speed_unit, 1.0)
+        # a service's share is g itself (its peak is served at any speed): n >= max(N, 1) g
+        coef[service] = np.maximum(need[service], 1.0)
+        for i in range(k):  # n >= N z f = N speed_unit g; n >= 1 when g > 0 (see docs)
+            lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(g[i]): -coef[i]}, 0.0, math.inf)
+        for r in range(len(m.workloads)):
+            members = np.flatnonzero(run_of == r)
+            if r < n_runs:
+                lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
+            else:
+                lp.row(f"work_{r}", {int(g[i]): 1.0 for i in members}, 1.0, 1.0)
+    else:
+        f = np.asarray([lp.var(0, 1, not mixed) for _ in range(k)])
+        for r in range(len(m.workloads)):
+            members = np.flatnonzero(run_of == r)
+            lp.row(f"work_{r}", {int(f[i]): 1.0 for i in members}, 1.0, 1.0)
+        if not mixed:
+            for i in range(k):
+                lp.row(f"one_chip_{i}", {int(n[i]): 1.0, int(f[i]): -upper[i]}, -math.inf, 0.0)
+        if speed_form:
+            assert t is not None
+            coef = np.minimum(1.0, 1.0 / (need * speed_unit))
+            for i in range(k):
+                lp.row(f"used_pool_{i}", {int(n[i]): 1.0, int(f[i]): -1.0}, 0.0, math.inf)
+            peak = _whole_array(need)
+            for i in np.flatnonzero(service).tolist():  # a service meets its peak at any speed
+                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -peak[i]}, 0.0, math.inf)
+            for r in range(n_runs):
+                members = np.flatnonzero(run_of == r)
+                lp.row(
+                    f"speed_{r}",
+                    {**{int(n[i]): coef[i] for i in members}, t: -1.0},
+                    0.0,
+                    math.inf,
+                )
+        else:
+            # one chip per run: ceil(N) f is the same set as N f (f binary), and exact;
+            # mixed: n >= N f and n >= f (a used pool has a system) are n >= max(N, 1) f.
+            dl = (
+                _whole_array(need, deadline_scale)
+                if not mixed
+                else np.maximum(need / deadline_scale, 1.0)
+            )
+            if service.any():  # deadlines scale; a service's peak does not
+                dl[service] = (
+                    _whole_array(need[service]) if not mixed else np.maximum(need[service], 1.0)
+                )
+            for i in range(k):
+                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -dl[i]}, 0.0, math.inf)
+
+    coefs = _objective_coefficients(m, col)
+    share = f if f is not None else g
+    assert share is not None
+    share_weight = np.ones(k)
+    if f is None:  # mixed speed form: f = g / t, taken at t = linearise_at (or 1)
+        share_weight[~service] = 1.0 / (linearise_at if linearise_at is not None else 1.0)
+
+    def expression(name: str) -> dict[int, float]:
+        cn, cf = coefs[name]
+        out: dict[int, float] = {}
+        for i in range(k):
+            if cn[i]:
+                out[int(n[i])] = cn[i]
+            if cf[i]:
+                out[int(share[i])] = cf[i] * share_weight[i]
+        return out
+
+    ev: dict[str, int] = {}
+    whole = _whole_array(need)
+
+    def extra(name: str, cap: float) -> dict[int, float]:
+        if elastic is None or not (elastic == name or name.startswith(f"{elastic}:")):
+            return {}
+        ev[name] = lp.var(0.0, max(cap, 1.0))
+        return {ev[name]: -1.0}
+
+    def limit(name: str, value: float) -> float:
+        if f"{name}{_DROPPED}" in loosen:  # the limit removed (joint plans' binding test)
+            return math.inf
+        return value * (1 + LOOSEN_FRACTION) if name in loosen else value
+
+    on_site = col["on_site"].astype(bool)
+    grid_mw = col["grid_power_mw_per_system"].astype(float)
+    if on_site.any():  # rented systems are off the site grid
+        row = {int(n[i]): grid_mw[i] for i in np.flatnonzero(on_site)}
+        row.update(extra("grid", float((whole * grid_mw).sum())))
+        lp.row("grid_limit", row, -math.inf, limit("grid", m.grid_limit_mw))
+    if m.budget_usd is not None:
+        row = expression("cost")
+        total = coefs["cost"][0] * whole + coefs["cost"][1]
+        row.update(extra("budget", float(total.sum())))
+        lp.row("budget", row, -math.inf, limit("budget", m.budget_usd / _USD_PER_MUSD))
+    gps = col["gpus_per_system"].astype(float)
+    chip_of = np.asarray([c for _, c in keys])
+    for chip, cap in m.supply_gpus.items():
+        members = np.flatnonzero(chip_of == chip)
+        if members.size:
+            row = {int(n[i]): gps[i] for i in members}
+            row.update(extra(f"supply:{chip}", float((whole[members] * gps[members]).sum())))
+            lp.row(f"supply_{chip}", row, -math.inf, limit(f"supply:{chip}", float(cap)))
+    racks: dict[int, int] = {}
+    if m.max_racks is not None and on_site.any():
+        spr = col["systems_per_rack"].astype(float)
+        for i in np.flatnonzero(on_site).tolist():
+            racks[i] = lp.var(0, math.ceil(upper[i] / spr[i]), True)
+            lp.row(f"rack_fill_{i}", {racks[i]: spr[i], int(n[i]): -1.0}, 0.0, math.inf)
+        row = {j: 1.0 for j in racks.values()}
+        row.update(extra("racks", float(np.ceil(whole / spr)[on_site].sum())))
+        lp.row("max_racks", row, -math.inf, float(limit("racks", m.max_racks)))
+
+    refs = {name: _reference_scale(m, name, col, coefs[name]) for name in coefs}
+    for name, value in bounds:
+        lp.row(
+            f"lex_{name}",
+            expression(name),
+            -math.inf,
+            value * (1 + LEX_TOL) + LEX_TOL * refs[name],
+        )
+
+    unit = 1.0
+    if goal == "elastic":
+        lp.objective = {j: 1.0 / max(lp.upper[j], 1.0) for j in ev.values()}
+    elif speed_form:
+        assert t is not None
+        lp.objective = {t: -1.0} if maximise else {}
+    elif goal != "feasibility":
+        unit = refs[goal]
+        lp.objective = {j: a / unit for j, a in expression(goal).items()}
+    return _Formulation(
+        lp,
+        goal,
+        keys,
+        n,
+        f,
+        g,
+        t,
+        speed_unit,
+        ev,
+        unit,
+        infeasible_bounds=infeasible_bounds,
+        racks=racks if m.max_racks is not None and on_site.any() else {},
+        service=service,
+    )
+
+
+def coefficient_range(
+    model: ClusterModel, goal: str | None = None, *, scaled: bool = True
+) -> CoefficientRange:
+    """Coefficient range of the matrix, objective and right-hand sides of a formulated model.
+
+    Parameters
+    ----------
+    model : ClusterModel
+        From :func:`build_model`.
+    goal : str, optional
+        An objective name, ``"speedup"``, ``"feasibility"``; default the model's objective
+        (``time`` with mixed chips is the speed form the solver sees).
+    scaled : bool
+        The programme as handed to the solver (cleaned and row-scaled, default) or as built
+        in model units (MW, USD millions, GPUs, shares).
+
+    A well-scaled model keeps every ``|a_ij|`` within about 1e-4..1e4 (linopy's rule of thumb):
+    the tests check every shipped scenario against that.
+    """
+    return _formulate(model, goal or model.objective).lp.coefficient_range(scaled)
+
+
+def _var(
+    prob: pulp.LpProblem,
+    name: str,
+    low: float | None,
+    up: float | None = None,
+    cat: str = pulp.LpContinuous,
+) -> pulp.LpVariable:
+    """A variable attached to ``prob`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
+    low = None if low is None or low == -math.inf else low
+    up = None if up is None or up == math.inf else up
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, low, up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
+
+
+@dataclass
+class _Outcome:
+    status: str  # optimal | time_limit | infeasible | no_solution | error
+    n: dict[tuple[str, str], int]
+    f: dict[tuple[str, str], float]
+    z: float | None
+    totals: dict[str, float]
+    elastic: dict[str, float]
+    solve_s: float
+    detail: str = ""
+    primary: float | None = None  # optimum of the first lexicographic stage (model units)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit")

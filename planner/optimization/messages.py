@@ -1,0 +1,88 @@
+"""English sentences about plans and infeasibility (the faces print them)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planner.optimization.constants import GRID_DECIMALS
+from planner.optimization.formulation import _Outcome
+from planner.optimization.model import ClusterModel
+
+
+def _chips_text(frame: pd.DataFrame) -> str:
+    parts = [
+        f"{run}: {int(r.gpus):,} {chip.upper()} ({int(r.systems):,} systems)"
+        for (run, chip), r in frame.iterrows()
+    ]
+    return "; ".join(parts)
+
+
+def _plan_message(
+    m: ClusterModel,
+    frame: pd.DataFrame,
+    totals: dict[str, float],
+    constraints: pd.DataFrame,
+    status: str,
+) -> str:
+    binding = [
+        f"{c} (for {row['binds_for']})"
+        if row.get("binds_for") and not str(c).startswith("deadline_days.")
+        else str(c)
+        for c, row in constraints.iterrows()
+        if row["binding"] is True
+    ]
+    untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
+    off_site = totals["facility_power_mw"] - float(
+        frame.loc[frame["pricing"] != "rent", "facility_power_mw"].sum()
+    )
+    power = f"Peak {totals['grid_power_mw']:,.2f} MW of {m.grid_limit_mw:g} MW on the site grid"
+    if off_site > 0:
+        power += f" (plus {off_site:,.2f} MW rented off site)"
+    text = (
+        f"{_chips_text(frame)}. {power}, USD {totals['cost_usd'] / 1e6:,.1f}M, "
+        f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
+        f"Binding: {', '.join(binding) if binding else 'none'}"
+        + (f"; not tested: {', '.join(untested)}." if untested else ".")
+    )
+    return ("Time limit reached, best plan found: " if status == "time_limit" else "") + text
+
+
+def _infeasible_message(
+    m: ClusterModel, relax: pd.DataFrame, out: _Outcome, time_limit_s: float | None
+) -> str:
+    if out.status == "no_solution":
+        if time_limit_s is not None:
+            return (
+                f"No plan found within the time limit of {time_limit_s:g} s (the solver found "
+                "no feasible plan yet); allow more time with --time-limit-s."
+            )
+        return (
+            f"The solver stopped without a plan and without proving that none exists "
+            f"({out.detail or 'no status'}): usually numerical trouble from extreme numbers "
+            "(prices, FLOPs or limits many orders of magnitude apart); check the scenario."
+        )
+    if out.status == "error":
+        return f"The solver failed: {out.detail}"
+    if relax.empty:
+        return "No plan fits the limits."
+    chips = ", ".join(c.upper() for c in m.chips)
+    deadlines = ", ".join(f"{t:g} days" for t in m.deadline_days.values())
+    head = f"No plan fits: {deadlines} on {chips}"
+    grid = relax.loc["grid_limit_mw"] if "grid_limit_mw" in relax.index else None
+    if grid is not None and grid["works"]:
+        head += (
+            f" needs {grid['needed']:,.{GRID_DECIMALS}f} MW; the grid gives {m.grid_limit_mw:g} MW"
+        )
+    options = [row["detail"] for _, row in relax.iterrows() if row["works"]]
+    deadline_rows = [(k, r) for k, r in relax.iterrows() if k.startswith("deadline_days.")]
+    if len(deadline_rows) > 1 and all(r["works"] for _, r in deadline_rows):
+        joined = ", ".join(
+            f"{r['needed']:,.0f} days for {k.split('.', 1)[1]}" for k, r in deadline_rows
+        )
+        options = [o for o in options if o not in {r["detail"] for _, r in deadline_rows}]
+        options.insert(
+            1 if options else 0, f"every deadline stretched by one common factor: {joined}"
+        )
+    if not options:
+        return head + ". No single limit can be relaxed enough on its own."
+    return head + ". Either " + ", or ".join(options) + "."

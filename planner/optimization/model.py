@@ -1,0 +1,375 @@
+"""Build: a validated scenario -> :class:`ClusterModel`, the table of coefficients per (workload,
+chip) computed by the core, and the limits. No solver object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.catalog import Catalog, load_catalog
+from planner.errors import InputError, ResultOutOfRange
+from planner.optimization.constants import _WHOLE_PURCHASE, OBJECTIVES
+from planner.scenarios import (
+    Scenario,
+)
+from planner.sizing import SizingResult, size_training
+from planner.workloads import TrainingRun
+
+
+@dataclass(frozen=True)
+class ClusterModel:
+    """The optimisation model as plain data (no solver objects).
+
+    Attributes
+    ----------
+    options : DataFrame
+        One row per (run, chip) pair, indexed by ``run, chip``. Columns: ``systems_needed``
+        (fractional systems to meet the deadline, N), ``max_systems`` (U), ``gpus_per_system``,
+        ``facility_power_mw_per_system`` (peak, at the design-day PUE),
+        ``grid_power_mw_per_system`` (peak on the site grid at the design-day PUE; 0 for
+        rented systems, which are off site), ``on_site`` (bought), ``capex_usd_per_system``,
+        ``run_cost_usd`` (electricity, or rental, for the whole run: independent of the count),
+        ``energy_mwh``, ``emissions_tco2``, ``days_on_one_system``, ``deadline_days``,
+        ``pricing``, ``systems_per_rack``, ``mfu``, ``pue``.
+    excluded : DataFrame
+        (run, chip) pairs left out, with the reason (no tensor mode at the run's precision).
+    """
+
+    scenario: Scenario
+    objective: str
+    allow_mixed_chips: bool
+    options: pd.DataFrame
+    excluded: pd.DataFrame
+    grid_limit_mw: float
+    budget_usd: float | None
+    supply_gpus: dict[str, int]
+    max_racks: int | None
+    deadline_days: dict[str, float]
+    catalog: Catalog = field(repr=False)
+    build_s: float = 0.0
+    #: Names of the inference services (``scenario.services``), after the runs in ``options``.
+    services: tuple[str, ...] = ()
+    #: Years of serving the services' energy and running costs cover (``site.horizon_years``).
+    horizon_years: float = 1.0
+
+    @property
+    def runs(self) -> list[str]:
+        """The training runs (the services are in :attr:`services`)."""
+        return list(self.deadline_days)
+
+    @property
+    def workloads(self) -> list[str]:
+        """Runs, then services: every name of the ``run`` level of ``options``."""
+        return [*self.deadline_days, *self.services]
+
+    def is_service(self) -> np.ndarray:
+        """Per row of ``options``: whether it is an inference service."""
+        if not self.services:
+            return np.zeros(len(self.options), dtype=bool)
+        return (self.options["workload"] == "service").to_numpy(dtype=bool)
+
+    @property
+    def chips(self) -> list[str]:
+        return list(dict.fromkeys(self.options.index.get_level_values("chip")))
+
+    def assumptions(self, run: str, chip: str):  # noqa: ANN201 - SizingAssumptions
+        """The core assumptions of ``run`` on ``chip`` (for re-sizing)."""
+        spec = next(r for r in self.scenario.runs if r.name == run)
+        return self.scenario.assumptions_for(spec, self.catalog.get(chip))
+
+
+def build_model(
+    scenario: Scenario,
+    *,
+    objective: str | None = None,
+    allow_mixed_chips: bool | None = None,
+    catalog: Catalog | None = None,
+) -> ClusterModel:
+    """Coefficients and limits of the cluster MILP for ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`planner.scenarios.load_scenario`.
+    objective : {"cost", "power", "energy", "emissions", "gpus", "time"}, optional
+        Default: the scenario's ``objective`` (itself ``cost`` by default).
+    allow_mixed_chips : bool, optional
+        Let a run use several chip types. Default: the scenario's ``allow_mixed_chips``.
+    """
+    start = time.perf_counter()
+    cat = catalog or load_catalog()
+    objective = objective or scenario.objective
+    if objective not in OBJECTIVES:
+        raise InputError("objective", objective, "one of: " + ", ".join(OBJECTIVES))
+    mixed = scenario.allow_mixed_chips if allow_mixed_chips is None else bool(allow_mixed_chips)
+    grid = scenario.site.grid_limit_mw
+    budget = scenario.budget_usd
+    supply = {c: int(v) for c, v in scenario.candidates.supply_gpus.items()}
+    rows, excluded = [], []
+    chip_ids = scenario.candidate_ids(cat)
+    sized = _one_system_sizings(scenario, cat, chip_ids)
+    for r, spec in enumerate(scenario.runs):
+        for chip_id in chip_ids:
+            chip = cat.get(chip_id)
+            if chip.dense_tflops_or_none(spec.precision) is None:
+                excluded.append(
+                    {
+                        "run": spec.name,
+                        "chip": chip_id,
+                        "reason": f"no {spec.precision.upper()} tensor mode",
+                    }
+                )
+                continue
+            one = sized[(r, chip_id)]
+            if isinstance(one, ResultOutOfRange):  # e.g. decades on one system
+                excluded.append(
+                    {"run": spec.name, "chip": chip_id, "reason": one.detail or str(one)}
+                )
+                continue
+            on_site = one.pricing != "rent"
+            capex = float(one.capex_usd) if one.pricing in _WHOLE_PURCHASE else 0.0
+            need = float(one.days) / spec.deadline_days
+            power_mw = float(one.facility_power_mw)
+            grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
+            if not on_site and objective == "time" and chip_id not in supply:
+                raise InputError(
+                    f"candidates.supply_gpus.{chip_id}",
+                    "missing",
+                    "a whole number of GPUs for a rented chip with the time objective",
+                    detail="rented cloud capacity is off the site grid, so without a cap the "
+                    "fastest plan would rent without limit",
+                )
+            bounds = []
+            if on_site:
+                bounds.append(math.floor(grid / grid_mw * (1 + 1e-12)))
+            if budget is not None and capex > 0:
+                bounds.append(math.floor(budget / capex * (1 + 1e-12)))
+            if chip_id in supply:
+                bounds.append(supply[chip_id] // chip.gpus_per_system)
+            at_deadline = _whole_systems(need)
+            rows.append(
+                {
+                    "run": spec.name,
+                    "chip": chip_id,
+                    "systems_needed": need,
+                    "max_systems": max(at_deadline, min(bounds, default=at_deadline)),
+                    "gpus_per_system": chip.gpus_per_system,
+                    "facility_power_mw_per_system": power_mw,
+                    "grid_power_mw_per_system": grid_mw,
+                    "on_site": on_site,
+                    "capex_usd_per_system": capex,
+                    "run_cost_usd": float(one.cost_usd) - capex,
+                    "energy_mwh": float(one.energy_mwh),
+                    "emissions_tco2": float(one.emissions_tco2),
+                    "days_on_one_system": float(one.days),
+                    "deadline_days": spec.deadline_days,
+                    "pricing": one.pricing,
+                    "systems_per_rack": scenario.systems_per_rack(chip),
+                    "mfu": float(one.mfu),
+                    "pue": float(one.pue),
+                }
+            )
+    options = pd.DataFrame(rows).set_index(["run", "chip"])
+    if scenario.services:
+        service_rows, service_excluded = _service_options(scenario, cat, chip_ids, supply)
+        options = _join_workloads(options, service_rows)
+        excluded.extend(service_excluded)
+    return ClusterModel(
+        scenario=scenario,
+        objective=objective,
+        allow_mixed_chips=mixed,
+        options=options,
+        excluded=pd.DataFrame(excluded, columns=["run", "chip", "reason"]),
+        grid_limit_mw=grid,
+        budget_usd=budget,
+        supply_gpus=supply,
+        max_racks=scenario.site.max_racks,
+        deadline_days={r.name: r.deadline_days for r in scenario.runs},
+        catalog=cat,
+        build_s=time.perf_counter() - start,
+        services=tuple(s.name for s in scenario.services),
+        horizon_years=float(scenario.site.horizon_years),
+    )
+
+
+def _service_options(
+    scenario: Scenario, cat: Catalog, chip_ids: list[str], supply: dict[str, int]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the scenario's inference services (:func:`planner.serving_plan.service_options`,
+    one call per service and chip with the site's assumptions for that chip), on the site's
+    grid at the design-day PUE like a run (:meth:`Scenario.service_design_pue_for`; the
+    service's ``facility_power_mw`` is already that peak). Services are priced like the runs (``candidates.pricing`` through
+    :data:`planner.assumptions.LEGACY_PRICING`): ``"buy"`` = capex charges the whole cluster
+    capex, ``"auto"`` = amortized the hardware's share of its service life for the horizon,
+    ``"rent"`` GPU-hours at rent; prices from data/chip_economics.csv unless the scenario
+    gives its own, and the site's networking share and facility cost per MW."""
+    from planner.serving import ServingAssumptions, ServingDemand
+    from planner.serving_plan import ServiceSpec, _max_systems, service_options
+
+    frames, excluded = [], []
+    for i, svc in enumerate(scenario.services):
+        spec = ServiceSpec(
+            svc.name,
+            ServingDemand(svc.users, svc.queries_per_user_day, svc.input_tokens, svc.output_tokens),
+            model=svc.model,
+            params=svc.params,
+            active_params=svc.active_params,
+            overrides=svc.overrides(),
+        )
+        for chip_id in chip_ids:
+            chip = cat.get(chip_id)
+            a = ServingAssumptions.defaults()
+            for key, (value, where) in scenario.service_sizing_for(i, chip).items():
+                a = a.with_(where, **{key: value})
+            for key in ("networking_share", "facility_usd_per_mw"):  # as a run's economics
+                if getattr(scenario.site, key) is not None:
+                    a = a.with_(
+                        f"{scenario.source}: site.{key}", **{key: getattr(scenario.site, key)}
+                    )
+            # the grid peak at the hall's design-day PUE (Scenario.service_design_pue_for)
+            design, _ = scenario.service_design_pue_for(i, chip)
+            a = a.with_(
+                f"{scenario.source}: design-day PUE of the service's hall", design_pue=design
+            )
+            rows, out = service_options(
+                [spec],
+                [chip_id],
+                horizon_years=scenario.site.horizon_years,
+                systems_per_rack={chip_id: scenario.systems_per_rack(chip)},
+                assumptions=a,
+                catalog=cat,
+            )
+            excluded.extend(out.to_dict(orient="records"))
+            if not rows.empty:
+                frames.append(rows)
+    if not frames:
+        return pd.DataFrame(), excluded
+    options = pd.concat(frames)
+    grid = scenario.site.grid_limit_mw
+    options["max_systems"] = [
+        _max_systems(options.loc[k], grid, scenario.budget_usd, supply.get(k[1]))
+        for k in options.index
+    ]
+    return options, excluded
+
+
+def _join_workloads(runs: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """Training rows then service rows, with a ``workload`` column (``run`` / ``service``);
+    a run has no per-system running cost, energy or emissions (all in its fixed part)."""
+    from planner.serving_plan import OPTION_COLUMNS, SERVICE_COLUMNS
+
+    runs = runs.copy()
+    runs["workload"] = "run"
+    for name in SERVICE_COLUMNS[1:]:
+        runs[name] = 0.0 if name.endswith("_per_system") else math.nan
+    if services.empty:
+        return runs
+    joined = pd.concat([runs, services[[*OPTION_COLUMNS, *SERVICE_COLUMNS]]])
+    joined.index.names = ["run", "chip"]
+    return joined
+
+
+@dataclass(frozen=True)
+class _OneSystem:
+    """The core's numbers for ONE system of a chip running a whole run (scalars)."""
+
+    days: float
+    facility_power_mw: float
+    energy_mwh: float
+    emissions_tco2: float
+    cost_usd: float
+    capex_usd: float
+    pricing: str
+    mfu: float
+    pue: float
+
+
+def _one_system_sizings(
+    scenario: Scenario, cat: Catalog, chip_ids: list[str]
+) -> dict[tuple[int, str], _OneSystem | ResultOutOfRange]:
+    """:func:`size_training` for one system of every (run, chip): ONE vectorised call per chip
+    and set of assumptions (the runs' FLOPs as an array), instead of one call per pair. A
+    group the core rejects (one run out of range) is sized run by run, and the rejected
+    pairs carry the core's error."""
+    out: dict[tuple[int, str], _OneSystem | ResultOutOfRange] = {}
+    for chip_id in chip_ids:
+        chip = cat.get(chip_id)
+        groups: dict[str, tuple[Any, list[int]]] = {}
+        for r, spec in enumerate(scenario.runs):
+            if chip.dense_tflops_or_none(spec.precision) is None:
+                continue
+            a = scenario.assumptions_for(spec, chip)
+            groups.setdefault(_numbers_key(a), (a, []))[1].append(r)
+        for a, members in groups.values():
+            flops = np.asarray(
+                [float(scenario.runs[r].training_run().total_flops()) for r in members]
+            )
+            try:
+                res = size_training(
+                    TrainingRun(flops=flops), chip, gpus=chip.gpus_per_system, assumptions=a
+                )
+            except ResultOutOfRange:
+                for r in members:
+                    try:
+                        one = size_training(
+                            TrainingRun(flops=float(flops[members.index(r)])),
+                            chip,
+                            gpus=chip.gpus_per_system,
+                            assumptions=a,
+                        )
+                        out[(r, chip_id)] = _pick(one, 0, 1)
+                    except ResultOutOfRange as exc:
+                        out[(r, chip_id)] = exc
+                continue
+            for i, r in enumerate(members):
+                out[(r, chip_id)] = _pick(res, i, len(members))
+    return out
+
+
+def _numbers_key(a: Any) -> str:
+    """The assumptions' values without their provenance (``sources`` names the run)."""
+    if dataclasses.is_dataclass(a):
+        return repr(
+            [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name != "sources"]
+        )
+    return repr(a)
+
+
+def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:
+    def at(name: str) -> Any:
+        return np.broadcast_to(np.asarray(getattr(res, name)), (size,))[i]
+
+    return _OneSystem(
+        days=float(at("days")),
+        facility_power_mw=float(at("facility_power_mw")),
+        energy_mwh=float(at("energy_mwh")),
+        emissions_tco2=float(at("emissions_tco2")),
+        cost_usd=float(at("cost_usd")),
+        capex_usd=float(at("capex_usd")),
+        pricing=str(at("pricing")),
+        mfu=float(at("mfu")),
+        pue=float(at("pue")),
+    )
+
+
+def _whole_systems(needed: float, scale: float = 1.0) -> int:
+    """Whole systems that meet ``needed / scale`` fractional systems: at least one.
+
+    Relative tolerance only (7.0000000001 -> 7): an absolute one would round a tiny run's
+    1e-10 systems down to zero.
+    """
+    return max(1, math.ceil(needed / scale * (1 - 1e-12)))
+
+
+def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:
+    """Peak power one bought system draws on the site grid: the core's facility power, which
+    :meth:`planner.scenarios.Scenario.assumptions_for` already sizes at the hall's design-day
+    PUE (energy stays at the annual PUE)."""
+    return float(one.facility_power_mw)

@@ -1,0 +1,133 @@
+"""Pareto sweeps over a deadline or grid limit (:func:`pareto`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from planner.catalog import Catalog, load_catalog
+from planner.errors import InputError
+from planner.optimization.api import solve
+from planner.optimization.constants import MAX_SWEEP_POINTS, SWEEP_PARAMETERS
+from planner.optimization.messages import _chips_text
+from planner.optimization.model import build_model
+from planner.scenarios import (
+    MAX_GRID_MW,
+    Scenario,
+)
+from planner.sizing import MAX_DAYS, MIN_DAYS
+
+
+def parse_sweep(text: str) -> tuple[str, list[float]]:
+    """``"days=30:180:10"`` -> ``("days", [30, 40, ..., 180])`` (stop included).
+
+    Raises
+    ------
+    InputError
+        Naming ``--pareto``: an unknown parameter, a value that is not a finite number, a
+        range outside the scenario's own bounds (``days`` in [MIN_DAYS, MAX_DAYS], ``grid_mw``
+        in (0, MAX_GRID_MW]) or more than ``MAX_SWEEP_POINTS`` points.
+    """
+    allowed = "days=START:STOP:STEP or grid_mw=START:STOP:STEP (e.g. days=30:180:10)"
+    name, _, spec = text.partition("=")
+    name = name.strip()
+    if name not in SWEEP_PARAMETERS:
+        raise InputError("--pareto", text, allowed)
+    try:
+        start, stop, step = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise InputError("--pareto", text, allowed) from None
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise InputError("--pareto", text, allowed, detail="START, STOP and STEP must be finite")
+    if name == "days":
+        lo, hi, bounds = MIN_DAYS, MAX_DAYS, f"days in [{MIN_DAYS:g}, {MAX_DAYS:g}]"
+    else:
+        lo, hi, bounds = 0.0, MAX_GRID_MW, f"grid_mw in (0, {MAX_GRID_MW:g}]"
+    if not (start > 0 and start >= lo and stop <= hi):
+        raise InputError("--pareto", text, bounds)
+    if not (stop >= start and step > 0) or (stop - start) / step > MAX_SWEEP_POINTS - 1:
+        raise InputError(
+            "--pareto",
+            text,
+            f"START > 0, STOP >= START, STEP > 0, at most {MAX_SWEEP_POINTS:,} points",
+        )
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    return name, [min(round(start + i * step, 10), stop) for i in range(count)]
+
+
+def pareto(
+    scenario: Scenario,
+    parameter: str,
+    values: list[float],
+    *,
+    objective: str | None = None,
+    allow_mixed_chips: bool | None = None,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Re-solve over a sweep: the objective against deadline (``days``) or grid (``grid_mw``).
+
+    ``days`` sets the longest deadline to each value and scales the others in proportion (one
+    run: its deadline). ``grid_mw`` sets the grid limit. Returns one row per value: status,
+    objective value, totals, the chips used, and ``efficient`` (no other point is at least as
+    good in both the swept value, smaller being better, and the objective).
+    """
+    if parameter not in SWEEP_PARAMETERS:
+        raise InputError("parameter", parameter, "one of: " + ", ".join(SWEEP_PARAMETERS))
+    cat = catalog or load_catalog()
+    rows = []
+    for value in values:
+        s = (
+            scenario.with_longest_deadline(value)
+            if parameter == "days"
+            else scenario.with_grid_limit(value)
+        )
+        model = build_model(
+            s, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=cat
+        )
+        plan = solve(
+            model, solver=solver, time_limit_s=time_limit_s, relaxations=False, comparison=False
+        )
+        t = plan.totals
+        rows.append(
+            {
+                parameter: value,
+                "status": plan.status,
+                "objective": plan.objective,
+                "objective_value": plan.objective_value,
+                "cost_usd": t.get("cost_usd"),
+                "facility_power_mw": t.get("facility_power_mw"),
+                "energy_mwh": t.get("energy_mwh"),
+                "emissions_tco2": t.get("emissions_tco2"),
+                "gpus": t.get("gpus"),
+                "longest_days": t.get("longest_days"),
+                "plan": _chips_text(plan.runs) if plan.feasible else "",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["efficient"] = _efficient(frame, parameter)
+    return frame
+
+
+def _efficient(frame: pd.DataFrame, parameter: str) -> list[bool]:
+    x = frame[parameter].to_numpy(dtype=float)
+    y = pd.to_numeric(frame["objective_value"], errors="coerce").to_numpy(dtype=float)
+    result = []
+    for i in range(len(frame)):
+        if np.isnan(y[i]):
+            result.append(False)
+            continue
+        tol = 1e-9 * max(abs(y[i]), 1.0)
+        dominated = any(
+            j != i
+            and not np.isnan(y[j])
+            and x[j] <= x[i]
+            and y[j] <= y[i] + tol
+            and (x[j] < x[i] or y[j] < y[i] - tol)
+            for j in range(len(frame))
+        )
+        result.append(not dominated)
+    return result

@@ -283,3 +283,19 @@ def test_the_pricing_picker_offers_the_training_modes_and_the_cost_follows_it(
 def test_a_link_with_a_former_pricing_name_opens_on_its_new_one() -> None:
     at = open_page({"srv_pricing": "buy"})  # "buy" was the whole purchase: now "capex"
     assert at.selectbox(key="srv_pricing").value == "capex"
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"),
+    [("amortized", "amortized"), ("capex", "capex"), ("rent", "rent"), ("auto", "amortized")],
+)
+def test_a_shared_link_with_any_pricing_name_loads_without_an_error(raw: str, mode: str) -> None:
+    # the core's modes and the former names (auto -> amortized, buy -> capex) all load
+    inputs, errors = state.serve_from_query({"srv_pricing": raw})
+    assert errors == []
+    assert inputs["srv_pricing"] == mode
+
+
+def test_a_shared_link_with_an_unknown_pricing_names_the_field() -> None:
+    _, errors = state.serve_from_query({"srv_pricing": "lease"})
+    assert errors and errors[0].startswith("srv_pricing = 'lease' is not allowed")

@@ -265,6 +265,7 @@ PROJECTION_LABELS = {
     "non_ai_twh": "Other data centre load (TWh)",
     "total_twh": "Data centres (TWh)",
     "ai_gw": "AI servers (GW average)",
+    "ai_peak_gw": "AI servers (GW grid peak, design-day PUE)",
     "total_gw": "Data centres (GW average)",
     "electricity_twh": "National electricity (TWh)",
     "ai_share": "AI share of national electricity",
@@ -273,6 +274,7 @@ PROJECTION_LABELS = {
     "ai_accelerators_in_service": "AI accelerators in service",
     "ai_dense_bf16_eflops": "AI dense BF16 compute (EFLOP/s)",
     "pue": "PUE",
+    "design_pue": "Design-day PUE",
 }
 
 
@@ -294,7 +296,7 @@ def projection_table(frame: pd.DataFrame) -> pd.DataFrame:
             formatter = count
         elif base == "year":
             formatter = lambda v: f"{int(v)}"  # noqa: E731
-        elif base == "pue":
+        elif base in ("pue", "design_pue"):
             formatter = lambda v: f"{v:.2f}"  # noqa: E731
         else:
             formatter = text

@@ -545,7 +545,9 @@ def _choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:
 SERVE_DEFAULT_PRESET = "llama70b-h100-example"
 #: The choice of the model picker that takes a parameter count instead of a published model.
 SERVE_BY_PARAMS = "by parameter count"
-SERVE_PRICING = ("auto", "buy", "rent")
+#: Pricing modes of the serve page: the core's (PRICING_MODES); links with the former names
+#: (auto, buy) still load and are mapped by LEGACY_PRICING.
+SERVE_PRICING = PRICING_MODES
 #: ``input key -> (core keyword, label, scale)`` of every numeric serve input, in sidebar
 #: order. The core value is the parsed text x scale (billions of parameters, milliseconds).
 SERVE_NUMBERS: dict[str, tuple[str, str, float]] = {
@@ -775,7 +777,7 @@ def serve_from_query(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         "srv_chip": chip_ids(),
         "srv_model": serve_model_names(),
         "srv_precision": list(PRECISIONS),
-        "srv_pricing": list(SERVE_PRICING),
+        "srv_pricing": [*SERVE_PRICING, *LEGACY_PRICING],
     }
     for key in SERVE_KEYS:
         if key == "srv_preset" or key not in query:
@@ -783,7 +785,7 @@ def serve_from_query(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         raw = str(query[key]).strip()
         if key in allowed:
             if raw in allowed[key]:
-                inputs[key] = raw
+                inputs[key] = LEGACY_PRICING.get(raw, raw) if key == "srv_pricing" else raw
             else:
                 errors.append(str(InputError(key, raw, "one of: " + ", ".join(allowed[key]))))
         elif len(raw) > SERVE_TEXT_MAX:

@@ -89,7 +89,7 @@ from planner.data_errors import allowed_keys, data_error, field_error, not_allow
 from planner.errors import CatalogError
 from planner.power import design_day_pue
 from planner.serving import RANGES as SERVING_RANGES
-from planner.sizing import MAX_DAYS, MIN_DAYS, _with_run_model
+from planner.sizing import MAX_DAYS, MIN_DAYS, with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
 
 #: Systems per rack for 8-GPU servers when ``site.max_racks`` is set and the scenario gives no
@@ -436,9 +436,7 @@ class Scenario(_Strict):
             # system, whole clusters and (mixed chips) shares of a run: a FLOPs-only run's
             # inferred model size must not change with the share, or a share re-sized on
             # read-back would get another MFU and miss the deadline its count was chosen for.
-            a = replace(
-                _with_run_model(a, run.training_run(), chip, None), mfu_from_run_model=False
-            )
+            a = replace(with_run_model(a, run.training_run(), chip, None), mfu_from_run_model=False)
         pue, where = self.pue_for(chip)
         if not math.isnan(pue):
             a = a.with_(where, pue=pue)

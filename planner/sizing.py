@@ -372,7 +372,7 @@ def size_training(
     _check_gpus_or_days(gpus, days)
     peak = chip.dense_tflops(a.precision)
     flops = run.total_flops()
-    a = _with_run_model(a, run, chip, gpus)
+    a = with_run_model(a, run, chip, gpus)
     a = _with_measured_load(a, chip)
     price, rent, embodied = _chip_economics(chip, a)
     values = _evaluate(
@@ -455,7 +455,7 @@ def _chip_economics(chip: Accelerator, a: SizingAssumptions) -> tuple[Any, Any, 
     )
 
 
-def _with_run_model(
+def with_run_model(
     a: SizingAssumptions, run: TrainingRun, chip: Accelerator, gpus: Any
 ) -> SizingAssumptions:
     """MFU from the run model when no MFU was given (user, preset, scenario).

@@ -191,6 +191,42 @@ def chip_costs(chip: str) -> pd.Series:
     return frame.loc[key]
 
 
+def chip_prices(
+    chip: Any, price_usd_per_gpu: Any = None, rent_usd_per_gpu_hour: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Server price per GPU (USD), rent per GPU-hour (USD) and embodied kgCO2e per GPU that a
+    training run or a serving fleet on ``chip`` (an :class:`~planner.catalog.Accelerator`) is
+    costed at.
+
+    An explicit override wins; else ``data/chip_economics.csv`` and ``data/embodied.csv``
+    (every shipped chip, estimates marked); else the catalog's own price and rent (a user's
+    catalog). A price still unknown is an :class:`InputError` naming it (never a silent 0);
+    unknown embodied emissions are NaN.
+    """
+    table = chip_economics()
+    row = table.loc[chip.id] if chip.id in table.index else None
+    price = price_usd_per_gpu
+    if price is None:
+        price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
+    rent = rent_usd_per_gpu_hour
+    if rent is None:
+        rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
+    if price is None or rent is None:
+        name = "price_usd_per_gpu" if price is None else "rent_usd_per_gpu_hour"
+        raise InputError(
+            name,
+            "missing",
+            "a price: --price-usd-per-gpu and --rent-usd-per-gpu-hour",
+            detail=f"{chip.id} has no price in data/chip_economics.csv or its catalog",
+        )
+    embodied = row["embodied_kgco2e_per_gpu"] if row is not None else np.nan
+    return (
+        np.asarray(price, dtype=float),
+        np.asarray(rent, dtype=float),
+        np.asarray(embodied, dtype=float),
+    )
+
+
 @lru_cache(maxsize=1)
 def measured_power() -> pd.DataFrame:
     """``data/measured_power.csv``: average training draw as a fraction of nameplate per chip,

@@ -1035,35 +1035,9 @@ def _breakdown(
 
 
 def chip_prices(chip: Accelerator, s: SizingAssumptions) -> tuple[Any, Any, Any]:
-    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU a fleet is costed at.
-
-    As a training run (:mod:`planner.sizing`): an explicit override wins; else
-    ``data/chip_economics.csv`` and ``data/embodied.csv`` (every shipped chip, estimates
-    marked); else the catalog's own price and rent (a user's catalog). A price still unknown
-    is an :class:`InputError` naming it (never a silent 0); unknown embodied emissions are NaN.
-    """
-    table = amortization.chip_economics()
-    row = table.loc[chip.id] if chip.id in table.index else None
-    price = s.price_usd_per_gpu
-    if price is None:
-        price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
-    rent = s.rent_usd_per_gpu_hour
-    if rent is None:
-        rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
-    if price is None or rent is None:
-        name = "price_usd_per_gpu" if price is None else "rent_usd_per_gpu_hour"
-        raise InputError(
-            name,
-            "missing",
-            "a price: --price-usd-per-gpu and --rent-usd-per-gpu-hour",
-            detail=f"{chip.id} has no price in data/chip_economics.csv or its catalog",
-        )
-    embodied = row["embodied_kgco2e_per_gpu"] if row is not None else np.nan
-    return (
-        np.asarray(price, dtype=float),
-        np.asarray(rent, dtype=float),
-        np.asarray(embodied, dtype=float),
-    )
+    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU a fleet is costed at:
+    as a training run, :func:`planner.amortization.chip_prices` with the overrides of ``s``."""
+    return amortization.chip_prices(chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour)
 
 
 def _economics(

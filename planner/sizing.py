@@ -425,34 +425,9 @@ def size_training(
 
 
 def _chip_economics(chip: Accelerator, a: SizingAssumptions) -> tuple[Any, Any, Any]:
-    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU for a chip.
-
-    An explicit override wins; else data/chip_economics.csv and data/embodied.csv (every
-    shipped chip, estimates marked); else the catalog's own price and rent (a user's
-    catalog), and an :class:`InputError` if it has none (never a silent 0).
-    """
-    table = amortization.chip_economics()
-    row = table.loc[chip.id] if chip.id in table.index else None
-    price = a.price_usd_per_gpu
-    if price is None:
-        price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
-    rent = a.rent_usd_per_gpu_hour
-    if rent is None:
-        rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
-    if price is None or rent is None:
-        field = "price_usd_per_gpu" if price is None else "rent_usd_per_gpu_hour"
-        raise InputError(
-            field,
-            "missing",
-            "a price: --price-usd-per-gpu and --rent-usd-per-gpu-hour",
-            detail=f"{chip.id} has no price in data/chip_economics.csv or its catalog",
-        )
-    embodied = row["embodied_kgco2e_per_gpu"] if row is not None else np.nan
-    return (
-        np.asarray(price, dtype=float),
-        np.asarray(rent, dtype=float),
-        np.asarray(embodied, dtype=float),
-    )
+    """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU for a chip
+    (:func:`planner.amortization.chip_prices` with the assumptions' overrides)."""
+    return amortization.chip_prices(chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour)
 
 
 def with_run_model(

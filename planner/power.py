@@ -71,7 +71,8 @@ def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
 
         overhead_ratio = default_table()["design_pue_overhead_ratio"].value
     annual = np.asarray(annual_pue, dtype=float)
-    return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)
+    # rounded to 1e-9 so 1 + 0.2 x 1.5 reads 1.3 (not 1.2999999999999998) in JSON and tables
+    return np.round(1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float), 9)
 
 
 def energy_mwh(average_power_mw: Any, hours: Any) -> Any:

@@ -8,8 +8,10 @@ A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loa
 - one or more ``[[runs]]``: the work (``flops``, or ``params`` / ``active_params`` x ``tokens``),
   the deadline, and optionally MFU (one number or one per chip), goodput and precision;
 - ``[candidates]``: the chips the optimiser may choose from (default: every catalog chip with a
-  known price for the pricing mode), optional supply caps in GPUs and price overrides;
-- an optional ``budget_usd`` (top-level key);
+  known price: a row of ``data/chip_economics.csv``, the catalog's price or an override),
+  the pricing (``amortized`` | ``rent`` | ``capex``, below), optional supply caps in GPUs
+  and price overrides;
+- an optional ``budget_usd`` (top-level key; what it limits depends on the pricing, below);
 - zero or more ``[[services]]`` (inference, issue 12): ``name``; ``model`` (an id of
   ``data/models.csv``) or ``params`` [``active_params``]; the demand ``users``,
   ``queries_per_user_day``, ``input_tokens``, ``output_tokens``; optional
@@ -43,13 +45,31 @@ it). By default it is the facility profile's design-day PUE where ``site.pue`` n
 ``data/assumptions.csv``, an estimate): 1.20 -> 1.30. Each sizing's ``facility_power_mw`` is
 the design-day peak; the source of the design-day PUE says which rule applied.
 
-**Rented capacity is off site.** With ``candidates.pricing = "rent"`` (or ``"auto"`` for a chip
-that only has a rental price), the systems are cloud capacity in someone else's data centre:
-they do not draw on the site's grid connection (``site.grid_limit_mw``) and take none of its
-racks (``site.max_racks``). Their energy and emissions are still computed and reported, with
-the site's PUE, load and grid carbon intensity as the proxy for the cloud region. A rented
-pool is not limited by the grid, so with the ``time`` objective it needs a
-``candidates.supply_gpus`` cap (the capacity the cloud will rent you).
+**Pricing** (``candidates.pricing``, as ``planner size --pricing``; the core's
+:data:`planner.assumptions.PRICING_MODES`). ``"amortized"`` (the default): the systems are
+bought and on site, and a run or service is charged the hardware's share of its service life
+(servers, networking, facility: :func:`planner.amortization.amortized_cost_usd`) + electricity.
+``"capex"``: bought and on site, charged the whole cluster capex + electricity. ``"rent"``:
+cloud GPU-hours (below). The former names are still read and normalised when the file is
+validated: ``"buy"`` = ``"capex"`` (same meaning), ``"auto"`` = ``"amortized"``
+(:data:`planner.assumptions.LEGACY_PRICING`); ``scenario.candidates.pricing`` is always one of
+the three. Prices come from ``data/chip_economics.csv`` (every shipped chip; estimates marked
+there), unless ``candidates.price_usd_per_gpu`` / ``rent_usd_per_gpu_hour`` override them; a
+chip of a user's own catalog without a row there is priced by the catalog's own columns.
+
+**What ``budget_usd`` limits**: the plan's total ``cost_usd`` in the pricing in force, the
+optimiser's cost objective: the whole cluster capex + electricity under ``capex``; the
+amortised hardware + electricity under ``amortized`` (so a budget is NOT a cap on the
+up-front spend there: the plan reports ``cluster_capex_usd`` beside it); GPU-hours at rent
+under ``rent``. Services count their cost over ``site.horizon_years``.
+
+**Rented capacity is off site.** With ``candidates.pricing = "rent"``, the systems are cloud
+capacity in someone else's data centre: they do not draw on the site's grid connection
+(``site.grid_limit_mw``) and take none of its racks (``site.max_racks``). Their energy and
+emissions are still computed and reported, with the site's PUE, load and grid carbon
+intensity as the proxy for the cloud region. A rented pool is not limited by the grid, so with
+the ``time`` objective it needs a ``candidates.supply_gpus`` cap (the capacity the cloud will
+rent you). Under ``amortized`` and ``capex`` the systems are bought and on site.
 
 Every value not given comes from ``data/assumptions.csv`` (with its source). Types are strict
 (TOML already gives real numbers, booleans and strings): ``"yes"`` is not a boolean, ``true``
@@ -62,16 +82,27 @@ written (``runs[1].deadline_days``), the value and what is allowed, as a
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from planner.amortization import chip_economics
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
+    LEGACY_PRICING,
     MAX_ELECTRICITY_USD_PER_MWH,
     MIN_FRACTION,
+    PRICING_MODES,
     PUE_RANGE,
     SizingAssumptions,
     default_table,
@@ -122,7 +153,15 @@ COOLING_TYPES = ("air", "liquid")
 #: Key of a ``site.pue`` / ``site.design_pue`` table used for chips no other key covers.
 DEFAULT_KEY = "default"
 HALL_FIELDS = ("pue", "design_pue")
-PricingMode = Literal["auto", "buy", "rent"]
+PricingMode = Literal["amortized", "rent", "capex"]
+#: What ``candidates.pricing`` accepts, in the error text.
+PRICING_WORDS = (
+    "one of "
+    + ", ".join(PRICING_MODES)
+    + " (the former names: "
+    + ", ".join(f"{old} = {new}" for old, new in LEGACY_PRICING.items())
+    + ")"
+)
 
 Mfu = Annotated[float, Field(ge=MIN_FRACTION, le=1)]
 PueValue = Annotated[float, Field(ge=PUE_RANGE[0], le=PUE_RANGE[1])] | str
@@ -273,12 +312,14 @@ class Service(_Strict):
 class Candidates(_Strict):
     """The chips the optimiser may use, their supply and their prices.
 
-    ``pricing = "rent"`` (or ``"auto"`` for a chip with only a rental price): cloud capacity,
-    off the site's grid and racks; its energy and emissions are still reported.
+    ``pricing`` (default ``"amortized"``, as ``planner size``): ``"amortized"`` or ``"capex"``
+    (bought, on site), or ``"rent"`` (cloud capacity, off the site's grid and racks; its energy
+    and emissions are still reported). The former names ``"buy"`` (= ``"capex"``) and
+    ``"auto"`` (= ``"amortized"``) are normalised when validated.
     """
 
     chips: list[str] | None = None
-    pricing: PricingMode = "buy"
+    pricing: PricingMode = "amortized"
     supply_gpus: dict[str, Annotated[int, Field(ge=0, le=MAX_SUPPLY_GPUS)]] = Field(
         default_factory=dict
     )
@@ -288,6 +329,17 @@ class Candidates(_Strict):
     rent_usd_per_gpu_hour: dict[
         str, Annotated[float, Field(gt=0, le=MAX_RENT_USD_PER_GPU_HOUR)]
     ] = Field(default_factory=dict)
+
+    @field_validator("pricing", mode="before")
+    @classmethod
+    def _pricing(cls, value: Any) -> Any:
+        """The former names mapped to the core's (``buy`` -> ``capex``, ``auto`` ->
+        ``amortized``); anything else not a pricing mode is refused with the allowed names."""
+        if isinstance(value, str) and value in LEGACY_PRICING:
+            return LEGACY_PRICING[value]
+        if not isinstance(value, str) or value not in PRICING_MODES:
+            raise ValueError("expected " + PRICING_WORDS)
+        return value
 
 
 class Scenario(_Strict):
@@ -303,6 +355,10 @@ class Scenario(_Strict):
     services: list[Service] = Field(default_factory=list, max_length=MAX_SERVICES)
     candidates: Candidates = Field(default_factory=Candidates)
     source: str = Field(default="scenario", exclude=True)
+    #: :meth:`assumptions_for`'s cache: (run index, chip id) -> (what it was made from, value).
+    _assumptions_cache: dict[tuple[int, str], tuple[tuple[Any, ...], SizingAssumptions]] = (
+        PrivateAttr(default_factory=dict)
+    )
 
     # --- derived values -------------------------------------------------------------------
     def candidate_ids(self, catalog: Catalog | None = None) -> list[str]:
@@ -313,13 +369,15 @@ class Scenario(_Strict):
         return [a.id for a in cat if self.has_price(a)]
 
     def has_price(self, chip: Accelerator) -> bool:
-        """Whether ``chip`` has a price (catalog or override) for the pricing mode."""
-        buy = chip.price_usd_per_gpu is not None or chip.id in self.candidates.price_usd_per_gpu
-        rent = (
-            chip.rent_usd_per_gpu_hour is not None
-            or chip.id in self.candidates.rent_usd_per_gpu_hour
-        )
-        return {"buy": buy, "rent": rent, "auto": buy or rent}[self.candidates.pricing]
+        """Whether ``chip`` has a price for the pricing mode: a row of
+        ``data/chip_economics.csv`` (a server price and a rent for every shipped chip), the
+        catalog's own price (a user's catalog) or a ``candidates`` override."""
+        if chip.id in chip_economics().index:
+            return True
+        c = self.candidates
+        buy = chip.price_usd_per_gpu is not None or chip.id in c.price_usd_per_gpu
+        rent = chip.rent_usd_per_gpu_hour is not None or chip.id in c.rent_usd_per_gpu_hour
+        return rent if c.pricing == "rent" else buy
 
     def hall_key(self, chip: Accelerator, name: str = "pue") -> str | None:
         """Key of the ``site.<name>`` table (``pue`` or ``design_pue``) that applies to ``chip``.
@@ -421,10 +479,32 @@ class Scenario(_Strict):
         return self.runs.index(run)
 
     def assumptions_for(self, run: Run, chip: Accelerator) -> SizingAssumptions:
-        """The core :class:`SizingAssumptions` of ``run`` on ``chip`` at this site."""
+        """The core :class:`SizingAssumptions` of ``run`` on ``chip`` at this site.
+
+        Cached per (run index, chip id) on this scenario (the build, the read-back and the
+        side-by-side table ask for the same pairs again): an entry is used only while the run,
+        the site, the candidates, the source and the chip are the very objects it was made
+        from (a ``model_copy(update=...)`` shares the cache but not those objects). The run
+        model's MFU is cached across scenarios too (:func:`_run_model_mfu`): a sweep's copies
+        re-use it.
+        """
+        index = self._run_index(run)
+        key = (index, chip.id)
+        hit = self._assumptions_cache.get(key)
+        if hit is not None:
+            made_from, a = hit
+            if all(x is y for x, y in zip(made_from, self._cache_identity(run, chip), strict=True)):
+                return a
+        a = self._assumptions_for(index, run, chip)
+        self._assumptions_cache[key] = (self._cache_identity(run, chip), a)
+        return a
+
+    def _cache_identity(self, run: Run, chip: Accelerator) -> tuple[Any, ...]:
+        return (run, self.site, self.candidates, self.source, chip)
+
+    def _assumptions_for(self, index: int, run: Run, chip: Accelerator) -> SizingAssumptions:
         a = SizingAssumptions.defaults()
         src = self.source
-        index = self._run_index(run)
         a = a.with_(f"{src}: runs[{index}].precision", precision=run.precision)
         mfu, where = self.mfu_for(run, chip.id)
         if mfu is not None:
@@ -436,7 +516,13 @@ class Scenario(_Strict):
             # system, whole clusters and (mixed chips) shares of a run: a FLOPs-only run's
             # inferred model size must not change with the share, or a share re-sized on
             # read-back would get another MFU and miss the deadline its count was chosen for.
-            a = replace(with_run_model(a, run.training_run(), chip, None), mfu_from_run_model=False)
+            model_mfu, why = _run_model_mfu(
+                (run.flops, run.params, run.active_params, run.tokens),
+                chip,
+                run.precision,
+                float(a.goodput),
+            )
+            a = a.with_(why, mfu=model_mfu)  # an explicit MFU: mfu_from_run_model False
         pue, where = self.pue_for(chip)
         if not math.isnan(pue):
             a = a.with_(where, pue=pue)
@@ -625,6 +711,28 @@ def scenario_from_dict(
     return scenario
 
 
+@lru_cache(maxsize=65_536)
+def _run_model_mfu(
+    work: tuple[float | None, float | None, float | None, float | None],
+    chip: Accelerator,
+    precision: str,
+    goodput: float,
+) -> tuple[float, str]:
+    """The run model's MFU of a run (``flops, params, active_params, tokens``) on ``chip``
+    for a deadline (no GPU count) and where it came from, as
+    :func:`planner.sizing.with_run_model` gives it (~0.7 ms a call, cached: the optimiser asks
+    for the same run and chip from every copy of a scenario)."""
+    flops, params, active, tokens = work
+    base = SizingAssumptions.defaults().with_("scenario", precision=precision, goodput=goodput)
+    sized = with_run_model(
+        base,
+        TrainingRun(flops=flops, params=params, active_params=active, tokens=tokens),
+        chip,
+        None,
+    )
+    return float(sized.mfu), str(sized.sources["mfu"])
+
+
 def _derived_design_pue(annual: float, where: str) -> tuple[float, str]:
     """Design-day PUE derived from an annual PUE (``where`` it came from; nan / "" = the
     default of data/assumptions.csv), and the sentence saying so."""
@@ -694,9 +802,10 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
                 src,
                 f"candidates.chips[{i}]",
                 (
-                    f"{chip_id!r} has no {c.pricing} price in the catalog: add "
-                    f"candidates.price_usd_per_gpu.{chip_id} or candidates.rent_usd_per_gpu_hour."
-                    f"{chip_id}, or set candidates.pricing"
+                    f"{chip_id!r} has no {c.pricing} price (no row in data/chip_economics.csv "
+                    f"and none in the catalog): add candidates."
+                    f"{'rent_usd_per_gpu_hour' if c.pricing == 'rent' else 'price_usd_per_gpu'}"
+                    f".{chip_id}, or set candidates.pricing"
                 ),
             )
     if c.chips is not None and not c.chips:
@@ -759,7 +868,10 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         raise field_error(
             src,
             "candidates.chips",
-            (f"no catalog chip has a {c.pricing} price: list chips with price overrides"),
+            (
+                f"no catalog chip has a {c.pricing} price (data/chip_economics.csv or the "
+                "catalog): list chips with price overrides"
+            ),
         )
     for i, run in enumerate(s.runs):
         if isinstance(run.mfu, dict):

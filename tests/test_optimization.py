@@ -169,7 +169,7 @@ def test_the_deadline_relaxation_of_two_runs_is_labelled_a_common_stretch(my_sit
 
 # --- hand-checkable instances ----------------------------------------------------------------
 # PUE 1, no network overhead, free electricity, MFU 0.5, goodput 1, 10 days, 3.4e23 FLOPs;
-# bought outright (pricing "buy" = the whole cluster capex) with no networking share and no
+# bought outright (pricing "capex" = the whole cluster capex) with no networking share and no
 # facility capex, so the capex is GPUs x price:
 #   H100 (DGX, 8 x 989 TFLOP/s, 10.2 kW, USD 30,000/GPU): 3.4e23 / (8 x 989e12 x 0.5 x 864,000)
 #       = 99.47 -> 100 servers, 800 GPUs, 1.02 MW, USD 24.0M.
@@ -180,6 +180,7 @@ def test_the_deadline_relaxation_of_two_runs_is_labelled_a_common_stretch(my_sit
 def _hand(grid_mw: float, **extra) -> Scenario:
     candidates = {
         "chips": ["h100", "gb200"],
+        "pricing": "capex",
         "price_usd_per_gpu": {"h100": 30_000, "gb200": 100_000},
     }
     candidates.update(extra.pop("candidates", {}))
@@ -202,6 +203,49 @@ def _hand(grid_mw: float, **extra) -> Scenario:
         },
         source="hand",
     )
+
+
+def test_hand_amortized_charges_the_runs_share_of_the_hardware_life(solver) -> None:
+    """Issue 10: the same plan amortised. The 800 H100 (USD 24.0M) run 3.4e23 / (800 x 989e12
+    x 0.5) s = 9.947 days = 238.7 h; data/economics.csv: 5-year life, 85% utilisation, 8%
+    cost of capital, CRF = 0.08 x 1.08^5 / (1.08^5 - 1) = 0.25046. Amortised hardware =
+    24.0M x 0.25046 x 238.7 / (8,766 x 0.85) = USD 0.193M, far below the capex (a run much
+    shorter than the 5-year life); the up-front spend is still reported."""
+    capex = optimize(_hand(2.0), objective="cost", solver=solver)
+    amortized = optimize(
+        _hand(2.0, candidates={"pricing": "amortized"}), objective="cost", solver=solver
+    )
+    assert amortized.pricing == "amortized" and capex.pricing == "capex"
+    row = amortized.runs.loc[("job", "h100")]
+    assert row["systems"] == 100 and row["pricing"] == "amortized"
+    hours = 3.4e23 / (800 * 989e12 * 0.5) / 3600
+    crf = 0.08 * 1.08**5 / (1.08**5 - 1)
+    expected = 24.0e6 * crf * hours / (8766 * 0.85)
+    assert amortized.totals["cost_usd"] == pytest.approx(expected, rel=1e-4)
+    assert amortized.totals["cost_usd"] == pytest.approx(0.1926e6, rel=1e-3)
+    assert amortized.totals["amortized_hardware_usd"] == pytest.approx(expected, rel=1e-4)
+    assert amortized.totals["capex_usd"] == 0
+    # the same systems, the same up-front price under both pricings; the cost is far lower
+    assert amortized.totals["cluster_capex_usd"] == pytest.approx(24.0e6)
+    assert capex.totals["cluster_capex_usd"] == pytest.approx(24.0e6)
+    assert amortized.totals["cost_usd"] < capex.totals["cost_usd"] / 100
+    assert amortized.to_dict()["pricing"] == "amortized"
+    assert any(n.startswith("pricing amortized") for n in amortized.notes)
+    assert "(amortized; USD 24.0M cluster capex up front)" in amortized.message
+
+
+def test_hand_amortized_cost_is_linear_so_a_budget_limits_it(solver) -> None:
+    """Under amortized a run's cost is fixed by its GPU-hours (not the count) like its
+    electricity: the MILP's cost equals the core's, and budget_usd limits THAT cost (so a
+    USD 1M budget fits a USD 24M cluster, and USD 0.1M fits none)."""
+    fits = optimize(_hand(2.0, candidates={"pricing": "amortized"}, budget_usd=1e6), solver=solver)
+    assert fits.feasible and fits.totals["cluster_capex_usd"] > 1e6
+    assert fits.objective_value == pytest.approx(fits.totals["cost_usd"], rel=1e-9)
+    budget = fits.constraints.loc["budget_usd"]
+    assert budget["used"] == pytest.approx(fits.totals["cost_usd"], rel=1e-9)
+    short = optimize(_hand(2.0, candidates={"pricing": "amortized"}, budget_usd=1e5), solver=solver)
+    assert short.status == "infeasible"
+    assert short.relaxations.loc["budget_usd", "works"]
 
 
 def test_hand_with_enough_grid_the_cheaper_h100_cluster_wins(solver) -> None:
@@ -699,7 +743,9 @@ def test_no_solution_without_a_time_limit_does_not_blame_a_time_limit(my_site, m
     import planner.optimization as optimization
 
     def no_plan(form, solver, time_limit_s):  # noqa: ANN001, ANN202
-        return optimization.formulation._Outcome("no_solution", {}, {}, None, {}, {}, 0.0, "Not Solved")
+        return optimization.formulation._Outcome(
+            "no_solution", {}, {}, None, {}, {}, 0.0, "Not Solved"
+        )
 
     monkeypatch.setattr(optimization.solvers, "_run", no_plan)
     plan = optimize(my_site)
@@ -732,12 +778,11 @@ def test_rented_gpus_are_off_the_site_grid_and_racks_but_keep_energy_and_emissio
     assert plan.constraints.loc["grid_limit_mw", "used"] == 0
     assert plan.constraints.loc["max_racks", "used"] == 0
     assert "plus 13.17 MW rented off site" in plan.message
-    bought = optimize(
-        _rented(1.0).model_copy(
-            update={"candidates": _rented(1.0).candidates.model_copy(update={"pricing": "buy"})}
-        )
-    )
-    assert bought.status == "infeasible"  # the same GPUs bought do need the site grid
+    for pricing in ("capex", "amortized", "buy"):  # "buy": the former name of capex
+        bought = optimize(_rented(1.0, pricing=pricing))
+        # the same GPUs bought (whole purchase or amortised) do need the site grid
+        assert bought.status == "infeasible", pricing
+        assert bought.pricing == ("capex" if pricing == "buy" else pricing)
 
 
 def test_rented_chips_need_a_supply_cap_for_the_time_objective() -> None:

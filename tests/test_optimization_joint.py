@@ -2,7 +2,8 @@
 
 Reference (tests/test_serving.py, a brute force over the same coefficient rows): the GTC 2024
 run (NVIDIA GTC 2024 keynote: 1.8T GPT-MoE, 90 days) and a Llama 3.1 70B chat service for
-100 million users, both at the whole cluster capex (``candidates.pricing = "buy"`` = capex)
+100 million users, both at the whole cluster capex (``candidates.pricing = "capex"``, the
+example's; the former name "buy")
 with the prices of data/chip_economics.csv, except MI300X at a buyer's USD 12,500 per GPU
 (Citi 2024: USD 10,000-15,000; at the listed USD 25,734 GB200 is the cheapest chip for the
 service at any grid and nothing binds). Peaks on the grid at the design-day PUE, derived from
@@ -134,7 +135,7 @@ def test_the_milp_equals_a_brute_force_over_the_same_rows(joint, grid_mw) -> Non
 
 def test_the_reference_rows_match_the_serving_plan_table(joint) -> None:
     """The service rows are planner.serving_plan's at the serving hall's PUE 1.2 and the
-    scenario's pricing (buy = capex) and prices, so the example reproduces
+    scenario's pricing (capex) and prices, so the example reproduces
     tests/test_serving.py's reference."""
     from planner.serving import ServingAssumptions, ServingDemand
     from planner.serving_plan import ServiceSpec, service_options
@@ -160,11 +161,18 @@ def test_the_reference_rows_match_the_serving_plan_table(joint) -> None:
 
 
 def test_each_pricing_charges_a_service_as_planner_serve_does(joint) -> None:
-    """candidates.pricing auto = amortized, buy = capex, rent: the plan's service row costs
-    what `planner serve` says for a year (horizon_years = 1) at the fleet's systems."""
+    """candidates.pricing amortized, capex, rent (and the former names auto = amortized,
+    buy = capex): the plan's service row costs what `planner serve` says for a year
+    (horizon_years = 1) at the fleet's systems."""
     from planner.serving import ServingDemand, serve
 
-    for legacy, pricing in (("auto", "amortized"), ("buy", "capex"), ("rent", "rent")):
+    for legacy, pricing in (
+        ("amortized", "amortized"),
+        ("capex", "capex"),
+        ("rent", "rent"),
+        ("auto", "amortized"),
+        ("buy", "capex"),
+    ):
         data = _data()
         data["candidates"]["pricing"] = legacy
         data["candidates"]["supply_gpus"] = {"h100": 1_000_000}
@@ -358,3 +366,54 @@ def test_the_plan_report_lists_the_service_and_binds_for(tmp_path) -> None:
     assert rows[SERVICE]["workload"] == "service" and rows[SERVICE]["wh_per_query"] > 0
     grid = next(r for r in tables["constraints"].rows if r["constraint"] == "grid_limit_mw")
     assert grid["binds_for"] == SERVICE
+
+
+# --- pricing (issue 10): the shipped example as written, and the up-front spend ---------------
+
+
+@pytest.mark.parametrize("pricing", ["capex", "amortized", "rent"])
+def test_the_shipped_example_puts_both_workloads_on_gb200_in_every_pricing(pricing) -> None:
+    """At data/chip_economics.csv's prices (MI300X USD 25,734 per GPU, not the buyer's
+    12,500 above) GB200 is the cheapest chip for the run AND the service at any grid and in
+    every pricing: 4.25 + 5.49 = 9.74 MW, so the 10 MW grid does not bind (the example's
+    comments say so)."""
+    data = tomllib.loads(EXAMPLE.read_text())
+    assert data["candidates"]["pricing"] == "capex"
+    data["candidates"]["pricing"] = pricing
+    if pricing == "rent":
+        data["candidates"]["supply_gpus"] = {"gb200": 100_000}
+    for grid_mw in (1_000.0, 10.0):
+        data["site"]["grid_limit_mw"] = grid_mw
+        plan = solve(build_model(scenario_from_dict(data)), comparison=False, relaxations=False)
+        assert plan.status == "optimal" and plan.pricing == pricing
+        assert _chips(plan) == {RUN: "gb200", SERVICE: "gb200"}
+        on_site = 0.0 if pricing == "rent" else 9.74
+        assert plan.totals["grid_power_mw"] == pytest.approx(on_site, abs=0.01)
+        assert plan.totals["facility_power_mw"] == pytest.approx(9.74, abs=0.01)
+        assert plan.constraints.loc["grid_limit_mw", "binding"] is False
+        # 60 systems x GB200 capex (USD 314.9M; USD 317.6M with the electricity under capex)
+        assert plan.totals["cluster_capex_usd"] == pytest.approx(314.9e6, rel=1e-3)
+        if pricing == "capex":
+            assert plan.totals["cost_usd"] == pytest.approx(317.6e6, rel=1e-3)
+        else:  # a run of 87 days and one year of serving: far below the whole purchase
+            assert plan.totals["cost_usd"] < 0.35 * plan.totals["cluster_capex_usd"]
+
+
+def test_a_service_row_reports_its_up_front_capex_under_every_pricing(joint) -> None:
+    """cluster_capex_usd_per_system of a service equals the capex the capex pricing charges
+    (the same servers, networking and facility share), so under amortized and rent the plan
+    still shows the up-front spend."""
+    capex = build_model(joint).options
+    for pricing in ("amortized", "rent"):
+        data = _data()
+        data["candidates"]["pricing"] = pricing
+        other = build_model(scenario_from_dict(data)).options
+        for chip in ("h100", "gb200", "mi300x"):
+            key = (SERVICE, chip)
+            assert other.loc[key, "capex_usd_per_system"] == 0
+            assert other.loc[key, "cluster_capex_usd_per_system"] == pytest.approx(
+                capex.loc[key, "capex_usd_per_system"], rel=1e-9
+            )
+            assert capex.loc[key, "cluster_capex_usd_per_system"] == pytest.approx(
+                capex.loc[key, "capex_usd_per_system"], rel=1e-9
+            )

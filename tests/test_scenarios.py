@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from planner.amortization import chip_economics
 from planner.catalog import load_catalog
 from planner.cli import main
 from planner.errors import CatalogError
@@ -75,12 +76,17 @@ def test_a_chip_id_pue_key_wins_over_the_cooling_type() -> None:
     assert s.assumptions_for(s.runs[0], cat.get("b200")).pue == 1.4
 
 
-def test_default_candidates_are_the_chips_with_a_buy_price() -> None:
+def test_default_candidates_are_the_chips_priced_in_chip_economics() -> None:
+    # issue 10: data/chip_economics.csv prices every shipped chip (estimates marked), so every
+    # catalog chip is a candidate, not only the ones with a catalog price
     s = scenario_from_dict(
         {"site": {"grid_limit_mw": 10}, "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]}
     )
-    expected = [a.id for a in load_catalog() if a.price_usd_per_gpu is not None]
+    priced = set(chip_economics().index)
+    expected = [a.id for a in load_catalog() if a.id in priced]
     assert s.candidate_ids() == expected
+    assert len(expected) == 13  # the 13 shipped chips all have a row
+    assert "h200" in expected and load_catalog().get("h200").price_usd_per_gpu is None
 
 
 def test_values_not_given_come_from_the_assumptions_table_with_sources() -> None:
@@ -167,15 +173,56 @@ def test_negative_mw_message_shows_the_value() -> None:
         )
 
 
-def test_a_listed_chip_without_a_price_asks_for_one() -> None:
-    with pytest.raises(CatalogError, match=r"candidates.price_usd_per_gpu.h200"):
-        scenario_from_dict(
-            {
-                "site": {"grid_limit_mw": 10},
-                "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
-                "candidates": {"chips": ["h200"]},
-            }
-        )
+def _own_catalog(tmp_path: Path):
+    """The shipped catalog plus a chip 'x900' (an H200 copy) with no price anywhere: not in
+    data/chip_economics.csv and no catalog price (a user's own catalog)."""
+    rows = (Path(__file__).resolve().parents[1] / "data" / "accelerators.csv").read_text()
+    h200 = next(line for line in rows.splitlines() if line.startswith("h200,"))
+    path = tmp_path / "accelerators.csv"
+    path.write_text(rows.rstrip("\n") + "\n" + "x900," + h200.split(",", 1)[1] + "\n")
+    return load_catalog(path)
+
+
+def test_a_listed_chip_without_a_price_asks_for_one(tmp_path: Path) -> None:
+    cat = _own_catalog(tmp_path)
+    data = {
+        "site": {"grid_limit_mw": 10},
+        "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+        "candidates": {"chips": ["x900"]},
+    }
+    with pytest.raises(CatalogError, match=r"candidates.price_usd_per_gpu.x900") as err:
+        scenario_from_dict(data, catalog=cat)
+    assert "data/chip_economics.csv" in str(err.value)
+    data["candidates"]["pricing"] = "rent"
+    with pytest.raises(CatalogError, match=r"candidates.rent_usd_per_gpu_hour.x900"):
+        scenario_from_dict(data, catalog=cat)
+    # the default candidates leave it out; an override makes it one
+    data["candidates"] = {"price_usd_per_gpu": {"x900": 32000}}
+    s = scenario_from_dict(data, catalog=cat)
+    assert "x900" in s.candidate_ids(cat)
+    del data["candidates"]
+    assert "x900" not in scenario_from_dict(data, catalog=cat).candidate_ids(cat)
+
+
+def test_a_chip_without_a_catalog_price_is_priced_by_chip_economics() -> None:
+    # H200: no price in data/accelerators.csv, USD 39,083 per GPU in data/chip_economics.csv
+    # (HGX H200 listing, Jan 2025, Epoch AI hardware price data)
+    assert load_catalog().get("h200").price_usd_per_gpu is None
+    s = scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": 10},
+            "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+            "candidates": {"chips": ["h200"], "pricing": "capex"},
+        }
+    )
+    assert s.candidate_ids() == ["h200"]
+    from planner.optimization import build_model
+
+    row = build_model(s).options.loc[("a", "h200")]
+    # capex per DGX-class server: 8 x 39,083 / (1 - 0.19 networking) + facility share
+    servers = 8 * 39_083
+    assert row["capex_usd_per_system"] > servers / (1 - 0.19)
+    assert row["capex_usd_per_system"] == pytest.approx(row["cluster_capex_usd_per_system"])
 
 
 def test_a_price_override_makes_an_unpriced_chip_a_candidate() -> None:
@@ -187,6 +234,71 @@ def test_a_price_override_makes_an_unpriced_chip_a_candidate() -> None:
         }
     )
     assert s.candidate_ids() == ["h200"]
+    a = s.assumptions_for(s.runs[0], load_catalog().get("h200"))
+    assert a.price_usd_per_gpu == 32000
+
+
+# --- pricing (issue 10: the core's modes) ----------------------------------------------------
+
+
+def _priced(pricing: object | None) -> dict:
+    data: dict = {
+        "site": {"grid_limit_mw": 10},
+        "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}],
+        "candidates": {"chips": ["h100"]},
+    }
+    if pricing is not None:
+        data["candidates"]["pricing"] = pricing
+    return data
+
+
+def test_the_default_pricing_is_amortized_as_planner_size() -> None:
+    s = scenario_from_dict(_priced(None))
+    assert s.candidates.pricing == "amortized"
+    a = s.assumptions_for(s.runs[0], load_catalog().get("h100"))
+    assert a.pricing == "amortized"
+
+
+@pytest.mark.parametrize(
+    ("given", "normalised"),
+    [
+        ("amortized", "amortized"),
+        ("capex", "capex"),
+        ("rent", "rent"),
+        ("buy", "capex"),  # the former name of the whole purchase
+        ("auto", "amortized"),
+    ],
+)
+def test_pricing_takes_the_core_modes_and_normalises_the_former_names(given, normalised) -> None:
+    s = scenario_from_dict(_priced(given))
+    assert s.candidates.pricing == normalised
+    assert s.assumptions_for(s.runs[0], load_catalog().get("h100")).pricing == normalised
+    assert s.model_dump()["candidates"]["pricing"] == normalised
+    # a what-if copy stays normalised (validated again)
+    assert s.with_grid_limit(20).candidates.pricing == normalised
+
+
+@pytest.mark.parametrize("bad", ["purchase", "Capex", "", 1, True])
+def test_a_bad_pricing_is_one_line_naming_the_field_and_the_allowed_values(bad) -> None:
+    with pytest.raises(CatalogError) as err:
+        scenario_from_dict(_priced(bad), source="site.toml")
+    text = str(err.value)
+    assert "\n" not in text
+    assert "candidates.pricing" in text
+    for mode in ("amortized", "rent", "capex", "buy = capex", "auto = amortized"):
+        assert mode in text, text
+
+
+def test_the_cli_accepts_capex_and_amortized_scenarios(tmp_path: Path, capsys) -> None:
+    # before issue 10 `pricing = "capex"` was refused ("expected one of 'auto', 'buy' or 'rent'")
+    for pricing in ("capex", "amortized"):
+        path = _write(tmp_path, GOOD + f'[candidates]\nchips = ["h100"]\npricing = "{pricing}"\n')
+        assert main(["optimize", str(path), "--json"]) == 0
+        import json
+
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["pricing"] == pricing
+        assert {row["pricing"] for row in plan["runs"]} == {pricing}
 
 
 def test_a_precision_no_candidate_supports_is_rejected() -> None:

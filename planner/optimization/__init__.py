@@ -21,10 +21,11 @@ The model
 Indices: runs ``r``, candidate chips ``c`` (pairs where the chip lacks the run's precision are
 left out). For one system of chip ``c`` running all of run ``r`` the core gives: days
 ``D1[r,c]``, peak facility power ``P[r,c]`` (MW: nameplate x (1 + network) x PUE), energy
-``E[r,c]`` (MWh), emissions, electricity and rental cost, and capex per system. Two facts make
-the model linear: the systems needed to meet the deadline ``T[r]`` are ``N[r,c] = D1 / T``;
-and a run's energy, electricity, rental cost and emissions do not depend on the number of
-systems (more systems draw more power for proportionally fewer hours).
+``E[r,c]`` (MWh), emissions, the run's cost in the pricing in force, and capex per system. Two
+facts make the model linear: the systems needed to meet the deadline ``T[r]`` are
+``N[r,c] = D1 / T``; and a run's energy, electricity, rental cost, amortised hardware and
+emissions do not depend on the number of systems (more systems draw more power, and are
+charged, for proportionally fewer hours: the GPU-hours are fixed by the run's work).
 
 Variables: ``n[r,c]`` integer systems; ``f[r,c]`` the share of run ``r``'s FLOPs done on chip
 ``c`` (binary: one chip per run, how synchronous clusters are built; continuous in [0, 1] with
@@ -37,7 +38,7 @@ Constraints::
     n[r,c] >= N[r,c] f[r,c],  n[r,c] >= f[r,c]        (mixed chips: a used pool has a system)
     n[r,c] <= U[r,c] f[r,c]                           (one chip per run only)
     sum_on-site n[r,c] G[r,c] <= grid_limit_mw        peak draw on the site grid, all at once
-    sum n capex + sum f (electricity or rental) <= budget_usd
+    sum n capex + sum f run_cost <= budget_usd        the plan's cost_usd (below)
     sum_r n[r,c] gpus_per_system[c] <= supply_gpus[c]
     racks[r,c] >= n[r,c] / systems_per_rack[c], sum racks <= max_racks   (on site; integer)
 
@@ -47,8 +48,16 @@ else the facility profile's; else derived from the annual PUE by
 deadline as ``ceil(N) f`` (and ``n >= f``) keeps a tiny run (``N`` far below the solver's
 feasibility tolerance) at one system or more: the core never sizes a run on zero systems.
 
-Runs are concurrent (each on its own cluster, all drawing power at the same time) and bought
-hardware is charged in full to its run. Rented systems (``pricing = "rent"``) are cloud
+**Pricing** (``candidates.pricing``, :data:`planner.assumptions.PRICING_MODES`; the plan's
+``pricing``). ``capex``: ``capex`` per system is the whole cluster capex (servers, networking,
+facility) and ``run_cost`` the electricity. ``amortized`` (the default): ``capex`` is 0 and
+``run_cost`` is the amortised hardware for the run's hours + electricity. ``rent``: ``capex``
+is 0 and ``run_cost`` the GPU-hours at rent. The cost objective and ``budget_usd`` are that
+cost; the up-front price of the systems (``cluster_capex_usd``) is reported beside it under
+every pricing.
+
+Runs are concurrent (each on its own cluster, all drawing power at the same time); bought
+systems (``amortized``, ``capex``) are on site. Rented systems (``pricing = "rent"``) are cloud
 capacity off site: they count against no site limit (grid, racks), only against supply and
 budget, and their energy and emissions are still in the totals. They are not limited by the
 grid, so the ``time`` objective needs a supply cap for every rented chip.

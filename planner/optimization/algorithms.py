@@ -69,7 +69,9 @@ def _stages(m: ClusterModel) -> list[str]:
         m.objective, [m.objective, "cost"]
     )
     if rent_only and "gpus" not in order:
-        order.append("gpus")  # rental cost does not depend on the count: fewest systems next
+        # a run's rent or amortised hardware is fixed by its GPU-hours, not the count:
+        # fewest systems next
+        order.append("gpus")
     return order
 
 

@@ -11,7 +11,7 @@ from planner.optimization import readback
 from planner.optimization.algorithms import _Clock, _lexicographic, _time_plan
 from planner.optimization.constants import _OBJECTIVE_UNITS
 from planner.optimization.formulation import _Outcome
-from planner.optimization.messages import _infeasible_message, _plan_message
+from planner.optimization.messages import _infeasible_message, _plan_message, _pricing_note
 from planner.optimization.model import ClusterModel, build_model
 from planner.optimization.readback import (
     _RUN_COLUMNS,
@@ -140,6 +140,7 @@ def solve(
         "total_s": model.build_s + time.perf_counter() - start,
         "solver_calls": float(clock.solves),
     }
+    notes.append(_pricing_note(model))
     if scale is not None and model.allow_mixed_chips and out.has_solution:
         notes.append(f"mixed chips, time objective: every deadline scaled by {scale:.4f}")
     return Plan(
@@ -157,6 +158,7 @@ def solve(
         relaxations=relax,
         timings=timings,
         notes=notes,
+        pricing=str(model.scenario.candidates.pricing),
         sizings=sizings,
         comparison_sizings=compare_sizings,
     )

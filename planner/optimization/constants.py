@@ -36,10 +36,11 @@ BUDGET_MUSD_DECIMALS = 1
 #: Largest rack count the scenario validator accepts (``Site.max_racks``).
 MAX_RACKS = int(next(c.le for c in Site.model_fields["max_racks"].metadata if hasattr(c, "le")))
 _USD_PER_MUSD = 1e6
-#: Pricing modes of the core that charge the whole purchase to the run ("buy" is the former
-#: name of "capex", :data:`planner.assumptions.LEGACY_PRICING`); "amortized" charges the
-#: hardware's share of its service life, which like rent depends on GPU-hours, not the count.
-_WHOLE_PURCHASE = ("buy", "capex")
+#: The pricing mode (:data:`planner.assumptions.PRICING_MODES`) that charges the whole purchase
+#: to the plan: a cost per installed system. ``amortized`` charges the hardware's share of its
+#: service life for the run's hours and ``rent`` the GPU-hours: for a run both are fixed by its
+#: work, not by the count (a cost independent of ``n``, like electricity).
+WHOLE_PURCHASE = "capex"
 #: Column of each objective in the totals, and its unit.
 _OBJECTIVE_UNITS = {
     "cost": ("cost_usd", "USD"),

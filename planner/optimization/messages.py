@@ -38,13 +38,46 @@ def _plan_message(
     power = f"Peak {totals['grid_power_mw']:,.2f} MW of {m.grid_limit_mw:g} MW on the site grid"
     if off_site > 0:
         power += f" (plus {off_site:,.2f} MW rented off site)"
+    pricing = str(m.scenario.candidates.pricing)
+    money = f"USD {totals['cost_usd'] / 1e6:,.1f}M ({pricing}"
+    if pricing == "amortized":
+        money += f"; USD {totals.get('cluster_capex_usd', 0.0) / 1e6:,.1f}M cluster capex up front"
+    money += ")"
     text = (
-        f"{_chips_text(frame)}. {power}, USD {totals['cost_usd'] / 1e6:,.1f}M, "
+        f"{_chips_text(frame)}. {power}, {money}, "
         f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
         f"Binding: {', '.join(binding) if binding else 'none'}"
         + (f"; not tested: {', '.join(untested)}." if untested else ".")
     )
     return ("Time limit reached, best plan found: " if status == "time_limit" else "") + text
+
+
+#: What ``cost_usd`` (the cost objective, and what ``budget_usd`` limits) is under each pricing.
+PRICING_COST_WORDS = {
+    "amortized": (
+        "amortised hardware (servers, networking, facility share over their service life, "
+        "data/economics.csv) + electricity; bought systems, on site"
+    ),
+    "capex": "the whole cluster capex (servers, networking, facility) + electricity; on site",
+    "rent": "cloud GPU-hours at rent (power included); off site",
+}
+
+
+def _pricing_note(m: ClusterModel) -> str:
+    """The sentence saying which pricing is in force and what it charges (every plan)."""
+    pricing = str(m.scenario.candidates.pricing)
+    return (
+        f"pricing {pricing} (candidates.pricing): cost_usd, the cost objective and budget_usd "
+        f"are {PRICING_COST_WORDS[pricing]}; cluster_capex_usd is the up-front price of the "
+        "systems, reported beside it"
+        + {
+            "amortized": " (not in cost_usd: only its share for the run's hours is)",
+            "capex": " (in cost_usd)",
+            "rent": " (not spent: what buying them would cost)",
+        }[pricing]
+        + "; prices from data/chip_economics.csv unless candidates.price_usd_per_gpu / "
+        "rent_usd_per_gpu_hour give them"
+    )
 
 
 def _infeasible_message(

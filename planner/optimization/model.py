@@ -15,7 +15,7 @@ import pandas as pd
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
-from planner.optimization.constants import _WHOLE_PURCHASE, OBJECTIVES
+from planner.optimization.constants import OBJECTIVES, WHOLE_PURCHASE
 from planner.scenarios import (
     Scenario,
 )
@@ -34,8 +34,13 @@ class ClusterModel:
         (fractional systems to meet the deadline, N), ``max_systems`` (U), ``gpus_per_system``,
         ``facility_power_mw_per_system`` (peak, at the design-day PUE),
         ``grid_power_mw_per_system`` (peak on the site grid at the design-day PUE; 0 for
-        rented systems, which are off site), ``on_site`` (bought), ``capex_usd_per_system``,
-        ``run_cost_usd`` (electricity, or rental, for the whole run: independent of the count),
+        rented systems, which are off site), ``on_site`` (bought: ``amortized`` or ``capex``),
+        ``capex_usd_per_system`` (the whole cluster capex per system under ``capex``, else 0),
+        ``cluster_capex_usd_per_system`` (the same under every pricing: the up-front price of
+        a system, reported, never in the objective unless ``capex``), ``run_cost_usd`` (the
+        rest of the run's cost in the pricing in force: electricity under ``capex``, amortised
+        hardware + electricity under ``amortized``, rent under ``rent``; each is fixed by the
+        run's GPU-hours, so independent of the count),
         ``energy_mwh``, ``emissions_tco2``, ``days_on_one_system``, ``deadline_days``,
         ``pricing``, ``systems_per_rack``, ``mfu``, ``pue``.
     excluded : DataFrame
@@ -134,7 +139,7 @@ def build_model(
                 )
                 continue
             on_site = one.pricing != "rent"
-            capex = float(one.capex_usd) if one.pricing in _WHOLE_PURCHASE else 0.0
+            capex = float(one.capex_usd) if one.pricing == WHOLE_PURCHASE else 0.0
             need = float(one.days) / spec.deadline_days
             power_mw = float(one.facility_power_mw)
             grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
@@ -165,6 +170,7 @@ def build_model(
                     "grid_power_mw_per_system": grid_mw,
                     "on_site": on_site,
                     "capex_usd_per_system": capex,
+                    "cluster_capex_usd_per_system": float(one.capex_usd),
                     "run_cost_usd": float(one.cost_usd) - capex,
                     "energy_mwh": float(one.energy_mwh),
                     "emissions_tco2": float(one.emissions_tco2),
@@ -205,11 +211,12 @@ def _service_options(
     """Rows of the scenario's inference services (:func:`planner.serving_plan.service_options`,
     one call per service and chip with the site's assumptions for that chip), on the site's
     grid at the design-day PUE like a run (:meth:`Scenario.service_design_pue_for`; the
-    service's ``facility_power_mw`` is already that peak). Services are priced like the runs (``candidates.pricing`` through
-    :data:`planner.assumptions.LEGACY_PRICING`): ``"buy"`` = capex charges the whole cluster
-    capex, ``"auto"`` = amortized the hardware's share of its service life for the horizon,
-    ``"rent"`` GPU-hours at rent; prices from data/chip_economics.csv unless the scenario
-    gives its own, and the site's networking share and facility cost per MW."""
+    service's ``facility_power_mw`` is already that peak). Services are priced like the runs
+    (``candidates.pricing``, normalised by the scenario): ``capex`` charges the whole cluster
+    capex, ``amortized`` the hardware's share of its service life for the horizon, ``rent``
+    GPU-hours at rent; prices from data/chip_economics.csv unless the scenario gives its own,
+    and the site's networking share and facility cost per MW. ``cluster_capex_usd_per_system``
+    is the up-front price of one system under every pricing (reported only)."""
     from planner.serving import ServingAssumptions, ServingDemand
     from planner.serving_plan import ServiceSpec, _max_systems, service_options
 
@@ -248,6 +255,9 @@ def _service_options(
             )
             excluded.extend(out.to_dict(orient="records"))
             if not rows.empty:
+                rows["cluster_capex_usd_per_system"] = _service_capex_per_system(
+                    rows, chip, a.sizing, design
+                )
                 frames.append(rows)
     if not frames:
         return pd.DataFrame(), excluded
@@ -258,6 +268,30 @@ def _service_options(
         for k in options.index
     ]
     return options, excluded
+
+
+def _service_capex_per_system(
+    rows: pd.DataFrame, chip: Any, sizing: Any, design_pue: float
+) -> list[float]:
+    """Up-front price of one system of a service's rows (servers, networking, facility share:
+    :func:`planner.amortization.cluster_capex_usd`), whatever the pricing: its peak IT power
+    is the row's design-day facility peak / the design-day PUE, as :func:`planner.serving.serve`
+    builds it; prices as :func:`planner.serving.chip_prices`."""
+    from planner import amortization
+    from planner.serving import chip_prices
+
+    price, _, _ = chip_prices(chip, sizing)
+    out = []
+    for _, row in rows.iterrows():
+        capex = amortization.cluster_capex_usd(
+            float(row["gpus_per_system"]),
+            price,
+            it_power_mw=float(row["facility_power_mw_per_system"]) / design_pue,
+            networking_share=sizing.networking_share,
+            facility_usd_per_mw=sizing.facility_usd_per_mw,
+        )
+        out.append(float(capex.total_usd))
+    return out
 
 
 def _join_workloads(runs: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
@@ -271,7 +305,8 @@ def _join_workloads(runs: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
         runs[name] = 0.0 if name.endswith("_per_system") else math.nan
     if services.empty:
         return runs
-    joined = pd.concat([runs, services[[*OPTION_COLUMNS, *SERVICE_COLUMNS]]])
+    columns = [*OPTION_COLUMNS, *SERVICE_COLUMNS, "cluster_capex_usd_per_system"]
+    joined = pd.concat([runs, services[columns]])
     joined.index.names = ["run", "chip"]
     return joined
 
@@ -301,28 +336,34 @@ def _one_system_sizings(
     out: dict[tuple[int, str], _OneSystem | ResultOutOfRange] = {}
     for chip_id in chip_ids:
         chip = cat.get(chip_id)
-        groups: dict[str, tuple[Any, list[int]]] = {}
+        groups: dict[str, tuple[Any, list[int], list[Any]]] = {}
         for r, spec in enumerate(scenario.runs):
             if chip.dense_tflops_or_none(spec.precision) is None:
                 continue
             a = scenario.assumptions_for(spec, chip)
-            groups.setdefault(_numbers_key(a), (a, []))[1].append(r)
-        for a, members in groups.values():
+            group = groups.setdefault(_numbers_key(a), (a, [], []))
+            group[1].append(r)
+            group[2].append(a)
+        for a, members, each in groups.values():
             flops = np.asarray(
                 [float(scenario.runs[r].training_run().total_flops()) for r in members]
             )
+            # the runs of a group differ at most in their MFU (the run model's, per run):
+            # one call with an MFU per run
+            mfu = np.asarray([float(x.mfu) for x in each])
+            grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
             try:
                 res = size_training(
-                    TrainingRun(flops=flops), chip, gpus=chip.gpus_per_system, assumptions=a
+                    TrainingRun(flops=flops), chip, gpus=chip.gpus_per_system, assumptions=grouped
                 )
             except ResultOutOfRange:
-                for r in members:
+                for i, r in enumerate(members):
                     try:
                         one = size_training(
-                            TrainingRun(flops=float(flops[members.index(r)])),
+                            TrainingRun(flops=float(flops[i])),
                             chip,
                             gpus=chip.gpus_per_system,
-                            assumptions=a,
+                            assumptions=each[i],
                         )
                         out[(r, chip_id)] = _pick(one, 0, 1)
                     except ResultOutOfRange as exc:
@@ -333,11 +374,16 @@ def _one_system_sizings(
     return out
 
 
+#: Fields of the assumptions a group of runs may differ in (one size_training call per group).
+_PER_RUN = ("sources", "mfu")
+
+
 def _numbers_key(a: Any) -> str:
-    """The assumptions' values without their provenance (``sources`` names the run)."""
+    """The assumptions' values without their provenance (``sources`` names the run) and the
+    MFU (given per run to the one vectorised call)."""
     if dataclasses.is_dataclass(a):
         return repr(
-            [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name != "sources"]
+            [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _PER_RUN]
         )
     return repr(a)
 

@@ -14,7 +14,12 @@ from planner._arrays import to_python
 from planner.errors import ResultOutOfRange
 from planner.optimization import algorithms
 from planner.optimization.algorithms import _Clock, _max_speed
-from planner.optimization.constants import _DROPPED, _USD_PER_MUSD, _WHOLE_PURCHASE, SEARCH_REL_TOL
+from planner.optimization.constants import (
+    _DROPPED,
+    _USD_PER_MUSD,
+    SEARCH_REL_TOL,
+    WHOLE_PURCHASE,
+)
 from planner.optimization.formulation import _Outcome
 from planner.optimization.model import ClusterModel, _whole_systems
 from planner.sizing import SizingResult, size_training
@@ -34,12 +39,21 @@ class Plan:
     runs : DataFrame
         One row per (run, chip) in the plan: systems, GPUs, share of the run's FLOPs, days,
         deadline_days, facility_power_mw (peak, annual PUE), grid_power_mw (peak on the site
-        grid: design-day PUE, 0 for rented systems), energy_mwh, cost_usd,
-        capex/electricity/rental, emissions_tco2, pricing. Every number is
+        grid: design-day PUE, 0 for rented systems), energy_mwh, cost_usd (in the pricing in
+        force) = capex_usd (whole purchase, ``capex`` only) + amortized_hardware_usd
+        (``amortized`` only) + electricity_usd (bought systems) + rental_usd (``rent`` only);
+        cluster_capex_usd (the up-front price of the row's systems under every pricing:
+        reported, in cost_usd only under ``capex``; under ``rent`` what buying them would
+        cost), emissions_tco2, pricing. Every number is
         :func:`planner.sizing.size_training`'s for that chip and count.
     totals : dict
-        Sums over the runs, and ``longest_days`` / ``longest_fraction_of_deadline`` (the
-        largest days / deadline over the runs: :attr:`slowest_run` names that run).
+        Sums over the runs (``cost_usd`` and ``cluster_capex_usd`` side by side under every
+        pricing), and ``longest_days`` / ``longest_fraction_of_deadline`` (the largest days /
+        deadline over the runs: :attr:`slowest_run` names that run).
+    pricing : str
+        The pricing in force (``amortized``, ``rent`` or ``capex``; the scenario's
+        ``candidates.pricing``, former names normalised), which ``cost_usd`` and the budget
+        follow.
     constraints : DataFrame
         Each limit: limit, used, slack, unit, ``binding`` and ``objective_if_10pct_looser``.
         A grid, budget, supply or rack limit binds when re-solving with it 10% looser gives a
@@ -74,6 +88,7 @@ class Plan:
     relaxations: pd.DataFrame
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    pricing: str = ""
     sizings: dict[tuple[str, str], SizingResult] = field(default_factory=dict, repr=False)
     comparison_sizings: dict[tuple[str, str], SizingResult] = field(
         default_factory=dict, repr=False
@@ -101,6 +116,7 @@ class Plan:
             "solver": self.solver,
             "allow_mixed_chips": self.allow_mixed_chips,
             "message": self.message,
+            "pricing": self.pricing,
             "runs": _records(self.runs),
             "totals": {k: to_python(v) for k, v in self.totals.items()},
             "constraints": _records(self.constraints),
@@ -130,8 +146,10 @@ _RUN_COLUMNS = [
     "energy_mwh",
     "cost_usd",
     "capex_usd",
+    "amortized_hardware_usd",
     "electricity_usd",
     "rental_usd",
+    "cluster_capex_usd",
     "emissions_tco2",
     "pricing",
     "mfu",
@@ -186,9 +204,15 @@ def _read_back(
                 "average_facility_power_mw": res.average_facility_power_mw,
                 "energy_mwh": res.energy_mwh,
                 "cost_usd": res.cost_usd,
-                "capex_usd": res.capex_usd if res.pricing in _WHOLE_PURCHASE else 0.0,
+                "capex_usd": res.capex_usd if res.pricing == WHOLE_PURCHASE else 0.0,
+                "amortized_hardware_usd": (
+                    float(res.amortized_cost_usd) - float(res.electricity_cost_usd)
+                    if res.pricing == "amortized"
+                    else 0.0
+                ),
                 "electricity_usd": res.electricity_cost_usd if res.pricing != "rent" else 0.0,
                 "rental_usd": res.rental_cost_usd if res.pricing == "rent" else 0.0,
+                "cluster_capex_usd": res.cluster_capex_usd,
                 "emissions_tco2": res.emissions_tco2,
                 "pricing": res.pricing,
                 "mfu": res.mfu,
@@ -247,8 +271,10 @@ def _service_row(
         "energy_mwh": energy,
         "cost_usd": capex + hardware + electricity + rental,
         "capex_usd": capex,
+        "amortized_hardware_usd": hardware,
         "electricity_usd": electricity,
         "rental_usd": rental,
+        "cluster_capex_usd": systems * o["cluster_capex_usd_per_system"],
         "emissions_tco2": share * o["emissions_tco2"] + systems * o["emissions_tco2_per_system"],
         "pricing": o["pricing"],
         "mfu": math.nan,
@@ -282,8 +308,10 @@ def _totals(frame: pd.DataFrame, m: ClusterModel) -> dict[str, float]:
         "energy_mwh": float(frame["energy_mwh"].sum()),
         "cost_usd": float(frame["cost_usd"].sum()),
         "capex_usd": float(frame["capex_usd"].sum()),
+        "amortized_hardware_usd": float(frame["amortized_hardware_usd"].sum()),
         "electricity_usd": float(frame["electricity_usd"].sum()),
         "rental_usd": float(frame["rental_usd"].sum()),
+        "cluster_capex_usd": float(frame["cluster_capex_usd"].sum()),
         "emissions_tco2": float(frame["emissions_tco2"].sum()),
         "longest_days": float(per_run_days.max()),
         "longest_fraction_of_deadline": float(fraction),

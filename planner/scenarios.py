@@ -671,6 +671,13 @@ class Scenario(_Strict):
         services[index] = {**services[index], **changes}
         return self._validated_copy({"services": services})
 
+    def with_pricing(self, pricing: str) -> Scenario:
+        """A copy with ``candidates.pricing`` = ``pricing`` (a former name is normalised; a
+        value not allowed is the same one-line error as in a file)."""
+        return self._validated_copy(
+            {"candidates": {**self.candidates.model_dump(), "pricing": pricing}}
+        )
+
     def with_budget(self, budget_usd: float | None) -> Scenario:
         return self._validated_copy(
             {"budget_usd": None if budget_usd is None else float(budget_usd)}

@@ -651,6 +651,7 @@ def test_national_page_shows_the_backtest_and_the_fleet_checks_and_labels_points
     # Issue 11: the backtest and the calibrated/predicted label beside every published point.
     app.switch_page(NATIONAL).run()
     assert_clean(app)
+
     def table(column: str) -> pd.DataFrame:  # AppTest exposes no table keys: find by column
         return next(d.value for d in app.dataframe if column in d.value.columns)
 
@@ -660,3 +661,70 @@ def test_national_page_shows_the_backtest_and_the_fleet_checks_and_labels_points
     checks = table("Within tolerance")
     assert set(checks["Within tolerance"]) == {"yes"}
     assert any("later published figures within 15%" in m.value for m in app.markdown)
+
+
+# --- pricing (issue 10: the core's modes on the Optimise page and in links) ------------------
+
+
+def test_the_pricing_picker_offers_the_core_modes_and_each_file_opens_on_its_own(
+    optimise: AppTest,
+) -> None:
+    from planner.assumptions import PRICING_MODES
+
+    at = optimise
+    picker = at.selectbox(key="opt_pricing")
+    assert tuple(picker.options) == tuple(optimise_page.PRICING_LABELS[m] for m in PRICING_MODES)
+    assert picker.value == "capex"  # gtc2024.toml: pricing = "capex" (the former "buy")
+    m = {x.label: x.value for x in at.metric}
+    assert m["Cost (capex)"] == "$147.5M"
+    assert m["Cluster capex"] == "$146.9M"
+    # the infeasible example gives no pricing: the scenario default, amortized
+    at.selectbox(key="opt_file").set_value(INFEASIBLE).run()
+    assert_clean(at)
+    assert at.selectbox(key="opt_pricing").value == "amortized"
+
+
+def test_amortized_on_the_page_costs_the_runs_share_of_the_same_cluster(
+    optimise: AppTest,
+) -> None:
+    # the same 2,016 GB200 (USD 146.9M up front) amortised over a 5-year life at 85%
+    # utilisation and 8% cost of capital for the 87-day run + electricity: USD 9.0M
+    at = optimise
+    at.selectbox(key="opt_pricing").set_value("amortized").run()
+    at.button(key="opt_solve").click().run()
+    assert_clean(at)
+    m = {x.label: x.value for x in at.metric}
+    assert m["Cost (amortized)"] == "$9.0M"
+    assert m["Cluster capex"] == "$146.9M"
+    assert "pricing amortized (candidates.pricing)" in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("given", "mode"),
+    [("buy", "capex"), ("auto", "amortized"), ("capex", "capex"), ("rent", "rent")],
+)
+def test_an_optimise_link_with_a_former_pricing_name_opens_on_its_new_one(given, mode) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["opt_file"] = INFEASIBLE
+    at.query_params["opt_pricing"] = given
+    at.run()
+    assert_clean(at)
+    at.switch_page(OPTIMISE).run()
+    assert_clean(at)
+    assert at.selectbox(key="opt_pricing").value == mode
+    assert not [e for e in at.error if "pricing" in e.value]
+
+
+def test_an_optimise_link_with_an_unknown_pricing_names_the_field() -> None:
+    from planner.app import share
+
+    app, errors = share.from_query({"opt_file": INFEASIBLE, "opt_pricing": "lease"})
+    assert "pricing" not in app["optimise"]
+    assert len(errors) == 1 and "optimise pricing" in errors[0] and "'lease'" in errors[0]
+    assert "amortized, rent, capex" in errors[0]
+    ok, errors = share.from_query({"opt_file": INFEASIBLE, "opt_pricing": "buy"})
+    assert errors == [] and ok["optimise"]["pricing"] == "capex"
+    assert share.to_query(ok)["opt_pricing"] == "capex"  # the file's own is amortized
+    assert share.normalised_pricing("lease") == "lease"  # refused by name, never mapped
+    assert share.normalised_pricing(None) == "amortized"
+    assert share.file_pricing({"candidates": {"pricing": "buy"}}) == "capex"

@@ -115,6 +115,30 @@ def test_optimize_by_name_json_is_clean_and_picks_about_2000_gb200_at_4_mw(tmp_p
     assert d["totals"]["facility_power_mw"] == pytest.approx(4.0, rel=0.10)
 
 
+def test_optimize_json_says_which_pricing_is_in_force_and_the_up_front_spend(tmp_path):
+    # issue 10: gtc2024.toml buys outright (pricing = "capex"); --pricing amortized charges the
+    # same 28 GB200 NVL72 racks their share of a 5-year life for the 87-day run instead.
+    # Either way the plan reports the cluster capex (28 x 72 x USD 41,667 / (1 - 0.19) +
+    # the facility share: USD 146.9M) beside cost_usd.
+    capex = assert_clean_json(planner("optimize", "gtc2024", "--json", cwd=tmp_path))
+    amortized = assert_clean_json(
+        planner("optimize", "gtc2024", "--pricing", "amortized", "--json", cwd=tmp_path)
+    )
+    assert capex["pricing"] == "capex" and amortized["pricing"] == "amortized"
+    assert {r["pricing"] for r in amortized["runs"]} == {"amortized"}
+    for d in (capex, amortized):
+        assert d["totals"]["cluster_capex_usd"] == pytest.approx(146.9e6, rel=1e-3)
+    assert capex["totals"]["cost_usd"] == pytest.approx(147.5e6, rel=1e-3)
+    assert amortized["totals"]["cost_usd"] == pytest.approx(9.04e6, rel=1e-3)
+    assert amortized["totals"]["cost_usd"] < capex["totals"]["cost_usd"]
+    assert any(n.startswith("pricing amortized") for n in amortized["notes"])
+    # the former name of the whole purchase still works, and means capex
+    buy = assert_clean_json(
+        planner("optimize", "gtc2024", "--pricing", "buy", "--json", cwd=tmp_path)
+    )
+    assert buy["pricing"] == "capex" and buy["totals"] == capex["totals"]
+
+
 def test_optimize_json_stays_clean_with_progress_asked(tmp_path):
     # --progress draws on stderr only; stdout is still exactly one JSON object.
     proc = planner("optimize", "gtc2024", "--json", "--progress", cwd=tmp_path)
@@ -198,6 +222,7 @@ def test_report_md_to_stdout_is_exactly_the_report(tmp_path, name, preset):
         (["frobnicate"], "planner: error: no such command 'frobnicate'"),
         (["size", "--days"], "planner: error: option '--days' requires an argument"),
         (["optimize", "gtc2024", "--solver", "gurobi"], "planner: error: invalid value for"),
+        (["optimize", "gtc2024", "--pricing", "lease"], "planner: error: invalid value for"),
     ],
 )
 def test_usage_errors_are_one_line_on_stderr_with_exit_2(tmp_path, args, line):

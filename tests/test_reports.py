@@ -466,6 +466,46 @@ def test_plan_json_round_trips_to_planner_optimize_json(capsys):
         assert headline[key] == optimized["totals"][key]
 
 
+def test_plan_report_says_which_pricing_is_in_force(plan_report):
+    # issue 10: gtc2024.toml buys outright (pricing "capex"); the report names the pricing in
+    # its subtitle, headline and notes, and shows the up-front cluster capex beside the cost
+    # (2,016 GB200 at USD 41,667 per GPU (data/chip_economics.csv) / (1 - 0.19 networking) +
+    # the facility share: USD 146.9M; + USD 0.52M electricity = USD 147.5M)
+    assert "pricing capex" in plan_report.subtitle
+    headline = {q.key: q for q in plan_report.headline}
+    assert headline["pricing"].value == "capex"
+    assert headline["cost_usd"].label == "cost (capex)"
+    assert headline["cost_usd"].value == pytest.approx(147.5e6, rel=1e-3)
+    assert headline["cluster_capex_usd"].value == pytest.approx(146.9e6, rel=1e-3)
+    assert headline["cluster_capex_usd"].note == "in the cost"
+    assert any("Pricing capex: bought hardware is charged in full" in n for n in plan_report.notes)
+    assert any(n.startswith("pricing capex (candidates.pricing)") for n in plan_report.notes)
+    (row,) = plan_report.table("runs").rows
+    assert row["pricing"] == "capex"
+    assert row["cluster_capex_usd"] == pytest.approx(row["capex_usd"], rel=1e-12)
+    assert row["amortized_hardware_usd"] == 0
+    names = {f.role for f in plan_report.provenance.inputs}
+    assert "chip prices and rents" in names
+
+
+def test_an_amortized_plan_report_keeps_the_capex_out_of_the_cost(tmp_path):
+    text = GTC_SCENARIO.read_text().replace('pricing = "capex"', 'pricing = "amortized"')
+    assert 'pricing = "amortized"' in text
+    path = tmp_path / "gtc_amortized.toml"
+    path.write_text(text)
+    report = build_report(path)
+    headline = {q.key: q for q in report.headline}
+    assert headline["pricing"].value == "amortized"
+    assert headline["cluster_capex_usd"].note == "not in the cost"
+    assert headline["cost_usd"].value < headline["cluster_capex_usd"].value / 10
+    (row,) = report.table("runs").rows
+    assert row["capex_usd"] == 0
+    assert row["cost_usd"] == pytest.approx(
+        row["amortized_hardware_usd"] + row["electricity_usd"], rel=1e-12
+    )
+    assert any("share of its service life" in n for n in report.notes)
+
+
 def test_plan_sensitivity_starts_from_the_planned_days(plan_report):
     days = plan_report.table("runs").rows[0]["days"]
     base = plan_report.data["sensitivity"]["gpt-moe-1.8t on gb200"]["base"]

@@ -22,7 +22,7 @@ import streamlit as st
 
 from planner.app import charts, compute, layout, share, sidebar
 from planner.app import formatting as fmt
-from planner.assumptions import default_table
+from planner.assumptions import PRICING_MODES, default_table
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
 from planner.optimization import OBJECTIVES
@@ -42,12 +42,25 @@ _TABLES = "_opt_tables"  # the tables as last edited, by file
 _BASES = "_opt_bases"  # the frames the editors are drawn from
 _KEEP = "_keep_"  # prefix of the copies of this page's widget values
 
-PRICING_MODES = ("buy", "rent", "auto")
+#: The pricing picker offers the core's modes (:data:`planner.assumptions.PRICING_MODES`).
 PRICING_LABELS = {
-    "buy": "buy (capex + electricity)",
+    "amortized": "amortized (hardware's share of its life + electricity, on site)",
+    "capex": "capex (whole purchase + electricity, on site)",
     "rent": "rent (GPU-hours, off site)",
-    "auto": "auto: buy where priced, else rent",
 }
+#: What the plan's cost is under each pricing (the Cost metric's help).
+PRICING_COST_HELP = {
+    "amortized": "amortised hardware (servers, networking, facility share over their service "
+    "life, for the run's hours) + electricity",
+    "capex": "the whole cluster capex bought in full + electricity",
+    "rent": "GPU-hours at rent (power included)",
+}
+
+
+#: A scenario's or a link's pricing as one of PRICING_MODES (former names mapped).
+normalised_pricing = share.normalised_pricing
+
+
 #: Shown in an empty table cell (a default applies, or no limit).
 EMPTY = "-"
 OBJECTIVE_LABELS = {
@@ -68,7 +81,7 @@ def _file_defaults(name: str) -> dict[str, Any]:
     raw = compute.scenario_raw(name)
     return {
         OBJECTIVE: raw.get("objective", "cost"),
-        PRICING: raw.get("candidates", {}).get("pricing", "buy"),
+        PRICING: share.file_pricing(raw),
         MIXED: bool(raw.get("allow_mixed_chips", False)),
     }
 
@@ -81,6 +94,8 @@ def _restore_widgets() -> None:
     for key in (OBJECTIVE, PRICING, MIXED):
         if key not in st.session_state:
             st.session_state[key] = st.session_state.get(_KEEP + key, defaults[key])
+    if st.session_state[PRICING] not in PRICING_MODES:  # a former name (old session or link)
+        st.session_state[PRICING] = normalised_pricing(st.session_state[PRICING])
 
 
 def _keep_widgets() -> None:
@@ -233,8 +248,19 @@ def _objective_text(value: Any, unit: str) -> str:
     return f"{value:.3f} of the deadline"
 
 
+def plan_pricing(result: dict[str, Any]) -> str:
+    """The pricing in force of a plan result (its ``pricing``, else its rows'), or ""."""
+    if result.get("pricing"):
+        return str(result["pricing"])
+    runs = result.get("runs")
+    if isinstance(runs, pd.DataFrame) and "pricing" in runs and len(runs):
+        return str(runs["pricing"].iloc[0])
+    return ""
+
+
 def _metrics(result: dict[str, Any]) -> None:
     t = result["totals"]
+    pricing = plan_pricing(result)
     layout.metric_row(
         [
             ("GPUs", fmt.count(t["gpus"]), "all runs, whole systems"),
@@ -249,7 +275,21 @@ def _metrics(result: dict[str, Any]) -> None:
             ),
             ("Longest run", f"{fmt.days(t['longest_days'])} days", None),
             ("Energy", fmt.mwh(t["energy_mwh"]), None),
-            ("Cost", fmt.usd(t["cost_usd"]), "hardware bought in full + electricity"),
+            (
+                f"Cost ({pricing})" if pricing else "Cost",
+                fmt.usd(t["cost_usd"]),
+                PRICING_COST_HELP.get(pricing, "in the pricing in force"),
+            ),
+            (
+                "Cluster capex",
+                fmt.usd(t.get("cluster_capex_usd", float("nan"))),
+                "up-front price of the plan's systems (servers, networking, facility share)"
+                + {
+                    "amortized": "; not in the cost, which carries only its share for the run",
+                    "capex": "; in the cost",
+                    "rent": "; not spent when renting: what buying them would cost",
+                }.get(pricing, ""),
+            ),
             ("Emissions", fmt.tco2(t["emissions_tco2"]), None),
             (
                 "Objective",
@@ -442,6 +482,8 @@ def _sidebar() -> None:
             list(PRICING_MODES),
             key=PRICING,
             format_func=lambda m: PRICING_LABELS.get(m, m),
+            help="What the plan's cost, the cost objective and the budget are (as planner "
+            "size --pricing). The plan always shows the cluster capex up front beside it.",
         )
         st.checkbox(
             "Mixed chips",

@@ -30,6 +30,8 @@ from typing import Any
 import streamlit as st
 
 from planner.app import compute, state
+from planner.assumptions import LEGACY_PRICING
+from planner.assumptions import PRICING_MODES as CORE_PRICING_MODES
 from planner.data_errors import dump_toml, parse_toml
 from planner.errors import InputError, PlannerError
 
@@ -63,7 +65,24 @@ NAT_FILE, NAT_VARIANTS, NAT_YEARS, NAT_SAMPLES, NAT_COUNTRIES = (
 NAT_CALIBRATE = "nat_calibrate"
 NAT_UPLOADED = "_nat_uploaded"
 NAT_CUSTOM = "custom"
-PRICING_MODES = ("buy", "rent", "auto")
+#: The Optimise page's pricing picker: the core's modes. Links and files written before
+#: issue 10 may say "buy" (= capex) or "auto" (= amortized): they load, mapped.
+PRICING_MODES = CORE_PRICING_MODES
+
+
+def normalised_pricing(value: Any) -> str:
+    """A scenario's (or a link's) pricing as one of :data:`PRICING_MODES`: the former names
+    mapped (``buy`` -> ``capex``, ``auto`` -> ``amortized``,
+    :data:`planner.assumptions.LEGACY_PRICING`), none given -> ``amortized`` (the scenario
+    default, as ``planner size``). Anything else is returned as is (then refused by name)."""
+    if value is None:
+        return "amortized"
+    return LEGACY_PRICING.get(str(value), str(value))
+
+
+def file_pricing(raw: Mapping[str, Any]) -> str:
+    """The pricing a scenario file (parsed TOML) is solved under, normalised."""
+    return normalised_pricing(raw.get("candidates", {}).get("pricing"))
 
 
 # --- reading the session ------------------------------------------------------------------------
@@ -171,8 +190,10 @@ def to_query(app: Mapping[str, Any]) -> dict[str, str]:
             query["opt_file"] = str(opt["file"])
         if opt.get("objective") not in (None, raw.get("objective", "cost")):
             query["opt_objective"] = str(opt["objective"])
-        if opt.get("pricing") not in (None, raw.get("candidates", {}).get("pricing", "buy")):
-            query["opt_pricing"] = str(opt["pricing"])
+        if opt.get("pricing") is not None and normalised_pricing(opt["pricing"]) != file_pricing(
+            raw
+        ):
+            query["opt_pricing"] = normalised_pricing(opt["pricing"])
         if opt.get("allow_mixed_chips") not in (None, bool(raw.get("allow_mixed_chips", False))):
             query["opt_mixed"] = "true" if opt["allow_mixed_chips"] else "false"
         if "scenario" in opt:
@@ -373,7 +394,11 @@ def _checked(
     checks: list[tuple[str, Any, list[str]]] = [
         ("file", opt.get("file"), compute.scenario_names()),
         ("objective", opt.get("objective"), list(OBJECTIVES)),
-        ("pricing", opt.get("pricing"), list(PRICING_MODES)),
+        (
+            "pricing",
+            None if opt.get("pricing") is None else normalised_pricing(opt["pricing"]),
+            list(PRICING_MODES),
+        ),
     ]
     for field, value, allowed in checks:
         if value is None:
@@ -480,7 +505,9 @@ def apply(app: Mapping[str, Any], errors: list[str]) -> None:
         values = {
             OPT_FILE: file,
             OPT_OBJECTIVE: opt.get("objective", raw.get("objective", "cost")),
-            OPT_PRICING: opt.get("pricing", raw.get("candidates", {}).get("pricing", "buy")),
+            OPT_PRICING: normalised_pricing(opt["pricing"])
+            if opt.get("pricing") is not None
+            else file_pricing(raw),
             OPT_MIXED: bool(opt.get("allow_mixed_chips", raw.get("allow_mixed_chips", False))),
         }
         for key, value in values.items():

@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from planner.assumptions import LEGACY_PRICING, PRICING_MODES
 from planner.cli._app import app, console, print_json, progress_reporter, stdout_guard
 from planner.examples import scenario_path
 from planner.optimization import (
@@ -48,6 +49,15 @@ _HELP_SOLVER = (
     + ", ".join(SOLVERS)
     + " (HiGHS via highspy; CBC bundled with PuLP is the fallback)."
 )
+_HELP_PRICING = (
+    "What cost_usd, the cost objective and budget_usd are: "
+    + ", ".join(PRICING_MODES)
+    + " (amortized: the hardware's share of its service life for the run's hours + "
+    "electricity, bought and on site; capex: the whole cluster capex + electricity, on site; "
+    "rent: cloud GPU-hours, off site). Default: the scenario's candidates.pricing, else "
+    "amortized (as planner size). The former names auto (= amortized) and buy (= capex) are "
+    "accepted."
+)
 _HELP_TIME = "Wall-clock limit for the solver, seconds; at the limit the best plan found is shown."
 _HELP_MIXED = "Let a run use several chip types (default: the scenario's, else one chip per run)."
 _HELP_PROGRESS = (
@@ -69,6 +79,7 @@ def optimize_command(
     objective: Annotated[str | None, typer.Option(help=_HELP_OBJECTIVE)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     pareto_sweep: Annotated[str | None, typer.Option("--pareto", help=_HELP_PARETO)] = None,
+    pricing: Annotated[str | None, typer.Option(help=_HELP_PRICING)] = None,
     solver: Annotated[str, typer.Option(help=_HELP_SOLVER)] = "highs",
     time_limit_s: Annotated[float | None, typer.Option("--time-limit-s", help=_HELP_TIME)] = None,
     allow_mixed_chips: Annotated[
@@ -92,10 +103,20 @@ def optimize_command(
     The grid limit counts the systems on site (bought) at their peak, at the design-day PUE:
     site.design_pue if given, else the facility profile's design_pue where site.pue names one,
     else derived from the annual site.pue (1 + (pue - 1) x 1.5, data/assumptions.csv). Energy,
-    cost and emissions use the annual site.pue. Rented systems (candidates.pricing = "rent") are cloud
-    capacity off site: not counted against the site grid or racks, but their energy and
-    emissions are in the totals; with --objective time a rented chip needs a
-    candidates.supply_gpus cap. Relaxation amounts are rounded up, so the value shown works
+    cost and emissions use the annual site.pue.
+
+    Pricing (candidates.pricing or --pricing; default amortized, as planner size): cost_usd,
+    the cost objective and budget_usd are, under amortized, the amortised hardware (servers,
+    networking, facility share over their service life, for the run's hours) + electricity;
+    under capex the whole cluster capex + electricity; under rent the GPU-hours at rent. So
+    budget_usd limits that cost, not the up-front spend, except under capex; the plan always
+    reports cluster_capex_usd (the up-front price of its systems) beside cost_usd. Prices
+    come from data/chip_economics.csv (every shipped chip; estimates marked) unless the
+    scenario gives candidates.price_usd_per_gpu / rent_usd_per_gpu_hour. Under amortized
+    and capex the systems are bought and on site. Rented systems (rent) are cloud capacity
+    off site: not counted against the site grid or racks, but their energy and emissions
+    are in the totals; with --objective time a rented chip needs a candidates.supply_gpus
+    cap. Relaxation amounts are rounded up, so the value shown works
     as written; the deadline relaxation stretches every deadline by one common factor.
     """
     if objective is not None and objective not in OBJECTIVES:
@@ -110,8 +131,19 @@ def optimize_command(
         raise typer.BadParameter(
             f"{time_limit_s:g}: expected a number of seconds > 0", param_hint="--time-limit-s"
         )
+    if pricing is not None and pricing not in (*PRICING_MODES, *LEGACY_PRICING):
+        raise typer.BadParameter(
+            f"{pricing!r}: expected one of "
+            + ", ".join(PRICING_MODES)
+            + " (the former names: "
+            + ", ".join(f"{old} = {new}" for old, new in LEGACY_PRICING.items())
+            + ")",
+            param_hint="--pricing",
+        )
     path = scenario_path(scenario)
     sc = load_scenario(path)
+    if pricing is not None:
+        sc = sc.with_pricing(pricing)
     if pareto_sweep is not None:
         parameter, values = parse_sweep(pareto_sweep)
         with stdout_guard(), progress_reporter(show_progress) as progress:
@@ -193,8 +225,8 @@ def _table(title: str, frame: pd.DataFrame, columns: list[tuple[str, str, str]])
 
 def _print_plan(plan: Plan, title: str) -> None:
     console.print(
-        f"[bold]{title}[/bold]  objective: {plan.objective}  solver: {plan.solver}  "
-        f"status: {plan.status}"
+        f"[bold]{title}[/bold]  objective: {plan.objective}  pricing: {plan.pricing}  "
+        f"solver: {plan.solver}  status: {plan.status}"
     )
     console.print(plan.message)
     if plan.feasible:
@@ -303,7 +335,8 @@ def _totals_line(plan: Plan) -> str:
         power += f" ({t['facility_power_mw']:,.2f} MW with the rented systems)"
     return (
         f"Totals: {t['gpus']:,.0f} GPUs, {power}, "
-        f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f}, "
+        f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f} ({plan.pricing}; cluster capex "
+        f"USD {t.get('cluster_capex_usd', float('nan')):,.0f} up front), "
         f"{t['emissions_tco2']:,.0f} tCO2. Longest run: {longest}, {t['longest_days']:,.1f} days; "
         f"slowest relative to its deadline: {slowest}, "
         f"{t['longest_fraction_of_deadline']:.0%} of its deadline"

@@ -99,7 +99,7 @@ def build_plan_report(
     title = sc.title or Path(path).stem
     subtitle = (
         f"Optimised plan - objective: {OBJECTIVE_LABELS.get(plan.objective, plan.objective)}; "
-        f"solver {plan.solver}; status {plan.status}; scenario {path}"
+        f"pricing {plan.pricing}; solver {plan.solver}; status {plan.status}; scenario {path}"
     )
     tables: list[Table] = []
     charts: list[Chart] = []
@@ -162,8 +162,10 @@ def build_plan_report(
 
     notes = list(plan.notes)
     notes.append(
-        "Runs are concurrent: each on its own cluster, all drawing peak power at the same time; "
-        "bought hardware is charged in full to its run (planner.optimization)."
+        "Runs are concurrent: each on its own cluster, all drawing peak power at the same time "
+        f"(planner.optimization). Pricing {plan.pricing}: "
+        + _PRICING_CHARGE.get(plan.pricing, "as the scenario's candidates.pricing")
+        + "."
     )
     notes += [n for _, s in sens for n in s.notes]
     if sens:
@@ -194,6 +196,16 @@ def build_plan_report(
     )
 
 
+#: How each pricing charges the hardware (the report's note; the plan's own note says more).
+_PRICING_CHARGE = {
+    "amortized": "bought hardware is charged its share of its service life for each run's "
+    "hours (the cluster capex up front is reported beside the cost)",
+    "capex": "bought hardware is charged in full to its run",
+    "rent": "capacity is rented by the GPU-hour, off site (the cluster capex shown is what "
+    "buying the same systems would cost)",
+}
+
+
 def _inputs(path: str | Path, cat: Catalog) -> tuple[InputFile, ...]:
     d = data_dir()
     return (
@@ -201,6 +213,8 @@ def _inputs(path: str | Path, cat: Catalog) -> tuple[InputFile, ...]:
         input_file("accelerator catalog", Path(cat.path)),
         input_file("default assumptions", d / "assumptions.csv"),
         input_file("facility profiles", d / "facility.csv"),
+        input_file("chip prices and rents", d / "chip_economics.csv"),
+        input_file("economics (service life, utilisation, cost of capital)", d / "economics.csv"),
     )
 
 
@@ -242,7 +256,16 @@ def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quant
             f"systems off site) of its {grid_mw:g} MW limit",
         ),
         Quantity("energy_mwh", "energy", t["energy_mwh"], "MWh", ",.0f"),
-        Quantity("cost_usd", "cost", t["cost_usd"], "USD", ",.0f"),
+        Quantity("pricing", "pricing", plan.pricing, note="candidates.pricing"),
+        Quantity("cost_usd", f"cost ({plan.pricing})", t["cost_usd"], "USD", ",.0f"),
+        Quantity(
+            "cluster_capex_usd",
+            "cluster capex up front",
+            t.get("cluster_capex_usd"),
+            "USD",
+            ",.0f",
+            note="in the cost" if plan.pricing == "capex" else "not in the cost",
+        ),
         Quantity("emissions_tco2", "emissions", t["emissions_tco2"], "tCO2", ",.0f"),
         Quantity("longest_days", "longest run", t["longest_days"], "days", ",.1f"),
     )
@@ -293,9 +316,11 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
             Column("average_facility_power_mw", "Average facility power", "MW", ",.2f"),
             Column("energy_mwh", "Energy", "MWh", ",.0f"),
             Column("cost_usd", "Cost", "USD", ",.0f"),
-            Column("capex_usd", "Capex", "USD", ",.0f"),
+            Column("capex_usd", "Capex (in the cost)", "USD", ",.0f"),
+            Column("amortized_hardware_usd", "Amortised hardware", "USD", ",.0f"),
             Column("electricity_usd", "Electricity", "USD", ",.0f"),
             Column("rental_usd", "Rental", "USD", ",.0f"),
+            Column("cluster_capex_usd", "Cluster capex up front", "USD", ",.0f"),
             Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
             Column("pricing", "Pricing"),
             Column("mfu", "MFU", "fraction", ".3g"),
@@ -320,10 +345,12 @@ _TOTAL_UNITS = {
     "facility_power_mw": ("peak facility power (all systems, design-day PUE)", "MW", ",.3f"),
     "grid_power_mw": ("peak on the site grid (design-day PUE; bought only)", "MW", ",.3f"),
     "energy_mwh": ("energy", "MWh", ",.0f"),
-    "cost_usd": ("cost", "USD", ",.0f"),
-    "capex_usd": ("capex", "USD", ",.0f"),
+    "cost_usd": ("cost in the pricing in force", "USD", ",.0f"),
+    "capex_usd": ("capex in the cost (pricing capex)", "USD", ",.0f"),
+    "amortized_hardware_usd": ("amortised hardware (pricing amortized)", "USD", ",.0f"),
     "electricity_usd": ("electricity", "USD", ",.0f"),
-    "rental_usd": ("rental", "USD", ",.0f"),
+    "rental_usd": ("rental (pricing rent)", "USD", ",.0f"),
+    "cluster_capex_usd": ("cluster capex up front (any pricing)", "USD", ",.0f"),
     "emissions_tco2": ("emissions", "tCO2", ",.0f"),
     "longest_days": ("longest run", "days", ",.2f"),
     "longest_fraction_of_deadline": ("longest run / its deadline", "fraction", ".3f"),

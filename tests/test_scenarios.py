@@ -219,10 +219,12 @@ def test_a_chip_without_a_catalog_price_is_priced_by_chip_economics() -> None:
     from planner.optimization import build_model
 
     row = build_model(s).options.loc[("a", "h200")]
-    # capex per DGX-class server: 8 x 39,083 / (1 - 0.19 networking) + facility share
-    servers = 8 * 39_083
-    assert row["capex_usd_per_system"] > servers / (1 - 0.19)
-    assert row["capex_usd_per_system"] == pytest.approx(row["cluster_capex_usd_per_system"])
+    # capex per DGX H200 (8 GPUs): 8 x 39,083 / (1 - 0.19 networking) = USD 386,005, + the
+    # facility share: USD 11.7M per MW of peak IT power (data/economics.csv) x 10.2 kW x
+    # (1 + 10% network overhead, data/assumptions.csv) = USD 131,274
+    servers = 8 * 39_083 / (1 - 0.19)
+    assert servers == pytest.approx(386_005, abs=1)
+    assert row["capex_usd_per_system"] == pytest.approx(servers + 11.7e6 * 0.0102 * 1.1, rel=1e-9)
 
 
 def test_a_price_override_makes_an_unpriced_chip_a_candidate() -> None:

@@ -35,9 +35,10 @@ class ClusterModel:
         ``facility_power_mw_per_system`` (peak, at the design-day PUE),
         ``grid_power_mw_per_system`` (peak on the site grid at the design-day PUE; 0 for
         rented systems, which are off site), ``on_site`` (bought: ``amortized`` or ``capex``),
-        ``capex_usd_per_system`` (the whole cluster capex per system under ``capex``, else 0),
-        ``cluster_capex_usd_per_system`` (the same under every pricing: the up-front price of
-        a system, reported, never in the objective unless ``capex``), ``run_cost_usd`` (the
+        ``capex_usd_per_system`` (the whole cluster capex per system under ``capex``, else 0;
+        the up-front price under every pricing is the read-back's ``cluster_capex_usd``, from
+        the core's sizing; a service row carries it as ``cluster_capex_usd_per_system``),
+        ``run_cost_usd`` (the
         rest of the run's cost in the pricing in force: electricity under ``capex``, amortised
         hardware + electricity under ``amortized``, rent under ``rent``; each is fixed by the
         run's GPU-hours, so independent of the count),
@@ -170,7 +171,6 @@ def build_model(
                     "grid_power_mw_per_system": grid_mw,
                     "on_site": on_site,
                     "capex_usd_per_system": capex,
-                    "cluster_capex_usd_per_system": float(one.capex_usd),
                     "run_cost_usd": float(one.cost_usd) - capex,
                     "energy_mwh": float(one.energy_mwh),
                     "emissions_tco2": float(one.emissions_tco2),
@@ -255,9 +255,7 @@ def _service_options(
             )
             excluded.extend(out.to_dict(orient="records"))
             if not rows.empty:
-                rows["cluster_capex_usd_per_system"] = _service_capex_per_system(
-                    rows, chip, a.sizing, design
-                )
+                rows[_SERVICE_CAPEX] = _service_capex_per_system(rows, chip, a.sizing, design)
                 frames.append(rows)
     if not frames:
         return pd.DataFrame(), excluded
@@ -268,6 +266,11 @@ def _service_options(
         for k in options.index
     ]
     return options, excluded
+
+
+#: Column of a service row: the up-front price of one system under every pricing (reported;
+#: in the objective only through ``capex_usd_per_system`` under ``capex``).
+_SERVICE_CAPEX = "cluster_capex_usd_per_system"
 
 
 def _service_capex_per_system(
@@ -303,9 +306,11 @@ def _join_workloads(runs: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     runs["workload"] = "run"
     for name in SERVICE_COLUMNS[1:]:
         runs[name] = 0.0 if name.endswith("_per_system") else math.nan
+    # a run's up-front price comes from its sizing on read-back (it is not per system here)
+    runs[_SERVICE_CAPEX] = math.nan
     if services.empty:
         return runs
-    columns = [*OPTION_COLUMNS, *SERVICE_COLUMNS, "cluster_capex_usd_per_system"]
+    columns = [*OPTION_COLUMNS, *SERVICE_COLUMNS, _SERVICE_CAPEX]
     joined = pd.concat([runs, services[columns]])
     joined.index.names = ["run", "chip"]
     return joined

@@ -21,6 +21,9 @@ a single-file version from before the package split (``git show
 ced1bd7:planner/optimization.py > /tmp/old.py``). To compare two package versions, run this
 script in each checkout.
 ``--time-limit-s`` bounds each ``solve()`` (default none; a plan that hits it says so).
+``--pricing`` (default capex) prices the chips; ``--cold`` times every build as a new process
+would (fresh scenario copy, run-model MFU cache cleared): without it an objective after the
+first re-uses the scenario's cached assumptions.
 """
 
 from __future__ import annotations
@@ -34,24 +37,16 @@ from types import ModuleType
 from typing import Any
 
 from planner.catalog import load_catalog
-from planner.scenarios import Scenario, scenario_from_dict
+from planner.scenarios import Scenario, _run_model_mfu, scenario_from_dict
 
-# Prices for the chips the catalog leaves unpriced (benchmark placeholders, not estimates).
-PLACEHOLDER_PRICE_USD_PER_GPU = {
-    "a100-80gb": 15000,
-    "h100-pcie": 25000,
-    "h800": 30000,
-    "h200": 32000,
-    "b300": 45000,
-    "gb300": 50000,
-    "mi325x": 15000,
-}
 #: The five runs of the original benchmark (FLOPs, deadline days), cycled with a spread factor.
 BASE_RUNS = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
 
 
-def scenario(n_runs: int = 5) -> Scenario:
-    """``n_runs`` concurrent runs on every catalog chip (13), bought, PUE 1.2.
+def scenario(n_runs: int = 5, pricing: str = "capex") -> Scenario:
+    """``n_runs`` concurrent runs on every catalog chip (13), PUE 1.2, priced by
+    data/chip_economics.csv (every shipped chip has a row) under ``pricing`` (default capex,
+    the whole purchase: the former "buy" of this benchmark).
 
     Runs cycle through :data:`BASE_RUNS` with their FLOPs spread by up to x3 (deterministic),
     so no two runs are identical. The grid (12 MW per run) and the budget (USD 600M per run)
@@ -70,11 +65,7 @@ def scenario(n_runs: int = 5) -> Scenario:
             "budget_usd": 6e8 * n_runs,
             "site": {"grid_limit_mw": 12.0 * n_runs, "pue": 1.2},
             "runs": runs,
-            "candidates": {
-                "chips": cat.ids,
-                "pricing": "buy",
-                "price_usd_per_gpu": PLACEHOLDER_PRICE_USD_PER_GPU,
-            },
+            "candidates": {"chips": cat.ids, "pricing": pricing},
         },
         source="benchmark",
     )
@@ -100,11 +91,20 @@ def bench_one(
     mixed: bool,
     repeats: int,
     time_limit_s: float | None,
+    cold: bool = False,
 ) -> dict[str, Any]:
-    """Median build and solve times of ``repeats`` runs, with the last plan's numbers."""
+    """Median build and solve times of ``repeats`` runs, with the last plan's numbers.
+
+    ``cold``: each build starts from a fresh copy of the scenario with the run-model MFU cache
+    cleared (what a new process pays); else a scenario's cached assumptions are re-used
+    (an objective after the first, a repeat).
+    """
     builds, solves = [], []
     plan = None
     for _ in range(repeats):
+        if cold:
+            _run_model_mfu.cache_clear()
+            s = s.model_copy(deep=True)
         start = time.perf_counter()
         model = opt.build_model(s, objective=objective, allow_mixed_chips=mixed)
         builds.append(time.perf_counter() - start)
@@ -129,7 +129,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mixed", choices=["no", "yes", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--time-limit-s", type=float, default=None)
-    parser.add_argument("--module", default=None, help="path of a single-file optimiser (optimization.py from before the package split)")
+    parser.add_argument("--pricing", default="capex", help="amortized, rent or capex")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="every build from a fresh scenario copy with the run-model MFU cache cleared",
+    )
+    parser.add_argument(
+        "--module",
+        default=None,
+        help="path of a single-file optimiser (optimization.py from before the package split)",
+    )
     args = parser.parse_args(argv)
     opt = _load(args.module)
     load_catalog()  # warm the catalog cache
@@ -140,10 +150,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{'in solver':>9} {'calls':>5}  status      value"
     )
     for size in (int(x) for x in args.sizes.split(",")):
-        s = scenario(size)
+        s = scenario(size, args.pricing)
         for objective in args.objectives.split(","):
             for mixed in modes:
-                r = bench_one(opt, s, objective, mixed, args.repeats, args.time_limit_s)
+                r = bench_one(
+                    opt, s, objective, mixed, args.repeats, args.time_limit_s, cold=args.cold
+                )
                 value = "-" if r["value"] is None else f"{r['value']:.6g}"
                 print(
                     f"{size:>5} {objective:<9} {str(mixed):<5} {r['build_s']:>8.2f} "

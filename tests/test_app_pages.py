@@ -678,6 +678,7 @@ def test_the_pricing_picker_offers_the_core_modes_and_each_file_opens_on_its_own
     m = {x.label: x.value for x in at.metric}
     assert m["Cost (capex)"] == "$147.5M"
     assert m["Cluster capex"] == "$146.9M"
+    assert "re-solves the scenario for least cost (capex pricing)" in texts(at)
     # the infeasible example gives no pricing: the scenario default, amortized
     at.selectbox(key="opt_file").set_value(INFEASIBLE).run()
     assert_clean(at)

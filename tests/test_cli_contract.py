@@ -158,6 +158,9 @@ def test_optimize_pareto_json_is_clean(tmp_path):
         planner("optimize", "gtc2024", "--pareto", "days=60:120:30", "--json", cwd=tmp_path)
     )
     assert [p["days"] for p in d["points"]] == [60, 90, 120]
+    # every point says the pricing its cost is in, and the up-front spend beside it
+    assert {p["pricing"] for p in d["points"]} == {"capex"}
+    assert all(p["cluster_capex_usd"] <= p["cost_usd"] for p in d["points"])
 
 
 def test_project_by_name_json_is_clean(tmp_path):

@@ -444,9 +444,12 @@ def _pareto(solved: dict[str, Any], result: dict[str, Any]) -> None:
             "(more grid, budget or supply) to see where plans begin.",
             icon=":material/info:",
         )
+    known = frame["pricing"].dropna() if "pricing" in frame else pd.Series(dtype=object)
+    pricing = str(known.iloc[0]) if len(known) else ""
     caption = (
-        "Each point re-solves the scenario for least cost with the longest deadline set to that "
-        "many days (other runs' deadlines scaled in proportion). Joined points are Pareto-"
+        "Each point re-solves the scenario for least cost"
+        + (f" ({pricing} pricing)" if pricing else "")
+        + " with the longest deadline set to that many days (other runs' deadlines scaled in proportion). Joined points are Pareto-"
         "efficient: no other deadline is both shorter and cheaper. Ring: this scenario's "
         f"deadline ({deadline:g} days)."
     )

@@ -345,7 +345,10 @@ def _totals_line(plan: Plan) -> str:
 
 def _print_pareto(frame: pd.DataFrame, parameter: str, title: str) -> None:
     objective = frame["objective"].iloc[0] if len(frame) else ""
-    console.print(f"[bold]{title}[/bold]  sweep {parameter}, objective {objective}")
+    pricing = frame["pricing"].iloc[0] if len(frame) and "pricing" in frame else ""
+    console.print(
+        f"[bold]{title}[/bold]  sweep {parameter}, objective {objective}, pricing {pricing}"
+    )
     console.print(
         _table(
             "Pareto sweep (efficient: no other point is as good in both)",

@@ -72,7 +72,8 @@ def pareto(
 
     ``days`` sets the longest deadline to each value and scales the others in proportion (one
     run: its deadline). ``grid_mw`` sets the grid limit. Returns one row per value: status,
-    objective value, totals, the chips used, and ``efficient`` (no other point is at least as
+    objective value, the pricing in force, totals (``cost_usd`` in that pricing and the
+    up-front ``cluster_capex_usd``), the chips used, and ``efficient`` (no other point is at least as
     good in both the swept value, smaller being better, and the objective).
     """
     if parameter not in SWEEP_PARAMETERS:
@@ -98,7 +99,9 @@ def pareto(
                 "status": plan.status,
                 "objective": plan.objective,
                 "objective_value": plan.objective_value,
+                "pricing": plan.pricing,
                 "cost_usd": t.get("cost_usd"),
+                "cluster_capex_usd": t.get("cluster_capex_usd"),
                 "facility_power_mw": t.get("facility_power_mw"),
                 "energy_mwh": t.get("energy_mwh"),
                 "emissions_tco2": t.get("emissions_tco2"),

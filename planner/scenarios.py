@@ -360,6 +360,17 @@ class Scenario(_Strict):
         PrivateAttr(default_factory=dict)
     )
 
+    def __eq__(self, other: object) -> bool:
+        """Equal values (and source): :meth:`assumptions_for`'s cache is left out (pydantic
+        compares private attributes too, so a scenario that had computed something would
+        differ from its twin)."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    # unhashable, as before (its tables are dicts)
+    __hash__ = None  # type: ignore[assignment]
+
     # --- derived values -------------------------------------------------------------------
     def candidate_ids(self, catalog: Catalog | None = None) -> list[str]:
         """Chip ids the optimiser may choose from (listed, or every chip with a price)."""

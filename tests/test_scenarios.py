@@ -502,3 +502,32 @@ def test_the_sizings_of_a_scenario_carry_the_design_day_pue_for_their_peak() -> 
 def test_a_design_pue_below_the_annual_pue_is_rejected() -> None:
     with pytest.raises(CatalogError, match=r"site.design_pue.*at least the annual PUE"):
         scenario_from_dict(_scenario(site__pue=1.3, site__design_pue=1.2))
+
+
+# --- the assumptions cache (a build asks for every (run, chip) again and again) ---------------
+
+
+def test_assumptions_are_cached_per_run_and_chip_and_never_stale() -> None:
+    s = load_scenario(SCENARIOS / "gtc2024.toml")
+    twin = load_scenario(SCENARIOS / "gtc2024.toml")
+    h100 = load_catalog().get("h100")
+    first = s.assumptions_for(s.runs[0], h100)
+    assert s.assumptions_for(s.runs[0], h100) is first  # cached
+    assert s == twin  # the cache is not part of the value
+    # a copy with other candidates (model_copy shares the private cache) gets its own answer
+    other = s.model_copy(update={"candidates": s.candidates.model_copy(update={"pricing": "rent"})})
+    assert other.assumptions_for(other.runs[0], h100).pricing == "rent"
+    assert s.assumptions_for(s.runs[0], h100).pricing == "capex"
+    # the run model's MFU (no MFU given) is the core's, cached or not
+    free = scenario_from_dict(
+        {"site": {"grid_limit_mw": 10}, "runs": [{"name": "a", "flops": 1e24, "deadline_days": 30}]}
+    )
+    from planner.assumptions import SizingAssumptions
+    from planner.sizing import with_run_model
+
+    core = with_run_model(SizingAssumptions.defaults(), free.runs[0].training_run(), h100, None)
+    for _ in range(2):
+        a = free.assumptions_for(free.runs[0], h100)
+        assert a.mfu == pytest.approx(float(core.mfu), rel=1e-12)
+        assert a.sources["mfu"] == core.sources["mfu"]
+        assert not a.mfu_from_run_model

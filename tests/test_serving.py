@@ -732,7 +732,7 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     """A brute-force reference for the joint optimiser (planner.optimization owns the MILP):
     the GTC 2024 training run (H100 or GB200) and a 70B chat service for 100 million users
     (H100, GB200 or MI300X) share one grid. Whole cluster capex on both sides (pricing capex,
-    as gtc2024.toml's "buy" charges a run), prices of data/chip_economics.csv except MI300X at
+    as gtc2024.toml's "capex" charges a run), prices of data/chip_economics.csv except MI300X at
     a buyer's USD 12,500 per GPU (Citi 2024: USD 10,000-15,000, the catalog's former price;
     at the listed 25,734 GB200 is cheapest for the service anyway and no grid moves it).
     Peaks at the design-day PUE (1.10 -> 1.15 liquid, 1.20 -> 1.30 for the service). Without

@@ -32,7 +32,7 @@ import streamlit as st
 from planner._paths import data_dir
 from planner.amortization import parameter as amortization_parameter
 from planner.app.state import parse_number
-from planner.assumptions import GRID_INTENSITY_RANGE
+from planner.assumptions import GRID_INTENSITY_RANGE, LEGACY_PRICING
 from planner.catalog import load_catalog
 from planner.data_errors import dump_toml, parse_toml, read_toml
 from planner.errors import InputError
@@ -264,9 +264,16 @@ def file_scenario(name: str, objective: str | None = None) -> dict[str, Any]:
         raw,
         **scenario_tables(raw),
         objective=objective or raw.get("objective", "cost"),
-        pricing=raw.get("candidates", {}).get("pricing", "buy"),
+        pricing=_pricing_of(raw),
         allow_mixed_chips=bool(raw.get("allow_mixed_chips", False)),
     )
+
+
+def _pricing_of(raw: Mapping[str, Any]) -> str:
+    """A scenario file's pricing, former names mapped (buy = capex, auto = amortized); the
+    core's default (amortized) when the file names none."""
+    pricing = str(raw.get("candidates", {}).get("pricing", "amortized"))
+    return LEGACY_PRICING.get(pricing, pricing)
 
 
 def _missing(value: Any) -> bool:
@@ -579,6 +586,7 @@ def plan(key: str, source: str) -> dict[str, Any]:
         "objective_value": result.objective_value,
         "objective_unit": result.objective_unit,
         "solver": result.solver,
+        "pricing": result.pricing,
         "message": result.message,
         "totals": dict(result.totals),
         "notes": list(result.notes),

@@ -71,8 +71,8 @@ def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
 
         overhead_ratio = default_table()["design_pue_overhead_ratio"].value
     annual = np.asarray(annual_pue, dtype=float)
-    # rounded to 1e-9 so 1 + 0.2 x 1.5 reads 1.3 (not 1.2999999999999998) in JSON and tables
-    return np.round(1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float), 9)
+    # not rounded: the chain stays exact (tests compare it at 1e-12); 1.20 gives 1.2999999999999998
+    return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)
 
 
 def energy_mwh(average_power_mw: Any, hours: Any) -> Any:

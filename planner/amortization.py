@@ -227,6 +227,58 @@ def chip_prices(
     )
 
 
+def price_assumptions(
+    chip: Any, price_usd_per_gpu: Any = None, rent_usd_per_gpu_hour: Any = None
+) -> list[tuple[str, float, str, str]]:
+    """The prices and embodied emissions :func:`chip_prices` uses for ``chip`` that no override
+    replaces, as ``(name, value, unit, source)`` rows for an assumptions listing; sources from
+    data/chip_economics.csv say ESTIMATE where the file marks one."""
+    rows: list[tuple[str, float, str, str]] = []
+    table = chip_economics()
+    if chip.id in table.index:
+        row = table.loc[chip.id]
+
+        def marked(source: str, estimate: bool) -> str:
+            flag = "ESTIMATE: " if estimate else ""
+            return f"data/chip_economics.csv {chip.id}: {flag}{source}"
+
+        if price_usd_per_gpu is None:
+            rows.append(
+                (
+                    "price_usd_per_gpu",
+                    float(row["server_price_usd_per_gpu"]),
+                    "USD per GPU (system price / its GPUs)",
+                    marked(row["server_price_source"], bool(row["server_price_estimate"])),
+                )
+            )
+        if rent_usd_per_gpu_hour is None:
+            rows.append(
+                (
+                    "rent_usd_per_gpu_hour",
+                    float(row["rent_usd_per_gpu_hour"]),
+                    "USD per GPU-hour",
+                    marked(row["rent_source"], bool(row["rent_estimate"])),
+                )
+            )
+        rows.append(
+            (
+                "embodied_kgco2e_per_gpu",
+                float(row["embodied_kgco2e_per_gpu"]),
+                "kgCO2e per GPU incl. its server share",
+                f"data/embodied.csv {chip.id}: {row['embodied_source']}",
+            )
+        )
+        return rows
+    source = f"catalog {chip.id}: {chip.price_source or 'no published price'}"
+    if price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
+        rows.append(("price_usd_per_gpu", chip.price_usd_per_gpu, "USD per GPU", source))
+    if rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
+        rows.append(
+            ("rent_usd_per_gpu_hour", chip.rent_usd_per_gpu_hour, "USD per GPU-hour", source)
+        )
+    return rows
+
+
 @lru_cache(maxsize=1)
 def measured_power() -> pd.DataFrame:
     """``data/measured_power.csv``: average training draw as a fraction of nameplate per chip,

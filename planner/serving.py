@@ -1192,53 +1192,8 @@ def _assumption_list(
         if name == "pricing":
             source += f"; {amortization.PRICING_MODES[str(value)]}"
         add(name, value, unit, source)
-    table = amortization.chip_economics()
-    if chip.id in table.index:
-        row = table.loc[chip.id]
-
-        def marked(source: str, estimate: bool) -> str:
-            return (
-                f"data/chip_economics.csv {chip.id}: "
-                + ("ESTIMATE: " if estimate else "")
-                + (source)
-            )
-
-        if s.price_usd_per_gpu is None:
-            add(
-                "price_usd_per_gpu",
-                float(row["server_price_usd_per_gpu"]),
-                "USD per GPU (system price / its GPUs)",
-                marked(row["server_price_source"], bool(row["server_price_estimate"])),
-            )
-        if s.rent_usd_per_gpu_hour is None:
-            add(
-                "rent_usd_per_gpu_hour",
-                float(row["rent_usd_per_gpu_hour"]),
-                "USD per GPU-hour",
-                marked(row["rent_source"], bool(row["rent_estimate"])),
-            )
-        add(
-            "embodied_kgco2e_per_gpu",
-            float(row["embodied_kgco2e_per_gpu"]),
-            "kgCO2e per GPU incl. its server share",
-            f"data/embodied.csv {chip.id}: {row['embodied_source']}",
-        )
-    else:
-        price_source = chip.price_source or "no published price"
-        if s.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
-            add(
-                "price_usd_per_gpu",
-                chip.price_usd_per_gpu,
-                "USD per GPU",
-                f"catalog: {price_source}",
-            )
-        if s.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
-            add(
-                "rent_usd_per_gpu_hour",
-                chip.rent_usd_per_gpu_hour,
-                "USD per GPU-hour",
-                f"catalog: {price_source}",
-            )
+    for row in amortization.price_assumptions(chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour):
+        add(*row)
     add("served_hours", HOURS_PER_YEAR, "h", "one year of serving (365 days): costs are per year")
     return items
 

@@ -512,45 +512,8 @@ def _assumption_list(
         if value is None:
             continue
         add(name, value, unit, a.sources.get(name, "user input"))
-    table = amortization.chip_economics()
-    if chip.id in table.index:
-        row = table.loc[chip.id]
-        if a.price_usd_per_gpu is None:
-            add(
-                "price_usd_per_gpu",
-                float(row["server_price_usd_per_gpu"]),
-                "USD per GPU (system price / its GPUs)",
-                f"data/chip_economics.csv {chip.id}: {row['server_price_source']}",
-            )
-        if a.rent_usd_per_gpu_hour is None:
-            add(
-                "rent_usd_per_gpu_hour",
-                float(row["rent_usd_per_gpu_hour"]),
-                "USD per GPU-hour",
-                f"data/chip_economics.csv {chip.id}: {row['rent_source']}",
-            )
-        add(
-            "embodied_kgco2e_per_gpu",
-            float(row["embodied_kgco2e_per_gpu"]),
-            "kgCO2e per GPU incl. its server share",
-            f"data/embodied.csv {chip.id}: {row['embodied_source']}",
-        )
-    else:
-        price_source = chip.price_source or "no published price"
-        if a.price_usd_per_gpu is None and chip.price_usd_per_gpu is not None:
-            add(
-                "price_usd_per_gpu",
-                chip.price_usd_per_gpu,
-                "USD per GPU",
-                f"catalog {chip.id}: {price_source}",
-            )
-        if a.rent_usd_per_gpu_hour is None and chip.rent_usd_per_gpu_hour is not None:
-            add(
-                "rent_usd_per_gpu_hour",
-                chip.rent_usd_per_gpu_hour,
-                "USD per GPU-hour",
-                f"catalog {chip.id}: {price_source}",
-            )
+    for row in amortization.price_assumptions(chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour):
+        add(*row)
     return items
 
 

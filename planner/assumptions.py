@@ -289,11 +289,12 @@ class SizingAssumptions:
             below = np.asarray(self.design_pue, dtype=float) < np.asarray(self.pue, dtype=float)
             if below.any():
                 value, where = first_bad(np.asarray(self.design_pue, dtype=float), below)
+                annual, _ = first_bad(np.asarray(self.pue, dtype=float), below)
                 detail = "the design-day PUE cannot be below the annual PUE"
                 raise InputError(
                     "design_pue",
                     value,
-                    "at least the annual pue",
+                    f"at least the annual pue ({annual:g})",
                     detail=f"{detail}; {where}" if where else detail,
                 )
         check_range("network_overhead", self.network_overhead, 0.0, 1.0)

@@ -375,3 +375,13 @@ def test_size_frame_takes_a_design_pue_column_and_derives_it_otherwise():
     assert list(given["energy_mwh"]) == list(derived["energy_mwh"])
     with pytest.raises(InputError, match="design_pue"):
         size_frame(frame.assign(design_pue=[1.3, 1.1]))
+
+
+def test_a_design_day_pue_below_the_annual_one_is_one_line_naming_both() -> None:
+    # the grid peak's PUE (hottest hours) can never be below the year's average
+    with pytest.raises(InputError) as err:
+        size_training(TrainingRun(flops=1e24), "h100", gpus=8, pue=1.4, design_pue=1.3)
+    assert str(err.value).startswith(
+        "design_pue = 1.3 is not allowed: expected at least the annual pue (1.4)"
+    )
+    assert "\n" not in str(err.value)

@@ -247,15 +247,28 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(app_url: str)
             page.get_by_text("Which limits bind").wait_for()
             wait_idle(page)
             grid = page.locator('[data-testid="stDataFrame"]').first  # the Runs table
-            box = grid.bounding_box()
-            assert box is not None
-            page.mouse.click(box["x"] + 40, box["y"] + 52)  # first row, first column (Run)
-            page.keyboard.press("ArrowRight")  # FLOPs
-            page.keyboard.press("Enter")  # open the cell editor
-            page.wait_for_timeout(300)
-            page.keyboard.type("1.8T", delay=80)
-            page.keyboard.press("Enter")
-            page.get_by_text("runs[0].flops = '1.8T' is not allowed").wait_for()
+            grid.locator("canvas").first.wait_for()  # the grid is drawn on a canvas
+            message = page.get_by_text("runs[0].flops = '1.8T' is not allowed")
+            # A cold first run (fresh clone, first Chromium start) can draw the grid after the
+            # script is idle and swallow the first click: the edit is typed again once, the
+            # same keystrokes, and the same message must appear.
+            for attempt in range(2):
+                box = grid.bounding_box()
+                assert box is not None
+                page.mouse.click(box["x"] + 40, box["y"] + 52)  # first row, first column (Run)
+                page.keyboard.press("ArrowRight")  # FLOPs
+                page.keyboard.press("Enter")  # open the cell editor
+                page.wait_for_timeout(300)
+                page.keyboard.type("1.8T", delay=80)
+                page.keyboard.press("Enter")
+                try:
+                    message.wait_for(timeout=PAGE_TIMEOUT_MS // 2)
+                    break
+                except sync_api.TimeoutError:  # type: ignore[attr-defined]
+                    if attempt:
+                        raise
+                    page.keyboard.press("Escape")
+                    wait_idle(page)
             wait_idle(page)
             assert_no_traceback(page, "optimise, 1.8T FLOPs")
 

@@ -152,7 +152,7 @@ def render() -> None:
         column_config={
             **RUN_COLUMNS,
             "gpus": pct("GPUs", format="%d"),
-            "published": pct("published", format="%.4g"),
+            "published": pct("published", format="localized"),
             "observed_utilisation": pct("MFU x goodput (published)", format="%.3f"),
             "utilisation_loo": pct("MFU x goodput (leave-one-out)", format="%.3f"),
             "error_in_sample": pct("in-sample error", format="percent"),

@@ -57,6 +57,26 @@ def average_server_power_per_gpu_w(
     return np.asarray(server_power_per_gpu_w, dtype=float) * np.asarray(avg_load_fraction)
 
 
+def design_pue_overhead_ratio() -> float:
+    """``design_pue_overhead_ratio`` of ``data/assumptions.csv``: design-day PUE overhead /
+    annual PUE overhead (an estimate, marked there with its reasoning)."""
+    from planner.assumptions import default_table
+
+    return float(default_table()["design_pue_overhead_ratio"].value)
+
+
+def derived_design_pue_source() -> str:
+    """Where a design-day PUE derived by :func:`design_day_pue` comes from (for assumption
+    listings)."""
+    from planner.assumptions import default_table
+
+    ratio = default_table()["design_pue_overhead_ratio"]
+    return (
+        f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
+        f"(design_pue_overhead_ratio, data/assumptions.csv: {ratio.source})"
+    )
+
+
 def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
     """Design-day PUE from the annual PUE: ``1 + (annual PUE - 1) x overhead_ratio``.
 
@@ -67,9 +87,7 @@ def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
     the design-day PUE the annual one.
     """
     if overhead_ratio is None:
-        from planner.assumptions import default_table
-
-        overhead_ratio = default_table()["design_pue_overhead_ratio"].value
+        overhead_ratio = design_pue_overhead_ratio()
     annual = np.asarray(annual_pue, dtype=float)
     # not rounded: the chain stays exact (tests compare it at 1e-12); 1.20 gives 1.2999999999999998
     return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)

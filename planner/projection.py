@@ -940,13 +940,9 @@ def _check_outputs(
     )
 
 
-def design_pue_overhead_ratio() -> float:
-    """``design_pue_overhead_ratio`` of ``data/assumptions.csv`` (design-day / annual PUE
-    overhead; an estimate), the ratio :func:`planner.power.design_day_pue` applies when a
-    scenario gives no ``design_pue``."""
-    from planner.assumptions import default_table
-
-    return float(default_table()["design_pue_overhead_ratio"].value)
+#: The ratio :func:`planner.power.design_day_pue` applies when a scenario gives no
+#: ``design_pue`` (one reader of data/assumptions.csv: :func:`planner.power.design_pue_overhead_ratio`).
+design_pue_overhead_ratio = power.design_pue_overhead_ratio
 
 
 def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:

@@ -105,7 +105,6 @@ from planner.assumptions import (
     PRICING_MODES,
     PUE_RANGE,
     SizingAssumptions,
-    default_table,
     facility_profiles,
 )
 from planner.catalog import (
@@ -118,7 +117,7 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
-from planner.power import design_day_pue
+from planner.power import design_day_pue, design_pue_overhead_ratio
 from planner.serving import RANGES as SERVING_RANGES
 from planner.sizing import MAX_DAYS, MIN_DAYS, with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -756,7 +755,7 @@ def _derived_design_pue(annual: float, where: str) -> tuple[float, str]:
     default of data/assumptions.csv), and the sentence saying so."""
     if math.isnan(annual):
         annual, where = float(SizingAssumptions.defaults().pue), "data/assumptions.csv: pue"
-    ratio = default_table()["design_pue_overhead_ratio"].value
+    ratio = design_pue_overhead_ratio()
     design = float(design_day_pue(annual, ratio))
     return design, (
         f"derived from the annual PUE {annual:g} ({where}): 1 + ({annual:g} - 1) x {ratio:g} "

@@ -53,7 +53,7 @@ import pandas as pd
 from planner import amortization, economics, power
 from planner._arrays import ceil_whole, jsonable, out
 from planner._paths import data_dir
-from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions, default_table
+from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import CatalogError, InputError, PlannerError
 from planner.validation import check_fraction, check_range
@@ -1179,12 +1179,8 @@ def _assumption_list(
         unit = SizingAssumptions.UNITS[name]
         source = s.sources.get(name, "user input")
         if name == "design_pue" and value is None:
-            ratio = default_table()["design_pue_overhead_ratio"]
             value = s.grid_pue()
-            source = (
-                f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
-                f"(data/assumptions.csv design_pue_overhead_ratio: {ratio.source})"
-            )
+            source = power.derived_design_pue_source()
         if value is None:
             continue
         if name == "avg_load_fraction":

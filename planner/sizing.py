@@ -23,7 +23,7 @@ import pandas as pd
 
 from planner import amortization, economics, power
 from planner._arrays import ceil_whole, jsonable, out
-from planner.assumptions import SizingAssumptions, default_table
+from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
 from planner.utilisation import utilisation_for_run
@@ -500,14 +500,7 @@ def _assumption_list(
     for name, unit in SizingAssumptions.UNITS.items():
         value = getattr(a, name)
         if name == "design_pue" and value is None:
-            ratio = default_table()["design_pue_overhead_ratio"]
-            add(
-                name,
-                a.grid_pue(),
-                unit,
-                f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
-                f"(design_pue_overhead_ratio, data/assumptions.csv: {ratio.source})",
-            )
+            add(name, a.grid_pue(), unit, power.derived_design_pue_source())
             continue
         if value is None:
             continue

@@ -157,14 +157,15 @@ def test_negative_failure_rate_is_one_line_naming_the_field():
 
 
 def test_checkpoint_longer_than_the_mtbf_says_the_run_cannot_make_progress():
-    # 1e12 params x 16 B over 8 GPUs x 0.01 GB/s = 2e8 s per checkpoint; MTBF 1 / (8 x 1e-3) h
+    # 1e12 params x 16 B over 8 GPUs x 0.001 GB/s = 2e6 s per checkpoint;
+    # MTBF 1 / (8 x 1e-3) h = 125 h = 4.5e5 s
     with pytest.raises(PlannerError) as err:
         gp.goodput(
             8,
             1e12,
             failure_rate_hardware_per_gpu_hour=1e-3,
             failure_rate_other_per_gpu_hour=0.0,
-            write_bandwidth_gb_s_per_gpu=0.01,
+            write_bandwidth_gb_s_per_gpu=0.001,
         )
     msg = str(err.value)
     assert "\n" not in msg

@@ -254,3 +254,10 @@ def test_every_default_has_a_source_and_every_non_hopper_rate_is_an_estimate():
     rates = table[table["name"].str.startswith("failure_rate")]
     assert rates[rates["generation"] != "hopper"]["source"].str.startswith("ESTIMATE").all()
     assert rates[rates["generation"] == "hopper"]["source"].str.startswith("CALIBRATED").all()
+
+
+def test_a_checkpoint_is_never_taken_more_often_than_the_floor_given():
+    free = gp.goodput_for(1_000_000, "h100", 405e9)
+    floored = gp.goodput_for(1_000_000, "h100", 405e9, min_interval_s=6.0)
+    assert float(free.checkpoint_interval_s) < 6.0
+    assert float(floored.checkpoint_interval_s) == pytest.approx(6.0)

@@ -360,6 +360,7 @@ def goodput(
     spare_gpus: Any = None,
     node_replacement_s: Any = 0.0,
     price_usd_per_gpu: Any = None,
+    min_interval_s: Any = None,
     expectation: Expectation = "exponential",
     sources: dict[str, str] | None = None,
 ) -> GoodputResult:
@@ -385,6 +386,8 @@ def goodput(
     spare_gpus : hot-spare GPUs kept idle beside the run (None: 0).
     node_replacement_s : extra wait per hardware failure when ``spare_gpus`` is 0, s.
     price_usd_per_gpu : purchase price, to cost the spares (None: NaN).
+    min_interval_s : shortest compute time between checkpoints, s (e.g. one training step:
+        a checkpoint is taken between steps). None: no floor.
     expectation : ``"exponential"`` (Daly 2006, failures during restarts count) or
         ``"first_order"``.
 
@@ -476,6 +479,8 @@ def goodput(
         tau = daly_interval_s(blocking_s, mtbf_s)
     else:
         tau = np.asarray(interval, dtype=float) + 0.0 * blocking_s
+    if min_interval_s is not None:
+        tau = np.maximum(tau, _check("min_interval_s", min_interval_s, lambda a: a >= 0, ">= 0 s"))
     if checkpoint == "async":
         # the next snapshot cannot start before the previous one is on storage
         tau = np.maximum(tau, write_s)
@@ -539,7 +544,9 @@ def goodput_for(
     hot_spare_fraction: Any = None,
     checkpoint_bytes_per_param: Any = None,
     restart_recovery_s: Any = None,
+    write_bandwidth_gb_s_per_gpu: Any = None,
     price_usd_per_gpu: Any = None,
+    min_interval_s: Any = None,
     expectation: Expectation = "exponential",
 ) -> GoodputResult:
     """Goodput of ``n_gpus`` of ``chip`` (catalog id or generation) training ``params``.
@@ -578,7 +585,11 @@ def goodput_for(
             if checkpoint_bytes_per_param is None
             else checkpoint_bytes_per_param
         ),
-        write_bandwidth_gb_s_per_gpu=defaults.write_bandwidth_gb_s_per_gpu,
+        write_bandwidth_gb_s_per_gpu=(
+            defaults.write_bandwidth_gb_s_per_gpu
+            if write_bandwidth_gb_s_per_gpu is None
+            else write_bandwidth_gb_s_per_gpu
+        ),
         storage_bandwidth_gb_s=storage_bandwidth_gb_s,
         restart_recovery_s=(
             defaults.restart_recovery_minutes * 60.0
@@ -591,6 +602,7 @@ def goodput_for(
         spare_gpus=spares,
         node_replacement_s=defaults.node_replacement_hours * 3600.0,
         price_usd_per_gpu=price_usd_per_gpu,
+        min_interval_s=min_interval_s,
         expectation=expectation,
         sources=sources,
     )

@@ -117,6 +117,8 @@ def test_smoothing_reproduces_the_calibrated_gb300_peak_reduction():
     shipped = tr.load_transient_assumptions()["gb300_smoothing_cap_fraction"].value
     assert shipped == pytest.approx(cap, abs=1e-3)
     assert "arXiv 2508.14318" in result.sources["gb300_peak_grid_reduction"]
+    # the cap's cost is reported, not hidden: 1 - 0.8174 / 0.95 of the compute-phase power
+    assert result.compute_power_cut_fraction == pytest.approx(1 - cap / 0.95)
 
 
 def test_the_reduction_does_not_depend_on_cluster_size():

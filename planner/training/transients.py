@@ -524,12 +524,17 @@ class SmoothingResult:
     mitigated / unmitigated; ``swing_before_mw`` / ``swing_after_mw``: the step swing;
     ``floor_energy_mwh_per_day`` and ``floor_cost_usd_per_day``: the power burnt to hold the
     floor (facility, at the annual PUE); ``grid_connection_before_mw`` /
-    ``grid_connection_after_mw``: the peaks at the design-day PUE, the connection to reserve.
+    ``grid_connection_after_mw``: the peaks at the design-day PUE, the connection to reserve;
+    ``compute_power_cut_fraction``: how far the cap holds the compute phase below its
+    uncapped draw (1 - capped / uncapped GPU power). The model does not charge the step
+    time this costs: GPU throughput falls less than in proportion to power, so this is an
+    upper bound on the slowdown of the compute phase, for the caller to weigh.
     """
 
     floor_fraction: float
     cap_fraction: float
     storage: bool
+    compute_power_cut_fraction: float
     unmitigated_peak_it_mw: float
     mitigated_peak_it_mw: float
     peak_reduction_fraction: float
@@ -560,7 +565,9 @@ def power_smoothing(
     The floor keeps every GPU at ``floor_fraction`` of TDP or more in the low phases (it
     shrinks the swing and the ramp; the power burnt is its cost); the cap holds the compute
     phase at ``cap_fraction`` of TDP or less. With ``storage`` the grid sees the step's mean;
-    without, the capped compute level. ``None``: no floor / no cap.
+    without, the capped compute level. ``None``: no floor / no cap. A cap below the compute
+    level slows the compute phase; that cost is reported as ``compute_power_cut_fraction``,
+    not charged here.
     """
     from planner import power
     from planner.assumptions import default_table
@@ -595,6 +602,7 @@ def power_smoothing(
         floor_fraction=floor,
         cap_fraction=cap,
         storage=storage,
+        compute_power_cut_fraction=1.0 - hi / compute,
         unmitigated_peak_it_mw=unmitigated,
         mitigated_peak_it_mw=mitigated,
         peak_reduction_fraction=1.0 - mitigated / unmitigated,

@@ -261,3 +261,12 @@ def test_a_checkpoint_is_never_taken_more_often_than_the_floor_given():
     floored = gp.goodput_for(1_000_000, "h100", 405e9, min_interval_s=6.0)
     assert float(free.checkpoint_interval_s) < 6.0
     assert float(floored.checkpoint_interval_s) == pytest.approx(6.0)
+
+
+def test_sources_name_only_the_defaults_used():
+    own = gp.goodput(
+        1_000, 1e9, failure_rate_hardware_per_gpu_hour=1e-5, failure_rate_other_per_gpu_hour=0.0
+    )
+    assert "failure_rate_per_gpu_hour" not in own.sources
+    assert "checkpoint_bytes_per_param" in own.sources
+    assert "arXiv 2407.21783" in gp.goodput(1_000, 1e9).sources["failure_rate_per_gpu_hour"]

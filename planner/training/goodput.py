@@ -399,6 +399,14 @@ def goodput(
         with the MTBF: the run cannot make progress.
     """
     hopper = load_goodput_assumptions()["hopper"]
+    given = {
+        "failure_rate_hardware_per_gpu_hour": failure_rate_hardware_per_gpu_hour,
+        "failure_rate_other_per_gpu_hour": failure_rate_other_per_gpu_hour,
+        "checkpoint_bytes_per_param": checkpoint_bytes_per_param,
+        "write_bandwidth_gb_s_per_gpu": write_bandwidth_gb_s_per_gpu,
+        "restart_recovery_minutes": restart_recovery_s,
+        "host_copy_bandwidth_gb_s_per_gpu": host_copy_bandwidth_gb_s_per_gpu,
+    }
     if failure_rate_hardware_per_gpu_hour is None:
         failure_rate_hardware_per_gpu_hour = hopper.failure_rate_hardware_per_gpu_hour
     if failure_rate_other_per_gpu_hour is None:
@@ -490,11 +498,11 @@ def goodput(
     g = goodput_fraction(tau, blocking_s, mtbf_s, extra, expectation)
     ckpt_overhead = blocking_s / (tau + blocking_s)
     price = np.nan if price_usd_per_gpu is None else np.asarray(price_usd_per_gpu, dtype=float)
-    merged = dict(sources or {})
-    merged.setdefault(
-        "failure_rate_per_gpu_hour",
-        hopper.sources["failure_rate_hardware_per_gpu_hour"],
-    )
+    # the source of every value this call took from the defaults (the caller's own win)
+    merged = {name: hopper.sources[name] for name, value in given.items() if value is None}
+    if given["failure_rate_hardware_per_gpu_hour"] is None:
+        merged["failure_rate_per_gpu_hour"] = hopper.sources["failure_rate_hardware_per_gpu_hour"]
+    merged.update(sources or {})
     return GoodputResult(
         n_gpus=n,
         failure_rate_per_gpu_hour=rate + 0.0 * n,

@@ -18,15 +18,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
+import typer.core
 import typer.exceptions
-from rich.console import Console
-
+import typer.main
 from planner.errors import PlannerError
-from planner.version import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Typer >= 0.2x ships its own copy of click whose exceptions derive from TyperException;
 # older Typer raises click's own. Catch both.
@@ -34,19 +36,143 @@ _CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
     {click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)}
 )
 
+#: Every sub-command, in the order ``planner --help`` lists them: the face module that
+#: registers it and the first paragraph of its docstring (the help line). A command's module,
+#: and whatever it imports (pandas, the optimiser, the reports), is imported only when that
+#: command runs, so ``planner --version`` and ``planner --help`` start in a fraction of a
+#: second. tests/test_startup.py checks these lines against the commands' docstrings.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "catalog": (
+        "planner.cli.catalog",
+        "The chips: dense TFLOP/s, memory, TDP, system power, prices and sources.",
+    ),
+    "presets": (
+        "planner.cli.catalog",
+        "The named reproductions of public estimates (use with `planner size --preset NAME`).",
+    ),
+    "examples": (
+        "planner.cli.catalog",
+        "The shipped scenarios, projection studies and presets, usable by name.",
+    ),
+    "optimize": (
+        "planner.cli.optimize",
+        "Choose chips and system counts for training runs under grid, budget and deadline limits.",
+    ),
+    "project": (
+        "planner.cli.project",
+        "Project data-centre and AI electricity by country and year: TWh, GW, share, runs.",
+    ),
+    "report": (
+        "planner.cli.report",
+        "Write a capacity report: the answer, tables, charts, sensitivity, every assumption "
+        "with its source, and the inputs' SHA-256 so the numbers can be reproduced.",
+    ),
+    "size": (
+        "planner.cli.size",
+        "Size a training run: GPUs or days, megawatts, MWh, cost and CO2.",
+    ),
+    "serve": (
+        "planner.cli.serve",
+        "Size an inference service: replicas, GPUs, MW, Wh per query, USD per million tokens.",
+    ),
+    "validate": (
+        "planner.cli.validate",
+        "Check the utilisation model against every published run.",
+    ),
+    "app": (
+        "planner.cli.app_command",
+        "Start the Streamlit app: Size a run, Optimise, National demand, Serve a model, "
+        "Reports and Public record pages.",
+    ),
+}
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The ``planner`` group: a sub-command's module is imported when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # type: ignore[override]
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            load_command(cmd_name)
+            built = typer.main.get_group(app)
+            for name, command in built.commands.items():
+                self.commands.setdefault(name, command)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:  # type: ignore[override]
+        """The command list of ``planner --help`` without importing any command."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                command = typer.core.TyperCommand(name=name, help=COMMANDS[name][1])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:  # type: ignore[override]
+        """As Typer's, with "Did you mean 'size'?" among every command, loaded or not."""
+        try:
+            return super().resolve_command(ctx, args)
+        except _CLICK_ERRORS as exc:
+            message = getattr(exc, "message", "")
+            if args and self.suggest_commands and "Did you mean" not in message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    shown = ", ".join(f"{m!r}" for m in matches)
+                    exc.message = f"{message.rstrip('.')}. Did you mean {shown}?"  # type: ignore[attr-defined]
+            raise
+
+
+def load_command(name: str) -> None:
+    """Import the face module that registers command ``name`` (and its siblings)."""
+    import importlib
+
+    importlib.import_module(COMMANDS[name][0])
+
+
 app = typer.Typer(
     name="planner",
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+def _make_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+def get_console() -> Console:
+    """The rich console the tables print on (stdout), made on first use."""
+    made = globals().get("console")
+    if made is None:
+        made = globals()["console"] = _make_console()
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    """``console`` (:func:`get_console`), made on first use (PEP 562)."""
+    if name == "console":
+        return get_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _version_callback(value: bool) -> None:
     if value:
+        from planner.version import __version__
+
         sys.stdout.write(f"planner {__version__}\n")
         raise typer.Exit()
 
@@ -137,7 +263,7 @@ def progress_reporter(asked: bool | None) -> Iterator[ProgressCallback | None]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(stderr=True),
+        console=_stderr_console(),
         transient=True,
     )
     task = bar.add_task("starting", total=None)
@@ -148,6 +274,12 @@ def progress_reporter(asked: bool | None) -> Iterator[ProgressCallback | None]:
 
     with bar:
         yield progress
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _stderr_is_a_terminal() -> bool:
@@ -221,9 +353,11 @@ def print_pue_sources(assumptions: dict[str, dict[str, Any]]) -> None:
     pue, design = assumptions.get("pue"), assumptions.get("design_pue")
     if not pue or not design or not isinstance(pue["value"], float | int):
         return
-    console.print(f"PUE {pue_pair(pue['value'], design['value'])}", markup=False)
-    console.print(f"  annual (energy): {_short(str(pue['source']), 100)}", markup=False)
-    console.print(f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False)
+    get_console().print(f"PUE {pue_pair(pue['value'], design['value'])}", markup=False)
+    get_console().print(f"  annual (energy): {_short(str(pue['source']), 100)}", markup=False)
+    get_console().print(
+        f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False
+    )
 
 
 def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
@@ -239,8 +373,8 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
         source = item["source"]
         unit = item["unit"] + (f" ({PUE_ROLES[name]})" if name in PUE_ROLES else "")
         at.add_row(name, shown, unit, _short(source))
-    console.print(at)
-    console.print("(sources shortened; `--json` lists each in full)")
+    get_console().print(at)
+    get_console().print("(sources shortened; `--json` lists each in full)")
 
 
 def print_chip_table(
@@ -261,4 +395,4 @@ def print_chip_table(
             v = row.get(key)
             cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
         t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
-    console.print(t)
+    get_console().print(t)

@@ -59,7 +59,6 @@ def test_start_up_imports_no_heavy_library(code):
 
 def test_the_public_api_still_imports_from_the_package():
     import planner
-
     from planner import (  # noqa: F401
         Accelerator,
         Catalog,

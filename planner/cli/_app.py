@@ -25,6 +25,7 @@ import typer
 import typer.core
 import typer.exceptions
 import typer.main
+
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
@@ -339,9 +340,12 @@ def run() -> None:
 PUE_ROLES = {"pue": "annual: energy, cost, CO2", "design_pue": "design-day: grid peak"}
 
 
-def pue_pair(annual: float, design: float) -> str:
-    """``"1.20 annual (energy), 1.30 design-day (grid peak)"``."""
-    return f"{float(annual):.2f} annual (energy), {float(design):.2f} design-day (grid peak)"
+def json_ready(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with each top-level value as the vocabulary writes it to JSON (whole
+    counts as integers: ``"gpus": 2000``, not ``2000.0``)."""
+    from planner import quantities
+
+    return {key: quantities.json_value(key, value) for key, value in payload.items()}
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -349,15 +353,68 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def print_pue_sources(assumptions: dict[str, dict[str, Any]]) -> None:
-    """One line: both PUEs with what each is for and its (shortened) source."""
+    """Where each of the two PUEs (shown in the answer) comes from, shortened."""
     pue, design = assumptions.get("pue"), assumptions.get("design_pue")
     if not pue or not design or not isinstance(pue["value"], float | int):
         return
-    get_console().print(f"PUE {pue_pair(pue['value'], design['value'])}", markup=False)
-    get_console().print(f"  annual (energy): {_short(str(pue['source']), 100)}", markup=False)
-    get_console().print(
-        f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False
-    )
+    console = get_console()
+    console.print(f"PUE sources: annual (energy): {_short(str(pue['source']), 100)}", markup=False)
+    console.print(f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False)
+
+
+def _shown(name: str, value: Any) -> str:
+    """``value`` in the vocabulary's format if ``name`` is in it, else as plain text."""
+    from planner import quantities
+
+    if value is None:
+        return "unset"
+    if name in quantities.all_quantities():
+        return quantities.format_value(name, value)
+    if isinstance(value, float):
+        return quantities.format_number(value, "")
+    return str(value)
+
+
+def changed_inputs_line(changed: list[dict[str, Any]]) -> str:
+    """``Not the published case: you changed mfu (0.2 -> 0.5), gpus (unset -> 4,096)``."""
+    parts = [
+        f"{c['field']} ({_shown(c['field'], c.get('preset'))} -> {_shown(c['field'], c.get('value'))})"
+        for c in changed
+    ]
+    return "Not the published case: you changed " + ", ".join(parts)
+
+
+def print_published_or_changes(payload: dict[str, Any]) -> None:
+    """The preset's published figures beside the model, only when the inputs are the preset's
+    own (``published`` in the result); otherwise which inputs differ (``changed_inputs``)."""
+    from rich.table import Table
+
+    from planner import quantities
+
+    console = get_console()
+    if payload.get("published"):
+        pt = Table(title="Published vs model")
+        for col in (
+            "quantity",
+            "published",
+            "model",
+            quantities.label("relative_difference", short=True),
+        ):
+            pt.add_column(col)
+        for row in payload["published"]:
+            name = row["quantity"]
+            known = name in quantities.all_quantities()
+            pt.add_row(
+                quantities.label(name) if known else name,
+                _shown(name, row["published"]),
+                "" if row["model"] is None else _shown(name, row["model"]),
+                quantities.format_value("relative_difference", row["relative_difference"])
+                if row["relative_difference"] is not None
+                else "",
+            )
+        console.print(pt)
+    elif payload.get("changed_inputs"):
+        console.print(changed_inputs_line(payload["changed_inputs"]), markup=False)
 
 
 def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
@@ -373,26 +430,29 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
         source = item["source"]
         unit = item["unit"] + (f" ({PUE_ROLES[name]})" if name in PUE_ROLES else "")
         at.add_row(name, shown, unit, _short(source))
-    get_console().print(at)
-    get_console().print("(sources shortened; `--json` lists each in full)")
+    console = get_console()
+    console.print(at)
+    console.print("(sources shortened; `--json` lists each in full)")
 
 
-def print_chip_table(
-    frame: Any, title: str, cols: list[tuple[str, str, str]], index_label: str = "chip"
-) -> None:
-    """Every row of a comparison frame (index: chip, or ``index_label``) with ``(column,
-    label, format)`` columns and its ``note``; missing and NaN cells stay empty."""
+def print_chip_table(frame: Any, title: str, cols: list[str], index_label: str = "chip") -> None:
+    """Every row of a comparison frame (index: chip, or ``index_label``) with the columns
+    ``cols`` (quantity names: short label and format from the vocabulary) and its ``note``;
+    missing cells stay empty."""
     from rich.table import Table
+
+    from planner import quantities
 
     t = Table(title=title)
     t.add_column(index_label)
-    for _, label, _ in cols:
-        t.add_column(label, justify="right")
+    for name in cols:
+        t.add_column(quantities.label(name, short=True), justify="right")
     t.add_column("note")
     for chip, row in frame.iterrows():
         cells = []
-        for key, _, fmt in cols:
-            v = row.get(key)
-            cells.append("" if v is None or (isinstance(v, float) and v != v) else fmt.format(v))
+        for name in cols:
+            v = row.get(name)
+            missing = v is None or (isinstance(v, float) and v != v)
+            cells.append("" if missing else quantities.format_value(name, v))
         t.add_row(str(chip), *cells, str(row.get("note", "") or ""))
     get_console().print(t)

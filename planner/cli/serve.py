@@ -439,12 +439,12 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
 
 
 _MODEL_COLUMNS = [
-    ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
-    ("gpus", "GPUs", "{:,.0f}"),
-    ("facility_power_mw", "peak MW", "{:,.2f}"),
-    ("wh_per_query", "Wh/query", "{:.3g}"),
-    ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
-    ("pricing", "pricing", "{}"),
+    "gpus_per_replica",
+    "gpus",
+    "facility_power_mw",
+    "wh_per_query",
+    "usd_per_million_tokens",
+    "pricing",
 ]
 
 
@@ -457,13 +457,13 @@ def _titled(title: str, request: Any) -> str:
 def _print_comparison(frame: Any, request: Any) -> None:
     title = _titled("Every chip for the same service", request)
     cols = [
-        ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
-        ("batch_size", "batch", "{:,.0f}"),
-        ("gpus", "GPUs", "{:,.0f}"),
-        ("systems", "systems", "{:,.0f}"),
-        ("facility_power_mw", "peak MW", "{:,.2f}"),
-        ("wh_per_query", "Wh/query", "{:.3g}"),
-        ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
-        ("pricing", "pricing", "{}"),
+        "gpus_per_replica",
+        "batch_size",
+        "gpus",
+        "systems",
+        "facility_power_mw",
+        "wh_per_query",
+        "usd_per_million_tokens",
+        "pricing",
     ]
     print_chip_table(frame, title, cols)

@@ -362,7 +362,7 @@ def print_pue_sources(assumptions: dict[str, dict[str, Any]]) -> None:
     console.print(f"  design-day (grid peak): {_short(str(design['source']), 100)}", markup=False)
 
 
-def _shown(name: str, value: Any) -> str:
+def shown_value(name: str, value: Any) -> str:
     """``value`` in the vocabulary's format if ``name`` is in it, else as plain text."""
     from planner import quantities
 
@@ -378,7 +378,7 @@ def _shown(name: str, value: Any) -> str:
 def changed_inputs_line(changed: list[dict[str, Any]]) -> str:
     """``Not the published case: you changed mfu (0.2 -> 0.5), gpus (unset -> 4,096)``."""
     parts = [
-        f"{c['field']} ({_shown(c['field'], c.get('preset'))} -> {_shown(c['field'], c.get('value'))})"
+        f"{c['field']} ({shown_value(c['field'], c.get('preset'))} -> {shown_value(c['field'], c.get('value'))})"
         for c in changed
     ]
     return "Not the published case: you changed " + ", ".join(parts)
@@ -406,8 +406,8 @@ def print_published_or_changes(payload: dict[str, Any]) -> None:
             known = name in quantities.all_quantities()
             pt.add_row(
                 quantities.label(name) if known else name,
-                _shown(name, row["published"]),
-                "" if row["model"] is None else _shown(name, row["model"]),
+                shown_value(name, row["published"]),
+                "" if row["model"] is None else shown_value(name, row["model"]),
                 quantities.format_value("relative_difference", row["relative_difference"])
                 if row["relative_difference"] is not None
                 else "",

@@ -335,19 +335,22 @@ def _totals_line(plan: Plan) -> str:
     days = plan.runs.groupby(level="run")["days"].max()
     longest = str(days.idxmax())
     slowest = plan.slowest_run
-    power = f"peak {t['grid_power_mw']:,.2f} MW on the site grid"
+    v = quantities.format_value
+    power = f"peak {v('facility_power_mw', t['grid_power_mw'], unit=True)} on the site grid"
     if (
         t["facility_power_mw"] > t["grid_power_mw"] + 1e-9
         and (plan.runs["pricing"] == "rent").any()
     ):
-        power += f" ({t['facility_power_mw']:,.2f} MW with the rented systems)"
+        power += f" ({v('facility_power_mw', t['facility_power_mw'], unit=True)} with the rented systems)"
     return (
-        f"Totals: {t['gpus']:,.0f} GPUs, {power}, "
-        f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f} ({plan.pricing}; cluster capex "
-        f"USD {t.get('cluster_capex_usd', float('nan')):,.0f} up front), "
-        f"{t['emissions_tco2']:,.0f} tCO2. Longest run: {longest}, {t['longest_days']:,.1f} days; "
+        f"Totals: {v('gpus', t['gpus'], unit=True)}, {power}, "
+        f"{v('energy_mwh', t['energy_mwh'], unit=True)}, {v('cost_usd', t['cost_usd'], unit=True)} "
+        f"({plan.pricing}; cluster capex "
+        f"{v('cluster_capex_usd', t.get('cluster_capex_usd'), unit=True)} up front), "
+        f"{v('emissions_tco2', t['emissions_tco2'], unit=True)}. Longest run: {longest}, "
+        f"{v('longest_days', t['longest_days'], unit=True)}; "
         f"slowest relative to its deadline: {slowest}, "
-        f"{t['longest_fraction_of_deadline']:.0%} of its deadline"
+        f"{v('share_of_deadline', t['longest_fraction_of_deadline'])} of its deadline"
     )
 
 

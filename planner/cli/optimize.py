@@ -197,6 +197,8 @@ def _fmt(value: Any, spec: str) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "NO"
+    if isinstance(value, int | float) and spec.startswith("{:") and spec.endswith("}"):
+        return quantities.format_number(float(value), spec[2:-1])
     return spec.format(value)
 
 

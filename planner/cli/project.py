@@ -160,6 +160,11 @@ def _q(key: str, row) -> str:
     return quantities.format_value(key, row[key])
 
 
+def _num(value: float, spec: str = ",.4g") -> str:
+    """An input of mixed units (the unit is its own column) in a plain number format."""
+    return quantities.format_number(float(value), spec)
+
+
 def calibration_line(text: str) -> str:
     """The study's calibration as a sentence; a study fitted to nothing says so plainly
     instead of ``calibration: None (predicted, not calibrated). ...``."""
@@ -277,12 +282,12 @@ def _print(result: ProjectionResult) -> None:
     for col in ("variant", "input", "value", "range", "unit", "source"):
         it.add_column(col, overflow="fold")
     for row in result.inputs:
-        rng = "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
+        rng = "" if row["low"] == row["high"] else f"{_num(row['low'])}-{_num(row['high'])}"
         src = row["source"]
         it.add_row(
             row["variant"],
             row["name"],
-            f"{row['value']:,.4g}",
+            _num(row["value"]),
             rng,
             row["unit"],
             src if len(src) <= 90 else src[:89] + "…",
@@ -308,10 +313,10 @@ def _print_backtest(table, checks) -> None:
             r["check"],
             str(r["scope"]),
             str(r["year"]),
-            f"{r['implied']:.3g} {r['unit']}",
-            f"{r['published']:.3g} {r['unit']}",
-            f"{r['error']:+.1%}",
-            f"{r['low']:+.0%}..{r['high']:+.0%}",
+            f"{_num(r['implied'], '.3g')} {r['unit']}",
+            f"{_num(r['published'], '.3g')} {r['unit']}",
+            quantities.format_value("relative_difference", r["error"]),
+            f"{_num(r['low'], '+.0%')}..{_num(r['high'], '+.0%')}",
         )
     console.print(ft)
     bt = Table(
@@ -336,10 +341,10 @@ def _print_backtest(table, checks) -> None:
             r["study"],
             r["region"],
             str(r["year"]),
-            f"{r['published']:,.4g}",
-            f"{r['predicted']:,.4g}",
-            f"{r['error']:+.1%}",
-            f"{r['persistence_error']:+.1%}",
+            quantities.format_value("total_twh", r["published"]),
+            quantities.format_value("total_twh", r["predicted"]),
+            quantities.format_value("relative_difference", r["error"]),
+            quantities.format_value("relative_difference", r["persistence_error"]),
             "yes" if r["used_as_input"] else "no",
         )
     console.print(bt)

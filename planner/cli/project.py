@@ -208,7 +208,8 @@ def _print(result: ProjectionResult) -> None:
     console.print(f"[bold]{result.title}[/bold]  ({result.scenario})")
     console.print(f"source: {result.source}")
     run = result.reference_run
-    console.print(f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run")
+    energy = quantities.format_value("energy_mwh", run.energy_mwh, unit=True)
+    console.print(f"reference run: {run.title} ({run.preset}), {energy} per run")
     mc = (
         f"{result.samples:,} Monte Carlo samples, seed {result.seed}"
         if result.samples

@@ -202,3 +202,42 @@ def test_app_says_stopping_once_when_stopped_twice(tmp_path):
             proc.kill()
             proc.wait(timeout=20)
     assert Path(log).read_text().count("Stopping...") == 1
+
+
+# -- one vocabulary ------------------------------------------------------------------------
+
+
+def test_every_quantity_the_cli_names_is_in_the_vocabulary():
+    """Each ``format_value("x", ...)``, ``label("x")`` and ``_v("x", ...)`` in planner/cli
+    names a row of data/quantities.csv (a missing row would be a KeyError at run time)."""
+    import re
+
+    import planner.cli
+    from planner import quantities
+
+    known = set(quantities.all_quantities())
+    pattern = re.compile(r"""(?:format_value|label|_v|_q|_band)\(\s*["'](\w+)["']""")
+    used = set()
+    for path in Path(planner.cli.__file__).parent.glob("*.py"):
+        used |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    assert used, "the pattern found nothing: update this test"
+    assert used <= known, sorted(used - known)
+
+
+def test_the_cli_defines_no_column_label_or_format_of_its_own():
+    """No ``("facility_power_mw", "peak MW", "{:,.2f}")`` column tuples left in the faces."""
+    import re
+
+    import planner.cli
+
+    tuple_column = re.compile(r"""\(\s*"\w+",\s*"[^"]*",\s*"\{:[^"]*\}"\s*\)""")
+    for path in Path(planner.cli.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found = [m for m in tuple_column.findall(text) if not _is_mixed_unit_column(m)]
+        assert not found, (path.name, found)
+
+
+def _is_mixed_unit_column(text: str) -> bool:
+    """The limits and relaxations tables hold one number per limit, each with its own unit
+    in a ``unit`` column: not one quantity, so a plain number format."""
+    return any(f'"{c}"' in text for c in ("limit", "used", "slack", "current", "needed"))

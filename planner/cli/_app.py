@@ -91,10 +91,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 class LazyGroup(typer.core.TyperGroup):
     """The ``planner`` group: a sub-command's module is imported when that command is used."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:  # type: ignore[override]
+    def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> Any:  # type: ignore[override]
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             load_command(cmd_name)
             built = typer.main.get_group(app)
@@ -102,7 +102,7 @@ class LazyGroup(typer.core.TyperGroup):
                 self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
 
-    def format_commands(self, ctx: click.Context, formatter: Any) -> None:  # type: ignore[override]
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The command list of ``planner --help`` without importing any command."""
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
@@ -116,7 +116,7 @@ class LazyGroup(typer.core.TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:  # type: ignore[override]
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         """As Typer's, with "Did you mean 'size'?" among every command, loaded or not."""
         try:
             return super().resolve_command(ctx, args)

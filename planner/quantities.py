@@ -128,7 +128,7 @@ def label(name: str, *, unit: bool = True, short: bool = False) -> str:
     q = quantity(name)
     if short:
         return q.short_label
-    if unit and q.unit and q.unit not in {"fraction", "ratio", "x"} and q.unit != q.label:
+    if unit and q.unit and q.unit not in {"fraction", "ratio", "x"} and q.unit.lower() != q.label.lower():
         return f"{q.label} ({q.unit})"
     return q.label
 

@@ -272,7 +272,8 @@ def test_human_output_names_both_pues_and_what_each_is_for(capsys):
     code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper")
     text = " ".join(out.split())
     assert code == 0
-    assert "PUE 1.20 annual (energy), 1.30 design-day (grid peak)" in text
-    assert "14.38 MW (design-day PUE 1.30) - what the grid must supply" in text
-    assert "(annual PUE 1.20) - what the meter bills" in text
+    # the PUEs in the vocabulary's format (data/quantities.csv: .3g)
+    assert "PUE 1.2 annual (energy), 1.3 design-day (grid peak)" in text
+    assert "14.38 MW (design-day PUE 1.3) - what the grid must supply" in text
+    assert "(annual PUE 1.2) - what the meter bills" in text
     assert "design-day (grid peak): preset gtc2024-hopper" in text

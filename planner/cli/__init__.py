@@ -1,14 +1,10 @@
-"""Command-line face of the planner (``planner size``, ``planner catalog``, ...)."""
+"""Command-line face of the planner (``planner size``, ``planner catalog``, ...).
 
-# Importing a face module registers its commands; ``planner --help`` lists them in this order.
-from planner.cli import catalog as _catalog  # noqa: F401, I001
-from planner.cli import optimize as _optimize  # noqa: F401
-from planner.cli import project as _project  # noqa: F401
-from planner.cli import report as _report  # noqa: F401
-from planner.cli import size as _size  # noqa: F401
-from planner.cli import serve as _serve  # noqa: F401
-from planner.cli import validate as _validate  # noqa: F401
-from planner.cli import app_command as _app_command  # noqa: F401
-from planner.cli._app import app, main, run
+Each face module (``planner.cli.size``...) registers its sub-commands on :data:`app` when
+imported; ``planner`` imports only the module of the command it runs
+(:data:`planner.cli._app.COMMANDS`), so start-up stays free of pandas and the optimiser.
+"""
 
-__all__ = ["app", "main", "run"]
+from planner.cli._app import COMMANDS, app, main, run
+
+__all__ = ["COMMANDS", "app", "main", "run"]

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from planner._arrays import to_python
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_json, shown_value
 from planner.examples import list_examples
 from planner.presets import load_presets
 
@@ -79,7 +79,7 @@ def presets_command(
             p.name,
             p.accelerator,
             p.title,
-            ", ".join(f"{k}={v:,.4g}" for k, v in p.published.items()),
+            ", ".join(f"{k}={shown_value(k, v)}" for k, v in p.published.items()),
         )
     console.print(t)
 

@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from planner import quantities
 from planner.assumptions import LEGACY_PRICING, PRICING_MODES
 from planner.cli._app import app, console, print_json, progress_reporter, stdout_guard
 from planner.examples import scenario_path
@@ -196,6 +197,8 @@ def _fmt(value: Any, spec: str) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "NO"
+    if isinstance(value, int | float) and spec.startswith("{:") and spec.endswith("}"):
+        return quantities.format_number(float(value), spec[2:-1])
     return spec.format(value)
 
 
@@ -206,19 +209,30 @@ def _binding_text(value: Any) -> str:
     return "yes" if value else "NO"
 
 
-def _table(title: str, frame: pd.DataFrame, columns: list[tuple[str, str, str]]) -> Table:
+def _table(title: str, frame: pd.DataFrame, columns: list[Any]) -> Table:
+    """A table of ``frame``: each column a quantity name (label and format from the
+    vocabulary) or, for the columns that are not one quantity (the limits' mixed units), a
+    ``(column, header, format)`` tuple."""
     t = Table(title=title)
     names = list(frame.index.names) if frame.index.names[0] is not None else []
     for name in names:
         t.add_column(name)
-    for _, label, _ in columns:
-        t.add_column(label, justify="right")
+    for col in columns:
+        header = quantities.label(col, short=True) if isinstance(col, str) else col[1]
+        t.add_column(header, justify="right")
     for idx, row in frame.iterrows():
         keys = idx if isinstance(idx, tuple) else (idx,) if names else ()
-        cells = [
-            _binding_text(row.get(c)) if spec == "binding" else _fmt(row.get(c), spec)
-            for c, _, spec in columns
-        ]
+        cells = []
+        for col in columns:
+            if isinstance(col, str):
+                value = row.get(col)
+                missing = value is None or (isinstance(value, float) and value != value)
+                cells.append("" if missing else quantities.format_value(col, value))
+            else:
+                c, _, spec = col
+                cells.append(
+                    _binding_text(row.get(c)) if spec == "binding" else _fmt(row.get(c), spec)
+                )
         t.add_row(*(str(k) for k in keys), *cells)
     return t
 
@@ -237,25 +251,21 @@ def _print_plan(plan: Plan, title: str) -> None:
                 + ("; services from planner.serving_plan, at their peak)" if services else ")"),
                 plan.runs,
                 [
-                    *([("workload", "workload", "{}")] if services else []),
-                    ("systems", "systems", "{:,.0f}"),
-                    ("gpus", "GPUs", "{:,.0f}"),
-                    ("share", "share", "{:.0%}"),
-                    ("days", "days", "{:,.1f}"),
-                    ("deadline_days", "deadline", "{:,.0f}"),
-                    ("facility_power_mw", "peak MW", "{:,.2f}"),
-                    ("energy_mwh", "MWh", "{:,.0f}"),
-                    ("cost_usd", "cost USD", "{:,.0f}"),
-                    ("emissions_tco2", "tCO2", "{:,.0f}"),
-                    ("pue", "annual PUE", "{:.2f}"),
+                    *(["workload"] if services else []),
+                    "systems",
+                    "gpus",
+                    "share",
+                    "days",
+                    "deadline_days",
+                    "facility_power_mw",
+                    "energy_mwh",
+                    "cost_usd",
+                    "emissions_tco2",
+                    "pue",
                     # the grid peak's PUE, where the plan's rows carry it
-                    *(
-                        [("design_pue", "design-day PUE", "{:.2f}")]
-                        if "design_pue" in plan.runs.columns
-                        else []
-                    ),
-                    ("mfu", "MFU", "{:.2f}"),
-                    *([("wh_per_query", "Wh/query", "{:.3g}")] if services else []),
+                    *(["design_pue"] if "design_pue" in plan.runs.columns else []),
+                    "mfu",
+                    *(["wh_per_query"] if services else []),
                 ],
             )
         )
@@ -299,15 +309,15 @@ def _print_plan(plan: Plan, title: str) -> None:
                 "Each candidate chip alone, at the deadline",
                 plan.comparison,
                 [
-                    ("gpus", "GPUs", "{:,.0f}"),
-                    ("days", "days", "{:,.1f}"),
-                    ("facility_power_mw", "peak MW", "{:,.2f}"),
-                    ("energy_mwh", "MWh", "{:,.0f}"),
-                    ("cost_usd", "cost USD", "{:,.0f}"),
-                    ("fits_grid", "fits grid", "{}"),
-                    ("fits_budget", "fits budget", "{}"),
-                    ("fits_supply", "fits supply", "{}"),
-                    ("note", "note", "{}"),
+                    "gpus",
+                    "days",
+                    "facility_power_mw",
+                    "energy_mwh",
+                    "cost_usd",
+                    "fits_grid",
+                    "fits_budget",
+                    "fits_supply",
+                    "note",
                 ],
             )
         )
@@ -327,19 +337,22 @@ def _totals_line(plan: Plan) -> str:
     days = plan.runs.groupby(level="run")["days"].max()
     longest = str(days.idxmax())
     slowest = plan.slowest_run
-    power = f"peak {t['grid_power_mw']:,.2f} MW on the site grid"
+    v = quantities.format_value
+    power = f"peak {v('facility_power_mw', t['grid_power_mw'], unit=True)} on the site grid"
     if (
         t["facility_power_mw"] > t["grid_power_mw"] + 1e-9
         and (plan.runs["pricing"] == "rent").any()
     ):
-        power += f" ({t['facility_power_mw']:,.2f} MW with the rented systems)"
+        power += f" ({v('facility_power_mw', t['facility_power_mw'], unit=True)} with the rented systems)"
     return (
-        f"Totals: {t['gpus']:,.0f} GPUs, {power}, "
-        f"{t['energy_mwh']:,.0f} MWh, USD {t['cost_usd']:,.0f} ({plan.pricing}; cluster capex "
-        f"USD {t.get('cluster_capex_usd', float('nan')):,.0f} up front), "
-        f"{t['emissions_tco2']:,.0f} tCO2. Longest run: {longest}, {t['longest_days']:,.1f} days; "
+        f"Totals: {v('gpus', t['gpus'], unit=True)}, {power}, "
+        f"{v('energy_mwh', t['energy_mwh'], unit=True)}, {v('cost_usd', t['cost_usd'], unit=True)} "
+        f"({plan.pricing}; cluster capex "
+        f"{v('cluster_capex_usd', t.get('cluster_capex_usd'), unit=True)} up front), "
+        f"{v('emissions_tco2', t['emissions_tco2'], unit=True)}. Longest run: {longest}, "
+        f"{v('longest_days', t['longest_days'], unit=True)}; "
         f"slowest relative to its deadline: {slowest}, "
-        f"{t['longest_fraction_of_deadline']:.0%} of its deadline"
+        f"{v('share_of_deadline', t['longest_fraction_of_deadline'])} of its deadline"
     )
 
 
@@ -356,9 +369,9 @@ def _print_pareto(frame: pd.DataFrame, parameter: str, title: str) -> None:
             [
                 ("status", "status", "{}"),
                 ("objective_value", objective, "{:,.6g}"),
-                ("cost_usd", "cost USD", "{:,.0f}"),
-                ("facility_power_mw", "peak MW", "{:,.2f}"),
-                ("longest_days", "longest days", "{:,.1f}"),
+                "cost_usd",
+                "facility_power_mw",
+                "longest_days",
                 ("efficient", "efficient", "{}"),
                 ("plan", "plan", "{}"),
             ],

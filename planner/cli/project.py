@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from planner import backtest, fleet
-from planner.cli._app import app, console, print_json, stdout_guard
+from planner import backtest, fleet, quantities
+from planner.cli._app import app, console, print_json, shown_value, stdout_guard
 from planner.errors import InputError
 from planner.examples import projection_path
 from planner.projection import ProjectionResult, project
@@ -123,6 +123,20 @@ PEAK_NOTE = (
     "hours; derived from the annual PUE unless the file gives design_pue)."
 )
 
+#: The columns of the energy table (quantity names), each banded one followed by its P10-P90.
+_ENERGY_COLUMNS = (
+    "country",
+    "year",
+    "total_twh",
+    "ai_twh",
+    "total_gw",
+    "total_share",
+    "ai_share",
+    "pue",
+    "reference_runs_per_year",
+)
+_BANDED = ("total_twh", "total_share")
+
 #: Marks a band whose central value lies outside it (a one-sided input range; see the notes).
 OUTSIDE_MARK = " *"
 
@@ -133,37 +147,59 @@ def _outside(row, key: str) -> bool:
     return bool(mid < lo - tol or mid > hi + tol)
 
 
-def _band(row, key: str, fmt: str) -> str:
+def _band(row, key: str) -> str:
+    """``P10-P90`` of ``key`` in the vocabulary's format (``0.34%-0.38%``)."""
     if f"{key}_p10" not in row:
         return ""
-    text = f"{fmt.format(row[f'{key}_p10'])}-{fmt.format(row[f'{key}_p90'])}"
+    lo, hi = row[f"{key}_p10"], row[f"{key}_p90"]
+    text = f"{quantities.format_value(key, lo)}-{quantities.format_value(key, hi)}"
     return text + (OUTSIDE_MARK if _outside(row, key) else "")
+
+
+def _q(key: str, row) -> str:
+    return quantities.format_value(key, row[key])
+
+
+def _num(value: float, spec: str = ",.4g") -> str:
+    """An input of mixed units (the unit is its own column) in a plain number format."""
+    return quantities.format_number(float(value), spec)
+
+
+def calibration_line(text: str) -> str:
+    """The study's calibration as a sentence; a study fitted to nothing says so plainly
+    instead of ``calibration: None (predicted, not calibrated). ...``."""
+    head, _, rest = text.partition(". ")
+    if head.strip().lower().startswith("none"):
+        line = "Not calibrated: the model predicts; no input is fitted to a published total."
+        return f"{line} {rest}".rstrip()
+    return f"Calibration: {text}"
 
 
 def _power_table(frame, variant: str, mc: str) -> Table:
     """Average GW (energy) beside the AI fleet's design-day peak GW (grid capacity)."""
     t = Table(title=f"Variant {variant}: power, GW ({mc})")
+    label = quantities.label
     for col in (
-        "country",
-        "year",
-        "avg GW",
-        "AI avg GW",
-        "AI peak GW",
-        "P10-P90 AI peak",
-        "PUE (annual)",
-        "PUE (design day)",
+        label("country", short=True),
+        label("year", short=True),
+        label("total_gw", short=True),
+        label("ai_gw", short=True),
+        label("ai_peak_gw", short=True),
+        f"P10-P90 {label('ai_peak_gw', short=True)}",
+        label("pue", unit=False),
+        label("design_pue", unit=False),
     ):
-        t.add_column(col, justify="left" if col == "country" else "right")
+        t.add_column(col, justify="left" if col == label("country", short=True) else "right")
     for _, row in frame.iterrows():
         t.add_row(
-            str(row["country"]),
-            str(row["year"]),
-            f"{row['total_gw']:,.1f}",
-            f"{row['ai_gw']:,.1f}",
-            f"{row['ai_peak_gw']:,.1f}",
-            _band(row, "ai_peak_gw", "{:,.1f}"),
-            f"{row['pue']:.2f}",
-            f"{row['design_pue']:.2f}",
+            _q("country", row),
+            _q("year", row),
+            _q("total_gw", row),
+            _q("ai_gw", row),
+            _q("ai_peak_gw", row),
+            _band(row, "ai_peak_gw"),
+            _q("pue", row),
+            _q("design_pue", row),
         )
     return t
 
@@ -172,7 +208,8 @@ def _print(result: ProjectionResult) -> None:
     console.print(f"[bold]{result.title}[/bold]  ({result.scenario})")
     console.print(f"source: {result.source}")
     run = result.reference_run
-    console.print(f"reference run: {run.title} ({run.preset}), {run.energy_mwh:,.0f} MWh per run")
+    energy = quantities.format_value("energy_mwh", run.energy_mwh, unit=True)
+    console.print(f"reference run: {run.title} ({run.preset}), {energy} per run")
     mc = (
         f"{result.samples:,} Monte Carlo samples, seed {result.seed}"
         if result.samples
@@ -184,34 +221,18 @@ def _print(result: ProjectionResult) -> None:
         t = Table(
             title=f"Variant {v}: data-centre electricity ({mc}; share of national {definition})"
         )
-        for col in (
-            "country",
-            "year",
-            "total TWh",
-            "P10-P90 TWh",
-            "AI TWh",
-            "avg GW",
-            "share",
-            "P10-P90 share",
-            "AI share",
-            "PUE",
-            "ref. runs/yr",
-        ):
-            t.add_column(col, justify="left" if col == "country" else "right")
+        short = {name: quantities.label(name, short=True) for name in _ENERGY_COLUMNS}
+        for name in _ENERGY_COLUMNS:
+            t.add_column(short[name], justify="left" if name == "country" else "right")
+            if name in _BANDED:
+                t.add_column(f"P10-P90 {short[name]}", justify="right")
         for _, row in frame.iterrows():
-            t.add_row(
-                str(row["country"]),
-                str(row["year"]),
-                f"{row['total_twh']:,.1f}",
-                _band(row, "total_twh", "{:,.0f}"),
-                f"{row['ai_twh']:,.1f}",
-                f"{row['total_gw']:,.1f}",
-                f"{row['total_share']:.2%}",
-                _band(row, "total_share", "{:.1%}"),
-                f"{row['ai_share']:.2%}",
-                f"{row['pue']:.2f}",
-                f"{row['reference_runs_per_year']:,.0f}",
-            )
+            cells = []
+            for name in _ENERGY_COLUMNS:
+                cells.append(_q(name, row))
+                if name in _BANDED:
+                    cells.append(_band(row, name))
+            t.add_row(*cells)
         console.print(t)
         console.print(_power_table(frame, v, mc))
         console.print(PEAK_NOTE)
@@ -220,7 +241,7 @@ def _print(result: ProjectionResult) -> None:
                 f"{OUTSIDE_MARK.strip()} the central value lies outside its own P10-P90 band "
                 "(see the note below)"
             )
-        console.print(f"calibration: {result.calibration[v]}")
+        console.print(calibration_line(result.calibration[v]), markup=False)
     for note in result.notes:
         console.print(f"note: {note}")
     if result.published:
@@ -240,14 +261,19 @@ def _print(result: ProjectionResult) -> None:
         ):
             pt.add_column(col)
         for p in result.published:
-            model = "" if p["model"] is None else f"{p['model']:,.4g}"
-            diff = "" if p["relative_difference"] is None else f"{p['relative_difference']:+.1%}"
+            name = p["quantity"]
+            model = "" if p["model"] is None else shown_value(name, p["model"])
+            diff = (
+                ""
+                if p["relative_difference"] is None
+                else quantities.format_value("relative_difference", p["relative_difference"])
+            )
             pt.add_row(
                 p["variant"],
                 p["country"],
-                str(p["year"]),
-                p["quantity"],
-                f"{p['published']:,.4g}",
+                quantities.format_value("year", p["year"]),
+                quantities.label(name) if name in quantities.all_quantities() else name,
+                shown_value(name, p["published"]),
                 model,
                 diff,
                 p.get("label", "predicted"),
@@ -257,12 +283,12 @@ def _print(result: ProjectionResult) -> None:
     for col in ("variant", "input", "value", "range", "unit", "source"):
         it.add_column(col, overflow="fold")
     for row in result.inputs:
-        rng = "" if row["low"] == row["high"] else f"{row['low']:,.4g}-{row['high']:,.4g}"
+        rng = "" if row["low"] == row["high"] else f"{_num(row['low'])}-{_num(row['high'])}"
         src = row["source"]
         it.add_row(
             row["variant"],
             row["name"],
-            f"{row['value']:,.4g}",
+            _num(row["value"]),
             rng,
             row["unit"],
             src if len(src) <= 90 else src[:89] + "…",
@@ -288,10 +314,10 @@ def _print_backtest(table, checks) -> None:
             r["check"],
             str(r["scope"]),
             str(r["year"]),
-            f"{r['implied']:.3g} {r['unit']}",
-            f"{r['published']:.3g} {r['unit']}",
-            f"{r['error']:+.1%}",
-            f"{r['low']:+.0%}..{r['high']:+.0%}",
+            f"{_num(r['implied'], '.3g')} {r['unit']}",
+            f"{_num(r['published'], '.3g')} {r['unit']}",
+            quantities.format_value("relative_difference", r["error"]),
+            f"{_num(r['low'], '+.0%')}..{_num(r['high'], '+.0%')}",
         )
     console.print(ft)
     bt = Table(
@@ -316,10 +342,10 @@ def _print_backtest(table, checks) -> None:
             r["study"],
             r["region"],
             str(r["year"]),
-            f"{r['published']:,.4g}",
-            f"{r['predicted']:,.4g}",
-            f"{r['error']:+.1%}",
-            f"{r['persistence_error']:+.1%}",
+            quantities.format_value("total_twh", r["published"]),
+            quantities.format_value("total_twh", r["predicted"]),
+            quantities.format_value("relative_difference", r["error"]),
+            quantities.format_value("relative_difference", r["persistence_error"]),
             "yes" if r["used_as_input"] else "no",
         )
     console.print(bt)

@@ -12,11 +12,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from planner import quantities
 from planner._arrays import to_python
 from planner.amortization import PRICING_MODES, economics_parameters
 from planner.assumptions import ECONOMICS_FIELDS, facility_profiles, pue_for_profile
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_assumptions, print_chip_table, print_json
+from planner.cli._app import (
+    app,
+    changed_inputs_line,
+    get_console,
+    json_ready,
+    print_assumptions,
+    print_chip_table,
+    print_json,
+    shown_value,
+)
 from planner.errors import InputError
 from planner.serving import (
     ServingResult,
@@ -289,10 +299,12 @@ def serve_command(
             _print_comparison(frame, request)
         return 0
     result = request.serve(cat)
-    payload = result.to_dict()
+    payload = json_ready(result.to_dict())
     if request.preset is not None:
         payload["preset"] = request.preset.name
-        payload["published"] = published_comparison(result, request.preset)
+        if "published" not in payload and "changed_inputs" not in payload:
+            # a core that does not say yet whether these are the preset's own inputs
+            payload["published"] = published_comparison(result, request.preset)
     if grid_mw is not None and result.feasible:
         fit = serving_grid_fit(result, grid_mw, float(request.demand.users))
         payload["grid"] = {k: to_python(v) for k, v in fit.__dict__.items()}
@@ -310,7 +322,10 @@ def serve_command(
 def _records(frame: Any) -> list[dict[str, Any]]:
     """Rows as JSON objects, the index under its own name (``accelerator`` or ``model``)."""
     key = frame.index.name or "accelerator"
-    return [{**{k: _clean(v) for k, v in row.items()}, key: idx} for idx, row in frame.iterrows()]
+    return [
+        {**json_ready({k: _clean(v) for k, v in row.items()}), key: idx}
+        for idx, row in frame.iterrows()
+    ]
 
 
 def _clean(value: Any) -> Any:
@@ -320,17 +335,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _num(value: Any, fmt: str) -> str:
+def _v(name: str, value: Any, unit: bool = True) -> str:
+    """``value`` in the vocabulary's format; ``unknown`` where the core has none."""
     if value is None or (isinstance(value, float) and value != value):
         return "unknown"
-    return fmt.format(value)
-
-
-def _usd(value: Any) -> str:
-    return _num(value, "USD {:,.0f}")
+    return quantities.format_value(name, value, unit=unit)
 
 
 def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) -> None:
+    console = get_console()
     p = request.preset
     if p is not None:
         console.print(f"[bold]{p.title}[/bold]  (preset {p.name})")
@@ -343,108 +356,125 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
     t.add_column("quantity", style="bold")
     t.add_column("value")
     rows = [
-        ("accelerator", f"{d['accelerator']} ({d['precision'].upper()}), model {d['model']}"),
+        (
+            "accelerator",
+            f"{d['accelerator']} ({_v('precision', d['precision'])}), model {d['model']}",
+        ),
         (
             "replica",
-            f"{d['gpus_per_replica']:,.0f} GPUs, batch {d['batch_size']:,.0f} "
+            f"{_v('gpus_per_replica', d['gpus_per_replica'])}, "
+            f"{quantities.label('batch_size', unit=False).lower()} "
+            f"{_v('batch_size', d['batch_size'], unit=False)} "
             f"(limited by {d['batch_limit']}; decode {d['decode_bound']}-bound)",
         ),
         (
             "memory per replica",
-            f"weights {d['weights_gb_per_replica']:,.1f} GB + KV cache "
-            f"{d['kv_cache_gb_per_replica']:,.1f} GB "
-            f"({d['kv_cache_bytes_per_token'] / 1e3:,.0f} kB per token)",
+            f"weights {_v('weights_gb_per_replica', d['weights_gb_per_replica'])} + KV cache "
+            f"{_v('kv_cache_gb_per_replica', d['kv_cache_gb_per_replica'])} "
+            f"({_v('kv_cache_bytes_per_token', d['kv_cache_bytes_per_token'])} per token)",
         ),
-        ("latency", f"TTFT {d['ttft_s']:.3g} s, TPOT {d['tpot_s'] * 1e3:.3g} ms"),
+        ("latency", f"TTFT {_v('ttft_s', d['ttft_s'])}, TPOT {_v('tpot_s', d['tpot_s'])}"),
         (
             "throughput",
-            f"{d['tokens_per_s_per_gpu']:,.0f} generated tokens/s per GPU; "
-            f"{d['queries_per_s_per_replica']:,.2f} queries/s per replica",
+            f"{_v('tokens_per_s_per_gpu', d['tokens_per_s_per_gpu'])} generated per GPU; "
+            f"{_v('queries_per_s_per_replica', d['queries_per_s_per_replica'])} per replica",
         ),
         (
             "demand",
-            f"{d['queries_per_s_average']:,.0f} queries/s average, "
-            f"{d['queries_per_s_peak']:,.0f} at peak; "
-            f"{d['generated_tokens_per_query']:,.0f} generated tokens per query",
+            f"{_v('queries_per_s_average', d['queries_per_s_average'])} average, "
+            f"{_v('queries_per_s_peak', d['queries_per_s_peak'])} at peak; "
+            f"{_v('generated_tokens_per_query', d['generated_tokens_per_query'])} per query",
         ),
         (
-            "fleet",
-            f"{d['replicas']:,.0f} replicas = {d['gpus']:,.0f} GPUs in {d['systems']:,.0f} systems "
-            f"of {d['gpus_per_system']}; average load {d['load_fraction']:.0%}",
+            "replicas",
+            f"{_v('replicas', d['replicas'])} = {_v('gpus', d['gpus'])} in "
+            f"{_v('systems', d['systems'])} of {_v('gpus_per_system', d['gpus_per_system'])}; "
+            f"average load {_v('load_fraction', d['load_fraction'])}",
         ),
         (
-            "peak facility power",
-            f"{d['facility_power_mw']:,.2f} MW (design-day PUE {d['design_pue']:.3g}) - what "
-            "the grid must supply",
+            "facility_power_mw",
+            f"{_v('facility_power_mw', d['facility_power_mw'])} (design-day PUE "
+            f"{_v('design_pue', d['design_pue'])}) - what the grid must supply",
         ),
         (
-            "average facility power",
-            f"{d['average_facility_power_mw']:,.2f} MW (annual PUE {d['pue']:.3g}) - what the "
-            "meter bills",
+            "average_facility_power_mw",
+            f"{_v('average_facility_power_mw', d['average_facility_power_mw'])} (annual PUE "
+            f"{_v('pue', d['pue'])}) - what the meter bills",
         ),
-        ("energy", f"{d['energy_mwh_per_year']:,.0f} MWh per year"),
-        ("per query", f"{d['wh_per_query']:.3g} Wh"),
+        ("energy_mwh_per_year", _v("energy_mwh_per_year", d["energy_mwh_per_year"])),
+        ("wh_per_query", _v("wh_per_query", d["wh_per_query"])),
         (
-            "cost",
-            f"{_usd(d['cost_usd'])} per year ({d['pricing']}): USD "
-            f"{_num(d['usd_per_million_tokens'], '{:.3g}')} per million tokens",
+            "cost_usd",
+            f"{_v('cost_usd', d['cost_usd'])} per year ({_v('pricing', d['pricing'])}): "
+            f"{_v('usd_per_million_tokens', d['usd_per_million_tokens'])} per million tokens",
         ),
         (
             "  amortized / rent / electricity",
-            f"{_usd(d['amortized_cost_usd'])} / {_usd(d['rental_cost_usd'])} / "
-            f"{_usd(d['electricity_cost_usd'])} per year (USD "
-            f"{_num(d['usd_per_million_tokens_amortized'], '{:.3g}')} / "
-            f"{_num(d['usd_per_million_tokens_rented'], '{:.3g}')} per million tokens)",
+            f"{_v('amortized_cost_usd', d['amortized_cost_usd'])} / "
+            f"{_v('rental_cost_usd', d['rental_cost_usd'])} / "
+            f"{_v('electricity_cost_usd', d['electricity_cost_usd'])} per year ("
+            f"{_v('usd_per_million_tokens_amortized', d['usd_per_million_tokens_amortized'])} / "
+            f"{_v('usd_per_million_tokens_rented', d['usd_per_million_tokens_rented'])} "
+            "per million tokens)",
         ),
         (
-            "cluster capex (up front)",
-            f"{_usd(d['cluster_capex_usd'])} - not part of the amortized cost",
+            "cluster_capex_usd",
+            f"{_v('cluster_capex_usd', d['cluster_capex_usd'])} - not part of the amortized cost",
         ),
         (
-            "emissions",
-            f"{d['emissions_tco2_per_year']:,.0f} tCO2 operational + "
-            f"{_num(d['embodied_tco2'], '{:,.0f}')} tCO2 embodied per year",
+            "emissions_tco2_per_year",
+            f"{_v('emissions_tco2_per_year', d['emissions_tco2_per_year'])} operational + "
+            f"{_v('embodied_tco2', d['embodied_tco2'])} embodied per year",
         ),
     ]
-    for k, v in rows:
-        t.add_row(k, v)
+    for key, value in rows:
+        shown = quantities.label(key, unit=False) if key in quantities.all_quantities() else key
+        t.add_row(shown, value)
     console.print(t)
     if d.get("energy_breakdown"):
-        parts = ", ".join(f"{k} {v:.0%}" for k, v in d["energy_breakdown"].items())
+        parts = ", ".join(
+            f"{k} {quantities.format_value('energy_share', v)}"
+            for k, v in d["energy_breakdown"].items()
+        )
         console.print(f"Energy per query by part: {parts}")
     if d.get("grid"):
         g = d["grid"]
+        mw = "facility_power_mw"
         if g["fits"]:
-            console.print(f"Grid: fits ({g['need_mw']:,.2f} MW of {g['grid_mw']:,.2f} MW)")
+            console.print(f"Grid: fits ({_v(mw, g['need_mw'])} of {_v(mw, g['grid_mw'])})")
         else:
             console.print(
-                f"Grid: short by {g['short_mw']:,.2f} MW (needs {g['need_mw']:,.2f} MW; the grid "
-                f"gives {g['grid_mw']:,.2f} MW): at most {g['max_systems']:,} systems, serving "
-                f"about {g['max_users']:,.3g} users"
+                f"Grid: short by {_v(mw, g['short_mw'])} (needs {_v(mw, g['need_mw'])}; the grid "
+                f"gives {_v(mw, g['grid_mw'])}): at most {_v('systems', g['max_systems'])}, "
+                f"serving about {_v('users', g['max_users'], unit=False)} users"
             )
     if d.get("published"):
         pt = Table(title="Published vs model")
         for col in ("quantity", "published", "model", "ratio", "tolerance"):
             pt.add_column(col)
         for row in d["published"]:
+            name = row["quantity"]
+            known = name in quantities.all_quantities()
             pt.add_row(
-                row["quantity"],
-                f"{row['published']:,.4g}",
-                _num(row["model"], "{:,.4g}"),
-                _num(row["ratio"], "{:.2f}"),
-                f"x{row['tolerance_factor']:g}",
+                quantities.label(name) if known else name,
+                shown_value(name, row["published"]),
+                "unknown" if row["model"] is None else shown_value(name, row["model"]),
+                _v("published_ratio", row["ratio"]),
+                f"x{quantities.format_number(float(row['tolerance_factor']), '')}",
             )
         console.print(pt)
+    elif d.get("changed_inputs"):
+        console.print(changed_inputs_line(d["changed_inputs"]), markup=False)
     print_assumptions(result.assumptions)
 
 
 _MODEL_COLUMNS = [
-    ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
-    ("gpus", "GPUs", "{:,.0f}"),
-    ("facility_power_mw", "peak MW", "{:,.2f}"),
-    ("wh_per_query", "Wh/query", "{:.3g}"),
-    ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
-    ("pricing", "pricing", "{}"),
+    "gpus_per_replica",
+    "gpus",
+    "facility_power_mw",
+    "wh_per_query",
+    "usd_per_million_tokens",
+    "pricing",
 ]
 
 
@@ -457,13 +487,13 @@ def _titled(title: str, request: Any) -> str:
 def _print_comparison(frame: Any, request: Any) -> None:
     title = _titled("Every chip for the same service", request)
     cols = [
-        ("gpus_per_replica", "GPUs/replica", "{:,.0f}"),
-        ("batch_size", "batch", "{:,.0f}"),
-        ("gpus", "GPUs", "{:,.0f}"),
-        ("systems", "systems", "{:,.0f}"),
-        ("facility_power_mw", "peak MW", "{:,.2f}"),
-        ("wh_per_query", "Wh/query", "{:.3g}"),
-        ("usd_per_million_tokens", "USD/M tokens", "{:.3g}"),
-        ("pricing", "pricing", "{}"),
+        "gpus_per_replica",
+        "batch_size",
+        "gpus",
+        "systems",
+        "facility_power_mw",
+        "wh_per_query",
+        "usd_per_million_tokens",
+        "pricing",
     ]
     print_chip_table(frame, title, cols)

@@ -8,16 +8,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from planner import quantities
 from planner.assumptions import default_table, facility_profiles
 from planner.catalog import load_catalog
 from planner.cli._app import (
     app,
-    console,
+    get_console,
+    json_ready,
     print_assumptions,
     print_chip_table,
     print_json,
+    print_published_or_changes,
     print_pue_sources,
-    pue_pair,
     stdout_guard,
 )
 from planner.presets import compare_to_published, load_presets
@@ -192,10 +194,12 @@ def size_command(
         return
     with stdout_guard():
         result = request.size(cat)
-    payload = result.to_dict()
+    payload = json_ready(result.to_dict())
     if request.preset is not None:
         payload["preset"] = request.preset.name
-        payload["published"] = compare_to_published(payload, request.preset.published)
+        if "published" not in payload and "changed_inputs" not in payload:
+            # a core that does not say yet whether these are the preset's own inputs
+            payload["published"] = compare_to_published(payload, request.preset.published)
     if json_out:
         print_json(payload)
     else:
@@ -206,70 +210,91 @@ def _records(frame):  # DataFrame -> JSON-ready list of dicts
     from planner._arrays import to_python
 
     return [
-        {"accelerator": idx, **{k: to_python(v) for k, v in row.items()}}
+        {"accelerator": idx, **json_ready({k: to_python(v) for k, v in row.items()})}
         for idx, row in frame.iterrows()
     ]
 
 
-def _money(value: float | None) -> str:
+def _v(name: str, value: object, unit: bool = True) -> str:
+    return quantities.format_value(name, value, unit=unit)
+
+
+def _money(name: str, value: float | None) -> str:
     if value is None:
         return "unknown (no price: pass --price-usd-per-gpu or --rent-usd-per-gpu-hour)"
-    return f"${value:,.0f}"
+    return _v(name, value)
 
 
 def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -> None:
+    console = get_console()
     if preset is not None:
         console.print(f"[bold]{preset.title}[/bold]  (preset {preset.name})")
         console.print(f"source: {preset.source}")
     t = Table(title="Answer", show_header=False, box=None, pad_edge=False)
     t.add_column("quantity", style="bold")
     t.add_column("value")
-    deadline = f" (deadline {result.deadline_days:g})" if result.deadline_days is not None else ""
+    deadline = (
+        f" (deadline {_v('deadline_days', result.deadline_days)})"
+        if result.deadline_days is not None
+        else ""
+    )
+    p = payload
     rows = [
         (
             "accelerator",
-            f"{result.accelerator} ({chip_name}), {result.precision.upper()} dense {result.peak_tflops_per_gpu:,.0f} TFLOP/s per GPU",
+            f"{result.accelerator} ({chip_name}), {_v('precision', result.precision)} "
+            f"dense {_v('peak_tflops_per_gpu', result.peak_tflops_per_gpu)} per GPU",
         ),
-        ("training compute", f"{result.flops:.3g} FLOPs"),
+        ("flops", _v("flops", result.flops)),
         (
-            "GPUs",
-            f"{result.gpus:,.0f} in {result.systems:,.0f} systems of {result.gpus_per_system}",
+            "gpus",
+            f"{_v('gpus', result.gpus)} in {_v('systems', result.systems)} of "
+            f"{_v('gpus_per_system', result.gpus_per_system, unit=False)}",
         ),
-        ("days", f"{result.days:,.1f}{deadline}"),
-        ("GPU-hours", f"{result.gpu_hours:,.0f}"),
+        ("days", _v("days", result.days) + deadline),
+        ("gpu_hours", _v("gpu_hours", result.gpu_hours)),
         (
             "MFU x goodput",
-            f"{result.mfu:.3g} x {result.goodput:.3g}; sustained {result.sustained_pflops:,.0f} PFLOP/s",
+            f"{_v('mfu', result.mfu)} x {_v('goodput', result.goodput)}; "
+            f"sustained {_v('sustained_pflops', result.sustained_pflops)}",
         ),
-        ("peak IT power", f"{result.it_power_mw:,.2f} MW"),
-        ("PUE", pue_pair(result.pue, result.design_pue)),
+        ("it_power_mw", _v("it_power_mw", result.it_power_mw)),
         (
-            "peak facility power",
-            f"{result.facility_power_mw:,.2f} MW (design-day PUE {result.design_pue:.2f}) - "
-            "what the grid must supply",
+            "PUE",
+            f"{_v('pue', result.pue)} annual (energy), "
+            f"{_v('design_pue', result.design_pue)} design-day (grid peak)",
         ),
         (
-            "average facility power",
-            f"{result.average_facility_power_mw:,.2f} MW (annual PUE {result.pue:.2f}) - "
-            "what the meter bills",
+            "facility_power_mw",
+            f"{_v('facility_power_mw', result.facility_power_mw)} (design-day PUE "
+            f"{_v('design_pue', result.design_pue)}) - what the grid must supply",
         ),
-        ("energy", f"{result.energy_mwh:,.0f} MWh"),
-        ("cost", f"{_money(payload['cost_usd'])} ({result.pricing})"),
+        (
+            "average_facility_power_mw",
+            f"{_v('average_facility_power_mw', result.average_facility_power_mw)} (annual PUE "
+            f"{_v('pue', result.pue)}) - what the meter bills",
+        ),
+        ("energy_mwh", _v("energy_mwh", result.energy_mwh)),
+        ("cost_usd", f"{_money('cost_usd', p['cost_usd'])} ({_v('pricing', result.pricing)})"),
         (
             "  amortized / rent / electricity",
-            f"{_money(payload['amortized_cost_usd'])} / {_money(payload['rental_cost_usd'])} / {_money(payload['electricity_cost_usd'])}",
+            f"{_money('amortized_cost_usd', p['amortized_cost_usd'])} / "
+            f"{_money('rental_cost_usd', p['rental_cost_usd'])} / "
+            f"{_money('electricity_cost_usd', p['electricity_cost_usd'])}",
         ),
         (
-            "cluster capex (up front)",
-            f"{_money(payload['cluster_capex_usd'])} - not part of the run's cost",
+            "cluster_capex_usd",
+            f"{_money('cluster_capex_usd', p['cluster_capex_usd'])} - not part of the run's cost",
         ),
         (
-            "emissions",
-            f"{result.emissions_tco2:,.0f} tCO2 operational + {result.embodied_tco2:,.0f} tCO2 embodied",
+            "emissions_tco2",
+            f"{_v('emissions_tco2', result.emissions_tco2)} operational + "
+            f"{_v('embodied_tco2', result.embodied_tco2)} embodied",
         ),
     ]
-    for k, v in rows:
-        t.add_row(k, v)
+    for key, value in rows:
+        shown = quantities.label(key, unit=False) if key in quantities.all_quantities() else key
+        t.add_row(shown, value)
     console.print(t)
     print_pue_sources(result.assumptions)
     mfu_source = str(result.assumptions.get("mfu", {}).get("source", ""))
@@ -279,40 +304,35 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
         c = result.power_chain
         console.print(
             "Power chain per GPU, peak: "
-            f"GPU TDP {c['gpu_tdp_w']:,.0f} W -> server share {c['server_power_per_gpu_w']:,.0f} W -> "
-            f"IT incl. network {c['it_power_per_gpu_w']:,.0f} W -> facility {c['facility_power_per_gpu_w']:,.0f} W"
-            f" (design-day PUE {result.design_pue:.2f})"
+            f"GPU TDP {_v('gpu_tdp_w', c['gpu_tdp_w'])} -> "
+            f"server share {_v('server_power_per_gpu_w', c['server_power_per_gpu_w'])} -> "
+            f"IT incl. network {_v('it_power_per_gpu_w', c['it_power_per_gpu_w'])} -> "
+            f"facility {_v('facility_power_per_gpu_w', c['facility_power_per_gpu_w'])}"
+            f" (design-day PUE {_v('design_pue', result.design_pue)})"
         )
         console.print(
             "Power chain per GPU, average: "
-            f"server {c['average_server_power_per_gpu_w']:,.0f} W -> IT {c['average_it_power_per_gpu_w']:,.0f} W -> "
-            f"facility {c['average_facility_power_per_gpu_w']:,.0f} W (annual PUE {result.pue:.2f})"
+            f"server {_v('average_server_power_per_gpu_w', c['average_server_power_per_gpu_w'])}"
+            f" -> IT {_v('average_it_power_per_gpu_w', c['average_it_power_per_gpu_w'])} -> "
+            "facility "
+            f"{_v('average_facility_power_per_gpu_w', c['average_facility_power_per_gpu_w'])}"
+            f" (annual PUE {_v('pue', result.pue)})"
         )
-    if payload.get("published"):
-        pt = Table(title="Published vs model")
-        for col in ("quantity", "published", "model", "difference"):
-            pt.add_column(col)
-        for row in payload["published"]:
-            diff = (
-                "" if row["relative_difference"] is None else f"{row['relative_difference']:+.1%}"
-            )
-            model = "" if row["model"] is None else f"{row['model']:,.4g}"
-            pt.add_row(row["quantity"], f"{row['published']:,.4g}", model, diff)
-        console.print(pt)
+    print_published_or_changes(payload)
     print_assumptions(result.assumptions)
 
 
 def _print_comparison(frame, days, gpus) -> None:
-    what = f"deadline {days:g} days" if days is not None else f"{gpus:,.0f} GPUs"
+    what = f"deadline {_v('deadline_days', days)}" if days is not None else _v("gpus", gpus)
     title = f"Every chip for the same run ({what})"
     cols = [
-        ("gpus", "GPUs", "{:,.0f}"),
-        ("systems", "systems", "{:,.0f}"),
-        ("days", "days", "{:,.1f}"),
-        ("facility_power_mw", "peak MW", "{:,.2f}"),
-        ("energy_mwh", "MWh", "{:,.0f}"),
-        ("cost_usd", "cost USD", "{:,.0f}"),
-        ("pricing", "pricing", "{}"),
-        ("emissions_tco2", "tCO2", "{:,.0f}"),
+        "gpus",
+        "systems",
+        "days",
+        "facility_power_mw",
+        "energy_mwh",
+        "cost_usd",
+        "pricing",
+        "emissions_tco2",
     ]
     print_chip_table(frame, title, cols)

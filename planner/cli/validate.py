@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from planner import quantities
 from planner._arrays import to_python
 from planner.catalog import load_catalog
-from planner.cli._app import app, console, print_json
+from planner.cli._app import app, console, print_json, shown_value
 from planner.serving_validation import validate_serving
 from planner.utilisation import validate_runs
 
@@ -77,37 +78,27 @@ def validate_command(
     _print_serving(serving)
 
 
-def _pct(value: Any) -> str:
-    return "" if value is None else f"{value:+.0%}"
-
-
 def _print(payload: dict[str, Any]) -> None:
     t = Table(title="Published runs vs the run model (error = predicted / published - 1)")
-    for col, justify in (
-        ("run", "left"),
-        ("chip", "left"),
-        ("GPUs", "right"),
-        ("published", "right"),
-        ("unit", "left"),
-        ("MFU x goodput", "right"),
-        ("in-sample", "right"),
-        ("leave-one-out", "right"),
-        ("leave-family-out", "right"),
-    ):
+    cols = ("observed_utilisation", "error_in_sample", "error_loo", "error_lofo")
+    for col, justify in (("run", "left"), ("chip", "left"), ("GPUs", "right")):
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    t.add_column("published", justify="right")
+    t.add_column("unit")
+    for name in cols:
+        t.add_column(quantities.label(name, short=True), justify="right")
     for r in payload["runs"]:
-        gpus = "" if r["gpus"] is None else f"{r['gpus']:,.0f}"
-        chip = f"{r['chip']} {r['precision'].upper()}" + (" MoE" if r["moe"] else "")
+        gpus = "" if r["gpus"] is None else quantities.format_value("gpus", r["gpus"])
+        chip = f"{r['chip']} {quantities.format_value('precision', r['precision'])}" + (
+            " MoE" if r["moe"] else ""
+        )
         t.add_row(
             r["id"],
             chip,
             gpus,
-            f"{r['published']:,.4g}",
+            shown_value(str(r["published_unit"]), r["published"]),
             r["published_unit"],
-            f"{r['observed_utilisation']:.2f}",
-            _pct(r["error_in_sample"]),
-            _pct(r["error_loo"]),
-            _pct(r["error_lofo"]),
+            *("" if r[name] is None else quantities.format_value(name, r[name]) for name in cols),
         )
     console.print(t)
     s = payload["summary"]
@@ -153,10 +144,10 @@ def _print_serving(rows: list[dict[str, Any]]) -> None:
         t.add_row(
             str(r["case"]),
             str(r["quantity"]),
-            f"{r['published']:,.4g}",
-            f"{r['predicted']:,.4g}",
-            f"{r['ratio']:.2f}",
-            f"x{r['tolerance_factor']:g}",
+            shown_value(str(r["quantity"]), r["published"]),
+            shown_value(str(r["quantity"]), r["predicted"]),
+            quantities.format_value("published_ratio", r["ratio"]),
+            f"x{quantities.format_number(float(r['tolerance_factor']), '')}",
             "yes" if r["within_tolerance"] else "NO",
         )
     console.print(t)

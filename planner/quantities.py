@@ -24,6 +24,7 @@ from planner._paths import data_dir
 
 __all__ = [
     "MISSING",
+    "PUE_ROLES",
     "Quantity",
     "all_quantities",
     "format_value",
@@ -38,6 +39,8 @@ __all__ = [
 MISSING = "n/a"
 
 _TYPES = ("int", "float", "str")
+#: What each of the two PUEs is for, shown beside its value wherever both appear.
+PUE_ROLES = {"pue": "annual: energy, cost, CO2", "design_pue": "design-day: grid peak"}
 #: Units whose singular a count of exactly 1 takes ("1 day", not "1 days").
 _SINGULAR = {
     "days": "day",
@@ -128,7 +131,12 @@ def label(name: str, *, unit: bool = True, short: bool = False) -> str:
     q = quantity(name)
     if short:
         return q.short_label
-    if unit and q.unit and q.unit not in {"fraction", "ratio", "x"} and q.unit.lower() != q.label.lower():
+    if (
+        unit
+        and q.unit
+        and q.unit not in {"fraction", "ratio", "x"}
+        and q.unit.lower() != q.label.lower()
+    ):
         return f"{q.label} ({q.unit})"
     return q.label
 

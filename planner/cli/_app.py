@@ -336,10 +336,6 @@ def run() -> None:
     sys.exit(main())
 
 
-#: What each of the two PUEs is for, shown beside its unit.
-PUE_ROLES = {"pue": "annual: energy, cost, CO2", "design_pue": "design-day: grid peak"}
-
-
 def json_ready(payload: dict[str, Any]) -> dict[str, Any]:
     """``payload`` with each top-level value as the vocabulary writes it to JSON (whole
     counts as integers: ``"gpus": 2000``, not ``2000.0``)."""
@@ -421,6 +417,8 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
     """The table of every value used (value, unit, source shortened to 90 characters)."""
     from rich.table import Table
 
+    from planner import quantities
+
     at = Table(title="Assumptions (every value used)")
     for col in ("name", "value", "unit", "source"):
         at.add_column(col, overflow="fold")
@@ -428,7 +426,9 @@ def print_assumptions(assumptions: dict[str, dict[str, Any]]) -> None:
         value = item["value"]
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
         source = item["source"]
-        unit = item["unit"] + (f" ({PUE_ROLES[name]})" if name in PUE_ROLES else "")
+        unit = item["unit"] + (
+            f" ({quantities.PUE_ROLES[name]})" if name in quantities.PUE_ROLES else ""
+        )
         at.add_row(name, shown, unit, _short(source))
     console = get_console()
     console.print(at)

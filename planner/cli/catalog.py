@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from planner import quantities
 from planner._arrays import to_python
 from planner.catalog import load_catalog
 from planner.cli._app import app, console, print_json, shown_value
@@ -21,7 +22,7 @@ _COLUMNS = [
     ("memory_gb", "mem GB"),
     ("memory_bw_tbs", "TB/s"),
     ("tdp_w", "TDP W"),
-    ("gpus_per_system", "GPUs/sys"),
+    ("gpus_per_system", quantities.label("gpus_per_system", short=True)),
     ("system_power_kw", "system kW"),
     ("price_usd_per_gpu", "USD/GPU"),
     ("rent_usd_per_gpu_hour", "USD/GPU-h"),

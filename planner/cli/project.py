@@ -251,8 +251,8 @@ def _print(result: ProjectionResult) -> None:
         )
         for col in (
             "variant",
-            "country",
-            "year",
+            quantities.label("country", short=True),
+            quantities.label("year", short=True),
             "quantity",
             "published",
             "model",
@@ -328,7 +328,7 @@ def _print_backtest(table, checks) -> None:
         "data up to",
         "study",
         "region",
-        "year",
+        quantities.label("year", short=True),
         "published TWh",
         "predicted TWh",
         "error",

@@ -72,6 +72,14 @@ class CatalogError(PlannerError):
 
 
 def _show(value: Any) -> str:
+    """The value as given: short (``0.5``, ``1e+24``) when that is exact, never rounded
+    (10,000,001 GPUs show as ``10000001``, not ``1e+07``: a rejected value must not read as
+    one inside the allowed range)."""
     if isinstance(value, float):
-        return f"{value:g}"
+        short = f"{value:g}"
+        if value != value or float(short) == value:  # NaN, or exact in 6 digits
+            return short
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(float(value))
     return repr(value) if isinstance(value, str) else str(value)

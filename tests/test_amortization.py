@@ -272,3 +272,14 @@ def test_run_economics_for_a_chip_outside_the_table_needs_its_prices() -> None:
     )
     assert econ.rental_cost_usd == pytest.approx(1000 * 30 * 24 * 2.0)
     assert np.isnan(econ.embodied_tco2)
+
+
+def test_an_estimated_source_says_estimate_once():
+    from planner.amortization import price_assumptions
+    from planner.catalog import load_catalog
+
+    for chip in load_catalog():
+        for row in price_assumptions(chip):
+            assert "ESTIMATE: ESTIMATE" not in row[3], (chip.id, row[0])
+    rent = {r[0]: r[3] for r in price_assumptions(load_catalog().get("gb200"))}
+    assert rent["rent_usd_per_gpu_hour"].count("ESTIMATE") == 1

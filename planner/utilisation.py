@@ -84,7 +84,7 @@ RIDGE_LAMBDA = 1.0
 #: below which a run's weight stops growing (keeps the weights finite).
 LAD_ITERATIONS = 50
 LAD_RESIDUAL_FLOOR = 0.05
-#: Cross-validation targets of issue 10 (|error| median and share within 30%).
+#: Cross-validation targets the run model is held to (|error| median and share within 30%).
 TARGET_MEDIAN_ABS_ERROR = 0.15
 TARGET_SHARE_WITHIN_30PCT = 0.85
 #: Precisions a published run may name that use another catalog column's dense peak: FP16

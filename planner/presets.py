@@ -197,9 +197,9 @@ def preset_table() -> list[dict[str, Any]]:
                 "accelerator": p.accelerator,
                 "precision": a.precision,
                 "mfu": None if a.mfu_from_run_model else float(a.mfu),
-                "mfu_source": "run model" if a.mfu_from_run_model else source_kind(
-                    a.sources.get("mfu", "")
-                ),
+                "mfu_source": "run model"
+                if a.mfu_from_run_model
+                else source_kind(a.sources.get("mfu", "")),
                 "pue": float(a.pue),
                 "pue_source": source_kind(a.sources.get("pue", "")),
                 "design_pue": float(f"{float(a.grid_pue()):.12g}"),  # 1.15, not 1.1500000000000001

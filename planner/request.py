@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from planner._arrays import jsonable
-
 from planner.assumptions import (
     SizingAssumptions,
     design_pue_for_profile,
@@ -79,9 +78,7 @@ class SizingRequest:
 
         def differs(name: str, preset_value: Any, value: Any) -> None:
             if not _same(preset_value, value):
-                rows.append(
-                    {"field": name, "preset": _plain(preset_value), "value": _plain(value)}
-                )
+                rows.append({"field": name, "preset": _plain(preset_value), "value": _plain(value)})
 
         differs("accelerator", p.accelerator, self.accelerator)
         own_run = p.run()

@@ -271,7 +271,9 @@ def _changed_inputs(p: ServingPreset, values: dict[str, Any]) -> list[dict[str, 
         if key not in p.inputs and key not in values:
             continue
         if not _same(own(key), values.get(key)):
-            rows.append({"field": key, "preset": _plain(own(key)), "value": _plain(values.get(key))})
+            rows.append(
+                {"field": key, "preset": _plain(own(key)), "value": _plain(values.get(key))}
+            )
     return rows
 
 

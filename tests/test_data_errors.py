@@ -353,10 +353,9 @@ def test_too_many_list_entries_are_worded_with_the_maximum() -> None:
 
 def test_a_rejected_count_is_shown_as_given_not_rounded_into_the_range() -> None:
     from planner.data_errors import not_allowed
+    from planner.errors import InputError
     from planner.sizing import size_training
     from planner.workloads import TrainingRun
-
-    from planner.errors import InputError
 
     with pytest.raises(InputError) as err:
         size_training(TrainingRun(flops=1e24), "h100", gpus=10000001)

@@ -504,8 +504,10 @@ def test_a_published_figure_for_an_unknown_variant_is_bad_input_naming_the_varia
 def test_cli_exits_2_on_a_published_figure_for_an_unknown_variant(tmp_path, capsys):
     text = (SCEN / "lbnl-2024.toml").read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text(text + '\n[[published]]\ncountry = "US"\nyear = 2028\nquantity = "total_twh"\n'
-                   'value = 300\nvariant = "nosuch"\nnote = "x"\n')
+    bad.write_text(
+        text + '\n[[published]]\ncountry = "US"\nyear = 2028\nquantity = "total_twh"\n'
+        'value = 300\nvariant = "nosuch"\nnote = "x"\n'
+    )
     assert main(["project", str(bad), "--samples", "50"]) == 2
     err = capsys.readouterr().err
     assert "'nosuch' is not allowed" in err and len(err.strip().splitlines()) == 1

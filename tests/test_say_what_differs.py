@@ -65,9 +65,7 @@ def test_serving_preset_with_a_reasoning_multiplier_is_not_compared_with_the_pub
     request = build_service_request("chatgpt-2023", reasoning_multiplier=20)
     d = request.serve().to_dict()
     assert "published" not in d
-    assert d["changed_inputs"] == [
-        {"field": "reasoning_multiplier", "preset": 1.0, "value": 20.0}
-    ]
+    assert d["changed_inputs"] == [{"field": "reasoning_multiplier", "preset": 1.0, "value": 20.0}]
 
 
 def test_serving_preset_unchanged_carries_the_published_comparison_and_int_counts():
@@ -110,7 +108,12 @@ def test_every_preset_says_why_it_differs_and_what_it_assumes():
     [
         ("gtc2024-hopper", {"accelerator": "h100", **GTC_WORK}, "9,336", "17.02"),
         ("gtc2024-hopper", {"preset": "gtc2024-hopper"}, "7,888", "14.38"),
-        ("gtc2024-blackwell", {"preset": "gtc2024-hopper", "accelerator": "gb200"}, "3,168", "7.55"),
+        (
+            "gtc2024-blackwell",
+            {"preset": "gtc2024-hopper", "accelerator": "gb200"},
+            "3,168",
+            "7.55",
+        ),
         ("gtc2024-blackwell", {"preset": "gtc2024-blackwell"}, "2,016", "4.25"),
     ],
 )

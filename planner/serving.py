@@ -1273,9 +1273,38 @@ def compare_serving(
             rows.append({"accelerator": chip.id, "note": str(exc)})
             continue
         row = res.to_frame().iloc[0].to_dict()
+        row.update(serving_basis_columns(res))
         row["note"] = res.infeasible_reason or ""
         rows.append(row)
     return pd.DataFrame(rows).set_index("accelerator")
+
+
+def serving_basis_columns(result: ServingResult) -> dict[str, Any]:
+    """What a (scalar) service assumed: precision, the prefill / decode MFU, both PUEs (each
+    with its source kind, :func:`planner.sizing.source_kind`) and the model shape (total and
+    active parameters)."""
+    from planner.sizing import source_kind
+
+    items = result.assumptions
+
+    def value(name: str) -> Any:
+        return items.get(name, {}).get("value")
+
+    def kind(name: str) -> str:
+        return source_kind(items.get(name, {}).get("source", ""))
+
+    return {
+        "precision": result.precision,
+        "prefill_mfu": value("prefill_mfu"),
+        "decode_mfu": value("decode_mfu"),
+        "mfu_source": kind("decode_mfu"),
+        "pue": result.pue,
+        "pue_source": kind("pue"),
+        "design_pue": result.design_pue,
+        "design_pue_source": kind("design_pue"),
+        "params": value("total_params"),
+        "active_params": value("active_params"),
+    }
 
 
 def compare_models(

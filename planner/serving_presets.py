@@ -324,6 +324,52 @@ def model_quantity(result: ServingResult, quantity: str) -> float | None:
     return None if value is None or value != value else float(value)
 
 
+def serving_preset_table() -> list[dict[str, Any]]:
+    """Every serving preset with the assumptions its answer rests on, one dict per preset:
+    chip, model (or parameters), precision, prefill / decode MFU, annual and design-day PUE
+    (each with its source kind), the demand, the published figures and ``differs_because``."""
+    from planner.sizing import source_kind
+
+    rows = []
+    for p in load_serving_presets().values():
+        request = build_service_request(p.name)
+        a = request.assumptions
+        rows.append(
+            {
+                "name": p.name,
+                "title": p.title,
+                "accelerator": request.accelerator,
+                "model": request.model,
+                "params": request.params,
+                "active_params": request.active_params,
+                "precision": a.sizing.precision,
+                "prefill_mfu": float(a.prefill_mfu),
+                "decode_mfu": float(a.decode_mfu),
+                "mfu_source": source_kind(a.sources.get("decode_mfu", "")),
+                "pue": float(a.sizing.pue),
+                "pue_source": source_kind(a.sizing.sources.get("pue", "")),
+                "design_pue": float(f"{float(a.sizing.grid_pue()):.12g}"),
+                "design_pue_source": "derived from the annual PUE"
+                if a.sizing.design_pue is None
+                else source_kind(a.sizing.sources.get("design_pue", "")),
+                "users": float(request.demand.users),
+                "queries_per_user_day": float(request.demand.queries_per_user_day),
+                "input_tokens": float(request.demand.input_tokens),
+                "output_tokens": float(request.demand.output_tokens),
+                "published": [
+                    {
+                        "quantity": x.quantity,
+                        "value": x.value,
+                        "tolerance_factor": x.tolerance_factor,
+                    }
+                    for x in p.published
+                ],
+                "differs_because": p.differs_because,
+            }
+        )
+    return rows
+
+
 __all__ = [
     "ServingPreset",
     "ServiceRequest",
@@ -332,6 +378,7 @@ __all__ = [
     "load_serving_presets",
     "published_comparison",
     "serve_request",
+    "serving_preset_table",
 ]
 
 

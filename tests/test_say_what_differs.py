@@ -140,3 +140,28 @@ def test_llama70b_example_says_the_params_command_gives_a_different_answer():
     for result in (preset, plain):
         assert f"{result.gpus:,.0f} H100" in p.differs_because
         assert f"{result.facility_power_mw:.2f} MW" in p.differs_because
+
+
+def test_serving_compare_rows_name_precision_pues_with_sources_and_model_shape():
+    from planner.serving import compare_serving
+
+    request = build_service_request("gemini-median-2025")
+    frame = compare_serving(
+        request.demand, model=request.model, assumptions=request.assumptions, ids=["h100"]
+    )
+    h100 = frame.loc["h100"]
+    assert h100["precision"] == "fp8"
+    assert h100["pue"] == pytest.approx(1.09)
+    assert h100["pue_source"] == "preset gemini-median-2025"
+    assert h100["design_pue_source"] == "derived from the annual PUE"
+    assert h100["mfu_source"] == "default"
+    assert h100["params"] == pytest.approx(671e9) and h100["active_params"] == pytest.approx(37e9)
+
+
+def test_every_serving_preset_names_its_assumptions():
+    from planner.serving_presets import serving_preset_table
+
+    rows = {r["name"]: r for r in serving_preset_table()}
+    assert set(rows) == set(load_serving_presets())
+    assert rows["gemini-median-2025"]["pue_source"] == "preset gemini-median-2025"
+    assert rows["llama70b-h100-example"]["differs_because"]

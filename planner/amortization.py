@@ -239,7 +239,8 @@ def price_assumptions(
         row = table.loc[chip.id]
 
         def marked(source: str, estimate: bool) -> str:
-            flag = "ESTIMATE: " if estimate else ""
+            # once: a source that already says ESTIMATE is not flagged again
+            flag = "ESTIMATE: " if estimate and not source.lstrip().startswith("ESTIMATE") else ""
             return f"data/chip_economics.csv {chip.id}: {flag}{source}"
 
         if price_usd_per_gpu is None:

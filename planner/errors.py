@@ -32,10 +32,15 @@ class InputError(PlannerError, ValueError):
         self.value = value
         self.allowed = allowed
         self.detail = detail
-        msg = f"{field} = {_show(value)} is not allowed: expected {allowed}"
+        msg = f"{field} = {self._show_value(value)} is not allowed: expected {allowed}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
+
+    @staticmethod
+    def _show_value(value: Any) -> str:
+        """An input as given (never rounded into the allowed range)."""
+        return _show(value)
 
 
 class ResultOutOfRange(InputError):
@@ -45,7 +50,15 @@ class ResultOutOfRange(InputError):
     that drove it there, e.g. ``gpus = 2.6e+15 is not allowed: expected at most 1e+07
     (mfu x goodput = 1e-12 is too small for this run)``. A subclass of :class:`InputError`,
     so every face treats it as bad input (CLI exit code 2).
+
+    The value is a computed answer, not something the user typed, so it is shown in six
+    significant digits (``3.25078e+12`` days); :func:`planner.sizing._check_outputs` spells
+    it out in full where those digits would read as the bound itself.
     """
+
+    @staticmethod
+    def _show_value(value: Any) -> str:
+        return f"{value:g}" if isinstance(value, float) else _show(value)
 
 
 class CatalogError(PlannerError):
@@ -72,6 +85,14 @@ class CatalogError(PlannerError):
 
 
 def _show(value: Any) -> str:
+    """The value as given: short (``0.5``, ``1e+24``) when that is exact, never rounded
+    (10,000,001 GPUs show as ``10000001``, not ``1e+07``: a rejected value must not read as
+    one inside the allowed range)."""
     if isinstance(value, float):
-        return f"{value:g}"
+        short = f"{value:g}"
+        if value != value or float(short) == value:  # NaN, or exact in 6 digits
+            return short
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(float(value))
     return repr(value) if isinstance(value, str) else str(value)

@@ -73,7 +73,7 @@ REVENUE_TOLERANCE = 0.15
 #: Installed dense FLOP/s may lie this far (fraction, low, high) from Epoch AI's estimate. The
 #: band is asymmetric on purpose: Epoch depreciates older chips and the planner counts every
 #: unit in service at full peak for its whole life, so the planner's stock should lie above
-#: Epoch's, by up to half of it; the fleet the issue rejected was 2.3x (9e21 vs 4e21).
+#: Epoch's, by up to half of it; a stock of 2.3x Epoch's (9e21 vs 4e21) is outside the band.
 COMPUTE_TOLERANCE = (-0.20, 0.50)
 #: Non-AI data-centre electricity growth, %/yr: Masanet et al. 2020 (Science 367:984), world
 #: data centres 194 TWh (2010) -> 205 TWh (2018), +6% in 8 years, while compute instances grew

@@ -40,6 +40,9 @@ class Preset(BaseModel):
     assumptions: dict[str, float | str | bool] = Field(default_factory=dict)
     why: dict[str, str] = Field(default_factory=dict)
     published: dict[str, float] = Field(default_factory=dict)
+    #: Why this preset's answer differs from the plain command for the same run, or from
+    #: another preset / ``--compare`` row for the same chip (precision, MFU, PUEs...).
+    differs_because: str = ""
 
     @model_validator(mode="after")
     def _shape(self) -> Preset:
@@ -132,12 +135,85 @@ def preset_published(name: str) -> dict[str, Any]:
 def compare_to_published(
     result_dict: dict[str, Any], published: dict[str, float]
 ) -> list[dict[str, Any]]:
-    """Model vs published figure for each published key: value, model, relative difference."""
+    """Model vs published figure for each published key: value, model, relative difference.
+
+    Empty when ``result_dict`` carries ``changed_inputs`` (a run that is not the published
+    case is never compared with the published figure).
+    """
+    if result_dict.get("changed_inputs"):
+        return []
     rows = []
     for key, value in published.items():
         model = result_dict.get(key)
         rel = None if model is None or value == 0 else (float(model) - value) / value
         rows.append(
             {"quantity": key, "published": value, "model": model, "relative_difference": rel}
+        )
+    return rows
+
+
+#: Columns of :func:`preset_table`.
+PRESET_COLUMNS = (
+    "name",
+    "title",
+    "accelerator",
+    "precision",
+    "mfu",
+    "mfu_source",
+    "pue",
+    "pue_source",
+    "design_pue",
+    "design_pue_source",
+    "flops",
+    "params",
+    "active_params",
+    "tokens",
+    "gpus",
+    "days",
+    "published",
+    "differs_because",
+)
+
+
+def preset_table() -> list[dict[str, Any]]:
+    """Every preset with the assumptions its answer rests on, one dict per preset.
+
+    Precision, MFU, annual and design-day PUE, each with its source kind
+    (:func:`planner.sizing.source_kind`: ``preset NAME``, ``run model``, ``default``,
+    ``derived from the annual PUE``), the model shape (``flops`` or parameters x tokens), the
+    GPUs or deadline, the published figures and ``differs_because``: why the answer is not the
+    plain command's for the same run. Keys :data:`PRESET_COLUMNS`.
+    """
+    from planner.sizing import source_kind
+
+    rows = []
+    for p in load_presets().values():
+        a = p.sizing_assumptions()
+        derived = a.design_pue is None
+        rows.append(
+            {
+                "name": p.name,
+                "title": p.title,
+                "accelerator": p.accelerator,
+                "precision": a.precision,
+                "mfu": None if a.mfu_from_run_model else float(a.mfu),
+                "mfu_source": "run model"
+                if a.mfu_from_run_model
+                else source_kind(a.sources.get("mfu", "")),
+                "pue": float(a.pue),
+                "pue_source": source_kind(a.sources.get("pue", "")),
+                "design_pue": float(f"{float(a.grid_pue()):.12g}"),  # 1.15, not 1.1500000000000001
+                "design_pue_source": "derived from the annual PUE"
+                if derived
+                else source_kind(a.sources.get("design_pue", "")),
+                "flops": p.flops,
+                "params": p.params,
+                "active_params": p.active_params,
+                "tokens": p.tokens,
+                "gpus": p.gpus,
+                "days": p.days,
+                "published": dict(p.published),
+                "differs_because": p.differs_because,
+            }
         )
     return rows

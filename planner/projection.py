@@ -37,7 +37,7 @@ Bottom-up, every parameter a named, sourced input of a scenario file
    could power in a year.
 8. **Uncertainty**: inputs given as ranges are sampled (seeded, vectorised); P10/P50/P90 bands.
    A central value outside its own band (a one-sided range) is flagged in ``notes``.
-9. **Calibration is explicit and off by default** (issue 11): ``project(..., calibrate_to=
+9. **Calibration is explicit and off by default**: ``project(..., calibrate_to=
    STUDY)`` solves the non-AI level and growth at run time so the scope lands on the study's
    published totals (:func:`calibrate`), and labels those figures "calibrated"; without it
    nothing is solved and every published figure is a prediction ("predicted").
@@ -225,7 +225,7 @@ def survival_weights(
     """Fraction of each year a unit is in service, at age 0..n_ages-1 (years since shipment).
 
     A unit shipped in year t enters service at ``1 - f`` into that year (f =
-    ``first_year_fraction``: 1, the issue's convention, units shipped in year t run all of
+    ``first_year_fraction``: 1, the default convention, units shipped in year t run all of
     year t; 0.5, installed evenly through the year) and retires ``L`` = ``lifetime_years``
     later. Its weight at age a is the overlap of [1 - f, 1 - f + L] with [a, a + 1]:
     for an integer L, f at age 0, 1 in between and 1 - f at age L; f = 1 gives

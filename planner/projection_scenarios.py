@@ -391,6 +391,15 @@ def parse_scenario(raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
             suffix = f" (variant {vname!r})" if "variants" in raw else ""
             raise pydantic_error(path, merged, exc, ScenarioSpec, suffix=suffix) from None
         specs[vname] = spec
+    for spec in specs.values():
+        for i, pub in enumerate(spec.published):
+            if pub.variant is not None and pub.variant not in specs:
+                # a figure for no variant would be dropped from every comparison unseen
+                raise field_error(
+                    path,
+                    f"published[{i}].variant",
+                    not_allowed(pub.variant, "one of the file's variants: " + ", ".join(specs)),
+                )
     first = next(iter(specs.values()))
     return Scenario(
         path=path, name=name, title=str(body.get("title") or first.title), variants=specs

@@ -8,11 +8,13 @@ typed on top" means the same thing in every face. Precedence: defaults
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from planner._arrays import jsonable
 from planner.assumptions import (
     SizingAssumptions,
     design_pue_for_profile,
@@ -21,7 +23,7 @@ from planner.assumptions import (
 )
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
-from planner.presets import Preset, get_preset
+from planner.presets import Preset, compare_to_published, get_preset
 from planner.sizing import SizingResult, compare_accelerators, size_training
 from planner.workloads import TrainingRun
 
@@ -41,10 +43,12 @@ class SizingRequest:
     preset: Preset | None = None
 
     def size(self, catalog: Catalog | None = None) -> SizingResult:
+        """The sizing; from a preset it carries the published comparison only when every
+        input is the preset's, else the inputs that differ (:meth:`changed_inputs`)."""
         if self.accelerator is None:
             cat = catalog or load_catalog()
             raise InputError("accelerator", "missing", "one of: " + ", ".join(cat.ids))
-        return size_training(
+        result = size_training(
             self.run,
             self.accelerator,
             gpus=self.gpus,
@@ -52,6 +56,43 @@ class SizingRequest:
             assumptions=self.assumptions,
             catalog=catalog,
         )
+        if self.preset is None:
+            return result
+        changed = self.changed_inputs()
+        if changed:
+            return replace(result, preset=self.preset.name, changed_inputs=changed)
+        published = compare_to_published(result.to_dict(), self.preset.published)
+        return replace(result, preset=self.preset.name, published=published)
+
+    def changed_inputs(self) -> list[dict[str, Any]]:
+        """Every input that differs from the preset's own: ``{"field", "preset", "value"}``.
+
+        Empty without a preset, or when the request is the preset unchanged (an option given
+        with the preset's own value changes nothing). The design-day PUE is compared as used
+        (stated or derived from the annual PUE).
+        """
+        p = self.preset
+        if p is None:
+            return []
+        rows: list[dict[str, Any]] = []
+
+        def differs(name: str, preset_value: Any, value: Any) -> None:
+            if not _same(preset_value, value):
+                rows.append({"field": name, "preset": _plain(preset_value), "value": _plain(value)})
+
+        differs("accelerator", p.accelerator, self.accelerator)
+        own_run = p.run()
+        for name in ("flops", "params", "active_params", "tokens"):
+            differs(name, getattr(own_run, name), getattr(self.run, name))
+        differs("gpus", p.gpus, self.gpus)
+        differs("days", p.days, self.days)
+        own = p.sizing_assumptions()
+        for f in fields(SizingAssumptions):
+            if f.name in ("sources", "mfu_from_run_model", "design_pue"):
+                continue
+            differs(f.name, getattr(own, f.name), getattr(self.assumptions, f.name))
+        differs("design_pue", own.grid_pue(), self.assumptions.grid_pue())
+        return rows
 
     def compare(self, catalog: Catalog | None = None) -> pd.DataFrame:
         return compare_accelerators(
@@ -119,3 +160,24 @@ def build_request(
         assumptions=a,
         preset=p,
     )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal inputs (numbers compared as floats, 90 == 90.0; arrays element-wise)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) or isinstance(b, str) or isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _plain(value: Any) -> Any:
+    """A value for ``changed_inputs``: Python scalars (0-d arrays too); arrays as lists."""
+    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
+        value = float(value)
+    if isinstance(value, float):
+        return float(f"{value:.12g}")  # 1.45, not 1.4500000000000002 (float noise)
+    return jsonable(value)

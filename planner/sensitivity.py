@@ -54,7 +54,7 @@ FACTORS: dict[str, tuple[str, ...]] = {
     "gpu_price": ("price_usd_per_gpu", "rent_usd_per_gpu_hour"),
     "electricity_price": ("electricity_usd_per_mwh",),
 }
-#: The factors of the issue: MFU, PUE, goodput and price.
+#: The default factors: MFU, PUE, goodput and price (the inputs a sizing is most uncertain in).
 DEFAULT_FACTORS: tuple[str, ...] = ("mfu", "pue", "goodput", "price")
 #: Default one-at-a-time move: +-20% of the base value.
 DEFAULT_SWING = 0.20

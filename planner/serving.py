@@ -567,18 +567,43 @@ class ServingResult:
     energy_breakdown: dict[str, Any] | None
     infeasible_reason: str | None
     assumptions: dict[str, dict[str, Any]]
+    #: Name of the serving preset the service started from (``None``: no preset).
+    preset: str | None = None
+    #: The preset's published figures next to the model's (rows of
+    #: :func:`planner.serving_presets.published_comparison`), set ONLY when every input
+    #: equals the preset's own; otherwise :attr:`changed_inputs` names what differs.
+    published: list[dict[str, Any]] | None = None
+    #: Inputs that differ from the preset's: ``{"field", "preset", "value"}`` dicts.
+    changed_inputs: list[dict[str, Any]] | None = None
 
     @property
     def is_scalar(self) -> bool:
         return np.ndim(self.gpus) == 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (arrays become lists; NaN and inf become None)."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
+        """JSON-ready dict (arrays become lists; NaN and inf become None; whole counts ints).
+
+        A preset service carries ``preset`` and either ``published`` (every input is the
+        preset's) or ``changed_inputs`` (the inputs that differ); others carry neither.
+        """
+        from planner.sizing import json_counts, jsonable_rows
+
+        d = {
+            f.name: json_counts(f.name, jsonable(getattr(self, f.name)))
+            for f in fields(self)
+            if f.name not in _PRESET_KEYS
+        }
+        if self.preset is not None:
+            d["preset"] = self.preset
+            if self.changed_inputs:
+                d["changed_inputs"] = jsonable_rows(self.changed_inputs)
+            else:
+                d["published"] = jsonable_rows(self.published or [])
+        return d
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every per-scenario column."""
-        skip = {"assumptions", "energy_breakdown", "infeasible_reason"}
+        skip = {"assumptions", "energy_breakdown", "infeasible_reason", *_PRESET_KEYS}
         cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         data = {
@@ -586,6 +611,9 @@ class ServingResult:
             for k, v in cols.items()
         }
         return pd.DataFrame(data)
+
+
+_PRESET_KEYS = ("preset", "published", "changed_inputs")
 
 
 # --- 5. the evaluation ----------------------------------------------------------------------
@@ -1245,9 +1273,38 @@ def compare_serving(
             rows.append({"accelerator": chip.id, "note": str(exc)})
             continue
         row = res.to_frame().iloc[0].to_dict()
+        row.update(serving_basis_columns(res))
         row["note"] = res.infeasible_reason or ""
         rows.append(row)
     return pd.DataFrame(rows).set_index("accelerator")
+
+
+def serving_basis_columns(result: ServingResult) -> dict[str, Any]:
+    """What a (scalar) service assumed: precision, the prefill / decode MFU, both PUEs (each
+    with its source kind, :func:`planner.sizing.source_kind`) and the model shape (total and
+    active parameters)."""
+    from planner.sizing import source_kind
+
+    items = result.assumptions
+
+    def value(name: str) -> Any:
+        return items.get(name, {}).get("value")
+
+    def kind(name: str) -> str:
+        return source_kind(items.get(name, {}).get("source", ""))
+
+    return {
+        "precision": result.precision,
+        "prefill_mfu": value("prefill_mfu"),
+        "decode_mfu": value("decode_mfu"),
+        "mfu_source": kind("decode_mfu"),
+        "pue": result.pue,
+        "pue_source": kind("pue"),
+        "design_pue": result.design_pue,
+        "design_pue_source": kind("design_pue"),
+        "params": value("total_params"),
+        "active_params": value("active_params"),
+    }
 
 
 def compare_models(

@@ -9,7 +9,7 @@ no face merges on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ class ServingPreset:
     inputs: dict[str, Any]
     sources: dict[str, str]
     published: list[Published] = field(default_factory=list)
+    #: Why this preset's answer differs from a plain command for a similar service.
+    differs_because: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -96,8 +98,11 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
                 raise _err(file, f"{name}.{key}", "a non-empty string")
         inputs: dict[str, Any] = {}
         sources: dict[str, str] = {}
+        differs = body.get("differs_because", "")
+        if not isinstance(differs, str):
+            raise _err(file, f"{name}.differs_because", "a string")
         for key, item in body.items():
-            if key in ("title", "source", "published"):
+            if key in ("title", "source", "published", "differs_because"):
                 continue
             where = f"{name}.{key}"
             if key not in ALLOWED_INPUTS:
@@ -132,7 +137,7 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
             except (KeyError, TypeError, ValueError):
                 raise _err(file, where, "{ value, source, tolerance_factor [, note] }") from None
         presets[name] = ServingPreset(
-            name, body["title"], body["source"], inputs, sources, published
+            name, body["title"], body["source"], inputs, sources, published, differs
         )
     return presets
 
@@ -162,10 +167,28 @@ class ServiceRequest:
     gpus_per_replica: Any
     assumptions: ServingAssumptions
     preset: ServingPreset | None
+    #: Inputs that differ from the preset's own (``{"field", "preset", "value"}``).
+    changed_inputs: tuple[dict[str, Any], ...] = ()
 
     def serve(
         self, catalog: Catalog | None = None, accelerator: str | None = None
     ) -> ServingResult:
+        """The service; from a preset it carries the published comparison only when every
+        input is the preset's, else the inputs that differ (:attr:`changed_inputs`)."""
+        result = self._serve(catalog, accelerator)
+        if self.preset is None:
+            return result
+        changed = list(self.changed_inputs)
+        if accelerator is not None and accelerator != self.accelerator:
+            changed.append(
+                {"field": "accelerator", "preset": self.accelerator, "value": accelerator}
+            )
+        if changed:
+            return replace(result, preset=self.preset.name, changed_inputs=changed)
+        published = published_comparison(result, self.preset)
+        return replace(result, preset=self.preset.name, published=published)
+
+    def _serve(self, catalog: Catalog | None, accelerator: str | None) -> ServingResult:
         return serve(
             accelerator or self.accelerator,
             self.demand,
@@ -207,6 +230,7 @@ def build_service_request(preset: str | None = None, **given: Any) -> ServiceReq
         if key in values:
             a = a.with_(sources[key], **{key: values[key]})
     a.validate()
+    changed = _changed_inputs(p, values) if p is not None else []
     return ServiceRequest(
         accelerator=str(values["accelerator"]),
         demand=ServingDemand(
@@ -222,7 +246,35 @@ def build_service_request(preset: str | None = None, **given: Any) -> ServiceReq
         gpus_per_replica=values.get("gpus_per_replica"),
         assumptions=a,
         preset=p,
+        changed_inputs=tuple(changed),
     )
+
+
+def _changed_inputs(p: ServingPreset, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The merged ``values`` that differ from the preset's own inputs (an input the preset
+    does not name is compared with its default; a value equal to the preset's is no change)."""
+    from planner.request import _plain, _same
+
+    defaults = ServingAssumptions.defaults()
+
+    def own(key: str) -> Any:
+        if key in p.inputs:
+            return p.inputs[key]
+        if key in _SERVING_FIELDS:
+            return getattr(defaults, key)
+        if key in _SIZING_FIELDS:
+            return getattr(defaults.sizing, key)
+        return None
+
+    rows = []
+    for key in ALLOWED_INPUTS:
+        if key not in p.inputs and key not in values:
+            continue
+        if not _same(own(key), values.get(key)):
+            rows.append(
+                {"field": key, "preset": _plain(own(key)), "value": _plain(values.get(key))}
+            )
+    return rows
 
 
 def serve_request(preset: str | None = None, **given: Any) -> tuple[ServingResult, ServiceRequest]:
@@ -234,8 +286,12 @@ def serve_request(preset: str | None = None, **given: Any) -> tuple[ServingResul
 def published_comparison(
     result: ServingResult, preset: ServingPreset | None
 ) -> list[dict[str, Any]]:
-    """The preset's published figures next to the model's, with the ratio and tolerance."""
-    if preset is None:
+    """The preset's published figures next to the model's, with the ratio and tolerance.
+
+    Empty when ``result`` carries ``changed_inputs``: a service that is not the published
+    case is never compared with the published figure.
+    """
+    if preset is None or result.changed_inputs:
         return []
     rows = []
     for pub in preset.published:
@@ -268,6 +324,52 @@ def model_quantity(result: ServingResult, quantity: str) -> float | None:
     return None if value is None or value != value else float(value)
 
 
+def serving_preset_table() -> list[dict[str, Any]]:
+    """Every serving preset with the assumptions its answer rests on, one dict per preset:
+    chip, model (or parameters), precision, prefill / decode MFU, annual and design-day PUE
+    (each with its source kind), the demand, the published figures and ``differs_because``."""
+    from planner.sizing import source_kind
+
+    rows = []
+    for p in load_serving_presets().values():
+        request = build_service_request(p.name)
+        a = request.assumptions
+        rows.append(
+            {
+                "name": p.name,
+                "title": p.title,
+                "accelerator": request.accelerator,
+                "model": request.model,
+                "params": request.params,
+                "active_params": request.active_params,
+                "precision": a.sizing.precision,
+                "prefill_mfu": float(a.prefill_mfu),
+                "decode_mfu": float(a.decode_mfu),
+                "mfu_source": source_kind(a.sources.get("decode_mfu", "")),
+                "pue": float(a.sizing.pue),
+                "pue_source": source_kind(a.sizing.sources.get("pue", "")),
+                "design_pue": float(f"{float(a.sizing.grid_pue()):.12g}"),
+                "design_pue_source": "derived from the annual PUE"
+                if a.sizing.design_pue is None
+                else source_kind(a.sizing.sources.get("design_pue", "")),
+                "users": float(request.demand.users),
+                "queries_per_user_day": float(request.demand.queries_per_user_day),
+                "input_tokens": float(request.demand.input_tokens),
+                "output_tokens": float(request.demand.output_tokens),
+                "published": [
+                    {
+                        "quantity": x.quantity,
+                        "value": x.value,
+                        "tolerance_factor": x.tolerance_factor,
+                    }
+                    for x in p.published
+                ],
+                "differs_because": p.differs_because,
+            }
+        )
+    return rows
+
+
 __all__ = [
     "ServingPreset",
     "ServiceRequest",
@@ -276,6 +378,7 @@ __all__ = [
     "load_serving_presets",
     "published_comparison",
     "serve_request",
+    "serving_preset_table",
 ]
 
 

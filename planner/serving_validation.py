@@ -15,7 +15,8 @@ Cases:
 - **Epoch AI 2025**: ~0.3 Wh for a typical GPT-4o query (preset ``epoch-gpt4o-2025``).
 - **Google 2025**: 0.24 Wh for the median Gemini Apps text prompt and its full-stack / active
   accelerator ratio of 2.4 (preset ``gemini-median-2025``, a public proxy model).
-- **ChatGPT seed estimate**: ~10,000 servers, ~230,000 at 500 million users (presets
+- **Anxin Securities 2023** (research report on ChatGPT's computing-power demand, in
+  Chinese): ~10,000 servers for ChatGPT, ~230,000 at 500 million users (presets
   ``chatgpt-2023`` and ``chatgpt-500m-users``): an order-of-magnitude comparison.
 """
 

@@ -95,22 +95,65 @@ class SizingResult:
     embodied_tco2: Any
     power_chain: dict[str, float] | None
     assumptions: dict[str, dict[str, Any]]
+    #: Name of the preset the run started from (``None``: no preset).
+    preset: str | None = None
+    #: The preset's published figures next to the model's (rows of
+    #: :func:`planner.presets.compare_to_published`), set ONLY when every input equals the
+    #: preset's own; otherwise ``None`` and :attr:`changed_inputs` names what differs.
+    published: list[dict[str, Any]] | None = None
+    #: Inputs that differ from the preset's: ``{"field", "preset", "value"}`` dicts.
+    changed_inputs: list[dict[str, Any]] | None = None
 
     @property
     def is_scalar(self) -> bool:
         return np.ndim(self.gpus) == 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (arrays become lists, NaN becomes None)."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
+        """JSON-ready dict (arrays become lists, NaN becomes None, whole counts ints).
+
+        A preset run carries ``preset`` and either ``published`` (every input is the
+        preset's) or ``changed_inputs`` (the inputs that differ); other runs carry neither.
+        """
+        d = {
+            f.name: json_counts(f.name, jsonable(getattr(self, f.name)))
+            for f in fields(self)
+            if f.name not in _PRESET_KEYS
+        }
+        if self.preset is not None:
+            d["preset"] = self.preset
+            if self.changed_inputs:
+                d["changed_inputs"] = jsonable_rows(self.changed_inputs)
+            else:
+                d["published"] = jsonable_rows(self.published or [])
+        return d
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every numeric result column."""
-        skip = {"power_chain", "assumptions"}
+        skip = {"power_chain", "assumptions", *_PRESET_KEYS}
         cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         data = {k: (v if isinstance(v, np.ndarray) else np.repeat(v, n)) for k, v in cols.items()}
         return pd.DataFrame(data)
+
+
+_PRESET_KEYS = ("preset", "published", "changed_inputs")
+
+
+def json_counts(name: str, value: Any) -> Any:
+    """``value`` (already JSON-ready) with whole counts (``gpus``, ``systems``...) as ints:
+    :func:`planner.quantities.json_value`, element-wise on lists."""
+    from planner import quantities
+
+    if isinstance(value, list):
+        return [quantities.json_value(name, v) for v in value]
+    if isinstance(value, dict):
+        return value
+    return quantities.json_value(name, value)
+
+
+def jsonable_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of dicts, JSON-ready (numpy scalars to Python, NaN to None)."""
+    return [{k: jsonable(v) for k, v in row.items()} for row in rows]
 
 
 def _chip_price(
@@ -544,10 +587,74 @@ def compare_accelerators(
             rows.append({"accelerator": chip.id, "note": str(exc)})
             continue
         row = res.to_frame().iloc[0].to_dict()
+        row.update(basis_columns(res))
         row["note"] = ""
         rows.append(row)
     df = pd.DataFrame(rows).set_index("accelerator")
     return df
+
+
+#: Columns saying which assumptions an answer used (:func:`basis_columns`).
+BASIS_COLUMNS = (
+    "precision",
+    "mfu",
+    "mfu_source",
+    "pue",
+    "pue_source",
+    "design_pue",
+    "design_pue_source",
+    "params",
+    "active_params",
+    "tokens",
+)
+
+
+def source_kind(source: str) -> str:
+    """A short name for where an assumption came from, for a table column.
+
+    ``preset NAME`` (the preset states it), ``run model`` (MFU from the run model fitted to
+    published runs), ``run model, size inferred`` (the fallback when the run is given only as
+    FLOPs: Chinchilla-optimal active parameters), ``facility profile NAME``, ``derived from
+    the annual PUE``, ``default`` (data/assumptions.csv) or ``user input``.
+    """
+    text = str(source)
+    if text.startswith("preset "):
+        return text.split(":", 1)[0]
+    if "from the run model" in text:
+        return "run model, size inferred" if "Chinchilla" in text else "run model"
+    if text.startswith("facility profile "):
+        return text.split(" (", 1)[0]
+    if text.startswith("derived from the annual pue"):
+        return "derived from the annual PUE"
+    if text.startswith("default"):
+        return "default"
+    return text.split(":", 1)[0] if text else "user input"
+
+
+def basis_columns(result: SizingResult) -> dict[str, Any]:
+    """What a (scalar) answer assumed: precision, MFU, both PUEs (each with
+    :func:`source_kind`) and the model shape (total / active parameters, tokens; ``None``
+    for a run given as FLOPs). Two answers for "the same run" differ by these."""
+    items = result.assumptions
+
+    def value(name: str) -> Any:
+        return items.get(name, {}).get("value")
+
+    def kind(name: str) -> str:
+        return source_kind(items.get(name, {}).get("source", ""))
+
+    return {
+        "precision": result.precision,
+        "mfu": result.mfu,
+        "mfu_source": kind("mfu"),
+        "pue": result.pue,
+        "pue_source": kind("pue"),
+        "design_pue": result.design_pue,
+        "design_pue_source": kind("design_pue"),
+        "params": value("params"),
+        "active_params": value("active_params"),
+        "tokens": value("tokens"),
+    }
 
 
 _FRAME_ASSUMPTION_COLUMNS = (

@@ -43,7 +43,7 @@ def test_semianalysis_gpt4_cost_about_60m_at_about_30pct_utilisation() -> None:
 
 
 def test_amortised_gpt4_is_tens_of_millions_not_the_purchase_price() -> None:
-    # The issue: 'buy' charged GPT-4 on 25,000 A100 the whole $626M purchase; amortised over
+    # 'buy' charged GPT-4 on 25,000 A100 the whole $626M purchase; amortised over
     # 5 years at 85% use and 8% cost of capital, 95 days of it is a small share.
     a100 = am.chip_costs("a100-40gb")
     capex = am.cluster_capex_usd(
@@ -104,7 +104,7 @@ def test_amortised_below_capex_for_any_run_shorter_than_break_even(capex, r, lif
 @settings(max_examples=40, deadline=None)
 @given(st.floats(2.0, 10.0), st.floats(0.0, 0.999))
 def test_without_interest_or_idle_time_break_even_is_the_service_life(life, frac) -> None:
-    # The issue's property, exactly: r = 0, u = 1 -> any run shorter than the life costs less.
+    # The property, exactly: r = 0, u = 1 -> any run shorter than the life costs less.
     assert am.break_even_years(0.0, life, 1.0) == pytest.approx(life)
     got = am.amortized_hardware_usd(
         1e9, frac * life * am.HOURS_PER_YEAR, life_years=life, utilisation=1.0, cost_of_capital=0.0
@@ -272,3 +272,14 @@ def test_run_economics_for_a_chip_outside_the_table_needs_its_prices() -> None:
     )
     assert econ.rental_cost_usd == pytest.approx(1000 * 30 * 24 * 2.0)
     assert np.isnan(econ.embodied_tco2)
+
+
+def test_an_estimated_source_says_estimate_once():
+    from planner.amortization import price_assumptions
+    from planner.catalog import load_catalog
+
+    for chip in load_catalog():
+        for row in price_assumptions(chip):
+            assert "ESTIMATE: ESTIMATE" not in row[3], (chip.id, row[0])
+    rent = {r[0]: r[3] for r in price_assumptions(load_catalog().get("gb200"))}
+    assert rent["rent_usd_per_gpu_hour"].count("ESTIMATE") == 1

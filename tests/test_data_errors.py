@@ -127,8 +127,10 @@ def test_inf_and_nan_ask_for_a_finite_number_in_the_range() -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not 0 < x <= 10_000))
 def test_any_grid_limit_outside_the_range_is_reported_with_its_value(value: float) -> None:
     message = _message(_plan(site={"grid_limit_mw": value}))
+    shown = message.split("'site.grid_limit_mw': ", 1)[1].split(" is not allowed")[0]
+    assert float(shown) == value  # as given, never rounded (1000001, not 1e+06)
     assert message == (
-        f"plan.toml, field 'site.grid_limit_mw': {value:g} is not allowed: "
+        f"plan.toml, field 'site.grid_limit_mw': {shown} is not allowed: "
         "expected a number in (0, 10000]"
     )
 
@@ -347,3 +349,16 @@ def test_too_many_list_entries_are_worded_with_the_maximum() -> None:
     assert (
         "'runs': [" in msg and "is not allowed: expected an array of tables with at most 2" in msg
     )
+
+
+def test_a_rejected_count_is_shown_as_given_not_rounded_into_the_range() -> None:
+    from planner.data_errors import not_allowed
+    from planner.errors import InputError
+    from planner.sizing import size_training
+    from planner.workloads import TrainingRun
+
+    with pytest.raises(InputError) as err:
+        size_training(TrainingRun(flops=1e24), "h100", gpus=10000001)
+    assert "gpus = 10000001 is not allowed" in str(err.value)
+    assert not_allowed(10000001.0, "at most 1e+07").startswith("10000001 is not allowed")
+    assert not_allowed(0.5, "x").startswith("0.5 ")

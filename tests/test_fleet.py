@@ -86,7 +86,7 @@ def test_installed_nvidia_compute_end_2024_against_epoch_ai(checks):
 
 
 def test_2_9_million_h100_in_2023_would_be_twice_nvidias_gpu_revenue():
-    # The issue: 2.9 million H100 counted in 2023 at the ~USD 25,000 ASP (Raymond James: USD
+    # 2.9 million H100 counted in 2023 at the ~USD 25,000 ASP (Raymond James: USD
     # 25,000-30,000) is USD 72.5 billion, twice TechInsights' USD 36.2 billion for all 3.76
     # million NVIDIA data-centre GPUs.
     assert 2.9e6 * 25_000 / 36.2e9 == pytest.approx(2.0, rel=0.01)

@@ -11,8 +11,8 @@ Measured errors (``validate_serving()``, shipped defaults):
 - Epoch AI 2025, typical GPT-4o query 0.3 Wh: model 0.34 Wh (+13%); tolerance a factor of 2.
 - Google 2025, median Gemini Apps text prompt 0.24 Wh: model 0.22 Wh (-6%) with a public proxy
   model; full stack / active accelerators 2.4: model 2.53 (+5%). Tolerances 2 and 1.5.
-- ChatGPT seed estimate, ~10,000 servers and ~230,000 at 500 million users: model 622 (x0.06)
-  and 23,848 (x0.10). Order-of-magnitude comparison, tolerance 20: the seed's assumptions are
+- Anxin Securities 2023 estimate, ~10,000 servers and ~230,000 at 500 million users: model 622 (x0.06)
+  and 23,848 (x0.10). Order-of-magnitude comparison, tolerance 20: the report's assumptions are
   unpublished and predate continuous batching; the model's fleet is an order of magnitude
   smaller (see test_chatgpt_seed_estimate_implies_a_few_percent_flop_utilisation).
 """

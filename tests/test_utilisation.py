@@ -396,3 +396,13 @@ def test_planner_validate_on_a_bad_runs_file_is_one_line_and_exit_2(tmp_path: Pa
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "required column is missing" in err
+
+
+def test_fp16_runs_are_listed_in_fp16_and_measured_against_the_16_bit_peak():
+    from planner.utilisation import load_runs
+
+    runs = load_runs().set_index("id")
+    gpt3 = runs.loc["gpt3-175b"]
+    assert gpt3["precision"] == "fp16"  # V100 has no BF16
+    assert gpt3["dense_tflops"] == 125.0
+    assert runs.loc["glm-130b", "precision"] == "fp16"

@@ -39,7 +39,6 @@ from planner.serving import (
 from planner.serving_presets import (
     build_service_request,
     load_serving_presets,
-    published_comparison,
 )
 
 #: Exit code when no replica meets the latency targets on the chip.
@@ -300,11 +299,6 @@ def serve_command(
         return 0
     result = request.serve(cat)
     payload = json_ready(result.to_dict())
-    if request.preset is not None:
-        payload["preset"] = request.preset.name
-        if "published" not in payload and "changed_inputs" not in payload:
-            # a core that does not say yet whether these are the preset's own inputs
-            payload["published"] = published_comparison(result, request.preset)
     if grid_mw is not None and result.feasible:
         fit = serving_grid_fit(result, grid_mw, float(request.demand.users))
         payload["grid"] = {k: to_python(v) for k, v in fit.__dict__.items()}

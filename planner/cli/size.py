@@ -22,7 +22,7 @@ from planner.cli._app import (
     print_pue_sources,
     stdout_guard,
 )
-from planner.presets import compare_to_published, load_presets
+from planner.presets import load_presets
 from planner.request import build_request
 from planner.sizing import SizingResult
 
@@ -195,11 +195,6 @@ def size_command(
     with stdout_guard():
         result = request.size(cat)
     payload = json_ready(result.to_dict())
-    if request.preset is not None:
-        payload["preset"] = request.preset.name
-        if "published" not in payload and "changed_inputs" not in payload:
-            # a core that does not say yet whether these are the preset's own inputs
-            payload["published"] = compare_to_published(payload, request.preset.published)
     if json_out:
         print_json(payload)
     else:

@@ -984,7 +984,8 @@ def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:
         add("ai.shipments_scale", ai.shipments_scale, "multiplier")
         for label, e in ai.fleet.items():
             total = sum(e.shipments.values())
-            years = f"{min(e.shipments)}-{max(e.shipments)}"
+            first, last = min(e.shipments), max(e.shipments)
+            years = f"{first}" if first == last else f"{first}-{last}"
             rows.append(
                 {
                     "variant": spec.variant,

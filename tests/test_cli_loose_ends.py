@@ -141,10 +141,6 @@ def test_a_share_band_shows_its_two_ends_apart():
     assert _band(row, "total_share") == "0.35%-0.38%"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the unit text is the core's: planner/projection.py writes f'{min}-{max}' years",
-)
 def test_a_single_shipment_year_prints_once(capsys):
     code, out, _ = run_cli(capsys, "project", "de-vries-2023", "--samples", "0")
     assert code == 0

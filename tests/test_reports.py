@@ -16,6 +16,7 @@ import re
 import pytest
 
 import planner
+from planner import quantities
 from planner._paths import data_dir
 from planner.cli import main
 from planner.errors import InputError
@@ -193,7 +194,7 @@ def test_xlsx_has_one_sheet_per_table_units_in_headers_frozen_rows_and_assumptio
         assert ws.freeze_panes == "A2", ws.title
     chips = wb["chips"]
     headers = [c.value for c in chips[1]]
-    peak = "Peak facility power (design-day PUE) (MW)"
+    peak = quantities.label("facility_power_mw")  # "Peak facility power (MW)"
     assert peak in headers and "Energy (MWh)" in headers
     col = headers.index(peak)
     h100 = next(r for r in chips.iter_rows(min_row=2) if r[0].value == "h100")
@@ -249,8 +250,8 @@ def test_a_chip_the_catalog_never_priced_reports_its_sourced_cost_and_the_run_mo
     assert "amortised" in report.summary and "up front" in report.summary
     assert sum("from the run model" in n for n in report.notes) == 1
     md = render_report(report, "md").decode()
-    assert "cluster capex (up front, not in the run's cost)" in md
-    assert "embodied emissions" in md
+    assert "| Cluster capex up front | cluster_capex_usd |" in md
+    assert "| Embodied emissions | embodied_tco2 |" in md
 
 
 # --- formats, paths, atomic writes ----------------------------------------------------------
@@ -474,7 +475,7 @@ def test_plan_report_says_which_pricing_is_in_force(plan_report):
     assert "pricing capex" in plan_report.subtitle
     headline = {q.key: q for q in plan_report.headline}
     assert headline["pricing"].value == "capex"
-    assert headline["cost_usd"].label == "cost (capex)"
+    assert headline["cost_usd"].label == "Cost" and headline["cost_usd"].note == "capex"
     assert headline["cost_usd"].value == pytest.approx(147.5e6, rel=1e-3)
     assert headline["cluster_capex_usd"].value == pytest.approx(146.9e6, rel=1e-3)
     assert headline["cluster_capex_usd"].note == "in the cost"

@@ -89,11 +89,11 @@ def render_xlsx(report: Report) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     summary_cols = (
-        Column("label", "Quantity"),
-        Column("key", "Key"),
-        Column("value", "Value"),
-        Column("unit", "Unit"),
-        Column("note", "Note"),
+        Column.plain("label", "Quantity"),
+        Column.plain("key", "Key"),
+        Column.plain("value", "Value", per_row="_quantity"),
+        Column.plain("unit", "Unit"),
+        Column.plain("note", "Note"),
     )
     rows = [
         {
@@ -102,7 +102,7 @@ def render_xlsx(report: Report) -> bytes:
             "value": q.value,
             "unit": q.unit,
             "note": q.note,
-            "_fmt": q.fmt,
+            "_quantity": q.quantity,
         }
         for q in report.headline
     ]
@@ -126,7 +126,7 @@ def render_xlsx(report: Report) -> bytes:
         _sheet(
             wb,
             "Notes",
-            (Column("note", "Note"),),
+            (Column.plain("note", "Note"),),
             [{"note": n} for n in report.notes],
             wrap=("note",),
         )
@@ -142,7 +142,11 @@ def render_xlsx(report: Report) -> bytes:
     _sheet(
         wb,
         "Provenance",
-        (Column("item", "Item"), Column("path", "Path"), Column("value", "Value or SHA-256")),
+        (
+            Column.plain("item", "Item"),
+            Column.plain("path", "Path"),
+            Column.plain("value", "Value or SHA-256"),
+        ),
         prov_rows,
     )
     buf = io.BytesIO()

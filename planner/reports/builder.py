@@ -82,6 +82,32 @@ class ReportBuilder:
         self.notes += [n for n in notes if n]
         return self
 
+    def compare_chips(
+        self,
+        frame: Any,
+        chosen: str,
+        keys: Sequence[str],
+        *,
+        title: str,
+        what: str,
+        caption: str,
+        note: str = "",
+    ) -> ReportBuilder:
+        """Every catalog chip for the same work (:func:`comparison_table`) and its bar chart
+        of peak facility power, the chosen chip highlighted; ``what`` is "run" or
+        "service"."""
+        self.add(comparison_table(frame, chosen, keys, title=title, note=note))
+        return self.chart(
+            Chart(
+                name="chips_power",
+                title=f"Every chip for the same {what}: peak facility power",
+                kind="bar",
+                table="chips",
+                encoding={"x": "facility_power_mw", "y": "accelerator", "highlight": "chosen"},
+                caption=caption,
+            )
+        )
+
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
 

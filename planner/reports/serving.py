@@ -291,25 +291,14 @@ def build_serving_report(
     pricing = ", ".join(
         sorted({str(v) for v in comparison.get("pricing", []) if isinstance(v, str)})
     )
-    rb.add(
-        b.comparison_table(
-            comparison,
-            chip.id,
-            CHIP_KEYS,
-            title="Every catalog chip for the same service (same model, demand and "
-            f"assumptions; one pricing: {pricing})",
-        )
-    )
-    rb.chart(
-        Chart(
-            name="chips_power",
-            title="Every chip for the same service: peak facility power",
-            kind="bar",
-            table="chips",
-            encoding={"x": "facility_power_mw", "y": "accelerator", "highlight": "chosen"},
-            caption="Same model, demand, latency targets and assumptions; the chosen chip "
-            "highlighted.",
-        )
+    rb.compare_chips(
+        comparison,
+        chip.id,
+        CHIP_KEYS,
+        title="Every catalog chip for the same service (same model, demand and "
+        f"assumptions; one pricing: {pricing})",
+        what="service",
+        caption="Same model, demand, latency targets and assumptions; the chosen chip highlighted.",
     )
     rb.add(
         *b.what_differs(

@@ -186,16 +186,19 @@ def build_sizing_report(
             lambda rows: b.published_table(rows, PUBLISHED_COLUMNS),
             preset.name if preset is not None else "",
         ),
-        b.comparison_table(
-            request.compare(cat),
-            chip.id,
-            CHIP_KEYS,
-            title=f"Every catalog chip for the same run ({what}, same assumptions)",
-            note="The MFU is the run's, applied to every chip: a rough side-by-side, not a "
-            "forecast for each chip.",
-        ),
-        *b.sensitivity_tables([("", sens)]),
     )
+    rb.compare_chips(
+        request.compare(cat),
+        chip.id,
+        CHIP_KEYS,
+        title=f"Every catalog chip for the same run ({what}, same assumptions)",
+        what="run",
+        caption=f"Same work, same {'GPUs' if request.gpus is not None else 'deadline'} and "
+        "assumptions; the chosen chip highlighted.",
+        note="The MFU is the run's, applied to every chip: a rough side-by-side, not a "
+        "forecast for each chip.",
+    )
+    rb.add(*b.sensitivity_tables([("", sens)]))
     rb.chart(
         Chart(
             name="tornado",
@@ -209,14 +212,6 @@ def build_sizing_report(
                 "facet": "output_label",
             },
             caption="Relative change of each headline number; bars sorted as the factors are listed.",
-        ),
-        Chart(
-            name="chips_power",
-            title="Every chip for the same run: peak facility power",
-            kind="bar",
-            table="chips",
-            encoding={"x": "facility_power_mw", "y": "accelerator", "highlight": "chosen"},
-            caption=f"Same work, same {'GPUs' if request.gpus is not None else 'deadline'} and assumptions; the chosen chip highlighted.",
         ),
         Chart(
             name="power_chain",

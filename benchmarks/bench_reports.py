@@ -12,12 +12,16 @@ times the report path alone (after ``import planner.reports``), as the CLI calls
 Medians of ``--repeat`` runs (default 5).
 
     .venv/bin/python benchmarks/bench_reports.py [--repeat 5] [--subject plan] [--format html]
+
+Before/after a change: `git archive BASE planner data | tar -x -C /tmp/base`, then
+`--tree /tmp/base --tree .` times both trees, their runs interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -53,12 +57,16 @@ print(json.dumps({"import": t_import, "cold": cold, "warm": warm_runs}))
 """
 
 
-def run_child(subject: dict[str, str], fmt: str, warm: int) -> dict:
+def run_child(subject: dict[str, str], fmt: str, warm: int, tree: str | None = None) -> dict:
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = tree
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps([subject, fmt, warm])],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -68,25 +76,40 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--subject", choices=[*SUBJECTS, "all"], default="plan")
     parser.add_argument("--format", choices=[*FORMATS, "all"], default="all")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        help="a source tree to time (PYTHONPATH of the child); give it twice to compare two "
+        "trees (e.g. a `git archive` of the base commit) with their runs interleaved, so that "
+        "both see the same load",
+    )
     args = parser.parse_args()
+    trees = args.tree or [None]
     subjects = list(SUBJECTS) if args.subject == "all" else [args.subject]
     formats = list(FORMATS) if args.format == "all" else [args.format]
     print(f"median of {args.repeat}; seconds; import = `import planner.reports` (not included)")
     print(
-        f"{'subject':<11}{'format':<7}{'import':>8}{'cold build':>12}{'cold total':>12}"
-        f"{'warm build':>12}{'warm total':>12}{'bytes':>10}"
+        f"{'tree':<6}{'subject':<11}{'format':<7}{'import':>8}{'cold build':>12}"
+        f"{'cold total':>12}{'warm build':>12}{'warm total':>12}{'bytes':>10}"
     )
+    med = statistics.median
     for name in subjects:
         for fmt in formats:
-            runs = [run_child(SUBJECTS[name], fmt, 1) for _ in range(args.repeat)]
-            med = statistics.median
-            imp = med(r["import"] for r in runs)
-            cb = med(r["cold"][0] for r in runs)
-            ct = med(r["cold"][1] for r in runs)
-            wb = med(w[0] for r in runs for w in r["warm"])
-            wt = med(w[1] for r in runs for w in r["warm"])
-            size = runs[-1]["cold"][2]
-            print(f"{name:<11}{fmt:<7}{imp:8.2f}{cb:12.2f}{ct:12.2f}{wb:12.2f}{wt:12.2f}{size:10,}")
+            runs: dict[int, list[dict]] = {i: [] for i in range(len(trees))}
+            for _ in range(args.repeat):
+                for i, tree in enumerate(trees):
+                    runs[i].append(run_child(SUBJECTS[name], fmt, 1, tree))
+            for i, rs in runs.items():
+                imp = med(r["import"] for r in rs)
+                cb = med(r["cold"][0] for r in rs)
+                ct = med(r["cold"][1] for r in rs)
+                wb = med(w[0] for r in rs for w in r["warm"])
+                wt = med(w[1] for r in rs for w in r["warm"])
+                size = rs[-1]["cold"][2]
+                print(
+                    f"{i:<6}{name:<11}{fmt:<7}{imp:8.2f}{cb:12.2f}{ct:12.2f}{wb:12.2f}"
+                    f"{wt:12.2f}{size:10,}"
+                )
 
 
 if __name__ == "__main__":

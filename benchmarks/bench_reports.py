@@ -59,14 +59,15 @@ print(json.dumps({"import": t_import, "cold": cold, "warm": warm_runs}))
 
 def run_child(subject: dict[str, str], fmt: str, warm: int, tree: str | None = None) -> dict:
     env = dict(os.environ)
-    if tree:
-        env["PYTHONPATH"] = tree
+    if tree:  # the child's working directory comes first on its path (python -c)
+        env["PYTHONPATH"] = tree = os.path.abspath(tree)
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps([subject, fmt, warm])],
         check=True,
         capture_output=True,
         text=True,
         env=env,
+        cwd=tree,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

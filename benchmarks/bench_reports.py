@@ -7,7 +7,9 @@ times the report path alone (after ``import planner.reports``), as the CLI calls
 
 - cold: the first report of a fresh interpreter (lazy imports such as openpyxl and the chart
   engine's one-off start-up included), each repeat in a new subprocess;
-- warm: the same report again in the same process.
+- warm: the same report again in the same process;
+- CPU: the process's CPU seconds for the cold report (all threads), which a loaded machine
+  disturbs less than the wall-clock time.
 
 Medians of ``--repeat`` runs (default 5).
 
@@ -43,14 +45,14 @@ from planner.examples import resolve
 t_import = time.perf_counter() - t0
 subject, fmt, warm = json.loads(sys.argv[1])
 def once():
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     key = pr.resolve_format(fmt)
     kwargs = dict(subject)
     scenario = kwargs.pop("scenario", None)
     report = pr.build_report(resolve(scenario) if scenario else None, **kwargs)
     t_build = time.perf_counter() - t
     data = pr.render_report(report, key)
-    return t_build, time.perf_counter() - t, len(data)
+    return t_build, time.perf_counter() - t, len(data), time.process_time() - c
 cold = once()
 warm_runs = [once() for _ in range(warm)]
 print(json.dumps({"import": t_import, "cold": cold, "warm": warm_runs}))
@@ -91,7 +93,7 @@ def main() -> None:
     print(f"median of {args.repeat}; seconds; import = `import planner.reports` (not included)")
     print(
         f"{'tree':<6}{'subject':<11}{'format':<7}{'import':>8}{'cold build':>12}"
-        f"{'cold total':>12}{'warm build':>12}{'warm total':>12}{'bytes':>10}"
+        f"{'cold total':>12}{'cold CPU':>10}{'warm build':>12}{'warm total':>12}{'bytes':>10}"
     )
     med = statistics.median
     for name in subjects:
@@ -104,11 +106,12 @@ def main() -> None:
                 imp = med(r["import"] for r in rs)
                 cb = med(r["cold"][0] for r in rs)
                 ct = med(r["cold"][1] for r in rs)
+                cc = med(r["cold"][3] for r in rs)
                 wb = med(w[0] for r in rs for w in r["warm"])
                 wt = med(w[1] for r in rs for w in r["warm"])
                 size = rs[-1]["cold"][2]
                 print(
-                    f"{i:<6}{name:<11}{fmt:<7}{imp:8.2f}{cb:12.2f}{ct:12.2f}{wb:12.2f}"
+                    f"{i:<6}{name:<11}{fmt:<7}{imp:8.2f}{cb:12.2f}{ct:12.2f}{cc:10.2f}{wb:12.2f}"
                     f"{wt:12.2f}{size:10,}"
                 )
 

@@ -1,9 +1,12 @@
 """The report model: what every format shows, as plain data (no rendering here).
 
 A :class:`Report` is built once from core results (:mod:`planner.reports.sizing`,
-:mod:`planner.reports.plan`, :mod:`planner.reports.projection`) and handed to the writers
-(HTML, XLSX, Markdown, JSON), so the four formats cannot disagree: they render the same
-answer paragraph, headline quantities, tables, charts, assumptions and provenance.
+:mod:`planner.reports.serving`, :mod:`planner.reports.plan`,
+:mod:`planner.reports.projection`, all through :class:`planner.reports.builder.ReportBuilder`)
+and handed to the writers (HTML, XLSX, Markdown, JSON), so the four formats cannot disagree:
+they render the same answer paragraph, headline quantities, tables, charts, assumptions and
+provenance. Every column and headline number names a quantity of the output vocabulary
+(:mod:`planner.quantities`, ``data/quantities.csv``), which gives its label, unit and format.
 """
 
 from __future__ import annotations

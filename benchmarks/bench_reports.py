@@ -46,7 +46,7 @@ t_import = time.perf_counter() - t0
 subject, fmt, warm = json.loads(sys.argv[1])
 def once():
     t, c = time.perf_counter(), time.process_time()
-    key = pr.resolve_format(fmt)
+    key = pr.resolve_format(fmt, "report." + fmt)  # as the CLI: the format of an --out file
     kwargs = dict(subject)
     scenario = kwargs.pop("scenario", None)
     report = pr.build_report(resolve(scenario) if scenario else None, **kwargs)

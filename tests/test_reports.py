@@ -750,10 +750,10 @@ def test_a_result_that_carries_published_is_shown_as_the_core_gives_it(monkeypat
     assert "changed_inputs" not in {t.name for t in report.tables}
 
 
-def test_resolving_the_html_format_starts_the_chart_engine_in_the_background():
+def test_resolving_an_html_file_starts_the_chart_engine_in_the_background():
     from planner.reports import charts
 
-    assert resolve_format("html") == "html"
+    assert resolve_format("html", "r.html") == "html"
     assert charts._warm_thread is not None
     charts._wait_for_engine()
     assert not charts._warm_thread.is_alive()

@@ -16,6 +16,7 @@ import re
 import pytest
 
 import planner
+from planner import quantities
 from planner._paths import data_dir
 from planner.cli import main
 from planner.errors import InputError
@@ -193,7 +194,7 @@ def test_xlsx_has_one_sheet_per_table_units_in_headers_frozen_rows_and_assumptio
         assert ws.freeze_panes == "A2", ws.title
     chips = wb["chips"]
     headers = [c.value for c in chips[1]]
-    peak = "Peak facility power (design-day PUE) (MW)"
+    peak = quantities.label("facility_power_mw")  # "Peak facility power (MW)"
     assert peak in headers and "Energy (MWh)" in headers
     col = headers.index(peak)
     h100 = next(r for r in chips.iter_rows(min_row=2) if r[0].value == "h100")
@@ -249,8 +250,8 @@ def test_a_chip_the_catalog_never_priced_reports_its_sourced_cost_and_the_run_mo
     assert "amortised" in report.summary and "up front" in report.summary
     assert sum("from the run model" in n for n in report.notes) == 1
     md = render_report(report, "md").decode()
-    assert "cluster capex (up front, not in the run's cost)" in md
-    assert "embodied emissions" in md
+    assert "| Cluster capex up front | cluster_capex_usd |" in md
+    assert "| Embodied emissions | embodied_tco2 |" in md
 
 
 # --- formats, paths, atomic writes ----------------------------------------------------------
@@ -474,7 +475,7 @@ def test_plan_report_says_which_pricing_is_in_force(plan_report):
     assert "pricing capex" in plan_report.subtitle
     headline = {q.key: q for q in plan_report.headline}
     assert headline["pricing"].value == "capex"
-    assert headline["cost_usd"].label == "cost (capex)"
+    assert headline["cost_usd"].label == "Cost" and headline["cost_usd"].note == "capex"
     assert headline["cost_usd"].value == pytest.approx(147.5e6, rel=1e-3)
     assert headline["cluster_capex_usd"].value == pytest.approx(146.9e6, rel=1e-3)
     assert headline["cluster_capex_usd"].note == "in the cost"
@@ -650,3 +651,119 @@ def test_cli_markdown_for_a_projection_as_in_the_issue(capsys):
     assert code == 0
     assert out.startswith("# IEA Energy and AI")
     assert "## Comparisons: alternatives and published figures" in out
+
+
+# --- one output vocabulary, one structure (issue 18) ----------------------------------------
+
+
+def _every_report(gtc_report, plan_report, projection_report):
+    serving = build_report(serve_preset="chatgpt-2023", grid_mw=2.0)
+    return (gtc_report, plan_report, projection_report, serving)
+
+
+def test_every_report_column_header_is_the_vocabularys_label(
+    gtc_report, plan_report, projection_report
+):
+    for report in _every_report(gtc_report, plan_report, projection_report):
+        for table in (*report.tables, report.assumptions_table()):
+            for column in table.columns:
+                if column.quantity is None:  # a plain column: factor, note, source...
+                    assert column.unit == "", (table.name, column.key)
+                    continue
+                q = quantities.quantity(column.quantity)
+                label = quantities.label(column.quantity)
+                if column.qualifier:
+                    base = quantities.label(column.quantity, unit=False)
+                    label = label.replace(base, f"{base} {column.qualifier}")
+                assert column.header == label, (table.name, column.key)
+                assert (column.unit, column.fmt) == (q.unit, q.format)
+
+
+def test_every_headline_number_is_labelled_by_the_vocabulary(
+    gtc_report, plan_report, projection_report
+):
+    for report in _every_report(gtc_report, plan_report, projection_report):
+        for q in report.headline:
+            label = quantities.label(q.quantity, unit=False)
+            assert q.label == (f"{label} {q.qualifier}" if q.qualifier else label), q.key
+            assert q.fmt == quantities.quantity(q.quantity).format
+
+
+def test_key_value_tables_label_each_row_by_the_vocabulary(gtc_report):
+    for row in gtc_report.table("results").rows:
+        assert row["quantity"] == quantities.label(row["key"], unit=False)
+        assert row["unit"] == quantities.quantity(row["key"]).unit
+
+
+def test_no_report_module_writes_a_label_unit_or_format_of_its_own():
+    # Column("key", "Label", "unit", ",.0f") and (key, label, unit, format) tuples are gone:
+    # a column is a vocabulary name, or a plain text column made with Column.plain.
+    import pathlib
+
+    import planner.reports as reports
+
+    folder = pathlib.Path(reports.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\bColumn\(\s*\"[^\"]+\",\s*\"", text), path.name
+        assert not re.search(r"\bQuantity\(\s*\"[^\"]+\",\s*\"[^\"]*\",", text), path.name
+        assert not re.search(r"\"_fmt\"", text), path.name
+
+
+def test_a_result_with_changed_inputs_shows_them_instead_of_the_published_comparison(
+    monkeypatch,
+):
+    # the core's contract: `published` only for the preset's own inputs, else
+    # `changed_inputs` (field, preset, value)
+    from planner.sizing import SizingResult
+
+    own = SizingResult.to_dict
+
+    def changed(self):
+        return {**own(self), "changed_inputs": [{"field": "mfu", "preset": 0.2, "value": 0.3}]}
+
+    monkeypatch.setattr(SizingResult, "to_dict", changed)
+    report = build_sizing_report(build_request(preset=PRESET, mfu=0.3))
+    names = {t.name for t in report.tables}
+    assert "published" not in names and "published" not in report.data["sizing"]
+    table = report.table("changed_inputs")
+    assert table.title.startswith("Not the published case: changed inputs mfu")
+    assert table.rows == ({"field": "mfu", "preset": 0.2, "value": 0.3},)
+    assert "Not the published case" in report.summary and "Published:" not in report.summary
+    md = render_report(report, "md").decode()
+    assert "Not the published case: changed inputs mfu" in md
+    assert "| mfu | 0.2 | 0.3 |" in md
+
+
+def test_a_result_that_carries_published_is_shown_as_the_core_gives_it(monkeypatch):
+    from planner.sizing import SizingResult
+
+    own = SizingResult.to_dict
+    rows = [{"quantity": "gpus", "published": 8000, "model": 7888, "relative_difference": -0.014}]
+
+    def published(self):
+        return {**own(self), "published": rows}
+
+    monkeypatch.setattr(SizingResult, "to_dict", published)
+    report = build_sizing_report(build_request(preset=PRESET))
+    assert [r["quantity"] for r in report.table("published").rows] == ["gpus"]
+    assert "changed_inputs" not in {t.name for t in report.tables}
+
+
+def test_resolving_an_html_file_starts_the_chart_engine_in_the_background():
+    from planner.reports import charts
+
+    assert resolve_format("html", "r.html") == "html"
+    assert charts._warm_thread is not None
+    charts._wait_for_engine()
+    assert not charts._warm_thread.is_alive()
+
+
+def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):
+    from planner.reports import charts
+
+    def no_chart(*args, **kwargs):
+        raise AssertionError("a workbook has no chart")
+
+    monkeypatch.setattr(charts, "to_svg", no_chart)
+    assert render_report(gtc_report, "xlsx")[:2] == b"PK"

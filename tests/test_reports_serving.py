@@ -69,7 +69,7 @@ def test_tables_and_charts_cover_breakdown_scale_reasoning_chips_and_the_record(
         "published",
         "public_record",
     } <= names
-    shares = [r["share"] for r in chatgpt.table("energy_breakdown").rows]
+    shares = [r["energy_share"] for r in chatgpt.table("energy_breakdown").rows]
     assert sum(shares) == pytest.approx(1.0)
     wh = [r["wh_per_query"] for r in chatgpt.table("reasoning").rows]
     assert wh == sorted(wh) and wh[-1] > wh[0]  # longer reasoning never less energy

@@ -22,8 +22,8 @@ are removed by the next write. The file name's suffix must agree with the format
 (:data:`SUFFIXES`; a name without a suffix is allowed). An unknown format, a contradicting
 suffix or an unwritable path raises :class:`planner.errors.InputError` (one line) naming
 ``format`` or ``out``.
-Altair, vl-convert-python (HTML charts) and openpyxl (XLSX) are imported only when those
-formats are rendered.
+vl-convert-python (HTML charts) and openpyxl (XLSX) are imported only when those formats are
+rendered; resolving the html format starts the chart engine in the background.
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ FILE_KINDS = {"plan": ("site", "runs"), "projection": ("pue", "regions", "electr
 def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str = "out") -> str:
     """The report format: ``fmt`` if given (case-insensitive), else from ``out``'s suffix.
 
+    An html report with an ``out`` file (what ``planner report --format html --out X``
+    resolves first) starts the chart engine on a background thread
+    (:func:`planner.reports.charts.warm_up`): its one-off start-up of about a second then
+    overlaps the report's building instead of following it.
+
     Raises
     ------
     InputError
@@ -78,7 +83,7 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
     allowed = "one of: " + ", ".join(FORMATS)
     if fmt is None or str(fmt).strip() == "":
         if out is not None and Path(out).suffix.lower() in _SUFFIXES:
-            return _SUFFIXES[Path(out).suffix.lower()]
+            return _prepared(_SUFFIXES[Path(out).suffix.lower()], out)
         raise InputError(
             "format", fmt, allowed, detail="give --format or an --out with a known suffix"
         )
@@ -87,6 +92,17 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
         raise InputError("format", fmt, allowed)
     if out is not None:
         check_suffix(key, out, field)
+    return _prepared(key, out)
+
+
+def _prepared(key: str, out: str | Path | None) -> str:
+    """``key``; the chart engine starts in the background for an html file."""
+    if key == "html" and out is not None:
+        try:
+            from planner.reports.charts import warm_up
+        except ImportError:  # pragma: no cover - the renderer says what is missing
+            return key
+        warm_up()
     return key
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from planner.quantities import format_number
+
 MISSING = "n/a"
 
 
@@ -31,13 +33,14 @@ def auto_format(value: float) -> str:
 
 
 def fmt_value(value: Any, fmt: str = "") -> str:
-    """Format one cell: ``fmt`` is a Python format spec; missing values show ``n/a``."""
+    """Format one cell: ``fmt`` is a Python format spec (:func:`planner.quantities.format_number`:
+    a non-zero value never shows as zero); missing values show ``n/a``."""
     if is_missing(value):
         return MISSING
     if isinstance(value, bool):
         return "yes" if value else "no"
     if is_number(value):
-        return format(value, fmt) if fmt else auto_format(float(value))
+        return format_number(float(value), fmt) if fmt else auto_format(float(value))
     return str(value)
 
 

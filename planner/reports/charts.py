@@ -1,20 +1,26 @@
-"""Charts of a report: Altair specifications from :class:`Chart` + :class:`Table`, and SVG.
+"""Charts of a report: Vega-Lite specifications from :class:`Chart` + :class:`Table`, and SVG.
 
-Altair and ``vl-convert-python`` (the ``app`` extra) are imported lazily, inside the
-functions, so the core CLI starts without them. SVG is rendered locally by vl-convert's
-bundled Vega (no network); the namespace attributes are stripped because inline SVG in
-HTML5 needs none, which keeps the HTML report free of any ``http`` string in markup.
+The specification is written as plain data (a dict in Vega-Lite's JSON schema), so a report
+needs neither Altair nor its schema validation; ``vl-convert-python`` (the ``app`` extra,
+imported lazily) renders it to SVG locally with its bundled Vega (no network). The namespace
+attributes are stripped because inline SVG in HTML5 needs none, which keeps the HTML report
+free of any ``http`` string in markup.
+
+The chart engine (a JavaScript runtime inside vl-convert) takes about a second to start, once
+per process. :func:`warm_up` starts it on a background thread, so a face that knows early
+that it will draw charts (``resolve_format`` of an HTML report) overlaps that second with
+the report's building; :func:`to_svg` waits for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import re
+import threading
 from typing import Any
 
-import pandas as pd
-
 from planner.errors import InputError
-from planner.reports.model import Chart, Table
+from planner.reports.model import Chart, Table, clean
 
 FONT = "Helvetica, Arial, sans-serif"
 LOW_COLOR = "#4c78a8"
@@ -22,6 +28,17 @@ HIGH_COLOR = "#f58518"
 HIGHLIGHT_COLOR = "#d62728"
 OTHER_COLOR = "#9ecae1"
 _XMLNS = re.compile(r'\s+xmlns(?::[A-Za-z]+)?="[^"]*"')
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "axis": {"labelFontSize": 11, "titleFontSize": 11},
+    "title": {"fontSize": 13, "anchor": "start"},
+    "view": {"stroke": None},
+}
+#: The smallest specification: compiling it starts the engine.
+_WARM_SPEC = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
 
 
 def _require(module: str) -> Any:
@@ -38,176 +55,223 @@ def _require(module: str) -> Any:
         ) from None
 
 
-def _title(table: Table, key: str) -> str:
+def _start_engine() -> None:
+    try:
+        import vl_convert
+
+        vl_convert.vegalite_to_vega(_WARM_SPEC)
+    except Exception:  # pragma: no cover - to_svg reports a missing or broken engine
+        pass
+
+
+def warm_up() -> None:
+    """Start the chart engine on a daemon thread (once per process; returns at once).
+
+    vl-convert releases the GIL while it works, so the report builds meanwhile. The thread
+    is joined at exit: the process never ends with the engine half started.
+    """
+    global _warm_thread
+    with _warm_lock:
+        if _warm_thread is not None:
+            return
+        _warm_thread = threading.Thread(target=_start_engine, name="vl-convert-warm-up")
+        _warm_thread.daemon = True
+        _warm_thread.start()
+        atexit.register(_wait_for_engine)
+
+
+def _wait_for_engine() -> None:
+    thread = _warm_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def _header(table: Table, key: str) -> str:
     try:
         return table.column(key).header
     except StopIteration:
         return key
 
 
-def _axis(alt: Any, table: Table, key: str) -> Any:
+def _is_percent(table: Table, key: str) -> bool:
     try:
-        fmt = table.column(key).fmt
+        return table.column(key).fmt.endswith("%")
     except StopIteration:
-        fmt = ""
-    return alt.Axis(format=".0%") if fmt.endswith("%") else alt.Axis()
+        return False
 
 
-def altair_chart(chart: Chart, table: Table) -> Any:
-    """The Altair chart for ``chart`` drawn from ``table`` (an ``alt.TopLevelMixin``)."""
-    alt = _require("altair")
-    df = pd.DataFrame([dict(r) for r in table.rows])
+def _field(name: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {"field": name, "type": kind, **extra}
+
+
+def _unique(rows: list[dict[str, Any]], key: str) -> list[Any]:
+    return list(dict.fromkeys(r.get(key) for r in rows))
+
+
+def vegalite_spec(chart: Chart, table: Table) -> dict[str, Any]:
+    """The Vega-Lite specification (a JSON-ready dict) of ``chart`` drawn from ``table``."""
+    rows = [clean(dict(r)) for r in table.rows]
     enc = chart.encoding
     if "omit" in enc:  # "field=value": rows left out of the chart (e.g. the scope's total)
         field, _, value = enc["omit"].partition("=")
-        df = df[df[field].astype(str) != value]
-    if chart.kind == "tornado":
-        return _tornado(alt, df, table, enc, chart.title)
-    if chart.kind == "bar":
-        return _bar(alt, df, table, enc, chart.title)
-    if chart.kind == "line":
-        return _line(alt, df, table, enc, chart.title)
-    if chart.kind == "band":
-        return _band(alt, df, table, enc, chart.title)
-    raise ValueError(f"unknown chart kind {chart.kind!r}")  # pragma: no cover
+        rows = [r for r in rows if str(r.get(field)) != value]
+    builders = {"tornado": _tornado, "bar": _bar, "line": _line, "band": _band}
+    if chart.kind not in builders:  # pragma: no cover - programming error
+        raise ValueError(f"unknown chart kind {chart.kind!r}")
+    spec = builders[chart.kind](rows, table, enc)
+    return {**spec, "title": chart.title, "config": CONFIG}
 
 
-def _config(c: Any) -> Any:
-    return (
-        c.configure(font=FONT)
-        .configure_axis(labelFontSize=11, titleFontSize=11)
-        .configure_title(fontSize=13, anchor="start")
-        .configure_view(stroke=None)
-    )
-
-
-def _tornado(alt: Any, df: pd.DataFrame, table: Table, enc: dict[str, str], title: str) -> Any:
+def _tornado(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
     x, y, color, facet = enc["x"], enc["y"], enc["color"], enc.get("facet")
-    df = df.dropna(subset=[x])
-    order = list(dict.fromkeys(df[y]))
-    base = alt.Chart(df).encode(
-        x=alt.X(f"{x}:Q", title="change from base", axis=alt.Axis(format="+%")),
-        y=alt.Y(f"{y}:N", title=None, sort=order),
-        yOffset=alt.YOffset(f"{color}:N", sort=["low", "high"]),
-        color=alt.Color(
-            f"{color}:N",
-            title="factor moved",
-            scale=alt.Scale(domain=["low", "high"], range=[LOW_COLOR, HIGH_COLOR]),
-            legend=alt.Legend(orient="top", labelExpr="datum.label == 'low' ? 'down' : 'up'"),
-        ),
-        tooltip=[
-            alt.Tooltip(f"{y}:N"),
-            alt.Tooltip(f"{color}:N"),
-            alt.Tooltip(f"{x}:Q", format="+.1%"),
-        ],
-    )
-    bars = base.mark_bar(height={"band": 0.45})
-    zero = alt.Chart(df).mark_rule(color="#333").encode(x=alt.datum(0))
-    layer = alt.layer(bars, zero).properties(width=260, height=24 * len(order) + 10)
+    rows = [r for r in rows if r.get(x) is not None]
+    order = _unique(rows, y)
+    bars = {
+        "mark": {"type": "bar", "height": {"band": 0.45}},
+        "encoding": {
+            "x": _field(x, "quantitative", title="change from base", axis={"format": "+%"}),
+            "y": _field(y, "nominal", title=None, sort=order),
+            "yOffset": _field(color, "nominal", sort=["low", "high"]),
+            "color": _field(
+                color,
+                "nominal",
+                title="factor moved",
+                scale={"domain": ["low", "high"], "range": [LOW_COLOR, HIGH_COLOR]},
+                legend={"orient": "top", "labelExpr": "datum.label == 'low' ? 'down' : 'up'"},
+            ),
+            "tooltip": [
+                _field(y, "nominal"),
+                _field(color, "nominal"),
+                _field(x, "quantitative", format="+.1%"),
+            ],
+        },
+    }
+    zero = {"mark": {"type": "rule", "color": "#333"}, "encoding": {"x": {"datum": 0}}}
+    layer = {"layer": [bars, zero], "width": 260, "height": 24 * len(order) + 10}
+    data = {"values": rows}
     if facet and enc.get("row"):  # several subjects (plan runs): one row of panels each
-        layer = (
-            layer.properties(width=150)
-            .facet(
-                row=alt.Row(
-                    f"{enc['row']}:N", title=None, sort=list(dict.fromkeys(df[enc["row"]]))
-                ),
-                column=alt.Column(f"{facet}:N", title=None, sort=list(dict.fromkeys(df[facet]))),
-            )
-            .resolve_scale(x="independent")
-        )
-    elif facet:
-        layer = layer.facet(
-            facet=alt.Facet(f"{facet}:N", title=None, sort=list(dict.fromkeys(df[facet]))),
-            columns=3,
-        ).resolve_scale(x="independent")
-    return _config(layer.properties(title=title))
+        return {
+            "data": data,
+            "facet": {
+                "row": _field(enc["row"], "nominal", title=None, sort=_unique(rows, enc["row"])),
+                "column": _field(facet, "nominal", title=None, sort=_unique(rows, facet)),
+            },
+            "spec": {**layer, "width": 150},
+            "resolve": {"scale": {"x": "independent"}},
+        }
+    if facet:
+        return {
+            "data": data,
+            "facet": _field(facet, "nominal", title=None, sort=_unique(rows, facet)),
+            "columns": 3,
+            "spec": layer,
+            "resolve": {"scale": {"x": "independent"}},
+        }
+    return {"data": data, **layer}
 
 
-def _bar(alt: Any, df: pd.DataFrame, table: Table, enc: dict[str, str], title: str) -> Any:
+def _bar(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
     x, y = enc["x"], enc["y"]
-    df = df.dropna(subset=[x])
-    order = list(dict.fromkeys(df[y]))
-    kwargs: dict[str, Any] = {
-        "x": alt.X(f"{x}:Q", title=_title(table, x), axis=_axis(alt, table, x)),
-        "y": alt.Y(f"{y}:N", title=enc.get("y_title", _title(table, y)), sort=order),
-        "tooltip": [alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:Q", format=",.4g")],
+    rows = [r for r in rows if r.get(x) is not None]
+    order = _unique(rows, y)
+    encoding: dict[str, Any] = {
+        "x": _field(
+            x,
+            "quantitative",
+            title=_header(table, x),
+            **({"axis": {"format": ".0%"}} if _is_percent(table, x) else {}),
+        ),
+        "y": _field(y, "nominal", title=enc.get("y_title", _header(table, y)), sort=order),
+        "tooltip": [_field(y, "nominal"), _field(x, "quantitative", format=",.4g")],
     }
     if "highlight" in enc:
-        h = enc["highlight"]
-        kwargs["color"] = alt.condition(
-            f"datum.{h}", alt.value(HIGHLIGHT_COLOR), alt.value(OTHER_COLOR)
-        )
+        encoding["color"] = {
+            "condition": {"test": f"datum.{enc['highlight']}", "value": HIGHLIGHT_COLOR},
+            "value": OTHER_COLOR,
+        }
     elif "color" in enc:
         col = enc["color"]
-        kwargs["color"] = alt.Color(
-            f"{col}:N", title=_title(table, col), legend=alt.Legend(orient="top")
+        encoding["color"] = _field(
+            col, "nominal", title=_header(table, col), legend={"orient": "top"}
         )
-        kwargs["yOffset"] = alt.YOffset(f"{col}:N")
+        encoding["yOffset"] = _field(col, "nominal")
     n = len(order) * (2 if "color" in enc else 1)
-    c = alt.Chart(df).mark_bar().encode(**kwargs).properties(width=620, height=18 * n + 10)
-    if "facet" in enc:
-        c = c.facet(row=alt.Row(f"{enc['facet']}:N", title=None))
-    return _config(c.properties(title=title))
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "bar"},
+        "encoding": encoding,
+        "width": 620,
+        "height": 18 * n + 10,
+    }
 
 
-def _line(alt: Any, df: pd.DataFrame, table: Table, enc: dict[str, str], title: str) -> Any:
+def _line(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
     x, y = enc["x"], enc["y"]
-    df = df.dropna(subset=[y])
-    kwargs: dict[str, Any] = {
-        "x": alt.X(
-            f"{x}:O" if enc.get("x_type") == "O" else f"{x}:Q",
-            title=_title(table, x),
-            axis=alt.Axis(format="d") if enc.get("x_type") != "O" else alt.Axis(),
-        ),
-        "y": alt.Y(f"{y}:Q", title=_title(table, y)),
-        "tooltip": [alt.Tooltip(f"{x}"), alt.Tooltip(f"{y}:Q", format=",.4g")],
+    rows = [r for r in rows if r.get(y) is not None]
+    ordinal = enc.get("x_type") == "O"
+    encoding: dict[str, Any] = {
+        "x": _field(x, "ordinal", title=_header(table, x))
+        if ordinal
+        else _field(x, "quantitative", title=_header(table, x), axis={"format": "d"}),
+        "y": _field(y, "quantitative", title=_header(table, y)),
+        "tooltip": [
+            _field(x, "ordinal" if ordinal else "quantitative"),
+            _field(y, "quantitative", format=",.4g"),
+        ],
     }
     if "color" in enc:
-        kwargs["color"] = alt.Color(
-            f"{enc['color']}:N", title=_title(table, enc["color"]), legend=alt.Legend(orient="top")
+        encoding["color"] = _field(
+            enc["color"], "nominal", title=_header(table, enc["color"]), legend={"orient": "top"}
         )
-    c = alt.Chart(df).mark_line(point=True).encode(**kwargs).properties(width=620, height=280)
-    return _config(c.properties(title=title))
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": True},
+        "encoding": encoding,
+        "width": 620,
+        "height": 280,
+    }
 
 
-def _band(alt: Any, df: pd.DataFrame, table: Table, enc: dict[str, str], title: str) -> Any:
+def _band(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
     x, lo, mid, hi = enc["x"], enc["low"], enc["mid"], enc["high"]
-    df = df.dropna(subset=[mid])
-    color = enc.get("color")
-    col_kw: dict[str, Any] = {}
-    if color:
-        col_kw["color"] = alt.Color(
-            f"{color}:N", title=_title(table, color), legend=alt.Legend(orient="top")
+    rows = [r for r in rows if r.get(mid) is not None]
+    color: dict[str, Any] = {}
+    if enc.get("color"):
+        color["color"] = _field(
+            enc["color"], "nominal", title=_header(table, enc["color"]), legend={"orient": "top"}
         )
-    xq = alt.X(f"{x}:Q", title=_title(table, x), axis=alt.Axis(format="d"))
-    area = (
-        alt.Chart(df)
-        .mark_area(opacity=0.25)
-        .encode(x=xq, y=alt.Y(f"{lo}:Q", title=_title(table, mid)), y2=f"{hi}:Q", **col_kw)
-    )
-    line = (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=xq,
-            y=f"{mid}:Q",
-            tooltip=[
-                alt.Tooltip(f"{x}:Q"),
-                alt.Tooltip(f"{lo}:Q", format=",.4g"),
-                alt.Tooltip(f"{mid}:Q", format=",.4g"),
-                alt.Tooltip(f"{hi}:Q", format=",.4g"),
+    xq = _field(x, "quantitative", title=_header(table, x), axis={"format": "d"})
+    area = {
+        "mark": {"type": "area", "opacity": 0.25},
+        "encoding": {
+            "x": xq,
+            "y": _field(lo, "quantitative", title=_header(table, mid)),
+            "y2": {"field": hi},
+            **color,
+        },
+    }
+    line = {
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": xq,
+            "y": _field(mid, "quantitative"),
+            "tooltip": [
+                _field(x, "quantitative"),
+                *(_field(k, "quantitative", format=",.4g") for k in (lo, mid, hi)),
             ],
-            **col_kw,
-        )
-    )
-    c = alt.layer(area, line).properties(width=620, height=280)
-    return _config(c.properties(title=title))
+            **color,
+        },
+    }
+    return {"data": {"values": rows}, "layer": [area, line], "width": 620, "height": 280}
 
 
 def to_svg(chart: Chart, table: Table) -> str:
     """The chart as an inline SVG string (no XML namespace attributes, no external refs)."""
     vlc = _require("vl_convert")
-    spec = altair_chart(chart, table).to_dict()
-    svg = vlc.vegalite_to_svg(spec)
+    _wait_for_engine()
+    svg = vlc.vegalite_to_svg(vegalite_spec(chart, table))
     head, sep, rest = svg.partition(">")
     return _XMLNS.sub("", head) + sep + rest
+
+
+__all__ = ["CONFIG", "to_svg", "vegalite_spec", "warm_up"]

@@ -1,9 +1,12 @@
 """The report model: what every format shows, as plain data (no rendering here).
 
 A :class:`Report` is built once from core results (:mod:`planner.reports.sizing`,
-:mod:`planner.reports.plan`, :mod:`planner.reports.projection`) and handed to the writers
-(HTML, XLSX, Markdown, JSON), so the four formats cannot disagree: they render the same
-answer paragraph, headline quantities, tables, charts, assumptions and provenance.
+:mod:`planner.reports.serving`, :mod:`planner.reports.plan`,
+:mod:`planner.reports.projection`, all through :class:`planner.reports.builder.ReportBuilder`)
+and handed to the writers (HTML, XLSX, Markdown, JSON), so the four formats cannot disagree:
+they render the same answer paragraph, headline quantities, tables, charts, assumptions and
+provenance. Every column and headline number names a quantity of the output vocabulary
+(:mod:`planner.quantities`, ``data/quantities.csv``), which gives its label, unit and format.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from planner import quantities
 
 #: Sections of a report, in reading order, with their headings.
 SECTIONS: dict[str, str] = {
@@ -45,50 +50,86 @@ def clean(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Column:
-    """One column: the data key, a human label, its unit and a display format.
+    """One column of a table, labelled by the output vocabulary (:mod:`planner.quantities`).
 
-    ``fmt`` is a Python format spec (``",.0f"``, ``".1%"``, ``".3g"``) for the text formats;
-    the XLSX writer maps it to an Excel number format and stores the raw number.
+    A column shows the quantity ``name`` (default: ``key``, the field in the rows): its header,
+    unit and number format are the vocabulary's, never this module's. ``qualifier`` adds
+    context to the label (``P10``). ``per_row`` names the row field holding each cell's own
+    quantity, for columns that mix units (a key/value table's ``value``, a published
+    figure): each cell then takes that quantity's format.
+
+    A column that is not an output (a factor, a note, a source, an assumption's value) is
+    made with :meth:`plain`: its header is given and it has no unit.
     """
 
     key: str
-    label: str
-    unit: str = ""
-    fmt: str = ""
+    name: str = ""
+    qualifier: str = ""
+    per_row: str = ""
+    text: str = ""
+    plain_fmt: str = ""
+
+    @classmethod
+    def plain(cls, key: str, text: str, fmt: str = "", per_row: str = "") -> Column:
+        """A column that is not an output quantity (factor, case, note, source)."""
+        return cls(key, text=text, plain_fmt=fmt, per_row=per_row)
+
+    @property
+    def quantity(self) -> str | None:
+        """The vocabulary entry shown, or None for a plain column."""
+        return None if self.text else (self.name or self.key)
+
+    @property
+    def label(self) -> str:
+        q = self.quantity
+        if q is None:
+            return self.text
+        base = quantities.label(q, unit=False)
+        return f"{base} {self.qualifier}" if self.qualifier else base
+
+    @property
+    def unit(self) -> str:
+        q = self.quantity
+        return "" if q is None else quantities.quantity(q).unit
+
+    @property
+    def fmt(self) -> str:
+        q = self.quantity
+        return self.plain_fmt if q is None else quantities.quantity(q).format
 
     @property
     def header(self) -> str:
-        """``label (unit)``: how HTML, Markdown and XLSX headers show the column."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """How HTML, Markdown and XLSX headers show the column: the vocabulary's label."""
+        q = self.quantity
+        if q is None:
+            return self.text
+        header = quantities.label(q)
+        if self.qualifier:
+            base = quantities.label(q, unit=False)
+            header = header.replace(base, f"{base} {self.qualifier}", 1)
+        return header
 
-    def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "label": self.label, "unit": self.unit, "format": self.fmt}
+    def cell_format(self, row: dict[str, Any]) -> str:
+        """The format of this column's cell in ``row`` (the row's quantity for ``per_row``)."""
+        if self.per_row:
+            name = row.get(self.per_row)
+            if isinstance(name, str) and name in quantities.all_quantities():
+                return quantities.quantity(name).format
+        return self.fmt
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "quantity": self.quantity,
+            "label": self.label,
+            "unit": self.unit,
+            "format": self.fmt,
+        }
 
 
-#: The standard result columns, defined once so every table labels a quantity the same way.
-STANDARD_COLUMNS: dict[str, Column] = {
-    c.key: c
-    for c in (
-        Column("gpus", "GPUs", "GPUs", ",.0f"),
-        Column("systems", "Systems", "systems", ",.0f"),
-        Column("days", "Training time", "days", ",.1f"),
-        Column("facility_power_mw", "Peak facility power (design-day PUE)", "MW", ",.2f"),
-        Column("energy_mwh", "Energy", "MWh", ",.0f"),
-        Column("cost_usd", "Cost", "USD", ",.0f"),
-        Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
-        Column("pricing", "Pricing"),
-        Column("mfu", "MFU", "fraction", ".3g"),
-        Column("pue", "Annual PUE", "ratio", ".3g"),
-        Column("design_pue", "Design-day PUE", "ratio", ".3g"),
-        Column("note", "Note"),
-        Column("run", "Run"),
-    )
-}
-
-
-def std(*keys: str) -> tuple[Column, ...]:
-    """The standard columns named by ``keys``, in that order."""
-    return tuple(STANDARD_COLUMNS[k] for k in keys)
+def columns(*keys: str) -> tuple[Column, ...]:
+    """Vocabulary columns named by ``keys``, in that order."""
+    return tuple(Column(k) for k in keys)
 
 
 @dataclass(frozen=True)
@@ -118,11 +159,8 @@ class Table:
 
     @staticmethod
     def cell_format(row: dict[str, Any], column: Column) -> str:
-        """Display format of one cell: a row's ``_fmt`` applies to its ``value`` column
-        (key/value tables mix units), otherwise the column's."""
-        if column.key == "value" and row.get("_fmt"):
-            return str(row["_fmt"])
-        return column.fmt
+        """Display format of one cell (:meth:`Column.cell_format`)."""
+        return column.cell_format(row)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,19 +175,39 @@ class Table:
 
 @dataclass(frozen=True)
 class Quantity:
-    """A headline number: ``key`` is the core result's field name (``facility_power_mw``)."""
+    """A headline number: ``key`` is its field in the data (``facility_power_mw``,
+    ``total_twh_2030``); ``name`` its vocabulary entry (default ``key``), which gives the
+    label, unit and format; ``qualifier`` adds context to the label (``(World, 2030)``)."""
 
     key: str
-    label: str
     value: Any
-    unit: str = ""
-    fmt: str = ""
+    name: str = ""
+    qualifier: str = ""
     note: str = ""
+
+    @property
+    def quantity(self) -> str:
+        return self.name or self.key
+
+    @property
+    def label(self) -> str:
+        base = quantities.label(self.quantity, unit=False)
+        return f"{base} {self.qualifier}" if self.qualifier else base
+
+    @property
+    def unit(self) -> str:
+        unit = quantities.quantity(self.quantity).unit
+        return "" if unit in {"fraction", "ratio"} else unit
+
+    @property
+    def fmt(self) -> str:
+        return quantities.quantity(self.quantity).format
 
     def to_dict(self) -> dict[str, Any]:
         return clean(
             {
                 "key": self.key,
+                "quantity": self.quantity,
                 "label": self.label,
                 "value": self.value,
                 "unit": self.unit,
@@ -246,10 +304,10 @@ class Provenance:
 
 #: Columns of the assumptions table, shared by every report kind.
 ASSUMPTION_COLUMNS: tuple[Column, ...] = (
-    Column("name", "Assumption"),
-    Column("value", "Value", fmt=".6g"),
-    Column("unit", "Unit"),
-    Column("source", "Source"),
+    Column.plain("name", "Assumption"),
+    Column.plain("value", "Value", ".6g"),
+    Column.plain("unit", "Unit"),
+    Column.plain("source", "Source"),
 )
 
 
@@ -303,8 +361,8 @@ class Report:
         if any("low" in a or "high" in a for a in self.assumptions):  # ranges (projections)
             columns = (
                 *ASSUMPTION_COLUMNS[:2],
-                Column("low", "Low", fmt=".6g"),
-                Column("high", "High", fmt=".6g"),
+                Column.plain("low", "Low", ".6g"),
+                Column.plain("high", "High", ".6g"),
                 *ASSUMPTION_COLUMNS[2:],
             )
         return Table(

@@ -15,24 +15,20 @@ from typing import Any
 
 import pandas as pd
 
-import planner
 from planner._arrays import to_python
-from planner._paths import data_dir
 from planner.catalog import Catalog, load_catalog
+from planner.reports import builder as b
 from planner.reports._format import money
 from planner.reports.model import (
     Chart,
     Column,
     InputFile,
-    Provenance,
     Quantity,
     Report,
     Table,
     input_file,
-    std,
 )
-from planner.reports.sizing import KV_COLUMNS, sensitivity_tables
-from planner.sensitivity import DEFAULT_SWING, OUTPUT_LABELS, SensitivityResult, sensitivity
+from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
 from planner.sizing import SizingResult
 from planner.workloads import TrainingRun
 
@@ -101,21 +97,28 @@ def build_plan_report(
         f"Optimised plan - objective: {OBJECTIVE_LABELS.get(plan.objective, plan.objective)}; "
         f"pricing {plan.pricing}; solver {plan.solver}; status {plan.status}; scenario {path}"
     )
-    tables: list[Table] = []
-    charts: list[Chart] = []
+    rb = b.ReportBuilder("plan", command)
     if runs_rows:
-        tables.append(_runs_table(runs_rows))
-        tables.append(_totals_table(plan.totals))
+        rb.add(
+            _runs_table(runs_rows),
+            b.kv_table(
+                plan.totals,
+                plan.totals,
+                name="totals",
+                title="Totals over the runs",
+                aliases=ALIASES,
+            ),
+        )
     if not plan.constraints.empty:
-        tables.append(_constraints_table(_records(plan.constraints)))
+        rb.add(_constraints_table(_records(plan.constraints)))
     if not plan.relaxations.empty:
-        tables.append(_relaxations_table(_records(plan.relaxations)))
+        rb.add(_relaxations_table(_records(plan.relaxations)))
     chosen = {(r["run"], r["chip"]) for r in runs_rows}
-    tables.append(_comparison_table(comparison_rows, chosen))
+    rb.add(_comparison_table(comparison_rows, chosen))
     if sens:
-        tables += list(sensitivity_tables(sens))
+        rb.add(*b.sensitivity_tables(sens))
     if runs_rows and not plan.constraints.empty:
-        charts.append(
+        rb.chart(
             Chart(
                 name="limits",
                 title="How much of each limit the plan uses",
@@ -125,7 +128,7 @@ def build_plan_report(
                 caption="Binding limits highlighted: loosening them would improve the objective.",
             )
         )
-    charts.append(
+    rb.chart(
         Chart(
             name="candidates_power",
             title="Every candidate chip alone: peak facility power at each run's deadline",
@@ -146,7 +149,7 @@ def build_plan_report(
         enc = {"x": "relative_change", "y": "factor", "color": "case", "facet": "output_label"}
         if len(sens) > 1:
             enc["row"] = "subject"
-        charts.append(
+        rb.chart(
             Chart(
                 name="tornado",
                 title=f"Sensitivity at the planned GPUs: each factor moved {swing:.0%} down and "
@@ -159,36 +162,26 @@ def build_plan_report(
                 + ("" if len(shown) == len(sens) else f" First {MAX_TORNADO_ROWS} runs shown."),
             )
         )
-
-    notes = list(plan.notes)
-    notes.append(
+    rb.note(
+        *plan.notes,
         "Runs are concurrent: each on its own cluster, all drawing peak power at the same time "
         f"(planner.optimization). Pricing {plan.pricing}: "
         + _PRICING_CHARGE.get(plan.pricing, "as the scenario's candidates.pricing")
-        + "."
+        + ".",
+        *(n for _, s in sens for n in s.notes),
     )
-    notes += [n for _, s in sens for n in s.notes]
     if sens:
-        notes.append(
+        rb.note(
             "Sensitivity keeps the planned GPUs and re-sizes each run with the core: the days "
             "move, the hardware does not (re-optimising is a new plan)."
         )
-    provenance = Provenance(
-        planner_version=planner.__version__,
-        inputs=_inputs(path, cat),
-        command=command,
-    )
-    return Report(
-        kind="plan",
+    return rb.build(
         title=title,
         subtitle=subtitle,
         summary=_summary(plan, title, sens),
         headline=_headline(plan, payload, sc.site.grid_limit_mw),
         assumptions=_assumptions(sc, path, sized),
-        tables=tuple(tables),
-        charts=tuple(charts),
-        notes=tuple(notes),
-        provenance=provenance,
+        inputs=_inputs(path, cat),
         data={
             "plan": payload,
             "sensitivity": {label: s.to_dict() for label, s in sens},
@@ -207,20 +200,19 @@ _PRICING_CHARGE = {
 
 
 def _inputs(path: str | Path, cat: Catalog) -> tuple[InputFile, ...]:
-    d = data_dir()
-    return (
+    return b.inputs(
         input_file("site scenario", path),
-        input_file("accelerator catalog", Path(cat.path)),
-        input_file("default assumptions", d / "assumptions.csv"),
-        input_file("facility profiles", d / "facility.csv"),
-        input_file("chip prices and rents", d / "chip_economics.csv"),
-        input_file("economics (service life, utilisation, cost of capital)", d / "economics.csv"),
+        cat.path,
+        "default assumptions",
+        "facility profiles",
+        "chip prices and rents",
+        "economics (service life, utilisation, cost of capital)",
     )
 
 
 def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quantity, ...]:
     t = payload["totals"]
-    status = Quantity("status", "status", plan.status, note=f"solver {plan.solver}")
+    status = Quantity("status", plan.status, note=f"solver {plan.solver}")
     if not t:
         needed = None
         rel = plan.relaxations
@@ -228,46 +220,38 @@ def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quant
             needed = to_python(rel.loc["grid_limit_mw", "needed"])
         return (
             status,
-            Quantity("grid_limit_mw", "grid limit", grid_mw, "MW", ",.2f"),
+            Quantity("grid_limit_mw", grid_mw),
             Quantity(
                 "needed_grid_mw",
-                "grid needed",
                 needed,
-                "MW",
-                ",.2f",
                 note="least grid that gives a plan" if needed is not None else "",
             ),
         )
     chips = ", ".join(dict.fromkeys(r["chip"] for r in payload["runs"]))
+    on_grid = t.get("grid_power_mw", 0)
     return (
         status,
-        Quantity("chips", "chips", chips),
-        Quantity("gpus", "GPUs", t["gpus"], "GPUs", ",.0f"),
-        Quantity("systems", "systems", t["systems"], "systems", ",.0f"),
+        Quantity("chips", chips),
+        Quantity("gpus", t["gpus"]),
+        Quantity("systems", t["systems"]),
         Quantity(
             "facility_power_mw",
-            "peak facility power (design-day PUE)",
             t["facility_power_mw"],
-            "MW",
-            ",.2f",
             note=f"grid limit {grid_mw:g} MW"
-            if t.get("grid_power_mw") == t["facility_power_mw"]
-            else f"{t.get('grid_power_mw', 0):,.2f} MW on the site grid (design-day PUE, rented "
+            if on_grid == t["facility_power_mw"]
+            else f"{on_grid:,.2f} MW on the site grid (design-day PUE, rented "
             f"systems off site) of its {grid_mw:g} MW limit",
         ),
-        Quantity("energy_mwh", "energy", t["energy_mwh"], "MWh", ",.0f"),
-        Quantity("pricing", "pricing", plan.pricing, note="candidates.pricing"),
-        Quantity("cost_usd", f"cost ({plan.pricing})", t["cost_usd"], "USD", ",.0f"),
+        Quantity("energy_mwh", t["energy_mwh"]),
+        Quantity("pricing", plan.pricing, note="candidates.pricing"),
+        Quantity("cost_usd", t["cost_usd"], note=plan.pricing),
         Quantity(
             "cluster_capex_usd",
-            "cluster capex up front",
             t.get("cluster_capex_usd"),
-            "USD",
-            ",.0f",
             note="in the cost" if plan.pricing == "capex" else "not in the cost",
         ),
-        Quantity("emissions_tco2", "emissions", t["emissions_tco2"], "tCO2", ",.0f"),
-        Quantity("longest_days", "longest run", t["longest_days"], "days", ",.1f"),
+        Quantity("emissions_tco2", t["emissions_tco2"]),
+        Quantity("longest_days", t["longest_days"]),
     )
 
 
@@ -284,17 +268,39 @@ def _summary(plan: Any, title: str, sens: list[tuple[str, SensitivityResult]]) -
         shown = f" ({value:,.4g} {plan.objective_unit})"
     text = f"{title}. Plan for {goal}{shown}: {plan.message}"
     for label, s in sens[:1]:
-        df = s.table[s.table["output"] == "days"].copy()
-        df["abs"] = df["relative_change"].abs()
-        if df["abs"].notna().any():
-            top = df.loc[df["abs"].idxmax()]
-            direction = "lower" if top["applied_change"] < 0 else "higher"
-            text += (
-                f" Largest lever on {label} at the planned GPUs: {top['factor']} "
-                f"{abs(top['applied_change']):.0%} {direction} changes the "
-                f"{OUTPUT_LABELS['days']} by {top['relative_change']:+.0%}."
-            )
+        lever = b.largest_lever(s, "days", f" on {label} at the planned GPUs")
+        if lever:
+            text += " " + lever
     return text
+
+
+#: Keys of the plan's frames named otherwise in the vocabulary.
+ALIASES = {"electricity_usd": "electricity_cost_usd", "rental_usd": "rental_cost_usd"}
+RUN_KEYS = (
+    "systems",
+    "gpus",
+    "share",
+    "days",
+    "deadline_days",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh",
+    "cost_usd",
+    "capex_usd",
+    "amortized_hardware_usd",
+    "electricity_usd",
+    "rental_usd",
+    "cluster_capex_usd",
+    "emissions_tco2",
+    "pricing",
+    "mfu",
+    "pue",
+)
+SERVICE_KEYS = ("systems_needed", "tpot_s", "wh_per_query")
+
+
+def _column(key: str) -> Column:
+    return Column(key, name=ALIASES.get(key, ""))
 
 
 def _runs_table(rows: list[dict[str, Any]]) -> Table:
@@ -304,68 +310,12 @@ def _runs_table(rows: list[dict[str, Any]]) -> Table:
         title="The plan: chip and count per run"
         + (" and per inference service (at its peak demand)" if services else ""),
         columns=(
-            Column("run", "Run or service" if services else "Run"),
-            Column("chip", "Chip"),
-            *([Column("workload", "Workload")] if services else []),
-            Column("systems", "Systems", "systems", ",.0f"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("share", "Share of the run", "%", ".0%"),
-            Column("days", "Training time", "days", ",.1f"),
-            Column("deadline_days", "Deadline", "days", ",.1f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
-            Column("average_facility_power_mw", "Average facility power", "MW", ",.2f"),
-            Column("energy_mwh", "Energy", "MWh", ",.0f"),
-            Column("cost_usd", "Cost", "USD", ",.0f"),
-            Column("capex_usd", "Capex (in the cost)", "USD", ",.0f"),
-            Column("amortized_hardware_usd", "Amortised hardware", "USD", ",.0f"),
-            Column("electricity_usd", "Electricity", "USD", ",.0f"),
-            Column("rental_usd", "Rental", "USD", ",.0f"),
-            Column("cluster_capex_usd", "Cluster capex up front", "USD", ",.0f"),
-            Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
-            Column("pricing", "Pricing"),
-            Column("mfu", "MFU", "fraction", ".3g"),
-            Column("pue", "Annual PUE (energy)", "ratio", ".3g"),
-            *(
-                [
-                    Column("systems_needed", "Systems for the peak", "systems", ",.1f"),
-                    Column("tpot_s", "Time per output token", "s", ".3g"),
-                    Column("wh_per_query", "Energy per query", "Wh", ".3g"),
-                ]
-                if services
-                else []
-            ),
+            Column.plain("run", "Run or service" if services else "Run"),
+            Column("chip", name="accelerator"),
+            *([Column("workload")] if services else []),
+            *(_column(k) for k in RUN_KEYS),
+            *(_column(k) for k in (SERVICE_KEYS if services else ())),
         ),
-        rows=tuple(rows),
-    )
-
-
-_TOTAL_UNITS = {
-    "systems": ("systems", "systems", ",.0f"),
-    "gpus": ("GPUs", "GPUs", ",.0f"),
-    "facility_power_mw": ("peak facility power (all systems, design-day PUE)", "MW", ",.3f"),
-    "grid_power_mw": ("peak on the site grid (design-day PUE; bought only)", "MW", ",.3f"),
-    "energy_mwh": ("energy", "MWh", ",.0f"),
-    "cost_usd": ("cost in the pricing in force", "USD", ",.0f"),
-    "capex_usd": ("capex in the cost (pricing capex)", "USD", ",.0f"),
-    "amortized_hardware_usd": ("amortised hardware (pricing amortized)", "USD", ",.0f"),
-    "electricity_usd": ("electricity", "USD", ",.0f"),
-    "rental_usd": ("rental (pricing rent)", "USD", ",.0f"),
-    "cluster_capex_usd": ("cluster capex up front (any pricing)", "USD", ",.0f"),
-    "emissions_tco2": ("emissions", "tCO2", ",.0f"),
-    "longest_days": ("longest run", "days", ",.2f"),
-    "longest_fraction_of_deadline": ("longest run / its deadline", "fraction", ".3f"),
-}
-
-
-def _totals_table(totals: dict[str, Any]) -> Table:
-    rows = []
-    for key, value in totals.items():
-        label, unit, fmt = _TOTAL_UNITS.get(key, (key.replace("_", " "), "", ""))
-        rows.append({"quantity": label, "key": key, "value": value, "unit": unit, "_fmt": fmt})
-    return Table(
-        name="totals",
-        title="Totals over the runs",
-        columns=KV_COLUMNS,
         rows=tuple(rows),
     )
 
@@ -389,19 +339,13 @@ def _constraints_table(rows: list[dict[str, Any]]) -> Table:
         name="constraints",
         title="Limits: use, slack and whether they bind",
         columns=(
-            Column("constraint", "Limit"),
-            Column("unit", "Unit"),
-            Column("limit", "Limit value", fmt=",.4g"),
-            Column("used", "Used", fmt=",.4g"),
-            Column("slack", "Slack", fmt=",.4g"),
-            Column("used_fraction", "Used", "% of limit", ".1%"),
-            Column("binding_status", "Binding"),
-            Column("objective_if_10pct_looser", "Objective if 10% looser", fmt=",.4g"),
+            Column.plain("constraint", "Limit"),
+            b.UNIT,
+            *(Column(k) for k in ("limit", "used", "slack", "used_fraction")),
+            Column.plain("binding_status", "Binding"),
+            Column("objective_if_10pct_looser"),
             *(
-                [
-                    Column("binds_for", "Binds for"),
-                    Column("objective_without_limit", "Objective without the limit", fmt=",.4g"),
-                ]
+                [Column.plain("binds_for", "Binds for"), Column("objective_without_limit")]
                 if any("binds_for" in r for r in rows)
                 else []
             ),
@@ -420,13 +364,11 @@ def _relaxations_table(rows: list[dict[str, Any]]) -> Table:
         name="relaxations",
         title="What it would take: the least change of each limit alone that gives a plan",
         columns=(
-            Column("relax", "Relax"),
-            Column("unit", "Unit"),
-            Column("current", "Current", fmt=",.4g"),
-            Column("needed", "Needed", fmt=",.4g"),
-            Column("change", "Change", fmt=",.4g"),
-            Column("works", "Works"),
-            Column("detail", "Detail"),
+            Column.plain("relax", "Relax"),
+            b.UNIT,
+            *(Column(k) for k in ("current", "needed", "change")),
+            Column.plain("works", "Works"),
+            Column.plain("detail", "Detail"),
         ),
         rows=tuple(rows),
         section="constraints",
@@ -446,17 +388,27 @@ def _comparison_table(rows: list[dict[str, Any]], chosen: set[tuple[str, str]]) 
         name="candidates",
         title="Every candidate chip alone, per run, at the run's deadline",
         columns=(
-            Column("run", "Run"),
-            Column("chip", "Chip"),
-            Column("chosen", "In the plan"),
-            *std("gpus", "systems", "days", "facility_power_mw", "energy_mwh", "cost_usd"),
-            Column("emissions_tco2", "Emissions", "tCO2", ",.0f"),
-            Column("mfu", "MFU", "fraction", ".3g"),
-            Column("pue", "Annual PUE (energy)", "ratio", ".3g"),
-            Column("fits_grid", "Fits grid"),
-            Column("fits_budget", "Fits budget"),
-            Column("fits_supply", "Fits supply"),
-            Column("note", "Note"),
+            Column.plain("run", "Run"),
+            Column("chip", name="accelerator"),
+            Column.plain("chosen", "In the plan"),
+            *(
+                Column(k)
+                for k in (
+                    "gpus",
+                    "systems",
+                    "days",
+                    "facility_power_mw",
+                    "energy_mwh",
+                    "cost_usd",
+                    "emissions_tco2",
+                    "mfu",
+                    "pue",
+                )
+            ),
+            Column.plain("fits_grid", "Fits grid"),
+            Column.plain("fits_budget", "Fits budget"),
+            Column.plain("fits_supply", "Fits supply"),
+            b.NOTE,
         ),
         rows=tuple(out),
         section="comparison",

@@ -15,15 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-import planner
+from planner import quantities
 from planner._arrays import to_python
-from planner._paths import data_dir
 from planner.catalog import Catalog, load_catalog
+from planner.reports import builder as b
 from planner.reports.model import (
     Chart,
     Column,
     InputFile,
-    Provenance,
     Quantity,
     Report,
     Table,
@@ -34,24 +33,8 @@ from planner.reports.model import (
 DEFAULT_SAMPLES = 10_000
 DEFAULT_SEED = 0
 
-#: (label, unit, format) of the frame's quantity columns.
-QUANTITIES: dict[str, tuple[str, str, str]] = {
-    "total_twh": ("Data centres", "TWh", ",.1f"),
-    "ai_twh": ("AI", "TWh", ",.1f"),
-    "non_ai_twh": ("Non-AI", "TWh", ",.1f"),
-    "total_gw": ("Data centres, average", "GW", ",.2f"),
-    "ai_gw": ("AI, average", "GW", ",.2f"),
-    "ai_peak_gw": ("AI, grid peak (design day)", "GW", ",.2f"),
-    "electricity_twh": ("National electricity", "TWh", ",.0f"),
-    "total_share": ("Data centres' share", "% of electricity", ".2%"),
-    "ai_share": ("AI share", "% of electricity", ".2%"),
-    "reference_runs_per_year": ("Reference runs per year", "runs", ",.0f"),
-    "ai_accelerators_in_service": ("AI accelerators in service", "units", ",.0f"),
-    "ai_dense_bf16_eflops": ("Installed dense BF16 peak", "EFLOP/s", ",.0f"),
-    "pue": ("PUE (annual: energy)", "ratio", ".3f"),
-    "design_pue": ("PUE (design day: grid peak)", "ratio", ".3f"),
-}
-PUBLISHED_UNITS = {"_twh": "TWh", "_gw": "GW", "_share": "fraction of electricity"}
+#: Percentile suffixes of the frame's banded columns (``total_twh_p10``).
+BANDS = ("p10", "p50", "p90")
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -59,18 +42,15 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _column(key: str) -> Column:
-    for base, (label, unit, fmt) in QUANTITIES.items():
-        if key == base:
-            return Column(key, label, unit, fmt)
-        if key.startswith(base + "_p"):
-            return Column(key, f"{label} {key[len(base) + 1 :].upper()}", unit, fmt)
-    names = {
-        "variant": "Variant",
-        "country": "Country / region",
-        "year": "Year",
-        "electricity_definition": "Electricity definition",
-    }
-    return Column(key, names.get(key, key.replace("_", " ")), fmt="d" if key == "year" else "")
+    """The vocabulary column of a frame column; a band (``total_twh_p10``) is its quantity's
+    column qualified ``P10``; a column the vocabulary lacks is shown under its own name."""
+    known = quantities.all_quantities()
+    if key in known:
+        return Column(key)
+    base, _, band = key.rpartition("_")
+    if band in BANDS and base in known:
+        return Column(key, name=base, qualifier=band.upper())
+    return Column.plain(key, key.replace("_", " "))
 
 
 def build_projection_report(
@@ -110,12 +90,11 @@ def build_projection_report(
         scope_frame = frame.drop_duplicates(["variant", "year"])
     banded = "total_twh_p10" in frame.columns
 
-    tables = [
-        _trajectory_table(scope_frame, scope, banded),
-        _regions_table(frame, scope, end),
-    ]
+    rb = b.ReportBuilder("projection", command)
+    regions = _regions_table(frame, scope, end)
+    rb.add(_trajectory_table(scope_frame, scope, banded), regions)
     if res.published:
-        tables.append(_published_table(res.published))
+        rb.add(_published_table(res.published))
     extra: dict[str, Any] = {}
     if backtest:
         from planner import backtest as bt
@@ -124,9 +103,8 @@ def build_projection_report(
         checks = fleet.reconcile(strict=False)
         table = bt.backtest()
         extra = {"fleet_checks": _rows(checks), "backtest": bt.to_records(table)}
-        tables.append(_checks_table(checks))
-        tables.append(_backtest_table(table))
-    tables.append(
+        rb.add(_checks_table(checks), _backtest_table(table))
+    rb.add(
         Table(
             name="projection",
             title="The whole projection: every variant, region and year",
@@ -136,7 +114,7 @@ def build_projection_report(
             collapsed=True,
         )
     )
-    charts = [
+    rb.chart(
         Chart(
             name="trajectory",
             title=f"{scope}: data-centre electricity by year"
@@ -153,9 +131,9 @@ def build_projection_report(
             if banded
             else "Central values.",
         )
-    ]
-    if len(tables[1].rows) > len(res.variants):  # regions besides the scope
-        charts.append(
+    )
+    if len(regions.rows) > len(res.variants):  # regions besides the scope
+        rb.chart(
             Chart(
                 name="regions",
                 title=f"Data-centre electricity by region in {end} ({scope} total omitted)",
@@ -165,25 +143,21 @@ def build_projection_report(
                 | ({"color": "variant"} if multi else {}),
             )
         )
-    notes = [f"Calibration ({v}): {text}" for v, text in res.calibration.items()]
-    notes += list(res.notes)  # one-sided bands, common regional split, ...
-    notes.append(
+    rb.note(*(f"Calibration ({v}): {text}" for v, text in res.calibration.items()))
+    rb.note(*res.notes)  # one-sided bands, common regional split, ...
+    rb.note(
         "Two PUEs: energy (TWh) and average GW use the annual PUE (what the meter bills over "
         "the year); the AI grid peak (ai_peak_gw) is the AI fleet's IT power at nameplate "
         "(average / load factor) x the design-day PUE (the hottest hours the grid connection "
         "must carry): the scenario's design_pue, or derived from the annual PUE (see the "
         "design_pue assumptions). The non-AI load has no nameplate in the scenarios, so no "
-        "peak is given for it."
-    )
-    notes.append(
+        "peak is given for it.",
         f"Share of national electricity uses each study's own denominator "
-        f"({first.electricity.definition}; data/countries/electricity.csv)."
-    )
-    notes.append(
+        f"({first.electricity.definition}; data/countries/electricity.csv).",
         "Sensitivity of a projection is given by its uncertainty bands: every input given as a "
         f"range is sampled ({res.samples:,} Monte Carlo samples, seed {res.seed})."
         if res.samples
-        else "Central values only (no Monte Carlo samples)."
+        else "Central values only (no Monte Carlo samples).",
     )
     assumptions: list[dict[str, Any]] = []
     for row in res.inputs:
@@ -219,37 +193,25 @@ def build_projection_report(
             "source": f"planner report default (as planner project), seed {res.seed}",
         }
     )
-    return Report(
-        kind="projection",
+    return rb.build(
         title=res.title,
         subtitle=f"Projection {res.scenario} ({', '.join(res.variants)}), {start}-{end}; "
         f"source: {res.source}",
         summary=_summary(res, scope_frame, frame, scope, banded),
         headline=_headline(scope_frame, res.variants, scope, start, end),
-        assumptions=tuple(assumptions),
-        tables=tuple(tables),
-        charts=tuple(charts),
-        notes=tuple(notes),
-        provenance=Provenance(
-            planner_version=planner.__version__,
-            inputs=_inputs(path, cat),
-            command=command,
-        ),
+        assumptions=assumptions,
+        inputs=_inputs(path, cat),
         data={"projection": payload, **extra},
     )
 
 
 def _inputs(path: str | Path, cat: Catalog) -> tuple[InputFile, ...]:
-    d = data_dir()
-    files = [
+    return b.inputs(
         input_file("projection scenario", path),
-        input_file("accelerator catalog", Path(cat.path)),
-    ]
-    electricity = d / "countries" / "electricity.csv"
-    if electricity.is_file():
-        files.append(input_file("national electricity", electricity))
-    files.append(input_file("presets (reference run)", d / "presets.toml"))
-    return tuple(files)
+        cat.path,
+        "national electricity",
+        "presets (reference run)",
+    )
 
 
 def _value(scope_frame: pd.DataFrame, variant: str, year: int, key: str) -> Any:
@@ -262,8 +224,7 @@ def _band(scope_frame: pd.DataFrame, variant: str, year: int, key: str) -> str:
     hi = _value(scope_frame, variant, year, f"{key}_p90")
     if lo is None or hi is None:
         return ""
-    fmt = QUANTITIES[key][2]
-    return f"P10-P90 {format(lo, fmt)}-{format(hi, fmt)}"
+    return f"P10-P90 {quantities.format_value(key, lo)}-{quantities.format_value(key, hi)}"
 
 
 def _headline(
@@ -273,24 +234,22 @@ def _headline(
     out: list[Quantity] = []
     multi = len(variants) > 1
     for v in variants:
-        wanted = [("total_twh", start, f"{scope} data centres")] if start != end else []
+        wanted = [("total_twh", start)] if start != end else []
         wanted += [
-            ("total_twh", end, f"{scope} data centres"),
-            ("ai_twh", end, "AI"),
-            ("total_share", end, "share of electricity"),
-            ("total_gw", end, "average power"),
-            ("ai_peak_gw", end, "AI grid peak (design day)"),
-            ("reference_runs_per_year", end, "reference runs a year"),
+            ("total_twh", end),
+            ("ai_twh", end),
+            ("total_share", end),
+            ("total_gw", end),
+            ("ai_peak_gw", end),
+            ("reference_runs_per_year", end),
         ]
-        for key, year, label in wanted:
-            _, unit, fmt = QUANTITIES[key]
+        for key, year in wanted:
             out.append(
                 Quantity(
                     f"{key}_{year}" + (f"_{v}" if multi else ""),
-                    f"{label} {year}" + (f" ({v})" if multi else ""),
                     _value(scope_frame, v, year, key),
-                    unit,
-                    fmt,
+                    name=key,
+                    qualifier=f"({scope}, {year}" + (f", {v})" if multi else ")"),
                     note=_band(scope_frame, v, year, key) if year == end else "",
                 )
             )
@@ -401,34 +360,23 @@ def _regions_table(frame: pd.DataFrame, scope: str, end: int) -> Table:
 
 
 def _published_table(published: list[dict[str, Any]]) -> Table:
-    rows = []
-    for p in published:
-        unit = next((u for s, u in PUBLISHED_UNITS.items() if p["quantity"].endswith(s)), "")
-        rows.append(
-            {
-                **{k: to_python(v) for k, v in p.items()},
-                "unit": unit,
-                "label": p.get("label", "predicted"),
-            }
-        )
-    return Table(
-        name="published",
+    rows = [{**p, "label": p.get("label", "predicted")} for p in published]
+    return b.published_table(
+        rows,
+        (
+            Column("variant"),
+            Column("country"),
+            Column("year"),
+            b.QUANTITY,
+            b.UNIT,
+            b.PUBLISHED,
+            b.MODEL,
+            Column("relative_difference"),
+            Column.plain("label", "Calibrated or predicted"),
+            b.NOTE,
+        ),
         title="Model vs the published figures of the study (calibrated: by construction; "
         "predicted: a test of the model)",
-        columns=(
-            Column("variant", "Variant"),
-            Column("country", "Country / region"),
-            Column("year", "Year", fmt="d"),
-            Column("quantity", "Quantity"),
-            Column("unit", "Unit"),
-            Column("published", "Published", fmt=",.4g"),
-            Column("model", "Model", fmt=",.4g"),
-            Column("relative_difference", "Difference", "%", "+.1%"),
-            Column("label", "Calibrated or predicted"),
-            Column("note", "Note"),
-        ),
-        rows=tuple(rows),
-        section="comparison",
     )
 
 
@@ -438,16 +386,16 @@ def _checks_table(checks: pd.DataFrame) -> Table:
         title="AI fleet vs the money and the chips: units x ASP against vendor revenue, "
         "installed FLOP/s against Epoch AI (planner.fleet.reconcile)",
         columns=(
-            Column("check", "Check"),
-            Column("scope", "Vendor / scope"),
-            Column("year", "Year", fmt="d"),
-            Column("implied", "Fleet", fmt=",.4g"),
-            Column("published", "Published", fmt=",.4g"),
-            Column("unit", "Unit"),
-            Column("error", "Difference", "%", "+.1%"),
-            Column("low", "Allowed from", "%", "+.0%"),
-            Column("high", "Allowed to", "%", "+.0%"),
-            Column("source", "Source"),
+            Column.plain("check", "Check"),
+            Column.plain("scope", "Vendor / scope"),
+            Column("year"),
+            Column("implied"),
+            Column("published"),
+            b.UNIT,
+            Column("error"),
+            Column("low", name="error_low"),
+            Column("high", name="error_high"),
+            b.SOURCE,
         ),
         rows=tuple(_rows(checks)),
         section="comparison",
@@ -461,16 +409,16 @@ def _backtest_table(table: pd.DataFrame) -> Table:
         title="Out-of-sample backtest of the fleet model: data up to the cut-off year, "
         "published figures of later years predicted (planner.backtest)",
         columns=(
-            Column("cutoff_year", "Data up to", fmt="d"),
-            Column("study", "Study"),
-            Column("region", "Country / region"),
-            Column("year", "Year", fmt="d"),
-            Column("published", "Published", "TWh", ",.4g"),
-            Column("predicted", "Predicted", "TWh", ",.4g"),
-            Column("error", "Error", "%", "+.1%"),
-            Column("persistence_error", "Error if nothing changed", "%", "+.1%"),
-            Column("used_as_input", "Used as input"),
-            Column("anchor", "Non-AI anchor"),
+            Column("cutoff_year"),
+            Column.plain("study", "Study"),
+            Column("region", name="country"),
+            Column("year"),
+            Column("published", name="published_twh"),
+            Column("predicted", name="predicted_twh"),
+            Column("error"),
+            Column("persistence_error"),
+            Column.plain("used_as_input", "Used as input"),
+            Column.plain("anchor", "Non-AI anchor"),
         ),
         rows=tuple(_rows(table.drop(columns=["source", "figure"]))),
         section="comparison",

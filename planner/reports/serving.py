@@ -11,22 +11,21 @@ answer), :func:`planner.serving.compare_serving` (every chip for the same servic
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-import planner
+from planner import quantities
 from planner._arrays import to_python
 from planner._paths import data_dir
 from planner.catalog import Catalog, load_catalog
+from planner.reports import builder as b
 from planner.reports._format import auto_format, money
 from planner.reports.model import (
     Chart,
     Column,
     InputFile,
-    Provenance,
     Quantity,
     Report,
     Table,
@@ -47,54 +46,80 @@ USERS_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: Reasoning multipliers swept (1 = no hidden chain of thought; o1-style models: 10-50x).
 REASONING_MULTIPLIERS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
-#: (key, label, unit, format) of every scalar result shown in the results table.
-RESULT_ROWS: tuple[tuple[str, str, str, str], ...] = (
-    ("accelerator", "accelerator", "", ""),
-    ("precision", "tensor precision", "", ""),
-    ("model", "model", "", ""),
-    ("gpus_per_replica", "GPUs per replica", "GPUs", ",.0f"),
-    ("batch_size", "decode batch per replica", "sequences", ",.0f"),
-    ("batch_limit", "batch limited by", "", ""),
-    ("decode_bound", "decode bound by", "", ""),
-    ("weights_gb_per_replica", "weights per replica", "GB", ",.1f"),
-    ("kv_cache_gb_per_replica", "KV cache per replica", "GB", ",.1f"),
-    ("kv_cache_bytes_per_token", "KV cache per token", "bytes", ",.0f"),
-    ("ttft_s", "time to first token", "s", ".3g"),
-    ("tpot_s", "time per output token", "s", ".3g"),
-    ("tokens_per_s_per_gpu", "generated tokens per GPU", "tokens/s", ",.0f"),
-    ("queries_per_s_per_replica", "queries per replica", "queries/s", ",.3g"),
-    ("queries_per_s_average", "demand, average", "queries/s", ",.0f"),
-    ("queries_per_s_peak", "demand, peak hour", "queries/s", ",.0f"),
-    ("generated_tokens_per_query", "generated tokens per query", "tokens", ",.0f"),
-    ("load_fraction", "average load", "fraction", ".3g"),
-    ("replicas", "replicas", "replicas", ",.0f"),
-    ("gpus", "GPUs", "GPUs", ",.0f"),
-    ("systems", "systems", "systems", ",.0f"),
-    ("it_power_mw", "peak IT power", "MW", ",.3f"),
-    ("pue", "annual PUE (energy)", "ratio", ".3g"),
-    ("design_pue", "design-day PUE (grid peak)", "ratio", ".3g"),
-    ("facility_power_mw", "peak facility power (grid)", "MW", ",.3f"),
-    ("average_facility_power_mw", "average facility power (meter)", "MW", ",.3f"),
-    ("energy_mwh_per_year", "energy a year", "MWh/yr", ",.0f"),
-    ("wh_per_query", "energy per query", "Wh", ".3g"),
-    ("pricing", "pricing in force", "", ""),
-    ("cost_usd", "cost a year (pricing in force)", "USD/yr", ",.0f"),
-    ("usd_per_million_tokens", "per million tokens (pricing in force)", "USD", ".3g"),
-    ("usd_per_million_output_tokens", "per million output tokens (pricing in force)", "USD", ".3g"),
-    ("amortized_cost_usd", "amortized: hardware share + electricity", "USD/yr", ",.0f"),
-    ("rental_cost_usd", "rent: GPU-hours x rent", "USD/yr", ",.0f"),
-    ("electricity_cost_usd", "electricity", "USD/yr", ",.0f"),
-    ("usd_per_million_tokens_amortized", "per million tokens, amortized", "USD", ".3g"),
-    ("usd_per_million_tokens_rented", "per million tokens, rent", "USD", ".3g"),
-    ("cluster_capex_usd", "cluster capex, up front (not in the amortized cost)", "USD", ",.0f"),
-    ("emissions_tco2_per_year", "emissions a year", "tCO2/yr", ",.0f"),
-    ("embodied_tco2", "embodied emissions charged to the year", "tCO2/yr", ",.0f"),
+#: Every scalar result shown in the results table (vocabulary names), in order.
+RESULT_KEYS: tuple[str, ...] = (
+    "accelerator",
+    "precision",
+    "model",
+    "gpus_per_replica",
+    "batch_size",
+    "batch_limit",
+    "decode_bound",
+    "weights_gb_per_replica",
+    "kv_cache_gb_per_replica",
+    "kv_cache_bytes_per_token",
+    "ttft_s",
+    "tpot_s",
+    "tokens_per_s_per_gpu",
+    "queries_per_s_per_replica",
+    "queries_per_s_average",
+    "queries_per_s_peak",
+    "generated_tokens_per_query",
+    "load_fraction",
+    "replicas",
+    "gpus",
+    "systems",
+    "it_power_mw",
+    "pue",
+    "design_pue",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh_per_year",
+    "wh_per_query",
+    "pricing",
+    "cost_usd",
+    "usd_per_million_tokens",
+    "usd_per_million_output_tokens",
+    "amortized_cost_usd",
+    "rental_cost_usd",
+    "electricity_cost_usd",
+    "usd_per_million_tokens_amortized",
+    "usd_per_million_tokens_rented",
+    "cluster_capex_usd",
+    "emissions_tco2_per_year",
+    "embodied_tco2",
 )
-KV_COLUMNS = (
-    Column("quantity", "Quantity"),
-    Column("key", "Key"),
-    Column("value", "Value"),
-    Column("unit", "Unit"),
+HEADLINE_KEYS = (
+    "accelerator",
+    "replicas",
+    "gpus",
+    "systems",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "energy_mwh_per_year",
+    "wh_per_query",
+    "usd_per_million_tokens",
+    "emissions_tco2_per_year",
+)
+CHIP_KEYS = (
+    "gpus_per_replica",
+    "gpus",
+    "systems",
+    "facility_power_mw",
+    "wh_per_query",
+    "usd_per_million_tokens",
+    "pricing",
+    "emissions_tco2_per_year",
+)
+PUBLISHED_COLUMNS = (
+    b.QUANTITY,
+    b.PUBLISHED,
+    b.MODEL,
+    Column("ratio"),
+    Column("tolerance_factor"),
+    Column("within_tolerance"),
+    b.SOURCE,
+    b.NOTE,
 )
 BREAKDOWN_LABELS = {
     "accelerators": "accelerators while serving",
@@ -129,23 +154,35 @@ def grid_verdict(result: ServingResult, grid_mw: float, users: float) -> dict[st
     """:func:`planner.serving.serving_grid_fit` as data, with the sentence the report says."""
     fit = serving_grid_fit(result, grid_mw, users)
     out: dict[str, Any] = {k: to_python(v) for k, v in fit.__dict__.items()}
+    short = f"short by {fit.short_mw:,.2f} MW"
     if fit.fits:
-        out["sentence"] = (
-            f"It fits the {fit.grid_mw:,.2f} MW grid limit "
-            f"({fit.grid_mw - fit.need_mw:,.2f} MW headroom)."
-        )
+        tail = ""
     elif fit.max_systems <= 0 or fit.max_users <= 0:
-        out["sentence"] = (
-            f"It does not fit the {fit.grid_mw:,.2f} MW grid limit: short by "
-            f"{fit.short_mw:,.2f} MW, and not even one replica fits."
-        )
+        tail = f"{short}, and not even one replica fits."
     else:
-        out["sentence"] = (
-            f"It does not fit the {fit.grid_mw:,.2f} MW grid limit: short by "
-            f"{fit.short_mw:,.2f} MW. At most {fit.max_systems:,} systems fit, serving about "
+        tail = (
+            f"{short}. At most {fit.max_systems:,} systems fit, serving about "
             f"{fit.max_users:,.0f} of the {users:,.0f} users at these latency targets."
         )
+    out["sentence"] = b.grid_sentence(bool(fit.fits), fit.grid_mw, fit.need_mw, tail)
     return out
+
+
+def say_what_differs(
+    payload: dict[str, Any], result: ServingResult, request: ServiceRequest
+) -> None:
+    """Put ``published`` or ``changed_inputs`` in a serving preset's payload.
+
+    The core's result says it when it knows (``published`` only for the preset's own inputs,
+    else ``changed_inputs``); a result that carries neither is compared with the preset's
+    published figures, as ``planner serve --json`` does.
+    """
+    preset = request.preset
+    if preset is None:
+        return
+    payload.setdefault("preset", preset.name)
+    if "published" not in payload and "changed_inputs" not in payload:
+        payload["published"] = published_comparison(result, preset)
 
 
 def build_serving_report(
@@ -179,10 +216,7 @@ def build_serving_report(
     payload = result.to_dict()  # what `planner serve --json` prints
     users = float(request.demand.users)
     preset = request.preset
-    published = published_comparison(result, preset)
-    if preset is not None:
-        payload["preset"] = preset.name
-        payload["published"] = published
+    say_what_differs(payload, result, request)
     feasible = bool(result.feasible)
     grid = None
     if grid_mw is not None and feasible:
@@ -197,23 +231,23 @@ def build_serving_report(
         assumptions=request.assumptions,
         catalog=cat,
     )
-    title = preset.title if preset is not None else f"Serving {result.model} on {chip.name}"
-    subtitle = (
-        f"Serving report - preset {preset.name}; source: {preset.source}"
-        if preset is not None
-        else "Serving report"
+    rb = b.ReportBuilder("serving", command)
+    rb.add(
+        b.kv_table(
+            payload,
+            RESULT_KEYS,
+            note="Costs are 'n/a' where the catalog has no price for the chip.",
+        )
     )
-    tables: list[Table] = [_results_table(payload)]
-    charts: list[Chart] = []
     if feasible and payload.get("energy_breakdown"):
-        tables.append(_breakdown_table(payload))
-        charts.append(
+        rb.add(_breakdown_table(payload))
+        rb.chart(
             Chart(
                 name="energy_breakdown",
                 title="Energy per query by part",
                 kind="bar",
                 table="energy_breakdown",
-                encoding={"x": "wh", "y": "part"},
+                encoding={"x": "wh_per_query", "y": "part"},
                 caption="Shares of the average facility energy per query (Google 2025 reports "
                 "58% accelerators, 25% host, 10% idle, 8% overhead for a median Gemini prompt).",
             )
@@ -225,9 +259,8 @@ def build_serving_report(
         reasoning_curve = sweep_service(
             request, reasoning=_clip(REASONING_MULTIPLIERS, "reasoning_multiplier"), catalog=cat
         )
-        tables += _users_tables(users_curve, users, grid)
-        tables.append(_reasoning_table(reasoning_curve))
-        charts += [
+        rb.add(*_users_tables(users_curve, users, grid), _reasoning_table(reasoning_curve))
+        rb.chart(
             Chart(
                 name="gpus_vs_users",
                 title="GPUs vs users (same service)",
@@ -242,7 +275,7 @@ def build_serving_report(
                 + ("" if grid is None else ", with the grid limit"),
                 kind="line",
                 table="users_power",
-                encoding={"x": "users_label", "y": "mw", "color": "series", "x_type": "O"},
+                encoding={"x": "users_label", "y": "power_mw", "color": "series", "x_type": "O"},
                 caption="What the grid must supply at each scale"
                 + ("; the flat line is the grid limit." if grid is not None else "."),
             ),
@@ -254,23 +287,28 @@ def build_serving_report(
                 encoding={"x": "reasoning_label", "y": "wh_per_query", "x_type": "O"},
                 caption="Every answer generating more hidden tokens: longer decode and KV caches.",
             ),
-        ]
-    tables.append(_chips_table(comparison, chip.id))
-    charts.append(
-        Chart(
-            name="chips_power",
-            title="Every chip for the same service: peak facility power",
-            kind="bar",
-            table="chips",
-            encoding={"x": "facility_power_mw", "y": "accelerator", "highlight": "chosen"},
-            caption="Same model, demand, latency targets and assumptions; the chosen chip "
-            "highlighted.",
         )
+    pricing = ", ".join(
+        sorted({str(v) for v in comparison.get("pricing", []) if isinstance(v, str)})
     )
-    if published:
-        tables.append(_published_table(published))
-    tables.append(_record_table())
-    notes = [
+    rb.compare_chips(
+        comparison,
+        chip.id,
+        CHIP_KEYS,
+        title="Every catalog chip for the same service (same model, demand and "
+        f"assumptions; one pricing: {pricing})",
+        what="service",
+        caption="Same model, demand, latency targets and assumptions; the chosen chip highlighted.",
+    )
+    rb.add(
+        *b.what_differs(
+            payload,
+            lambda rows: b.published_table(rows, PUBLISHED_COLUMNS),
+            preset.name if preset is not None else "",
+        ),
+        _record_table(),
+    )
+    rb.note(
         "Peak facility power = nameplate system power x (1 + network overhead) x design-day "
         "PUE for every installed system: what the grid must supply. Average power = idle + "
         "(busy - idle) x load at the annual PUE; energy, Wh per query and tCO2 use it.",
@@ -280,114 +318,47 @@ def build_serving_report(
         "rent = GPU-hours x rent (power included); capex = the whole cluster purchase + "
         "electricity. USD per million tokens counts every token processed (prompt + "
         f"generated) under the pricing in force ({payload.get('pricing')}).",
-    ]
+    )
     if not feasible:
-        notes.append(
-            f"No replica of {chip.id} meets the latency targets: {result.infeasible_reason}."
-        )
-    assumptions = tuple(
-        {"name": name, **item} for name, item in sourced_assumptions(result, request).items()
-    )
-    provenance = Provenance(
-        planner_version=planner.__version__,
-        inputs=inputs if inputs is not None else _default_inputs(request, cat),
-        command=command,
-    )
-    chips = next(t for t in tables if t.name == "chips")
-    return Report(
-        kind="serving",
-        title=title,
-        subtitle=subtitle,
-        summary=_summary(payload, request, chip.name, chip.system_name, published)
-        + ("" if grid is None else " " + grid["sentence"]),
-        headline=_headline(payload, grid),
-        assumptions=assumptions,
-        tables=tuple(tables),
-        charts=tuple(charts),
-        notes=tuple(notes),
-        provenance=provenance,
-        data={"serving": clean(payload), "comparison": chips.to_dict()["rows"]},
-    )
-
-
-def _headline(p: dict[str, Any], grid: dict[str, Any] | None) -> tuple[Quantity, ...]:
-    items = [
-        Quantity("accelerator", "chip", p["accelerator"]),
-        Quantity("replicas", "replicas", p["replicas"], "replicas", ",.0f"),
-        Quantity("gpus", "GPUs", p["gpus"], "GPUs", ",.0f"),
-        Quantity("systems", "systems", p["systems"], "systems", ",.0f"),
-        Quantity("facility_power_mw", "peak facility power", p["facility_power_mw"], "MW", ",.2f"),
-        Quantity(
-            "average_facility_power_mw",
-            "average facility power",
-            p["average_facility_power_mw"],
-            "MW",
-            ",.2f",
-        ),
-        Quantity(
-            "energy_mwh_per_year", "energy a year", p["energy_mwh_per_year"], "MWh/yr", ",.0f"
-        ),
-        Quantity("wh_per_query", "energy per query", p["wh_per_query"], "Wh", ".3g"),
-        Quantity(
-            "usd_per_million_tokens",
-            "cost per million tokens",
-            p["usd_per_million_tokens"],
-            "USD",
-            ".3g",
-            note=str(p["pricing"]),
-        ),
-        Quantity(
-            "emissions_tco2_per_year",
-            "emissions a year",
-            p["emissions_tco2_per_year"],
-            "tCO2/yr",
-            ",.0f",
-        ),
-    ]
+        rb.note(f"No replica of {chip.id} meets the latency targets: {result.infeasible_reason}.")
+    headline = b.headline(payload, HEADLINE_KEYS, usd_per_million_tokens=str(payload["pricing"]))
     if grid is not None:
-        items.append(
+        headline.append(
             Quantity(
                 "grid_limit_mw",
-                "grid limit",
                 grid["grid_mw"],
-                "MW",
-                ",.2f",
                 note="fits" if grid["fits"] else f"short by {grid['short_mw']:,.2f} MW",
             )
         )
-    return tuple(items)
-
-
-def _results_table(p: dict[str, Any]) -> Table:
-    rows = tuple(
-        {"quantity": label, "key": key, "value": p.get(key), "unit": unit, "_fmt": fmt}
-        for key, label, unit, fmt in RESULT_ROWS
-    )
-    return Table(
-        name="results",
-        title="The answer, every number",
-        columns=KV_COLUMNS,
-        rows=rows,
-        note="Costs are 'n/a' where the catalog has no price for the chip.",
+    return rb.build(
+        title=preset.title if preset is not None else f"Serving {result.model} on {chip.name}",
+        subtitle=f"Serving report - preset {preset.name}; source: {preset.source}"
+        if preset is not None
+        else "Serving report",
+        summary=_summary(payload, request, chip.name, chip.system_name)
+        + ("" if grid is None else " " + grid["sentence"]),
+        headline=headline,
+        assumptions=b.assumption_rows(sourced_assumptions(result, request)),
+        inputs=inputs if inputs is not None else _default_inputs(request, cat),
+        data={"serving": clean(payload), "comparison": rb.table("chips").to_dict()["rows"]},
     )
 
 
 def _breakdown_table(p: dict[str, Any]) -> Table:
     wh = float(p["wh_per_query"])
     rows = tuple(
-        {"part": BREAKDOWN_LABELS.get(k, k), "share": v, "wh": v * wh}
+        {"part": BREAKDOWN_LABELS.get(k, k), "energy_share": v, "wh_per_query": v * wh}
         for k, v in p["energy_breakdown"].items()
     )
     return Table(
         name="energy_breakdown",
         title="Energy per query, by part",
-        columns=(
-            Column("part", "Part"),
-            Column("share", "Share", "%", ".1%"),
-            Column("wh", "Energy per query", "Wh", ".3g"),
-        ),
+        columns=(Column.plain("part", "Part"), Column("energy_share"), Column("wh_per_query")),
         rows=rows,
     )
+
+
+USERS_COLUMNS = ("users", "replicas", "gpus", "systems", "facility_power_mw", "wh_per_query")
 
 
 def _users_tables(curve: pd.DataFrame, users: float, grid: dict[str, Any] | None) -> list[Table]:
@@ -401,45 +372,31 @@ def _users_tables(curve: pd.DataFrame, users: float, grid: dict[str, Any] | None
         rows.append(
             {
                 "users_label": label,
-                "users": r["users"],
-                "replicas": r["replicas"] if feasible else None,
-                "gpus": r["gpus"] if feasible else None,
-                "systems": r["systems"] if feasible else None,
-                "facility_power_mw": r["facility_power_mw"] if feasible else None,
-                "wh_per_query": r["wh_per_query"] if feasible else None,
+                **{k: r[k] if feasible or k == "users" else None for k in USERS_COLUMNS},
             }
         )
         power.append(
             {
                 "users_label": label,
                 "series": "peak facility power",
-                "mw": r["facility_power_mw"] if feasible else None,
+                "power_mw": r["facility_power_mw"] if feasible else None,
             }
         )
         if grid is not None:
-            power.append({"users_label": label, "series": "grid limit", "mw": grid["grid_mw"]})
+            power.append(
+                {"users_label": label, "series": "grid limit", "power_mw": grid["grid_mw"]}
+            )
+    scale = Column.plain("users_label", "Scale")
     wide = Table(
         name="users_gpus",
         title="The same service at other scales (users x factor)",
-        columns=(
-            Column("users_label", "Scale"),
-            Column("users", "Users", "daily active", ",.0f"),
-            Column("replicas", "Replicas", "replicas", ",.0f"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("systems", "Systems", "systems", ",.0f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
-            Column("wh_per_query", "Energy per query", "Wh", ".3g"),
-        ),
+        columns=(scale, *(Column(k) for k in USERS_COLUMNS)),
         rows=tuple(rows),
     )
     long = Table(
         name="users_power",
         title="Peak facility power vs users" + ("" if grid is None else " and the grid limit"),
-        columns=(
-            Column("users_label", "Scale"),
-            Column("series", "Series"),
-            Column("mw", "Power", "MW", ",.2f"),
-        ),
+        columns=(scale, Column.plain("series", "Series"), Column("power_mw")),
         rows=tuple(power),
         collapsed=True,
     )
@@ -450,6 +407,9 @@ def _users_label(value: float, users: float) -> str:
     return f"x{value / users:.3g} ({value:,.3g})"
 
 
+REASONING_COLUMNS = ("reasoning_multiplier", "wh_per_query", "gpus", "facility_power_mw")
+
+
 def _reasoning_table(curve: pd.DataFrame) -> Table:
     rows = []
     for rec in curve.to_dict(orient="records"):
@@ -458,42 +418,20 @@ def _reasoning_table(curve: pd.DataFrame) -> Table:
         rows.append(
             {
                 "reasoning_label": f"x{r['reasoning_multiplier']:g}",
-                "reasoning_multiplier": r["reasoning_multiplier"],
-                "wh_per_query": r["wh_per_query"] if feasible else None,
-                "gpus": r["gpus"] if feasible else None,
-                "facility_power_mw": r["facility_power_mw"] if feasible else None,
+                **{
+                    k: r[k] if feasible or k == "reasoning_multiplier" else None
+                    for k in REASONING_COLUMNS
+                },
             }
         )
     return Table(
         name="reasoning",
         title="The same service with test-time reasoning (generated / visible tokens)",
         columns=(
-            Column("reasoning_label", "Reasoning"),
-            Column("reasoning_multiplier", "Reasoning multiplier", "x", "g"),
-            Column("wh_per_query", "Energy per query", "Wh", ".3g"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
+            Column.plain("reasoning_label", "Reasoning"),
+            *(Column(k) for k in REASONING_COLUMNS),
         ),
         rows=tuple(rows),
-    )
-
-
-def _published_table(published: list[dict[str, Any]]) -> Table:
-    return Table(
-        name="published",
-        title="Model vs the published figures this preset reproduces",
-        columns=(
-            Column("quantity", "Quantity"),
-            Column("published", "Published", fmt=",.4g"),
-            Column("model", "Model", fmt=",.4g"),
-            Column("ratio", "Model / published", fmt=".2f"),
-            Column("tolerance_factor", "Tolerance (factor)", fmt="g"),
-            Column("within_tolerance", "Within"),
-            Column("source", "Source"),
-            Column("note", "Note"),
-        ),
-        rows=tuple(published),
-        section="comparison",
     )
 
 
@@ -506,15 +444,15 @@ def _record_table() -> Table:
         name="public_record",
         title="Model vs public record: every shipped serving preset",
         columns=(
-            Column("case", "Case"),
-            Column("quantity", "Quantity"),
-            Column("unit", "Unit"),
-            Column("published", "Published", fmt=",.4g"),
-            Column("predicted", "Model", fmt=",.4g"),
-            Column("ratio", "Model / published", fmt=".2f"),
-            Column("tolerance_factor", "Tolerance (factor)", fmt="g"),
-            Column("within_tolerance", "Within"),
-            Column("source", "Source"),
+            Column.plain("case", "Case"),
+            b.QUANTITY,
+            b.UNIT,
+            b.PUBLISHED,
+            Column("predicted", per_row="quantity"),
+            Column("ratio"),
+            Column("tolerance_factor"),
+            Column("within_tolerance"),
+            b.SOURCE,
         ),
         rows=rows,
         section="comparison",
@@ -523,61 +461,10 @@ def _record_table() -> Table:
     )
 
 
-def _chips_table(frame: pd.DataFrame, chosen: str) -> Table:
-    pricing = ", ".join(sorted({str(v) for v in frame.get("pricing", []) if isinstance(v, str)}))
-    rows = []
-    for chip_id, row in frame.iterrows():
-        r = {k: to_python(v) for k, v in row.items()}
-        rows.append(
-            {
-                "accelerator": chip_id,
-                "chosen": chip_id == chosen,
-                **{
-                    k: (None if isinstance(r.get(k), float) and r[k] != r[k] else r.get(k))
-                    for k in (
-                        "gpus_per_replica",
-                        "gpus",
-                        "systems",
-                        "facility_power_mw",
-                        "wh_per_query",
-                        "usd_per_million_tokens",
-                        "emissions_tco2_per_year",
-                    )
-                },
-                "pricing": r.get("pricing") if isinstance(r.get("pricing"), str) else None,
-                "note": r.get("note") or "",
-            }
-        )
-    return Table(
-        name="chips",
-        title="Every catalog chip for the same service (same model, demand and assumptions; "
-        f"one pricing: {pricing})",
-        columns=(
-            Column("accelerator", "Chip"),
-            Column("chosen", "Chosen"),
-            Column("gpus_per_replica", "GPUs per replica", "GPUs", ",.0f"),
-            Column("gpus", "GPUs", "GPUs", ",.0f"),
-            Column("systems", "Systems", "systems", ",.0f"),
-            Column("facility_power_mw", "Peak facility power", "MW", ",.2f"),
-            Column("wh_per_query", "Energy per query", "Wh", ".3g"),
-            Column("usd_per_million_tokens", "Cost per million tokens", "USD", ".3g"),
-            Column("pricing", "Pricing"),
-            Column("emissions_tco2_per_year", "Emissions a year", "tCO2/yr", ",.0f"),
-            Column("note", "Note"),
-        ),
-        rows=tuple(rows),
-        section="comparison",
-    )
-
-
 def _default_inputs(request: ServiceRequest, cat: Catalog) -> tuple[InputFile, ...]:
-    d = data_dir()
-    files: list[InputFile] = []
     if request.preset is not None:
-        files.append(
-            input_file(
-                f"serving presets (preset {request.preset.name})", d / "serving_presets.toml"
-            )
+        first = input_file(
+            f"serving presets (preset {request.preset.name})", data_dir() / "serving_presets.toml"
         )
     else:
         dm = request.demand
@@ -600,12 +487,10 @@ def _default_inputs(request: ServiceRequest, cat: Catalog) -> tuple[InputFile, .
                 for k in request.assumptions.sizing.UNITS
             },
         }
-        files.append(InputFile("service request (canonical JSON)", "", sha256_json(canonical)))
-    files.append(input_file("accelerator catalog", Path(cat.path)))
-    files.append(input_file("model architectures", d / "models.csv"))
-    files.append(input_file("serving assumptions", d / "serving_assumptions.csv"))
-    files.append(input_file("default assumptions", d / "assumptions.csv"))
-    return tuple(files)
+        first = InputFile("service request (canonical JSON)", "", sha256_json(canonical))
+    return b.inputs(
+        first, cat.path, "model architectures", "serving assumptions", "default assumptions"
+    )
 
 
 def _count(n: float, noun: str) -> str:
@@ -617,7 +502,6 @@ def _summary(
     request: ServiceRequest,
     chip_name: str,
     system_name: str,
-    published: list[dict[str, Any]],
 ) -> str:
     d = request.demand
     reasoning = float(request.assumptions.reasoning_multiplier)
@@ -653,11 +537,23 @@ def _summary(
         + f" and emits {p['emissions_tco2_per_year']:,.0f} tCO2 a year."
     )
     bits = [
-        f"{r['quantity'].replace('_', ' ')} {auto_format(r['published'])} (model "
+        f"{_quantity_words(r['quantity'])} {auto_format(r['published'])} (model "
         f"{auto_format(r['model'])}, x{r['ratio']:.2f})"
-        for r in published
+        for r in p.get("published") or ()
         if r.get("ratio") is not None
     ]
     if bits:
         parts.append("Published: " + ", ".join(bits) + ".")
+    elif p.get("changed_inputs"):
+        fields = ", ".join(str(r["field"]) for r in p["changed_inputs"])
+        parts.append(
+            f"Not the published case (changed inputs: {fields}): no comparison with the "
+            "preset's published figures."
+        )
     return " ".join(parts)
+
+
+def _quantity_words(name: str) -> str:
+    if name in quantities.all_quantities():
+        return b.lowercase_label(name)
+    return name.replace("_", " ")

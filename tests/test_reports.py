@@ -637,7 +637,11 @@ def test_projection_xlsx_has_the_headline_and_ranged_assumptions(projection_repo
     )
     header = [c.value for c in wb["Assumptions"][1]]
     assert header == ["Assumption", "Value", "Low", "High", "Unit", "Source"]
-    assert [c.value for c in wb["trajectory"][1]][:3] == ["Variant", "Year", "Data centres (TWh)"]
+    assert [c.value for c in wb["trajectory"][1]][:3] == [
+        "Variant",
+        quantities.label("year"),
+        quantities.label("total_twh"),
+    ]
 
 
 def test_projection_html_has_its_charts_and_shows_source_urls_only_as_text(projection_report):

@@ -8,6 +8,7 @@ from planner.cli import report as _report  # noqa: F401
 from planner.cli import size as _size  # noqa: F401
 from planner.cli import serve as _serve  # noqa: F401
 from planner.cli import validate as _validate  # noqa: F401
+from planner.cli import sweep as _sweep  # noqa: F401
 from planner.cli import app_command as _app_command  # noqa: F401
 from planner.cli._app import app, main, run
 

@@ -46,6 +46,7 @@ def connect(out_dir: str | Path) -> Any:
     if not store.parts():
         raise InputError("out_dir", str(out_dir), "a sweep folder with Parquet results", detail="no part-*.parquet files")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # stdout carries the answer only
     pattern = str(Path(out_dir) / PART_GLOB).replace("'", "''")
     con.execute(f"CREATE VIEW sweep AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
     return con
@@ -83,10 +84,23 @@ def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[st
         status = dict(con.execute("SELECT status, count(*) FROM sweep GROUP BY 1 ORDER BY 2 DESC").fetchall())
         pct: dict[str, dict[str, float | None]] = {}
         if outputs and ok:
-            exprs = ", ".join(f"quantile_cont({_q(c)}, [0.1, 0.5, 0.9])" for c in outputs)
-            values = con.execute(f"SELECT {exprs} FROM sweep WHERE {feasible}").fetchone()
-            for c, v in zip(outputs, values, strict=True):
-                pct[c] = {"p10": _num(v[0]), "p50": _num(v[1]), "p90": _num(v[2])} if v else {"p10": None, "p50": None, "p90": None}
+            # min and max first (one fast scan): exact quantiles only where an output varies
+            spans = con.execute(
+                "SELECT " + ", ".join(f"min({_q(c)}), max({_q(c)})" for c in outputs) + f" FROM sweep WHERE {feasible}"
+            ).fetchone()
+            moving = []
+            for k, c in enumerate(outputs):
+                lo, hi = spans[2 * k], spans[2 * k + 1]
+                if lo is not None and lo == hi:
+                    pct[c] = {"p10": _num(lo), "p50": _num(lo), "p90": _num(lo)}
+                else:
+                    moving.append(c)
+            if moving:
+                exprs = ", ".join(f"quantile_cont({_q(c)}, [0.1, 0.5, 0.9])" for c in moving)
+                values = con.execute(f"SELECT {exprs} FROM sweep WHERE {feasible}").fetchone()
+                for c, v in zip(moving, values, strict=True):
+                    pct[c] = {"p10": _num(v[0]), "p50": _num(v[1]), "p90": _num(v[2])} if v else {"p10": None, "p50": None, "p90": None}
+            pct = {c: pct[c] for c in outputs}
         varying = [c for c in outputs if pct.get(c) and pct[c]["p10"] != pct[c]["p90"]]
         tornado = _tornado(con, ranked_inputs, varying, feasible) if ok else {}
         binding: dict[str, int] = {}
@@ -118,18 +132,21 @@ def _tornado(con: Any, inputs: list[str], outputs: list[str], feasible: str) -> 
     if not inputs or not outputs:
         return {}
     swings: dict[str, dict[str, float]] = {o: {} for o in outputs}
+    tails = con.execute(
+        "SELECT "
+        + ", ".join(f"quantile_disc({_q(i)}, {TORNADO_TAIL}), quantile_disc({_q(i)}, {1 - TORNADO_TAIL})" for i in inputs)
+        + f" FROM sweep WHERE {feasible}"
+    ).fetchone()
+    moving = [(i, tails[2 * k], tails[2 * k + 1]) for k, i in enumerate(inputs) if tails[2 * k] is not None and tails[2 * k] != tails[2 * k + 1]]
+    if not moving:
+        return {}
     medians = ", ".join(f"median({_q(o)})" for o in outputs)
-    for i in inputs:
-        lo, hi = con.execute(
-            f"SELECT quantile_disc({_q(i)}, {TORNADO_TAIL}), quantile_disc({_q(i)}, {1 - TORNADO_TAIL}) FROM sweep WHERE {feasible}"
-        ).fetchone()
-        if lo is None or lo == hi:
-            continue
+    for i, lo, hi in moving:
         low = con.execute(f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} <= ?", [lo]).fetchone()
         high = con.execute(f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} >= ?", [hi]).fetchone()
-        for o, a, b in zip(outputs, low, high, strict=True):
-            if a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
-                swings[o][i] = float(b) - float(a)
+        for o, x, y in zip(outputs, low, high, strict=True):
+            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
+                swings[o][i] = float(y) - float(x)
     out = {}
     for o, per in swings.items():
         ordered = sorted(per.items(), key=lambda kv: -abs(kv[1]))

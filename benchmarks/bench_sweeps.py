@@ -58,20 +58,26 @@ def median_of(repeat: int, fn) -> float:
 
 def bench_mc(n: int, repeat: int) -> None:
     spec = spec_from_dict(mc_spec(n))
-    closed.evaluate(spec, sample.scenarios(spec, hash_ids=False).iloc[:10][spec.input_names])  # warm caches
+    closed.evaluate(
+        spec, sample.scenarios(spec, hash_ids=False).iloc[:10][spec.input_names]
+    )  # warm caches
     t_draw = median_of(repeat, lambda: sample.scenarios(spec, hash_ids=False))
     frame = sample.scenarios(spec, hash_ids=False)
     t_eval = median_of(repeat, lambda: closed.evaluate(spec, frame[spec.input_names]))
     t_ids = median_of(repeat, lambda: sample.scenario_ids(spec, frame))
     print(f"sizing Monte Carlo, {n:,} draws (median of {repeat}):")
-    print(f"  draws {t_draw:.3f} s + vectorised sizing {t_eval:.3f} s = {t_draw + t_eval:.3f} s  (target < 1 s)")
+    print(
+        f"  draws {t_draw:.3f} s + vectorised sizing {t_eval:.3f} s = {t_draw + t_eval:.3f} s  (target < 1 s)"
+    )
     print(f"  scenario ids (hash) {t_ids:.3f} s")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         result = run_sweep(spec, out_dir=Path(tmp) / "mc")
         t_all = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in Path(tmp, "mc").glob("*.parquet")) / 1e6
-    print(f"  whole run_sweep (draws, sizing, Parquet {size:.0f} MB, DuckDB summary): {t_all:.2f} s ({result.ran:,} rows)")
+    print(
+        f"  whole run_sweep (draws, sizing, Parquet {size:.0f} MB, DuckDB summary): {t_all:.2f} s ({result.ran:,} rows)"
+    )
 
 
 def bench_optimiser(scenarios: int, batch: int, repeat: int) -> None:
@@ -79,7 +85,9 @@ def bench_optimiser(scenarios: int, batch: int, repeat: int) -> None:
 
     spec = spec_from_dict(grid_spec(scenarios, batch))
     tasks = -(-spec.size // spec.batch)
-    print(f"optimiser: {spec.size} scenarios in {tasks} tasks of {spec.batch} (median of {repeat}):")
+    print(
+        f"optimiser: {spec.size} scenarios in {tasks} tasks of {spec.batch} (median of {repeat}):"
+    )
 
     def run(scheduler) -> tuple[float, float]:
         walls, solves = [], []
@@ -96,14 +104,18 @@ def bench_optimiser(scenarios: int, batch: int, repeat: int) -> None:
     out = {}
     for workers in (1, 2):
         t0 = time.perf_counter()
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
             start = time.perf_counter() - t0
             out[workers], per = run(cluster)
         print(
             f"  LocalCluster x{workers}: {out[workers]:7.1f} s   (cluster start {start:.1f} s, "
             f"median scenario {per * 1e3:.0f} ms, speed-up vs serial {serial / out[workers]:.2f}x)"
         )
-    print(f"  per-task overhead (1 worker - serial) / tasks: {(out[1] - serial) / tasks * 1e3:,.0f} ms")
+    print(
+        f"  per-task overhead (1 worker - serial) / tasks: {(out[1] - serial) / tasks * 1e3:,.0f} ms"
+    )
     print(f"  speed-up 2 workers vs 1: {out[1] / out[2]:.2f}x")
 
 

@@ -155,7 +155,9 @@ def test_optimiser_grid_reports_status_binding_and_infeasible(serial_grid):
 def test_two_worker_local_cluster_gives_the_serial_results(tmp_path, serial_grid):
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         result = run_sweep(grid_spec(), out_dir=tmp_path, scheduler=cluster)
     assert result.engine == "dask (2 workers)"
     pd.testing.assert_frame_equal(results(tmp_path), serial_grid)
@@ -188,7 +190,15 @@ def test_scheduler_and_worker_processes_over_tcp_give_the_serial_results(tmp_pat
     try:
         procs.append(
             subprocess.Popen(
-                [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                [
+                    str(dask_cli),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-dashboard",
+                ],
                 env=_env(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -203,7 +213,16 @@ def test_scheduler_and_worker_processes_over_tcp_give_the_serial_results(tmp_pat
         _wait(listening, 60, "the scheduler")
         procs.append(
             subprocess.Popen(
-                [str(dask_cli), "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                [
+                    str(dask_cli),
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
                 env=_env(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -216,7 +235,18 @@ def test_scheduler_and_worker_processes_over_tcp_give_the_serial_results(tmp_pat
         spec = write_toml(tmp_path / "grid.toml", grid_spec())
         out = tmp_path / "out"
         done = subprocess.run(
-            [sys.executable, "-m", "planner", "sweep", str(spec), "--out", str(out), "--scheduler", address, "--json"],
+            [
+                sys.executable,
+                "-m",
+                "planner",
+                "sweep",
+                str(spec),
+                "--out",
+                str(out),
+                "--scheduler",
+                address,
+                "--json",
+            ],
             env=_env(),
             capture_output=True,
             text=True,
@@ -241,13 +271,27 @@ def test_killed_sweep_leaves_no_partial_parquet_and_resumes(tmp_path):
     spec = write_toml(tmp_path / "grid.toml", grid_spec(grids=((4, 8, 16), (60, 90, 120))))
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "planner", "sweep", str(spec), "--out", str(out), "--scheduler", "serial"],
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "sweep",
+            str(spec),
+            "--out",
+            str(out),
+            "--scheduler",
+            "serial",
+        ],
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: any(out.glob("part-*.parquet")) or proc.poll() is not None, 120, "the first batch")
+        _wait(
+            lambda: any(out.glob("part-*.parquet")) or proc.poll() is not None,
+            120,
+            "the first batch",
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=20)
     finally:
@@ -286,14 +330,24 @@ def test_buildout_base_says_not_yet_available():
 @pytest.mark.parametrize(
     ("inputs", "field", "value"),
     [
-        ({"goodput": {"dist": "normal", "mean": 0.9, "sd": -0.03, "min": 0.8, "max": 0.99}}, "inputs.goodput.sd", "-0.03"),
+        (
+            {"goodput": {"dist": "normal", "mean": 0.9, "sd": -0.03, "min": 0.8, "max": 0.99}},
+            "inputs.goodput.sd",
+            "-0.03",
+        ),
         ({"mfu": {"dist": "uniform", "min": 0.5, "max": 0.3}}, "inputs.mfu.min", "0.5"),
-        ({"mfu_typo": {"dist": "uniform", "min": 0.1, "max": 0.3}}, "inputs.mfu_typo", "'mfu_typo'"),
+        (
+            {"mfu_typo": {"dist": "uniform", "min": 0.1, "max": 0.3}},
+            "inputs.mfu_typo",
+            "'mfu_typo'",
+        ),
         ({"pue": {"dist": "uniform", "min": 0.9, "max": 1.3}}, "inputs.pue.min", "0.9"),
         ({"pue": {"dist": "normal", "mean": 1.2, "sd": 0.1}}, "inputs.pue.min", "'missing'"),
     ],
 )
-def test_bad_distribution_is_one_line_naming_the_field_exit_2(tmp_path, capsys, inputs, field, value):
+def test_bad_distribution_is_one_line_naming_the_field_exit_2(
+    tmp_path, capsys, inputs, field, value
+):
     spec = sizing_spec()
     spec["inputs"] = inputs
     path = write_toml(tmp_path / "bad.toml", spec)
@@ -312,7 +366,9 @@ def test_bad_dotted_path_names_the_field():
     with pytest.raises(InputError, match=r"inputs\.site\.grid_mw .*grid_limit_mw"):
         spec_from_dict(spec)
     spec["inputs"] = {"site.grid_limit_mw": {"grid": [20000]}}
-    with pytest.raises(InputError, match=r"inputs\.site\.grid_limit_mw\.grid\[0\] = 20000 .*\(0, 10000\]"):
+    with pytest.raises(
+        InputError, match=r"inputs\.site\.grid_limit_mw\.grid\[0\] = 20000 .*\(0, 10000\]"
+    ):
         spec_from_dict(spec)
 
 
@@ -322,7 +378,9 @@ def test_json_prints_one_object_and_help_loads_no_dask(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["summary"]["scenarios"] == 100
     code = "import sys, planner.cli; print(sorted(m for m in ('dask', 'distributed', 'duckdb') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -345,7 +403,11 @@ def test_size_uncertainty_with_a_given_mfu_draws_only_the_inputs():
     from planner.sweeps import parse_vary
     from planner.sweeps.uncertainty import size_uncertainty
 
-    r = size_uncertainty(preset="gtc2024-hopper", distributions=dict([parse_vary("pue=triangular:1.1:1.2:1.4")]), n=2000)
+    r = size_uncertainty(
+        preset="gtc2024-hopper",
+        distributions=dict([parse_vary("pue=triangular:1.1:1.2:1.4")]),
+        n=2000,
+    )
     assert r["model_error"] is None
     assert r["outputs"]["gpus"]["p10"] == r["outputs"]["gpus"]["p90"]
     assert r["outputs"]["facility_power_mw"]["p10"] < r["outputs"]["facility_power_mw"]["p90"]

@@ -24,7 +24,9 @@ _HELP_SCHEDULER = (
 )
 _HELP_WORKERS = "Worker processes of the default LocalCluster (default: one per core)."
 _HELP_QUERY = 'DuckDB SQL on the view `sweep` of the results, printed instead of the summary: --query "SELECT status, count(*) FROM sweep GROUP BY 1".'
-_HELP_PROGRESS = "Draw a progress bar on stderr (never on stdout). Default: only when stderr is a terminal."
+_HELP_PROGRESS = (
+    "Draw a progress bar on stderr (never on stdout). Default: only when stderr is a terminal."
+)
 #: Outputs shown first in the summary table (when the sweep has them).
 _FIRST = (
     "facility_power_mw",
@@ -59,7 +61,9 @@ def sweep_command(
     seed: Annotated[int | None, typer.Option(help="Override the file's sample.seed.")] = None,
     query_sql: Annotated[str | None, typer.Option("--query", help=_HELP_QUERY)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    show_progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help=_HELP_PROGRESS)] = None,
+    show_progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help=_HELP_PROGRESS)
+    ] = None,
 ) -> int:
     """Run a sweep: Monte Carlo draws and grids over any input of a sizing, a service or a site plan.
 
@@ -89,14 +93,25 @@ def sweep_command(
     out_dir = out if out is not None else Path("sweeps") / Path(spec.source).stem
     with stdout_guard(), progress_reporter(show_progress) as progress:
         log = (lambda line: sys.stderr.write(line + "\n")) if progress is not None else None
-        result = run_sweep(spec, scheduler=scheduler, workers=workers, out_dir=out_dir, progress=progress, log=log)
+        result = run_sweep(
+            spec, scheduler=scheduler, workers=workers, out_dir=out_dir, progress=progress, log=log
+        )
     if query_sql is not None:
         frame = query(result.out_dir, query_sql)
         if json_out:
             from planner._arrays import to_python
 
-            rows = [{k: to_python(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-            print_json({"out_dir": str(result.out_dir), "query": query_sql, "columns": list(frame.columns), "rows": rows})
+            rows = [
+                {k: to_python(v) for k, v in r.items()} for r in frame.to_dict(orient="records")
+            ]
+            print_json(
+                {
+                    "out_dir": str(result.out_dir),
+                    "query": query_sql,
+                    "columns": list(frame.columns),
+                    "rows": rows,
+                }
+            )
         else:
             _print_frame(frame)
         return 0
@@ -162,7 +177,9 @@ def _print_summary(result: Any) -> None:
     )
     pct = s["percentiles"]
     vocabulary = quantities.all_quantities()
-    shown = [c for c in _FIRST if c in pct] + [c for c in pct if c not in _FIRST and c in vocabulary]
+    shown = [c for c in _FIRST if c in pct] + [
+        c for c in pct if c not in _FIRST and c in vocabulary
+    ]
     varying = [c for c in shown if pct[c]["p10"] != pct[c]["p90"]]
     t = Table(title="Outputs over the feasible scenarios")
     for head in ("output", "P10", "P50", "P90"):
@@ -190,5 +207,9 @@ def _print_summary(result: Any) -> None:
         bt.add_column("scenarios", justify="right")
         bt.add_column("share", justify="right")
         for name, count in s["binding"].items():
-            bt.add_row(name, f"{count:,}", quantities.format_value("binding_share", s["binding_share"][name]))
+            bt.add_row(
+                name,
+                f"{count:,}",
+                quantities.format_value("binding_share", s["binding_share"][name]),
+            )
         console.print(bt)

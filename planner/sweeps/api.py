@@ -153,7 +153,14 @@ def run_sweep(
             if log is not None:
                 log(line)
 
-        engine = fanout.fan_out(payload, records, scheduler=scheduler, workers=workers, on_result=on_result, log=remember)
+        engine = fanout.fan_out(
+            payload,
+            records,
+            scheduler=scheduler,
+            workers=workers,
+            on_result=on_result,
+            log=remember,
+        )
     summary = summarize(
         store.path,
         [closed.input_column(n) for n in spec.input_names],
@@ -190,12 +197,17 @@ def _records(spec: SweepSpec, chunk: pd.DataFrame) -> list[dict[str, Any]]:
     return chunk[cols].to_dict(orient="records")
 
 
-def _rows(spec: SweepSpec, chunk: pd.DataFrame, outputs: pd.DataFrame, elapsed: Any) -> pd.DataFrame:
+def _rows(
+    spec: SweepSpec, chunk: pd.DataFrame, outputs: pd.DataFrame, elapsed: Any
+) -> pd.DataFrame:
     """One batch as written: ids, inputs (``in_<name>``), outputs, status, timings."""
     meta = chunk[["scenario_id", "scenario", "draw"]].reset_index(drop=True)
     ins = pd.DataFrame({closed.input_column(n): chunk[n].to_numpy() for n in spec.input_names})
     outs = outputs.reset_index(drop=True)
-    outs = outs.drop(columns=[c for c in outs.columns if c in spec.input_names and c not in ("days",)], errors="ignore")
+    outs = outs.drop(
+        columns=[c for c in outs.columns if c in spec.input_names and c not in ("days",)],
+        errors="ignore",
+    )
     if "reason" not in outs:
         outs["reason"] = ""
     frame = pd.concat([meta, ins, outs], axis=1)

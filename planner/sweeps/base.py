@@ -168,18 +168,26 @@ def check_base(kind: str, base: Mapping[str, Any], options: Mapping[str, Any]) -
         allowed = OPTIMIZE_OPTIONS
         for key in base:
             if key not in allowed:
-                raise InputError(f"base.{key}", base[key], "no such key: expected one of " + ", ".join(allowed))
+                raise InputError(
+                    f"base.{key}", base[key], "no such key: expected one of " + ", ".join(allowed)
+                )
         if "scenario" not in base:
-            raise InputError("base.scenario", "missing", "a shipped scenario name or a scenario file")
+            raise InputError(
+                "base.scenario", "missing", "a shipped scenario name or a scenario file"
+            )
         if kind == "optimize":
             from planner.optimization import OBJECTIVES, SOLVERS
 
             if base.get("objective") is not None and base["objective"] not in OBJECTIVES:
-                raise InputError("base.objective", base["objective"], "one of: " + ", ".join(OBJECTIVES))
+                raise InputError(
+                    "base.objective", base["objective"], "one of: " + ", ".join(OBJECTIVES)
+                )
             if "solver" in base and base["solver"] not in SOLVERS:
                 raise InputError("base.solver", base["solver"], "one of: " + ", ".join(SOLVERS))
             t = base.get("time_limit_s")
-            if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not t > 0):
+            if t is not None and (
+                isinstance(t, bool) or not isinstance(t, int | float) or not t > 0
+            ):
                 raise InputError("base.time_limit_s", t, "a number of seconds > 0")
         scenario_data(kind, base)
 
@@ -246,7 +254,11 @@ def split_path(path: str) -> list[str | int]:
     for chunk in path.split("."):
         tokens = list(_PATH_TOKEN.finditer(chunk))
         if not tokens or "".join(t.group(0) for t in tokens) != chunk:
-            raise InputError(f"inputs.{path}", path, "a dotted path such as site.grid_limit_mw or runs[0].deadline_days")
+            raise InputError(
+                f"inputs.{path}",
+                path,
+                "a dotted path such as site.grid_limit_mw or runs[0].deadline_days",
+            )
         for t in tokens:
             parts.append(t.group(1) if t.group(1) is not None else int(t.group(2)))
     return parts
@@ -259,12 +271,20 @@ def _walk(data: Any, parts: list[str | int], path: str) -> Any:
         if isinstance(key, int):
             if not isinstance(node, list) or key >= len(node):
                 size = len(node) if isinstance(node, list) else 0
-                raise InputError(f"inputs.{path}", where, f"an index below {size} ({_join(parts[:i])} has {size})")
+                raise InputError(
+                    f"inputs.{path}",
+                    where,
+                    f"an index below {size} ({_join(parts[:i])} has {size})",
+                )
             node = node[key]
         else:
             if not isinstance(node, dict) or key not in node:
                 keys = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
-                raise InputError(f"inputs.{path}", where, f"a field of the scenario: {_join(parts[:i]) or 'top level'} has {keys}")
+                raise InputError(
+                    f"inputs.{path}",
+                    where,
+                    f"a field of the scenario: {_join(parts[:i]) or 'top level'} has {keys}",
+                )
             node = node[key]
     return node
 
@@ -327,7 +347,12 @@ def _pydantic_range(model: Any, parts: list[str | int]) -> InputRange | None:
     numeric_members = [m for m in _members(annotation) if _base_type(m) in (float, int)]
     for m in numeric_members:
         for c in _flat_metadata(m) + metadata:
-            for attr, bucket, is_open in (("gt", lows, True), ("ge", lows, False), ("lt", highs, True), ("le", highs, False)):
+            for attr, bucket, is_open in (
+                ("gt", lows, True),
+                ("ge", lows, False),
+                ("lt", highs, True),
+                ("le", highs, False),
+            ):
                 v = getattr(c, attr, None)
                 if v is not None:
                     bucket.append((float(v), is_open))

@@ -64,7 +64,11 @@ def evaluate(spec: SweepSpec, frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(index=frame.index)
     if strings:
         parts = [
-            _evaluate_group(spec, group, dict(zip(strings, key if isinstance(key, tuple) else (key,), strict=True)))
+            _evaluate_group(
+                spec,
+                group,
+                dict(zip(strings, key if isinstance(key, tuple) else (key,), strict=True)),
+            )
             for key, group in frame.groupby(strings, sort=False)
         ]
         return pd.concat(parts).loc[frame.index]
@@ -82,14 +86,21 @@ def _evaluate_group(spec: SweepSpec, frame: pd.DataFrame, fixed: Mapping[str, An
     return out
 
 
-def _sizing(base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int) -> pd.DataFrame:
+def _sizing(
+    base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int
+) -> pd.DataFrame:
     from planner.sizing import size_training
     from planner.workloads import TrainingRun
 
     req = bases.sizing_request(base, **fixed)
     work = {k: arrays.pop(k) for k in list(arrays) if k in bases.SIZING_WORK}
     run = req.run
-    fields = {"flops": run.flops, "params": run.params, "active_params": run.active_params, "tokens": run.tokens}
+    fields = {
+        "flops": run.flops,
+        "params": run.params,
+        "active_params": run.active_params,
+        "tokens": run.tokens,
+    }
     if "flops" in work:
         fields = {"flops": None, "params": None, "active_params": None, "tokens": None}
     elif any(k in work for k in ("params", "active_params", "tokens")):
@@ -109,7 +120,9 @@ def _sizing(base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mappi
     return frame
 
 
-def _serving(base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int) -> pd.DataFrame:
+def _serving(
+    base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int
+) -> pd.DataFrame:
     from planner.serving import ServingDemand, serve
 
     given = {**base, **fixed}
@@ -119,7 +132,9 @@ def _serving(base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapp
     d = req.demand
     demand = ServingDemand(
         **{
-            k: np.broadcast_to(arrays.pop(k) if k in arrays else np.asarray(getattr(d, k), dtype=float), n).copy()
+            k: np.broadcast_to(
+                arrays.pop(k) if k in arrays else np.asarray(getattr(d, k), dtype=float), n
+            ).copy()
             for k in ("users", "queries_per_user_day", "input_tokens", "output_tokens")
         }
     )
@@ -148,5 +163,9 @@ def _serving(base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapp
     feasible = frame["feasible"].to_numpy(dtype=bool)
     frame["status"] = np.where(feasible, "ok", "infeasible")
     frame["binding"] = np.where(feasible, frame["batch_limit"].astype(str), "")
-    frame["reason"] = np.where(feasible, "", "no replica meets the latency targets (tpot_target_s, ttft_target_s) within the largest group")
+    frame["reason"] = np.where(
+        feasible,
+        "",
+        "no replica meets the latency targets (tpot_target_s, ttft_target_s) within the largest group",
+    )
     return frame

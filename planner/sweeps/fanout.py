@@ -62,7 +62,12 @@ def _typed(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]
             current = bases._walk(data, bases.split_path(path), path)
         except PlannerError:
             current = None
-        if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float) and value.is_integer():
+        if (
+            isinstance(current, int)
+            and not isinstance(current, bool)
+            and isinstance(value, float)
+            and value.is_integer()
+        ):
             value = int(value)
         out[path] = value
     return out
@@ -104,7 +109,11 @@ def _solve(kind: str, data: dict[str, Any], payload: Mapping[str, Any]) -> dict[
         from planner.scenarios import scenario_from_dict
 
         sc = scenario_from_dict(data, source=payload["source"])
-        model = build_model(sc, objective=options.get("objective"), allow_mixed_chips=options.get("allow_mixed_chips"))
+        model = build_model(
+            sc,
+            objective=options.get("objective"),
+            allow_mixed_chips=options.get("allow_mixed_chips"),
+        )
         # no relaxations and no chip-by-chip table: a sweep wants the plan, fast
         plan = solve(
             model,
@@ -126,7 +135,9 @@ def plan_row(plan: Any) -> dict[str, Any]:
     totals = dict(getattr(plan, "totals", {}) or {})
     row: dict[str, Any] = {
         "status": str(plan.status),
-        "objective_value": plan.objective_value if getattr(plan, "objective_value", None) is not None else float("nan"),
+        "objective_value": plan.objective_value
+        if getattr(plan, "objective_value", None) is not None
+        else float("nan"),
         **{k: float(totals[k]) if totals.get(k) is not None else float("nan") for k in PLAN_TOTALS},
     }
     runs = getattr(plan, "runs", None)
@@ -167,13 +178,20 @@ def client_for(scheduler: Any, workers: int | None) -> Iterator[tuple[Any, str |
 
         n = workers or os.cpu_count() or 1
         dashboard = ":0" if _has_dashboard() else None
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dashboard) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dashboard
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             yield client, _link(client)
         return
     try:
         client = Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
-        raise PlannerError(f"--scheduler = {scheduler!r} is not allowed: expected the address of a running Dask scheduler (tcp://HOST:PORT) ({exc})") from None
+        raise PlannerError(
+            f"--scheduler = {scheduler!r} is not allowed: expected the address of a running Dask scheduler (tcp://HOST:PORT) ({exc})"
+        ) from None
     with client:
         yield client, _link(client)
 
@@ -205,11 +223,17 @@ def fan_out(
     with client_for(scheduler, workers) as (client, dashboard):
         n_workers = len(client.scheduler_info().get("workers", {}))
         if log is not None:
-            log(f"dask: {n_workers} workers at {client.scheduler.address}" + (f", dashboard {dashboard}" if dashboard else ""))
+            log(
+                f"dask: {n_workers} workers at {client.scheduler.address}"
+                + (f", dashboard {dashboard}" if dashboard else "")
+            )
         if not batches:
             return f"dask ({n_workers} workers)"
         [shared] = client.scatter([dict(payload)], broadcast=True)
-        futures = {client.submit(run_batch, shared, records, pure=False): first for first, records in batches}
+        futures = {
+            client.submit(run_batch, shared, records, pure=False): first
+            for first, records in batches
+        }
         for future in as_completed(futures):
             on_result(futures[future], future.result())
         return f"dask ({n_workers} workers)"

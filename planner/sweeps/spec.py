@@ -253,7 +253,8 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "sweep") -> SweepSp
     if not raw_inputs:
         raise InputError("inputs", "{}", "at least one input with a grid or a distribution")
     inputs = tuple(
-        _distribution(name, body, input_range(kind, name, base)) for name, body in raw_inputs.items()
+        _distribution(name, body, input_range(kind, name, base))
+        for name, body in raw_inputs.items()
     )
     has_random = any(not d.is_grid for d in inputs)
     if has_random and "samples" not in sample:
@@ -286,7 +287,9 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "sweep") -> SweepSp
 def _distribution(name: str, body: Any, allowed: InputRange) -> Distribution:
     where = f"inputs.{name}"
     if not isinstance(body, Mapping):
-        raise InputError(where, body, '{ grid = [...] } or { dist = "uniform", min = ..., max = ... }')
+        raise InputError(
+            where, body, '{ grid = [...] } or { dist = "uniform", min = ..., max = ... }'
+        )
     if "grid" in body:
         _keys(where, body, ("grid",))
         values = body["grid"]
@@ -306,7 +309,9 @@ def _distribution(name: str, body: Any, allowed: InputRange) -> Distribution:
     _keys(where, body, ("dist", *required, *optional))
     for key in required:
         if key not in body:
-            raise InputError(f"{where}.{key}", "missing", f"a value ({dist} needs {', '.join(required)})")
+            raise InputError(
+                f"{where}.{key}", "missing", f"a value ({dist} needs {', '.join(required)})"
+            )
     p = {k: body[k] for k in (*required, *optional) if k in body}
     if dist == "choice":
         values = p["values"]
@@ -317,7 +322,9 @@ def _distribution(name: str, body: Any, allowed: InputRange) -> Distribution:
         if "weights" in p:
             w = p["weights"]
             if not isinstance(w, list) or len(w) != len(values):
-                raise InputError(f"{where}.weights", w, f"a list of {len(values)} numbers (one per value)")
+                raise InputError(
+                    f"{where}.weights", w, f"a list of {len(values)} numbers (one per value)"
+                )
             for i, x in enumerate(w):
                 _number(f"{where}.weights[{i}]", x)
                 if x < 0:
@@ -326,14 +333,20 @@ def _distribution(name: str, body: Any, allowed: InputRange) -> Distribution:
                 raise InputError(f"{where}.weights", w, "weights that are not all 0")
         return Distribution(name, dist, p)
     if allowed.choices is not None:
-        raise InputError(f"{where}.dist", dist, f"choice or a grid ({name} is one of: {', '.join(allowed.choices)})")
+        raise InputError(
+            f"{where}.dist",
+            dist,
+            f"choice or a grid ({name} is one of: {', '.join(allowed.choices)})",
+        )
     for key, value in p.items():
         _number(f"{where}.{key}", value)
     if dist in ("uniform", "triangular"):
         if p["min"] > p["max"]:
             raise InputError(f"{where}.min", p["min"], f"at most max = {p['max']:g}")
         if dist == "triangular" and not p["min"] <= p["mode"] <= p["max"]:
-            raise InputError(f"{where}.mode", p["mode"], f"in [min, max] = [{p['min']:g}, {p['max']:g}]")
+            raise InputError(
+                f"{where}.mode", p["mode"], f"in [min, max] = [{p['min']:g}, {p['max']:g}]"
+            )
         low, high = p["min"], p["max"]
     else:
         scale = "sd" if dist == "normal" else "sigma"
@@ -348,7 +361,9 @@ def _distribution(name: str, body: Any, allowed: InputRange) -> Distribution:
         centre = p["mean"] if dist == "normal" else p["median"]
         if not low <= centre <= high:
             key = "mean" if dist == "normal" else "median"
-            raise InputError(f"{where}.{key}", centre, f"in the truncation [min, max] = [{low:g}, {high:g}]")
+            raise InputError(
+                f"{where}.{key}", centre, f"in the truncation [min, max] = [{low:g}, {high:g}]"
+            )
         for side, bound, limit in (("min", low, allowed.low), ("max", high, allowed.high)):
             if side not in p and math.isfinite(limit) and not allowed.contains(bound):
                 raise InputError(
@@ -381,7 +396,9 @@ def _keys(where: str, body: Mapping[str, Any], allowed: tuple[str, ...]) -> None
     for key in body:
         if key not in allowed:
             field_name = f"{where}.{key}" if where else key
-            raise InputError(field_name, body[key], "no such key: expected one of " + ", ".join(allowed))
+            raise InputError(
+                field_name, body[key], "no such key: expected one of " + ", ".join(allowed)
+            )
 
 
 def _number(where: str, value: Any) -> None:
@@ -444,7 +461,9 @@ def parse_vary(text: str) -> tuple[str, dict[str, Any]]:
     raise InputError("--vary", text, allowed)
 
 
-def check_distributions(kind: str, base: Mapping[str, Any], inputs: Mapping[str, Any]) -> tuple[Distribution, ...]:
+def check_distributions(
+    kind: str, base: Mapping[str, Any], inputs: Mapping[str, Any]
+) -> tuple[Distribution, ...]:
     """Validate ``{name: distribution}`` for a base (as a sweep's ``[inputs]``)."""
     from planner.sweeps.base import input_range
 

@@ -46,7 +46,9 @@ class SweepStore:
         try:
             return json.loads(file.read_text())
         except (OSError, ValueError):
-            raise InputError("out_dir", str(self.path), f"a sweep folder with a readable {MANIFEST}") from None
+            raise InputError(
+                "out_dir", str(self.path), f"a sweep folder with a readable {MANIFEST}"
+            ) from None
 
     def open(self, manifest: dict[str, Any]) -> None:
         """Create the folder (or check it holds this same sweep) and clear stale temp files."""
@@ -61,11 +63,18 @@ class SweepStore:
                 "choose another --out",
             )
         if old is None and any(self.path.glob(PART_GLOB)):
-            raise InputError("out_dir", str(self.path), "an empty folder or one holding this same sweep", detail=f"Parquet files without {MANIFEST}")
+            raise InputError(
+                "out_dir",
+                str(self.path),
+                "an empty folder or one holding this same sweep",
+                detail=f"Parquet files without {MANIFEST}",
+            )
         for stale in self.path.glob(_TMP_PREFIX + "*"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-        self._write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=2, default=str).encode())
+        self._write_bytes(
+            self.path / MANIFEST, json.dumps(manifest, indent=2, default=str).encode()
+        )
 
     # --- parts ---------------------------------------------------------------------------
     def parts(self) -> list[Path]:
@@ -123,4 +132,8 @@ class SweepStore:
 
             return pd.DataFrame(columns=columns or [])
         table = ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=columns)
-        return table.to_pandas().sort_values("scenario").reset_index(drop=True) if (columns is None or "scenario" in columns) else table.to_pandas()
+        return (
+            table.to_pandas().sort_values("scenario").reset_index(drop=True)
+            if (columns is None or "scenario" in columns)
+            else table.to_pandas()
+        )

@@ -28,7 +28,17 @@ from planner.sweeps.fanout import FEASIBLE
 from planner.sweeps.store import PART_GLOB, SweepStore
 
 #: Columns that describe a scenario, not an output.
-META = ("scenario_id", "scenario", "draw", "status", "reason", "binding", "elapsed_s", "chips", "feasible")
+META = (
+    "scenario_id",
+    "scenario",
+    "draw",
+    "status",
+    "reason",
+    "binding",
+    "elapsed_s",
+    "chips",
+    "feasible",
+)
 PERCENTILES = (0.1, 0.5, 0.9)
 #: Decile of an input whose top and bottom define its tornado swing.
 TORNADO_TAIL = 0.1
@@ -44,11 +54,18 @@ def connect(out_dir: str | Path) -> Any:
 
     store = SweepStore(out_dir)
     if not store.parts():
-        raise InputError("out_dir", str(out_dir), "a sweep folder with Parquet results", detail="no part-*.parquet files")
+        raise InputError(
+            "out_dir",
+            str(out_dir),
+            "a sweep folder with Parquet results",
+            detail="no part-*.parquet files",
+        )
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # stdout carries the answer only
     pattern = str(Path(out_dir) / PART_GLOB).replace("'", "''")
-    con.execute(f"CREATE VIEW sweep AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
+    con.execute(
+        f"CREATE VIEW sweep AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)"
+    )
     return con
 
 
@@ -66,7 +83,9 @@ def query(out_dir: str | Path, sql: str) -> Any:
         con.close()
 
 
-def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[str] | None = None) -> dict[str, Any]:
+def summarize(
+    out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[str] | None = None
+) -> dict[str, Any]:
     """The summary of a sweep folder (see the module docstring) as a JSON-ready dict.
 
     ``inputs`` are the input columns (``in_mfu``...); ``numeric_inputs`` those the tornado
@@ -78,15 +97,23 @@ def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[st
         types = {row[0]: str(row[1]).upper() for row in schema}
         numeric = {c for c, t in types.items() if _is_number(t)}
         outputs = [c for c in types if c in numeric and c not in META and c not in inputs]
-        ranked_inputs = [c for c in (numeric_inputs if numeric_inputs is not None else inputs) if c in numeric]
+        ranked_inputs = [
+            c for c in (numeric_inputs if numeric_inputs is not None else inputs) if c in numeric
+        ]
         feasible = "status IN (" + ", ".join(f"'{s}'" for s in FEASIBLE) + ")"
-        total, ok = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {feasible}) FROM sweep").fetchone()
-        status = dict(con.execute("SELECT status, count(*) FROM sweep GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        total, ok = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {feasible}) FROM sweep"
+        ).fetchone()
+        status = dict(
+            con.execute("SELECT status, count(*) FROM sweep GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        )
         pct: dict[str, dict[str, float | None]] = {}
         if outputs and ok:
             # min and max first (one fast scan): exact quantiles only where an output varies
             spans = con.execute(
-                "SELECT " + ", ".join(f"min({_q(c)}), max({_q(c)})" for c in outputs) + f" FROM sweep WHERE {feasible}"
+                "SELECT "
+                + ", ".join(f"min({_q(c)}), max({_q(c)})" for c in outputs)
+                + f" FROM sweep WHERE {feasible}"
             ).fetchone()
             moving = []
             for k, c in enumerate(outputs):
@@ -99,7 +126,11 @@ def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[st
                 exprs = ", ".join(f"quantile_cont({_q(c)}, [0.1, 0.5, 0.9])" for c in moving)
                 values = con.execute(f"SELECT {exprs} FROM sweep WHERE {feasible}").fetchone()
                 for c, v in zip(moving, values, strict=True):
-                    pct[c] = {"p10": _num(v[0]), "p50": _num(v[1]), "p90": _num(v[2])} if v else {"p10": None, "p50": None, "p90": None}
+                    pct[c] = (
+                        {"p10": _num(v[0]), "p50": _num(v[1]), "p90": _num(v[2])}
+                        if v
+                        else {"p10": None, "p50": None, "p90": None}
+                    )
             pct = {c: pct[c] for c in outputs}
         varying = [c for c in outputs if pct.get(c) and pct[c]["p10"] != pct[c]["p90"]]
         tornado = _tornado(con, ranked_inputs, varying, feasible) if ok else {}
@@ -110,7 +141,11 @@ def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[st
                 f"WHERE {feasible} AND binding <> '') GROUP BY 1 ORDER BY 2 DESC, 1"
             ).fetchall()
             binding = {str(k): int(v) for k, v in rows}
-        elapsed = con.execute("SELECT sum(elapsed_s), median(elapsed_s) FROM sweep").fetchone() if "elapsed_s" in types else (None, None)
+        elapsed = (
+            con.execute("SELECT sum(elapsed_s), median(elapsed_s) FROM sweep").fetchone()
+            if "elapsed_s" in types
+            else (None, None)
+        )
     finally:
         con.close()
     return {
@@ -127,35 +162,55 @@ def summarize(out_dir: str | Path, inputs: list[str], *, numeric_inputs: list[st
     }
 
 
-def _tornado(con: Any, inputs: list[str], outputs: list[str], feasible: str) -> dict[str, list[dict[str, Any]]]:
+def _tornado(
+    con: Any, inputs: list[str], outputs: list[str], feasible: str
+) -> dict[str, list[dict[str, Any]]]:
     """Per output, the inputs by |swing| (largest first), each with its swing and rank."""
     if not inputs or not outputs:
         return {}
     swings: dict[str, dict[str, float]] = {o: {} for o in outputs}
     tails = con.execute(
         "SELECT "
-        + ", ".join(f"quantile_disc({_q(i)}, {TORNADO_TAIL}), quantile_disc({_q(i)}, {1 - TORNADO_TAIL})" for i in inputs)
+        + ", ".join(
+            f"quantile_disc({_q(i)}, {TORNADO_TAIL}), quantile_disc({_q(i)}, {1 - TORNADO_TAIL})"
+            for i in inputs
+        )
         + f" FROM sweep WHERE {feasible}"
     ).fetchone()
-    moving = [(i, tails[2 * k], tails[2 * k + 1]) for k, i in enumerate(inputs) if tails[2 * k] is not None and tails[2 * k] != tails[2 * k + 1]]
+    moving = [
+        (i, tails[2 * k], tails[2 * k + 1])
+        for k, i in enumerate(inputs)
+        if tails[2 * k] is not None and tails[2 * k] != tails[2 * k + 1]
+    ]
     if not moving:
         return {}
     medians = ", ".join(f"median({_q(o)})" for o in outputs)
     for i, lo, hi in moving:
-        low = con.execute(f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} <= ?", [lo]).fetchone()
-        high = con.execute(f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} >= ?", [hi]).fetchone()
+        low = con.execute(
+            f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} <= ?", [lo]
+        ).fetchone()
+        high = con.execute(
+            f"SELECT {medians} FROM sweep WHERE {feasible} AND {_q(i)} >= ?", [hi]
+        ).fetchone()
         for o, x, y in zip(outputs, low, high, strict=True):
             if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
                 swings[o][i] = float(y) - float(x)
     out = {}
     for o, per in swings.items():
         ordered = sorted(per.items(), key=lambda kv: -abs(kv[1]))
-        out[o] = [{"input": name, "swing": s, "rank": r + 1} for r, (name, s) in enumerate(ordered) if s != 0.0]
+        out[o] = [
+            {"input": name, "swing": s, "rank": r + 1}
+            for r, (name, s) in enumerate(ordered)
+            if s != 0.0
+        ]
     return {o: v for o, v in out.items() if v}
 
 
 def _is_number(duck_type: str) -> bool:
-    return any(t in duck_type for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")) and "[]" not in duck_type
+    return (
+        any(t in duck_type for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"))
+        and "[]" not in duck_type
+    )
 
 
 def _num(value: Any) -> float | None:

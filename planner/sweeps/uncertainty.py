@@ -60,7 +60,9 @@ def _bands(frame: Any, skip: tuple[str, ...] = ()) -> dict[str, dict[str, float]
     return out
 
 
-def model_error_factor(n: int, seed: int, band: tuple[float, float], cap: float = math.inf) -> np.ndarray:
+def model_error_factor(
+    n: int, seed: int, band: tuple[float, float], cap: float = math.inf
+) -> np.ndarray:
     """``n`` draws of the run model's utilisation factor (median 1, P10 / P90 = 1 + band),
     each at most ``cap``."""
     lo, hi = band
@@ -119,15 +121,31 @@ def size_uncertainty(
     dists = check_distributions("sizing", {"accelerator": req.accelerator}, distributions or {})
     strings = [d.name for d in dists if d.is_string]
     if strings:
-        raise InputError(f"inputs.{strings[0]}", strings[0], "a numeric input (one answer is for one chip, precision and pricing)")
+        raise InputError(
+            f"inputs.{strings[0]}",
+            strings[0],
+            "a numeric input (one answer is for one chip, precision and pricing)",
+        )
     draws = {d.name: sample.ppf(d, sample.uniforms(seed, d.name, n)) for d in dists}
-    a = req.assumptions.with_("uncertainty draw", **{k: v for k, v in draws.items() if k not in closed.bases.SIZING_WORK}) if draws else req.assumptions
+    a = (
+        req.assumptions.with_(
+            "uncertainty draw",
+            **{k: v for k, v in draws.items() if k not in closed.bases.SIZING_WORK},
+        )
+        if draws
+        else req.assumptions
+    )
     work = {k: v for k, v in draws.items() if k in closed.bases.SIZING_WORK}
     run = req.run
     if work:
         from planner.workloads import TrainingRun
 
-        fields = {"flops": run.flops, "params": run.params, "active_params": run.active_params, "tokens": run.tokens}
+        fields = {
+            "flops": run.flops,
+            "params": run.params,
+            "active_params": run.active_params,
+            "tokens": run.tokens,
+        }
         if "flops" in work:
             fields = dict.fromkeys(fields)
         elif any(k in work for k in ("params", "active_params", "tokens")):
@@ -145,7 +163,15 @@ def size_uncertainty(
         from planner.utilisation import cross_validated_band
 
         chip = load_catalog().get(req.accelerator)
-        modelled = with_run_model(a.with_("uncertainty draw", goodput=np.broadcast_to(np.asarray(a.goodput, dtype=float), n).copy()), run, chip, gpus)
+        modelled = with_run_model(
+            a.with_(
+                "uncertainty draw",
+                goodput=np.broadcast_to(np.asarray(a.goodput, dtype=float), n).copy(),
+            ),
+            run,
+            chip,
+            gpus,
+        )
         mfu = np.asarray(modelled.mfu, dtype=float)
         band = cross_validated_band()
         cap = float(np.min(1.0 / mfu))
@@ -193,18 +219,35 @@ def serve_uncertainty(
     from planner.sweeps.spec import SweepSpec
 
     _check_n(n, seed)
-    base = dict(request) if isinstance(request, Mapping) else {**({"preset": preset} if preset else {}), **{k: v for k, v in given.items() if v is not None}}
+    base = (
+        dict(request)
+        if isinstance(request, Mapping)
+        else {
+            **({"preset": preset} if preset else {}),
+            **{k: v for k, v in given.items() if v is not None},
+        }
+    )
     dists = check_distributions("serving", base, distributions or {})
     if any(d.is_string for d in dists):
         name = next(d.name for d in dists if d.is_string)
-        raise InputError(f"inputs.{name}", name, "a numeric input (one answer is for one chip and model)")
+        raise InputError(
+            f"inputs.{name}", name, "a numeric input (one answer is for one chip and model)"
+        )
     if not dists:
         closed.bases.serving_request(base)  # validate the base even with nothing to draw
     spec = SweepSpec(kind="serving", base=base, inputs=dists, samples=n, seed=seed)
     import pandas as pd
 
-    frame = pd.DataFrame({d.name: sample.ppf(d, sample.uniforms(seed, d.name, n)) for d in dists}, index=range(n)) if dists else pd.DataFrame(index=range(1))
-    out = closed._serving(base, {c: frame[c].to_numpy(dtype=float) for c in frame.columns}, {}, len(frame))
+    frame = (
+        pd.DataFrame(
+            {d.name: sample.ppf(d, sample.uniforms(seed, d.name, n)) for d in dists}, index=range(n)
+        )
+        if dists
+        else pd.DataFrame(index=range(1))
+    )
+    out = closed._serving(
+        base, {c: frame[c].to_numpy(dtype=float) for c in frame.columns}, {}, len(frame)
+    )
     ok = out["status"].astype(str) == "ok"
     return {
         "n": n,

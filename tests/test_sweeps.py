@@ -411,3 +411,18 @@ def test_size_uncertainty_with_a_given_mfu_draws_only_the_inputs():
     assert r["model_error"] is None
     assert r["outputs"]["gpus"]["p10"] == r["outputs"]["gpus"]["p90"]
     assert r["outputs"]["facility_power_mw"]["p10"] < r["outputs"]["facility_power_mw"]["p90"]
+
+
+def test_projection_sweep_replaces_the_studys_range_by_each_draw(tmp_path):
+    spec = {
+        "base": {"kind": "projection", "study": "iea-2025-base", "year": 2030},
+        "sample": {"samples": 2, "seed": 3},
+        "inputs": {
+            "ai.shipments_scale": {"dist": "uniform", "min": 0.8, "max": 1.2},
+            "pue.2024": {"grid": [1.15, 1.3]},
+        },
+    }
+    frame = results(run_sweep(spec, out_dir=tmp_path, scheduler="serial").out_dir)
+    assert list(frame["status"]) == ["ok"] * 4
+    low, high = frame.groupby("in_pue.2024")["total_twh"].mean()
+    assert low < high

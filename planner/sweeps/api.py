@@ -182,12 +182,17 @@ def run_sweep(
 def _payload(spec: SweepSpec) -> dict[str, Any]:
     from planner.sweeps import base as bases
 
-    options = {k: v for k, v in spec.base.items() if k != "scenario"}
+    key = bases.file_key(spec.kind)
+    options = (
+        bases.projection_options(spec.base)
+        if spec.kind == "projection"
+        else {k: v for k, v in spec.base.items() if k != key}
+    )
     return {
         "kind": spec.kind,
         "inputs": spec.input_names,
         "data": bases.scenario_data(spec.kind, spec.base),
-        "source": str(bases.resolve_file(spec.kind, spec.base["scenario"])),
+        "source": str(bases.resolve_file(spec.kind, spec.base[key])),
         "options": options,
     }
 

@@ -44,6 +44,23 @@ PLAN_TOTALS = (
     "longest_days",
     "longest_fraction_of_deadline",
 )
+#: Projection outputs written as columns (the study's row for the base's country and year).
+PROJECTION_OUTPUTS = (
+    "ai_twh",
+    "non_ai_twh",
+    "total_twh",
+    "ai_gw",
+    "total_gw",
+    "ai_peak_gw",
+    "electricity_twh",
+    "ai_share",
+    "total_share",
+    "reference_runs_per_year",
+    "ai_accelerators_in_service",
+    "ai_dense_bf16_eflops",
+    "pue",
+    "design_pue",
+)
 #: Statuses that count as a plan (feasible).
 FEASIBLE = ("ok", "optimal", "time_limit")
 
@@ -87,15 +104,18 @@ def run_batch(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
             changed = bases.with_values(data, values)
             row.update(_solve(kind, changed, payload))
         except PlannerError as exc:
-            row.update(status="invalid", reason=str(exc), binding="", chips="")
+            row.update(status="invalid", reason=str(exc))
         row["elapsed_s"] = time.perf_counter() - start
         rows.append(row)
     frame = pd.DataFrame(rows)
-    for col in ("objective_value", *PLAN_TOTALS):
+    numbers = PROJECTION_OUTPUTS if kind == "projection" else ("objective_value", *PLAN_TOTALS)
+    for col in numbers:
         if col not in frame:
             frame[col] = float("nan")
         frame[col] = frame[col].astype(float)
-    for col in ("status", "reason", "binding", "chips"):
+    for col in (
+        ("status", "reason") if kind == "projection" else ("status", "reason", "binding", "chips")
+    ):
         if col not in frame:
             frame[col] = ""
         frame[col] = frame[col].fillna("").astype(str)
@@ -104,6 +124,17 @@ def run_batch(payload: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
 
 def _solve(kind: str, data: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
     options = payload["options"]
+    if kind == "projection":
+        from planner.projection import project
+        from planner.projection_scenarios import parse_scenario
+
+        sc = parse_scenario(data, payload["source"])
+        year = options["year"]
+        result = project(
+            sc, years=(year, year), variants=[options["variant"]], countries=[options["country"]]
+        )
+        row = result.frame.iloc[0]
+        return {"status": "ok", "reason": "", **{k: float(row[k]) for k in PROJECTION_OUTPUTS}}
     if kind == "optimize":
         from planner.optimization import build_model, solve
         from planner.scenarios import scenario_from_dict

@@ -5,7 +5,7 @@ A sweep is a TOML file (``data/sweeps/*.toml`` ships examples)::
     title = "GTC 2024 Hopper run: MFU, PUE and goodput uncertain"
 
     [base]
-    kind = "sizing"              # sizing | serving | optimize | buildout
+    kind = "sizing"              # sizing | serving | optimize | buildout | projection
     preset = "gtc2024-hopper"    # a sizing / serving preset, and/or the request's own keys
 
     [sample]
@@ -51,11 +51,11 @@ from typing import Any
 from planner.errors import InputError, PlannerError
 
 #: Kinds of base a sweep may name.
-KINDS: tuple[str, ...] = ("sizing", "serving", "optimize", "buildout")
+KINDS: tuple[str, ...] = ("sizing", "serving", "optimize", "buildout", "projection")
 #: Kinds evaluated in one vectorised call (no per-draw Python).
 CLOSED_FORM_KINDS: tuple[str, ...] = ("sizing", "serving")
 #: Kinds fanned out one scenario at a time (over Dask).
-FANOUT_KINDS: tuple[str, ...] = ("optimize", "buildout")
+FANOUT_KINDS: tuple[str, ...] = ("optimize", "buildout", "projection")
 DISTRIBUTIONS: tuple[str, ...] = ("uniform", "triangular", "normal", "lognormal", "choice")
 #: Most scenarios in one sweep (grid points x samples): 10 million rows of Parquet.
 MAX_SCENARIOS = 10_000_000
@@ -196,7 +196,7 @@ class SweepSpec:
 def _base_identity(spec: SweepSpec) -> dict[str, Any]:
     """The base as given, with a named file replaced by the hash of its contents."""
     out = dict(spec.base)
-    for key in ("scenario", "request"):
+    for key in ("scenario", "study"):
         if key in out:
             from planner.sweeps.base import resolve_file
 

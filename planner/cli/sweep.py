@@ -92,7 +92,7 @@ def sweep_command(
         spec = spec_from_dict(data, source=spec.source)
     out_dir = out if out is not None else Path("sweeps") / Path(spec.source).stem
     with stdout_guard(), progress_reporter(show_progress) as progress:
-        log = (lambda line: sys.stderr.write(line + "\n")) if progress is not None else None
+        log = _stderr_line if progress is not None else None
         result = run_sweep(
             spec, scheduler=scheduler, workers=workers, out_dir=out_dir, progress=progress, log=log
         )
@@ -120,6 +120,10 @@ def sweep_command(
     else:
         _print_summary(result)
     return 0
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def _jsonable(value: Any) -> Any:

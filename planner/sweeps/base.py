@@ -390,7 +390,8 @@ def _pydantic_range(model: Any, parts: list[str | int]) -> InputRange | None:
         if dict_member is None:
             return None
         annotation, metadata = typing.get_args(dict_member)[1], []
-    lows, highs = [], []
+    lows: list[tuple[float, bool]] = []
+    highs: list[tuple[float, bool]] = []
     numeric_members = [m for m in _members(annotation) if _base_type(m) in (float, int)]
     for m in numeric_members:
         for c in _flat_metadata(m) + metadata:

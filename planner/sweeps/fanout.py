@@ -128,10 +128,10 @@ def _solve(kind: str, data: dict[str, Any], payload: Mapping[str, Any]) -> dict[
         from planner.projection import project
         from planner.projection_scenarios import parse_scenario
 
-        sc = parse_scenario(data, payload["source"])
+        study = parse_scenario(data, payload["source"])
         year = options["year"]
         result = project(
-            sc, years=(year, year), variants=[options["variant"]], countries=[options["country"]]
+            study, years=(year, year), variants=[options["variant"]], countries=[options["country"]]
         )
         row = result.frame.iloc[0]
         return {"status": "ok", "reason": "", **{k: float(row[k]) for k in PROJECTION_OUTPUTS}}
@@ -156,8 +156,8 @@ def _solve(kind: str, data: dict[str, Any], payload: Mapping[str, Any]) -> dict[
     else:
         module = bases.buildout_module()
         loader = getattr(module, "scenario_from_dict", None)
-        sc = loader(data, source=payload["source"]) if loader else data
-        plan = module.plan_buildout(sc, **options)
+        given: Any = loader(data, source=payload["source"]) if loader else data
+        plan = module.plan_buildout(given, **options)
     return plan_row(plan)
 
 

@@ -449,7 +449,7 @@ def parse_vary(text: str) -> tuple[str, dict[str, Any]]:
         numbers = [float(x) for x in rest.split(":")]
     except ValueError:
         raise InputError("--vary", text, allowed) from None
-    keys = {
+    keys: list[tuple[str, ...]] = {
         "uniform": [("min", "max")],
         "triangular": [("min", "mode", "max")],
         "normal": [("mean", "sd"), ("mean", "sd", "min", "max")],

@@ -152,7 +152,8 @@ def size_uncertainty(
             fields["flops"] = None
         fields.update({k: v for k, v in work.items() if k in fields})
         run = TrainingRun(**fields, name=run.name)
-    gpus, days = req.gpus, req.days
+    gpus: Any = req.gpus
+    days: Any = req.days
     if "gpus" in work:
         gpus, days = work["gpus"], None
     if "days" in work:

@@ -449,13 +449,13 @@ def parse_vary(text: str) -> tuple[str, dict[str, Any]]:
         numbers = [float(x) for x in rest.split(":")]
     except ValueError:
         raise InputError("--vary", text, allowed) from None
-    keys: list[tuple[str, ...]] = {
+    forms: dict[str, list[tuple[str, ...]]] = {
         "uniform": [("min", "max")],
         "triangular": [("min", "mode", "max")],
         "normal": [("mean", "sd"), ("mean", "sd", "min", "max")],
         "lognormal": [("median", "sigma"), ("median", "sigma", "min", "max")],
-    }[dist]
-    for names in keys:
+    }
+    for names in forms[dist]:
         if len(names) == len(numbers):
             return name, {"dist": dist, **dict(zip(names, numbers, strict=True))}
     raise InputError("--vary", text, allowed)

@@ -20,7 +20,7 @@ _HELP_SCHEDULER = (
     "Where optimiser scenarios run: a Dask scheduler's address (tcp://HOST:PORT; start one "
     "with `dask scheduler`, workers with `dask worker tcp://HOST:PORT`), or `serial` (this "
     "process, no Dask). Default: a LocalCluster with one worker per core. Sizing and serving "
-    "sweeps always run vectorised here."
+    "sweeps always run vectorised in this process."
 )
 _HELP_WORKERS = "Worker processes of the default LocalCluster (default: one per core)."
 _HELP_QUERY = 'DuckDB SQL on the view `sweep` of the results, printed instead of the summary: --query "SELECT status, count(*) FROM sweep GROUP BY 1".'
@@ -49,7 +49,8 @@ def sweep_command(
     sweep: Annotated[
         str,
         typer.Argument(
-            help="A sweep TOML file, or a shipped sweep's name (gtc2024-hopper-mc, gtc2024-grid).",
+            help="A sweep TOML file, or a shipped sweep's name (gtc2024-hopper-mc, gtc2024-grid, "
+            "iea-2025-shipments).",
             show_default=False,
             metavar="FILE_OR_NAME",
         ),
@@ -67,10 +68,11 @@ def sweep_command(
 ) -> int:
     """Run a sweep: Monte Carlo draws and grids over any input of a sizing, a service or a site plan.
 
-    FILE_OR_NAME names a base (a sizing or serving preset/request, an optimiser scenario)
-    and, per input, a grid of values or a distribution (uniform, triangular, normal,
-    lognormal, choice with weights), with a seed and a sample count. Sizing and serving run
-    vectorised (a million draws in seconds); optimiser scenarios fan out over Dask.
+    FILE_OR_NAME names a base (a sizing or serving preset/request, an optimiser or
+    build-out scenario, a projection study) and, per input, a grid of values or a
+    distribution (uniform, triangular, normal, lognormal, choice with weights), with a seed
+    and a sample count. Sizing and serving run vectorised (a million draws in seconds);
+    optimiser, build-out and projection scenarios fan out over Dask.
 
     Results: one Parquet row per scenario (inputs as in_NAME, outputs, status, timings),
     written atomically per batch. Rerunning skips scenarios already done. Query them with

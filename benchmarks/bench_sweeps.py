@@ -89,17 +89,18 @@ def bench_optimiser(scenarios: int, batch: int, repeat: int) -> None:
         f"optimiser: {spec.size} scenarios in {tasks} tasks of {spec.batch} (median of {repeat}):"
     )
 
-    def run(scheduler) -> tuple[float, float]:
-        walls, solves = [], []
+    def run(scheduler) -> tuple[float, float, float]:
+        walls, solves, computes = [], [], []
         for _ in range(repeat):
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 r = run_sweep(spec, out_dir=Path(tmp) / "o", scheduler=scheduler)
                 walls.append(time.perf_counter() - t0)
                 solves.append(r.summary["median_scenario_s"])
-        return statistics.median(walls), statistics.median(solves)
+                computes.append(r.summary["compute_s"])
+        return statistics.median(walls), statistics.median(solves), statistics.median(computes)
 
-    serial, per_scenario = run("serial")
+    serial, per_scenario, _ = run("serial")
     print(f"  serial:           {serial:7.1f} s   (median scenario {per_scenario * 1e3:.0f} ms)")
     out = {}
     for workers in (1, 2):
@@ -108,15 +109,38 @@ def bench_optimiser(scenarios: int, batch: int, repeat: int) -> None:
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             start = time.perf_counter() - t0
-            out[workers], per = run(cluster)
+            out[workers], per, compute = run(cluster)
+            if workers == 1:
+                overhead = (out[1] - compute) / tasks
+                noop = _noop_overhead(cluster)
         print(
-            f"  LocalCluster x{workers}: {out[workers]:7.1f} s   (cluster start {start:.1f} s, "
-            f"median scenario {per * 1e3:.0f} ms, speed-up vs serial {serial / out[workers]:.2f}x)"
+            f"  LocalCluster x{workers}: {out[workers]:7.1f} s   (cluster start {start:.1f} s "
+            f"not included, median scenario {per * 1e3:.0f} ms, speed-up vs serial "
+            f"{serial / out[workers]:.2f}x)"
         )
     print(
-        f"  per-task overhead (1 worker - serial) / tasks: {(out[1] - serial) / tasks * 1e3:,.0f} ms"
+        f"  per-task overhead on 1 worker: (wall - time in the solves) / tasks = "
+        f"{overhead * 1e3:,.0f} ms; Dask alone (200 no-op tasks): {noop * 1e3:.1f} ms per task"
     )
     print(f"  speed-up 2 workers vs 1: {out[1] / out[2]:.2f}x")
+
+
+def _noop(x: int) -> int:
+    return x
+
+
+def _noop_overhead(cluster, n: int = 200) -> float:
+    """Median per-task round trip of ``n`` no-op tasks (submit, run, gather), seconds."""
+    from dask.distributed import Client
+
+    with Client(cluster) as client:
+        client.gather(client.map(_noop, range(10), pure=False))  # warm up
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            client.gather(client.map(_noop, range(n), pure=False))
+            times.append((time.perf_counter() - t0) / n)
+    return statistics.median(times)
 
 
 def main() -> None:

@@ -95,6 +95,15 @@ class SweepStore:
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        # one schema for every part: a categorical (dictionary) column is written as its values
+        schema = pa.schema(
+            [
+                f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                for f in table.schema
+            ]
+        )
+        if schema != table.schema:
+            table = table.cast(schema)
         target = self.path / f"part-{first:010d}.parquet"
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=".parquet", dir=self.path)
         try:

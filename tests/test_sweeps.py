@@ -426,3 +426,13 @@ def test_projection_sweep_replaces_the_studys_range_by_each_draw(tmp_path):
     assert list(frame["status"]) == ["ok"] * 4
     low, high = frame.groupby("in_pue.2024")["total_twh"].mean()
     assert low < high
+
+
+def test_a_scheduler_that_is_not_an_address_is_one_line_exit_2(tmp_path, capsys):
+    code = main(["sweep", "gtc2024-grid", "--out", str(tmp_path), "--scheduler", "foo:bar"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [
+        "planner: error: --scheduler = 'foo:bar' is not allowed: expected serial, or the "
+        "address of a running Dask scheduler (tcp://HOST:PORT)"
+    ]

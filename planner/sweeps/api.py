@@ -95,6 +95,7 @@ def run_sweep(
         One-line messages (the Dask workers and dashboard address).
     """
     started = time.perf_counter()
+    fanout.check_scheduler(scheduler)
     spec = as_spec(spec)
     store = SweepStore(out_dir)
     table = sample.scenarios(spec)

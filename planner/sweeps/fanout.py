@@ -22,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from planner.errors import PlannerError
+from planner.errors import InputError, PlannerError
 from planner.sweeps import base as bases
 
 #: Plan totals written as columns (NaN when there is no plan).
@@ -188,6 +189,18 @@ def plan_row(plan: Any) -> dict[str, Any]:
 # --- where the tasks run ---------------------------------------------------------------------
 
 
+_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss)://[^\s/:]+:\d{1,5}$")
+_SCHEDULER_WORDS = "serial, or the address of a running Dask scheduler (tcp://HOST:PORT)"
+
+
+def check_scheduler(scheduler: Any) -> None:
+    """``None``, ``"serial"``, ``PROTOCOL://HOST:PORT``, or a Dask client / cluster object."""
+    if scheduler is None or not isinstance(scheduler, str) or scheduler == "serial":
+        return
+    if not _ADDRESS.match(scheduler):
+        raise InputError("--scheduler", scheduler, _SCHEDULER_WORDS)
+
+
 def _has_dashboard() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
@@ -218,11 +231,10 @@ def client_for(scheduler: Any, workers: int | None) -> Iterator[tuple[Any, str |
             yield client, _link(client)
         return
     try:
-        client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise PlannerError(
-            f"--scheduler = {scheduler!r} is not allowed: expected the address of a running Dask scheduler (tcp://HOST:PORT) ({exc})"
-        ) from None
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        detail = " ".join(str(exc).split())
+        raise InputError("--scheduler", scheduler, _SCHEDULER_WORDS, detail=detail) from None
     with client:
         yield client, _link(client)
 

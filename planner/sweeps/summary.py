@@ -218,3 +218,61 @@ def _num(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# --- chart-ready frames (the app's sweep page and reports draw these, computing nothing) --------
+
+
+def fan_frame(out_dir: str | Path, output: str, by: str) -> Any:
+    """P10 / P50 / P90 of ``output`` at each value of the input column ``by`` (a fan over a
+    grid), over the feasible scenarios: columns ``by, p10, p50, p90, scenarios``."""
+    con = connect(out_dir)
+    feasible = "status IN (" + ", ".join(f"'{s}'" for s in FEASIBLE) + ")"
+    try:
+        return con.execute(
+            f"SELECT {_q(by)}, quantile_cont({_q(output)}, 0.1) AS p10, "
+            f"quantile_cont({_q(output)}, 0.5) AS p50, quantile_cont({_q(output)}, 0.9) AS p90, "
+            f"count(*) AS scenarios FROM sweep WHERE {feasible} GROUP BY 1 ORDER BY 1"
+        ).df()
+    finally:
+        con.close()
+
+
+def histogram_frame(out_dir: str | Path, output: str, bins: int = 40) -> Any:
+    """Equal-width histogram of ``output`` over the feasible scenarios: ``low, high, scenarios``."""
+    con = connect(out_dir)
+    feasible = "status IN (" + ", ".join(f"'{s}'" for s in FEASIBLE) + ")"
+    try:
+        lo, hi = con.execute(
+            f"SELECT min({_q(output)}), max({_q(output)}) FROM sweep WHERE {feasible}"
+        ).fetchone()
+        if lo is None:
+            return con.execute("SELECT 0.0 AS low, 0.0 AS high, 0 AS scenarios WHERE false").df()
+        width = (hi - lo) / bins if hi > lo else 1.0
+        return con.execute(
+            f"SELECT ? + b * ? AS low, ? + (b + 1) * ? AS high, count(*) AS scenarios FROM ("
+            f"SELECT least(floor(({_q(output)} - ?) / ?), ? - 1) AS b FROM sweep WHERE {feasible}"
+            ") GROUP BY b ORDER BY b",
+            [lo, width, lo, width, lo, width, bins],
+        ).df()
+    finally:
+        con.close()
+
+
+def tornado_frame(summary: dict[str, Any], output: str) -> Any:
+    """The tornado of ``output`` from :func:`summarize`: ``input, swing, rank`` (rank 1 first)."""
+    import pandas as pd
+
+    rows = summary.get("tornado", {}).get(output, [])
+    return pd.DataFrame(rows, columns=["input", "swing", "rank"])
+
+
+def binding_frame(summary: dict[str, Any]) -> Any:
+    """How often each limit binds, from :func:`summarize`: ``limit, scenarios, share``."""
+    import pandas as pd
+
+    rows = [
+        {"limit": k, "scenarios": v, "share": summary["binding_share"].get(k)}
+        for k, v in summary.get("binding", {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["limit", "scenarios", "share"])

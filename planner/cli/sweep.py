@@ -193,6 +193,9 @@ def _print_summary(result: Any) -> None:
     for c in varying or shown[:8]:
         t.add_row(_name(c), *(_value(c, pct[c][k]) for k in ("p10", "p50", "p90")))
     console.print(t)
+    hidden = [c for c in pct if c not in vocabulary]
+    if hidden:
+        console.print(f"(and {len(hidden)} more outputs: --json lists every one)", markup=False)
     tornado = s["tornado"]
     for c in [c for c in varying if c in tornado][:3]:
         tt = Table(title=f"Tornado: {_name(c)}")

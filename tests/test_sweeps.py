@@ -254,7 +254,7 @@ def test_scheduler_and_worker_processes_over_tcp_give_the_serial_results(tmp_pat
         )
         assert done.returncode == 0, done.stderr
         payload = json.loads(done.stdout)
-        assert payload["engine"] == "dask (1 workers)"
+        assert payload["engine"] == "dask (1 worker)"
         pd.testing.assert_frame_equal(results(out), serial_grid)
     finally:
         for p in reversed(procs):

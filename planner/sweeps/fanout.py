@@ -271,7 +271,7 @@ def fan_out(
                 + (f", dashboard {dashboard}" if dashboard else "")
             )
         if not batches:
-            return f"dask ({n_workers} workers)"
+            return f"dask ({n_workers} worker{'' if n_workers == 1 else 's'})"
         [shared] = client.scatter([dict(payload)], broadcast=True)
         futures = {
             client.submit(run_batch, shared, records, pure=False): first
@@ -279,4 +279,4 @@ def fan_out(
         }
         for future in as_completed(futures):
             on_result(futures[future], future.result())
-        return f"dask ({n_workers} workers)"
+        return f"dask ({n_workers} worker{'' if n_workers == 1 else 's'})"

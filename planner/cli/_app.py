@@ -76,6 +76,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "planner.cli.serve",
         "Size an inference service: replicas, GPUs, MW, Wh per query, USD per million tokens.",
     ),
+    "sweep": (
+        "planner.cli.sweep",
+        "Run a sweep: Monte Carlo draws and grids over any input of a sizing, a service or a site plan.",
+    ),
     "validate": (
         "planner.cli.validate",
         "Check the utilisation model against every published run.",

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 #: Kind of a shipped file: a site scenario for the optimiser or a national projection study.
 Kind = Literal["scenario", "projection"]
 
-_FOLDERS: dict[str, str] = {"scenario": "scenarios", "projection": "projections"}
+_FOLDERS: dict[str, str] = {
+    "scenario": "scenarios",
+    "projection": "projections",
+    "sweep": "sweeps",
+}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from planner.scenarios import Scenario
 
 #: Kind of a shipped file: a site scenario for the optimiser or a national projection study.
-Kind = Literal["scenario", "projection"]
+Kind = Literal["scenario", "projection", "sweep"]
 
 _FOLDERS: dict[str, str] = {
     "scenario": "scenarios",

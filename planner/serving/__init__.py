@@ -120,6 +120,8 @@ class ModelSpec:
     kv_heads: Any
     head_dim: Any
     source: str
+    #: Longest context (prompt + generated tokens) the model accepts; ``None``: not known.
+    context_window_tokens: Any = None
 
     @property
     def kv_values_per_token(self) -> Any:
@@ -147,6 +149,7 @@ _MODEL_COLUMNS = {
     "kv_heads": float,
     "head_dim": float,
     "release_year": float,
+    "context_window_tokens": float,
     "source": str,
 }
 

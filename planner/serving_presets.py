@@ -169,6 +169,11 @@ class ServiceRequest:
     preset: ServingPreset | None
     #: Inputs that differ from the preset's own (``{"field", "preset", "value"}``).
     changed_inputs: tuple[dict[str, Any], ...] = ()
+    #: Whether :meth:`serve` adds the production estimate (a scalar, feasible service).
+    production: bool = True
+    #: Production-fleet inputs given (``target_utilisation``, ``redundancy_replicas``,
+    #: ``regions``); the others take data/serving_assumptions.csv.
+    production_inputs: dict[str, Any] = field(default_factory=dict)
 
     def serve(
         self, catalog: Catalog | None = None, accelerator: str | None = None
@@ -176,6 +181,8 @@ class ServiceRequest:
         """The service; from a preset it carries the published comparison only when every
         input is the preset's, else the inputs that differ (:attr:`changed_inputs`)."""
         result = self._serve(catalog, accelerator)
+        if self.production and result.is_scalar and bool(result.feasible):
+            result = replace(result, production=self.production_estimate(result, catalog))
         if self.preset is None:
             return result
         changed = list(self.changed_inputs)
@@ -187,6 +194,62 @@ class ServiceRequest:
             return replace(result, preset=self.preset.name, changed_inputs=changed)
         published = published_comparison(result, self.preset)
         return replace(result, preset=self.preset.name, published=published)
+
+    def production_estimate(
+        self, ideal: ServingResult, catalog: Catalog | None = None
+    ) -> dict[str, Any]:
+        """The production fleet next to ``ideal`` and the analysts' compute budget for the
+        same tokens (:mod:`planner.serving.production`, :mod:`planner.serving.budget`)."""
+        from planner.catalog import load_catalog
+        from planner.serving import _model_spec
+        from planner.serving.budget import compute_budget, compute_budget_factors
+        from planner.serving.production import ProductionAssumptions, production_fleet
+
+        cat = catalog or load_catalog()
+        chip = cat.get(ideal.accelerator)
+        spec = _model_spec(self.model, self.params, self.active_params)
+        prod = production_fleet(
+            ideal,
+            chip=chip,
+            spec=spec,
+            demand=self.demand,
+            assumptions=self.assumptions,
+            batch_size=self.batch_size,
+            gpus_per_replica=self.gpus_per_replica,
+            production=ProductionAssumptions.defaults(**self.production_inputs),
+            catalog=cat,
+        )
+        d = self.demand
+        generated = float(d.output_tokens) * float(self.assumptions.reasoning_multiplier)
+        daily_tokens = (
+            float(d.users) * float(d.queries_per_user_day) * (float(d.input_tokens) + generated)
+        )
+        budget = compute_budget(
+            peak_flops_per_gpu=chip.dense_tflops(ideal.precision) * 1e12,
+            gpus_per_server=chip.gpus_per_system,
+            utilisation=float(self.production_inputs.get("budget_utilisation") or 1.0),
+            daily_tokens=daily_tokens,
+            params=float(np.asarray(spec.active_params)),
+        )
+        prod["compute_budget"] = budget.to_dict()
+        prod["compute_budget_steps"] = compute_budget_factors(budget, prod)
+        return prod
+
+    def compare(self, catalog: Catalog | None = None, ids: list[str] | None = None) -> pd.DataFrame:
+        """The same service on every catalog chip (or ``ids``): :func:`compare_serving` with
+        this request's demand, model, batch and assumptions (the one call every face makes)."""
+        from planner.serving import compare_serving
+
+        return compare_serving(
+            self.demand,
+            model=self.model,
+            params=self.params,
+            active_params=self.active_params,
+            batch_size=self.batch_size,
+            assumptions=self.assumptions,
+            catalog=catalog,
+            ids=ids,
+        )
 
     def _serve(self, catalog: Catalog | None, accelerator: str | None) -> ServingResult:
         return serve(

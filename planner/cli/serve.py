@@ -31,7 +31,6 @@ from planner.errors import InputError
 from planner.serving import (
     ServingResult,
     compare_models,
-    compare_serving,
     load_models,
     serving_default_table,
     serving_grid_fit,
@@ -281,15 +280,7 @@ def serve_command(
             )
         return 0
     if compare:
-        frame = compare_serving(
-            request.demand,
-            model=request.model,
-            params=request.params,
-            active_params=request.active_params,
-            batch_size=request.batch_size,
-            assumptions=request.assumptions,
-            catalog=cat,
-        )
+        frame = request.compare(catalog=cat)
         if json_out:
             print_json(
                 {"pricing": request.assumptions.sizing.pricing, "comparison": _records(frame)}

@@ -578,6 +578,11 @@ class ServingResult:
     published: list[dict[str, Any]] | None = None
     #: Inputs that differ from the preset's: ``{"field", "preset", "value"}`` dicts.
     changed_inputs: list[dict[str, Any]] | None = None
+    #: The production fleet next to this ideal bound (:mod:`planner.serving.production`):
+    #: ``ideal``, ``production``, ``production_over_ideal``, ``factors`` by part, ``efficiency``,
+    #: ``gpu_power_fraction``, ``assumptions``; and ``compute_budget`` (the analysts' method).
+    #: Set by :meth:`planner.serving_presets.ServiceRequest.serve` for a feasible scalar service.
+    production: dict[str, Any] | None = None
 
     @property
     def is_scalar(self) -> bool:
@@ -594,8 +599,10 @@ class ServingResult:
         d = {
             f.name: json_counts(f.name, jsonable(getattr(self, f.name)))
             for f in fields(self)
-            if f.name not in _PRESET_KEYS
+            if f.name not in _PRESET_KEYS and f.name != "production"
         }
+        if self.production is not None:
+            d["production"] = jsonable(self.production)
         if self.preset is not None:
             d["preset"] = self.preset
             if self.changed_inputs:
@@ -606,7 +613,7 @@ class ServingResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every per-scenario column."""
-        skip = {"assumptions", "energy_breakdown", "infeasible_reason", *_PRESET_KEYS}
+        skip = {"assumptions", "energy_breakdown", "infeasible_reason", "production", *_PRESET_KEYS}
         cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         data = {
@@ -783,6 +790,18 @@ def serve(
     a = resolve_serving_assumptions(assumptions, overrides)
     demand.validate()
     spec = _model_spec(model, params, active_params)
+    if spec.context_window_tokens is not None:
+        context = np.asarray(demand.input_tokens, dtype=float) + np.asarray(
+            demand.output_tokens, dtype=float
+        ) * np.asarray(a.reasoning_multiplier, dtype=float)
+        window = float(spec.context_window_tokens)
+        if np.any(context > window):
+            raise InputError(
+                "input_tokens",
+                demand.input_tokens,
+                f"input + generated tokens within {spec.name}'s context window of "
+                f"{window:,.0f} tokens",
+            )
     if batch_size is not None:
         check_range("batch_size", batch_size, *RANGES["batch_size"])
     if gpus_per_replica is None:

@@ -86,7 +86,7 @@ def load_measurements() -> pd.DataFrame:
 
 
 def roofline_tokens_per_s(
-    model: str,
+    model: Any,
     chip: Accelerator,
     precision: str,
     gpus: Any,
@@ -110,7 +110,7 @@ def roofline_tokens_per_s(
         prefill_flops,
     )
 
-    spec = get_model(model)
+    spec = model if not isinstance(model, str) else get_model(model)
     g = np.asarray(gpus, dtype=float)
     b = np.maximum(np.asarray(batch, dtype=float), 1.0)
     s_in = np.asarray(input_tokens, dtype=float)

@@ -599,8 +599,15 @@ def test_cli_issue_example_prints_the_json_contract():
     assert d["gpus"] == lib.gpus and d["wh_per_query"] == pytest.approx(lib.wh_per_query)
 
 
+def test_cli_reasoning_beyond_the_model_window_exits_2_naming_the_field():
+    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "20")
+    assert p.returncode == 2
+    assert "input_tokens" in p.stderr and "context window" in p.stderr
+
+
 def test_cli_preset_with_reasoning_and_grid_gives_a_verdict():
-    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "20", "--grid-mw", "100")
+    # 500 + 300 x 5 = 2,000 tokens: within GPT-3's 2,048-token window
+    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "5", "--grid-mw", "5")
     assert p.returncode == 0, p.stderr
     assert "Grid: short by" in p.stdout and "MW" in p.stdout
     p = _run("--preset", "chatgpt-2023", "--grid-mw", "100", "--json")

@@ -28,6 +28,7 @@ from planner.serving import (
     ServingDemand,
     ServingResult,
     serve,
+    serving_default_table,
 )
 
 #: Inputs a preset (or the CLI) may give besides the assumptions.
@@ -57,10 +58,24 @@ _SIZING_FIELDS = (
     "rent_usd_per_gpu_hour",
     *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
 )
-ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS
+#: Production-fleet inputs (planner.serving.production; defaults in serving_assumptions.csv).
+PRODUCTION_INPUTS = (
+    "target_utilisation",
+    "redundancy_replicas",
+    "regions",
+    "prompt_cache_hit_rate",
+)
+ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS + PRODUCTION_INPUTS
 _STRINGS = {"accelerator", "model", "precision", "pricing"}
 #: Published quantities a preset may compare with, as keys of the serving result (or derived).
-PUBLISHED_QUANTITIES = ("systems", "gpus", "wh_per_query", "full_stack_over_accelerators")
+PUBLISHED_QUANTITIES = (
+    "systems",
+    "gpus",
+    "wh_per_query",
+    "full_stack_over_accelerators",
+    "production_systems",
+    "production_wh_per_query",
+)
 
 
 @dataclass(frozen=True)
@@ -310,6 +325,7 @@ def build_service_request(preset: str | None = None, **given: Any) -> ServiceReq
         assumptions=a,
         preset=p,
         changed_inputs=tuple(changed),
+        production_inputs={k: values[k] for k in PRODUCTION_INPUTS if k in values},
     )
 
 
@@ -327,6 +343,8 @@ def _changed_inputs(p: ServingPreset, values: dict[str, Any]) -> list[dict[str, 
             return getattr(defaults, key)
         if key in _SIZING_FIELDS:
             return getattr(defaults.sizing, key)
+        if key in PRODUCTION_INPUTS:
+            return serving_default_table()[key]["value"]
         return None
 
     rows = []
@@ -380,6 +398,9 @@ def published_comparison(
 def model_quantity(result: ServingResult, quantity: str) -> float | None:
     """A published quantity read off a scalar result (``full_stack_over_accelerators`` is the
     average facility energy over the accelerators' share of it)."""
+    if quantity.startswith("production_"):
+        prod = result.production
+        return None if not prod else float(prod["production"][quantity[len("production_") :]])
     if quantity == "full_stack_over_accelerators":
         b = result.energy_breakdown
         return None if not b or b["accelerators"] <= 0 else 1.0 / b["accelerators"]

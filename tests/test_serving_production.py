@@ -39,7 +39,8 @@ def test_the_ideal_bound_stays_below_the_production_estimate_for_every_preset(pr
     prod = result.production
     assert prod["production"]["systems"] >= prod["ideal"]["systems"]
     assert prod["production"]["gpus"] >= prod["ideal"]["gpus"]
-    assert all(f["factor"] >= 1.0 for f in prod["factors"])
+    # every part adds servers except the prompt cache, a saving the ideal does not take
+    assert all(f["factor"] >= 1.0 for f in prod["factors"] if f["part"] != "prompt cache")
 
 
 @pytest.mark.parametrize("users", [1e5, 3e6, 1e8])

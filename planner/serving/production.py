@@ -11,6 +11,9 @@ hour only. A production fleet is larger, part by part:
    agree).
 2. **Latency headroom**: replicas carry ``target_utilisation`` of their throughput at the
    peak hour.
+   Prompt caching: a share ``prompt_cache_hit_rate`` of prompt tokens is read from a cache
+   instead of prefilled, so the prefill part of each query's replica time shrinks by it (the
+   KV cache still holds the whole context).
 3. **Regions and redundancy**: the peak splits over ``regions``; each rounds up to whole
    replicas and adds ``redundancy_replicas`` spares (N+k).
 4. **Whole systems**: GPUs round up to whole servers.
@@ -21,8 +24,11 @@ the idle floor of ``data/gpu_power_curves.csv`` to TDP); hosts draw idle + (busy
 load of their share of the system nameplate; then network and PUE as in the ideal chain.
 The peak (grid) power is the nameplate chain, as the ideal's.
 
-Not modelled (named so a reader does not assume them): separate prefill and decode pools,
-a distribution of context lengths (the mean prompt is used) and prompt caching.
+Not modelled (named so a reader does not assume them): separate prefill and decode pools
+(one pool does both, as vLLM and the measured configurations do), a distribution of context
+lengths (the mean prompt is used: a multi-turn conversation enters as a longer mean prompt),
+and expert parallelism across many servers (large-scale MoE deployments batch far more
+sequences per replica than the measured vLLM configurations).
 """
 
 from __future__ import annotations
@@ -38,11 +44,17 @@ from planner.catalog import Accelerator
 from planner.errors import InputError
 from planner.validation import check_range
 
-PRODUCTION_FIELDS = ("target_utilisation", "redundancy_replicas", "regions")
+PRODUCTION_FIELDS = (
+    "target_utilisation",
+    "redundancy_replicas",
+    "regions",
+    "prompt_cache_hit_rate",
+)
 PRODUCTION_RANGES = {
     "target_utilisation": (0.01, 1.0),
     "redundancy_replicas": (0.0, 1e6),
     "regions": (1.0, 1e3),
+    "prompt_cache_hit_rate": (0.0, 1.0),
 }
 
 
@@ -53,6 +65,7 @@ class ProductionAssumptions:
     target_utilisation: float
     redundancy_replicas: float
     regions: float
+    prompt_cache_hit_rate: float
     sources: dict[str, str]
 
     @classmethod
@@ -149,8 +162,7 @@ def production_fleet(
             chip,
             demand,
             batch_size=batch_size,
-            # the ideal's replica: a slower chip only shrinks its batch
-            gpus_per_replica=int(ideal.gpus_per_replica),
+            gpus_per_replica=gpus_per_replica,
             assumptions=a,
             catalog=catalog,
             bandwidth_utilisation=min(eff, float(a.bandwidth_utilisation)),
@@ -177,11 +189,17 @@ def production_fleet(
     measured = current
     gps = chip.gpus_per_system
     g = float(measured.gpus_per_replica)
-    qps_replica = float(measured.queries_per_s_per_replica)
+    hit = float(p.prompt_cache_hit_rate)
     peak_qps = float(measured.queries_per_s_peak)
     avg_qps = float(measured.queries_per_s_average)
-    replicas_measured = max(math.ceil(peak_qps / qps_replica - 1e-9), 1)
+    replicas_measured = max(math.ceil(peak_qps / float(measured.queries_per_s_per_replica) - 1e-9), 1)
     systems_measured = math.ceil(replicas_measured * g / gps - 1e-9)
+    per_query_s = float(measured.ttft_s) * (1.0 - hit) + gen * float(measured.tpot_s) / float(
+        measured.batch_size
+    )
+    qps_replica = 1.0 / per_query_s
+    replicas_cached = max(math.ceil(peak_qps / qps_replica - 1e-9), 1)
+    systems_cached = math.ceil(replicas_cached * g / gps - 1e-9)
     # 2. latency headroom
     replicas_headroom = max(math.ceil(peak_qps / (qps_replica * p.target_utilisation) - 1e-9), 1)
     systems_headroom = math.ceil(replicas_headroom * g / gps - 1e-9)
@@ -229,6 +247,11 @@ def production_fleet(
             f"achieved / ideal throughput {eff:.2f} at batch {float(measured.batch_size):g} "
             f"on {g:g} GPUs (fit on measured configurations) against the planning "
             f"{float(a.bandwidth_utilisation):g} of HBM bandwidth",
+        ),
+        (
+            "prompt cache",
+            systems_cached,
+            f"{hit:.1%} of prompt tokens read from a cache, not prefilled",
         ),
         (
             "latency headroom",

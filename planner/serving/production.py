@@ -192,7 +192,9 @@ def production_fleet(
     hit = float(p.prompt_cache_hit_rate)
     peak_qps = float(measured.queries_per_s_peak)
     avg_qps = float(measured.queries_per_s_average)
-    replicas_measured = max(math.ceil(peak_qps / float(measured.queries_per_s_per_replica) - 1e-9), 1)
+    replicas_measured = max(
+        math.ceil(peak_qps / float(measured.queries_per_s_per_replica) - 1e-9), 1
+    )
     systems_measured = math.ceil(replicas_measured * g / gps - 1e-9)
     per_query_s = float(measured.ttft_s) * (1.0 - hit) + gen * float(measured.tpot_s) / float(
         measured.batch_size

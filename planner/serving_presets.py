@@ -97,6 +97,9 @@ class ServingPreset:
     published: list[Published] = field(default_factory=list)
     #: Why this preset's answer differs from a plain command for a similar service.
     differs_because: str = ""
+    #: The compute budget a published estimate states ([NAME.compute_budget]):
+    #: required_flops_per_s, peak_flops_per_gpu, gpus_per_server, utilisation, source.
+    compute_budget: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=4)
@@ -117,7 +120,7 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
         if not isinstance(differs, str):
             raise _err(file, f"{name}.differs_because", "a string")
         for key, item in body.items():
-            if key in ("title", "source", "published", "differs_because"):
+            if key in ("title", "source", "published", "differs_because", "compute_budget"):
                 continue
             where = f"{name}.{key}"
             if key not in ALLOWED_INPUTS:
@@ -151,8 +154,13 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
                 )
             except (KeyError, TypeError, ValueError):
                 raise _err(file, where, "{ value, source, tolerance_factor [, note] }") from None
+        budget = body.get("compute_budget")
+        if budget is not None:
+            need = ("required_flops_per_s", "peak_flops_per_gpu", "gpus_per_server", "source")
+            if not isinstance(budget, dict) or any(k not in budget for k in need):
+                raise _err(file, f"{name}.compute_budget", "{ " + ", ".join(need) + " }")
         presets[name] = ServingPreset(
-            name, body["title"], body["source"], inputs, sources, published, differs
+            name, body["title"], body["source"], inputs, sources, published, differs, budget
         )
     return presets
 
@@ -247,7 +255,17 @@ class ServiceRequest:
             params=float(np.asarray(spec.active_params)),
         )
         prod["compute_budget"] = budget.to_dict()
-        prod["compute_budget_steps"] = compute_budget_factors(budget, prod)
+        stated = None
+        if self.preset is not None and self.preset.compute_budget and not self.changed_inputs:
+            cb = self.preset.compute_budget
+            stated = compute_budget(
+                required_flops_per_s=float(cb["required_flops_per_s"]),
+                peak_flops_per_gpu=float(cb["peak_flops_per_gpu"]),
+                gpus_per_server=int(cb["gpus_per_server"]),
+                utilisation=float(cb.get("utilisation", 1.0)),
+            )
+            prod["compute_budget_stated"] = {**stated.to_dict(), "source": str(cb["source"])}
+        prod["compute_budget_steps"] = compute_budget_factors(budget, prod, stated)
         return prod
 
     def compare(self, catalog: Catalog | None = None, ids: list[str] | None = None) -> pd.DataFrame:

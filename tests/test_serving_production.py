@@ -103,7 +103,13 @@ def test_a_context_longer_than_the_model_window_names_the_field():
 
 @pytest.mark.parametrize(
     ("flag", "value", "field"),
-    [("--batch-size", "0", "batch_size"), ("--input-tokens", "200000", "input_tokens")],
+    [
+        ("--batch-size", "0", "batch_size"),
+        ("--input-tokens", "200000", "input_tokens"),
+        ("--target-utilisation", "1.5", "target_utilisation"),
+        ("--redundancy-replicas", "-1", "redundancy_replicas"),
+        ("--bandwidth-utilisation", "1.2", "bandwidth_utilisation"),
+    ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, flag, value, field):
     from planner.cli import main
@@ -119,3 +125,30 @@ def test_result_json_carries_ideal_production_and_factors():
     d = build_service_request("chatgpt-2023").serve().to_dict()
     assert {"ideal", "production", "factors", "compute_budget"} <= set(d["production"])
     assert np.isfinite(d["production"]["production_over_ideal"])
+
+
+def test_cli_text_shows_ideal_production_factors_and_the_stated_compute_budget(capsys):
+    from planner.cli import main
+
+    assert main(["serve", "--preset", "chatgpt-2023"]) == 0
+    out = capsys.readouterr().out
+    assert "Ideal bound vs production estimate" in out
+    assert "compute budget, the estimate's stated inputs" in out and "10,016" in out
+    for part in ("measured efficiency", "latency headroom", "regions and redundancy"):
+        assert part in out
+
+
+def test_production_flags_change_the_production_fleet_only():
+    base = build_service_request("llama70b-h100-example").serve()
+    more = build_service_request("llama70b-h100-example", regions=6).serve()
+    assert more.systems == base.systems
+    assert more.production["production"]["systems"] > base.production["production"]["systems"]
+    assert more.changed_inputs and more.changed_inputs[0]["field"] == "regions"
+
+
+def test_prompt_cache_shrinks_the_production_fleet():
+    base = build_service_request("llama70b-h100-example", input_tokens=4000).serve()
+    cached = build_service_request(
+        "llama70b-h100-example", input_tokens=4000, prompt_cache_hit_rate=0.5
+    ).serve()
+    assert cached.production["production"]["systems"] < base.production["production"]["systems"]

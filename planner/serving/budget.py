@@ -87,24 +87,44 @@ ANXIN_2023 = {
 }
 
 
-def compute_budget_factors(budget: ComputeBudget, production: dict[str, Any]) -> list[dict]:
-    """What separates the compute budget from the production model, as factors.
+def compute_budget_factors(
+    budget: ComputeBudget, production: dict[str, Any], stated: ComputeBudget | None = None
+) -> list[dict]:
+    """The servers of each method and production part, in order, with what separates them.
 
-    ``production`` is the dict of :func:`planner.serving.production.production_fleet`.
+    ``budget`` is the compute budget for the service's own tokens (2 x active parameters per
+    token at the chip's dense peak, full utilisation); ``stated`` the one a published estimate
+    states (its own FLOP/s and peak), if any; ``production`` the dict of
+    :func:`planner.serving.production.production_fleet`. Rows ``part, systems, note``.
     """
     prod_systems = float(production["production"]["systems"])
     ideal_systems = float(production["ideal"]["systems"])
-    rows = [
+    rows = []
+    if stated is not None:
+        rows.append(
+            {
+                "part": "compute budget, the estimate's stated inputs",
+                "systems": stated.servers,
+                "note": f"{stated.required_flops_per_s:.3g} FLOP/s at {stated.utilisation:g} of "
+                f"{stated.flops_per_s_per_server:.3g} FLOP/s per server "
+                f"({stated.required_flops_per_s / budget.required_flops_per_s:.3g}x the "
+                "FLOPs of this service's tokens)",
+            }
+        )
+    rows += [
         {
-            "part": "compute budget (analysts)",
+            "part": "compute budget, this service's tokens",
             "systems": budget.servers,
-            "note": f"{budget.required_flops_per_s:.3g} FLOP/s at {budget.utilisation:g} of "
-            f"{budget.flops_per_s_per_server:.3g} FLOP/s per server",
+            "note": f"daily tokens x 2 x active parameters = {budget.required_flops_per_s:.3g} "
+            f"FLOP/s at {budget.utilisation:g} of {budget.flops_per_s_per_server:.3g} FLOP/s "
+            "per server (dense peak): no memory, latency, batching or peak hour",
         },
         {
             "part": "ideal roofline",
             "systems": ideal_systems,
-            "note": f"peak hour x{float(production['peak_to_average']):g}, ideal batching",
+            "note": f"roofline at the planning utilisations, peak hour "
+            f"x{float(production['peak_to_average']):g}, batch set by latency and memory "
+            f"({ideal_systems / budget.servers:.3g}x the compute budget of the tokens)",
         },
     ]
     for f in production["factors"]:
@@ -113,7 +133,12 @@ def compute_budget_factors(budget: ComputeBudget, production: dict[str, Any]) ->
         {
             "part": "production estimate",
             "systems": prod_systems,
-            "note": f"{budget.servers / prod_systems:.3g}x fewer than the compute budget",
+            "note": f"{prod_systems / ideal_systems:.3g}x the ideal bound"
+            + (
+                f"; the stated compute budget is {stated.servers / prod_systems:.3g}x this"
+                if stated is not None
+                else ""
+            ),
         }
     )
     return rows

@@ -204,12 +204,14 @@ def serve(
     a = resolve_serving_assumptions(assumptions, overrides)
     demand.validate()
     spec = _model_spec(model, params, active_params)
+    over_window = None
     if spec.context_window_tokens is not None:
         context = np.asarray(demand.input_tokens, dtype=float) + np.asarray(
             demand.output_tokens, dtype=float
         ) * np.asarray(a.reasoning_multiplier, dtype=float)
         window = float(spec.context_window_tokens)
-        if np.any(context > window):
+        over_window = context > window
+        if np.ndim(context) == 0 and bool(over_window):  # one service: bad input
             raise InputError(
                 "input_tokens",
                 demand.input_tokens,
@@ -236,6 +238,9 @@ def serve(
         batch=batch_size,
         candidates=candidates,
     )
+    if over_window is not None and np.ndim(values["gpus"]) > 0 and np.any(over_window):
+        # in a sweep, a scenario beyond the model's context window cannot be served
+        values = _mask_scenarios(values, np.broadcast_to(over_window, np.shape(values["gpus"])))
     reason = None
     if np.ndim(values["gpus"]) == 0 and not values["feasible"]:
         reason = _infeasible_reason(chip, spec, demand, a, batch_size, candidates[-1])
@@ -248,6 +253,22 @@ def serve(
         assumptions=_assumption_list(chip, spec, demand, a, batch_size),
         **values,
     )
+
+
+def _mask_scenarios(values: dict[str, Any], over: np.ndarray) -> dict[str, Any]:
+    """``values`` with the scenarios ``over`` infeasible: numbers NaN, words 'context_window'."""
+    masked = dict(values)
+    for key, value in values.items():
+        arr = np.asarray(value) if not isinstance(value, dict | type(None)) else None
+        if arr is None or arr.shape != over.shape:
+            continue
+        if key == "feasible":
+            masked[key] = arr & ~over
+        elif arr.dtype.kind in "USO":
+            masked[key] = np.where(over, "context_window", arr)
+        elif arr.dtype.kind == "f":
+            masked[key] = np.where(over, np.nan, arr)
+    return masked
 
 
 def _model_spec(model: ModelSpec | str | None, params: Any, active_params: Any) -> ModelSpec:

@@ -28,6 +28,7 @@ from planner.serving import (
     ServingDemand,
     ServingResult,
     serve,
+    serving_default_table,
 )
 
 #: Inputs a preset (or the CLI) may give besides the assumptions.
@@ -57,10 +58,24 @@ _SIZING_FIELDS = (
     "rent_usd_per_gpu_hour",
     *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
 )
-ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS
+#: Production-fleet inputs (planner.serving.production; defaults in serving_assumptions.csv).
+PRODUCTION_INPUTS = (
+    "target_utilisation",
+    "redundancy_replicas",
+    "regions",
+    "prompt_cache_hit_rate",
+)
+ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS + PRODUCTION_INPUTS
 _STRINGS = {"accelerator", "model", "precision", "pricing"}
 #: Published quantities a preset may compare with, as keys of the serving result (or derived).
-PUBLISHED_QUANTITIES = ("systems", "gpus", "wh_per_query", "full_stack_over_accelerators")
+PUBLISHED_QUANTITIES = (
+    "systems",
+    "gpus",
+    "wh_per_query",
+    "full_stack_over_accelerators",
+    "production_systems",
+    "production_wh_per_query",
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,9 @@ class ServingPreset:
     published: list[Published] = field(default_factory=list)
     #: Why this preset's answer differs from a plain command for a similar service.
     differs_because: str = ""
+    #: The compute budget a published estimate states ([NAME.compute_budget]):
+    #: required_flops_per_s, peak_flops_per_gpu, gpus_per_server, utilisation, source.
+    compute_budget: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=4)
@@ -102,7 +120,7 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
         if not isinstance(differs, str):
             raise _err(file, f"{name}.differs_because", "a string")
         for key, item in body.items():
-            if key in ("title", "source", "published", "differs_because"):
+            if key in ("title", "source", "published", "differs_because", "compute_budget"):
                 continue
             where = f"{name}.{key}"
             if key not in ALLOWED_INPUTS:
@@ -136,8 +154,13 @@ def load_serving_presets(path: str | None = None) -> dict[str, ServingPreset]:
                 )
             except (KeyError, TypeError, ValueError):
                 raise _err(file, where, "{ value, source, tolerance_factor [, note] }") from None
+        budget = body.get("compute_budget")
+        if budget is not None:
+            need = ("required_flops_per_s", "peak_flops_per_gpu", "gpus_per_server", "source")
+            if not isinstance(budget, dict) or any(k not in budget for k in need):
+                raise _err(file, f"{name}.compute_budget", "{ " + ", ".join(need) + " }")
         presets[name] = ServingPreset(
-            name, body["title"], body["source"], inputs, sources, published, differs
+            name, body["title"], body["source"], inputs, sources, published, differs, budget
         )
     return presets
 
@@ -169,6 +192,11 @@ class ServiceRequest:
     preset: ServingPreset | None
     #: Inputs that differ from the preset's own (``{"field", "preset", "value"}``).
     changed_inputs: tuple[dict[str, Any], ...] = ()
+    #: Whether :meth:`serve` adds the production estimate (a scalar, feasible service).
+    production: bool = True
+    #: Production-fleet inputs given (``target_utilisation``, ``redundancy_replicas``,
+    #: ``regions``); the others take data/serving_assumptions.csv.
+    production_inputs: dict[str, Any] = field(default_factory=dict)
 
     def serve(
         self, catalog: Catalog | None = None, accelerator: str | None = None
@@ -176,6 +204,8 @@ class ServiceRequest:
         """The service; from a preset it carries the published comparison only when every
         input is the preset's, else the inputs that differ (:attr:`changed_inputs`)."""
         result = self._serve(catalog, accelerator)
+        if self.production and result.is_scalar and bool(result.feasible):
+            result = replace(result, production=self.production_estimate(result, catalog))
         if self.preset is None:
             return result
         changed = list(self.changed_inputs)
@@ -187,6 +217,72 @@ class ServiceRequest:
             return replace(result, preset=self.preset.name, changed_inputs=changed)
         published = published_comparison(result, self.preset)
         return replace(result, preset=self.preset.name, published=published)
+
+    def production_estimate(
+        self, ideal: ServingResult, catalog: Catalog | None = None
+    ) -> dict[str, Any]:
+        """The production fleet next to ``ideal`` and the analysts' compute budget for the
+        same tokens (:mod:`planner.serving.production`, :mod:`planner.serving.budget`)."""
+        from planner.catalog import load_catalog
+        from planner.serving import _model_spec
+        from planner.serving.budget import compute_budget, compute_budget_factors
+        from planner.serving.production import ProductionAssumptions, production_fleet
+
+        cat = catalog or load_catalog()
+        chip = cat.get(ideal.accelerator)
+        spec = _model_spec(self.model, self.params, self.active_params)
+        prod = production_fleet(
+            ideal,
+            chip=chip,
+            spec=spec,
+            demand=self.demand,
+            assumptions=self.assumptions,
+            batch_size=self.batch_size,
+            gpus_per_replica=self.gpus_per_replica,
+            production=ProductionAssumptions.defaults(**self.production_inputs),
+            catalog=cat,
+        )
+        d = self.demand
+        generated = float(d.output_tokens) * float(self.assumptions.reasoning_multiplier)
+        daily_tokens = (
+            float(d.users) * float(d.queries_per_user_day) * (float(d.input_tokens) + generated)
+        )
+        budget = compute_budget(
+            peak_flops_per_gpu=chip.dense_tflops(ideal.precision) * 1e12,
+            gpus_per_server=chip.gpus_per_system,
+            utilisation=float(self.production_inputs.get("budget_utilisation") or 1.0),
+            daily_tokens=daily_tokens,
+            params=float(np.asarray(spec.active_params)),
+        )
+        prod["compute_budget"] = budget.to_dict()
+        stated = None
+        if self.preset is not None and self.preset.compute_budget and not self.changed_inputs:
+            cb = self.preset.compute_budget
+            stated = compute_budget(
+                required_flops_per_s=float(cb["required_flops_per_s"]),
+                peak_flops_per_gpu=float(cb["peak_flops_per_gpu"]),
+                gpus_per_server=int(cb["gpus_per_server"]),
+                utilisation=float(cb.get("utilisation", 1.0)),
+            )
+            prod["compute_budget_stated"] = {**stated.to_dict(), "source": str(cb["source"])}
+        prod["compute_budget_steps"] = compute_budget_factors(budget, prod, stated)
+        return prod
+
+    def compare(self, catalog: Catalog | None = None, ids: list[str] | None = None) -> pd.DataFrame:
+        """The same service on every catalog chip (or ``ids``): :func:`compare_serving` with
+        this request's demand, model, batch and assumptions (the one call every face makes)."""
+        from planner.serving import compare_serving
+
+        return compare_serving(
+            self.demand,
+            model=self.model,
+            params=self.params,
+            active_params=self.active_params,
+            batch_size=self.batch_size,
+            assumptions=self.assumptions,
+            catalog=catalog,
+            ids=ids,
+        )
 
     def _serve(self, catalog: Catalog | None, accelerator: str | None) -> ServingResult:
         return serve(
@@ -247,6 +343,7 @@ def build_service_request(preset: str | None = None, **given: Any) -> ServiceReq
         assumptions=a,
         preset=p,
         changed_inputs=tuple(changed),
+        production_inputs={k: values[k] for k in PRODUCTION_INPUTS if k in values},
     )
 
 
@@ -264,6 +361,8 @@ def _changed_inputs(p: ServingPreset, values: dict[str, Any]) -> list[dict[str, 
             return getattr(defaults, key)
         if key in _SIZING_FIELDS:
             return getattr(defaults.sizing, key)
+        if key in PRODUCTION_INPUTS:
+            return serving_default_table()[key]["value"]
         return None
 
     rows = []
@@ -317,6 +416,9 @@ def published_comparison(
 def model_quantity(result: ServingResult, quantity: str) -> float | None:
     """A published quantity read off a scalar result (``full_stack_over_accelerators`` is the
     average facility energy over the accelerators' share of it)."""
+    if quantity.startswith("production_"):
+        prod = result.production
+        return None if not prod else float(prod["production"][quantity[len("production_") :]])
     if quantity == "full_stack_over_accelerators":
         b = result.energy_breakdown
         return None if not b or b["accelerators"] <= 0 else 1.0 / b["accelerators"]

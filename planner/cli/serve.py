@@ -31,7 +31,6 @@ from planner.errors import InputError
 from planner.serving import (
     ServingResult,
     compare_models,
-    compare_serving,
     load_models,
     serving_default_table,
     serving_grid_fit,
@@ -197,6 +196,27 @@ def serve_command(
     grid_mw: Annotated[
         float | None, typer.Option(help="Site grid limit, MW: says whether the service fits.")
     ] = None,
+    target_utilisation: Annotated[
+        float | None,
+        typer.Option(
+            help="Production: replica throughput used at peak " + _default("target_utilisation")
+        ),
+    ] = None,
+    redundancy_replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="Production: spare replicas per region " + _default("redundancy_replicas")
+        ),
+    ] = None,
+    regions: Annotated[
+        int | None, typer.Option(help="Production: regions " + _default("regions"))
+    ] = None,
+    prompt_cache_hit_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Production: prompt tokens from a cache " + _default("prompt_cache_hit_rate")
+        ),
+    ] = None,
     preset: Annotated[
         str | None,
         typer.Option(
@@ -263,6 +283,10 @@ def serve_command(
         rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
         electricity_usd_per_mwh=electricity_usd_per_mwh,
         grid_gco2_per_kwh=grid_gco2_per_kwh,
+        target_utilisation=target_utilisation,
+        redundancy_replicas=redundancy_replicas,
+        regions=regions,
+        prompt_cache_hit_rate=prompt_cache_hit_rate,
     )
     if compare_models_ is not None:
         names = [n.strip() for n in compare_models_.split(",") if n.strip()]
@@ -281,15 +305,7 @@ def serve_command(
             )
         return 0
     if compare:
-        frame = compare_serving(
-            request.demand,
-            model=request.model,
-            params=request.params,
-            active_params=request.active_params,
-            batch_size=request.batch_size,
-            assumptions=request.assumptions,
-            catalog=cat,
-        )
+        frame = request.compare(catalog=cat)
         if json_out:
             print_json(
                 {"pricing": request.assumptions.sizing.pricing, "comparison": _records(frame)}
@@ -442,6 +458,8 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
                 f"gives {_v(mw, g['grid_mw'])}): at most {_v('systems', g['max_systems'])}, "
                 f"serving about {_v('users', g['max_users'], unit=False)} users"
             )
+    if d.get("production"):
+        _print_production(d["production"])
     if d.get("published"):
         pt = Table(title="Published vs model")
         for col in ("quantity", "published", "model", "ratio", "tolerance"):
@@ -460,6 +478,67 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
     elif d.get("changed_inputs"):
         console.print(changed_inputs_line(d["changed_inputs"]), markup=False)
     print_assumptions(result.assumptions)
+
+
+_FLEET_ROWS = (
+    "systems",
+    "gpus",
+    "replicas",
+    "gpus_per_replica",
+    "batch_size",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "wh_per_query",
+    "gpu_energy_per_output_token_j",
+)
+
+
+def _print_production(prod: dict[str, Any]) -> None:
+    """The ideal bound, the production estimate, the factor by part and the analysts' budget
+    (all numbers from the core's ``production`` dict)."""
+    console = get_console()
+    t = Table(title="Ideal bound vs production estimate")
+    for col in ("", "ideal bound", "production estimate", "production / ideal"):
+        t.add_column(col, justify="left" if not col else "right")
+    for key in _FLEET_ROWS:
+        ideal, prod_v = prod["ideal"][key], prod["production"][key]
+        ratio = None if not ideal else prod_v / ideal
+        t.add_row(
+            quantities.label(key),
+            quantities.format_value(key, ideal),
+            quantities.format_value(key, prod_v),
+            "" if ratio is None else quantities.format_value("production_over_ideal", ratio),
+        )
+    console.print(t)
+    f = Table(title="Why a production fleet is larger: servers by part")
+    for col in ("part", "servers", quantities.label("fleet_factor"), "why"):
+        f.add_column(col, overflow="fold")
+    steps = prod["compute_budget_steps"]
+    for row in steps[:-1]:
+        if row["part"] in {r["part"] for r in prod["factors"]}:
+            continue
+        f.add_row(row["part"], quantities.format_value("systems", row["systems"]), "", row["note"])
+    for row in prod["factors"]:
+        f.add_row(
+            row["part"],
+            quantities.format_value("systems", row["systems_after"]),
+            "x" + quantities.format_value("fleet_factor", row["factor"]),
+            row["note"],
+        )
+    f.add_row(
+        "production estimate",
+        quantities.format_value("systems", prod["production"]["systems"]),
+        "x" + quantities.format_value("production_over_ideal", prod["production_over_ideal"]),
+        prod["compute_budget_steps"][-1]["note"],
+    )
+    console.print(f)
+    console.print(
+        f"{quantities.label('serving_efficiency')} "
+        f"{quantities.format_value('serving_efficiency', prod['efficiency'])}; "
+        f"{quantities.label('gpu_power_fraction')} "
+        f"{quantities.format_value('gpu_power_fraction', prod['gpu_power_fraction'])} "
+        "(fitted on measured serving configurations: planner validate)"
+    )
 
 
 _MODEL_COLUMNS = [

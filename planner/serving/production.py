@@ -1,0 +1,309 @@
+"""The production fleet next to the ideal bound, with the factor between them by part.
+
+The ideal bound is :func:`planner.serving.serve`: a roofline at the planning utilisations of
+``data/serving_assumptions.csv`` with ideal continuous batching, replicas sized for the peak
+hour only. A production fleet is larger, part by part:
+
+1. **Measured efficiency**: the bandwidth and FLOP utilisations become the efficiency fitted
+   on measured serving configurations (:mod:`planner.serving.measured`) at the replica's
+   batch (capped at the planning values, so this part never shrinks the fleet); the replica
+   and batch are chosen again with the slower chip (twice, so the batch and the efficiency
+   agree).
+2. **Latency headroom**: replicas carry ``target_utilisation`` of their throughput at the
+   peak hour.
+   Prompt caching: a share ``prompt_cache_hit_rate`` of prompt tokens is read from a cache
+   instead of prefilled, so the prefill part of each query's replica time shrinks by it (the
+   KV cache still holds the whole context).
+3. **Regions and redundancy**: the peak splits over ``regions``; each rounds up to whole
+   replicas and adds ``redundancy_replicas`` spares (N+k).
+4. **Whole systems**: GPUs round up to whole servers.
+
+Power follows load: a replica serving at a fraction ``rho`` of its throughput runs a batch of
+``rho x B`` (continuous batching), and its GPUs draw the fitted power at that batch (from
+the idle floor of ``data/gpu_power_curves.csv`` to TDP); hosts draw idle + (busy - idle) x
+load of their share of the system nameplate; then network and PUE as in the ideal chain.
+The peak (grid) power is the nameplate chain, as the ideal's.
+
+Not modelled (named so a reader does not assume them): separate prefill and decode pools
+(one pool does both, as vLLM and the measured configurations do), a distribution of context
+lengths (the mean prompt is used: a multi-turn conversation enters as a longer mean prompt),
+and expert parallelism across many servers (large-scale MoE deployments batch far more
+sequences per replica than the measured vLLM configurations).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from planner import power
+from planner.catalog import Accelerator
+from planner.errors import InputError
+from planner.validation import check_range
+
+PRODUCTION_FIELDS = (
+    "target_utilisation",
+    "redundancy_replicas",
+    "regions",
+    "prompt_cache_hit_rate",
+)
+PRODUCTION_RANGES = {
+    "target_utilisation": (0.01, 1.0),
+    "redundancy_replicas": (0.0, 1e6),
+    "regions": (1.0, 1e3),
+    "prompt_cache_hit_rate": (0.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class ProductionAssumptions:
+    """Fleet knobs of a production deployment (defaults in data/serving_assumptions.csv)."""
+
+    target_utilisation: float
+    redundancy_replicas: float
+    regions: float
+    prompt_cache_hit_rate: float
+    sources: dict[str, str]
+
+    @classmethod
+    def defaults(cls, **given: Any) -> ProductionAssumptions:
+        from planner.serving import serving_default_table
+
+        table = serving_default_table()
+        values = {n: float(table[n]["value"]) for n in PRODUCTION_FIELDS}
+        sources = {n: "default: " + table[n]["source"] for n in PRODUCTION_FIELDS}
+        for k, v in given.items():
+            if v is not None:
+                values[k] = v
+                sources[k] = "user input"
+        p = cls(**values, sources=sources)
+        p.validate()
+        return p
+
+    def validate(self) -> None:
+        for name in PRODUCTION_FIELDS:
+            check_range(name, getattr(self, name), *PRODUCTION_RANGES[name])
+        for name in ("redundancy_replicas", "regions"):
+            v = float(getattr(self, name))
+            if v != int(v):
+                raise InputError(name, getattr(self, name), "a whole number")
+
+
+def _efficiency(chip: Accelerator, spec: Any, precision: str, result: Any, s_in, gen) -> float:
+    from planner.serving.measured import (
+        efficiency_features,
+        is_blackwell,
+        roofline_tokens_per_s,
+        serving_fit,
+    )
+
+    # inside the measured range (1-8 GPUs per replica, batches up to ~4,000)
+    g = min(float(result.gpus_per_replica), 8.0)
+    b = float(result.batch_size)
+    _, step = roofline_tokens_per_s(spec, chip, precision, g, b, s_in, gen)
+    moe = float(float(np.asarray(spec.active_params)) < float(np.asarray(spec.total_params)))
+    x = efficiency_features(b, step, moe, g, float(is_blackwell(chip.id)), precision != "bf16")
+    return float(serving_fit().efficiency(x)[0])
+
+
+def production_fleet(
+    ideal: Any,
+    *,
+    chip: Accelerator,
+    spec: Any,
+    demand: Any,
+    assumptions: Any,
+    batch_size: Any = None,
+    gpus_per_replica: Any = None,
+    production: ProductionAssumptions | None = None,
+    catalog: Any = None,
+) -> dict[str, Any]:
+    """The production estimate of a feasible scalar ``ideal`` result, and the factors by part.
+
+    Returns a JSON-ready dict: ``ideal`` and ``production`` (systems, gpus, replicas,
+    facility_power_mw, average_facility_power_mw, wh_per_query, gpu_energy_per_output_token_j,
+    batch_size, gpus_per_replica), ``factors`` (rows ``part, factor, systems_after, note``),
+    ``efficiency`` (fitted), ``gpu_power_fraction`` and ``assumptions``.
+    """
+    from planner.serving import HOURS_PER_YEAR, SECONDS_PER_DAY, serve
+    from planner.serving.measured import (
+        idle_fraction,
+        is_blackwell,
+        power_features,
+        roofline_tokens_per_s,
+        serving_fit,
+    )
+
+    p = production or ProductionAssumptions.defaults()
+    a = assumptions
+    s = a.sizing
+    precision = s.precision
+    s_in = float(demand.input_tokens)
+    gen = float(demand.output_tokens) * float(a.reasoning_multiplier)
+    model_arg = spec if spec.id != "estimated" else None
+    kwargs = (
+        {"model": spec}
+        if model_arg is not None
+        else {
+            "params": spec.total_params,
+            "active_params": spec.active_params,
+        }
+    )
+
+    # 1. measured efficiency (fixed point: batch <-> efficiency)
+    current = ideal
+    eff = 1.0
+    for _ in range(3):
+        eff = _efficiency(chip, spec, precision, current, s_in, gen)
+        nxt = serve(
+            chip,
+            demand,
+            batch_size=batch_size,
+            gpus_per_replica=gpus_per_replica,
+            assumptions=a,
+            catalog=catalog,
+            bandwidth_utilisation=min(eff, float(a.bandwidth_utilisation)),
+            prefill_mfu=min(eff, float(a.prefill_mfu)),
+            decode_mfu=min(eff, float(a.decode_mfu)),
+            **kwargs,
+        )
+        if not bool(nxt.feasible):  # the latency target needs a larger replica
+            nxt = serve(
+                chip,
+                demand,
+                batch_size=batch_size,
+                gpus_per_replica=gpus_per_replica,
+                assumptions=a,
+                catalog=catalog,
+                bandwidth_utilisation=min(eff, float(a.bandwidth_utilisation)),
+                prefill_mfu=min(eff, float(a.prefill_mfu)),
+                decode_mfu=min(eff, float(a.decode_mfu)),
+                **kwargs,
+            )
+            if not bool(nxt.feasible):
+                break
+        current = nxt
+    measured = current
+    gps = chip.gpus_per_system
+    g = float(measured.gpus_per_replica)
+    hit = float(p.prompt_cache_hit_rate)
+    peak_qps = float(measured.queries_per_s_peak)
+    avg_qps = float(measured.queries_per_s_average)
+    replicas_measured = max(
+        math.ceil(peak_qps / float(measured.queries_per_s_per_replica) - 1e-9), 1
+    )
+    systems_measured = math.ceil(replicas_measured * g / gps - 1e-9)
+    per_query_s = float(measured.ttft_s) * (1.0 - hit) + gen * float(measured.tpot_s) / float(
+        measured.batch_size
+    )
+    qps_replica = 1.0 / per_query_s
+    replicas_cached = max(math.ceil(peak_qps / qps_replica - 1e-9), 1)
+    systems_cached = math.ceil(replicas_cached * g / gps - 1e-9)
+    # 2. latency headroom
+    replicas_headroom = max(math.ceil(peak_qps / (qps_replica * p.target_utilisation) - 1e-9), 1)
+    systems_headroom = math.ceil(replicas_headroom * g / gps - 1e-9)
+    # 3. regions and N+k
+    regions = int(p.regions)
+    per_region = math.ceil(replicas_headroom / regions - 1e-9) + int(p.redundancy_replicas)
+    replicas = per_region * regions
+    gpus = replicas * g
+    systems = math.ceil(gpus / gps - 1e-9)
+    installed = systems * gps
+
+    # power that follows load
+    rho = avg_qps / (qps_replica * replicas)  # share of its throughput a replica serves
+    b_avg = max(float(measured.batch_size) * rho, 1.0)
+    _, step = roofline_tokens_per_s(spec, chip, precision, g, b_avg, s_in, gen)
+    z = power_features(b_avg, min(g, 8.0), float(is_blackwell(chip.id)), step)
+    idle = idle_fraction(chip.id)
+    pf = float(serving_fit().power_fraction(z, idle)[0])
+    gpu_w = pf * chip.tdp_w
+    server_w = float(power.system_power_per_gpu_w(chip.system_power_kw, chip.gpus_per_system))
+    host_nameplate = max(server_w - chip.tdp_w, 0.0)
+    busy = float(np.asarray(s.avg_load_fraction))
+    idle_host = float(np.asarray(a.idle_load_fraction))
+    host_w = host_nameplate * (idle_host + (busy - idle_host) * rho)
+    serving_gpus = replicas * g
+    gpu_total_w = serving_gpus * gpu_w + (installed - serving_gpus) * idle * chip.tdp_w
+    it_avg_w = (gpu_total_w + installed * host_w) * (1.0 + float(s.network_overhead))
+    fac_avg_mw = it_avg_w * float(s.pue) / power.W_PER_MW
+    it_peak_mw = installed * power.it_power_per_gpu_w(server_w, s.network_overhead) / 1e6
+    fac_peak_mw = float(power.facility_power_w(it_peak_mw, s.grid_pue()))
+    queries_year = avg_qps * SECONDS_PER_DAY * 365.0
+    wh_query = fac_avg_mw * HOURS_PER_YEAR * 1e12 / queries_year / 1e6
+    tokens_s_replica = qps_replica * gen * rho
+    gpu_j_token = g * gpu_w / tokens_s_replica
+
+    # the ideal's GPU energy per output token (TDP x avg_load_fraction, its constant)
+    ideal_gpu_j = (
+        float(ideal.gpus_per_replica) * chip.tdp_w * busy / float(ideal.tokens_per_s_per_replica)
+    )
+    ideal_systems = float(ideal.systems)
+    steps = [
+        (
+            "measured efficiency",
+            systems_measured,
+            f"achieved / ideal throughput {eff:.2f} at batch {float(measured.batch_size):g} "
+            f"on {g:g} GPUs (fit on measured configurations) against the planning "
+            f"{float(a.bandwidth_utilisation):g} of HBM bandwidth",
+        ),
+        (
+            "prompt cache",
+            systems_cached,
+            f"{hit:.1%} of prompt tokens read from a cache, not prefilled",
+        ),
+        (
+            "latency headroom",
+            systems_headroom,
+            f"replicas carry {p.target_utilisation:g} of their throughput at the peak hour",
+        ),
+        (
+            "regions and redundancy",
+            systems,
+            f"{regions} regions, each whole replicas + {int(p.redundancy_replicas)} spare",
+        ),
+    ]
+    factors = []
+    before = ideal_systems
+    for part, after, note in steps:
+        factors.append(
+            {"part": part, "factor": after / before, "systems_after": after, "note": note}
+        )
+        before = after
+    peak = float(np.asarray(a.peak_to_average))
+    return {
+        "ideal": {
+            "systems": ideal_systems,
+            "gpus": float(ideal.gpus),
+            "replicas": float(ideal.replicas),
+            "gpus_per_replica": float(ideal.gpus_per_replica),
+            "batch_size": float(ideal.batch_size),
+            "facility_power_mw": float(ideal.facility_power_mw),
+            "average_facility_power_mw": float(ideal.average_facility_power_mw),
+            "wh_per_query": float(ideal.wh_per_query),
+            "gpu_energy_per_output_token_j": ideal_gpu_j,
+        },
+        "production": {
+            "systems": float(systems),
+            "gpus": float(gpus),
+            "replicas": float(replicas),
+            "gpus_per_replica": g,
+            "batch_size": float(measured.batch_size),
+            "facility_power_mw": fac_peak_mw,
+            "average_facility_power_mw": fac_avg_mw,
+            "wh_per_query": wh_query,
+            "gpu_energy_per_output_token_j": gpu_j_token,
+        },
+        "production_over_ideal": systems / ideal_systems,
+        "factors": factors,
+        "peak_to_average": peak,
+        "efficiency": eff,
+        "replica_load_fraction": rho,
+        "gpu_power_fraction": pf,
+        "assumptions": {
+            n: {"value": float(getattr(p, n)), "source": p.sources[n]} for n in PRODUCTION_FIELDS
+        },
+    }

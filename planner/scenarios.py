@@ -214,6 +214,12 @@ class Run(_Strict):
     mfu: Mfu | dict[str, Mfu] | None = None
     goodput: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
     precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    #: The most GPUs the run can use at once (its largest useful parallelism). Default: from
+    #: ``global_batch_tokens`` (:func:`planner.optimization.max_useful_gpus`).
+    max_gpus: int | None = Field(default=None, ge=1, le=10_000_000)
+    #: Tokens of one optimiser step over the whole cluster. Default: the batch-size scaling law
+    #: of DeepSeek LLM (:func:`planner.optimization.max_useful_gpus`).
+    global_batch_tokens: float | None = Field(default=None, ge=1, le=1e12)
 
     @model_validator(mode="after")
     def _work(self) -> Run:
@@ -328,6 +334,12 @@ class Candidates(_Strict):
     rent_usd_per_gpu_hour: dict[
         str, Annotated[float, Field(gt=0, le=MAX_RENT_USD_PER_GPU_HOUR)]
     ] = Field(default_factory=dict)
+    #: With mixed chips: the fewest systems of a chip a run's pool may have (a chip id -> whole
+    #: systems); a chip not listed buys at least one whole rack of it
+    #: (:meth:`Scenario.systems_per_rack`, as if ``site.max_racks`` were set).
+    min_systems: dict[str, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("pricing", mode="before")
     @classmethod
@@ -349,6 +361,9 @@ class Scenario(_Strict):
     budget_usd: float | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
     objective: Literal["cost", "power", "energy", "emissions", "gpus", "time"] = "cost"
     allow_mixed_chips: bool = False
+    #: ``time`` objective: after the earliest latest finish is found, the cheapest plan whose
+    #: latest finish is within this fraction of it (0.01: 1% later at most).
+    time_tolerance: float = Field(default=0.01, ge=0, le=1)
     site: Site
     runs: list[Run] = Field(min_length=1, max_length=MAX_RUNS)
     services: list[Service] = Field(default_factory=list, max_length=MAX_SERVICES)
@@ -829,7 +844,7 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         raise field_error(
             src, "candidates.chips", "[] is not allowed: expected at least one chip id"
         )
-    for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour"):
+    for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour", "min_systems"):
         for chip_id in getattr(c, table):
             chip(f"candidates.{table}.{chip_id}", chip_id)
     profiles = list(facility_profiles().index)

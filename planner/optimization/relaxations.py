@@ -98,9 +98,15 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     out = elastic("grid")
     grid_step = 10.0**-GRID_DECIMALS
     if out.has_solution:
-        extra = max(ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS), grid_step)
-        needed: float | None = round(m.grid_limit_mw + extra, 10)
-        needed = ceil_at(needed, GRID_DECIMALS) if needed is not None else None
+        # both pieces of advice work as written: the grid to ask for (rounded up) and the
+        # MW to add to the current grid (rounded up), each at least one step
+        raw = out.elastic.get("grid", 0.0)
+        needed: float | None = max(
+            ceil_at(m.grid_limit_mw + raw, GRID_DECIMALS), m.grid_limit_mw + grid_step
+        )
+        assert needed is not None
+        extra = max(ceil_at(needed - m.grid_limit_mw, GRID_DECIMALS), grid_step)
+        needed = ceil_at(needed, GRID_DECIMALS)
     else:
         extra, needed = 0.0, None
     rows.append(

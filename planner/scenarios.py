@@ -337,9 +337,7 @@ class Candidates(_Strict):
     #: With mixed chips: the fewest systems of a chip a run's pool may have (a chip id -> whole
     #: systems); a chip not listed buys at least one whole rack of it
     #: (:meth:`Scenario.systems_per_rack`, as if ``site.max_racks`` were set).
-    min_systems: dict[str, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
-        default_factory=dict
-    )
+    min_systems: dict[str, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(default_factory=dict)
 
     @field_validator("pricing", mode="before")
     @classmethod

@@ -136,7 +136,7 @@ from planner.optimization.formulation import (
     CoefficientRange,
     coefficient_range,
 )
-from planner.optimization.model import ClusterModel, build_model
+from planner.optimization.model import ClusterModel, build_model, max_useful_gpus
 from planner.optimization.pyomo_check import pyomo_available, solve_pyomo
 from planner.optimization.readback import Plan
 from planner.optimization.relaxations import TPOT_RELAX_FACTOR, USER_SHARE_STEPS, ceil_at
@@ -159,6 +159,7 @@ __all__ = [
     "MAX_RACKS",
     "ClusterModel",
     "build_model",
+    "max_useful_gpus",
     "CoefficientRange",
     "CLEAN_REL",
     "CHECK_REL",

@@ -225,9 +225,7 @@ def _plan_finish(m: ClusterModel, out: _Outcome) -> float:
     return float(days.max()) if days.size else math.nan
 
 
-def _finish_bound(
-    m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset[str]
-) -> float:
+def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset[str]) -> float:
     """A lower bound of the latest finish, days: the LP relaxation of the speed form with every
     run measured against the longest deadline (0 when the relaxation gives nothing)."""
     reference = max(m.deadline_days.values())
@@ -263,8 +261,9 @@ def _earliest_finish(
     ``status`` is ``time_limit`` when the clock stopped the search first.
     """
     top = max(m.deadline_days.values()) if below is None else below
-    first = _solve_goal(m, "feasibility", solver, clock, loosen=loosen,
-                        deadline_scale=_finish_scale(m, top))
+    first = _solve_goal(
+        m, "feasibility", solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top)
+    )
     if not first.has_solution:
         return first, math.nan
     best, hi = first, _plan_finish(m, first)
@@ -275,8 +274,15 @@ def _earliest_finish(
         trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
         tries += 1
         clock.report("searching the earliest finish", min(tries, 59), 60)
-        out = _solve_goal(m, "feasibility", solver, clock, loosen=loosen,
-                          deadline_scale=_finish_scale(m, trial), warm=best)
+        out = _solve_goal(
+            m,
+            "feasibility",
+            solver,
+            clock,
+            loosen=loosen,
+            deadline_scale=_finish_scale(m, trial),
+            warm=best,
+        )
         if out.has_solution:
             best, hi = out, min(_plan_finish(m, out), trial)
         elif out.status == "infeasible":

@@ -176,9 +176,7 @@ def build_model(
                     "run": spec.name,
                     "chip": chip_id,
                     "systems_needed": need,
-                    "max_systems": min(
-                        ceiling, max(at_deadline, min(bounds, default=at_deadline))
-                    ),
+                    "max_systems": min(ceiling, max(at_deadline, min(bounds, default=at_deadline))),
                     "ceiling_systems": ceiling,
                     "max_useful_gpus": float(useful_gpus[spec.name]),
                     "min_systems": _min_systems(scenario, chip) if mixed else 1,

@@ -213,8 +213,8 @@ def test_the_pyomo_cross_check_agrees_from_tiny_to_huge(case, objective):
 def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
     real = optimization.solvers._highs_solve
 
-    def corrupt(lp, time_limit_s, tight, start=None):  # noqa: ANN001, ANN202
-        status, x, detail = real(lp, time_limit_s, tight, start)
+    def corrupt(lp, time_limit_s, tight, start=None, rel_gap=1e-7):  # noqa: ANN001, ANN202
+        status, x, detail = real(lp, time_limit_s, tight, start, rel_gap)
         if x is not None:
             x = x.copy()
             x[0] = lp.upper[0]  # as many systems as the bound allows, whatever the rows say
@@ -231,8 +231,8 @@ def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
 def test_a_non_integer_system_count_is_rejected(monkeypatch):
     real = optimization.solvers._highs_solve
 
-    def fractional(lp, time_limit_s, tight, start=None):  # noqa: ANN001, ANN202
-        status, x, detail = real(lp, time_limit_s, tight, start)
+    def fractional(lp, time_limit_s, tight, start=None, rel_gap=1e-7):  # noqa: ANN001, ANN202
+        status, x, detail = real(lp, time_limit_s, tight, start, rel_gap)
         return status, None if x is None else x + 0.3 * (x > 0.5), detail
 
     monkeypatch.setattr(optimization.solvers, "_highs_solve", fractional)

@@ -87,6 +87,17 @@ def _lexicographic(
     bounds: list[tuple[str, float]] = []
     best: _Outcome | None = None
     stages = stages or _stages(m)
+    if m.allow_mixed_chips and warm is None and not m.services:
+        # a plan with one chip per run is a mixed plan (its pools are whole runs): its optimum,
+        # quick to find, starts the mixed search near the optimum
+        single = _solve_goal(
+            replace(m, allow_mixed_chips=False),
+            stages[0],
+            solver,
+            clock,
+            deadline_scale=deadline_scale,
+        )
+        warm = single if single.has_solution else None
     for i, goal in enumerate(stages):
         if i and (clock.out() or best is None or best.status != "optimal"):
             if clock.out():

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.optimization.constants import _DROPPED, _USD_PER_MUSD, LEX_TOL, LOOSEN_FRACTION
+from planner.optimization.constants import (
+    _DROPPED,
+    _USD_PER_MUSD,
+    LEX_TOL,
+    LOOSEN_FRACTION,
+    MIP_REL_GAP,
+    MIXED_MIP_REL_GAP,
+)
 from planner.optimization.model import ClusterModel
 
 # The MILP is built as plain arrays (:class:`_LinearProgram`: columns with bounds and
@@ -201,6 +208,7 @@ class _Formulation:
     start: np.ndarray | None = None  # a known feasible point (warm start), if any
     service: np.ndarray | None = None  # per key: an inference service (its g is its share)
     y: dict[int, int] = field(default_factory=dict)  # key position -> "pool used" column (mixed)
+    rel_gap: float = MIP_REL_GAP  # relative MIP gap asked of the solver
 
     def start_from(self, out: _Outcome, m: ClusterModel) -> None:
         """Warm start from an earlier plan's systems and shares (if it fits this form)."""
@@ -538,6 +546,7 @@ def _formulate(
         racks=racks if m.max_racks is not None and on_site.any() else {},
         service=service,
         y=pools,
+        rel_gap=MIXED_MIP_REL_GAP if mixed else MIP_REL_GAP,
     )
 
 

@@ -96,6 +96,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner import facility
 from planner.amortization import chip_economics
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
@@ -117,7 +118,6 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
-from planner.power import design_day_pue, design_pue_overhead_ratio
 from planner.serving import RANGES as SERVING_RANGES
 from planner.sizing import MAX_DAYS, MIN_DAYS, with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -467,18 +467,20 @@ class Scenario(_Strict):
         the chip, that profile's design-day PUE (``data/facility.csv``); else derived from the
         annual PUE (``site.pue``, else data/assumptions.csv) with
         :func:`planner.power.design_day_pue`."""
-        value, where = self.pue_for(chip, "design_pue")
-        if not math.isnan(value):
-            return value, where
-        raw, _ = self._hall_value(chip, "pue")
-        if isinstance(raw, str):
-            value, where = self.pue_for(chip, "pue")
-            design = float(facility_profiles().loc[raw, "design_pue"])
-            return design, (
-                f"{where}: its design-day PUE {design:g} (data/facility.csv design_pue; "
-                "site.design_pue not given)"
-            )
-        return _derived_design_pue(*self.pue_for(chip))
+        hall = self.hall_pues(chip)
+        return hall.design, hall.design_source
+
+    def hall_pues(self, chip: Accelerator) -> facility.HallPue:
+        """Both PUEs of the hall ``chip`` sits in, with their sources
+        (:func:`planner.facility.resolve` of ``site.pue`` and ``site.design_pue``)."""
+        annual, annual_where = self._hall_value(chip, "pue")
+        design, design_where = self._hall_value(chip, "design_pue")
+        return facility.resolve(
+            annual,
+            design,
+            annual_where=f"{self.source}: {annual_where}",
+            design_where=f"{self.source}: {design_where}",
+        )
 
     def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
         """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
@@ -632,13 +634,8 @@ class Scenario(_Strict):
         annual = self.service_sizing_for(index, chip).get("pue", (math.nan, ""))[0]
         if math.isnan(annual):
             annual = float(SizingAssumptions.defaults().pue)
-        if self.site.design_pue is not None:
-            design, _ = self.design_pue_for(chip)
-            return max(design, annual), annual
-        if isinstance(svc.pue, str):
-            return float(facility_profiles().loc[svc.pue, "design_pue"]), annual
-        if svc.pue is not None:
-            return _derived_design_pue(annual, "")[0], annual
+        if self.site.design_pue is None and svc.pue is not None:  # a hall of its own
+            return facility.resolve(svc.pue if isinstance(svc.pue, str) else annual).design, annual
         return max(self.design_pue_for(chip)[0], annual), annual
 
     def systems_per_rack(self, chip: Accelerator) -> int:
@@ -761,20 +758,6 @@ def _run_model_mfu(
         None,
     )
     return float(sized.mfu), str(sized.sources["mfu"])
-
-
-def _derived_design_pue(annual: float, where: str) -> tuple[float, str]:
-    """Design-day PUE derived from an annual PUE (``where`` it came from; nan / "" = the
-    default of data/assumptions.csv), and the sentence saying so."""
-    if math.isnan(annual):
-        annual, where = float(SizingAssumptions.defaults().pue), "data/assumptions.csv: pue"
-    ratio = design_pue_overhead_ratio()
-    design = float(design_day_pue(annual, ratio))
-    return design, (
-        f"derived from the annual PUE {annual:g} ({where}): 1 + ({annual:g} - 1) x {ratio:g} "
-        "(design_pue_overhead_ratio, data/assumptions.csv, an estimate; site.design_pue not "
-        "given)"
-    )
 
 
 def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:

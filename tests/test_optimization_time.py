@@ -178,3 +178,68 @@ def _load_factor() -> float:
     except OSError:
         return 1.0
     return max(1.0, load)
+
+
+# --- brute force: every (chip, count) option of a small scenario -------------------------------
+
+_BRUTE_OBJECTIVES = ("cost", "power", "energy", "gpus", "time")
+
+
+def _brute_force(m, objective: str) -> float | None:
+    """The best objective over every chip and whole count of a one-run model (model columns:
+    the same numbers the MILP is built from), or None when no option fits."""
+    import math as _math
+
+    best = None
+    for (_, _chip), o in m.options.iterrows():
+        low = max(1, _math.ceil(o["systems_needed"] * (1 - 1e-12)))
+        for n in range(low, int(o["ceiling_systems"]) + 1):
+            if n * o["grid_power_mw_per_system"] > m.grid_limit_mw * (1 + 1e-9):
+                break
+            cost = n * o["capex_usd_per_system"] + o["run_cost_usd"]
+            if m.budget_usd is not None and cost > m.budget_usd * (1 + 1e-9):
+                break
+            value = {
+                "cost": cost,
+                "power": n * o["facility_power_mw_per_system"],
+                "energy": o["energy_mwh"],
+                "gpus": n * o["gpus_per_system"],
+                "time": o["days_on_one_system"] / n,
+            }[objective]
+            best = value if best is None else min(best, value)
+    return best
+
+
+@pytest.mark.parametrize("objective", _BRUTE_OBJECTIVES)
+@pytest.mark.parametrize("seed", range(4))
+def test_each_objective_equals_brute_force_over_chip_and_count(objective, seed) -> None:
+    import random
+
+    rnd = random.Random(seed * 7 + len(objective))
+    chips = rnd.sample(["h100", "gb200", "mi300x", "b200"], 2)
+    data = {
+        "site": {"grid_limit_mw": rnd.choice([0.5, 2.0, 8.0, 30.0]), "pue": 1.2},
+        "runs": [
+            {
+                "name": "r",
+                "flops": 10 ** rnd.uniform(21, 24.5),
+                "deadline_days": rnd.choice([10, 30, 90]),
+            }
+        ],
+        "candidates": {"chips": chips, "pricing": "capex"},
+        "time_tolerance": 0.0,
+    }
+    budget = rnd.choice([None, 5e7, 3e8])
+    if budget is not None:
+        data["budget_usd"] = budget
+    s = scenario_from_dict(data)
+    m = build_model(s, objective=objective)
+    expected = _brute_force(m, objective)
+    plan = solve(m, relaxations=False, comparison=False)
+    if expected is None:
+        assert plan.status == "infeasible"
+        return
+    assert plan.status == "optimal"
+    value = plan.objective_value * (1e-6 if objective == "cost" else 1.0)
+    model_value = expected * (1e-6 if objective == "cost" else 1.0)
+    assert value == pytest.approx(model_value, rel=1e-6)

@@ -243,3 +243,13 @@ def test_each_objective_equals_brute_force_over_chip_and_count(objective, seed) 
     value = plan.objective_value * (1e-6 if objective == "cost" else 1.0)
     model_value = expected * (1e-6 if objective == "cost" else 1.0)
     assert value == pytest.approx(model_value, rel=1e-6)
+
+
+def test_the_sweep_deadlines_come_from_the_core_and_span_the_relaxed_deadline() -> None:
+    from planner.optimization import pareto_days_values
+
+    assert pareto_days_values(90) == (30.0, 45.0, 60.0, 75.0, 90.0, 120.0, 150.0, 180.0)
+    plan = optimize(load_scenario(ROOT / "data" / "scenarios" / "gtc2024_10mw_h100.toml"))
+    relaxed = plan.relaxations.loc[[k for k in plan.relaxations.index if "deadline" in k]]
+    values = pareto_days_values(90, relaxations=plan.relaxations)
+    assert max(values) >= float(relaxed["needed"].max())

@@ -141,7 +141,13 @@ from planner.optimization.pyomo_check import pyomo_available, solve_pyomo
 from planner.optimization.readback import Plan
 from planner.optimization.relaxations import TPOT_RELAX_FACTOR, USER_SHARE_STEPS, ceil_at
 from planner.optimization.solvers import Progress, available_solvers, quiet_stdout
-from planner.optimization.sweep import pareto, parse_sweep
+from planner.optimization.sweep import (
+    PARETO_FACTORS,
+    PARETO_OBJECTIVE,
+    pareto,
+    pareto_days_values,
+    parse_sweep,
+)
 
 __all__ = [
     "OBJECTIVES",
@@ -176,6 +182,9 @@ __all__ = [
     "optimize",
     "parse_sweep",
     "pareto",
+    "pareto_days_values",
+    "PARETO_FACTORS",
+    "PARETO_OBJECTIVE",
     "pyomo_available",
     "solve_pyomo",
 ]

@@ -253,3 +253,53 @@ def test_the_sweep_deadlines_come_from_the_core_and_span_the_relaxed_deadline() 
     relaxed = plan.relaxations.loc[[k for k in plan.relaxations.index if "deadline" in k]]
     values = pareto_days_values(90, relaxations=plan.relaxations)
     assert max(values) >= float(relaxed["needed"].max())
+
+
+# --- every relaxation the optimiser proposes works when followed literally ---------------------
+
+SHIPPED = sorted((ROOT / "data" / "scenarios").glob("*.toml"))
+
+
+def _follow(s, name: str, row):
+    """The scenario with one relaxation applied exactly as shown."""
+    data = s.model_dump()
+    if name == "grid_limit_mw":
+        return s.with_grid_limit(float(row["needed"]))
+    if name.startswith("deadline_days."):
+        # the deadline rows are one common stretch: this run's deadline as shown
+        run = name.split(".", 1)[1]
+        current = next(r.deadline_days for r in s.runs if r.name == run)
+        return s.with_deadline_scale(float(row["needed"]) / current)
+    if name == "budget_usd":
+        return s.with_budget(float(row["needed"]))
+    if name.startswith("supply_gpus."):
+        data["candidates"]["supply_gpus"][name.split(".", 1)[1]] = int(row["needed"])
+    elif name == "max_racks":
+        data["site"]["max_racks"] = int(row["needed"])
+    elif name.startswith("add_chip."):
+        return s.with_candidates([*s.candidate_ids(), name.split(".", 1)[1]])
+    else:
+        return None
+    return scenario_from_dict(data, source=s.source)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("objective", ["cost", "time"])
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_following_every_proposed_relaxation_gives_a_plan(path, objective, mixed) -> None:
+    s = load_scenario(path)
+    plan = optimize(s, objective=objective, allow_mixed_chips=mixed)
+    if plan.feasible:
+        return
+    assert plan.status == "infeasible"
+    followed = 0
+    for name, row in plan.relaxations.iterrows():
+        if not row["works"]:
+            continue
+        relaxed = _follow(s, str(name), row)
+        if relaxed is None:  # a service's share of users or TPOT: checked by its own tests
+            continue
+        again = optimize(relaxed, objective=objective, allow_mixed_chips=mixed)
+        assert again.feasible, (name, row["detail"])
+        followed += 1
+    assert followed >= 1

@@ -303,3 +303,16 @@ def test_following_every_proposed_relaxation_gives_a_plan(path, objective, mixed
         assert again.feasible, (name, row["detail"])
         followed += 1
     assert followed >= 1
+
+
+def test_cli_time_tolerance_is_settable_and_checked(capsys) -> None:
+    assert main(["optimize", str(MY_SITE), "--objective", "time", "--time-tolerance", "2"]) == 2
+    assert "--time-tolerance" in capsys.readouterr().err
+    args = ["optimize", str(MY_SITE), "--objective", "time", "--json"]
+    assert main([*args, "--time-tolerance", "0"]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert main([*args, "--time-tolerance", "0.05"]) == 0
+    loose = json.loads(capsys.readouterr().out)
+    assert loose["totals"]["cost_usd"] <= exact["totals"]["cost_usd"]
+    assert loose["objective_value"] <= exact["objective_value"] * 1.05 * (1 + 1e-9)
+    assert any("within 5.0%" in n for n in loose["notes"])

@@ -66,6 +66,7 @@ def pareto(
     allow_mixed_chips: bool | None = None,
     solver: str = "highs",
     time_limit_s: float | None = None,
+    time_tolerance: float | None = None,
     catalog: Catalog | None = None,
 ) -> pd.DataFrame:
     """Re-solve over a sweep: the objective against deadline (``days``) or grid (``grid_mw``).
@@ -90,7 +91,12 @@ def pareto(
             s, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=cat
         )
         plan = solve(
-            model, solver=solver, time_limit_s=time_limit_s, relaxations=False, comparison=False
+            model,
+            solver=solver,
+            time_limit_s=time_limit_s,
+            relaxations=False,
+            comparison=False,
+            time_tolerance=time_tolerance,
         )
         t = plan.totals
         rows.append(

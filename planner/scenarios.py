@@ -680,6 +680,12 @@ class Scenario(_Strict):
         ]
         return self._validated_copy({"runs": runs})
 
+    def with_run(self, index: int, **changes: Any) -> Scenario:
+        """Run ``index`` with ``changes`` (e.g. ``max_gpus``), validated like the file."""
+        runs = [r.model_dump() for r in self.runs]
+        runs[index].update(changes)
+        return self._validated_copy({"runs": runs})
+
     def with_candidates(self, chips: list[str]) -> Scenario:
         return self._validated_copy(
             {"candidates": {**self.candidates.model_dump(), "chips": list(chips)}}

@@ -276,6 +276,10 @@ def _follow(s, name: str, row):
         data["candidates"]["supply_gpus"][name.split(".", 1)[1]] = int(row["needed"])
     elif name == "max_racks":
         data["site"]["max_racks"] = int(row["needed"])
+    elif name.startswith("runs.") and name.endswith(".max_gpus"):
+        run = name.split(".")[1]
+        index = next(i for i, r in enumerate(s.runs) if r.name == run)
+        return s.with_run(index, max_gpus=int(row["needed"]))
     elif name.startswith("add_chip."):
         return s.with_candidates([*s.candidate_ids(), name.split(".", 1)[1]])
     else:
@@ -316,3 +320,21 @@ def test_cli_time_tolerance_is_settable_and_checked(capsys) -> None:
     assert loose["totals"]["cost_usd"] <= exact["totals"]["cost_usd"]
     assert loose["objective_value"] <= exact["objective_value"] * 1.05 * (1 + 1e-9)
     assert any("within 5.0%" in n for n in loose["notes"])
+
+
+def test_a_run_that_needs_more_gpus_than_its_batch_allows_is_told_so_and_the_advice_works():
+    s = scenario_from_dict(
+        {
+            "site": {"grid_limit_mw": 1000, "pue": 1.2},
+            "runs": [{"name": "rush", "flops": 2e25, "deadline_days": 5}],
+            "candidates": {"chips": ["h100"], "pricing": "capex"},
+        }
+    )
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    row = plan.relaxations.loc["runs.rush.max_gpus"]
+    assert row["works"] and row["current"] == max_useful_gpus(2e25)
+    assert "max_gpus" in plan.message
+    for name, r in plan.relaxations.iterrows():
+        if r["works"]:
+            assert optimize(_follow(s, str(name), r)).feasible, name

@@ -263,13 +263,15 @@ class SizingAssumptions:
 
     def grid_pue(self) -> Any:
         """Design-day PUE the grid peak uses: ``design_pue`` if given, else derived from the
-        annual ``pue`` (:func:`planner.power.design_day_pue`; no file read per call, the
-        ratio comes from the cached :func:`default_table`)."""
+        annual ``pue`` (rule 3 of :mod:`planner.facility`: :func:`planner.power.design_day_pue`
+        with ``design_pue_overhead_ratio`` of the cached :func:`default_table`; this module
+        holds the tables, so it applies the ratio itself rather than import the facility
+        module, which imports it)."""
         if self.design_pue is not None:
             return np.asarray(self.design_pue, dtype=float)
         from planner.power import design_day_pue
 
-        return design_day_pue(self.pue)
+        return design_day_pue(self.pue, float(default_table()["design_pue_overhead_ratio"].value))
 
     def validate(self) -> None:
         """Run every ``check_*`` on the values (raises :class:`InputError`)."""

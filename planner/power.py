@@ -9,8 +9,8 @@ Steps, per GPU, kept distinct so each can be audited:
    server power.
 4. Facility power: IT load x PUE (cooling, power conversion, lighting).
 
-*Peak* uses the nameplate at the DESIGN-DAY PUE (:func:`design_day_pue`: the hottest hours,
-chillers and fans at full load): what the grid connection must supply. *Average* uses the
+*Peak* uses the nameplate at the DESIGN-DAY PUE (the hottest hours, chillers and fans at full
+load; which one applies is decided by :mod:`planner.facility`): what the grid connection must supply. *Average* uses the
 ANNUAL PUE (the year's average overhead) and the measured
 training draw, a fraction ``avg_load_fraction`` of nameplate (Latif et al. 2024, arXiv
 2412.08602: an 8xH100 node training drew at most 8.4 kW of its 10.2 kW rating), or a measured
@@ -57,37 +57,20 @@ def average_server_power_per_gpu_w(
     return np.asarray(server_power_per_gpu_w, dtype=float) * np.asarray(avg_load_fraction)
 
 
-def design_pue_overhead_ratio() -> float:
-    """``design_pue_overhead_ratio`` of ``data/assumptions.csv``: design-day PUE overhead /
-    annual PUE overhead (an estimate, marked there with its reasoning)."""
-    from planner.assumptions import default_table
-
-    return float(default_table()["design_pue_overhead_ratio"].value)
-
-
-def derived_design_pue_source() -> str:
-    """Where a design-day PUE derived by :func:`design_day_pue` comes from (for assumption
-    listings)."""
-    from planner.assumptions import default_table
-
-    ratio = default_table()["design_pue_overhead_ratio"]
-    return (
-        f"derived from the annual pue: 1 + (pue - 1) x {ratio.value:g} "
-        f"(design_pue_overhead_ratio, data/assumptions.csv: {ratio.source})"
-    )
-
-
 def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
     """Design-day PUE from the annual PUE: ``1 + (annual PUE - 1) x overhead_ratio``.
 
     The annual PUE is the year's average (energy, what the meter bills); the grid connection
-    must carry the hottest hours, when chillers and fans run hardest. ``overhead_ratio``
-    (design-day overhead / annual overhead) defaults to ``design_pue_overhead_ratio`` of
-    ``data/assumptions.csv`` (an estimate, marked there with its reasoning). A ratio of 1 makes
-    the design-day PUE the annual one.
+    must carry the hottest hours, when chillers and fans run hardest. ``overhead_ratio`` is
+    design-day overhead / annual overhead; which ratio applies (``design_pue_overhead_ratio``
+    of ``data/assumptions.csv``) and when a design-day PUE is derived at all is decided by
+    :mod:`planner.facility`. A ratio of 1 makes the design-day PUE the annual one.
+
+    ``overhead_ratio=None`` is TRANSITIONAL (callers that have not moved to
+    :func:`planner.facility.design_day_pue` yet): it asks :mod:`planner.facility` for the ratio.
     """
     if overhead_ratio is None:
-        overhead_ratio = design_pue_overhead_ratio()
+        overhead_ratio = _transitional("design_pue_overhead_ratio")()
     annual = np.asarray(annual_pue, dtype=float)
     # not rounded: the chain stays exact (tests compare it at 1e-12); 1.20 gives 1.2999999999999998
     return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)
@@ -111,8 +94,9 @@ def power_chain_per_gpu(
 ) -> dict[str, float]:
     """Every step of the chain for one GPU, peak and average, W (for display and reports).
 
-    The peak facility power uses ``design_pue`` (the design-day PUE; ``None``: derived from the
-    annual ``pue`` with :func:`design_day_pue`), the average facility power the annual ``pue``.
+    The peak facility power uses ``design_pue`` (the design-day PUE, from
+    :mod:`planner.facility`; ``None`` is transitional: derived from ``pue``), the average
+    facility power the annual ``pue``.
     """
     if design_pue is None:
         design_pue = float(design_day_pue(pue))
@@ -131,3 +115,22 @@ def power_chain_per_gpu(
         "average_it_power_per_gpu_w": it_avg_w,
         "average_facility_power_per_gpu_w": float(facility_power_w(it_avg_w, pue)),
     }
+
+
+#: TRANSITIONAL names that moved to :mod:`planner.facility` (which decides which PUE applies):
+#: still answered here, through the facility module loaded at call time, until every caller
+#: (planner.sizing, planner.projection, the app's sidebar) imports them from there. Then delete
+#: this and ``overhead_ratio=None`` above.
+_MOVED = ("design_pue_overhead_ratio", "derived_design_pue_source")
+
+
+def _transitional(name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module("planner.facility"), name)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return _transitional(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,13 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner import facility
 from planner._arrays import jsonable
-from planner.assumptions import (
-    SizingAssumptions,
-    design_pue_for_profile,
-    facility_profiles,
-    pue_for_profile,
-)
+from planner.assumptions import SizingAssumptions
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
 from planner.presets import Preset, compare_to_published, get_preset
@@ -132,12 +128,11 @@ def build_request(
         else SizingAssumptions.defaults()
     )
     if facility_profile is not None and assumption_overrides.get("pue") is None:
+        # both PUEs of the profile (planner.facility decides which PUE applies)
         where = f"facility profile {facility_profile} (data/facility.csv)"
-        a = a.with_(where, pue=pue_for_profile(facility_profile))
-        a = a.with_(
-            f"{where}: {facility_profiles().loc[facility_profile, 'design_pue_source']}",
-            design_pue=design_pue_for_profile(facility_profile),
-        )
+        annual, design, _, design_source = facility.profile_pues(facility_profile)
+        a = a.with_(where, pue=annual)
+        a = a.with_(f"{where}: {design_source}", design_pue=design)
     a = a.with_(source, **assumption_overrides)
     a.validate()
 

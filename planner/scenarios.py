@@ -96,6 +96,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner import facility
 from planner.amortization import chip_economics
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
@@ -117,7 +118,6 @@ from planner.catalog import (
 )
 from planner.data_errors import allowed_keys, data_error, field_error, not_allowed, read_toml
 from planner.errors import CatalogError
-from planner.power import design_day_pue, design_pue_overhead_ratio
 from planner.serving import RANGES as SERVING_RANGES
 from planner.sizing import MAX_DAYS, MIN_DAYS, with_run_model
 from planner.workloads import MAX_FLOPS, MAX_PARAMS, MAX_TOKENS, TrainingRun
@@ -214,6 +214,12 @@ class Run(_Strict):
     mfu: Mfu | dict[str, Mfu] | None = None
     goodput: float | None = Field(default=None, ge=MIN_FRACTION, le=1)
     precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    #: The most GPUs the run can use at once (its largest useful parallelism). Default: from
+    #: ``global_batch_tokens`` (:func:`planner.optimization.max_useful_gpus`).
+    max_gpus: int | None = Field(default=None, ge=1, le=10_000_000)
+    #: Tokens of one optimiser step over the whole cluster. Default: the batch-size scaling law
+    #: of DeepSeek LLM (:func:`planner.optimization.max_useful_gpus`).
+    global_batch_tokens: float | None = Field(default=None, ge=1, le=1e12)
 
     @model_validator(mode="after")
     def _work(self) -> Run:
@@ -328,6 +334,10 @@ class Candidates(_Strict):
     rent_usd_per_gpu_hour: dict[
         str, Annotated[float, Field(gt=0, le=MAX_RENT_USD_PER_GPU_HOUR)]
     ] = Field(default_factory=dict)
+    #: With mixed chips: the fewest systems of a chip a run's pool may have (a chip id -> whole
+    #: systems); a chip not listed buys at least one whole rack of it
+    #: (:meth:`Scenario.systems_per_rack`, as if ``site.max_racks`` were set).
+    min_systems: dict[str, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(default_factory=dict)
 
     @field_validator("pricing", mode="before")
     @classmethod
@@ -349,6 +359,9 @@ class Scenario(_Strict):
     budget_usd: float | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
     objective: Literal["cost", "power", "energy", "emissions", "gpus", "time"] = "cost"
     allow_mixed_chips: bool = False
+    #: ``time`` objective: after the earliest latest finish is found, the cheapest plan whose
+    #: latest finish is within this fraction of it (0.01: 1% later at most).
+    time_tolerance: float = Field(default=0.01, ge=0, le=1)
     site: Site
     runs: list[Run] = Field(min_length=1, max_length=MAX_RUNS)
     services: list[Service] = Field(default_factory=list, max_length=MAX_SERVICES)
@@ -454,18 +467,20 @@ class Scenario(_Strict):
         the chip, that profile's design-day PUE (``data/facility.csv``); else derived from the
         annual PUE (``site.pue``, else data/assumptions.csv) with
         :func:`planner.power.design_day_pue`."""
-        value, where = self.pue_for(chip, "design_pue")
-        if not math.isnan(value):
-            return value, where
-        raw, _ = self._hall_value(chip, "pue")
-        if isinstance(raw, str):
-            value, where = self.pue_for(chip, "pue")
-            design = float(facility_profiles().loc[raw, "design_pue"])
-            return design, (
-                f"{where}: its design-day PUE {design:g} (data/facility.csv design_pue; "
-                "site.design_pue not given)"
-            )
-        return _derived_design_pue(*self.pue_for(chip))
+        hall = self.hall_pues(chip)
+        return hall.design, hall.design_source
+
+    def hall_pues(self, chip: Accelerator) -> facility.HallPue:
+        """Both PUEs of the hall ``chip`` sits in, with their sources
+        (:func:`planner.facility.resolve` of ``site.pue`` and ``site.design_pue``)."""
+        annual, annual_where = self._hall_value(chip, "pue")
+        design, design_where = self._hall_value(chip, "design_pue")
+        return facility.resolve(
+            annual,
+            design,
+            annual_where=f"{self.source}: {annual_where}",
+            design_where=f"{self.source}: {design_where}",
+        )
 
     def mfu_for(self, run: Run, chip_id: str) -> tuple[float | None, str]:
         """MFU of ``run`` on ``chip_id`` (None: the default of data/assumptions.csv)."""
@@ -619,13 +634,8 @@ class Scenario(_Strict):
         annual = self.service_sizing_for(index, chip).get("pue", (math.nan, ""))[0]
         if math.isnan(annual):
             annual = float(SizingAssumptions.defaults().pue)
-        if self.site.design_pue is not None:
-            design, _ = self.design_pue_for(chip)
-            return max(design, annual), annual
-        if isinstance(svc.pue, str):
-            return float(facility_profiles().loc[svc.pue, "design_pue"]), annual
-        if svc.pue is not None:
-            return _derived_design_pue(annual, "")[0], annual
+        if self.site.design_pue is None and svc.pue is not None:  # a hall of its own
+            return facility.resolve(svc.pue if isinstance(svc.pue, str) else annual).design, annual
         return max(self.design_pue_for(chip)[0], annual), annual
 
     def systems_per_rack(self, chip: Accelerator) -> int:
@@ -668,6 +678,12 @@ class Scenario(_Strict):
             }
             for r in self.runs
         ]
+        return self._validated_copy({"runs": runs})
+
+    def with_run(self, index: int, **changes: Any) -> Scenario:
+        """Run ``index`` with ``changes`` (e.g. ``max_gpus``), validated like the file."""
+        runs = [r.model_dump() for r in self.runs]
+        runs[index].update(changes)
         return self._validated_copy({"runs": runs})
 
     def with_candidates(self, chips: list[str]) -> Scenario:
@@ -750,20 +766,6 @@ def _run_model_mfu(
     return float(sized.mfu), str(sized.sources["mfu"])
 
 
-def _derived_design_pue(annual: float, where: str) -> tuple[float, str]:
-    """Design-day PUE derived from an annual PUE (``where`` it came from; nan / "" = the
-    default of data/assumptions.csv), and the sentence saying so."""
-    if math.isnan(annual):
-        annual, where = float(SizingAssumptions.defaults().pue), "data/assumptions.csv: pue"
-    ratio = design_pue_overhead_ratio()
-    design = float(design_day_pue(annual, ratio))
-    return design, (
-        f"derived from the annual PUE {annual:g} ({where}): 1 + ({annual:g} - 1) x {ratio:g} "
-        "(design_pue_overhead_ratio, data/assumptions.csv, an estimate; site.design_pue not "
-        "given)"
-    )
-
-
 def _uncovered(chip: Accelerator, table: dict[str, Any]) -> str:
     keys = ", ".join(table) or "none"
     return (
@@ -829,7 +831,7 @@ def _check_against_catalog(s: Scenario, cat: Catalog) -> None:
         raise field_error(
             src, "candidates.chips", "[] is not allowed: expected at least one chip id"
         )
-    for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour"):
+    for table in ("supply_gpus", "price_usd_per_gpu", "rent_usd_per_gpu_hour", "min_systems"):
         for chip_id in getattr(c, table):
             chip(f"candidates.{table}.{chip_id}", chip_id)
     profiles = list(facility_profiles().index)

@@ -60,6 +60,10 @@ _HELP_PRICING = (
     "accepted."
 )
 _HELP_TIME = "Wall-clock limit for the solver, seconds; at the limit the best plan found is shown."
+_HELP_TOLERANCE = (
+    "Objective time: the cheapest plan whose runs all end within this fraction of the earliest "
+    "latest finish (default: the scenario's time_tolerance, 0.01 = 1%)."
+)
 _HELP_MIXED = "Let a run use several chip types (default: the scenario's, else one chip per run)."
 _HELP_PROGRESS = (
     "Draw a progress bar on stderr (never on stdout). Default: only when stderr is a terminal."
@@ -88,6 +92,9 @@ def optimize_command(
     ] = None,
     show_progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help=_HELP_PROGRESS)
+    ] = None,
+    time_tolerance: Annotated[
+        float | None, typer.Option("--time-tolerance", help=_HELP_TOLERANCE)
     ] = None,
 ) -> int:
     """Choose chips and system counts for training runs under grid, budget and deadline limits.
@@ -132,6 +139,10 @@ def optimize_command(
         raise typer.BadParameter(
             f"{time_limit_s:g}: expected a number of seconds > 0", param_hint="--time-limit-s"
         )
+    if time_tolerance is not None and not 0 <= time_tolerance <= 1:
+        raise typer.BadParameter(
+            f"{time_tolerance:g}: expected a fraction in [0, 1]", param_hint="--time-tolerance"
+        )
     if pricing is not None and pricing not in (*PRICING_MODES, *LEGACY_PRICING):
         raise typer.BadParameter(
             f"{pricing!r}: expected one of "
@@ -156,6 +167,7 @@ def optimize_command(
                 allow_mixed_chips=allow_mixed_chips,
                 solver=solver,
                 time_limit_s=time_limit_s,
+                time_tolerance=time_tolerance,
                 **_progress_kwargs(pareto, progress),
             )
         if json_out:
@@ -166,7 +178,11 @@ def optimize_command(
     with stdout_guard(), progress_reporter(show_progress) as progress:
         model = build_model(sc, objective=objective, allow_mixed_chips=allow_mixed_chips)
         plan = solve(
-            model, solver=solver, time_limit_s=time_limit_s, **_progress_kwargs(solve, progress)
+            model,
+            solver=solver,
+            time_limit_s=time_limit_s,
+            time_tolerance=time_tolerance,
+            **_progress_kwargs(solve, progress),
         )
     if json_out:
         print_json({"scenario": str(path), **plan.to_dict()})

@@ -6,15 +6,18 @@ Build, solve, read back (PyPSA/linopy style):
    :class:`ClusterModel`: a plain table of coefficients per (run, chip), every one of them
    computed by the core (:func:`planner.sizing.size_training` for ONE system of that chip), plus
    the limits. No solver object is created here.
-2. :func:`solve` formulates the mixed-integer programme in PuLP from that table, solves it with
-   HiGHS (``highspy``, default) or CBC (bundled with PuLP), and reads the solution back into a
+2. :func:`solve` formulates the mixed-integer programme as arrays from that table (see
+   Numerics: a hand-built, row-scaled array LP), solves it with HiGHS (``highspy``, passed the
+   CSR arrays directly; default) or CBC (bundled with PuLP, which only carries the arrays to
+   it), and reads the solution back into a
    :class:`Plan`: per-run rows re-sized by :func:`planner.sizing.size_training` for the chosen
    chip and count (so the numbers are the core's, not re-derived), totals, the binding limits
    with their slack, the side-by-side of every candidate chip alone, and, when nothing fits,
    the minimal relaxations found by re-solving the model. Nothing downstream touches a solver
    object; infeasible is a Plan, never an exception.
-3. :func:`pareto` re-solves over a deadline or grid sweep; :func:`solve_pyomo` builds the same
-   MILP independently in Pyomo as a cross-check.
+3. :func:`pareto` re-solves over a deadline or grid sweep (:func:`pareto_days_values` picks
+   the default deadlines for every face); :func:`solve_pyomo` builds the same MILP
+   independently in Pyomo as a cross-check (the ``time`` objective by its own bisection).
 
 The model
 ---------
@@ -26,6 +29,14 @@ facts make the model linear: the systems needed to meet the deadline ``T[r]`` ar
 ``N[r,c] = D1 / T``; and a run's energy, electricity, rental cost, amortised hardware and
 emissions do not depend on the number of systems (more systems draw more power, and are
 charged, for proportionally fewer hours: the GPU-hours are fixed by the run's work).
+
+**Largest useful parallelism.** A run never gets more GPUs than it can use:
+``runs[i].max_gpus`` if given, else its global batch (``runs[i].global_batch_tokens``, default
+the DeepSeek LLM batch-size law ``0.2920 C^0.3271`` tokens for ``C`` FLOPs) over 1,024 tokens
+per GPU per step (Llama 3 405B: 16M-token batches on 16,384 H100s): :func:`max_useful_gpus`
+(1e17 FLOPs: 103 GPUs; 1e24: 20,200). Every count is also at most the core's
+:data:`planner.sizing.MAX_GPUS`. Each row's ``ceiling_systems`` holds the bound; with mixed
+chips one row per run caps the GPUs of all its pools together.
 
 Variables: ``n[r,c]`` integer systems; ``f[r,c]`` the share of run ``r``'s FLOPs done on chip
 ``c`` (binary: one chip per run, how synchronous clusters are built; continuous in [0, 1] with
@@ -62,7 +73,7 @@ capacity off site: they count against no site limit (grid, racks), only against 
 budget, and their energy and emissions are still in the totals. They are not limited by the
 grid, so the ``time`` objective needs a supply cap for every rented chip.
 
-Inference services (``[[services]]`` of the scenario, issue 12) are rows beside the runs,
+Inference services (``[[services]]`` of the scenario) are rows beside the runs,
 from :func:`planner.serving_plan.service_options` (``options["workload"] == "service"``; the
 column and the service columns exist only when the scenario has services, so a scenario
 without them builds exactly the old table). A service's ``N`` is the systems whose replicas
@@ -82,22 +93,31 @@ form's share of a service is its own ``g`` (``sum_c g = 1``, not the speed).
 Objectives: ``cost`` (USD), ``power`` (peak facility MW of every system, rented ones off site
 included; the grid limit counts only the on-site ones), ``energy`` (MWh), ``emissions``
 (tCO2), ``gpus``; ties are broken lexicographically (then cost, then GPUs).
-``time`` minimises the longest run measured against its own deadline, ``max_r days[r] /
-T[r]``. For a fixed chip, a run's speed is proportional to its systems, so with one chip per
-run this is linear: maximise ``z`` subject to ``sum_c n[r,c] / N[r,c] >= z`` for every run
-(``z`` = how many times faster than its deadline the slowest run finishes, ``z >= 1``), then
-minimise cost at that ``z``. That max-min MILP is slow to prove optimal, so its LP relaxation
-only bounds ``z``, and plans are asked for at trial speeds (deadlines scaled by ``1 / z``: the
-counts are then forced and each solve is quick) until the fastest plan found and the bound
-agree within ``SEARCH_REL_TOL``. With mixed chips the speed-up multiplies the shares (``z f``,
-bilinear); with ``g[r,c] = f[r,c] z`` it is one linear MILP (only the budget's run-cost term
-``f = g / z`` is not: taken at an upper bound of ``z``, a relaxation, and re-solved
-conservatively when its plan breaks the true budget). The cost stage then runs at the fastest
-speed backed off by ``SPEED_BACKOFF``.
+``time`` is lexicographic. First the earliest latest finish ``M = max_r days[r]`` (days,
+every deadline met): for a trial ``M`` each run's deadline is ``min(T[r], M)``, a
+feasibility MILP whose counts are forced (quick, one chip per run or mixed alike); the LP
+relaxation of the speed form bounds ``M`` from below, and trials step up from it and bisect
+until the best plan's own finish and the bound agree within ``MAKESPAN_REL_TOL`` (0.1%).
+Then the least cost (and the later tie-breaks) among the plans whose runs all end by
+``M (1 + time_tolerance)`` (``scenario.time_tolerance`` / ``solve(time_tolerance=)`` /
+``--time-tolerance``, default 1%): not the last minutes bought at any price. The objective
+value is the plan's latest finish, days.
+
+**Mixed chips without slivers.** With ``allow_mixed_chips`` a (run, chip) pool that is used
+has at least ``candidates.min_systems[chip]`` systems (default one whole rack:
+``Scenario.systems_per_rack``; never more than the run's ceiling or its whole need on that
+chip), through a binary per pool. Mixed plans are solved to a proven relative gap of
+``MIXED_MIP_REL_GAP`` (0.1%), warm-started from the one-chip-per-run optimum.
 
 Numerics
 --------
-The MILP is built as arrays (:class:`_LinearProgram`) in units that keep it O(1): speed in
+The MILP is built as arrays (:class:`_LinearProgram`), not through a modelling library, for
+three reasons the alternatives did not offer when it was written: each row is scaled by a power
+of two and tiny terms are cleaned before the solver sees them; the returned point is checked
+against the UNSCALED rows (below); and HiGHS gets the CSR arrays in one call (200 runs x 13
+chips, cost objective, one chip per run: 4 solver calls, 2.9 s in the solver, 5.0 s for the
+whole solve on a 2-core machine at load 13; ``benchmarks/bench_optimize.py``). It is built in
+units that keep it O(1): speed in
 units of the fastest any plan could be (so ``z`` has a finite bound from the data and the speed
 rows' coefficients are at most 1), cost in USD millions, each objective divided by its own
 reference scale (every run on its best chip at the deadline), terms below ``CLEAN_REL`` of
@@ -119,10 +139,12 @@ from planner.optimization.constants import (
     GRID_DECIMALS,
     LEX_TOL,
     LOOSEN_FRACTION,
+    MAKESPAN_REL_TOL,
     MAX_RACKS,
     MAX_SWEEP_POINTS,
     MIP_ABS_GAP,
     MIP_REL_GAP,
+    MIXED_MIP_REL_GAP,
     OBJECTIVES,
     SEARCH_REL_TOL,
     SOLVERS,
@@ -136,12 +158,18 @@ from planner.optimization.formulation import (
     CoefficientRange,
     coefficient_range,
 )
-from planner.optimization.model import ClusterModel, build_model
+from planner.optimization.model import ClusterModel, build_model, max_useful_gpus
 from planner.optimization.pyomo_check import pyomo_available, solve_pyomo
 from planner.optimization.readback import Plan
 from planner.optimization.relaxations import TPOT_RELAX_FACTOR, USER_SHARE_STEPS, ceil_at
 from planner.optimization.solvers import Progress, available_solvers, quiet_stdout
-from planner.optimization.sweep import pareto, parse_sweep
+from planner.optimization.sweep import (
+    PARETO_FACTORS,
+    PARETO_OBJECTIVE,
+    pareto,
+    pareto_days_values,
+    parse_sweep,
+)
 
 __all__ = [
     "OBJECTIVES",
@@ -153,12 +181,15 @@ __all__ = [
     "SPEED_BACKOFF",
     "LOOSEN_FRACTION",
     "SEARCH_REL_TOL",
+    "MAKESPAN_REL_TOL",
+    "MIXED_MIP_REL_GAP",
     "MAX_SWEEP_POINTS",
     "GRID_DECIMALS",
     "BUDGET_MUSD_DECIMALS",
     "MAX_RACKS",
     "ClusterModel",
     "build_model",
+    "max_useful_gpus",
     "CoefficientRange",
     "CLEAN_REL",
     "CHECK_REL",
@@ -175,6 +206,9 @@ __all__ = [
     "optimize",
     "parse_sweep",
     "pareto",
+    "pareto_days_values",
+    "PARETO_FACTORS",
+    "PARETO_OBJECTIVE",
     "pyomo_available",
     "solve_pyomo",
 ]

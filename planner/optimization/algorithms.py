@@ -14,12 +14,10 @@ import pandas as pd
 
 from planner.optimization import solvers
 from planner.optimization.constants import (
-    _USD_PER_MUSD,
-    LOOSEN_FRACTION,
+    MAKESPAN_REL_TOL,
     SEARCH_REL_TOL,
-    SPEED_BACKOFF,
 )
-from planner.optimization.formulation import CHECK_REL, _formulate, _Outcome
+from planner.optimization.formulation import _formulate, _Outcome
 from planner.optimization.model import ClusterModel
 from planner.optimization.solvers import Progress, _model_totals
 
@@ -79,7 +77,7 @@ def _lexicographic(
     m: ClusterModel,
     solver: str,
     clock: _Clock,
-    deadline_scale: float = 1.0,
+    deadline_scale: float | np.ndarray = 1.0,
     stages: list[str] | None = None,
     warm: _Outcome | None = None,
 ) -> tuple[_Outcome, list[str]]:
@@ -89,6 +87,17 @@ def _lexicographic(
     bounds: list[tuple[str, float]] = []
     best: _Outcome | None = None
     stages = stages or _stages(m)
+    if m.allow_mixed_chips and warm is None and not m.services:
+        # a plan with one chip per run is a mixed plan (its pools are whole runs): its optimum,
+        # quick to find, starts the mixed search near the optimum
+        single = _solve_goal(
+            replace(m, allow_mixed_chips=False),
+            stages[0],
+            solver,
+            clock,
+            deadline_scale=deadline_scale,
+        )
+        warm = single if single.has_solution else None
     for i, goal in enumerate(stages):
         if i and (clock.out() or best is None or best.status != "optimal"):
             if clock.out():
@@ -113,65 +122,6 @@ def _lexicographic(
     assert best is not None
     best.primary = bounds[0][1]
     return best, notes
-
-
-def _budget_ok(m: ClusterModel, out: _Outcome, loosen: frozenset[str]) -> bool:
-    """Whether a point's true cost (shares f, not the linearised g / t) fits the budget."""
-    if m.budget_usd is None:
-        return True
-    limit = m.budget_usd / _USD_PER_MUSD * (1 + LOOSEN_FRACTION if "budget" in loosen else 1)
-    return out.totals["cost"] <= limit * (1 + CHECK_REL)
-
-
-def _max_speed_mixed(
-    m: ClusterModel,
-    solver: str,
-    clock: _Clock,
-    *,
-    loosen: frozenset[str] = frozenset(),
-    deadlines: bool = True,
-    speed_floor: float | None = None,
-) -> _Outcome:
-    """:func:`_max_speed` with mixed chips: one MILP in ``g = f z`` with the budget's
-    run costs taken at ``z = 1`` in speed units (a relaxation); when its point also fits the
-    true budget it is optimal, else the speed is searched downwards with the run costs taken
-    conservatively at a trial speed ``t0`` (every answer is a plan at least that fast), until
-    the relaxation's bound and the best plan agree within ``SEARCH_REL_TOL``.
-    """
-    goal = "time" if deadlines else "speedup"
-    kw: dict[str, Any] = {"loosen": loosen, "speed_floor": speed_floor}
-    first = _solve_goal(m, goal, solver, clock, **kw)
-    if not first.has_solution or _budget_ok(m, first, loosen):
-        return first
-    assert first.z is not None
-    unit = _formulate(m, goal, loosen=loosen).speed_unit
-    hi = first.z / unit  # upper bound of t (relaxation)
-    floor = (1.0 / unit) if deadlines else 0.0  # slower plans are not wanted
-    if speed_floor is not None:
-        floor = max(floor, speed_floor / unit)
-    lo = floor
-    best: _Outcome | None = None
-    step = 1e-4
-    while not clock.out() and step < 1e12:
-        if best is not None and hi <= lo * (1 + SEARCH_REL_TOL):
-            break
-        trial = max(hi / (1 + step), floor) if best is None else math.sqrt(lo * hi)
-        out = _solve_goal(m, goal, solver, clock, linearise_at=trial, **kw)
-        if out.has_solution:
-            assert out.z is not None
-            best, lo = out, max(out.z / unit, trial)
-        elif out.status == "infeasible":
-            if best is None and trial <= floor:
-                return out  # not even the slowest wanted speed has a plan
-            hi = trial
-            step *= 10
-        else:
-            break
-    if best is None:
-        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no plan fits the budget")
-    if best.status == "optimal" and hi > lo * (1 + SEARCH_REL_TOL):
-        best.status = "time_limit"  # stopped by the clock before the bound was reached
-    return best
 
 
 def _plan_speed(m: ClusterModel, out: _Outcome) -> float:
@@ -226,17 +176,12 @@ def _max_speed(
     z >= 1 count; ``speed_floor`` asks for at least that z. ``status`` is ``time_limit`` when
     the clock stopped the search before the bound was reached.
     """
-    if m.allow_mixed_chips:  # plans sit exactly at any trial speed: one MILP is quicker
-        out = _max_speed_mixed(
-            m, solver, clock, loosen=loosen, deadlines=deadlines, speed_floor=speed_floor
-        )
-        if out.has_solution:
-            out.z = _plan_speed(m, out)  # the plan's own speed, not the solver's t
-        return out
     goal = "time" if deadlines else "speedup"
     bound = _speed_bound(m, solver, clock, goal, loosen, speed_floor)
     if not bound.has_solution or bound.z is None:
         return bound
+    if not bound.z > 0 or not math.isfinite(bound.z):
+        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no speed-up at all fits")
     hi = bound.z * (1 + 1e-9)
     floor = max(1.0 if deadlines else hi * 1e-12, speed_floor or 0.0)
     lo = floor
@@ -271,37 +216,136 @@ def _max_speed(
     return best
 
 
-def _time_plan(
-    m: ClusterModel, solver: str, clock: _Clock
-) -> tuple[_Outcome, float | None, list[str]]:
-    """The ``time`` objective: the largest speed-up z, then the least cost at that speed.
+def _finish_scale(m: ClusterModel, finish_days: float) -> np.ndarray:
+    """Per row of ``options``: the deadline scale that gives run ``r`` the deadline
+    ``min(T_r, finish_days)`` (a service's rows: 1, its peak does not scale)."""
+    deadline = m.options["deadline_days"].to_numpy(dtype=float)
+    scale = np.minimum(deadline, finish_days) / deadline
+    return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
-    The cost stage runs every deadline at ``1 / z`` backed off by ``SPEED_BACKOFF`` (a
-    scale the speed solve showed feasible, with a margin so the boundary is not re-tested at
-    the solver's tolerance). If the cost stage finds nothing, the speed solve's own (checked)
-    plan is returned. Returns the outcome, the common deadline scale, and notes.
+
+def _plan_finish(m: ClusterModel, out: _Outcome) -> float:
+    """Latest finish of a plan's runs, days: each pool does its share ``f`` of run ``r`` in
+    ``D1 f / n`` days (``D1``: days on one system); a run ends with its slowest pool."""
+    one = m.options["days_on_one_system"].to_numpy(dtype=float)
+    n = np.asarray([out.n[k] for k in m.options.index], dtype=float)
+    f = np.asarray([out.f[k] for k in m.options.index], dtype=float)
+    used = (f > 1e-12) & (n > 0) & ~m.is_service()
+    days = np.zeros(len(n))
+    days[used] = one[used] * f[used] / n[used]
+    return float(days.max()) if days.size else math.nan
+
+
+def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset[str]) -> float:
+    """A lower bound of the latest finish, days: the LP relaxation of the speed form with every
+    run measured against the longest deadline (0 when the relaxation gives nothing)."""
+    reference = max(m.deadline_days.values())
+    one = m.options["days_on_one_system"].to_numpy(dtype=float)
+    need = one / reference
+    form = _formulate(m, "speedup", loosen=loosen, speed_need=need)
+    form.lp.integer = [False] * form.lp.num_col
+    out = solvers._run(form, solver, clock.remaining())
+    clock.solve_s += out.solve_s
+    clock.solves += 1
+    if not out.has_solution or out.z is None or not out.z > 0:
+        return 0.0
+    return reference / out.z * (1 - 1e-9)
+
+
+def _earliest_finish(
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    *,
+    loosen: frozenset[str] = frozenset(),
+    below: float | None = None,
+    rel_tol: float = MAKESPAN_REL_TOL,
+) -> tuple[_Outcome, float]:
+    """The plan with the earliest latest finish, every deadline met: ``(plan, lower bound)``.
+
+    Each step is a feasibility MILP with run ``r``'s deadline ``min(T_r, M)`` for a trial
+    latest finish ``M`` (the counts are then forced, so each solve is quick, with one chip per
+    run or mixed chips alike). First the deadlines as given (no plan: infeasible; ``below``
+    asks for a finish below that instead); then up from the LP relaxation's bound in growing
+    steps, never above the geometric midpoint, until the best plan's own latest finish and
+    the largest trial without a plan agree within ``rel_tol`` (``MAKESPAN_REL_TOL``).
+    ``status`` is ``time_limit`` when the clock stopped the search first.
     """
+    top = max(m.deadline_days.values()) if below is None else below
+    first = _solve_goal(
+        m, "feasibility", solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top)
+    )
+    if not first.has_solution:
+        return first, math.nan
+    best, hi = first, _plan_finish(m, first)
+    lo = min(_finish_bound(m, solver, clock, loosen), hi)
+    step = 1e-6  # first just above the bound: often tight (then the optimum is exact)
+    tries = 0
+    while hi > lo * (1 + rel_tol) and not clock.out():
+        trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
+        tries += 1
+        clock.report("searching the earliest finish", min(tries, 59), 60)
+        out = _solve_goal(
+            m,
+            "feasibility",
+            solver,
+            clock,
+            loosen=loosen,
+            deadline_scale=_finish_scale(m, trial),
+            warm=best,
+        )
+        if out.has_solution:
+            best, hi = out, min(_plan_finish(m, out), trial)
+        elif out.status == "infeasible":
+            lo = trial
+            step *= 16
+        else:
+            break
+    if hi > lo * (1 + rel_tol):
+        best.status = "time_limit"
+    return best, lo
+
+
+def _time_plan(
+    m: ClusterModel, solver: str, clock: _Clock, tolerance: float | None = None
+) -> tuple[_Outcome, float | None, list[str]]:
+    """The ``time`` objective: the earliest latest finish ``M`` (every deadline met), then the
+    least cost (and the later tie-breaks) among the plans whose runs all end by
+    ``M (1 + tolerance)`` (``scenario.time_tolerance``, default 1%): not the last minute bought
+    at any price. Returns the outcome (``primary`` = ``M``, days), ``M (1 + tolerance)`` and
+    notes.
+    """
+    tol = float(m.scenario.time_tolerance if tolerance is None else tolerance)
     notes: list[str] = []
-    clock.report("solving: time (fastest plan)", 0, 2)
-    speed = _max_speed(m, solver, clock)
-    if not speed.has_solution or speed.z is None:
-        return speed, None, notes
-    z = speed.z
-    scale = (1.0 / z) * (1 + SPEED_BACKOFF)
-    if clock.out() or speed.status != "optimal":
+    clock.report("solving: time (earliest latest finish)", 0, 2)
+    fastest, _ = _earliest_finish(m, solver, clock)
+    if not fastest.has_solution:
+        return fastest, None, notes
+    finish = _plan_finish(m, fastest)
+    fastest.primary = finish
+    allowed = finish * (1 + tol) * (1 + 1e-9)
+    if clock.out() or fastest.status != "optimal":
         if clock.out():
             notes.append("time limit reached before the cost tie-break")
-        speed.primary = z
-        return speed, scale, notes
-    clock.report("tie-break: cost at the fastest speed", 1, 2)
+        return fastest, allowed, notes
+    clock.report("tie-break: cost within the time tolerance", 1, 2)
     cost_model = replace(m, objective="cost")
     out, stage_notes = _lexicographic(
-        cost_model, solver, clock, deadline_scale=scale, stages=_stages(m)[1:], warm=speed
+        cost_model,
+        solver,
+        clock,
+        deadline_scale=_finish_scale(m, allowed),
+        stages=_stages(m)[1:],
+        warm=fastest,
     )
     notes += stage_notes
     if not out.has_solution:
-        notes.append("the cost tie-break found no plan at the fastest speed: fastest plan shown")
-        out = speed
+        notes.append("the cost tie-break found no plan within the time tolerance: fastest shown")
+        out = fastest
         out.status = "optimal"
-    out.primary = z
-    return out, scale, notes
+    out.primary = finish
+    notes.append(
+        f"time objective: earliest latest finish {finish:,.4g} days; the cheapest plan whose "
+        f"runs all end within {tol:.1%} of it (time_tolerance)"
+    )
+    return out, allowed, notes

@@ -7,6 +7,7 @@ import time
 import pandas as pd
 
 from planner.catalog import Catalog
+from planner.errors import InputError
 from planner.optimization import readback
 from planner.optimization.algorithms import _Clock, _lexicographic, _time_plan
 from planner.optimization.constants import _OBJECTIVE_UNITS
@@ -36,6 +37,7 @@ def solve(
     relaxations: bool = True,
     comparison: bool = True,
     progress: Progress | None = None,
+    time_tolerance: float | None = None,
 ) -> Plan:
     """Solve the cluster MILP and read the answer back into a :class:`Plan`.
 
@@ -59,6 +61,9 @@ def solve(
         grid binds", "relaxing: budget"...), ``done`` of ``total`` counts the steps of that
         stage (0-based), e.g. for a progress bar. Called from the solving thread; it should
         return quickly and must not raise.
+    time_tolerance : float, optional
+        ``time`` objective: the plan is the cheapest whose runs all end within this fraction
+        of the earliest latest finish (default: the scenario's ``time_tolerance``, 0.01).
 
     Notes
     -----
@@ -71,19 +76,24 @@ def solve(
     clock = _Clock(time_limit_s, progress)
     notes = [] if used_solver == solver else [f"{solver} is not installed: used {used_solver}"]
     start = time.perf_counter()
-    scale = None
     if model.options.empty:
         out = _Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
     elif model.objective == "time":
-        out, scale, stage_notes = _time_plan(model, used_solver, clock)
+        if time_tolerance is not None and not 0 <= time_tolerance <= 1:
+            raise InputError("time_tolerance", time_tolerance, "a fraction in [0, 1]")
+        out, _, stage_notes = _time_plan(model, used_solver, clock, time_tolerance)
         notes += stage_notes
     else:
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
     unit_key, unit = _OBJECTIVE_UNITS[model.objective]
     compare, compare_sizings = _comparison(model) if comparison else (pd.DataFrame(), {})
+    frame = None
     if out.has_solution:
         frame, totals, sizings = _read_back(model, out)
+        if frame.empty:  # a point with no workload on any system is no plan
+            out = _Outcome("no_solution", {}, {}, None, {}, {}, out.solve_s, "an empty plan")
+    if out.has_solution and frame is not None:
         base, tests = None, {}
         alternatives: dict[str, _Outcome] = {}
         if out.status == "optimal":  # limits of a plan not proven optimal are not tested
@@ -141,8 +151,6 @@ def solve(
         "solver_calls": float(clock.solves),
     }
     notes.append(_pricing_note(model))
-    if scale is not None and model.allow_mixed_chips and out.has_solution:
-        notes.append(f"mixed chips, time objective: every deadline scaled by {scale:.4f}")
     return Plan(
         status=out.status,
         objective=model.objective,
@@ -173,9 +181,16 @@ def optimize(
     time_limit_s: float | None = None,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    time_tolerance: float | None = None,
 ) -> Plan:
     """Build and solve in one call: ``solve(build_model(scenario, ...), ...)``."""
     model = build_model(
         scenario, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=catalog
     )
-    return solve(model, solver=solver, time_limit_s=time_limit_s, progress=progress)
+    return solve(
+        model,
+        solver=solver,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        time_tolerance=time_tolerance,
+    )

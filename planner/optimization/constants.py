@@ -12,6 +12,10 @@ SWEEP_PARAMETERS: tuple[str, ...] = ("days", "grid_mw")
 #: Relative MIP gap asked of every solver (the defaults, 1e-4 for HiGHS, would let two solvers
 #: disagree in the fourth digit).
 MIP_REL_GAP = 1e-7
+#: Relative MIP gap with mixed chips: integer systems in every (run, chip) pool with shares
+#: between them leave thousands of near-equal plans (0.1% apart) that a solver needs minutes to
+#: tell apart at 1e-7; a plan proven within 0.1% of the optimum is what is asked.
+MIXED_MIP_REL_GAP = 1e-3
 #: Absolute MIP gap, in units of the scaled objective (each objective is divided by its
 #: reference scale, so it is about 1 per run; HiGHS' default 1e-6 in model units let a
 #: 1e15-FLOP run's 1e-9 MWh differences through).
@@ -48,9 +52,29 @@ _OBJECTIVE_UNITS = {
     "energy": ("energy_mwh", "MWh"),
     "emissions": ("emissions_tco2", "tCO2"),
     "gpus": ("gpus", "GPUs"),
-    "time": ("longest_fraction_of_deadline", "fraction of deadline"),
+    "time": ("longest_days", "days"),
 }
 
 
 #: Suffix of a ``loosen`` name that removes the limit instead of loosening it by 10%.
 _DROPPED = "!"
+
+
+#: ``time`` objective: relative precision of the search for the earliest latest finish (the
+#: reported latest finish is within this of the proven optimum: 0.1%).
+MAKESPAN_REL_TOL = 1e-3
+#: Precision of the same search in a binding test (is a 10% looser limit worth an earlier
+#: finish, and about how much earlier: 1%).
+BINDING_FINISH_REL_TOL = 1e-2
+#: Batch-size scaling law of DeepSeek LLM (DeepSeek-AI, "DeepSeek LLM: Scaling Open-Source
+#: Language Models with Longtermism", arXiv:2401.02954, 2024, section 3.1): the optimal global
+#: batch is ``B_opt = 0.2920 C^0.3271`` tokens for a compute budget of ``C`` FLOPs (fitted
+#: from 1e17 to 3e20 FLOPs; e.g. 2.1e7 tokens at 1e24 FLOPs).
+BATCH_LAW_COEFFICIENT = 0.2920
+BATCH_LAW_EXPONENT = 0.3271
+#: Fewest tokens of the global batch each GPU works on per optimiser step: Llama 3 405B ran
+#: 16M-token batches on 16,384 H100 GPUs (Llama Team, "The Llama 3 Herd of Models",
+#: arXiv:2407.21783, 2024, section 3.3.2 and Table 4): 1,024 tokens per GPU, with 8-way tensor
+#: and 16-way pipeline parallelism. Fewer tokens per GPU leave the GPUs waiting on
+#: communication: a run cannot use more GPUs than its batch over this.
+MIN_TOKENS_PER_GPU_STEP = 1024.0

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.optimization.constants import _DROPPED, _USD_PER_MUSD, LEX_TOL, LOOSEN_FRACTION
+from planner.optimization.constants import (
+    _DROPPED,
+    _USD_PER_MUSD,
+    LEX_TOL,
+    LOOSEN_FRACTION,
+    MIP_REL_GAP,
+    MIXED_MIP_REL_GAP,
+)
 from planner.optimization.model import ClusterModel
 
 # The MILP is built as plain arrays (:class:`_LinearProgram`: columns with bounds and
@@ -108,6 +115,8 @@ class _LinearProgram:
             bounds = [abs(b) for b in (lo, hi) if math.isfinite(b)]
             size = max([*reach[finite].tolist(), *bounds, 0.0])
             keep = ~finite | (reach > CLEAN_REL * size)
+            if not keep.any():  # every column of the row fixed at 0: keep it as written
+                keep = np.ones(len(vals), dtype=bool)
             cols, vals = cols[keep], vals[keep]
             absv = np.abs(vals)
             factor = 2.0 ** -round(0.5 * math.log2(float(absv.max()) * float(absv.min())))
@@ -198,6 +207,8 @@ class _Formulation:
     racks: dict[int, int] = field(default_factory=dict)  # key position -> rack column
     start: np.ndarray | None = None  # a known feasible point (warm start), if any
     service: np.ndarray | None = None  # per key: an inference service (its g is its share)
+    y: dict[int, int] = field(default_factory=dict)  # key position -> "pool used" column (mixed)
+    rel_gap: float = MIP_REL_GAP  # relative MIP gap asked of the solver
 
     def start_from(self, out: _Outcome, m: ClusterModel) -> None:
         """Warm start from an earlier plan's systems and shares (if it fits this form)."""
@@ -209,6 +220,8 @@ class _Formulation:
         spr = m.options["systems_per_rack"].to_numpy(dtype=float)
         for i, j in self.racks.items():
             x[j] = math.ceil(x[self.n[i]] / spr[i])
+        for i, j in self.y.items():
+            x[j] = 1.0 if x[self.f[i]] > 0 or x[self.n[i]] > 0 else 0.0
         if not self.lp.violation(np.clip(x, self.lp.lower, self.lp.upper)):
             self.start = x
 
@@ -269,11 +282,12 @@ def _formulate(
     *,
     elastic: str | None = None,
     bounds: tuple[tuple[str, float], ...] = (),
-    deadline_scale: float = 1.0,
+    deadline_scale: float | np.ndarray = 1.0,
     loosen: frozenset[str] = frozenset(),
     linearise_at: float | None = None,
     speed_floor: float | None = None,
     maximise: bool = True,
+    speed_need: np.ndarray | None = None,
 ) -> _Formulation:
     """The scaled linear programme for ``goal``.
 
@@ -292,6 +306,15 @@ def _formulate(
     (exact for plans at least that fast: conservative) or, with ``linearise_at=None``, at
     ``t = 1`` (a relaxation: an upper bound of the speed). ``speed_floor`` keeps only plans
     with a speed-up of at least that; ``maximise=False`` only asks for a plan.
+
+    ``deadline_scale`` is one factor for every deadline or one per row of ``options`` (the
+    ``time`` objective's trial latest finish ``M`` gives run ``r`` the deadline
+    ``min(T_r, M)``). ``speed_need`` replaces the systems-at-deadline ``N`` in the speed rows
+    (the latest-finish bound measures every run against one reference time).
+
+    Every count is at most the row's ``ceiling_systems`` (the run's largest useful
+    parallelism, and the core's largest GPU count), whatever the limits. With mixed chips a
+    pool that is used has at least ``min_systems`` systems (a binary per pool): no slivers.
     """
     lp = _LinearProgram()
     mixed = m.allow_mixed_chips
@@ -303,15 +326,38 @@ def _formulate(
     run_of = np.asarray([position[r] for r, _ in keys], dtype=np.int64)
     service = m.is_service()
     n_runs = len(m.runs)
+    ceiling = (
+        np.nan_to_num(col["ceiling_systems"].astype(float), nan=math.inf)
+        if "ceiling_systems" in col
+        else np.full(k, math.inf)
+    )
     upper = np.maximum(col["max_systems"].astype(float), _whole_array(need, deadline_scale))
     if loosen:  # the bounds came from the limits: let the count grow with them
         upper = np.ceil(upper * (1 + LOOSEN_FRACTION)) + 1
+    upper = np.minimum(upper, ceiling)
+    pool_min = (
+        np.nan_to_num(col["min_systems"].astype(float), nan=1.0)
+        if "min_systems" in col
+        else np.ones(k)
+    )
+    pool_min[service] = 1.0
+    # a pool never needs more than the run can use; the derived bound U (from the limits,
+    # which the rows enforce anyway) never stops a pool from reaching its minimum
+    pool_min = np.minimum(pool_min, np.maximum(np.floor(ceiling), 1.0))
+    # nor more than the whole run needs on that chip alone (a run that fits on one system
+    # is never made to buy a rack)
+    pool_min = np.minimum(pool_min, _whole_array(need, deadline_scale))
+    if mixed:
+        upper = np.minimum(np.maximum(upper, pool_min), np.maximum(ceiling, 1.0))
     speed_form = goal in ("time", "speedup")
     n = np.asarray([lp.var(0, u, True) for u in upper])
     f = g = None
     t = None
+    pools: dict[int, int] = {}
     speed_unit = 1.0
     infeasible_bounds = False
+    if speed_form and speed_need is not None:
+        need = np.where(service, need, np.asarray(speed_need, dtype=float))
     if speed_form:
         per_key = upper / need
         per_run = pd.Series(per_key[~service]).groupby(run_of[~service])
@@ -350,6 +396,32 @@ def _formulate(
         if not mixed:
             for i in range(k):
                 lp.row(f"one_chip_{i}", {int(n[i]): 1.0, int(f[i]): -upper[i]}, -math.inf, 0.0)
+        if mixed and "max_useful_gpus" in col:
+            # a run's pools together use at most its largest useful parallelism (or one
+            # system of its largest chip, whichever is more)
+            useful = col["max_useful_gpus"].astype(float)
+            gps_all = col["gpus_per_system"].astype(float)
+            for r in range(n_runs):
+                members = np.flatnonzero(run_of == r)
+                cap = max(float(np.nanmax(useful[members])), float(gps_all[members].max()))
+                if float((gps_all[members] * upper[members]).sum()) > cap:
+                    lp.row(
+                        f"useful_{r}",
+                        {int(n[i]): gps_all[i] for i in members},
+                        -math.inf,
+                        cap,
+                    )
+        if mixed and not speed_form:
+            # a used pool has at least min_systems systems (y = 1), an unused one none
+            for i in np.flatnonzero(pool_min > 1).tolist():
+                if upper[i] < pool_min[i]:
+                    lp.upper[int(n[i])] = 0.0
+                    lp.upper[int(f[i])] = 0.0
+                    continue
+                pools[i] = lp.var(0, 1, True)
+                lp.row(f"pool_min_{i}", {int(n[i]): 1.0, pools[i]: -pool_min[i]}, 0.0, math.inf)
+                lp.row(f"pool_max_{i}", {int(n[i]): 1.0, pools[i]: -upper[i]}, -math.inf, 0.0)
+                lp.row(f"pool_share_{i}", {int(f[i]): 1.0, pools[i]: -1.0}, -math.inf, 0.0)
         if speed_form:
             assert t is not None
             coef = np.minimum(1.0, 1.0 / (need * speed_unit))
@@ -473,6 +545,8 @@ def _formulate(
         infeasible_bounds=infeasible_bounds,
         racks=racks if m.max_racks is not None and on_site.any() else {},
         service=service,
+        y=pools,
+        rel_gap=MIXED_MIP_REL_GAP if mixed else MIP_REL_GAP,
     )
 
 

@@ -17,6 +17,16 @@ def _chips_text(frame: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def _limit_words(name: object) -> str:
+    """A limit as the reader wrote it: the scenario field (``grid_limit_mw``, ``budget_usd``,
+    ``supply_gpus.h100``, ``max_racks``), and a run's deadline as ``the deadline of <run>``
+    (the whole name, never cut)."""
+    text = str(name)
+    if text.startswith("deadline_days."):
+        return f"the deadline of {text.split('.', 1)[1]}"
+    return text
+
+
 def _plan_message(
     m: ClusterModel,
     frame: pd.DataFrame,
@@ -25,9 +35,9 @@ def _plan_message(
     status: str,
 ) -> str:
     binding = [
-        f"{c} (for {row['binds_for']})"
+        f"{_limit_words(c)} (for {row['binds_for']})"
         if row.get("binds_for") and not str(c).startswith("deadline_days.")
-        else str(c)
+        else _limit_words(c)
         for c, row in constraints.iterrows()
         if row["binding"] is True
     ]

@@ -15,11 +15,17 @@ import pandas as pd
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
-from planner.optimization.constants import OBJECTIVES, WHOLE_PURCHASE
+from planner.optimization.constants import (
+    BATCH_LAW_COEFFICIENT,
+    BATCH_LAW_EXPONENT,
+    MIN_TOKENS_PER_GPU_STEP,
+    OBJECTIVES,
+    WHOLE_PURCHASE,
+)
 from planner.scenarios import (
     Scenario,
 )
-from planner.sizing import SizingResult, size_training
+from planner.sizing import MAX_GPUS, SizingResult, size_training
 from planner.workloads import TrainingRun
 
 
@@ -121,6 +127,7 @@ def build_model(
     rows, excluded = [], []
     chip_ids = scenario.candidate_ids(cat)
     sized = _one_system_sizings(scenario, cat, chip_ids)
+    useful_gpus = {spec.name: run_max_gpus(spec) for spec in scenario.runs}
     for r, spec in enumerate(scenario.runs):
         for chip_id in chip_ids:
             chip = cat.get(chip_id)
@@ -160,12 +167,19 @@ def build_model(
             if chip_id in supply:
                 bounds.append(supply[chip_id] // chip.gpus_per_system)
             at_deadline = _whole_systems(need)
+            # the hard ceiling: the run's largest useful parallelism (at least one system)
+            # and the most GPUs the core sizes (planner.sizing.MAX_GPUS)
+            useful = max(1, int(useful_gpus[spec.name] // chip.gpus_per_system))
+            ceiling = min(useful, int(MAX_GPUS // chip.gpus_per_system))
             rows.append(
                 {
                     "run": spec.name,
                     "chip": chip_id,
                     "systems_needed": need,
-                    "max_systems": max(at_deadline, min(bounds, default=at_deadline)),
+                    "max_systems": min(ceiling, max(at_deadline, min(bounds, default=at_deadline))),
+                    "ceiling_systems": ceiling,
+                    "max_useful_gpus": float(useful_gpus[spec.name]),
+                    "min_systems": _min_systems(scenario, chip) if mixed else 1,
                     "gpus_per_system": chip.gpus_per_system,
                     "facility_power_mw_per_system": power_mw,
                     "grid_power_mw_per_system": grid_mw,
@@ -424,3 +438,40 @@ def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:
     :meth:`planner.scenarios.Scenario.assumptions_for` already sizes at the hall's design-day
     PUE (energy stays at the annual PUE)."""
     return float(one.facility_power_mw)
+
+
+def max_useful_gpus(flops: float, global_batch_tokens: float | None = None) -> int:
+    """The most GPUs a training run of ``flops`` can keep busy: its global batch (tokens per
+    optimiser step) over :data:`MIN_TOKENS_PER_GPU_STEP` (1,024 tokens per GPU per step, as
+    Llama 3 405B on 16,384 H100s), at least 1.
+
+    ``global_batch_tokens`` defaults to the batch-size scaling law of DeepSeek LLM,
+    ``0.2920 x flops^0.3271`` tokens (:data:`BATCH_LAW_COEFFICIENT`): 1e17 FLOPs -> 1.1e5
+    tokens -> 103 GPUs; 1e24 -> 2.1e7 tokens -> 20,200 GPUs; 2e25 -> 5.5e7 -> 53,900 GPUs.
+    More GPUs than this would only finish the run sooner by shrinking each GPU's share of a
+    step below what hides the communication; the optimiser never plans more.
+    """
+    batch = (
+        float(global_batch_tokens)
+        if global_batch_tokens is not None
+        else BATCH_LAW_COEFFICIENT * float(flops) ** BATCH_LAW_EXPONENT
+    )
+    return max(1, math.floor(batch / MIN_TOKENS_PER_GPU_STEP))
+
+
+def run_max_gpus(spec: Any) -> int:
+    """A scenario run's largest useful parallelism: ``runs[i].max_gpus`` if given, else
+    :func:`max_useful_gpus` of its FLOPs and ``runs[i].global_batch_tokens``."""
+    if getattr(spec, "max_gpus", None) is not None:
+        return int(spec.max_gpus)
+    flops = float(spec.training_run().total_flops())
+    return max_useful_gpus(flops, getattr(spec, "global_batch_tokens", None))
+
+
+def _min_systems(scenario: Scenario, chip: Any) -> int:
+    """Fewest systems of ``chip`` in a run's pool with mixed chips: ``candidates.min_systems``,
+    else one whole rack (:meth:`Scenario.systems_per_rack`)."""
+    given = getattr(scenario.candidates, "min_systems", {}) or {}
+    if chip.id in given:
+        return int(given[chip.id])
+    return int(scenario.systems_per_rack(chip))

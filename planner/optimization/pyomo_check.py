@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from planner.errors import InputError
 from planner.optimization.constants import _USD_PER_MUSD, MIP_REL_GAP
 from planner.optimization.model import ClusterModel, _whole_systems
@@ -22,15 +26,46 @@ def pyomo_available() -> bool:
 def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> float | None:
     """Optimum of the same MILP built independently in Pyomo (HiGHS via appsi), or None.
 
-    Only the primary objective (no tie-breaks), one chip per run or mixed shares; for
-    ``time`` (one chip per run) the value is the longest fraction of deadline, ``1 / z``.
-    Returned in the plan's units (USD, MW, MWh, tCO2, GPUs, fraction of deadline); ``None``
-    when infeasible. Training runs only: a model with services is refused.
+    Only the primary objective (no tie-breaks), one chip per run or mixed shares. For
+    ``time`` the value is the earliest latest finish in days, found by bisection over
+    Pyomo feasibility models (run ``r`` by ``min(T_r, M)``) to a relative 1e-4. Returned in
+    the plan's units (USD, MW, MWh, tCO2, GPUs, days); ``None`` when infeasible. Training
+    runs only: a model with services is refused.
     """
     if model.services:
         raise InputError(
             "model", "with services", "a model of training runs only (the Pyomo cross-check)"
         )
+    if model.objective != "time":
+        return _solve(model, model.objective, None, time_limit_s)
+    deadline = model.options["deadline_days"].to_numpy(dtype=float)
+    one = model.options["days_on_one_system"].to_numpy(dtype=float)
+    ceiling = model.options["ceiling_systems"].to_numpy(dtype=float)
+
+    def fits(finish: float) -> bool:
+        return _solve(model, None, np.minimum(deadline, finish), time_limit_s) is not None
+
+    hi = max(model.deadline_days.values())
+    if not fits(hi):
+        return None
+    lo = float(min(one / ceiling)) * (1 - 1e-9)  # every run can at best use its ceiling
+    while hi > lo * (1 + 1e-4):
+        mid = math.sqrt(lo * hi)
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _solve(
+    model: ClusterModel,
+    goal: str | None,
+    deadlines: np.ndarray | None,
+    time_limit_s: float | None,
+) -> float | None:
+    """One Pyomo MILP: minimise ``goal`` (None: any feasible point, value 0) with each row's
+    deadline ``deadlines`` (default the runs' own)."""
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
     from pyomo.contrib.appsi.solvers import Highs
@@ -39,43 +74,47 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
     keys = list(opt.index)
     idx = range(len(keys))
     mixed = model.allow_mixed_chips
-    goal = model.objective
+    col = {name: opt[name].to_numpy() for name in opt.columns}
+    days = col["deadline_days"].astype(float) if deadlines is None else deadlines
+    need = col["days_on_one_system"].astype(float) / days
+    whole = [_whole_systems(x) for x in need]
+    ceiling = col["ceiling_systems"].astype(float)
+    upper = [
+        int(min(max(col["max_systems"][i], whole[i]), ceiling[i])) for i in idx
+    ]  # the limits' bound, at least the deadline's count, never above the ceiling
     pm = pyo.ConcreteModel()
-    pm.n = pyo.Var(
-        idx,
-        domain=pyo.NonNegativeIntegers,
-        bounds=lambda _, i: (0, int(opt.iloc[i]["max_systems"])),
-    )
+    pm.n = pyo.Var(idx, domain=pyo.NonNegativeIntegers, bounds=lambda _, i: (0, upper[i]))
     pm.f = pyo.Var(idx, domain=pyo.UnitInterval if mixed else pyo.Binary)
     pm.cons = pyo.ConstraintList()
-    col = {name: opt[name].to_numpy() for name in opt.columns}
     for i in idx:
         if not mixed:
-            pm.cons.add(pm.n[i] <= int(col["max_systems"][i]) * pm.f[i])
-        pm.cons.add(pm.n[i] >= pm.f[i])
+            pm.cons.add(pm.n[i] <= upper[i] * pm.f[i])
+            pm.cons.add(pm.n[i] >= whole[i] * pm.f[i])
+        else:
+            pm.cons.add(pm.n[i] >= max(need[i], 1.0) * pm.f[i])
+    if mixed:
+        # a used pool has at least its minimum (a rack, at most the ceiling or the run's whole
+        # need on that chip); a run's pools together at most its useful GPUs
+        low = [
+            min(float(col["min_systems"][i]), max(math.floor(ceiling[i]), 1.0), whole[i])
+            for i in idx
+        ]
+        pm.used = pyo.Var(idx, domain=pyo.Binary)
+        for i in idx:
+            top = max(upper[i], int(low[i]))
+            pm.cons.add(pm.n[i] >= low[i] * pm.used[i])
+            pm.cons.add(pm.n[i] <= top * pm.used[i])
+            pm.cons.add(pm.f[i] <= pm.used[i])
+            pm.n[i].setub(top)
+        for run in model.runs:
+            members = [i for i in idx if keys[i][0] == run]
+            cap = max(
+                float(col["max_useful_gpus"][members[0]]),
+                max(float(col["gpus_per_system"][i]) for i in members),
+            )
+            pm.cons.add(sum(pm.n[i] * float(col["gpus_per_system"][i]) for i in members) <= cap)
     for run in model.runs:
         pm.cons.add(sum(pm.f[i] for i in idx if keys[i][0] == run) == 1)
-    if goal == "time":
-        if mixed:
-            raise InputError(
-                "objective",
-                "time",
-                "cost, power, energy, emissions or gpus",
-                detail="the Pyomo cross-check covers time with one chip per run",
-            )
-        fastest = min(  # a finite bound of z from the data: every run on its fastest chip
-            max(col["max_systems"][i] / col["systems_needed"][i] for i in idx if keys[i][0] == r)
-            for r in model.runs
-        )
-        pm.z = pyo.Var(bounds=(1.0, max(1.0, float(fastest))))
-        for run in model.runs:
-            pm.cons.add(
-                sum(pm.n[i] / col["systems_needed"][i] for i in idx if keys[i][0] == run) >= pm.z
-            )
-    else:
-        for i in idx:
-            need = col["systems_needed"][i]
-            pm.cons.add(pm.n[i] >= (need if mixed else _whole_systems(need)) * pm.f[i])
     power = sum(pm.n[i] * col["facility_power_mw_per_system"][i] for i in idx)
     cost = sum(
         pm.n[i] * col["capex_usd_per_system"][i] / _USD_PER_MUSD
@@ -105,10 +144,7 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
         for i in site:
             pm.cons.add(pm.racks[i] * int(col["systems_per_rack"][i]) >= pm.n[i])
         pm.cons.add(sum(pm.racks[i] for i in site) <= model.max_racks)
-    if goal == "time":
-        pm.obj = pyo.Objective(expr=pm.z, sense=pyo.maximize)
-    else:
-        pm.obj = pyo.Objective(expr=exprs[goal], sense=pyo.minimize)
+    pm.obj = pyo.Objective(expr=exprs[goal] if goal else 0.0 * pm.n[0], sense=pyo.minimize)
     with quiet_stdout():
         solver = Highs()
         solver.config.load_solution = False
@@ -121,7 +157,7 @@ def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> fl
         results = solver.solve(pm)
     if results.termination_condition != TerminationCondition.optimal:
         return None
+    if goal is None:
+        return 0.0
     value = float(results.best_feasible_objective)
-    if goal == "time":
-        return 1.0 / value
     return value * _USD_PER_MUSD if goal == "cost" else value

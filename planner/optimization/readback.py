@@ -13,11 +13,12 @@ import pandas as pd
 from planner._arrays import to_python
 from planner.errors import ResultOutOfRange
 from planner.optimization import algorithms
-from planner.optimization.algorithms import _Clock, _max_speed
+from planner.optimization.algorithms import _Clock
 from planner.optimization.constants import (
     _DROPPED,
     _USD_PER_MUSD,
-    SEARCH_REL_TOL,
+    BINDING_FINISH_REL_TOL,
+    MAKESPAN_REL_TOL,
     WHOLE_PURCHASE,
 )
 from planner.optimization.formulation import _Outcome
@@ -328,7 +329,7 @@ def _limit_names(m: ClusterModel) -> list[str]:
     return names
 
 
-#: A binding test: the objective with the limit 10% looser (model units; the speed-up ``z``
+#: A binding test: the objective with the limit 10% looser (model units; the latest finish
 #: for ``time``), and whether that re-solve was proven optimal.
 _Test = tuple[float | None, bool]
 
@@ -344,7 +345,7 @@ def _binding_tests(
 
     A limit missing from the result was not tested (the time limit ran out first); a value
     ``None`` means the re-solve found no plan in the time left (also: not tested). For
-    ``time`` the value is the speed-up ``z`` (larger is better). ``alternatives`` (if given)
+    ``time`` the value is the latest finish in days (to ``BINDING_FINISH_REL_TOL``). ``alternatives`` (if given)
     receives each re-solve's plan, to say for which workloads a limit binds.
     """
     goal = m.objective
@@ -356,16 +357,15 @@ def _binding_tests(
         clock.report(f"testing whether {name} binds", i, len(names))
         loosen = frozenset([name])
         if goal == "time" and out.primary is not None:
-            # a plan faster than the optimum at all? (a feasibility solve, often quick)
-            faster = out.primary * (1 + 2 * SEARCH_REL_TOL)
-            check = algorithms._solve_goal(
-                m, "feasibility", solver, clock, loosen=loosen, deadline_scale=1.0 / faster
+            # a plan finishing earlier at all? (a feasibility solve, often quick)
+            earlier = out.primary / (1 + 2 * MAKESPAN_REL_TOL)
+            alt, _ = algorithms._earliest_finish(
+                m, solver, clock, loosen=loosen, below=earlier, rel_tol=BINDING_FINISH_REL_TOL
             )
-            if check.status == "infeasible":
-                results[name] = (out.primary, True)  # no faster plan: does not bind
+            if alt.status == "infeasible":
+                results[name] = (out.primary, True)  # no earlier plan: does not bind
                 continue
-            alt = _max_speed(m, solver, clock, loosen=loosen, speed_floor=faster)
-            value = alt.z
+            value = algorithms._plan_finish(m, alt) if alt.has_solution else None
         else:
             alt = algorithms._solve_goal(m, goal, solver, clock, loosen=loosen)
             value = alt.totals.get(goal)
@@ -395,8 +395,8 @@ def _binding_tests(
 
 
 def _improves(m: ClusterModel, base: float, without: float) -> bool:
-    if m.objective == "time":  # speed-up z: larger is better
-        return without > base * (1 + 1e-5) + 1e-9
+    if m.objective == "time":  # latest finish, days: smaller is better
+        return without < base * (1 - 1e-5)
     return without < base * (1 - 1e-5) - 1e-9
 
 
@@ -441,7 +441,7 @@ def _constraints(
     better objective (``objective_if_10pct_looser``): with integer systems a limit can bind
     with slack left (the next system would not fit) or decide the chip choice. ``binding`` is
     None when that re-solve was not done or proved nothing (see :func:`_binds`). ``base`` is
-    the optimum in model units (the speed-up ``z`` for ``time``), None when it is not proven
+    the optimum in model units (the latest finish, days, for ``time``), None when it is not proven
     optimal. A deadline binds when one system fewer would miss it. The grid counts only the
     systems on site (bought), at the design-day PUE; the racks likewise.
 
@@ -469,9 +469,7 @@ def _constraints(
             if binds_for is not None and binding is not True and f"{key}{_DROPPED}" in tests:
                 without = _binds(m, base, tests[f"{key}{_DROPPED}"])
                 binding = True if without else binding
-        if value is not None and goal == "time":
-            value = 1.0 / value if value > 0 else None
-        elif value is not None and goal == "cost":
+        if value is not None and goal == "cost":
             value = value * _USD_PER_MUSD
         row: dict[str, Any] = {
             "constraint": name,

@@ -18,7 +18,7 @@ from planner.optimization.constants import (
     SPEED_BACKOFF,
 )
 from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel, build_model
+from planner.optimization.model import ClusterModel, _whole_systems, build_model
 from planner.optimization.readback import _read_back
 from planner.scenarios import (
     MAX_BUDGET_USD,
@@ -26,7 +26,7 @@ from planner.scenarios import (
     MAX_SUPPLY_GPUS,
     Scenario,
 )
-from planner.sizing import MAX_DAYS
+from planner.sizing import MAX_DAYS, MAX_GPUS
 
 _RELAX_COLUMNS = ["relax", "current", "needed", "change", "unit", "works", "detail"]
 
@@ -98,9 +98,15 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     out = elastic("grid")
     grid_step = 10.0**-GRID_DECIMALS
     if out.has_solution:
-        extra = max(ceil_at(out.elastic.get("grid", 0.0), GRID_DECIMALS), grid_step)
-        needed: float | None = round(m.grid_limit_mw + extra, 10)
-        needed = ceil_at(needed, GRID_DECIMALS) if needed is not None else None
+        # both pieces of advice work as written: the grid to ask for (rounded up) and the
+        # MW to add to the current grid (rounded up), each at least one step
+        raw = out.elastic.get("grid", 0.0)
+        needed: float | None = max(
+            ceil_at(m.grid_limit_mw + raw, GRID_DECIMALS), m.grid_limit_mw + grid_step
+        )
+        assert needed is not None
+        extra = max(ceil_at(needed - m.grid_limit_mw, GRID_DECIMALS), grid_step)
+        needed = ceil_at(needed, GRID_DECIMALS)
     else:
         extra, needed = 0.0, None
     rows.append(
@@ -193,6 +199,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
                 alone="more racks alone is not enough",
             )
         )
+    rows.extend(_parallelism_relaxations(m, solver, clock))
     clock.report("relaxing: other chips", total - 1, total)
     rows.extend(_other_chips(m, solver, clock))
     if m.services:
@@ -338,4 +345,45 @@ def _other_chips(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, 
             }
         )
     rows.sort(key=lambda r: r["needed"])
+    return rows
+
+
+def _parallelism_relaxations(m: ClusterModel, solver: str, clock: _Clock) -> list[dict[str, Any]]:
+    """For each run that no chip can finish by its deadline within its largest useful
+    parallelism (``ceiling_systems``): the fewest GPUs that would (its best chip at the
+    deadline), as ``runs[i].max_gpus``; it works when the scenario with that ``max_gpus``
+    has a plan (checked by a feasibility solve)."""
+    if "ceiling_systems" not in m.options:
+        return []
+    rows: list[dict[str, Any]] = []
+    s = m.scenario
+    for i, spec in enumerate(s.runs):
+        if clock.out() or spec.name not in m.options.index.get_level_values("run"):
+            continue
+        part = m.options.xs(spec.name, level="run")
+        whole = [_whole_systems(float(x)) for x in part["systems_needed"]]
+        gpus = [w * int(g) for w, g in zip(whole, part["gpus_per_system"], strict=True)]
+        if any(w <= c for w, c in zip(whole, part["ceiling_systems"], strict=True)):
+            continue  # some chip meets the deadline within the ceiling
+        needed = int(min(gpus))
+        useful = int(part["max_useful_gpus"].iloc[0])
+        works = False
+        if needed <= MAX_GPUS:
+            works = _fits(m, s.with_run(i, max_gpus=needed), solver, clock)
+        rows.append(
+            {
+                "relax": f"runs.{spec.name}.max_gpus",
+                "current": float(useful),
+                "needed": float(needed) if works else None,
+                "change": float(needed - useful) if works else None,
+                "unit": "GPUs",
+                "works": works,
+                "detail": (
+                    f"max_gpus = {needed:,} for {spec.name} (its global batch keeps at most "
+                    f"{useful:,} GPUs busy: runs[{i}].max_gpus or global_batch_tokens)"
+                    if works
+                    else f"more parallelism for {spec.name} alone is not enough"
+                ),
+            }
+        )
     return rows

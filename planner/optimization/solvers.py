@@ -107,7 +107,11 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def _highs_solve(
-    lp: _LinearProgram, time_limit_s: float | None, tight: bool, start: np.ndarray | None = None
+    lp: _LinearProgram,
+    time_limit_s: float | None,
+    tight: bool,
+    start: np.ndarray | None = None,
+    rel_gap: float = MIP_REL_GAP,
 ) -> tuple[str, np.ndarray | None, str]:
     highspy = _highspy()
     starts, index, value, lower, upper, cost = lp.scaled()
@@ -115,7 +119,7 @@ def _highs_solve(
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("log_to_console", False)
-        h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+        h.setOptionValue("mip_rel_gap", rel_gap)
         h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
         if tight:
             h.setOptionValue("primal_feasibility_tolerance", 1e-9)
@@ -159,7 +163,11 @@ def _highs_solve(
 
 
 def _cbc_solve(
-    lp: _LinearProgram, time_limit_s: float | None, tight: bool, start: np.ndarray | None = None
+    lp: _LinearProgram,
+    time_limit_s: float | None,
+    tight: bool,
+    start: np.ndarray | None = None,
+    rel_gap: float = MIP_REL_GAP,
 ) -> tuple[str, np.ndarray | None, str]:
     starts, index, value, lower, upper, cost = lp.scaled()
     prob = pulp.LpProblem("cluster_plan", pulp.LpMinimize)
@@ -188,7 +196,7 @@ def _cbc_solve(
     with warnings.catch_warnings():  # PuLP 3.x: "use COIN_CMD" - but that needs a system CBC
         warnings.simplefilter("ignore", DeprecationWarning)
         solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=limit, gapRel=MIP_REL_GAP, gapAbs=MIP_ABS_GAP, options=options
+            msg=False, timeLimit=limit, gapRel=rel_gap, gapAbs=MIP_ABS_GAP, options=options
         )
     try:
         with quiet_stdout():
@@ -220,7 +228,7 @@ def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> _Outcom
     problem = ""
     for tight in (False, True):
         try:
-            status, x, detail = call(form.lp, time_limit_s, tight, form.start)
+            status, x, detail = call(form.lp, time_limit_s, tight, form.start, form.rel_gap)
         except Exception as exc:  # noqa: BLE001 - a solver crash is an answer, not a traceback
             return _Outcome("error", {}, {}, None, {}, {}, time.perf_counter() - start, str(exc))
         if x is None:

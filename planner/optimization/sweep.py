@@ -66,6 +66,7 @@ def pareto(
     allow_mixed_chips: bool | None = None,
     solver: str = "highs",
     time_limit_s: float | None = None,
+    time_tolerance: float | None = None,
     catalog: Catalog | None = None,
 ) -> pd.DataFrame:
     """Re-solve over a sweep: the objective against deadline (``days``) or grid (``grid_mw``).
@@ -90,7 +91,12 @@ def pareto(
             s, objective=objective, allow_mixed_chips=allow_mixed_chips, catalog=cat
         )
         plan = solve(
-            model, solver=solver, time_limit_s=time_limit_s, relaxations=False, comparison=False
+            model,
+            solver=solver,
+            time_limit_s=time_limit_s,
+            relaxations=False,
+            comparison=False,
+            time_tolerance=time_tolerance,
         )
         t = plan.totals
         rows.append(
@@ -134,3 +140,51 @@ def _efficient(frame: pd.DataFrame, parameter: str) -> list[bool]:
         )
         result.append(not dominated)
     return result
+
+
+#: Deadlines of the default cost-vs-days sweep, as multiples of the scenario's longest deadline.
+PARETO_FACTORS = (1 / 3, 0.5, 2 / 3, 5 / 6, 1.0, 4 / 3, 5 / 3, 2.0)
+#: Objective of the default Pareto sweep: least cost against the deadline.
+PARETO_OBJECTIVE = "cost"
+
+
+def pareto_days_values(
+    longest_deadline_days: float,
+    shortest_deadline_days: float | None = None,
+    relaxations: pd.DataFrame | None = None,
+) -> tuple[float, ...]:
+    """Deadlines of the default sweep: :data:`PARETO_FACTORS` x the longest deadline, whole
+    days (the faces call this; they pick no deadlines of their own).
+
+    Clamped to the core's limits (the other runs' deadlines scale in proportion, so the
+    shortest stays >= ``sizing.MIN_DAYS`` and the longest <= ``sizing.MAX_DAYS``). For an
+    infeasible scenario (``relaxations`` of its plan, indexed or with a ``relax`` column) the
+    sweep also spans the longer deadlines its relaxations say work, so a chart shows where
+    plans begin.
+    """
+    longest = float(longest_deadline_days)
+    shortest = float(shortest_deadline_days or longest)
+    low = max(1.0, MIN_DAYS * longest / shortest)
+    bases = [longest]
+    if relaxations is not None and not relaxations.empty:
+        frame = relaxations if "relax" in relaxations else relaxations.reset_index()
+        for r in frame.to_dict(orient="records"):
+            needed, current = r.get("needed"), r.get("current")
+            if (
+                str(r.get("relax", "")).startswith("deadline_days.")
+                and r.get("works")
+                and not _missing(needed)
+                and not _missing(current)
+                and float(current) > 0
+            ):
+                bases.append(longest * float(needed) / float(current))
+    values = {
+        min(max(low, float(round(base * f))), MAX_DAYS) for base in bases for f in PARETO_FACTORS
+    }
+    values.add(min(max(low, longest), MAX_DAYS))
+    values |= {min(max(low, float(math.ceil(b))), MAX_DAYS) for b in bases[1:]}
+    return tuple(sorted(values))
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

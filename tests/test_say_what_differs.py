@@ -62,16 +62,16 @@ def test_whole_counts_are_ints_in_to_dict():
 
 
 def test_serving_preset_with_a_reasoning_multiplier_is_not_compared_with_the_published_fleet():
-    request = build_service_request("chatgpt-2023", reasoning_multiplier=20)
+    request = build_service_request("chatgpt-2023", reasoning_multiplier=5)
     d = request.serve().to_dict()
     assert "published" not in d
-    assert d["changed_inputs"] == [{"field": "reasoning_multiplier", "preset": 1.0, "value": 20.0}]
+    assert d["changed_inputs"] == [{"field": "reasoning_multiplier", "preset": 1.0, "value": 5.0}]
 
 
 def test_serving_preset_unchanged_carries_the_published_comparison_and_int_counts():
     d = build_service_request("chatgpt-2023").serve().to_dict()
     assert "changed_inputs" not in d
-    assert [row["quantity"] for row in d["published"]] == ["systems"]
+    assert [row["quantity"] for row in d["published"]] == ["systems", "production_systems"]
     assert isinstance(d["replicas"], int) and isinstance(d["gpus"], int)
 
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from planner import quantities
 from planner.errors import CatalogError, InputError
 from planner.serving import (
     BYTES_PER_PARAM,
@@ -765,7 +766,7 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
             )[0],
         ]
     )
-    joint = pd.concat([train, serve_opt[OPTION_COLUMNS]])
+    joint = pd.concat([train[OPTION_COLUMNS], serve_opt[OPTION_COLUMNS]])
     assert list(joint.columns) == OPTION_COLUMNS and joint.index.names == ["run", "chip"]
 
     def plan(grid_mw: float) -> tuple[float, dict[str, str], float] | None:
@@ -864,7 +865,7 @@ def test_cli_text_says_the_pricing_and_both_pues_and_takes_a_design_pue(capsys):
     args = ["serve", "--preset", "llama70b-h100-example"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "(amortized)" in out and "cluster capex (up front)" in out
+    assert "(amortized)" in out and quantities.label("cluster_capex_usd", unit=False) in out
     assert "design-day PUE 1.3" in out and "annual PUE 1.2" in out
     assert main([*args, "--design-pue", "1.5", "--pricing", "capex", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)

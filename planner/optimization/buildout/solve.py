@@ -15,8 +15,9 @@ from typing import Any
 
 LOG = logging.getLogger("planner.optimization.buildout")
 
-#: Relative MIP gap the build-out solves to by default (HiGHS ``mip_rel_gap``).
-MIP_REL_GAP = 1e-3
+#: Relative MIP gap the build-out solves to by default (HiGHS ``mip_rel_gap``): 1%, about
+#: the precision of the inputs (prices, lead times, deliveries are estimates).
+MIP_REL_GAP = 0.01
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,13 @@ class Limit:
     relax: str
     integer: bool
     loosest: float
+    #: The relaxation in words, with ``{old}`` and ``{new}``.
+    template: str = "{name} from {old} to {new}"
+
+    def words(self, new: float, quarters: list[str]) -> str:
+        return self.template.format(
+            name=self.name, old=show(self, self.value, quarters), new=show(self, new, quarters)
+        )
 
 
 # --- the protocol ---------------------------------------------------------------------------
@@ -70,9 +77,28 @@ def _registry(d: BuildoutData) -> dict[str, tuple[Limit, Callable[[BuildoutData,
             dd.grid_steps[j] = (i0, q0, float(v))
 
         if q > 0:
-            add(Limit(f"site {site}'s grid from {label}", q, "quarter", "down", True, 0), set_date)
+            add(
+                Limit(
+                    f"site {site}'s grid from {label}",
+                    q,
+                    "quarter",
+                    "down",
+                    True,
+                    0,
+                    f"site {site}'s grid date from {{old}} to {{new}} ({mw:g} MW)",
+                ),
+                set_date,
+            )
         add(
-            Limit(f"site {site}'s grid MW from {label}", mw, "MW", "up", False, mw + peak_need),
+            Limit(
+                f"site {site}'s grid MW from {label}",
+                mw,
+                "MW",
+                "up",
+                False,
+                mw + peak_need,
+                f"site {site}'s grid from {label}: {{old}} to {{new}}",
+            ),
             set_mw,
         )
     opts = d.options
@@ -102,7 +128,15 @@ def _registry(d: BuildoutData) -> dict[str, tuple[Limit, Callable[[BuildoutData,
                 dd.deliveries_gpus[c] = dd.deliveries_gpus[c] * v
 
             add(
-                Limit(f"{chip} deliveries (x every quarter)", 1.0, "x", "up", False, 100.0),
+                Limit(
+                    f"{chip} deliveries",
+                    1.0,
+                    "x",
+                    "up",
+                    False,
+                    100.0,
+                    f"{chip} deliveries {{new}} in every quarter",
+                ),
                 set_scale,
             )
     for i, site in enumerate(d.sites):
@@ -112,7 +146,15 @@ def _registry(d: BuildoutData) -> dict[str, tuple[Limit, Callable[[BuildoutData,
                 dd.floor_it_mw[i] = dd.floor_it_mw[i] * v
 
             add(
-                Limit(f"site {site}'s floor (x every quarter)", 1.0, "x", "up", False, 100.0),
+                Limit(
+                    f"site {site}'s floor",
+                    1.0,
+                    "x",
+                    "up",
+                    False,
+                    100.0,
+                    f"site {site}'s floor {{new}} in every quarter",
+                ),
                 set_floor,
             )
     if d.budget_usd_per_year is not None:
@@ -147,7 +189,15 @@ def _registry(d: BuildoutData) -> dict[str, tuple[Limit, Callable[[BuildoutData,
                 dd.serving[k]["demand"] = dd.serving[k]["demand"] * v
 
             add(
-                Limit(f"{svc['name']}'s demand served (share)", 1.0, "share", "down", False, 0.0),
+                Limit(
+                    f"{svc['name']}'s demand served",
+                    1.0,
+                    "share",
+                    "down",
+                    False,
+                    0.0,
+                    f"serve {{new}} of {svc['name']}'s demand",
+                ),
                 set_share,
             )
     return out
@@ -207,6 +257,8 @@ def show(limit: Limit, value: float, quarters: list[str]) -> str:
         return f"USD {value:,.0f}"
     if limit.unit == "x":
         return f"x{value:g}"
+    if limit.unit == "quarters":
+        return f"{value:g} quarter" + ("" if value == 1 else "s")
     if limit.unit == "share":
         return f"{value:.0%}"
     return f"{value:,.6g} {limit.unit}"
@@ -244,8 +296,7 @@ def relaxations(
                 current=limit.value,
                 needed=needed,
                 unit=limit.unit,
-                words=f"{limit.name.split(' (')[0]} from {show(limit, limit.value, data.quarters)} "
-                f"to {show(limit, needed, data.quarters)}",
+                words=limit.words(needed, data.quarters),
             )
         )
     return pd.DataFrame(rows, columns=["limit", "current", "needed", "unit", "words"])

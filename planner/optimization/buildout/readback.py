@@ -317,8 +317,13 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
     def tight(used: float, limit: float) -> bool:
         return used >= limit - BINDING_REL * max(1.0, abs(limit)) - 1e-6
 
+    # whole systems rarely fill a limit exactly: a power or floor limit binds when not even
+    # one more system of the smallest candidate chip fits
+    site_pos = {name: i for i, name in enumerate(d.sites)}
+    smallest_it = float(np.min(d.it_mw_per_system))
     for row in power_frame.itertuples():
-        if row.available_mw > 0 and tight(row.facility_power_mw, row.available_mw):
+        one = smallest_it * d.design_pue[site_pos[row.site]]
+        if row.facility_power_mw > 0 and row.available_mw - row.facility_power_mw < one - 1e-9:
             rows.append(
                 dict(
                     limit="power",
@@ -328,15 +333,16 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
                     available=row.available_mw,
                     unit="MW",
                     words=f"site {row.site}'s power in {row.quarter}: "
-                    f"{row.facility_power_mw:,.1f} MW design-day peak of "
-                    f"{row.available_mw:,.1f} MW available",
+                    f"{row.facility_power_mw:,.2f} MW design-day peak of "
+                    f"{row.available_mw:,.2f} MW available",
                 )
             )
+        floor = row.floor_it_mw
         if (
-            row.floor_it_mw is not None
-            and not pd.isna(row.floor_it_mw)
-            and row.floor_it_mw > 0
-            and tight(row.it_power_mw, row.floor_it_mw)
+            floor is not None
+            and not pd.isna(floor)
+            and row.it_power_mw > 0
+            and (floor - row.it_power_mw < smallest_it - 1e-9)
         ):
             rows.append(
                 dict(
@@ -344,10 +350,10 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
                     site=row.site,
                     quarter=row.quarter,
                     used=row.it_power_mw,
-                    available=row.floor_it_mw,
+                    available=floor,
                     unit="MW",
                     words=f"site {row.site}'s floor in {row.quarter}: "
-                    f"{row.it_power_mw:,.1f} IT MW of {row.floor_it_mw:,.1f}",
+                    f"{row.it_power_mw:,.2f} IT MW of {floor:,.2f}",
                 )
             )
     cum = np.cumsum(d.deliveries_gpus, axis=1)

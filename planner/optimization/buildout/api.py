@@ -71,22 +71,24 @@ class BuildoutPlan:
         return self.status in ("optimal", "time_limit")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: frames as lists of records (NaN -> None)."""
-        from planner._arrays import to_python
+        """JSON-ready: frames as lists of records (NaN and inf -> None, whole counts as int)."""
+        from planner._arrays import jsonable
+        from planner.quantities import json_value
 
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, pd.DataFrame):
-                frame = value.astype(object).where(value.notna(), None)
                 out[f.name] = [
-                    {k: to_python(v) for k, v in row.items()}
-                    for row in frame.to_dict(orient="records")
+                    {k: json_value(str(k), jsonable(v)) for k, v in row.items()}
+                    for row in value.to_dict(orient="records")
                 ]
             elif isinstance(value, dict):
-                out[f.name] = {k: to_python(v) for k, v in value.items()}
+                out[f.name] = {k: jsonable(v) for k, v in value.items()}
+            elif isinstance(value, list):
+                out[f.name] = list(value)
             else:
-                out[f.name] = to_python(value) if not isinstance(value, list) else list(value)
+                out[f.name] = jsonable(value)
         return out
 
 

@@ -92,7 +92,7 @@ def power(m: Any, d: BuildoutData) -> pd.DataFrame:
                     it_power_mw=it,
                     facility_power_mw=it * d.design_pue[s],
                     sustained_power_mw=it * d.pue[s],
-                    grid_mw=grid[s, q],
+                    grid_connection_mw=grid[s, q],
                     grid_upgrades_mw=upgrades,
                     onsite_generation_mw=plants,
                     battery_mw=batteries,

@@ -168,6 +168,23 @@ def test_a_turbine_is_built_when_the_grid_is_too_late_and_only_after_its_lead_ti
     assert p.energy["onsite_mwh"].sum() > 0
 
 
+def test_all_units_of_a_plant_built_is_a_binding_limit_in_words():
+    site = turbine_site("2026Q3", 1)
+    site["plants"][0]["max_units"] = 10  # 10 x 0.01 MW: less than 11 systems' 0.16 MW peak
+    site["plants"][0]["unit_mw"] = 0.01
+    data = base(sites=[site], runs=[run("r", 10.5, "2026Q1", "2026Q2")])
+    d = build_data(buildout_from_dict(copy.deepcopy(data)))
+    assert 10 * 0.01 < 11 * d.it_mw_per_system[0] * 1.3
+    p = plan(data)
+    assert p.status == "infeasible"
+    relax = p.relaxations.set_index("limit")
+    units = math.ceil(11 * d.it_mw_per_system[0] * 1.3 / 0.01 - 1e-9)
+    assert relax.loc["site A's turbines units", "needed"] == units
+    site["plants"][0]["max_units"] = units
+    p = plan(base(sites=[site], runs=[run("r", 10.5, "2026Q1", "2026Q2")]))
+    assert "site A's turbines: all " + str(units) + " units built" in list(p.binding["words"])
+
+
 def test_a_turbine_longer_than_the_deadline_allows_makes_it_infeasible_with_relaxations():
     data = base(sites=[turbine_site("2026Q3", 2)], runs=[run("r", 10.5, "2026Q1", "2026Q2")])
     p = plan(data, relax_time_limit_s=60)

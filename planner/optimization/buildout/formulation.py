@@ -57,17 +57,22 @@ def build_model(data: BuildoutData, *, objective: str | None = None) -> pyo.Conc
 
 def _sets(m: Any, d: BuildoutData) -> None:
     Q = range(d.n_quarters)
+    # plain records: pandas lookups in the rules below would dominate the build time
+    m._opts = d.options.to_dict("records")
+    m._site_opts = {name: [] for name in d.sites}
+    for o, row in enumerate(m._opts):
+        m._site_opts[row["site"]].append(o)
     m.S = pyo.Set(initialize=range(len(d.sites)))
     m.C = pyo.Set(initialize=range(len(d.chips)))
     m.Q = pyo.Set(initialize=Q)
     m.SCQ = pyo.Set(initialize=[(s, c, q) for s in m.S for c in m.C for q in Q], dimen=3)
-    opts = d.options
+    opts = m._opts
     m.O = pyo.Set(initialize=range(len(opts)))
     m.OQ = pyo.Set(
-        initialize=[(o, q) for o in m.O for q in Q if q >= int(opts["lead_quarters"].iloc[o])],
+        initialize=[(o, q) for o in m.O for q in Q if q >= int(opts[o]["lead_quarters"])],
         dimen=2,
     )
-    m.P = pyo.Set(initialize=[o for o in m.O if _is_plant(d, o)])
+    m.P = pyo.Set(initialize=[o for o in m.O if _is_plant(m, o)])
     site_index = {name: i for i, name in enumerate(d.sites)}
     chip_index = {name: i for i, name in enumerate(d.chips)}
     alloc = []
@@ -99,19 +104,19 @@ def _sets(m: Any, d: BuildoutData) -> None:
     )
 
 
-def _is_plant(d: BuildoutData, o: int) -> bool:
-    return d.options["kind"].iloc[o] not in ("grid-upgrade", "battery")
+def _is_plant(m: Any, o: int) -> bool:
+    return m._opts[o]["kind"] not in ("grid-upgrade", "battery")
 
 
 def _variables(m: Any, d: BuildoutData) -> None:
-    opts = d.options
+    opts = m._opts
     m.install = pyo.Var(m.SCQ, domain=pyo.NonNegativeIntegers, bounds=(0, MAX_SYSTEMS))
     m.running = pyo.Var(m.SCQ, domain=pyo.NonNegativeReals)
     m.retire = pyo.Var(m.SCQ, domain=pyo.NonNegativeIntegers, bounds=(0, MAX_SYSTEMS))
     m.new = pyo.Var(
         m.OQ,
         domain=pyo.NonNegativeIntegers,
-        bounds=lambda _m, o, q: (0, int(opts["max_units"].iloc[o])),
+        bounds=lambda _m, o, q: (0, int(opts[o]["max_units"])),
     )
     m.online = pyo.Var(m.O, m.Q, domain=pyo.NonNegativeReals)
     m.alloc = pyo.Var(m.RSCQ, domain=pyo.NonNegativeReals)
@@ -146,7 +151,7 @@ def _active(m: Any, d: BuildoutData) -> None:
 
 def _online(m: Any, d: BuildoutData) -> None:
     """Units online = units that came online so far; at most ``max_units`` ever."""
-    opts = d.options
+    opts = m._opts
 
     def rule(_m: Any, o: int, q: int) -> Any:
         prev = m.online[o, q - 1] if q > 0 else 0.0
@@ -155,7 +160,7 @@ def _online(m: Any, d: BuildoutData) -> None:
 
     m.online_def = pyo.Constraint(m.O, m.Q, rule=rule)
     m.online_max = pyo.Constraint(
-        m.O, rule=lambda _m, o: m.online[o, d.n_quarters - 1] <= int(opts["max_units"].iloc[o])
+        m.O, rule=lambda _m, o: m.online[o, d.n_quarters - 1] <= int(opts[o]["max_units"])
     )
 
 
@@ -238,12 +243,12 @@ def _serving(m: Any, d: BuildoutData) -> None:
 
 
 def option_mw(m: Any, d: BuildoutData, s: int, q: int, kinds: tuple[str, ...]) -> Any:
-    opts = d.options
+    opts = m._opts
     site = d.sites[s]
     return sum(
-        m.online[o, q] * float(opts["unit_mw"].iloc[o])
-        for o in m.O
-        if opts["site"].iloc[o] == site and opts["kind"].iloc[o] in kinds
+        m.online[o, q] * float(opts[o]["unit_mw"])
+        for o in m._site_opts[site]
+        if opts[o]["kind"] in kinds
     )
 
 
@@ -276,7 +281,7 @@ def _power(m: Any, d: BuildoutData) -> None:
         return draw(s, q, it) <= d.floor_it_mw[s, q]
 
     def energy(_m: Any, s: int, q: int) -> Any:
-        plants = sum(m.plant_gwh[o, q] for o in m.P if d.options["site"].iloc[o] == d.sites[s])
+        plants = sum(m.plant_gwh[o, q] for o in m._site_opts[d.sites[s]] if o in m.P)
         # busy systems at their average draw, the rest idle
         use = sum(
             (
@@ -293,7 +298,7 @@ def _power(m: Any, d: BuildoutData) -> None:
         return m.grid_gwh[s, q] <= mw * HOURS_PER_QUARTER / 1e3
 
     def plant_energy(_m: Any, o: int, q: int) -> Any:
-        mw = m.online[o, q] * float(d.options["unit_mw"].iloc[o])
+        mw = m.online[o, q] * float(m._opts[o]["unit_mw"])
         return m.plant_gwh[o, q] <= mw * HOURS_PER_QUARTER / 1e3
 
     m.peak_power = pyo.Constraint(m.S, m.Q, rule=peak)
@@ -306,7 +311,7 @@ def _power(m: Any, d: BuildoutData) -> None:
 
 def cost_terms(m: Any, d: BuildoutData) -> dict[str, dict[int, Any]]:
     """Undiscounted spend per component and quarter, USD millions (expressions)."""
-    opts = d.options
+    opts = m._opts
     Q = range(d.n_quarters)
     terms: dict[str, dict[int, Any]] = {
         k: {}
@@ -334,9 +339,9 @@ def cost_terms(m: Any, d: BuildoutData) -> dict[str, dict[int, Any]]:
         ):
             # paid at the decision: lead quarters before coming online
             terms[key][q] = sum(
-                m.new[o, t] * float(opts["cost_usd"].iloc[o]) / MUSD
+                m.new[o, t] * float(opts[o]["cost_usd"]) / MUSD
                 for (o, t) in m.OQ
-                if t - int(opts["lead_quarters"].iloc[o]) == q and opts["kind"].iloc[o] in kinds
+                if t - int(opts[o]["lead_quarters"]) == q and opts[o]["kind"] in kinds
             )
         terms["electricity"][q] = sum(
             m.grid_gwh[s, q] * 1e3 * float(d.electricity_usd_per_mwh[s, q]) / MUSD for s in m.S
@@ -344,11 +349,11 @@ def cost_terms(m: Any, d: BuildoutData) -> dict[str, dict[int, Any]]:
         fuel = 0.0
         tco2 = sum(m.grid_gwh[s, q] * float(d.grid_gco2_per_kwh[s, q]) for s in m.S)
         for o in m.P:
-            hr = float(opts["heat_rate_btu_per_kwh"].iloc[o])  # MMBtu per GWh / 1e3
-            price = float(d.fuel_usd_per_mmbtu[(opts["site"].iloc[o], opts["name"].iloc[o])][q])
-            vom = float(opts["variable_om_usd_per_mwh"].iloc[o])
+            hr = float(opts[o]["heat_rate_btu_per_kwh"])  # MMBtu per GWh / 1e3
+            price = float(d.fuel_usd_per_mmbtu[(opts[o]["site"], opts[o]["name"])][q])
+            vom = float(opts[o]["variable_om_usd_per_mwh"])
             fuel += m.plant_gwh[o, q] * (hr * price + 1e3 * vom) / MUSD
-            tco2 += m.plant_gwh[o, q] * hr * float(opts["kgco2_per_mmbtu"].iloc[o]) / 1e3
+            tco2 += m.plant_gwh[o, q] * hr * float(opts[o]["kgco2_per_mmbtu"]) / 1e3
         terms["fuel"][q] = fuel
         terms["carbon"][q] = tco2 * d.carbon_usd_per_tco2 / MUSD
         terms["unmet_demand"][q] = sum(

@@ -69,16 +69,16 @@ def installs(m: Any, d: BuildoutData) -> pd.DataFrame:
 def power(m: Any, d: BuildoutData) -> pd.DataFrame:
     """MW per site and quarter against the power available, and where it comes from."""
     grid = d.grid_mw()
-    opts = d.options
+    opts = m._opts
     rows = []
     for s in m.S:
         for q in m.Q:
 
             def opt_mw(kinds: tuple[str, ...], s: int = s, q: int = q) -> float:
                 return sum(
-                    _v(m.online[o, q]) * float(opts["unit_mw"].iloc[o])
+                    _v(m.online[o, q]) * float(opts[o]["unit_mw"])
                     for o in m.O
-                    if opts["site"].iloc[o] == d.sites[s] and opts["kind"].iloc[o] in kinds
+                    if opts[o]["site"] == d.sites[s] and opts[o]["kind"] in kinds
                 )
 
             it = sum(_v(m.running[s, c, q]) * d.it_mw_per_system[c] for c in m.C)
@@ -242,7 +242,7 @@ def costs(m: Any, d: BuildoutData) -> pd.DataFrame:
 
 def energy(m: Any, d: BuildoutData) -> pd.DataFrame:
     """Energy per site and quarter: from the grid and from on-site plants; emissions."""
-    opts = d.options
+    opts = m._opts
     rows = []
     for s in m.S:
         for q in m.Q:
@@ -250,14 +250,14 @@ def energy(m: Any, d: BuildoutData) -> pd.DataFrame:
             plant_mwh = 0.0
             plant_t = 0.0
             for o in m.P:
-                if opts["site"].iloc[o] != d.sites[s]:
+                if opts[o]["site"] != d.sites[s]:
                     continue
                 gwh = _v(m.plant_gwh[o, q])
                 plant_mwh += gwh * 1e3
                 plant_t += (
                     gwh
-                    * float(opts["heat_rate_btu_per_kwh"].iloc[o])
-                    * float(opts["kgco2_per_mmbtu"].iloc[o])
+                    * float(opts[o]["heat_rate_btu_per_kwh"])
+                    * float(opts[o]["kgco2_per_mmbtu"])
                     / 1e3
                 )
             grid_t = grid_mwh / 1e3 * float(d.grid_gco2_per_kwh[s, q])
@@ -277,22 +277,22 @@ def energy(m: Any, d: BuildoutData) -> pd.DataFrame:
 
 def built_options(m: Any, d: BuildoutData) -> pd.DataFrame:
     """Grid upgrades, plants and batteries built: units, the quarter decided and online."""
-    opts = d.options
+    opts = m._opts
     rows = []
     for o, q in m.OQ:
         units = _whole(m.new[o, q])
         if units:
-            lead = int(opts["lead_quarters"].iloc[o])
+            lead = int(opts[o]["lead_quarters"])
             rows.append(
                 dict(
-                    site=opts["site"].iloc[o],
-                    name=opts["name"].iloc[o],
-                    kind=opts["kind"].iloc[o],
+                    site=opts[o]["site"],
+                    name=opts[o]["name"],
+                    kind=opts[o]["kind"],
                     units=units,
-                    mw=units * float(opts["unit_mw"].iloc[o]),
+                    mw=units * float(opts[o]["unit_mw"]),
                     decided_quarter=d.quarters[q - lead],
                     online_quarter=d.quarters[q],
-                    cost_usd=units * float(opts["cost_usd"].iloc[o]),
+                    cost_usd=units * float(opts[o]["cost_usd"]),
                 )
             )
     return pd.DataFrame(
@@ -397,20 +397,19 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
                         f"USD {used:,.0f} of {limit:,.0f}",
                     )
                 )
-    opts = d.options
+    opts = m._opts
     for o in m.O:
-        cap = int(opts["max_units"].iloc[o])
+        cap = int(opts[o]["max_units"])
         if cap > 0 and _whole(m.online[o, d.n_quarters - 1]) >= cap:
             rows.append(
                 dict(
                     limit="units",
-                    site=opts["site"].iloc[o],
+                    site=opts[o]["site"],
                     quarter="",
                     used=cap,
                     available=cap,
                     unit="units",
-                    words=f"site {opts['site'].iloc[o]}'s {opts['name'].iloc[o]}: all "
-                    f"{cap} units built",
+                    words=f"site {opts[o]['site']}'s {opts[o]['name']}: all {cap} units built",
                 )
             )
     return pd.DataFrame(

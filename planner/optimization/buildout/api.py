@@ -92,6 +92,71 @@ class BuildoutPlan:
         return out
 
 
+#: Above this many install variables (site x chip x quarter), a cost plan is first solved on
+#: the site-chip pairs its LP relaxation uses (see :func:`_solve_on_lp_support`).
+SUPPORT_MIN_INSTALL_VARS = 2_000
+
+
+def _solve_on_lp_support(
+    m: Any, time_limit_s: float | None, mip_rel_gap: float
+) -> list[SolveOutcome]:
+    """A primal heuristic for large build-outs: solve the LP relaxation, then the MIP with
+    installs allowed only on the (site, chip) pairs the LP uses. The LP optimum bounds the
+    true optimum, so a restricted plan within ``mip_rel_gap`` of it is proven good enough
+    (status ``optimal``); else its outcome says ``time_limit`` and the caller solves the full
+    MIP. On large instances HiGHS finds the LP bound fast but good integer plans slowly.
+    """
+    import pyomo.environ as pyo
+
+    relaxed = []
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.is_binary():
+            relaxed.append((v, v.domain))
+            v.domain = pyo.UnitInterval
+        elif v.is_integer():
+            relaxed.append((v, v.domain))
+            v.domain = pyo.NonNegativeReals
+    try:
+        lp = solve_pyomo(m, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+        support = (
+            {(s, c) for s, c, q in m.SCQ if (m.install[s, c, q].value or 0.0) > 1e-6}
+            if lp.status == "optimal"
+            else set()
+        )
+    finally:
+        for v, domain in relaxed:
+            v.domain = domain
+    if lp.status != "optimal":
+        return [lp]
+    fixed = []
+    for s, c, q in m.SCQ:
+        if (s, c) not in support:
+            for var in (m.install[s, c, q], m.retire[s, c, q]):
+                if not var.fixed:
+                    var.fix(0)
+                    fixed.append(var)
+    try:
+        sub = solve_pyomo(m, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    finally:
+        for var in fixed:
+            var.unfix()
+    if not sub.has_solution or lp.objective is None:
+        return [lp, sub]
+    gap = abs(sub.objective - lp.objective) / max(abs(sub.objective), 1e-9)
+    status = "optimal" if gap <= mip_rel_gap else "time_limit"
+    return [
+        lp,
+        SolveOutcome(
+            status=status,
+            objective=sub.objective,
+            bound=lp.objective,
+            gap=gap,
+            build_s=sub.build_s,
+            solve_s=sub.solve_s,
+        ),
+    ]
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
@@ -140,11 +205,25 @@ def plan_buildout(
     t1 = time.perf_counter()
     m = build_model(data, objective=goal)
     formulate_s = time.perf_counter() - t1
-    outcomes: list[SolveOutcome] = [
-        solve_pyomo(m, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    ]
     notes: list[str] = []
-    first = outcomes[0]
+    outcomes: list[SolveOutcome] = []
+    if goal == "cost" and len(m.SCQ) > SUPPORT_MIN_INSTALL_VARS:
+        outcomes += _solve_on_lp_support(m, time_limit_s, mip_rel_gap)
+        if outcomes[-1].status == "optimal":
+            notes.append(
+                "solved on the sites and chips the LP relaxation uses, within "
+                f"{mip_rel_gap:.2%} of the LP bound"
+            )
+    if not outcomes or outcomes[-1].status != "optimal":
+        full = solve_pyomo(m, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+        if not full.has_solution and outcomes and outcomes[-1].has_solution:
+            # keep the restricted plan: re-solve it (the full solve cleared nothing it can
+            # give back, so the restricted model is solved again)
+            outcomes.append(full)
+            outcomes += _solve_on_lp_support(m, time_limit_s, mip_rel_gap)
+        else:
+            outcomes.append(full)
+    first = outcomes[-1]
     if goal != "cost" and first.has_solution:
         import pyomo.environ as pyo
 

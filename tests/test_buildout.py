@@ -374,3 +374,31 @@ def test_a_negative_mw_is_shown_as_given():
     data["sites"][0]["grid"][0]["mw"] = -5.25
     with pytest.raises(InputError, match=r"= -5\.25 is not allowed"):
         buildout_from_dict(data)
+
+
+# --- objectives -----------------------------------------------------------------------------
+
+
+def test_finish_brings_the_named_run_forward_and_cost_keeps_it_cheap():
+    # 10.5 system-quarters, window 2026Q1-2026Q4: the cheapest plan buys 3 systems (2 x 4
+    # quarters = 8 is too little) and finishes in 2026Q4; the earliest finish is 2026Q1 with
+    # 11 systems (10.5 system-quarters inside one quarter)
+    data = base(runs=[run("r", 10.5, "2026Q1", "2026Q4")], finish_run="r")
+    cheap = plan(data)
+    assert sum(installs_by(cheap, "quarter").values()) == 3
+    assert cheap.runs.set_index("run").loc["r", "finish_quarter"] == "2026Q4"
+    fast = plan(data, objective="finish")
+    assert fast.status == "optimal"
+    assert installs_by(fast, "quarter") == {"2026Q1": 11}
+    assert fast.runs.set_index("run").loc["r", "finish_quarter"] == "2026Q1"
+
+
+def test_compute_under_a_yearly_budget_buys_what_the_budget_allows_at_once():
+    d = build_data(buildout_from_dict(base()))
+    price = d.price_usd_per_system[0, 0]
+    p = plan(base(budget_usd_per_year=10.5 * price), objective="compute")
+    assert p.status == "optimal"
+    assert installs_by(p, "quarter") == {"2026Q1": 10}
+    assert any(w.startswith("the yearly budget in year 1") for w in p.binding["words"])
+    expected = 10 * d.pflops_per_system[0] * 4 * DAYS_PER_QUARTER / 1e3
+    assert p.totals["compute_eflop_days"] == pytest.approx(expected, rel=1e-9)

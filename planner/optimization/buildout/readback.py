@@ -384,7 +384,9 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
             body = m.budget[y].body
             used = _v(body) * MUSD
             limit = d.budget_usd_per_year
-            if tight(used, limit):
+            quarters = [q for q in range(d.n_quarters) if q // 4 == y]
+            cheapest = float(np.min(d.price_usd_per_system[:, quarters]))
+            if limit - used < cheapest:  # not even one more system fits this year
                 rows.append(
                     dict(
                         limit="budget",

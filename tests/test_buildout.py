@@ -402,3 +402,15 @@ def test_compute_under_a_yearly_budget_buys_what_the_budget_allows_at_once():
     assert any(w.startswith("the yearly budget in year 1") for w in p.binding["words"])
     expected = 10 * d.pflops_per_system[0] * 4 * DAYS_PER_QUARTER / 1e3
     assert p.totals["compute_eflop_days"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_campus_example_bridges_the_late_texas_grid_with_turbines():
+    p = plan_buildout("campus-2026-2030")
+    assert p.status == "optimal"
+    assert p.gap is not None and p.gap <= 0.01
+    built = p.built.set_index("site")
+    assert built.loc["TX", "kind"] == "gas-turbine"
+    # the frontier-2028 run is due by 2028Q3 at TX, whose big grid step arrives in 2028Q3
+    assert built.loc["TX", "online_quarter"] <= "2028Q1"
+    assert (p.runs["finish_quarter"] <= p.runs["deadline_quarter"]).all()
+    assert any(w.startswith("site TX's power in 2028Q1") for w in p.binding["words"])

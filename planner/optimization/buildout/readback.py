@@ -318,11 +318,18 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
         return used >= limit - BINDING_REL * max(1.0, abs(limit)) - 1e-6
 
     # whole systems rarely fill a limit exactly: a power or floor limit binds when not even
-    # one more system of the smallest candidate chip fits
+    # one more of the systems running there fits
     site_pos = {name: i for i, name in enumerate(d.sites)}
-    smallest_it = float(np.min(d.it_mw_per_system))
+    quarter_pos = {name: q for q, name in enumerate(d.quarters)}
+
+    def one_system_it_mw(s: int, q: int) -> float:
+        used = [d.it_mw_per_system[c] for c in m.C if _v(m.running[s, c, q]) > 0.5]
+        return float(min(used)) if used else float(np.min(d.it_mw_per_system))
+
     for row in power_frame.itertuples():
-        one = smallest_it * d.design_pue[site_pos[row.site]]
+        s_pos = site_pos[row.site]
+        smallest_it = one_system_it_mw(s_pos, quarter_pos[row.quarter])
+        one = smallest_it * d.design_pue[s_pos]
         if row.facility_power_mw > 0 and row.available_mw - row.facility_power_mw < one - 1e-9:
             rows.append(
                 dict(

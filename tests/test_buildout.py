@@ -414,3 +414,26 @@ def test_the_campus_example_bridges_the_late_texas_grid_with_turbines():
     assert built.loc["TX", "online_quarter"] <= "2028Q1"
     assert (p.runs["finish_quarter"] <= p.runs["deadline_quarter"]).all()
     assert any(w.startswith("site TX's power in 2028Q1") for w in p.binding["words"])
+
+
+def test_serving_from_named_regions_uses_only_their_sites():
+    # the cheap site is in the wrong region: the service is served from the dear one
+    cheap = {
+        "name": "cheap",
+        "region": "eu",
+        "pue": 1.2,
+        "electricity_usd_per_mwh": 20,
+        "grid": [{"quarter": "2026Q1", "mw": 100}],
+    }
+    dear = {
+        "name": "dear",
+        "region": "us",
+        "pue": 1.2,
+        "electricity_usd_per_mwh": 200,
+        "grid": [{"quarter": "2026Q1", "mw": 100}],
+    }
+    svc = {"name": "chat", "model": "llama-3.1-70b", "users": 1e6, "regions": ["us"]}
+    p = plan(base(quarters=1, sites=[cheap, dear], serving=[svc]))
+    assert set(installs_by(p, "site")) == {"dear"}
+    with pytest.raises(InputError, match=r"^serving\[0\]\.regions\[0\] = 'asia'"):
+        buildout_from_dict(base(sites=[cheap], serving=[{**svc, "regions": ["asia"]}]))

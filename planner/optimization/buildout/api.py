@@ -140,7 +140,7 @@ def _solve_on_lp_support(
     finally:
         for var in fixed:
             var.unfix()
-    if not sub.has_solution or lp.objective is None:
+    if sub.objective is None or lp.objective is None:
         return [lp, sub]
     gap = abs(sub.objective - lp.objective) / max(abs(sub.objective), 1e-9)
     status = "optimal" if gap <= mip_rel_gap else "time_limit"
@@ -224,7 +224,7 @@ def plan_buildout(
         else:
             outcomes.append(full)
     first = outcomes[-1]
-    if goal != "cost" and first.has_solution:
+    if goal != "cost" and first.objective is not None:
         import pyomo.environ as pyo
 
         best = float(first.objective)

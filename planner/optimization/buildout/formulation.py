@@ -389,11 +389,13 @@ def _budget(m: Any, d: BuildoutData) -> None:
     years = sorted({q // 4 for q in range(d.n_quarters)})
     terms = m._terms
 
+    budget = float(d.budget_usd_per_year)
+
     def rule(_m: Any, y: int) -> Any:
         spend = sum(
             terms[k][q] for k in BUDGET_COMPONENTS for q in range(d.n_quarters) if q // 4 == y
         )
-        return spend <= d.budget_usd_per_year / MUSD
+        return spend <= budget / MUSD
 
     m.budget = pyo.Constraint(years, rule=rule)
 

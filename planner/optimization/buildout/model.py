@@ -509,7 +509,9 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    over = {} if network_overhead is None else {"network_overhead": network_overhead}
+    over: dict[str, Any] = {}
+    if network_overhead is not None:
+        over["network_overhead"] = network_overhead
     one = size_training(TrainingRun(flops=1e21), chip, gpus=chip.gpus_per_system, mfu=0.4, **over)
     return (
         float(one.it_power_mw),
@@ -759,7 +761,7 @@ def _serving_coefficients(
             input_tokens=svc.input_tokens,
             output_tokens=svc.output_tokens,
         )
-        over = {"precision": svc.precision} if svc.precision else {}
+        over: dict[str, Any] = {"precision": svc.precision} if svc.precision else {}
         for chip_id in chips:
             try:
                 res = serve(

@@ -390,7 +390,7 @@ def binding(m: Any, d: BuildoutData, power_frame: pd.DataFrame) -> pd.DataFrame:
         for y in m.budget:
             body = m.budget[y].body
             used = _v(body) * MUSD
-            limit = d.budget_usd_per_year
+            limit = float(d.budget_usd_per_year or 0.0)
             quarters = [q for q in range(d.n_quarters) if q // 4 == y]
             cheapest = float(np.min(d.price_usd_per_system[:, quarters]))
             if limit - used < cheapest:  # not even one more system fits this year

@@ -169,6 +169,9 @@ def main() -> None:
         if args.grid
         else [(args.sites, args.quarters)]
     )
+    import os
+
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"{'sites':>5} {'qtrs':>4} {'vars':>7} {'ints':>6} {'cons':>7} {'data s':>7} "
         f"{'pyomo s':>8} {'handover s':>10} {'highs s':>8} {'calls':>5} {'build/total':>11}  "

@@ -128,18 +128,19 @@ def _solve_on_lp_support(
             v.domain = domain
     if lp.status != "optimal":
         return [lp]
-    fixed = []
+    # an upper bound of 0, not a fixing: HiGHS gets new bounds only (a fixed variable is
+    # substituted into every constraint, far slower to hand over)
+    closed = []
     for s, c, q in m.SCQ:
         if (s, c) not in support:
             for var in (m.install[s, c, q], m.retire[s, c, q]):
-                if not var.fixed:
-                    var.fix(0)
-                    fixed.append(var)
+                closed.append((var, var.ub))
+                var.setub(0)
     try:
         sub = solve_pyomo(m, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     finally:
-        for var in fixed:
-            var.unfix()
+        for var, ub in closed:
+            var.setub(ub)
     if sub.objective is None or lp.objective is None:
         return [lp, sub]
     gap = abs(sub.objective - lp.objective) / max(abs(sub.objective), 1e-9)

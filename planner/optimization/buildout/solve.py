@@ -67,9 +67,12 @@ def solve_pyomo(
     t0 = time.perf_counter()
     try:
         with _quiet():
-            opt = Highs()
-            opt.config.load_solution = False
-            opt.config.stream_solver = False
+            opt = getattr(model, "_highs", None)
+            reuse = opt is not None
+            if opt is None:
+                opt = Highs()
+                opt.config.load_solution = False
+                opt.config.stream_solver = False
             opt.highs_options.update(
                 {
                     "mip_rel_gap": float(mip_rel_gap),
@@ -79,19 +82,32 @@ def solve_pyomo(
                     "threads": 1,
                 }
             )
-            if time_limit_s is not None:
-                opt.config.time_limit = float(time_limit_s)
-            opt.set_instance(model)
+            opt.config.time_limit = None if time_limit_s is None else float(time_limit_s)
+            # A model solved before keeps its HiGHS copy: only what changed is handed over
+            # (variable domains, bounds and fixings; a new constraint or objective).
+            for key in (
+                "check_for_new_or_removed_constraints",
+                "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params",
+                "check_for_new_objective",
+                "update_vars",
+                "update_objective",
+            ):
+                setattr(opt.update_config, key, reuse)
+            for key in ("update_constraints", "update_params", "update_named_expressions"):
+                setattr(opt.update_config, key, False)
+            if reuse:
+                opt.update()
+            else:
+                opt.set_instance(model)
+                model._highs = opt
             built = time.perf_counter()
             for key in (
                 "check_for_new_or_removed_constraints",
                 "check_for_new_or_removed_vars",
                 "check_for_new_or_removed_params",
                 "check_for_new_objective",
-                "update_constraints",
                 "update_vars",
-                "update_params",
-                "update_named_expressions",
                 "update_objective",
             ):
                 setattr(opt.update_config, key, False)

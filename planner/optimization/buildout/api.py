@@ -335,6 +335,12 @@ def from_scenario(scenario: Any, *, chips: list[str] | None = None) -> BuildoutS
     raw = site.pue
     if isinstance(raw, dict):
         picked = {raw.get(k) for k in values if k is not None}
+        if len(picked) > 1:
+            raise InputError(
+                "site.pue",
+                ", ".join(sorted(str(p) for p in picked)),
+                "one PUE for every candidate chip (a one-site build-out has one cooling)",
+            )
         if len(picked) == 1:
             pue = picked.pop()
     elif raw is not None:
@@ -355,7 +361,7 @@ def from_scenario(scenario: Any, *, chips: list[str] | None = None) -> BuildoutS
             entry["mfu"] = (
                 run.mfu
                 if not isinstance(run.mfu, dict)
-                else {k: v for k, v in run.mfu.items() if k in ids}
+                else {k: v for k, v in run.mfu.items() if k in ids or k == "default"}
             )
         runs.append(entry)
     data = {

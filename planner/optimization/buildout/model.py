@@ -370,7 +370,8 @@ def check_scenario(s: BuildoutScenario) -> None:
             raise InputError(f"{at}.site", run.site, "one of: " + ", ".join(names))
         if isinstance(run.mfu, dict):
             for chip in run.mfu:
-                cat.get(chip, field=f"{at}.mfu.{chip}")
+                if chip != "default":
+                    cat.get(chip, field=f"{at}.mfu.{chip}")
     regions = {site.region for site in s.sites}
     for i, svc in enumerate(s.serving):
         at = f"serving[{i}]"
@@ -530,7 +531,7 @@ def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> 
     chip = load_catalog().get(chip_id)
     if chip.dense_tflops_or_none(run.precision) is None:
         return None
-    mfu = run.mfu.get(chip_id) if isinstance(run.mfu, dict) else run.mfu
+    mfu = run.mfu.get(chip_id, run.mfu.get("default")) if isinstance(run.mfu, dict) else run.mfu
     over: dict[str, Any] = {"precision": run.precision}
     if mfu is not None:
         over["mfu"] = mfu

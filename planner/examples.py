@@ -27,12 +27,13 @@ if TYPE_CHECKING:
     from planner.scenarios import Scenario
 
 #: Kind of a shipped file: a site scenario for the optimiser or a national projection study.
-Kind = Literal["scenario", "projection", "sweep"]
+Kind = Literal["scenario", "projection", "sweep", "buildout"]
 
 _FOLDERS: dict[str, str] = {
     "scenario": "scenarios",
     "projection": "projections",
     "sweep": "sweeps",
+    "buildout": "buildout",
 }
 
 

@@ -76,6 +76,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "planner.cli.serve",
         "Size an inference service: replicas, GPUs, MW, Wh per query, USD per million tokens.",
     ),
+    "buildout": (
+        "planner.cli.buildout",
+        "Plan a build-out over sites and quarters: which chips to install where and when.",
+    ),
     "sweep": (
         "planner.cli.sweep",
         "Run a sweep: Monte Carlo draws and grids over any input of a sizing, a service or a site plan.",

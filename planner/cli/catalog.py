@@ -104,6 +104,7 @@ def examples_command(
                 "scenarios": [e.to_dict() for e in found if e.kind == "scenario"],
                 "projections": [e.to_dict() for e in found if e.kind == "projection"],
                 "sweeps": [e.to_dict() for e in found if e.kind == "sweep"],
+                "buildouts": [e.to_dict() for e in found if e.kind == "buildout"],
                 "presets": [{"name": p.name, "title": p.title} for p in presets.values()],
             }
         )
@@ -111,9 +112,10 @@ def examples_command(
     for kind, command, heading in (
         ("scenario", "planner optimize NAME", "Site scenarios"),
         ("projection", "planner project NAME", "Projection studies"),
+        ("buildout", "planner buildout NAME", "Build-out programmes"),
         ("sweep", "planner sweep NAME", "Sweeps"),
     ):
-        report = "" if kind == "sweep" else "; planner report NAME --format md"
+        report = "" if kind in {"sweep", "buildout"} else "; planner report NAME --format md"
         t = Table(title=f"{heading} ({command}{report})")
         for col in ("name", "title"):
             t.add_column(col, overflow="fold")

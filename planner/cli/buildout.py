@@ -44,8 +44,9 @@ def buildout(
     time_limit_s: Annotated[float, typer.Option("--time-limit-s", help=_HELP_TIME)] = 120.0,
     mip_gap: Annotated[float, typer.Option("--mip-gap", help=_HELP_GAP)] = 0.01,
 ) -> int:
-    """Plan a build-out over sites and quarters: installs by site, chip and quarter; MW against
-    the power available and where it comes from; each run's schedule; cost by component and
+    """Plan a build-out over sites and quarters: which chips to install where and when.
+
+    Installs by site, chip and quarter; MW against the power available and where it comes from; each run's schedule; cost by component and
     year; energy and emissions; binding limits in words.
 
     Exit code 0: a plan. Exit code 3: no plan fits; the output lists the minimal relaxations,

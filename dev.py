@@ -4,6 +4,7 @@
     python3 dev.py app             # create .venv, install the planner, open the Streamlit app
     python3 dev.py test            # create .venv, install the planner + test tools, run every test
                                    # on every core (pytest -n auto); pytest options pass through
+    python3 dev.py test -n 0 -s    # one process (see prints, use --pdb): any -n turns -n auto off
     python3 dev.py test --newest   # the same suite against the newest releases (.venv-newest)
     python3 dev.py lock            # re-resolve requirements.lock from pyproject.toml (uses uv)
 
@@ -167,6 +168,7 @@ def cmd_test(args: list[str]) -> int:
     env = dict(os.environ)
     if env.get("CI"):
         env["PLANNER_REQUIRE_BROWSER"] = "1"  # in CI the browser test must run, not skip
+        env.setdefault("HYPOTHESIS_PROFILE", "ci")  # seeded examples (tests/conftest.py)
     if newest:
         env["PATH"] = f"{py.parent}{os.pathsep}{env.get('PATH', '')}"
     cmd = [str(py), "-m", "pytest", *parallel_args(args), *args]

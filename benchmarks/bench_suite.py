@@ -10,9 +10,20 @@ the slowest tests. Extra arguments go to pytest (a file, ``-k``...).
 Target: the whole suite in under 3 minutes of wall clock on a quiet 2-core machine.
 
 Before (one process, no xdist): 1,322 tests collected, 1,319 passed + 3 skipped in 738 s of
-pytest time (about 12 min with imports). The CLI fuzz alone was ~215 s (120 ``planner``
-processes at ~1.6 s of imports each); it now runs its cases in one process in ~6 s.
-After: see the numbers recorded beside this file's last run in the project's notes.
+pytest time (about 12 min with imports) on a quiet 2-core machine. The CLI fuzz alone took
+~215 s there (120 ``planner`` processes, ~1.6 s of imports each).
+
+After (``-n auto`` = 2 workers, ``--dist loadgroup``), measured once on the 2-core machine
+while six other sessions loaded it (load average 13 at the start, 2 at the end; this run got
+38 % of the CPU): 1,326 tests collected, 1,321 passed + 3 skipped + 2 failed (two tests
+that assume a temporary path of at most 80 characters, which xdist's ``popen-gwN/`` folder
+exceeds), 878 s of wall clock for **340 s of CPU** (``/usr/bin/time``: user + system of
+every worker and every subprocess waited for) against ~740 s of single-process run before:
+about 170-180 s of wall clock on two quiet cores. The CLI fuzz now runs its 120 cases in one
+process (~10 s of CPU). Summed test time by file in that (loaded) run: test_app_browser 263 s
+(one worker, mostly waiting on Chromium and the server), test_optimization 241,
+test_cli_contract 231 (real processes), test_optimization_numerics 124, test_cli_fuzz 117,
+test_app_fuzz 113, test_app_pages 91, test_wheel 75, test_serving 63, test_reports 58.
 """
 
 from __future__ import annotations

@@ -48,11 +48,21 @@ XDIST_GROUPS = {
 
 #: Tests started before all others (longest first), by node id prefix: on two workers a
 #: 20-second test started last would leave one core idle for its whole run.
+#: Only tests that use no module-scoped fixture: moved away from their file's other tests, such
+#: a test would set that fixture up a second time.
 SLOW_FIRST: tuple[str, ...] = (
     "tests/test_app_fuzz.py::test_no_widget_value_on_any_page_reaches_a_traceback",
+    "tests/test_optimization.py::test_property_loosening_a_limit_never_worsens",
     "tests/test_typing.py::",
     "tests/test_app_fuzz.py::test_no_link_reaches_a_traceback",
+    "tests/test_optimization.py::test_property_infeasible_is_an_answer",
     "tests/test_cli_fuzz.py::test_fuzzed_cli_",
+    "tests/test_serving.py::test_cli_bad_input_is_one_line_and_exit_2",
+    "tests/test_serving.py::test_cli_compare_models_small_vs_large",
+    "tests/test_optimization_numerics.py::test_a_solve_in_a_fresh_process_prints_nothing",
+    "tests/test_serving.py::test_cli_preset_with_reasoning_and_grid_gives_a_verdict",
+    "tests/test_optimization_numerics.py::test_time_with_mixed_chips_is_optimal_and_meets",
+    "tests/test_serving_validation.py::test_planner_validate_json_carries_the_serving_section",
 )
 
 

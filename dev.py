@@ -3,6 +3,8 @@
 
     python3 dev.py app             # create .venv, install the planner, open the Streamlit app
     python3 dev.py test            # create .venv, install the planner + test tools, run every test
+                                   # on every core (pytest -n auto); pytest options pass through
+    python3 dev.py test -n 0 -s    # one process (see prints, use --pdb): any -n turns -n auto off
     python3 dev.py test --newest   # the same suite against the newest releases (.venv-newest)
     python3 dev.py lock            # re-resolve requirements.lock from pyproject.toml (uses uv)
 
@@ -23,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -165,14 +168,39 @@ def cmd_test(args: list[str]) -> int:
     env = dict(os.environ)
     if env.get("CI"):
         env["PLANNER_REQUIRE_BROWSER"] = "1"  # in CI the browser test must run, not skip
+        env.setdefault("HYPOTHESIS_PROFILE", "ci")  # seeded examples (tests/conftest.py)
     if newest:
         env["PATH"] = f"{py.parent}{os.pathsep}{env.get('PATH', '')}"
-    cmd = [str(py), "-m", "pytest", *args]
+    cmd = [str(py), "-m", "pytest", *parallel_args(args), *args]
     _say(" ".join(cmd))
+    start = time.monotonic()
     code = subprocess.call(cmd, cwd=ROOT, env=env)
+    _say(f"tests took {_duration(time.monotonic() - start)}")
     if code == 5:  # pytest: no test collected (e.g. a -k that matched nothing)
         _say("pytest collected no test")
     return code
+
+
+def parallel_args(args: list[str]) -> list[str]:
+    """pytest-xdist's options unless ``args`` choose their own (``-n 0`` runs in one process).
+
+    One worker per core (``-n auto``); ``--dist loadgroup`` keeps the tests marked
+    ``xdist_group`` (the browser, the wheel, files sharing an expensive module fixture) on one
+    worker each, see ``tests/conftest.py``.
+    """
+    pairs = {" ".join(args[i : i + 2]) for i in range(len(args))}
+    chosen = (
+        any(a.startswith(("-n", "--numprocesses", "--dist", "-pno:xdist")) for a in args)
+        or "-p no:xdist" in pairs
+        or any(a in ("--pdb", "--trace") for a in args)  # a debugger needs one process
+    )
+    return [] if chosen else ["-n", "auto", "--dist", "loadgroup"]
+
+
+def _duration(seconds: float) -> str:
+    """``2 min 41 s`` (or ``41 s`` under a minute)."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def main(argv: list[str]) -> int:

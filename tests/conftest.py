@@ -1,11 +1,85 @@
-"""Shared fixtures: the shipped catalog and the canonical GTC 2024 run."""
+"""Shared fixtures (the shipped catalog, the canonical GTC 2024 run), Hypothesis profiles and
+how ``dev.py test`` spreads the suite over the cores (pytest-xdist, ``--dist loadgroup``).
+
+Hypothesis: every property test is seeded (``derandomize=True``), so two runs of the same code
+draw the same examples and a failure reproduces; no deadline and no "too slow" health check, so
+a loaded machine cannot fail a test. Profiles (``HYPOTHESIS_PROFILE=...`` or
+``pytest --hypothesis-profile=...``): ``ci`` and ``dev`` (the default) are the seeded run;
+``explore`` draws fresh random examples (and remembers failures in ``.hypothesis/``) to hunt
+for new bugs. A test's own ``@settings(max_examples=...)`` keeps its budget in every profile.
+
+Parallel runs: tests that must not share the machine with themselves, or that share one
+expensive module fixture, carry an ``xdist_group`` (added below by file, see
+:data:`XDIST_GROUPS`) so one worker runs them in order; the slowest tests are started first
+(:data:`SLOW_FIRST`) so no worker is left with a long test at the end.
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from planner.catalog import Catalog, load_catalog
 from planner.workloads import TrainingRun
+
+_SEEDED = {
+    "derandomize": True,
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow],
+    "print_blob": True,
+}
+settings.register_profile("ci", **_SEEDED)
+settings.register_profile("dev", **_SEEDED)
+settings.register_profile(
+    "explore", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: test file -> xdist group: the files whose tests run on one worker, in file order.
+XDIST_GROUPS = {
+    # one real Chromium and one streamlit server at a time
+    "test_app_browser.py": "browser",
+    # one wheel build (a module fixture) shared by the installed-wheel tests
+    "test_wheel.py": "wheel",
+}
+
+#: Tests started before all others (longest first), by node id prefix: on two workers a
+#: 20-second test started last would leave one core idle for its whole run.
+#: Only tests that use no module-scoped fixture: moved away from their file's other tests, such
+#: a test would set that fixture up a second time.
+SLOW_FIRST: tuple[str, ...] = (
+    "tests/test_app_fuzz.py::test_no_widget_value_on_any_page_reaches_a_traceback",
+    "tests/test_optimization.py::test_property_loosening_a_limit_never_worsens",
+    "tests/test_typing.py::",
+    "tests/test_app_fuzz.py::test_no_link_reaches_a_traceback",
+    "tests/test_optimization.py::test_property_infeasible_is_an_answer",
+    "tests/test_cli_fuzz.py::test_fuzzed_cli_",
+    "tests/test_serving.py::test_cli_bad_input_is_one_line_and_exit_2",
+    "tests/test_serving.py::test_cli_compare_models_small_vs_large",
+    "tests/test_optimization_numerics.py::test_a_solve_in_a_fresh_process_prints_nothing",
+    "tests/test_serving.py::test_cli_preset_with_reasoning_and_grid_gives_a_verdict",
+    "tests/test_optimization_numerics.py::test_time_with_mixed_chips_is_optimal_and_meets",
+    "tests/test_serving_validation.py::test_planner_validate_json_carries_the_serving_section",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item: pytest.Item) -> int:
+        for i, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
 
 
 @pytest.fixture(scope="session")

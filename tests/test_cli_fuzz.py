@@ -1,20 +1,30 @@
-"""Fuzz the real ``planner`` command (subprocesses) with extreme values and broken files.
+"""Fuzz the ``planner`` command with extreme values and broken files.
 
 Issue 9, item 5: every input gets an answer (exit 0), one line naming what is wrong (exit 2)
 or "no plan fits" (exit 3); never a traceback, never "internal error" (exit 1), and ``--json``
-output is strict JSON (no NaN / Infinity). Seeded (``derandomize=True``) and kept to
-:data:`EXAMPLES` subprocesses; ``pytest -s`` prints the outcomes counted by command and exit
-code.
+output is strict JSON (no NaN / Infinity). Seeded (``derandomize=True``).
+
+The :data:`EXAMPLES` fuzz cases and the inputs the fuzzer found run in this process through
+the console script's own entry point (:func:`planner.cli.main`: the same parsing, the same
+error handling, the same exit code), with ``sys.stdout`` / ``sys.stderr`` captured: a planner
+process costs a second or more of imports, the command itself milliseconds. The contract that
+only a real process shows (file descriptor 1 holds exactly the answer even when a solver
+prints from C; the exit status the shell sees) is checked on one command of each outcome run
+as a real ``planner`` process (:data:`PROCESS_CONTRACT`). ``pytest -s`` prints the outcomes
+counted by command and exit code.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +33,14 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from planner._paths import data_dir
+from planner.cli import main as planner_main
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANNER = Path(sys.executable).with_name("planner")
+#: Fuzz cases, run in this process through planner.cli.main.
 EXAMPLES = 120
 #: Exit codes an input may give: 0 an answer, 2 bad input (one line), 3 no plan fits.
 ALLOWED_EXIT_CODES = {0, 2, 3}
-OUTCOMES: Counter[str] = Counter()
-FAILURES: list[str] = []
 
 #: Extreme numbers as typed on a command line (e-notation, signs, overflow, not numbers).
 NUMBERS = [
@@ -252,10 +262,18 @@ def _strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(args: list[str]) -> Result:
+    """``planner ARGS`` as a real process (the console script of this environment)."""
     env = {k: v for k, v in os.environ.items() if k != "PLANNER_DEBUG"}
     env["COLUMNS"] = "200"
-    return subprocess.run(
+    proc = subprocess.run(
         [str(PLANNER), *args],
         cwd=ROOT,
         env=env,
@@ -264,13 +282,33 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def _check(args: list[str]) -> None:
-    """Run one command; record its outcome and any broken promise."""
-    result = _run(args)
+def _call(args: list[str]) -> Result:
+    """``planner ARGS`` in this process: the console script's ``main``, its streams captured.
+
+    Needs the ``in_process`` fixture (no ``PLANNER_DEBUG``, the checkout as working folder).
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = planner_main(args)
+        except SystemExit as exc:  # the console script would exit with this status
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture()
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``_run`` gives a process: no ``PLANNER_DEBUG``, the checkout as working folder."""
+    monkeypatch.delenv("PLANNER_DEBUG", raising=False)
+    monkeypatch.chdir(ROOT)
+
+
+def _problems(args: list[str], result: Result) -> list[str]:
+    """Every promise ``planner ARGS`` broke, as one line (empty: all kept)."""
     command = args[0]
-    OUTCOMES[f"{command} exit {result.returncode}"] += 1
     problems = []
     if result.returncode not in ALLOWED_EXIT_CODES:
         problems.append(f"exit code {result.returncode}")
@@ -288,44 +326,75 @@ def _check(args: list[str]) -> None:
             _strict_json(result.stdout)
         except ValueError as exc:
             problems.append(f"stdout is not strict JSON ({exc}): {result.stdout[:120]!r}")
-    if problems:
-        FAILURES.append(
-            f"{' '.join(args)[:300]} -> {'; '.join(problems)}; stderr: {result.stderr[-300:]!r}"
-        )
+    if not problems:
+        return []
+    return [f"{' '.join(args)[:300]} -> {'; '.join(problems)}; stderr: {result.stderr[-300:]!r}"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _print_outcomes() -> Any:
-    yield
-    total = sum(OUTCOMES.values())
-    print(f"\nCLI fuzz: {total} planner subprocesses, outcomes by command and exit code:")
-    for key, count in sorted(OUTCOMES.items()):
+def _fuzz(files: dict[str, list[str]], runner: Any, examples: int) -> None:
+    """Run ``examples`` drawn commands through ``runner``; fail listing EVERY broken promise."""
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def fuzz(data: st.DataObject) -> None:
+        command = data.draw(st.sampled_from(sorted(BUILDERS)), label="command")
+        args = BUILDERS[command](data.draw, files)
+        if command != "report" and data.draw(st.integers(0, 3), label="json") > 0:
+            args.append("--json")
+        note(f"planner {' '.join(args)}")
+        result = runner(args)
+        outcomes[f"{command} exit {result.returncode}"] += 1
+        failures.extend(_problems(args, result))
+
+    fuzz()
+    total = sum(outcomes.values())
+    print(f"\nCLI fuzz: {total} commands ({runner.__name__}), outcomes by command and exit code:")
+    for key, count in sorted(outcomes.items()):
         print(f"  {key}: {count}")
-    print(f"  broken promises: {len(FAILURES)}")
+    print(f"  broken promises: {len(failures)}")
+    assert total >= examples // 2, outcomes  # hypothesis did not cut the run short
+    assert not failures, f"{len(failures)} broken:\n" + "\n".join(failures)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+def test_fuzzed_cli_gives_an_answer_one_line_or_no_plan_never_a_traceback(
+    files, in_process
+) -> None:
+    """:data:`EXAMPLES` commands through ``planner.cli.main``; every broken promise listed."""
+    _fuzz(files, _call, EXAMPLES)
+
+
+#: One command of each outcome as a real process: stdout holds exactly one strict JSON object
+#: (a solver printing from C must not reach it), stderr one line for bad input.
+PROCESS_CONTRACT = {
+    "answer-json": (["size", "-a", "h100", "--flops", "1e25", "--days", "90", "--json"], 0),
+    "solved-json": (["optimize", "GOOD", "--json"], 0),
+    "no-plan-json": (["optimize", "NO_PLAN", "--json"], 3),
+    "bad-value": (["size", "-a", "h100", "--flops", "nan", "--days", "90", "--json"], 2),
+    "usage-error": (["size", "--no-such-option"], 2),
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"), list(PROCESS_CONTRACT.values()), ids=list(PROCESS_CONTRACT)
 )
-@given(data=st.data())
-def test_fuzzed_cli_gives_an_answer_one_line_or_no_plan_never_a_traceback(files, data) -> None:
-    command = data.draw(st.sampled_from(sorted(BUILDERS)), label="command")
-    args = BUILDERS[command](data.draw, files)
-    if command != "report" and data.draw(st.integers(0, 3), label="json") > 0:
-        args.append("--json")
-    note(f"planner {' '.join(args)}")
-    _check(args)
-
-
-def test_every_fuzzed_command_kept_its_promises() -> None:
-    """Runs after the fuzz test (file order): every broken promise listed, not only the first."""
-    if not OUTCOMES:
-        pytest.skip("the fuzz test did not run")
-    assert not FAILURES, f"{len(FAILURES)} broken:\n" + "\n".join(FAILURES)
+def test_a_planner_process_keeps_the_stdout_and_exit_code_contract(files, args, code) -> None:
+    by_name = {"GOOD": files["scenario"][0], "NO_PLAN": files["scenario"][1]}
+    args = [by_name.get(a, a) for a in args]
+    result = _run(args)
+    assert result.returncode == code, result.stderr
+    assert _problems(args, result) == []
+    if code == 2:
+        assert result.stderr.startswith("planner: error:") and result.stdout == ""
+    else:
+        assert isinstance(_strict_json(result.stdout), dict)
 
 
 @pytest.mark.parametrize(
@@ -353,8 +422,8 @@ def test_every_fuzzed_command_kept_its_promises() -> None:
         "300-char-catalog",
     ],
 )  # fmt: skip
-def test_each_input_the_fuzzer_found_is_one_line_and_exit_2(files, args) -> None:
-    """The exact findings of issue 9 (item 5), one subprocess each."""
+def test_each_input_the_fuzzer_found_is_one_line_and_exit_2(files, in_process, args) -> None:
+    """The exact findings of issue 9 (item 5), each through ``planner.cli.main``."""
     by_name = {
         "EMPTY": next(p for p in files["catalog"] if p.endswith("empty.csv")),
         "DEEP": next(p for p in files["scenario"] if p.endswith("deep.toml")),
@@ -362,7 +431,7 @@ def test_each_input_the_fuzzer_found_is_one_line_and_exit_2(files, args) -> None
         "LONG": next(p for p in files["catalog"] if p.endswith("a.csv") and len(p) > 300),
     }
     args = [by_name.get(a, a) for a in args]
-    result = _run(args)
+    result = _call(args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("planner: error:") and result.stderr.count("\n") == 1
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
@@ -377,11 +446,11 @@ FOUND_AND_FIXED = {
 
 
 @pytest.mark.parametrize("args", list(FOUND_AND_FIXED.values()), ids=list(FOUND_AND_FIXED))
-def test_inputs_found_by_the_fuzzer_and_fixed_are_one_line(files, args) -> None:
+def test_inputs_found_by_the_fuzzer_and_fixed_are_one_line(files, in_process, args) -> None:
     by_name = {
         "LONG_TOML": next(p for p in files["scenario"] if len(p) > 300),
         "DE_VRIES": files["projection"][0],
     }
-    result = _run([by_name.get(a, a) for a in args])
+    result = _call([by_name.get(a, a) for a in args])
     assert result.returncode == 2, result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr

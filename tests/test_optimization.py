@@ -542,7 +542,7 @@ def _loosen(s: Scenario, which: str) -> Scenario:
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=scenarios(), which=st.sampled_from(["grid", "deadline", "budget", "chips", "supply"]))
 def test_property_loosening_a_limit_never_worsens_the_optimum_and_plans_fit(case, which) -> None:
     s, objective, mixed = case
@@ -557,7 +557,7 @@ def test_property_loosening_a_limit_never_worsens_the_optimum_and_plans_fit(case
     assert looser.objective_value <= plan.objective_value * (1 + 1e-5) + 1e-9
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=scenarios())
 def test_property_infeasible_is_an_answer_with_relaxations_never_an_exception(case) -> None:
     s, objective, mixed = case

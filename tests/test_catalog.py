@@ -10,6 +10,7 @@ import pytest
 
 from planner._paths import data_dir
 from planner.catalog import load_catalog
+from planner.data_errors import show_path
 from planner.errors import CatalogError, InputError
 
 REQUIRED_IDS = [
@@ -100,7 +101,7 @@ def test_malformed_catalog_row_names_file_row_and_column(tmp_path):
     with pytest.raises(CatalogError) as err:
         load_catalog(path)
     message = str(err.value)
-    assert str(path) in message and "row 5" in message and "'bf16_dense_tflops'" in message
+    assert show_path(path) in message and "row 5" in message and "'bf16_dense_tflops'" in message
 
 
 def test_catalog_with_a_sparse_fp8_typo_is_rejected(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from planner.amortization import chip_economics
 from planner.catalog import load_catalog
 from planner.cli import main
+from planner.data_errors import show_path
 from planner.errors import CatalogError
 from planner.scenarios import load_scenario, scenario_from_dict
 
@@ -139,7 +140,7 @@ def test_bad_scenario_error_names_file_field_value_and_allowed(tmp_path: Path, c
     with pytest.raises(CatalogError) as err:
         load_scenario(path)
     message = str(err.value)
-    assert str(path) in message
+    assert show_path(path) in message
     if field is not None:
         assert field in message
     assert allowed in message

@@ -530,6 +530,22 @@ class FailureModel:
         )
 
 
+def failure_model(
+    chip_ids: Any, codes: Any, params: Any, gpus_per_system: Any
+) -> FailureModel | None:
+    """The :class:`FailureModel` of the chips, or ``None`` (the default goodput of
+    ``data/assumptions.csv`` stays) when a chip of the user's own catalog has no generation
+    in ``data/goodput_assumptions.csv``."""
+    from planner.training.goodput import generation_of
+
+    try:
+        for chip in chip_ids:
+            generation_of(chip)
+    except InputError:
+        return None
+    return FailureModel(chip_ids, codes, params, gpus_per_system)
+
+
 def gpus_for_deadline(
     effective_gpus: Any,
     model: FailureModel,
@@ -702,7 +718,7 @@ def size_training(
     a = with_run_model(a, run, chip, gpus)
     a = _with_measured_load(a, chip)
     model = (
-        FailureModel([chip.id], 0, checkpoint_params(run), chip.gpus_per_system)
+        failure_model([chip.id], 0, checkpoint_params(run), chip.gpus_per_system)
         if goodput_from_failure_model(a)
         else None
     )
@@ -1055,7 +1071,7 @@ def size_frame(
     gps = per_row("gpus_per_system")
     flops = run.total_flops()
     model = (
-        FailureModel(list(uniques), codes, checkpoint_params(run), gps)
+        failure_model(list(uniques), codes, checkpoint_params(run), gps)
         if goodput_from_failure_model(a)
         else None
     )

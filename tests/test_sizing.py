@@ -113,7 +113,7 @@ def test_rental_cost_includes_power_and_capex_cost_adds_electricity():
     assert buy.capex_usd == buy.cluster_capex_usd
     assert buy.cost_usd == pytest.approx(capex + buy.energy_mwh * 80)
     assert buy.pricing == "capex"
-    rent = size_training(RUN, "h100", gpus=1000, pricing="rent")
+    rent = size_training(RUN, "h100", gpus=1000, pricing="rent", goodput=0.9)
     assert rent.cost_usd == pytest.approx(rent.gpu_hours * 2.99)
     # the default charges the run its share of the hardware life, never the whole cluster
     amortized = size_training(RUN, "h100", gpus=1000)

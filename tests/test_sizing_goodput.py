@@ -138,3 +138,8 @@ def test_size_frame_deadline_solves_per_row() -> None:
     out = size_frame(frame)
     assert (out["days"] <= frame["days"] * (1 + 1e-9)).all()
     assert (out["goodput"] < 1).all()
+
+
+def test_rented_hot_spares_are_paid_for_every_hour() -> None:
+    r = size_training(MOE, "h100", gpus=8000, pricing="rent")
+    assert r.cost_usd == pytest.approx((r.gpus + r.spare_gpus) * r.days * 24 * 2.99)

@@ -237,9 +237,7 @@ def _evaluate(
     spares = np.asarray(spare_gpus, dtype=float)
     installed = gpus_arr + spares  # hot spares are bought and powered
     server_w = power.system_power_per_gpu_w(system_power_kw, gpus_per_system)
-    it_peak_mw = (
-        installed * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
-    )
+    it_peak_mw = installed * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
     # two PUEs: the grid peak at the design day, energy at the annual average
     facility_peak_mw = power.facility_power_w(it_peak_mw, design_pue)
     avg_server_w = power.average_server_power_per_gpu_w(
@@ -249,9 +247,12 @@ def _evaluate(
         gpus_arr * power.it_power_per_gpu_w(avg_server_w, a.network_overhead) / power.W_PER_MW
     )
     if np.any(spares > 0):
-        it_avg_mw = it_avg_mw + spares * power.it_power_per_gpu_w(
-            spare_idle_server_w(server_w, tdp_w), a.network_overhead
-        ) / power.W_PER_MW
+        it_avg_mw = (
+            it_avg_mw
+            + spares
+            * power.it_power_per_gpu_w(spare_idle_server_w(server_w, tdp_w), a.network_overhead)
+            / power.W_PER_MW
+        )
     facility_avg_mw = power.facility_power_w(it_avg_mw, a.pue)
     energy = power.energy_mwh(facility_avg_mw, hours)
 
@@ -433,9 +434,9 @@ def use_goodput_model(a: SizingAssumptions) -> SizingAssumptions:
     return a.with_("default: " + row.source, goodput=row.value)
 
 
-def with_goodput_request(a: SizingAssumptions, overrides: dict[str, Any]) -> tuple[
-    SizingAssumptions, dict[str, Any]
-]:
+def with_goodput_request(
+    a: SizingAssumptions, overrides: dict[str, Any]
+) -> tuple[SizingAssumptions, dict[str, Any]]:
     """Take ``goodput="model"`` out of keyword overrides: it resets ``a`` to the failure
     model instead of setting a number."""
     value = overrides.get("goodput")
@@ -471,6 +472,45 @@ def checkpoint_params(run: TrainingRun) -> Any:
     return active_params_for_flops(run.total_flops())
 
 
+#: Clusters at least this large show the goodput penalty next to the answer (faces).
+LARGE_CLUSTER_GPUS = 100_000
+
+
+@dataclass(frozen=True)
+class GoodputOptions:
+    """A user's changes to the failure model's defaults (``None``: the chip generation's
+    default in ``data/goodput_assumptions.csv``).
+
+    Attributes
+    ----------
+    failure_rate_per_gpu_hour : interruptions per GPU-hour (> 0), split into hardware and
+        other in the generation's default proportion.
+    write_bandwidth_gb_s_per_gpu : checkpoint write bandwidth per GPU, GB/s (> 0).
+    hot_spare_fraction : idle spare GPUs per training GPU, in [0, 1].
+    checkpoint : ``"blocking"`` or ``"async"`` (in-memory snapshot, background write).
+    """
+
+    failure_rate_per_gpu_hour: float | None = None
+    write_bandwidth_gb_s_per_gpu: float | None = None
+    hot_spare_fraction: float | None = None
+    checkpoint: str | None = None
+
+    def given(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def validate(self) -> None:
+        """One :class:`InputError` naming the first bad field, its value as given and the
+        allowed range."""
+        if self.failure_rate_per_gpu_hour is not None:
+            check_positive("failure_rate_per_gpu_hour", self.failure_rate_per_gpu_hour)
+        if self.write_bandwidth_gb_s_per_gpu is not None:
+            check_positive("write_bandwidth_gb_s_per_gpu", self.write_bandwidth_gb_s_per_gpu)
+        if self.hot_spare_fraction is not None:
+            check_range("hot_spare_fraction", self.hot_spare_fraction, 0.0, 1.0)
+        if self.checkpoint is not None and self.checkpoint not in ("blocking", "async"):
+            raise InputError("checkpoint", self.checkpoint, "one of: blocking, async")
+
+
 class FailureModel:
     """``goodput(N)`` for one run on one chip, or per row on mixed chips (vectorised).
 
@@ -479,7 +519,12 @@ class FailureModel:
     """
 
     def __init__(
-        self, chip_ids: Any, codes: Any, params: Any, gpus_per_system: Any
+        self,
+        chip_ids: Any,
+        codes: Any,
+        params: Any,
+        gpus_per_system: Any,
+        options: GoodputOptions | None = None,
     ) -> None:
         from planner.training.goodput import defaults_for
 
@@ -505,6 +550,19 @@ class FailureModel:
             "failure_rate_per_gpu_hour": first.sources["failure_rate_hardware_per_gpu_hour"],
             **first.sources,
         }
+        opt = options or GoodputOptions()
+        self.checkpoint = opt.checkpoint or "blocking"
+        if opt.failure_rate_per_gpu_hour is not None:
+            share = self.hw / (self.hw + self.other)
+            self.hw = opt.failure_rate_per_gpu_hour * share
+            self.other = opt.failure_rate_per_gpu_hour * (1.0 - share)
+            self.sources["failure_rate_per_gpu_hour"] = "user input"
+        if opt.write_bandwidth_gb_s_per_gpu is not None:
+            self.write_bw = np.asarray(opt.write_bandwidth_gb_s_per_gpu, dtype=float)
+            self.sources["write_bandwidth_gb_s_per_gpu"] = "user input"
+        if opt.hot_spare_fraction is not None:
+            self.spare_fraction = np.asarray(opt.hot_spare_fraction, dtype=float)
+            self.sources["hot_spare_fraction"] = "user input"
 
     def spares(self, gpus: Any) -> Any:
         """Hot-spare GPUs for ``gpus`` training GPUs: whole systems of the chip."""
@@ -526,12 +584,17 @@ class FailureModel:
             host_copy_bandwidth_gb_s_per_gpu=self.host_bw,
             spare_gpus=self.spares(gpus),
             node_replacement_s=self.replace_s,
+            checkpoint=self.checkpoint,  # type: ignore[arg-type]
             sources=self.sources,
         )
 
 
 def failure_model(
-    chip_ids: Any, codes: Any, params: Any, gpus_per_system: Any
+    chip_ids: Any,
+    codes: Any,
+    params: Any,
+    gpus_per_system: Any,
+    options: GoodputOptions | None = None,
 ) -> FailureModel | None:
     """The :class:`FailureModel` of the chips, or ``None`` (the default goodput of
     ``data/assumptions.csv`` stays) when a chip of the user's own catalog has no generation
@@ -543,7 +606,7 @@ def failure_model(
             generation_of(chip)
     except InputError:
         return None
-    return FailureModel(chip_ids, codes, params, gpus_per_system)
+    return FailureModel(chip_ids, codes, params, gpus_per_system, options)
 
 
 def gpus_for_deadline(
@@ -605,8 +668,9 @@ def gpus_for_deadline(
 
 
 def goodput_model_dict(result: Any) -> dict[str, Any]:
-    """What a sizing reports of the failure model (``SizingResult.goodput_model``)."""
-    d = result.to_dict()
+    """What a sizing reports of the failure model (``SizingResult.goodput_model``): floats
+    (arrays stay arrays until :meth:`SizingResult.to_dict`: a million-row list costs more
+    than the sizing), whole spare GPUs as int."""
     keys = (
         "mtbf_hours",
         "failures_per_day",
@@ -621,7 +685,15 @@ def goodput_model_dict(result: Any) -> dict[str, Any]:
         "interval_rule",
         "sources",
     )
-    return {k: d[k] for k in keys}
+    d: dict[str, Any] = {}
+    for k in keys:
+        value = getattr(result, k)
+        if not isinstance(value, str | dict):
+            value = out(value)
+            if k == "spare_gpus" and np.ndim(value) == 0:
+                value = int(value)
+        d[k] = value
+    return d
 
 
 def _goodput_source(g: Any, r: Any) -> str:
@@ -677,6 +749,7 @@ def size_training(
     days: Any = None,
     assumptions: SizingAssumptions | None = None,
     catalog: Catalog | None = None,
+    goodput_options: GoodputOptions | None = None,
     **overrides: Any,
 ) -> SizingResult:
     """Size a training run on one chip, given either the GPUs or the deadline.
@@ -693,8 +766,13 @@ def size_training(
         Deadline in days: the result gives the GPUs (whole systems) and the achieved days.
     assumptions : SizingAssumptions, optional
         Defaults from ``data/assumptions.csv`` when omitted.
+    goodput_options : GoodputOptions, optional
+        Changes to the failure model's defaults (failure rate, write bandwidth, spares,
+        asynchronous checkpoints); used when the goodput comes from the failure model.
     **overrides
         Any :class:`SizingAssumptions` field (``mfu=0.5``, ``pue=1.1``, ``precision="fp8"``).
+        ``goodput=None`` or ``goodput="model"``: goodput(N) from the failure model (the
+        default); a number states it.
 
     Returns
     -------
@@ -717,8 +795,10 @@ def size_training(
     flops = run.total_flops()
     a = with_run_model(a, run, chip, gpus)
     a = _with_measured_load(a, chip)
+    if goodput_options is not None:
+        goodput_options.validate()
     model = (
-        failure_model([chip.id], 0, checkpoint_params(run), chip.gpus_per_system)
+        failure_model([chip.id], 0, checkpoint_params(run), chip.gpus_per_system, goodput_options)
         if goodput_from_failure_model(a)
         else None
     )
@@ -779,7 +859,14 @@ def size_training(
         pue=out(a.pue),
         power_chain=chain,
         assumptions=_assumption_list(run, chip, a, peak),
-        goodput_model=None if g_result is None else goodput_model_dict(g_result),
+        goodput_model=None
+        if g_result is None
+        else {
+            **goodput_model_dict(g_result),
+            "goodput_lost_days": out(
+                np.asarray(values["days"]) * (1.0 - np.asarray(a.goodput, dtype=float))
+            ),
+        },
         **values,
     )
 
@@ -1142,3 +1229,53 @@ def grid_fit(result: SizingResult | dict[str, Any], grid_mw: float) -> GridFit:
         max_systems=max_systems,
         max_gpus=max_systems * int(d["gpus_per_system"]),
     )
+
+
+def grid_transients(
+    result: SizingResult | dict[str, Any], ramp_limit_mw_per_s: float | None = None
+) -> dict[str, Any]:
+    """The power transients a (scalar) sized run puts on the grid, and what tames them.
+
+    From :mod:`planner.training.transients` at the run's training GPUs, chip, network
+    overhead and annual PUE: ``swing_mw`` (compute vs communication phase, every step),
+    ``ramp_rate_mw_per_s``, ``swing_frequency_hz``, ``failure_drop_mw`` (a failure stops
+    the job) and their ``sources``. With ``ramp_limit_mw_per_s`` (the utility's limit),
+    ``mitigations`` lists each option (none, battery, GPU power smoothing, smoothing +
+    storage) with the battery MW / MWh, the grid-side swing and ramp, the extra energy and
+    the grid connection to reserve (:func:`planner.training.transients.mitigation_options`).
+
+    Raises
+    ------
+    InputError
+        If ``ramp_limit_mw_per_s`` is not a finite number > 0.
+    """
+    from planner.training.transients import mitigation_options, training_power_profile
+
+    if ramp_limit_mw_per_s is not None:
+        check_positive("ramp_limit_mw_per_s", ramp_limit_mw_per_s)
+    d = result.to_dict() if isinstance(result, SizingResult) else result
+    items = d.get("assumptions", {})
+
+    def used(name: str) -> Any:
+        return items.get(name, {}).get("value")
+
+    profile = training_power_profile(
+        float(d["gpus"]),
+        str(d["accelerator"]),
+        network_overhead=used("network_overhead"),
+        pue=d.get("pue"),
+    )
+    out_d: dict[str, Any] = {
+        "swing_mw": profile.swing_mw,
+        "ramp_rate_mw_per_s": profile.ramp_rate_mw_per_s,
+        "swing_frequency_hz": profile.swing_frequency_hz,
+        "failure_drop_mw": profile.failure_drop_mw,
+        "compute_it_mw": profile.compute_it_mw,
+        "communication_it_mw": profile.communication_it_mw,
+        "sources": dict(profile.sources),
+    }
+    if ramp_limit_mw_per_s is not None:
+        options = mitigation_options(profile, ramp_limit_mw_per_s=float(ramp_limit_mw_per_s))
+        out_d["ramp_limit_mw_per_s"] = float(ramp_limit_mw_per_s)
+        out_d["mitigations"] = jsonable_rows(options.to_dict(orient="records"))
+    return out_d

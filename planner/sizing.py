@@ -750,6 +750,7 @@ def size_training(
     assumptions: SizingAssumptions | None = None,
     catalog: Catalog | None = None,
     goodput_options: GoodputOptions | None = None,
+    spare_gpus: Any = None,
     **overrides: Any,
 ) -> SizingResult:
     """Size a training run on one chip, given either the GPUs or the deadline.
@@ -769,6 +770,9 @@ def size_training(
     goodput_options : GoodputOptions, optional
         Changes to the failure model's defaults (failure rate, write bandwidth, spares,
         asynchronous checkpoints); used when the goodput comes from the failure model.
+    spare_gpus : int or array, optional
+        Hot spares installed beside a STATED goodput (e.g. a sensitivity case carrying the
+        failure model's count of its base case); the failure model sets its own.
     **overrides
         Any :class:`SizingAssumptions` field (``mfu=0.5``, ``pue=1.1``, ``precision="fp8"``).
         ``goodput=None`` or ``goodput="model"``: goodput(N) from the failure model (the
@@ -811,6 +815,9 @@ def size_training(
         days=days,
         gpus_per_system=chip.gpus_per_system,
     )
+    if g_result is None and spare_gpus is not None:
+        check_range("spare_gpus", spare_gpus, 0.0, MAX_GPUS)
+        spares = spare_gpus
     price, rent, embodied = _chip_economics(chip, a)
     values = _evaluate(
         flops=flops,

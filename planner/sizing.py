@@ -31,7 +31,6 @@ array or pandas Series, and a million scenarios evaluate in one call
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from planner import quantities
 from planner.assumptions import default_table, facility_profiles
 from planner.catalog import load_catalog
+from planner.cli._app import _short as short_source
 from planner.cli._app import (
     app,
     get_console,
@@ -22,7 +23,6 @@ from planner.cli._app import (
     print_pue_sources,
     stdout_guard,
 )
-from planner.cli._app import _short as short_source
 from planner.presets import load_presets
 from planner.request import build_request
 from planner.sizing import LARGE_CLUSTER_GPUS, GoodputOptions, SizingResult, grid_transients

@@ -343,7 +343,7 @@ def test_planner_validate_json_is_one_object_with_runs_and_summary(capsys) -> No
     code, text = _run_cli(["validate", "--json"], capsys)
     assert code == 0
     payload = json.loads(text)
-    assert set(payload) == {"runs", "summary", "coefficients", "serving"}
+    assert set(payload) == {"runs", "summary", "coefficients", "serving", "failures"}
     run = payload["runs"][0]
     for key in ("id", "source", "published", "predicted_loo", "error_loo", "error_lofo"):
         assert key in run

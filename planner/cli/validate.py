@@ -95,7 +95,6 @@ def _print(payload: dict[str, Any]) -> None:
     cols = (
         "observed_utilisation",
         "goodput",
-        "observed_mfu",
         "error_in_sample",
         "error_loo",
         "error_lofo",

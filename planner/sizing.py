@@ -563,6 +563,15 @@ class FailureModel:
             self.spare_fraction = np.asarray(opt.hot_spare_fraction, dtype=float)
             self.sources["hot_spare_fraction"] = "user input"
 
+    def take(self, rows: np.ndarray) -> FailureModel:
+        """The model of some rows only (1-D per-row arrays indexed, scalars kept)."""
+        sub = object.__new__(FailureModel)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                value = value[rows]
+            setattr(sub, name, value)
+        return sub
+
     def spares(self, gpus: Any) -> Any:
         """Hot-spare GPUs for ``gpus`` training GPUs: whole systems of the chip."""
         gps = self.gpus_per_system
@@ -625,21 +634,31 @@ def gpus_for_deadline(
     naming ``days``.
     """
     k = np.asarray(effective_gpus, dtype=float)
-    n = np.maximum(k, 1.0)
-    converged = False
+    n = np.maximum(k / np.asarray(model(np.maximum(k, 1.0)).goodput, dtype=float), 1.0)
+    k = np.broadcast_to(k, np.shape(n))
+    flat = np.ndim(n) == 1  # iterate only the rows still moving (1-D arrays)
+    active = np.arange(np.size(n)) if flat else None
+    done = np.zeros(np.shape(n), dtype=bool)
     for _ in range(GOODPUT_MAX_ITERATIONS):
-        nxt = np.maximum(k / np.asarray(model(n).goodput, dtype=float), 1.0)
-        change = np.abs(nxt - n)
-        n = nxt
-        if np.all(change <= GOODPUT_TOLERANCE * n):
-            converged = True
-            break
-        if np.any(n > MAX_GPUS):
-            break
-    if not converged or np.any(n > MAX_GPUS):
-        bad = ~(n <= MAX_GPUS)
-        if not bad.any():
-            bad = np.ones(np.shape(n), dtype=bool)
+        if flat:
+            sub = model.take(active)
+            cur = n[active]
+            nxt = np.maximum(k[active] / np.asarray(sub(cur).goodput, dtype=float), 1.0)
+            n[active] = nxt
+            still = (np.abs(nxt - cur) > GOODPUT_TOLERANCE * nxt) & (nxt <= MAX_GPUS)
+            done[active[~still]] = True
+            active = active[still]
+            if active.size == 0:
+                break
+        else:
+            nxt = np.maximum(k / np.asarray(model(n).goodput, dtype=float), 1.0)
+            moving = np.abs(nxt - n) > GOODPUT_TOLERANCE * nxt
+            n = nxt
+            if not np.any(moving) or np.any(n > MAX_GPUS):
+                done = ~moving
+                break
+    bad = ~done | ~(n <= MAX_GPUS)
+    if np.any(bad):
         need, where = first_bad(np.broadcast_to(k, np.shape(n)), bad)
         shown = need if deadline_days is None else deadline_days
         if np.ndim(shown):

@@ -20,7 +20,13 @@ from planner.assumptions import SizingAssumptions
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
 from planner.presets import Preset, compare_to_published, get_preset
-from planner.sizing import SizingResult, compare_accelerators, size_training
+from planner.sizing import (
+    GoodputOptions,
+    SizingResult,
+    compare_accelerators,
+    size_training,
+    use_goodput_model,
+)
 from planner.workloads import TrainingRun
 
 #: Preset assumptions that describe the preset's own chip and are dropped on another chip.
@@ -37,6 +43,8 @@ class SizingRequest:
     days: float | None
     assumptions: SizingAssumptions
     preset: Preset | None = None
+    #: Changes to the failure model's defaults (goodput(N)); None: the defaults.
+    goodput_options: GoodputOptions | None = None
 
     def size(self, catalog: Catalog | None = None) -> SizingResult:
         """The sizing; from a preset it carries the published comparison only when every
@@ -51,6 +59,7 @@ class SizingRequest:
             days=self.days,
             assumptions=self.assumptions,
             catalog=catalog,
+            goodput_options=self.goodput_options,
         )
         if self.preset is None:
             return result
@@ -83,10 +92,21 @@ class SizingRequest:
         differs("gpus", p.gpus, self.gpus)
         differs("days", p.days, self.days)
         own = p.sizing_assumptions()
+        from planner.sizing import goodput_from_failure_model
+
+        def goodput_of(a: SizingAssumptions) -> Any:
+            return "model" if goodput_from_failure_model(a) else a.goodput
+
         for f in fields(SizingAssumptions):
-            if f.name in ("sources", "mfu_from_run_model", "design_pue"):
+            if f.name in ("sources", "mfu_from_run_model", "design_pue", "goodput"):
                 continue
             differs(f.name, getattr(own, f.name), getattr(self.assumptions, f.name))
+        differs("goodput", goodput_of(own), goodput_of(self.assumptions))
+        if self.goodput_options is not None:
+            for f in fields(self.goodput_options):
+                value = getattr(self.goodput_options, f.name)
+                if value is not None:
+                    rows.append({"field": f.name, "preset": None, "value": _plain(value)})
         differs("design_pue", own.grid_pue(), self.assumptions.grid_pue())
         return rows
 
@@ -108,6 +128,7 @@ def build_request(
     days: float | None = None,
     facility_profile: str | None = None,
     source: str = "user input",
+    goodput_options: GoodputOptions | None = None,
     **assumption_overrides: Any,
 ) -> SizingRequest:
     """Merge defaults, an optional preset and explicit values into a :class:`SizingRequest`.
@@ -116,6 +137,10 @@ def build_request(
     ``None`` means "not given". ``facility_profile`` sets both PUEs from ``data/facility.csv``
     (the annual ``pue`` for energy, the design-day ``design_pue`` for the grid peak) unless
     ``pue`` is given too (then the design-day PUE is ``design_pue`` if given, else derived).
+
+    ``goodput="model"`` (or ``goodput_options``, which change the failure model's
+    defaults) takes goodput(N) from the failure model even over a preset's stated goodput;
+    a number AND ``goodput_options`` together are refused (the number would ignore them).
     """
     p = get_preset(preset) if preset else None
     chip_changed = p is not None and accelerator is not None and accelerator != p.accelerator
@@ -133,6 +158,26 @@ def build_request(
         annual, design, _, design_source = facility.profile_pues(facility_profile)
         a = a.with_(where, pue=annual)
         a = a.with_(f"{where}: {design_source}", design_pue=design)
+    stated = assumption_overrides.get("goodput")
+    wants_model = isinstance(stated, str) and stated.strip().lower() == "model"
+    if isinstance(stated, str) and not wants_model:
+        try:  # a number typed as text (the CLI's --goodput 0.9)
+            assumption_overrides["goodput"] = float(stated)
+        except ValueError:
+            raise InputError("goodput", stated, "a fraction in (0, 1], or model") from None
+    options = goodput_options if goodput_options is not None and goodput_options.given() else None
+    if options is not None:
+        options.validate()
+        if stated is not None and not wants_model:
+            raise InputError(
+                "goodput",
+                stated,
+                "no stated goodput with failure-model options (failure rate, write "
+                "bandwidth, spares, checkpoint): they set goodput(N)",
+            )
+    if wants_model or options is not None:
+        a = use_goodput_model(a)
+        assumption_overrides = {k: v for k, v in assumption_overrides.items() if k != "goodput"}
     a = a.with_(source, **assumption_overrides)
     a.validate()
 
@@ -154,6 +199,7 @@ def build_request(
         days=req_days,
         assumptions=a,
         preset=p,
+        goodput_options=options,
     )
 
 

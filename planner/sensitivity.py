@@ -198,7 +198,8 @@ def sensitivity(
 
     base_values: dict[str, float | None] = {
         "mfu": _scalar("mfu", base_run.mfu),
-        "goodput": _scalar("goodput", a.goodput),
+        # the goodput used: stated, or the failure model's goodput(N) of the base sizing
+        "goodput": _scalar("goodput", base_run.goodput),
         "pue": _scalar("pue", a.pue),
         "electricity_usd_per_mwh": _scalar("electricity_usd_per_mwh", a.electricity_usd_per_mwh),
         "price_usd_per_gpu": _used("price_usd_per_gpu"),
@@ -252,7 +253,10 @@ def sensitivity(
         design = _scalar("design_pue", a.grid_pue()) * moved["pue"] / base_values["pue"]  # type: ignore[operator]
         moved["design_pue"] = np.clip(design, moved["pue"], PUE_RANGE[1])
     sized_a = a.with_(f"sensitivity +-{swing:.0%}", **moved)
-    result = size_training(run, chip, gpus=gpus, days=days, assumptions=sized_a)
+    # the base sizing's hot spares stay installed in every case (the failure model's count)
+    result = size_training(
+        run, chip, gpus=gpus, days=days, assumptions=sized_a, spare_gpus=base_run.spare_gpus
+    )
     primary = "days" if gpus is not None else "gpus"
     outputs = (primary, "facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2")
     values = {o: np.asarray(getattr(result, o), dtype=float) for o in outputs}

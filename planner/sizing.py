@@ -8,6 +8,22 @@ solved for days (GPUs given) or for GPUs (deadline given; rounded up to whole sy
 the days then recomputed for the GPUs actually installed, so ``days <= deadline_days``).
 Power and energy follow :mod:`planner.power`; money and carbon :mod:`planner.economics`.
 
+Goodput falls with scale. Unless the user, a preset or a scenario states one, goodput is
+``goodput(N)`` of the failure model (:mod:`planner.training.goodput`: cluster MTBF ~ 1 / N,
+Young's checkpoint interval, restarts, hot spares; calibrated on Llama 3 405B's 419
+interruptions in 54 days on 16,384 H100). With the GPUs given it is direct; with a deadline
+the GPUs solve ``N = FLOPs / (deadline x peak x MFU x goodput(N))`` by fixed-point
+iteration (:func:`gpus_for_deadline`), then round up to whole systems. Doubling the GPUs no
+longer halves the days. A run so large that ``N x goodput(N)`` cannot reach the work the
+deadline needs is refused (:class:`~planner.errors.ResultOutOfRange` naming ``days``).
+
+Hot spares (``hot_spare_fraction`` of ``data/goodput_assumptions.csv``, whole systems) are
+counted as installed hardware: their purchase (capex, amortised cost, rent) and embodied
+carbon, their nameplate in the peak power the grid must reserve, and their IDLE draw
+(``idle_power_fraction`` and ``non_gpu_load_fraction`` of ``data/transients.csv``) in the
+average power, energy, electricity and emissions. ``gpus`` stays the training GPUs;
+``spare_gpus`` is reported beside it.
+
 Everything is vectorised: any number (FLOPs, GPUs, days, MFU, PUE, prices...) may be a numpy
 array or pandas Series, and a million scenarios evaluate in one call
 (``benchmarks/bench_sizing.py``). Scalars come back as plain floats.
@@ -23,7 +39,7 @@ import pandas as pd
 
 from planner import amortization, economics, power
 from planner._arrays import ceil_whole, jsonable, out
-from planner.assumptions import SizingAssumptions
+from planner.assumptions import SizingAssumptions, default_table
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
 from planner.utilisation import utilisation_for_run
@@ -103,6 +119,12 @@ class SizingResult:
     published: list[dict[str, Any]] | None = None
     #: Inputs that differ from the preset's: ``{"field", "preset", "value"}`` dicts.
     changed_inputs: list[dict[str, Any]] | None = None
+    #: Idle hot-spare GPUs installed beside the training GPUs (0 unless the failure model
+    #: set the goodput): bought, and powered at idle (see the module docstring).
+    spare_gpus: Any = 0.0
+    #: The failure model behind ``goodput`` (:func:`goodput_model_dict`), or ``None`` when
+    #: the goodput was stated (user, preset, scenario).
+    goodput_model: dict[str, Any] | None = None
 
     @property
     def is_scalar(self) -> bool:
@@ -129,7 +151,7 @@ class SizingResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario with every numeric result column."""
-        skip = {"power_chain", "assumptions", *_PRESET_KEYS}
+        skip = {"power_chain", "assumptions", "goodput_model", *_PRESET_KEYS}
         cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         n = max((np.size(v) for v in cols.values() if isinstance(v, np.ndarray)), default=1)
         data = {k: (v if isinstance(v, np.ndarray) else np.repeat(v, n)) for k, v in cols.items()}
@@ -176,11 +198,17 @@ def _evaluate(
     gpus: Any,
     days: Any,
     a: SizingAssumptions,
+    spare_gpus: Any = 0.0,
+    tdp_w: Any = None,
 ) -> dict[str, Any]:
     """The physics, on arrays. Inputs are already validated.
 
     Peak (grid) facility power at the design-day PUE :meth:`SizingAssumptions.grid_pue`;
     average facility power, energy, electricity and emissions at the annual ``a.pue``.
+    With both ``gpus`` and ``days``, ``gpus`` were solved for the deadline ``days`` (the
+    failure model, :func:`gpus_for_deadline`). ``spare_gpus`` count in capex, rent,
+    embodied carbon and peak power at nameplate, and in the average power at idle draw
+    (``tdp_w`` needed then).
     """
     design_pue = a.grid_pue()
     sustained_flops_per_gpu = (
@@ -190,7 +218,7 @@ def _evaluate(
     flops = np.asarray(flops, dtype=float)
     if gpus is not None:
         gpus_arr = np.asarray(gpus, dtype=float)
-        deadline = None
+        deadline = None if days is None else np.asarray(days, dtype=float)
     else:
         deadline = np.asarray(days, dtype=float)
         gpus_exact = flops / (deadline * SECONDS_PER_DAY * sustained_flops_per_gpu)
@@ -205,8 +233,10 @@ def _evaluate(
     gpu_hours = gpus_arr * hours
     systems = ceil_whole(gpus_arr / gps)
 
+    spares = np.asarray(spare_gpus, dtype=float)
+    installed = gpus_arr + spares  # hot spares are bought and powered
     server_w = power.system_power_per_gpu_w(system_power_kw, gpus_per_system)
-    it_peak_mw = gpus_arr * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
+    it_peak_mw = installed * power.it_power_per_gpu_w(server_w, a.network_overhead) / power.W_PER_MW
     # two PUEs: the grid peak at the design day, energy at the annual average
     facility_peak_mw = power.facility_power_w(it_peak_mw, design_pue)
     avg_server_w = power.average_server_power_per_gpu_w(
@@ -215,13 +245,20 @@ def _evaluate(
     it_avg_mw = (
         gpus_arr * power.it_power_per_gpu_w(avg_server_w, a.network_overhead) / power.W_PER_MW
     )
+    if np.any(spares > 0):
+        it_avg_mw = (
+            it_avg_mw
+            + spares
+            * power.it_power_per_gpu_w(spare_idle_server_w(server_w, tdp_w), a.network_overhead)
+            / power.W_PER_MW
+        )
     facility_avg_mw = power.facility_power_w(it_avg_mw, a.pue)
     energy = power.energy_mwh(facility_avg_mw, hours)
 
     electricity = economics.electricity_cost_usd(energy, a.electricity_usd_per_mwh)
     econ = amortization.run_economics(
         "(prices given)",
-        gpus_arr,
+        installed,
         days_arr,
         it_power_mw=it_peak_mw,
         electricity_cost_usd=electricity,
@@ -243,6 +280,7 @@ def _evaluate(
     return {
         "flops": out(flops),
         "gpus": out(gpus_arr),
+        "spare_gpus": out(spares + 0.0 * gpus_arr),
         "systems": out(systems),
         "days": out(days_arr),
         "deadline_days": None if deadline is None else out(deadline),
@@ -364,9 +402,361 @@ def resolve_assumptions(
 ) -> SizingAssumptions:
     """Defaults, then ``assumptions``, then keyword ``overrides``; validated."""
     base = assumptions if assumptions is not None else SizingAssumptions.defaults()
+    base, overrides = with_goodput_request(base, overrides)
     resolved = base.with_(source, **overrides) if overrides else base
     resolved.validate()
     return resolved
+
+
+# --------------------------------------------------------------------------------------
+# Goodput from the failure model (planner.training.goodput)
+# --------------------------------------------------------------------------------------
+
+#: What ``goodput`` may be set to (besides a fraction, or ``None``) to ask for the failure model.
+GOODPUT_MODEL = "model"
+#: Fixed-point iterations allowed when solving the GPUs for a deadline, and the relative
+#: change in GPUs that counts as converged (a thousandth of a GPU on a 1,000-GPU run).
+GOODPUT_MAX_ITERATIONS = 200
+GOODPUT_TOLERANCE = 1e-9
+
+
+def goodput_from_failure_model(a: SizingAssumptions) -> bool:
+    """True when no one stated a goodput: sizing then takes ``goodput(N)`` from the failure
+    model. A value from the user, a preset or a scenario (any source other than the default
+    table) is kept as stated."""
+    return str(a.sources.get("goodput", "")).startswith("default:")
+
+
+def use_goodput_model(a: SizingAssumptions) -> SizingAssumptions:
+    """``a`` with its goodput back to "from the failure model" (``goodput="model"``)."""
+    row = default_table()["goodput"]
+    return a.with_("default: " + row.source, goodput=row.value)
+
+
+def with_goodput_request(
+    a: SizingAssumptions, overrides: dict[str, Any]
+) -> tuple[SizingAssumptions, dict[str, Any]]:
+    """Take ``goodput="model"`` out of keyword overrides: it resets ``a`` to the failure
+    model instead of setting a number."""
+    value = overrides.get("goodput")
+    if isinstance(value, str) and value.strip().lower() == GOODPUT_MODEL:
+        rest = {k: v for k, v in overrides.items() if k != "goodput"}
+        return use_goodput_model(a), rest
+    return a, overrides
+
+
+def spare_idle_server_w(server_power_per_gpu_w: Any, tdp_w: Any) -> Any:
+    """Idle draw of a hot-spare GPU with its server share, W: GPU TDP x
+    ``idle_power_fraction`` + the non-GPU nameplate x ``non_gpu_load_fraction``
+    (``data/transients.csv``)."""
+    from planner.training.transients import load_transient_assumptions
+
+    t = load_transient_assumptions()
+    server = np.asarray(server_power_per_gpu_w, dtype=float)
+    tdp = np.asarray(tdp_w, dtype=float)
+    return tdp * t["idle_power_fraction"].value + np.maximum(server - tdp, 0.0) * (
+        t["non_gpu_load_fraction"].value
+    )
+
+
+def checkpoint_params(run: TrainingRun) -> Any:
+    """Parameters a checkpoint holds: the run's total parameters, else its active ones, else
+    Chinchilla-optimal for its FLOPs (``sqrt(FLOPs / 120)``, as the run model assumes)."""
+    if run.params is not None:
+        return np.asarray(run.params, dtype=float)
+    if run.effective_active_params is not None:
+        return np.asarray(run.effective_active_params, dtype=float)
+    from planner.utilisation import active_params_for_flops
+
+    return active_params_for_flops(run.total_flops())
+
+
+#: Clusters at least this large show the goodput penalty next to the answer (faces).
+LARGE_CLUSTER_GPUS = 100_000
+
+
+@dataclass(frozen=True)
+class GoodputOptions:
+    """A user's changes to the failure model's defaults (``None``: the chip generation's
+    default in ``data/goodput_assumptions.csv``).
+
+    Attributes
+    ----------
+    failure_rate_per_gpu_hour : interruptions per GPU-hour (> 0), split into hardware and
+        other in the generation's default proportion.
+    write_bandwidth_gb_s_per_gpu : checkpoint write bandwidth per GPU, GB/s (> 0).
+    hot_spare_fraction : idle spare GPUs per training GPU, in [0, 1].
+    checkpoint : ``"blocking"`` or ``"async"`` (in-memory snapshot, background write).
+    """
+
+    failure_rate_per_gpu_hour: float | None = None
+    write_bandwidth_gb_s_per_gpu: float | None = None
+    hot_spare_fraction: float | None = None
+    checkpoint: str | None = None
+
+    def given(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def validate(self) -> None:
+        """One :class:`InputError` naming the first bad field, its value as given and the
+        allowed range."""
+        if self.failure_rate_per_gpu_hour is not None:
+            check_positive("failure_rate_per_gpu_hour", self.failure_rate_per_gpu_hour)
+        if self.write_bandwidth_gb_s_per_gpu is not None:
+            check_positive("write_bandwidth_gb_s_per_gpu", self.write_bandwidth_gb_s_per_gpu)
+        if self.hot_spare_fraction is not None:
+            check_range("hot_spare_fraction", self.hot_spare_fraction, 0.0, 1.0)
+        if self.checkpoint is not None and self.checkpoint not in ("blocking", "async"):
+            raise InputError("checkpoint", self.checkpoint, "one of: blocking, async")
+
+
+class FailureModel:
+    """``goodput(N)`` for one run on one chip, or per row on mixed chips (vectorised).
+
+    The defaults of each chip's generation (``data/goodput_assumptions.csv``) are looked up
+    once; :meth:`__call__` then evaluates :func:`planner.training.goodput.goodput` on arrays.
+    """
+
+    def __init__(
+        self,
+        chip_ids: Any,
+        codes: Any,
+        params: Any,
+        gpus_per_system: Any,
+        options: GoodputOptions | None = None,
+    ) -> None:
+        from planner.training.goodput import defaults_for
+
+        table = [defaults_for(c) for c in chip_ids]
+        self.codes = codes
+        self.params = params
+        self.gpus_per_system = np.asarray(gpus_per_system, dtype=float)
+
+        def col(name: str) -> Any:
+            return np.asarray([getattr(d, name) for d in table], dtype=float)[codes]
+
+        self.hw = col("failure_rate_hardware_per_gpu_hour")
+        self.other = col("failure_rate_other_per_gpu_hour")
+        self.bytes_per_param = col("checkpoint_bytes_per_param")
+        self.write_bw = col("write_bandwidth_gb_s_per_gpu")
+        self.restart_s = col("restart_recovery_minutes") * 60.0
+        self.host_bw = col("host_copy_bandwidth_gb_s_per_gpu")
+        self.replace_s = col("node_replacement_hours") * 3600.0
+        self.spare_fraction = col("hot_spare_fraction")
+        first = table[int(np.ravel(np.asarray(codes))[0])]
+        self.generation = first.generation
+        self.sources = {
+            "failure_rate_per_gpu_hour": first.sources["failure_rate_hardware_per_gpu_hour"],
+            **first.sources,
+        }
+        opt = options or GoodputOptions()
+        self.checkpoint = opt.checkpoint or "blocking"
+        if opt.failure_rate_per_gpu_hour is not None:
+            share = self.hw / (self.hw + self.other)
+            self.hw = opt.failure_rate_per_gpu_hour * share
+            self.other = opt.failure_rate_per_gpu_hour * (1.0 - share)
+            self.sources["failure_rate_per_gpu_hour"] = "user input"
+        if opt.write_bandwidth_gb_s_per_gpu is not None:
+            self.write_bw = np.asarray(opt.write_bandwidth_gb_s_per_gpu, dtype=float)
+            self.sources["write_bandwidth_gb_s_per_gpu"] = "user input"
+        if opt.hot_spare_fraction is not None:
+            self.spare_fraction = np.asarray(opt.hot_spare_fraction, dtype=float)
+            self.sources["hot_spare_fraction"] = "user input"
+
+    def take(self, rows: np.ndarray) -> FailureModel:
+        """The model of some rows only (1-D per-row arrays indexed, scalars kept)."""
+        sub = object.__new__(FailureModel)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                value = value[rows]
+            setattr(sub, name, value)
+        return sub
+
+    def spares(self, gpus: Any) -> Any:
+        """Hot-spare GPUs for ``gpus`` training GPUs: whole systems of the chip."""
+        gps = self.gpus_per_system
+        n = np.asarray(gpus, dtype=float)
+        return np.ceil(n * self.spare_fraction / gps - 1e-9) * gps
+
+    def __call__(self, gpus: Any) -> Any:
+        from planner.training.goodput import goodput
+
+        return goodput(
+            gpus,
+            self.params,
+            failure_rate_hardware_per_gpu_hour=self.hw,
+            failure_rate_other_per_gpu_hour=self.other,
+            checkpoint_bytes_per_param=self.bytes_per_param,
+            write_bandwidth_gb_s_per_gpu=self.write_bw,
+            restart_recovery_s=self.restart_s,
+            host_copy_bandwidth_gb_s_per_gpu=self.host_bw,
+            spare_gpus=self.spares(gpus),
+            node_replacement_s=self.replace_s,
+            checkpoint=self.checkpoint,  # type: ignore[arg-type]
+            sources=self.sources,
+        )
+
+
+def failure_model(
+    chip_ids: Any,
+    codes: Any,
+    params: Any,
+    gpus_per_system: Any,
+    options: GoodputOptions | None = None,
+) -> FailureModel | None:
+    """The :class:`FailureModel` of the chips, or ``None`` (the default goodput of
+    ``data/assumptions.csv`` stays) when a chip of the user's own catalog has no generation
+    in ``data/goodput_assumptions.csv``."""
+    from planner.training.goodput import generation_of
+
+    try:
+        for chip in chip_ids:
+            generation_of(chip)
+    except InputError:
+        return None
+    return FailureModel(chip_ids, codes, params, gpus_per_system, options)
+
+
+def gpus_for_deadline(
+    effective_gpus: Any,
+    model: FailureModel,
+    gpus_per_system: Any,
+    whole_systems: bool,
+    deadline_days: Any = None,
+) -> Any:
+    """GPUs N with ``N x goodput(N) >= effective_gpus`` (the GPUs the work needs at goodput
+    1), rounded up to whole systems (or GPUs), at least one.
+
+    Fixed point ``N <- effective / goodput(N)`` from ``N = effective``: N rises monotonically
+    to the smallest solution, converging fast while goodput varies slowly with N (its
+    elasticity is the contraction factor). Where it does not converge (``N x goodput(N)``
+    peaks below the work) or passes :data:`MAX_GPUS`, raises :class:`ResultOutOfRange`
+    naming ``days``.
+    """
+    k = np.asarray(effective_gpus, dtype=float)
+    n = np.maximum(k / np.asarray(model(np.maximum(k, 1.0)).goodput, dtype=float), 1.0)
+    k = np.broadcast_to(k, np.shape(n))
+    flat = np.ndim(n) == 1  # iterate only the rows still moving (1-D arrays)
+    active = np.arange(np.size(n)) if flat else None
+    done = np.zeros(np.shape(n), dtype=bool)
+    for _ in range(GOODPUT_MAX_ITERATIONS):
+        if flat:
+            sub = model.take(active)
+            cur = n[active]
+            nxt = np.maximum(k[active] / np.asarray(sub(cur).goodput, dtype=float), 1.0)
+            n[active] = nxt
+            still = (np.abs(nxt - cur) > GOODPUT_TOLERANCE * nxt) & (nxt <= MAX_GPUS)
+            done[active[~still]] = True
+            active = active[still]
+            if active.size == 0:
+                break
+        else:
+            nxt = np.maximum(k / np.asarray(model(n).goodput, dtype=float), 1.0)
+            moving = np.abs(nxt - n) > GOODPUT_TOLERANCE * nxt
+            n = nxt
+            if not np.any(moving) or np.any(n > MAX_GPUS):
+                done = ~moving
+                break
+    bad = ~done | ~(n <= MAX_GPUS)
+    if np.any(bad):
+        need, where = first_bad(np.broadcast_to(k, np.shape(n)), bad)
+        shown = need if deadline_days is None else deadline_days
+        if np.ndim(shown):
+            shown, _ = first_bad(np.broadcast_to(np.asarray(shown, dtype=float), np.shape(n)), bad)
+        raise ResultOutOfRange(
+            "days",
+            shown,
+            "a deadline some cluster can meet",
+            detail="failures and restarts cap a synchronous run: N x goodput(N) never reaches "
+            f"the {need:,.0f} GPUs at goodput 1 the work needs by then; give more days, or "
+            "state a goodput" + (f"; {where}" if where else ""),
+        )
+    gps = np.asarray(gpus_per_system, dtype=float)
+    for _ in range(4):  # whole systems; one more where rounding left N x goodput(N) short
+        rounded = (
+            np.maximum(ceil_whole(n / gps), 1.0) * gps
+            if whole_systems
+            else np.maximum(ceil_whole(n), 1.0)
+        )
+        short = rounded * np.asarray(model(rounded).goodput, dtype=float) < k * (1 - 1e-12)
+        if not np.any(short):
+            return rounded
+        n = np.where(short, rounded + (gps if whole_systems else 1.0), rounded)
+    return rounded
+
+
+def goodput_model_dict(result: Any) -> dict[str, Any]:
+    """What a sizing reports of the failure model (``SizingResult.goodput_model``): floats
+    (arrays stay arrays until :meth:`SizingResult.to_dict`: a million-row list costs more
+    than the sizing), whole spare GPUs as int."""
+    keys = (
+        "mtbf_hours",
+        "failures_per_day",
+        "checkpoint_interval_s",
+        "checkpoint_write_s",
+        "checkpoint_blocking_s",
+        "checkpoint_size_tb",
+        "restart_recovery_s",
+        "lost_work_per_failure_s",
+        "spare_gpus",
+        "checkpoint_mode",
+        "interval_rule",
+        "sources",
+    )
+    d: dict[str, Any] = {}
+    for k in keys:
+        value = getattr(result, k)
+        if not isinstance(value, str | dict):
+            value = out(value)
+            if k == "spare_gpus" and np.ndim(value) == 0:
+                value = int(value)
+        d[k] = value
+    return d
+
+
+def _goodput_source(g: Any, r: Any) -> str:
+    first = float(np.ravel(np.asarray(r.mtbf_hours))[0])
+    tau = float(np.ravel(np.asarray(r.checkpoint_interval_s))[0])
+    spares = float(np.ravel(np.asarray(r.spare_gpus))[0])
+    head = "failure model (planner.training.goodput)"
+    if np.ndim(g) == 0:
+        head += (
+            f": MTBF {first:.3g} h, a checkpoint every {tau / 60:.3g} min, "
+            f"{spares:,.0f} hot-spare GPUs"
+        )
+    return head + "; failure rate: " + str(r.sources.get("failure_rate_per_gpu_hour", ""))
+
+
+def _apply_failure_model(
+    a: SizingAssumptions,
+    model: FailureModel | None,
+    *,
+    flops: Any,
+    peak_tflops: Any,
+    gpus: Any,
+    days: Any,
+    gpus_per_system: Any,
+) -> tuple[SizingAssumptions, Any, Any, Any]:
+    """``(assumptions, gpus, spare_gpus, goodput result)``: goodput(N) set from the failure
+    model when ``model`` is given (GPUs solved for a deadline), else unchanged."""
+    if model is None:
+        return a, gpus, 0.0, None
+    if gpus is None:
+        with np.errstate(over="ignore"):
+            effective = np.asarray(flops, dtype=float) / (
+                np.asarray(days, dtype=float)
+                * SECONDS_PER_DAY
+                * np.asarray(peak_tflops, dtype=float)
+                * 1e12
+                * np.asarray(a.mfu, dtype=float)
+            )
+        if np.any(~np.isfinite(effective) | (effective > MAX_GPUS)):
+            return a, gpus, 0.0, None  # absurd already at goodput 1: _check_outputs says why
+        gpus = gpus_for_deadline(effective, model, gpus_per_system, a.whole_systems, days)
+    result = model(gpus)
+    g = out(result.goodput)
+    a = a.with_(_goodput_source(g, result), goodput=g)
+    return a, gpus, result.spare_gpus, result
 
 
 def size_training(
@@ -377,6 +767,8 @@ def size_training(
     days: Any = None,
     assumptions: SizingAssumptions | None = None,
     catalog: Catalog | None = None,
+    goodput_options: GoodputOptions | None = None,
+    spare_gpus: Any = None,
     **overrides: Any,
 ) -> SizingResult:
     """Size a training run on one chip, given either the GPUs or the deadline.
@@ -393,8 +785,16 @@ def size_training(
         Deadline in days: the result gives the GPUs (whole systems) and the achieved days.
     assumptions : SizingAssumptions, optional
         Defaults from ``data/assumptions.csv`` when omitted.
+    goodput_options : GoodputOptions, optional
+        Changes to the failure model's defaults (failure rate, write bandwidth, spares,
+        asynchronous checkpoints); used when the goodput comes from the failure model.
+    spare_gpus : int or array, optional
+        Hot spares installed beside a STATED goodput (e.g. a sensitivity case carrying the
+        failure model's count of its base case); the failure model sets its own.
     **overrides
         Any :class:`SizingAssumptions` field (``mfu=0.5``, ``pue=1.1``, ``precision="fp8"``).
+        ``goodput=None`` or ``goodput="model"``: goodput(N) from the failure model (the
+        default); a number states it.
 
     Returns
     -------
@@ -417,6 +817,25 @@ def size_training(
     flops = run.total_flops()
     a = with_run_model(a, run, chip, gpus)
     a = _with_measured_load(a, chip)
+    if goodput_options is not None:
+        goodput_options.validate()
+    model = (
+        failure_model([chip.id], 0, checkpoint_params(run), chip.gpus_per_system, goodput_options)
+        if goodput_from_failure_model(a)
+        else None
+    )
+    a, sized_gpus, spares, g_result = _apply_failure_model(
+        a,
+        model,
+        flops=flops,
+        peak_tflops=peak,
+        gpus=gpus,
+        days=days,
+        gpus_per_system=chip.gpus_per_system,
+    )
+    if g_result is None and spare_gpus is not None:
+        check_range("spare_gpus", spare_gpus, 0.0, MAX_GPUS)
+        spares = spare_gpus
     price, rent, embodied = _chip_economics(chip, a)
     values = _evaluate(
         flops=flops,
@@ -426,9 +845,11 @@ def size_training(
         price_usd_per_gpu=price,
         rent_usd_per_gpu_hour=rent,
         embodied_kgco2e_per_gpu=embodied,
-        gpus=gpus,
+        gpus=sized_gpus,
         days=days,
         a=a,
+        spare_gpus=spares,
+        tdp_w=chip.tdp_w,
     )
     _check_outputs(values, a, price=price, rent=rent, chip=chip.id)
     scalar_power = (
@@ -463,6 +884,14 @@ def size_training(
         pue=out(a.pue),
         power_chain=chain,
         assumptions=_assumption_list(run, chip, a, peak),
+        goodput_model=None
+        if g_result is None
+        else {
+            **goodput_model_dict(g_result),
+            "goodput_lost_days": out(
+                np.asarray(values["days"]) * (1.0 - np.asarray(a.goodput, dtype=float))
+            ),
+        },
         **values,
     )
 
@@ -478,22 +907,16 @@ def with_run_model(
 ) -> SizingAssumptions:
     """MFU from the run model when no MFU was given (user, preset, scenario).
 
-    The model predicts MFU x goodput; MFU = prediction / goodput keeps the product. Under a
-    deadline the GPUs are not known yet: the model's cluster term is 0 on the shipped runs,
-    so the prediction does not depend on them.
+    The run model learns MFU alone: it is fitted to the published runs' utilisation divided
+    by their goodput from the failure model, and sizing multiplies goodput back (goodput(N)
+    of the failure model, or the goodput stated), so failures are not counted twice. Under
+    a deadline the GPUs are not known yet: the model's cluster term is 0 on the shipped
+    runs, so the prediction does not depend on them.
     """
     if not a.mfu_from_run_model:
         return a
     est = utilisation_for_run(run, chip, gpus, a.precision)
-    mfu = np.asarray(est.value, dtype=float) / np.asarray(a.goodput, dtype=float)
-    if np.any(mfu > 1.0):
-        raise InputError(
-            "goodput",
-            float(np.min(a.goodput)),
-            f"at least the run model's MFU x goodput ({float(np.max(est.value)):.2f})",
-        )
-    source = est.explanation + f" (MFU = {float(np.ravel(mfu)[0]):.3g} = that / goodput)"
-    return replace(a.with_(source, mfu=out(mfu)), mfu_from_run_model=True)
+    return replace(a.with_(est.explanation, mfu=out(est.value)), mfu_from_run_model=True)
 
 
 def _with_measured_load(a: SizingAssumptions, chip: Accelerator) -> SizingAssumptions:
@@ -753,22 +1176,33 @@ def size_frame(
         est = utilisation_for_run(
             run, np.asarray(uniques, dtype=object)[codes], gpus, a.precision, catalog=cat
         )
-        mfu = est.value / np.asarray(a.goodput, dtype=float)
         a = replace(
-            a.with_(est.explanation + " (per row; MFU = that / goodput)", mfu=mfu),
+            a.with_(est.explanation + " (per row)", mfu=est.value),
             mfu_from_run_model=True,
         )
+    gps = per_row("gpus_per_system")
+    flops = run.total_flops()
+    model = (
+        failure_model(list(uniques), codes, checkpoint_params(run), gps)
+        if goodput_from_failure_model(a)
+        else None
+    )
+    a, sized_gpus, spares, _ = _apply_failure_model(
+        a, model, flops=flops, peak_tflops=peak, gpus=gpus, days=days, gpus_per_system=gps
+    )
     values = _evaluate(
         embodied_kgco2e_per_gpu=per_row_econ("embodied_kgco2e_per_gpu"),
-        flops=run.total_flops(),
+        flops=flops,
         peak_tflops=peak,
-        gpus_per_system=per_row("gpus_per_system"),
+        gpus_per_system=gps,
         system_power_kw=per_row("system_power_kw"),
         price_usd_per_gpu=price,
         rent_usd_per_gpu_hour=rent,
-        gpus=gpus,
+        gpus=sized_gpus,
         days=days,
         a=a,
+        spare_gpus=spares,
+        tdp_w=per_row("tdp_w"),
     )
     _check_outputs(values, a, price=price, rent=rent)
     n = len(scenarios)
@@ -778,6 +1212,7 @@ def size_frame(
     }
     result = pd.DataFrame(data, index=scenarios.index)
     result.insert(0, "accelerator", np.asarray(uniques, dtype=object)[codes])
+    result["goodput"] = np.broadcast_to(np.asarray(a.goodput, dtype=float), n)
     return result
 
 
@@ -819,3 +1254,53 @@ def grid_fit(result: SizingResult | dict[str, Any], grid_mw: float) -> GridFit:
         max_systems=max_systems,
         max_gpus=max_systems * int(d["gpus_per_system"]),
     )
+
+
+def grid_transients(
+    result: SizingResult | dict[str, Any], ramp_limit_mw_per_s: float | None = None
+) -> dict[str, Any]:
+    """The power transients a (scalar) sized run puts on the grid, and what tames them.
+
+    From :mod:`planner.training.transients` at the run's training GPUs, chip, network
+    overhead and annual PUE: ``swing_mw`` (compute vs communication phase, every step),
+    ``ramp_rate_mw_per_s``, ``swing_frequency_hz``, ``failure_drop_mw`` (a failure stops
+    the job) and their ``sources``. With ``ramp_limit_mw_per_s`` (the utility's limit),
+    ``mitigations`` lists each option (none, battery, GPU power smoothing, smoothing +
+    storage) with the battery MW / MWh, the grid-side swing and ramp, the extra energy and
+    the grid connection to reserve (:func:`planner.training.transients.mitigation_options`).
+
+    Raises
+    ------
+    InputError
+        If ``ramp_limit_mw_per_s`` is not a finite number > 0.
+    """
+    from planner.training.transients import mitigation_options, training_power_profile
+
+    if ramp_limit_mw_per_s is not None:
+        check_positive("ramp_limit_mw_per_s", ramp_limit_mw_per_s)
+    d = result.to_dict() if isinstance(result, SizingResult) else result
+    items = d.get("assumptions", {})
+
+    def used(name: str) -> Any:
+        return items.get(name, {}).get("value")
+
+    profile = training_power_profile(
+        float(d["gpus"]),
+        str(d["accelerator"]),
+        network_overhead=used("network_overhead"),
+        pue=d.get("pue"),
+    )
+    out_d: dict[str, Any] = {
+        "swing_mw": profile.swing_mw,
+        "ramp_rate_mw_per_s": profile.ramp_rate_mw_per_s,
+        "swing_frequency_hz": profile.swing_frequency_hz,
+        "failure_drop_mw": profile.failure_drop_mw,
+        "compute_it_mw": profile.compute_it_mw,
+        "communication_it_mw": profile.communication_it_mw,
+        "sources": dict(profile.sources),
+    }
+    if ramp_limit_mw_per_s is not None:
+        options = mitigation_options(profile, ramp_limit_mw_per_s=float(ramp_limit_mw_per_s))
+        out_d["ramp_limit_mw_per_s"] = float(ramp_limit_mw_per_s)
+        out_d["mitigations"] = jsonable_rows(options.to_dict(orient="records"))
+    return out_d

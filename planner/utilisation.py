@@ -1,4 +1,4 @@
-"""Effective utilisation (MFU x goodput) from a small model fitted to published training runs.
+"""MFU from a small model fitted to published training runs, with goodput separated.
 
 A planner that applies one constant utilisation to every chip, precision and model is off by
 1.4-2.6x on H100-era runs. This module replaces the constant with a model fitted to the
@@ -16,9 +16,16 @@ dense peak from the catalog (:meth:`planner.catalog.Accelerator.dense_tflops`). 
 goodput: everything between the paper peak and the published wall clock (kernels,
 communication, pipeline bubbles, failures, restarts, evaluation pauses).
 
+Goodput is separated out: each run's goodput comes from the failure model
+(:func:`planner.training.goodput.goodput_for` at its GPUs, chip and total parameters;
+:func:`run_goodput`), and the model is fitted to ``observed_mfu = u / goodput``. The model
+therefore predicts MFU alone; sizing multiplies back goodput(N) of the cluster it sizes, so
+failures are counted once. Validation compares the predicted MFU x the run's goodput with
+the published figure.
+
 The model (auditable: seven coefficients, :meth:`UtilisationModel.coefficient_table`)::
 
-    logit(u) = b0 + b1 chip_generation + b2 low_precision + b3 moe + b4 model_scale
+    logit(MFU) = b0 + b1 chip_generation + b2 low_precision + b3 moe + b4 model_scale
                   + b5 chip_generation x model_scale + b6 cluster_scale
 
 - ``chip_generation`` = log2(dense BF16 peak / 312 TFLOP/s): doublings of peak over the A100.
@@ -221,7 +228,35 @@ def _load_runs_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> pd.DataFr
     for index, rec in enumerate(raw.to_dict(orient="records")):
         line = index + 2
         rows.append(_validate_row(file, line, rec, catalog, seen))
-    return pd.DataFrame(rows)
+    return _with_goodput(pd.DataFrame(rows), catalog)
+
+
+def run_goodput(runs: pd.DataFrame, catalog: Catalog | None = None) -> np.ndarray:
+    """Goodput of each published run from the failure model
+    (:func:`planner.training.goodput.goodput_for` at the run's GPUs, chip and total
+    parameters). A run whose GPU count is unpublished takes the geometric mean GPU count of
+    the runs that publish theirs (as the run model's ``cluster_scale`` does)."""
+    from planner.training.goodput import goodput_for
+
+    gpus = runs["gpus"].to_numpy(dtype=float)
+    known = gpus[~np.isnan(gpus)]
+    fill = float(np.exp(np.mean(np.log(known)))) if known.size else REFERENCE_GPUS
+    gpus = np.where(np.isnan(gpus), fill, gpus)
+    out = np.empty(len(runs))
+    chips = runs["chip"].to_numpy()
+    params = runs["total_params"].to_numpy(dtype=float)
+    for chip in dict.fromkeys(chips):
+        rows = chips == chip
+        out[rows] = goodput_for(np.round(gpus[rows]), str(chip), params[rows]).goodput
+    return out
+
+
+def _with_goodput(runs: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """``goodput`` (the failure model's, :func:`run_goodput`) and ``observed_mfu`` =
+    ``observed_utilisation / goodput``: what the run model is fitted to."""
+    runs["goodput"] = run_goodput(runs, catalog)
+    runs["observed_mfu"] = runs["observed_utilisation"] / runs["goodput"]
+    return runs
 
 
 def _number(file: str, line: int, rec: dict[str, str], col: str, *, required: bool) -> float:
@@ -378,7 +413,8 @@ def _expit(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class UtilisationModel:
-    """A fitted run model: coefficients in logit space and the GPU-count fill value.
+    """A fitted run model (of MFU, goodput separated): coefficients in logit space and the
+    GPU-count fill value.
 
     Attributes
     ----------
@@ -423,7 +459,7 @@ class UtilisationModel:
         )
 
     def predict_from_features(self, x: np.ndarray) -> np.ndarray:
-        """Effective utilisation in (0, 1) for a design matrix from :func:`design_matrix`."""
+        """MFU in (0, 1) for a design matrix from :func:`design_matrix`."""
         return _expit(x @ self.coefficients)
 
     def coefficient_table(self) -> pd.DataFrame:
@@ -460,7 +496,8 @@ def fit_utilisation(runs: pd.DataFrame, *, ridge: float = RIDGE_LAMBDA) -> Utili
         runs["gpus"].to_numpy(dtype=float),
         log10_gpus_fill=fill,
     )
-    y = _logit(runs["observed_utilisation"].to_numpy(dtype=float)) - x @ PRIOR
+    target = runs["observed_mfu"] if "observed_mfu" in runs else runs["observed_utilisation"]
+    y = _logit(target.to_numpy(dtype=float)) - x @ PRIOR
     delta = _lad_ridge(x, y, ridge, free=np.ones(x.shape[1], dtype=bool))
     if delta[_CLUSTER] > 0:  # the <= 0 constraint binds: refit with the coefficient at 0
         free = np.ones(x.shape[1], dtype=bool)
@@ -520,8 +557,8 @@ class UtilisationEstimate:
     Attributes
     ----------
     value : float or ndarray
-        Effective utilisation (MFU x goodput) as a fraction of the dense peak at the requested
-        precision, in (0, 1).
+        MFU (goodput separated out: the failure model's, multiplied back by sizing) as a
+        fraction of the dense peak at the requested precision, in (0, 1).
     explanation : str
         One line naming the inputs and the cross-validated error (first scenario for arrays).
     cv_median_abs_error : float
@@ -580,7 +617,8 @@ def predict_utilisation(
     catalog: Catalog | None = None,
     model: UtilisationModel | None = None,
 ) -> UtilisationEstimate:
-    """Effective utilisation (MFU x goodput) the published record implies for a scenario.
+    """MFU the published record implies for a scenario (goodput separated: multiply by
+    goodput(N) of :mod:`planner.training.goodput` for the wall-clock utilisation).
 
     Vectorised: every argument may be a scalar or a numpy array (broadcast together); a
     million scenarios take well under a second (``benchmarks/bench_utilisation.py``).
@@ -659,14 +697,15 @@ def explain(
     cv_median_abs_error: float,
     cv_error_band: tuple[float, float] | None = None,
 ) -> str:
-    """One line a user can check, e.g. ``MFU x goodput 0.29 from the run model: H100, BF16,
+    """One line a user can check, e.g. ``MFU 0.31 from the run model: H100, BF16,
     dense, 70B active, 8,192 GPUs; cross-validated median error 15% (4 in 5 published runs
     within -34%/+39%)``."""
     cluster = "GPUs to be sized" if math.isnan(gpus) else f"{gpus:,.0f} GPUs"
     text = (
-        f"MFU x goodput {utilisation:.2f} from the run model: {chip.upper()}, "
+        f"MFU {utilisation:.3g} from the run model: {chip.upper()}, "
         f"{precision.upper()}, {'MoE' if moe else 'dense'}, {_params(active_params)} active, "
-        f"{cluster}; cross-validated median error {cv_median_abs_error:.0%}"
+        f"{cluster}; fitted to published MFU x goodput / the failure model's goodput; "
+        f"cross-validated median error {cv_median_abs_error:.0%}"
     )
     if cv_error_band is not None and all(math.isfinite(b) for b in cv_error_band):
         lo, hi = cv_error_band
@@ -750,9 +789,11 @@ class RunValidation:
     """Every published run next to the model, and the summary figures.
 
     ``runs`` has one row per run: ``id, family, chip, precision, gpus, active_params, moe,
-    source, published, published_unit, observed_utilisation``, and for each of
+    source, published, published_unit, observed_utilisation, goodput`` (the failure model's
+    at the run's GPUs), ``observed_mfu`` (= observed_utilisation / goodput), and for each of
     ``in_sample``, ``loo`` (leave-one-out) and ``lofo`` (leave-one-family-out):
-    ``utilisation_<kind>``, ``predicted_<kind>`` (in the published unit) and
+    ``utilisation_<kind>`` (predicted MFU x the run's goodput), ``predicted_<kind>`` (in
+    the published unit) and
     ``error_<kind>`` (signed fraction, predicted / published - 1).
     """
 
@@ -782,6 +823,12 @@ def _plain(value: Any) -> Any:
 
 
 def _predict_runs(model: UtilisationModel, runs: pd.DataFrame) -> np.ndarray:
+    """Predicted MFU x goodput of published runs: the model's MFU x the run's goodput."""
+    goodput = runs["goodput"].to_numpy(dtype=float) if "goodput" in runs else 1.0
+    return _predict_mfu(model, runs) * goodput
+
+
+def _predict_mfu(model: UtilisationModel, runs: pd.DataFrame) -> np.ndarray:
     x = model.features(
         runs["bf16_dense_tflops"].to_numpy(dtype=float),
         runs["dense_tflops"].to_numpy(dtype=float),
@@ -938,6 +985,8 @@ def validate_runs(
             "published",
             "published_unit",
             "observed_utilisation",
+            "goodput",
+            "observed_mfu",
         ]
     ].copy()
     summary: dict[str, Any] = {
@@ -963,6 +1012,10 @@ def validate_runs(
     summary["conflicting_pairs"] = [
         {"efficient": a, "inefficient": b, "utilisation_ratio": r} for a, b, r in ceiling.pairs
     ]
+    summary["fitted_to"] = (
+        "MFU = published MFU x goodput / goodput(N) of the failure model "
+        "(planner.training.goodput); predictions are MFU x that goodput"
+    )
     summary["target_median_abs_error"] = TARGET_MEDIAN_ABS_ERROR
     summary["target_share_within_30pct"] = TARGET_SHARE_WITHIN_30PCT
     summary["meets_target"] = bool(

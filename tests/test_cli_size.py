@@ -91,7 +91,8 @@ def test_issue_example_gb200_with_2000_gpus_json(capsys):
 def test_preset_prints_published_comparison(capsys):
     code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper")
     assert code == 0
-    assert "Published vs model" in out and "7,888" in out and "what the grid must supply" in out
+    # 7,480 H100 at the failure model's goodput(N) 0.95 (NVIDIA states no goodput)
+    assert "Published vs model" in out and "7,480" in out and "what the grid must supply" in out
 
 
 def test_preset_json_carries_published_figures(capsys):
@@ -224,7 +225,7 @@ def test_console_script_runs_as_a_real_process():
 
 def test_json_has_the_design_day_pue_top_level_beside_the_annual_pue(capsys):
     # GTC 2024 Hopper preset: hyperscale-air, annual 1.20 (energy), design-day 1.30 (the peak):
-    # 7,888 x 1,402.5 W x 1.30 = 14.38 MW against NVIDIA's 15 MW (-4.1%)
+    # (7,480 + 80 hot spares) x 1,402.5 W x 1.30 = 13.78 MW against NVIDIA's 15 MW (-8.1%)
     code, out, _ = run_cli(capsys, "size", "--preset", "gtc2024-hopper", "--json")
     d = json.loads(out)
     assert code == 0
@@ -274,6 +275,6 @@ def test_human_output_names_both_pues_and_what_each_is_for(capsys):
     assert code == 0
     # the PUEs in the vocabulary's format (data/quantities.csv: .3g)
     assert "PUE 1.2 annual (energy), 1.3 design-day (grid peak)" in text
-    assert "14.38 MW (design-day PUE 1.3) - what the grid must supply" in text
+    assert "13.78 MW (design-day PUE 1.3) - what the grid must supply" in text
     assert "(annual PUE 1.2) - what the meter bills" in text
     assert "design-day (grid peak): preset gtc2024-hopper" in text

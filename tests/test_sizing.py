@@ -16,8 +16,8 @@ RUN = TrainingRun(flops=1e24)
 
 
 def test_days_follow_flops_over_sustained_throughput():
-    # 1e24 / (1,000 x 989e12 x 0.4 x 0.9) / 86,400 = 32.16 days
-    r = size_training(RUN, "h100", gpus=1000, mfu=0.4)
+    # 1e24 / (1,000 x 989e12 x 0.4 x 0.9) / 86,400 = 32.16 days (a stated goodput)
+    r = size_training(RUN, "h100", gpus=1000, mfu=0.4, goodput=0.9)
     assert r.days == pytest.approx(1e24 / (1000 * 989e12 * 0.4 * 0.9) / 86400)
     assert r.gpu_hours == pytest.approx(r.days * 24 * 1000)
 
@@ -45,7 +45,8 @@ def test_moe_uses_active_parameters():
 def test_peak_and_average_power_are_distinct():
     # Average draw is the measured ~76% of nameplate for H100 training (Newkirk et al. 2025,
     # arXiv 2506.14551), not the 80-82% peak reading of Latif et al. 2024.
-    r = size_training(RUN, "h100", gpus=8000)
+    # a stated goodput: no hot spares (their idle draw is tested with the failure model)
+    r = size_training(RUN, "h100", gpus=8000, goodput=0.9)
     assert r.assumptions["avg_load_fraction"]["value"] == pytest.approx(0.76)
     assert r.assumptions["avg_load_fraction"]["source"].startswith("measured for h100")
     # peak at the design-day PUE (1.30 from the annual 1.20), average at the annual PUE
@@ -104,14 +105,15 @@ def test_rental_cost_includes_power_and_capex_cost_adds_electricity():
     # Cluster capex = servers (DGX H100 ~USD 270k / 8 = 33,750 per GPU) + networking (19% of
     # servers + network, Cottier et al. 2024) + facility (USD 11.7M per MW of IT, Cushman &
     # Wakefield 2025); the capex pricing charges all of it plus electricity at USD 80/MWh.
-    buy = size_training(RUN, "h100", gpus=1000, pricing="capex")
+    # (a stated goodput: no hot spares, whose purchase is tested with the failure model)
+    buy = size_training(RUN, "h100", gpus=1000, pricing="capex", goodput=0.9)
     servers = 1000 * 33750
     capex = servers / (1 - 0.19) + 11.7e6 * buy.it_power_mw
     assert buy.cluster_capex_usd == pytest.approx(capex)
     assert buy.capex_usd == buy.cluster_capex_usd
     assert buy.cost_usd == pytest.approx(capex + buy.energy_mwh * 80)
     assert buy.pricing == "capex"
-    rent = size_training(RUN, "h100", gpus=1000, pricing="rent")
+    rent = size_training(RUN, "h100", gpus=1000, pricing="rent", goodput=0.9)
     assert rent.cost_usd == pytest.approx(rent.gpu_hours * 2.99)
     # the default charges the run its share of the hardware life, never the whole cluster
     amortized = size_training(RUN, "h100", gpus=1000)
@@ -290,6 +292,7 @@ def test_grid_fit_says_how_short_the_grid_is_and_what_fits():
         precision="fp8",
         mfu=0.2,
         pue=1.2,
+        goodput=0.9,
     )
     fit = grid_fit(r, 10.0)
     assert not fit.fits

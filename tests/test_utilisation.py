@@ -90,15 +90,22 @@ def test_validation_figures_as_measured(validation) -> None:
     s = validation.summary
     assert s["n_runs"] == 37
     assert s["n_families"] == 19
-    assert s["in_sample_median_abs_error"] == pytest.approx(0.108, abs=0.003)
-    assert s["in_sample_share_within_30pct"] == pytest.approx(26 / 37, abs=1e-9)
-    assert s["loo_median_abs_error"] == pytest.approx(0.151, abs=0.003)
+    # Fitted to MFU (published utilisation / the failure model's goodput at each run's
+    # GPUs), predicting MFU x that goodput. Fitted to MFU x goodput directly the figures
+    # were: in-sample 0.108 / 26 of 37, leave-one-out 0.151 / 24 of 37, leave-one-family-out
+    # 0.155 / 24 of 37. The separation leaves the shares within 30% as they were (in-sample
+    # one more) and moves the leave-one-out median across a gap in the sorted errors
+    # (0.144 -> 0.203, the 19th of 37): worse by that measure, kept because goodput(N) must
+    # not be counted twice.
+    assert s["in_sample_median_abs_error"] == pytest.approx(0.125, abs=0.003)
+    assert s["in_sample_share_within_30pct"] == pytest.approx(27 / 37, abs=1e-9)
+    assert s["loo_median_abs_error"] == pytest.approx(0.203, abs=0.003)
     assert s["loo_share_within_30pct"] == pytest.approx(24 / 37, abs=1e-9)
-    assert s["lofo_median_abs_error"] == pytest.approx(0.155, abs=0.003)
+    assert s["lofo_median_abs_error"] == pytest.approx(0.152, abs=0.003)
     assert s["lofo_share_within_30pct"] == pytest.approx(24 / 37, abs=1e-9)
     # the signed leave-one-out error band (P10 / P90) the explanation quotes
-    assert s["loo_error_p10"] == pytest.approx(-0.343, abs=0.003)
-    assert s["loo_error_p90"] == pytest.approx(0.394, abs=0.003)
+    assert s["loo_error_p10"] == pytest.approx(-0.345, abs=0.003)
+    assert s["loo_error_p90"] == pytest.approx(0.401, abs=0.003)
 
 
 # --- the ceiling the public record itself puts on "within 30%" ------------------------------
@@ -177,23 +184,25 @@ def test_target_flag_says_whether_issue_10_targets_are_met(validation) -> None:
 def test_coefficients_as_fitted(validation) -> None:
     coef = validation.model.coefficient_table()["coefficient"]
     assert list(coef.index) == list(FEATURE_NAMES)
-    assert coef["chip_generation"] == pytest.approx(-0.445, abs=0.01)
-    assert coef["low_precision"] == pytest.approx(-0.433, abs=0.01)
-    assert coef["generation_x_model_scale"] == pytest.approx(0.333, abs=0.01)
+    assert coef["chip_generation"] == pytest.approx(-0.439, abs=0.01)
+    assert coef["low_precision"] == pytest.approx(-0.448, abs=0.01)
+    assert coef["generation_x_model_scale"] == pytest.approx(0.360, abs=0.01)
     # FP8 helps, but far less than its 2x peak: between "no gain" (-ln 2) and "full gain" (0)
     assert -math.log(2) < coef["low_precision"] < 0
     assert coef["moe"] < 0
 
 
-def test_h100_70b_on_8192_gpus_is_about_028() -> None:
+def test_h100_70b_on_8192_gpus_has_mfu_about_029() -> None:
+    # MFU alone (goodput separated): sizing multiplies the failure model's goodput(N) back
     est = predict_utilisation("h100", "bf16", False, 70e9, 8192)
-    assert est.value == pytest.approx(0.28, abs=0.01)
+    assert est.value == pytest.approx(0.293, abs=0.01)
     assert est.explanation == (
-        "MFU x goodput 0.28 from the run model: H100, BF16, dense, 70B active, 8,192 GPUs; "
-        "cross-validated median error 15% (4 in 5 published runs within -34%/+39%)"
+        "MFU 0.293 from the run model: H100, BF16, dense, 70B active, 8,192 GPUs; "
+        "fitted to published MFU x goodput / the failure model's goodput; "
+        "cross-validated median error 20% (4 in 5 published runs within -34%/+40%)"
     )
-    assert est.cv_error_band == pytest.approx((-0.343, 0.394), abs=0.003)
-    assert est.cv_median_abs_error == pytest.approx(0.151, abs=0.003)
+    assert est.cv_error_band == pytest.approx((-0.345, 0.401), abs=0.003)
+    assert est.cv_median_abs_error == pytest.approx(0.203, abs=0.003)
 
 
 def test_a_chip_faster_than_any_published_run_says_it_is_extrapolated() -> None:
@@ -236,7 +245,7 @@ def test_lofo_holds_out_the_whole_family(validation, catalog: Catalog) -> None:
         held["active_params"],
         held["gpus"],
     )
-    expected = model.predict_from_features(x)
+    expected = model.predict_from_features(x) * held["goodput"].to_numpy()  # MFU x goodput
     got = validation.runs.set_index("id").loc[held["id"], "utilisation_lofo"].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
@@ -334,7 +343,7 @@ def test_planner_validate_json_is_one_object_with_runs_and_summary(capsys) -> No
     code, text = _run_cli(["validate", "--json"], capsys)
     assert code == 0
     payload = json.loads(text)
-    assert set(payload) == {"runs", "summary", "coefficients", "serving"}
+    assert set(payload) == {"runs", "summary", "coefficients", "serving", "failures"}
     run = payload["runs"][0]
     for key in ("id", "source", "published", "predicted_loo", "error_loo", "error_lofo"):
         assert key in run
@@ -354,7 +363,7 @@ def test_planner_validate_prints_the_table_and_summary(capsys) -> None:
     code, text = _run_cli(["validate"], capsys)
     assert code == 0
     assert "llama3.1-405b" in text
-    assert "leave-one-out 15.1% / 65%" in text
+    assert "leave-one-out 20.3% / 65%" in text
     assert "Ceiling of the public record" in text and "33 of 37" in text
 
 
@@ -406,3 +415,19 @@ def test_fp16_runs_are_listed_in_fp16_and_measured_against_the_16_bit_peak():
     assert gpt3["precision"] == "fp16"  # V100 has no BF16
     assert gpt3["dense_tflops"] == 125.0
     assert runs.loc["glm-130b", "precision"] == "fp16"
+
+
+def test_the_run_model_learns_mfu_with_the_failure_models_goodput_divided_out(
+    validation,
+) -> None:
+    # Llama 3.1 405B: 16,384 H100, 405B parameters; the failure model gives ~0.935 goodput
+    # (calibrated on the same paper's 419 interruptions in 54 days), so the MFU the model is
+    # fitted to is the published 0.345 all-in / 0.935 = 0.369 (the paper reports 38-43%).
+    runs = validation.runs.set_index("id")
+    row = runs.loc["llama3.1-405b"]
+    assert row["goodput"] == pytest.approx(0.935, abs=0.005)
+    assert row["observed_mfu"] == pytest.approx(row["observed_utilisation"] / row["goodput"])
+    assert (runs["goodput"] < 1).all() and (runs["goodput"] > 0.9).all()
+    # the validated prediction is MFU x the run's goodput, never MFU alone
+    mfu = runs["utilisation_in_sample"] / runs["goodput"]
+    assert (mfu > runs["utilisation_in_sample"]).all()

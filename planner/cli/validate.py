@@ -12,8 +12,10 @@ from rich.table import Table
 from planner import quantities
 from planner._arrays import to_python
 from planner.catalog import load_catalog
+from planner.cli._app import _short as short_source
 from planner.cli._app import app, console, print_json, shown_value
 from planner.serving_validation import validate_serving
+from planner.training.goodput import VALIDATION_TOLERANCE_FACTOR, validate_failures
 from planner.utilisation import validate_runs
 
 #: Keys of each run in ``--json`` (the contract scripts read), in order.
@@ -29,6 +31,8 @@ JSON_RUN_KEYS = (
     "published",
     "published_unit",
     "observed_utilisation",
+    "goodput",
+    "observed_mfu",
     "predicted_in_sample",
     "error_in_sample",
     "predicted_loo",
@@ -52,7 +56,8 @@ def validate_command(
     json_out: Annotated[
         bool,
         typer.Option(
-            "--json", help="Print one JSON object {runs, summary, coefficients, serving}."
+            "--json",
+            help="Print one JSON object {runs, summary, coefficients, serving, failures}.",
         ),
     ] = False,
 ) -> None:
@@ -60,7 +65,8 @@ def validate_command(
 
     Each run's GPU-hours (or days) are predicted by the model fitted without that run
     (leave-one-out) and without its whole family (leave-one-family-out); the error is
-    predicted / published - 1.
+    predicted / published - 1. The model learns MFU alone: each run's goodput comes from the
+    failure model, which is itself checked against published failure records (``failures``).
     """
     cat = load_catalog(catalog)
     result = validate_runs(runs, cat)
@@ -69,18 +75,30 @@ def validate_command(
         {k: to_python(v) for k, v in row.items()}
         for row in validate_serving().to_dict(orient="records")
     ]
+    failures = [
+        {k: to_python(v) for k, v in row.items()}
+        for row in validate_failures().to_dict(orient="records")
+    ]
     if json_out:
         payload["runs"] = [{k: r[k] for k in JSON_RUN_KEYS} for r in payload["runs"]]
         payload["serving"] = serving
+        payload["failures"] = failures
         print_json(payload)
         return
     _print(payload)
     _print_serving(serving)
+    _print_failures(failures)
 
 
 def _print(payload: dict[str, Any]) -> None:
     t = Table(title="Published runs vs the run model (error = predicted / published - 1)")
-    cols = ("observed_utilisation", "error_in_sample", "error_loo", "error_lofo")
+    cols = (
+        "observed_utilisation",
+        "goodput",
+        "error_in_sample",
+        "error_loo",
+        "error_lofo",
+    )
     for col, justify in (("run", "left"), ("chip", "left"), ("GPUs", "right")):
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     t.add_column("published", justify="right")
@@ -125,7 +143,8 @@ def _print(payload: dict[str, Any]) -> None:
         f"more efficient on at least as many GPUs) differ by more than 1.3 / 0.7 = 1.86x "
         f"({pairs or 'none'})."
     )
-    c = Table(title="Coefficients: logit(MFU x goodput) = sum of coefficient x feature")
+    console.print(f"Fitted to: {s['fitted_to']}.")
+    c = Table(title="Coefficients: logit(MFU) = sum of coefficient x feature")
     for col in ("feature", "coefficient", "prior", "unit"):
         c.add_column(col, overflow="fold")
     for row in payload["coefficients"]:
@@ -149,5 +168,24 @@ def _print_serving(rows: list[dict[str, Any]]) -> None:
             quantities.format_value("published_ratio", r["ratio"]),
             f"x{quantities.format_number(float(r['tolerance_factor']), '')}",
             "yes" if r["within_tolerance"] else "NO",
+        )
+    console.print(t)
+
+
+def _print_failures(rows: list[dict[str, Any]]) -> None:
+    t = Table(
+        title="Failure model vs published failure records (error = model / published - 1; "
+        f"within a factor {VALIDATION_TOLERANCE_FACTOR:g}, or inside the published bounds)"
+    )
+    for col in ("record", "published", "model", "error", "within", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            str(r["record"]),
+            shown_value("record", r["published"]),
+            shown_value("record", r["model"]),
+            quantities.format_value("failure_model_error", r["error"]),
+            "yes" if r["within_tolerance"] else "NO",
+            short_source(str(r["source"])),
         )
     console.print(t)

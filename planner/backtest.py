@@ -9,8 +9,10 @@ every published figure for the years Y+1..Y+:data:`HORIZON_YEARS`
 figures are never inputs of that prediction (``used_as_input`` is False); the anchors used
 are listed too, with ``used_as_input`` True, so a reader sees what was fitted.
 
-Nothing is calibrated: the non-AI growth rate (:data:`planner.fleet.NON_AI_GROWTH_PCT`), the
-trend damping and the fleet are fixed before any figure is compared.
+Nothing is calibrated: the non-AI growth of each region (a country's total growth) is its own
+published trend up to Y (:func:`planner.fleet.growth_from_data`; else the World's, else
+:data:`planner.fleet.NON_AI_GROWTH_PCT`); the trend rules and the fleet are fixed before any
+figure is compared.
 
 Regions and countries with nothing published up to Y have no anchor and are not predicted.
 Each row also carries the error of the naive forecast "the anchor stays as it is"

@@ -187,7 +187,7 @@ def test_damped_trend_slows_and_holds_without_history():
 
 
 def test_the_study_files_carry_the_reconciled_fleet():
-    # iea-2025-base (world) and lbnl-2024 (US, high variant) write the fleet as catalog chips
+    # iea-2025-base (world) and lbnl-2024 (US, trend variant) write the fleet as catalog chips
     # and power-equivalents; their AI electricity must equal planner.fleet's (within 0.5%).
     years = range(2024, 2031)
     world = fleet.ai_demand(years)
@@ -199,7 +199,7 @@ def test_the_study_files_carry_the_reconciled_fleet():
     lbnl = project(SCEN / "lbnl-2024.toml")
     for year in range(2023, 2029):
         expected = us[(us["region"] == "US") & (us["year"] == year)]["ai_twh"].iloc[0]
-        assert lbnl.value("ai_twh", "US", year, "high") == pytest.approx(expected, rel=0.005)
+        assert lbnl.value("ai_twh", "US", year, "trend") == pytest.approx(expected, rel=0.005)
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Every number is a row of a sourced table in ``data/fleet/`` (units in the column
 * ``regional_shares.csv``: where accelerators are deployed (not where data centres are).
 * ``segments.csv``: the accelerators' split between hyperscale, colocation and enterprise
   halls, each with its measured ANNUAL PUE (energy uses annual PUE, not the design-day one).
+* ``supply.csv``: growth of CoWoS advanced-packaging capacity by year (TSMC, DIGITIMES;
+  later years ESTIMATE): the upper path shipments can follow (:func:`supply_bound_shipments`).
 * ``workloads.csv``: training vs inference share of accelerator time and the AVERAGE draw of
   each as a fraction of nameplate (average, not peak: the meter bills the average).
 
@@ -226,6 +228,13 @@ class _Published(_Row):
     published_year: int = Field(ge=1990, le=2060)
     kind: Literal["measurement", "estimate", "projection"]
     scope: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class _Supply(_Row):
+    year: int = Field(ge=1990, le=2060)
+    packaging_capacity_growth_pct: float = Field(gt=-100, le=1000)
+    kind: Kind
     source: str = Field(min_length=1)
 
 
@@ -928,3 +937,35 @@ def national_outlook(years: Any, last_data_year: int | None = None) -> pd.DataFr
         "anchor_year",
     ]
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+# --------------------------------------------------------------------------------------------
+# Supply bound: shipments cannot outgrow the advanced packaging every accelerator needs
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def load_supply(path: Path | None = None) -> pd.DataFrame:
+    """``data/fleet/supply.csv``: CoWoS packaging capacity growth by year, sourced."""
+    p = path or data_dir() / "fleet" / "supply.csv"
+    df = _read(p, _Supply)
+    _check_unique(df, ["year"], p)
+    return df.sort_values("year").reset_index(drop=True)
+
+
+def supply_bound_shipments(base_units: float, base_year: int, last_year: int) -> dict[int, float]:
+    """Shipments after ``base_year`` if they grow as fast as packaging capacity (the upper
+    path supply allows): ``base_units`` compounded by each year's
+    ``packaging_capacity_growth_pct`` (:func:`load_supply`). Raises :class:`InputError`
+    ("last_year") beyond the table's last year."""
+    s = load_supply().set_index("year")["packaging_capacity_growth_pct"]
+    if last_year > int(s.index.max()):
+        raise InputError(
+            "last_year", last_year, f"a year up to {int(s.index.max())} (data/fleet/supply.csv)"
+        )
+    out: dict[int, float] = {}
+    value = float(base_units)
+    for year in range(int(base_year) + 1, int(last_year) + 1):
+        value *= 1.0 + float(s.loc[year]) / 100.0
+        out[year] = value
+    return out

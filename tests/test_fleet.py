@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from planner import fleet
-from planner.errors import CatalogError
+from planner.errors import CatalogError, InputError
 from planner.projection import project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,3 +317,18 @@ def test_trend_factor_damps_each_year_ahead():
     assert fleet.trend_factor(10.0, [0, 1, 2], damping=1.0) == pytest.approx([1, 1.1, 1.21])
     assert fleet.trend_factor(10.0, [2], damping=0.5) == pytest.approx([1.05 * 1.025])
     assert fleet.trend_factor(10.0, [-1], damping=0.5) == pytest.approx([1 / 1.1])
+
+
+def test_lbnl_high_case_is_the_supply_bound_path():
+    # The LBNL high variant's US shipments after 2024 grow with CoWoS packaging capacity
+    # (data/fleet/supply.csv): 2.49 million b200 power-equivalents in 2024 (the low variant's
+    # held level) x 2.0 (2025) x 1.48 (2026) x 1.26 x 1.26.
+    from planner.projection_scenarios import load_scenario
+
+    path = fleet.supply_bound_shipments(2.49e6, 2024, 2028)
+    high = load_scenario(SCEN / "lbnl-2024.toml").variants["high"].ai.fleet["future"]
+    for year, units in path.items():
+        assert high.shipments[year] == pytest.approx(units, rel=0.001)
+    assert (fleet.load_supply()["source"].str.len() > 20).all()
+    with pytest.raises(InputError, match="last_year"):
+        fleet.supply_bound_shipments(1.0, 2024, 2031)

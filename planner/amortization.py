@@ -1014,6 +1014,7 @@ RUN_COST_COLUMNS: tuple[str, ...] = (
     "published_cloud_usd",
     "rental_error",
     "undated_amortized_error",
+    "label",
 )
 
 
@@ -1092,6 +1093,28 @@ def validate_run_costs(runs: pd.DataFrame | None = None) -> pd.DataFrame:
                 "published_cloud_usd": cloud,
                 "rental_error": float(dated.rental_cost_usd) / cloud - 1.0,
                 "undated_amortized_error": float(undated.amortized_cost_usd) / pub - 1.0,
+                "label": "predicted",  # nothing is fitted to the published costs
             }
         )
     return pd.DataFrame(rows, columns=list(RUN_COST_COLUMNS))
+
+
+def run_cost_summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Counts of :func:`validate_run_costs`: runs, amortised (dated and undated) and rental
+    costs within :data:`RUN_COST_TOLERANCE`, and median signed errors."""
+    t = validate_run_costs() if table is None else table
+
+    def within(col: str) -> int:
+        return int((t[col].abs() <= RUN_COST_TOLERANCE).sum())
+
+    return {
+        "runs": int(len(t)),
+        "tolerance": RUN_COST_TOLERANCE,
+        "amortized_within": within("amortized_error"),
+        "undated_amortized_within": within("undated_amortized_error"),
+        "rental_within": within("rental_error"),
+        "median_amortized_error": float(t["amortized_error"].median()),
+        "median_undated_amortized_error": float(t["undated_amortized_error"].median()),
+        "median_rental_error": float(t["rental_error"].median()),
+        "label": "predicted",
+    }

@@ -96,3 +96,15 @@ def test_measured_agreement_with_cottier_per_run_costs(validation):
     assert opt["undated_amortized_error"] == pytest.approx(0.94, abs=0.01)
     # Rent at the dated on-demand price: 10 of 17 within +-50% of their cloud cost.
     assert (validation["rental_error"].abs() <= 0.5).sum() == 10
+
+
+def test_cli_run_costs_json_is_one_object_labelled_predicted(capsys):
+    import json
+
+    from planner.cli import main
+
+    assert main(["project", "--run-costs", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["summary"]["label"] == "predicted" and d["summary"]["runs"] == 17
+    assert {r["label"] for r in d["run_costs"]} == {"predicted"}
+    assert d["run_costs"][0]["price_date"]  # which dated price was used

@@ -268,14 +268,15 @@ def test_iea_electricity_2024_calibrated_by_construction(iea2024_cal, variant, y
 @pytest.mark.parametrize(
     ("variant", "year", "twh", "measured_error"),
     [
-        ("base", 2022, 460, -0.302),
-        ("low", 2026, 620, -0.368),
-        ("base", 2026, 800, -0.340),
-        ("high", 2026, 1050, -0.372),
+        ("base", 2022, 460, -0.263),
+        ("low", 2026, 620, -0.306),
+        ("base", 2026, 800, -0.292),
+        ("high", 2026, 1050, -0.335),
     ],
 )
 def test_iea_electricity_2024_predicted_errors(iea2024, variant, year, twh, measured_error):
-    # Uncalibrated: Masanet et al. 2020's 205 TWh (2018) for traditional data centres is ~30%
+    # Uncalibrated: Masanet et al. 2020's 205 TWh (2018) for traditional data centres, grown at
+    # the world's measured 2010-2022 trend (2.8 %/yr; before: 0.73 gave -30.2% in 2022), is
     # narrower than IEA's 2022 total without crypto; the model reports that gap, not hides it.
     error = iea2024.value("total_twh", "World", year, variant) / twh - 1
     assert error == pytest.approx(measured_error, abs=0.01)

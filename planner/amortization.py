@@ -191,14 +191,171 @@ def chip_costs(chip: str) -> pd.Series:
     return frame.loc[key]
 
 
+# --------------------------------------------------------------------------------------------
+# Dated prices: a run or fleet is priced at its own date
+# --------------------------------------------------------------------------------------------
+
+#: Kinds of row in ``data/chip_prices_dated.csv``.
+DATED_KINDS: tuple[str, ...] = ("launch", "list", "purchase", "rent_on_demand")
+#: Which rows price what: a purchase is priced at a list or reported purchase price, a rent at
+#: an on-demand cloud price.
+PRICE_KINDS: dict[str, tuple[str, ...]] = {
+    "purchase": ("list", "purchase"),
+    "rent": ("rent_on_demand",),
+}
+
+
+@dataclass(frozen=True)
+class DatedPrice:
+    """The price a chip is costed at for a date, and where it comes from.
+
+    ``price_date`` is the observation used: the latest on or before ``for_date``; when the
+    table has none that early (a date after launch, before the first price), the earliest
+    after it, and ``after_date`` is True (the app and reports must say so).
+    """
+
+    chip: str
+    what: str
+    usd: float
+    for_date: str
+    price_date: str
+    kind: str
+    estimate: bool
+    source: str
+
+    @property
+    def after_date(self) -> bool:
+        return self.price_date > self.for_date
+
+    def describe(self) -> str:
+        """One line for an assumptions listing: value, its date and source."""
+        when = f"observed {self.price_date}" + (
+            f", the earliest after {self.for_date}" if self.after_date else ""
+        )
+        flag = "ESTIMATE: " if self.estimate and not self.source.startswith("ESTIMATE") else ""
+        return (
+            f"data/chip_prices_dated.csv {self.chip} {self.kind} for {self.for_date} ({when}): "
+            f"{flag}{self.source}"
+        )
+
+
+@lru_cache(maxsize=1)
+def dated_prices() -> pd.DataFrame:
+    """``data/chip_prices_dated.csv``, validated: chip, date (Timestamp), kind, usd, estimate,
+    source. Raises :class:`CatalogError` naming the row and column."""
+    file = str(data_dir() / "chip_prices_dated.csv")
+    raw = _read("chip_prices_dated.csv", ("chip", "date", "kind", "usd", "estimate", "source"))
+    rows = []
+    for i, rec in enumerate(raw.to_dict(orient="records")):
+        line = i + 2
+        try:
+            date = pd.Timestamp(rec["date"])
+        except (ValueError, TypeError):
+            raise CatalogError(
+                file, line, "date", f"expected YYYY-MM-DD, got {rec['date']!r}"
+            ) from None
+        if rec["kind"] not in DATED_KINDS:
+            raise CatalogError(file, line, "kind", "expected one of: " + ", ".join(DATED_KINDS))
+        if rec["kind"] == "launch":
+            usd = math.nan
+        else:
+            usd = _float(file, line, "usd", rec["usd"])
+            if not usd > 0:
+                raise CatalogError(file, line, "usd", "expected a price > 0")
+        if not rec["source"].strip():
+            raise CatalogError(file, line, "source", "a value is required")
+        rows.append(
+            {
+                "chip": rec["chip"].strip().lower(),
+                "date": date,
+                "kind": rec["kind"],
+                "usd": usd,
+                "estimate": _flag(file, line, "estimate", rec["estimate"]),
+                "source": rec["source"],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for chip, group in frame.groupby("chip"):
+        launch = group.loc[group["kind"] == "launch", "date"]
+        if len(launch) != 1:
+            raise CatalogError(file, None, "kind", f"{chip}: exactly one launch row expected")
+        early = group[group["date"] < launch.iloc[0]]
+        if len(early):
+            line = int(early.index[0]) + 2
+            raise CatalogError(file, line, "date", f"{chip}: a price dated before its launch")
+    return frame
+
+
+def launch_date(chip_id: str) -> pd.Timestamp | None:
+    """The date a chip became available (``data/chip_prices_dated.csv``), or None."""
+    t = dated_prices()
+    row = t[(t["chip"] == str(chip_id).strip().lower()) & (t["kind"] == "launch")]
+    return None if row.empty else row["date"].iloc[0]
+
+
+def parse_price_date(field: str, value: Any, chip_id: str | None = None) -> pd.Timestamp:
+    """A run's or fleet's date as a Timestamp, or an :class:`InputError` naming ``field``: not
+    a date (YYYY-MM-DD or YYYY), or before ``chip_id`` existed."""
+    text = str(value).strip()
+    try:
+        date = pd.Timestamp(f"{text}-07-01" if text.isdigit() and len(text) == 4 else text)
+    except (ValueError, TypeError):
+        raise InputError(field, value, "a date YYYY-MM-DD (or a year YYYY)") from None
+    if pd.isna(date):
+        raise InputError(field, value, "a date YYYY-MM-DD (or a year YYYY)")
+    if chip_id is not None:
+        launch = launch_date(chip_id)
+        if launch is not None and date < launch:
+            raise InputError(
+                field,
+                value,
+                f"a date on or after {launch.date()} ({chip_id} launch)",
+                detail="a chip cannot be bought or rented before it existed",
+            )
+    return date
+
+
+def price_at(chip_id: str, date: Any, what: str = "purchase") -> DatedPrice | None:
+    """The ``what`` (purchase | rent) price of ``chip_id`` at ``date``; None when the dated
+    table has no such price for the chip. Raises :class:`InputError` for a date before the
+    chip's launch (``field`` "date")."""
+    if what not in PRICE_KINDS:
+        raise InputError("what", what, "one of: " + ", ".join(PRICE_KINDS))
+    key = str(chip_id).strip().lower()
+    when = parse_price_date("date", date, key)
+    t = dated_prices()
+    rows = t[(t["chip"] == key) & t["kind"].isin(PRICE_KINDS[what])].sort_values("date")
+    if rows.empty:
+        return None
+    before = rows[rows["date"] <= when]
+    row = before.iloc[-1] if len(before) else rows.iloc[0]
+    return DatedPrice(
+        chip=key,
+        what=what,
+        usd=float(row["usd"]),
+        for_date=str(when.date()),
+        price_date=str(row["date"].date()),
+        kind=str(row["kind"]),
+        estimate=bool(row["estimate"]),
+        source=str(row["source"]),
+    )
+
+
 def chip_prices(
-    chip: Any, price_usd_per_gpu: Any = None, rent_usd_per_gpu_hour: Any = None
+    chip: Any,
+    price_usd_per_gpu: Any = None,
+    rent_usd_per_gpu_hour: Any = None,
+    *,
+    date: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Server price per GPU (USD), rent per GPU-hour (USD) and embodied kgCO2e per GPU that a
     training run or a serving fleet on ``chip`` (an :class:`~planner.catalog.Accelerator`) is
     costed at.
 
-    An explicit override wins; else ``data/chip_economics.csv`` and ``data/embodied.csv``
+    With ``date`` (the run's or fleet's date, YYYY-MM-DD or YYYY) the price and rent of that
+    date from ``data/chip_prices_dated.csv`` (:func:`price_at`) replace the undated ones where
+    the chip has dated rows; a date before the chip's launch is an :class:`InputError`
+    ("date"). An explicit override wins; else ``data/chip_economics.csv`` and ``data/embodied.csv``
     (every shipped chip, estimates marked); else the catalog's own price and rent (a user's
     catalog). A price still unknown is an :class:`InputError` naming it (never a silent 0);
     unknown embodied emissions are NaN.
@@ -206,9 +363,16 @@ def chip_prices(
     table = chip_economics()
     row = table.loc[chip.id] if chip.id in table.index else None
     price = price_usd_per_gpu
+    rent = rent_usd_per_gpu_hour
+    if date is not None:
+        dated_price = price_at(chip.id, date, "purchase")
+        dated_rent = price_at(chip.id, date, "rent")
+        if price is None and dated_price is not None:
+            price = dated_price.usd
+        if rent is None and dated_rent is not None:
+            rent = dated_rent.usd
     if price is None:
         price = row["server_price_usd_per_gpu"] if row is not None else chip.price_usd_per_gpu
-    rent = rent_usd_per_gpu_hour
     if rent is None:
         rent = row["rent_usd_per_gpu_hour"] if row is not None else chip.rent_usd_per_gpu_hour
     if price is None or rent is None:
@@ -228,12 +392,37 @@ def chip_prices(
 
 
 def price_assumptions(
-    chip: Any, price_usd_per_gpu: Any = None, rent_usd_per_gpu_hour: Any = None
+    chip: Any,
+    price_usd_per_gpu: Any = None,
+    rent_usd_per_gpu_hour: Any = None,
+    *,
+    date: Any = None,
 ) -> list[tuple[str, float, str, str]]:
     """The prices and embodied emissions :func:`chip_prices` uses for ``chip`` that no override
     replaces, as ``(name, value, unit, source)`` rows for an assumptions listing; sources from
-    data/chip_economics.csv say ESTIMATE where the file marks one."""
+    data/chip_economics.csv say ESTIMATE where the file marks one. With ``date`` a dated price
+    names its observation date and source (:meth:`DatedPrice.describe`): the app and reports
+    show which price was used."""
     rows: list[tuple[str, float, str, str]] = []
+    if date is not None:
+        dated = {
+            "price_usd_per_gpu": (price_usd_per_gpu, price_at(chip.id, date, "purchase")),
+            "rent_usd_per_gpu_hour": (rent_usd_per_gpu_hour, price_at(chip.id, date, "rent")),
+        }
+        units = {
+            "price_usd_per_gpu": "USD per GPU (system price / its GPUs)",
+            "rent_usd_per_gpu_hour": "USD per GPU-hour",
+        }
+        for name, (override, d) in dated.items():
+            if override is None and d is not None:
+                rows.append((name, d.usd, units[name], d.describe()))
+        done = {r[0] for r in rows}
+        rest = price_assumptions(
+            chip,
+            price_usd_per_gpu if "price_usd_per_gpu" not in done else 0.0,
+            rent_usd_per_gpu_hour if "rent_usd_per_gpu_hour" not in done else 0.0,
+        )
+        return rows + rest
     table = chip_economics()
     if chip.id in table.index:
         row = table.loc[chip.id]
@@ -801,3 +990,131 @@ def run_economics(
         capex=capex,
         electricity_cost_usd=out(np.asarray(electricity_cost_usd, dtype=float)),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation against published per-run costs (never an input)
+# --------------------------------------------------------------------------------------------
+
+#: A planner cost within this signed fraction of the published one counts as a hit.
+RUN_COST_TOLERANCE = 0.5
+#: Columns of :func:`validate_run_costs`.
+RUN_COST_COLUMNS: tuple[str, ...] = (
+    "run",
+    "chip",
+    "run_start",
+    "price_date",
+    "price_usd_per_gpu",
+    "rent_price_date",
+    "rent_usd_per_gpu_hour",
+    "amortized_usd",
+    "published_amortized_usd",
+    "amortized_error",
+    "rental_usd",
+    "published_cloud_usd",
+    "rental_error",
+    "undated_amortized_error",
+    "label",
+)
+
+
+def published_run_costs() -> pd.DataFrame:
+    """``data/published_run_costs.csv`` (Cottier et al. 2024's per-run costs), as read."""
+    raw = _read(
+        "published_run_costs.csv",
+        ("run", "published", "chip", "gpus", "training_hours", "published_amortized_usd"),
+    )
+    for col in ("gpus", "training_hours", "published_amortized_usd", "published_cloud_usd"):
+        raw[col] = pd.to_numeric(raw[col])
+    return raw
+
+
+def validate_run_costs(runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The planner's amortised and rental cost of published training runs, each priced at its
+    own date, against Cottier et al. 2024's published figures.
+
+    How the prices were chosen, before any comparison and never from the published costs: the
+    run starts ``training_hours`` before its publication date; its server price per GPU is
+    the latest list or reported purchase price on or before that date, its rent the latest
+    on-demand price (:func:`price_at`, ``data/chip_prices_dated.csv``). Everything else is the
+    planner's defaults (``data/economics.csv``: 5-year life, 85% utilisation, 8% cost of
+    capital, 19% networking, facility share); energy = GPUs x catalog system power per GPU x
+    the measured training draw (``data/measured_power.csv``) x PUE 1.25 x USD 80.6/MWh (the
+    non-hyperscaler PUE and 2023 price of ``data/economics.csv``). ``undated_amortized_error``
+    is the same run at the undated price of ``data/chip_economics.csv``, for comparison.
+    Published costs are 2023 USD; the planner's prices are nominal (no inflation adjustment).
+    """
+    from planner.catalog import load_catalog  # noqa: PLC0415 (the catalog reads this module)
+
+    cat = load_catalog()
+    table = published_run_costs() if runs is None else runs
+    pue = parameter("cottier_pue_non_hyperscaler")
+    usd_per_mwh = parameter("cottier_electricity_usd_per_mwh_2023")
+    rows = []
+    for r in table.to_dict(orient="records"):
+        chip = cat.get(r["chip"], field="chip")
+        start = pd.Timestamp(r["published"]) - pd.Timedelta(hours=float(r["training_hours"]))
+        start = max(start, launch_date(chip.id) or start)
+        price = price_at(chip.id, start, "purchase")
+        rent = price_at(chip.id, start, "rent")
+        gpus, hours = float(r["gpus"]), float(r["training_hours"])
+        system_w = gpus * chip.system_power_per_gpu_w
+        energy_mwh = system_w * measured_load_fraction(chip.id)[0] * pue * hours / 1e6
+        days = hours / 24.0
+
+        base = chip_costs(chip.id)
+        common = {
+            "it_power_mw": system_w / 1e6,
+            "electricity_cost_usd": energy_mwh * usd_per_mwh,
+        }
+        dated = run_economics(
+            chip.id,
+            gpus,
+            days,
+            server_price_usd_per_gpu=price.usd if price else base["server_price_usd_per_gpu"],
+            rent_usd_per_gpu_hour=rent.usd if rent else base["rent_usd_per_gpu_hour"],
+            **common,
+        )
+        undated = run_economics(chip.id, gpus, days, **common)
+        pub, cloud = float(r["published_amortized_usd"]), float(r["published_cloud_usd"])
+        rows.append(
+            {
+                "run": r["run"],
+                "chip": chip.id,
+                "run_start": str(start.date()),
+                "price_date": price.price_date if price else "",
+                "price_usd_per_gpu": price.usd if price else base["server_price_usd_per_gpu"],
+                "rent_price_date": rent.price_date if rent else "",
+                "rent_usd_per_gpu_hour": rent.usd if rent else base["rent_usd_per_gpu_hour"],
+                "amortized_usd": float(dated.amortized_cost_usd),
+                "published_amortized_usd": pub,
+                "amortized_error": float(dated.amortized_cost_usd) / pub - 1.0,
+                "rental_usd": float(dated.rental_cost_usd),
+                "published_cloud_usd": cloud,
+                "rental_error": float(dated.rental_cost_usd) / cloud - 1.0,
+                "undated_amortized_error": float(undated.amortized_cost_usd) / pub - 1.0,
+                "label": "predicted",  # nothing is fitted to the published costs
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RUN_COST_COLUMNS))
+
+
+def run_cost_summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Counts of :func:`validate_run_costs`: runs, amortised (dated and undated) and rental
+    costs within :data:`RUN_COST_TOLERANCE`, and median signed errors."""
+    t = validate_run_costs() if table is None else table
+
+    def within(col: str) -> int:
+        return int((t[col].abs() <= RUN_COST_TOLERANCE).sum())
+
+    return {
+        "runs": int(len(t)),
+        "tolerance": RUN_COST_TOLERANCE,
+        "amortized_within": within("amortized_error"),
+        "undated_amortized_within": within("undated_amortized_error"),
+        "rental_within": within("rental_error"),
+        "median_amortized_error": float(t["amortized_error"].median()),
+        "median_undated_amortized_error": float(t["undated_amortized_error"].median()),
+        "median_rental_error": float(t["rental_error"].median()),
+        "label": "predicted",
+    }

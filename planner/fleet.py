@@ -15,6 +15,8 @@ Every number is a row of a sourced table in ``data/fleet/`` (units in the column
 * ``regional_shares.csv``: where accelerators are deployed (not where data centres are).
 * ``segments.csv``: the accelerators' split between hyperscale, colocation and enterprise
   halls, each with its measured ANNUAL PUE (energy uses annual PUE, not the design-day one).
+* ``supply.csv``: growth of CoWoS advanced-packaging capacity by year (TSMC, DIGITIMES;
+  later years ESTIMATE): the upper path shipments can follow (:func:`supply_bound_shipments`).
 * ``workloads.csv``: training vs inference share of accelerator time and the AVERAGE draw of
   each as a fraction of nameplate (average, not peak: the meter bills the average).
 
@@ -30,7 +32,9 @@ series and allocated to regions by the deployment share of each shipment year (a
 where it was installed). After the last shipment year the shipped
 nameplate follows a damped trend (:func:`extend_shipments`). Total data-centre electricity
 (:func:`predict_total`) adds a non-AI load anchored on the latest published total for the
-region and grown at :data:`NON_AI_GROWTH_PCT`; nothing is solved to hit a published figure.
+region and grown at the region's own published trend up to the anchor
+(:func:`growth_from_data`, else the World's, else :data:`NON_AI_GROWTH_PCT`); a country with a
+history of its own follows its own total trend. Nothing is solved to hit a published figure.
 """
 
 from __future__ import annotations
@@ -79,9 +83,27 @@ COMPUTE_TOLERANCE = (-0.20, 0.50)
 #: data centres 194 TWh (2010) -> 205 TWh (2018), +6% in 8 years, while compute instances grew
 #: 6x: efficiency kept conventional load nearly flat.
 NON_AI_GROWTH_PCT = (1.06 ** (1 / 8) - 1) * 100
+#: Growth from data: the non-AI trend of a region (or a country's total trend) is measured over
+#: its published figures of at most this many years before its anchor year...
+GROWTH_WINDOW_YEARS = 8
+#: ...spanning at least this many years (a shorter history falls back to the parent region,
+#: then the World, then :data:`NON_AI_GROWTH_PCT`).
+GROWTH_MIN_SPAN_YEARS = 2
+#: Growth measured from data is held within this range, %/yr (a planner bound, not fitted: a
+#: history of two study figures can imply an implausible rate; the IEA's fastest regional
+#: data-centre growth, 2024-2030, is ~15 %/yr).
+GROWTH_FROM_DATA_RANGE_PCT = (0.0, 25.0)
 #: Damping of the shipment trend after the last known year: the growth of year k ahead is the
 #: last three years' mean growth x DAMPING**k (Gardner's damped trend, phi = 0.5).
 TREND_DAMPING = 0.5
+#: Damping of a growth trend measured from data, per year ahead (see :func:`trend_factor`):
+#: 1.0, the measured trend is held (the plain reading of "growth from data"), chosen before
+#: the backtest was run with it and not tuned. Sensitivity seen afterwards (backtest hits of
+#: 32 / median |error|): 1.0 -> 13 / 18.1%; 0.9 -> 16 / 17.4%; 0.8 -> 16 / 16.9%; 0.5 with an
+#: undamped first year -> 15 / 20.2%; 0.5 as :func:`extend_shipments` -> 10 / 26.2%. Held
+#: undamped to 2030 a steep national trend is implausible (Ireland: 76% of national
+#: electricity in 2030); the long run needs the connection-power bound, not a tuned damping.
+NON_AI_DAMPING = 1.0
 #: Years over which the trend growth is measured (the last N known years).
 TREND_YEARS = 3
 #: Regions of the deployment split (the IEA Energy and AI regions).
@@ -206,6 +228,13 @@ class _Published(_Row):
     published_year: int = Field(ge=1990, le=2060)
     kind: Literal["measurement", "estimate", "projection"]
     scope: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class _Supply(_Row):
+    year: int = Field(ge=1990, le=2060)
+    packaging_capacity_growth_pct: float = Field(gt=-100, le=1000)
+    kind: Kind
     source: str = Field(min_length=1)
 
 
@@ -647,6 +676,89 @@ def anchor(
     }
 
 
+def growth_from_data(
+    region: str,
+    last_data_year: int,
+    published: pd.DataFrame | None = None,
+    ai: pd.DataFrame | None = None,
+) -> dict[str, Any] | None:
+    """The region's own trend, %/yr, from its published figures up to ``last_data_year``.
+
+    The anchor (:func:`anchor`) and the earliest figure of the same region between
+    :data:`GROWTH_WINDOW_YEARS` and :data:`GROWTH_MIN_SPAN_YEARS` years before it (the anchor's
+    study when it has one there: one method, no definition break), never a projection. For a
+    region of :data:`REGIONS` (or the World) the trend is of the NON-AI part: each figure minus
+    the fleet's AI electricity that year (``ai``); for a country, of its total. Bounded by
+    :data:`GROWTH_FROM_DATA_RANGE_PCT`. None without two such figures.
+    """
+    p = published if published is not None else load_published()
+    a = anchor(region, last_data_year, p)
+    if a is None:
+        return None
+    rows = p[
+        (p["region"] == region)
+        & (p["kind"] != "projection")
+        & (p["year"] <= a["year"] - GROWTH_MIN_SPAN_YEARS)
+        & (p["year"] >= a["year"] - GROWTH_WINDOW_YEARS)
+    ]
+    if rows.empty:
+        return None
+    same = rows[rows["study"].isin(a["study"].split("+"))]
+    rows = same if not same.empty else rows
+    rows = rows[rows["year"] == rows["year"].min()]
+    rows = rows[rows["published_year"] == rows["published_year"].max()]
+    y0, v0 = int(rows["year"].iloc[0]), float(rows["data_centre_twh"].mean())
+    v1 = a["data_centre_twh"]
+    if region in (*REGIONS, "World") and ai is not None:
+        # the fleet tables start in their first shipment year: AI before it is taken as 0
+        first = int(load_fleet().shipments["year"].min())
+        d = ai[ai["region"] == region].set_index("year")["ai_twh"]
+        if (y0 >= first and y0 not in d.index) or a["year"] not in d.index:
+            return None  # the AI series does not reach back that far
+        v0 -= float(d.loc[y0]) if y0 >= first else 0.0
+        v1 -= float(d.loc[a["year"]])
+    if not (v0 > 0 and v1 > 0):
+        return None
+    g = ((v1 / v0) ** (1.0 / (a["year"] - y0)) - 1.0) * 100.0
+    lo, hi = GROWTH_FROM_DATA_RANGE_PCT
+    return {
+        "growth_pct_per_year": float(min(max(g, lo), hi)),
+        "from": f"{'+'.join(rows['study'])} ({y0}) to {a['study']} ({a['year']})",
+    }
+
+
+def trend_factor(
+    growth_pct: float, years_ahead: Any, damping: float = NON_AI_DAMPING
+) -> np.ndarray:
+    """Growth factor k years ahead of a trend measured from data: year j = 1..k ahead grows at
+    ``growth_pct x damping**j``, as :func:`extend_shipments` (Gardner's damped trend; 1 =
+    undamped); before the anchor (k < 0) the undamped rate backwards."""
+    k = np.asarray(years_ahead, dtype=float)
+    g = growth_pct / 100.0
+    out = np.ones_like(k)
+    for i, kk in np.ndenumerate(k):
+        if kk < 0:
+            out[i] = (1.0 + g) ** kk
+        else:
+            out[i] = float(np.prod([1.0 + g * damping**j for j in range(1, int(kk) + 1)]))
+    return out
+
+
+def non_ai_growth_pct(
+    region: str,
+    last_data_year: int,
+    published: pd.DataFrame | None = None,
+    ai: pd.DataFrame | None = None,
+) -> tuple[float, str]:
+    """Non-AI growth of a region, %/yr, and where it came from: the region's own trend
+    (:func:`growth_from_data`), else the World's, else :data:`NON_AI_GROWTH_PCT`."""
+    for r in dict.fromkeys([region, "World"]):
+        g = growth_from_data(r, last_data_year, published, ai)
+        if g is not None:
+            return g["growth_pct_per_year"], f"{r} trend, {g['from']}"
+    return NON_AI_GROWTH_PCT, "Masanet et al. 2020 (world, 2010-2018)"
+
+
 def predict_total(
     region: str,
     years: Any,
@@ -660,9 +772,10 @@ def predict_total(
 
     A region of :data:`REGIONS` (or ``World``): non-AI = the anchor total
     (:func:`anchor`) minus the fleet's AI electricity that year, grown at
-    :data:`NON_AI_GROWTH_PCT`; total = non-AI + AI (:func:`ai_demand`). A country of
-    :data:`COUNTRY_REGION` keeps its anchor share of its region's total (the World's when
-    the region has no anchor). Nothing is fitted to the figures predicted.
+    the region's own trend (:func:`non_ai_growth_pct`); total = non-AI + AI
+    (:func:`ai_demand`). A country of :data:`COUNTRY_REGION` follows its own published total
+    trend (:func:`growth_from_data`) when it has one, else keeps its anchor share of its
+    region's total (the World's when the region has no anchor). Nothing is fitted to the figures predicted.
 
     Returns
     -------
@@ -691,13 +804,18 @@ def predict_total(
             ]
         )
     span = np.unique(np.concatenate([out_years, [a["year"]]]))
-    demand = ai if ai is not None else ai_demand(span, last_data_year=last_data_year, fleet=fleet)
+    history = np.arange(a["year"] - GROWTH_WINDOW_YEARS, a["year"] + 1)
+    demand = (
+        ai
+        if ai is not None
+        else ai_demand(np.union1d(span, history), last_data_year=last_data_year, fleet=fleet)
+    )
     if region in (*REGIONS, "World"):
         d = demand[demand["region"] == region].set_index("year")["ai_twh"]
         ai_anchor = float(d.loc[a["year"]]) if a["year"] in d.index else 0.0
         non_ai_0 = max(a["data_centre_twh"] - ai_anchor, 0.0)
-        g = 1.0 + NON_AI_GROWTH_PCT / 100.0
-        non_ai = non_ai_0 * g ** (out_years - a["year"])
+        rate, _ = non_ai_growth_pct(region, a["year"], pub, demand)
+        non_ai = non_ai_0 * trend_factor(rate, out_years - a["year"])
         ai_twh = np.array([float(d.loc[y]) for y in out_years])
         tr = demand[demand["region"] == region].set_index("year")["training_twh"]
         training = np.array([float(tr.loc[y]) for y in out_years])
@@ -716,9 +834,13 @@ def predict_total(
                 "World", span, last_data_year=last_data_year, fleet=fleet, published=pub, ai=demand
             )
         r = ref.set_index("year")
-        ratio = np.array([float(r.loc[y, "total_twh"]) for y in out_years]) / float(
-            r.loc[a["year"], "total_twh"]
-        )
+        own = growth_from_data(region, a["year"], pub)
+        if own is not None:  # the country's own published trend
+            ratio = trend_factor(own["growth_pct_per_year"], out_years - a["year"])
+        else:  # its anchor share of its region's total
+            ratio = np.array([float(r.loc[y, "total_twh"]) for y in out_years]) / float(
+                r.loc[a["year"], "total_twh"]
+            )
         total = a["data_centre_twh"] * ratio
         ai_share = np.array([float(r.loc[y, "ai_twh"] / r.loc[y, "total_twh"]) for y in out_years])
         ai_twh = total * ai_share
@@ -815,3 +937,35 @@ def national_outlook(years: Any, last_data_year: int | None = None) -> pd.DataFr
         "anchor_year",
     ]
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+# --------------------------------------------------------------------------------------------
+# Supply bound: shipments cannot outgrow the advanced packaging every accelerator needs
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def load_supply(path: Path | None = None) -> pd.DataFrame:
+    """``data/fleet/supply.csv``: CoWoS packaging capacity growth by year, sourced."""
+    p = path or data_dir() / "fleet" / "supply.csv"
+    df = _read(p, _Supply)
+    _check_unique(df, ["year"], p)
+    return df.sort_values("year").reset_index(drop=True)
+
+
+def supply_bound_shipments(base_units: float, base_year: int, last_year: int) -> dict[int, float]:
+    """Shipments after ``base_year`` if they grow as fast as packaging capacity (the upper
+    path supply allows): ``base_units`` compounded by each year's
+    ``packaging_capacity_growth_pct`` (:func:`load_supply`). Raises :class:`InputError`
+    ("last_year") beyond the table's last year."""
+    s = load_supply().set_index("year")["packaging_capacity_growth_pct"]
+    if last_year > int(s.index.max()):
+        raise InputError(
+            "last_year", last_year, f"a year up to {int(s.index.max())} (data/fleet/supply.csv)"
+        )
+    out: dict[int, float] = {}
+    value = float(base_units)
+    for year in range(int(base_year) + 1, int(last_year) + 1):
+        value *= 1.0 + float(s.loc[year]) / 100.0
+        out[year] = value
+    return out

@@ -46,26 +46,29 @@ def test_out_of_sample_rows_predict_only_years_after_the_cut_off(table):
 @pytest.mark.parametrize(
     ("cutoff", "study", "region", "year", "published", "measured_error"),
     [
-        # Hits (within 15%), distinct figures: Germany 2022 and 2024, World 2024, US 2024,
-        # Ireland 2024.
+        # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend),
+        # World 2024, US 2024.
         (2021, "bitkom-2023", "Germany", 2022, 18, -0.042),
         (2021, "borderstep-2025", "Germany", 2024, 20, -0.111),
-        (2022, "borderstep-2025", "Germany", 2024, 20, -0.068),
-        (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.087),
-        (2023, "borderstep-2025", "Germany", 2024, 20, -0.059),
-        (2023, "cso-2025", "Ireland", 2024, 6.969, -0.068),
-        (2023, "iea-energy-ai-2025", "US", 2024, 183, -0.015),
-        (2023, "iea-energy-ai-2025", "World", 2024, 415, -0.058),
-        # Misses, kept so an improvement or a regression shows.
-        (2022, "cso-2024", "Ireland", 2023, 6.334, -0.152),
-        (2022, "lbnl-2024", "US", 2023, 176, +0.185),
-        (2022, "epri-2024", "US", 2023, 152.7, +0.366),
-        (2022, "iea-energy-ai-2025", "US", 2024, 183, +0.197),
+        (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076),
+        (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029),
+        (2022, "borderstep-2025", "Germany", 2024, 20, +0.012),
+        (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022),
+        (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.145),
+        (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112),
+        (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.087),
+        (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.147),
+        # Misses, kept so an improvement or a regression shows. China and Europe: the anchor
+        # study's definition (Greenpeace 161 TWh in 2018, Borderstep 87 TWh in 2020) is not
+        # the IEA's (102 and 68 TWh in 2024); no trend bridges a definition break. US up to
+        # 2022: the latest figure published by then is LBNL 2016's for 2014.
+        (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.164),
+        (2021, "lbnl-2024", "US", 2023, 176, -0.479),
         (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.393),
-        (2021, "lbnl-2024", "US", 2023, 176, -0.456),
+        (2022, "lbnl-2024", "US", 2023, 176, -0.472),
+        (2022, "epri-2024", "US", 2023, 152.7, -0.392),
         (2023, "iea-energy-ai-2025", "China", 2024, 102, +0.760),
         (2023, "iea-energy-ai-2025", "Europe", 2024, 68, +0.374),
-        (2023, "cbs-2025", "Netherlands", 2024, 5.1, -0.230),
     ],
 )
 def test_measured_backtest_errors(table, cutoff, study, region, year, published, measured_error):
@@ -82,22 +85,26 @@ def test_measured_backtest_errors(table, cutoff, study, region, year, published,
     assert r["error"] == pytest.approx(measured_error, abs=0.005)
 
 
-def test_target_five_distinct_figures_within_15_percent_out_of_sample(table):
-    # Issue 11 target: uncalibrated predictions within 15% of at least five published
-    # national or world figures not used as inputs. Measured: 8 of 29 predictions, 5
-    # distinct figures; the naive "anchor stays" forecast gets 7 (median |error| 27% vs 24%).
+def test_growth_from_data_beats_the_naive_forecast_by_a_third(table):
+    # Non-AI growth per region from its own published history (planner.fleet.growth_from_data)
+    # instead of one flat world rate, and only figures published by the cut-off + 1 year.
+    # Measured: 13 of 32 predictions within 15% (7 distinct figures; the naive "anchor
+    # stays" forecast: 5); median |error| 18.6% against the naive 28.6% (35% below). The
+    # 15-of-the-figures target is NOT reached (13): 6 misses are China and Europe, where
+    # anchor and target come from studies with different definitions.
     s = bt.summary(table)
-    assert s["predictions"] == 29
-    assert s["hits"] == 8
-    assert s["distinct_figures_hit"] == 5
-    assert s["persistence_hits"] == 7
-    assert s["median_abs_error"] == pytest.approx(0.238, abs=0.005)
-    assert s["persistence_median_abs_error"] == pytest.approx(0.275, abs=0.005)
+    assert s["predictions"] == 32
+    assert s["hits"] == 13
+    assert s["distinct_figures_hit"] == 7
+    assert s["persistence_hits"] == 5
+    assert s["median_abs_error"] == pytest.approx(0.186, abs=0.005)
+    assert s["persistence_median_abs_error"] == pytest.approx(0.286, abs=0.005)
+    assert s["median_abs_error"] <= 0.7 * s["persistence_median_abs_error"]
 
 
 def test_anchors_are_listed_as_inputs_with_their_own_figure(table):
     anchors = table[table["used_as_input"] & (table["region"] == "World")]
-    assert set(anchors["study"]) == {"masanet-2020", "iea-electricity-2024"}
+    assert set(anchors["study"]) == {"masanet-2020", "iea-tracking-2023", "iea-electricity-2024"}
     us_2023 = table[
         table["used_as_input"] & (table["region"] == "US") & (table["cutoff_year"] == 2023)
     ]
@@ -119,3 +126,14 @@ def test_horizon_is_checked():
 
     with pytest.raises(InputError, match="horizon_years = 0"):
         bt.backtest(horizon_years=0)
+
+
+def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
+    # LBNL's December 2024 report (its 2014 and 2018 back-estimates) is not an input at the
+    # 2021 cut-off: the US anchor there is LBNL 2016's 2014 figure.
+    t = bt.backtest([2021])
+    us = t[t["used_as_input"] & (t["region"] == "US")]
+    assert set(us["study"]) == {"lbnl-2016"}
+    loose = bt.backtest([2021], publication_lag_years=10)
+    us = loose[loose["used_as_input"] & (loose["region"] == "US")]
+    assert set(us["study"]) == {"lbnl-2024"}

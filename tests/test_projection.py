@@ -147,12 +147,12 @@ def test_de_vries_uses_catalog_server_power_and_no_pue(de_vries):
 @pytest.mark.parametrize(
     ("country", "year", "published_twh", "measured_error"),
     [
-        ("World", 2024, 415, -0.041),
-        ("World", 2030, 945, -0.198),
-        ("US", 2024, 183, +0.045),
-        ("US", 2030, 426, +0.040),
-        ("China", 2024, 102, -0.102),
-        ("China", 2030, 277, -0.409),
+        ("World", 2024, 415, +0.021),
+        ("World", 2030, 945, -0.070),
+        ("US", 2024, 183, +0.107),
+        ("US", 2030, 426, +0.168),
+        ("China", 2024, 102, -0.040),
+        ("China", 2030, 277, -0.281),
     ],
 )
 def test_iea_energy_and_ai_2025_predicted_errors(
@@ -160,7 +160,9 @@ def test_iea_energy_and_ai_2025_predicted_errors(
 ):
     # IEA, Energy and AI (2025), Base Case: world 415 -> ~945 TWh, US 183 -> 426, China
     # 102 -> 277. Uncalibrated: the reconciled fleet plus a non-AI load anchored on IEA
-    # Electricity 2024's 2022 figure (the regional non-AI split is the IEA's own).
+    # Electricity 2024's 2022 figure, grown at the world's measured 2010-2022 trend (4.54
+    # %/yr; before: Masanet's flat 0.73 %/yr gave World 2030 -19.8%, China 2030 -40.9%); the
+    # regional non-AI split is the IEA's own.
     error = iea2025.value("total_twh", country, year) / published_twh - 1
     assert error == pytest.approx(measured_error, abs=0.01)
 
@@ -226,14 +228,15 @@ def test_lbnl_2024_calibrated_lands_on_176_and_325_580_by_construction(
     [
         ("low", 2023, 176, -0.132),
         ("high", 2023, 176, -0.132),
-        ("low", 2028, 325, -0.147),
-        ("high", 2028, 580, -0.409),
+        ("low", 2028, 325, +0.072),
+        ("high", 2028, 580, -0.039),
     ],
 )
 def test_lbnl_2024_predicted_errors(lbnl, variant, year, twh, measured_error):
     # Uncalibrated: the non-AI load is anchored on EPRI's 152.7 TWh for 2023 (so 2023 shows
-    # the 13% gap between the two studies); 2028 low = US AI shipments held at 2024, high =
-    # the fleet's damped trend.
+    # the 13% gap between the two studies), grown at the US measured trend (9.56 %/yr);
+    # 2028 low = US AI shipments held at 2024, high = shipments growing with CoWoS packaging
+    # capacity (before: 0.73 %/yr and the damped trend gave -14.7% and -40.9%).
     error = lbnl.value("total_twh", "US", year, variant) / twh - 1
     assert error == pytest.approx(measured_error, abs=0.01)
 
@@ -265,14 +268,15 @@ def test_iea_electricity_2024_calibrated_by_construction(iea2024_cal, variant, y
 @pytest.mark.parametrize(
     ("variant", "year", "twh", "measured_error"),
     [
-        ("base", 2022, 460, -0.302),
-        ("low", 2026, 620, -0.368),
-        ("base", 2026, 800, -0.340),
-        ("high", 2026, 1050, -0.372),
+        ("base", 2022, 460, -0.263),
+        ("low", 2026, 620, -0.306),
+        ("base", 2026, 800, -0.292),
+        ("high", 2026, 1050, -0.335),
     ],
 )
 def test_iea_electricity_2024_predicted_errors(iea2024, variant, year, twh, measured_error):
-    # Uncalibrated: Masanet et al. 2020's 205 TWh (2018) for traditional data centres is ~30%
+    # Uncalibrated: Masanet et al. 2020's 205 TWh (2018) for traditional data centres, grown at
+    # the world's measured 2010-2022 trend (2.8 %/yr; before: 0.73 gave -30.2% in 2022), is
     # narrower than IEA's 2022 total without crypto; the model reports that gap, not hides it.
     error = iea2024.value("total_twh", "World", year, variant) / twh - 1
     assert error == pytest.approx(measured_error, abs=0.01)
@@ -423,7 +427,7 @@ def test_to_dict_is_json_ready(lbnl):
     d = lbnl.to_dict()
     text = json.dumps(d, allow_nan=False)
     assert "rows" in d and "inputs" in d and "published" in d and "reference_run" in d
-    assert json.loads(text)["variants"] == ["low", "high"]
+    assert json.loads(text)["variants"] == ["low", "trend", "high"]
     assert all(row["source"] for row in d["inputs"] if not row["name"].startswith("electricity"))
 
 
@@ -1085,7 +1089,10 @@ def test_issue10_design_pue_below_the_annual_pue_is_one_line_naming_the_field(tm
 def test_issue10_cli_and_json_report_the_peak(capsys):
     assert main(["project", "iea-2025-base", "--samples", "200", "--country", "World"]) == 0
     out = capsys.readouterr().out
-    assert "AI peak GW" in out and "PUE (design day)" in out and "design-day PUE" in out
+    from planner import quantities
+
+    design = quantities.label("design_pue", unit=False)  # the vocabulary's, not a copy
+    assert "AI peak GW" in out and design in out and "design-day PUE" in out
     assert main(["project", "iea-2025-base", "--samples", "200", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     row = next(r for r in d["rows"] if r["country"] == "World" and r["year"] == 2030)
@@ -1124,3 +1131,45 @@ def test_issue10_national_page_shows_peak_beside_average_with_the_two_pues():
     captions = "\n".join(c.value for c in at.caption)
     assert "DESIGN DAY" in captions and "ANNUAL PUE" in captions
     assert "1 + (PUE - 1) x 1.5 (design_pue_overhead_ratio" in captions
+
+
+@pytest.fixture(scope="module")
+def bands():
+    iea = project(SCEN / "iea-2025-base.toml", samples=2000, seed=0)
+    lbnl = project(SCEN / "lbnl-2024.toml", samples=2000, seed=0)
+    return iea, lbnl
+
+
+def _band(result, variant, country, year, quantity="total_twh"):
+    f = result.frame
+    row = f[(f["variant"] == variant) & (f["country"] == country) & (f["year"] == year)].iloc[0]
+    return row[f"{quantity}_p10"], row[f"{quantity}_p90"]
+
+
+def test_iea_2030_and_lbnl_2028_high_fall_inside_their_bands(bands):
+    # Structural uncertainty in the bands: non-AI growth ranges over the measured eras (world
+    # 0.64-12.8 %/yr, US 6.83-11.8 %/yr) and the LBNL high case is the supply-bound fleet.
+    # Measured (seed 0, 2,000 samples): IEA World 2030 P10-P90 808-1,110 TWh (published 945);
+    # LBNL high 2028 514-605 TWh (580). The LBNL low case (325) lies just below its band
+    # (325.4-371): a miss, kept visible.
+    iea, lbnl = bands
+    lo, hi = _band(iea, "base", "World", 2030)
+    assert lo <= 945 <= hi
+    lo, hi = _band(lbnl, "high", "US", 2028)
+    assert lo <= 580 <= hi
+    lo, hi = _band(lbnl, "low", "US", 2028)
+    assert lo == pytest.approx(325.4, abs=1.0) and lo > 325
+
+
+def test_share_of_published_figures_inside_the_band_is_measured(bands):
+    # Published figures that are not inputs: IEA Energy and AI 2025 (World, US, China 2024 and
+    # 2030; World share 2024) and LBNL 2024 (US 2023 and 2028, TWh and share, per variant;
+    # 2023 also under the trend variant). Inside P10-P90: 5 of 17 (29%), far below an 80% target: the near-term bands carry
+    # parameter noise only, and US 2023 is the LBNL/EPRI disagreement (176 vs 152.7 TWh).
+    inside = total = 0
+    for result in bands:
+        for p in result.published:
+            lo, hi = _band(result, p["variant"], p["country"], p["year"], p["quantity"])
+            total += 1
+            inside += int(lo <= p["published"] <= hi)
+    assert (inside, total) == (5, 17)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from planner import backtest, fleet, quantities
+from planner import amortization, backtest, fleet, quantities
 from planner.cli._app import app, console, print_json, shown_value, stdout_guard
 from planner.errors import InputError
 from planner.examples import projection_path
@@ -72,6 +72,14 @@ def project_command(
             "published figures of the next three years predicted, with their errors.",
         ),
     ] = False,
+    run_costs: Annotated[
+        bool,
+        typer.Option(
+            "--run-costs",
+            help="Published training runs (Cottier et al. 2024) costed by the planner, each at "
+            "its own date's chip price: amortised and rental cost against the published ones.",
+        ),
+    ] = False,
 ) -> None:
     """Project data-centre and AI electricity by country and year: TWh, GW, share, runs.
 
@@ -96,6 +104,19 @@ def project_command(
             )
         else:
             _print_backtest(table, checks)
+        return
+    if run_costs:
+        with stdout_guard():
+            costs = amortization.validate_run_costs()
+        if json_out:
+            print_json(
+                {
+                    "run_costs": backtest.to_records(costs),
+                    "summary": amortization.run_cost_summary(costs),
+                }
+            )
+        else:
+            _print_run_costs(costs)
         return
     if scenario is None:
         raise InputError("SCENARIO", None, "a shipped study's name or a TOML file (or --backtest)")
@@ -355,4 +376,51 @@ def _print_backtest(table, checks) -> None:
         f"{s['tolerance']:.0%} ({s['distinct_figures_hit']} distinct published figures); the "
         f"naive forecast: {s['persistence_hits']}. Median |error| {s['median_abs_error']:.0%} "
         f"(naive {s['persistence_median_abs_error']:.0%})."
+    )
+
+
+def _print_run_costs(table) -> None:
+    t = Table(
+        title="Published training runs costed at their own date (predicted: nothing is fitted "
+        "to the published costs; prices from data/chip_prices_dated.csv)"
+    )
+    for col in (
+        "run",
+        "chip",
+        "start",
+        "price observed",
+        "USD per GPU",
+        quantities.label("amortized_cost_usd", short=True),
+        "published",
+        "difference",
+        "undated price",
+        quantities.label("rental_cost_usd", short=True),
+        "published cloud",
+        "difference",
+    ):
+        t.add_column(col, justify="left" if col in ("run", "chip") else "right")
+    diff = "relative_difference"
+    for _, r in table.iterrows():
+        t.add_row(
+            r["run"],
+            r["chip"],
+            r["run_start"],
+            r["price_date"],
+            _num(r["price_usd_per_gpu"], ",.0f"),
+            quantities.format_value("amortized_cost_usd", r["amortized_usd"]),
+            quantities.format_value("amortized_cost_usd", r["published_amortized_usd"]),
+            quantities.format_value(diff, r["amortized_error"]),
+            quantities.format_value(diff, r["undated_amortized_error"]),
+            quantities.format_value("rental_cost_usd", r["rental_usd"]),
+            quantities.format_value("rental_cost_usd", r["published_cloud_usd"]),
+            quantities.format_value(diff, r["rental_error"]),
+        )
+    console.print(t)
+    s = amortization.run_cost_summary(table)
+    console.print(
+        f"{s['amortized_within']} of {s['runs']} amortised costs within "
+        f"{s['tolerance']:.0%} of the published (at the undated price: "
+        f"{s['undated_amortized_within']}); rental: {s['rental_within']} of {s['runs']}. "
+        f"Median difference {s['median_amortized_error']:+.0%} (undated "
+        f"{s['median_undated_amortized_error']:+.0%})."
     )

@@ -1,0 +1,110 @@
+"""Dated prices: a run or fleet is priced at its own date, and says which price it used."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner import amortization as am
+from planner.catalog import load_catalog
+from planner.errors import InputError
+
+
+def test_a_run_is_priced_at_the_latest_price_on_or_before_its_date():
+    launch = am.price_at("a100-80gb", "2021-07-15")
+    assert (launch.usd, launch.price_date, launch.kind) == (37500.0, "2021-06-30", "list")
+    later = am.price_at("a100-80gb", "2022-03-01")
+    assert (later.usd, later.price_date, later.kind) == (20875.0, "2022-01-20", "purchase")
+    rent = am.price_at("h100", "2024-04-01", "rent")
+    assert (rent.usd, rent.price_date) == (3.49, "2024-01-29")
+
+
+def test_a_date_before_the_first_price_uses_the_earliest_later_one_and_says_so():
+    p = am.price_at("mi300x", "2024-06-01")
+    assert p.usd == 25734.0 and p.after_date
+    assert "the earliest after 2024-06-01" in p.describe()
+
+
+def test_a_price_date_before_the_chip_existed_names_the_field():
+    with pytest.raises(InputError) as err:
+        am.price_at("h100", "2021-03-01")
+    e = err.value
+    assert e.field == "date" and e.value == "2021-03-01"
+    assert "2022-09-20" in str(e) and "\n" not in str(e)
+
+
+def test_a_date_that_is_not_a_date_names_the_field():
+    with pytest.raises(InputError) as err:
+        am.parse_price_date("date", "last spring")
+    assert err.value.field == "date" and err.value.value == "last spring"
+
+
+def test_chip_prices_take_the_date_and_an_override_still_wins():
+    chip = load_catalog().get("a100-80gb")
+    undated, _, _ = am.chip_prices(chip)
+    dated, rent, _ = am.chip_prices(chip, date="2022-03-01")
+    assert float(undated) == 37500.0 and float(dated) == 20875.0 and float(rent) == 4.10
+    forced, _, _ = am.chip_prices(chip, 30000.0, date="2022-03-01")
+    assert float(forced) == 30000.0
+    with pytest.raises(InputError, match="date"):
+        am.chip_prices(chip, date="2019-01-01")
+
+
+def test_assumptions_show_which_dated_price_was_used():
+    chip = load_catalog().get("h100")
+    rows = {r[0]: r for r in am.price_assumptions(chip, date="2024-04-01")}
+    assert rows["price_usd_per_gpu"][1] == 37080.5
+    assert "observed 2024-03-21" in rows["price_usd_per_gpu"][3]
+    assert "chip_prices_dated.csv" in rows["rent_usd_per_gpu_hour"][3]
+    assert "embodied_kgco2e_per_gpu" in rows  # the undated rows still follow
+
+
+def test_every_dated_price_has_a_source_and_no_price_predates_its_launch():
+    t = am.dated_prices()
+    assert t["source"].str.len().min() > 20
+    for chip, g in t.groupby("chip"):
+        launch = g.loc[g["kind"] == "launch", "date"].iloc[0]
+        assert (g["date"] >= launch).all(), chip
+
+
+@pytest.fixture(scope="module")
+def validation():
+    return am.validate_run_costs()
+
+
+def test_published_run_costs_are_never_an_input(validation):
+    runs = am.published_run_costs()
+    moved = am.validate_run_costs(runs.assign(published_amortized_usd=1.0))
+    assert (moved["amortized_usd"] == validation["amortized_usd"]).all()
+    assert (moved["price_usd_per_gpu"] == validation["price_usd_per_gpu"]).all()
+
+
+def test_measured_agreement_with_cottier_per_run_costs(validation):
+    # Measured (December 2026), 17 runs of Cottier et al. 2024 on catalog chips. Dated
+    # prices: 8 of 17 amortised costs within +-50% (median +50%); the undated price: 7 of 17
+    # (median +71%). The +-50%-for-80% target is NOT reached: the planner amortises the
+    # purchase price as an annuity over 5 years plus a facility share, while Cottier et al.
+    # depreciate the hardware's value at the run's start by price-performance progress.
+    within = validation["amortized_error"].abs() <= am.RUN_COST_TOLERANCE
+    undated = validation["undated_amortized_error"].abs() <= am.RUN_COST_TOLERANCE
+    assert within.sum() == 8 and undated.sum() == 7 and len(validation) == 17
+    assert validation["amortized_error"].median() == pytest.approx(0.503, abs=0.01)
+    assert validation["undated_amortized_error"].median() == pytest.approx(0.714, abs=0.01)
+    # The A100 80GB runs move most: OPT-175B from +94% (2021 list price) to +17%.
+    opt = validation.set_index("run").loc["opt-175b"]
+    assert opt["price_date"] == "2022-01-20"
+    assert opt["amortized_error"] == pytest.approx(0.17, abs=0.01)
+    assert opt["undated_amortized_error"] == pytest.approx(0.94, abs=0.01)
+    # Rent at the dated on-demand price: 10 of 17 within +-50% of their cloud cost.
+    assert (validation["rental_error"].abs() <= 0.5).sum() == 10
+
+
+def test_cli_run_costs_json_is_one_object_labelled_predicted(capsys):
+    import json
+
+    from planner.cli import main
+
+    assert main(["project", "--run-costs", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["summary"]["label"] == "predicted" and d["summary"]["runs"] == 17
+    assert {r["label"] for r in d["run_costs"]} == {"predicted"}
+    assert d["run_costs"][0]["price_date"]  # which dated price was used

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner import amortization, economics, power
+from planner import amortization, economics, facility, power
 from planner._arrays import ceil_whole, jsonable, out
 from planner.assumptions import SizingAssumptions, default_table
 from planner.catalog import Accelerator, Catalog, load_catalog
@@ -966,7 +966,7 @@ def _assumption_list(
     for name, unit in SizingAssumptions.UNITS.items():
         value = getattr(a, name)
         if name == "design_pue" and value is None:
-            add(name, a.grid_pue(), unit, power.derived_design_pue_source())
+            add(name, a.grid_pue(), unit, facility.derived_design_pue_source())
             continue
         if value is None:
             continue

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from planner import power
+from planner import facility, power
 from planner.catalog import Catalog
 from planner.errors import InputError
 from planner.presets import get_preset
@@ -162,7 +162,7 @@ def _evaluate(
     # when that has ranges; the floor at the annual PUE only matters for a uniform range set
     # against a triangular one (validate_spec orders the ends).
     if spec.design_pue is None:
-        design_pue = power.design_day_pue(pue)
+        design_pue = facility.design_day_pue(pue)
     else:
         design_table, _ = draw.table_and_quantile(list(spec.design_pue.values()), pue_quantile)
         design_pue = np.maximum(
@@ -228,8 +228,8 @@ def _denominators(spec: ScenarioSpec, names: list[str], out_years: np.ndarray) -
 
 
 #: The ratio :func:`planner.power.design_day_pue` applies when a scenario gives no
-#: ``design_pue`` (one reader of data/assumptions.csv: :func:`planner.power.design_pue_overhead_ratio`).
-design_pue_overhead_ratio = power.design_pue_overhead_ratio
+#: ``design_pue`` (one reader of data/assumptions.csv: :func:`planner.facility.design_pue_overhead_ratio`).
+design_pue_overhead_ratio = facility.design_pue_overhead_ratio
 
 
 def _inputs_table(spec: ScenarioSpec) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner import amortization, economics, power
+from planner import amortization, economics, facility, power
 from planner._arrays import ceil_whole, jsonable, out
 from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
@@ -595,7 +595,7 @@ def _assumption_list(
         source = s.sources.get(name, "user input")
         if name == "design_pue" and value is None:
             value = s.grid_pue()
-            source = power.derived_design_pue_source()
+            source = facility.derived_design_pue_source()
         if value is None:
             continue
         if name == "avg_load_fraction":

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner import facility
 from planner._paths import data_dir
 from planner.errors import CatalogError, InputError
 
@@ -569,7 +570,6 @@ def power_smoothing(
     level slows the compute phase; that cost is reported as ``compute_power_cut_fraction``,
     not charged here.
     """
-    from planner import power
     from planner.assumptions import default_table
 
     f = profile.fractions
@@ -596,7 +596,7 @@ def power_smoothing(
     price = float(price)
     if not math.isfinite(price) or price < 0:
         raise InputError("electricity_usd_per_mwh", electricity_usd_per_mwh, ">= 0 USD/MWh")
-    dpue = float(power.design_day_pue(profile.pue)) if design_pue is None else float(design_pue)
+    dpue = float(facility.design_day_pue(profile.pue)) if design_pue is None else float(design_pue)
     transients = load_transient_assumptions()
     return SmoothingResult(
         floor_fraction=floor,

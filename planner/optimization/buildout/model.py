@@ -400,7 +400,7 @@ def _pue_for(site: Site, quarter: int) -> tuple[float, float]:
     """
     del quarter  # a site's cooling does not change over the horizon in this model
     from planner.assumptions import facility_profiles
-    from planner.power import design_day_pue
+    from planner.facility import design_day_pue
 
     if isinstance(site.pue, str):
         row = facility_profiles().loc[site.pue]

@@ -223,7 +223,8 @@ class Chart:
 
     Kinds (rendered by :mod:`planner.reports.charts`): ``tornado`` (x, y, color, facet),
     ``bar`` (x, y, optional color/highlight, facet), ``line`` (x, y, color), ``band``
-    (x, low, mid, high, color).
+    (x, low, mid, high, color), ``area`` (x, y stacked by color, optional total line),
+    ``stacked`` (x, y stacked by color) and ``heat`` (x, y, color).
     """
 
     name: str

@@ -1,4 +1,5 @@
-"""Capacity reports: any sizing, serving, optimised plan or projection as HTML, XLSX, MD or JSON.
+"""Capacity reports: any sizing, serving, plan, projection, build-out or sweep as HTML, XLSX,
+MD or JSON.
 
 Build a :class:`Report` once from the core's result objects, then render it in any format;
 the formats cannot disagree because they render the same object::
@@ -6,6 +7,8 @@ the formats cannot disagree because they render the same object::
     from planner.reports import build_report, write_report
     report = build_report(preset="gtc2024-hopper")        # or build_report("site.toml")
     report = build_report(serve_preset="chatgpt-2023")    # an inference service
+    report = build_report("data/buildout/campus-2026-2030.toml")  # a build-out (or a sweep file)
+    report = build_report(sweep_dir="runs/gtc-grid")       # a sweep's results folder
     write_report(report, "gtc.html")                       # format from the suffix
     data = render_report(report, "json")                   # bytes, e.g. for a download
 

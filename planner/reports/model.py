@@ -318,7 +318,7 @@ class Report:
 
     Attributes
     ----------
-    kind : {"sizing", "plan", "projection"}
+    kind : {"sizing", "serving", "plan", "projection", "buildout", "sweep"}
     title, subtitle : str
     summary : str
         The answer in one paragraph.

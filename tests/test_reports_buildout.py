@@ -172,3 +172,22 @@ def test_an_infeasible_buildout_writes_the_report_with_relaxations_and_exits_3(c
     assert "no build-out fits every limit" in text
     assert main(["buildout", str(starved)]) == 3
     capsys.readouterr()
+
+
+def test_a_fresh_process_reports_a_buildout_without_the_solver_capture_hanging(tmp_path):
+    # Pyomo first imported inside the CLI's stdout guard left HiGHS's output capture waiting
+    # on its reader threads for ever; the report command now imports it first (a fresh
+    # process, as a user runs it: in this test process Pyomo is already imported).
+    import subprocess
+    import sys
+
+    out = tmp_path / "small.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "report", SMALL, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "deadlock" not in done.stderr
+    assert json.loads(out.read_text())["data"]["buildout"]["status"] == "optimal"

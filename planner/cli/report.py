@@ -1,13 +1,18 @@
-"""``planner report``: export a sizing, a serving, an optimised plan or a projection as a report.
+"""``planner report``: export a sizing, a serving, an optimised plan, a projection, a build-out
+or a sweep as a report.
 
 Thin: :mod:`planner.reports` builds and writes the report. Without ``--out``, md and json go
 to stdout; html and xlsx need ``--out`` (an HTML page or a workbook is a file, not terminal
 output). The format may be left out when ``--out`` has a known suffix.
 
-Exit codes, as ``planner optimize``: 0 the report was written; 3 the report was written but
-the scenario has no plan (no plan fits the limits, or the time limit left none): an infeasible
-plan is an answer, so its report (the minimal relaxations) is still written, and one line on
-stderr says so; 2 bad input.
+A sweep (file or shipped name) is run into a temporary folder, one scenario after another in
+this process, and reported; ``--from DIR`` reports a folder ``planner sweep --out DIR`` wrote
+(nothing is run).
+
+Exit codes, as ``planner optimize`` and ``planner buildout``: 0 the report was written; 3 the
+report was written but the scenario or build-out has no plan (no plan fits the limits, or the
+time limit left none): an infeasible plan is an answer, so its report (the minimal
+relaxations) is still written, and one line on stderr says so; 2 bad input.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ def report_command(
     scenario: Annotated[
         str | None,
         typer.Argument(
-            help="A site scenario (an optimised plan) or a projection study: a shipped name "
-            "(gtc2024, iea-2025-base...; see `planner examples`) or a TOML file. Omit it "
-            "with --preset.",
+            help="A site scenario (an optimised plan), a projection study, a build-out or a "
+            "sweep: a shipped name (gtc2024, iea-2025-base, campus-2026-2030, gtc2024-grid...; "
+            "see `planner examples`) or a TOML file. Omit it with --preset, --serve-preset "
+            "or --from.",
             show_default=False,
             metavar="SCENARIO",
         ),
@@ -54,6 +60,15 @@ def report_command(
             help="Report an inference service instead (a serving preset): "
             + ", ".join(load_serving_presets())
             + ".",
+        ),
+    ] = None,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Report a sweep's results folder (what `planner sweep --out DIR` wrote) "
+            "instead of running a sweep.",
+            metavar="SWEEP_DIR",
         ),
     ] = None,
     grid_mw: Annotated[
@@ -85,13 +100,16 @@ def report_command(
     """Write a capacity report: the answer, tables, charts, sensitivity, every assumption
     with its source, and the inputs' SHA-256 so the numbers can be reproduced.
 
-    SCENARIO: a site scenario (an optimised plan) or a projection study, by shipped name
-    (gtc2024, iea-2025-base...; `planner examples` lists them) or as a TOML file; or
-    --preset NAME for a sizing; or --serve-preset NAME for an inference service.
+    SCENARIO: a site scenario (an optimised plan), a projection study, a build-out (sites
+    over quarters) or a sweep (run into a temporary folder, then reported), by shipped name
+    (gtc2024, iea-2025-base, campus-2026-2030, gtc2024-grid...; `planner examples` lists
+    them) or as a TOML file; or --preset NAME for a sizing; or --serve-preset NAME for an
+    inference service; or --from DIR for a sweep's results folder.
 
-    Exit code 0: the report is written. Exit code 3: a site scenario with no plan (no plan
-    fits the limits): the report, with the minimal relaxations, is still written, and one
-    line on stderr says so (as planner optimize, which also exits 3). Exit code 2: bad input.
+    Exit code 0: the report is written. Exit code 3: a site scenario or build-out with no
+    plan (no plan fits the limits): the report, with the minimal relaxations, is still
+    written, and one line on stderr says so (as planner optimize and planner buildout, which
+    also exit 3). Exit code 2: bad input.
     """
     key = resolve_format(fmt, out)
     if out is None and key not in STDOUT_FORMATS:
@@ -105,7 +123,7 @@ def report_command(
         check_writable_target(out)
     # A name is resolved only when it is the one input; scenario and --preset together are
     # refused by build_report with its own message.
-    alone = preset is None and serve_preset is None
+    alone = preset is None and serve_preset is None and from_dir is None
     path = resolve(scenario) if scenario is not None and alone else scenario
     options: dict[str, float] = {}
     if grid_mw is not None:
@@ -116,12 +134,15 @@ def report_command(
                 "a --preset or --serve-preset report (a site scenario has its own grid)",
             )
         options["grid_mw"] = grid_mw
+    if path is not None and alone:
+        _import_pyomo_first(path)
     with stdout_guard():
         report = build_report(
             path,
             preset=preset,
             serve_preset=serve_preset,
-            command=_command(scenario, preset, key, out, serve_preset, grid_mw),
+            sweep_dir=from_dir,
+            command=_command(scenario, preset, key, out, serve_preset, grid_mw, from_dir),
             **options,
         )
         rendered = render_report(report, key) if out is None else b""
@@ -137,11 +158,32 @@ def report_command(
     return _exit_code(report)
 
 
+def _import_pyomo_first(path: str | Path) -> None:
+    """Import the build-out model (and Pyomo) before :func:`stdout_guard` for a build-out,
+    or a sweep over one.
+
+    Pyomo, imported inside the guard, binds its log handler to the redirected stdout; its
+    solver-output capture (HiGHS ``set_instance``) then waits for ever on its reader threads
+    ("TeeStream: deadlock observed"). Imported first, as ``planner buildout`` does, it works.
+    """
+    from planner.data_errors import read_toml
+    from planner.errors import PlannerError
+
+    try:
+        raw = read_toml(Path(path))
+    except (PlannerError, OSError):
+        return  # build_report says what is wrong with the file
+    base = raw.get("base")
+    if "sites" in raw or (isinstance(base, dict) and base.get("kind") == "buildout"):
+        import planner.optimization.buildout  # noqa: F401
+
+
 def _exit_code(report: object) -> int:
-    """3 (with one line on stderr) for a plan report without a plan, else 0."""
-    if getattr(report, "kind", None) != "plan":
+    """3 (with one line on stderr) for a plan or build-out report without a plan, else 0."""
+    kind = getattr(report, "kind", None)
+    if kind not in ("plan", "buildout"):
         return 0
-    status = report.data["plan"]["status"]  # type: ignore[attr-defined]
+    status = report.data[kind]["status"]  # type: ignore[attr-defined]
     if status in ("optimal", "time_limit"):
         return 0
     sys.stderr.write(
@@ -158,6 +200,7 @@ def _command(
     out: Path | None,
     serve_preset: str | None = None,
     grid_mw: float | None = None,
+    from_dir: Path | None = None,
 ) -> str:
     parts = ["planner", "report"]
     if scenario is not None:
@@ -168,6 +211,8 @@ def _command(
         parts += ["--serve-preset", str(serve_preset)]
     if grid_mw is not None:
         parts += ["--grid-mw", f"{grid_mw:g}"]
+    if from_dir is not None:
+        parts += ["--from", str(from_dir)]
     parts += ["--format", key]
     if out is not None:
         parts += ["--out", str(out)]

@@ -1,4 +1,5 @@
-"""Capacity reports: any sizing, serving, optimised plan or projection as HTML, XLSX, MD or JSON.
+"""Capacity reports: any sizing, serving, plan, projection, build-out or sweep as HTML, XLSX,
+MD or JSON.
 
 Build a :class:`Report` once from the core's result objects, then render it in any format;
 the formats cannot disagree because they render the same object::
@@ -6,6 +7,8 @@ the formats cannot disagree because they render the same object::
     from planner.reports import build_report, write_report
     report = build_report(preset="gtc2024-hopper")        # or build_report("site.toml")
     report = build_report(serve_preset="chatgpt-2023")    # an inference service
+    report = build_report("data/buildout/campus-2026-2030.toml")  # a build-out (or a sweep file)
+    report = build_report(sweep_dir="runs/gtc-grid")       # a sweep's results folder
     write_report(report, "gtc.html")                       # format from the suffix
     data = render_report(report, "json")                   # bytes, e.g. for a download
 
@@ -63,7 +66,12 @@ FORMATS: dict[str, str] = {fmt: suffixes[0] for fmt, suffixes in SUFFIXES.items(
 STDOUT_FORMATS: tuple[str, ...] = ("md", "json")
 _SUFFIXES = {suffix: fmt for fmt, suffixes in SUFFIXES.items() for suffix in suffixes}
 #: What a scenario file can hold: the kind -> keys that identify it.
-FILE_KINDS = {"plan": ("site", "runs"), "projection": ("pue", "regions", "electricity")}
+FILE_KINDS = {
+    "plan": ("site", "runs"),
+    "projection": ("pue", "regions", "electricity"),
+    "buildout": ("sites",),
+    "sweep": ("base", "inputs"),
+}
 
 
 def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str = "out") -> str:
@@ -189,7 +197,8 @@ def write_report(
 
 
 def file_kind(path: str | Path) -> str:
-    """``plan`` (a site scenario for the optimiser) or ``projection`` (a national scenario).
+    """``plan`` (a site scenario for the optimiser), ``projection`` (a national scenario),
+    ``buildout`` (sites over quarters) or ``sweep`` (a base and inputs to vary).
 
     Raises
     ------
@@ -207,8 +216,9 @@ def file_kind(path: str | Path) -> str:
         str(p),
         None,
         None,
-        "neither a site scenario ([site] and [[runs]], see data/scenarios/) nor a projection "
-        "([pue], [regions], [electricity], see data/projections/)",
+        "neither a site scenario ([site] and [[runs]], see data/scenarios/), a projection "
+        "([pue], [regions], [electricity], see data/projections/), a build-out ([[sites]], "
+        "see data/buildout/) nor a sweep ([base] and [inputs], see data/sweeps/)",
     )
 
 
@@ -217,22 +227,30 @@ def build_report(
     *,
     preset: str | None = None,
     serve_preset: str | None = None,
+    sweep_dir: str | Path | None = None,
     command: str = "",
     **options: Any,
 ) -> Report:
-    """Build the report for a scenario file (plan or projection), a preset (sizing) or a
-    serving preset (an inference service).
+    """Build the report for a scenario file (plan, projection, build-out or sweep), a preset
+    (sizing) or a serving preset (an inference service).
 
     Parameters
     ----------
     path : str or Path, optional
-        A site scenario (``data/scenarios/*.toml``: an optimised plan) or a projection
-        scenario (``data/projections/*.toml``); the kind is read from the file's keys.
+        A site scenario (``data/scenarios/*.toml``: an optimised plan), a projection
+        scenario (``data/projections/*.toml``), a build-out (``data/buildout/*.toml``:
+        :func:`planner.reports.buildout.build_buildout_report`) or a sweep
+        (``data/sweeps/*.toml``, run into a temporary folder:
+        :func:`planner.reports.sweep.build_sweep_report`); the kind is read from the file's
+        keys.
     preset : str, optional
         A sizing preset (``data/presets.toml``), e.g. ``gtc2024-hopper``.
     serve_preset : str, optional
         A serving preset (``data/serving_presets.toml``), e.g. ``chatgpt-2023``
         (:func:`planner.reports.serving.build_serving_report`; ``grid_mw`` may be passed).
+    sweep_dir : str or Path, optional
+        A folder ``planner sweep --out DIR`` wrote: its Parquet results are reported, nothing
+        is run (:func:`planner.reports.sweep.build_sweep_report`).
     command : str
         The command line shown in the provenance.
     **options
@@ -241,15 +259,20 @@ def build_report(
     Raises
     ------
     InputError
-        Not exactly one of ``path``, ``preset`` and ``serve_preset``.
+        Not exactly one of ``path``, ``preset``, ``serve_preset`` and ``sweep_dir``.
     """
-    given = sum(x is not None for x in (path, preset, serve_preset))
+    given = sum(x is not None for x in (path, preset, serve_preset, sweep_dir))
     if given != 1:
         raise InputError(
             "scenario/--preset",
             "more than one" if given else "neither",
-            "a scenario TOML file, --preset NAME or --serve-preset NAME (exactly one)",
+            "a scenario TOML file, --preset NAME, --serve-preset NAME or --from SWEEP_DIR "
+            "(exactly one)",
         )
+    if sweep_dir is not None:
+        from planner.reports.sweep import build_sweep_report
+
+        return build_sweep_report(from_dir=sweep_dir, command=command)
     if serve_preset is not None:
         from planner.serving_presets import build_service_request
 
@@ -259,6 +282,14 @@ def build_report(
 
         return build_sizing_report(build_request(preset=preset), command=command, **options)
     kind = file_kind(path)  # type: ignore[arg-type]
+    if kind == "buildout":
+        from planner.reports.buildout import build_buildout_report
+
+        return build_buildout_report(path, command=command, **options)  # type: ignore[arg-type]
+    if kind == "sweep":
+        from planner.reports.sweep import build_sweep_report
+
+        return build_sweep_report(path, command=command, **options)
     if kind == "plan":
         from planner.reports.plan import build_plan_report
 

@@ -115,7 +115,15 @@ def vegalite_spec(chart: Chart, table: Table) -> dict[str, Any]:
     if "omit" in enc:  # "field=value": rows left out of the chart (e.g. the scope's total)
         field, _, value = enc["omit"].partition("=")
         rows = [r for r in rows if str(r.get(field)) != value]
-    builders = {"tornado": _tornado, "bar": _bar, "line": _line, "band": _band}
+    builders = {
+        "tornado": _tornado,
+        "bar": _bar,
+        "line": _line,
+        "band": _band,
+        "area": _area,
+        "stacked": _stacked,
+        "heat": _heat,
+    }
     if chart.kind not in builders:  # pragma: no cover - programming error
         raise ValueError(f"unknown chart kind {chart.kind!r}")
     spec = builders[chart.kind](rows, table, enc)
@@ -196,6 +204,20 @@ def _bar(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[
         )
         encoding["yOffset"] = _field(col, "nominal")
     n = len(order) * (2 if "color" in enc else 1)
+    if "facet" in enc:  # one panel per value (own x scale: the panels' units differ)
+        facet = enc["facet"]
+        return {
+            "data": {"values": rows},
+            "facet": _field(facet, "nominal", title=None, sort=_unique(rows, facet)),
+            "columns": 3,
+            "spec": {
+                "mark": {"type": "bar"},
+                "encoding": encoding,
+                "width": 200,
+                "height": 18 * n + 10,
+            },
+            "resolve": {"scale": {"x": "independent", "y": "independent"}},
+        }
     return {
         "data": {"values": rows},
         "mark": {"type": "bar"},
@@ -263,6 +285,112 @@ def _band(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict
         },
     }
     return {"data": {"values": rows}, "layer": [area, line], "width": 620, "height": 280}
+
+
+def _ordinal_x(rows: list[dict[str, Any]], table: Table, x: str) -> dict[str, Any]:
+    return _field(x, "ordinal", title=_header(table, x), sort=sorted(_unique(rows, x), key=str))
+
+
+def _area(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
+    """Stacked areas of ``y`` by ``color`` over an ordinal ``x`` (quarters); with ``total``,
+    a line of that field summed over the ``color`` groups at each ``x`` (the power
+    available against the MW drawn)."""
+    x, y, color = enc["x"], enc["y"], enc["color"]
+    rows = [r for r in rows if r.get(y) is not None]
+    xo = _ordinal_x(rows, table, x)
+    area = {
+        "mark": {"type": "area", "opacity": 0.8},
+        "encoding": {
+            "x": xo,
+            "y": _field(y, "quantitative", title=_header(table, y), aggregate="sum", stack=True),
+            "color": _field(
+                color, "nominal", title=_header(table, color), legend={"orient": "top"}
+            ),
+            "tooltip": [
+                _field(x, "ordinal"),
+                _field(color, "nominal"),
+                _field(y, "quantitative", aggregate="sum", format=",.4g"),
+            ],
+        },
+    }
+    layers: list[dict[str, Any]] = [area]
+    if enc.get("total"):
+        total = enc["total"]
+        layers.append(
+            {
+                "mark": {
+                    "type": "line",
+                    "color": "#333",
+                    "strokeDash": [6, 3],
+                    "point": {"color": "#333"},
+                },
+                "encoding": {
+                    "x": xo,
+                    "y": _field(total, "quantitative", aggregate="sum"),
+                    "tooltip": [
+                        _field(x, "ordinal"),
+                        _field(total, "quantitative", aggregate="sum", format=",.4g"),
+                    ],
+                },
+            }
+        )
+    return {"data": {"values": rows}, "layer": layers, "width": 620, "height": 280}
+
+
+def _stacked(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
+    """Bars of ``y`` over an ordinal ``x``, stacked by ``color`` (summed within a group)."""
+    x, y, color = enc["x"], enc["y"], enc["color"]
+    rows = [r for r in rows if r.get(y) is not None]
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": _ordinal_x(rows, table, x),
+            "y": _field(y, "quantitative", title=_header(table, y), aggregate="sum"),
+            "color": _field(
+                color, "nominal", title=_header(table, color), legend={"orient": "top"}
+            ),
+            "tooltip": [
+                _field(x, "ordinal"),
+                _field(color, "nominal"),
+                _field(y, "quantitative", aggregate="sum", format=",.4g"),
+            ],
+        },
+        "width": 620,
+        "height": 280,
+    }
+
+
+def _heat(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict[str, Any]:
+    """A grid of ``x`` (ordinal) by ``y`` (nominal) cells shaded by ``color`` summed within
+    a cell: a schedule (runs by quarter, shaded by the share of their work)."""
+    x, y, color = enc["x"], enc["y"], enc["color"]
+    rows = [r for r in rows if r.get(color) is not None]
+    order = _unique(rows, y)
+    pct = _is_percent(table, color)
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": _ordinal_x(rows, table, x),
+            "y": _field(y, "nominal", title=_header(table, y), sort=order),
+            "color": _field(
+                color,
+                "quantitative",
+                title=_header(table, color),
+                aggregate="sum",
+                scale={"scheme": "blues"},
+                legend={"orient": "top", **({"format": ".0%"} if pct else {})},
+            ),
+            "tooltip": [
+                _field(y, "nominal"),
+                _field(x, "ordinal"),
+                _field(color, "quantitative", aggregate="sum", format=".1%" if pct else ",.4g"),
+            ],
+        },
+        "width": 620,
+        "height": 28 * len(order) + 10,
+    }
 
 
 def to_svg(chart: Chart, table: Table) -> str:

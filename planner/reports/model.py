@@ -223,7 +223,8 @@ class Chart:
 
     Kinds (rendered by :mod:`planner.reports.charts`): ``tornado`` (x, y, color, facet),
     ``bar`` (x, y, optional color/highlight, facet), ``line`` (x, y, color), ``band``
-    (x, low, mid, high, color).
+    (x, low, mid, high, color), ``area`` (x, y stacked by color, optional total line),
+    ``stacked`` (x, y stacked by color) and ``heat`` (x, y, color).
     """
 
     name: str
@@ -317,7 +318,7 @@ class Report:
 
     Attributes
     ----------
-    kind : {"sizing", "plan", "projection"}
+    kind : {"sizing", "serving", "plan", "projection", "buildout", "sweep"}
     title, subtitle : str
     summary : str
         The answer in one paragraph.

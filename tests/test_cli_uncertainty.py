@@ -232,6 +232,13 @@ def test_vary_alone_asks_for_the_band(capsys) -> None:
     assert u["inputs"][0]["name"] == "mfu"
 
 
+def test_a_drawn_mfu_replaces_the_run_models_error(capsys) -> None:
+    args = ("size", *DEADLINE, *SMALL, "--vary", "mfu=uniform:0.3:0.4")
+    assert band_of(capsys, *args)["model_error"] is False
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0 and "no run-model error (the MFU is drawn instead)" in flat(out)
+
+
 def test_without_uncertainty_the_json_has_no_band(capsys) -> None:
     code, out, _ = run_cli(capsys, "size", *PRESET, "--json")
     assert code == 0 and "uncertainty" not in json.loads(out)

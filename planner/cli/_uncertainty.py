@@ -138,6 +138,8 @@ def band_line(band: dict[str, Any], kind: str) -> str:
             f"{quantities.format_value('run_model_error', error['p90'])}, P10 to P90; "
             f"source: {error['source']})"
         )
+    elif kind == "sizing" and "mfu" in inputs:
+        parts.append("no run-model error (the MFU is drawn instead)")
     elif kind == "sizing":
         parts.append(
             "no run-model error (the MFU is given, not from the run model: "

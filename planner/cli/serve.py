@@ -238,6 +238,34 @@ def serve_command(
         Path | None, typer.Option(help="Use this accelerator CSV instead of the shipped one.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    uncertainty: Annotated[
+        bool,
+        typer.Option(
+            "--uncertainty",
+            help="Add P10 / P50 / P90 of the main outputs from the --vary inputs drawn (the "
+            "serving roofline has no fitted coefficients, so no model error).",
+        ),
+    ] = False,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="NAME=DIST:ARGS",
+            help="Draw an input for --uncertainty (repeatable; implies it): uniform:MIN:MAX, "
+            "triangular:MIN:MODE:MAX, normal:MEAN:SD[:MIN:MAX], lognormal:MEDIAN:SIGMA"
+            "[:MIN:MAX], e.g. --vary users=uniform:3e8:6e8 --vary decode_mfu=uniform:0.3:0.5.",
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Monte Carlo draws for --uncertainty (implies it) [default 10,000]."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Random seed for --uncertainty (implies it); same seed, same band [default 0]."
+        ),
+    ] = None,
 ) -> int:
     """Size an inference service: replicas, GPUs, MW, Wh per query, USD per million tokens.
 
@@ -248,8 +276,7 @@ def serve_command(
     cat = load_catalog(catalog)
     if facility is not None and pue is None:
         pue = pue_for_profile(facility)
-    request = build_service_request(
-        preset,
+    given = dict(
         accelerator=accelerator,
         model=model,
         params=params,
@@ -288,6 +315,18 @@ def serve_command(
         regions=regions,
         prompt_cache_hit_rate=prompt_cache_hit_rate,
     )
+    request = build_service_request(preset, **given)
+    want_band = uncertainty or bool(vary) or draws is not None or seed is not None
+    if want_band and (compare or compare_models_ is not None):
+        raise InputError(
+            "--uncertainty",
+            "with --compare" if compare else "with --compare-models",
+            "one chip and model at a time: drop the comparison or --uncertainty",
+        )
+    if want_band and catalog is not None:
+        raise InputError(
+            "--catalog", str(catalog), "the shipped catalog with --uncertainty (the band uses it)"
+        )
     if compare_models_ is not None:
         names = [n.strip() for n in compare_models_.split(",") if n.strip()]
         if not names:
@@ -318,10 +357,20 @@ def serve_command(
     if grid_mw is not None and result.feasible:
         fit = serving_grid_fit(result, grid_mw, float(request.demand.users))
         payload["grid"] = {k: to_python(v) for k, v in fit.__dict__.items()}
+    band_printer = None
+    if want_band:
+        from planner.cli import _uncertainty
+
+        band = _uncertainty.serve_band(preset, given, vary, draws, seed)
+        payload["uncertainty"] = _uncertainty.json_band(band)
+
+        def band_printer() -> None:
+            _uncertainty.print_band(band, _uncertainty.SERVE, "serving")
+
     if json_out:
         print_json(payload)
     else:
-        _print_result(result, payload, request)
+        _print_result(result, payload, request, band_printer)
     if not result.feasible:
         if json_out:  # the JSON says feasible: false; the reason goes to stderr
             typer.echo(f"planner: no replica fits: {result.infeasible_reason}", err=True)
@@ -352,7 +401,9 @@ def _v(name: str, value: Any, unit: bool = True) -> str:
     return quantities.format_value(name, value, unit=unit)
 
 
-def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) -> None:
+def _print_result(
+    result: ServingResult, payload: dict[str, Any], request: Any, band_printer: Any = None
+) -> None:
     console = get_console()
     p = request.preset
     if p is not None:
@@ -360,6 +411,8 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
         console.print(f"source: {p.source}")
     if not result.feasible:
         console.print(f"No replica of {result.accelerator} fits: {result.infeasible_reason}")
+        if band_printer is not None:
+            band_printer()
         return
     d = payload
     t = Table(title="Answer", show_header=False, box=None, pad_edge=False)
@@ -441,6 +494,8 @@ def _print_result(result: ServingResult, payload: dict[str, Any], request: Any) 
         shown = quantities.label(key, unit=False) if key in quantities.all_quantities() else key
         t.add_row(shown, value)
     console.print(t)
+    if band_printer is not None:
+        band_printer()
     if d.get("energy_breakdown"):
         parts = ", ".join(
             f"{k} {quantities.format_value('energy_share', v)}"

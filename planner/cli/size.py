@@ -193,6 +193,34 @@ def size_command(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
+    uncertainty: Annotated[
+        bool,
+        typer.Option(
+            "--uncertainty",
+            help="Add P10 / P50 / P90 of the main outputs: the --vary inputs drawn and, when "
+            "the MFU comes from the run model, that model's cross-validated error.",
+        ),
+    ] = False,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="NAME=DIST:ARGS",
+            help="Draw an input for --uncertainty (repeatable; implies it): uniform:MIN:MAX, "
+            "triangular:MIN:MODE:MAX, normal:MEAN:SD[:MIN:MAX], lognormal:MEDIAN:SIGMA"
+            "[:MIN:MAX], e.g. --vary mfu=uniform:0.35:0.45 --vary pue=triangular:1.1:1.2:1.4.",
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Monte Carlo draws for --uncertainty (implies it) [default 10,000]."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Random seed for --uncertainty (implies it); same seed, same band [default 0]."
+        ),
+    ] = None,
 ) -> None:
     """Size a training run: GPUs or days, megawatts, MWh, cost and CO2.
 
@@ -232,6 +260,9 @@ def size_command(
         electricity_usd_per_mwh=electricity_usd_per_mwh,
         grid_gco2_per_kwh=grid_gco2_per_kwh,
     )
+    want_band = uncertainty or bool(vary) or draws is not None or seed is not None
+    if want_band:
+        _check_band_options(compare, catalog, options)
     if compare:
         with stdout_guard():
             frame = request.compare(cat)
@@ -243,15 +274,51 @@ def size_command(
     with stdout_guard():
         result = request.size(cat)
         grid = grid_transients(result, ramp_limit_mw_per_s) if result.is_scalar else None
+    band_printer = None
     payload = json_ready(result.to_dict())
     if grid is not None:
         payload["grid"] = json_ready(grid)
+    if want_band:
+        from planner.cli import _uncertainty
+
+        with stdout_guard():
+            band = _uncertainty.size_band(request, vary, draws, seed)
+        payload["uncertainty"] = _uncertainty.json_band(band)
+
+        def band_printer() -> None:
+            _uncertainty.print_band(band, _uncertainty.size_rows(band, request), "sizing")
+
     if json_out:
         print_json(payload)
     else:
-        _print_result(result, payload, cat.get(result.accelerator).name, request.preset)
+        _print_result(
+            result, payload, cat.get(result.accelerator).name, request.preset, band_printer
+        )
         if grid is not None:
             _print_grid(payload["grid"])
+
+
+def _check_band_options(compare: bool, catalog: Path | None, options: GoodputOptions) -> None:
+    """--uncertainty is one answer on the shipped catalog and the failure model's defaults
+    (the band's core, planner.sweeps.uncertainty, takes neither a catalog nor failure-model
+    options yet: refused rather than silently ignored)."""
+    from planner.errors import InputError
+
+    if options.given():
+        raise InputError(
+            "--uncertainty",
+            "with failure-model options",
+            "the failure model's defaults (no --failure-rate-per-gpu-hour, "
+            "--checkpoint-write-gb-s-per-gpu, --hot-spare-fraction or --async-checkpoint)",
+        )
+    if compare:
+        raise InputError(
+            "--uncertainty", "with --compare", "one chip at a time: drop --compare or --uncertainty"
+        )
+    if catalog is not None:
+        raise InputError(
+            "--catalog", str(catalog), "the shipped catalog with --uncertainty (the band uses it)"
+        )
 
 
 def _records(frame):  # DataFrame -> JSON-ready list of dicts
@@ -273,7 +340,9 @@ def _money(name: str, value: float | None) -> str:
     return _v(name, value)
 
 
-def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -> None:
+def _print_result(
+    result: SizingResult, payload: dict, chip_name: str, preset, band_printer=None
+) -> None:
     console = get_console()
     if preset is not None:
         console.print(f"[bold]{preset.title}[/bold]  (preset {preset.name})")
@@ -344,6 +413,8 @@ def _print_result(result: SizingResult, payload: dict, chip_name: str, preset) -
         shown = quantities.label(key, unit=False) if key in quantities.all_quantities() else key
         t.add_row(shown, value)
     console.print(t)
+    if band_printer is not None:
+        band_printer()
     print_pue_sources(result.assumptions)
     mfu_source = str(result.assumptions.get("mfu", {}).get("source", ""))
     if "from the run model" in mfu_source:

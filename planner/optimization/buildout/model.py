@@ -501,6 +501,13 @@ def _default_chips() -> list[str]:
     return [c for c in load_catalog().ids if c in priced]
 
 
+def _linear_goodput() -> float:
+    """The default goodput of ``data/assumptions.csv`` (a linear model states it)."""
+    from planner.assumptions import SizingAssumptions
+
+    return float(SizingAssumptions.defaults().goodput)
+
+
 @lru_cache(maxsize=512)
 def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float, float, float]:
     """(nameplate IT MW, average IT MW, dense BF16 PFLOP/s) of ONE system, from the core's
@@ -510,7 +517,8 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    over: dict[str, Any] = {}
+    # a stated goodput: the power of ONE system, without the failure model's hot spares
+    over: dict[str, Any] = {"goodput": _linear_goodput()}
     if network_overhead is not None:
         over["network_overhead"] = network_overhead
     one = size_training(TrainingRun(flops=1e21), chip, gpus=chip.gpus_per_system, mfu=0.4, **over)
@@ -535,8 +543,9 @@ def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> 
     over: dict[str, Any] = {"precision": run.precision}
     if mfu is not None:
         over["mfu"] = mfu
-    if run.goodput is not None:
-        over["goodput"] = run.goodput
+    # The MILP is linear in systems, so it cannot follow the failure model's goodput(N): a run
+    # that states none gets the default goodput, as the single-site optimiser's runs do.
+    over["goodput"] = run.goodput if run.goodput is not None else _linear_goodput()
     if network_overhead is not None:
         over["network_overhead"] = network_overhead
     work = TrainingRun(

@@ -28,7 +28,6 @@ from planner.serving import (
     ServingDemand,
     ServingResult,
     serve,
-    serving_default_table,
 )
 
 #: Inputs a preset (or the CLI) may give besides the assumptions.
@@ -64,6 +63,7 @@ PRODUCTION_INPUTS = (
     "redundancy_replicas",
     "regions",
     "prompt_cache_hit_rate",
+    "failure_service_level",
 )
 ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS + PRODUCTION_INPUTS
 _STRINGS = {"accelerator", "model", "precision", "pricing"}
@@ -362,7 +362,9 @@ def _changed_inputs(p: ServingPreset, values: dict[str, Any]) -> list[dict[str, 
         if key in _SIZING_FIELDS:
             return getattr(defaults.sizing, key)
         if key in PRODUCTION_INPUTS:
-            return serving_default_table()[key]["value"]
+            from planner.serving.production import ProductionAssumptions
+
+            return getattr(ProductionAssumptions.defaults(), key)
         return None
 
     rows = []

@@ -51,6 +51,12 @@ def _default(name: str) -> str:
     return f"[default {row['value']:g} {row['unit']}: {row['source'][:80]}]"
 
 
+def _failure_default() -> str:
+    from planner.serving.production import FAILURE_SERVICE_LEVEL, FAILURE_SERVICE_LEVEL_SOURCE
+
+    return f"[default {FAILURE_SERVICE_LEVEL:g}: {FAILURE_SERVICE_LEVEL_SOURCE[:80]}]"
+
+
 def _economics(name: str) -> str:
     row = economics_parameters()[ECONOMICS_FIELDS[name]]
     return f"[default {row.value:g} {row.unit}: {row.source[:80]}]"
@@ -217,6 +223,13 @@ def serve_command(
             help="Production: prompt tokens from a cache " + _default("prompt_cache_hit_rate")
         ),
     ] = None,
+    failure_service_level: Annotated[
+        float | None,
+        typer.Option(
+            help="Production: allowed P(more replicas of a region down at once than its spares) "
+            + _failure_default()
+        ),
+    ] = None,
     preset: Annotated[
         str | None,
         typer.Option(
@@ -314,6 +327,7 @@ def serve_command(
         redundancy_replicas=redundancy_replicas,
         regions=regions,
         prompt_cache_hit_rate=prompt_cache_hit_rate,
+        failure_service_level=failure_service_level,
     )
     request = build_service_request(preset, **given)
     want_band = uncertainty or bool(vary) or draws is not None or seed is not None

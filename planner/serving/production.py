@@ -16,13 +16,26 @@ hour only. A production fleet is larger, part by part:
    KV cache still holds the whole context).
 3. **Regions and redundancy**: the peak splits over ``regions``; each rounds up to whole
    replicas and adds ``redundancy_replicas`` spares (N+k).
-4. **Whole systems**: GPUs round up to whole servers.
+4. **Failures**: the spares must cover the replicas down at once. A replica of ``g`` GPUs
+   fails at ``g x`` the per-GPU rate of its hardware generation
+   (:mod:`planner.training.goodput`, ``data/goodput_assumptions.csv``: calibrated on the
+   Llama 3 405B record). A hardware failure keeps it out for the node replacement plus the
+   restart/recovery time (a server swapped, the replica reloaded); any other failure for the
+   restart/recovery time. The replicas down at once in a region are Poisson with mean
+   ``lambda = replicas x g x sum(rate x hours out)`` (the spares count: they fail too);
+   ``spares_needed`` is the least ``k`` with ``P(down > k) <= failure_service_level``. When
+   the given ``redundancy_replicas`` is below it, the fleet is sized with ``spares_needed``
+   (the ``failures`` factor, with a note); a larger given ``k`` is kept.
+5. **Whole systems**: GPUs round up to whole servers.
 
 Power follows load: a replica serving at a fraction ``rho`` of its throughput runs a batch of
 ``rho x B`` (continuous batching), and its GPUs draw the fitted power at that batch (from
 the idle floor of ``data/gpu_power_curves.csv`` to TDP); hosts draw idle + (busy - idle) x
 load of their share of the system nameplate; then network and PUE as in the ideal chain.
-The peak (grid) power is the nameplate chain, as the ideal's.
+The peak (grid) power is the nameplate chain, as the ideal's. Replicas down for a failure
+draw the idle power of their GPUs and hosts (a restarting server stays powered; a swapped
+one is replaced by a server that boots idle) and their share of the load moves to the
+replicas up, so the same tokens are served by ``replicas - down`` replicas.
 
 Not modelled (named so a reader does not assume them): separate prefill and decode pools
 (one pool does both, as vLLM and the measured configurations do), a distribution of context
@@ -58,23 +71,38 @@ PRODUCTION_RANGES = {
 }
 
 
+#: Default probability allowed that more replicas of a region are down at once than it has
+#: spares (the fleet is then below its peak capacity).
+FAILURE_SERVICE_LEVEL = 0.01
+FAILURE_SERVICE_LEVEL_SOURCE = (
+    "ESTIMATE (planning value): a region below its peak capacity at most 1% of the time "
+    "(~88 h a year at a random instant; a shortfall matters only when it meets the peak hour), "
+    "an error budget in the sense of Beyer et al. 2016, Site Reliability Engineering "
+    "(O'Reilly), ch. 3 'Embracing Risk'"
+)
+
+
 @dataclass(frozen=True)
 class ProductionAssumptions:
-    """Fleet knobs of a production deployment (defaults in data/serving_assumptions.csv)."""
+    """Fleet knobs of a production deployment (defaults in data/serving_assumptions.csv;
+    ``failure_service_level``: :data:`FAILURE_SERVICE_LEVEL`)."""
 
     target_utilisation: float
     redundancy_replicas: float
     regions: float
     prompt_cache_hit_rate: float
     sources: dict[str, str]
+    failure_service_level: float = FAILURE_SERVICE_LEVEL
 
     @classmethod
     def defaults(cls, **given: Any) -> ProductionAssumptions:
         from planner.serving import serving_default_table
 
         table = serving_default_table()
-        values = {n: float(table[n]["value"]) for n in PRODUCTION_FIELDS}
+        values: dict[str, Any] = {n: float(table[n]["value"]) for n in PRODUCTION_FIELDS}
         sources = {n: "default: " + table[n]["source"] for n in PRODUCTION_FIELDS}
+        values["failure_service_level"] = FAILURE_SERVICE_LEVEL
+        sources["failure_service_level"] = "default: " + FAILURE_SERVICE_LEVEL_SOURCE
         for k, v in given.items():
             if v is not None:
                 values[k] = v
@@ -86,10 +114,136 @@ class ProductionAssumptions:
     def validate(self) -> None:
         for name in PRODUCTION_FIELDS:
             check_range(name, getattr(self, name), *PRODUCTION_RANGES[name])
+        check_failure_service_level(self.failure_service_level)
         for name in ("redundancy_replicas", "regions"):
             v = float(getattr(self, name))
             if v != int(v):
                 raise InputError(name, getattr(self, name), "a whole number")
+
+
+def check_failure_service_level(value: Any) -> float:
+    """``value`` as a float in the open interval (0, 1), or an :class:`InputError` naming
+    ``failure_service_level`` and the value as given."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError("failure_service_level", value, "a number in (0, 1)") from None
+    if not (math.isfinite(v) and 0.0 < v < 1.0):
+        raise InputError("failure_service_level", value, "a number in (0, 1)")
+    return v
+
+
+# --- failures: replicas down at once and the spares that cover them --------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaFailureModel:
+    """Failure rates and hours out of one replica GPU (``data/goodput_assumptions.csv``).
+
+    ``hardware_per_gpu_hour`` failures keep a replica out for ``hardware_hours_out`` (node
+    replacement + restart/recovery); ``other_per_gpu_hour`` for ``other_hours_out``
+    (restart/recovery).
+    """
+
+    generation: str
+    hardware_per_gpu_hour: float
+    other_per_gpu_hour: float
+    hardware_hours_out: float
+    other_hours_out: float
+    source: str
+
+    @property
+    def failures_per_gpu_hour(self) -> float:
+        return self.hardware_per_gpu_hour + self.other_per_gpu_hour
+
+    @property
+    def down_hours_per_gpu_hour(self) -> float:
+        """Expected replica-hours out per GPU-hour of service: sum(rate x hours out)."""
+        return (
+            self.hardware_per_gpu_hour * self.hardware_hours_out
+            + self.other_per_gpu_hour * self.other_hours_out
+        )
+
+    @property
+    def mean_hours_out(self) -> float:
+        return self.down_hours_per_gpu_hour / self.failures_per_gpu_hour
+
+    @classmethod
+    def for_chip(cls, chip_id: str) -> ReplicaFailureModel:
+        """The goodput defaults of the chip's generation; the Hopper calibration generation
+        for a chip the goodput table does not list (a custom catalog)."""
+        from planner.training.goodput import defaults_for, load_goodput_assumptions
+
+        try:
+            d = defaults_for(chip_id)
+            note = ""
+        except InputError:
+            d = load_goodput_assumptions()["hopper"]
+            note = f" ({chip_id} is not in the table: the Hopper calibration applied)"
+        restart_h = d.restart_recovery_minutes / 60.0
+        return cls(
+            generation=d.generation,
+            hardware_per_gpu_hour=d.failure_rate_hardware_per_gpu_hour,
+            other_per_gpu_hour=d.failure_rate_other_per_gpu_hour,
+            hardware_hours_out=d.node_replacement_hours + restart_h,
+            other_hours_out=restart_h,
+            source=f"data/goodput_assumptions.csv, {d.generation}: failure_rate_hardware_"
+            "per_gpu_hour and failure_rate_other_per_gpu_hour; hours out node_replacement_hours "
+            "+ restart_recovery_minutes (hardware), restart_recovery_minutes (other)" + note,
+        )
+
+
+def replicas_down_expected(replicas: Any, gpus_per_replica: Any, down_hours_per_gpu_hour: Any):
+    """Mean replicas down at once: ``replicas x g x sum(rate x hours out)`` (Little's law:
+    failures per hour x hours out). Linear in replicas and in GPUs per replica."""
+    return (
+        np.asarray(replicas, dtype=float)
+        * np.asarray(gpus_per_replica, dtype=float)
+        * np.asarray(down_hours_per_gpu_hour, dtype=float)
+    )
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """``P(X > k)`` for ``X ~ Poisson(mean)``, summed in log space (no overflow at large
+    means): ``1 - sum_{i<=k} e^-mean mean^i / i!``, or the upper terms when that is small."""
+    if mean <= 0.0:
+        return 0.0
+    if k < 0:
+        return 1.0
+    log_mean = math.log(mean)
+
+    def term(i: int) -> float:
+        return math.exp(-mean + i * log_mean - math.lgamma(i + 1))
+
+    if k >= mean:  # the upper tail is small: sum it directly (no cancellation)
+        total, i = 0.0, k + 1
+        while True:
+            t = term(i)
+            total += t
+            if t < 1e-18 * max(total, 1e-300) or i > k + 1 + 50 * (1 + int(math.sqrt(mean))):
+                return min(total, 1.0)
+            i += 1
+    return max(1.0 - math.fsum(term(i) for i in range(k + 1)), 0.0)
+
+
+def spares_needed(
+    serving_replicas: int,
+    gpus_per_replica: float,
+    down_hours_per_gpu_hour: float,
+    service_level: float,
+) -> tuple[int, float]:
+    """The least spares ``k`` of a region with ``serving_replicas`` carrying its peak such
+    that ``P(down > k) <= service_level``, the spares failing too (``lambda`` counts
+    ``serving_replicas + k``); returns ``(k, lambda)``."""
+    level = check_failure_service_level(service_level)
+    k = 0
+    while True:
+        lam = float(
+            replicas_down_expected(serving_replicas + k, gpus_per_replica, down_hours_per_gpu_hour)
+        )
+        if poisson_tail(k, lam) <= level:
+            return k, lam
+        k += 1
 
 
 def _efficiency(chip: Accelerator, spec: Any, precision: str, result: Any, s_in, gen) -> float:
@@ -207,14 +361,26 @@ def production_fleet(
     systems_headroom = math.ceil(replicas_headroom * g / gps - 1e-9)
     # 3. regions and N+k
     regions = int(p.regions)
-    per_region = math.ceil(replicas_headroom / regions - 1e-9) + int(p.redundancy_replicas)
+    serving_per_region = math.ceil(replicas_headroom / regions - 1e-9)
+    k_given = int(p.redundancy_replicas)
+    systems_redundant = math.ceil((serving_per_region + k_given) * regions * g / gps - 1e-9)
+    # 4. failures: the spares must cover the replicas down at once
+    fm = ReplicaFailureModel.for_chip(chip.id)
+    level = float(p.failure_service_level)
+    k_needed, _ = spares_needed(serving_per_region, g, fm.down_hours_per_gpu_hour, level)
+    k_used = max(k_given, k_needed)
+    per_region = serving_per_region + k_used
+    down_region = float(replicas_down_expected(per_region, g, fm.down_hours_per_gpu_hour))
+    shortfall = poisson_tail(k_used, down_region)
     replicas = per_region * regions
     gpus = replicas * g
     systems = math.ceil(gpus / gps - 1e-9)
     installed = systems * gps
 
-    # power that follows load
-    rho = avg_qps / (qps_replica * replicas)  # share of its throughput a replica serves
+    # power that follows load; replicas down draw idle, their load moves to those up
+    down = down_region * regions
+    up = replicas - down
+    rho = avg_qps / (qps_replica * up)  # share of its throughput a replica up serves
     b_avg = max(float(measured.batch_size) * rho, 1.0)
     _, step = roofline_tokens_per_s(spec, chip, precision, g, b_avg, s_in, gen)
     z = power_features(b_avg, min(g, 8.0), float(is_blackwell(chip.id)), step)
@@ -226,9 +392,11 @@ def production_fleet(
     busy = float(np.asarray(s.avg_load_fraction))
     idle_host = float(np.asarray(a.idle_load_fraction))
     host_w = host_nameplate * (idle_host + (busy - idle_host) * rho)
-    serving_gpus = replicas * g
+    serving_gpus = up * g
     gpu_total_w = serving_gpus * gpu_w + (installed - serving_gpus) * idle * chip.tdp_w
-    it_avg_w = (gpu_total_w + installed * host_w) * (1.0 + float(s.network_overhead))
+    down_gpus = down * g
+    host_total_w = (installed - down_gpus) * host_w + down_gpus * host_nameplate * idle_host
+    it_avg_w = (gpu_total_w + host_total_w) * (1.0 + float(s.network_overhead))
     fac_avg_mw = it_avg_w * float(s.pue) / power.W_PER_MW
     it_peak_mw = installed * power.it_power_per_gpu_w(server_w, s.network_overhead) / 1e6
     fac_peak_mw = float(power.facility_power_w(it_peak_mw, s.grid_pue()))
@@ -262,9 +430,10 @@ def production_fleet(
         ),
         (
             "regions and redundancy",
-            systems,
-            f"{regions} regions, each whole replicas + {int(p.redundancy_replicas)} spare",
+            systems_redundant,
+            f"{regions} regions, each whole replicas + {k_given} spare",
         ),
+        ("failures", systems, _failure_note(fm, g, down_region, k_given, k_needed, level)),
     ]
     factors = []
     before = ideal_systems
@@ -296,6 +465,19 @@ def production_fleet(
             "average_facility_power_mw": fac_avg_mw,
             "wh_per_query": wh_query,
             "gpu_energy_per_output_token_j": gpu_j_token,
+            "replicas_down_expected": down_region,
+            "spares_needed": float(k_needed),
+            "redundancy_replicas": float(k_used),
+            "failure_service_level": level,
+            "capacity_shortfall_probability": shortfall,
+        },
+        "failures": {
+            "generation": fm.generation,
+            "failures_per_gpu_hour": fm.failures_per_gpu_hour,
+            "mean_hours_out": fm.mean_hours_out,
+            "redundancy_replicas_given": float(k_given),
+            "spares_raised": k_used > k_given,
+            "source": fm.source,
         },
         "production_over_ideal": systems / ideal_systems,
         "factors": factors,
@@ -304,6 +486,21 @@ def production_fleet(
         "replica_load_fraction": rho,
         "gpu_power_fraction": pf,
         "assumptions": {
-            n: {"value": float(getattr(p, n)), "source": p.sources[n]} for n in PRODUCTION_FIELDS
+            n: {"value": float(getattr(p, n)), "source": p.sources[n]}
+            for n in (*PRODUCTION_FIELDS, "failure_service_level")
         },
     }
+
+
+def _failure_note(
+    fm: ReplicaFailureModel, g: float, down: float, k_given: int, k_needed: int, level: float
+) -> str:
+    rate = f"{g:g} GPUs x {fm.failures_per_gpu_hour:.3g} failures per GPU-hour ({fm.generation})"
+    out = f"out {fm.mean_hours_out:.2g} h on average (node replacement or restart)"
+    head = f"{rate}, {out}: {down:.3g} replicas down at once per region"
+    if k_given < k_needed:
+        return (
+            f"{head}; {k_given} spare per region leaves P(down > {k_given}) above {level:g}: "
+            f"raised to {k_needed} spares per region"
+        )
+    return f"{head}; {k_given} spare per region covers P(down > spares) <= {level:g}"

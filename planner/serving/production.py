@@ -473,8 +473,8 @@ def production_fleet(
         },
         "failures": {
             "generation": fm.generation,
-            "failures_per_gpu_hour": fm.failures_per_gpu_hour,
-            "mean_hours_out": fm.mean_hours_out,
+            "failure_rate_per_gpu_hour": fm.failures_per_gpu_hour,
+            "replica_hours_out": fm.mean_hours_out,
             "redundancy_replicas_given": float(k_given),
             "spares_raised": k_used > k_given,
             "source": fm.source,

@@ -628,7 +628,9 @@ def test_a_facility_profile_sets_both_pues_and_an_empty_design_pue_is_derived(
     assert_clean(app)
     captions = " ".join(c.value for c in app.caption)
     # 1 + 0.35 x 1.5 = 1.525 (shown to two decimals)
-    assert re.search(r"Annual PUE 1\.35 \(energy\), Design-day PUE 1\.5[23] \(grid peak\)", captions)
+    assert re.search(
+        r"Annual PUE 1\.35 \(energy\), Design-day PUE 1\.5[23] \(grid peak\)", captions
+    )
     assert app.selectbox(key="facility").value == "colocation-air"
 
 

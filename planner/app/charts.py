@@ -36,9 +36,11 @@ def tip(name: str, field: str | None = None, title: str | None = None) -> alt.To
     """A tooltip of core output ``name`` (on column ``field``, default ``name``): the
     vocabulary's label and d3 format."""
     q = quantities.quantity(name)
-    kind = "N" if q.type == "str" else "Q"
-    fmt = {"format": q.format} if kind == "Q" and q.format else {}
-    return alt.Tooltip(f"{field or name}:{kind}", title=title or quantities.label(name), **fmt)
+    shorthand = f"{field or name}:{'N' if q.type == 'str' else 'Q'}"
+    title = title or quantities.label(name)
+    if q.type == "str" or not q.format:
+        return alt.Tooltip(shorthand, title=title)
+    return alt.Tooltip(shorthand, title=title, format=q.format)
 
 
 def axis_title(name: str, log: bool = False) -> str:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from planner import quantities
 from planner.app import charts, compute, state
 from planner.errors import InputError, PlannerError
 from planner.request import build_request
+from planner.sizing import SizingResult
 from planner.sizing import grid_fit as grid_verdict
 from planner.validation import check_positive
 
@@ -63,7 +66,7 @@ def test_app_opens_on_gtc2024_hopper_about_8000_h100s_15_mw_90_days(app: AppTest
     assert app.selectbox(key="chip").value == "h100"
     assert m["GPUs"] == pytest.approx(8_000, rel=0.10)
     assert m["Peak facility power"] == pytest.approx(15.0, rel=0.10)
-    assert m["Days"] == pytest.approx(90, rel=0.10)
+    assert m["Training time"] == pytest.approx(90, rel=0.10)
     assert not app.error
 
 
@@ -145,9 +148,9 @@ def test_a_10_mw_grid_limit_says_what_no_longer_fits_and_why(app: AppTest) -> No
     assert_clean(app)
     text = " ".join(w.value for w in app.warning)
     # 7,888 x 1,402.5 W x design-day PUE 1.30 = 14.38 MW; floor(10e6 / (8 x 1,402.5 x 1.3)) = 685
-    assert "needs 14.4 MW at peak; the grid gives 10.0 MW: 4.38 MW short" in text
+    assert "needs 14.38 MW at peak; the grid gives 10.00 MW: 4.38 MW short" in text
     assert "At most 5,480 h100 GPUs (685 x DGX H100) fit" in text
-    assert "past the 90-day deadline" in text
+    assert "past the deadline of 90.0 days" in text
 
 
 def test_a_grid_limit_above_the_peak_says_it_fits(app: AppTest) -> None:
@@ -169,20 +172,76 @@ def test_giving_a_gpu_count_sizes_the_days(app: AppTest) -> None:
     assert app.number_input(key="gpus").value == 7_888  # seeded from the answer
     app.number_input(key="gpus").set_value(15_776).run()
     assert_clean(app)
-    assert metrics(app)["Days"] == pytest.approx(45.0, rel=0.01)
+    assert metrics(app)["Training time"] == pytest.approx(45.0, rel=0.01)
+
+
+PUBLISHED_COLUMNS = ("Quantity", "Published", "Model", "Model vs published")
 
 
 def test_the_published_vs_model_table_shows_for_a_preset(app: AppTest) -> None:
     tables = {tuple(df.value.columns): df.value for df in app.dataframe}
-    published = tables[("quantity", "published", "model", "difference")]
-    assert list(published["quantity"]) == [
+    published = tables[PUBLISHED_COLUMNS]
+    assert list(published["Quantity"]) == [
         "GPUs",
         "Peak facility power (MW)",
         "Training time (days)",
     ]
-    chain = tables[("step", "peak (W per GPU)", "average (W per GPU)")]
+    chain = tables[("step", "peak", "average")]
     # peak facility = 1,402.5 W x design-day PUE 1.30 (the preset's hyperscale-air)
-    assert list(chain["peak (W per GPU)"]) == ["700 W", "1,275 W", "1,402 W", "1,823 W"]
+    assert list(chain["peak"]) == ["700 W", "1,275 W", "1,402 W", "1,823 W"]
+
+
+@pytest.fixture()
+def core_result(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set what SizingResult.to_dict adds (the core's ``published`` / ``changed_inputs``
+    contract); the sizing cache is cleared around the test."""
+    original = SizingResult.to_dict
+
+    def patch(**extra: Any) -> None:
+        def to_dict(self: SizingResult) -> dict[str, Any]:
+            out = original(self)
+            out.pop("published", None)
+            out.pop("changed_inputs", None)
+            return {**out, **extra}
+
+        monkeypatch.setattr(SizingResult, "to_dict", to_dict)
+        compute.sizing.clear()
+
+    yield patch
+    compute.sizing.clear()
+
+
+def test_a_preset_run_with_changed_inputs_names_them_instead_of_the_published_table(
+    core_result: Any,
+) -> None:
+    core_result(changed_inputs=[{"field": "mfu", "preset": 0.4, "value": 0.35}])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    assert PUBLISHED_COLUMNS not in {tuple(df.value.columns) for df in at.dataframe}
+    notes = [i.value for i in at.info if "Not the preset's own inputs" in i.value]
+    assert len(notes) == 1
+    assert "MFU 0.4 in the preset, 0.35 here" in notes[0]
+
+
+def test_a_preset_run_shows_the_published_rows_the_core_gives_and_no_note(
+    core_result: Any,
+) -> None:
+    row = {"quantity": "gpus", "published": 8_000, "model": 7_888, "relative_difference": -0.014}
+    core_result(published=[row])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    assert tables[PUBLISHED_COLUMNS].values.tolist() == [["GPUs", "8,000", "7,888", "-1.4%"]]
+    assert not [i.value for i in at.info if "Not the preset's own inputs" in i.value]
+
+
+def test_a_changed_input_hides_the_published_table_even_from_a_core_that_does_not_say(
+    app: AppTest,
+) -> None:
+    app.slider(key="mfu_pct").set_value(35.0).run()
+    assert_clean(app)
+    assert PUBLISHED_COLUMNS not in {tuple(df.value.columns) for df in app.dataframe}
+    assert any("Not the preset's own inputs (MFU" in i.value for i in app.info)
 
 
 # --- the URL round trip -------------------------------------------------------------------
@@ -291,6 +350,33 @@ def _unit_specs(spec: object) -> list[dict]:
     return own + [u for k, v in spec.items() if k != "datasets" for u in _unit_specs(v)]
 
 
+def assert_vocabulary_titles(units: list[dict], aliases: dict[str, str] | None = None) -> None:
+    """Every quantitative axis and tooltip of a core output carries the vocabulary's label
+    and d3 format (``aliases``: a column that holds another output, as ``days`` the deadline)."""
+    aliases = aliases or {}
+    seen = 0
+    for unit in units:
+        enc = unit["encoding"]
+        for channel in ("x", "y"):
+            axis = enc.get(channel, {})
+            name = aliases.get(axis.get("field", ""), axis.get("field", ""))
+            if axis.get("type") != "quantitative" or name not in quantities.all_quantities():
+                continue
+            if "title" in axis:
+                assert axis["title"].removesuffix(", log scale") == quantities.label(name), axis
+                seen += 1
+            if "axis" in axis and "format" in axis["axis"]:
+                assert axis["axis"]["format"] == quantities.vega_format(name), axis
+        tips = enc.get("tooltip", [])
+        for tip in tips if isinstance(tips, list) else [tips]:
+            name = aliases.get(tip.get("field", ""), tip.get("field", ""))
+            if name in quantities.all_quantities() and tip.get("type") == "quantitative":
+                assert tip["title"] == quantities.label(name), tip
+                assert tip.get("format", "") == quantities.vega_format(name), tip
+                seen += 1
+    assert seen
+
+
 @pytest.mark.parametrize("grid_mw", [None, 10.0])
 def test_every_chart_axis_names_its_unit_and_every_mark_has_a_tooltip(
     grid_mw: float | None,
@@ -313,7 +399,7 @@ def test_every_chart_axis_names_its_unit_and_every_mark_has_a_tooltip(
             if enc.get("type") == "quantitative" and "title" in enc
         ]
         assert titles
-        assert all(re.search(r"\((count|days|MW|MWh|USD)\b", t) for t in titles), titles
+        assert_vocabulary_titles(units)
         for unit in units:
             if unit["mark"]["type"] != "text":  # the grid label is a rule's caption
                 assert "tooltip" in unit["encoding"], unit
@@ -389,7 +475,7 @@ def test_gpt4_estimate_to_custom_keeps_the_cost_and_shows_the_rental_pricing(app
     assert_clean(app)
     # SemiAnalysis (July 2023): ~$63M at ~$1 per A100-hour; the preset publishes $60M (within 10%)
     cost = metrics(app)["Cost"]
-    assert cost == pytest.approx(60, rel=0.10)  # $M
+    assert cost == pytest.approx(60e6, rel=0.10)  # USD
     assert app.selectbox(key="pricing").value == "rent"
     assert app.number_input(key="rent_usd_per_gpu_hour").value == 1.0
     assert any("This preset also sets" in c.value and "rent" in c.value for c in app.caption)
@@ -435,22 +521,23 @@ def test_every_table_on_the_size_page_shows_human_units() -> None:
     for frame in (df.value for df in at.dataframe):
         cells = frame.astype(str).to_numpy().ravel().tolist()
         assert "None" not in cells and "nan" not in cells
-        assert not any(c.startswith("-0.0") for c in cells)
+        assert not any(re.fullmatch(r"[-+]0(\.0+)?%?", c) for c in cells), cells  # no -0.0%
         assert not any("_" in str(col) for col in frame.columns), frame.columns
+        assert "None" not in [str(col) for col in frame.columns]
 
 
 def test_a_longer_service_life_lowers_the_amortised_cost_and_round_trips(app: AppTest) -> None:
     five = metrics(app)["Amortised cost"]  # data/economics.csv: 5 years (Cottier et al. 2024)
-    capex = metrics(app)["Cluster capex (up front)"]
+    capex = metrics(app)["Cluster capex up front"]
     # issue 10: the default pricing is amortized, so the Cost metric is the amortised cost:
     # GTC Hopper (7,888 H100, 90 days) about $29.6M, not the $458M cluster purchase
-    assert metrics(app)["Cost"] == pytest.approx(five) == pytest.approx(29.6, rel=0.01)
+    assert metrics(app)["Cost"] == pytest.approx(five) == pytest.approx(29.6e6, rel=0.01)
     app.number_input(key="service_life_years").set_value(3.0).run()
     assert_clean(app)
     three = metrics(app)["Amortised cost"]
     assert three > five  # the same hardware paid off in fewer years
     assert metrics(app)["Cost"] == pytest.approx(three)  # the cost follows the service life
-    assert metrics(app)["Cluster capex (up front)"] == pytest.approx(capex)  # up front: unchanged
+    assert metrics(app)["Cluster capex up front"] == pytest.approx(capex)  # up front: unchanged
     assert app.query_params["service_life_years"] == "3"
     rebuilt, errors = state.inputs_from_query(dict(app.query_params))
     assert errors == [] and rebuilt["service_life_years"] == 3.0
@@ -491,7 +578,7 @@ def test_pricing_picks_which_cost_is_the_cost_and_old_links_still_open(app: AppT
     assert_clean(app)
     assert metrics(app)["Cost"] == pytest.approx(metrics(app)["Rental cost"])
     app.selectbox(key="pricing").set_value("capex").run()
-    assert metrics(app)["Cost"] > metrics(app)["Cluster capex (up front)"]  # + electricity
+    assert metrics(app)["Cost"] > metrics(app)["Cluster capex up front"]  # + electricity
     # links written before issue 10: auto -> amortized, buy -> capex
     for old, new in (("auto", "amortized"), ("buy", "capex")):
         rebuilt, errors = state.inputs_from_query({"preset": "gtc2024-hopper", "pricing": old})
@@ -507,7 +594,7 @@ def test_the_page_shows_both_pues_and_the_sidebar_holds_both(app: AppTest) -> No
     assert app.number_input(key="design_pue").value == pytest.approx(1.30)
     assert app.selectbox(key="facility").value == "hyperscale-air"
     captions = " ".join(c.value for c in app.caption)
-    assert "PUE 1.20 annual (energy), 1.30 design-day (grid peak)" in captions
+    assert "Annual PUE 1.2 (energy), Design-day PUE 1.3 (grid peak)" in captions
 
 
 def test_a_design_day_pue_moves_the_peak_only(app: AppTest) -> None:
@@ -541,7 +628,9 @@ def test_a_facility_profile_sets_both_pues_and_an_empty_design_pue_is_derived(
     assert_clean(app)
     captions = " ".join(c.value for c in app.caption)
     # 1 + 0.35 x 1.5 = 1.525 (shown to two decimals)
-    assert re.search(r"PUE 1\.35 annual \(energy\), 1\.5[23] design-day \(grid peak\)", captions)
+    assert re.search(
+        r"Annual PUE 1\.35 \(energy\), Design-day PUE 1\.5[23] \(grid peak\)", captions
+    )
     assert app.selectbox(key="facility").value == "colocation-air"
 
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
+from planner import quantities
 from planner.app import charts, compute, optimise_page
 from planner.errors import CatalogError, InputError
 from planner.scenarios import scenario_from_dict
@@ -102,12 +103,12 @@ def test_optimise_page_solves_gtc2024_on_first_view_to_2016_gb200_and_4_25_mw(
     assert m["Peak facility power"] == pytest.approx(4.25, rel=0.005)
     assert m["GPUs"] == pytest.approx(2_000, rel=0.10)  # the keynote's round figures
     assert m["Peak facility power"] == pytest.approx(4.0, rel=0.10)
-    plan = next(df.value for df in at.dataframe if "Chip" in df.value and "Systems" in df.value)
+    plan = next(df.value for df in at.dataframe if "Chip" in df.value and "MFU" in df.value)
     assert list(plan["Chip"]) == ["gb200"]
-    # human units, no cents. The scenario buys (pricing "buy" = capex): 2,016 GB200 at the
-    # data/chip_economics.csv server price + networking (19%) + facility (USD 11.7M/MW of IT)
-    # + electricity (issue 10; before, the GPUs alone: $84.5M)
-    assert list(plan["Cost"]) == ["$147.5M"]
+    # the vocabulary's headers and formats. The scenario buys (pricing capex): 2,016 GB200 at
+    # the data/chip_economics.csv server price + networking (19%) + facility (USD 11.7M/MW of
+    # IT) + electricity
+    assert list(plan[quantities.label("cost_usd")]) == ["147,464,299"]
     assert "2,016 GB200 (28 systems)" in at.success[0].value
     assert "Scenario: data/scenarios/gtc2024.toml." in texts(at)  # unedited
     assert "**Binds.** Deadline of gpt-moe-1.8t" in texts(at)
@@ -285,7 +286,7 @@ def test_the_sizing_report_carries_the_grid_verdict_the_page_shows(app: AppTest)
     app.number_input(key="grid_mw").set_value(10.0).run()
     app.switch_page(REPORTS).run()
     assert_clean(app)
-    assert "4.38 MW short of the 10.0 MW grid limit" in texts(app)
+    assert "4.38 MW short of the 10.00 MW grid limit" in texts(app)
     report = json.loads(compute.report_bytes(*report_sources(app)["sizing"], "json"))
     grid = report["data"]["sizing"]["grid"]
     assert grid["fits"] is False and grid["max_gpus"] == 5_480  # as the Size page says
@@ -413,14 +414,14 @@ def test_relaxations_and_limits_read_as_sentences() -> None:
     key = compute.scenario_key(compute.file_scenario(INFEASIBLE))
     result = compute.plan(key, "test")
     lines = optimise_page.relaxation_lines(result["relaxations"])
-    assert lines[0] == "More grid: 4.39 MW more grid (10 -> 14.39 MW)."
+    assert lines[0] == "More grid: 4.39 MW more grid (10.00 MW -> 14.39 MW)."
     assert raw["site"]["grid_limit_mw"] == 10
     feasible = compute.plan(compute.scenario_key(compute.file_scenario("gtc2024.toml")), "test")
     grid = next(
         r for r in feasible["constraints"].to_dict("records") if r["constraint"] == "grid_limit_mw"
     )
     assert optimise_page.limit_sentence(grid, "MW") == (
-        "Not binding. Grid: 4.25 MW of 50.0 MW at peak (45.7 MW left)."
+        "Not binding. Grid: 4.25 MW of 50.00 MW at peak (45.75 MW left)."
     )
 
 
@@ -431,6 +432,33 @@ def _unit_specs(spec: object) -> list[dict]:
         return []
     own = [spec] if "mark" in spec else []
     return own + [u for k, v in spec.items() if k != "datasets" for u in _unit_specs(v)]
+
+
+def assert_vocabulary_titles(units: list[dict], aliases: dict[str, str] | None = None) -> None:
+    """Every quantitative axis and tooltip of a core output carries the vocabulary's label
+    and d3 format (``aliases``: a column that holds another output, as ``days`` the deadline)."""
+    aliases = aliases or {}
+    seen = 0
+    for unit in units:
+        enc = unit["encoding"]
+        for channel in ("x", "y"):
+            axis = enc.get(channel, {})
+            name = aliases.get(axis.get("field", ""), axis.get("field", ""))
+            if axis.get("type") != "quantitative" or name not in quantities.all_quantities():
+                continue
+            if "title" in axis:
+                assert axis["title"].removesuffix(", log scale") == quantities.label(name), axis
+                seen += 1
+            if "axis" in axis and "format" in axis["axis"]:
+                assert axis["axis"]["format"] == quantities.vega_format(name), axis
+        tips = enc.get("tooltip", [])
+        for tip in tips if isinstance(tips, list) else [tips]:
+            name = aliases.get(tip.get("field", ""), tip.get("field", ""))
+            if name in quantities.all_quantities() and tip.get("type") == "quantitative":
+                assert tip["title"] == quantities.label(name), tip
+                assert tip.get("format", "") == quantities.vega_format(name), tip
+                seen += 1
+    assert seen
 
 
 def test_every_new_chart_axis_names_its_unit_and_every_mark_has_a_tooltip() -> None:
@@ -456,7 +484,7 @@ def test_every_new_chart_axis_names_its_unit_and_every_mark_has_a_tooltip() -> N
             if enc.get("type") == "quantitative" and "title" in enc and enc["title"] != "Year"
         ]
         assert titles
-        assert all(re.search(r"\((days|USD|MW|TWh/yr|%)\)", t) for t in titles), titles
+        assert_vocabulary_titles(units, {"days": "deadline_days"} if spec is specs[0] else {})
         for unit in units:
             assert "tooltip" in unit["encoding"], unit
 
@@ -676,8 +704,8 @@ def test_the_pricing_picker_offers_the_core_modes_and_each_file_opens_on_its_own
     assert tuple(picker.options) == tuple(optimise_page.PRICING_LABELS[m] for m in PRICING_MODES)
     assert picker.value == "capex"  # gtc2024.toml: pricing = "capex" (the former "buy")
     m = {x.label: x.value for x in at.metric}
-    assert m["Cost (capex)"] == "$147.5M"
-    assert m["Cluster capex"] == "$146.9M"
+    assert m["Cost (capex)"] == "USD 147,464,299"
+    assert m["Cluster capex up front"] == "USD 146,947,733"
     assert "re-solves the scenario for least cost (capex pricing)" in texts(at)
     # the infeasible example gives no pricing: the scenario default, amortized
     at.selectbox(key="opt_file").set_value(INFEASIBLE).run()
@@ -695,8 +723,8 @@ def test_amortized_on_the_page_costs_the_runs_share_of_the_same_cluster(
     at.button(key="opt_solve").click().run()
     assert_clean(at)
     m = {x.label: x.value for x in at.metric}
-    assert m["Cost (amortized)"] == "$9.0M"
-    assert m["Cluster capex"] == "$146.9M"
+    assert m["Cost (amortized)"] == "USD 9,036,461"
+    assert m["Cluster capex up front"] == "USD 146,947,733"
     assert "pricing amortized (candidates.pricing)" in texts(at)
 
 

@@ -7,7 +7,7 @@ Public figures the page must show through the core (tolerances as in
   0.24 Wh full stack (preset ``gemini-median-2025``, tolerance a factor of 2).
 * Epoch AI (Feb 2025): a typical GPT-4o query uses about 0.3 Wh (``epoch-gpt4o-2025``,
   a factor of 2).
-* The analysts' seed estimate quoted in issue 12: about 10,000 servers for ChatGPT in early
+* An analysts' seed estimate: about 10,000 servers for ChatGPT in early
   2023 (``chatgpt-2023``, a factor of 20: an order-of-magnitude estimate).
 """
 
@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.app import share, state
+from planner import quantities
+from planner.app import compute, share, state
 from planner.errors import InputError
+from planner.serving import ServingResult
 from planner.serving_presets import serve_request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,20 +82,20 @@ def page() -> AppTest:
 def test_the_page_opens_on_the_70b_example_with_the_cores_numbers(page: AppTest) -> None:
     result, _ = serve_request(state.SERVE_DEFAULT_PRESET)
     m = metrics(page)
-    assert _number(m["GPUs"]) == pytest.approx(float(result.gpus))
-    assert _number(m["Replicas"]) == pytest.approx(float(result.replicas))
-    assert _number(m["Systems"]) == pytest.approx(float(result.systems))
-    assert _number(m["Peak facility power"]) == pytest.approx(
-        float(result.facility_power_mw), rel=0.01
-    )
-    assert _number(m["Energy per query"]) == pytest.approx(float(result.wh_per_query), rel=1e-3)
-    for label in (
-        "Average facility power",
-        "Energy a year",
-        "Cost per million tokens",
-        "Emissions a year",
+    # every metric is the vocabulary's label and text of the core's number (data/quantities.csv)
+    for name in (
+        "gpus",
+        "replicas",
+        "systems",
+        "facility_power_mw",
+        "average_facility_power_mw",
+        "energy_mwh_per_year",
+        "wh_per_query",
+        "usd_per_million_tokens",
+        "emissions_tco2_per_year",
     ):
-        assert label in m
+        label = quantities.label(name, unit=False)
+        assert m[label] == quantities.format_value(name, getattr(result, name), unit=True), name
     assert not page.error
     tables = {d.proto.id for d in page.dataframe}
     assert len(page.dataframe) >= 4, tables  # breakdown, chips, public record, ML.ENERGY
@@ -119,6 +121,80 @@ def test_chatgpt_2023_is_within_20x_of_10000_servers(page: AppTest) -> None:
     assert_clean(page)
     systems = _number(metrics(page)["Systems"])
     assert 10_000 / 20 <= systems <= 10_000 * 20
+
+
+# --- say what differs: the published table only for the preset's own inputs ------------------
+
+CHANGED_NOTE = "Not the preset's own inputs"
+
+
+def _published_table(at: AppTest) -> Any:
+    """The preset's published-vs-model table (the public record table has a Case column)."""
+    frames = [d.value for d in at.dataframe]
+    return next((f for f in frames if "Quantity" in f and "Case" not in f), None)
+
+
+def test_the_gemini_preset_shows_its_published_figure_beside_the_model(page: AppTest) -> None:
+    page.selectbox(key="srv_preset").set_value("gemini-median-2025").run()
+    assert_clean(page)
+    assert list(_published_table(page)["Quantity"]) == [
+        "Energy per query (Wh)",
+        "Full stack over accelerators only",
+    ]
+    assert not [i.value for i in page.info if CHANGED_NOTE in i.value]
+
+
+def test_a_changed_input_names_it_instead_of_the_published_table(page: AppTest) -> None:
+    page.selectbox(key="srv_preset").set_value("gemini-median-2025").run()
+    set_text(page, "srv_users", "2e8")
+    assert _published_table(page) is None
+    notes = [i.value for i in page.info if CHANGED_NOTE in i.value]
+    assert len(notes) == 1 and "users (daily active)" in notes[0], notes
+
+
+@pytest.fixture()
+def core_result(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set what ServingResult.to_dict adds (the core's ``published`` / ``changed_inputs``
+    contract); the serving cache is cleared around the test."""
+    original = ServingResult.to_dict
+
+    def patch(**extra: Any) -> None:
+        def to_dict(self: ServingResult) -> dict[str, Any]:
+            out = original(self)
+            out.pop("published", None)
+            out.pop("changed_inputs", None)
+            return {**out, **extra}
+
+        monkeypatch.setattr(ServingResult, "to_dict", to_dict)
+        compute.serving.clear()
+
+    yield patch
+    compute.serving.clear()
+
+
+def test_the_cores_changed_inputs_are_named_and_no_table_is_drawn(core_result: Any) -> None:
+    core_result(changed_inputs=[{"field": "users", "preset": 1e8, "value": 2e8}])
+    at = open_page()
+    assert _published_table(at) is None
+    notes = [i.value for i in at.info if CHANGED_NOTE in i.value]
+    assert len(notes) == 1
+    assert "Users (daily active) 100,000,000 in the preset, 200,000,000 here" in notes[0]
+
+
+def test_the_cores_published_rows_are_drawn_with_the_vocabulary(core_result: Any) -> None:
+    row = {
+        "quantity": "wh_per_query",
+        "published": 0.24,
+        "model": 0.3,
+        "ratio": 1.25,
+        "tolerance_factor": 2.0,
+        "within_tolerance": True,
+    }
+    core_result(published=[row])
+    at = open_page()
+    table = _published_table(at)
+    assert table.values.tolist() == [["Energy per query (Wh)", "0.24", "0.3", "1.25", "2", "yes"]]
+    assert not [i.value for i in at.info if CHANGED_NOTE in i.value]
 
 
 @pytest.mark.parametrize(

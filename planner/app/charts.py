@@ -1,6 +1,7 @@
 """Charts of the sizing page, built with Altair: pure functions, no Streamlit calls.
 
-Every axis names its unit and every mark has a tooltip. The frames come from
+Every axis names its unit and every mark has a tooltip; every title, unit and number format
+of a core output is the output vocabulary's (:mod:`planner.quantities`). The frames come from
 :mod:`planner.app.compute` (core results: one row per GPU count, or one per chip).
 
 Speed: building and validating an Altair chart costs 20-80 ms, more than the sizing itself.
@@ -20,6 +21,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from planner import quantities
+
 CURRENT_COLOR = "#d62728"
 LINE_COLOR = "#1f77b4"
 GRID_COLOR = "#ff7f0e"
@@ -28,23 +31,47 @@ OTHER_CHIP_COLOR = "#9ecae1"
 #: Named datasets of the templates.
 CURVE, CURRENT, RULE, CHIPS = "curve", "current", "rule", "chips"
 
+
+def tip(name: str, field: str | None = None, title: str | None = None) -> alt.Tooltip:
+    """A tooltip of core output ``name`` (on column ``field``, default ``name``): the
+    vocabulary's label and d3 format."""
+    q = quantities.quantity(name)
+    shorthand = f"{field or name}:{'N' if q.type == 'str' else 'Q'}"
+    title = title or quantities.label(name)
+    if q.type == "str" or not q.format:
+        return alt.Tooltip(shorthand, title=title)
+    return alt.Tooltip(shorthand, title=title, format=q.format)
+
+
+def axis_title(name: str, log: bool = False) -> str:
+    """The axis title of core output ``name``: its vocabulary label, ``log scale`` added."""
+    return quantities.label(name) + (", log scale" if log else "")
+
+
 _CURVE_TOOLTIP = [
-    alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
-    alt.Tooltip("systems:Q", title="systems", format=",.0f"),
-    alt.Tooltip("days:Q", title="training time (days)", format=",.1f"),
-    alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
-    alt.Tooltip("energy_mwh:Q", title="energy (MWh)", format=",.0f"),
+    tip("gpus"),
+    tip("systems"),
+    tip("days"),
+    tip("facility_power_mw"),
+    tip("energy_mwh"),
 ]
 _CURRENT_TOOLTIP = [alt.Tooltip("label:N", title=""), *_CURVE_TOOLTIP]
 _RULE_TOOLTIP = [alt.Tooltip("label:N", title="")]
 
 
 def _gpus_x() -> alt.X:
-    return alt.X("gpus:Q", title="GPUs (count, log scale)", scale=alt.Scale(type="log", nice=False))
+    return alt.X(
+        "gpus:Q", title=axis_title("gpus", log=True), scale=alt.Scale(type="log", nice=False)
+    )
 
 
-def _log_y(field: str, title: str) -> alt.Y:
-    return alt.Y(field, title=title, scale=alt.Scale(type="log", nice=False))
+def _log_y(name: str) -> alt.Y:
+    return alt.Y(
+        f"{name}:Q",
+        title=axis_title(name, log=True),
+        axis=alt.Axis(format=quantities.vega_format(name)),
+        scale=alt.Scale(type="log", nice=False),
+    )
 
 
 def _layer(*charts: alt.Chart | alt.LayerChart) -> alt.LayerChart:
@@ -58,16 +85,16 @@ def _layer(*charts: alt.Chart | alt.LayerChart) -> alt.LayerChart:
     return chart
 
 
-def _curve_layers(y_field: str, y_title: str) -> list[alt.Chart]:
+def _curve_layers(y_name: str) -> list[alt.Chart]:
     line = (
         alt.Chart(alt.NamedData(name=CURVE))
         .mark_line(color=LINE_COLOR, point=alt.OverlayMarkDef(size=18))
-        .encode(x=_gpus_x(), y=_log_y(y_field, y_title), tooltip=_CURVE_TOOLTIP)
+        .encode(x=_gpus_x(), y=_log_y(y_name), tooltip=_CURVE_TOOLTIP)
     )
     point = (
         alt.Chart(alt.NamedData(name=CURRENT))
         .mark_point(color=CURRENT_COLOR, size=160, filled=True)
-        .encode(x="gpus:Q", y=y_field, tooltip=_CURRENT_TOOLTIP)
+        .encode(x="gpus:Q", y=f"{y_name}:Q", tooltip=_CURRENT_TOOLTIP)
     )
     return [line, point]
 
@@ -78,7 +105,7 @@ def days_chart(with_rule: bool) -> alt.LayerChart:
     With ``with_rule``, a vertical rule at dataset ``rule``'s ``gpus`` (the most GPUs a grid
     limit can power).
     """
-    layers = _curve_layers("days:Q", "Training time (days, log scale)")
+    layers = _curve_layers("days")
     if with_rule:
         layers.append(
             alt.Chart(alt.NamedData(name=RULE))
@@ -94,7 +121,7 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
     With ``with_rule``, the grid limit (dataset ``rule``, field ``grid_mw``) as a labelled
     horizontal rule.
     """
-    layers = _curve_layers("facility_power_mw:Q", "Peak facility power (MW, log scale)")
+    layers = _curve_layers("facility_power_mw")
     if with_rule:
         rule = alt.Chart(alt.NamedData(name=RULE))
         layers += [
@@ -102,7 +129,7 @@ def power_chart(with_rule: bool) -> alt.LayerChart:
                 y="grid_mw:Q",
                 tooltip=[
                     *_RULE_TOOLTIP,
-                    alt.Tooltip("grid_mw:Q", title="grid limit (MW)", format=",.2f"),
+                    tip("grid_mw"),
                 ],
             ),
             rule.mark_text(align="left", dx=4, dy=-7, color=GRID_COLOR, fontWeight="bold").encode(
@@ -119,13 +146,8 @@ CHIP_PANEL_WIDTH_PX = 120
 FAN_COLUMNS = 2
 FAN_PANEL_WIDTH_PX = 210
 
-#: (column, axis title, axis format) of the chip comparison panels.
-COMPARISON_METRICS = (
-    ("gpus", "GPUs (count)", ",.0f"),
-    ("facility_power_mw", "Peak facility power (MW)", ",.1~f"),
-    ("energy_mwh", "Energy (MWh)", ",.0f"),
-    ("cost_usd", "Cost (USD)", ",.3~s"),
-)
+#: The core outputs of the chip comparison panels (titles and formats: the vocabulary's).
+COMPARISON_METRICS = ("gpus", "facility_power_mw", "energy_mwh", "cost_usd")
 
 
 def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
@@ -137,14 +159,14 @@ def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
     is a rule on the power panel.
     """
     tooltip = [
-        alt.Tooltip("accelerator:N", title="chip"),
-        alt.Tooltip("chip_name:N", title="name"),
-        alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
-        alt.Tooltip("days:Q", title="days", format=",.1f"),
-        alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
-        alt.Tooltip("energy_mwh:Q", title="energy (MWh)", format=",.0f"),
-        alt.Tooltip("cost_usd:Q", title="cost (USD)", format="$,.0f"),
-        alt.Tooltip("note:N", title="note"),
+        tip("accelerator"),
+        tip("chip_name"),
+        tip("gpus"),
+        tip("days"),
+        tip("facility_power_mw"),
+        tip("energy_mwh"),
+        tip("cost_usd"),
+        tip("note"),
     ]
     color = alt.Color(
         "this:N",
@@ -154,20 +176,22 @@ def chips_chart(chip_ids: tuple[str, ...], with_rule: bool) -> alt.HConcatChart:
         legend=alt.Legend(title=None, orient="bottom"),
     )
     panels: list[alt.Chart | alt.LayerChart] = []
-    for i, (column, title, axis_format) in enumerate(COMPARISON_METRICS):
+    for i, column in enumerate(COMPARISON_METRICS):
         bars = (
             alt.Chart()  # the data sits once on the hconcat
             .mark_bar()
             .encode(
                 x=alt.X(
                     f"{column}:Q",
-                    title=title,
-                    axis=alt.Axis(format=axis_format, labelOverlap=True, tickCount=4),
+                    title=axis_title(column),
+                    axis=alt.Axis(
+                        format=quantities.vega_format(column), labelOverlap=True, tickCount=4
+                    ),
                 ),
                 y=alt.Y(
                     "accelerator:N",
                     scale=alt.Scale(domain=list(chip_ids)),
-                    title="Chip" if i == 0 else None,
+                    title=quantities.label("accelerator") if i == 0 else None,
                     axis=alt.Axis(labels=i == 0, ticks=i == 0),
                 ),
                 color=color,
@@ -208,6 +232,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records"))
 
 
+def _grid_label(grid_mw: float) -> str:
+    """The caption of a grid-limit rule: ``grid limit 10.00 MW``."""
+    return f"grid limit {quantities.format_value('grid_mw', grid_mw, unit=True)}"
+
+
 def _current_row(current: dict[str, Any]) -> dict[str, Any]:
     keys = ("gpus", "systems", "days", "facility_power_mw", "energy_mwh")
     return {**{k: current.get(k) for k in keys}, "label": "this run"}
@@ -219,7 +248,9 @@ def days_vs_gpus(
     """Vega-Lite dict of :func:`days_chart` for a GPU-count curve and the current answer."""
     datasets = {CURVE: _records(curve), CURRENT: [_current_row(current)]}
     if max_gpus_in_grid is not None and max_gpus_in_grid > 0:
-        label = f"grid limit: at most {max_gpus_in_grid:,.0f} GPUs"
+        label = (
+            f"grid limit: at most {quantities.format_value('gpus', max_gpus_in_grid, unit=True)}"
+        )
         datasets[RULE] = [{"gpus": float(max_gpus_in_grid), "label": label}]
     return _spec("days", RULE in datasets, datasets=datasets)
 
@@ -230,7 +261,7 @@ def power_vs_gpus(
     """Vega-Lite dict of :func:`power_chart`; ``grid_mw`` draws the grid limit."""
     datasets = {CURVE: _records(curve), CURRENT: [_current_row(current)]}
     if grid_mw is not None:
-        datasets[RULE] = [{"grid_mw": float(grid_mw), "label": f"grid limit {grid_mw:,.4g} MW"}]
+        datasets[RULE] = [{"grid_mw": float(grid_mw), "label": _grid_label(grid_mw)}]
     return _spec("power", grid_mw is not None, datasets=datasets)
 
 
@@ -247,12 +278,10 @@ def chip_comparison(
         data["accelerator"].eq(current_chip).map({True: "this chip", False: "other chips"})
     )
     data["note"] = data["note"].fillna("").replace("", "-")
-    columns = ["accelerator", "chip_name", "note", "this", "days"] + [
-        c for c, _, _ in COMPARISON_METRICS
-    ]
+    columns = ["accelerator", "chip_name", "note", "this", "days", *COMPARISON_METRICS]
     datasets = {CHIPS: _records(data[columns])}
     if grid_mw is not None:
-        datasets[RULE] = [{"grid_mw": float(grid_mw), "label": f"grid limit {grid_mw:,.4g} MW"}]
+        datasets[RULE] = [{"grid_mw": float(grid_mw), "label": _grid_label(grid_mw)}]
     chip_ids = tuple(str(c) for c in data["accelerator"])
     return _spec("chips", chip_ids, grid_mw is not None, datasets=datasets)
 
@@ -265,11 +294,11 @@ DOMINATED_COLOR = "#bbbbbb"
 DOES_NOT_FIT_COLOR = "#c7c7c7"
 
 _PARETO_TOOLTIP = [
-    alt.Tooltip("days:Q", title="longest deadline (days)", format=",.0f"),
-    alt.Tooltip("cost_usd:Q", title="least cost (USD)", format="$,.0f"),
-    alt.Tooltip("longest_days:Q", title="longest run (days)", format=",.1f"),
-    alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
-    alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
+    tip("deadline_days", "days"),
+    tip("cost_usd"),
+    tip("longest_days"),
+    tip("facility_power_mw"),
+    tip("gpus"),
     alt.Tooltip("plan:N", title="plan"),
     alt.Tooltip("front:N", title="Pareto"),
 ]
@@ -282,11 +311,11 @@ def pareto_chart() -> alt.LayerChart:
     :func:`planner.optimization.pareto` with ``front`` ("efficient" or "dominated");
     dataset ``current``: the scenario's own deadline (``label``).
     """
-    x = alt.X("days:Q", title="Longest deadline (days)", scale=alt.Scale(zero=False))
+    x = alt.X("days:Q", title=axis_title("deadline_days"), scale=alt.Scale(zero=False))
     y = alt.Y(
         "cost_usd:Q",
-        title="Least cost (USD)",
-        axis=alt.Axis(format="$,.3~s"),
+        title=axis_title("cost_usd"),
+        axis=alt.Axis(format=quantities.vega_format("cost_usd")),
         scale=alt.Scale(zero=False),
     )
     data = alt.Chart(alt.NamedData(name=PARETO))
@@ -327,21 +356,29 @@ def candidates_chart(labels: tuple[str, ...]) -> alt.LayerChart:
     the plan", "fits", "does not fit"), the sizing columns; dataset ``rule``: ``grid_mw``.
     """
     tooltip = [
-        alt.Tooltip("run:N", title="run"),
-        alt.Tooltip("chip:N", title="chip"),
-        alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
-        alt.Tooltip("days:Q", title="days", format=",.1f"),
-        alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
-        alt.Tooltip("energy_mwh:Q", title="energy (MWh)", format=",.0f"),
-        alt.Tooltip("cost_usd:Q", title="cost (USD)", format="$,.0f"),
+        tip("run"),
+        tip("chip"),
+        tip("gpus"),
+        tip("days"),
+        tip("facility_power_mw"),
+        tip("energy_mwh"),
+        tip("cost_usd"),
         alt.Tooltip("status:N", title=""),
     ]
     bars = (
         alt.Chart(alt.NamedData(name=CANDIDATES))
         .mark_bar()
         .encode(
-            x=alt.X("facility_power_mw:Q", title="Peak facility power (MW)"),
-            y=alt.Y("label:N", title="Run / chip", scale=alt.Scale(domain=list(labels))),
+            x=alt.X(
+                "facility_power_mw:Q",
+                title=axis_title("facility_power_mw"),
+                axis=alt.Axis(format=quantities.vega_format("facility_power_mw")),
+            ),
+            y=alt.Y(
+                "label:N",
+                title=f"{quantities.label('run')} / {quantities.label('chip').lower()}",
+                scale=alt.Scale(domain=list(labels)),
+            ),
             color=alt.Color(
                 "status:N",
                 title=None,
@@ -359,7 +396,7 @@ def candidates_chart(labels: tuple[str, ...]) -> alt.LayerChart:
         .mark_rule(color=GRID_COLOR, strokeDash=[6, 4], size=2)
         .encode(
             x="grid_mw:Q",
-            tooltip=[alt.Tooltip("grid_mw:Q", title="grid limit (MW)", format=",.2f")],
+            tooltip=[tip("grid_mw")],
         )
     )
     # fit-x: the width follows the page, the height stays the bars' own (Streamlit's default
@@ -373,11 +410,8 @@ def candidates_chart(labels: tuple[str, ...]) -> alt.LayerChart:
 
 # --- National demand: fan chart by country ------------------------------------------------
 
-#: (axis title, axis format) of the fan chart quantities.
-FAN_QUANTITIES = {
-    "total_twh": ("Data-centre electricity (TWh/yr)", ",.0f"),
-    "total_share": ("Share of national electricity (%)", ".1%"),
-}
+#: The core outputs a fan chart can show (titles and formats: the vocabulary's).
+FAN_QUANTITIES = ("total_twh", "total_share")
 
 
 def fan_chart(
@@ -390,27 +424,36 @@ def fan_chart(
     ``high`` / ``central`` (projection rows) or ``published`` / ``model`` / ``note``
     (published rows). Each panel has its own y scale (the world and a region differ ~30x).
     """
-    title, axis_format = FAN_QUANTITIES[quantity]
-    x = alt.X("year:Q", title="Year", axis=alt.Axis(format="d", tickMinStep=1))
-    y_axis = alt.Axis(format=axis_format, tickCount=5)
-    color = alt.Color("series:N", title="variant", legend=alt.Legend(orient="bottom"))
+    if quantity not in FAN_QUANTITIES:
+        raise KeyError(quantity)
+    title = axis_title(quantity)
+    x = alt.X(
+        "year:Q",
+        title=quantities.label("year"),
+        axis=alt.Axis(format=quantities.vega_format("year"), tickMinStep=1),
+    )
+    y_axis = alt.Axis(format=quantities.vega_format(quantity), tickCount=5)
+    color = alt.Color(
+        "series:N", title=quantities.label("variant"), legend=alt.Legend(orient="bottom")
+    )
+    label = quantities.label(quantity)
     projection_tooltip = [
-        alt.Tooltip("country:N", title="country"),
-        alt.Tooltip("series:N", title="variant"),
-        alt.Tooltip("year:Q", title="year", format="d"),
-        alt.Tooltip("low:Q", title="P10", format=axis_format.replace(",.0f", ",.1f")),
-        alt.Tooltip("mid:Q", title="P50", format=axis_format.replace(",.0f", ",.1f")),
-        alt.Tooltip("high:Q", title="P90", format=axis_format.replace(",.0f", ",.1f")),
-        alt.Tooltip("central:Q", title="central", format=axis_format.replace(",.0f", ",.1f")),
+        tip("country"),
+        tip("variant", "series"),
+        tip("year"),
+        tip(quantity, "low", f"{label} P10"),
+        tip(quantity, "mid", f"{label} P50"),
+        tip(quantity, "high", f"{label} P90"),
+        tip(quantity, "central", f"{label} central"),
     ]
     published_tooltip = [
-        alt.Tooltip("country:N", title="country"),
-        alt.Tooltip("series:N", title="variant"),
-        alt.Tooltip("year:Q", title="year", format="d"),
-        alt.Tooltip("published:Q", title="published", format=axis_format.replace(",.0f", ",.1f")),
-        alt.Tooltip("model:Q", title="model", format=axis_format.replace(",.0f", ",.1f")),
-        alt.Tooltip("difference:Q", title="model vs published", format="+.1%"),
-        alt.Tooltip("note:N", title="note"),
+        tip("country"),
+        tip("variant", "series"),
+        tip("year"),
+        tip(quantity, "published", f"{label} published"),
+        tip(quantity, "model", f"{label} model"),
+        tip("relative_difference", "difference"),
+        tip("note"),
     ]
     proj = alt.Chart().transform_filter("datum.kind == 'projection'")
     layers: list[alt.Chart] = [
@@ -567,27 +610,32 @@ def fan(
 
 SERVE_CURVE = "serve_curve"
 _SERVE_TOOLTIP = [
-    alt.Tooltip("users:Q", title="users (daily active)", format=",.3~s"),
-    alt.Tooltip("reasoning_multiplier:Q", title="reasoning multiplier", format=",.3~g"),
-    alt.Tooltip("gpus:Q", title="GPUs", format=",.0f"),
-    alt.Tooltip("systems:Q", title="systems", format=",.0f"),
-    alt.Tooltip("facility_power_mw:Q", title="peak facility power (MW)", format=",.2f"),
-    alt.Tooltip("wh_per_query:Q", title="energy per query (Wh)", format=",.3~g"),
+    tip("users"),
+    tip("reasoning_multiplier"),
+    tip("gpus"),
+    tip("systems"),
+    tip("facility_power_mw"),
+    tip("wh_per_query"),
 ]
-#: ``metric -> (axis title, chart title)`` of the users charts.
+#: ``metric -> chart title`` of the users charts.
 SERVE_USERS_METRICS = {
-    "gpus": ("GPUs (count, log scale)", "GPUs vs users"),
-    "facility_power_mw": ("Peak facility power (MW, log scale)", "Peak facility power vs users"),
+    "gpus": "GPUs vs users",
+    "facility_power_mw": "Peak facility power vs users",
 }
 
 
-def _serve_layers(x: str, x_title: str, y: str, y_title: str) -> list[alt.Chart]:
+def _serve_layers(x: str, y: str) -> list[alt.Chart]:
     line = (
         alt.Chart(alt.NamedData(name=SERVE_CURVE))
         .mark_line(color=LINE_COLOR, point=alt.OverlayMarkDef(size=18))
         .encode(
-            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log", nice=False)),
-            y=_log_y(f"{y}:Q", y_title),
+            x=alt.X(
+                f"{x}:Q",
+                title=axis_title(x, log=True),
+                axis=alt.Axis(format=quantities.vega_format(x)),
+                scale=alt.Scale(type="log", nice=False),
+            ),
+            y=_log_y(y),
             tooltip=_SERVE_TOOLTIP,
         )
     )
@@ -603,8 +651,8 @@ def serve_users_chart(metric: str, with_rule: bool) -> alt.LayerChart:
     """Template: ``metric`` (GPUs or peak facility MW) against daily users (log-log), the
     service marked; with ``with_rule`` the grid limit (dataset ``rule``: ``grid_mw`` on the
     MW chart, ``users``, the most users that fit, on the GPUs chart)."""
-    y_title, title = SERVE_USERS_METRICS[metric]
-    layers = _serve_layers("users", "Users (daily active, log scale)", metric, y_title)
+    title = SERVE_USERS_METRICS[metric]
+    layers = _serve_layers("users", metric)
     if with_rule:
         rule = alt.Chart(alt.NamedData(name=RULE))
         if metric == "facility_power_mw":
@@ -613,7 +661,7 @@ def serve_users_chart(metric: str, with_rule: bool) -> alt.LayerChart:
                     y="grid_mw:Q",
                     tooltip=[
                         *_RULE_TOOLTIP,
-                        alt.Tooltip("grid_mw:Q", title="grid limit (MW)", format=",.2f"),
+                        tip("grid_mw"),
                     ],
                 ),
                 rule.mark_text(
@@ -632,12 +680,7 @@ def serve_users_chart(metric: str, with_rule: bool) -> alt.LayerChart:
 def serve_reasoning_chart() -> alt.LayerChart:
     """Template: facility energy per query against the reasoning multiplier (log-log), the
     service marked."""
-    layers = _serve_layers(
-        "reasoning_multiplier",
-        "Reasoning multiplier (generated / visible tokens, log scale)",
-        "wh_per_query",
-        "Energy per query (Wh, log scale)",
-    )
+    layers = _serve_layers("reasoning_multiplier", "wh_per_query")
     return _layer(*layers).properties(title="Energy per query vs test-time reasoning", height=300)
 
 
@@ -671,11 +714,11 @@ def serve_users(
     with_rule = False
     if grid is not None and metric == "facility_power_mw":
         datasets[RULE] = [
-            {"grid_mw": float(grid["grid_mw"]), "label": f"grid limit {grid['grid_mw']:,.4g} MW"}
+            {"grid_mw": float(grid["grid_mw"]), "label": _grid_label(grid["grid_mw"])}
         ]
         with_rule = True
     elif grid is not None and not grid["fits"] and grid["max_users"] > 0:
-        label = f"grid limit: about {grid['max_users']:,.3g} users"
+        label = f"grid limit: about {quantities.format_value('users', grid['max_users'])} users"
         datasets[RULE] = [{"users": float(grid["max_users"]), "label": label}]
         with_rule = True
     return _spec_new("serve_users", metric, with_rule, datasets=datasets)

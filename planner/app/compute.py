@@ -75,6 +75,26 @@ def request_key(kwargs: Mapping[str, Any]) -> Key:
     return tuple(sorted(kwargs.items()))
 
 
+def what_differs(
+    payload: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+    """A result's ``published`` rows and ``changed_inputs`` (None for a key it lacks).
+
+    The core puts ``published`` in a preset's result only when the inputs are the preset's
+    own, and ``changed_inputs`` (``{"field", "preset", "value"}`` dicts) otherwise. A
+    ``published`` mapping of quantity to figure is laid out as
+    :func:`~planner.presets.compare_to_published` rows.
+    """
+    published = payload.get("published")
+    if isinstance(published, Mapping):
+        published = compare_to_published(dict(payload), dict(published))
+    changed = payload.get("changed_inputs")
+    return (
+        None if published is None else [dict(r) for r in published],
+        None if changed is None else [dict(c) for c in changed],
+    )
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def sizing(key: Key) -> dict[str, Any]:
     """The answer for one request: ``result`` (JSON-ready dict), ``published`` and context.
@@ -82,8 +102,11 @@ def sizing(key: Key) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``result``: :meth:`~planner.sizing.SizingResult.to_dict`; ``published``: rows of
-        :func:`~planner.presets.compare_to_published` (empty without a preset);
+        ``result``: :meth:`~planner.sizing.SizingResult.to_dict`; ``published``: the
+        result's published-vs-model rows (``quantity``, ``published``, ``model``,
+        ``relative_difference``), present only when the inputs are the preset's own;
+        ``changed_inputs``: the result's ``{"field", "preset", "value"}`` dicts of the inputs
+        that differ from the preset's (None when the core does not say);
         ``preset_title`` / ``preset_source``; ``chip_name``; ``system_name``. Where each
         value came from is in ``result["assumptions"]``.
     """
@@ -92,9 +115,13 @@ def sizing(key: Key) -> dict[str, Any]:
     payload = result.to_dict()
     chip = load_catalog().get(result.accelerator)
     preset = request.preset
+    published, changed = what_differs(payload)
+    if published is None and changed is None and preset:  # a core without the two keys
+        published = compare_to_published(payload, preset.published)
     return {
         "result": payload,
-        "published": compare_to_published(payload, preset.published) if preset else [],
+        "published": published or [],
+        "changed_inputs": changed,
         "preset_title": preset.title if preset else None,
         "preset_source": preset.source if preset else None,
         "chip_name": chip.name,
@@ -860,7 +887,8 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
     -------
     dict
         ``result`` (:meth:`~planner.serving.ServingResult.to_dict`), ``published`` (rows of
-        :func:`~planner.serving_presets.published_comparison`), ``grid`` (the fields of
+        :func:`~planner.serving_presets.published_comparison`, present only when the inputs
+        are the preset's own), ``changed_inputs`` (as :func:`sizing`), ``grid`` (the fields of
         :func:`~planner.serving.serving_grid_fit`, None without a limit or a feasible
         service), ``preset_title`` / ``preset_source``, ``chip_name``, ``system_name``.
     """
@@ -877,9 +905,13 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
         grid = {k: float(v) if not isinstance(v, bool) else v for k, v in fit.__dict__.items()}
     payload = result.to_dict()
     payload["assumptions"] = sourced_assumptions(result, request)
+    published, changed = what_differs(payload)
+    if published is None and changed is None:  # a core without the two keys
+        published = published_comparison(result, request.preset)
     return {
         "result": payload,
-        "published": published_comparison(result, request.preset),
+        "published": published or [],
+        "changed_inputs": changed,
         "grid": grid,
         "preset_title": request.preset.title if request.preset else None,
         "preset_source": request.preset.source if request.preset else None,

@@ -1,43 +1,59 @@
-"""Number formatting for metrics, messages and tables (display only; no modelling)."""
+"""Display text of core outputs for metrics, messages and tables (no modelling).
+
+Every label, unit and number format of a core output comes from the one output vocabulary,
+:mod:`planner.quantities` (``data/quantities.csv``); this module only picks between a value
+with its unit (:func:`value`), a table cell whose header carries the unit (:func:`cell`) and a
+metric (:func:`metric`), and turns the optimiser's internal limit names into words.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-UNKNOWN = "unknown"
+from planner import quantities
+
+#: What a missing value prints as (the vocabulary's).
+UNKNOWN = quantities.MISSING
 
 
-#: ``(column, label, formatter)`` of the standard sizing/plan result columns.
-RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("gpus", "GPUs", "count"),
-    ("systems", "Systems", "count"),
-    ("days", "Days", "days"),
-    ("deadline_days", "Deadline (days)", "days"),
-    ("facility_power_mw", "Peak power", "mw"),
-    ("energy_mwh", "Energy", "mwh"),
-    ("cost_usd", "Cost", "usd"),
-    ("emissions_tco2", "Emissions", "tco2"),
+def value(name: str, v: Any) -> str:
+    """One core output with its unit, in the vocabulary's format: ``14.38 MW``, ``USD 29,635,000``."""
+    return quantities.format_value(name, _plain_value(v), unit=True)
+
+
+def cell(name: str, v: Any) -> str:
+    """One core output without its unit (the column header carries it): ``14.38``."""
+    return quantities.format_value(name, _plain_value(v))
+
+
+def label(name: str, *, unit: bool = True) -> str:
+    """A core output's label from the vocabulary: ``Peak facility power (MW)``."""
+    return quantities.label(name, unit=unit)
+
+
+def metric(name: str, v: Any, help_text: str | None = None) -> tuple[str, str, str | None]:
+    """A headline metric of :func:`planner.app.layout.metric_row`: vocabulary label (no unit)
+    and the value with its unit."""
+    return (quantities.label(name, unit=False), value(name, v), help_text)
+
+
+#: The standard sizing/plan result columns of :func:`result_table` (labels and formats are
+#: the vocabulary's, ``data/quantities.csv``).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "gpus",
+    "systems",
+    "days",
+    "deadline_days",
+    "facility_power_mw",
+    "energy_mwh",
+    "cost_usd",
+    "emissions_tco2",
 )
-#: Labels of identifying and other columns of the app's tables (plain English).
-COLUMN_LABELS = {
-    "accelerator": "Chip",
-    "chip": "Chip",
-    "chip_name": "Name",
-    "run": "Run",
-    "note": "Note",
-    "mfu": "MFU",
-    "pue": "Annual PUE",
-    "design_pue": "Design-day PUE",
-    "fits_grid": "Fits the grid",
-    "fits_budget": "Fits the budget",
-    "fits_supply": "Fits the supply",
-}
 
 
 def result_table(
@@ -45,180 +61,75 @@ def result_table(
 ) -> pd.DataFrame:
     """A result frame as display text: ``first`` columns, the standard quantities, ``extra``.
 
-    Every number with its unit and sensible rounding (``7,888``, ``14.9 MW``, ``$238.7M``);
-    booleans as yes/no; missing as an empty cell (never "None"); plain-English headers.
+    Headers (with units) and number formats come from the vocabulary; booleans as yes/no;
+    missing as ``n/a``.
     """
     out: dict[str, list[str]] = {}
-    for column in first:
+    for column in [*first, *RESULT_COLUMNS, *extra]:
         if column in frame.columns:
-            out[COLUMN_LABELS.get(column, column)] = [text(v) for v in frame[column]]
-    for column, label, kind in RESULT_COLUMNS:
-        if column in frame.columns:
-            formatter = _FORMATTERS[kind]
-            out[label] = [blank(v, formatter) for v in frame[column]]
-    for column in extra:
-        if column in frame.columns:
-            formatter = _EXTRA.get(column, text)
-            out[COLUMN_LABELS.get(column, column)] = [blank(v, formatter) for v in frame[column]]
+            out[quantities.label(column)] = [cell(column, v) for v in frame[column]]
     return pd.DataFrame(out)
 
 
-def text(value: Any) -> str:
-    """Any cell as text: yes/no, numbers via :func:`number`, empty for missing."""
-    if _missing(value):
+def text(v: Any) -> str:
+    """Any non-output cell as text: yes/no, empty for missing."""
+    if _missing(v):
         return ""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, np.generic):
-        value = value.item()
-    return number(value) if isinstance(value, int | float) else str(value)
+    v = _plain_value(v)
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
 
 
-def blank(value: Any, formatter: Any) -> str:
-    return "" if _missing(value) else str(formatter(value))
+def _plain_value(v: Any) -> Any:
+    """numpy scalars and pandas' missing markers as plain Python values."""
+    if _missing(v):
+        return None
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
-def plural(n: Any, noun: str) -> str:
-    """``1 DGX H100``, ``2 x DGX H100``... counts of systems read as English: ``1 system``."""
-    if noun in ("system", "GPU", "run", "rack"):
-        return f"{count(n)} {noun}{'' if n == 1 else 's'}"
-    return f"{count(n)} x {noun}"
-
-
-def percent_plain(value: Any) -> str:
-    """A fraction as a percentage: ``0.2`` -> ``20%``, ``0.197`` -> ``19.7%``."""
-    if _missing(value):
-        return UNKNOWN
-    return f"{value * 100:.3g}%"
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
+def _missing(v: Any) -> bool:
+    if v is None:
         return True
     try:
-        return bool(isinstance(value, float | np.floating) and math.isnan(value)) or (
-            value is pd.NA or value is pd.NaT
+        return bool(isinstance(v, float | np.floating) and math.isnan(v)) or (
+            v is pd.NA or v is pd.NaT
         )
     except (TypeError, ValueError):
         return False
 
 
-def count(value: Any) -> str:
-    """Whole things (GPUs, systems): ``7,888``."""
-    return UNKNOWN if _missing(value) else f"{value:,.0f}"
+def plural(n: Any, noun: str) -> str:
+    """A count of systems: ``685 x DGX H100``; of a plain noun, English: ``1 system``."""
+    if noun in ("system", "GPU", "run", "rack"):
+        return f"{cell('systems', n)} {noun}{'' if n == 1 else 's'}"
+    return f"{cell('systems', n)} x {noun}"
 
 
-def days(value: Any) -> str:
-    """Days with one decimal: ``90.0``."""
-    return UNKNOWN if _missing(value) else f"{value:,.1f}"
-
-
-def mw(value: Any) -> str:
-    """Megawatts: two decimals under 10 MW, one above (``4.07 MW``, ``14.9 MW``)."""
-    if _missing(value):
-        return UNKNOWN
-    return f"{value:,.2f} MW" if abs(value) < 10 else f"{value:,.1f} MW"
-
-
-def mwh(value: Any) -> str:
-    """Energy: ``30,145 MWh``; ``1.2 GWh``... never three decimals."""
-    if _missing(value):
-        return UNKNOWN
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:,.2f} TWh"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:,.1f} GWh"
-    return f"{value:,.0f} MWh" if abs(value) >= 10 else f"{value:,.1f} MWh"
-
-
-def usd(value: Any) -> str:
-    """Money with a scale word: ``$238.7M``, ``$1.2B``, ``$950k``; ``unknown`` without a price."""
-    if _missing(value):
-        return UNKNOWN
-    for scale, word in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"${value / scale:,.1f}{word}"
-    return f"${value:,.0f}"
-
-
-def tco2(value: Any) -> str:
-    """Emissions: ``11,154 tCO2``; ``1.2 MtCO2`` from a million tonnes."""
-    if _missing(value):
-        return UNKNOWN
-    return f"{value / 1e6:,.2f} MtCO2" if abs(value) >= 1e6 else f"{value:,.0f} tCO2"
-
-
-def watts(value: Any) -> str:
-    return UNKNOWN if _missing(value) else f"{value:,.0f} W"
-
-
-def flops(value: Any) -> str:
-    return UNKNOWN if _missing(value) else f"{number(value)} FLOPs"
-
-
-def number(value: Any) -> str:
-    """Any quantity, four significant figures with thousands separators."""
-    if _missing(value):
+def input_number(v: Any) -> str:
+    """An input or assumption value (not a core output) as typed: four significant figures,
+    thousands separators; ``2.15e25`` for very large or small values."""
+    if _missing(v):
         return ""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
-        return f"{value:.4g}".replace("e+", "e").replace("e0", "e").replace("e-0", "e-")
-    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    v = _plain_value(v)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if v != 0 and (abs(v) >= 1e7 or abs(v) < 1e-3):
+        return f"{v:.4g}".replace("e+", "e").replace("e0", "e").replace("e-0", "e-")
+    return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
-def percent(value: Any) -> str:
-    """A signed relative difference: ``+2.4%``, ``-1.4%``; ``0.0%`` (never ``-0.0%``)."""
-    if _missing(value):
-        return ""
-    shown = f"{value:+.1%}"
-    return "0.0%" if shown in ("+0.0%", "-0.0%") else shown
-
-
-def twh(value: Any) -> str:
-    """Terawatt-hours a year: ``945 TWh``, ``85.4 TWh``, ``4.07 TWh``."""
-    if _missing(value):
-        return UNKNOWN
-    if abs(value) >= 100:
-        return f"{value:,.0f} TWh"
-    return f"{value:,.1f} TWh" if abs(value) >= 10 else f"{value:,.2f} TWh"
-
-
-def share(value: Any) -> str:
-    """A fraction as a percentage with two decimals: ``4.46%``."""
-    return UNKNOWN if _missing(value) else f"{value:.2%}"
-
-
-def band(low: Any, high: Any, unit: str = "") -> str:
-    """A P10-P90 band: ``P10-P90 402-431 TWh``; empty without samples."""
+def band(name: str, low: Any, high: Any) -> str:
+    """A P10-P90 band of a core output: ``P10-P90 402.1-431.0 TWh/yr``; empty without samples."""
     if _missing(low) or _missing(high):
         return ""
-    return f"P10-P90 {number(low)}-{number(high)}{' ' + unit if unit else ''}"
-
-
-def _two_decimals(value: Any) -> str:
-    return f"{value:.2f}"
-
-
-_FORMATTERS: dict[str, Callable[[Any], str]] = {
-    "count": count,
-    "days": days,
-    "mw": mw,
-    "mwh": mwh,
-    "usd": usd,
-    "tco2": tco2,
-}
-_EXTRA: dict[str, Callable[[Any], str]] = {
-    "mfu": percent_plain,
-    "pue": _two_decimals,
-    "design_pue": _two_decimals,
-    "note": str,
-}
-
-
-def pue_pair(annual: Any, design: Any) -> str:
-    """``"PUE 1.20 annual (energy), 1.30 design-day (grid peak)"``."""
-    return f"PUE {float(annual):.2f} annual (energy), {float(design):.2f} design-day (grid peak)"
+    unit = quantities.quantity(name).unit
+    shown = f" {unit}" if unit and unit not in {"fraction", "ratio"} else ""
+    return f"P10-P90 {cell(name, low)}-{cell(name, high)}{shown}"
 
 
 def constraint_name(name: str) -> str:
@@ -255,73 +166,41 @@ def plain(text: str) -> str:
     return re.sub(r"(?<![\d,.])1 (system|GPU|rack|run)s\b", r"1 \1", text)
 
 
-#: Plain headers of the projection columns (the P10/P50/P90 suffixes are added).
-PROJECTION_LABELS = {
-    "variant": "Variant",
-    "country": "Country or region",
-    "year": "Year",
-    "electricity_definition": "National electricity basis",
-    "ai_twh": "AI servers (TWh)",
-    "non_ai_twh": "Other data centre load (TWh)",
-    "total_twh": "Data centres (TWh)",
-    "ai_gw": "AI servers (GW average)",
-    "ai_peak_gw": "AI servers (GW grid peak, design-day PUE)",
-    "total_gw": "Data centres (GW average)",
-    "electricity_twh": "National electricity (TWh)",
-    "ai_share": "AI share of national electricity",
-    "total_share": "Data-centre share of national electricity",
-    "reference_runs_per_year": "Reference training runs a year",
-    "ai_accelerators_in_service": "AI accelerators in service",
-    "ai_dense_bf16_eflops": "AI dense BF16 compute (EFLOP/s)",
-    "pue": "PUE",
-    "design_pue": "Design-day PUE",
-}
-
-
 def projection_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """A projection frame as display text: units in the headers, shares as percentages."""
+    """A projection frame as display text: vocabulary headers (P10/P50/P90 suffixes added)."""
     out: dict[str, list[str]] = {}
     for column in frame.columns:
         base, _, band_name = column.rpartition("_")
         if band_name not in ("p10", "p50", "p90"):
             base, band_name = column, ""
-        label = PROJECTION_LABELS.get(base, base.replace("_", " "))
-        if band_name:
-            label += f" {band_name.upper()}"
-        if base.endswith("_share"):
-            formatter: Any = share
-        elif base.endswith(("_twh", "_gw")):
-            formatter = _one_decimal
-        elif base in ("reference_runs_per_year", "ai_accelerators_in_service"):
-            formatter = count
-        elif base == "year":
-            formatter = lambda v: f"{int(v)}"  # noqa: E731
-        elif base in ("pue", "design_pue"):
-            formatter = lambda v: f"{v:.2f}"  # noqa: E731
-        else:
-            formatter = text
-        out[label] = [blank(v, formatter) if not isinstance(v, str) else v for v in frame[column]]
+        header = quantities.label(base) + (f" {band_name.upper()}" if band_name else "")
+        out[header] = [cell(base, v) for v in frame[column]]
     return pd.DataFrame(out)
 
 
-def _one_decimal(value: Any) -> str:
-    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.3g}"
+def field_label(field: str) -> str:
+    """An input's or output's plain name: the vocabulary's label when it has one."""
+    if field in quantities.all_quantities():
+        return quantities.label(field)
+    return field.replace("_", " ")
 
 
-#: Plain names of the result quantities a preset publishes (the published-vs-model tables).
-QUANTITY_LABELS = {
-    "gpus": "GPUs",
-    "systems": "Systems",
-    "days": "Training time (days)",
-    "facility_power_mw": "Peak facility power (MW)",
-    "it_power_mw": "Peak IT power (MW)",
-    "energy_mwh": "Energy (MWh)",
-    "cost_usd": "Cost (USD)",
-    "gpu_hours": "GPU-hours",
-    "emissions_tco2": "Emissions (tCO2)",
-}
+def field_value(field: str, v: Any) -> str:
+    """An input's or output's value as text: the vocabulary's format when it has one."""
+    if field in quantities.all_quantities():
+        return cell(field, v)
+    return input_number(v) if not _missing(v) else quantities.MISSING
 
 
-def quantity(name: str) -> str:
-    """A result quantity's plain name: ``facility_power_mw`` -> ``Peak facility power (MW)``."""
-    return QUANTITY_LABELS.get(name, name.replace("_", " "))
+def changed_note(changed: list[dict[str, Any]]) -> str:
+    """One line naming the inputs that differ from a preset's own (``field``, ``preset``,
+    ``value`` of each): why its published figures are not compared with this model."""
+    listed = "; ".join(
+        f"{field_label(str(c['field']))} {field_value(str(c['field']), c.get('preset'))} in the "
+        f"preset, {field_value(str(c['field']), c.get('value'))} here"
+        for c in changed
+    )
+    return (
+        f"Not the preset's own inputs ({listed}), so the model is no longer the preset's "
+        "reproduction and its published figures are not compared."
+    )

@@ -245,7 +245,7 @@ def _headline(result: dict[str, Any], scope: str) -> None:
         items.append(
             (
                 f"{scope} {int(first['year'])}",
-                fmt.twh(first["total_twh"]),
+                fmt.value("total_twh", first["total_twh"]),
                 "data-centre electricity, central value",
             )
         )
@@ -253,11 +253,13 @@ def _headline(result: dict[str, Any], scope: str) -> None:
             items.append(
                 (
                     f"{scope} {year}, {variant}",
-                    fmt.twh(row["total_twh"]),
-                    fmt.band(row["total_twh_p10"], row["total_twh_p90"], "TWh") if banded else None,
+                    fmt.value("total_twh", row["total_twh"]),
+                    fmt.band("total_twh", row["total_twh_p10"], row["total_twh_p90"])
+                    if banded
+                    else None,
                 )
             )
-        shares = [fmt.share(r["total_share"]) for r in lasts.values()]
+        shares = [fmt.value("total_share", r["total_share"]) for r in lasts.values()]
         items.append(
             (
                 f"Share of {scope} electricity {year}",
@@ -272,30 +274,33 @@ def _headline(result: dict[str, Any], scope: str) -> None:
             items.append(
                 (
                     f"{scope} {int(row['year'])}",
-                    fmt.twh(row["total_twh"]),
-                    fmt.band(row["total_twh_p10"], row["total_twh_p90"], "TWh") if banded else None,
+                    fmt.value("total_twh", row["total_twh"]),
+                    fmt.band("total_twh", row["total_twh_p10"], row["total_twh_p90"])
+                    if banded
+                    else None,
                 )
             )
         items.append(
             (
                 f"Share of {scope} electricity {year}",
-                fmt.share(last["total_share"]),
+                fmt.value("total_share", last["total_share"]),
                 f"of national electricity {last['electricity_definition']} "
-                f"({fmt.twh(last['electricity_twh'])})",
+                f"({fmt.value('electricity_twh', last['electricity_twh'])})",
             )
         )
     items.append(
         (
             f"AI servers {year}",
-            fmt.twh(last["ai_twh"]),
-            f"about {fmt.number(last['reference_runs_per_year'])} runs a year of "
+            fmt.value("ai_twh", last["ai_twh"]),
+            f"about {fmt.cell('reference_runs_per_year', last['reference_runs_per_year'])} runs "
+            "a year of "
             f"{result['reference_run']}"
             + (f" ({next(iter(lasts))} variant)" if len(lasts) > 1 else ""),
         )
     )
     if "ai_peak_gw" in last:
         peak_band = (
-            fmt.band(last["ai_peak_gw_p10"], last["ai_peak_gw_p90"], "GW")
+            fmt.band("ai_peak_gw", last["ai_peak_gw_p10"], last["ai_peak_gw_p90"])
             if "ai_peak_gw_p10" in last
             else ""
         )
@@ -303,8 +308,8 @@ def _headline(result: dict[str, Any], scope: str) -> None:
             (
                 f"AI grid peak {year}",
                 _gw(last["ai_peak_gw"]),
-                f"design day: nameplate x design-day PUE {last['design_pue']:.2f}; average "
-                f"{_gw(last['ai_gw'])} at the annual PUE {last['pue']:.2f}"
+                f"design day: nameplate x design-day PUE {fmt.cell('design_pue', last['design_pue'])}; "
+                f"average {_gw(last['ai_gw'])} at the annual PUE {fmt.cell('pue', last['pue'])}"
                 + (f"; {peak_band}" if peak_band else "")
                 + (f" ({next(iter(lasts))} variant)" if len(lasts) > 1 else ""),
             )
@@ -314,7 +319,7 @@ def _headline(result: dict[str, Any], scope: str) -> None:
 
 def _gw(value: Any) -> str:
     """Gigawatts as shown: ``93.9 GW``."""
-    return f"{fmt.number(value)} GW" if not pd.isna(value) else ""
+    return fmt.value("ai_gw", value) if not pd.isna(value) else ""
 
 
 #: The two PUEs, for the caption under the power table.
@@ -339,41 +344,23 @@ def _power_table(frame: pd.DataFrame, countries: tuple[str, ...]) -> None:
         return
     st.subheader("Power: average and grid peak")
     banded = "ai_peak_gw_p10" in rows.columns
+    columns = ["variant", "country", "year", "total_gw", "ai_gw", "ai_peak_gw"]
     table = pd.DataFrame(
-        {
-            "Variant": rows["variant"],
-            "Country or region": rows["country"],
-            "Year": rows["year"].astype(int).astype(str),
-            "Data centres, average (GW)": [fmt.number(v) for v in rows["total_gw"]],
-            "AI, average (GW)": [fmt.number(v) for v in rows["ai_gw"]],
-            "AI, grid peak (GW)": [fmt.number(v) for v in rows["ai_peak_gw"]],
-            **(
-                {
-                    "AI peak P10-P90 (GW)": [
-                        f"{fmt.number(lo)}-{fmt.number(hi)}"
-                        for lo, hi in zip(
-                            rows["ai_peak_gw_p10"], rows["ai_peak_gw_p90"], strict=True
-                        )
-                    ]
-                }
-                if banded
-                else {}
-            ),
-            "PUE (annual)": [f"{v:.2f}" for v in rows["pue"]],
-            "PUE (design day)": [f"{v:.2f}" for v in rows["design_pue"]],
-        }
+        {fmt.label(c): [fmt.cell(c, v) for v in rows[c]] for c in columns}
+        | (
+            {
+                f"{fmt.label('ai_peak_gw', unit=False)} P10-P90": [
+                    fmt.band("ai_peak_gw", lo, hi)
+                    for lo, hi in zip(rows["ai_peak_gw_p10"], rows["ai_peak_gw_p90"], strict=True)
+                ]
+            }
+            if banded
+            else {}
+        )
+        | {fmt.label(c): [fmt.cell(c, v) for v in rows[c]] for c in ("pue", "design_pue")}
     )
     st.dataframe(table, hide_index=True, key="nat_power_table")
     st.caption(POWER_CAPTION.format(ratio=design_pue_overhead_ratio()))
-
-
-def _quantity(quantity: str, value: Any) -> str:
-    """A published or modelled figure in its unit: shares as percentages, TWh to 1 decimal."""
-    if "share" in str(quantity):
-        return fmt.share(value)
-    if "twh" in str(quantity):
-        return fmt.twh(value)
-    return fmt.number(value)
 
 
 def _published_table(published: list[dict[str, Any]]) -> None:
@@ -384,13 +371,15 @@ def _published_table(published: list[dict[str, Any]]) -> None:
     table = pd.DataFrame(
         [
             {
-                "Variant": p["variant"],
-                "Country or region": p["country"],
-                "Year": str(int(p["year"])),
-                "Quantity": fmt.PROJECTION_LABELS.get(p["quantity"], p["quantity"]),
-                "Published": _quantity(p["quantity"], p["published"]),
-                "Model": _quantity(p["quantity"], p["model"]),
-                "Difference": fmt.percent(p["relative_difference"]),
+                fmt.label("variant"): p["variant"],
+                fmt.label("country"): p["country"],
+                fmt.label("year"): fmt.cell("year", p["year"]),
+                "Quantity": fmt.label(p["quantity"]),
+                "Published": fmt.cell(p["quantity"], p["published"]),
+                "Model": fmt.cell(p["quantity"], p["model"]),
+                fmt.label("relative_difference"): fmt.cell(
+                    "relative_difference", p["relative_difference"]
+                ),
                 "Calibrated or predicted": p.get("label") or "",
                 "Note": p.get("note") or "",
             }
@@ -432,8 +421,8 @@ def _evidence() -> None:
             f"{summary['hits']} of {summary['predictions']} later published figures within "
             f"{summary['tolerance']:.0%} ({summary['distinct_figures_hit']} distinct figures; "
             f"the naive 'nothing changes' forecast: {summary['persistence_hits']}). Median "
-            f"|error| {fmt.percent_plain(summary['median_abs_error'])} (naive "
-            f"{fmt.percent_plain(summary['persistence_median_abs_error'])})."
+            f"|error| {fmt.cell('abs_error', summary['median_abs_error'])} (naive "
+            f"{fmt.cell('abs_error', summary['persistence_median_abs_error'])})."
         )
         out = table[~table["used_as_input"]]
         st.dataframe(
@@ -443,10 +432,12 @@ def _evidence() -> None:
                     "Study": out["study"],
                     "Region": out["region"],
                     "Year": out["year"].astype(int).astype(str),
-                    "Published (TWh)": [fmt.twh(v) for v in out["published"]],
-                    "Predicted (TWh)": [fmt.twh(v) for v in out["predicted"]],
-                    "Error": [fmt.percent(v) for v in out["error"]],
-                    "Error if nothing changed": [fmt.percent(v) for v in out["persistence_error"]],
+                    "Published (TWh/yr)": [fmt.cell("total_twh", v) for v in out["published"]],
+                    "Predicted (TWh/yr)": [fmt.cell("total_twh", v) for v in out["predicted"]],
+                    "Error": [fmt.cell("relative_difference", v) for v in out["error"]],
+                    "Error if nothing changed": [
+                        fmt.cell("relative_difference", v) for v in out["persistence_error"]
+                    ],
                 }
             ),
             hide_index=True,
@@ -459,10 +450,10 @@ def _evidence() -> None:
                     "Check": checks["check"],
                     "Scope": checks["scope"],
                     "Year": checks["year"].astype(int).astype(str),
-                    "Fleet": [fmt.number(v) for v in checks["implied"]],
-                    "Published": [fmt.number(v) for v in checks["published"]],
+                    "Fleet": [fmt.input_number(v) for v in checks["implied"]],
+                    "Published": [fmt.input_number(v) for v in checks["published"]],
                     "Unit": checks["unit"],
-                    "Difference": [fmt.percent(v) for v in checks["error"]],
+                    "Difference": [fmt.cell("relative_difference", v) for v in checks["error"]],
                     "Within tolerance": ["yes" if w else "NO" for w in checks["within"]],
                     "Source": checks["source"],
                 }

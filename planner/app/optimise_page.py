@@ -233,18 +233,32 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 # --- the plan ---------------------------------------------------------------------------------
 
 
+#: The vocabulary quantity whose format a value in each of the core's units takes.
+UNIT_QUANTITY = {
+    "USD": "cost_usd",
+    "MW": "facility_power_mw",
+    "MWh": "energy_mwh",
+    "tCO2": "emissions_tco2",
+    "GPUs": "gpus",
+    "days": "days",
+    "racks": "systems",
+}
+
+
+def in_unit(value: Any, unit: str) -> str:
+    """A value in one of the core's units, in the vocabulary's format and unit."""
+    name = UNIT_QUANTITY.get(unit)
+    if name is None:
+        return f"{fmt.input_number(value)} {unit}".strip()
+    text = fmt.value(name, value)
+    return f"{text} racks" if unit == "racks" and text != fmt.UNKNOWN else text
+
+
 def _objective_text(value: Any, unit: str) -> str:
     if value is None or pd.isna(value):
         return fmt.UNKNOWN
-    formatters = {
-        "USD": fmt.usd,
-        "MW": fmt.mw,
-        "MWh": fmt.mwh,
-        "tCO2": fmt.tco2,
-        "GPUs": lambda v: f"{fmt.count(v)} GPUs",
-    }
-    if unit in formatters:
-        return formatters[unit](value)
+    if unit in UNIT_QUANTITY:
+        return in_unit(value, unit)
     return f"{value:.3f} of the deadline"
 
 
@@ -263,26 +277,26 @@ def _metrics(result: dict[str, Any]) -> None:
     pricing = plan_pricing(result)
     layout.metric_row(
         [
-            ("GPUs", fmt.count(t["gpus"]), "all runs, whole systems"),
-            ("Systems", fmt.count(t["systems"]), None),
-            (
-                "Peak facility power",
-                fmt.mw(t["facility_power_mw"]),
+            fmt.metric("gpus", t["gpus"], "all runs, whole systems"),
+            fmt.metric("systems", t["systems"]),
+            fmt.metric(
+                "facility_power_mw",
+                t["facility_power_mw"],
                 f"peak facility power of all runs at once; "
-                f"{fmt.mw(t.get('grid_power_mw', t['facility_power_mw']))} of it on the site "
-                f"grid (design-day PUE, rented capacity off site) of the "
-                f"{fmt.mw(result['grid_limit_mw'])} limit",
+                f"{fmt.value('facility_power_mw', t.get('grid_power_mw', t['facility_power_mw']))} "
+                f"of it on the site grid (design-day PUE, rented capacity off site) of the "
+                f"{fmt.value('grid_mw', result['grid_limit_mw'])} limit",
             ),
-            ("Longest run", f"{fmt.days(t['longest_days'])} days", None),
-            ("Energy", fmt.mwh(t["energy_mwh"]), None),
+            fmt.metric("longest_days", t["longest_days"]),
+            fmt.metric("energy_mwh", t["energy_mwh"]),
             (
-                f"Cost ({pricing})" if pricing else "Cost",
-                fmt.usd(t["cost_usd"]),
+                fmt.label("cost_usd", unit=False) + (f" ({pricing})" if pricing else ""),
+                fmt.value("cost_usd", t["cost_usd"]),
                 PRICING_COST_HELP.get(pricing, "in the pricing in force"),
             ),
             (
-                "Cluster capex",
-                fmt.usd(t.get("cluster_capex_usd", float("nan"))),
+                fmt.label("cluster_capex_usd", unit=False),
+                fmt.value("cluster_capex_usd", t.get("cluster_capex_usd", float("nan"))),
                 "up-front price of the plan's systems (servers, networking, facility share)"
                 + {
                     "amortized": "; not in the cost, which carries only its share for the run",
@@ -290,7 +304,7 @@ def _metrics(result: dict[str, Any]) -> None:
                     "rent": "; not spent when renting: what buying them would cost",
                 }.get(pricing, ""),
             ),
-            ("Emissions", fmt.tco2(t["emissions_tco2"]), None),
+            fmt.metric("emissions_tco2", t["emissions_tco2"]),
             (
                 "Objective",
                 _objective_text(result["objective_value"], result["objective_unit"]),
@@ -313,17 +327,23 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
     name = str(row["constraint"])
     used, limit, slack = row["used"], row["limit"], row["slack"]
     if name == "grid_limit_mw":
-        what = f"Grid: {fmt.mw(used)} of {fmt.mw(limit)} at peak ({fmt.mw(slack)} left)"
+        what = (
+            f"Grid: {in_unit(used, 'MW')} of {in_unit(limit, 'MW')} at peak "
+            f"({in_unit(slack, 'MW')} left)"
+        )
     elif name == "budget_usd":
-        what = f"Budget: {fmt.usd(used)} of {fmt.usd(limit)} ({fmt.usd(slack)} left)"
+        what = (
+            f"Budget: {in_unit(used, 'USD')} of {in_unit(limit, 'USD')} "
+            f"({in_unit(slack, 'USD')} left)"
+        )
     elif name.startswith("supply_gpus."):
         chip = name.split(".", 1)[1]
-        what = f"Supply of {chip}: {fmt.count(used)} of {fmt.count(limit)} GPUs"
+        what = f"Supply of {chip}: {fmt.cell('gpus', used)} of {in_unit(limit, 'GPUs')}"
     elif name == "max_racks":
-        what = f"Racks: {fmt.count(used)} of {fmt.count(limit)}"
+        what = f"Racks: {fmt.cell('systems', used)} of {fmt.cell('systems', limit)}"
     elif name.startswith("deadline_days."):
         run = name.split(".", 1)[1]
-        what = f"Deadline of {run}: done in {fmt.days(used)} of {limit:g} days"
+        what = f"Deadline of {run}: done in {fmt.cell('days', used)} of {in_unit(limit, 'days')}"
         if row["binding"] is None or pd.isna(row["binding"]):
             return f"Not tested. {what}."
         if row["binding"]:
@@ -333,8 +353,8 @@ def limit_sentence(row: dict[str, Any], objective_unit: str) -> str:
         return f"Not binding. {what}."
     else:
         what = (
-            f"{fmt.constraint_name(name).capitalize()}: {fmt.number(used)} of "
-            f"{fmt.number(limit)} {row.get('unit', '')}"
+            f"{fmt.constraint_name(name).capitalize()}: {fmt.input_number(used)} of "
+            f"{in_unit(limit, str(row.get('unit', '')))}"
         )
     looser = row.get("objective_if_10pct_looser")
     if row["binding"] is None or pd.isna(row["binding"]):
@@ -380,7 +400,8 @@ def relaxation_lines(relaxations: pd.DataFrame) -> list[str]:
         current, needed = r.get("current"), r.get("needed")
         if r["works"] and not key.startswith("add_chip.") and needed is not None:
             if not pd.isna(current) and not pd.isna(needed):
-                detail += f" ({fmt.number(current)} -> {fmt.number(needed)} {r['unit']})"
+                unit = str(r["unit"])
+                detail += f" ({in_unit(current, unit)} -> {in_unit(needed, unit)})"
         lines.append(f"{label}: {detail}." if r["works"] else f"{label}: {detail} (not enough).")
     return lines
 
@@ -440,7 +461,7 @@ def _pareto(solved: dict[str, Any], result: dict[str, Any]) -> None:
     else:
         st.info(
             "No plan fits at any deadline from "
-            f"{fmt.days(min(days))} to {fmt.days(max(days))} days: relax another limit "
+            f"{fmt.cell('days', min(days))} to {fmt.value('days', max(days))}: relax another limit "
             "(more grid, budget or supply) to see where plans begin.",
             icon=":material/info:",
         )

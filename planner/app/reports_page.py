@@ -50,9 +50,9 @@ def sizing_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     grid_mw = inputs.get("grid_mw")
     grid_mw = None if grid_mw is None else float(grid_mw)
     title = (
-        f"{answer['preset_title'] or 'Custom run'}: {fmt.count(result['gpus'])} "
-        f"{result['accelerator']} GPUs, {fmt.days(result['days'])} days, "
-        f"{fmt.mw(result['facility_power_mw'])} at peak"
+        f"{answer['preset_title'] or 'Custom run'}: {fmt.cell('gpus', result['gpus'])} "
+        f"{result['accelerator']} GPUs, {fmt.value('days', result['days'])}, "
+        f"{fmt.value('facility_power_mw', result['facility_power_mw'])} at peak"
     )
     changed = state.changed_from_preset(inputs)
     if changed:
@@ -64,9 +64,10 @@ def sizing_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     if grid_mw is not None:
         verdict = grid_fit(result, grid_mw)
         title += (
-            f"; fits the {fmt.mw(grid_mw)} grid limit"
+            f"; fits the {fmt.value('grid_mw', grid_mw)} grid limit"
             if verdict.fits
-            else f"; {fmt.mw(verdict.short_mw)} short of the {fmt.mw(grid_mw)} grid limit"
+            else f"; {fmt.value('facility_power_mw', verdict.short_mw)} short of the "
+            f"{fmt.value('grid_mw', grid_mw)} grid limit"
         )
     return (key, command, grid_mw), title
 
@@ -134,15 +135,17 @@ def serving_subject(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     if not r["feasible"]:
         return (key, command, None), f"{name}: no replica of {r['accelerator']} meets the targets"
     title = (
-        f"{name}: {fmt.count(r['gpus'])} {r['accelerator']} GPUs, "
-        f"{fmt.mw(r['facility_power_mw'])} at peak, {fmt.number(r['wh_per_query'])} Wh per query"
+        f"{name}: {fmt.cell('gpus', r['gpus'])} {r['accelerator']} GPUs, "
+        f"{fmt.value('facility_power_mw', r['facility_power_mw'])} at peak, "
+        f"{fmt.value('wh_per_query', r['wh_per_query'])} per query"
     )
     grid = answer["grid"]
     if grid is not None:
         title += (
-            f"; fits the {fmt.mw(grid['grid_mw'])} grid limit"
+            f"; fits the {fmt.value('grid_mw', grid['grid_mw'])} grid limit"
             if grid["fits"]
-            else f"; {fmt.mw(grid['short_mw'])} short of the {fmt.mw(grid['grid_mw'])} grid limit"
+            else f"; {fmt.value('facility_power_mw', grid['short_mw'])} short of the "
+            f"{fmt.value('grid_mw', grid['grid_mw'])} grid limit"
         )
     return (key, command, grid_mw), title
 

@@ -40,15 +40,6 @@ BREAKDOWN_LABELS = {
     "network_storage": "Network and storage",
     "facility_overhead": "Facility overhead (cooling, conversion: PUE)",
 }
-#: Plain names of the published quantities of the validation cases.
-QUANTITY_LABELS = {
-    "energy_per_output_token_j": "energy per output token (J, GPU only)",
-    "systems": "servers",
-    "gpus": "GPUs",
-    "wh_per_query": "energy per query (Wh)",
-    "full_stack_over_accelerators": "full stack / accelerators only",
-}
-
 #: Plain names of what limits the decode batch (``batch_limit``).
 BATCH_LIMITS = {
     "tpot_target_s": "the TPOT target",
@@ -56,11 +47,6 @@ BATCH_LIMITS = {
     "max_batch_size": "the most sequences per replica",
     "given": "the given batch",
 }
-
-
-def _usd_small(value: Any) -> str:
-    """Dollars that may be cents: ``$0.117``, ``$12.4``."""
-    return fmt.UNKNOWN if value is None else f"${fmt.number(value)}"
 
 
 # --- the widgets ------------------------------------------------------------------------------
@@ -236,78 +222,81 @@ def _inputs() -> dict[str, Any]:
 
 
 def _metrics(r: dict[str, Any], system_name: str) -> None:
+    v = fmt.value
     layout.metric_row(
         [
-            (
-                "Replicas",
-                fmt.count(r["replicas"]),
-                f"{fmt.count(r['gpus_per_replica'])} GPUs each, batch {fmt.count(r['batch_size'])} "
+            fmt.metric(
+                "replicas",
+                r["replicas"],
+                f"{v('gpus_per_replica', r['gpus_per_replica'])} each, "
+                f"{fmt.label('batch_size', unit=False).lower()} {v('batch_size', r['batch_size'])} "
                 f"(limited by {BATCH_LIMITS.get(str(r['batch_limit']), r['batch_limit'])})",
             ),
-            ("GPUs", fmt.count(r["gpus"]), f"{r['accelerator']} GPUs"),
-            (
-                "Systems",
-                fmt.count(r["systems"]),
+            fmt.metric("gpus", r["gpus"], f"{r['accelerator']} GPUs"),
+            fmt.metric(
+                "systems",
+                r["systems"],
                 f"whole {system_name} systems of {r['gpus_per_system']}",
             ),
-            (
-                "Peak facility power",
-                fmt.mw(r["facility_power_mw"]),
+            fmt.metric(
+                "facility_power_mw",
+                r["facility_power_mw"],
                 "what the grid must supply: nameplate x (1 + network) x design-day PUE "
-                f"{fmt.number(r['design_pue'])} (annual {fmt.number(r['pue'])})",
+                f"{fmt.cell('design_pue', r['design_pue'])} (annual {fmt.cell('pue', r['pue'])})",
             ),
-            (
-                "Average facility power",
-                fmt.mw(r["average_facility_power_mw"]),
+            fmt.metric(
+                "average_facility_power_mw",
+                r["average_facility_power_mw"],
                 "what the meter sees: idle + (busy - idle) x load "
-                f"(average load {fmt.percent_plain(r['load_fraction'])})",
+                f"({fmt.label('load_fraction', unit=False).lower()} "
+                f"{fmt.cell('load_fraction', r['load_fraction'])})",
             ),
-            ("Energy a year", fmt.mwh(r["energy_mwh_per_year"]), "average power x 8,760 h"),
-            (
-                "Energy per query",
-                f"{fmt.number(r['wh_per_query'])} Wh",
-                "facility energy / queries served",
-            ),
-            (
-                "Cost per million tokens",
-                _usd_small(r["usd_per_million_tokens"]),
+            fmt.metric("energy_mwh_per_year", r["energy_mwh_per_year"], "average power x 8,760 h"),
+            fmt.metric("wh_per_query", r["wh_per_query"], "facility energy / queries served"),
+            fmt.metric(
+                "usd_per_million_tokens",
+                r["usd_per_million_tokens"],
                 f"pricing {r['pricing']}; every token processed (prompt + generated); "
-                f"amortized {_usd_small(r['usd_per_million_tokens_amortized'])}, rent "
-                f"{_usd_small(r['usd_per_million_tokens_rented'])}",
+                f"amortized {v('usd_per_million_tokens_amortized', r['usd_per_million_tokens_amortized'])}, "
+                f"rent {v('usd_per_million_tokens_rented', r['usd_per_million_tokens_rented'])}",
             ),
             (
                 "Cost a year",
-                fmt.usd(r["cost_usd"]),
+                v("cost_usd", r["cost_usd"]),
                 f"pricing {r['pricing']}; cluster capex up front "
-                f"{fmt.usd(r['cluster_capex_usd'])} (not part of the amortized cost)",
+                f"{v('cluster_capex_usd', r['cluster_capex_usd'])} (not part of the amortized "
+                "cost)",
             ),
-            (
-                "Emissions a year",
-                fmt.tco2(r["emissions_tco2_per_year"]),
-                f"energy x grid intensity; embodied {fmt.tco2(r['embodied_tco2'])} more",
+            fmt.metric(
+                "emissions_tco2_per_year",
+                r["emissions_tco2_per_year"],
+                f"energy x grid intensity; embodied {v('embodied_tco2', r['embodied_tco2'])} more",
             ),
         ]
     )
 
 
 def _grid(grid: dict[str, Any], r: dict[str, Any], users: float, system_name: str) -> None:
+    def mw(x: float) -> str:
+        return fmt.value("facility_power_mw", x)
+
     if grid["fits"]:
         st.success(
-            f"Fits the grid: needs {fmt.mw(grid['need_mw'])} at peak of the "
-            f"{fmt.mw(grid['grid_mw'])} limit ({fmt.mw(grid['grid_mw'] - grid['need_mw'])} "
-            "headroom)."
+            f"Fits the grid: needs {mw(grid['need_mw'])} at peak of the "
+            f"{mw(grid['grid_mw'])} limit ({mw(grid['grid_mw'] - grid['need_mw'])} headroom)."
         )
         return
     head = (
-        f"Does not fit the grid: short by {fmt.mw(grid['short_mw'])} (needs "
-        f"{fmt.mw(grid['need_mw'])} at peak; the grid gives {fmt.mw(grid['grid_mw'])})."
+        f"Does not fit the grid: short by {mw(grid['short_mw'])} (needs "
+        f"{mw(grid['need_mw'])} at peak; the grid gives {mw(grid['grid_mw'])})."
     )
     if grid["max_systems"] <= 0 or grid["max_users"] <= 0:
         st.warning(f"{head} Not even one replica fits under the limit.")
         return
     st.warning(
         f"{head} At most {fmt.plural(grid['max_systems'], system_name)} fit, serving about "
-        f"{fmt.count(grid['max_users'])} of the {fmt.count(users)} users at this latency."
+        f"{fmt.cell('users', grid['max_users'])} of the {fmt.cell('users', users)} users at "
+        "this latency."
     )
 
 
@@ -318,13 +307,16 @@ def _breakdown(r: dict[str, Any]) -> None:
     st.subheader("Energy per query, by part")
     table = pd.DataFrame(
         [
-            {"Part": BREAKDOWN_LABELS.get(k, k.replace("_", " ")), "Share": fmt.percent_plain(v)}
+            {
+                "Part": BREAKDOWN_LABELS.get(k, k.replace("_", " ")),
+                "Share": fmt.cell("energy_breakdown", v),
+            }
             for k, v in parts.items()
         ]
     )
     st.dataframe(table, hide_index=True, key="srv_breakdown_table")
     st.caption(
-        f"Shares of the {fmt.number(r['wh_per_query'])} Wh per query (average facility "
+        f"Shares of the {fmt.value('wh_per_query', r['wh_per_query'])} per query (average facility "
         "energy): Google 2025 reports 58% accelerators, 25% host, 10% idle, 8% overhead for "
         "the median Gemini prompt."
     )
@@ -360,6 +352,17 @@ def _assumption(r: dict[str, Any], name: str) -> Any:
     return None if item is None else item["value"]
 
 
+#: The columns of the serving chip comparison (vocabulary labels and formats).
+COMPARISON_COLUMNS = (
+    "gpus_per_replica",
+    "gpus",
+    "systems",
+    "facility_power_mw",
+    "wh_per_query",
+    "usd_per_million_tokens",
+)
+
+
 def _comparison(key: compute.Key, current: str) -> None:
     st.subheader("Every chip for the same service")
     try:
@@ -371,17 +374,12 @@ def _comparison(key: compute.Key, current: str) -> None:
     for row in frame.to_dict(orient="records"):
         rows.append(
             {
-                "Chip": row["accelerator"]
+                fmt.label("accelerator"): row["accelerator"]
                 + (" (this one)" if row["accelerator"] == current else ""),
-                "Name": fmt.text(row.get("chip_name")),
-                "GPUs per replica": fmt.blank(row.get("gpus_per_replica"), fmt.count),
-                "GPUs": fmt.blank(row.get("gpus"), fmt.count),
-                "Systems": fmt.blank(row.get("systems"), fmt.count),
-                "Peak power": fmt.blank(row.get("facility_power_mw"), fmt.mw),
-                "Wh per query": fmt.blank(row.get("wh_per_query"), fmt.number),
-                "USD per M tokens": fmt.blank(row.get("usd_per_million_tokens"), _usd_small),
-                "Pricing": fmt.text(row.get("pricing")),
-                "Note": fmt.text(row.get("note")),
+                fmt.label("chip_name"): fmt.text(row.get("chip_name")),
+                **{fmt.label(c): fmt.cell(c, row.get(c)) for c in COMPARISON_COLUMNS},
+                fmt.label("pricing"): fmt.text(row.get("pricing")),
+                fmt.label("note"): fmt.text(row.get("note")),
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="srv_comparison_table")
@@ -391,6 +389,57 @@ def _comparison(key: compute.Key, current: str) -> None:
         "Same model, demand, latency targets and assumptions on every catalog chip; every cost "
         f"under one pricing ({pricing}), for a year of serving."
     )
+
+
+def _published(answer: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """The preset's published figures beside the model, only when the inputs are the
+    preset's own; otherwise one line naming the inputs that differ."""
+    changed = answer.get("changed_inputs")
+    if changed is None:  # a core without changed_inputs: the sidebar's own comparison
+        changed = _changed_here(inputs)
+    rows = answer.get("published") or []
+    if changed:
+        st.info(fmt.changed_note(changed), icon=":material/difference:")
+        return
+    if not rows:
+        return
+    st.subheader("Published vs model")
+    st.caption(f"{answer['preset_title']}. Source: {answer['preset_source']}")
+    table = pd.DataFrame(
+        [
+            {
+                "Quantity": fmt.label(str(r["quantity"])),
+                "Published": fmt.cell(str(r["quantity"]), r["published"]),
+                "Model": fmt.cell(str(r["quantity"]), r["model"]),
+                fmt.label("ratio"): fmt.cell("ratio", r.get("ratio")),
+                fmt.label("tolerance_factor"): fmt.cell(
+                    "tolerance_factor", r.get("tolerance_factor")
+                ),
+                "Within": fmt.text(r.get("within_tolerance")),
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(table, hide_index=True, key="srv_published_table")
+
+
+#: The plain name of each serve input (the sidebar's).
+_SERVE_LABELS = {
+    **{k: label for k, (_, label, _) in state.SERVE_NUMBERS.items()},
+    **{k: label for k, (_, label) in state.SERVE_CHOICES.items()},
+}
+
+
+def _changed_here(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inputs that differ from the serving preset's, as the core names them."""
+    name = str(inputs.get("srv_preset") or state.CUSTOM)
+    if name == state.CUSTOM:
+        return []
+    base = state.serve_preset_inputs(name)
+    return [
+        {"field": _SERVE_LABELS.get(k, k), "preset": base.get(k), "value": inputs.get(k)}
+        for k in state.serve_changed(inputs)
+    ]
 
 
 def _validation(preset: str | None) -> None:
@@ -405,13 +454,19 @@ def _validation(preset: str | None) -> None:
         return pd.DataFrame(
             {
                 "Case": [str(c) + (" (this preset)" if c == preset else "") for c in rows["case"]],
-                "Quantity": [
-                    QUANTITY_LABELS.get(q, str(q).replace("_", " ")) for q in rows["quantity"]
+                "Quantity": [fmt.label(str(q)) for q in rows["quantity"]],
+                "Published": [
+                    fmt.cell(str(q), v)
+                    for q, v in zip(rows["quantity"], rows["published"], strict=True)
                 ],
-                "Published": [fmt.number(v) for v in rows["published"]],
-                "Model": [fmt.number(v) for v in rows["predicted"]],
-                "Model / published": [fmt.blank(v, lambda x: f"{x:.2f}") for v in rows["ratio"]],
-                "Tolerance": [f"x{t:g}" for t in rows["tolerance_factor"]],
+                "Model": [
+                    fmt.cell(str(q), v)
+                    for q, v in zip(rows["quantity"], rows["predicted"], strict=True)
+                ],
+                fmt.label("ratio"): [fmt.cell("ratio", v) for v in rows["ratio"]],
+                fmt.label("tolerance_factor"): [
+                    fmt.cell("tolerance_factor", t) for t in rows["tolerance_factor"]
+                ],
                 "Within": [fmt.text(bool(w)) for w in rows["within_tolerance"]],
                 "Source": [str(s) for s in rows["source"]],
             }
@@ -435,7 +490,7 @@ def _assumptions(r: dict[str, Any]) -> None:
             [
                 {
                     "name": k.replace("_", " "),
-                    "value": fmt.number(v["value"]),
+                    "value": fmt.input_number(v["value"]),
                     "unit": v["unit"],
                     "source": v["source"],
                 }
@@ -491,17 +546,19 @@ def _render() -> None:
         _comparison(key, r["accelerator"])
         _validation(None if preset == state.CUSTOM else str(preset))
         return
+    v = fmt.value
     st.caption(
         f"{r['model']} on {answer['chip_name']} at {r['precision'].upper()}: replicas of "
-        f"{fmt.count(r['gpus_per_replica'])} GPUs, batch {fmt.count(r['batch_size'])}, TTFT "
-        f"{fmt.number(r['ttft_s'])} s, TPOT {fmt.number(r['tpot_s'] * 1e3)} ms; "
-        f"{fmt.number(r['queries_per_s_peak'])} queries/s at peak, "
-        f"{fmt.count(r['generated_tokens_per_query'])} generated tokens per query."
+        f"{v('gpus_per_replica', r['gpus_per_replica'])}, {fmt.label('batch_size', unit=False).lower()} "
+        f"{v('batch_size', r['batch_size'])}, TTFT {v('ttft_s', r['ttft_s'])}, TPOT "
+        f"{v('tpot_s', r['tpot_s'])}; {v('queries_per_s_peak', r['queries_per_s_peak'])} at peak, "
+        f"{v('generated_tokens_per_query', r['generated_tokens_per_query'])} generated per query."
     )
     _metrics(r, answer["system_name"])
     grid = answer["grid"]
     if grid is not None:
         _grid(grid, r, users, answer["system_name"])
+    _published(answer, inputs)
     _breakdown(r)
     _curves(key, r, users, grid)
     _comparison(key, r["accelerator"])

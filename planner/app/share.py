@@ -65,8 +65,8 @@ NAT_FILE, NAT_VARIANTS, NAT_YEARS, NAT_SAMPLES, NAT_COUNTRIES = (
 NAT_CALIBRATE = "nat_calibrate"
 NAT_UPLOADED = "_nat_uploaded"
 NAT_CUSTOM = "custom"
-#: The Optimise page's pricing picker: the core's modes. Links and files written before
-#: issue 10 may say "buy" (= capex) or "auto" (= amortized): they load, mapped.
+#: The Optimise page's pricing picker: the core's modes. Older links and files may say
+#: "buy" (= capex) or "auto" (= amortized): they load, mapped.
 PRICING_MODES = CORE_PRICING_MODES
 
 

@@ -176,7 +176,7 @@ def _number(key: str, label: str, **kwargs: Any) -> None:
 def _hidden_caption(name: str) -> None:
     hidden = state.preset_hidden(name)
     if hidden:
-        listed = ", ".join(f"{state.LABELS.get(k, k)} {fmt.number(v)}" for k, v in hidden)
+        listed = ", ".join(f"{state.LABELS.get(k, k)} {fmt.input_number(v)}" for k, v in hidden)
         st.caption(f"This preset also sets: {listed} (under Money and carbon, and Facility).")
 
 

@@ -32,47 +32,54 @@ _PRICING_HELP = {
 
 def _metrics(result: dict[str, Any], system_name: str) -> None:
     deadline = result.get("deadline_days")
+    v = fmt.value
     layout.metric_row(
         [
-            (
-                "GPUs",
-                fmt.count(result["gpus"]),
+            fmt.metric(
+                "gpus",
+                result["gpus"],
                 f"{result['accelerator']} GPUs, whole systems of {result['gpus_per_system']}",
             ),
-            ("Systems", fmt.count(result["systems"]), system_name),
-            (
-                "Days",
-                fmt.days(result["days"]),
-                "wall-clock training time" + (f" (deadline {deadline:g} days)" if deadline else ""),
+            fmt.metric("systems", result["systems"], system_name),
+            fmt.metric(
+                "days",
+                result["days"],
+                "wall-clock training time"
+                + (
+                    f" ({fmt.label('deadline_days', unit=False).lower()} {v('deadline_days', deadline)})"
+                    if deadline
+                    else ""
+                ),
             ),
-            (
-                "Peak facility power",
-                fmt.mw(result["facility_power_mw"]),
-                "peak facility power, what the grid must supply: nameplate x (1 + network) x "
-                f"design-day PUE {result['design_pue']:.2f}; average "
-                f"{fmt.mw(result['average_facility_power_mw'])} at the annual PUE "
-                f"{result['pue']:.2f}",
+            fmt.metric(
+                "facility_power_mw",
+                result["facility_power_mw"],
+                "what the grid must supply: nameplate x (1 + network) x "
+                f"design-day PUE {fmt.cell('design_pue', result['design_pue'])}; average "
+                f"{v('average_facility_power_mw', result['average_facility_power_mw'])} at the "
+                f"annual PUE {fmt.cell('pue', result['pue'])}",
             ),
-            (
-                "Energy",
-                fmt.mwh(result["energy_mwh"]),
-                f"average facility power (annual PUE {result['pue']:.2f}) x wall-clock hours",
+            fmt.metric(
+                "energy_mwh",
+                result["energy_mwh"],
+                f"average facility power (annual PUE {fmt.cell('pue', result['pue'])}) x "
+                "wall-clock hours",
             ),
-            (
-                "Cost",
-                fmt.usd(result["cost_usd"]),
+            fmt.metric(
+                "cost_usd",
+                result["cost_usd"],
                 f"pricing: {result['pricing']} ({_PRICING_HELP.get(result['pricing'], '')})",
             ),
-            (
-                "Emissions",
-                fmt.tco2(result["emissions_tco2"]),
+            fmt.metric(
+                "emissions_tco2",
+                result["emissions_tco2"],
                 "operational: energy x grid carbon intensity; embodied (manufacturing) "
-                f"{fmt.tco2(result['embodied_tco2'])} beside it",
+                f"{v('embodied_tco2', result['embodied_tco2'])} beside it",
             ),
-            (
-                "Compute",
-                f"{fmt.number(result['sustained_pflops'])} PFLOP/s",
-                f"sustained: GPUs x {result['peak_tflops_per_gpu']:,.0f} TFLOP/s "
+            fmt.metric(
+                "sustained_pflops",
+                result["sustained_pflops"],
+                f"GPUs x {v('peak_tflops_per_gpu', result['peak_tflops_per_gpu'])} "
                 f"{result['precision'].upper()} dense x MFU x goodput",
             ),
         ]
@@ -87,10 +94,10 @@ def _partial_systems(result: dict[str, Any], system_name: str) -> None:
         return
     full = int(gpus // per_system)
     st.info(
-        f"{fmt.count(gpus)} GPUs fill {fmt.plural(full, system_name)} and "
-        f"{fmt.count(gpus - full * per_system)} GPUs of one more (a partial system of "
-        f"{per_system}): power, energy and cost are for the {fmt.count(gpus)} GPUs, "
-        f"while {fmt.count((full + 1) * per_system)} GPU slots are installed.",
+        f"{fmt.value('gpus', gpus)} fill {fmt.plural(full, system_name)} and "
+        f"{fmt.value('gpus', gpus - full * per_system)} of one more (a partial system of "
+        f"{per_system}): power, energy and cost are for the {fmt.value('gpus', gpus)}, "
+        f"while {fmt.cell('gpus', (full + 1) * per_system)} GPU slots are installed.",
         icon=":material/info:",
     )
 
@@ -98,33 +105,32 @@ def _partial_systems(result: dict[str, Any], system_name: str) -> None:
 def _grid_message(
     verdict: GridFit, result: dict[str, Any], key: compute.Key, system_name: str
 ) -> None:
+    def mw(v: float) -> str:
+        return fmt.value("facility_power_mw", v)
+
     if verdict.fits:
         st.success(
-            f"Fits the grid: needs {fmt.mw(verdict.need_mw)} at peak of the {fmt.mw(verdict.grid_mw)} "
-            f"limit ({fmt.mw(verdict.grid_mw - verdict.need_mw)} headroom)."
+            f"Fits the grid: needs {mw(verdict.need_mw)} at peak of the {mw(verdict.grid_mw)} "
+            f"limit ({mw(verdict.grid_mw - verdict.need_mw)} headroom)."
         )
         return
     head = (
-        f"Does not fit the grid: this run needs {fmt.mw(verdict.need_mw)} at peak; the grid gives "
-        f"{fmt.mw(verdict.grid_mw)}: {fmt.mw(verdict.short_mw)} short."
+        f"Does not fit the grid: this run needs {mw(verdict.need_mw)} at peak; the grid gives "
+        f"{mw(verdict.grid_mw)}: {mw(verdict.short_mw)} short."
     )
     if verdict.max_gpus == 0:
-        per_system_kw = verdict.need_mw / result["systems"] * 1000
-        st.warning(
-            f"{head} Not even one {system_name} ({per_system_kw:,.0f} kW at the facility) fits."
-        )
+        st.warning(f"{head} Not even one {system_name} fits.")
         return
     smaller = compute.sized_at_gpus(key, float(verdict.max_gpus))
     deadline = result.get("deadline_days")
-    late = ""
     if deadline:
-        late = f", {fmt.days(smaller['days'] - deadline)} days past the {deadline:g}-day deadline"
+        late = f", past the deadline of {fmt.value('deadline_days', deadline)}"
     else:
-        late = f" instead of {fmt.days(result['days'])}"
+        late = f" instead of {fmt.value('days', result['days'])}"
     st.warning(
-        f"{head} At most {fmt.count(verdict.max_gpus)} {result['accelerator']} GPUs "
-        f"({fmt.plural(verdict.max_systems, system_name)}) fit under {fmt.mw(verdict.grid_mw)}; "
-        f"at that size the run takes {fmt.days(smaller['days'])} days{late}. "
+        f"{head} At most {fmt.cell('gpus', verdict.max_gpus)} {result['accelerator']} GPUs "
+        f"({fmt.plural(verdict.max_systems, system_name)}) fit under {mw(verdict.grid_mw)}; "
+        f"at that size the run takes {fmt.value('days', smaller['days'])}{late}. "
         "Raise MFU, lower PUE, pick a more efficient chip or allow more time."
     )
 
@@ -161,7 +167,7 @@ def _chip_specific_note(inputs: dict[str, Any]) -> None:
     kept = [k for k in CHIP_SPECIFIC if k in preset.assumptions]
     if kept:
         values = ", ".join(
-            f"{state.LABELS.get(k, k)} {fmt.number(preset.assumptions[k])}" for k in kept
+            f"{state.LABELS.get(k, k)} {fmt.input_number(preset.assumptions[k])}" for k in kept
         )
         st.info(
             f"Preset {name} sets {values} for {preset.accelerator}; on {inputs.get('chip')} "
@@ -171,73 +177,76 @@ def _chip_specific_note(inputs: dict[str, Any]) -> None:
         )
 
 
+#: The steps of the power chain per GPU: (peak output, average output or None).
+POWER_CHAIN = (
+    ("gpu_tdp_w", None),
+    ("server_power_per_gpu_w", "average_server_power_per_gpu_w"),
+    ("it_power_per_gpu_w", "average_it_power_per_gpu_w"),
+    ("facility_power_per_gpu_w", "average_facility_power_per_gpu_w"),
+)
+
+
 def _power_chain(result: dict[str, Any]) -> None:
     chain = result.get("power_chain")
     if not chain:
         return
     st.subheader("Power chain per GPU")
-    rows = [
-        ("GPU (TDP)", chain["gpu_tdp_w"], None),
-        (
-            "Server share (system nameplate / GPUs)",
-            chain["server_power_per_gpu_w"],
-            chain["average_server_power_per_gpu_w"],
-        ),
-        (
-            "IT load (+ network and storage)",
-            chain["it_power_per_gpu_w"],
-            chain["average_it_power_per_gpu_w"],
-        ),
-        (
-            f"Facility (peak x design-day PUE {result['design_pue']:.2f}, "
-            f"average x annual PUE {result['pue']:.2f})",
-            chain["facility_power_per_gpu_w"],
-            chain["average_facility_power_per_gpu_w"],
-        ),
-    ]
     table = pd.DataFrame(
         [
             {
-                "step": s,
-                "peak (W per GPU)": fmt.watts(p),
-                "average (W per GPU)": "" if a is None else fmt.watts(a),
+                "step": fmt.label(peak, unit=False),
+                "peak": fmt.value(peak, chain[peak]),
+                "average": "" if average is None else fmt.value(average, chain[average]),
             }
-            for s, p, a in rows
+            for peak, average in POWER_CHAIN
         ]
     )
     st.dataframe(table, hide_index=True, key="power_chain_table")
     st.caption(
-        f"x {fmt.count(result['gpus'])} GPUs = {fmt.mw(result['facility_power_mw'])} peak "
-        f"(what the grid must supply) and {fmt.mw(result['average_facility_power_mw'])} average "
-        "(what the meter bills)."
+        f"Peak at the design-day PUE {fmt.cell('design_pue', result['design_pue'])}, average at "
+        f"the annual PUE {fmt.cell('pue', result['pue'])}. x {fmt.value('gpus', result['gpus'])} "
+        f"= {fmt.value('facility_power_mw', result['facility_power_mw'])} peak (what the grid "
+        f"must supply) and "
+        f"{fmt.value('average_facility_power_mw', result['average_facility_power_mw'])} "
+        "average (what the meter bills)."
     )
 
 
-def _published(answer: dict[str, Any], inputs: dict[str, Any]) -> None:
-    rows = answer["published"]
-    if not rows:
-        return
-    st.subheader("Published vs model")
-    st.caption(f"{answer['preset_title']}. Source: {answer['preset_source']}")
-    table = pd.DataFrame(
+def published_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Published-vs-model rows as display text (vocabulary labels and formats)."""
+    return pd.DataFrame(
         [
             {
-                "quantity": fmt.quantity(r["quantity"]),
-                "published": fmt.number(r["published"]),
-                "model": fmt.number(r["model"]),
-                "difference": fmt.percent(r["relative_difference"]),
+                "Quantity": fmt.label(r["quantity"]),
+                "Published": fmt.cell(r["quantity"], r["published"]),
+                "Model": fmt.cell(r["quantity"], r["model"]),
+                fmt.label("relative_difference"): fmt.cell(
+                    "relative_difference", r.get("relative_difference")
+                ),
             }
             for r in rows
         ]
     )
-    st.dataframe(table, hide_index=True, key="published_table")
-    changed = state.changed_from_preset(inputs)
+
+
+def _published(answer: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """The preset's published figures beside the model, only when the inputs are the
+    preset's own; otherwise one line naming the inputs that differ."""
+    changed = answer.get("changed_inputs")
+    if changed is None:  # a core without changed_inputs: the sidebar's own comparison
+        changed = [
+            {"field": state.LABELS.get(k, k), "preset": old, "value": new}
+            for k, old, new in state.changed_from_preset(inputs)
+        ]
+    rows = answer.get("published") or []
     if changed:
-        listed = "; ".join(f"{k} {fmt.number(old)} -> {fmt.number(new)}" for k, old, new in changed)
-        st.caption(
-            f"Your inputs differ from the preset ({listed}), so the model is no longer "
-            "the preset's reproduction."
-        )
+        st.info(fmt.changed_note(changed), icon=":material/difference:")
+        return
+    if not rows:
+        return
+    st.subheader("Published vs model")
+    st.caption(f"{answer['preset_title']}. Source: {answer['preset_source']}")
+    st.dataframe(published_rows(rows), hide_index=True, key="published_table")
 
 
 def _assumptions(result: dict[str, Any]) -> None:
@@ -246,7 +255,7 @@ def _assumptions(result: dict[str, Any]) -> None:
             [
                 {
                     "name": state.LABELS.get(k, k.replace("_", " ")),
-                    "value": fmt.number(v["value"]),
+                    "value": fmt.input_number(v["value"]),
                     "unit": v["unit"],
                     "source": v["source"],
                 }
@@ -265,26 +274,26 @@ def _amortised(key: compute.Key, inputs: dict[str, Any]) -> None:
         return
     with st.expander(
         f"Amortised over a {econ['life_years']:g}-year service life: "
-        f"{fmt.usd(econ['amortized_cost_usd'])} for this run",
+        f"{fmt.value('amortized_cost_usd', econ['amortized_cost_usd'])} for this run",
         icon=":material/savings:",
     ):
         layout.metric_row(
             [
-                (
-                    "Amortised cost",
-                    fmt.usd(econ["amortized_cost_usd"]),
+                fmt.metric(
+                    "amortized_cost_usd",
+                    econ["amortized_cost_usd"],
                     "servers, network and facility amortised over the service life "
                     "(planner.amortization, Cottier et al. 2024) + electricity",
                 ),
-                (
-                    "Cluster capex (up front)",
-                    fmt.usd(econ["cluster_capex_usd"]),
+                fmt.metric(
+                    "cluster_capex_usd",
+                    econ["cluster_capex_usd"],
                     "servers + network + facility share, spent before the run",
                 ),
-                ("Rental cost", fmt.usd(econ["rental_cost_usd"]), "GPU-hours x rent"),
-                (
-                    "Embodied emissions",
-                    fmt.tco2(econ["embodied_tco2"]),
+                fmt.metric("rental_cost_usd", econ["rental_cost_usd"], "GPU-hours x rent"),
+                fmt.metric(
+                    "embodied_tco2",
+                    econ["embodied_tco2"],
                     "manufacturing emissions of the GPUs, amortised as the capex",
                 ),
             ]
@@ -302,7 +311,7 @@ def _comparison(key: compute.Key, result: dict[str, Any], grid_mw: float | None)
     st.subheader("Every chip for the same run and deadline")
     if not MIN_DAYS <= float(deadline) <= MAX_DAYS:
         st.info(
-            f"No chip comparison: this run takes {fmt.days(deadline)} days, and chips are "
+            f"No chip comparison: this run takes {fmt.value('days', deadline)}, and chips are "
             f"compared for a deadline of {MIN_DAYS:g} to {MAX_DAYS:,.0f} days. Add GPUs or "
             "give a deadline.",
             icon=":material/info:",
@@ -318,7 +327,10 @@ def _comparison(key: compute.Key, result: dict[str, Any], grid_mw: float | None)
     missing = frame.loc[frame["note"].fillna("") != "", ["accelerator", "note"]]
     notes = [f"{row.accelerator} ({row.note})" for row in missing.itertuples()]
     unpriced = frame.loc[frame["cost_usd"].isna() & (frame["note"].fillna("") == ""), "accelerator"]
-    caption = f"Deadline {fmt.days(deadline)} days, same work and assumptions on every chip."
+    caption = (
+        f"{fmt.label('deadline_days', unit=False)} {fmt.value('deadline_days', deadline)}, "
+        "same work and assumptions on every chip."
+    )
     if notes:
         caption += " Not shown: " + ", ".join(notes) + "."
     if len(unpriced):
@@ -371,10 +383,13 @@ def _render(inputs: dict[str, Any]) -> None:
     if answer["preset_title"]:
         st.caption(f"Preset {inputs['preset']}: {answer['preset_title']}")
     st.caption(
-        f"{fmt.flops(result['flops'])} on {answer['chip_name']} at {result['precision'].upper()} "
-        f"({result['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU), MFU "
-        f"{fmt.percent_plain(result['mfu'])}, goodput {fmt.percent_plain(result['goodput'])}, "
-        f"{fmt.pue_pair(result['pue'], result['design_pue'])}."
+        f"{fmt.value('flops', result['flops'])} on {answer['chip_name']} at "
+        f"{result['precision'].upper()} "
+        f"({fmt.value('peak_tflops_per_gpu', result['peak_tflops_per_gpu'])} dense per GPU), "
+        f"MFU {fmt.cell('mfu', result['mfu'])}, goodput {fmt.cell('goodput', result['goodput'])}, "
+        f"{fmt.label('pue', unit=False)} {fmt.cell('pue', result['pue'])} (energy), "
+        f"{fmt.label('design_pue', unit=False)} {fmt.cell('design_pue', result['design_pue'])} "
+        "(grid peak)."
     )
     mfu_source = str(result["assumptions"].get("mfu", {}).get("source", ""))
     if "from the run model" in mfu_source:
@@ -383,8 +398,8 @@ def _render(inputs: dict[str, Any]) -> None:
     _partial_systems(result, answer["system_name"])
     if result["days"] > MAX_DAYS:
         st.warning(
-            f"This run takes {fmt.days(result['days'])} days ({result['days'] / 365.25:,.1f} "
-            "years): more GPUs, a higher MFU or a faster chip would shorten it.",
+            f"This run takes {fmt.value('days', result['days'])}: more GPUs, a higher MFU or a "
+            "faster chip would shorten it.",
             icon=":material/schedule:",
         )
 

@@ -509,7 +509,7 @@ def _parse(key: str, raw: str) -> Any:
     if key == "precision":
         return _choice(key, raw, PRECISIONS)
     if key == "pricing":
-        # links and files written before issue 10 said auto (now amortized) or buy (capex)
+        # older links and files say auto (now amortized) or buy (capex)
         return _choice(key, LEGACY_PRICING.get(raw.strip().lower(), raw), PRICING_MODES)
     if key == "mfu_model":
         return _choice(key, raw, ("true", "false")) == "true"

@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from planner import quantities
 from planner.serving_validation import validate_serving
 from planner.utilisation import WITHIN, validate_runs
 
@@ -63,13 +64,15 @@ def _error_chart(runs: pd.DataFrame) -> alt.LayerChart:
             x=alt.X("id:N", sort="-y", title="published run"),
             y=alt.Y(
                 "leave-one-out error:Q",
-                axis=alt.Axis(format="+%"),
+                axis=alt.Axis(format=quantities.vega_format("relative_difference")),
                 title="leave-one-out error (predicted / published - 1)",
             ),
             tooltip=[
                 alt.Tooltip("id:N", title="run"),
                 alt.Tooltip("chip:N", title="chip"),
-                alt.Tooltip("leave-one-out error:Q", format="+.0%"),
+                alt.Tooltip(
+                    "leave-one-out error:Q", format=quantities.vega_format("relative_difference")
+                ),
                 alt.Tooltip("published_unit:N", title="published as"),
             ],
         )
@@ -101,7 +104,7 @@ def render() -> None:
     cols[0].metric("Published runs", f"{s['n_runs']} ({s['n_families']} families)")
     cols[1].metric(
         "Leave-one-out median |error|",
-        f"{s['loo_median_abs_error']:.1%}",
+        quantities.format_value("abs_error", s["loo_median_abs_error"]),
         help="Each run predicted by the model fitted without it.",
     )
     cols[2].metric(
@@ -111,16 +114,17 @@ def render() -> None:
     )
     cols[3].metric(
         "Leave-family-out median |error|",
-        f"{s['lofo_median_abs_error']:.1%}",
+        quantities.format_value("abs_error", s["lofo_median_abs_error"]),
         help="Every run of a family (e.g. all Llama 3.1 sizes) held out together.",
     )
     verdict = "met" if s["meets_target"] else "not met"
     st.markdown(
-        f"Target (issue 10): median |error| <= {s['target_median_abs_error']:.0%} and >= "
+        f"Target: median |error| <= {s['target_median_abs_error']:.0%} and >= "
         f"{s['target_share_within_30pct']:.0%} within 30% under leave-one-out: **{verdict}**. "
-        f"In-sample {s['in_sample_median_abs_error']:.1%} / "
+        f"In-sample {quantities.format_value('abs_error', s['in_sample_median_abs_error'])} / "
         f"{s['in_sample_share_within_30pct']:.0%}; four in five runs fall within "
-        f"{s['loo_error_p10']:+.0%} / {s['loo_error_p90']:+.0%} of their leave-one-out "
+        f"{quantities.format_value('relative_difference', s['loo_error_p10'])} / "
+        f"{quantities.format_value('relative_difference', s['loo_error_p90'])} of their leave-one-out "
         f"prediction, the band every run-model explanation quotes."
     )
     n_out = len(s["ceiling_must_miss"])
@@ -144,7 +148,7 @@ def render() -> None:
                 ),
             },
         )
-    st.altair_chart(_error_chart(runs), use_container_width=True)
+    st.altair_chart(_error_chart(runs), width="stretch")
     pct = st.column_config.NumberColumn
     st.dataframe(
         runs[list(RUN_COLUMNS)],

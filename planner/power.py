@@ -57,7 +57,7 @@ def average_server_power_per_gpu_w(
     return np.asarray(server_power_per_gpu_w, dtype=float) * np.asarray(avg_load_fraction)
 
 
-def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
+def design_day_pue(annual_pue: Any, overhead_ratio: Any) -> Any:
     """Design-day PUE from the annual PUE: ``1 + (annual PUE - 1) x overhead_ratio``.
 
     The annual PUE is the year's average (energy, what the meter bills); the grid connection
@@ -65,12 +65,7 @@ def design_day_pue(annual_pue: Any, overhead_ratio: Any = None) -> Any:
     design-day overhead / annual overhead; which ratio applies (``design_pue_overhead_ratio``
     of ``data/assumptions.csv``) and when a design-day PUE is derived at all is decided by
     :mod:`planner.facility`. A ratio of 1 makes the design-day PUE the annual one.
-
-    ``overhead_ratio=None`` is TRANSITIONAL (callers that have not moved to
-    :func:`planner.facility.design_day_pue` yet): it asks :mod:`planner.facility` for the ratio.
     """
-    if overhead_ratio is None:
-        overhead_ratio = _transitional("design_pue_overhead_ratio")()
     annual = np.asarray(annual_pue, dtype=float)
     # not rounded: the chain stays exact (tests compare it at 1e-12); 1.20 gives 1.2999999999999998
     return 1.0 + (annual - 1.0) * np.asarray(overhead_ratio, dtype=float)
@@ -94,12 +89,12 @@ def power_chain_per_gpu(
 ) -> dict[str, float]:
     """Every step of the chain for one GPU, peak and average, W (for display and reports).
 
-    The peak facility power uses ``design_pue`` (the design-day PUE, from
-    :mod:`planner.facility`; ``None`` is transitional: derived from ``pue``), the average
-    facility power the annual ``pue``.
+    The peak facility power uses ``design_pue`` (the design-day PUE, resolved by
+    :mod:`planner.facility`; ``None``: the annual ``pue``, for a caller that has no design
+    day), the average facility power the annual ``pue``.
     """
     if design_pue is None:
-        design_pue = float(design_day_pue(pue))
+        design_pue = pue
     server_w = float(system_power_per_gpu_w(system_power_kw, gpus_per_system))
     it_peak_w = float(it_power_per_gpu_w(server_w, network_overhead))
     avg_server_w = float(
@@ -115,22 +110,3 @@ def power_chain_per_gpu(
         "average_it_power_per_gpu_w": it_avg_w,
         "average_facility_power_per_gpu_w": float(facility_power_w(it_avg_w, pue)),
     }
-
-
-#: TRANSITIONAL names that moved to :mod:`planner.facility` (which decides which PUE applies):
-#: still answered here, through the facility module loaded at call time, until every caller
-#: (planner.sizing, planner.projection, the app's sidebar) imports them from there. Then delete
-#: this and ``overhead_ratio=None`` above.
-_MOVED = ("design_pue_overhead_ratio", "derived_design_pue_source")
-
-
-def _transitional(name: str) -> Any:
-    import importlib
-
-    return getattr(importlib.import_module("planner.facility"), name)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return _transitional(name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

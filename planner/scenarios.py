@@ -12,7 +12,7 @@ A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loa
   the pricing (``amortized`` | ``rent`` | ``capex``, below), optional supply caps in GPUs
   and price overrides;
 - an optional ``budget_usd`` (top-level key; what it limits depends on the pricing, below);
-- zero or more ``[[services]]`` (inference, issue 12): ``name``; ``model`` (an id of
+- zero or more ``[[services]]`` (inference services): ``name``; ``model`` (an id of
   ``data/models.csv``) or ``params`` [``active_params``]; the demand ``users``,
   ``queries_per_user_day``, ``input_tokens``, ``output_tokens``; optional
   ``reasoning_multiplier``, ``peak_to_average``, ``tpot_target_s``, ``ttft_target_s``,

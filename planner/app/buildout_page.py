@@ -139,3 +139,7 @@ def render() -> None:
             st.write(f"- {words}")
     for note in plan["notes"]:
         st.caption(note)
+
+
+if __name__ == "__main__":
+    render()

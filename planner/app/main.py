@@ -25,6 +25,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("serve_page.py", "Serve a model", ":material/dns:", "serve"),
     ("reports_page.py", "Reports", ":material/description:", "reports"),
     ("validation_page.py", "Public record", ":material/fact_check:", "validation"),
+    ("buildout_page.py", "Build-out", ":material/domain_add:", "buildout"),
+    ("sweep_page.py", "Sweeps", ":material/ssid_chart:", "sweeps"),
 ]
 
 

@@ -21,7 +21,7 @@ from planner.app import formatting as fmt
 from planner.assumptions import PRICING_MODES
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
-from planner.power import design_day_pue
+from planner.facility import design_day_pue
 from planner.presets import load_presets
 
 LOADED_FLAG = "_inputs_loaded"

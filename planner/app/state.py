@@ -655,7 +655,7 @@ def _serve_preset_inputs(name: str) -> dict[str, Any]:
 
 
 def serve_default_inputs() -> dict[str, Any]:
-    """The Serve page's opening state: the issue's 70B-on-H100 example, no grid limit."""
+    """The Serve page's opening state: the Llama 3.1 70B-on-H100 worked example, no grid limit."""
     return serve_preset_inputs(SERVE_DEFAULT_PRESET)
 
 

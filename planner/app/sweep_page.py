@@ -235,4 +235,5 @@ def render() -> None:
         st.caption("Share of the feasible scenarios in which each limit binds.")
 
 
-render()
+if __name__ == "__main__":
+    render()

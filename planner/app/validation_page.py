@@ -3,7 +3,7 @@
 What ``planner validate`` prints, on screen: every published training run of
 ``data/training_runs.csv`` next to the run model's in-sample, leave-one-out and
 leave-one-family-out predictions (:func:`planner.utilisation.validate_runs`), the summary
-against the issue's target, the ceiling the record itself puts on "within 30%"
+against the accuracy target, the ceiling the record itself puts on "within 30%"
 (:func:`planner.utilisation.agreement_ceiling`), the coefficients, and the serving model
 against published inference energy and fleet figures
 (:func:`planner.serving_validation.validate_serving`). Every number comes from the core; the

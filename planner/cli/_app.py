@@ -91,7 +91,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": (
         "planner.cli.app_command",
         "Start the Streamlit app: Size a run, Optimise, National demand, Serve a model, "
-        "Reports and Public record pages.",
+        "Reports, Public record, Build-out and Sweeps pages.",
     ),
 }
 

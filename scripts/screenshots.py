@@ -46,6 +46,8 @@ PAGES = {
     "serve": "serve",
     "reports": "reports",
     "validation": "validation",
+    "buildout": "buildout",
+    "sweeps": "sweeps",
 }
 WIDTHS = (1440, 1024)
 #: The Size page is also shot on a phone.

@@ -72,6 +72,8 @@ BROWSER_PAGES = {
     "serve": "serve",
     "reports": "reports",
     "validation": "validation",
+    "buildout": "buildout",
+    "sweeps": "sweeps",
 }
 # Screenshots go to artifacts/ (ignored by git) so a test run never dirties the checkout;
 # PLANNER_UPDATE_DOCS=1 writes them into docs/ to refresh the README's pictures.

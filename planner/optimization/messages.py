@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel
 from planner.optimization.constants import GRID_DECIMALS
-from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel
 
 
 def _chips_text(frame: pd.DataFrame) -> str:
@@ -91,7 +91,7 @@ def _pricing_note(m: ClusterModel) -> str:
 
 
 def _infeasible_message(
-    m: ClusterModel, relax: pd.DataFrame, out: _Outcome, time_limit_s: float | None
+    m: ClusterModel, relax: pd.DataFrame, out: Outcome, time_limit_s: float | None
 ) -> str:
     if out.status == "no_solution":
         if time_limit_s is not None:

@@ -12,17 +12,17 @@ import pandas as pd
 
 from planner._arrays import to_python
 from planner.errors import ResultOutOfRange
-from planner.optimization import algorithms
-from planner.optimization.algorithms import _Clock
+from planner.optimization.cluster import algorithms
+from planner.optimization.cluster.algorithms import _Clock
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel, _whole_systems
 from planner.optimization.constants import (
-    _DROPPED,
-    _USD_PER_MUSD,
     BINDING_FINISH_REL_TOL,
+    DROPPED,
     MAKESPAN_REL_TOL,
+    USD_PER_MUSD,
     WHOLE_PURCHASE,
 )
-from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel, _whole_systems
 from planner.sizing import SizingResult, size_training
 from planner.workloads import TrainingRun
 
@@ -160,7 +160,7 @@ _RUN_COLUMNS = [
 
 
 def _read_back(
-    m: ClusterModel, out: _Outcome
+    m: ClusterModel, out: Outcome
 ) -> tuple[pd.DataFrame, dict[str, float], dict[tuple[str, str], SizingResult]]:
     rows, sizings = [], {}
     runs = {r.name: r for r in m.scenario.runs}
@@ -336,10 +336,10 @@ _Test = tuple[float | None, bool]
 
 def _binding_tests(
     m: ClusterModel,
-    out: _Outcome,
+    out: Outcome,
     solver: str,
     clock: _Clock,
-    alternatives: dict[str, _Outcome] | None = None,
+    alternatives: dict[str, Outcome] | None = None,
 ) -> dict[str, _Test]:
     """Objective with each limit loosened by ``LOOSEN_FRACTION`` (re-solve, one at a time).
 
@@ -382,7 +382,7 @@ def _binding_tests(
             ):
                 # with services a limit often decides a chip only beyond 10% (a service
                 # moves to a denser chip): re-solve without the limit at all
-                dropped = f"{name}{_DROPPED}"
+                dropped = f"{name}{DROPPED}"
                 alt = algorithms._solve_goal(m, goal, solver, clock, loosen=frozenset([dropped]))
                 value = alt.totals.get(goal)
                 if alt.has_solution and value is not None:
@@ -416,13 +416,13 @@ def _binds(m: ClusterModel, base: float | None, test: _Test | None) -> bool | No
     return False if proven else None
 
 
-def _binds_for(m: ClusterModel, out: _Outcome, alt: _Outcome | None) -> str:
+def _binds_for(m: ClusterModel, out: Outcome, alt: Outcome | None) -> str:
     """Workloads whose chip or system count differs in the re-solve with a limit looser
     (comma-separated, in scenario order): the ones that limit holds back."""
     if alt is None or not alt.n:
         return ""
 
-    def plan(o: _Outcome, w: str) -> dict[str, int]:
+    def plan(o: Outcome, w: str) -> dict[str, int]:
         return {c: int(n) for (r, c), n in o.n.items() if r == w and n > 0}
 
     return ", ".join(w for w in m.workloads if plan(out, w) != plan(alt, w))
@@ -466,11 +466,11 @@ def _constraints(
         value = test[0] if test else None
         if key is not None:
             binding = _binds(m, base, test)
-            if binds_for is not None and binding is not True and f"{key}{_DROPPED}" in tests:
-                without = _binds(m, base, tests[f"{key}{_DROPPED}"])
+            if binds_for is not None and binding is not True and f"{key}{DROPPED}" in tests:
+                without = _binds(m, base, tests[f"{key}{DROPPED}"])
                 binding = True if without else binding
         if value is not None and goal == "cost":
-            value = value * _USD_PER_MUSD
+            value = value * USD_PER_MUSD
         row: dict[str, Any] = {
             "constraint": name,
             "limit": limit,
@@ -484,10 +484,10 @@ def _constraints(
         if binds_for is not None:
             who = binds_for.get(key, "") if key else name.split(".", 1)[1]
             row["binds_for"] = who if binding else ""
-            dropped = tests.get(f"{key}{_DROPPED}") if key else None
+            dropped = tests.get(f"{key}{DROPPED}") if key else None
             value_without = dropped[0] if dropped else None
             if value_without is not None and goal == "cost":
-                value_without = value_without * _USD_PER_MUSD
+                value_without = value_without * USD_PER_MUSD
             row["objective_without_limit"] = value_without
         rows.append(row)
 

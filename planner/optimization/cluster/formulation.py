@@ -1,4 +1,4 @@
-"""Formulate: the MILP as arrays (:class:`_LinearProgram`), scaled so its coefficients stay O(1)
+"""Formulate: the MILP as arrays (:class:`LinearProgram`), scaled so its coefficients stay O(1)
 (:func:`coefficient_range`).
 """
 
@@ -6,194 +6,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pulp
 
+from planner.optimization.cluster.model import ClusterModel
 from planner.optimization.constants import (
-    _DROPPED,
-    _USD_PER_MUSD,
+    DROPPED,
     LEX_TOL,
     LOOSEN_FRACTION,
     MIP_REL_GAP,
     MIXED_MIP_REL_GAP,
+    USD_PER_MUSD,
 )
-from planner.optimization.model import ClusterModel
+from planner.optimization.solve import CoefficientRange, LinearProgram
 
-# The MILP is built as plain arrays (:class:`_LinearProgram`: columns with bounds and
+# The MILP is built as plain arrays (:class:`LinearProgram`: columns with bounds and
 # integrality, rows as {column: coefficient} with lower/upper bounds, a minimised objective),
 # scaled, handed to HiGHS directly (``highspy``) or to CBC through PuLP, and the returned point
 # is checked against the UNSCALED rows before anything reads it.
-
-
-@dataclass(frozen=True)
-class CoefficientRange:
-    """Smallest and largest ``|a_ij|`` over the nonzeros of a formulated model.
-
-    ``matrix_*`` over the constraint matrix, ``objective_*`` over the objective, ``rhs_*``
-    over the finite nonzero row bounds: as handed to the solver (after scaling) unless
-    :func:`coefficient_range` was asked for ``scaled=False``. ``rows`` and ``columns`` give the
-    size. NaN when a part has no nonzero.
-    """
-
-    matrix_min: float
-    matrix_max: float
-    objective_min: float
-    objective_max: float
-    rhs_min: float
-    rhs_max: float
-    rows: int
-    columns: int
-
-    @property
-    def matrix_ratio(self) -> float:
-        return self.matrix_max / self.matrix_min
-
-
-def _abs_range(values: np.ndarray) -> tuple[float, float]:
-    a = np.abs(np.asarray(values, dtype=float))
-    a = a[(a > 0) & np.isfinite(a)]
-    return (float(a.min()), float(a.max())) if a.size else (math.nan, math.nan)
-
-
-@dataclass
-class _LinearProgram:
-    """min c x, rows lo <= A x <= hi, bounds, integrality (model units, unscaled)."""
-
-    lower: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
-    integer: list[bool] = field(default_factory=list)
-    row_names: list[str] = field(default_factory=list)
-    row_coeffs: list[dict[int, float]] = field(default_factory=list)
-    row_lower: list[float] = field(default_factory=list)
-    row_upper: list[float] = field(default_factory=list)
-    objective: dict[int, float] = field(default_factory=dict)
-    _scaled: tuple[Any, ...] | None = None
-
-    def var(self, low: float, up: float, integer: bool = False) -> int:
-        self.lower.append(float(low))
-        self.upper.append(float(up))
-        self.integer.append(bool(integer))
-        return len(self.lower) - 1
-
-    def row(self, name: str, coeffs: dict[int, float], low: float, up: float) -> None:
-        coeffs = {j: float(a) for j, a in coeffs.items() if a != 0.0}
-        if coeffs:
-            self.row_names.append(name)
-            self.row_coeffs.append(coeffs)
-            self.row_lower.append(float(low))
-            self.row_upper.append(float(up))
-
-    @property
-    def num_col(self) -> int:
-        return len(self.lower)
-
-    def _magnitudes(self) -> np.ndarray:
-        """Largest |value| each column can take (inf when unbounded)."""
-        return np.maximum(np.abs(np.asarray(self.lower)), np.abs(np.asarray(self.upper)))
-
-    def scaled(self) -> tuple[Any, ...]:
-        """Row-wise CSR arrays after cleaning and scaling, and the scaled objective.
-
-        Cleaning: a term that can move its row by at most ``CLEAN_REL`` of the row's largest
-        term (or bound) is dropped (e.g. a tiny run's USD 1e-6 of electricity in a USD 1e9
-        budget). Scaling: each row is multiplied by the power of two nearest to
-        ``1 / sqrt(max |a| min |a|)``, so its coefficients are centred on 1.
-        """
-        if self._scaled is not None:
-            return self._scaled
-        mag = self._magnitudes()
-        starts, index, value = [0], [], []
-        lower, upper = [], []
-        for coeffs, lo, hi in zip(self.row_coeffs, self.row_lower, self.row_upper, strict=True):
-            cols = np.fromiter(coeffs.keys(), dtype=np.int64, count=len(coeffs))
-            vals = np.fromiter(coeffs.values(), dtype=float, count=len(coeffs))
-            reach = np.abs(vals) * mag[cols]
-            finite = np.isfinite(reach)
-            bounds = [abs(b) for b in (lo, hi) if math.isfinite(b)]
-            size = max([*reach[finite].tolist(), *bounds, 0.0])
-            keep = ~finite | (reach > CLEAN_REL * size)
-            if not keep.any():  # every column of the row fixed at 0: keep it as written
-                keep = np.ones(len(vals), dtype=bool)
-            cols, vals = cols[keep], vals[keep]
-            absv = np.abs(vals)
-            factor = 2.0 ** -round(0.5 * math.log2(float(absv.max()) * float(absv.min())))
-            index.extend(cols.tolist())
-            value.extend((vals * factor).tolist())
-            starts.append(len(index))
-            lower.append(lo * factor)
-            upper.append(hi * factor)
-        cost = np.zeros(self.num_col)
-        for j, c in self.objective.items():
-            cost[j] = c
-        reach = np.abs(cost) * np.where(np.isfinite(mag), mag, 1.0)
-        if reach.size and reach.max() > 0:
-            cost[reach <= CLEAN_REL * reach.max()] = 0.0
-        self._scaled = (
-            np.asarray(starts, dtype=np.int32),
-            np.asarray(index, dtype=np.int32),
-            np.asarray(value, dtype=float),
-            np.asarray(lower, dtype=float),
-            np.asarray(upper, dtype=float),
-            cost,
-        )
-        return self._scaled
-
-    def coefficient_range(self, scaled: bool = True) -> CoefficientRange:
-        if scaled:
-            _, _, value, lower, upper, cost = self.scaled()
-        else:
-            value = np.array([a for c in self.row_coeffs for a in c.values()])
-            lower, upper = np.asarray(self.row_lower), np.asarray(self.row_upper)
-            cost = np.fromiter(self.objective.values(), dtype=float)
-        a_lo, a_hi = _abs_range(value)
-        c_lo, c_hi = _abs_range(cost)
-        b_lo, b_hi = _abs_range(np.concatenate([lower, upper]))
-        return CoefficientRange(
-            a_lo, a_hi, c_lo, c_hi, b_lo, b_hi, len(self.row_names), self.num_col
-        )
-
-    def violation(self, x: np.ndarray) -> str | None:
-        """The first bound or row the point ``x`` breaks (unscaled rows), or None.
-
-        Tolerance: ``CHECK_REL`` of the row's size, max(sum |a_ij x_j|, |bound|, min |a_ij|):
-        relative to the row, so MW, USD millions and GPUs rows are checked alike.
-        """
-        low, up = np.asarray(self.lower), np.asarray(self.upper)
-        tol = CHECK_REL * np.maximum(1.0, np.abs(np.where(np.isfinite(low), low, 0.0)))
-        if (x < low - tol).any() or (x > up + CHECK_REL * np.maximum(1.0, np.abs(x))).any():
-            j = int(np.argmax((x < low - tol) | (x > up + CHECK_REL * np.maximum(1.0, np.abs(x)))))
-            return f"column {j} = {x[j]:g} outside [{low[j]:g}, {up[j]:g}]"
-        for name, coeffs, lo, hi in zip(
-            self.row_names, self.row_coeffs, self.row_lower, self.row_upper, strict=True
-        ):
-            terms = [a * x[j] for j, a in coeffs.items()]
-            act = math.fsum(terms)
-            size = max(
-                sum(abs(t) for t in terms),
-                *(abs(b) for b in (lo, hi) if math.isfinite(b)),
-                min(abs(a) for a in coeffs.values()),
-            )
-            if act < lo - CHECK_REL * size or act > hi + CHECK_REL * size:
-                return f"row {name}: {act:.9g} not in [{lo:.9g}, {hi:.9g}]"
-        return None
-
-
-#: Terms moving their row by less than this fraction of the row's size are dropped.
-CLEAN_REL = 1e-11
-#: A returned point must meet every row within this fraction of the row's size.
-CHECK_REL = 1e-6
-#: Integer columns must be within this of a whole number.
-INTEGRALITY_TOL = 1e-5
 
 
 @dataclass
 class _Formulation:
     """The linear programme of one goal and where its decision variables are."""
 
-    lp: _LinearProgram
+    lp: LinearProgram
     goal: str
     keys: list[tuple[str, str]]
     n: np.ndarray  # column of n[r,c] per key
@@ -210,7 +48,7 @@ class _Formulation:
     y: dict[int, int] = field(default_factory=dict)  # key position -> "pool used" column (mixed)
     rel_gap: float = MIP_REL_GAP  # relative MIP gap asked of the solver
 
-    def start_from(self, out: _Outcome, m: ClusterModel) -> None:
+    def start_from(self, out: Outcome, m: ClusterModel) -> None:
         """Warm start from an earlier plan's systems and shares (if it fits this form)."""
         if not out.n or self.f is None:
             return
@@ -226,7 +64,7 @@ class _Formulation:
             self.start = x
 
     @property
-    def problem(self) -> _LinearProgram:  # kept for old callers (benchmarks)
+    def problem(self) -> LinearProgram:  # kept for old callers (benchmarks)
         return self.lp
 
 
@@ -248,8 +86,8 @@ def _objective_coefficients(
         "power": (col["facility_power_mw_per_system"].astype(float), zero),
         "cost": (
             (col["capex_usd_per_system"].astype(float) + per_system("cost_usd_per_system"))
-            / _USD_PER_MUSD,
-            col["run_cost_usd"].astype(float) / _USD_PER_MUSD,
+            / USD_PER_MUSD,
+            col["run_cost_usd"].astype(float) / USD_PER_MUSD,
         ),
         "energy": (per_system("energy_mwh_per_system"), col["energy_mwh"].astype(float)),
         "emissions": (
@@ -316,7 +154,7 @@ def _formulate(
     parallelism, and the core's largest GPU count), whatever the limits. With mixed chips a
     pool that is used has at least ``min_systems`` systems (a binary per pool): no slivers.
     """
-    lp = _LinearProgram()
+    lp = LinearProgram()
     mixed = m.allow_mixed_chips
     keys = list(m.options.index)
     col = _model_arrays(m)
@@ -480,7 +318,7 @@ def _formulate(
         return {ev[name]: -1.0}
 
     def limit(name: str, value: float) -> float:
-        if f"{name}{_DROPPED}" in loosen:  # the limit removed (joint plans' binding test)
+        if f"{name}{DROPPED}" in loosen:  # the limit removed (joint plans' binding test)
             return math.inf
         return value * (1 + LOOSEN_FRACTION) if name in loosen else value
 
@@ -494,7 +332,7 @@ def _formulate(
         row = expression("cost")
         total = coefs["cost"][0] * whole + coefs["cost"][1]
         row.update(extra("budget", float(total.sum())))
-        lp.row("budget", row, -math.inf, limit("budget", m.budget_usd / _USD_PER_MUSD))
+        lp.row("budget", row, -math.inf, limit("budget", m.budget_usd / USD_PER_MUSD))
     gps = col["gpus_per_system"].astype(float)
     chip_of = np.asarray([c for _, c in keys])
     for chip, cap in m.supply_gpus.items():
@@ -572,23 +410,8 @@ def coefficient_range(
     return _formulate(model, goal or model.objective).lp.coefficient_range(scaled)
 
 
-def _var(
-    prob: pulp.LpProblem,
-    name: str,
-    low: float | None,
-    up: float | None = None,
-    cat: str = pulp.LpContinuous,
-) -> pulp.LpVariable:
-    """A variable attached to ``prob`` (PuLP >= 3.3 API; plain LpVariable on older PuLP)."""
-    low = None if low is None or low == -math.inf else low
-    up = None if up is None or up == math.inf else up
-    if hasattr(prob, "add_variable"):
-        return prob.add_variable(name, low, up, cat=cat)
-    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
-
-
 @dataclass
-class _Outcome:
+class Outcome:
     status: str  # optimal | time_limit | infeasible | no_solution | error
     n: dict[tuple[str, str], int]
     f: dict[tuple[str, str], float]

@@ -724,15 +724,19 @@ def test_binding_is_three_valued_and_unproven_is_not_no(my_site) -> None:
     m = build_model(my_site, objective="cost")
     assert optimization.cluster.readback._binds(m, 100.0, None) is None
     assert optimization.cluster.readback._binds(m, 100.0, (None, False)) is None
-    assert optimization.cluster.readback._binds(m, 100.0, (90.0, False)) is True  # a better plan proves it
-    assert optimization.cluster.readback._binds(m, 100.0, (100.0, False)) is None  # not proven optimal
+    assert (
+        optimization.cluster.readback._binds(m, 100.0, (90.0, False)) is True
+    )  # a better plan proves it
+    assert (
+        optimization.cluster.readback._binds(m, 100.0, (100.0, False)) is None
+    )  # not proven optimal
     assert optimization.cluster.readback._binds(m, 100.0, (100.0, True)) is False
 
 
 def test_cli_prints_not_tested_for_an_untested_limit(my_site, monkeypatch, capsys) -> None:
     import planner.optimization as optimization
 
-    monkeypatch.setattr(optimization.cluster.readback, "_binding_tests", lambda *a, **k: {})
+    monkeypatch.setattr(optimization.cluster.diagnosis, "_binding_tests", lambda *a, **k: {})
     from planner.cli.optimize import _binding_text
 
     assert main(["optimize", str(SCENARIOS / "my_site.toml"), "--json"]) == 0

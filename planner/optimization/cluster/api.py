@@ -8,21 +8,20 @@ import pandas as pd
 
 from planner.catalog import Catalog
 from planner.errors import InputError
-from planner.optimization.cluster import readback
+from planner.optimization.cluster import diagnosis
 from planner.optimization.cluster.algorithms import _Clock, _lexicographic, _time_plan
 from planner.optimization.cluster.formulation import Outcome
 from planner.optimization.cluster.model import ClusterModel, build_model
 from planner.optimization.cluster.readback import (
     _RUN_COLUMNS,
     Plan,
-    _binds_for,
     _comparison,
     _constraints,
     _read_back,
 )
 from planner.optimization.cluster.relaxations import _RELAX_COLUMNS, _relaxations
 from planner.optimization.constants import OBJECTIVE_UNITS
-from planner.optimization.messages import _infeasible_message, _plan_message, _pricing_note
+from planner.optimization.messages import infeasible_message, plan_message, pricing_note
 from planner.optimization.solve import Progress, check_solver
 from planner.scenarios import (
     Scenario,
@@ -98,9 +97,9 @@ def solve(
         alternatives: dict[str, Outcome] = {}
         if out.status == "optimal":  # limits of a plan not proven optimal are not tested
             base = out.primary
-            tests = readback._binding_tests(model, out, used_solver, clock, alternatives)
+            tests = diagnosis._binding_tests(model, out, used_solver, clock, alternatives)
         binds_for = (
-            {k: _binds_for(model, out, alt) for k, alt in alternatives.items()}
+            {k: diagnosis._binds_for(model, out, alt) for k, alt in alternatives.items()}
             if model.services
             else None
         )
@@ -133,7 +132,7 @@ def solve(
             )
             + "); energy, cost and emissions use the annual PUE (site.pue)"
         )
-        message = _plan_message(model, frame, totals, constraints, out.status)
+        message = plan_message(model, frame, totals, constraints, out.status)
         relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
     else:
         frame = pd.DataFrame(columns=_RUN_COLUMNS).set_index(["run", "chip"])
@@ -143,14 +142,14 @@ def solve(
             relax = _relaxations(model, used_solver, clock)
         else:
             relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
-        message = _infeasible_message(model, relax, out, time_limit_s)
+        message = infeasible_message(model, relax, out, time_limit_s)
     timings = {
         "build_s": model.build_s,
         "solve_s": clock.solve_s,
         "total_s": model.build_s + time.perf_counter() - start,
         "solver_calls": float(clock.solves),
     }
-    notes.append(_pricing_note(model))
+    notes.append(pricing_note(model))
     return Plan(
         status=out.status,
         objective=model.objective,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,6 +155,106 @@ def _formulate(
     parallelism, and the core's largest GPU count), whatever the limits. With mixed chips a
     pool that is used has at least ``min_systems`` systems (a binary per pool): no slivers.
     """
+    b = _counts(m, goal, deadline_scale, loosen, speed_need)
+    if goal in ("time", "speedup"):
+        _speed_variable(b, goal, speed_floor, linearise_at)
+    if b.speed_form and b.mixed:
+        _mixed_speed_rows(b)
+    else:
+        _share_rows(b)
+        if not b.mixed:
+            _one_chip_rows(b)
+        if b.mixed and "max_useful_gpus" in b.col:
+            _useful_parallelism_rows(b)
+        if b.mixed and not b.speed_form:
+            _pool_minimum_rows(b)
+        if b.speed_form:
+            _speed_rows(b)
+        else:
+            _deadline_rows(b, deadline_scale)
+    coefs = _objective_coefficients(m, b.col)
+    expression = _expressions(b, coefs, linearise_at)
+    limits = _Limits(b, elastic, loosen)
+    _grid_row(b, limits)
+    _budget_row(b, limits, coefs, expression)
+    _supply_rows(b, limits)
+    racks = _rack_rows(b, limits)
+    refs = {name: _reference_scale(m, name, b.col, coefs[name]) for name in coefs}
+    _lexicographic_rows(b, bounds, refs, expression)
+    unit = _objective(b, goal, limits.ev, refs, expression, maximise)
+    return _Formulation(
+        b.lp,
+        goal,
+        b.keys,
+        b.n,
+        b.f,
+        b.g,
+        b.t,
+        b.speed_unit,
+        limits.ev,
+        unit,
+        infeasible_bounds=b.infeasible_bounds,
+        racks=racks,
+        service=b.service,
+        y=b.pools,
+        rel_gap=MIXED_MIP_REL_GAP if b.mixed else MIP_REL_GAP,
+    )
+
+
+#: An objective as ``{column: coefficient}``, by name.
+_Expression = Callable[[str], dict[int, float]]
+
+
+@dataclass
+class _Build:
+    """What the constraint families of one formulation share: the LP so far, the model's
+    arrays, and the columns made so far."""
+
+    m: ClusterModel
+    lp: LinearProgram
+    col: dict[str, np.ndarray]
+    keys: list[tuple[str, str]]
+    need: np.ndarray
+    run_of: np.ndarray
+    service: np.ndarray
+    upper: np.ndarray
+    ceiling: np.ndarray
+    pool_min: np.ndarray
+    n: np.ndarray
+    speed_form: bool
+    f: np.ndarray | None = None
+    g: np.ndarray | None = None
+    t: int | None = None
+    speed_unit: float = 1.0
+    infeasible_bounds: bool = False
+    pools: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def mixed(self) -> bool:
+        return self.m.allow_mixed_chips
+
+    @property
+    def k(self) -> int:
+        return len(self.keys)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.m.runs)
+
+    @property
+    def on_site(self) -> np.ndarray:
+        return self.col["on_site"].astype(bool)
+
+
+def _counts(
+    m: ClusterModel,
+    goal: str,
+    deadline_scale: float | np.ndarray,
+    loosen: frozenset[str],
+    speed_need: np.ndarray | None,
+) -> _Build:
+    """The system counts ``n[r,c]``: integer, at most the limits' bound (at least the
+    deadline's count), never above the ceiling; with mixed chips room for a pool's minimum."""
     lp = LinearProgram()
     mixed = m.allow_mixed_chips
     keys = list(m.options.index)
@@ -163,7 +264,6 @@ def _formulate(
     position = {w: i for i, w in enumerate(m.workloads)}
     run_of = np.asarray([position[r] for r, _ in keys], dtype=np.int64)
     service = m.is_service()
-    n_runs = len(m.runs)
     ceiling = (
         np.nan_to_num(col["ceiling_systems"].astype(float), nan=math.inf)
         if "ceiling_systems" in col
@@ -189,203 +289,279 @@ def _formulate(
         upper = np.minimum(np.maximum(upper, pool_min), np.maximum(ceiling, 1.0))
     speed_form = goal in ("time", "speedup")
     n = np.asarray([lp.var(0, u, True) for u in upper])
-    f = g = None
-    t = None
-    pools: dict[int, int] = {}
-    speed_unit = 1.0
-    infeasible_bounds = False
     if speed_form and speed_need is not None:
         need = np.where(service, need, np.asarray(speed_need, dtype=float))
-    if speed_form:
-        per_key = upper / need
-        per_run = pd.Series(per_key[~service]).groupby(run_of[~service])
-        speed_unit = float((per_run.sum() if mixed else per_run.max()).min())
-        floor = 1.0 / speed_unit if goal == "time" else 0.0
-        if speed_floor is not None:  # only plans at least this fast (speed-up z)
-            floor = max(floor, speed_floor / speed_unit)
-        if linearise_at is not None:
-            floor = max(floor, linearise_at)
-        infeasible_bounds = floor > 1.0
-        t = lp.var(min(floor, 1.0), 1.0)
-    if speed_form and mixed:
-        assert t is not None
-        g = np.asarray(
-            [
-                lp.var(0.0, min(1.0, u / (max(nd, 1.0) if svc else nd * speed_unit)))
-                for u, nd, svc in zip(upper, need, service, strict=True)
-            ]
-        )
-        coef = np.maximum(need * speed_unit, 1.0)
-        # a service's share is g itself (its peak is served at any speed): n >= max(N, 1) g
-        coef[service] = np.maximum(need[service], 1.0)
-        for i in range(k):  # n >= N z f = N speed_unit g; n >= 1 when g > 0 (see docs)
-            lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(g[i]): -coef[i]}, 0.0, math.inf)
-        for r in range(len(m.workloads)):
-            members = np.flatnonzero(run_of == r)
-            if r < n_runs:
-                lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
-            else:
-                lp.row(f"work_{r}", {int(g[i]): 1.0 for i in members}, 1.0, 1.0)
-    else:
-        f = np.asarray([lp.var(0, 1, not mixed) for _ in range(k)])
-        for r in range(len(m.workloads)):
-            members = np.flatnonzero(run_of == r)
-            lp.row(f"work_{r}", {int(f[i]): 1.0 for i in members}, 1.0, 1.0)
-        if not mixed:
-            for i in range(k):
-                lp.row(f"one_chip_{i}", {int(n[i]): 1.0, int(f[i]): -upper[i]}, -math.inf, 0.0)
-        if mixed and "max_useful_gpus" in col:
-            # a run's pools together use at most its largest useful parallelism (or one
-            # system of its largest chip, whichever is more)
-            useful = col["max_useful_gpus"].astype(float)
-            gps_all = col["gpus_per_system"].astype(float)
-            for r in range(n_runs):
-                members = np.flatnonzero(run_of == r)
-                cap = max(float(np.nanmax(useful[members])), float(gps_all[members].max()))
-                if float((gps_all[members] * upper[members]).sum()) > cap:
-                    lp.row(
-                        f"useful_{r}",
-                        {int(n[i]): gps_all[i] for i in members},
-                        -math.inf,
-                        cap,
-                    )
-        if mixed and not speed_form:
-            # a used pool has at least min_systems systems (y = 1), an unused one none
-            for i in np.flatnonzero(pool_min > 1).tolist():
-                if upper[i] < pool_min[i]:
-                    lp.upper[int(n[i])] = 0.0
-                    lp.upper[int(f[i])] = 0.0
-                    continue
-                pools[i] = lp.var(0, 1, True)
-                lp.row(f"pool_min_{i}", {int(n[i]): 1.0, pools[i]: -pool_min[i]}, 0.0, math.inf)
-                lp.row(f"pool_max_{i}", {int(n[i]): 1.0, pools[i]: -upper[i]}, -math.inf, 0.0)
-                lp.row(f"pool_share_{i}", {int(f[i]): 1.0, pools[i]: -1.0}, -math.inf, 0.0)
-        if speed_form:
-            assert t is not None
-            coef = np.minimum(1.0, 1.0 / (need * speed_unit))
-            for i in range(k):
-                lp.row(f"used_pool_{i}", {int(n[i]): 1.0, int(f[i]): -1.0}, 0.0, math.inf)
-            peak = _whole_array(need)
-            for i in np.flatnonzero(service).tolist():  # a service meets its peak at any speed
-                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -peak[i]}, 0.0, math.inf)
-            for r in range(n_runs):
-                members = np.flatnonzero(run_of == r)
-                lp.row(
-                    f"speed_{r}",
-                    {**{int(n[i]): coef[i] for i in members}, t: -1.0},
-                    0.0,
-                    math.inf,
-                )
-        else:
-            # one chip per run: ceil(N) f is the same set as N f (f binary), and exact;
-            # mixed: n >= N f and n >= f (a used pool has a system) are n >= max(N, 1) f.
-            dl = (
-                _whole_array(need, deadline_scale)
-                if not mixed
-                else np.maximum(need / deadline_scale, 1.0)
-            )
-            if service.any():  # deadlines scale; a service's peak does not
-                dl[service] = (
-                    _whole_array(need[service]) if not mixed else np.maximum(need[service], 1.0)
-                )
-            for i in range(k):
-                lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -dl[i]}, 0.0, math.inf)
+    return _Build(m, lp, col, keys, need, run_of, service, upper, ceiling, pool_min, n, speed_form)
 
-    coefs = _objective_coefficients(m, col)
-    share = f if f is not None else g
+
+def _speed_variable(
+    b: _Build, goal: str, speed_floor: float | None, linearise_at: float | None
+) -> None:
+    """The normalised speed ``t = z / speed_unit`` in (0, 1] (speed forms only)."""
+    per_key = b.upper / b.need
+    per_run = pd.Series(per_key[~b.service]).groupby(b.run_of[~b.service])
+    b.speed_unit = float((per_run.sum() if b.mixed else per_run.max()).min())
+    floor = 1.0 / b.speed_unit if goal == "time" else 0.0
+    if speed_floor is not None:  # only plans at least this fast (speed-up z)
+        floor = max(floor, speed_floor / b.speed_unit)
+    if linearise_at is not None:
+        floor = max(floor, linearise_at)
+    b.infeasible_bounds = floor > 1.0
+    b.t = b.lp.var(min(floor, 1.0), 1.0)
+
+
+def _mixed_speed_rows(b: _Build) -> None:
+    """Mixed chips, speed form: ``g[r,c] = f[r,c] t``; deadlines ``n >= N speed_unit g``
+    (a service: ``n >= max(N, 1) g``) and every run's work ``sum_c g = t``."""
+    lp, n, t, need, service, run_of = b.lp, b.n, b.t, b.need, b.service, b.run_of
+    assert t is not None
+    g = np.asarray(
+        [
+            lp.var(0.0, min(1.0, u / (max(nd, 1.0) if svc else nd * b.speed_unit)))
+            for u, nd, svc in zip(b.upper, need, service, strict=True)
+        ]
+    )
+    b.g = g
+    coef = np.maximum(need * b.speed_unit, 1.0)
+    # a service's share is g itself (its peak is served at any speed): n >= max(N, 1) g
+    coef[service] = np.maximum(need[service], 1.0)
+    for i in range(b.k):  # n >= N z f = N speed_unit g; n >= 1 when g > 0 (see docs)
+        lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(g[i]): -coef[i]}, 0.0, math.inf)
+    for r in range(len(b.m.workloads)):
+        members = np.flatnonzero(run_of == r)
+        if r < b.n_runs:
+            lp.row(f"work_{r}", {**{int(g[i]): 1.0 for i in members}, t: -1.0}, 0.0, 0.0)
+        else:
+            lp.row(f"work_{r}", {int(g[i]): 1.0 for i in members}, 1.0, 1.0)
+
+
+def _share_rows(b: _Build) -> None:
+    """The shares ``f[r,c]`` (binary: one chip per run; else in [0, 1]); every workload's
+    shares sum to 1."""
+    b.f = np.asarray([b.lp.var(0, 1, not b.mixed) for _ in range(b.k)])
+    for r in range(len(b.m.workloads)):
+        members = np.flatnonzero(b.run_of == r)
+        b.lp.row(f"work_{r}", {int(b.f[i]): 1.0 for i in members}, 1.0, 1.0)
+
+
+def _one_chip_rows(b: _Build) -> None:
+    """One chip per run: ``n <= U f`` (no systems on a chip the run does not use)."""
+    assert b.f is not None
+    for i in range(b.k):
+        b.lp.row(f"one_chip_{i}", {int(b.n[i]): 1.0, int(b.f[i]): -b.upper[i]}, -math.inf, 0.0)
+
+
+def _useful_parallelism_rows(b: _Build) -> None:
+    """Mixed chips: a run's pools together use at most its largest useful parallelism (or
+    one system of its largest chip, whichever is more)."""
+    useful = b.col["max_useful_gpus"].astype(float)
+    gps_all = b.col["gpus_per_system"].astype(float)
+    for r in range(b.n_runs):
+        members = np.flatnonzero(b.run_of == r)
+        cap = max(float(np.nanmax(useful[members])), float(gps_all[members].max()))
+        if float((gps_all[members] * b.upper[members]).sum()) > cap:
+            b.lp.row(
+                f"useful_{r}",
+                {int(b.n[i]): gps_all[i] for i in members},
+                -math.inf,
+                cap,
+            )
+
+
+def _pool_minimum_rows(b: _Build) -> None:
+    """Mixed chips: a used pool has at least ``min_systems`` systems (``y = 1``), an unused
+    one none."""
+    lp, n, f, upper, pool_min = b.lp, b.n, b.f, b.upper, b.pool_min
+    assert f is not None
+    for i in np.flatnonzero(pool_min > 1).tolist():
+        if upper[i] < pool_min[i]:
+            lp.upper[int(n[i])] = 0.0
+            lp.upper[int(f[i])] = 0.0
+            continue
+        b.pools[i] = lp.var(0, 1, True)
+        lp.row(f"pool_min_{i}", {int(n[i]): 1.0, b.pools[i]: -pool_min[i]}, 0.0, math.inf)
+        lp.row(f"pool_max_{i}", {int(n[i]): 1.0, b.pools[i]: -upper[i]}, -math.inf, 0.0)
+        lp.row(f"pool_share_{i}", {int(f[i]): 1.0, b.pools[i]: -1.0}, -math.inf, 0.0)
+
+
+def _speed_rows(b: _Build) -> None:
+    """One chip per run, speed form: every run at least as fast as ``t`` (``sum_c n /
+    (N speed_unit) >= t``); a used pool has a system; a service meets its peak."""
+    lp, n, f, t, need = b.lp, b.n, b.f, b.t, b.need
+    assert t is not None and f is not None
+    coef = np.minimum(1.0, 1.0 / (need * b.speed_unit))
+    for i in range(b.k):
+        lp.row(f"used_pool_{i}", {int(n[i]): 1.0, int(f[i]): -1.0}, 0.0, math.inf)
+    peak = _whole_array(need)
+    for i in np.flatnonzero(b.service).tolist():  # a service meets its peak at any speed
+        lp.row(f"deadline_{i}", {int(n[i]): 1.0, int(f[i]): -peak[i]}, 0.0, math.inf)
+    for r in range(b.n_runs):
+        members = np.flatnonzero(b.run_of == r)
+        lp.row(
+            f"speed_{r}",
+            {**{int(n[i]): coef[i] for i in members}, t: -1.0},
+            0.0,
+            math.inf,
+        )
+
+
+def _deadline_rows(b: _Build, deadline_scale: float | np.ndarray) -> None:
+    """Deadlines: one chip per run ``n >= ceil(N) f`` (the same set as ``N f``, f binary,
+    and exact); mixed ``n >= max(N, 1) f`` (``n >= N f`` and a used pool has a system)."""
+    need, service, f = b.need, b.service, b.f
+    assert f is not None
+    dl = (
+        _whole_array(need, deadline_scale)
+        if not b.mixed
+        else np.maximum(need / deadline_scale, 1.0)
+    )
+    if service.any():  # deadlines scale; a service's peak does not
+        dl[service] = _whole_array(need[service]) if not b.mixed else np.maximum(need[service], 1.0)
+    for i in range(b.k):
+        b.lp.row(f"deadline_{i}", {int(b.n[i]): 1.0, int(f[i]): -dl[i]}, 0.0, math.inf)
+
+
+def _expressions(
+    b: _Build,
+    coefs: dict[str, tuple[np.ndarray, np.ndarray]],
+    linearise_at: float | None,
+) -> _Expression:
+    """``expression(name)``: objective ``name`` as ``{column: coefficient}`` (per system
+    times ``n``, per share times ``f``; in the mixed speed form ``f = g / t`` at
+    ``t = linearise_at``, or 1)."""
+    share = b.f if b.f is not None else b.g
     assert share is not None
-    share_weight = np.ones(k)
-    if f is None:  # mixed speed form: f = g / t, taken at t = linearise_at (or 1)
-        share_weight[~service] = 1.0 / (linearise_at if linearise_at is not None else 1.0)
+    share_weight = np.ones(b.k)
+    if b.f is None:  # mixed speed form: f = g / t, taken at t = linearise_at (or 1)
+        share_weight[~b.service] = 1.0 / (linearise_at if linearise_at is not None else 1.0)
 
     def expression(name: str) -> dict[int, float]:
         cn, cf = coefs[name]
         out: dict[int, float] = {}
-        for i in range(k):
+        for i in range(b.k):
             if cn[i]:
-                out[int(n[i])] = cn[i]
+                out[int(b.n[i])] = cn[i]
             if cf[i]:
                 out[int(share[i])] = cf[i] * share_weight[i]
         return out
 
-    ev: dict[str, int] = {}
-    whole = _whole_array(need)
+    return expression
 
-    def extra(name: str, cap: float) -> dict[int, float]:
+
+class _Limits:
+    """A limit's right-hand side (loosened or removed by ``loosen``) and its elastic
+    variable (``elastic``: the limit whose violation is minimised)."""
+
+    def __init__(self, b: _Build, elastic: str | None, loosen: frozenset[str]) -> None:
+        self.b = b
+        self.elastic = elastic
+        self.loosen = loosen
+        self.ev: dict[str, int] = {}
+        self.whole = _whole_array(b.need)
+
+    def extra(self, name: str, cap: float) -> dict[int, float]:
+        elastic = self.elastic
         if elastic is None or not (elastic == name or name.startswith(f"{elastic}:")):
             return {}
-        ev[name] = lp.var(0.0, max(cap, 1.0))
-        return {ev[name]: -1.0}
+        self.ev[name] = self.b.lp.var(0.0, max(cap, 1.0))
+        return {self.ev[name]: -1.0}
 
-    def limit(name: str, value: float) -> float:
-        if f"{name}{DROPPED}" in loosen:  # the limit removed (joint plans' binding test)
+    def limit(self, name: str, value: float) -> float:
+        if f"{name}{DROPPED}" in self.loosen:  # the limit removed (joint plans' binding test)
             return math.inf
-        return value * (1 + LOOSEN_FRACTION) if name in loosen else value
+        return value * (1 + LOOSEN_FRACTION) if name in self.loosen else value
 
-    on_site = col["on_site"].astype(bool)
-    grid_mw = col["grid_power_mw_per_system"].astype(float)
+
+def _grid_row(b: _Build, limits: _Limits) -> None:
+    """Peak draw of the on-site systems at the design-day PUE <= the site grid (MW)."""
+    on_site = b.on_site
+    grid_mw = b.col["grid_power_mw_per_system"].astype(float)
     if on_site.any():  # rented systems are off the site grid
-        row = {int(n[i]): grid_mw[i] for i in np.flatnonzero(on_site)}
-        row.update(extra("grid", float((whole * grid_mw).sum())))
-        lp.row("grid_limit", row, -math.inf, limit("grid", m.grid_limit_mw))
-    if m.budget_usd is not None:
-        row = expression("cost")
-        total = coefs["cost"][0] * whole + coefs["cost"][1]
-        row.update(extra("budget", float(total.sum())))
-        lp.row("budget", row, -math.inf, limit("budget", m.budget_usd / USD_PER_MUSD))
-    gps = col["gpus_per_system"].astype(float)
-    chip_of = np.asarray([c for _, c in keys])
-    for chip, cap in m.supply_gpus.items():
+        row = {int(b.n[i]): grid_mw[i] for i in np.flatnonzero(on_site)}
+        row.update(limits.extra("grid", float((limits.whole * grid_mw).sum())))
+        b.lp.row("grid_limit", row, -math.inf, limits.limit("grid", b.m.grid_limit_mw))
+
+
+def _budget_row(
+    b: _Build,
+    limits: _Limits,
+    coefs: dict[str, tuple[np.ndarray, np.ndarray]],
+    expression: _Expression,
+) -> None:
+    """The plan's cost <= the budget (USD millions)."""
+    if b.m.budget_usd is None:
+        return
+    row = expression("cost")
+    total = coefs["cost"][0] * limits.whole + coefs["cost"][1]
+    row.update(limits.extra("budget", float(total.sum())))
+    b.lp.row("budget", row, -math.inf, limits.limit("budget", b.m.budget_usd / USD_PER_MUSD))
+
+
+def _supply_rows(b: _Build, limits: _Limits) -> None:
+    """GPUs of each chip <= its supply."""
+    gps = b.col["gpus_per_system"].astype(float)
+    chip_of = np.asarray([c for _, c in b.keys])
+    whole = limits.whole
+    for chip, cap in b.m.supply_gpus.items():
         members = np.flatnonzero(chip_of == chip)
         if members.size:
-            row = {int(n[i]): gps[i] for i in members}
-            row.update(extra(f"supply:{chip}", float((whole[members] * gps[members]).sum())))
-            lp.row(f"supply_{chip}", row, -math.inf, limit(f"supply:{chip}", float(cap)))
-    racks: dict[int, int] = {}
-    if m.max_racks is not None and on_site.any():
-        spr = col["systems_per_rack"].astype(float)
-        for i in np.flatnonzero(on_site).tolist():
-            racks[i] = lp.var(0, math.ceil(upper[i] / spr[i]), True)
-            lp.row(f"rack_fill_{i}", {racks[i]: spr[i], int(n[i]): -1.0}, 0.0, math.inf)
-        row = {j: 1.0 for j in racks.values()}
-        row.update(extra("racks", float(np.ceil(whole / spr)[on_site].sum())))
-        lp.row("max_racks", row, -math.inf, float(limit("racks", m.max_racks)))
+            row = {int(b.n[i]): gps[i] for i in members}
+            row.update(limits.extra(f"supply:{chip}", float((whole[members] * gps[members]).sum())))
+            b.lp.row(f"supply_{chip}", row, -math.inf, limits.limit(f"supply:{chip}", float(cap)))
 
-    refs = {name: _reference_scale(m, name, col, coefs[name]) for name in coefs}
+
+def _rack_rows(b: _Build, limits: _Limits) -> dict[int, int]:
+    """Whole racks per on-site pool (``racks >= n / systems_per_rack``), their sum <= the
+    site's racks. Returns key position -> rack column."""
+    racks: dict[int, int] = {}
+    on_site = b.on_site
+    if b.m.max_racks is None or not on_site.any():
+        return racks
+    spr = b.col["systems_per_rack"].astype(float)
+    for i in np.flatnonzero(on_site).tolist():
+        racks[i] = b.lp.var(0, math.ceil(b.upper[i] / spr[i]), True)
+        b.lp.row(f"rack_fill_{i}", {racks[i]: spr[i], int(b.n[i]): -1.0}, 0.0, math.inf)
+    row = {j: 1.0 for j in racks.values()}
+    row.update(limits.extra("racks", float(np.ceil(limits.whole / spr)[on_site].sum())))
+    b.lp.row("max_racks", row, -math.inf, float(limits.limit("racks", b.m.max_racks)))
+    return racks
+
+
+def _lexicographic_rows(
+    b: _Build,
+    bounds: tuple[tuple[str, float], ...],
+    refs: dict[str, float],
+    expression: _Expression,
+) -> None:
+    """Earlier lexicographic optima kept (within ``LEX_TOL``)."""
     for name, value in bounds:
-        lp.row(
+        b.lp.row(
             f"lex_{name}",
             expression(name),
             -math.inf,
             value * (1 + LEX_TOL) + LEX_TOL * refs[name],
         )
 
+
+def _objective(
+    b: _Build,
+    goal: str,
+    ev: dict[str, int],
+    refs: dict[str, float],
+    expression: _Expression,
+    maximise: bool,
+) -> float:
+    """Set the objective of ``goal``; returns model units per unit of the scaled objective."""
     unit = 1.0
     if goal == "elastic":
-        lp.objective = {j: 1.0 / max(lp.upper[j], 1.0) for j in ev.values()}
-    elif speed_form:
-        assert t is not None
-        lp.objective = {t: -1.0} if maximise else {}
+        b.lp.objective = {j: 1.0 / max(b.lp.upper[j], 1.0) for j in ev.values()}
+    elif b.speed_form:
+        assert b.t is not None
+        b.lp.objective = {b.t: -1.0} if maximise else {}
     elif goal != "feasibility":
         unit = refs[goal]
-        lp.objective = {j: a / unit for j, a in expression(goal).items()}
-    return _Formulation(
-        lp,
-        goal,
-        keys,
-        n,
-        f,
-        g,
-        t,
-        speed_unit,
-        ev,
-        unit,
-        infeasible_bounds=infeasible_bounds,
-        racks=racks if m.max_racks is not None and on_site.any() else {},
-        service=service,
-        y=pools,
-        rel_gap=MIXED_MIP_REL_GAP if mixed else MIP_REL_GAP,
-    )
+        b.lp.objective = {j: a / unit for j, a in expression(goal).items()}
+    return unit
 
 
 def coefficient_range(

@@ -19,6 +19,21 @@ Build, solve, read back (PyPSA/linopy style):
    the default deadlines for every face); :func:`solve_pyomo` builds the same MILP
    independently in Pyomo as a cross-check (the ``time`` objective by its own bisection).
 
+Layout
+------
+``solve/`` is the solver layer, model-agnostic: :class:`~planner.optimization.solve.LinearProgram`
+(arrays), ``solve_lp`` (HiGHS through ``highspy``, CBC through PuLP), ``solve_pyomo`` (any
+Pyomo model, HiGHS through Pyomo's ``appsi_highs``), one ``SolveResult`` (status, objective,
+proven gap, seconds, solver), :func:`quiet_stdout`. ``diagnose.py`` finds binding limits and
+least relaxations of any model implementing its ``Diagnosable`` protocol. ``cluster/`` is the
+model below: data (``model.py``), one function per constraint family (``formulation.py``),
+re-solving algorithms (``algorithms.py``), its ``Diagnosable`` (``diagnosis.py``), relaxations,
+read-back (``readback.py``, which never solves) and ``pyomo_check.py`` (an independent Pyomo
+build of the same MILP: a cross-check, kept apart from the formulation on purpose so a slip in
+one is caught by the other). ``constants.py``, ``messages.py`` and ``sweep.py`` are shared. The
+name ``planner.optimization.solve`` is the function :func:`solve`; the solver layer is imported
+by its full name: ``from planner.optimization.solve import solve_lp, solve_pyomo, SolveResult``.
+
 The model
 ---------
 Indices: runs ``r``, candidate chips ``c`` (pairs where the chip lacks the run's precision are

@@ -700,7 +700,7 @@ def test_limits_not_tested_before_the_time_limit_are_not_tested_never_no(
     # test does not depend on the machine's speed.
     import planner.optimization as optimization
 
-    real_solve_goal = optimization.algorithms._solve_goal
+    real_solve_goal = optimization.cluster.algorithms._solve_goal
     stop = {"now": False}
 
     def solve_then_stop(*args, **kw):  # noqa: ANN002, ANN003, ANN202
@@ -708,8 +708,8 @@ def test_limits_not_tested_before_the_time_limit_are_not_tested_never_no(
         stop["now"] = True
         return out
 
-    monkeypatch.setattr(optimization.algorithms, "_solve_goal", solve_then_stop)
-    monkeypatch.setattr(optimization.algorithms._Clock, "out", lambda self: stop["now"])
+    monkeypatch.setattr(optimization.cluster.algorithms, "_solve_goal", solve_then_stop)
+    monkeypatch.setattr(optimization.cluster.algorithms._Clock, "out", lambda self: stop["now"])
     plan = optimize(my_site, objective="time", allow_mixed_chips=mixed)
     assert plan.feasible
     assert plan.constraints.loc["grid_limit_mw", "binding"] is None
@@ -722,17 +722,21 @@ def test_binding_is_three_valued_and_unproven_is_not_no(my_site) -> None:
     import planner.optimization as optimization
 
     m = build_model(my_site, objective="cost")
-    assert optimization.readback._binds(m, 100.0, None) is None
-    assert optimization.readback._binds(m, 100.0, (None, False)) is None
-    assert optimization.readback._binds(m, 100.0, (90.0, False)) is True  # a better plan proves it
-    assert optimization.readback._binds(m, 100.0, (100.0, False)) is None  # not proven optimal
-    assert optimization.readback._binds(m, 100.0, (100.0, True)) is False
+    assert optimization.cluster.readback._binds(m, 100.0, None) is None
+    assert optimization.cluster.readback._binds(m, 100.0, (None, False)) is None
+    assert (
+        optimization.cluster.readback._binds(m, 100.0, (90.0, False)) is True
+    )  # a better plan proves it
+    assert (
+        optimization.cluster.readback._binds(m, 100.0, (100.0, False)) is None
+    )  # not proven optimal
+    assert optimization.cluster.readback._binds(m, 100.0, (100.0, True)) is False
 
 
 def test_cli_prints_not_tested_for_an_untested_limit(my_site, monkeypatch, capsys) -> None:
     import planner.optimization as optimization
 
-    monkeypatch.setattr(optimization.readback, "_binding_tests", lambda *a, **k: {})
+    monkeypatch.setattr(optimization.cluster.diagnosis, "_binding_tests", lambda *a, **k: {})
     from planner.cli.optimize import _binding_text
 
     assert main(["optimize", str(SCENARIOS / "my_site.toml"), "--json"]) == 0
@@ -770,11 +774,11 @@ def test_no_solution_without_a_time_limit_does_not_blame_a_time_limit(my_site, m
     import planner.optimization as optimization
 
     def no_plan(form, solver, time_limit_s):  # noqa: ANN001, ANN202
-        return optimization.formulation._Outcome(
+        return optimization.cluster.formulation.Outcome(
             "no_solution", {}, {}, None, {}, {}, 0.0, "Not Solved"
         )
 
-    monkeypatch.setattr(optimization.solvers, "_run", no_plan)
+    monkeypatch.setattr(optimization.cluster.solving, "_run", no_plan)
     plan = optimize(my_site)
     assert plan.status == "no_solution"
     assert "time limit" not in plan.message and "Not Solved" in plan.message

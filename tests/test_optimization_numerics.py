@@ -9,6 +9,7 @@ the 1e17-FLOP time objective "infeasible" when its rows carried 2e8 next to an u
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -30,6 +31,7 @@ from planner.optimization import (
     solve,
     solve_pyomo,
 )
+from planner.optimization.solve import arrays as solve_arrays
 from planner.scenarios import MAX_GRID_MW, Scenario, load_scenario, scenario_from_dict
 from planner.sizing import MAX_DAYS, size_training
 
@@ -211,17 +213,18 @@ def test_the_pyomo_cross_check_agrees_from_tiny_to_huge(case, objective):
 
 
 def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
-    real = optimization.solvers._highs_solve
+    real = solve_arrays.highs_solve
 
     def corrupt(lp, time_limit_s, tight, start=None, rel_gap=1e-7):  # noqa: ANN001, ANN202
-        status, x, detail = real(lp, time_limit_s, tight, start, rel_gap)
-        if x is not None:
-            x = x.copy()
-            x[0] = lp.upper[0]  # as many systems as the bound allows, whatever the rows say
-            x[1] = 0.0
-        return status, x, detail
+        res = real(lp, time_limit_s, tight, start, rel_gap)
+        if res.x is None:
+            return res
+        x = res.x.copy()
+        x[0] = lp.upper[0]  # as many systems as the bound allows, whatever the rows say
+        x[1] = 0.0
+        return dataclasses.replace(res, x=x)
 
-    monkeypatch.setattr(optimization.solvers, "_highs_solve", corrupt)
+    monkeypatch.setattr(solve_arrays, "highs_solve", corrupt)
     model = build_model(ordinary(), objective="cost")
     plan = solve(model, solver="highs", relaxations=False)
     assert plan.status == "no_solution"
@@ -229,13 +232,15 @@ def test_a_solver_point_that_breaks_a_row_is_rejected_not_read(monkeypatch):
 
 
 def test_a_non_integer_system_count_is_rejected(monkeypatch):
-    real = optimization.solvers._highs_solve
+    real = solve_arrays.highs_solve
 
     def fractional(lp, time_limit_s, tight, start=None, rel_gap=1e-7):  # noqa: ANN001, ANN202
-        status, x, detail = real(lp, time_limit_s, tight, start, rel_gap)
-        return status, None if x is None else x + 0.3 * (x > 0.5), detail
+        res = real(lp, time_limit_s, tight, start, rel_gap)
+        if res.x is None:
+            return res
+        return dataclasses.replace(res, x=res.x + 0.3 * (res.x > 0.5))
 
-    monkeypatch.setattr(optimization.solvers, "_highs_solve", fractional)
+    monkeypatch.setattr(solve_arrays, "highs_solve", fractional)
     plan = solve(build_model(ordinary(), objective="gpus"), solver="highs", relaxations=False)
     assert plan.status == "no_solution" and "integer" in plan.message
 
@@ -263,7 +268,7 @@ def test_time_with_mixed_chips_is_optimal_and_meets_every_scaled_deadline(solver
 
 
 def test_a_grid_relaxation_is_at_least_one_step_never_zero(monkeypatch):
-    real = optimization.algorithms._solve_goal
+    real = optimization.cluster.algorithms._solve_goal
 
     def zero_extra(m, goal, solver, clock, **kw):  # noqa: ANN001, ANN003, ANN202
         out = real(m, goal, solver, clock, **kw)
@@ -271,7 +276,7 @@ def test_a_grid_relaxation_is_at_least_one_step_never_zero(monkeypatch):
             out.elastic["grid"] = 1e-12  # "feasible with no extra": a tolerance artefact
         return out
 
-    monkeypatch.setattr(optimization.algorithms, "_solve_goal", zero_extra)
+    monkeypatch.setattr(optimization.cluster.algorithms, "_solve_goal", zero_extra)
     plan = optimize(load_scenario(ROOT / "data" / "scenarios" / "gtc2024_10mw_h100.toml"))
     grid = plan.relaxations.loc["grid_limit_mw"]
     assert grid["change"] == pytest.approx(0.01) and grid["detail"] == "0.01 MW more grid"

@@ -19,6 +19,21 @@ Build, solve, read back (PyPSA/linopy style):
    the default deadlines for every face); :func:`solve_pyomo` builds the same MILP
    independently in Pyomo as a cross-check (the ``time`` objective by its own bisection).
 
+Layout
+------
+``solve/`` is the solver layer, model-agnostic: :class:`~planner.optimization.solve.LinearProgram`
+(arrays), ``solve_lp`` (HiGHS through ``highspy``, CBC through PuLP), ``solve_pyomo`` (any
+Pyomo model, HiGHS through Pyomo's ``appsi_highs``), one ``SolveResult`` (status, objective,
+proven gap, seconds, solver), :func:`quiet_stdout`. ``diagnose.py`` finds binding limits and
+least relaxations of any model implementing its ``Diagnosable`` protocol. ``cluster/`` is the
+model below: data (``model.py``), one function per constraint family (``formulation.py``),
+re-solving algorithms (``algorithms.py``), its ``Diagnosable`` (``diagnosis.py``), relaxations,
+read-back (``readback.py``, which never solves) and ``pyomo_check.py`` (an independent Pyomo
+build of the same MILP: a cross-check, kept apart from the formulation on purpose so a slip in
+one is caught by the other). ``constants.py``, ``messages.py`` and ``sweep.py`` are shared. The
+name ``planner.optimization.solve`` is the function :func:`solve`; the solver layer is imported
+by its full name: ``from planner.optimization.solve import solve_lp, solve_pyomo, SolveResult``.
+
 The model
 ---------
 Indices: runs ``r``, candidate chips ``c`` (pairs where the chip lacks the run's precision are
@@ -111,7 +126,7 @@ chip), through a binary per pool. Mixed plans are solved to a proven relative ga
 
 Numerics
 --------
-The MILP is built as arrays (:class:`_LinearProgram`), not through a modelling library, for
+The MILP is built as arrays (:class:`planner.optimization.solve.LinearProgram`), not through a modelling library, for
 three reasons the alternatives did not offer when it was written: each row is scaled by a power
 of two and tiny terms are cleaned before the solver sees them; the returned point is checked
 against the UNSCALED rows (below); and HiGHS gets the CSR arrays in one call (200 runs x 13
@@ -133,7 +148,15 @@ never to stdout (:func:`quiet_stdout`). Long solves report their steps through
 
 from __future__ import annotations
 
-from planner.optimization.api import optimize, solve
+from planner.optimization.cluster.formulation import coefficient_range
+from planner.optimization.cluster.model import ClusterModel, build_model, max_useful_gpus
+from planner.optimization.cluster.pyomo_check import pyomo_available, solve_pyomo
+from planner.optimization.cluster.readback import Plan
+from planner.optimization.cluster.relaxations import (
+    TPOT_RELAX_FACTOR,
+    USER_SHARE_STEPS,
+    ceil_at,
+)
 from planner.optimization.constants import (
     BUDGET_MUSD_DECIMALS,
     GRID_DECIMALS,
@@ -151,18 +174,15 @@ from planner.optimization.constants import (
     SPEED_BACKOFF,
     SWEEP_PARAMETERS,
 )
-from planner.optimization.formulation import (
+from planner.optimization.solve import (
     CHECK_REL,
     CLEAN_REL,
     INTEGRALITY_TOL,
     CoefficientRange,
-    coefficient_range,
+    Progress,
+    available_solvers,
+    quiet_stdout,
 )
-from planner.optimization.model import ClusterModel, build_model, max_useful_gpus
-from planner.optimization.pyomo_check import pyomo_available, solve_pyomo
-from planner.optimization.readback import Plan
-from planner.optimization.relaxations import TPOT_RELAX_FACTOR, USER_SHARE_STEPS, ceil_at
-from planner.optimization.solvers import Progress, available_solvers, quiet_stdout
 from planner.optimization.sweep import (
     PARETO_FACTORS,
     PARETO_OBJECTIVE,
@@ -170,6 +190,11 @@ from planner.optimization.sweep import (
     pareto_days_values,
     parse_sweep,
 )
+
+# Last: the name ``solve`` is the function (the public API), not the solver-layer subpackage
+# ``planner.optimization.solve`` (import from that one by its full name:
+# ``from planner.optimization.solve import solve_lp, solve_pyomo, SolveResult``).
+from planner.optimization.cluster.api import optimize, solve  # noqa: E402  isort: skip
 
 __all__ = [
     "OBJECTIVES",

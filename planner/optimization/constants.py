@@ -39,14 +39,14 @@ GRID_DECIMALS = 2
 BUDGET_MUSD_DECIMALS = 1
 #: Largest rack count the scenario validator accepts (``Site.max_racks``).
 MAX_RACKS = int(next(c.le for c in Site.model_fields["max_racks"].metadata if hasattr(c, "le")))
-_USD_PER_MUSD = 1e6
+USD_PER_MUSD = 1e6
 #: The pricing mode (:data:`planner.assumptions.PRICING_MODES`) that charges the whole purchase
 #: to the plan: a cost per installed system. ``amortized`` charges the hardware's share of its
 #: service life for the run's hours and ``rent`` the GPU-hours: for a run both are fixed by its
 #: work, not by the count (a cost independent of ``n``, like electricity).
 WHOLE_PURCHASE = "capex"
 #: Column of each objective in the totals, and its unit.
-_OBJECTIVE_UNITS = {
+OBJECTIVE_UNITS = {
     "cost": ("cost_usd", "USD"),
     "power": ("facility_power_mw", "MW"),
     "energy": ("energy_mwh", "MWh"),
@@ -57,7 +57,7 @@ _OBJECTIVE_UNITS = {
 
 
 #: Suffix of a ``loosen`` name that removes the limit instead of loosening it by 10%.
-_DROPPED = "!"
+DROPPED = "!"
 
 
 #: ``time`` objective: relative precision of the search for the earliest latest finish (the

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel
 from planner.optimization.constants import GRID_DECIMALS
-from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel
 
 
-def _chips_text(frame: pd.DataFrame) -> str:
+def chips_text(frame: pd.DataFrame) -> str:
     parts = [
         f"{run}: {int(r.gpus):,} {chip.upper()} ({int(r.systems):,} systems)"
         for (run, chip), r in frame.iterrows()
@@ -27,7 +27,7 @@ def _limit_words(name: object) -> str:
     return text
 
 
-def _plan_message(
+def plan_message(
     m: ClusterModel,
     frame: pd.DataFrame,
     totals: dict[str, float],
@@ -54,7 +54,7 @@ def _plan_message(
         money += f"; USD {totals.get('cluster_capex_usd', 0.0) / 1e6:,.1f}M cluster capex up front"
     money += ")"
     text = (
-        f"{_chips_text(frame)}. {power}, {money}, "
+        f"{chips_text(frame)}. {power}, {money}, "
         f"{totals['energy_mwh']:,.0f} MWh, {totals['emissions_tco2']:,.0f} tCO2. "
         f"Binding: {', '.join(binding) if binding else 'none'}"
         + (f"; not tested: {', '.join(untested)}." if untested else ".")
@@ -73,7 +73,7 @@ PRICING_COST_WORDS = {
 }
 
 
-def _pricing_note(m: ClusterModel) -> str:
+def pricing_note(m: ClusterModel) -> str:
     """The sentence saying which pricing is in force and what it charges (every plan)."""
     pricing = str(m.scenario.candidates.pricing)
     return (
@@ -90,8 +90,8 @@ def _pricing_note(m: ClusterModel) -> str:
     )
 
 
-def _infeasible_message(
-    m: ClusterModel, relax: pd.DataFrame, out: _Outcome, time_limit_s: float | None
+def infeasible_message(
+    m: ClusterModel, relax: pd.DataFrame, out: Outcome, time_limit_s: float | None
 ) -> str:
     if out.status == "no_solution":
         if time_limit_s is not None:

@@ -9,10 +9,10 @@ import pandas as pd
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
-from planner.optimization.api import solve
+from planner.optimization.cluster.api import solve
+from planner.optimization.cluster.model import build_model
 from planner.optimization.constants import MAX_SWEEP_POINTS, SWEEP_PARAMETERS
-from planner.optimization.messages import _chips_text
-from planner.optimization.model import build_model
+from planner.optimization.messages import chips_text
 from planner.scenarios import (
     MAX_GRID_MW,
     Scenario,
@@ -113,7 +113,7 @@ def pareto(
                 "emissions_tco2": t.get("emissions_tco2"),
                 "gpus": t.get("gpus"),
                 "longest_days": t.get("longest_days"),
-                "plan": _chips_text(plan.runs) if plan.feasible else "",
+                "plan": chips_text(plan.runs) if plan.feasible else "",
             }
         )
     frame = pd.DataFrame(rows)

@@ -7,20 +7,12 @@ import math
 import numpy as np
 
 from planner.errors import InputError
-from planner.optimization.constants import _USD_PER_MUSD, MIP_REL_GAP
-from planner.optimization.model import ClusterModel, _whole_systems
-from planner.optimization.solvers import quiet_stdout
+from planner.optimization.cluster.model import ClusterModel, _whole_systems
+from planner.optimization.constants import MIP_REL_GAP, USD_PER_MUSD
+from planner.optimization.solve import pyomo_available
+from planner.optimization.solve import solve_pyomo as solve_pyomo_model
 
-
-def pyomo_available() -> bool:
-    """Whether Pyomo and its HiGHS interface (appsi_highs) work here."""
-    try:
-        import pyomo.environ as pyo
-        from pyomo.contrib.appsi.solvers import Highs
-
-        return bool(Highs().available()) and pyo is not None
-    except Exception:  # noqa: BLE001 - any import or plugin failure means "not available"
-        return False
+__all__ = ["pyomo_available", "solve_pyomo"]
 
 
 def solve_pyomo(model: ClusterModel, *, time_limit_s: float | None = None) -> float | None:
@@ -67,8 +59,6 @@ def _solve(
     """One Pyomo MILP: minimise ``goal`` (None: any feasible point, value 0) with each row's
     deadline ``deadlines`` (default the runs' own)."""
     import pyomo.environ as pyo
-    from pyomo.contrib.appsi.base import TerminationCondition
-    from pyomo.contrib.appsi.solvers import Highs
 
     opt = model.options
     keys = list(opt.index)
@@ -117,8 +107,8 @@ def _solve(
         pm.cons.add(sum(pm.f[i] for i in idx if keys[i][0] == run) == 1)
     power = sum(pm.n[i] * col["facility_power_mw_per_system"][i] for i in idx)
     cost = sum(
-        pm.n[i] * col["capex_usd_per_system"][i] / _USD_PER_MUSD
-        + pm.f[i] * col["run_cost_usd"][i] / _USD_PER_MUSD
+        pm.n[i] * col["capex_usd_per_system"][i] / USD_PER_MUSD
+        + pm.f[i] * col["run_cost_usd"][i] / USD_PER_MUSD
         for i in idx
     )
     exprs = {
@@ -134,7 +124,7 @@ def _solve(
             sum(pm.n[i] * col["grid_power_mw_per_system"][i] for i in site) <= model.grid_limit_mw
         )
     if model.budget_usd is not None:
-        pm.cons.add(cost <= model.budget_usd / _USD_PER_MUSD)
+        pm.cons.add(cost <= model.budget_usd / USD_PER_MUSD)
     for chip, cap in model.supply_gpus.items():
         members = [i for i in idx if keys[i][1] == chip]
         if members:
@@ -145,19 +135,11 @@ def _solve(
             pm.cons.add(pm.racks[i] * int(col["systems_per_rack"][i]) >= pm.n[i])
         pm.cons.add(sum(pm.racks[i] for i in site) <= model.max_racks)
     pm.obj = pyo.Objective(expr=exprs[goal] if goal else 0.0 * pm.n[0], sense=pyo.minimize)
-    with quiet_stdout():
-        solver = Highs()
-        solver.config.load_solution = False
-        solver.config.stream_solver = False
-        solver.highs_options["mip_rel_gap"] = MIP_REL_GAP
-        solver.highs_options["mip_abs_gap"] = 0.0
-        solver.highs_options["output_flag"] = False
-        if time_limit_s is not None:
-            solver.config.time_limit = time_limit_s
-        results = solver.solve(pm)
-    if results.termination_condition != TerminationCondition.optimal:
+    res = solve_pyomo_model(
+        pm, time_limit_s=time_limit_s, mip_rel_gap=MIP_REL_GAP, mip_abs_gap=0.0, load_solution=False
+    )
+    if res.status != "optimal" or res.objective is None:
         return None
     if goal is None:
         return 0.0
-    value = float(results.best_feasible_objective)
-    return value * _USD_PER_MUSD if goal == "cost" else value
+    return res.objective * USD_PER_MUSD if goal == "cost" else res.objective

@@ -12,17 +12,14 @@ import pandas as pd
 
 from planner._arrays import to_python
 from planner.errors import ResultOutOfRange
-from planner.optimization import algorithms
-from planner.optimization.algorithms import _Clock
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel, _whole_systems
 from planner.optimization.constants import (
-    _DROPPED,
-    _USD_PER_MUSD,
-    BINDING_FINISH_REL_TOL,
-    MAKESPAN_REL_TOL,
+    DROPPED,
+    USD_PER_MUSD,
     WHOLE_PURCHASE,
 )
-from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel, _whole_systems
+from planner.optimization.diagnose import Test, binds
 from planner.sizing import SizingResult, size_training
 from planner.workloads import TrainingRun
 
@@ -160,7 +157,7 @@ _RUN_COLUMNS = [
 
 
 def _read_back(
-    m: ClusterModel, out: _Outcome
+    m: ClusterModel, out: Outcome
 ) -> tuple[pd.DataFrame, dict[str, float], dict[tuple[str, str], SizingResult]]:
     rows, sizings = [], {}
     runs = {r.name: r for r in m.scenario.runs}
@@ -319,120 +316,16 @@ def _totals(frame: pd.DataFrame, m: ClusterModel) -> dict[str, float]:
     }
 
 
-def _limit_names(m: ClusterModel) -> list[str]:
-    names = ["grid"]
-    if m.budget_usd is not None:
-        names.append("budget")
-    names += [f"supply:{c}" for c in m.supply_gpus if c in m.chips]
-    if m.max_racks is not None:
-        names.append("racks")
-    return names
-
-
-#: A binding test: the objective with the limit 10% looser (model units; the latest finish
-#: for ``time``), and whether that re-solve was proven optimal.
-_Test = tuple[float | None, bool]
-
-
-def _binding_tests(
-    m: ClusterModel,
-    out: _Outcome,
-    solver: str,
-    clock: _Clock,
-    alternatives: dict[str, _Outcome] | None = None,
-) -> dict[str, _Test]:
-    """Objective with each limit loosened by ``LOOSEN_FRACTION`` (re-solve, one at a time).
-
-    A limit missing from the result was not tested (the time limit ran out first); a value
-    ``None`` means the re-solve found no plan in the time left (also: not tested). For
-    ``time`` the value is the latest finish in days (to ``BINDING_FINISH_REL_TOL``). ``alternatives`` (if given)
-    receives each re-solve's plan, to say for which workloads a limit binds.
-    """
-    goal = m.objective
-    results: dict[str, _Test] = {}
-    names = _limit_names(m)
-    for i, name in enumerate(names):
-        if clock.out():
-            break
-        clock.report(f"testing whether {name} binds", i, len(names))
-        loosen = frozenset([name])
-        if goal == "time" and out.primary is not None:
-            # a plan finishing earlier at all? (a feasibility solve, often quick)
-            earlier = out.primary / (1 + 2 * MAKESPAN_REL_TOL)
-            alt, _ = algorithms._earliest_finish(
-                m, solver, clock, loosen=loosen, below=earlier, rel_tol=BINDING_FINISH_REL_TOL
-            )
-            if alt.status == "infeasible":
-                results[name] = (out.primary, True)  # no earlier plan: does not bind
-                continue
-            value = algorithms._plan_finish(m, alt) if alt.has_solution else None
-        else:
-            alt = algorithms._solve_goal(m, goal, solver, clock, loosen=loosen)
-            value = alt.totals.get(goal)
-        if alt.has_solution and value is not None:
-            results[name] = (value, alt.status == "optimal")
-            if alternatives is not None:
-                alternatives[name] = alt
-            if (
-                m.services
-                and goal != "time"
-                and out.primary is not None
-                and not _improves(m, out.primary, value)
-                and not clock.out()
-            ):
-                # with services a limit often decides a chip only beyond 10% (a service
-                # moves to a denser chip): re-solve without the limit at all
-                dropped = f"{name}{_DROPPED}"
-                alt = algorithms._solve_goal(m, goal, solver, clock, loosen=frozenset([dropped]))
-                value = alt.totals.get(goal)
-                if alt.has_solution and value is not None:
-                    results[dropped] = (value, alt.status == "optimal")
-                    if alternatives is not None and _improves(m, out.primary, value):
-                        alternatives[name] = alt
-        else:
-            results[name] = (None, False)
-    return results
-
-
-def _improves(m: ClusterModel, base: float, without: float) -> bool:
-    if m.objective == "time":  # latest finish, days: smaller is better
-        return without < base * (1 - 1e-5)
-    return without < base * (1 - 1e-5) - 1e-9
-
-
-def _binds(m: ClusterModel, base: float | None, test: _Test | None) -> bool | None:
-    """True / False, or None when the binding status was not tested (or not proven).
-
-    A better objective with the limit looser proves it binds, even from a re-solve stopped
-    at the time limit; "does not bind" needs both solves proven optimal.
-    """
-    if test is None or base is None:
-        return None
-    value, proven = test
-    if value is None:
-        return None
-    if _improves(m, base, value):
-        return True
-    return False if proven else None
-
-
-def _binds_for(m: ClusterModel, out: _Outcome, alt: _Outcome | None) -> str:
-    """Workloads whose chip or system count differs in the re-solve with a limit looser
-    (comma-separated, in scenario order): the ones that limit holds back."""
-    if alt is None or not alt.n:
-        return ""
-
-    def plan(o: _Outcome, w: str) -> dict[str, int]:
-        return {c: int(n) for (r, c), n in o.n.items() if r == w and n > 0}
-
-    return ", ".join(w for w in m.workloads if plan(out, w) != plan(alt, w))
+def _binds(m: ClusterModel, base: float | None, test: Test | None) -> bool | None:
+    """True / False, or None when not tested or not proven (:func:`diagnose.binds`)."""
+    return binds(base, test, m.improves)
 
 
 def _constraints(
     m: ClusterModel,
     frame: pd.DataFrame,
     base: float | None,
-    tests: dict[str, _Test],
+    tests: dict[str, Test],
     binds_for: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Each limit with its use, slack and whether it binds.
@@ -466,11 +359,11 @@ def _constraints(
         value = test[0] if test else None
         if key is not None:
             binding = _binds(m, base, test)
-            if binds_for is not None and binding is not True and f"{key}{_DROPPED}" in tests:
-                without = _binds(m, base, tests[f"{key}{_DROPPED}"])
+            if binds_for is not None and binding is not True and f"{key}{DROPPED}" in tests:
+                without = _binds(m, base, tests[f"{key}{DROPPED}"])
                 binding = True if without else binding
         if value is not None and goal == "cost":
-            value = value * _USD_PER_MUSD
+            value = value * USD_PER_MUSD
         row: dict[str, Any] = {
             "constraint": name,
             "limit": limit,
@@ -484,10 +377,10 @@ def _constraints(
         if binds_for is not None:
             who = binds_for.get(key, "") if key else name.split(".", 1)[1]
             row["binds_for"] = who if binding else ""
-            dropped = tests.get(f"{key}{_DROPPED}") if key else None
+            dropped = tests.get(f"{key}{DROPPED}") if key else None
             value_without = dropped[0] if dropped else None
             if value_without is not None and goal == "cost":
-                value_without = value_without * _USD_PER_MUSD
+                value_without = value_without * USD_PER_MUSD
             row["objective_without_limit"] = value_without
         rows.append(row)
 

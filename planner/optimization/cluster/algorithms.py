@@ -12,14 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.optimization import solvers
+from planner.optimization.cluster import solving
+from planner.optimization.cluster.formulation import Outcome, _formulate
+from planner.optimization.cluster.model import ClusterModel
+from planner.optimization.cluster.solving import _model_totals
 from planner.optimization.constants import (
     MAKESPAN_REL_TOL,
     SEARCH_REL_TOL,
 )
-from planner.optimization.formulation import _formulate, _Outcome
-from planner.optimization.model import ClusterModel
-from planner.optimization.solvers import Progress, _model_totals
+from planner.optimization.solve import Progress
 
 
 class _Clock:
@@ -47,13 +48,13 @@ def _solve_goal(
     solver: str,
     clock: _Clock,
     *,
-    warm: _Outcome | None = None,
+    warm: Outcome | None = None,
     **kw: Any,
-) -> _Outcome:
+) -> Outcome:
     form = _formulate(m, goal, **kw)
     if warm is not None and warm.has_solution:
         form.start_from(warm, m)
-    outcome = solvers._run(form, solver, clock.remaining())
+    outcome = solving._run(form, solver, clock.remaining())
     if outcome.has_solution:
         outcome.totals = _model_totals(m, outcome)
     clock.solve_s += outcome.solve_s
@@ -79,13 +80,13 @@ def _lexicographic(
     clock: _Clock,
     deadline_scale: float | np.ndarray = 1.0,
     stages: list[str] | None = None,
-    warm: _Outcome | None = None,
-) -> tuple[_Outcome, list[str]]:
+    warm: Outcome | None = None,
+) -> tuple[Outcome, list[str]]:
     """Solve the objective, then each tie-break with the earlier optima held (each stage
     warm-started from the previous plan, which meets its bounds)."""
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
-    best: _Outcome | None = None
+    best: Outcome | None = None
     stages = stages or _stages(m)
     if m.allow_mixed_chips and warm is None and not m.services:
         # a plan with one chip per run is a mixed plan (its pools are whole runs): its optimum,
@@ -124,7 +125,7 @@ def _lexicographic(
     return best, notes
 
 
-def _plan_speed(m: ClusterModel, out: _Outcome) -> float:
+def _plan_speed(m: ClusterModel, out: Outcome) -> float:
     """Speed-up z of a plan's slowest run: each pool finishes its share ``f`` of run ``r``
     in ``T N f / n``, so run ``r`` runs ``min over its pools of n / (N f)`` times faster than
     its deadline ``T``."""
@@ -145,11 +146,11 @@ def _speed_bound(
     goal: str,
     loosen: frozenset[str],
     speed_floor: float | None,
-) -> _Outcome:
+) -> Outcome:
     """An upper bound of the speed-up z: the LP relaxation of the speed form (``out.z``)."""
     form = _formulate(m, goal, loosen=loosen, speed_floor=speed_floor)
     form.lp.integer = [False] * form.lp.num_col
-    out = solvers._run(form, solver, clock.remaining())
+    out = solving._run(form, solver, clock.remaining())
     clock.solve_s += out.solve_s
     clock.solves += 1
     return out
@@ -163,7 +164,7 @@ def _max_speed(
     loosen: frozenset[str] = frozenset(),
     deadlines: bool = True,
     speed_floor: float | None = None,
-) -> _Outcome:
+) -> Outcome:
     """Largest speed-up ``z`` of the slowest run (``out.z``), deadlines met or not.
 
     One chip per run: the speed form's LP relaxation bounds z from above; then plans are asked for at trial
@@ -181,11 +182,11 @@ def _max_speed(
     if not bound.has_solution or bound.z is None:
         return bound
     if not bound.z > 0 or not math.isfinite(bound.z):
-        return _Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no speed-up at all fits")
+        return Outcome("infeasible", {}, {}, None, {}, {}, 0.0, "no speed-up at all fits")
     hi = bound.z * (1 + 1e-9)
     floor = max(1.0 if deadlines else hi * 1e-12, speed_floor or 0.0)
     lo = floor
-    best: _Outcome | None = None
+    best: Outcome | None = None
     step = 1e-4
     tries = 0
     while not clock.out():
@@ -210,7 +211,7 @@ def _max_speed(
         else:
             return best or out
     if best is None:
-        return _Outcome("no_solution", {}, {}, None, {}, {}, 0.0, "the time limit ran out")
+        return Outcome("no_solution", {}, {}, None, {}, {}, 0.0, "the time limit ran out")
     if hi > lo * (1 + SEARCH_REL_TOL):
         best.status = "time_limit"
     return best
@@ -224,7 +225,7 @@ def _finish_scale(m: ClusterModel, finish_days: float) -> np.ndarray:
     return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
 
-def _plan_finish(m: ClusterModel, out: _Outcome) -> float:
+def _plan_finish(m: ClusterModel, out: Outcome) -> float:
     """Latest finish of a plan's runs, days: each pool does its share ``f`` of run ``r`` in
     ``D1 f / n`` days (``D1``: days on one system); a run ends with its slowest pool."""
     one = m.options["days_on_one_system"].to_numpy(dtype=float)
@@ -244,7 +245,7 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
     need = one / reference
     form = _formulate(m, "speedup", loosen=loosen, speed_need=need)
     form.lp.integer = [False] * form.lp.num_col
-    out = solvers._run(form, solver, clock.remaining())
+    out = solving._run(form, solver, clock.remaining())
     clock.solve_s += out.solve_s
     clock.solves += 1
     if not out.has_solution or out.z is None or not out.z > 0:
@@ -260,7 +261,7 @@ def _earliest_finish(
     loosen: frozenset[str] = frozenset(),
     below: float | None = None,
     rel_tol: float = MAKESPAN_REL_TOL,
-) -> tuple[_Outcome, float]:
+) -> tuple[Outcome, float]:
     """The plan with the earliest latest finish, every deadline met: ``(plan, lower bound)``.
 
     Each step is a feasibility MILP with run ``r``'s deadline ``min(T_r, M)`` for a trial
@@ -308,7 +309,7 @@ def _earliest_finish(
 
 def _time_plan(
     m: ClusterModel, solver: str, clock: _Clock, tolerance: float | None = None
-) -> tuple[_Outcome, float | None, list[str]]:
+) -> tuple[Outcome, float | None, list[str]]:
     """The ``time`` objective: the earliest latest finish ``M`` (every deadline met), then the
     least cost (and the later tie-breaks) among the plans whose runs all end by
     ``M (1 + tolerance)`` (``scenario.time_tolerance``, default 1%): not the last minute bought

@@ -8,18 +8,18 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import PlannerError
-from planner.optimization import algorithms
-from planner.optimization.algorithms import _Clock, _lexicographic, _max_speed, _time_plan
+from planner.optimization.cluster import algorithms
+from planner.optimization.cluster.algorithms import _Clock, _lexicographic, _max_speed, _time_plan
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel, _whole_systems, build_model
+from planner.optimization.cluster.readback import _read_back
 from planner.optimization.constants import (
-    _USD_PER_MUSD,
     BUDGET_MUSD_DECIMALS,
     GRID_DECIMALS,
     MAX_RACKS,
     SPEED_BACKOFF,
+    USD_PER_MUSD,
 )
-from planner.optimization.formulation import _Outcome
-from planner.optimization.model import ClusterModel, _whole_systems, build_model
-from planner.optimization.readback import _read_back
 from planner.scenarios import (
     MAX_BUDGET_USD,
     MAX_GRID_MW,
@@ -91,7 +91,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     total = 3 + (m.budget_usd is not None) + (m.max_racks is not None) + bool(m.supply_gpus)
     step = iter(range(total))
 
-    def elastic(kind: str) -> _Outcome:
+    def elastic(kind: str) -> Outcome:
         clock.report(f"relaxing: {kind}", next(step, total - 1), total)
         return algorithms._solve_goal(m, "elastic", solver, clock, elastic=kind)
 
@@ -149,7 +149,7 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
             if out.has_solution
             else None
         )
-        extra_usd = None if extra_musd is None else extra_musd * _USD_PER_MUSD
+        extra_usd = None if extra_musd is None else extra_musd * USD_PER_MUSD
         rows.append(
             _relax_row(
                 "budget_usd",

@@ -8,22 +8,21 @@ import pandas as pd
 
 from planner.catalog import Catalog
 from planner.errors import InputError
-from planner.optimization import readback
-from planner.optimization.algorithms import _Clock, _lexicographic, _time_plan
-from planner.optimization.constants import _OBJECTIVE_UNITS
-from planner.optimization.formulation import _Outcome
-from planner.optimization.messages import _infeasible_message, _plan_message, _pricing_note
-from planner.optimization.model import ClusterModel, build_model
-from planner.optimization.readback import (
+from planner.optimization.cluster import diagnosis
+from planner.optimization.cluster.algorithms import _Clock, _lexicographic, _time_plan
+from planner.optimization.cluster.formulation import Outcome
+from planner.optimization.cluster.model import ClusterModel, build_model
+from planner.optimization.cluster.readback import (
     _RUN_COLUMNS,
     Plan,
-    _binds_for,
     _comparison,
     _constraints,
     _read_back,
 )
-from planner.optimization.relaxations import _RELAX_COLUMNS, _relaxations
-from planner.optimization.solvers import Progress, _check_solver
+from planner.optimization.cluster.relaxations import _RELAX_COLUMNS, _relaxations
+from planner.optimization.constants import OBJECTIVE_UNITS
+from planner.optimization.messages import infeasible_message, plan_message, pricing_note
+from planner.optimization.solve import Progress, check_solver
 from planner.scenarios import (
     Scenario,
 )
@@ -70,14 +69,14 @@ def solve(
     Solver output never reaches stdout: HiGHS and CBC run inside :func:`quiet_stdout`, and
     their log goes to ``logging.getLogger("planner.optimization")`` at DEBUG level. Every
     point a solver returns is checked against every bound, row and integrality before it is
-    read (see :class:`_LinearProgram`).
+    read (see :class:`~planner.optimization.solve.LinearProgram`).
     """
-    used_solver = _check_solver(solver)
+    used_solver = check_solver(solver)
     clock = _Clock(time_limit_s, progress)
     notes = [] if used_solver == solver else [f"{solver} is not installed: used {used_solver}"]
     start = time.perf_counter()
     if model.options.empty:
-        out = _Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
+        out = Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
     elif model.objective == "time":
         if time_tolerance is not None and not 0 <= time_tolerance <= 1:
             raise InputError("time_tolerance", time_tolerance, "a fraction in [0, 1]")
@@ -86,21 +85,21 @@ def solve(
     else:
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
-    unit_key, unit = _OBJECTIVE_UNITS[model.objective]
+    unit_key, unit = OBJECTIVE_UNITS[model.objective]
     compare, compare_sizings = _comparison(model) if comparison else (pd.DataFrame(), {})
     frame = None
     if out.has_solution:
         frame, totals, sizings = _read_back(model, out)
         if frame.empty:  # a point with no workload on any system is no plan
-            out = _Outcome("no_solution", {}, {}, None, {}, {}, out.solve_s, "an empty plan")
+            out = Outcome("no_solution", {}, {}, None, {}, {}, out.solve_s, "an empty plan")
     if out.has_solution and frame is not None:
         base, tests = None, {}
-        alternatives: dict[str, _Outcome] = {}
+        alternatives: dict[str, Outcome] = {}
         if out.status == "optimal":  # limits of a plan not proven optimal are not tested
             base = out.primary
-            tests = readback._binding_tests(model, out, used_solver, clock, alternatives)
+            tests = diagnosis._binding_tests(model, out, used_solver, clock, alternatives)
         binds_for = (
-            {k: _binds_for(model, out, alt) for k, alt in alternatives.items()}
+            {k: diagnosis._binds_for(model, out, alt) for k, alt in alternatives.items()}
             if model.services
             else None
         )
@@ -133,7 +132,7 @@ def solve(
             )
             + "); energy, cost and emissions use the annual PUE (site.pue)"
         )
-        message = _plan_message(model, frame, totals, constraints, out.status)
+        message = plan_message(model, frame, totals, constraints, out.status)
         relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
     else:
         frame = pd.DataFrame(columns=_RUN_COLUMNS).set_index(["run", "chip"])
@@ -143,14 +142,14 @@ def solve(
             relax = _relaxations(model, used_solver, clock)
         else:
             relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
-        message = _infeasible_message(model, relax, out, time_limit_s)
+        message = infeasible_message(model, relax, out, time_limit_s)
     timings = {
         "build_s": model.build_s,
         "solve_s": clock.solve_s,
         "total_s": model.build_s + time.perf_counter() - start,
         "solver_calls": float(clock.solves),
     }
-    notes.append(_pricing_note(model))
+    notes.append(pricing_note(model))
     return Plan(
         status=out.status,
         objective=model.objective,

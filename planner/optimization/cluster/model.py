@@ -91,6 +91,13 @@ class ClusterModel:
     def chips(self) -> list[str]:
         return list(dict.fromkeys(self.options.index.get_level_values("chip")))
 
+    def improves(self, base: float, value: float) -> bool:
+        """Whether objective ``value`` is strictly better than ``base`` (model units; for
+        ``time`` the latest finish in days), beyond solver noise."""
+        if self.objective == "time":  # latest finish, days: smaller is better
+            return value < base * (1 - 1e-5)
+        return value < base * (1 - 1e-5) - 1e-9
+
     def assumptions(self, run: str, chip: str):  # noqa: ANN201 - SizingAssumptions
         """The core assumptions of ``run`` on ``chip`` (for re-sizing)."""
         spec = next(r for r in self.scenario.runs if r.name == run)

@@ -569,7 +569,7 @@ def test_plan_report_says_not_tested_for_an_untested_binding_status(monkeypatch,
     # finding 3: a limit whose re-solve was not done is "not tested", never "no"
     import planner.optimization as optimization
 
-    monkeypatch.setattr(optimization.readback, "_binding_tests", lambda *a, **k: {})
+    monkeypatch.setattr(optimization.cluster.diagnosis, "_binding_tests", lambda *a, **k: {})
     report = build_report(GTC_SCENARIO)
     rows = {r["constraint"]: r for r in report.table("constraints").rows}
     assert rows["grid_limit_mw"]["binding_status"] == "not tested"

@@ -150,10 +150,11 @@ def _solve_on_lp_support(
         SolveOutcome(
             status=status,
             objective=sub.objective,
-            bound=lp.objective,
-            gap=gap,
-            build_s=sub.build_s,
+            mip_gap=gap,
             solve_s=sub.solve_s,
+            solver=sub.solver,
+            bound=lp.objective,
+            build_s=sub.build_s,
         ),
     ]
 

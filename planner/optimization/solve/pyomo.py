@@ -38,6 +38,7 @@ def solve_pyomo(
     mip_abs_gap: float = MIP_ABS_GAP,
     sense: str | None = None,
     load_solution: bool = True,
+    persistent: bool = False,
 ) -> SolveResult:
     """Solve the Pyomo ``model`` (one active objective) with HiGHS.
 
@@ -55,6 +56,12 @@ def solve_pyomo(
     load_solution : bool
         Load the point into the model's variables when there is one (``x`` of the result is
         always None for a Pyomo model: read the variables).
+    persistent : bool
+        Keep the solver's copy of the model on the model (``model._planner_highs``) so that
+        the next call hands over only what changed (variable bounds and fixings, a new
+        objective): for algorithms that re-solve one model many times (the build-out's
+        relaxations and its restricted second stage). Constraints added or removed between
+        calls are picked up too.
 
     Returns
     -------
@@ -82,19 +89,35 @@ def solve_pyomo(
         objectives[0].sense = pyo.minimize if sense == "minimize" else pyo.maximize
     try:
         with quiet_stdout():
-            opt = Highs()  # what pyo.SolverFactory("appsi_highs") wraps, with its full results
-            if not opt.available():
-                return SolveResult(
-                    "error", solver="highs", detail="Pyomo's HiGHS interface is not available"
-                )
-            opt.config.load_solution = False
-            opt.config.stream_solver = False
+            opt = getattr(model, "_planner_highs", None) if persistent else None
+            reuse = opt is not None
+            if opt is None:
+                opt = Highs()  # what SolverFactory("appsi_highs") wraps, with its full results
+                if not opt.available():
+                    return SolveResult(
+                        "error", solver="highs", detail="Pyomo's HiGHS interface is not available"
+                    )
+                opt.config.load_solution = False
+                opt.config.stream_solver = False
             opt.config.mip_gap = mip_rel_gap
-            if time_limit_s is not None:
-                opt.config.time_limit = max(float(time_limit_s), 0.01)
-            opt.highs_options["output_flag"] = False
-            opt.highs_options["mip_rel_gap"] = mip_rel_gap
-            opt.highs_options["mip_abs_gap"] = mip_abs_gap
+            opt.config.time_limit = None if time_limit_s is None else max(float(time_limit_s), 0.01)
+            opt.highs_options.update(
+                {
+                    "output_flag": False,
+                    "mip_rel_gap": mip_rel_gap,
+                    "mip_abs_gap": mip_abs_gap,
+                    "threads": 1,
+                }
+            )
+            if persistent:
+                _set_updates(opt, reuse)
+                if reuse:
+                    opt.update()
+                else:
+                    opt.set_instance(model)
+                    model._planner_highs = opt
+                _set_updates(opt, False)
+            built = time.perf_counter()
             results = opt.solve(model)
             best = results.best_feasible_objective
             if best is not None and load_solution:
@@ -103,13 +126,19 @@ def solve_pyomo(
         return SolveResult(
             "error", solver="highs", detail=str(exc), solve_s=time.perf_counter() - began
         )
-    elapsed = time.perf_counter() - began
+    done_at = time.perf_counter()
     tc = results.termination_condition
     bound = results.best_objective_bound
+    bound = float(bound) if bound is not None and math.isfinite(bound) else None
     gap = None
-    if best is not None and bound is not None and math.isfinite(bound):
+    if best is not None and bound is not None:
         gap = abs(best - bound) / max(abs(best), 1e-10)
-    done: dict[str, Any] = {"solver": "highs", "solve_s": elapsed}
+    done: dict[str, Any] = {
+        "solver": "highs",
+        "solve_s": done_at - built,
+        "build_s": built - began,
+        "bound": bound,
+    }
     if tc == TerminationCondition.optimal and best is not None:
         return SolveResult("optimal", float(best), gap, **done)
     if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
@@ -121,3 +150,23 @@ def solve_pyomo(
     ):
         return SolveResult("time_limit", float(best), gap, **done)
     return SolveResult("no_solution", detail=f"solver status {tc.name}", **done)
+
+
+#: Pyomo's persistent-interface switches that make ``update()`` hand over what changed.
+_UPDATE_KEYS = (
+    "check_for_new_or_removed_constraints",
+    "check_for_new_or_removed_vars",
+    "check_for_new_or_removed_params",
+    "check_for_new_objective",
+    "update_vars",
+    "update_objective",
+)
+
+
+def _set_updates(opt: Any, on: bool) -> None:
+    """Turn the persistent interface's change detection on (before ``update``) or off (so
+    ``solve`` does not re-scan the whole model on every call)."""
+    for key in _UPDATE_KEYS:
+        setattr(opt.update_config, key, on)
+    for key in ("update_constraints", "update_params", "update_named_expressions"):
+        setattr(opt.update_config, key, False)

@@ -24,7 +24,9 @@ class SolveResult:
     model and ``x`` is None), ``objective`` its objective in the model's own units (None
     without a point), ``mip_gap`` the relative gap the solver proved (None when it does not
     say, 0 for an LP), ``solve_s`` the wall-clock seconds of the call, ``solver`` the solver
-    that ran (``highs`` or ``cbc``). The solver's log is never here and never on stdout: it
+    that ran (``highs`` or ``cbc``), ``bound`` the best proven bound (None when the solver does
+    not say), ``build_s`` the seconds spent handing the model to the solver (Pyomo; 0 for the
+    array LP, whose hand-over is part of ``solve_s``). The solver's log is never here and never on stdout: it
     goes to ``logging.getLogger("planner.optimization.solve")`` at DEBUG level.
     """
 
@@ -35,6 +37,13 @@ class SolveResult:
     solver: str = ""
     detail: str = ""
     x: np.ndarray | None = None
+    bound: float | None = None
+    build_s: float = 0.0
+
+    @property
+    def gap(self) -> float | None:
+        """The proven relative gap (``mip_gap``)."""
+        return self.mip_gap
 
     @property
     def has_solution(self) -> bool:

@@ -286,14 +286,14 @@ def sensitivity(
             "rent_usd_per_gpu_hour), so its sensitivity is n/a"
         )
 
-    rows = []
+    table_rows: list[dict[str, Any]] = []
     for i, (factor, case, scale) in enumerate(cases):
         if factor is None:
             continue
         for o in outputs:
             b, v = base[o], float(values[o][i])
             rel = (v - b) / b if b not in (0.0,) and np.isfinite(b) else np.nan
-            rows.append(
+            table_rows.append(
                 {
                     "factor": factor,
                     "case": case,
@@ -313,6 +313,6 @@ def sensitivity(
         factors=tuple(factors),
         outputs=outputs,
         base=base,
-        table=pd.DataFrame(rows),
+        table=pd.DataFrame(table_rows),
         notes=tuple(notes),
     )

@@ -28,7 +28,7 @@ from planner.reports.model import (
 )
 from planner.request import SizingRequest
 from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
-from planner.sizing import grid_fit, size_training
+from planner.sizing import grid_fit, grid_transients, size_training
 
 #: Every scalar result shown in the results table (vocabulary names), in order.
 RESULT_KEYS: tuple[str, ...] = (
@@ -139,6 +139,9 @@ def build_sizing_report(
     result = request.size(cat)
     chip = cat.get(result.accelerator)
     payload = result.to_dict()  # exactly what `planner size --json` prints
+    if result.is_scalar:  # with its grid transients, as `planner size --json`
+        grid_t = grid_transients(result)
+        payload["grid"] = {k: quantities.json_value(k, v) for k, v in grid_t.items()}
     say_what_differs(payload, request)
     sens = sensitivity(
         request.run,
@@ -158,7 +161,6 @@ def build_sizing_report(
     )
     grid = _grid_verdict(payload, request, chip, grid_mw, cat) if grid_mw is not None else None
     if grid is not None:
-        payload["grid"] = grid
         short = quantities.format_value("grid_limit_mw", grid["short_mw"], unit=True)
         headline.append(
             Quantity(
@@ -252,6 +254,7 @@ def build_sizing_report(
             "sizing": payload,
             "sensitivity": sens.to_dict(),
             "comparison": rb.table("chips").to_dict()["rows"],
+            **({} if grid is None else {"grid_fit": grid}),
         },
     )
 
@@ -367,18 +370,29 @@ def _summary(
         )
     deadline = p.get("deadline_days")
     when = f"within {deadline:g} days" if deadline is not None else f"on {p['gpus']:,.0f} GPUs"
+
+    def v(name: str, unit: bool = True) -> str:  # the vocabulary's format of a core output
+        return quantities.format_value(name, p[name], unit=unit)
+
+    spares = p.get("spare_gpus") or 0
+    spare_text = (
+        f" (plus {v('spare_gpus', unit=False)} idle hot-spare GPUs, counted in the power, "
+        "cost and embodied carbon)"
+        if spares
+        else ""
+    )
     parts = [
         f"Training this run ({work}) {when} on {chip_name} at {p['precision'].upper()} "
         f"({p['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU, MFU {p['mfu']:.2f}, goodput "
-        f"{p['goodput']:.2f}) takes {p['gpus']:,.0f} GPUs in {p['systems']:,.0f} {system_name} "
-        f"systems of {p['gpus_per_system']} and {p['days']:,.1f} days "
+        f"{p['goodput']:.2f}) takes {v('gpus')} in {v('systems', unit=False)} {system_name} "
+        f"systems of {p['gpus_per_system']}{spare_text} and {v('days')} "
         f"({p['gpu_hours'] / 1e6:,.2f} million GPU-hours)."
     ]
     parts.append(
-        f"It needs {p['facility_power_mw']:,.2f} MW of peak facility power at the design-day "
+        f"It needs {v('facility_power_mw')} of peak facility power at the design-day "
         f"PUE {p['design_pue']:.2f} (what the grid must supply), averages "
-        f"{p['average_facility_power_mw']:,.2f} MW at the annual PUE {p['pue']:.2f} and uses "
-        f"{p['energy_mwh']:,.0f} MWh."
+        f"{v('average_facility_power_mw')} at the annual PUE {p['pue']:.2f} and uses "
+        f"{v('energy_mwh')}."
     )
     elec = request.assumptions.electricity_usd_per_mwh
     grid = request.assumptions.grid_gco2_per_kwh
@@ -398,9 +412,9 @@ def _summary(
         )
     parts.append(
         f"{cost}; the cluster costs {money(p['cluster_capex_usd'])} up front. It emits "
-        f"{p['emissions_tco2']:,.0f} tCO2 at {float(grid):g} gCO2/kWh"
+        f"{v('emissions_tco2')} at {float(grid):g} gCO2/kWh"
         + (
-            f" plus {p['embodied_tco2']:,.0f} tCO2 embodied in the hardware."
+            f" plus {v('embodied_tco2')} embodied in the hardware."
             if p.get("embodied_tco2") is not None
             else "."
         )

@@ -326,18 +326,15 @@ def _default_inputs(request: SizingRequest, cat: Catalog) -> tuple[InputFile, ..
 
 def _power_chain_table(p: dict[str, Any]) -> Table:
     c = p.get("power_chain") or {}
-    stages = (
-        ("GPU (TDP)", "gpu_tdp_w", None),
-        ("server share", "server_power_per_gpu_w", "average_server_power_per_gpu_w"),
-        ("IT incl. network", "it_power_per_gpu_w", "average_it_power_per_gpu_w"),
-        (
-            "facility (peak x design-day PUE, average x annual PUE)",
-            "facility_power_per_gpu_w",
-            "average_facility_power_per_gpu_w",
-        ),
+    stages = (  # (peak, average) outputs of each stage; the stage is named by the vocabulary
+        ("gpu_tdp_w", None),
+        ("server_power_per_gpu_w", "average_server_power_per_gpu_w"),
+        ("it_power_per_gpu_w", "average_it_power_per_gpu_w"),
+        ("facility_power_per_gpu_w", "average_facility_power_per_gpu_w"),
     )
     rows = []
-    for stage, peak_key, avg_key in stages:
+    for peak_key, avg_key in stages:
+        stage = quantities.label(peak_key, unit=False)
         rows.append({"stage": stage, "basis": "peak", "power_per_gpu_w": c.get(peak_key)})
         if avg_key is not None:
             rows.append({"stage": stage, "basis": "average", "power_per_gpu_w": c.get(avg_key)})

@@ -160,7 +160,8 @@ def build_sizing_report(
         cost_usd=str(payload["pricing"]),
     )
     grid = _grid_verdict(payload, request, chip, grid_mw, cat) if grid_mw is not None else None
-    if grid is not None:
+    if grid is not None:  # the verdict beside the transients, as the serving report
+        payload["grid"] = {**payload.get("grid", {}), **grid}
         short = quantities.format_value("grid_limit_mw", grid["short_mw"], unit=True)
         headline.append(
             Quantity(
@@ -254,7 +255,6 @@ def build_sizing_report(
             "sizing": payload,
             "sensitivity": sens.to_dict(),
             "comparison": rb.table("chips").to_dict()["rows"],
-            **({} if grid is None else {"grid_fit": grid}),
         },
     )
 

@@ -68,23 +68,13 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "goodput": (0.0, 1.0),
     "pue": PUE_RANGE,
 }
-#: Unit of each headline output.
-OUTPUT_UNITS: dict[str, str] = {
-    "gpus": "GPUs",
-    "days": "days",
-    "facility_power_mw": "MW",
-    "energy_mwh": "MWh",
-    "cost_usd": "USD",
-    "emissions_tco2": "tCO2",
-}
-OUTPUT_LABELS: dict[str, str] = {
-    "gpus": "GPUs",
-    "days": "training days",
-    "facility_power_mw": "peak facility power",
-    "energy_mwh": "energy",
-    "cost_usd": "cost",
-    "emissions_tco2": "emissions",
-}
+
+
+def _unit(output: str) -> str:
+    """Unit of a headline output, from the vocabulary (``data/quantities.csv``)."""
+    from planner import quantities
+
+    return quantities.quantity(output).unit
 
 
 @dataclass(frozen=True)
@@ -131,7 +121,7 @@ class SensitivityResult:
             "swing": self.swing,
             "factors": list(self.factors),
             "outputs": list(self.outputs),
-            "units": {o: OUTPUT_UNITS[o] for o in self.outputs},
+            "units": {o: _unit(o) for o in self.outputs},
             "base": {k: to_python(v) for k, v in self.base.items()},
             "cases": rows,
             "notes": list(self.notes),
@@ -301,7 +291,7 @@ def sensitivity(
                     "applied_change": float(applied[i]) - 1.0,
                     "clipped": bool(clipped[i]),
                     "output": o,
-                    "unit": OUTPUT_UNITS[o],
+                    "unit": _unit(o),
                     "base_value": b,
                     "value": v,
                     "change": v - b,

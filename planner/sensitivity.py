@@ -2,14 +2,18 @@
 
 One-at-a-time ("tornado") analysis: each factor is moved by ``-swing`` and ``+swing``
 (default +-20%) of its value while every other input stays at its base value, and the run is
-re-sized. All ``1 + 2 x len(factors)`` cases are evaluated in ONE vectorised call of
-:func:`planner.sizing.size_training` (its assumptions accept arrays), so the numbers are
-exactly the core's: the first case is the base sizing itself.
+re-sized. All ``1 + 2 x len(factors)`` cases are evaluated in vectorised calls of
+:func:`planner.sizing.size_training` (its assumptions accept arrays; one call, or two when the
+goodput comes from the failure model), so the numbers are exactly the core's: the first case
+is the base sizing itself, and each case equals the scalar sizing of its inputs.
 
 Factors (:data:`FACTORS`):
 
 - ``mfu``: model FLOPs utilisation;
-- ``goodput``: useful fraction of wall-clock time;
+- ``goodput``: useful fraction of wall-clock time. When no one stated it, the base goodput is
+  ``goodput(N)`` of the failure model and the cases of the OTHER factors keep the model (the
+  goodput follows their GPUs, as in the core sizing of those inputs); the goodput cases state
+  the moved goodput, with the base sizing's hot spares still installed;
 - ``pue``: the annual power usage effectiveness (energy, cost, emissions); the design-day PUE
   of the peak (given or derived) moves with it in proportion, kept in [pue, 3];
 - ``price``: every price at once - GPU purchase price, GPU rental price and electricity price
@@ -64,23 +68,13 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "goodput": (0.0, 1.0),
     "pue": PUE_RANGE,
 }
-#: Unit of each headline output.
-OUTPUT_UNITS: dict[str, str] = {
-    "gpus": "GPUs",
-    "days": "days",
-    "facility_power_mw": "MW",
-    "energy_mwh": "MWh",
-    "cost_usd": "USD",
-    "emissions_tco2": "tCO2",
-}
-OUTPUT_LABELS: dict[str, str] = {
-    "gpus": "GPUs",
-    "days": "training days",
-    "facility_power_mw": "peak facility power",
-    "energy_mwh": "energy",
-    "cost_usd": "cost",
-    "emissions_tco2": "emissions",
-}
+
+
+def _unit(output: str) -> str:
+    """Unit of a headline output, from the vocabulary (``data/quantities.csv``)."""
+    from planner import quantities
+
+    return quantities.quantity(output).unit
 
 
 @dataclass(frozen=True)
@@ -127,7 +121,7 @@ class SensitivityResult:
             "swing": self.swing,
             "factors": list(self.factors),
             "outputs": list(self.outputs),
-            "units": {o: OUTPUT_UNITS[o] for o in self.outputs},
+            "units": {o: _unit(o) for o in self.outputs},
             "base": {k: to_python(v) for k, v in self.base.items()},
             "cases": rows,
             "notes": list(self.notes),
@@ -252,14 +246,29 @@ def sensitivity(
         # proportion, so the peak and the energy move alike; kept in [pue, 3]
         design = _scalar("design_pue", a.grid_pue()) * moved["pue"] / base_values["pue"]  # type: ignore[operator]
         moved["design_pue"] = np.clip(design, moved["pue"], PUE_RANGE[1])
-    sized_a = a.with_(f"sensitivity +-{swing:.0%}", **moved)
-    # the base sizing's hot spares stay installed in every case (the failure model's count)
-    result = size_training(
-        run, chip, gpus=gpus, days=days, assumptions=sized_a, spare_gpus=base_run.spare_gpus
-    )
     primary = "days" if gpus is not None else "gpus"
     outputs = (primary, "facility_power_mw", "energy_mwh", "cost_usd", "emissions_tco2")
-    values = {o: np.asarray(getattr(result, o), dtype=float) for o in outputs}
+    source = f"sensitivity +-{swing:.0%}"
+    if base_run.goodput_model is None:
+        # a stated goodput: every case in one call, the goodput a factor like any other
+        groups = [(np.arange(n), moved, None)]
+    else:
+        # goodput(N) of the failure model: it is not an input but follows the GPUs, so the
+        # cases of the other factors keep the model (each is the core sizing of its inputs);
+        # the goodput cases state the moved goodput, the base's hot spares still installed
+        is_g = np.array([factor == "goodput" for factor, _, _ in cases])
+        rest = {k: v for k, v in moved.items() if k != "goodput"}
+        groups = [(np.flatnonzero(~is_g), rest, None)]
+        if is_g.any():
+            groups.append((np.flatnonzero(is_g), moved, base_run.spare_gpus))
+    values = {o: np.full(n, np.nan) for o in outputs}
+    for rows, fields_, spares in groups:
+        sized_a = a.with_(source, **{k: v[rows] for k, v in fields_.items()})
+        result = size_training(
+            run, chip, gpus=gpus, days=days, assumptions=sized_a, spare_gpus=spares
+        )
+        for o in outputs:
+            values[o][rows] = np.asarray(getattr(result, o), dtype=float)
     base = {o: float(values[o][0]) for o in outputs}
     if not np.isfinite(base["cost_usd"]):
         notes.append(
@@ -267,14 +276,14 @@ def sensitivity(
             "rent_usd_per_gpu_hour), so its sensitivity is n/a"
         )
 
-    rows = []
+    table_rows: list[dict[str, Any]] = []
     for i, (factor, case, scale) in enumerate(cases):
         if factor is None:
             continue
         for o in outputs:
             b, v = base[o], float(values[o][i])
             rel = (v - b) / b if b not in (0.0,) and np.isfinite(b) else np.nan
-            rows.append(
+            table_rows.append(
                 {
                     "factor": factor,
                     "case": case,
@@ -282,7 +291,7 @@ def sensitivity(
                     "applied_change": float(applied[i]) - 1.0,
                     "clipped": bool(clipped[i]),
                     "output": o,
-                    "unit": OUTPUT_UNITS[o],
+                    "unit": _unit(o),
                     "base_value": b,
                     "value": v,
                     "change": v - b,
@@ -294,6 +303,6 @@ def sensitivity(
         factors=tuple(factors),
         outputs=outputs,
         base=base,
-        table=pd.DataFrame(rows),
+        table=pd.DataFrame(table_rows),
         notes=tuple(notes),
     )

@@ -617,6 +617,14 @@ def failure_model(
     return FailureModel(chip_ids, codes, params, gpus_per_system, options)
 
 
+def _gpus_at_goodput(effective_gpus: Any, goodput: Any) -> Any:
+    """``max(effective / goodput, 1)``; ``inf`` (no warning) where goodput(N) underflows to 0
+    (millions of GPUs fail faster than they checkpoint): refused by :func:`gpus_for_deadline`."""
+    g = np.asarray(goodput, dtype=float)
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.maximum(np.asarray(effective_gpus, dtype=float) / g, 1.0)
+
+
 def gpus_for_deadline(
     effective_gpus: Any,
     model: FailureModel,
@@ -634,16 +642,16 @@ def gpus_for_deadline(
     naming ``days``.
     """
     k = np.asarray(effective_gpus, dtype=float)
-    n = np.maximum(k / np.asarray(model(np.maximum(k, 1.0)).goodput, dtype=float), 1.0)
+    n = _gpus_at_goodput(k, model(np.maximum(k, 1.0)).goodput)
     k = np.broadcast_to(k, np.shape(n))
     flat = np.ndim(n) == 1  # iterate only the rows still moving (1-D arrays)
-    active = np.arange(np.size(n)) if flat else None
+    active = np.arange(np.size(n))  # rows still moving (used when flat)
     done = np.zeros(np.shape(n), dtype=bool)
     for _ in range(GOODPUT_MAX_ITERATIONS):
         if flat:
             sub = model.take(active)
             cur = n[active]
-            nxt = np.maximum(k[active] / np.asarray(sub(cur).goodput, dtype=float), 1.0)
+            nxt = _gpus_at_goodput(k[active], sub(cur).goodput)
             n[active] = nxt
             still = (np.abs(nxt - cur) > GOODPUT_TOLERANCE * nxt) & (nxt <= MAX_GPUS)
             done[active[~still]] = True
@@ -651,7 +659,7 @@ def gpus_for_deadline(
             if active.size == 0:
                 break
         else:
-            nxt = np.maximum(k / np.asarray(model(n).goodput, dtype=float), 1.0)
+            nxt = _gpus_at_goodput(k, model(n).goodput)
             moving = np.abs(nxt - n) > GOODPUT_TOLERANCE * nxt
             n = nxt
             if not np.any(moving) or np.any(n > MAX_GPUS):

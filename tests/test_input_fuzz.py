@@ -289,9 +289,10 @@ def test_too_few_flops_per_gpu_for_the_deadline_names_mfu_x_goodput() -> None:
 
 
 def test_a_capex_above_ten_trillion_usd_is_refused_naming_the_price() -> None:
-    # 1e27 FLOPs in 30 days: ~1.1e6 H100s x USD 1e7 (the cap) = 1.1e13 > MAX_USD
+    # 1e27 FLOPs in 30 days: ~1.1e6 H100s x USD 1e7 (the cap) = 1.1e13 > MAX_USD (goodput
+    # stated: the failure model would refuse a million-GPU synchronous run first, in days)
     with pytest.raises(ResultOutOfRange) as err:
-        size_training(TrainingRun(flops=1e27), "h100", days=30, price_usd_per_gpu=1e7)
+        size_training(TrainingRun(flops=1e27), "h100", days=30, price_usd_per_gpu=1e7, goodput=0.9)
     text = _one_line(err.value)
     assert text.startswith("capex_usd = ") and f"at most {MAX_USD:g}" in text
     assert "price_usd_per_gpu = 1e+07" in text
@@ -310,7 +311,7 @@ def test_a_run_above_100_gw_is_refused() -> None:
 
 def test_a_run_no_cluster_finishes_is_refused_in_days() -> None:
     with pytest.raises(ResultOutOfRange) as err:
-        size_training(TrainingRun(flops=MAX_FLOPS), "h100", gpus=1, mfu=0.4)
+        size_training(TrainingRun(flops=MAX_FLOPS), "h100", gpus=1, mfu=0.4, goodput=0.9)
     assert _one_line(err.value).startswith("days = 3.25")
     assert f"at most {MAX_RESULT_DAYS:g}" in str(err.value)
 
@@ -344,8 +345,28 @@ def test_a_400_digit_gpu_count_is_refused_not_an_overflow_error() -> None:
 def test_no_overflow_warning_reaches_stderr_for_in_range_inputs() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        r = size_training(RUN, "h100", gpus=10_000_000, electricity_usd_per_mwh=10_000)
+        r = size_training(RUN, "h100", gpus=10_000_000, electricity_usd_per_mwh=10_000, goodput=0.9)
     assert np.isfinite(r.cost_usd)
+
+
+def test_ten_million_gpus_under_the_failure_model_are_refused_in_days_without_a_warning() -> None:
+    # goodput(1e7 H100) of the failure model is ~1e-14: refused, with no RuntimeWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ResultOutOfRange) as err:
+            size_training(RUN, "h100", gpus=10_000_000)
+    assert _one_line(err.value).startswith("days = ")
+
+
+@pytest.mark.parametrize("days", [3650.0, np.array([3650.0, 3000.0])])
+def test_a_deadline_whose_goodput_underflows_to_zero_is_refused_without_a_warning(days) -> None:
+    # 1e30 FLOPs: goodput(N) of the GPUs it would need underflows to 0 (N / 0 was a
+    # divide-by-zero RuntimeWarning); refused naming the deadline
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ResultOutOfRange) as err:
+            size_training(TrainingRun(flops=1e30), "h100", days=days)
+    assert _one_line(err.value).startswith("days = 3650 is not allowed: expected a deadline")
 
 
 def test_vectorised_sizing_names_the_element_out_of_range() -> None:

@@ -90,6 +90,18 @@ def test_gemini_report_lands_within_2x_of_024_wh() -> None:
     assert 0.12 <= report.headline_value("wh_per_query") <= 0.48
 
 
+def test_reasoning_beyond_the_context_window_is_left_out_and_named(chatgpt) -> None:
+    # GPT-3's 2,048-token window: 500 input + 10 x the visible answer no longer fits
+    table = chatgpt.table("reasoning")
+    assert all(v is not None for r in table.rows for v in r.values())
+    shown = [r["reasoning_multiplier"] for r in table.rows]
+    assert shown == [1.0, 2.0, 5.0]
+    assert "x10, x20, x50, x100" in table.note
+    assert "beyond the context window" in table.note and "2,048 tokens" in table.note
+    md = render_report(chatgpt, "md").decode("utf-8")
+    assert "beyond the context window" in md
+
+
 @pytest.mark.parametrize("fmt", ["json", "md", "xlsx"])
 def test_every_format_renders_the_same_answer(chatgpt, fmt: str) -> None:
     data = render_report(chatgpt, fmt)

@@ -107,7 +107,7 @@ def _open_controls() -> None:
         st.session_state[_DIR_KEY] = folder
 
 
-def _fan_chart(frame: pd.DataFrame, x: str, output: str) -> alt.LayerChart:
+def _fan_chart(frame: pd.DataFrame, x: str, output: str) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title=_label(x)))
     y_title = quantities.label(output) if output in quantities.all_quantities() else output
     band = base.mark_area(opacity=0.3).encode(

@@ -62,10 +62,15 @@ def size_band(
     request: Any, vary: list[str] | None, draws: int | None, seed: int | None
 ) -> dict[str, Any]:
     """:func:`planner.sweeps.uncertainty.size_uncertainty` of a built sizing request."""
-    from planner.sweeps.uncertainty import size_uncertainty
+    from planner.sweeps.uncertainty import DEFAULT_DRAWS, size_uncertainty
 
     try:
-        return size_uncertainty(request, distributions=distributions(vary), **_counts(draws, seed))
+        return size_uncertainty(
+            request,
+            distributions=distributions(vary),
+            n=DEFAULT_DRAWS if draws is None else draws,
+            seed=0 if seed is None else seed,
+        )
     except InputError as exc:
         raise _as_option(exc) from None
 

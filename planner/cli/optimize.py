@@ -291,9 +291,9 @@ def _print_plan(plan: Plan, title: str) -> None:
                 "Limits",
                 plan.constraints,
                 [
-                    ("limit", "limit", "{:,.4g}"),
-                    ("used", "used", "{:,.4g}"),
-                    ("slack", "slack", "{:,.4g}"),
+                    "limit",
+                    "used",
+                    "slack",
                     ("unit", "unit", "{}"),
                     ("binding", "binding", "binding"),
                     *(
@@ -312,8 +312,8 @@ def _print_plan(plan: Plan, title: str) -> None:
                     "common stretch of every deadline)",
                     plan.relaxations,
                     [
-                        ("current", "now", "{:,.4g}"),
-                        ("needed", "needed", "{:,.4g}"),
+                        "current",
+                        "needed",
                         ("unit", "unit", "{}"),
                         ("detail", "answer", "{}"),
                     ],
@@ -383,7 +383,7 @@ def _print_pareto(frame: pd.DataFrame, parameter: str, title: str) -> None:
             "Pareto sweep (efficient: no other point is as good in both)",
             frame.set_index(parameter),
             [
-                ("status", "status", "{}"),
+                "status",
                 ("objective_value", objective, "{:,.6g}"),
                 "cost_usd",
                 "facility_power_mw",

@@ -271,14 +271,14 @@ def _print(result: ProjectionResult) -> None:
             "CALIBRATED, agreement is by construction, not a validation)"
         )
         for col in (
-            "variant",
+            quantities.label("variant", short=True),
             quantities.label("country", short=True),
             quantities.label("year", short=True),
             "quantity",
-            "published",
-            "model",
-            "difference",
-            "calibrated or predicted",
+            quantities.label("published", short=True),
+            quantities.label("predicted", short=True),
+            quantities.label("relative_difference", short=True),
+            quantities.label("published_label", short=True),
         ):
             pt.add_column(col)
         for p in result.published:
@@ -346,14 +346,14 @@ def _print_backtest(table, checks) -> None:
         "predicted (used as input = anchor of the non-AI load)"
     )
     for col in (
-        "data up to",
+        quantities.label("cutoff_year"),
         "study",
         "region",
         quantities.label("year", short=True),
-        "published TWh",
-        "predicted TWh",
-        "error",
-        "if nothing changed",
+        quantities.label("published_twh", short=True),
+        quantities.label("predicted_twh", short=True),
+        quantities.label("error", short=True),
+        quantities.label("persistence_error"),
         "used as input",
     ):
         bt.add_column(col, justify="left" if col in ("study", "region") else "right")
@@ -391,7 +391,7 @@ def _print_run_costs(table) -> None:
         "price observed",
         "USD per GPU",
         quantities.label("amortized_cost_usd", short=True),
-        "published",
+        quantities.label("published", short=True),
         "difference",
         "undated price",
         quantities.label("rental_cost_usd", short=True),

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner import quantities
 from planner._arrays import to_python
 from planner.catalog import Catalog, load_catalog
 from planner.reports import builder as b
@@ -32,14 +33,29 @@ from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
 from planner.sizing import SizingResult
 from planner.workloads import TrainingRun
 
-OBJECTIVE_LABELS = {
-    "cost": "least total cost",
-    "power": "least peak facility power",
-    "energy": "least energy",
-    "emissions": "least emissions",
-    "gpus": "fewest GPUs",
-    "time": "shortest time against the deadlines",
+#: The output each objective minimises (its words come from the vocabulary).
+OBJECTIVE_QUANTITY = {
+    "cost": "cost_usd",
+    "power": "facility_power_mw",
+    "energy": "energy_mwh",
+    "emissions": "emissions_tco2",
+    "gpus": "gpus",
+    "time": "longest_days",
 }
+
+
+def objective_words(objective: str) -> str:
+    """``"least peak facility power"``: the vocabulary's label of what ``objective``
+    minimises (the objective's own name when it minimises no one output)."""
+    name = OBJECTIVE_QUANTITY.get(objective)
+    if name is None:
+        return objective
+    label = quantities.label(name, unit=False)
+    if label[1:2].islower():  # "Peak facility power" -> "peak ...", "GPUs" stays
+        label = label[0].lower() + label[1:]
+    return f"least {label}"
+
+
 #: Plan rows shown in the sensitivity tornado (one row of panels each).
 MAX_TORNADO_ROWS = 4
 
@@ -94,7 +110,7 @@ def build_plan_report(
 
     title = sc.title or Path(path).stem
     subtitle = (
-        f"Optimised plan - objective: {OBJECTIVE_LABELS.get(plan.objective, plan.objective)}; "
+        f"Optimised plan - objective: {objective_words(plan.objective)}; "
         f"pricing {plan.pricing}; solver {plan.solver}; status {plan.status}; scenario {path}"
     )
     rb = b.ReportBuilder("plan", command)
@@ -258,7 +274,7 @@ def _headline(plan: Any, payload: dict[str, Any], grid_mw: float) -> tuple[Quant
 def _summary(plan: Any, title: str, sens: list[tuple[str, SensitivityResult]]) -> str:
     if not plan.feasible:
         return f"{title}: {plan.message}"
-    goal = OBJECTIVE_LABELS.get(plan.objective, plan.objective)
+    goal = objective_words(plan.objective)
     value = plan.objective_value
     if value is None:
         shown = ""

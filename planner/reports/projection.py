@@ -256,6 +256,11 @@ def _headline(
     return tuple(out)
 
 
+def _twh(value: Any, unit: bool = True) -> str:
+    """A data-centre electricity figure as the vocabulary writes ``total_twh``."""
+    return quantities.format_value("total_twh", value, unit=unit)
+
+
 def _summary(
     res: Any, scope_frame: pd.DataFrame, frame: pd.DataFrame, scope: str, banded: bool
 ) -> str:
@@ -266,19 +271,19 @@ def _summary(
         t_end = _value(scope_frame, v, end, "total_twh")
         share = _value(scope_frame, v, end, "total_share")
         ai = _value(scope_frame, v, end, "ai_twh")
-        text = f"{tag} {scope} data centres use {t_end:,.0f} TWh in {end}"
+        text = f"{tag} {scope} data centres use {_twh(t_end)} in {end}"
         if banded:
             lo = _value(scope_frame, v, end, "total_twh_p10")
             hi = _value(scope_frame, v, end, "total_twh_p90")
             if lo is not None and hi is not None:
-                text += f" (P10-P90 {lo:,.0f}-{hi:,.0f} TWh)"
+                text += f" (P10-P90 {_twh(lo, unit=False)}-{_twh(hi)})"
         if share is not None:
             text += f", {share:.1%} of national electricity"
         if ai is not None:
-            text += f", of which AI {ai:,.0f} TWh"
+            text += f", of which AI {quantities.format_value('ai_twh', ai, unit=True)}"
         if start != end:
             t0 = _value(scope_frame, v, start, "total_twh")
-            text += f", up from {t0:,.0f} TWh in {start}"
+            text += f", up from {_twh(t0)} in {start}"
         runs = _value(scope_frame, v, end, "reference_runs_per_year")
         if runs is not None:
             text += (
@@ -289,12 +294,14 @@ def _summary(
     regions = regions[regions["variant"] == res.variants[0]]
     if not regions.empty:
         top = regions.sort_values("total_twh", ascending=False).head(3)
-        listed = ", ".join(f"{r.country} {r.total_twh:,.0f} TWh" for r in top.itertuples())
+        listed = ", ".join(f"{r.country} {_twh(r.total_twh)}" for r in top.itertuples())
         parts.append(f"Largest regions in {end}: {listed}.")
-    for label, words in (
-        ("predicted", "predicts (nothing calibrated to them)"),
-        ("calibrated", "is calibrated to (agreement by construction)"),
-    ):
+    for label in ("predicted", "calibrated"):  # the core's labels of a published point
+        words = (
+            "predicts (nothing calibrated to them)"
+            if label == "predicted"
+            else "is calibrated to (agreement by construction)"
+        )
         diffs = [
             abs(p["relative_difference"])
             for p in res.published

@@ -11,6 +11,7 @@ answer), :func:`planner.serving.compare_serving` (every chip for the same servic
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from planner import quantities
 from planner._arrays import to_python
 from planner._paths import data_dir
 from planner.catalog import Catalog, load_catalog
+from planner.errors import InputError
 from planner.reports import builder as b
 from planner.reports._format import auto_format, money
 from planner.reports.model import (
@@ -259,7 +261,10 @@ def build_serving_report(
         reasoning_curve = sweep_service(
             request, reasoning=_clip(REASONING_MULTIPLIERS, "reasoning_multiplier"), catalog=cat
         )
-        rb.add(*_users_tables(users_curve, users, grid), _reasoning_table(reasoning_curve))
+        rb.add(
+            *_users_tables(users_curve, users, grid),
+            _reasoning_table(reasoning_curve, request, cat),
+        )
         rb.chart(
             Chart(
                 name="gpus_vs_users",
@@ -410,20 +415,24 @@ def _users_label(value: float, users: float) -> str:
 REASONING_COLUMNS = ("reasoning_multiplier", "wh_per_query", "gpus", "facility_power_mw")
 
 
-def _reasoning_table(curve: pd.DataFrame) -> Table:
+def _reasoning_table(curve: pd.DataFrame, request: ServiceRequest, cat: Catalog) -> Table:
+    """The feasible multipliers; those the core cannot serve (beyond the model's context
+    window, or no batch fits) are left out and named in the note with the core's reason."""
     rows = []
+    left_out: list[float] = []
     for rec in curve.to_dict(orient="records"):
         r = {k: to_python(v) for k, v in rec.items()}
-        feasible = bool(r["feasible"])
+        if not bool(r["feasible"]):
+            left_out.append(float(r["reasoning_multiplier"]))
+            continue
         rows.append(
-            {
-                "reasoning_label": f"x{r['reasoning_multiplier']:g}",
-                **{
-                    k: r[k] if feasible or k == "reasoning_multiplier" else None
-                    for k in REASONING_COLUMNS
-                },
-            }
+            {"reasoning_label": f"x{r['reasoning_multiplier']:g}"}
+            | {k: r[k] for k in REASONING_COLUMNS}
         )
+    note = ""
+    if left_out:
+        shown = ", ".join(f"x{m:g}" for m in left_out)
+        note = f"Not shown, cannot be served: reasoning {shown}. {_why_not_served(request, cat, left_out[0])}"
     return Table(
         name="reasoning",
         title="The same service with test-time reasoning (generated / visible tokens)",
@@ -432,7 +441,25 @@ def _reasoning_table(curve: pd.DataFrame) -> Table:
             *(Column(k) for k in REASONING_COLUMNS),
         ),
         rows=tuple(rows),
+        note=note,
     )
+
+
+def _why_not_served(request: ServiceRequest, cat: Catalog, multiplier: float) -> str:
+    """The core's reason one reasoning multiplier cannot be served (its one-line error, or
+    the infeasible reason of the scalar service)."""
+    one = replace(
+        request,
+        assumptions=request.assumptions.with_("report", reasoning_multiplier=multiplier),
+        production=False,
+    )
+    try:
+        result = one.serve(cat)
+    except InputError as exc:
+        text = str(exc)
+        where = "beyond the context window" if "context window" in text else "refused"
+        return f"At x{multiplier:g}, {where}: {text}"
+    return f"At x{multiplier:g}: {result.infeasible_reason or 'no feasible batch'}"
 
 
 def _record_table() -> Table:

@@ -28,7 +28,7 @@ from planner.reports.model import (
 )
 from planner.request import SizingRequest
 from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
-from planner.sizing import grid_fit, size_training
+from planner.sizing import grid_fit, grid_transients, size_training
 
 #: Every scalar result shown in the results table (vocabulary names), in order.
 RESULT_KEYS: tuple[str, ...] = (
@@ -139,6 +139,9 @@ def build_sizing_report(
     result = request.size(cat)
     chip = cat.get(result.accelerator)
     payload = result.to_dict()  # exactly what `planner size --json` prints
+    if result.is_scalar:  # with its grid transients, as `planner size --json`
+        grid_t = grid_transients(result)
+        payload["grid"] = {k: quantities.json_value(k, v) for k, v in grid_t.items()}
     say_what_differs(payload, request)
     sens = sensitivity(
         request.run,
@@ -157,8 +160,8 @@ def build_sizing_report(
         cost_usd=str(payload["pricing"]),
     )
     grid = _grid_verdict(payload, request, chip, grid_mw, cat) if grid_mw is not None else None
-    if grid is not None:
-        payload["grid"] = grid
+    if grid is not None:  # the verdict beside the transients, as the serving report
+        payload["grid"] = {**payload.get("grid", {}), **grid}
         short = quantities.format_value("grid_limit_mw", grid["short_mw"], unit=True)
         headline.append(
             Quantity(
@@ -323,18 +326,15 @@ def _default_inputs(request: SizingRequest, cat: Catalog) -> tuple[InputFile, ..
 
 def _power_chain_table(p: dict[str, Any]) -> Table:
     c = p.get("power_chain") or {}
-    stages = (
-        ("GPU (TDP)", "gpu_tdp_w", None),
-        ("server share", "server_power_per_gpu_w", "average_server_power_per_gpu_w"),
-        ("IT incl. network", "it_power_per_gpu_w", "average_it_power_per_gpu_w"),
-        (
-            "facility (peak x design-day PUE, average x annual PUE)",
-            "facility_power_per_gpu_w",
-            "average_facility_power_per_gpu_w",
-        ),
+    stages = (  # (peak, average) outputs of each stage; the stage is named by the vocabulary
+        ("gpu_tdp_w", None),
+        ("server_power_per_gpu_w", "average_server_power_per_gpu_w"),
+        ("it_power_per_gpu_w", "average_it_power_per_gpu_w"),
+        ("facility_power_per_gpu_w", "average_facility_power_per_gpu_w"),
     )
     rows = []
-    for stage, peak_key, avg_key in stages:
+    for peak_key, avg_key in stages:
+        stage = quantities.label(peak_key, unit=False)
         rows.append({"stage": stage, "basis": "peak", "power_per_gpu_w": c.get(peak_key)})
         if avg_key is not None:
             rows.append({"stage": stage, "basis": "average", "power_per_gpu_w": c.get(avg_key)})
@@ -367,18 +367,29 @@ def _summary(
         )
     deadline = p.get("deadline_days")
     when = f"within {deadline:g} days" if deadline is not None else f"on {p['gpus']:,.0f} GPUs"
+
+    def v(name: str, unit: bool = True) -> str:  # the vocabulary's format of a core output
+        return quantities.format_value(name, p[name], unit=unit)
+
+    spares = p.get("spare_gpus") or 0
+    spare_text = (
+        f" (plus {v('spare_gpus', unit=False)} idle hot-spare GPUs, counted in the power, "
+        "cost and embodied carbon)"
+        if spares
+        else ""
+    )
     parts = [
         f"Training this run ({work}) {when} on {chip_name} at {p['precision'].upper()} "
         f"({p['peak_tflops_per_gpu']:,.0f} TFLOP/s dense per GPU, MFU {p['mfu']:.2f}, goodput "
-        f"{p['goodput']:.2f}) takes {p['gpus']:,.0f} GPUs in {p['systems']:,.0f} {system_name} "
-        f"systems of {p['gpus_per_system']} and {p['days']:,.1f} days "
+        f"{p['goodput']:.2f}) takes {v('gpus')} in {v('systems', unit=False)} {system_name} "
+        f"systems of {p['gpus_per_system']}{spare_text} and {v('days')} "
         f"({p['gpu_hours'] / 1e6:,.2f} million GPU-hours)."
     ]
     parts.append(
-        f"It needs {p['facility_power_mw']:,.2f} MW of peak facility power at the design-day "
+        f"It needs {v('facility_power_mw')} of peak facility power at the design-day "
         f"PUE {p['design_pue']:.2f} (what the grid must supply), averages "
-        f"{p['average_facility_power_mw']:,.2f} MW at the annual PUE {p['pue']:.2f} and uses "
-        f"{p['energy_mwh']:,.0f} MWh."
+        f"{v('average_facility_power_mw')} at the annual PUE {p['pue']:.2f} and uses "
+        f"{v('energy_mwh')}."
     )
     elec = request.assumptions.electricity_usd_per_mwh
     grid = request.assumptions.grid_gco2_per_kwh
@@ -398,9 +409,9 @@ def _summary(
         )
     parts.append(
         f"{cost}; the cluster costs {money(p['cluster_capex_usd'])} up front. It emits "
-        f"{p['emissions_tco2']:,.0f} tCO2 at {float(grid):g} gCO2/kWh"
+        f"{v('emissions_tco2')} at {float(grid):g} gCO2/kWh"
         + (
-            f" plus {p['embodied_tco2']:,.0f} tCO2 embodied in the hardware."
+            f" plus {v('embodied_tco2')} embodied in the hardware."
             if p.get("embodied_tco2") is not None
             else "."
         )

@@ -44,7 +44,9 @@ def _is_text(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(node.value)
 
 
-KEY = re.compile(r"[a-z_][a-z0-9_.\-]*")
+#: Another key, not display text: a lower-case name (``regions``), an upper-case constant's
+#: name (``COMMANDS``) or a command-line flag (``-m``, ``--json``).
+KEY = re.compile(r"[a-z_][a-z0-9_.\-]*|[A-Z][A-Z0-9_]+|-{1,2}[a-z][a-z0-9\-]*")
 
 
 def _is_label(node: ast.AST) -> bool:

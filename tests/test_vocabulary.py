@@ -46,7 +46,7 @@ def _is_text(node: ast.AST) -> bool:
 
 #: Another key, not display text: a lower-case name (``regions``), an upper-case constant's
 #: name (``COMMANDS``) or a command-line flag (``-m``, ``--json``).
-KEY = re.compile(r"[a-z_][a-z0-9_.\-]*|[A-Z][A-Z0-9_]+|-{1,2}[a-z][a-z0-9\-]*")
+KEY = re.compile(r"[a-z_][a-z0-9_.\-]*|[A-Z][A-Z0-9_]+|-{1,2}[A-Za-z][A-Za-z0-9.\-]*")
 
 
 def _is_label(node: ast.AST) -> bool:

@@ -101,12 +101,13 @@ def solve_pyomo(
                 opt.config.stream_solver = False
             opt.config.mip_gap = mip_rel_gap
             opt.config.time_limit = None if time_limit_s is None else max(float(time_limit_s), 0.01)
+            # no "threads" option: HiGHS refuses to change its thread count once its scheduler
+            # runs in this process (an array-LP solve before), and the solve then fails
             opt.highs_options.update(
                 {
                     "output_flag": False,
                     "mip_rel_gap": mip_rel_gap,
                     "mip_abs_gap": mip_abs_gap,
-                    "threads": 1,
                 }
             )
             if persistent:

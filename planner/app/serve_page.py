@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner import quantities
 from planner.app import charts, compute, layout, share, sidebar, state
 from planner.app import formatting as fmt
 from planner.assumptions import LEGACY_PRICING, PRICING_MODES
@@ -180,7 +181,7 @@ def _inputs() -> dict[str, Any]:
         st.subheader("Site")
         _text(
             "srv_grid_mw",
-            "Grid limit (MW)",
+            quantities.label("grid_mw"),
             "The site's grid connection: says whether the peak fits and how many users do.",
             placeholder="no limit",
         )
@@ -198,7 +199,7 @@ def _inputs() -> dict[str, Any]:
             )
             _text(
                 "srv_price_usd_per_gpu",
-                "Server price per GPU (USD)",
+                quantities.label("price_usd_per_gpu"),
                 "System price / its GPUs. Empty: data/chip_economics.csv (estimates marked).",
                 placeholder="data/chip_economics.csv",
             )

@@ -144,17 +144,21 @@ def _inputs() -> dict[str, Any]:
             "architecture is estimated.",
         )
         if st.session_state.get("srv_model") == state.SERVE_BY_PARAMS:
-            _text("srv_params_b", "Parameters (billions)", "Total parameters, 70 = 70B.")
+            _text(
+                "srv_params_b",
+                f"{quantities.label('params', unit=False)} (billions)",
+                "Total parameters, 70 = 70B.",
+            )
             _text(
                 "srv_active_params_b",
-                "Active parameters per token (billions)",
+                f"{quantities.label('active_params', unit=False)} per token (billions)",
                 "Mixture-of-experts: the parameters each token uses. Empty: dense.",
                 placeholder="= parameters (dense)",
             )
         st.selectbox("Precision", PRECISIONS, key="srv_precision", format_func=str.upper)
 
         st.subheader("Demand")
-        _text("srv_users", "Users (daily active)", "e.g. 1e8 or 100,000,000.")
+        _text("srv_users", quantities.label("users"), "e.g. 1e8 or 100,000,000.")
         _text("srv_queries_per_user_day", "Queries per user per day", "Prompts a user sends a day.")
         _text(
             "srv_input_tokens", "Input tokens per query", "Prompt incl. system prompt and history."
@@ -162,7 +166,7 @@ def _inputs() -> dict[str, Any]:
         _text("srv_output_tokens", "Output tokens per query", "Visible answer tokens.")
         _text(
             "srv_reasoning_multiplier",
-            "Reasoning multiplier",
+            quantities.label("reasoning_multiplier"),
             "Generated / visible tokens: 1 without test-time reasoning; a reasoning model "
             "generates its hidden chain of thought too (10-50x).",
         )
@@ -185,7 +189,9 @@ def _inputs() -> dict[str, Any]:
             "The site's grid connection: says whether the peak fits and how many users do.",
             placeholder="no limit",
         )
-        _text("srv_pue", "PUE", "Facility power / IT power, in [1, 3].")
+        _text(
+            "srv_pue", quantities.label("pue", short=True), "Facility power / IT power, in [1, 3]."
+        )
         with st.expander("Money and carbon"):
             chosen = st.session_state.get("srv_pricing")
             if chosen in LEGACY_PRICING:  # a former name (a saved link): its new one

@@ -239,7 +239,7 @@ def draw() -> dict[str, Any]:
         else:
             _number(
                 "params_b",
-                "Parameters (billions)",
+                f"{quantities.label('params', unit=False)} (billions)",
                 step=1.0,
                 format="%.6g",
                 value=None,
@@ -247,7 +247,7 @@ def draw() -> dict[str, Any]:
             )
             _number(
                 "active_params_b",
-                "Active parameters per token (billions)",
+                f"{quantities.label('active_params', unit=False)} per token (billions)",
                 step=1.0,
                 format="%.6g",
                 value=None,
@@ -287,7 +287,7 @@ def draw() -> dict[str, Any]:
             "prediction. Untick to set the MFU yourself; a preset's stated MFU unticks it.",
         )
         st.slider(
-            "MFU (model FLOPs utilisation, %)",
+            f"{quantities.label('mfu')} (model FLOPs utilisation, %)",
             state.MIN_PERCENT,
             100.0,
             key="mfu_pct",
@@ -300,7 +300,7 @@ def draw() -> dict[str, Any]:
             "(used when 'MFU from the run model' is off).",
         )
         st.slider(
-            "Goodput (useful share of wall-clock time, %)",
+            f"{quantities.label('goodput')} (useful share of wall-clock time, %)",
             state.MIN_PERCENT,
             100.0,
             key="goodput_pct",

@@ -399,8 +399,10 @@ def _print_run_costs(table) -> None:
         "relative_difference",
     )
     for name in columns:
-        justify = "left" if name in ("run", "chip") else "right"
-        t.add_column(quantities.label(name, short=True), justify=justify)
+        t.add_column(
+            quantities.label(name, short=True),
+            justify="left" if name in ("run", "chip") else "right",
+        )
     diff = "relative_difference"
     for _, r in table.iterrows():
         t.add_row(

@@ -149,6 +149,12 @@ def _defaults_caption() -> str:
     )
 
 
+def _with_unit(name: str) -> str:
+    """A table header with the unit even where the vocabulary's label leaves it out:
+    ``MFU (fraction)``, ``Annual PUE (ratio)``."""
+    return f"{quantities.label(name)} ({quantities.quantity(name).unit})"
+
+
 def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     text = st.column_config.TextColumn
     st.markdown("**Runs** (trained at the same time, each on its own cluster)")
@@ -160,21 +166,27 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         width="stretch",
         column_config={
-            "name": text("Run", help="A unique name"),
-            "flops": text("FLOPs", help="Total training compute, e.g. 2.15e25"),
-            "params_b": text("Parameters (billions)", help="e.g. 1800 for 1.8T"),
+            "name": text(quantities.label("run"), help="A unique name"),
+            "flops": text(
+                quantities.label("flops", short=True), help="Total training compute, e.g. 2.15e25"
+            ),
+            "params_b": text(
+                f"{quantities.label('params', unit=False)} (billions)", help="e.g. 1800 for 1.8T"
+            ),
             "active_params_b": text(
-                "Active parameters (billions)",
+                f"{quantities.label('active_params', unit=False)} (billions)",
                 help="Mixture of experts: parameters each token uses (empty: dense)",
             ),
             "tokens_t": text("Tokens (trillions)", help="e.g. 13 for 1.3e13 tokens"),
             "deadline_days": text(quantities.label("deadline_days")),
-            "precision": st.column_config.SelectboxColumn("Precision", options=list(PRECISIONS)),
+            "precision": st.column_config.SelectboxColumn(
+                quantities.label("precision"), options=list(PRECISIONS)
+            ),
             "mfu": text(
-                "MFU (fraction)",
+                _with_unit("mfu"),
                 help="One number in (0, 1], or chip=value pairs with an optional default=",
             ),
-            "goodput": text("Goodput (fraction)"),
+            "goodput": text(_with_unit("goodput")),
         },
     )
     st.markdown("**Candidate chips** (the optimiser picks among them)")
@@ -185,7 +197,9 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         num_rows="dynamic",
         hide_index=True,
         column_config={
-            "chip": st.column_config.SelectboxColumn("Chip", options=load_catalog().ids),
+            "chip": st.column_config.SelectboxColumn(
+                quantities.label("chip"), options=load_catalog().ids
+            ),
             "supply_gpus": text("Supply cap (GPUs)", help="Empty: no cap"),
             "price_usd_per_gpu": text("Price (USD per GPU)", help="Empty: the catalog's price"),
             "rent_usd_per_gpu_hour": text(
@@ -206,12 +220,12 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                 quantities.label("grid_limit_mw"), help="Peak facility power the grid supplies"
             ),
             "pue": text(
-                "Annual PUE (ratio)",
+                _with_unit("pue"),
                 help="Energy, cost and CO2: a number in [1, 3], a facility profile, or "
                 "hall=value pairs",
             ),
             "design_pue": text(
-                "Design-day PUE (ratio)",
+                _with_unit("design_pue"),
                 help="The grid peak, at least the annual PUE: a number, a facility profile "
                 "(its design-day PUE) or hall=value pairs. Empty: the profile's, else derived "
                 "from the annual PUE",

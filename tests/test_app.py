@@ -175,16 +175,14 @@ def test_giving_a_gpu_count_sizes_the_days(app: AppTest) -> None:
     assert metrics(app)["Training time"] == pytest.approx(45.0, rel=0.01)
 
 
-PUBLISHED_COLUMNS = ("Quantity", "Published", "Model", "Model vs published")
+PUBLISHED_COLUMNS = ("Quantity", "Published", "Model", quantities.label("relative_difference"))
 
 
 def test_the_published_vs_model_table_shows_for_a_preset(app: AppTest) -> None:
     tables = {tuple(df.value.columns): df.value for df in app.dataframe}
     published = tables[PUBLISHED_COLUMNS]
     assert list(published["Quantity"]) == [
-        "GPUs",
-        "Peak facility power (MW)",
-        "Training time (days)",
+        quantities.label(name) for name in ("gpus", "facility_power_mw", "days")
     ]
     chain = tables[("step", "peak", "average")]
     # peak facility = 1,402.5 W x design-day PUE 1.30 (the preset's hyperscale-air)

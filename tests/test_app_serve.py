@@ -138,8 +138,8 @@ def test_the_gemini_preset_shows_its_published_figure_beside_the_model(page: App
     page.selectbox(key="srv_preset").set_value("gemini-median-2025").run()
     assert_clean(page)
     assert list(_published_table(page)["Quantity"]) == [
-        "Energy per query (Wh)",
-        "Full stack over accelerators only",
+        quantities.label(name)
+        for name in ("production_wh_per_query", "wh_per_query", "full_stack_over_accelerators")
     ]
     assert not [i.value for i in page.info if CHANGED_NOTE in i.value]
 
@@ -149,7 +149,7 @@ def test_a_changed_input_names_it_instead_of_the_published_table(page: AppTest) 
     set_text(page, "srv_users", "2e8")
     assert _published_table(page) is None
     notes = [i.value for i in page.info if CHANGED_NOTE in i.value]
-    assert len(notes) == 1 and "users (daily active)" in notes[0], notes
+    assert len(notes) == 1 and quantities.label("users") in notes[0], notes
 
 
 @pytest.fixture()

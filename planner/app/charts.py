@@ -619,8 +619,9 @@ _SERVE_TOOLTIP = [
 ]
 #: ``metric -> chart title`` of the users charts.
 SERVE_USERS_METRICS = {
-    "gpus": "GPUs vs users",
-    "facility_power_mw": "Peak facility power vs users",
+    metric: f"{quantities.label(metric, unit=False)} vs "
+    f"{quantities.label('users', unit=False).lower()}"
+    for metric in ("gpus", "facility_power_mw")
 }
 
 

@@ -483,6 +483,11 @@ def contradictions(runs: pd.DataFrame) -> list[str]:
     return out
 
 
+#: Examples of hall=value pairs (input syntax, not labels), shown when a PUE cell cannot be read.
+PUE_PAIRS_EXAMPLE = "air=colocation-air, liquid=1.1"
+DESIGN_PUE_PAIRS_EXAMPLE = "air=1.5, liquid=hyperscale-liquid"
+
+
 def scenario_from_tables(
     raw: Mapping[str, Any],
     runs: pd.DataFrame,
@@ -553,10 +558,7 @@ def scenario_from_tables(
             site.pop(column, None)
         else:
             site[column] = value
-    for name, example in (
-        ("pue", "air=colocation-air, liquid=1.1"),
-        ("design_pue", "air=1.5, liquid=hyperscale-liquid"),
-    ):
+    for name, example in (("pue", PUE_PAIRS_EXAMPLE), ("design_pue", DESIGN_PUE_PAIRS_EXAMPLE)):
         mapped = parse_mapping(f"site.{name}", row.get(name), example)
         if mapped is None:
             site.pop(name, None)

@@ -132,15 +132,28 @@ def band(name: str, low: Any, high: Any) -> str:
     return f"P10-P90 {cell(name, low)}-{cell(name, high)}{shown}"
 
 
+def input_label(name: str) -> str:
+    """The vocabulary label of ``name`` inside a sentence: ``Grid limit (MW)`` -> ``grid limit
+    (MW)``; a label that starts with an acronym keeps it (``GPU price (USD)``)."""
+    text = quantities.label(name)
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def widget_format(name: str) -> str:
+    """The printf format of a number widget from the vocabulary's format: ``,.2f`` -> ``%.2f``
+    (a widget has no thousands separator)."""
+    return "%" + quantities.vega_format(name).replace(",", "")
+
+
 def constraint_name(name: str) -> str:
     """A limit's internal name in plain English: ``deadline_days.gpt-moe`` -> ``the deadline
     of gpt-moe``, ``grid_limit_mw`` -> ``the grid limit``."""
     head, _, tail = name.partition(".")
     words = {
-        "grid_limit_mw": "the grid limit",
-        "budget_usd": "the budget",
+        "grid_limit_mw": f"the {quantities.label('grid_limit_mw', unit=False).lower()}",
+        "budget_usd": f"the {quantities.label('budget_usd', unit=False).lower()}",
         "max_racks": "the rack limit",
-        "deadline_days": "the deadline of {}",
+        "deadline_days": f"the {quantities.label('deadline_days', unit=False).lower()} of {{}}",
         "supply_gpus": "the supply of {}",
         "add_chip": "adding {}",
     }

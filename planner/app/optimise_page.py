@@ -20,12 +20,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner import quantities
 from planner.app import charts, compute, layout, share, sidebar
 from planner.app import formatting as fmt
 from planner.assumptions import PRICING_MODES, default_table
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
 from planner.optimization import OBJECTIVES
+from planner.reports.plan import objective_words
 
 FILE = "opt_file"
 OBJECTIVE = "opt_objective"
@@ -63,14 +65,6 @@ normalised_pricing = share.normalised_pricing
 
 #: Shown in an empty table cell (a default applies, or no limit).
 EMPTY = "-"
-OBJECTIVE_LABELS = {
-    "cost": "least cost (USD)",
-    "power": "least peak facility power (MW)",
-    "energy": "least energy (MWh)",
-    "emissions": "least emissions (tCO2)",
-    "gpus": "fewest GPUs",
-    "time": "fastest (longest run / its deadline)",
-}
 _WIDGETS = (FILE, OBJECTIVE, PRICING, MIXED)
 
 
@@ -155,6 +149,12 @@ def _defaults_caption() -> str:
     )
 
 
+def _with_unit(name: str) -> str:
+    """A table header with the unit even where the vocabulary's label leaves it out:
+    ``MFU (fraction)``, ``Annual PUE (ratio)``."""
+    return f"{quantities.label(name)} ({quantities.quantity(name).unit})"
+
+
 def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     text = st.column_config.TextColumn
     st.markdown("**Runs** (trained at the same time, each on its own cluster)")
@@ -166,21 +166,27 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         width="stretch",
         column_config={
-            "name": text("Run", help="A unique name"),
-            "flops": text("FLOPs", help="Total training compute, e.g. 2.15e25"),
-            "params_b": text("Parameters (billions)", help="e.g. 1800 for 1.8T"),
+            "name": text(quantities.label("run"), help="A unique name"),
+            "flops": text(
+                quantities.label("flops", short=True), help="Total training compute, e.g. 2.15e25"
+            ),
+            "params_b": text(
+                f"{quantities.label('params', unit=False)} (billions)", help="e.g. 1800 for 1.8T"
+            ),
             "active_params_b": text(
-                "Active parameters (billions)",
+                f"{quantities.label('active_params', unit=False)} (billions)",
                 help="Mixture of experts: parameters each token uses (empty: dense)",
             ),
             "tokens_t": text("Tokens (trillions)", help="e.g. 13 for 1.3e13 tokens"),
-            "deadline_days": text("Deadline (days)"),
-            "precision": st.column_config.SelectboxColumn("Precision", options=list(PRECISIONS)),
+            "deadline_days": text(quantities.label("deadline_days")),
+            "precision": st.column_config.SelectboxColumn(
+                quantities.label("precision"), options=list(PRECISIONS)
+            ),
             "mfu": text(
-                "MFU (fraction)",
+                _with_unit("mfu"),
                 help="One number in (0, 1], or chip=value pairs with an optional default=",
             ),
-            "goodput": text("Goodput (fraction)"),
+            "goodput": text(_with_unit("goodput")),
         },
     )
     st.markdown("**Candidate chips** (the optimiser picks among them)")
@@ -191,7 +197,9 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         num_rows="dynamic",
         hide_index=True,
         column_config={
-            "chip": st.column_config.SelectboxColumn("Chip", options=load_catalog().ids),
+            "chip": st.column_config.SelectboxColumn(
+                quantities.label("chip"), options=load_catalog().ids
+            ),
             "supply_gpus": text("Supply cap (GPUs)", help="Empty: no cap"),
             "price_usd_per_gpu": text("Price (USD per GPU)", help="Empty: the catalog's price"),
             "rent_usd_per_gpu_hour": text(
@@ -208,19 +216,21 @@ def _tables(bases: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         hide_index=True,
         width="stretch",
         column_config={
-            "grid_limit_mw": text("Grid limit (MW)", help="Peak facility power the grid supplies"),
+            "grid_limit_mw": text(
+                quantities.label("grid_limit_mw"), help="Peak facility power the grid supplies"
+            ),
             "pue": text(
-                "Annual PUE (ratio)",
+                _with_unit("pue"),
                 help="Energy, cost and CO2: a number in [1, 3], a facility profile, or "
                 "hall=value pairs",
             ),
             "design_pue": text(
-                "Design-day PUE (ratio)",
+                _with_unit("design_pue"),
                 help="The grid peak, at least the annual PUE: a number, a facility profile "
                 "(its design-day PUE) or hall=value pairs. Empty: the profile's, else derived "
                 "from the annual PUE",
             ),
-            "budget_usd": text("Budget (USD)", help="Empty: no budget; e.g. 1.5e9"),
+            "budget_usd": text(quantities.label("budget_usd"), help="Empty: no budget; e.g. 1.5e9"),
             "electricity_usd_per_mwh": text("Electricity (USD/MWh)"),
             "grid_gco2_per_kwh": text("Grid intensity (gCO2/kWh)"),
             "max_racks": text("Max racks (count)"),
@@ -308,7 +318,7 @@ def _metrics(result: dict[str, Any]) -> None:
             (
                 "Objective",
                 _objective_text(result["objective_value"], result["objective_unit"]),
-                OBJECTIVE_LABELS.get(result["objective"], result["objective"]),
+                objective_words(result["objective"]),
             ),
         ]
     )
@@ -498,7 +508,7 @@ def _sidebar() -> None:
             "Objective",
             list(OBJECTIVES),
             key=OBJECTIVE,
-            format_func=lambda o: OBJECTIVE_LABELS.get(o, o),
+            format_func=objective_words,
             help="Ties are broken by cost, then GPUs.",
         )
         st.selectbox(
@@ -590,7 +600,7 @@ def _render() -> None:
     st.header("The plan")
     timings = result["timings"]
     st.caption(
-        f"Objective: {OBJECTIVE_LABELS.get(result['objective'], result['objective'])}. "
+        f"Objective: {objective_words(result['objective'])}. "
         f"Status {result['status']}; solved by {result['solver']} in "
         f"{timings.get('total_s', 0.0):.2f} s ({timings.get('solver_calls', 0):.0f} solver calls). "
         f"Scenario: {solved['source']}."

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner import quantities
 from planner.app import charts, compute, layout, share, sidebar, state
 from planner.app import formatting as fmt
 from planner.assumptions import LEGACY_PRICING, PRICING_MODES
@@ -143,17 +144,21 @@ def _inputs() -> dict[str, Any]:
             "architecture is estimated.",
         )
         if st.session_state.get("srv_model") == state.SERVE_BY_PARAMS:
-            _text("srv_params_b", "Parameters (billions)", "Total parameters, 70 = 70B.")
+            _text(
+                "srv_params_b",
+                f"{quantities.label('params', unit=False)} (billions)",
+                "Total parameters, 70 = 70B.",
+            )
             _text(
                 "srv_active_params_b",
-                "Active parameters per token (billions)",
+                f"{quantities.label('active_params', unit=False)} per token (billions)",
                 "Mixture-of-experts: the parameters each token uses. Empty: dense.",
                 placeholder="= parameters (dense)",
             )
         st.selectbox("Precision", PRECISIONS, key="srv_precision", format_func=str.upper)
 
         st.subheader("Demand")
-        _text("srv_users", "Users (daily active)", "e.g. 1e8 or 100,000,000.")
+        _text("srv_users", quantities.label("users"), "e.g. 1e8 or 100,000,000.")
         _text("srv_queries_per_user_day", "Queries per user per day", "Prompts a user sends a day.")
         _text(
             "srv_input_tokens", "Input tokens per query", "Prompt incl. system prompt and history."
@@ -161,7 +166,7 @@ def _inputs() -> dict[str, Any]:
         _text("srv_output_tokens", "Output tokens per query", "Visible answer tokens.")
         _text(
             "srv_reasoning_multiplier",
-            "Reasoning multiplier",
+            quantities.label("reasoning_multiplier"),
             "Generated / visible tokens: 1 without test-time reasoning; a reasoning model "
             "generates its hidden chain of thought too (10-50x).",
         )
@@ -180,11 +185,13 @@ def _inputs() -> dict[str, Any]:
         st.subheader("Site")
         _text(
             "srv_grid_mw",
-            "Grid limit (MW)",
+            quantities.label("grid_mw"),
             "The site's grid connection: says whether the peak fits and how many users do.",
             placeholder="no limit",
         )
-        _text("srv_pue", "PUE", "Facility power / IT power, in [1, 3].")
+        _text(
+            "srv_pue", quantities.label("pue", short=True), "Facility power / IT power, in [1, 3]."
+        )
         with st.expander("Money and carbon"):
             chosen = st.session_state.get("srv_pricing")
             if chosen in LEGACY_PRICING:  # a former name (a saved link): its new one
@@ -198,7 +205,7 @@ def _inputs() -> dict[str, Any]:
             )
             _text(
                 "srv_price_usd_per_gpu",
-                "Server price per GPU (USD)",
+                quantities.label("price_usd_per_gpu"),
                 "System price / its GPUs. Empty: data/chip_economics.csv (estimates marked).",
                 placeholder="data/chip_economics.csv",
             )

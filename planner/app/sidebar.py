@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from planner import quantities
 from planner.app import compute, share, state
 from planner.app import formatting as fmt
 from planner.assumptions import PRICING_MODES
@@ -30,8 +31,14 @@ LINK_INPUTS = "_link_inputs"
 #: Percent sliders of the fractions: widget key -> input key.
 PERCENT_WIDGETS = {"mfu_pct": "mfu", "goodput_pct": "goodput"}
 
-_WORK_LABELS = {"params": "parameters x tokens", "flops": "total FLOPs"}
-_GIVEN_LABELS = {"days": "a deadline (days)", "gpus": "a GPU count"}
+_WORK_LABELS = {
+    "params": f"{quantities.quantity('params').unit} x tokens",
+    "flops": f"total {quantities.label('flops', short=True)}",
+}
+_GIVEN_LABELS = {
+    "days": f"a {fmt.input_label('deadline_days')}",
+    "gpus": f"a number of {quantities.label('gpus')}",
+}
 _PRICING_LABELS = {
     "amortized": "amortized: hardware over its service life + electricity",
     "rent": "rent: cloud GPU-hours",
@@ -224,15 +231,15 @@ def draw() -> dict[str, Any]:
         if st.session_state.get("work") == "flops":
             _number(
                 "flops",
-                "Training compute (FLOPs)",
+                quantities.label("flops"),
                 step=1e23,
-                format="%.4e",
+                format=fmt.widget_format("flops"),
                 help="Total training FLOPs, e.g. 2.15e25.",
             )
         else:
             _number(
                 "params_b",
-                "Parameters (billions)",
+                f"{quantities.label('params', unit=False)} (billions)",
                 step=1.0,
                 format="%.6g",
                 value=None,
@@ -240,7 +247,7 @@ def draw() -> dict[str, Any]:
             )
             _number(
                 "active_params_b",
-                "Active parameters per token (billions)",
+                f"{quantities.label('active_params', unit=False)} per token (billions)",
                 step=1.0,
                 format="%.6g",
                 value=None,
@@ -280,7 +287,7 @@ def draw() -> dict[str, Any]:
             "prediction. Untick to set the MFU yourself; a preset's stated MFU unticks it.",
         )
         st.slider(
-            "MFU (model FLOPs utilisation, %)",
+            f"{quantities.label('mfu')} (model FLOPs utilisation, %)",
             state.MIN_PERCENT,
             100.0,
             key="mfu_pct",
@@ -293,7 +300,7 @@ def draw() -> dict[str, Any]:
             "(used when 'MFU from the run model' is off).",
         )
         st.slider(
-            "Goodput (useful share of wall-clock time, %)",
+            f"{quantities.label('goodput')} (useful share of wall-clock time, %)",
             state.MIN_PERCENT,
             100.0,
             key="goodput_pct",
@@ -315,9 +322,21 @@ def draw() -> dict[str, Any]:
         )
         if st.session_state.get("given") == "gpus":
             low, high = state.LIMITS["gpus"]
-            st.number_input("GPUs", key="gpus", step=8, min_value=int(low), max_value=int(high))
+            st.number_input(
+                quantities.label("gpus"),
+                key="gpus",
+                step=8,
+                min_value=int(low),
+                max_value=int(high),
+            )
         else:
-            _number("days", "Deadline (days)", step=1.0, format="%.4g", value=None)
+            _number(
+                "days",
+                quantities.label("deadline_days"),
+                step=1.0,
+                format=fmt.widget_format("deadline_days"),
+                value=None,
+            )
 
         st.subheader("Facility")
         st.selectbox(
@@ -330,9 +349,9 @@ def draw() -> dict[str, Any]:
         )
         _number(
             "pue",
-            "Annual PUE (facility / IT power: energy, cost, CO2)",
+            f"{quantities.label('pue')} (facility / IT power: energy, cost, CO2)",
             step=0.01,
-            format="%.3f",
+            format=fmt.widget_format("pue"),
             value=None,
             on_change=_on_pue_change,
             help="The year's average facility power / IT power: what the meter bills.",
@@ -340,9 +359,9 @@ def draw() -> dict[str, Any]:
         annual = st.session_state.get("pue")
         _number(
             "design_pue",
-            "Design-day PUE (the grid peak)",
+            f"{quantities.label('design_pue')} (the grid peak)",
             step=0.01,
-            format="%.3f",
+            format=fmt.widget_format("design_pue"),
             value=None,
             placeholder=(
                 "derived" if annual is None else f"derived: {float(design_day_pue(annual)):.3f}"
@@ -354,9 +373,9 @@ def draw() -> dict[str, Any]:
         )
         _number(
             "grid_mw",
-            "Grid limit (MW)",
+            quantities.label("grid_mw"),
             step=1.0,
-            format="%.4g",
+            format=fmt.widget_format("grid_mw"),
             value=None,
             placeholder="no limit",
             help="Peak power the grid connection can supply, MW. Empty: no limit.",
@@ -383,9 +402,10 @@ def draw() -> dict[str, Any]:
         )
         _number(
             "price_usd_per_gpu",
-            "GPU price (USD per GPU, with its server share)",
+            f"{quantities.label('price_usd_per_gpu', unit=False)} "
+            f"({quantities.label('price_usd_per_gpu', short=True)}, with its server share)",
             step=1000.0,
-            format="%.0f",
+            format=fmt.widget_format("price_usd_per_gpu"),
             value=None,
             placeholder="default: data/chip_economics.csv",
             help="Server price per GPU (system price / its GPUs). Empty: the sourced price "

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from planner import quantities
+from planner.app.formatting import input_label
 from planner.assumptions import (
     GRID_INTENSITY_RANGE,
     LEGACY_PRICING,
@@ -124,20 +126,20 @@ LABELS = {
     "params_b": "parameters (billions)",
     "active_params_b": "active parameters (billions)",
     "tokens_t": "tokens (trillions)",
-    "flops": "training compute (FLOPs)",
+    "flops": input_label("flops"),
     "chip": "accelerator",
     "precision": "precision",
     "mfu_model": "MFU from the run model",
     "mfu": "MFU",
     "goodput": "goodput",
-    "pue": "annual PUE",
-    "design_pue": "design-day PUE",
+    "pue": input_label("pue"),
+    "design_pue": input_label("design_pue"),
     "given": "sized for",
-    "days": "deadline (days)",
-    "gpus": "GPUs",
-    "grid_mw": "grid limit (MW)",
+    "days": input_label("deadline_days"),
+    "gpus": input_label("gpus"),
+    "grid_mw": input_label("grid_mw"),
     "pricing": "pricing",
-    "price_usd_per_gpu": "GPU price (USD)",
+    "price_usd_per_gpu": input_label("price_usd_per_gpu"),
     "rent_usd_per_gpu_hour": "rent (USD per GPU-hour)",
     "electricity_usd_per_mwh": "electricity (USD/MWh)",
     "grid_gco2_per_kwh": "grid intensity (gCO2/kWh)",
@@ -152,12 +154,13 @@ _FLOAT_FORMAT = "{:.6g}"
 _REQUIRED = {
     "params_b": "a number of parameters in billions > 0",
     "tokens_t": "a number of tokens in trillions > 0",
-    "flops": "a number of FLOPs > 0",
-    "pue": "a PUE in [1, 3]",
-    "days": "a deadline in days > 0",
-    "gpus": "a number of GPUs > 0",
-    "mfu": "an MFU in (0, 100] %",
-    "goodput": "a goodput in (0, 100] %",
+    "flops": f"a number of {quantities.label('flops', short=True)} > 0",
+    "pue": f"a {quantities.label('pue', short=True)} in [1, 3]",
+    "days": f"a {quantities.label('deadline_days', short=True)} in "
+    f"{quantities.quantity('deadline_days').unit} > 0",
+    "gpus": f"a number of {quantities.label('gpus')} > 0",
+    "mfu": f"an {quantities.label('mfu', short=True)} in (0, 100] %",
+    "goodput": f"a {quantities.label('goodput', short=True)} in (0, 100] %",
     "electricity_usd_per_mwh": "an electricity price in USD/MWh >= 0",
     "grid_gco2_per_kwh": "a grid intensity in gCO2/kWh >= 0",
     "network_overhead": "a network overhead fraction in [0, 1]",
@@ -551,18 +554,22 @@ SERVE_PRICING = PRICING_MODES
 #: ``input key -> (core keyword, label, scale)`` of every numeric serve input, in sidebar
 #: order. The core value is the parsed text x scale (billions of parameters, milliseconds).
 SERVE_NUMBERS: dict[str, tuple[str, str, float]] = {
-    "srv_params_b": ("params", "parameters (billions)", PARAMS_PER_B),
-    "srv_active_params_b": ("active_params", "active parameters (billions)", PARAMS_PER_B),
-    "srv_users": ("users", "users (daily active)", 1.0),
+    "srv_params_b": ("params", f"{quantities.quantity('params').unit} (billions)", PARAMS_PER_B),
+    "srv_active_params_b": (
+        "active_params",
+        f"{quantities.label('active_params', unit=False).lower()} (billions)",
+        PARAMS_PER_B,
+    ),
+    "srv_users": ("users", input_label("users"), 1.0),
     "srv_queries_per_user_day": ("queries_per_user_day", "queries per user per day", 1.0),
     "srv_input_tokens": ("input_tokens", "input tokens per query", 1.0),
     "srv_output_tokens": ("output_tokens", "output tokens per query", 1.0),
-    "srv_reasoning_multiplier": ("reasoning_multiplier", "reasoning multiplier", 1.0),
+    "srv_reasoning_multiplier": ("reasoning_multiplier", input_label("reasoning_multiplier"), 1.0),
     "srv_peak_to_average": ("peak_to_average", "peak-to-average demand", 1.0),
     "srv_ttft_target_s": ("ttft_target_s", "time to first token target (s)", 1.0),
     "srv_tpot_target_ms": ("tpot_target_s", "time per output token target (ms)", 1e-3),
     "srv_pue": ("pue", "PUE", 1.0),
-    "srv_price_usd_per_gpu": ("price_usd_per_gpu", "GPU price (USD)", 1.0),
+    "srv_price_usd_per_gpu": ("price_usd_per_gpu", input_label("price_usd_per_gpu"), 1.0),
     "srv_rent_usd_per_gpu_hour": ("rent_usd_per_gpu_hour", "rent (USD per GPU-hour)", 1.0),
     "srv_electricity_usd_per_mwh": (
         "electricity_usd_per_mwh",
@@ -688,7 +695,7 @@ def serve_number(key: str, raw: Any) -> float | None:
     InputError
         Naming the input's label: empty when required, or not a number.
     """
-    label = SERVE_NUMBERS[key][1] if key in SERVE_NUMBERS else "grid limit (MW)"
+    label = SERVE_NUMBERS[key][1] if key in SERVE_NUMBERS else input_label("grid_mw")
     scale = SERVE_NUMBERS[key][2] if key in SERVE_NUMBERS else 1.0
     if raw is None or str(raw).strip() == "":
         if key in SERVE_OPTIONAL:
@@ -733,7 +740,7 @@ def serve_grid_mw(inputs: Mapping[str, Any]) -> float | None:
     raw = inputs.get(SERVE_GRID)
     value = serve_number(SERVE_GRID, raw)
     if value is not None:
-        check_range("grid limit (MW)", value, *LIMITS["grid_mw"])
+        check_range(input_label("grid_mw"), value, *LIMITS["grid_mw"])
     return value
 
 

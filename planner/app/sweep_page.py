@@ -128,7 +128,7 @@ def _histogram(frame: pd.DataFrame, output: str) -> alt.Chart:
                 "low:Q", bin="binned", title=_label(output), axis=alt.Axis(format=_fmt(output))
             ),
             x2="high:Q",
-            y=alt.Y("scenarios:Q", title="scenarios"),
+            y=alt.Y("scenarios:Q", title=quantities.label("scenarios", short=True)),
         )
     )
 
@@ -153,7 +153,7 @@ def _binding_chart(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("limit:N", sort="-x", title="limit"),
+            y=alt.Y("limit:N", sort="-x", title=quantities.label("limit", short=True)),
             x=alt.X(
                 "share:Q",
                 title=quantities.label("binding_share"),

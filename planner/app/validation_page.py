@@ -19,22 +19,25 @@ import pandas as pd
 import streamlit as st
 
 from planner import quantities
+from planner.app import formatting as fmt
 from planner.serving_validation import validate_serving
 from planner.utilisation import WITHIN, validate_runs
 
-#: Columns of the runs table, in order, with their headers.
+_UTILISATION = quantities.label("observed_utilisation", short=True)
+#: Columns of the runs table, in order, with their headers (the vocabulary's short labels).
 RUN_COLUMNS = {
-    "id": "run",
-    "chip": "chip",
-    "precision": "precision",
-    "gpus": "GPUs",
-    "published": "published",
+    "id": quantities.label("run", short=True),
+    "chip": quantities.label("chip", short=True),
+    "precision": quantities.label("precision", short=True),
+    "gpus": quantities.label("gpus", short=True),
+    "published": quantities.label("published", short=True),
     "published_unit": "unit",
-    "observed_utilisation": "MFU x goodput (published)",
-    "utilisation_loo": "MFU x goodput (leave-one-out)",
-    "error_in_sample": "in-sample error",
-    "error_loo": "leave-one-out error",
-    "error_lofo": "leave-family-out error",
+    "observed_utilisation": f"{_UTILISATION} (published)",
+    "utilisation_loo": f"{_UTILISATION} (leave-one-out)",
+    **{
+        name: f"{quantities.label(name, short=True)} error"
+        for name in ("error_in_sample", "error_loo", "error_lofo")
+    },
     "source": "source",
 }
 
@@ -54,25 +57,22 @@ def serving_validation() -> pd.DataFrame:
 
 def _error_chart(runs: pd.DataFrame) -> alt.LayerChart:
     """Signed leave-one-out error per run, with the +-30% band."""
-    data = runs[["id", "chip", "error_loo", "published_unit"]].rename(
-        columns={"error_loo": "leave-one-out error"}
-    )
+    loo = RUN_COLUMNS["error_loo"]
+    data = runs[["id", "chip", "error_loo", "published_unit"]].rename(columns={"error_loo": loo})
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("id:N", sort="-y", title="published run"),
             y=alt.Y(
-                "leave-one-out error:Q",
+                f"{loo}:Q",
                 axis=alt.Axis(format=quantities.vega_format("relative_difference")),
-                title="leave-one-out error (predicted / published - 1)",
+                title=f"{loo} (predicted / published - 1)",
             ),
             tooltip=[
-                alt.Tooltip("id:N", title="run"),
-                alt.Tooltip("chip:N", title="chip"),
-                alt.Tooltip(
-                    "leave-one-out error:Q", format=quantities.vega_format("relative_difference")
-                ),
+                alt.Tooltip("id:N", title=RUN_COLUMNS["id"]),
+                alt.Tooltip("chip:N", title=RUN_COLUMNS["chip"]),
+                alt.Tooltip(f"{loo}:Q", format=quantities.vega_format("relative_difference")),
                 alt.Tooltip("published_unit:N", title="published as"),
             ],
         )
@@ -155,13 +155,14 @@ def render() -> None:
         hide_index=True,
         column_config={
             **RUN_COLUMNS,
-            "gpus": pct("GPUs", format="%d"),
-            "published": pct("published", format="localized"),
-            "observed_utilisation": pct("MFU x goodput (published)", format="%.3f"),
-            "utilisation_loo": pct("MFU x goodput (leave-one-out)", format="%.3f"),
-            "error_in_sample": pct("in-sample error", format="percent"),
-            "error_loo": pct("leave-one-out error", format="percent"),
-            "error_lofo": pct("leave-family-out error", format="percent"),
+            "gpus": pct(RUN_COLUMNS["gpus"], format=fmt.widget_format("gpus")),
+            "published": pct(RUN_COLUMNS["published"], format=fmt.widget_format("published")),
+            "observed_utilisation": pct(RUN_COLUMNS["observed_utilisation"], format="%.3f"),
+            "utilisation_loo": pct(RUN_COLUMNS["utilisation_loo"], format="%.3f"),
+            **{
+                name: pct(RUN_COLUMNS[name], format="percent")
+                for name in ("error_in_sample", "error_loo", "error_lofo")
+            },
         },
     )
     st.caption(

@@ -384,21 +384,25 @@ def _print_run_costs(table) -> None:
         title="Published training runs costed at their own date (predicted: nothing is fitted "
         "to the published costs; prices from data/chip_prices_dated.csv)"
     )
-    for col in (
+    columns = (
         "run",
         "chip",
-        "start",
-        "price observed",
-        "USD per GPU",
-        quantities.label("amortized_cost_usd", short=True),
-        quantities.label("published", short=True),
-        "difference",
-        "undated price",
-        quantities.label("rental_cost_usd", short=True),
-        "published cloud",
-        "difference",
-    ):
-        t.add_column(col, justify="left" if col in ("run", "chip") else "right")
+        "run_start",
+        "price_date",
+        "price_usd_per_gpu",
+        "amortized_cost_usd",
+        "published",
+        "relative_difference",
+        "undated_amortized_error",
+        "rental_cost_usd",
+        "published_cloud_usd",
+        "relative_difference",
+    )
+    for name in columns:
+        t.add_column(
+            quantities.label(name, short=True),
+            justify="left" if name in ("run", "chip") else "right",
+        )
     diff = "relative_difference"
     for _, r in table.iterrows():
         t.add_row(

@@ -110,8 +110,8 @@ def _reference_scale(
     return ref if math.isfinite(ref) and ref > 0 else 1.0
 
 
-def _whole_array(needed: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """:func:`_whole_systems` for an array."""
+def _whole_array(needed: np.ndarray, scale: float | np.ndarray = 1.0) -> np.ndarray:
+    """:func:`_whole_systems` for an array (``scale`` one number or one per element)."""
     return np.maximum(1.0, np.ceil(np.asarray(needed, dtype=float) / scale * (1 - 1e-12)))
 
 

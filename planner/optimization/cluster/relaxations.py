@@ -100,9 +100,9 @@ def _relaxations(m: ClusterModel, solver: str, clock: _Clock) -> pd.DataFrame:
     if out.has_solution:
         # both pieces of advice work as written: the grid to ask for (rounded up) and the
         # MW to add to the current grid (rounded up), each at least one step
-        raw = out.elastic.get("grid", 0.0)
+        grid_raw = out.elastic.get("grid", 0.0)
         needed: float | None = max(
-            ceil_at(m.grid_limit_mw + raw, GRID_DECIMALS), m.grid_limit_mw + grid_step
+            ceil_at(m.grid_limit_mw + grid_raw, GRID_DECIMALS), m.grid_limit_mw + grid_step
         )
         assert needed is not None
         extra = max(ceil_at(needed - m.grid_limit_mw, GRID_DECIMALS), grid_step)

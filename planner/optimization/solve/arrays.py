@@ -124,16 +124,14 @@ def highs_solve(
     elapsed = time.perf_counter() - began
     objective = float(cost @ x) if x is not None else None
     ms = highspy.HighsModelStatus
-    done = {"solver": "highs", "solve_s": elapsed}
+    done = SolveResult("no_solution", solver="highs", solve_s=elapsed)
     if status == ms.kOptimal and x is not None:
-        return SolveResult("optimal", objective, gap, x=x, **done)
+        return replace(done, status="optimal", objective=objective, mip_gap=gap, x=x)
     if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
-        return SolveResult("infeasible", **done)
+        return replace(done, status="infeasible")
     if x is not None and status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
-        return SolveResult("time_limit", objective, gap, x=x, **done)
-    return SolveResult(
-        "no_solution", detail=f"solver status {h.modelStatusToString(status)}", **done
-    )
+        return replace(done, status="time_limit", objective=objective, mip_gap=gap, x=x)
+    return replace(done, detail=f"solver status {h.modelStatusToString(status)}")
 
 
 def cbc_solve(

@@ -375,7 +375,9 @@ def test_comparison_shows_every_candidate_chip_alone(my_site) -> None:
     chips = set(plan.comparison.index.get_level_values("chip"))
     assert chips == set(my_site.candidate_ids())
     h100 = plan.comparison.loc[("frontier", "h100")]
-    ref = size_training(my_site.runs[0].training_run(), "h100", days=90, pue=1.2, mfu=0.4)
+    ref = size_training(
+        my_site.runs[0].training_run(), "h100", days=90, pue=1.2, mfu=0.4, goodput=0.9
+    )
     assert h100["gpus"] == ref.gpus and h100["facility_power_mw"] == pytest.approx(
         ref.facility_power_mw
     )

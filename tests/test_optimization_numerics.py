@@ -260,7 +260,9 @@ def test_time_with_mixed_chips_is_optimal_and_meets_every_scaled_deadline(solver
     assert plan.totals["grid_power_mw"] <= s.site.grid_limit_mw * (1 + 1e-9)
     assert plan.totals["cost_usd"] <= s.budget_usd * (1 + 1e-9)
     for run in s.runs:  # every deadline met
-        assert plan.runs.xs(run.name, level="run")["days"].max() <= run.deadline_days
+        assert plan.runs.xs(run.name, level="run")["days"].max() <= run.deadline_days * (
+            1 + 1e-9
+        )  # solver feasibility tolerance
     assert any("within 1.0%" in n for n in plan.notes)
 
 

@@ -24,7 +24,7 @@ _COLUMNS = [
     ("tdp_w", "TDP W"),
     ("gpus_per_system", quantities.label("gpus_per_system", short=True)),
     ("system_power_kw", "system kW"),
-    ("price_usd_per_gpu", "USD/GPU"),
+    ("price_usd_per_gpu", quantities.label("price_usd_per_gpu", short=True)),
     ("rent_usd_per_gpu_hour", "USD/GPU-h"),
 ]
 

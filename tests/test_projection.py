@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
+from planner import quantities
 from planner.cli import main
 from planner.errors import CatalogError, InputError, PlannerError
 from planner.projection import (
@@ -1123,11 +1124,13 @@ def test_issue10_national_page_shows_peak_beside_average_with_the_two_pues():
     assert not at.exception, [e.value for e in at.exception]
     peak = next(m for m in at.metric if m.label == "AI grid peak 2030")
     # IEA 2025 base, world 2030: 93.9 GW at the design day vs 46.5 GW average (core values)
-    assert peak.value == "93.92 GW"
-    assert "average 46.51 GW" in peak.help and "design-day PUE 1.30" in peak.help
-    table = next(df.value for df in at.dataframe if "AI, grid peak (GW)" in df.value)
-    world = table[(table["Country or region"] == "World") & (table["Year"] == "2030")].iloc[0]
-    assert world["AI, average (GW)"] == "46.51" and world["PUE (design day)"] == "1.30"
+    assert peak.value == "93.9 GW"  # the vocabulary formats GW with one decimal
+    assert "average 46.5 GW" in peak.help and "design-day PUE 1.3" in peak.help
+    label = quantities.label  # headers are the vocabulary's
+    table = next(df.value for df in at.dataframe if label("ai_peak_gw") in df.value)
+    row = (table[label("country")] == "World") & (table[label("year")].astype(str) == "2030")
+    world = table[row].iloc[0]
+    assert world[label("ai_gw")] == "46.5" and world[label("design_pue")] == "1.3"
     captions = "\n".join(c.value for c in at.caption)
     assert "DESIGN DAY" in captions and "ANNUAL PUE" in captions
     assert "1 + (PUE - 1) x 1.5 (design_pue_overhead_ratio" in captions

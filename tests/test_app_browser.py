@@ -269,7 +269,7 @@ def assert_no_traceback(page: object, where: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.timeout(900)
-def test_doubling_the_deadline_in_a_real_browser_halves_the_gpus(app_url: str) -> None:
+def test_doubling_the_deadline_in_a_real_browser_about_halves_the_gpus(app_url: str) -> None:
     executable, sync_api = _browser_or_skip()
 
     with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
@@ -315,7 +315,9 @@ def test_doubling_the_deadline_in_a_real_browser_halves_the_gpus(app_url: str) -
             after = page.evaluate(METRICS_JS)
             gpus_after = _count(after["GPUs"])
             # twice the time, half the GPUs (up to the rounding to whole 8-GPU servers)
-            assert gpus_after == pytest.approx(gpus_before / 2, rel=0.01)
+            # about half, and never more: a smaller cluster fails less often (goodput(N)),
+            # so doubling the deadline needs a little less than half the GPUs
+            assert gpus_before / 2 * 0.97 <= gpus_after <= gpus_before / 2 + 8
             assert _count(after["Peak facility power"]) < _count(before["Peak facility power"])
             page.wait_for_function(
                 "() => window.location.search.includes('days=180')", timeout=PAGE_TIMEOUT_MS

@@ -27,6 +27,7 @@ __all__ = [
     "PUE_ROLES",
     "Quantity",
     "all_quantities",
+    "auto_format",
     "format_value",
     "header",
     "json_value",
@@ -166,13 +167,15 @@ def format_number(value: float, spec: str) -> str:
     A fixed-point spec that rounds a small non-zero value to ``0`` (a 0.01-day deadline with
     ``,.1f``) falls back to three significant digits.
     """
-    text = format(value, spec) if spec else _auto(value)
+    text = format(value, spec) if spec else auto_format(value)
     if value != 0 and spec and spec[-1] in "f%" and not any(c in "123456789" for c in text):
         text = f"{value * 100:.3g}%" if spec[-1] == "%" else f"{value:.3g}"
     return text
 
 
-def _auto(value: float) -> str:
+def auto_format(value: float) -> str:
+    """A readable default for a number with no format: thousands separators for large
+    values, 3-4 significant digits."""
     a = abs(value)
     if value == int(value) and a < 1e15:
         return f"{value:,.0f}"

@@ -37,6 +37,11 @@ from planner.catalog import load_catalog
 from planner.data_errors import dump_toml, parse_toml, read_toml
 from planner.errors import InputError
 from planner.optimization import build_model, pareto, solve
+
+# The cost-vs-days sweep's deadlines and objective are the core's (the page picks none).
+from planner.optimization.sweep import PARETO_FACTORS as PARETO_FACTORS
+from planner.optimization.sweep import PARETO_OBJECTIVE as PARETO_OBJECTIVE
+from planner.optimization.sweep import pareto_days_values as pareto_days_values
 from planner.presets import compare_to_published
 from planner.projection import project
 from planner.projection_scenarios import Scenario as ProjectionScenario
@@ -252,10 +257,6 @@ CELL_LIMITS: dict[str, tuple[float, float]] = {
     "max_racks": (1.0, 1_000_000.0),
 }
 _WHOLE_COLUMNS = ("supply_gpus", "max_racks")
-#: Deadlines of the cost-vs-days sweep, as multiples of the scenario's longest deadline.
-PARETO_FACTORS = (1 / 3, 0.5, 2 / 3, 5 / 6, 1.0, 4 / 3, 5 / 3, 2.0)
-#: Objective of the Pareto sweep: the chart is least cost against the deadline.
-PARETO_OBJECTIVE = "cost"
 
 
 def scenario_names() -> list[str]:
@@ -628,41 +629,6 @@ def plan(key: str, source: str) -> dict[str, Any]:
         "comparison": _frame(result.comparison),
         "relaxations": _frame(result.relaxations),
     }
-
-
-def pareto_days_values(
-    longest_deadline_days: float,
-    shortest_deadline_days: float | None = None,
-    relaxations: pd.DataFrame | None = None,
-) -> tuple[float, ...]:
-    """Deadlines of the sweep: :data:`PARETO_FACTORS` x the longest deadline, whole days.
-
-    Clamped to the core's limits (the other runs' deadlines scale in proportion, so the
-    shortest stays >= ``sizing.MIN_DAYS`` and the longest <= ``sizing.MAX_DAYS``). For an
-    infeasible scenario the sweep also spans the longer deadlines its relaxations say work,
-    so the chart shows where plans begin.
-    """
-    longest = float(longest_deadline_days)
-    shortest = float(shortest_deadline_days or longest)
-    low = max(1.0, MIN_DAYS * longest / shortest)
-    bases = [longest]
-    if relaxations is not None and not relaxations.empty and "relax" in relaxations:
-        for r in relaxations.to_dict(orient="records"):
-            needed, current = r.get("needed"), r.get("current")
-            if (
-                str(r["relax"]).startswith("deadline_days.")
-                and r.get("works")
-                and not _missing(needed)
-                and not _missing(current)
-                and float(current) > 0
-            ):
-                bases.append(longest * float(needed) / float(current))
-    values = {
-        min(max(low, float(round(base * f))), MAX_DAYS) for base in bases for f in PARETO_FACTORS
-    }
-    values.add(min(max(low, longest), MAX_DAYS))
-    values |= {min(max(low, float(math.ceil(b))), MAX_DAYS) for b in bases[1:]}
-    return tuple(sorted(values))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from planner.quantities import auto_format as auto_format
 from planner.quantities import format_number
 
 MISSING = "n/a"
@@ -16,20 +17,6 @@ def is_missing(value: Any) -> bool:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def auto_format(value: float) -> str:
-    """A readable default: thousands separators for large values, 3-4 significant digits."""
-    a = abs(value)
-    if value == int(value) and a < 1e15:
-        return f"{value:,.0f}"
-    if a >= 1e15 or (0 < a < 1e-3):
-        return f"{value:.3e}"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
 
 
 def fmt_value(value: Any, fmt: str = "") -> str:

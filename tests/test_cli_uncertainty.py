@@ -179,12 +179,6 @@ def test_no_mfu_given_draws_the_run_models_error_and_widens_the_band(capsys) -> 
     assert gpus["p90"] > 1.3 * gpus["p10"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: size_uncertainty re-sources goodput when it draws the run model's error, "
-    "so goodput(N) of the failure model (and its hot spares) is dropped and the band's P50 "
-    "sits about 7% above the answer",
-)
 def test_with_model_error_the_median_is_the_answer(capsys) -> None:
     code, out, err = run_cli(capsys, "size", *DEADLINE, "--uncertainty", "--json")
     assert code == 0, err

@@ -164,15 +164,9 @@ def size_uncertainty(
         from planner.utilisation import cross_validated_band
 
         chip = load_catalog().get(req.accelerator)
-        modelled = with_run_model(
-            a.with_(
-                "uncertainty draw",
-                goodput=np.broadcast_to(np.asarray(a.goodput, dtype=float), n).copy(),
-            ),
-            run,
-            chip,
-            gpus,
-        )
+        # the assumptions as they are: re-sourcing goodput here would switch off the failure
+        # model's goodput(N) (and its hot spares) and move the whole band
+        modelled = with_run_model(a, run, chip, gpus)
         mfu = np.asarray(modelled.mfu, dtype=float)
         band = cross_validated_band()
         cap = float(np.min(1.0 / mfu))

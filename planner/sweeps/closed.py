@@ -86,33 +86,44 @@ def _evaluate_group(spec: SweepSpec, frame: pd.DataFrame, fixed: Mapping[str, An
     return out
 
 
-def _sizing(
-    base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int
-) -> pd.DataFrame:
-    from planner.sizing import size_training
+def with_work(req: Any, work: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """``(run, gpus, days)`` of a sizing request with drawn work inputs (``flops``,
+    ``params``, ``active_params``, ``tokens``, ``gpus``, ``days``; arrays) put in place.
+
+    Drawn FLOPs replace the run's size; drawn parameters or tokens replace its FLOPs; drawn
+    GPUs make days the answer and drawn days make GPUs the answer.
+    """
     from planner.workloads import TrainingRun
 
-    req = bases.sizing_request(base, **fixed)
-    work = {k: arrays.pop(k) for k in list(arrays) if k in bases.SIZING_WORK}
-    run = req.run
-    fields = {
-        "flops": run.flops,
-        "params": run.params,
-        "active_params": run.active_params,
-        "tokens": run.tokens,
-    }
-    if "flops" in work:
-        fields = {"flops": None, "params": None, "active_params": None, "tokens": None}
-    elif any(k in work for k in ("params", "active_params", "tokens")):
-        fields["flops"] = None
-    fields.update({k: v for k, v in work.items() if k in fields})
-    run = TrainingRun(**fields, name=run.name)
-    gpus: Any = req.gpus
-    days: Any = req.days
+    run, gpus, days = req.run, req.gpus, req.days
+    if any(k in work for k in ("flops", "params", "active_params", "tokens")):
+        fields = {
+            "flops": run.flops,
+            "params": run.params,
+            "active_params": run.active_params,
+            "tokens": run.tokens,
+        }
+        if "flops" in work:
+            fields = dict.fromkeys(fields)
+        else:
+            fields["flops"] = None
+        fields.update({k: v for k, v in work.items() if k in fields})
+        run = TrainingRun(**fields, name=run.name)
     if "gpus" in work:
         gpus, days = work["gpus"], None
     if "days" in work:
         gpus, days = None, work["days"]
+    return run, gpus, days
+
+
+def _sizing(
+    base: Mapping[str, Any], arrays: dict[str, np.ndarray], fixed: Mapping[str, Any], n: int
+) -> pd.DataFrame:
+    from planner.sizing import size_training
+
+    req = bases.sizing_request(base, **fixed)
+    work = {k: arrays.pop(k) for k in list(arrays) if k in bases.SIZING_WORK}
+    run, gpus, days = with_work(req, work)
     a = req.assumptions.with_("sweep input", **arrays) if arrays else req.assumptions
     result = size_training(run, req.accelerator, gpus=gpus, days=days, assumptions=a)
     frame = result_frame(result, n, skip=("power_chain", "assumptions"))

@@ -136,28 +136,7 @@ def size_uncertainty(
         else req.assumptions
     )
     work = {k: v for k, v in draws.items() if k in closed.bases.SIZING_WORK}
-    run = req.run
-    if work:
-        from planner.workloads import TrainingRun
-
-        fields = {
-            "flops": run.flops,
-            "params": run.params,
-            "active_params": run.active_params,
-            "tokens": run.tokens,
-        }
-        if "flops" in work:
-            fields = dict.fromkeys(fields)
-        elif any(k in work for k in ("params", "active_params", "tokens")):
-            fields["flops"] = None
-        fields.update({k: v for k, v in work.items() if k in fields})
-        run = TrainingRun(**fields, name=run.name)
-    gpus: Any = req.gpus
-    days: Any = req.days
-    if "gpus" in work:
-        gpus, days = work["gpus"], None
-    if "days" in work:
-        gpus, days = None, work["days"]
+    run, gpus, days = closed.with_work(req, work)
     error_info = None
     if model_error and a.mfu_from_run_model:
         from planner.catalog import load_catalog

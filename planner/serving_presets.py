@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from planner._paths import data_dir
-from planner.assumptions import ECONOMICS_FIELDS
 from planner.catalog import Catalog
 from planner.data_errors import read_toml
 from planner.errors import CatalogError, InputError
@@ -29,6 +28,7 @@ from planner.serving import (
     ServingResult,
     serve,
 )
+from planner.serving.assumptions import SIZING_INPUTS
 
 #: Inputs a preset (or the CLI) may give besides the assumptions.
 SERVICE_FIELDS = (
@@ -43,20 +43,7 @@ SERVICE_FIELDS = (
     "batch_size",
     "gpus_per_replica",
 )
-_SIZING_FIELDS = (
-    "precision",
-    "pue",
-    "design_pue",
-    "network_overhead",
-    "avg_load_fraction",
-    "avg_power_per_gpu_w",
-    "electricity_usd_per_mwh",
-    "grid_gco2_per_kwh",
-    "pricing",
-    "price_usd_per_gpu",
-    "rent_usd_per_gpu_hour",
-    *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
-)
+_SIZING_FIELDS = SIZING_INPUTS
 #: Production-fleet inputs (planner.serving.production; defaults in serving_assumptions.csv).
 PRODUCTION_INPUTS = (
     "target_utilisation",

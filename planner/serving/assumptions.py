@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner._paths import data_dir
-from planner.assumptions import SizingAssumptions
+from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions
 from planner.errors import CatalogError, InputError
 from planner.serving.base import RANGES
 from planner.validation import check_fraction, check_range
@@ -54,6 +54,22 @@ _SERVING_FIELDS = (
     "peak_to_average",
     "reasoning_multiplier",
     "tp_sync_s_per_layer",
+)
+#: The sizing assumptions a service takes (its power chain, prices and economics): the
+#: inputs a preset may give and the rows the serving assumption listing shows.
+SIZING_INPUTS = (
+    "precision",
+    "pue",
+    "design_pue",
+    "network_overhead",
+    "avg_load_fraction",
+    "avg_power_per_gpu_w",
+    "electricity_usd_per_mwh",
+    "grid_gco2_per_kwh",
+    "pricing",
+    "price_usd_per_gpu",
+    "rent_usd_per_gpu_hour",
+    *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
 )
 
 

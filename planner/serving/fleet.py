@@ -10,10 +10,11 @@ import pandas as pd
 
 from planner import amortization, economics, facility, power
 from planner._arrays import ceil_whole, jsonable, out
-from planner.assumptions import ECONOMICS_FIELDS, SizingAssumptions
+from planner.assumptions import SizingAssumptions
 from planner.catalog import Accelerator, Catalog, load_catalog
 from planner.errors import InputError
 from planner.serving.assumptions import (
+    SIZING_INPUTS,
     ServingAssumptions,
     ServingDemand,
     resolve_serving_assumptions,
@@ -576,20 +577,7 @@ def _assumption_list(
     for name, unit in ServingAssumptions.UNITS.items():
         add(name, getattr(a, name), unit, a.sources.get(name, "user input"))
     s = a.sizing
-    for name in (
-        "precision",
-        "pue",
-        "design_pue",
-        "network_overhead",
-        "avg_load_fraction",
-        "avg_power_per_gpu_w",
-        "electricity_usd_per_mwh",
-        "grid_gco2_per_kwh",
-        "pricing",
-        "price_usd_per_gpu",
-        "rent_usd_per_gpu_hour",
-        *ECONOMICS_FIELDS,
-    ):
+    for name in SIZING_INPUTS:
         value = getattr(s, name)
         unit = SizingAssumptions.UNITS[name]
         source = s.sources.get(name, "user input")

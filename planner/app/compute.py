@@ -42,7 +42,6 @@ from planner.optimization import build_model, pareto, solve
 from planner.optimization.sweep import PARETO_FACTORS as PARETO_FACTORS
 from planner.optimization.sweep import PARETO_OBJECTIVE as PARETO_OBJECTIVE
 from planner.optimization.sweep import pareto_days_values as pareto_days_values
-from planner.presets import compare_to_published
 from planner.projection import project
 from planner.projection_scenarios import Scenario as ProjectionScenario
 from planner.projection_scenarios import load_scenario as load_projection_scenario
@@ -85,14 +84,11 @@ def what_differs(
 ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
     """A result's ``published`` rows and ``changed_inputs`` (None for a key it lacks).
 
-    The core puts ``published`` in a preset's result only when the inputs are the preset's
-    own, and ``changed_inputs`` (``{"field", "preset", "value"}`` dicts) otherwise. A
-    ``published`` mapping of quantity to figure is laid out as
-    :func:`~planner.presets.compare_to_published` rows.
+    The core puts ``published`` rows in a preset's result only when the inputs are the
+    preset's own, and ``changed_inputs`` (``{"field", "preset", "value"}`` dicts) otherwise;
+    the page shows what the core says and compares nothing itself.
     """
     published = payload.get("published")
-    if isinstance(published, Mapping):
-        published = compare_to_published(dict(payload), dict(published))
     changed = payload.get("changed_inputs")
     return (
         None if published is None else [dict(r) for r in published],
@@ -121,8 +117,6 @@ def sizing(key: Key) -> dict[str, Any]:
     chip = load_catalog().get(result.accelerator)
     preset = request.preset
     published, changed = what_differs(payload)
-    if published is None and changed is None and preset:  # a core without the two keys
-        published = compare_to_published(payload, preset.published)
     return {
         "result": payload,
         "published": published or [],
@@ -862,7 +856,6 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
     """
     from planner.reports.serving import sourced_assumptions
     from planner.serving import serving_grid_fit
-    from planner.serving_presets import published_comparison
 
     request = _service(key)
     result = request.serve()
@@ -874,8 +867,6 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
     payload = result.to_dict()
     payload["assumptions"] = sourced_assumptions(result, request)
     published, changed = what_differs(payload)
-    if published is None and changed is None:  # a core without the two keys
-        published = published_comparison(result, request.preset)
     return {
         "result": payload,
         "published": published or [],

@@ -118,11 +118,23 @@ def test_every_header_is_the_vocabularys_label(grid_report):
     )
 
 
-def test_the_temporary_sweep_folder_is_removed(tmp_path):
-    before = set(Path(tempfile.gettempdir()).glob("planner-sweep-*"))
+def test_the_temporary_sweep_folder_is_removed(tmp_path, monkeypatch):
+    # a temp root of this test's own: another worker's sweep may be running in /tmp
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def spy(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", spy)
     report = build_sweep_report(small_mc(tmp_path, samples=200))
     assert report.headline_value("scenarios") == 200
-    assert set(Path(tempfile.gettempdir()).glob("planner-sweep-*")) == before
+    assert any(Path(m).name.startswith("planner-sweep-") for m in made)  # it used one
+    assert not list(own_tmp.glob("planner-sweep-*"))
 
 
 # --- --from a sweep folder ----------------------------------------------------------------

@@ -226,9 +226,9 @@ def test_issue_example_70b_for_100m_users_on_h100():
 
 # --- money: the training economics for a year of serving (issue 10) ---------------------------
 
-#: Llama 3.1 70B for 100 million users on H100: 714 DGX H100 systems (5,712 GPUs) at the
+#: Llama 3.1 70B for 100 million users on H100: 705 DGX H100 systems (5,640 GPUs) at the
 #: default TPOT of 50 ms (test_issue_example_70b_for_100m_users_on_h100's fleet).
-H100_SYSTEMS = 714
+H100_SYSTEMS = 705
 
 
 def _chat(pricing: str, chip: str = "h100", **kw):
@@ -237,10 +237,10 @@ def _chat(pricing: str, chip: str = "h100", **kw):
 
 def test_rent_is_gpu_hours_times_the_chip_economics_rent():
     # data/chip_economics.csv h100: USD 2.99 per GPU-hour (Lambda on-demand H100 SXM), power
-    # included: 714 systems x 8 GPUs x 8,760 h x 2.99 = USD 149,610,988.80 a year
+    # included: 705 systems x 8 GPUs x 8,760 h x 2.99 = USD 147,725,136.00 a year
     r = _chat("rent")
     assert r.systems == H100_SYSTEMS
-    assert r.rental_cost_usd == pytest.approx(149_610_988.80, rel=1e-12)
+    assert r.rental_cost_usd == pytest.approx(147_725_136.00, rel=1e-12)
     assert r.cost_usd == r.rental_cost_usd and r.pricing == "rent"
     assert "Lambda on-demand H100 SXM" in r.assumptions["rent_usd_per_gpu_hour"]["source"]
 
@@ -747,8 +747,8 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     a buyer's USD 12,500 per GPU (Citi 2024: USD 10,000-15,000, the catalog's former price;
     at the listed 25,734 GB200 is cheapest for the service anyway and no grid moves it).
     Peaks at the design-day PUE (1.10 -> 1.15 liquid, 1.20 -> 1.30 for the service). Without
-    a limit the cheapest plan is GB200 for the run and MI300X for the service (4.25 + 7.65 =
-    11.90 MW); under 10 MW the grid binds and the service moves to GB200 (4.25 + 5.49 = 9.74
+    a limit the cheapest plan is GB200 for the run and MI300X for the service (4.25 + 7.62 =
+    11.87 MW); under 10 MW the grid binds and the service moves to GB200 (4.25 + 5.32 = 9.57
     MW) at a higher cost."""
     import itertools
 
@@ -793,9 +793,9 @@ def test_joint_plan_reference_one_run_and_one_service_under_a_binding_grid():
     tight = plan(10.0)
     assert ample is not None and tight is not None
     assert ample[1] == {"gpt-moe-1.8t": "gb200", "chat": "mi300x"}
-    assert ample[2] == pytest.approx(11.90, abs=0.01)
+    assert ample[2] == pytest.approx(11.87, abs=0.01)
     assert tight[1] == {"gpt-moe-1.8t": "gb200", "chat": "gb200"}
-    assert tight[2] == pytest.approx(9.74, abs=0.01) and tight[0] > ample[0]
+    assert tight[2] == pytest.approx(9.57, abs=0.01) and tight[0] > ample[0]
     assert plan(8.0) is None  # below the smallest plan: infeasible
 
 

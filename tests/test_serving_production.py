@@ -39,15 +39,18 @@ def test_the_ideal_bound_stays_below_the_production_estimate_for_every_preset(pr
     prod = result.production
     assert prod["production"]["systems"] >= prod["ideal"]["systems"]
     assert prod["production"]["gpus"] >= prod["ideal"]["gpus"]
+    for key in ("wh_per_query", "average_facility_power_mw", "facility_power_mw"):
+        assert prod["production"][key] >= prod["ideal"][key], key
     # every part adds servers except the prompt cache, a saving the ideal does not take
     assert all(f["factor"] >= 1.0 for f in prod["factors"] if f["part"] != "prompt cache")
 
 
 @pytest.mark.parametrize("users", [1e5, 3e6, 1e8])
 @pytest.mark.parametrize("model", ["llama-3.1-8b", "qwen3-235b-a22b", "llama-3.1-70b"])
-def test_production_is_never_below_the_ideal_across_demands(users, model):
+@pytest.mark.parametrize("chip", ["h100", "a100-80gb", "b200"])
+def test_production_is_never_below_the_ideal_across_demands(users, model, chip):
     request = build_service_request(
-        accelerator="h100",
+        accelerator=chip,
         model=model,
         users=users,
         queries_per_user_day=5,
@@ -56,6 +59,7 @@ def test_production_is_never_below_the_ideal_across_demands(users, model):
     )
     prod = request.serve().production
     assert prod["production"]["systems"] >= prod["ideal"]["systems"]
+    assert prod["production"]["wh_per_query"] >= prod["ideal"]["wh_per_query"]
 
 
 def test_power_follows_load_between_idle_and_tdp():
@@ -140,7 +144,7 @@ def test_cli_text_shows_ideal_production_factors_and_the_stated_compute_budget(c
 
 def test_production_flags_change_the_production_fleet_only():
     base = build_service_request("llama70b-h100-example").serve()
-    more = build_service_request("llama70b-h100-example", regions=6).serve()
+    more = build_service_request("llama70b-h100-example", regions=20).serve()
     assert more.systems == base.systems
     assert more.production["production"]["systems"] > base.production["production"]["systems"]
     assert more.changed_inputs and more.changed_inputs[0]["field"] == "regions"

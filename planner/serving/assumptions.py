@@ -145,6 +145,18 @@ class ServingAssumptions:
         sources.update({k: source for k in own})
         return replace(self, **own, sizing=sizing, sources=sources)
 
+    def for_chip(self, chip: Any) -> ServingAssumptions:
+        """A copy whose default ``max_batch_size`` is the serving stack's for ``chip``
+        (:func:`default_max_batch_size`); a given one is kept."""
+        if not str(self.sources.get("max_batch_size", "default:")).startswith("default:"):
+            return self
+        cap, source = default_max_batch_size(chip)
+        if cap == float(np.asarray(self.max_batch_size)):
+            return self
+        sources = dict(self.sources)
+        sources["max_batch_size"] = "default: " + source
+        return replace(self, max_batch_size=cap, sources=sources)
+
     def validate(self) -> None:
         self.sizing.validate()
         check_range("tpot_target_s", self.tpot_target_s, *RANGES["tpot_target_s"])
@@ -185,6 +197,23 @@ class ServingAssumptions:
         "reasoning_multiplier": "x output tokens",
         "tp_sync_s_per_layer": "s per layer per decode step",
     }
+
+
+#: GPU memory from which vLLM schedules more sequences by default (70 GiB, in bytes).
+LARGE_GPU_BYTES = 70 * 2**30
+
+
+def default_max_batch_size(chip: Any) -> tuple[float, str]:
+    """The serving stack's default scheduler limit on one replica's sequences for ``chip``
+    and its source: vLLM's ``max_num_seqs`` rule (``EngineArgs.get_batch_defaults``) -
+    ``max_batch_size_large_gpu`` (1024) on a GPU of at least 70 GiB that is not an A100,
+    ``max_batch_size`` (256) otherwise (``data/serving_assumptions.csv``)."""
+    table = serving_default_table()
+    large = float(chip.memory_gb) * 1e9 >= LARGE_GPU_BYTES and not str(chip.id).startswith(
+        "a100"
+    )
+    row = table["max_batch_size_large_gpu" if large else "max_batch_size"]
+    return float(row["value"]), f"{row['source']} ({chip.id}: {float(chip.memory_gb):g} GB)"
 
 
 def resolve_serving_assumptions(

@@ -202,7 +202,7 @@ def serve(
     """
     cat = catalog or load_catalog()
     chip = accelerator if isinstance(accelerator, Accelerator) else cat.get(accelerator)
-    a = resolve_serving_assumptions(assumptions, overrides)
+    a = resolve_serving_assumptions(assumptions, overrides).for_chip(chip)
     demand.validate()
     spec = _model_spec(model, params, active_params)
     over_window = None

@@ -209,9 +209,7 @@ def default_max_batch_size(chip: Any) -> tuple[float, str]:
     ``max_batch_size_large_gpu`` (1024) on a GPU of at least 70 GiB that is not an A100,
     ``max_batch_size`` (256) otherwise (``data/serving_assumptions.csv``)."""
     table = serving_default_table()
-    large = float(chip.memory_gb) * 1e9 >= LARGE_GPU_BYTES and not str(chip.id).startswith(
-        "a100"
-    )
+    large = float(chip.memory_gb) * 1e9 >= LARGE_GPU_BYTES and not str(chip.id).startswith("a100")
     row = table["max_batch_size_large_gpu" if large else "max_batch_size"]
     return float(row["value"]), f"{row['source']} ({chip.id}: {float(chip.memory_gb):g} GB)"
 

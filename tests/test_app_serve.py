@@ -4,9 +4,10 @@ Public figures the page must show through the core (tolerances as in
 ``data/serving_presets.toml``, never tuned per case):
 
 * Google (Elsworth et al. 2025, arXiv 2508.15734): the median Gemini Apps text prompt uses
-  0.24 Wh full stack (preset ``gemini-median-2025``, tolerance a factor of 2).
-* Epoch AI (Feb 2025): a typical GPT-4o query uses about 0.3 Wh (``epoch-gpt4o-2025``,
-  a factor of 2).
+  0.24 Wh full stack (preset ``gemini-median-2025``: the production estimate within +-35%,
+  the ideal bound below it).
+* Epoch AI (Feb 2025): a typical GPT-4o query uses about 0.3 Wh (``epoch-gpt4o-2025``: the
+  production estimate within +-35%, the ideal bound below it).
 * An analysts' seed estimate: about 10,000 servers for ChatGPT in early
   2023 (``chatgpt-2023``, a factor of 20: an order-of-magnitude estimate).
 """
@@ -101,19 +102,73 @@ def test_the_page_opens_on_the_70b_example_with_the_cores_numbers(page: AppTest)
     assert len(page.dataframe) >= 4, tables  # breakdown, chips, public record, ML.ENERGY
 
 
-def test_gemini_preset_shows_about_024_wh_per_query_within_a_factor_of_2(page: AppTest) -> None:
+def _production_table(at: AppTest) -> Any:
+    """The ideal-vs-production table (its first column is the vocabulary's fleet quantity)."""
+    frames = [d.value for d in at.dataframe]
+    return next(f for f in frames if quantities.label("fleet_quantity") in f)
+
+
+def _production_value(at: AppTest, name: str) -> tuple[float, float]:
+    """(ideal bound, production estimate) of one fleet quantity as the page shows them."""
+    table = _production_table(at).set_index(quantities.label("fleet_quantity"))
+    row = table.loc[quantities.label(name)]
+    return (
+        _number(row[quantities.label("ideal_bound")]),
+        _number(row[quantities.label("production_estimate")]),
+    )
+
+
+def test_gemini_preset_shows_about_024_wh_per_query_within_35_percent(page: AppTest) -> None:
+    # Google 2025 (arXiv 2508.15734): 0.24 Wh full stack; the production estimate counts what
+    # Google counts (idle machines, host, PUE): +-35%; the ideal bound is below it
     page.selectbox(key="srv_preset").set_value("gemini-median-2025").run()
     assert_clean(page)
-    wh = _number(metrics(page)["Energy per query"])
-    assert 0.24 / 2 <= wh <= 0.24 * 2
+    ideal, production = _production_value(page, "wh_per_query")
+    assert 0.24 / 1.35 <= production <= 0.24 * 1.35
+    assert _number(metrics(page)["Energy per query"]) == ideal < 0.24
 
 
-def test_epoch_preset_shows_about_03_wh_per_query_within_a_factor_of_2(page: AppTest) -> None:
+def test_epoch_preset_shows_about_03_wh_per_query_within_35_percent(page: AppTest) -> None:
+    # Epoch AI (Feb 2025): ~0.3 Wh for a typical GPT-4o query
     page.selectbox(key="srv_preset").set_value("epoch-gpt4o-2025").run()
     assert_clean(page)
     assert page.text_input(key="srv_params_b").value == "400"
-    wh = _number(metrics(page)["Energy per query"])
-    assert 0.3 / 2 <= wh <= 0.3 * 2
+    ideal, production = _production_value(page, "wh_per_query")
+    assert 0.3 / 1.35 <= production <= 0.3 * 1.35
+    assert ideal < 0.3
+
+
+def test_the_production_table_is_the_cores_with_the_vocabularys_labels(page: AppTest) -> None:
+    from planner.serving.production import ideal_vs_production, production_parts
+
+    result, _ = serve_request(state.SERVE_DEFAULT_PRESET)
+    table = _production_table(page)
+    assert list(table.columns) == [
+        quantities.label(n)
+        for n in ("fleet_quantity", "ideal_bound", "production_estimate", "production_over_ideal")
+    ]
+    core = ideal_vs_production(result.production)
+    assert list(table[quantities.label("fleet_quantity")]) == [
+        quantities.label(r["fleet_quantity"]) for r in core
+    ]
+    for shown, row in zip(table.to_dict(orient="records"), core, strict=True):
+        name = row["fleet_quantity"]
+        assert shown[quantities.label("production_estimate")] == quantities.format_value(
+            name, row["production_estimate"], unit=False
+        )
+        # the ideal bound is never above the production estimate
+        assert row["ideal_bound"] <= row["production_estimate"] or name in {
+            "batch_size",
+            "replicas",
+            "gpus_per_replica",
+        }
+    parts = next(d.value for d in page.dataframe if quantities.label("fleet_part") in d.value)
+    assert list(parts[quantities.label("fleet_part")]) == [
+        r["fleet_part"] for r in production_parts(result.production)
+    ]
+    assert list(parts.columns) == [
+        quantities.label(n) for n in ("fleet_part", "systems", "fleet_factor", "part_note")
+    ]
 
 
 def test_chatgpt_2023_is_within_20x_of_10000_servers(page: AppTest) -> None:

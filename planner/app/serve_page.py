@@ -430,6 +430,60 @@ def _published(answer: dict[str, Any], inputs: dict[str, Any]) -> None:
     st.dataframe(table, hide_index=True, key="srv_published_table")
 
 
+def _production(r: dict[str, Any]) -> None:
+    """The ideal bound next to the production estimate, and the servers part by part from
+    the analysts' compute budget to the production estimate (the core's tables)."""
+    from planner.serving.production import ideal_vs_production, production_parts
+
+    prod = r.get("production")
+    if not prod:
+        return
+    st.subheader("Ideal bound vs production estimate")
+    rows = ideal_vs_production(prod)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    fmt.label("fleet_quantity"): fmt.label(row["fleet_quantity"]),
+                    fmt.label("ideal_bound"): fmt.cell(row["fleet_quantity"], row["ideal_bound"]),
+                    fmt.label("production_estimate"): fmt.cell(
+                        row["fleet_quantity"], row["production_estimate"]
+                    ),
+                    fmt.label("production_over_ideal"): fmt.cell(
+                        "production_over_ideal", row["production_over_ideal"]
+                    ),
+                }
+                for row in rows
+            ]
+        ),
+        hide_index=True,
+        key="srv_production_table",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    fmt.label("fleet_part"): row["fleet_part"],
+                    fmt.label("systems"): fmt.cell("systems", row["systems"]),
+                    fmt.label("fleet_factor"): fmt.cell("fleet_factor", row["fleet_factor"]),
+                    fmt.label("part_note"): row["part_note"],
+                }
+                for row in production_parts(prod)
+            ]
+        ),
+        hide_index=True,
+        key="srv_production_parts",
+    )
+    st.caption(
+        f"{fmt.label('serving_efficiency')} {fmt.cell('serving_efficiency', prod['efficiency'])}; "
+        f"{fmt.label('gpu_power_fraction')} "
+        f"{fmt.cell('gpu_power_fraction', prod['gpu_power_fraction'])} (fitted on measured "
+        "serving configurations). The ideal bound is a lower bound: every replica at its batch "
+        "limit at the planning utilisations; the production estimate adds what a real fleet "
+        "carries, part by part."
+    )
+
+
 #: The plain name of each serve input (the sidebar's).
 _SERVE_LABELS = {
     **{k: label for k, (_, label, _) in state.SERVE_NUMBERS.items()},
@@ -566,6 +620,7 @@ def _render() -> None:
     if grid is not None:
         _grid(grid, r, users, answer["system_name"])
     _published(answer, inputs)
+    _production(r)
     _breakdown(r)
     _curves(key, r, users, grid)
     _comparison(key, r["accelerator"])

@@ -549,57 +549,37 @@ def _print_result(
     print_assumptions(result.assumptions)
 
 
-_FLEET_ROWS = (
-    "systems",
-    "gpus",
-    "replicas",
-    "gpus_per_replica",
-    "batch_size",
-    "facility_power_mw",
-    "average_facility_power_mw",
-    "wh_per_query",
-    "gpu_energy_per_output_token_j",
-)
-
-
 def _print_production(prod: dict[str, Any]) -> None:
     """The ideal bound, the production estimate, the factor by part and the analysts' budget
     (all numbers from the core's ``production`` dict)."""
+    from planner.serving.production import ideal_vs_production, production_parts
+
     console = get_console()
     t = Table(title="Ideal bound vs production estimate")
-    for col in ("", "ideal bound", "production estimate", "production / ideal"):
-        t.add_column(col, justify="left" if not col else "right")
-    for key in _FLEET_ROWS:
-        ideal, prod_v = prod["ideal"][key], prod["production"][key]
-        ratio = None if not ideal else prod_v / ideal
+    t.add_column("")
+    for col in ("ideal_bound", "production_estimate", "production_over_ideal"):
+        t.add_column(quantities.label(col, short=True), justify="right")
+    for row in ideal_vs_production(prod):
+        key = row["fleet_quantity"]
+        ratio = row["production_over_ideal"]
         t.add_row(
             quantities.label(key),
-            quantities.format_value(key, ideal),
-            quantities.format_value(key, prod_v),
+            quantities.format_value(key, row["ideal_bound"]),
+            quantities.format_value(key, row["production_estimate"]),
             "" if ratio is None else quantities.format_value("production_over_ideal", ratio),
         )
     console.print(t)
     f = Table(title="Why a production fleet is larger: servers by part")
-    for col in ("part", "servers", quantities.label("fleet_factor"), "why"):
-        f.add_column(col, overflow="fold")
-    steps = prod["compute_budget_steps"]
-    for row in steps[:-1]:
-        if row["part"] in {r["part"] for r in prod["factors"]}:
-            continue
-        f.add_row(row["part"], quantities.format_value("systems", row["systems"]), "", row["note"])
-    for row in prod["factors"]:
+    for col in ("fleet_part", "systems", "fleet_factor", "part_note"):
+        f.add_column(quantities.label(col, short=True), overflow="fold")
+    for row in production_parts(prod):
+        factor = row["fleet_factor"]
         f.add_row(
-            row["part"],
-            quantities.format_value("systems", row["systems_after"]),
-            "x" + quantities.format_value("fleet_factor", row["factor"]),
-            row["note"],
+            row["fleet_part"],
+            quantities.format_value("systems", row["systems"]),
+            "" if factor is None else "x" + quantities.format_value("fleet_factor", factor),
+            row["part_note"],
         )
-    f.add_row(
-        "production estimate",
-        quantities.format_value("systems", prod["production"]["systems"]),
-        "x" + quantities.format_value("production_over_ideal", prod["production_over_ideal"]),
-        prod["compute_budget_steps"][-1]["note"],
-    )
     console.print(f)
     console.print(
         f"{quantities.label('serving_efficiency')} "

@@ -241,6 +241,8 @@ def build_serving_report(
             note="Costs are 'n/a' where the catalog has no price for the chip.",
         )
     )
+    if feasible and payload.get("production"):
+        rb.add(*_production_tables(payload["production"]))
     if feasible and payload.get("energy_breakdown"):
         rb.add(_breakdown_table(payload))
         rb.chart(
@@ -347,6 +349,50 @@ def build_serving_report(
         inputs=inputs if inputs is not None else _default_inputs(request, cat),
         data={"serving": clean(payload), "comparison": rb.table("chips").to_dict()["rows"]},
     )
+
+
+def _production_tables(prod: dict[str, Any]) -> list[Table]:
+    """The ideal bound next to the production estimate, and the servers part by part (the
+    core's :func:`~planner.serving.production.ideal_vs_production` and
+    :func:`~planner.serving.production.production_parts`)."""
+    from planner.serving.production import ideal_vs_production, production_parts
+
+    known = quantities.all_quantities()
+    rows = tuple(
+        {
+            **r,
+            "quantity_label": quantities.label(r["fleet_quantity"], unit=False),
+            "unit": known[r["fleet_quantity"]].unit,
+        }
+        for r in ideal_vs_production(prod)
+    )
+    fleet = Table(
+        name="production",
+        title="Ideal bound vs production estimate",
+        columns=(
+            Column.plain("quantity_label", quantities.label("fleet_quantity")),
+            Column("ideal_bound", per_row="fleet_quantity"),
+            Column("production_estimate", per_row="fleet_quantity"),
+            Column("production_over_ideal"),
+            b.UNIT,
+        ),
+        rows=rows,
+        note="The ideal bound is a lower bound: every replica at its batch limit at the planning "
+        "utilisations. The production estimate adds measured efficiency, latency headroom, "
+        "regions, spares for failures and power that follows load.",
+    )
+    parts = Table(
+        name="production_parts",
+        title="Why a production fleet is larger: servers by part",
+        columns=(
+            Column.plain("fleet_part", quantities.label("fleet_part")),
+            Column("systems"),
+            Column("fleet_factor"),
+            Column.plain("part_note", quantities.label("part_note")),
+        ),
+        rows=tuple(production_parts(prod)),
+    )
+    return [fleet, parts]
 
 
 def _breakdown_table(p: dict[str, Any]) -> Table:

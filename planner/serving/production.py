@@ -504,3 +504,78 @@ def _failure_note(
             f"raised to {k_needed} spares per region"
         )
     return f"{head}; {k_given} spare per region covers P(down > spares) <= {level:g}"
+
+
+# --- the tables every face shows (the CLI, the app's Serve page, the serving report) ----------
+
+#: Fleet quantities the ideal bound and the production estimate both give (rows of
+#: :func:`ideal_vs_production`).
+FLEET_ROWS = (
+    "systems",
+    "gpus",
+    "replicas",
+    "gpus_per_replica",
+    "batch_size",
+    "facility_power_mw",
+    "average_facility_power_mw",
+    "wh_per_query",
+    "gpu_energy_per_output_token_j",
+)
+
+
+def ideal_vs_production(prod: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per fleet quantity of a production dict (:func:`production_fleet`):
+    ``fleet_quantity, ideal_bound, production_estimate, production_over_ideal`` (None where
+    the ideal is 0)."""
+    rows = []
+    for key in FLEET_ROWS:
+        ideal, estimate = float(prod["ideal"][key]), float(prod["production"][key])
+        rows.append(
+            {
+                "fleet_quantity": key,
+                "ideal_bound": ideal,
+                "production_estimate": estimate,
+                "production_over_ideal": estimate / ideal if ideal else None,
+            }
+        )
+    return rows
+
+
+def production_parts(prod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Servers step by step, ``fleet_part, systems, fleet_factor, part_note``: the analysts'
+    compute budget and the ideal roofline (no factor: where the steps start), each production
+    part with the factor it multiplies the servers by, then the production estimate with its
+    factor over the ideal bound."""
+    factors = prod["factors"]
+    named = {f["part"] for f in factors}
+    steps = prod.get("compute_budget_steps") or []
+    rows = [
+        {
+            "fleet_part": s["part"],
+            "systems": s["systems"],
+            "fleet_factor": None,
+            "part_note": s["note"],
+        }
+        for s in steps[:-1]
+        if s["part"] not in named
+    ]
+    rows += [
+        {
+            "fleet_part": f["part"],
+            "systems": f["systems_after"],
+            "fleet_factor": f["factor"],
+            "part_note": f["note"],
+        }
+        for f in factors
+    ]
+    rows.append(
+        {
+            "fleet_part": "production estimate",
+            "systems": prod["production"]["systems"],
+            "fleet_factor": prod["production_over_ideal"],
+            "part_note": steps[-1]["note"]
+            if steps
+            else f"{prod['production_over_ideal']:.2f}x the ideal bound",
+        }
+    )
+    return rows

@@ -50,6 +50,9 @@ PRODUCTION_INPUTS = (
     "redundancy_replicas",
     "regions",
     "prompt_cache_hit_rate",
+    "input_tokens_cv",
+    "output_tokens_cv",
+    "disaggregated",
     "failure_service_level",
 )
 ALLOWED_INPUTS = SERVICE_FIELDS + _SERVING_FIELDS + _SIZING_FIELDS + PRODUCTION_INPUTS

@@ -113,6 +113,9 @@ def test_a_context_longer_than_the_model_window_names_the_field():
         ("--target-utilisation", "1.5", "target_utilisation"),
         ("--redundancy-replicas", "-1", "redundancy_replicas"),
         ("--bandwidth-utilisation", "1.2", "bandwidth_utilisation"),
+        ("--input-tokens-cv", "-0.5", "input_tokens_cv"),
+        ("--disaggregated", "2", "disaggregated"),
+        ("--regions", "0", "regions"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, flag, value, field):
@@ -121,7 +124,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(capsys, flag, value, field):
     code = main(["serve", "--preset", "llama70b-h100-example", flag, value])
     captured = capsys.readouterr()
     assert code == 2
-    assert field in (captured.err + captured.out)
+    lines = captured.err.strip().splitlines()
+    # one line naming the field, the value as given and the allowed range
+    assert len(lines) == 1 and field in lines[0], captured.err
+    assert f"= {value} " in lines[0] and "expected" in lines[0]
     assert "Traceback" not in captured.err
 
 
@@ -156,3 +162,65 @@ def test_prompt_cache_shrinks_the_production_fleet():
         "llama70b-h100-example", input_tokens=4000, prompt_cache_hit_rate=0.5
     ).serve()
     assert cached.production["production"]["systems"] < base.production["production"]["systems"]
+
+
+# --- context lengths and prefill / decode pools ------------------------------------------------
+
+
+def test_length_spread_defaults_come_from_the_azure_2023_conversation_trace():
+    # Patel et al., Splitwise (ISCA 2024); github.com/Azure/AzurePublicDataset
+    # data/AzureLLMInferenceTrace_conv.csv: context tokens mean 1,155, sd 1,109; generated
+    # tokens mean 211, sd 163 (19,366 requests)
+    p = ProductionAssumptions.defaults()
+    assert p.input_tokens_cv == pytest.approx(1109 / 1155, abs=0.005)
+    assert p.output_tokens_cv == pytest.approx(163 / 211, abs=0.005)
+    for name in ("input_tokens_cv", "output_tokens_cv"):
+        assert "AzureLLMInferenceTrace_conv.csv" in p.sources[name]
+    assert p.disaggregated == 0
+
+
+def test_prefill_of_spread_prompts_grows_with_the_mean_square_by_hand():
+    from planner.catalog import load_catalog
+    from planner.serving import ServingAssumptions, get_model
+    from planner.serving.production import length_spread_times
+
+    spec = get_model("llama-3.1-70b")
+    chip = load_catalog().get("h100")
+    a = ServingAssumptions.defaults()
+    args = (spec, chip, "bf16", a, 4.0, 200.0, 0.5, 1000.0, 400.0, 1.0, 1.0)
+    assert length_spread_times(*args, 0.0, 0.0) == pytest.approx((1.0, 1.0))
+    ttft, tpot = length_spread_times(*args, 1.0, 1.0)
+    # 2 N S + 2 L d S^2 (1 + cv^2) over 2 N S + 2 L d S^2, S = 1,000
+    n, lay, d, s = 70.6e9, 80, 8192, 1000.0
+    linear, attention = 2 * n * s, 2 * lay * d * s**2
+    expected = (linear + 2 * attention) / (linear + attention)
+    assert ttft == pytest.approx(expected, rel=0.01)
+    assert tpot > 1.0  # long answers stay in the batch longer: longer contexts read each step
+
+
+def test_a_spread_of_lengths_never_shrinks_the_fleet():
+    flat = build_service_request(
+        "llama70b-h100-example", input_tokens_cv=0, output_tokens_cv=0
+    ).serve()
+    spread = build_service_request("llama70b-h100-example", input_tokens_cv=2.0).serve()
+    part = {f["part"]: f for f in flat.production["factors"]}["context lengths"]
+    assert part["factor"] == 1.0
+    assert spread.production["production"]["systems"] > flat.production["production"]["systems"]
+
+
+def test_separate_pools_are_sized_separately_and_never_smaller():
+    one = build_service_request("llama70b-h100-example", users=2e5).serve().production
+    two = build_service_request("llama70b-h100-example", users=2e5, disaggregated=1).serve()
+    parts = {f["part"]: f for f in two.production["factors"]}
+    assert "separate prefill and decode pools" in parts["prefill and decode pools"]["note"]
+    # at a small scale each pool rounds up to whole replicas: at least one prefill replica
+    assert parts["prefill and decode pools"]["factor"] > 1.0
+    assert two.production["production"]["systems"] >= one["production"]["systems"]
+    assert two.production["assumptions"]["disaggregated"]["value"] == 1.0
+
+
+def test_deepseek_runs_separate_pools_as_it_publishes():
+    # DeepSeek, "DeepSeek-V3/R1 Inference System Overview" (Feb 2025): prefill-decode
+    # disaggregation
+    prod = build_service_request("deepseek-v3-2025").serve().production
+    assert prod["assumptions"]["disaggregated"]["value"] == 1.0

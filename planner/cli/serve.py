@@ -223,6 +223,24 @@ def serve_command(
             help="Production: prompt tokens from a cache " + _default("prompt_cache_hit_rate")
         ),
     ] = None,
+    input_tokens_cv: Annotated[
+        float | None,
+        typer.Option(
+            help="Production: spread of prompt lengths (sd / mean) " + _default("input_tokens_cv")
+        ),
+    ] = None,
+    output_tokens_cv: Annotated[
+        float | None,
+        typer.Option(
+            help="Production: spread of answer lengths (sd / mean) " + _default("output_tokens_cv")
+        ),
+    ] = None,
+    disaggregated: Annotated[
+        int | None,
+        typer.Option(
+            help="Production: 1 = separate prefill and decode pools " + _default("disaggregated")
+        ),
+    ] = None,
     failure_service_level: Annotated[
         float | None,
         typer.Option(
@@ -327,6 +345,9 @@ def serve_command(
         redundancy_replicas=redundancy_replicas,
         regions=regions,
         prompt_cache_hit_rate=prompt_cache_hit_rate,
+        input_tokens_cv=input_tokens_cv,
+        output_tokens_cv=output_tokens_cv,
+        disaggregated=disaggregated,
         failure_service_level=failure_service_level,
     )
     request = build_service_request(preset, **given)

@@ -37,11 +37,25 @@ draw the idle power of their GPUs and hosts (a restarting server stays powered; 
 one is replaced by a server that boots idle) and their share of the load moves to the
 replicas up, so the same tokens are served by ``replicas - down`` replicas.
 
-Not modelled (named so a reader does not assume them): separate prefill and decode pools
-(one pool does both, as vLLM and the measured configurations do), a distribution of context
-lengths (the mean prompt is used: a multi-turn conversation enters as a longer mean prompt),
-and expert parallelism across many servers (large-scale MoE deployments batch far more
-sequences per replica than the measured vLLM configurations).
+Context lengths: prompts and answers spread around their means (coefficients of variation
+``input_tokens_cv`` and ``output_tokens_cv``, defaults from the Azure LLM inference trace of
+2023, conversation service): prefill attention grows with the square of a prompt, and a long
+answer stays longer in the decode batch, so the batch holds longer contexts than the mean
+query (:func:`length_spread_times`; the ``context lengths`` factor).
+
+Prefill and decode pools (``disaggregated`` = 1, as Splitwise, DistServe, Mooncake and
+DeepSeek's service run): a prefill pool sized by the prefill replica-seconds of the peak and a
+decode pool by the decode replica-seconds, each in whole replicas per region and at the target
+utilisation; the spares of a region cover both (a spare replica takes either role). The
+default is one pool that does both (vLLM's default and the measured configurations).
+
+Not modelled (named so a reader does not assume them): prefill interrupting decode steps in
+one pool (its TPOT is the decode step's; so the latency gain of separate pools is not in the
+model, only their separate sizing), the KV transfer from the prefill to the decode pool,
+different chips or replica sizes per pool, and expert parallelism across many servers
+(DeepSeek decodes 14.8k tokens/s per H800 node on average with expert parallelism over 18
+nodes; the efficiency fitted on vLLM configurations of up to 8 GPUs gives about 8,900 per node
+at the full batch of its preset).
 """
 
 from __future__ import annotations
@@ -62,12 +76,18 @@ PRODUCTION_FIELDS = (
     "redundancy_replicas",
     "regions",
     "prompt_cache_hit_rate",
+    "input_tokens_cv",
+    "output_tokens_cv",
+    "disaggregated",
 )
 PRODUCTION_RANGES = {
     "target_utilisation": (0.01, 1.0),
     "redundancy_replicas": (0.0, 1e6),
     "regions": (1.0, 1e3),
     "prompt_cache_hit_rate": (0.0, 1.0),
+    "input_tokens_cv": (0.0, 10.0),
+    "output_tokens_cv": (0.0, 10.0),
+    "disaggregated": (0.0, 1.0),
 }
 
 
@@ -91,6 +111,9 @@ class ProductionAssumptions:
     redundancy_replicas: float
     regions: float
     prompt_cache_hit_rate: float
+    input_tokens_cv: float
+    output_tokens_cv: float
+    disaggregated: float
     sources: dict[str, str]
     failure_service_level: float = FAILURE_SERVICE_LEVEL
 
@@ -115,7 +138,7 @@ class ProductionAssumptions:
         for name in PRODUCTION_FIELDS:
             check_range(name, getattr(self, name), *PRODUCTION_RANGES[name])
         check_failure_service_level(self.failure_service_level)
-        for name in ("redundancy_replicas", "regions"):
+        for name in ("redundancy_replicas", "regions", "disaggregated"):
             v = float(getattr(self, name))
             if v != int(v):
                 raise InputError(name, getattr(self, name), "a whole number")
@@ -246,6 +269,68 @@ def spares_needed(
         k += 1
 
 
+def length_spread_times(
+    spec: Any,
+    chip: Accelerator,
+    precision: str,
+    a: Any,
+    g: float,
+    b: float,
+    eff: float,
+    s_in: float,
+    gen: float,
+    ttft_s: float,
+    tpot_s: float,
+    input_cv: float,
+    output_cv: float,
+) -> tuple[float, float]:
+    """(mean prefill s, decode step s) of a replica when prompt and answer lengths spread
+    around their means with coefficients of variation ``input_cv`` and ``output_cv``.
+
+    Prefill: ``2 N_active S + 2 L d S^2`` averages to ``2 N_active E[S] + 2 L d E[S]^2 (1 +
+    cv_in^2)``. Decode: a sequence with an answer of ``n`` tokens stays ``n`` steps in the batch,
+    so the batch holds answers in proportion to their length (length-biased): its mean context
+    is ``E[S] + E[n^2] / (2 E[n]) = E[S] + E[n] (1 + cv_out^2) / 2`` rather than ``E[S] + E[n] /
+    2``, and every step reads that KV cache. The KV memory limit already holds each sequence
+    at its last token, so the batch is unchanged; lengths are not truncated at the model's
+    window. With both CVs 0 the times are the given ones.
+    """
+    from planner.serving import (
+        BYTES_PER_PARAM,
+        decode_step_bytes,
+        decode_step_flops,
+        decode_step_s,
+        prefill_flops,
+        tp_sync_s,
+    )
+
+    n_a = float(np.asarray(spec.active_params))
+    n = float(np.asarray(spec.total_params))
+    layers = float(np.asarray(spec.layers))
+    attn = float(np.asarray(spec.attention_dim))
+    mean_prefill = float(prefill_flops(n_a, layers, attn, s_in))
+    spread_prefill = mean_prefill + 2.0 * layers * attn * s_in**2 * float(input_cv) ** 2
+    kv_tok = float(np.asarray(spec.kv_values_per_token)) * float(np.asarray(a.kv_bytes_per_value))
+    peak = chip.dense_tflops(precision) * 1e12
+    bw = chip.memory_bw_tbs * 1e12 * min(eff, float(np.asarray(a.bandwidth_utilisation)))
+    fl = peak * min(eff, float(np.asarray(a.decode_mfu)))
+    sync = float(tp_sync_s(g, layers, a.tp_sync_s_per_layer))
+
+    def step(context: float) -> float:
+        t_mem, t_comp = decode_step_s(
+            decode_step_bytes(b, n, n_a, BYTES_PER_PARAM[precision], kv_tok, context),
+            decode_step_flops(b, n_a, layers, attn, context),
+            g,
+            bw,
+            fl,
+        )
+        return float(np.maximum(t_mem, t_comp)) + sync
+
+    mean_step = step(s_in + gen / 2.0)
+    spread_step = step(s_in + gen * (1.0 + float(output_cv) ** 2) / 2.0)
+    return ttft_s * spread_prefill / mean_prefill, tpot_s * spread_step / mean_step
+
+
 def _efficiency(chip: Accelerator, spec: Any, precision: str, result: Any, s_in, gen) -> float:
     from planner.serving.measured import (
         efficiency_features,
@@ -350,23 +435,49 @@ def production_fleet(
         math.ceil(peak_qps / float(measured.queries_per_s_per_replica) - 1e-9), 1
     )
     systems_measured = math.ceil(replicas_measured * g / gps - 1e-9)
-    per_query_s = float(measured.ttft_s) * (1.0 - hit) + gen * float(measured.tpot_s) / float(
-        measured.batch_size
+    # 2. context lengths: prefill and decode at the spread of lengths, not the mean
+    b_full = float(measured.batch_size)
+    ttft_s, tpot_s = length_spread_times(
+        spec,
+        chip,
+        precision,
+        a,
+        g,
+        b_full,
+        eff,
+        s_in,
+        gen,
+        float(measured.ttft_s),
+        float(measured.tpot_s),
+        p.input_tokens_cv,
+        p.output_tokens_cv,
     )
-    qps_replica = 1.0 / per_query_s
-    replicas_cached = max(math.ceil(peak_qps / qps_replica - 1e-9), 1)
+    prefill_s, decode_s = ttft_s, gen * tpot_s / b_full  # replica-seconds per query
+    replicas_spread = max(math.ceil(peak_qps * (prefill_s + decode_s) - 1e-9), 1)
+    systems_spread = math.ceil(replicas_spread * g / gps - 1e-9)
+    # 3. prompt cache
+    prefill_s *= 1.0 - hit
+    replicas_cached = max(math.ceil(peak_qps * (prefill_s + decode_s) - 1e-9), 1)
     systems_cached = math.ceil(replicas_cached * g / gps - 1e-9)
-    # 2. latency headroom
-    replicas_headroom = max(math.ceil(peak_qps / (qps_replica * p.target_utilisation) - 1e-9), 1)
-    systems_headroom = math.ceil(replicas_headroom * g / gps - 1e-9)
-    # 3. regions and N+k
+    # 4. pools: one pool does both, or a prefill pool and a decode pool sized separately
+    split = bool(p.disaggregated)
+    pools = (
+        [("prefill", prefill_s), ("decode", decode_s)] if split else [("", prefill_s + decode_s)]
+    )
+    systems_pools = math.ceil(
+        sum(max(math.ceil(peak_qps * t - 1e-9), 1) for _, t in pools) * g / gps - 1e-9
+    )
+    # 5. latency headroom; 6. regions and N+k; 7. failures: the spares cover replicas down
     regions = int(p.regions)
-    serving_per_region = math.ceil(replicas_headroom / regions - 1e-9)
     k_given = int(p.redundancy_replicas)
-    systems_redundant = math.ceil((serving_per_region + k_given) * regions * g / gps - 1e-9)
-    # 4. failures: the spares must cover the replicas down at once
     fm = ReplicaFailureModel.for_chip(chip.id)
     level = float(p.failure_service_level)
+    # a spare is a replica of the same GPUs: it can take either pool's role, so the spares
+    # cover the replicas down in both pools of a region together
+    serving = [max(math.ceil(peak_qps * t / p.target_utilisation - 1e-9), 1) for _, t in pools]
+    serving_per_region = sum(math.ceil(n / regions - 1e-9) for n in serving)
+    systems_headroom = math.ceil(sum(serving) * g / gps - 1e-9)
+    systems_redundant = math.ceil((serving_per_region + k_given) * regions * g / gps - 1e-9)
     k_needed, _ = spares_needed(serving_per_region, g, fm.down_hours_per_gpu_hour, level)
     k_used = max(k_given, k_needed)
     per_region = serving_per_region + k_used
@@ -380,8 +491,9 @@ def production_fleet(
     # power that follows load; replicas down draw idle, their load moves to those up
     down = down_region * regions
     up = replicas - down
-    rho = avg_qps / (qps_replica * up)  # share of its throughput a replica up serves
-    b_avg = max(float(measured.batch_size) * rho, 1.0)
+    # share of its throughput a replica up serves: replica-seconds asked per second / replicas
+    rho = avg_qps * (prefill_s + decode_s) / up
+    b_avg = max(b_full * rho, 1.0)
     _, step = roofline_tokens_per_s(spec, chip, precision, g, b_avg, s_in, gen)
     z = power_features(b_avg, min(g, 8.0), float(is_blackwell(chip.id)), step)
     idle = idle_fraction(chip.id)
@@ -402,8 +514,7 @@ def production_fleet(
     fac_peak_mw = float(power.facility_power_w(it_peak_mw, s.grid_pue()))
     queries_year = avg_qps * SECONDS_PER_DAY * 365.0
     wh_query = fac_avg_mw * HOURS_PER_YEAR * 1e12 / queries_year / 1e6
-    tokens_s_replica = qps_replica * gen * rho
-    gpu_j_token = g * gpu_w / tokens_s_replica
+    gpu_j_token = serving_gpus * gpu_w / (avg_qps * gen)  # serving GPUs' draw / tokens per s
 
     # the ideal's GPU energy per output token (TDP x avg_load_fraction, its constant)
     ideal_gpu_j = (
@@ -419,9 +530,25 @@ def production_fleet(
             f"{float(a.bandwidth_utilisation):g} of HBM bandwidth",
         ),
         (
+            "context lengths",
+            systems_spread,
+            f"prompt and answer lengths spread around their means (CV "
+            f"{p.input_tokens_cv:g} and {p.output_tokens_cv:g}): prefill "
+            f"{ttft_s / float(measured.ttft_s):.2f}x (attention grows with the square of a "
+            f"prompt), decode step {tpot_s / float(measured.tpot_s):.2f}x (long answers stay "
+            "in the batch longer)",
+        ),
+        (
             "prompt cache",
             systems_cached,
             f"{hit:.1%} of prompt tokens read from a cache, not prefilled",
+        ),
+        (
+            "prefill and decode pools",
+            systems_pools,
+            "separate prefill and decode pools, each whole replicas"
+            if split
+            else "one pool does prefill and decode (colocated, as vLLM by default)",
         ),
         (
             "latency headroom",
@@ -431,7 +558,9 @@ def production_fleet(
         (
             "regions and redundancy",
             systems_redundant,
-            f"{regions} regions, each whole replicas + {k_given} spare",
+            f"{regions} regions, each whole replicas"
+            + (" of each pool" if split else "")
+            + f" + {k_given} spare",
         ),
         ("failures", systems, _failure_note(fm, g, down_region, k_given, k_needed, level)),
     ]

@@ -8,16 +8,19 @@ Measured errors (``validate_serving()``, shipped defaults):
   0.51 (prompt length not published: 200 tokens assumed; 500 gives 0.63, 1,000 gives 0.82).
   The roofline omits expert-parallel all-to-all, scheduling and sampling overheads, so it is
   optimistic; tolerance a factor of 4, and never above 1.25x.
-- Epoch AI 2025, typical GPT-4o query 0.3 Wh: production 0.310 Wh (+3%), tolerance 1.35; the
+- Epoch AI 2025, typical GPT-4o query 0.3 Wh: production 0.322 Wh (+7%), tolerance 1.35; the
   ideal bound 0.156 Wh (x0.52) is below it (a lower bound; the batch is vLLM's 1,024 on H100).
-- Google 2025, median Gemini Apps text prompt 0.24 Wh: production 0.291 Wh (+21%) with a public
-  proxy model at DeepSeek's published batch, tolerance 1.35; ideal 0.071 Wh (x0.30), below it;
-  full stack / active accelerators 2.4: model 2.53 (+5%), tolerance 1.5.
-- DeepSeek 2025, its own V3/R1 service at 278 H800 nodes: production 528 (x1.90), ideal 192.
+- Google 2025, median Gemini Apps text prompt 0.24 Wh: production 0.298 Wh (+24%) with a public
+  proxy model at DeepSeek's published batch (0.336 Wh, +40%, at vLLM's 1,024), tolerance 1.35;
+  ideal 0.071 Wh (x0.30), below it; full stack / active accelerators 2.4: model 2.53 (+5%),
+  tolerance 1.5.
+- DeepSeek 2025, its own V3/R1 service at 278 H800 nodes: production 552 (x1.99: the efficiency
+  fitted on vLLM configurations of up to 8 GPUs gives ~8,900 decode tokens/s per node against
+  DeepSeek's 14.8k with expert parallelism), ideal 192.
 - The measured-efficiency fit, 352 configurations: geometric-mean ratio 1.018 in sample and
   leave-one-out (82% within +-30%), 1.007 leave-family-out (76%).
 - Anxin Securities 2023 estimate, ~10,000 servers and ~230,000 at 500 million users: model 622 (x0.06)
-  and 23,848 (x0.10). Order-of-magnitude comparison, tolerance 20: the report's assumptions are
+  and 23,848 (x0.10); production 918 (x0.09), a KNOWN MISS: the figure is a compute budget. Order-of-magnitude comparison, tolerance 20: the report's assumptions are
   unpublished and predate continuous batching; the model's fleet is an order of magnitude
   smaller (see test_chatgpt_seed_estimate_implies_a_few_percent_flop_utilisation).
 """

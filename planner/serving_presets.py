@@ -187,6 +187,8 @@ class ServiceRequest:
     #: Production-fleet inputs given (``target_utilisation``, ``redundancy_replicas``,
     #: ``regions``); the others take data/serving_assumptions.csv.
     production_inputs: dict[str, Any] = field(default_factory=dict)
+    #: Where each production input comes from (the preset's source, or ``user input``).
+    production_sources: dict[str, str] = field(default_factory=dict)
 
     def serve(
         self, catalog: Catalog | None = None, accelerator: str | None = None
@@ -229,7 +231,9 @@ class ServiceRequest:
             assumptions=self.assumptions,
             batch_size=self.batch_size,
             gpus_per_replica=self.gpus_per_replica,
-            production=ProductionAssumptions.defaults(**self.production_inputs),
+            production=ProductionAssumptions.defaults(
+                sources=self.production_sources, **self.production_inputs
+            ),
             catalog=cat,
         )
         d = self.demand
@@ -334,6 +338,7 @@ def build_service_request(preset: str | None = None, **given: Any) -> ServiceReq
         preset=p,
         changed_inputs=tuple(changed),
         production_inputs={k: values[k] for k in PRODUCTION_INPUTS if k in values},
+        production_sources={k: sources[k] for k in PRODUCTION_INPUTS if k in sources},
     )
 
 

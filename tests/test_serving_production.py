@@ -224,3 +224,11 @@ def test_deepseek_runs_separate_pools_as_it_publishes():
     # disaggregation
     prod = build_service_request("deepseek-v3-2025").serve().production
     assert prod["assumptions"]["disaggregated"]["value"] == 1.0
+
+
+def test_a_presets_production_inputs_carry_the_presets_source():
+    prod = build_service_request("deepseek-v3-2025").serve().production
+    assert "342B of 608B" in prod["assumptions"]["prompt_cache_hit_rate"]["source"]
+    assert "disaggregation" in prod["assumptions"]["disaggregated"]["source"]
+    given = build_service_request("deepseek-v3-2025", regions=2).serve().production
+    assert given["assumptions"]["regions"]["source"] == "user input"

@@ -118,19 +118,22 @@ class ProductionAssumptions:
     failure_service_level: float = FAILURE_SERVICE_LEVEL
 
     @classmethod
-    def defaults(cls, **given: Any) -> ProductionAssumptions:
+    def defaults(cls, sources: dict[str, str] | None = None, **given: Any) -> ProductionAssumptions:
+        """The defaults with ``given`` values (``None`` = not given), each given one tagged
+        with its entry in ``sources`` (a preset's) or ``user input``."""
         from planner.serving import serving_default_table
 
         table = serving_default_table()
         values: dict[str, Any] = {n: float(table[n]["value"]) for n in PRODUCTION_FIELDS}
-        sources = {n: "default: " + table[n]["source"] for n in PRODUCTION_FIELDS}
         values["failure_service_level"] = FAILURE_SERVICE_LEVEL
-        sources["failure_service_level"] = "default: " + FAILURE_SERVICE_LEVEL_SOURCE
+        named = sources or {}
+        used = {n: "default: " + table[n]["source"] for n in PRODUCTION_FIELDS}
+        used["failure_service_level"] = "default: " + FAILURE_SERVICE_LEVEL_SOURCE
         for k, v in given.items():
             if v is not None:
                 values[k] = v
-                sources[k] = "user input"
-        p = cls(**values, sources=sources)
+                used[k] = named.get(k, "user input")
+        p = cls(**values, sources=used)
         p.validate()
         return p
 

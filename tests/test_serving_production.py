@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.errors import InputError
 from planner.serving import ServingDemand, serve
@@ -232,3 +234,34 @@ def test_a_presets_production_inputs_carry_the_presets_source():
     assert "disaggregation" in prod["assumptions"]["disaggregated"]["source"]
     given = build_service_request("deepseek-v3-2025", regions=2).serve().production
     assert given["assumptions"]["regions"]["source"] == "user input"
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    users=st.floats(1e4, 1e9),
+    input_tokens=st.integers(50, 8000),
+    output_tokens=st.integers(20, 2000),
+    cv=st.floats(0.0, 3.0),
+    split=st.sampled_from([0, 1]),
+    chip=st.sampled_from(["h100", "a100-80gb", "b200"]),
+)
+def test_the_ideal_bound_is_never_above_the_production_estimate(
+    users, input_tokens, output_tokens, cv, split, chip
+):
+    result = build_service_request(
+        accelerator=chip,
+        model="llama-3.1-8b",
+        users=users,
+        queries_per_user_day=5,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        input_tokens_cv=cv,
+        output_tokens_cv=cv,
+        disaggregated=split,
+    ).serve()
+    if not bool(result.feasible):
+        return
+    prod = result.production
+    for key in ("systems", "gpus", "facility_power_mw", "average_facility_power_mw"):
+        assert prod["production"][key] >= prod["ideal"][key], key
+    assert prod["production"]["wh_per_query"] >= prod["ideal"]["wh_per_query"]

@@ -129,7 +129,11 @@ def serve_command(
     ] = None,
     max_batch_size: Annotated[
         float | None,
-        typer.Option(help="Most sequences per replica " + _default("max_batch_size")),
+        typer.Option(
+            help="Most sequences per replica [default: vLLM's max_num_seqs for the chip, "
+            f"{_S['max_batch_size_large_gpu']['value']:,.0f} on a GPU of 70 GiB or more other "
+            f"than A100, else {_S['max_batch_size']['value']:,.0f}]"
+        ),
     ] = None,
     idle_load_fraction: Annotated[
         float | None,

@@ -5,7 +5,6 @@ count one the core accepts; advice that works when followed literally."""
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from pathlib import Path
 
@@ -134,17 +133,15 @@ def test_every_option_is_capped_at_the_cores_largest_gpu_count() -> None:
     assert (m.options["ceiling_systems"] * m.options["gpus_per_system"] <= MAX_GPUS).all()
 
 
-def test_the_readme_time_example_answers_in_under_2_s_without_slivers() -> None:
+def test_the_readme_time_example_is_proven_optimal_without_slivers() -> None:
+    """Its speed is measured by benchmarks/bench_optimize.py, not asserted here."""
     s = load_scenario(MY_SITE)
-    start = time.perf_counter()
     plan = optimize(s, objective="time", allow_mixed_chips=True)
-    elapsed = time.perf_counter() - start
     assert plan.status == "optimal"
     m = build_model(s, objective="time", allow_mixed_chips=True)
     for (run, chip), row in plan.runs.iterrows():
         # every pool is at least a whole rack (4 servers, or one NVL72)
         assert row["systems"] >= m.options.loc[(run, chip), "min_systems"], (run, chip)
-    assert elapsed < 2.0 * _load_factor()
 
 
 def test_the_binding_deadline_names_the_run_in_words_whole() -> None:
@@ -166,18 +163,6 @@ def test_a_time_tolerance_outside_0_1_is_an_input_error() -> None:
     m = build_model(load_scenario(MY_SITE), objective="time")
     with pytest.raises(InputError, match="time_tolerance"):
         solve(m, time_tolerance=2.0)
-
-
-def _load_factor() -> float:
-    """How much slower this machine is now than when quiet (the load per core, at least 1): a
-    timing bound on a shared machine scales with it."""
-    import os
-
-    try:
-        load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    except OSError:
-        return 1.0
-    return max(1.0, load)
 
 
 # --- brute force: every (chip, count) option of a small scenario -------------------------------

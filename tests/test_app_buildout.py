@@ -23,3 +23,23 @@ def test_an_infeasible_objective_input_is_one_error_line():
     assert not at.exception
     assert len(at.error) == 1
     assert at.error[0].value.startswith("budget_usd_per_year = 'missing'")
+
+
+def test_the_power_chart_stacks_each_sites_peak_under_the_power_available_line():
+    import json
+
+    from planner.app.buildout_charts import POWER_TITLE
+
+    at = AppTest.from_string(SCRIPT, default_timeout=120).run()
+    assert not at.exception
+    specs = [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+    [spec] = [s for s in specs if (s.get("title") or {}) in (POWER_TITLE, {"text": POWER_TITLE})]
+    marks = {}
+    for layer in spec["layer"]:
+        mark = layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        marks[mark] = layer["encoding"]
+    assert set(marks) == {"area", "line"}
+    area, line = marks["area"], marks["line"]
+    assert area["y"]["field"] == "facility_power_mw" and area["y"]["stack"] == "zero"
+    assert area["color"]["field"] == "site" and area["x"]["field"] == "quarter"
+    assert line["y"]["field"] == "available_mw" and "color" not in line

@@ -28,6 +28,7 @@ from planner.optimization.buildout import (
 )
 from planner.optimization.buildout.diagnose import is_feasible
 from planner.optimization.buildout.model import DAYS_PER_QUARTER
+from planner.optimization.buildout.solve import solve_pyomo
 
 TIGHT = 1e-9  # solve to optimality: the tests compare exact optima
 H100 = load_catalog().get("h100")
@@ -357,6 +358,30 @@ def test_the_buildout_is_relaxable_through_the_shared_diagnosis_protocol():
     # setting a factor twice sets it, it does not multiply
     twice = model.with_value("h100 deliveries", 10.0).with_value("h100 deliveries", 1.0)
     assert (twice.data.deliveries_gpus == d.deliveries_gpus).all()
+
+
+# --- read-back --------------------------------------------------------------------------------
+
+
+def test_solver_noise_below_zero_reads_back_as_zero_power_after_the_run_ends():
+    from planner.optimization.buildout import readback
+    from planner.optimization.buildout.formulation import build_model
+
+    d = build_data(load_buildout("small-hand-checkable"))
+    m = build_model(d)
+    assert solve_pyomo(m, mip_rel_gap=TIGHT).status == "optimal"
+    a, h100 = d.sites.index("A"), d.chips.index("h100")
+    assert m.running[a, h100, 2].value == pytest.approx(0.0, abs=1e-9)  # the run has ended
+    # what HiGHS may return within its tolerances: 45.000001 systems retired of 45
+    m.running[a, h100, 2].set_value(-1e-6, skip_validation=True)
+    m.running[a, h100, 3].set_value(-0.0, skip_validation=True)
+    power = readback.power(m, d)
+    after = power[(power["site"] == "A") & power["quarter"].isin(["2026Q3", "2026Q4"])]
+    assert (after[["it_power_mw", "facility_power_mw", "sustained_power_mw"]] == 0.0).all().all()
+    assert not (power.select_dtypes("number") < 0).any().any()
+    # a value far below zero is not noise: it is left for the tests to see
+    m.running[a, h100, 2].set_value(-0.5, skip_validation=True)
+    assert readback.power(m, d).loc[2, "it_power_mw"] < 0
 
 
 # --- shipped examples ---------------------------------------------------------------------

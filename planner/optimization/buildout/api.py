@@ -308,7 +308,12 @@ def plan_buildout(
             totals={},
             timings=timings,
             quarters=list(data.quarters),
-            notes=notes + ([diagnose.relaxation_note(relaxed)] if status == "infeasible" else []),
+            notes=notes
+            + (
+                [diagnose.relaxation_note(relaxed, searched=relax)]
+                if status == "infeasible"
+                else []
+            ),
         )
     timings["total_s"] = time.perf_counter() - t0 + data.build_s
     return plan

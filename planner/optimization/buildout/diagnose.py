@@ -364,8 +364,11 @@ def binding_of_infeasible(relaxed: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def relaxation_note(relaxed: pd.DataFrame) -> str:
-    """The one line that says how to read the relaxations."""
+def relaxation_note(relaxed: pd.DataFrame, *, searched: bool = True) -> str:
+    """The one line that says how to read the relaxations (``searched``: whether they were
+    looked for at all)."""
+    if not searched:
+        return "no build-out fits every limit (relaxations not searched)"
     if relaxed.empty:
         return "no build-out fits every limit, and no relaxation of the named limits was found"
     if bool(relaxed["together"].any()):

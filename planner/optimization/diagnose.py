@@ -263,9 +263,12 @@ def along(limit: Limit, t: float) -> float:
 
 
 def _close(limit: Limit, tight: float, loose: float) -> bool:
+    """Whether the bracket is narrow enough: one whole step, or ``RELAX_REL_TOL`` of the
+    looser end (at least 0.1% of the limit's scale, for a search towards zero)."""
     if limit.integer:
         return abs(loose - tight) <= 1
-    return abs(loose - tight) <= RELAX_REL_TOL * max(abs(loose), abs(tight) * 1e-3, 1e-12)
+    scale = max(abs(float(limit.value or 0.0)), abs(float(limit.loosest or 0.0)))
+    return abs(loose - tight) <= RELAX_REL_TOL * max(abs(loose), 1e-3 * scale, 1e-12)
 
 
 def _bisect(ok: Callable[[float], bool], limit: Limit, stop: Callable[[], bool]) -> float:
@@ -406,7 +409,8 @@ def joint_relaxation(
             values[lim.name] = found
         else:
             values[lim.name] = _settle(base, lim, values[lim.name], fits)
-    if not fits(at(values)):  # pragma: no cover - each step kept a plan; a guard for noise
+    # each step kept a plan; a guard for solver noise (a stop leaves the values found so far)
+    if not stop() and not fits(at(values)):  # pragma: no cover
         values = common(1.0)
     return [
         Relaxation(

@@ -6,6 +6,13 @@ Run::
     .venv/bin/python benchmarks/bench_buildout.py                    # 20 sites x 24 quarters
     .venv/bin/python benchmarks/bench_buildout.py --grid             # 5/10/20 x 8/16/24
     .venv/bin/python benchmarks/bench_buildout.py --sites 10 --quarters 16 --gap 0.001
+    .venv/bin/python benchmarks/bench_buildout.py --sweep [--scenarios 100] [--batch 5]
+
+``--sweep``: 100 small build-out scenarios (the shipped ``small-hand-checkable``, site A's grid
+x the run's FLOPs, a grid of 10 x 10) through the sweep engine (:func:`planner.sweeps.
+run_sweep`, base kind ``buildout``) serially and on a 2-worker Dask ``LocalCluster`` (started
+before the clock; its start time is printed apart): wall time, median scenario, speed-up,
+and the per-task overhead (wall on the cluster x workers - time in the solves, per task).
 
 Prints numbers; asserts nothing. For each size it reports, for one
 :func:`planner.optimization.buildout.plan_buildout` (objective cost, to ``--gap``; above
@@ -156,6 +163,60 @@ def measure(sites: int, quarters: int, gap: float, time_limit_s: float) -> dict[
     }
 
 
+def sweep_spec(scenarios: int, batch: int) -> dict[str, Any]:
+    """``scenarios`` small build-outs: site A's grid (MW) x the run's FLOPs, ~sqrt each; the
+    largest FLOPs do not fit (infeasible rows, as a sweep meets them)."""
+    side = max(1, round(scenarios**0.5))
+    other = max(1, -(-scenarios // side))
+    return {
+        "title": "bench: small build-out, grid x FLOPs",
+        "base": {"kind": "buildout", "scenario": "small-hand-checkable"},
+        "sample": {"batch_size": batch},
+        "inputs": {
+            "sites[0].grid[0].mw": {"grid": [2.0 + 2.0 * i for i in range(side)]},
+            "runs[0].flops": {"grid": [1e24 * 1.5**i for i in range(other)]},
+        },
+    }
+
+
+def bench_sweep(scenarios: int, batch: int) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dask.distributed import LocalCluster
+
+    from planner.sweeps import run_sweep, spec_from_dict
+
+    spec = spec_from_dict(sweep_spec(scenarios, batch))
+    tasks = -(-spec.size // spec.batch)
+    print(f"build-out sweep: {spec.size} scenarios in {tasks} tasks of {spec.batch}")
+
+    def run(scheduler: Any) -> tuple[float, dict[str, Any]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            r = run_sweep(spec, out_dir=Path(tmp) / "b", scheduler=scheduler)
+            return time.perf_counter() - t0, r.summary
+
+    serial, summary = run("serial")
+    statuses = summary["status_counts"]
+    print(
+        f"  serial:           {serial:7.1f} s  (median scenario "
+        f"{summary['median_scenario_s'] * 1e3:.0f} ms; {statuses})"
+    )
+    t0 = time.perf_counter()
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        start = time.perf_counter() - t0
+        wall, summary = run(cluster)
+    per_task = (wall * 2 - summary["compute_s"]) / tasks
+    print(
+        f"  LocalCluster x2: {wall:7.1f} s  (cluster start {start:.1f} s not included, median "
+        f"scenario {summary['median_scenario_s'] * 1e3:.0f} ms, speed-up vs serial "
+        f"{serial / wall:.2f}x, overhead {per_task * 1e3:,.0f} ms per task)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=20)
@@ -163,7 +224,13 @@ def main() -> None:
     parser.add_argument("--grid", action="store_true", help="5/10/20 sites x 8/16/24 quarters")
     parser.add_argument("--gap", type=float, default=0.01)
     parser.add_argument("--time-limit-s", type=float, default=120.0)
+    parser.add_argument("--sweep", action="store_true", help="100 small build-outs, a sweep")
+    parser.add_argument("--scenarios", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=5)
     args = parser.parse_args()
+    if args.sweep:
+        bench_sweep(args.scenarios, args.batch)
+        return
     sizes = (
         [(s, q) for s in (5, 10, 20) for q in (8, 16, 24)]
         if args.grid

@@ -28,6 +28,7 @@ from planner.optimization.buildout import (
 )
 from planner.optimization.buildout.diagnose import is_feasible
 from planner.optimization.buildout.model import DAYS_PER_QUARTER
+from planner.optimization.buildout.solve import solve_pyomo
 
 TIGHT = 1e-9  # solve to optimality: the tests compare exact optima
 H100 = load_catalog().get("h100")
@@ -305,6 +306,82 @@ def test_limits_have_plain_names_and_with_limit_changes_only_a_copy():
     changed = with_limit(d, "site B's grid from 2026Q3", 0)
     assert changed.grid_mw()[1, 0] == 25.0
     assert d.grid_mw()[1, 0] == 5.0
+
+
+def hundredfold_small_example() -> dict[str, Any]:
+    """The shipped small example with its run's FLOPs x100: neither its sites' grid, nor its
+    chip deliveries, nor its deadline alone can carry it."""
+    data = load_buildout("small-hand-checkable").model_dump(exclude_none=True)
+    data["runs"][0]["flops"] *= 100
+    return data
+
+
+def test_a_run_of_100x_the_flops_names_what_binds_and_following_every_relaxation_fits():
+    data = hundredfold_small_example()
+    p = plan_buildout(buildout_from_dict(copy.deepcopy(data)), relax_time_limit_s=120)
+    assert p.status == "infeasible"
+    relax = p.relaxations
+    assert not relax.empty, p.notes
+    # no limit alone is enough: one combination, to be followed together
+    assert relax["together"].all()
+    assert "all are followed together" in " ".join(p.notes)
+    assert set(p.binding["limit"]) == set(relax["limit"])
+    assert all(w.endswith("(with the others listed, no plan exists)") for w in p.binding["words"])
+    # following every relaxation as written (the rounded amounts) gives a plan
+    d = build_data(buildout_from_dict(copy.deepcopy(data)))
+    for row in relax.itertuples():
+        d = with_limit(d, row.limit, row.needed)
+    assert is_feasible(d, 60)
+    # and each part is needed: without any one of them (the others followed), no plan
+    for left_out in relax["limit"]:
+        d = build_data(buildout_from_dict(copy.deepcopy(data)))
+        for row in relax.itertuples():
+            if row.limit != left_out:
+                d = with_limit(d, row.limit, row.needed)
+        assert is_feasible(d, 60) is False, left_out
+
+
+def test_the_buildout_is_relaxable_through_the_shared_diagnosis_protocol():
+    from planner.optimization.buildout.diagnose import BuildoutDiagnosis
+    from planner.optimization.diagnose import Diagnosable, Relaxable, binding_tests, binds
+
+    d = build_data(load_buildout("small-hand-checkable"))
+    model = BuildoutDiagnosis(d, objective="cost", mip_rel_gap=TIGHT)
+    assert isinstance(model, Diagnosable) and isinstance(model, Relaxable)
+    base_cost = model.resolve().objective
+    tests, _ = binding_tests(model, base_cost)
+    # a deadline one quarter later lets the GB200 deliveries of 2026Q3 carry the run cheaper;
+    # 10% more of any grid or delivery is proven to buy nothing
+    assert binds(base_cost, tests["run model-a's deadline"], model.improves) is True
+    assert binds(base_cost, tests["site A's grid MW from 2026Q1"], model.improves) is False
+    assert binds(base_cost, tests["h100 deliveries"], model.improves) is False
+    # setting a factor twice sets it, it does not multiply
+    twice = model.with_value("h100 deliveries", 10.0).with_value("h100 deliveries", 1.0)
+    assert (twice.data.deliveries_gpus == d.deliveries_gpus).all()
+
+
+# --- read-back --------------------------------------------------------------------------------
+
+
+def test_solver_noise_below_zero_reads_back_as_zero_power_after_the_run_ends():
+    from planner.optimization.buildout import readback
+    from planner.optimization.buildout.formulation import build_model
+
+    d = build_data(load_buildout("small-hand-checkable"))
+    m = build_model(d)
+    assert solve_pyomo(m, mip_rel_gap=TIGHT).status == "optimal"
+    a, h100 = d.sites.index("A"), d.chips.index("h100")
+    assert m.running[a, h100, 2].value == pytest.approx(0.0, abs=1e-9)  # the run has ended
+    # what HiGHS may return within its tolerances: 45.000001 systems retired of 45
+    m.running[a, h100, 2].set_value(-1e-6, skip_validation=True)
+    m.running[a, h100, 3].set_value(-0.0, skip_validation=True)
+    power = readback.power(m, d)
+    after = power[(power["site"] == "A") & power["quarter"].isin(["2026Q3", "2026Q4"])]
+    assert (after[["it_power_mw", "facility_power_mw", "sustained_power_mw"]] == 0.0).all().all()
+    assert not (power.select_dtypes("number") < 0).any().any()
+    # a value far below zero is not noise: it is left for the tests to see
+    m.running[a, h100, 2].set_value(-0.5, skip_validation=True)
+    assert readback.power(m, d).loc[2, "it_power_mw"] < 0
 
 
 # --- shipped examples ---------------------------------------------------------------------

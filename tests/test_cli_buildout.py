@@ -77,6 +77,25 @@ def test_no_plan_exits_3_with_the_relaxations(tmp_path: Path):
     assert "site A's grid date from 2026Q2 to 2026Q1" in table.stdout
 
 
+def test_a_run_of_100x_the_flops_exits_3_naming_what_binds_and_relaxations_to_follow_together(
+    tmp_path: Path,
+):
+    shipped = (ROOT / "data" / "buildout" / "small-hand-checkable.toml").read_text()
+    assert "flops = 2e24" in shipped
+    path = tmp_path / "hundredfold.toml"
+    path.write_text(shipped.replace("flops = 2e24", "flops = 2e26"))
+    done = planner(str(path), "--json")
+    assert done.returncode == 3, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["status"] == "infeasible"
+    assert payload["relaxations"] and all(r["together"] for r in payload["relaxations"])
+    assert {b["limit"] for b in payload["binding"]} == {r["limit"] for r in payload["relaxations"]}
+    table = planner(str(path))
+    assert table.returncode == 3
+    assert "Binding limits:" in table.stdout and "Minimal relaxations:" in table.stdout
+    assert "all are followed together" in " ".join(table.stdout.split())
+
+
 def test_a_bad_file_exits_2_with_one_line_naming_the_field(tmp_path: Path):
     path = tmp_path / "bad.toml"
     path.write_text(INFEASIBLE.replace("mw = 0.1", "mw = -3"))

@@ -191,3 +191,17 @@ def test_a_fresh_process_reports_a_buildout_without_the_solver_capture_hanging(t
     assert done.returncode == 0, done.stderr
     assert "deadlock" not in done.stderr
     assert json.loads(out.read_text())["data"]["buildout"]["status"] == "optimal"
+
+
+def test_a_run_of_100x_the_flops_reports_what_binds_and_relaxations_to_follow_together(tmp_path):
+    text = SMALL_FILE.read_text(encoding="utf-8")
+    assert "flops = 2e24" in text
+    f = tmp_path / "hundredfold.toml"
+    f.write_text(text.replace("flops = 2e24", "flops = 2e26"))
+    report = build_buildout_report(str(f))
+    relax = report.table("relaxations")
+    assert relax.title.startswith("What it would take: limits to relax together")
+    assert "No limit relaxed on its own gives a plan" in relax.note
+    binding = report.table("binding")
+    assert {r["limit"] for r in binding.rows} == {r["limit"] for r in relax.rows}
+    assert "All of these together would:" in report.summary

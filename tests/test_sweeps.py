@@ -18,7 +18,7 @@ import pytest
 
 import planner.cli.sweep  # noqa: F401  (registers `planner sweep`)
 from planner.cli._app import main
-from planner.errors import InputError, PlannerError
+from planner.errors import InputError
 from planner.sweeps import run_sweep, spec_from_dict
 from planner.sweeps.store import SweepStore
 
@@ -311,17 +311,61 @@ def test_killed_sweep_leaves_no_partial_parquet_and_resumes(tmp_path):
     assert frame["scenario_id"].is_unique
 
 
-def test_buildout_base_says_not_yet_available():
-    pytest.importorskip("planner.optimization")
-    try:
-        import planner.optimization.buildout  # noqa: F401
-    except ModuleNotFoundError:
-        pass
-    else:
-        pytest.skip("the build-out planner is installed")
-    spec = {"base": {"kind": "buildout", "scenario": "gtc2024"}, "inputs": {"x": {"grid": [1]}}}
-    with pytest.raises(PlannerError, match="not yet available"):
+def buildout_spec(batch: int = 2) -> dict:
+    return {
+        "title": "test build-out",
+        "base": {"kind": "buildout", "scenario": "small-hand-checkable"},
+        "sample": {"batch_size": batch},
+        "inputs": {
+            "sites[0].grid[0].mw": {"grid": [5, 20]},
+            "runs[0].flops": {"grid": [2e24, 2e26]},
+        },
+    }
+
+
+def test_a_buildout_sweep_runs_the_real_buildout_planner(tmp_path):
+    from planner.optimization.buildout import load_buildout, plan_buildout
+    from planner.optimization.buildout.model import buildout_from_dict
+
+    done = run_sweep(buildout_spec(), scheduler="serial", out_dir=tmp_path / "s")
+    frame = results(done.out_dir)
+    assert done.ran == 4 and list(frame["scenario"]) == [0, 1, 2, 3]
+    # 100x the shipped run's FLOPs fits at no grid size: infeasible rows, the sweep goes on
+    hundredfold = frame["in_runs[0].flops"] == 2e26
+    assert (frame.loc[hundredfold, "status"] == "infeasible").all()
+    assert frame.loc[hundredfold, "reason"].str.contains("no build-out fits").all()
+    assert (frame.loc[~hundredfold, "status"] == "optimal").all()
+    # each row is the planner's own answer for that scenario
+    data = load_buildout("small-hand-checkable").model_dump(exclude_none=True)
+    data["sites"][0]["grid"][0]["mw"] = 20
+    plan = plan_buildout(buildout_from_dict(data), relax=False)
+    row = frame[(frame["in_sites[0].grid[0].mw"] == 20) & ~hundredfold].iloc[0]
+    assert row["cost_usd"] == pytest.approx(plan.totals["cost_usd"], rel=1e-9)
+    assert row["energy_mwh"] == pytest.approx(plan.totals["energy_mwh"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("base", "field", "value"),
+    [
+        ({"objective": "fastest"}, "base.objective", "fastest"),
+        ({"solver": "cbc"}, "base.solver", "cbc"),
+        ({"mip_rel_gap": 1.5}, "base.mip_rel_gap", "1.5"),
+    ],
+)
+def test_a_bad_buildout_base_is_one_line_naming_the_field(base, field, value):
+    spec = buildout_spec()
+    spec["base"].update(base)
+    with pytest.raises(InputError) as err:
         spec_from_dict(spec)
+    assert err.value.field == field and value in str(err.value)
+
+
+def test_a_buildout_input_out_of_the_files_range_is_one_line():
+    spec = buildout_spec()
+    spec["inputs"] = {"sites[0].grid[0].mw": {"grid": [-5, 20]}}
+    with pytest.raises(InputError) as err:
+        spec_from_dict(spec)
+    assert "sites[0].grid[0].mw" in err.value.field
 
 
 # --- bad sweep files: one line, exit 2 ------------------------------------------------------

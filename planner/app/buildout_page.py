@@ -52,27 +52,9 @@ def _show(frame: pd.DataFrame) -> None:
 
 
 def _chart(power: pd.DataFrame) -> None:
-    import altair as alt
+    from planner.app.buildout_charts import power_chart
 
-    long = power.melt(
-        id_vars=["site", "quarter"],
-        value_vars=["facility_power_mw", "available_mw"],
-        var_name="series",
-        value_name="mw",
-    )
-    long["series"] = long["series"].map(quantities.label)
-    chart = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("quarter:O"),
-            y=alt.Y("mw:Q", title=quantities.label("available_mw")),
-            color="series:N",
-            facet=alt.Facet("site:N", columns=3),
-        )
-        .properties(width=260, height=180)
-    )
-    st.altair_chart(chart)
+    st.altair_chart(power_chart(power), use_container_width=True)
 
 
 def render() -> None:
@@ -106,10 +88,17 @@ def render() -> None:
     st.subheader(plan["title"])
     st.write(f"Status: **{plan['status']}**")
     if plan["status"] not in ("optimal", "time_limit"):
+        for note in plan["notes"]:  # the core says whether each works alone or together
+            st.write(note)
         relax = _frame(plan["relaxations"])
         if not relax.empty:
-            st.write("No build-out fits every limit. Each of these alone would:")
+            st.subheader("Minimal relaxations")
             for words in relax["words"]:
+                st.write(f"- {words}")
+        binding = _frame(plan["binding"])
+        if not binding.empty:
+            st.subheader("Binding limits")
+            for words in binding["words"]:
                 st.write(f"- {words}")
         return
     totals = plan["totals"]

@@ -161,10 +161,16 @@ def _print_plan(plan: Any, title: str) -> None:
             console.print("Binding limits:")
             for words in plan.binding["words"]:
                 console.print(f"  - {words}")
-    elif not plan.relaxations.empty:
-        console.print("Minimal relaxations (each alone makes a plan fit):")
-        for words in plan.relaxations["words"]:
-            console.print(f"  - {words}")
+    else:
+        if not plan.binding.empty:
+            console.print("Binding limits:")
+            for words in plan.binding["words"]:
+                console.print(f"  - {words}")
+        if not plan.relaxations.empty:
+            # the note below says whether each works alone or all together
+            console.print("Minimal relaxations:")
+            for words in plan.relaxations["words"]:
+                console.print(f"  - {words}")
     for note in plan.notes:
         console.print(f"note: {note}")
     t = plan.timings

@@ -14,25 +14,71 @@ quarters. The cluster model implements it in :mod:`planner.optimization.cluster.
   (not tested or not proven);
 - :func:`least_relaxation`: the least loosening of one limit that makes the model feasible, by
   bisection (for models without elastic rows).
+
+A model whose limits can be set to any value (dates, deadlines, amounts) also implements
+:class:`Relaxable` (``with_value`` and ``words``) and states, per :class:`Limit`, which way
+loosens it (``relax``), how far a search may go (``loosest``) and whether only whole values
+count (``integer``). Then:
+
+- :func:`least_value`: the value closest to the current one at which a plan exists, moving
+  that limit alone, rounded the loose way to two significant figures and re-checked;
+- :func:`relaxations`: each limit alone; when no limit alone is enough, one combination that
+  works when followed together (:func:`joint_relaxation`): the limits that must move together
+  (a deletion filter over all limits at their loosest: what binds), moved by one common step
+  along each one's path, then each tightened back as far as the others allow.
+
+Every amount reported was re-solved as written, so following the advice works.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 from planner.optimization.constants import DROPPED, LOOSEN_FRACTION
 
+#: Bisection of a relaxation stops when the bracket is this close (relative).
+RELAX_REL_TOL = 0.01
+#: Most re-solves one bisection spends (a bracket spanning many decades, or a time limit).
+MAX_BISECTIONS = 40
+
 
 @dataclass(frozen=True)
 class Limit:
-    """One limit of a model: its key, its current value (in ``unit``) and plain-English name."""
+    """One limit of a model: its key, its current value (in ``unit``) and plain-English name.
+
+    For :func:`least_value` and :func:`relaxations` (a :class:`Relaxable` model): ``relax``
+    ``"up"`` (more is looser: MW, units, a later deadline) or ``"down"`` (less is looser: an
+    earlier date, a shorter lead time, a smaller share of demand); ``loosest`` the furthest
+    value a search tries (None: not searched); ``integer`` whole values only.
+    """
 
     name: str
     value: float | None
     label: str
     unit: str = ""
+    relax: str = "up"
+    loosest: float | None = None
+    integer: bool = False
+
+    @property
+    def searchable(self) -> bool:
+        return self.value is not None and self.loosest is not None and self.loosest != self.value
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """A limit moved from ``current`` to ``needed`` (in ``unit``), and the advice in words.
+    ``together``: part of a combination that works only when every part is followed."""
+
+    limit: str
+    current: float
+    needed: float
+    unit: str
+    words: str
+    together: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +114,19 @@ class Diagnosable(Protocol):
 
     def improves(self, base: float, value: float) -> bool:
         """Whether ``value`` is a strictly better objective than ``base`` (beyond noise)."""
+        ...
+
+
+@runtime_checkable
+class Relaxable(Diagnosable, Protocol):
+    """A :class:`Diagnosable` whose limits can be set to any value, and worded."""
+
+    def with_value(self, name: str, value: float) -> Relaxable:
+        """A copy with limit ``name`` set to ``value`` (in the limit's unit)."""
+        ...
+
+    def words(self, name: str, value: float) -> str:
+        """The advice "limit ``name`` from its current value to ``value``" in plain words."""
         ...
 
 
@@ -165,3 +224,202 @@ def least_relaxation(
         else:
             lo = mid
     return hi
+
+
+# --- relaxations of a Relaxable model: any value, each limit alone or together ----------------
+
+
+def fits(model: Diagnosable) -> bool:
+    """Whether a re-solve of ``model`` finds a plan."""
+    return model.resolve().objective is not None
+
+
+def round_loose(value: float, relax: str, integer: bool) -> float:
+    """Two significant figures (whole values for ``integer``), rounded the loose way: up for
+    a limit that ``relax``es up, down for one that relaxes down."""
+    if integer:
+        return float(math.ceil(value - 1e-9) if relax == "up" else math.floor(value + 1e-9))
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 1)
+    k = value / step
+    return (math.ceil(k - 1e-9) if relax == "up" else math.floor(k + 1e-9)) * step
+
+
+def along(limit: Limit, t: float) -> float:
+    """The value a share ``t`` in [0, 1] of the way from the current value to the loosest:
+    geometric where both are positive and a decade or more apart (a search over MW from 10 to
+    100,000 halves the ratio, not the difference), else linear; whole values rounded loose."""
+    lo, hi = float(limit.value or 0.0), float(limit.loosest if limit.loosest is not None else 0.0)
+    if t >= 1.0:
+        return hi
+    if t <= 0.0:
+        return lo
+    if lo > 0 and hi > 0 and max(hi / lo, lo / hi) >= 10:
+        v = lo * (hi / lo) ** t
+    else:
+        v = lo + t * (hi - lo)
+    return round_loose(v, limit.relax, True) if limit.integer else v
+
+
+def _close(limit: Limit, tight: float, loose: float) -> bool:
+    """Whether the bracket is narrow enough: one whole step, or ``RELAX_REL_TOL`` of the
+    looser end (at least 0.1% of the limit's scale, for a search towards zero)."""
+    if limit.integer:
+        return abs(loose - tight) <= 1
+    scale = max(abs(float(limit.value or 0.0)), abs(float(limit.loosest or 0.0)))
+    return abs(loose - tight) <= RELAX_REL_TOL * max(abs(loose), 1e-3 * scale, 1e-12)
+
+
+def _bisect(ok: Callable[[float], bool], limit: Limit, stop: Callable[[], bool]) -> float:
+    """The share ``t`` (of :func:`along`) closest to 0 that ``ok`` accepts, given ``ok(1)``."""
+    tight, loose = 0.0, 1.0
+    for _ in range(MAX_BISECTIONS):
+        if stop() or _close(limit, along(limit, tight), along(limit, loose)):
+            break
+        mid = 0.5 * (tight + loose)
+        v = along(limit, mid)
+        if v == along(limit, loose):  # whole values: the same value, the same answer
+            loose = mid
+        elif v == along(limit, tight):
+            tight = mid
+        elif ok(mid):
+            loose = mid
+        else:
+            tight = mid
+    return loose
+
+
+def _settle(model: Relaxable, limit: Limit, value: float, ok: Callable[[Relaxable], bool]) -> float:
+    """``value`` rounded the loose way when the rounded value still fits, else as found."""
+    rounded = round_loose(value, limit.relax, limit.integer)
+    if rounded == value or ok(model.with_value(limit.name, rounded)):
+        return rounded
+    return value
+
+
+def least_value(
+    model: Relaxable, limit: Limit, *, stop: Callable[[], bool] = lambda: False
+) -> float | None:
+    """The value of ``limit`` closest to its current one at which a plan exists (the other
+    limits as they are), or None when even ``limit.loosest`` is not enough (or the time ran
+    out). Bisection along :func:`along`, then rounded the loose way and re-checked."""
+    if not limit.searchable or stop():
+        return None
+
+    def ok_t(t: float) -> bool:
+        return fits(model.with_value(limit.name, along(limit, t)))
+
+    if not ok_t(1.0):
+        return None
+    value = along(limit, _bisect(ok_t, limit, stop))
+    return _settle(model, limit, value, fits)
+
+
+def relaxations(model: Relaxable, *, stop: Callable[[], bool] = lambda: False) -> list[Relaxation]:
+    """Each limit alone at the least value that lets a plan exist; when none alone is enough,
+    one combination that works when every part of it is followed (:func:`joint_relaxation`).
+    """
+    rows = []
+    for limit in model.limits():
+        if stop():
+            break
+        needed = least_value(model, limit, stop=stop)
+        if needed is not None:
+            rows.append(
+                Relaxation(
+                    limit.name,
+                    float(limit.value or 0.0),
+                    needed,
+                    limit.unit,
+                    model.words(limit.name, needed),
+                )
+            )
+    if not rows and not stop():
+        rows = joint_relaxation(model, stop=stop)
+    return rows
+
+
+def must_move(model: Relaxable, *, stop: Callable[[], bool] = lambda: False) -> list[Limit] | None:
+    """The limits that must move together for a plan to exist: every searchable limit at its
+    loosest, then each put back to its current value unless that leaves no plan (a deletion
+    filter: removing any one of those returned leaves no plan with the others at their
+    loosest). None when no plan exists even with every limit at its loosest."""
+    limits = [lim for lim in model.limits() if lim.searchable]
+    current = model
+    for lim in limits:
+        current = current.with_value(lim.name, float(lim.loosest))  # type: ignore[arg-type]
+    if stop() or not fits(current):
+        return None
+    moved = []
+    for lim in limits:
+        if stop():
+            moved.append(lim)
+            continue
+        back = current.with_value(lim.name, float(lim.value))  # type: ignore[arg-type]
+        if fits(back):
+            current = back
+        else:
+            moved.append(lim)
+    return moved
+
+
+def joint_relaxation(
+    model: Relaxable, *, stop: Callable[[], bool] = lambda: False
+) -> list[Relaxation]:
+    """One combination of relaxations that works when all are followed (no order implied).
+
+    :func:`must_move` finds the limits; they move by one common share of the way to their
+    loosest (bisection), then each is tightened back alone as far as the others allow, and
+    rounded the loose way. The returned combination was re-solved as written. Empty when no
+    plan exists even at the loosest values (or the time ran out first)."""
+    moved = must_move(model, stop=stop)
+    if not moved:
+        return []
+
+    def at(values: dict[str, float]) -> Relaxable:
+        out = model
+        for name, v in values.items():
+            out = out.with_value(name, v)
+        return out
+
+    def common(t: float) -> dict[str, float]:
+        return {lim.name: along(lim, t) for lim in moved}
+
+    # the common share, bisected (geometric or linear per limit, see :func:`along`)
+    tight, loose = 0.0, 1.0
+    for _ in range(MAX_BISECTIONS):
+        if stop() or loose - tight <= RELAX_REL_TOL * loose:
+            break
+        mid = 0.5 * (tight + loose)
+        if fits(at(common(mid))):
+            loose = mid
+        else:
+            tight = mid
+    values = common(loose)
+    # each tightened back alone, the others where they are
+    for lim in moved:
+        if stop():
+            break
+        others = {k: v for k, v in values.items() if k != lim.name}
+        here = replace(lim, loosest=values[lim.name])
+        base = at(others)
+        found = least_value(base, here, stop=stop) if here.searchable else None
+        if found is not None:
+            values[lim.name] = found
+        else:
+            values[lim.name] = _settle(base, lim, values[lim.name], fits)
+    # each step kept a plan; a guard for solver noise (a stop leaves the values found so far)
+    if not stop() and not fits(at(values)):  # pragma: no cover
+        values = common(1.0)
+    return [
+        Relaxation(
+            lim.name,
+            float(lim.value or 0.0),
+            values[lim.name],
+            lim.unit,
+            model.words(lim.name, values[lim.name]),
+            together=True,
+        )
+        for lim in moved
+    ]

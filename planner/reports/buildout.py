@@ -114,15 +114,20 @@ def build_buildout_report(
                 ),
                 section="constraints",
                 note="A site's power binds when less than one more system fits in what is "
-                "available; deliveries bind when every GPU delivered is installed.",
+                "available; deliveries bind when every GPU delivered is installed."
+                if plan.feasible
+                else "No plan exists: these are the limits the relaxations below move.",
             )
         )
     if not plan.relaxations.empty:
+        together = bool(plan.relaxations["together"].any())
         rb.add(
             _table(
                 plan.relaxations,
                 "relaxations",
-                "What it would take: the least change of each limit alone that gives a plan",
+                "What it would take: limits to relax together, as one combination that gives a plan"
+                if together
+                else "What it would take: the least change of each limit alone that gives a plan",
                 (
                     Column.plain("limit", "Relax"),
                     Column("current"),
@@ -131,9 +136,16 @@ def build_buildout_report(
                     Column.plain("words", "In words"),
                 ),
                 section="constraints",
-                note="Found by re-solving the build-out with each limit relaxed on its own "
-                "(planner.optimization.buildout); amounts are rounded so that following one "
-                "as written works.",
+                note=(
+                    "No limit relaxed on its own gives a plan: found by relaxing every limit, "
+                    "keeping only those without which no plan exists, then moving each as "
+                    "little as the others allow (planner.optimization.diagnose); following all "
+                    "of them as written works."
+                    if together
+                    else "Found by re-solving the build-out with each limit relaxed on its own "
+                    "(planner.optimization.diagnose); amounts are rounded so that following one "
+                    "as written works."
+                ),
             )
         )
     rb.note(
@@ -365,6 +377,8 @@ def _summary(plan: Any, title: str, goal: str) -> str:
     if not plan.feasible:
         shown = "; ".join(str(w) for w in plan.relaxations.get("words", []) if w)
         text = f"{title}: no build-out fits every limit (status {plan.status})."
+        if shown and bool(plan.relaxations["together"].any()):
+            return f"{text} All of these together would: {shown}."
         if shown:
             return f"{text} Any one of these would: {shown}."
         if plan.status == "infeasible":

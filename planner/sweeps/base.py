@@ -19,8 +19,12 @@
   there. Each scenario is one :func:`planner.projection.project` of the study's central
   values (about 0.3 s), fanned out like the optimiser's: the projection's inputs are
   validated per study, so it is not one vectorised call.
-- ``buildout``: the multi-year build-out planner (:mod:`planner.optimization.buildout`, loaded
-  only when a sweep uses it); a "not yet available" error when it is not installed.
+- ``buildout``: a build-out over sites and quarters (:mod:`planner.optimization.buildout`,
+  loaded only when a sweep uses it): ``scenario = "small-hand-checkable"`` or a path; optional
+  ``objective``, ``time_limit_s``, ``mip_rel_gap``. Inputs are dotted paths into the build-out
+  file (``sites[0].grid[0].mw``, ``runs[0].flops``, ``supply.h100.deliveries_gpus``), bounded
+  as the file's own fields are; each scenario is one :func:`plan_buildout` without the
+  relaxation search (a sweep wants the plan; an infeasible row says so).
 
 Setting ``pue`` alone (sizing, serving) derives the design-day PUE from each drawn PUE, as
 ``planner size --pue`` does; sweep ``design_pue`` too to set it.
@@ -47,6 +51,7 @@ SIZING_WORK = ("flops", "params", "active_params", "tokens", "gpus", "days")
 SIZING_STRINGS = ("accelerator", "precision", "pricing")
 SERVING_STRINGS = ("accelerator", "model", "precision", "pricing")
 OPTIMIZE_OPTIONS = ("scenario", "objective", "solver", "time_limit_s", "allow_mixed_chips")
+BUILDOUT_OPTIONS = ("scenario", "objective", "time_limit_s", "mip_rel_gap")
 PROJECTION_OPTIONS = ("study", "variant", "country", "year")
 
 
@@ -166,7 +171,7 @@ def resolve_file(kind: str, ref: Any) -> Path:
     """A scenario / study file by shipped name or path (``base.scenario``, ``base.study``)."""
     from planner.examples import resolve
 
-    kinds = {"optimize": "scenario", "projection": "projection"}
+    kinds = {"optimize": "scenario", "projection": "projection", "buildout": "buildout"}
     return resolve(str(ref), kinds.get(kind), field=f"base.{file_key(kind)}")  # type: ignore[arg-type]
 
 
@@ -192,7 +197,7 @@ def check_base(kind: str, base: Mapping[str, Any], options: Mapping[str, Any]) -
             )
         projection_options(base)
     else:
-        allowed = OPTIMIZE_OPTIONS
+        allowed = BUILDOUT_OPTIONS if kind == "buildout" else OPTIMIZE_OPTIONS
         for key in base:
             if key not in allowed:
                 raise InputError(
@@ -216,7 +221,24 @@ def check_base(kind: str, base: Mapping[str, Any], options: Mapping[str, Any]) -
                 isinstance(t, bool) or not isinstance(t, int | float) or not t > 0
             ):
                 raise InputError("base.time_limit_s", t, "a number of seconds > 0")
+        if kind == "buildout":
+            _check_buildout_options(base)
         scenario_data(kind, base)
+
+
+def _check_buildout_options(base: Mapping[str, Any]) -> None:
+    from planner.optimization.buildout import OBJECTIVES
+
+    goal = base.get("objective")
+    if goal is not None and goal not in OBJECTIVES:
+        raise InputError("base.objective", goal, "one of: " + ", ".join(OBJECTIVES))
+    for key, allowed in (("time_limit_s", "a number of seconds > 0"), ("mip_rel_gap", "(0, 1)")):
+        v = base.get(key)
+        if v is None:
+            continue
+        bad = isinstance(v, bool) or not isinstance(v, int | float) or not v > 0
+        if bad or (key == "mip_rel_gap" and not v < 1):
+            raise InputError(f"base.{key}", v, allowed)
 
 
 def _prefixed(exc: InputError) -> InputError:
@@ -270,12 +292,25 @@ def scenario_data(kind: str, base: Mapping[str, Any]) -> dict[str, Any]:
     """The base scenario file parsed and validated, as a plain dict (for dotted-path changes)."""
     from planner.data_errors import read_toml
 
+    if kind == "buildout":
+        from planner.optimization.buildout import load_buildout
+
+        # validated as the file itself is; the file's own keys, for dotted-path changes
+        load_buildout(buildout_file(base))
+        return read_toml(buildout_file(base))
     path = resolve_file(kind, base[file_key(kind)])
     if kind == "optimize":
         from planner.scenarios import load_scenario
 
         return load_scenario(path).model_dump()
     return read_toml(path)
+
+
+def buildout_file(base: Mapping[str, Any]) -> Path:
+    """A build-out's file by shipped name (``data/buildout``) or path (``base.scenario``)."""
+    from planner.examples import resolve
+
+    return resolve(str(base["scenario"]), "buildout", field="base.scenario")
 
 
 def buildout_module() -> types.ModuleType:
@@ -364,6 +399,10 @@ def _path_range(kind: str, data: dict[str, Any], path: str) -> InputRange:
         return InputRange()  # a study's own range, replaced by the drawn number
     if isinstance(current, dict | list):
         raise InputError(f"inputs.{path}", path, "a path to one value (this is a table)")
+    if kind == "buildout":
+        from planner.optimization.buildout import BuildoutScenario
+
+        return _pydantic_range(BuildoutScenario, parts) or InputRange()
     if kind != "optimize":
         return InputRange()
     from planner.scenarios import Scenario

@@ -156,9 +156,9 @@ def _solve(kind: str, data: dict[str, Any], payload: Mapping[str, Any]) -> dict[
         )
     else:
         module = bases.buildout_module()
-        loader = getattr(module, "scenario_from_dict", None)
-        given: Any = loader(data, source=payload["source"]) if loader else data
-        plan = module.plan_buildout(given, **options)
+        scenario = module.buildout_from_dict(data, source=payload["source"])
+        # no relaxation search: a sweep wants the plan, fast (an infeasible row says so)
+        plan = module.plan_buildout(scenario, relax=False, **options)
     return plan_row(plan)
 
 
@@ -181,8 +181,17 @@ def plan_row(plan: Any) -> dict[str, Any]:
     binding = []
     if isinstance(constraints, pd.DataFrame) and "binding" in constraints:
         binding = [str(name) for name, b in constraints["binding"].items() if b is True]
+    limits = getattr(plan, "binding", None)  # a build-out: the limits met with no slack
+    if isinstance(limits, pd.DataFrame) and "limit" in limits:
+        sites = limits["site"] if "site" in limits else [""] * len(limits)
+        binding = sorted(
+            {f"{lim} {site}".strip() for lim, site in zip(limits["limit"], sites, strict=True)}
+        )
     row["binding"] = ",".join(binding)
-    row["reason"] = "" if row["status"] in FEASIBLE else str(getattr(plan, "message", ""))
+    message = getattr(plan, "message", None)
+    if message is None:
+        message = "; ".join(getattr(plan, "notes", []) or [])
+    row["reason"] = "" if row["status"] in FEASIBLE else str(message)
     return row
 
 

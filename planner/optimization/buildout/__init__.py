@@ -9,7 +9,8 @@ Layout (model, formulation and read-back apart):
 - :mod:`.formulation`: the Pyomo ``ConcreteModel``, one function per constraint family;
 - :mod:`.solve`: the one solver call (:func:`solve_pyomo`);
 - :mod:`.readback`: DataFrames from a solved model;
-- :mod:`.diagnose`: named limits, a copy with one changed, minimal relaxations;
+- :mod:`.diagnose`: the build-out as a shared :class:`~planner.optimization.diagnose.Relaxable`
+  (named limits, a copy with one changed, a re-solve); relaxations by the shared search;
 - :mod:`.api`: :func:`plan_buildout` -> :class:`BuildoutPlan`.
 """
 

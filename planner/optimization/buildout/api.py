@@ -11,8 +11,7 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import InputError
-from planner.optimization.buildout import readback
-from planner.optimization.buildout.diagnose import relaxations as find_relaxations
+from planner.optimization.buildout import diagnose, readback
 from planner.optimization.buildout.formulation import build_model, set_objective
 from planner.optimization.buildout.model import (
     OBJECTIVES,
@@ -276,7 +275,7 @@ def plan_buildout(
             energy=energy,
             built=readback.built_options(m, data),
             binding=readback.binding(m, data, power),
-            relaxations=_empty(["limit", "current", "needed", "unit", "words"]),
+            relaxations=_empty(diagnose.RELAXATION_COLUMNS),
             totals=readback.totals(m, data, costs, energy),
             timings=timings,
             quarters=list(data.quarters),
@@ -285,10 +284,10 @@ def plan_buildout(
         if goal == "cost":
             plan.objective_value = plan.totals["discounted_cost_usd"]
     else:
-        relaxed = _empty(["limit", "current", "needed", "unit", "words"])
+        relaxed = _empty(diagnose.RELAXATION_COLUMNS)
         if status == "infeasible" and relax:
             t2 = time.perf_counter()
-            relaxed = find_relaxations(data, time_limit_s=relax_time_limit_s)
+            relaxed = diagnose.relaxations(data, time_limit_s=relax_time_limit_s)
             timings["relax_s"] = time.perf_counter() - t2
         plan = BuildoutPlan(
             status=status,
@@ -304,14 +303,14 @@ def plan_buildout(
             costs=_empty(["component", "year", "cost_usd"]),
             energy=_empty(["site", "quarter"]),
             built=_empty(["site", "name"]),
-            binding=_empty(["limit", "words"]),
+            binding=diagnose.binding_of_infeasible(relaxed),
             relaxations=relaxed,
             totals={},
             timings=timings,
             quarters=list(data.quarters),
             notes=notes
             + (
-                ["no build-out fits every limit; each relaxation below works on its own"]
+                [diagnose.relaxation_note(relaxed, searched=relax)]
                 if status == "infeasible"
                 else []
             ),

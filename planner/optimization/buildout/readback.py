@@ -21,11 +21,20 @@ from planner.optimization.buildout.model import DAYS_PER_QUARTER, HOURS_PER_QUAR
 
 #: Relative slack under which a limit counts as binding.
 BINDING_REL = 1e-6
+#: Every variable of the build-out is >= 0, and so is every quantity read back (systems, MW,
+#: GWh, USD): a value between -SOLVER_NOISE and 0 is the solver's tolerance, not the plan
+#: (HiGHS accepts a bound broken by 1e-7, its primal feasibility tolerance, and an integer
+#: off by 1e-6, its integrality tolerance: 45.000001 systems retired of 45 leave -1e-6
+#: running), and is read as 0. A value below -SOLVER_NOISE is left as it is (a real error).
+SOLVER_NOISE = 1e-5
 
 
 def _v(x: Any) -> float:
     value = pyo.value(x, exception=False)
-    return 0.0 if value is None else float(value)
+    if value is None:
+        return 0.0
+    value = float(value)
+    return 0.0 if -SOLVER_NOISE <= value <= 0.0 else value  # -0.0 too
 
 
 def _whole(x: Any) -> int:

@@ -32,10 +32,11 @@ The model (auditable: seven coefficients, :meth:`UtilisationModel.coefficient_ta
 - ``low_precision`` = log2(peak at the precision / BF16 peak): 0 BF16, 1 FP8, 2 FP4.
 - ``moe`` = 1 for a mixture-of-experts (total parameters > active), else 0.
 - ``model_scale`` = log10(active parameters / 1e10), clipped to [1e9, 1e12] active parameters
-  (a fixed round range around the published runs' 1.1B-405B) so the interaction below cannot
+  (a fixed round range around the published runs' 1B-405B) so the interaction below cannot
   run away on a 10T-parameter scenario.
 - ``chip_generation x model_scale``: on a faster chip a small model's matrices are too small
-  to keep it busy (Llama 3.1 8B reached 0.14 of the H100 peak, LLaMA-7B 0.43 of the A100's).
+  to keep it busy (Llama 3.2 1B reached 0.05 of the H100 peak, Llama 3.1 8B 0.14, TinyLlama
+  1.1B 0.51 of the A100's).
 - ``cluster_scale`` = log10(GPUs / 1,000); a run whose GPU count is unpublished gets the
   mean of the runs used for the fit (computed without the held-out run under cross-validation).
   Its coefficient is constrained to be <= 0: per-GPU efficiency cannot rise with more GPUs
@@ -57,7 +58,26 @@ run.
 ``validate_runs`` reports every run next to its in-sample, leave-one-out (fitted without it)
 and leave-one-family-out (fitted without every run of its family, e.g. all Llama 3 sizes)
 predictions, with the signed error ``predicted / published - 1`` of the published GPU-hours
-or days.
+or days, and the out-of-sample coverage of the P10-P90 interval
+(:func:`planner.coverage.interval_coverage`: each run's band from the other runs' errors).
+
+Features were chosen by reasoning first and kept only if cross-validation agreed. On the 49
+shipped runs (ridge 1; leave-one-out median |error| / mean |log error|, then the same
+leave-one-family-out): the model above 21.6% / 0.263, 25.1% / 0.283 (without the constrained
+cluster term, which is 0 on the full record but not in every fold, 21.6% / 0.260, 22.5% /
+0.276); without the interaction 19.4% / 0.283, 21.7% / 0.292 (a better median, worse
+means, and it puts GPT-4 on
+25,000 A100 at MFU 0.44 against the 32-36% reported by SemiAnalysis, where the model above
+says 0.31); each variant adding one term to the model without the interaction: (model_scale)^2
+18.4%, 22.1% leave-family-out; the run's year (software maturity) 19.6%, 25.3%; "GPU count
+unpublished" 20.7%, 22.2%; log tokens per parameter 18.4%, 19.6% (no mechanism by which longer
+training raises per-step efficiency, so not used); ``cluster_scale`` left unconstrained 16.3%,
+19.8%, with a POSITIVE slope: the largest clusters were run by the most experienced teams,
+which a plan cannot buy by adding GPUs, so the coefficient stays constrained to <= 0. A
+per-family intercept (ridge-shrunk) does not help (18.8%, 25.1% at best): runs of one team
+disagree as much as runs of different teams (Phi-1.5 0.17 and Phi-2 0.63 of the A100 peak;
+Llama 3.2 1B 0.05 and Llama 3.1 8B 0.16 of the H100's). No feature set reaches a 12% median.
+The record's own disagreements bound any model of these inputs (:func:`agreement_ceiling`).
 """
 
 from __future__ import annotations
@@ -73,6 +93,13 @@ import pandas as pd
 
 from planner._paths import data_dir
 from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
+from planner.coverage import (
+    INTERVAL_LEVEL,
+    TARGET_COVERAGE,
+    Coverage,
+    interval_coverage,
+    interval_quantiles,
+)
 from planner.errors import CatalogError, InputError
 from planner.validation import check_positive
 from planner.workloads import TrainingRun
@@ -91,22 +118,25 @@ RIDGE_LAMBDA = 1.0
 #: below which a run's weight stops growing (keeps the weights finite).
 LAD_ITERATIONS = 50
 LAD_RESIDUAL_FLOOR = 0.05
-#: Cross-validation targets the run model is held to (|error| median and share within 30%).
-TARGET_MEDIAN_ABS_ERROR = 0.15
-TARGET_SHARE_WITHIN_30PCT = 0.85
+#: Cross-validation targets the run model is held to: the leave-one-out median |error|, and
+#: the out-of-sample coverage of its P10-P90 interval (:data:`planner.coverage.TARGET_COVERAGE`:
+#: 75-85%, so a band too wide fails as well as one too narrow). The share within 30% is
+#: reported, not targeted: the public record caps it (:func:`agreement_ceiling`).
+TARGET_MEDIAN_ABS_ERROR = 0.12
 #: Precisions a published run may name that use another catalog column's dense peak: FP16
 #: tensor peaks equal BF16's on every catalog chip that has both, and V100 has only FP16.
 SIXTEEN_BIT = {"fp16": "bf16"}
 #: Half-width of the "within" band of the summary, fraction (|predicted / published - 1|).
 WITHIN = 0.30
 #: Runs count as ALIKE for :func:`agreement_ceiling` when they share the dense peaks (chip
-#: generation and precision), the architecture (dense / MoE) and their active parameters differ by at most this factor. The
-#: fitted model's size terms move a prediction by at most ~6% over a factor 1.5 (|model_scale
-#: + generation x model_scale| <= 0.36 logit per decade x log10 1.5 = 0.06 logit), so alike
-#: runs get practically the same prediction unless a model lets utilisation jump 2-3x
-#: between runs whose sizes differ by at most 1.5x.
+#: generation and precision), the architecture (dense / MoE) and their active parameters
+#: differ by at most this factor. The fitted model's size terms move a prediction by at most
+#: ~6% over a factor 1.5 (|model_scale + generation x model_scale| <= 0.36 logit per decade x
+#: log10 1.5 = 0.06 logit), so alike runs get practically the same prediction unless a model
+#: lets utilisation jump 2-3x between runs whose sizes differ by at most 1.5x.
 ALIKE_PARAMS_FACTOR = 1.5
-#: Quantiles of the signed leave-one-out error reported as the model's error band.
+#: Quantiles of the signed leave-one-out error reported as the model's error band (the
+#: default :data:`planner.coverage.INTERVAL_LEVEL`).
 ERROR_BAND_QUANTILES = (0.10, 0.90)
 
 SECONDS_PER_HOUR = 3_600.0
@@ -800,6 +830,7 @@ class RunValidation:
     runs: pd.DataFrame
     summary: dict[str, Any]
     model: UtilisationModel
+    coverage: Coverage | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"runs": [...], "summary": {...}, "coefficients": [...]}``."""
@@ -940,6 +971,7 @@ def validate_runs(
     catalog: Catalog | None = None,
     *,
     ridge: float = RIDGE_LAMBDA,
+    interval_level: Any = INTERVAL_LEVEL,
 ) -> RunValidation:
     """Every published run: published figure, in-sample, leave-one-out and
     leave-one-family-out predictions and errors, plus a summary.
@@ -954,8 +986,19 @@ def validate_runs(
         ``summary`` holds ``n_runs, n_families, n_parameters,
         in_sample_median_abs_error, in_sample_share_within_30pct, loo_median_abs_error,
         loo_share_within_30pct, lofo_median_abs_error, lofo_share_within_30pct,
-        target_median_abs_error, target_share_within_30pct, meets_target``.
+        loo_error_p10, loo_error_p90`` (the ``interval_level`` band of the leave-one-out
+        errors, named for the default P10-P90), ``interval`` (its out-of-sample coverage,
+        :func:`planner.coverage.interval_coverage`: each run's band built from the other
+        runs' errors), ``target_median_abs_error, target_coverage, meets_target``.
+        ``runs`` gains ``interval_low_loo`` / ``interval_high_loo`` (the run's band, in the
+        published unit, built without it) and ``inside_interval_loo``.
+
+    Raises
+    ------
+    InputError
+        ``interval_level`` outside (0, 1).
     """
+    lo_q, hi_q = interval_quantiles(interval_level)
     runs = load_runs(path, catalog)
     n = len(runs)
     full = fit_utilisation(runs, ridge=ridge)
@@ -1003,9 +1046,18 @@ def validate_runs(
         med, share = _summary(error)
         summary[f"{kind}_median_abs_error"] = med
         summary[f"{kind}_share_within_30pct"] = share
-    lo_q, hi_q = ERROR_BAND_QUANTILES
     summary["loo_error_p10"] = float(np.quantile(out["error_loo"], lo_q))
     summary["loo_error_p90"] = float(np.quantile(out["error_loo"], hi_q))
+    cover = interval_coverage(out["error_loo"].to_numpy(dtype=float), interval_level)
+    # the published figure lies in [predicted / (1 + upper), predicted / (1 + lower)] exactly
+    # when the run's error lies in [lower, upper]
+    out["interval_low_loo"] = out["predicted_loo"].to_numpy() / (1.0 + cover.upper)
+    out["interval_high_loo"] = out["predicted_loo"].to_numpy() / (1.0 + cover.lower)
+    out["inside_interval_loo"] = cover.inside
+    summary["interval"] = {
+        **cover.to_dict(),
+        "label": "predicted: leave-one-out errors; each run's band built from the other runs'",
+    }
     ceiling = agreement_ceiling(runs)
     summary["ceiling_share_within_30pct"] = ceiling.ceiling_share_within
     summary["ceiling_must_miss"] = list(ceiling.must_miss)
@@ -1017,27 +1069,28 @@ def validate_runs(
         "(planner.training.goodput); predictions are MFU x that goodput"
     )
     summary["target_median_abs_error"] = TARGET_MEDIAN_ABS_ERROR
-    summary["target_share_within_30pct"] = TARGET_SHARE_WITHIN_30PCT
-    summary["meets_target"] = bool(
+    summary["target_coverage"] = list(TARGET_COVERAGE)
+    summary["meets_median_target"] = bool(
         summary["loo_median_abs_error"] <= TARGET_MEDIAN_ABS_ERROR
-        and summary["loo_share_within_30pct"] >= TARGET_SHARE_WITHIN_30PCT
     )
-    return RunValidation(runs=out, summary=summary, model=full)
+    summary["meets_coverage_target"] = cover.within_target
+    summary["meets_target"] = bool(summary["meets_median_target"] and cover.within_target)
+    return RunValidation(runs=out, summary=summary, model=full, coverage=cover)
 
 
 @lru_cache(maxsize=4)
-def _cv_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> tuple[float, float, float]:
-    s = validate_runs(path, catalog).summary
-    return (
-        float(s["loo_median_abs_error"]),
-        float(s["loo_error_p10"]),
-        float(s["loo_error_p90"]),
-    )
+def _loo_errors_cached(path: Path, _mtime_ns: int, catalog: Catalog) -> np.ndarray:
+    errors = validate_runs(path, catalog).runs["error_loo"].to_numpy(dtype=float)
+    errors.setflags(write=False)
+    return errors
 
 
-def _cv() -> tuple[float, float, float]:
+def _cv(level: Any = INTERVAL_LEVEL) -> tuple[float, float, float]:
+    lo_q, hi_q = interval_quantiles(level)
     path = (data_dir() / "training_runs.csv").resolve()
-    return _cv_cached(path, _mtime(path), load_catalog())
+    errors = _loo_errors_cached(path, _mtime(path), load_catalog())
+    lo, hi = np.quantile(errors, (lo_q, hi_q))
+    return float(np.median(np.abs(errors))), float(lo), float(hi)
 
 
 def cross_validated_error() -> float:
@@ -1045,7 +1098,16 @@ def cross_validated_error() -> float:
     return _cv()[0]
 
 
-def cross_validated_band() -> tuple[float, float]:
-    """10th and 90th percentiles of the signed leave-one-out error (cached)."""
-    _, lo, hi = _cv()
+def cross_validated_band(level: Any = INTERVAL_LEVEL) -> tuple[float, float]:
+    """The central ``level`` band of the signed leave-one-out error (cached): its 10th and
+    90th percentiles for the default 0.8. Out of sample, the band built this way from the
+    other runs covers the run left out at about its level (``planner validate`` reports the
+    coverage).
+
+    Raises
+    ------
+    InputError
+        ``level`` outside (0, 1) (field ``interval_level``).
+    """
+    _, lo, hi = _cv(level)
     return lo, hi

@@ -36,6 +36,8 @@ JSON_RUN_KEYS = (
     "observed_utilisation",
     "goodput",
     "observed_mfu",
+    "seq_len",
+    "attention_factor",
     "predicted_in_sample",
     "error_in_sample",
     "predicted_loo",

@@ -34,6 +34,22 @@ INTERVAL_LEVEL = 0.80
 TARGET_COVERAGE = (0.75, 0.85)
 
 
+#: Half-width of the calibrated range for a level other than the default, fraction.
+TARGET_COVERAGE_HALF_WIDTH = 0.05
+
+
+def target_coverage(level: Any = INTERVAL_LEVEL) -> tuple[float, float]:
+    """Coverage that counts as calibrated for a ``level`` interval: :data:`TARGET_COVERAGE`
+    for P10-P90, else ``level`` +- :data:`TARGET_COVERAGE_HALF_WIDTH`."""
+    value = float(level)
+    if abs(value - INTERVAL_LEVEL) < 1e-12:
+        return TARGET_COVERAGE
+    return (
+        max(0.0, value - TARGET_COVERAGE_HALF_WIDTH),
+        min(1.0, value + TARGET_COVERAGE_HALF_WIDTH),
+    )
+
+
 def interval_quantiles(level: Any = INTERVAL_LEVEL) -> tuple[float, float]:
     """Lower and upper quantile of the central ``level`` interval, e.g. (0.1, 0.9) for 0.8.
 
@@ -64,7 +80,7 @@ class Coverage:
     band : tuple of float
         The band from all cases' errors (what a user is shown), signed fractions.
     within_target : bool
-        ``share`` within :data:`TARGET_COVERAGE` (only judged for the default level).
+        ``share`` within :func:`target_coverage` of the level (75-85% for P10-P90).
     inside : ndarray of bool
         Per case, in input order.
     lower, upper : ndarray
@@ -90,8 +106,8 @@ class Coverage:
             "coverage": self.share,
             "band_low": self.band[0],
             "band_high": self.band[1],
-            "target_coverage_low": TARGET_COVERAGE[0],
-            "target_coverage_high": TARGET_COVERAGE[1],
+            "target_coverage_low": target_coverage(self.level)[0],
+            "target_coverage_high": target_coverage(self.level)[1],
             "within_target": self.within_target,
         }
 
@@ -123,11 +139,7 @@ def interval_coverage(errors: Any, level: Any = INTERVAL_LEVEL) -> Coverage:
         covered=covered,
         share=share,
         band=(float(np.quantile(e, lo_q)), float(np.quantile(e, hi_q))),
-        within_target=bool(
-            TARGET_COVERAGE[0] <= share <= TARGET_COVERAGE[1]
-            if abs(float(level) - INTERVAL_LEVEL) < 1e-12
-            else abs(share - float(level)) <= 0.05
-        ),
+        within_target=bool(target_coverage(level)[0] <= share <= target_coverage(level)[1]),
         inside=inside,
         lower=lower,
         upper=upper,

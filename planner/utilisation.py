@@ -100,10 +100,10 @@ from planner._paths import data_dir
 from planner.catalog import PRECISIONS, Accelerator, Catalog, load_catalog
 from planner.coverage import (
     INTERVAL_LEVEL,
-    TARGET_COVERAGE,
     Coverage,
     interval_coverage,
     interval_quantiles,
+    target_coverage,
 )
 from planner.errors import CatalogError, InputError
 from planner.validation import check_positive
@@ -1150,7 +1150,7 @@ def validate_runs(
         "(planner.training.goodput); predictions are MFU x that goodput"
     )
     summary["target_median_abs_error"] = TARGET_MEDIAN_ABS_ERROR
-    summary["target_coverage"] = list(TARGET_COVERAGE)
+    summary["target_coverage"] = list(target_coverage(interval_level))
     summary["meets_median_target"] = bool(
         summary["loo_median_abs_error"] <= TARGET_MEDIAN_ABS_ERROR
     )

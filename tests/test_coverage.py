@@ -58,3 +58,14 @@ def test_a_level_outside_0_1_names_the_field_and_the_value_as_given(level) -> No
 def test_a_level_that_is_not_a_number_is_one_input_error() -> None:
     with pytest.raises(InputError, match="interval_level"):
         interval_coverage([0.1, 0.2, 0.3], "eighty")
+
+
+def test_another_level_is_judged_against_its_own_target() -> None:
+    from planner.coverage import target_coverage
+
+    assert target_coverage(0.8) == (0.75, 0.85)
+    assert target_coverage(0.5) == pytest.approx((0.45, 0.55))
+    rng = np.random.default_rng(3)
+    c = interval_coverage(rng.normal(0, 1, 2000), 0.5)
+    assert c.to_dict()["target_coverage_low"] == pytest.approx(0.45)
+    assert c.within_target is True

@@ -75,6 +75,19 @@ def check_fraction(field: str, values: Any, floor: float = 0.0) -> None:
         raise InputError(field, value, allowed, detail=detail)
 
 
+def check_open_fraction(field: str, values: Any) -> None:
+    """Values must lie strictly inside (0, 1) (interval levels: 0 and 1 are no interval and
+    an infinite one)."""
+    arr = _as_float_array(field, values)
+    bad = ~(np.isfinite(arr) & (arr > 0) & (arr < 1))
+    if bad.any():
+        allowed = "a number in (0, 1), e.g. 0.8 for P10-P90"
+        if arr.ndim == 0:  # the value as given, not as parsed
+            raise InputError(field, _short(values), allowed)
+        value, detail = first_bad(arr, bad)
+        raise InputError(field, value, allowed, detail=detail)
+
+
 def check_range(field: str, values: Any, low: float, high: float) -> None:
     """Values must lie in the closed interval [low, high] (e.g. PUE in [1, 3])."""
     arr = _as_float_array(field, values)

@@ -106,7 +106,7 @@ def test_every_preset_says_why_it_differs_and_what_it_assumes():
 @pytest.mark.parametrize(
     ("preset", "kwargs", "gpus", "mw"),
     [
-        ("gtc2024-hopper", {"accelerator": "h100", **GTC_WORK}, "9,312", "17.15"),
+        ("gtc2024-hopper", {"accelerator": "h100", **GTC_WORK}, "8,360", "15.40"),
         ("gtc2024-hopper", {"preset": "gtc2024-hopper"}, "7,480", "13.78"),
         (
             "gtc2024-blackwell",

@@ -14,6 +14,9 @@ from planner._arrays import to_python
 from planner.catalog import load_catalog
 from planner.cli._app import _short as short_source
 from planner.cli._app import app, console, print_json, shown_value
+from planner.coverage import INTERVAL_LEVEL, validation_coverage
+from planner.coverage import interval_quantiles as interval_quantiles_checked
+from planner.errors import InputError
 from planner.serving_validation import validate_serving
 from planner.training.goodput import VALIDATION_TOLERANCE_FACTOR, validate_failures
 from planner.utilisation import validate_runs
@@ -33,6 +36,8 @@ JSON_RUN_KEYS = (
     "observed_utilisation",
     "goodput",
     "observed_mfu",
+    "seq_len",
+    "attention_factor",
     "predicted_in_sample",
     "error_in_sample",
     "predicted_loo",
@@ -41,7 +46,17 @@ JSON_RUN_KEYS = (
     "predicted_lofo",
     "error_lofo",
     "utilisation_lofo",
+    "interval_low_loo",
+    "interval_high_loo",
+    "inside_interval_loo",
 )
+#: Order and names of the coverage lines (keys of :func:`planner.coverage.validation_coverage`).
+COVERAGE_CASES = {
+    "runs": "runs",
+    "serving": "configurations",
+    "run_costs_amortized": "runs",
+    "run_costs_rental": "runs",
+}
 
 
 @app.command("validate")
@@ -57,9 +72,18 @@ def validate_command(
         bool,
         typer.Option(
             "--json",
-            help="Print one JSON object {runs, summary, coefficients, serving, failures}.",
+            help="Print one JSON object {runs, summary, coefficients, coverage, serving, "
+            "failures}.",
         ),
     ] = False,
+    interval_level: Annotated[
+        float,
+        typer.Option(
+            "--interval-level",
+            help="Central interval whose out-of-sample coverage is reported, in (0, 1): "
+            "0.8 = P10-P90.",
+        ),
+    ] = INTERVAL_LEVEL,
 ) -> None:
     """Check the utilisation model against every published run.
 
@@ -68,9 +92,14 @@ def validate_command(
     predicted / published - 1. The model learns MFU alone: each run's goodput comes from the
     failure model, which is itself checked against published failure records (``failures``).
     """
+    try:
+        interval_quantiles_checked(interval_level)
+    except InputError as exc:  # the core's field name as the option typed
+        raise InputError("--interval-level", exc.value, exc.allowed) from None
     cat = load_catalog(catalog)
-    result = validate_runs(runs, cat)
+    result = validate_runs(runs, cat, interval_level=interval_level)
     payload = result.to_dict()
+    payload["coverage"] = validation_coverage(interval_level, runs=result.coverage)
     serving = [
         {k: to_python(v) for k, v in row.items()}
         for row in validate_serving().to_dict(orient="records")
@@ -86,6 +115,7 @@ def validate_command(
         print_json(payload)
         return
     _print(payload)
+    _print_coverage(payload["coverage"])
     _print_serving(serving)
     _print_failures(failures)
 
@@ -120,16 +150,25 @@ def _print(payload: dict[str, Any]) -> None:
         )
     console.print(t)
     s = payload["summary"]
+    med, share = "abs_error", "share_within_30pct"
+    iv = s["interval"]
     console.print(
-        f"{s['n_runs']} runs, {s['n_families']} families, {s['n_parameters']} fitted numbers. "
-        f"Median |error| / share within 30%: in-sample {s['in_sample_median_abs_error']:.1%} / "
-        f"{s['in_sample_share_within_30pct']:.0%}; leave-one-out "
-        f"{s['loo_median_abs_error']:.1%} / {s['loo_share_within_30pct']:.0%}; "
-        f"leave-one-family-out {s['lofo_median_abs_error']:.1%} / "
-        f"{s['lofo_share_within_30pct']:.0%} (target: <= {s['target_median_abs_error']:.0%} "
-        f"and >= {s['target_share_within_30pct']:.0%} under leave-one-out: "
-        f"{'met' if s['meets_target'] else 'not met'}). Four in five runs fall within "
-        f"{s['loo_error_p10']:+.0%} / {s['loo_error_p90']:+.0%} under leave-one-out."
+        f"{s['n_runs']} runs, {s['n_families']} families, {s['n_parameters']} fitted numbers; "
+        "every prediction is predicted (the run's own figure is not in its fit). "
+        f"Median |error| / share within 30%: in-sample "
+        f"{quantities.format_value(med, s['in_sample_median_abs_error'])} / "
+        f"{quantities.format_value(share, s['in_sample_share_within_30pct'])}; leave-one-out "
+        f"{quantities.format_value(med, s['loo_median_abs_error'])} / "
+        f"{quantities.format_value(share, s['loo_share_within_30pct'])}; leave-one-family-out "
+        f"{quantities.format_value(med, s['lofo_median_abs_error'])} / "
+        f"{quantities.format_value(share, s['lofo_share_within_30pct'])}. "
+        f"Target: leave-one-out median |error| <= "
+        f"{quantities.format_value(med, s['target_median_abs_error'])} "
+        f"({'met' if s['meets_median_target'] else 'not met'}) and the "
+        f"{quantities.format_value('interval_level', iv['interval_level'])} interval covering "
+        f"{quantities.format_value('interval_coverage', iv['target_coverage_low'])}-"
+        f"{quantities.format_value('interval_coverage', iv['target_coverage_high'])} of runs "
+        f"out of sample ({'met' if s['meets_coverage_target'] else 'not met'})."
     )
     n_out = len(s["ceiling_must_miss"])
     pairs = "; ".join(
@@ -138,7 +177,7 @@ def _print(payload: dict[str, Any]) -> None:
     )
     console.print(
         f"Ceiling of the public record: at most {s['n_runs'] - n_out} of {s['n_runs']} runs "
-        f"({s['ceiling_share_within_30pct']:.0%}) can be within 30% for any model that gives alike "
+        f"({quantities.format_value('share_within_30pct', s['ceiling_share_within_30pct'])}) can be within 30% for any model that gives alike "
         f"runs nearly the same prediction, in-sample: alike runs (same peaks and architecture, sizes within 1.5x, the "
         f"more efficient on at least as many GPUs) differ by more than 1.3 / 0.7 = 1.86x "
         f"({pairs or 'none'})."
@@ -151,6 +190,30 @@ def _print(payload: dict[str, Any]) -> None:
         c.add_row(row["feature"], f"{row['coefficient']:+.3f}", f"{row['prior']:+.3f}", row["unit"])
     console.print(c)
     console.print("Sources: `planner validate --json` lists each run's source in full.")
+
+
+def _print_coverage(coverage: dict[str, dict[str, Any]]) -> None:
+    """One line per validated model: its interval and the share of left-out cases inside."""
+    level = quantities.format_value(
+        "interval_level", next(iter(coverage.values()))["interval_level"]
+    )
+    console.print(
+        f"Interval coverage out of sample ({level} interval of the signed errors "
+        "predicted / published - 1; each case's interval is built from the OTHER cases' errors):"
+    )
+    for name, unit in COVERAGE_CASES.items():
+        c = coverage[name]
+        console.print(
+            f"  {c['label']}: {c['basis']}; interval "
+            f"{quantities.format_value('relative_difference', c['band_low'])} / "
+            f"{quantities.format_value('relative_difference', c['band_high'])}; covers "
+            f"{quantities.format_value('interval_coverage', c['coverage'])} "
+            f"({c['covered']} of {c['n']} {unit}; target "
+            f"{quantities.format_value('interval_coverage', c['target_coverage_low'])}-"
+            f"{quantities.format_value('interval_coverage', c['target_coverage_high'])}: "
+            f"{'met' if c['within_target'] else 'not met'})",
+            soft_wrap=True,
+        )
 
 
 def _print_serving(rows: list[dict[str, Any]]) -> None:

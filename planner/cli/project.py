@@ -381,8 +381,9 @@ def _print_backtest(table, checks) -> None:
 
 def _print_run_costs(table) -> None:
     t = Table(
-        title="Published training runs costed at their own date (predicted: nothing is fitted "
-        "to the published costs; prices from data/chip_prices_dated.csv)"
+        title="Published training runs costed by Cottier et al. 2024's method at dated prices "
+        "(predicted: nothing is fitted to the published costs; prices from "
+        "data/chip_prices_dated.csv)"
     )
     columns = (
         "run",
@@ -390,9 +391,11 @@ def _print_run_costs(table) -> None:
         "run_start",
         "price_date",
         "price_usd_per_gpu",
+        "value_at_start_usd_per_gpu",
         "amortized_cost_usd",
         "published",
         "relative_difference",
+        "planner_amortized_error",
         "undated_amortized_error",
         "rental_cost_usd",
         "published_cloud_usd",
@@ -410,11 +413,13 @@ def _print_run_costs(table) -> None:
             r["chip"],
             r["run_start"],
             r["price_date"],
-            _num(r["price_usd_per_gpu"], ",.0f"),
+            quantities.format_value("price_usd_per_gpu", r["price_usd_per_gpu"]),
+            quantities.format_value("value_at_start_usd_per_gpu", r["value_at_start_usd_per_gpu"]),
             quantities.format_value("amortized_cost_usd", r["amortized_usd"]),
             quantities.format_value("amortized_cost_usd", r["published_amortized_usd"]),
             quantities.format_value(diff, r["amortized_error"]),
-            quantities.format_value(diff, r["undated_amortized_error"]),
+            quantities.format_value("planner_amortized_error", r["planner_amortized_error"]),
+            quantities.format_value("undated_amortized_error", r["undated_amortized_error"]),
             quantities.format_value("rental_cost_usd", r["rental_usd"]),
             quantities.format_value("rental_cost_usd", r["published_cloud_usd"]),
             quantities.format_value(diff, r["rental_error"]),
@@ -423,8 +428,11 @@ def _print_run_costs(table) -> None:
     s = amortization.run_cost_summary(table)
     console.print(
         f"{s['amortized_within']} of {s['runs']} amortised costs within "
-        f"{s['tolerance']:.0%} of the published (at the undated price: "
+        f"{s['tolerance']:.0%} of the published by their method (the planner's default "
+        f"method: {s['planner_amortized_within']}; their method at the undated price: "
         f"{s['undated_amortized_within']}); rental: {s['rental_within']} of {s['runs']}. "
-        f"Median difference {s['median_amortized_error']:+.0%} (undated "
+        f"Median difference {s['median_amortized_error']:+.0%} (planner method "
+        f"{s['median_planner_amortized_error']:+.0%}, undated "
         f"{s['median_undated_amortized_error']:+.0%})."
     )
+    console.print(amortization.RUN_COST_PRICE_RULE)

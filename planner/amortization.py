@@ -315,6 +315,23 @@ def parse_price_date(field: str, value: Any, chip_id: str | None = None) -> pd.T
     return date
 
 
+def check_price_date(chip: Any, date: Any, field: str = "date") -> pd.Timestamp:
+    """``date`` as a Timestamp for pricing ``chip`` (an :class:`~planner.catalog.Accelerator`),
+    or an :class:`InputError` on ``field``: not a date, or before the chip existed (its launch
+    row in ``data/chip_prices_dated.csv``; for a chip without one, 1 January of its catalog
+    ``release_year``)."""
+    when = parse_price_date(field, date, chip.id)
+    year = getattr(chip, "release_year", None)
+    if launch_date(chip.id) is None and year is not None and when.year < int(year):
+        raise InputError(
+            field,
+            date,
+            f"a date on or after {int(year)}-01-01 ({chip.id} release year, catalog)",
+            detail="a chip cannot be bought or rented before it existed",
+        )
+    return when
+
+
 def price_at(chip_id: str, date: Any, what: str = "purchase") -> DatedPrice | None:
     """The ``what`` (purchase | rent) price of ``chip_id`` at ``date``; None when the dated
     table has no such price for the chip. Raises :class:`InputError` for a date before the
@@ -365,6 +382,7 @@ def chip_prices(
     price = price_usd_per_gpu
     rent = rent_usd_per_gpu_hour
     if date is not None:
+        check_price_date(chip, date)
         dated_price = price_at(chip.id, date, "purchase")
         dated_rent = price_at(chip.id, date, "rent")
         if price is None and dated_price is not None:
@@ -405,6 +423,7 @@ def price_assumptions(
     show which price was used."""
     rows: list[tuple[str, float, str, str]] = []
     if date is not None:
+        check_price_date(chip, date)
         dated = {
             "price_usd_per_gpu": (price_usd_per_gpu, price_at(chip.id, date, "purchase")),
             "rent_usd_per_gpu_hour": (rent_usd_per_gpu_hour, price_at(chip.id, date, "rent")),

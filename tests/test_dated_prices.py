@@ -121,3 +121,58 @@ def test_cli_run_costs_json_is_one_object_labelled_predicted(capsys):
     assert {r["label"] for r in d["run_costs"]} == {"predicted"}
     assert d["run_costs"][0]["price_date"]  # which dated price was used
     assert "earliest whole-system list price" in d["summary"]["price_rule"]
+
+
+def _cli(argv, capsys):
+    from planner.cli import main
+
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_size_with_a_date_is_priced_at_that_date_and_says_which_price(capsys):
+    import json
+
+    code, out, _ = _cli(
+        ["size", "--preset", "gtc2024-hopper", "--date", "2025-03-01", "--json"], capsys
+    )
+    assert code == 0
+    a = json.loads(out)["assumptions"]
+    assert a["price_usd_per_gpu"]["value"] == 37080.5
+    assert "observed 2024-03-21" in a["price_usd_per_gpu"]["source"]
+    assert a["rent_usd_per_gpu_hour"]["value"] == 3.29
+    assert a["price_date"]["value"] == "2025-03-01"
+
+
+def test_serve_with_a_date_is_priced_at_that_date(capsys):
+    import json
+
+    argv = ["serve", "--preset", "llama70b-h100-example", "--json"]
+    _, plain, _ = _cli(argv, capsys)
+    code, dated, _ = _cli([*argv, "--date", "2025-03-01"], capsys)
+    assert code == 0
+    a = json.loads(dated)["assumptions"]
+    assert a["price_usd_per_gpu"]["value"] == 37080.5
+    assert "chip_prices_dated.csv" in a["rent_usd_per_gpu_hour"]["source"]
+    assert json.loads(dated)["cost_usd"] != json.loads(plain)["cost_usd"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["size", "--preset", "gtc2024-hopper"], ["serve", "--preset", "llama70b-h100-example"]],
+)
+def test_a_price_date_before_the_chip_existed_exits_2_with_one_line(command, capsys):
+    code, out, err = _cli([*command, "--date", "2021-03-01"], capsys)
+    assert code == 2 and out == ""
+    line = err.strip()
+    assert "\n" not in line and "Traceback" not in err
+    assert "date = '2021-03-01'" in line and "on or after 2022-09-20" in line
+
+
+def test_a_chip_without_dated_prices_is_checked_against_its_release_year():
+    chip = load_catalog().get("gb200")
+    with pytest.raises(InputError) as err:
+        am.chip_prices(chip, date="2019")
+    assert err.value.field == "date" and err.value.value == "2019"
+    assert f"{chip.release_year}-01-01" in str(err.value)

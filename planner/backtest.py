@@ -27,6 +27,7 @@ against the naive 44.7%).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -183,3 +184,81 @@ def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
         )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The model's out-of-sample error, for prediction bands (planner.projection.error_band)
+# --------------------------------------------------------------------------------------------
+
+#: Percentiles of the out-of-sample log errors that bound a P10-P90 band.
+ERROR_PERCENTILES: tuple[int, int] = (10, 90)
+
+
+@lru_cache(maxsize=1)
+def _out_of_sample() -> pd.DataFrame:
+    t = backtest(include_inputs=False)
+    return t[t["predicted"].notna() & (t["published"] > 0)].reset_index(drop=True)
+
+
+def out_of_sample_errors(exclude_study: str = "") -> dict[str, Any]:
+    """The backtest's out-of-sample log errors ``ln(predicted / published)`` and horizons.
+
+    ``exclude_study`` leaves one study's figures out (leave-one-study-out: a study's own
+    figures never set the band they are compared with). Returns ``log_errors`` (array),
+    ``horizons_years`` (figure year - cut-off), ``p10`` / ``p90`` (the
+    :data:`ERROR_PERCENTILES` of the log errors), ``mean_horizon_years`` and ``n``.
+    """
+    t = _out_of_sample()
+    if exclude_study:
+        t = t[t["study"] != exclude_study]
+    e = np.log(t["predicted"].to_numpy(float) / t["published"].to_numpy(float))
+    h = (t["year"] - t["cutoff_year"]).to_numpy(float)
+    lo, hi = np.percentile(e, ERROR_PERCENTILES) if e.size else (np.nan, np.nan)
+    return {
+        "log_errors": e,
+        "horizons_years": h,
+        "p10": float(lo),
+        "p90": float(hi),
+        "mean_horizon_years": float(h.mean()) if h.size else float("nan"),
+        "n": int(e.size),
+        "excluded_study": exclude_study,
+    }
+
+
+def horizon_scale(horizon_years: Any, mean_horizon_years: float) -> np.ndarray:
+    """How much wider the error band is ``horizon_years`` ahead than at the backtest's mean
+    horizon: ``sqrt(max(h, mean) / mean)`` (errors that accumulate year on year like a random
+    walk; never narrower than measured)."""
+    h = np.asarray(horizon_years, dtype=float)
+    return np.sqrt(np.maximum(h, mean_horizon_years) / mean_horizon_years)
+
+
+def band_coverage(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Out-of-sample coverage of the error band: each out-of-sample prediction of the
+    backtest with the band the other studies' errors give it (leave-one-study-out, scaled to
+    its horizon by :func:`horizon_scale`), and whether the published figure lies inside.
+
+    Columns: study, region, year, cutoff_year, published, predicted, band_low, band_high,
+    inside.
+    """
+    t = _out_of_sample() if table is None else table
+    rows = []
+    for r in t.to_dict(orient="records"):
+        err = out_of_sample_errors(str(r["study"]))
+        k = float(horizon_scale(r["year"] - r["cutoff_year"], err["mean_horizon_years"]))
+        low = r["predicted"] * np.exp(-err["p90"] * k)
+        high = r["predicted"] * np.exp(-err["p10"] * k)
+        rows.append(
+            {
+                "study": r["study"],
+                "region": r["region"],
+                "year": int(r["year"]),
+                "cutoff_year": int(r["cutoff_year"]),
+                "published": float(r["published"]),
+                "predicted": float(r["predicted"]),
+                "band_low": float(low),
+                "band_high": float(high),
+                "inside": bool(low <= r["published"] <= high),
+            }
+        )
+    return pd.DataFrame(rows)

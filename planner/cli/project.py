@@ -11,7 +11,7 @@ from planner import amortization, backtest, fleet, quantities
 from planner.cli._app import app, console, print_json, shown_value, stdout_guard
 from planner.errors import InputError
 from planner.examples import projection_path
-from planner.projection import ProjectionResult, project
+from planner.projection import ProjectionResult, error_band, project
 
 
 @app.command("project")
@@ -94,16 +94,23 @@ def project_command(
         with stdout_guard():
             table = backtest.backtest()
             checks = fleet.reconcile(strict=False)
+            covered = backtest.band_coverage()
+            studies = error_band.study_band_coverage(samples=samples or 10_000, seed=seed)
+            coverage = error_band.coverage_summary(studies, covered)
         if json_out:
             print_json(
                 {
                     "backtest": backtest.to_records(table),
                     "summary": backtest.summary(table),
                     "fleet_checks": backtest.to_records(checks),
+                    "band_coverage": backtest.to_records(covered),
+                    "study_band_coverage": backtest.to_records(studies),
+                    "coverage_summary": coverage,
                 }
             )
         else:
             _print_backtest(table, checks)
+            _print_coverage(studies, coverage)
         return
     if run_costs:
         with stdout_guard():
@@ -376,6 +383,40 @@ def _print_backtest(table, checks) -> None:
         f"{s['tolerance']:.0%} ({s['distinct_figures_hit']} distinct published figures); the "
         f"naive forecast: {s['persistence_hits']}. Median |error| {s['median_abs_error']:.0%} "
         f"(naive {s['persistence_median_abs_error']:.0%})."
+    )
+
+
+def _print_coverage(studies, s) -> None:
+    t = Table(
+        title="Published study figures (not inputs) against the P10-P90 band: the sampled "
+        "inputs' alone, and with the model's out-of-sample error (what `planner project` shows)"
+    )
+    for col in ("scenario", "variant", "country", "year", "published", "inputs' band", "band"):
+        t.add_column(col, justify="left" if col in ("scenario", "variant", "country") else "right")
+    for _, r in studies.iterrows():
+        q = r["quantity"]
+
+        def band(lo: float, hi: float, inside: bool, q: str = q) -> str:
+            text = f"{quantities.format_value(q, lo)}-{quantities.format_value(q, hi)}"
+            return text + ("" if inside else " (outside)")
+
+        t.add_row(
+            r["scenario"],
+            r["variant"],
+            r["country"],
+            str(r["year"]),
+            quantities.format_value(q, r["published"]),
+            band(r["inputs_p10"], r["inputs_p90"], r["inside_inputs_band"]),
+            band(r["p10"], r["p90"], r["inside_band"]),
+        )
+    console.print(t)
+    console.print(
+        f"{s['inside_band']} of {s['study_figures']} published study figures inside the band "
+        f"(the sampled inputs' band alone: {s['inside_inputs_band']}). The band adds the "
+        f"model's out-of-sample error, ln(predicted / published) P10 {s['log_error_p10']:+.2f} "
+        f"and P90 {s['log_error_p90']:+.2f} at {s['mean_horizon_years']:.1f} years ahead; out "
+        f"of sample (each study's figures left out of its own band) it covers "
+        f"{s['backtest_inside_band']} of {s['backtest_predictions']} backtest predictions."
     )
 
 

@@ -199,3 +199,17 @@ def test_published_study_figures_inside_the_band():
     assert len(s) == 25 and set(s["label"]) == {"predicted"}
     summary = coverage_summary(s)
     assert (summary["inside_inputs_band"], summary["inside_band"]) == (5, 25)
+
+
+def test_sampling_the_inputs_real_uncertainty_covers_few_out_of_sample_figures():
+    # Published estimates +-17% (the IEA's own range; anchors and growth rates move with
+    # them), AI load, PUE, shipments and life within the study file's ranges, the backtest
+    # rerun per sample. Measured (seed 0): 7 of 32 inside P10-P90 with 100 samples, 6 of 32
+    # with the 10 here; the metered national series (Ireland, Netherlands) have no spread at
+    # all. Parameter noise does not explain the misses: the structural error does
+    # (planner.projection.error_band).
+    s = bt.sampled_band(samples=10, seed=0)
+    assert len(s) == 32 and int(s["inside"].sum()) == 6
+    metered = s["region"].isin(["Ireland", "Netherlands"])
+    assert (s.loc[metered, "p90"] - s.loc[metered, "p10"]).abs().max() < 1e-9
+    assert (s["p10"] <= s["p90"]).all()

@@ -18,6 +18,12 @@ Regions and countries with nothing published up to Y have no anchor and are not 
 Each row also carries the error of the naive forecast "the anchor stays as it is"
 (``persistence_error``), so the model's skill over persistence is visible.
 
+Uncertainty, checked out of sample: :func:`sampled_band` propagates the inputs' real
+uncertainty (published estimates, AI load, PUE, shipments, service life) through the same
+backtest by sampling; :func:`out_of_sample_errors` gives the model's measured error, which
+:mod:`planner.projection.error_band` adds to every projection's P10-P90 band, and
+:func:`band_coverage` checks that band on the backtest's own figures (leave-one-study-out).
+
 Known look-ahead: the deployment split and segment/workload tables are single tables sourced
 up to 2025 (not re-dated per cut-off); the shipments and revenue data of year Y are the
 vendors' filings published early in Y+1, and a study figure for a year up to Y is used when

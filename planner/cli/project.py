@@ -391,8 +391,12 @@ def _print_coverage(studies, s) -> None:
         title="Published study figures (not inputs) against the P10-P90 band: the sampled "
         "inputs' alone, and with the model's out-of-sample error (what `planner project` shows)"
     )
-    for col in ("scenario", "variant", "country", "year", "published", "inputs' band", "band"):
-        t.add_column(col, justify="left" if col in ("scenario", "variant", "country") else "right")
+    t.add_column("scenario")
+    for name in ("variant", "country", "year", "published", "inputs_band", "error_band"):
+        t.add_column(
+            quantities.label(name, short=True),
+            justify="left" if name in ("variant", "country") else "right",
+        )
     for _, r in studies.iterrows():
         q = r["quantity"]
 

@@ -315,6 +315,23 @@ def parse_price_date(field: str, value: Any, chip_id: str | None = None) -> pd.T
     return date
 
 
+def check_price_date(chip: Any, date: Any, field: str = "date") -> pd.Timestamp:
+    """``date`` as a Timestamp for pricing ``chip`` (an :class:`~planner.catalog.Accelerator`),
+    or an :class:`InputError` on ``field``: not a date, or before the chip existed (its launch
+    row in ``data/chip_prices_dated.csv``; for a chip without one, 1 January of its catalog
+    ``release_year``)."""
+    when = parse_price_date(field, date, chip.id)
+    year = getattr(chip, "release_year", None)
+    if launch_date(chip.id) is None and year is not None and when.year < int(year):
+        raise InputError(
+            field,
+            date,
+            f"a date on or after {int(year)}-01-01 ({chip.id} release year, catalog)",
+            detail="a chip cannot be bought or rented before it existed",
+        )
+    return when
+
+
 def price_at(chip_id: str, date: Any, what: str = "purchase") -> DatedPrice | None:
     """The ``what`` (purchase | rent) price of ``chip_id`` at ``date``; None when the dated
     table has no such price for the chip. Raises :class:`InputError` for a date before the
@@ -365,6 +382,7 @@ def chip_prices(
     price = price_usd_per_gpu
     rent = rent_usd_per_gpu_hour
     if date is not None:
+        check_price_date(chip, date)
         dated_price = price_at(chip.id, date, "purchase")
         dated_rent = price_at(chip.id, date, "rent")
         if price is None and dated_price is not None:
@@ -405,6 +423,7 @@ def price_assumptions(
     show which price was used."""
     rows: list[tuple[str, float, str, str]] = []
     if date is not None:
+        check_price_date(chip, date)
         dated = {
             "price_usd_per_gpu": (price_usd_per_gpu, price_at(chip.id, date, "purchase")),
             "rent_usd_per_gpu_hour": (rent_usd_per_gpu_hour, price_at(chip.id, date, "rent")),
@@ -998,6 +1017,22 @@ def run_economics(
 
 #: A planner cost within this signed fraction of the published one counts as a hit.
 RUN_COST_TOLERANCE = 0.5
+#: Cottier et al. 2024's dating rules (their code, epoch-research/training-cost-trends,
+#: prices.py): hardware is first acquired at least 90 days after the chip's release, and
+#: training starts 60 days before publication minus the training time (a further 60 days
+#: from acquisition to training start are already inside the depreciation).
+COTTIER_RELEASE_TO_ACQUISITION_DAYS = 90
+COTTIER_TRAINING_END_TO_PUBLICATION_DAYS = 60
+#: How :func:`validate_run_costs` chose its prices (shown by every face with the comparison).
+RUN_COST_PRICE_RULE = (
+    "Prices chosen before any comparison, never from the published costs: each chip family's "
+    "earliest whole-system list price in data/chip_prices_dated.csv (else its earliest "
+    "purchase price), acquired at the later of that date and launch + 90 days, depreciated "
+    "0.14 orders of magnitude a year to the run's start (publication - training time - 60 "
+    "days) and charged at 0.14 x ln(10) a year for the run's chip-hours, + 19% interconnect "
+    "+ energy (Cottier et al. 2024, arXiv 2405.21015, their method and rules); rent: the "
+    "latest on-demand price on or before the start. Nominal USD (theirs: 2023 USD)."
+)
 #: Columns of :func:`validate_run_costs`.
 RUN_COST_COLUMNS: tuple[str, ...] = (
     "run",
@@ -1005,15 +1040,19 @@ RUN_COST_COLUMNS: tuple[str, ...] = (
     "run_start",
     "price_date",
     "price_usd_per_gpu",
+    "value_at_start_usd_per_gpu",
     "rent_price_date",
     "rent_usd_per_gpu_hour",
     "amortized_usd",
     "published_amortized_usd",
     "amortized_error",
+    "planner_amortized_usd",
+    "planner_amortized_error",
     "rental_usd",
     "published_cloud_usd",
     "rental_error",
     "undated_amortized_error",
+    "method",
     "label",
 )
 
@@ -1029,20 +1068,69 @@ def published_run_costs() -> pd.DataFrame:
     return raw
 
 
-def validate_run_costs(runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The planner's amortised and rental cost of published training runs, each priced at its
-    own date, against Cottier et al. 2024's published figures.
+def chip_family(chip_id: str) -> str:
+    """A chip's family for the acquisition price: the catalog id up to its first ``-``
+    (``a100-80gb`` -> ``a100``), as Cottier et al. match every A100 variant to "A100"."""
+    return str(chip_id).strip().lower().split("-", 1)[0]
 
-    How the prices were chosen, before any comparison and never from the published costs: the
-    run starts ``training_hours`` before its publication date; its server price per GPU is
-    the latest list or reported purchase price on or before that date, its rent the latest
-    on-demand price (:func:`price_at`, ``data/chip_prices_dated.csv``). Everything else is the
-    planner's defaults (``data/economics.csv``: 5-year life, 85% utilisation, 8% cost of
-    capital, 19% networking, facility share); energy = GPUs x catalog system power per GPU x
-    the measured training draw (``data/measured_power.csv``) x PUE 1.25 x USD 80.6/MWh (the
-    non-hyperscaler PUE and 2023 price of ``data/economics.csv``). ``undated_amortized_error``
-    is the same run at the undated price of ``data/chip_economics.csv``, for comparison.
-    Published costs are 2023 USD; the planner's prices are nominal (no inflation adjustment).
+
+def acquisition_price(chip_id: str) -> DatedPrice | None:
+    """Cottier et al. 2024's acquisition price for a chip: the earliest whole-system list price
+    (their DGX rule) of the chip's family (:func:`chip_family`) in
+    ``data/chip_prices_dated.csv``, else its earliest reported purchase price; dated at the
+    later of that observation and the family's launch + 90 days
+    (:data:`COTTIER_RELEASE_TO_ACQUISITION_DAYS`). ``for_date`` is that acquisition date.
+    None when the family has no purchase price."""
+    fam = chip_family(chip_id)
+    t = dated_prices()
+    mine = t[t["chip"].map(chip_family) == fam]
+    launch = mine.loc[mine["kind"] == "launch", "date"]
+    rows = mine[mine["kind"] == "list"].sort_values("date")
+    if rows.empty:
+        rows = mine[mine["kind"] == "purchase"].sort_values("date")
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    earliest = launch.min() + pd.Timedelta(days=COTTIER_RELEASE_TO_ACQUISITION_DAYS)
+    acquired = max(row["date"], earliest) if len(launch) else row["date"]
+    return DatedPrice(
+        chip=str(row["chip"]),
+        what="purchase",
+        usd=float(row["usd"]),
+        for_date=str(acquired.date()),
+        price_date=str(row["date"].date()),
+        kind=str(row["kind"]),
+        estimate=bool(row["estimate"]),
+        source=str(row["source"]),
+    )
+
+
+def validate_run_costs(runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published training runs costed by Cottier et al. 2024's own method at dated prices,
+    against their published figures (``data/published_run_costs.csv``, never an input).
+
+    The method (:func:`cottier_hardware_energy_usd`, their paper and code): the hardware's
+    value per GPU (incl. its server) at the run's start is its acquisition price depreciated by
+    price-performance progress (0.14 orders of magnitude a year) from acquisition to the
+    start; the run is charged that value at 0.14 x ln(10) = 32%/year (an effective life of 3.1
+    years) for its chip-hours, plus 19% cluster interconnect (19/81 of the servers), plus
+    energy: chip-hours x catalog system power per GPU x 75% of it on average x PUE 1.25 x
+    USD 80.6/MWh (``data/economics.csv``).
+
+    How the prices were chosen, before any comparison and never from the published costs
+    (:func:`acquisition_price`): the earliest whole-system list price of the chip's family in
+    ``data/chip_prices_dated.csv`` (else its earliest purchase price), acquired at the later
+    of that price's date and launch + 90 days; the run starts at its publication date minus
+    its training hours minus 60 days (no per-run exceptions), not before the acquisition. The
+    rent is the latest on-demand price on or before the start (:func:`price_at`).
+
+    Not reproduced: their hyperscaler PUE (1.1 for Google, Microsoft, Amazon, Meta; 1.25 is
+    used for every run), their electricity price by year (the 2023 price for every run), their
+    per-run start dates for GPT-3 and GPT-4, and their inflation adjustment to 2023 USD (the
+    planner's costs are nominal). ``planner_amortized_*`` is the planner's own default
+    method (an annuity over 5 years at 85% utilisation and 8% plus a facility share, at the
+    latest price on or before the start), ``undated_amortized_error`` Cottier's method at the
+    undated price of ``data/chip_economics.csv`` (no depreciation), for comparison.
     """
     from planner.catalog import load_catalog  # noqa: PLC0415 (the catalog reads this module)
 
@@ -1050,49 +1138,66 @@ def validate_run_costs(runs: pd.DataFrame | None = None) -> pd.DataFrame:
     table = published_run_costs() if runs is None else runs
     pue = parameter("cottier_pue_non_hyperscaler")
     usd_per_mwh = parameter("cottier_electricity_usd_per_mwh_2023")
+    frac = parameter("cottier_average_power_fraction")
     rows = []
     for r in table.to_dict(orient="records"):
         chip = cat.get(r["chip"], field="chip")
-        start = pd.Timestamp(r["published"]) - pd.Timedelta(hours=float(r["training_hours"]))
+        gpus, hours = float(r["gpus"]), float(r["training_hours"])
+        start = pd.Timestamp(r["published"]) - pd.Timedelta(
+            hours=hours, days=COTTIER_TRAINING_END_TO_PUBLICATION_DAYS
+        )
         start = max(start, launch_date(chip.id) or start)
+        acq = acquisition_price(chip.id)
+        base = chip_costs(chip.id)
+        if acq is not None:
+            acquired = pd.Timestamp(acq.for_date)
+            start = max(start, acquired)
+            years = (start - acquired).days / 365.25
+            value = float(depreciate_by_hardware_progress(acq.usd, years))
+        else:
+            value = float(base["server_price_usd_per_gpu"])
+        chip_hours = gpus * hours
+        kw = chip.system_power_per_gpu_w / 1000.0
+        cottier = cottier_hardware_energy_usd(chip_hours, value, kw, pue=pue)
+        undated = cottier_hardware_energy_usd(
+            chip_hours, float(base["server_price_usd_per_gpu"]), kw, pue=pue
+        )
+        # the planner's own default method at the latest price on or before the start
         price = price_at(chip.id, start, "purchase")
         rent = price_at(chip.id, start, "rent")
-        gpus, hours = float(r["gpus"]), float(r["training_hours"])
         system_w = gpus * chip.system_power_per_gpu_w
-        energy_mwh = system_w * measured_load_fraction(chip.id)[0] * pue * hours / 1e6
-        days = hours / 24.0
-
-        base = chip_costs(chip.id)
-        common = {
-            "it_power_mw": system_w / 1e6,
-            "electricity_cost_usd": energy_mwh * usd_per_mwh,
-        }
-        dated = run_economics(
+        energy_mwh = system_w * frac * pue * hours / 1e6
+        planner = run_economics(
             chip.id,
             gpus,
-            days,
+            hours / 24.0,
             server_price_usd_per_gpu=price.usd if price else base["server_price_usd_per_gpu"],
             rent_usd_per_gpu_hour=rent.usd if rent else base["rent_usd_per_gpu_hour"],
-            **common,
+            it_power_mw=system_w / 1e6,
+            electricity_cost_usd=energy_mwh * usd_per_mwh,
         )
-        undated = run_economics(chip.id, gpus, days, **common)
         pub, cloud = float(r["published_amortized_usd"]), float(r["published_cloud_usd"])
+        total = float(cottier.total_usd)
         rows.append(
             {
                 "run": r["run"],
                 "chip": chip.id,
                 "run_start": str(start.date()),
-                "price_date": price.price_date if price else "",
-                "price_usd_per_gpu": price.usd if price else base["server_price_usd_per_gpu"],
+                "price_date": acq.price_date if acq else "",
+                "price_usd_per_gpu": acq.usd if acq else base["server_price_usd_per_gpu"],
+                "value_at_start_usd_per_gpu": value,
                 "rent_price_date": rent.price_date if rent else "",
                 "rent_usd_per_gpu_hour": rent.usd if rent else base["rent_usd_per_gpu_hour"],
-                "amortized_usd": float(dated.amortized_cost_usd),
+                "amortized_usd": total,
                 "published_amortized_usd": pub,
-                "amortized_error": float(dated.amortized_cost_usd) / pub - 1.0,
-                "rental_usd": float(dated.rental_cost_usd),
+                "amortized_error": total / pub - 1.0,
+                "planner_amortized_usd": float(planner.amortized_cost_usd),
+                "planner_amortized_error": float(planner.amortized_cost_usd) / pub - 1.0,
+                "rental_usd": float(planner.rental_cost_usd),
                 "published_cloud_usd": cloud,
-                "rental_error": float(dated.rental_cost_usd) / cloud - 1.0,
-                "undated_amortized_error": float(undated.amortized_cost_usd) / pub - 1.0,
+                "rental_error": float(planner.rental_cost_usd) / cloud - 1.0,
+                "undated_amortized_error": float(undated.total_usd) / pub - 1.0,
+                "method": "Cottier et al. 2024 (depreciation by price-performance progress)",
                 "label": "predicted",  # nothing is fitted to the published costs
             }
         )
@@ -1112,9 +1217,13 @@ def run_cost_summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
         "tolerance": RUN_COST_TOLERANCE,
         "amortized_within": within("amortized_error"),
         "undated_amortized_within": within("undated_amortized_error"),
+        "planner_amortized_within": within("planner_amortized_error"),
         "rental_within": within("rental_error"),
         "median_amortized_error": float(t["amortized_error"].median()),
         "median_undated_amortized_error": float(t["undated_amortized_error"].median()),
+        "median_planner_amortized_error": float(t["planner_amortized_error"].median()),
         "median_rental_error": float(t["rental_error"].median()),
+        "method": "Cottier et al. 2024 (arXiv 2405.21015)",
+        "price_rule": RUN_COST_PRICE_RULE,
         "label": "predicted",
     }

@@ -180,6 +180,11 @@ class SizingAssumptions:
     pricing : {"auto", "buy", "rent"}
         ``auto`` buys where the catalog has a price, else rents, else leaves cost unknown.
     price_usd_per_gpu, rent_usd_per_gpu_hour : optional overrides of the catalog prices.
+    price_date : str, optional
+        The date (YYYY-MM-DD or YYYY) the chip is priced at: the dated purchase price and rent
+        of ``data/chip_prices_dated.csv`` on or before it (:func:`planner.amortization.
+        chip_prices`); ``None``: the undated prices. A date before the chip existed is an
+        :class:`InputError` on ``date``.
     whole_systems : bool
         Round a GPU count derived from a deadline up to whole servers/racks.
     """
@@ -197,6 +202,7 @@ class SizingAssumptions:
     pricing: str = "amortized"
     price_usd_per_gpu: Any = None
     rent_usd_per_gpu_hour: Any = None
+    price_date: Any = None
     whole_systems: bool = True
     #: Design-day PUE for the grid peak; None = derived from the annual ``pue`` (grid_pue()).
     design_pue: Any = None
@@ -327,6 +333,10 @@ class SizingAssumptions:
         if self.price_usd_per_gpu is not None:
             check_non_negative("price_usd_per_gpu", self.price_usd_per_gpu)
             check_range("price_usd_per_gpu", self.price_usd_per_gpu, 0.0, MAX_PRICE_USD_PER_GPU)
+        if self.price_date is not None:
+            from planner.amortization import parse_price_date
+
+            parse_price_date("date", self.price_date)  # the chip's launch: when it is priced
         if self.rent_usd_per_gpu_hour is not None:
             check_non_negative("rent_usd_per_gpu_hour", self.rent_usd_per_gpu_hour)
             check_range(
@@ -347,6 +357,7 @@ class SizingAssumptions:
         "pricing": "",
         "price_usd_per_gpu": "USD per GPU",
         "rent_usd_per_gpu_hour": "USD per GPU-hour",
+        "price_date": "date the prices are taken at",
         "whole_systems": "",
         "service_life_years": "years",
         "hardware_utilisation": "fraction of service-life hours",

@@ -18,6 +18,12 @@ Regions and countries with nothing published up to Y have no anchor and are not 
 Each row also carries the error of the naive forecast "the anchor stays as it is"
 (``persistence_error``), so the model's skill over persistence is visible.
 
+Uncertainty, checked out of sample: :func:`sampled_band` propagates the inputs' real
+uncertainty (published estimates, AI load, PUE, shipments, service life) through the same
+backtest by sampling; :func:`out_of_sample_errors` gives the model's measured error, which
+:mod:`planner.projection.error_band` adds to every projection's P10-P90 band, and
+:func:`band_coverage` checks that band on the backtest's own figures (leave-one-study-out).
+
 Known look-ahead: the deployment split and segment/workload tables are single tables sourced
 up to 2025 (not re-dated per cut-off); the shipments and revenue data of year Y are the
 vendors' filings published early in Y+1, and a study figure for a year up to Y is used when
@@ -27,6 +33,7 @@ against the naive 44.7%).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,6 +80,7 @@ def backtest(
     include_inputs: bool = True,
     published: pd.DataFrame | None = None,
     publication_lag_years: int = PUBLICATION_LAG_YEARS,
+    ai_by_cutoff: dict[int, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample predictions of published figures, one row per (cut-off, figure).
 
@@ -88,6 +96,9 @@ def backtest(
     publication_lag_years : int
         A figure for a year up to the cut-off Y is known at Y only if published by Y + this
         (default :data:`PUBLICATION_LAG_YEARS`); predicted figures are never inputs anyway.
+    ai_by_cutoff : dict, optional
+        The AI demand table (:func:`planner.fleet.ai_demand`) to use at each cut-off, for
+        :func:`sampled_band` (default: computed from the fleet with data up to the cut-off).
 
     Returns
     -------
@@ -111,8 +122,11 @@ def backtest(
             (all_pub["year"] > y) | (all_pub["published_year"] <= y + publication_lag_years)
         ]
         regions = sorted(set(targets["region"]) | set(pub.loc[pub["year"] <= y, "region"]))
-        years = list(range(min(int(pub["year"].min()), y) - 1, y + horizon_years + 1))
-        ai = fleet_model.ai_demand(years, last_data_year=y)
+        years = _years(pub, y, horizon_years)
+        if ai_by_cutoff is not None and y in ai_by_cutoff:
+            ai = ai_by_cutoff[y]
+        else:
+            ai = fleet_model.ai_demand(years, last_data_year=y)
         for region in regions:
             if region not in (*fleet_model.REGIONS, "World", *fleet_model.COUNTRY_REGION):
                 continue  # e.g. the EU (no split of Europe by membership in the model)
@@ -155,6 +169,10 @@ def backtest(
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def _years(pub: pd.DataFrame, cutoff: int, horizon_years: int) -> list[int]:
+    return list(range(min(int(pub["year"].min()), cutoff) - 1, cutoff + horizon_years + 1))
+
+
 def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
     """Out-of-sample counts: predictions made, hits within :data:`HIT_TOLERANCE`, distinct
     figures hit, median absolute error."""
@@ -183,3 +201,158 @@ def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
         )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The model's out-of-sample error, for prediction bands (planner.projection.error_band)
+# --------------------------------------------------------------------------------------------
+
+#: Percentiles of the out-of-sample log errors that bound a P10-P90 band.
+ERROR_PERCENTILES: tuple[int, int] = (10, 90)
+
+
+@lru_cache(maxsize=1)
+def _out_of_sample() -> pd.DataFrame:
+    t = backtest(include_inputs=False)
+    return t[t["predicted"].notna() & (t["published"] > 0)].reset_index(drop=True)
+
+
+def out_of_sample_errors(exclude_study: str = "") -> dict[str, Any]:
+    """The backtest's out-of-sample log errors ``ln(predicted / published)`` and horizons.
+
+    ``exclude_study`` leaves one study's figures out (leave-one-study-out: a study's own
+    figures never set the band they are compared with). Returns ``log_errors`` (array),
+    ``horizons_years`` (figure year - cut-off), ``p10`` / ``p90`` (the
+    :data:`ERROR_PERCENTILES` of the log errors), ``mean_horizon_years`` and ``n``.
+    """
+    t = _out_of_sample()
+    if exclude_study:
+        t = t[t["study"] != exclude_study]
+    e = np.log(t["predicted"].to_numpy(float) / t["published"].to_numpy(float))
+    h = (t["year"] - t["cutoff_year"]).to_numpy(float)
+    lo, hi = np.percentile(e, ERROR_PERCENTILES) if e.size else (np.nan, np.nan)
+    return {
+        "log_errors": e,
+        "horizons_years": h,
+        "p10": float(lo),
+        "p90": float(hi),
+        "mean_horizon_years": float(h.mean()) if h.size else float("nan"),
+        "n": int(e.size),
+        "excluded_study": exclude_study,
+    }
+
+
+def horizon_scale(horizon_years: Any, mean_horizon_years: float) -> np.ndarray:
+    """How much wider the error band is ``horizon_years`` ahead than at the backtest's mean
+    horizon: ``sqrt(max(h, mean) / mean)`` (errors that accumulate year on year like a random
+    walk; never narrower than measured)."""
+    h = np.asarray(horizon_years, dtype=float)
+    return np.sqrt(np.maximum(h, mean_horizon_years) / mean_horizon_years)
+
+
+def band_coverage(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Out-of-sample coverage of the error band: each out-of-sample prediction of the
+    backtest with the band the other studies' errors give it (leave-one-study-out, scaled to
+    its horizon by :func:`horizon_scale`), and whether the published figure lies inside.
+
+    Columns: study, region, year, cutoff_year, published, predicted, band_low, band_high,
+    inside.
+    """
+    t = _out_of_sample() if table is None else table
+    rows = []
+    for r in t.to_dict(orient="records"):
+        err = out_of_sample_errors(str(r["study"]))
+        k = float(horizon_scale(r["year"] - r["cutoff_year"], err["mean_horizon_years"]))
+        low = r["predicted"] * np.exp(-err["p90"] * k)
+        high = r["predicted"] * np.exp(-err["p10"] * k)
+        rows.append(
+            {
+                "study": r["study"],
+                "region": r["region"],
+                "year": int(r["year"]),
+                "cutoff_year": int(r["cutoff_year"]),
+                "published": float(r["published"]),
+                "predicted": float(r["predicted"]),
+                "band_low": float(low),
+                "band_high": float(high),
+                "inside": bool(low <= r["published"] <= high),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# The band from sampling the inputs' real uncertainty, checked out of sample
+# --------------------------------------------------------------------------------------------
+
+#: Level uncertainty of a published data-centre ESTIMATE (multiplicative, uniform): the IEA's
+#: own stated range for the world in 2022, 240-340 TWh around 290 (-17% / +17%; the JRC's EU
+#: 2022 range, 45-65 around 55 TWh, is +-18%). Metered measurements (statistics offices) are
+#: taken as exact. Drawn independently for every figure, it moves each anchor and, through the
+#: two figures a trend is measured between, each growth rate.
+ESTIMATE_LEVEL_RANGE: tuple[float, float] = (0.83, 1.17)
+#: The AI fleet's uncertain inputs, (low, central, high), triangular: the ranges the shipped
+#: study file ``data/projections/iea-2025-base.toml`` samples (sourced there): load factor
+#: (time-weighted draw / nameplate), annual PUE of the AI halls, shipments scale (units x ASP
+#: match revenue within 15%). Service life 5, 6 or 7 years with probabilities 1/4, 1/2, 1/4.
+AI_LOAD_RANGE: tuple[float, float, float] = (0.45, 0.5368, 0.62)
+AI_PUE_RANGE: tuple[float, float, float] = (1.15, 1.202, 1.28)
+SHIPMENTS_SCALE_RANGE: tuple[float, float, float] = (0.85, 1.0, 1.15)
+LIFETIME_CHOICES: tuple[tuple[float, float], ...] = ((5.0, 0.25), (6.0, 0.5), (7.0, 0.25))
+
+
+def sampled_band(samples: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Each out-of-sample backtest prediction with the P10-P90 band of its inputs' real
+    uncertainty, propagated by sampling, and whether the published figure lies inside.
+
+    Per sample: every published estimate moves within :data:`ESTIMATE_LEVEL_RANGE` (anchors
+    and the figures growth rates are measured from, so growth-rate uncertainty follows from
+    the data), the AI electricity scales by load x PUE x shipments drawn from their ranges
+    (:data:`AI_LOAD_RANGE`, :data:`AI_PUE_RANGE`, :data:`SHIPMENTS_SCALE_RANGE`), and the
+    fleet's service life is drawn from :data:`LIFETIME_CHOICES`; the backtest is then rerun
+    unchanged. Columns: study, region, year, cutoff_year, published, predicted (central),
+    p10, p90, inside.
+    """
+    if int(samples) != samples or not 10 <= samples <= 10_000:
+        raise InputError("samples", samples, "a whole number in 10..10,000")
+    rng = np.random.default_rng(seed)
+    central = _out_of_sample()
+    pub = fleet_model.load_published()
+    pub = pub[pub["kind"] != "projection"].reset_index(drop=True)
+    estimate = (pub["kind"] == "estimate").to_numpy()
+    cutoffs = sorted(set(int(c) for c in central["cutoff_year"]))
+    tables = {
+        (y, life): fleet_model.ai_demand(
+            _years(pub, y, HORIZON_YEARS), last_data_year=y, lifetime_years=life
+        )
+        for y in cutoffs
+        for life, _ in LIFETIME_CHOICES
+    }
+    lives = [life for life, _ in LIFETIME_CHOICES]
+    probs = [p for _, p in LIFETIME_CHOICES]
+
+    def tri(r: tuple[float, float, float]) -> float:
+        return float(rng.triangular(*r)) / r[1]
+
+    draws = []
+    ai_cols = ["training_twh", "inference_twh", "ai_twh"]
+    for _ in range(int(samples)):
+        lo, hi = ESTIMATE_LEVEL_RANGE
+        m = np.where(estimate, rng.uniform(lo, hi, len(pub)), 1.0)
+        moved = pub.assign(data_centre_twh=pub["data_centre_twh"] * m)
+        life = float(rng.choice(lives, p=probs))
+        scale = tri(AI_LOAD_RANGE) * tri(AI_PUE_RANGE) * tri(SHIPMENTS_SCALE_RANGE)
+        ai = {}
+        for y in cutoffs:
+            t = tables[(y, life)].copy()
+            t[ai_cols] = t[ai_cols] * scale
+            ai[y] = t
+        run = backtest(cutoffs, include_inputs=False, published=moved, ai_by_cutoff=ai)
+        run = run[run["predicted"].notna()]
+        draws.append(run["predicted"].to_numpy(float))
+    d = np.stack(draws)  # (samples, predictions), rows in the order of the central backtest
+    p10, p90 = np.percentile(d, ERROR_PERCENTILES, axis=0)
+    out = central[["study", "region", "year", "cutoff_year", "published", "predicted"]].copy()
+    out["p10"], out["p90"] = p10, p90
+    out["inside"] = (out["p10"] <= out["published"]) & (out["published"] <= out["p90"])
+    return out.reset_index(drop=True)

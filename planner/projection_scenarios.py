@@ -227,6 +227,10 @@ class ScenarioSpec(_Strict):
     scope: str = "World"
     hours_per_year: float = 8760.0
     reference_run: str = "gtc2024-hopper"
+    #: The study id (``data/countries/data_centres.csv``) whose figures this file's
+    #: ``[[published]]`` rows are: left out of the out-of-sample error band's quantiles
+    #: (:mod:`planner.projection.error_band`), so a study's own figures never widen its band.
+    published_study: str = ""
     ai: AISection | None = None
     pue: dict[YearKey, Uncertain] = Field(min_length=1)
     #: Optional design-day PUE by year (anchors like ``pue``): the hottest hours' PUE the grid

@@ -907,7 +907,9 @@ def size_training(
 def _chip_economics(chip: Accelerator, a: SizingAssumptions) -> tuple[Any, Any, Any]:
     """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU for a chip
     (:func:`planner.amortization.chip_prices` with the assumptions' overrides)."""
-    return amortization.chip_prices(chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour)
+    return amortization.chip_prices(
+        chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour, date=a.price_date
+    )
 
 
 def with_run_model(
@@ -979,7 +981,9 @@ def _assumption_list(
         if value is None:
             continue
         add(name, value, unit, a.sources.get(name, "user input"))
-    for row in amortization.price_assumptions(chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour):
+    for row in amortization.price_assumptions(
+        chip, a.price_usd_per_gpu, a.rent_usd_per_gpu_hour, date=a.price_date
+    ):
         add(*row)
     return items
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from planner import backtest as bt
@@ -137,3 +138,78 @@ def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
     loose = bt.backtest([2021], publication_lag_years=10)
     us = loose[loose["used_as_input"] & (loose["region"] == "US")]
     assert set(us["study"]) == {"lbnl-2024"}
+
+
+# ------------------------------------------------------------------------------------------
+# The model's out-of-sample error as a band (planner.projection.error_band)
+# ------------------------------------------------------------------------------------------
+
+
+def test_error_quantiles_leave_the_study_out():
+
+    every = bt.out_of_sample_errors()
+    assert every["n"] == 32 and every["mean_horizon_years"] == pytest.approx(1.75)
+    # measured: ln(predicted / published) P10 -0.61, P90 +0.32
+    assert every["p10"] == pytest.approx(-0.611, abs=0.005)
+    assert every["p90"] == pytest.approx(0.317, abs=0.005)
+    without = bt.out_of_sample_errors("iea-energy-ai-2025")
+    assert without["n"] == 32 - 12
+
+
+def test_the_band_widens_with_the_horizon_but_never_narrows_below_the_measured():
+
+    k = bt.horizon_scale([-2.0, 0.0, 1.75, 7.0], 1.75)
+    assert k[0] == k[1] == k[2] == 1.0 and k[3] == pytest.approx(2.0)
+
+
+def test_out_of_sample_band_coverage_of_the_backtest():
+    # Each prediction's band from the other studies' errors: 23 of 32 published figures inside
+    # (72%, for a nominal 80%); the misses are China and Europe 2024 (IEA's 102 and 68 TWh
+    # against Greenpeace's 161 and Borderstep's 87 as anchors) and the US from the 2021-2022
+    # cut-offs (a 2014 anchor).
+
+    c = bt.band_coverage()
+    assert (int(c["inside"].sum()), len(c)) == (23, 32)
+    assert (c["band_low"] < c["predicted"]).all() and (c["predicted"] < c["band_high"]).all()
+
+
+def test_shown_band_is_the_envelope_of_the_sampled_band_and_the_error_band():
+    from planner.projection import project
+    from planner.projection.error_band import error_band
+
+    path = "data/projections/iea-2025-base.toml"
+    plain = project(path, samples=500, seed=0, error_band=False).frame
+    shown = project(path, samples=500, seed=0).frame
+    low, high, err = error_band(plain["total_twh"], plain["year"], "iea-energy-ai-2025")
+    assert err["excluded_study"] == "iea-energy-ai-2025"
+    assert np.allclose(shown["total_twh_p10"], np.fmin(plain["total_twh_p10"], low))
+    assert np.allclose(shown["total_twh_p90"], np.fmax(plain["total_twh_p90"], high))
+    assert np.allclose(shown["ai_twh_p90"], plain["ai_twh_p90"])  # AI-only: sampled band
+    assert np.allclose(shown["total_twh_p50"], plain["total_twh_p50"])
+
+
+def test_published_study_figures_inside_the_band():
+    # Every published figure of the shipped study files that is not an input (25: de Vries
+    # 2023, IEA Energy and AI 2025, IEA Electricity 2024, LBNL 2024): inside the sampled
+    # inputs' band 5 of 25 at 2,000 samples (6 at 10,000: LBNL low 2028, 325 TWh, sits on
+    # the band's edge); inside the band shown (with the model's out-of-sample error) 25.
+    from planner.projection.error_band import coverage_summary, study_band_coverage
+
+    s = study_band_coverage(samples=2000, seed=0)
+    assert len(s) == 25 and set(s["label"]) == {"predicted"}
+    summary = coverage_summary(s)
+    assert (summary["inside_inputs_band"], summary["inside_band"]) == (5, 25)
+
+
+def test_sampling_the_inputs_real_uncertainty_covers_few_out_of_sample_figures():
+    # Published estimates +-17% (the IEA's own range; anchors and growth rates move with
+    # them), AI load, PUE, shipments and life within the study file's ranges, the backtest
+    # rerun per sample. Measured (seed 0): 7 of 32 inside P10-P90 with 100 samples, 6 of 32
+    # with the 10 here; the metered national series (Ireland, Netherlands) have no spread at
+    # all. Parameter noise does not explain the misses: the structural error does
+    # (planner.projection.error_band).
+    s = bt.sampled_band(samples=10, seed=0)
+    assert len(s) == 32 and int(s["inside"].sum()) == 6
+    metered = s["region"].isin(["Ireland", "Netherlands"])
+    assert (s.loc[metered, "p90"] - s.loc[metered, "p10"]).abs().max() < 1e-9
+    assert (s["p10"] <= s["p90"]).all()

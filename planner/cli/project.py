@@ -11,7 +11,7 @@ from planner import amortization, backtest, fleet, quantities
 from planner.cli._app import app, console, print_json, shown_value, stdout_guard
 from planner.errors import InputError
 from planner.examples import projection_path
-from planner.projection import ProjectionResult, project
+from planner.projection import ProjectionResult, error_band, project
 
 
 @app.command("project")
@@ -94,16 +94,23 @@ def project_command(
         with stdout_guard():
             table = backtest.backtest()
             checks = fleet.reconcile(strict=False)
+            covered = backtest.band_coverage()
+            studies = error_band.study_band_coverage(samples=samples or 10_000, seed=seed)
+            coverage = error_band.coverage_summary(studies, covered)
         if json_out:
             print_json(
                 {
                     "backtest": backtest.to_records(table),
                     "summary": backtest.summary(table),
                     "fleet_checks": backtest.to_records(checks),
+                    "band_coverage": backtest.to_records(covered),
+                    "study_band_coverage": backtest.to_records(studies),
+                    "coverage_summary": coverage,
                 }
             )
         else:
             _print_backtest(table, checks)
+            _print_coverage(studies, coverage)
         return
     if run_costs:
         with stdout_guard():
@@ -379,10 +386,49 @@ def _print_backtest(table, checks) -> None:
     )
 
 
+def _print_coverage(studies, s) -> None:
+    t = Table(
+        title="Published study figures (not inputs) against the P10-P90 band: the sampled "
+        "inputs' alone, and with the model's out-of-sample error (what `planner project` shows)"
+    )
+    t.add_column("scenario")
+    for name in ("variant", "country", "year", "published", "inputs_band", "error_band"):
+        t.add_column(
+            quantities.label(name, short=True),
+            justify="left" if name in ("variant", "country") else "right",
+        )
+    for _, r in studies.iterrows():
+        q = r["quantity"]
+
+        def band(lo: float, hi: float, inside: bool, q: str = q) -> str:
+            text = f"{quantities.format_value(q, lo)}-{quantities.format_value(q, hi)}"
+            return text + ("" if inside else " (outside)")
+
+        t.add_row(
+            r["scenario"],
+            r["variant"],
+            r["country"],
+            str(r["year"]),
+            quantities.format_value(q, r["published"]),
+            band(r["inputs_p10"], r["inputs_p90"], r["inside_inputs_band"]),
+            band(r["p10"], r["p90"], r["inside_band"]),
+        )
+    console.print(t)
+    console.print(
+        f"{s['inside_band']} of {s['study_figures']} published study figures inside the band "
+        f"(the sampled inputs' band alone: {s['inside_inputs_band']}). The band adds the "
+        f"model's out-of-sample error, ln(predicted / published) P10 {s['log_error_p10']:+.2f} "
+        f"and P90 {s['log_error_p90']:+.2f} at {s['mean_horizon_years']:.1f} years ahead; out "
+        f"of sample (each study's figures left out of its own band) it covers "
+        f"{s['backtest_inside_band']} of {s['backtest_predictions']} backtest predictions."
+    )
+
+
 def _print_run_costs(table) -> None:
     t = Table(
-        title="Published training runs costed at their own date (predicted: nothing is fitted "
-        "to the published costs; prices from data/chip_prices_dated.csv)"
+        title="Published training runs costed by Cottier et al. 2024's method at dated prices "
+        "(predicted: nothing is fitted to the published costs; prices from "
+        "data/chip_prices_dated.csv)"
     )
     columns = (
         "run",
@@ -390,9 +436,11 @@ def _print_run_costs(table) -> None:
         "run_start",
         "price_date",
         "price_usd_per_gpu",
+        "value_at_start_usd_per_gpu",
         "amortized_cost_usd",
         "published",
         "relative_difference",
+        "planner_amortized_error",
         "undated_amortized_error",
         "rental_cost_usd",
         "published_cloud_usd",
@@ -410,11 +458,13 @@ def _print_run_costs(table) -> None:
             r["chip"],
             r["run_start"],
             r["price_date"],
-            _num(r["price_usd_per_gpu"], ",.0f"),
+            quantities.format_value("price_usd_per_gpu", r["price_usd_per_gpu"]),
+            quantities.format_value("value_at_start_usd_per_gpu", r["value_at_start_usd_per_gpu"]),
             quantities.format_value("amortized_cost_usd", r["amortized_usd"]),
             quantities.format_value("amortized_cost_usd", r["published_amortized_usd"]),
             quantities.format_value(diff, r["amortized_error"]),
-            quantities.format_value(diff, r["undated_amortized_error"]),
+            quantities.format_value("planner_amortized_error", r["planner_amortized_error"]),
+            quantities.format_value("undated_amortized_error", r["undated_amortized_error"]),
             quantities.format_value("rental_cost_usd", r["rental_usd"]),
             quantities.format_value("rental_cost_usd", r["published_cloud_usd"]),
             quantities.format_value(diff, r["rental_error"]),
@@ -423,8 +473,11 @@ def _print_run_costs(table) -> None:
     s = amortization.run_cost_summary(table)
     console.print(
         f"{s['amortized_within']} of {s['runs']} amortised costs within "
-        f"{s['tolerance']:.0%} of the published (at the undated price: "
+        f"{s['tolerance']:.0%} of the published by their method (the planner's default "
+        f"method: {s['planner_amortized_within']}; their method at the undated price: "
         f"{s['undated_amortized_within']}); rental: {s['rental_within']} of {s['runs']}. "
-        f"Median difference {s['median_amortized_error']:+.0%} (undated "
+        f"Median difference {s['median_amortized_error']:+.0%} (planner method "
+        f"{s['median_planner_amortized_error']:+.0%}, undated "
         f"{s['median_undated_amortized_error']:+.0%})."
     )
+    console.print(amortization.RUN_COST_PRICE_RULE)

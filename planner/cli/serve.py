@@ -193,6 +193,16 @@ def serve_command(
         float | None,
         typer.Option(help="Server price per GPU, USD (overrides data/chip_economics.csv)."),
     ] = None,
+    price_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Price the chip at this date: the dated purchase price and rent of "
+            "data/chip_prices_dated.csv on or before it (YYYY-MM-DD or YYYY; not before the "
+            "chip existed) [default: the undated prices].",
+        ),
+    ] = None,
     rent_usd_per_gpu_hour: Annotated[
         float | None,
         typer.Option(help="Rental price per GPU-hour, USD (overrides data/chip_economics.csv)."),
@@ -343,6 +353,7 @@ def serve_command(
         pricing=pricing,
         price_usd_per_gpu=price_usd_per_gpu,
         rent_usd_per_gpu_hour=rent_usd_per_gpu_hour,
+        price_date=price_date,
         electricity_usd_per_mwh=electricity_usd_per_mwh,
         grid_gco2_per_kwh=grid_gco2_per_kwh,
         target_utilisation=target_utilisation,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ from planner.projection.calibration import calibrate
 from planner.projection.constants import MAX_SAMPLES
 from planner.projection.data import resolve_country
 from planner.projection.demand import ReferenceRun, reference_run
-from planner.projection.montecarlo import _in_file, _run_variant
+from planner.projection.error_band import widen
+from planner.projection.montecarlo import _in_file, _outside_band_notes, _run_variant
 from planner.projection_scenarios import (
     YEAR_RANGE,
     Scenario,
@@ -138,6 +139,7 @@ def project(
     countries: list[str] | None = None,
     catalog: Catalog | None = None,
     calibrate_to: str | None = None,
+    error_band: bool = True,
 ) -> ProjectionResult:
     """Project a scenario's data-centre and AI electricity by country and year.
 
@@ -166,6 +168,10 @@ def project(
         year of each variant; one year: the level only). The solved values replace the file's
         in ``inputs``, ``calibration`` says what was solved, and those published figures are
         labelled ``"calibrated"`` (agreement by construction). Off by default.
+    error_band : bool
+        With samples, widen the P10-P90 of total TWh, GW and share to include the model's
+        out-of-sample error (:mod:`planner.projection.error_band`); False: the sampled
+        inputs' band alone.
 
     Raises
     ------
@@ -203,6 +209,15 @@ def project(
     yr = parse_years(f"{yr[0]}:{yr[1]}", first.year_range)
     out_years = np.arange(yr[0], yr[1] + 1, dtype=float)
     runs = [_run_variant(specs[v], out_years, int(samples), seed, cat, sc.path) for v in chosen]
+    error_notes: list[str] = []
+    if samples and error_band:
+        for i, v in enumerate(chosen):
+            widened, note = widen(runs[i].frame, specs[v].published_study)
+            kept = [n for n in runs[i].notes if "its own P10-P90 band" not in n]
+            runs[i] = replace(
+                runs[i], frame=widened, notes=kept + _outside_band_notes(specs[v], widened)
+            )
+            error_notes += [note] if note and note not in error_notes else []
     frame = pd.concat([r.frame for r in runs], ignore_index=True)
     if countries:
         wanted = [resolve_country(c) for c in countries]
@@ -228,7 +243,7 @@ def project(
         reference_run=reference_run(first.reference_run),
         inputs=[row for r in runs for row in r.inputs],
         calibration={v: specs[v].calibration for v in chosen},
-        notes=tuple(note for r in runs for note in r.notes),
+        notes=tuple(note for r in runs for note in r.notes) + tuple(error_notes),
     )
     return _with_published(result, sc, chosen, calibrated)
 

@@ -69,6 +69,7 @@ SIZING_INPUTS = (
     "pricing",
     "price_usd_per_gpu",
     "rent_usd_per_gpu_hour",
+    "price_date",
     *ECONOMICS_FIELDS,  # service_life_years, cost_of_capital ... (data/economics.csv)
 )
 

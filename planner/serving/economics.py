@@ -41,7 +41,9 @@ def _breakdown(
 def chip_prices(chip: Accelerator, s: SizingAssumptions) -> tuple[Any, Any, Any]:
     """Server price per GPU, rent per GPU-hour and embodied kgCO2e per GPU a fleet is costed at:
     as a training run, :func:`planner.amortization.chip_prices` with the overrides of ``s``."""
-    return amortization.chip_prices(chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour)
+    return amortization.chip_prices(
+        chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour, date=s.price_date
+    )
 
 
 def _economics(

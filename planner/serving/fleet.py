@@ -591,7 +591,9 @@ def _assumption_list(
         if name == "pricing":
             source += f"; {amortization.PRICING_MODES[str(value)]}"
         add(name, value, unit, source)
-    for row in amortization.price_assumptions(chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour):
+    for row in amortization.price_assumptions(
+        chip, s.price_usd_per_gpu, s.rent_usd_per_gpu_hour, date=s.price_date
+    ):
         add(*row)
     add("served_hours", HOURS_PER_YEAR, "h", "one year of serving (365 days): costs are per year")
     return items

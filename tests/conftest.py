@@ -122,3 +122,12 @@ def contract_keys() -> set[str]:
         "cluster_capex_usd",
         "embodied_tco2",
     }
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop this worker's fork server (tests/_forkserver.py), if a test started one."""
+    import sys
+
+    forkserver = sys.modules.get("_forkserver")
+    if forkserver is not None and forkserver._server is not None:
+        forkserver._server.close()

@@ -4,17 +4,12 @@ relaxations when nothing fits, exit 2 with one line for a bad file or option."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+import _forkserver as forkserver
+
 ROOT = Path(__file__).resolve().parents[1]
-# The command registers on import of planner.cli.buildout (planner.cli imports it once wired).
-RUNNER = (
-    "import sys; import planner.cli.buildout; from planner.cli import main; "
-    "sys.exit(main(sys.argv[1:]))"
-)
 
 INFEASIBLE = """
 start = "2026Q1"
@@ -34,15 +29,9 @@ mfu = 0.4
 
 
 def planner(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, "buildout", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    """``planner buildout ARGS`` as a real process (forked with the imports done:
+    tests/_forkserver.py)."""
+    return forkserver.run(["buildout", *args], cwd=ROOT)
 
 
 def test_json_prints_exactly_one_object_with_the_plan():

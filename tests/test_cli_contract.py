@@ -5,9 +5,11 @@ stdout), every report printed to stdout is the report and nothing else, and a su
 command writes nothing to stderr: no solver banner, no warning, no progress bar. Usage errors
 are one line, ``planner: error: ...``, exit code 2. Shipped examples are reachable by name.
 
-These start the installed console script (``.venv/bin/planner``), not ``main()`` in-process,
+These run the console script's entry in real processes, not ``main()`` in this process,
 because the contamination that broke ``planner optimize ... --json | python -m json.tool``
-(HiGHS writing its banner from C onto file descriptor 1) never reaches ``capsys``.
+(HiGHS writing its banner from C onto file descriptor 1) never reaches ``capsys``. The
+processes are forked from a fork server that has done the imports (tests/_forkserver.py);
+``--version`` and ``python -m planner`` start fresh interpreters.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _forkserver as forkserver
 import pytest
 
 from planner.cli._app import progress_reporter, stdout_guard
@@ -41,17 +44,10 @@ PLANNER = [_SCRIPT] if _SCRIPT else [sys.executable, "-m", "planner"]
 
 
 def planner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``planner ARGS`` as a real process from ``cwd``; stdout/stderr are pipes, no TTY."""
+    """Run ``planner ARGS`` as a real process from ``cwd``; stdout/stderr are files, no TTY
+    (forked from this worker's fork server, which has the imports done: tests/_forkserver.py)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PLANNER_DEBUG", "FORCE_COLOR")}
-    return subprocess.run(
-        [*PLANNER, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return forkserver.run(args, cwd=cwd, env=env)
 
 
 def assert_clean_json(proc: subprocess.CompletedProcess[str], code: int = 0) -> dict:
@@ -237,7 +233,10 @@ def test_usage_errors_are_one_line_on_stderr_with_exit_2(tmp_path, args, line):
 
 
 def test_version_is_the_installed_distributions(tmp_path):
-    proc = planner("--version", cwd=tmp_path)
+    # a fresh interpreter running the installed console script itself
+    proc = subprocess.run(
+        [*PLANNER, "--version"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout == f"planner {importlib.metadata.version('planner')}\n"
 

@@ -21,13 +21,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _forkserver as forkserver
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -273,15 +273,7 @@ def _run(args: list[str]) -> Result:
     """``planner ARGS`` as a real process (the console script of this environment)."""
     env = {k: v for k, v in os.environ.items() if k != "PLANNER_DEBUG"}
     env["COLUMNS"] = "200"
-    proc = subprocess.run(
-        [str(PLANNER), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = forkserver.run(args, cwd=ROOT, env=env)  # forked with the imports done
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _forkserver as forkserver
 import pytest
 
 _BIN = Path(sys.executable).parent
@@ -22,15 +23,7 @@ MOE = ["-a", "h100", "--params", "1.8e12", "--active-params", "2.8e11", "--token
 def planner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PLANNER_DEBUG", "FORCE_COLOR")}
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [*PLANNER, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return forkserver.run(args, cwd=cwd, env=env)  # a real process (tests/_forkserver.py)
 
 
 def one_json(proc: subprocess.CompletedProcess[str]) -> dict:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _forkserver as forkserver
 import pytest
 
 from planner import quantities
@@ -29,15 +30,7 @@ SMALL = ["--draws", "2000"]
 def planner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PLANNER_DEBUG", "FORCE_COLOR")}
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [*PLANNER, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return forkserver.run(args, cwd=cwd, env=env)  # a real process (tests/_forkserver.py)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _forkserver as forkserver
 import pytest
 
 import planner.optimization as optimization
@@ -355,12 +356,7 @@ def test_a_solve_in_a_fresh_process_prints_nothing_of_the_solver(solver):
 
 
 def test_the_cli_json_of_gtc2024_is_exactly_one_json_document(tmp_path):
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "planner"), "optimize", str(SHIPPED[0]), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    done = forkserver.run(["optimize", str(SHIPPED[0]), "--json"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "optimal"
 

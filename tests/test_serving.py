@@ -7,8 +7,8 @@ import dataclasses
 import json
 import math
 import subprocess
-import sys
 
+import _forkserver as forkserver
 import numpy as np
 import pandas as pd
 import pytest
@@ -564,17 +564,11 @@ def test_explicit_values_override_a_preset_and_say_so():
 
 # --- the CLI contract (subprocess, as a user runs it) ---------------------------------------
 
-_CLI = [
-    sys.executable,
-    "-c",
-    "import planner.cli.serve; from planner.cli._app import main; import sys; "
-    "sys.exit(main(sys.argv[1:]))",
-    "serve",
-]
-
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_CLI, *args], capture_output=True, text=True, timeout=120)
+    """``planner serve ARGS`` as a real process (forked with the imports done:
+    tests/_forkserver.py)."""
+    return forkserver.run(["serve", *args], timeout=120)
 
 
 def test_cli_issue_example_prints_the_json_contract():
@@ -834,28 +828,15 @@ def test_cli_compare_models_small_vs_large_for_the_same_demand_in_a_real_process
     # Issue 12: "small vs large models for the same demand": more parameters, more GPUs and
     # more energy per query, all else equal.
     import json
-    import subprocess
-    import sys
 
-    code = "import sys; from planner.cli import main; sys.exit(main(sys.argv[1:]))"
-    args = ["serve", "--accelerator", "h100", "--users", "1e8", "--queries-per-user-day", "10"]
+    args = ["--accelerator", "h100", "--users", "1e8", "--queries-per-user-day", "10"]
     args += ["--input-tokens", "500", "--output-tokens", "400", "--json"]
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args, "--compare-models", "llama-3.1-8b,llama-3.1-70b"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _run(*args, "--compare-models", "llama-3.1-8b,llama-3.1-70b")
     assert proc.returncode == 0, proc.stderr
     rows = {r["model"]: r for r in json.loads(proc.stdout)["comparison"]}
     small, large = rows["llama-3.1-8b"], rows["llama-3.1-70b"]
     assert small["gpus"] < large["gpus"] and small["wh_per_query"] < large["wh_per_query"]
-    bad = subprocess.run(
-        [sys.executable, "-c", code, *args, "--compare-models", "nosuch"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = _run(*args, "--compare-models", "nosuch")
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
 
 

@@ -200,16 +200,10 @@ def test_serving_fit_rows_report_in_sample_loo_and_family_out(table):
 
 def test_planner_validate_json_carries_the_serving_section_in_a_real_process() -> None:
     import json
-    import subprocess
-    import sys
 
-    code = "import sys; from planner.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "validate", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    import _forkserver as forkserver
+
+    proc = forkserver.run(["validate", "--json"], timeout=120)  # a real process
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     payload = json.loads(proc.stdout)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,18 +73,26 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-def time_once(planner: str, args: list[str], env: dict[str, str], out: Path) -> float:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def time_once(planner: str, args: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, all threads) of one whole process."""
     argv = [planner, *args]
     if args[0] == "report":
         argv += ["--out", str(out / f"report.{args[-1]}")]
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - t0
+    cpu = _children_cpu() - c0
     if done.returncode != 0:
         raise SystemExit(
             f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-500:]}"
         )
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -104,17 +113,24 @@ def main() -> None:
     envs = [dict(os.environ, PYTHONPATH=str(t)) for t in trees]
     for i, t in enumerate(trees):
         print(f"[{i}] {t}")
-    print(f"{args.runs} runs each, median (min-max) in seconds; {_load()} before")
+    print(
+        f"{args.runs} runs each, median (min-max) wall-clock seconds and median CPU seconds "
+        f"(user + system, all threads); {_load()} before"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name, argv in COMMANDS:
             if args.only and not any(s in name for s in args.only):
                 continue
             times: list[list[float]] = [[] for _ in trees]
+            cpus: list[list[float]] = [[] for _ in trees]
             for _ in range(args.runs):
                 for i, env in enumerate(envs):
-                    times[i].append(time_once(args.planner, argv, env, Path(tmp)))
+                    wall, cpu = time_once(args.planner, argv, env, Path(tmp))
+                    times[i].append(wall)
+                    cpus[i].append(cpu)
             cells = "  ".join(
-                f"[{i}] {statistics.median(ts):6.3f} ({min(ts):.2f}-{max(ts):.2f})"
+                f"[{i}] {statistics.median(ts):6.3f} ({min(ts):.2f}-{max(ts):.2f}) "
+                f"CPU {statistics.median(cpus[i]):.3f}"
                 for i, ts in enumerate(times)
             )
             print(f"{name:<40} {cells}", flush=True)

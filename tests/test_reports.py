@@ -770,13 +770,46 @@ def test_a_result_that_carries_published_is_shown_as_the_core_gives_it(monkeypat
     assert "changed_inputs" not in {t.name for t in report.tables}
 
 
-def test_resolving_an_html_file_starts_the_chart_engine_in_the_background():
+def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(monkeypatch):
     from planner.reports import charts
 
+    monkeypatch.setattr(charts, "_engine", None)
+    monkeypatch.setattr(charts, "_engine_started", False)
     assert resolve_format("html", "r.html") == "html"
-    assert charts._warm_thread is not None
-    charts._wait_for_engine()
-    assert not charts._warm_thread.is_alive()
+    helper = charts._engine
+    assert helper is not None and helper.poll() is None  # running beside this process
+    charts._stop_engine()
+    assert helper.poll() is not None and charts._engine is None
+
+
+def test_the_helper_process_draws_the_same_svg_as_the_engine_in_process(gtc_report, monkeypatch):
+    from planner.reports import charts
+
+    pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
+    monkeypatch.setattr(charts, "_engine", None)
+    monkeypatch.setattr(charts, "_engine_started", False)
+    charts.warm_up()
+    helper = charts._engine
+    by_helper = charts.to_svgs(pairs)
+    assert helper is not None and helper.returncode == 0  # it drew them and exited
+    assert charts._engine is None
+    charts.warm_up()  # the engine was started once: later charts are drawn in-process
+    assert charts._engine is None
+    assert charts.to_svgs(pairs) == by_helper
+
+
+def test_a_failed_helper_process_leaves_the_charts_to_the_engine_in_process(
+    gtc_report, monkeypatch
+):
+    from planner.reports import charts
+
+    pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
+    monkeypatch.setattr(charts, "_engine", None)
+    monkeypatch.setattr(charts, "_engine_started", False)
+    monkeypatch.setattr(charts, "_search_path", lambda module: "/nonexistent")
+    charts.warm_up()  # the helper cannot import vl_convert from there: it exits 1
+    svgs = charts.to_svgs(pairs)
+    assert len(svgs) == len(pairs) and all(s.startswith("<svg") for s in svgs)
 
 
 def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):
@@ -786,4 +819,6 @@ def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):
         raise AssertionError("a workbook has no chart")
 
     monkeypatch.setattr(charts, "to_svg", no_chart)
+    monkeypatch.setattr(charts, "to_svgs", no_chart)
+    monkeypatch.setattr(charts, "warm_up", no_chart)
     assert render_report(gtc_report, "xlsx")[:2] == b"PK"

@@ -26,7 +26,7 @@ are removed by the next write. The file name's suffix must agree with the format
 suffix or an unwritable path raises :class:`planner.errors.InputError` (one line) naming
 ``format`` or ``out``.
 vl-convert-python (HTML charts) and openpyxl (XLSX) are imported only when those formats are
-rendered; resolving the html format starts the chart engine in the background.
+rendered; resolving the html format for a file starts the chart engine in a helper process.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
     """The report format: ``fmt`` if given (case-insensitive), else from ``out``'s suffix.
 
     An html report with an ``out`` file (what ``planner report --format html --out X``
-    resolves first) starts the chart engine on a background thread
-    (:func:`planner.reports.charts.warm_up`): its one-off start-up of about a second then
-    overlaps the report's building instead of following it.
+    resolves first) starts the chart engine in a helper process
+    (:func:`planner.reports.charts.warm_up`): its one-off start-up of about half a second of
+    CPU then runs beside the report's building instead of after it.
 
     Raises
     ------
@@ -104,7 +104,7 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
 
 
 def _prepared(key: str, out: str | Path | None) -> str:
-    """``key``; the chart engine starts in the background for an html file."""
+    """``key``; the chart engine starts in a helper process for an html file."""
     if key == "html" and out is not None:
         try:
             from planner.reports.charts import warm_up

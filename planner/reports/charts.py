@@ -6,17 +6,25 @@ imported lazily) renders it to SVG locally with its bundled Vega (no network). T
 attributes are stripped because inline SVG in HTML5 needs none, which keeps the HTML report
 free of any ``http`` string in markup.
 
-The chart engine (a JavaScript runtime inside vl-convert) takes about a second to start, once
-per process. :func:`warm_up` starts it on a background thread, so a face that knows early
-that it will draw charts (``resolve_format`` of an HTML report) overlaps that second with
-the report's building; :func:`to_svg` waits for it.
+The chart engine (a JavaScript runtime inside vl-convert) takes about half a second of CPU to
+start, once per process, and holds the interpreter's lock all that time, so a thread cannot
+overlap it with other Python work. :func:`warm_up` therefore starts it in a helper process
+(:mod:`planner.reports._chart_engine`): a face that knows early that it will draw charts
+(``resolve_format`` of an HTML file) gets the engine started beside the report's building,
+and :func:`to_svgs` hands the helper the report's charts. The helper serves the first batch
+of charts of a process; later batches, and any failure of the helper, are drawn in-process.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import re
+import subprocess
+import sys
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError
@@ -34,11 +42,16 @@ CONFIG: dict[str, Any] = {
     "title": {"fontSize": 13, "anchor": "start"},
     "view": {"stroke": None},
 }
-#: The smallest specification: compiling it starts the engine.
-_WARM_SPEC = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+#: The helper process that starts the engine ahead of the charts (run isolated, ``-I``).
+_HELPER = Path(__file__).with_name("_chart_engine.py")
+#: How long the helper may take to draw a report's charts before they are drawn in-process.
+HELPER_TIMEOUT_S = 120.0
 
-_warm_lock = threading.Lock()
-_warm_thread: threading.Thread | None = None
+_engine_lock = threading.Lock()
+_engine: subprocess.Popen[bytes] | None = None
+#: True once this process has started a helper or drawn a chart itself: later warm-ups do
+#: nothing (the in-process engine, once started, is the faster one).
+_engine_started = False
 
 
 def _require(module: str) -> Any:
@@ -55,35 +68,79 @@ def _require(module: str) -> Any:
         ) from None
 
 
-def _start_engine() -> None:
-    try:
-        import vl_convert
+def _search_path(module: str) -> str | None:
+    """The folder to put on ``sys.path`` to import ``module``, without importing it."""
+    from importlib.util import find_spec
 
-        vl_convert.vegalite_to_vega(_WARM_SPEC)
-    except Exception:  # pragma: no cover - to_svg reports a missing or broken engine
-        pass
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):  # pragma: no cover - a broken install
+        return None
+    if spec is None or not spec.origin:
+        return None
+    origin = Path(spec.origin)
+    return str(origin.parent.parent if spec.submodule_search_locations else origin.parent)
 
 
 def warm_up() -> None:
-    """Start the chart engine on a daemon thread (once per process; returns at once).
+    """Start the chart engine in a helper process (once per process; returns at once).
 
-    vl-convert releases the GIL while it works, so the report builds meanwhile. The thread
-    is joined at exit: the process never ends with the engine half started.
+    Nothing happens when the engine was started before, or when vl-convert is not
+    installed (:func:`to_svgs` then says what is missing). The helper is killed at exit if
+    no chart was asked of it.
     """
-    global _warm_thread
-    with _warm_lock:
-        if _warm_thread is not None:
+    global _engine, _engine_started
+    with _engine_lock:
+        if _engine_started:
             return
-        _warm_thread = threading.Thread(target=_start_engine, name="vl-convert-warm-up")
-        _warm_thread.daemon = True
-        _warm_thread.start()
-        atexit.register(_wait_for_engine)
+        _engine_started = True
+        path = _search_path("vl_convert")
+        if path is None:
+            return
+        try:
+            _engine = subprocess.Popen(
+                [sys.executable, "-I", str(_HELPER), path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # pragma: no cover - no interpreter to start: draw in-process
+            return
+        atexit.register(_stop_engine)
 
 
-def _wait_for_engine() -> None:
-    thread = _warm_thread
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
+def _stop_engine() -> None:
+    """Kill the helper if it is still running (it has no output worth waiting for)."""
+    global _engine
+    with _engine_lock:
+        proc, _engine = _engine, None
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _from_helper(specs: list[dict[str, Any]]) -> list[str] | None:
+    """The helper's SVGs for ``specs``, or None (no helper, or it failed: draw in-process)."""
+    global _engine
+    with _engine_lock:
+        proc, _engine = _engine, None
+    if proc is None:
+        return None
+    try:
+        out, _ = proc.communicate(json.dumps(specs).encode("utf-8"), timeout=HELPER_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+        return None
+    if proc.returncode != 0:
+        return None
+    try:
+        svgs = json.loads(out)
+    except ValueError:  # pragma: no cover - the helper writes JSON or fails
+        return None
+    if not isinstance(svgs, list) or len(svgs) != len(specs):  # pragma: no cover
+        return None
+    return [str(svg) for svg in svgs]
 
 
 def _header(table: Table, key: str) -> str:
@@ -393,13 +450,31 @@ def _heat(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict
     }
 
 
-def to_svg(chart: Chart, table: Table) -> str:
-    """The chart as an inline SVG string (no XML namespace attributes, no external refs)."""
-    vlc = _require("vl_convert")
-    _wait_for_engine()
-    svg = vlc.vegalite_to_svg(vegalite_spec(chart, table))
+def _inline(svg: str) -> str:
+    """``svg`` without XML namespace attributes (inline SVG in HTML5 needs none)."""
     head, sep, rest = svg.partition(">")
     return _XMLNS.sub("", head) + sep + rest
 
 
-__all__ = ["CONFIG", "to_svg", "vegalite_spec", "warm_up"]
+def to_svgs(charts: Sequence[tuple[Chart, Table]]) -> list[str]:
+    """Each ``(chart, table)`` as an inline SVG string (no XML namespace attributes, no
+    external refs), in order: drawn by the helper process that :func:`warm_up` started,
+    or in-process."""
+    global _engine_started
+    specs = [vegalite_spec(chart, table) for chart, table in charts]
+    if not specs:
+        return []
+    svgs = _from_helper(specs)
+    if svgs is None:
+        vlc = _require("vl_convert")
+        _engine_started = True
+        svgs = [vlc.vegalite_to_svg(spec) for spec in specs]
+    return [_inline(svg) for svg in svgs]
+
+
+def to_svg(chart: Chart, table: Table) -> str:
+    """The chart as an inline SVG string (no XML namespace attributes, no external refs)."""
+    return to_svgs([(chart, table)])[0]
+
+
+__all__ = ["CONFIG", "to_svg", "to_svgs", "vegalite_spec", "warm_up"]

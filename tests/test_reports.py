@@ -11,7 +11,10 @@ import errno
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -412,6 +415,34 @@ def test_cli_report_on_an_infeasible_plan_writes_it_and_exits_3_like_optimize(ca
 def test_cli_report_help_documents_exit_code_3(capsys):
     code, out, _ = run_cli(capsys, "report", "--help")
     assert code == 0 and "Exit code 3" in out
+
+
+def test_cli_report_help_lists_every_sizing_and_serving_preset(capsys):
+    from planner.presets import load_presets
+    from planner.serving_presets import load_serving_presets
+
+    code, out, _ = run_cli(capsys, "report", "--help")
+    text = "".join(out.split())  # the help wraps lines, also at a name's hyphen
+    assert code == 0
+    for name in [*load_presets(), *load_serving_presets()]:
+        assert name in text, name
+
+
+def test_the_report_command_starts_an_html_reports_chart_engine_before_importing_the_core():
+    """``planner report ... --format html --out X`` resolves the format, which starts the
+    chart engine's helper process, before NumPy, pandas or pydantic are imported: the
+    engine's start then runs beside those imports and the report's building."""
+    code = (
+        "import sys; import planner.cli.report; from planner.reports import charts, "
+        "resolve_format; resolve_format('html', 'r.html'); "
+        "print(charts._engine is not None, sorted(m for m in ('numpy', 'pandas', 'pydantic') "
+        "if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(data_dir().parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split("\n")[0] == "True []"
 
 
 def test_cli_a_file_that_is_neither_a_plan_nor_a_projection_exits_2(capsys, tmp_path):

@@ -34,22 +34,47 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.data_errors import read_toml
 from planner.errors import CatalogError, InputError
-from planner.reports._atomic import atomic_write, check_writable_target
-from planner.reports.model import (
-    Chart,
-    Column,
-    InputFile,
-    Provenance,
-    Quantity,
-    Report,
-    Table,
-)
-from planner.reports.serving import build_serving_report
-from planner.reports.sizing import build_sizing_report
+
+if TYPE_CHECKING:
+    from planner.reports.model import (
+        Chart,
+        Column,
+        InputFile,
+        Provenance,
+        Quantity,
+        Report,
+        Table,
+    )
+    from planner.reports.serving import build_serving_report
+    from planner.reports.sizing import build_sizing_report
+
+#: Names this package gives from a module imported on first use (PEP 562). Importing the
+#: package costs no NumPy or pydantic: ``planner report`` resolves the format (and starts
+#: the chart engine of an HTML report) before it imports the core; a plan or projection
+#: report never imports the sizing and serving builders.
+_LAZY = {
+    **dict.fromkeys(
+        ("Chart", "Column", "InputFile", "Provenance", "Quantity", "Report", "Table"),
+        "planner.reports.model",
+    ),
+    "build_serving_report": "planner.reports.serving",
+    "build_sizing_report": "planner.reports.sizing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 #: The file suffixes each format may be written to (compared case-insensitively); the first
 #: is the usual one. A name without a suffix (``report``) is allowed with an explicit format;
@@ -189,6 +214,8 @@ def write_report(
     InputError
         Naming ``format`` or ``field``; nothing is written.
     """
+    from planner.reports._atomic import atomic_write, check_writable_target
+
     key = resolve_format(fmt, out, field=field)
     real = check_writable_target(out, field)  # fail before the (slower) rendering
     check_suffix(key, real, field)
@@ -205,6 +232,8 @@ def file_kind(path: str | Path) -> str:
     CatalogError
         The file is missing, is not TOML, or is neither kind.
     """
+    from planner.data_errors import read_toml
+
     p = Path(path)
     raw = read_toml(p)
     for kind, keys in FILE_KINDS.items():
@@ -274,10 +303,12 @@ def build_report(
 
         return build_sweep_report(from_dir=sweep_dir, command=command)
     if serve_preset is not None:
+        from planner.reports.serving import build_serving_report
         from planner.serving_presets import build_service_request
 
         return build_serving_report(build_service_request(serve_preset), command=command, **options)
     if preset is not None:
+        from planner.reports.sizing import build_sizing_report
         from planner.request import build_request
 
         return build_sizing_report(build_request(preset=preset), command=command, **options)

@@ -25,10 +25,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import InputError
-from planner.reports.model import Chart, Table, clean
+
+if TYPE_CHECKING:  # the model (and NumPy) is imported by the charts, not by warm_up
+    from planner.reports.model import Chart, Table
 
 FONT = "Helvetica, Arial, sans-serif"
 LOW_COLOR = "#4c78a8"
@@ -167,6 +169,8 @@ def _unique(rows: list[dict[str, Any]], key: str) -> list[Any]:
 
 def vegalite_spec(chart: Chart, table: Table) -> dict[str, Any]:
     """The Vega-Lite specification (a JSON-ready dict) of ``chart`` drawn from ``table``."""
+    from planner.reports.model import clean
+
     rows = [clean(dict(r)) for r in table.rows]
     enc = chart.encoding
     if "omit" in enc:  # "field=value": rows left out of the chart (e.g. the scope's total)

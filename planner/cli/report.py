@@ -20,6 +20,7 @@ from __future__ import annotations
 import shlex
 import sys
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -34,20 +35,22 @@ from planner.reports import FORMATS, STDOUT_FORMATS, resolve_format
 EXIT_NO_PLAN = 3
 
 
-def _table_names(file: str) -> list[str] | None:
+@cache
+def _table_names(file: str) -> tuple[str, ...] | None:
     """The names of the tables of the shipped data file ``file`` (its presets), or None when
     it cannot be read or parsed.
 
     Read as plain TOML for the help text, without the presets' models: importing this module
     costs no pandas, so the command resolves its format, and an HTML report starts its
     chart engine (:func:`planner.reports.charts.warm_up`), before the core is imported.
+    Read once: Typer evaluates the options' help (a string annotation) several times.
     """
     try:
         with open(data_dir() / file, "rb") as f:
             raw = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError):
         return None
-    return [name for name, body in raw.items() if isinstance(body, dict)]
+    return tuple(name for name, body in raw.items() if isinstance(body, dict))
 
 
 def _preset_names() -> str:
@@ -55,7 +58,7 @@ def _preset_names() -> str:
     if names is None:  # the loader says what is wrong with the file
         from planner.presets import load_presets
 
-        names = list(load_presets())
+        names = tuple(load_presets())
     return ", ".join(names)
 
 
@@ -64,7 +67,7 @@ def _serving_preset_names() -> str:
     if names is None:  # the loader says what is wrong with the file
         from planner.serving_presets import load_serving_presets
 
-        names = list(load_serving_presets())
+        names = tuple(load_serving_presets())
     return ", ".join(names)
 
 

@@ -809,8 +809,32 @@ def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(monk
     assert resolve_format("html", "r.html") == "html"
     helper = charts._engine
     assert helper is not None and helper.poll() is None  # running beside this process
-    charts._stop_engine()
+    charts.stop_engine()
     assert helper.poll() is not None and charts._engine is None
+
+
+def test_a_report_that_fails_before_its_charts_leaves_no_helper_process(
+    capsys, tmp_path, monkeypatch
+):
+    from planner.reports import charts
+
+    monkeypatch.setattr(charts, "_engine", None)
+    monkeypatch.setattr(charts, "_engine_started", False)
+    started = []
+    real_warm_up = charts.warm_up
+
+    def warm_up():
+        real_warm_up()
+        started.append(charts._engine)
+
+    monkeypatch.setattr(charts, "warm_up", warm_up)
+    code, _, err = run_cli(
+        capsys, "report", "no-such-scenario", "--format", "html", "--out", str(tmp_path / "r.html")
+    )
+    assert code == 2 and "scenario" in err
+    helper = started[0]
+    assert helper is not None and helper.poll() is not None  # started, then stopped
+    assert charts._engine is None
 
 
 def test_the_helper_process_draws_the_same_svg_as_the_engine_in_process(gtc_report, monkeypatch):

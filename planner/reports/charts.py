@@ -97,7 +97,7 @@ def warm_up() -> None:
             return
         _engine_started = True
         path = _search_path("vl_convert")
-        if path is None:
+        if path is None or not sys.executable:
             return
         try:
             _engine = subprocess.Popen(
@@ -108,11 +108,12 @@ def warm_up() -> None:
             )
         except OSError:  # pragma: no cover - no interpreter to start: draw in-process
             return
-        atexit.register(_stop_engine)
+        atexit.register(stop_engine)
 
 
-def _stop_engine() -> None:
-    """Kill the helper if it is still running (it has no output worth waiting for)."""
+def stop_engine() -> None:
+    """Kill the helper if no chart was asked of it yet (a report that failed before its
+    charts); nothing happens otherwise. Also run at exit."""
     global _engine
     with _engine_lock:
         proc, _engine = _engine, None
@@ -481,4 +482,4 @@ def to_svg(chart: Chart, table: Table) -> str:
     return to_svgs([(chart, table)])[0]
 
 
-__all__ = ["CONFIG", "to_svg", "to_svgs", "vegalite_spec", "warm_up"]
+__all__ = ["CONFIG", "stop_engine", "to_svg", "to_svgs", "vegalite_spec", "warm_up"]

@@ -801,11 +801,19 @@ def test_a_result_that_carries_published_is_shown_as_the_core_gives_it(monkeypat
     assert "changed_inputs" not in {t.name for t in report.tables}
 
 
-def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(monkeypatch):
+@pytest.fixture
+def no_engine_yet(monkeypatch):
+    """The charts module as in a new process: no helper, no engine started."""
     from planner.reports import charts
 
     monkeypatch.setattr(charts, "_engine", None)
     monkeypatch.setattr(charts, "_engine_started", False)
+    yield charts
+    charts.stop_engine()
+
+
+def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(no_engine_yet):
+    charts = no_engine_yet
     assert resolve_format("html", "r.html") == "html"
     helper = charts._engine
     assert helper is not None and helper.poll() is None  # running beside this process
@@ -813,58 +821,48 @@ def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(monk
     assert helper.poll() is not None and charts._engine is None
 
 
-def test_a_report_that_fails_before_its_charts_leaves_no_helper_process(
-    capsys, tmp_path, monkeypatch
+def test_the_helper_process_draws_every_batch_as_the_engine_in_process_does(
+    gtc_report, no_engine_yet
 ):
-    from planner.reports import charts
-
-    monkeypatch.setattr(charts, "_engine", None)
-    monkeypatch.setattr(charts, "_engine_started", False)
-    started = []
-    real_warm_up = charts.warm_up
-
-    def warm_up():
-        real_warm_up()
-        started.append(charts._engine)
-
-    monkeypatch.setattr(charts, "warm_up", warm_up)
-    code, _, err = run_cli(
-        capsys, "report", "no-such-scenario", "--format", "html", "--out", str(tmp_path / "r.html")
-    )
-    assert code == 2 and "scenario" in err
-    helper = started[0]
-    assert helper is not None and helper.poll() is not None  # started, then stopped
-    assert charts._engine is None
-
-
-def test_the_helper_process_draws_the_same_svg_as_the_engine_in_process(gtc_report, monkeypatch):
-    from planner.reports import charts
-
+    charts = no_engine_yet
     pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
-    monkeypatch.setattr(charts, "_engine", None)
-    monkeypatch.setattr(charts, "_engine_started", False)
     charts.warm_up()
     helper = charts._engine
-    by_helper = charts.to_svgs(pairs)
-    assert helper is not None and helper.returncode == 0  # it drew them and exited
-    assert charts._engine is None
-    charts.warm_up()  # the engine was started once: later charts are drawn in-process
-    assert charts._engine is None
-    assert charts.to_svgs(pairs) == by_helper
+    first = charts.to_svgs(pairs)
+    assert charts.to_svgs(pairs[:1]) == first[:1]  # a later batch: the same helper
+    assert charts._engine is helper and helper.poll() is None
+    charts.warm_up()  # started once per process
+    assert charts._engine is helper
+    charts.stop_engine()
+    assert charts.to_svgs(pairs) == first  # now in-process: the same SVG
 
 
-def test_a_failed_helper_process_leaves_the_charts_to_the_engine_in_process(
-    gtc_report, monkeypatch
+def test_a_helper_that_cannot_start_the_engine_leaves_the_charts_to_this_process(
+    gtc_report, no_engine_yet, monkeypatch, tmp_path
 ):
-    from planner.reports import charts
-
+    charts = no_engine_yet
     pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
-    monkeypatch.setattr(charts, "_engine", None)
-    monkeypatch.setattr(charts, "_engine_started", False)
-    monkeypatch.setattr(charts, "_search_path", lambda module: "/nonexistent")
-    charts.warm_up()  # the helper cannot import vl_convert from there: it exits 1
+    broken = tmp_path / "engine.py"
+    broken.write_text("raise SystemExit('no chart engine here')\n")
+    monkeypatch.setattr(charts, "_HELPER", broken)
+    charts.warm_up()
     svgs = charts.to_svgs(pairs)
     assert len(svgs) == len(pairs) and all(s.startswith("<svg") for s in svgs)
+    assert charts._engine is None  # the failed helper is gone
+
+
+def test_a_chart_the_helper_cannot_draw_is_drawn_in_process_which_says_why(
+    gtc_report, no_engine_yet, monkeypatch
+):
+    charts = no_engine_yet
+    chart = gtc_report.charts[0]
+    table = gtc_report.table(chart.table)
+    monkeypatch.setattr(charts, "vegalite_spec", lambda c, t: {"mark": {"type": "no-such-mark"}})
+    charts.warm_up()
+    helper = charts._engine
+    with pytest.raises(ValueError):
+        charts.to_svgs([(chart, table)])
+    assert charts._engine is helper and helper.poll() is None  # it answered, and stays
 
 
 def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):

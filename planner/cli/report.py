@@ -148,56 +148,53 @@ def report_command(
     """
     key = resolve_format(fmt, out)  # first: an HTML file's chart engine starts at once
     from planner.examples import resolve
-    from planner.reports import build_report, render_report, stop_chart_engine
+    from planner.reports import build_report, render_report
     from planner.reports._atomic import check_writable_target
 
-    try:
-        if out is None and key not in STDOUT_FORMATS:
+    if out is None and key not in STDOUT_FORMATS:
+        raise InputError(
+            "out",
+            None,
+            f"a file path for {key} (--out report.{FORMATS[key].lstrip('.')})",
+            detail="only md and json are printed to stdout",
+        )
+    if out is not None:
+        check_writable_target(out)
+    # A name is resolved only when it is the one input; scenario and --preset together are
+    # refused by build_report with its own message.
+    alone = preset is None and serve_preset is None and from_dir is None
+    path = resolve(scenario) if scenario is not None and alone else scenario
+    options: dict[str, float] = {}
+    if grid_mw is not None:
+        if alone:
             raise InputError(
-                "out",
-                None,
-                f"a file path for {key} (--out report.{FORMATS[key].lstrip('.')})",
-                detail="only md and json are printed to stdout",
+                "--grid-mw",
+                grid_mw,
+                "a --preset or --serve-preset report (a site scenario has its own grid)",
             )
-        if out is not None:
-            check_writable_target(out)
-        # A name is resolved only when it is the one input; scenario and --preset together are
-        # refused by build_report with its own message.
-        alone = preset is None and serve_preset is None and from_dir is None
-        path = resolve(scenario) if scenario is not None and alone else scenario
-        options: dict[str, float] = {}
-        if grid_mw is not None:
-            if alone:
-                raise InputError(
-                    "--grid-mw",
-                    grid_mw,
-                    "a --preset or --serve-preset report (a site scenario has its own grid)",
-                )
-            options["grid_mw"] = grid_mw
-        if path is not None and alone:
-            _import_pyomo_first(path)
-        with stdout_guard():
-            report = build_report(
-                path,
-                preset=preset,
-                serve_preset=serve_preset,
-                sweep_dir=from_dir,
-                command=_command(scenario, preset, key, out, serve_preset, grid_mw, from_dir),
-                **options,
-            )
-            rendered = render_report(report, key) if out is None else b""
-        if out is None:
-            sys.stdout.write(rendered.decode("utf-8"))
-            sys.stdout.flush()
-        else:
-            from planner.reports import write_report
+        options["grid_mw"] = grid_mw
+    if path is not None and alone:
+        _import_pyomo_first(path)
+    with stdout_guard():
+        report = build_report(
+            path,
+            preset=preset,
+            serve_preset=serve_preset,
+            sweep_dir=from_dir,
+            command=_command(scenario, preset, key, out, serve_preset, grid_mw, from_dir),
+            **options,
+        )
+        rendered = render_report(report, key) if out is None else b""
+    if out is None:
+        sys.stdout.write(rendered.decode("utf-8"))
+        sys.stdout.flush()
+    else:
+        from planner.reports import write_report
 
-            with stdout_guard():
-                written = write_report(report, out, key)
-            sys.stderr.write(f"planner: wrote {key} report to {written}\n")
-        return _exit_code(report)
-    finally:
-        stop_chart_engine()  # a report that failed before its charts leaves no helper behind
+        with stdout_guard():
+            written = write_report(report, out, key)
+        sys.stderr.write(f"planner: wrote {key} report to {written}\n")
+    return _exit_code(report)
 
 
 def _import_pyomo_first(path: str | Path) -> None:

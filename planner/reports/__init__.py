@@ -32,7 +32,6 @@ rendered; resolving the html format for a file starts the chart engine in a help
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,23 +217,10 @@ def write_report(
     from planner.reports._atomic import atomic_write, check_writable_target
 
     key = resolve_format(fmt, out, field=field)
-    try:
-        real = check_writable_target(out, field)  # fail before the (slower) rendering
-        check_suffix(key, real, field)
-        data = _renderer(key)(report)
-    except BaseException:
-        stop_chart_engine()
-        raise
+    real = check_writable_target(out, field)  # fail before the (slower) rendering
+    check_suffix(key, real, field)
+    data = _renderer(key)(report)
     return atomic_write(out, lambda f: f.write(data), field)
-
-
-def stop_chart_engine() -> None:
-    """Stop the chart engine's helper process if no chart was asked of it yet (a report that
-    failed before drawing); nothing happens otherwise (:func:`planner.reports.charts.stop_engine`).
-    """
-    charts = sys.modules.get("planner.reports.charts")
-    if charts is not None:
-        charts.stop_engine()
 
 
 def file_kind(path: str | Path) -> str:
@@ -361,6 +347,5 @@ __all__ = [
     "file_kind",
     "render_report",
     "resolve_format",
-    "stop_chart_engine",
     "write_report",
 ]

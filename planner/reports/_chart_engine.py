@@ -3,10 +3,11 @@
 Run as ``python -I _chart_engine.py SEARCH_PATH`` by :func:`planner.reports.charts.warm_up`
 (``SEARCH_PATH``: the folder that holds the ``vl_convert`` package). It starts vl-convert's
 JavaScript runtime at once and draws one small chart (which loads the fonts), so that this
-start-up, which holds the interpreter's lock for its whole second, runs beside the report's
-building instead of blocking it. Then it reads one JSON array of specifications from stdin,
-writes the JSON array of their SVG strings to stdout and exits. Any failure exits non-zero;
-the caller then draws the charts itself, which reports the error.
+start-up, which holds the interpreter's lock for its whole half second, runs beside the
+report's building instead of blocking it. Then, for each line on stdin (a JSON array of
+specifications), it writes one line on stdout: the JSON array of their SVG strings, or
+``null`` when one of them cannot be drawn (the caller then draws them itself, which reports
+the error). It ends at the end of stdin; a failure to start exits non-zero.
 
 This file imports nothing of ``planner``: the interpreter runs isolated (``-I``).
 """
@@ -27,9 +28,13 @@ def main() -> int:
     import vl_convert
 
     vl_convert.vegalite_to_svg(WARM_SPEC)
-    specs = json.loads(sys.stdin.buffer.read() or b"[]")
-    svgs = [vl_convert.vegalite_to_svg(spec) for spec in specs]
-    sys.stdout.buffer.write(json.dumps(svgs).encode("utf-8"))
+    for line in sys.stdin.buffer:
+        try:
+            answer = json.dumps([vl_convert.vegalite_to_svg(spec) for spec in json.loads(line)])
+        except Exception:  # the caller draws the batch itself and says what is wrong
+            answer = "null"
+        sys.stdout.buffer.write(answer.encode("utf-8") + b"\n")
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -11,8 +11,9 @@ start, once per process, and holds the interpreter's lock all that time, so a th
 overlap it with other Python work. :func:`warm_up` therefore starts it in a helper process
 (:mod:`planner.reports._chart_engine`): a face that knows early that it will draw charts
 (``resolve_format`` of an HTML file) gets the engine started beside the report's building,
-and :func:`to_svgs` hands the helper the report's charts. The helper serves the first batch
-of charts of a process; later batches, and any failure of the helper, are drawn in-process.
+and :func:`to_svgs` hands the helper the report's charts, and every later batch of the
+process, until it ends (at exit). Without a helper, or when it fails, charts are drawn
+in-process.
 """
 
 from __future__ import annotations
@@ -44,15 +45,14 @@ CONFIG: dict[str, Any] = {
     "title": {"fontSize": 13, "anchor": "start"},
     "view": {"stroke": None},
 }
-#: The helper process that starts the engine ahead of the charts (run isolated, ``-I``).
+#: The helper process that runs the engine beside this one (run isolated, ``-I``).
 _HELPER = Path(__file__).with_name("_chart_engine.py")
-#: How long the helper may take to draw a report's charts before they are drawn in-process.
-HELPER_TIMEOUT_S = 120.0
 
+#: Held while the helper is started, stopped or asked for charts (one request at a time).
 _engine_lock = threading.Lock()
 _engine: subprocess.Popen[bytes] | None = None
 #: True once this process has started a helper or drawn a chart itself: later warm-ups do
-#: nothing (the in-process engine, once started, is the faster one).
+#: nothing (the engine already started is the faster one).
 _engine_started = False
 
 
@@ -87,9 +87,9 @@ def _search_path(module: str) -> str | None:
 def warm_up() -> None:
     """Start the chart engine in a helper process (once per process; returns at once).
 
-    Nothing happens when the engine was started before, or when vl-convert is not
-    installed (:func:`to_svgs` then says what is missing). The helper is killed at exit if
-    no chart was asked of it.
+    Nothing happens when the engine was started before (here or in a helper), or when
+    vl-convert is not installed (:func:`to_svgs` then says what is missing). The helper
+    draws every later batch of charts of this process and is stopped at exit.
     """
     global _engine, _engine_started
     with _engine_lock:
@@ -112,36 +112,47 @@ def warm_up() -> None:
 
 
 def stop_engine() -> None:
-    """Kill the helper if no chart was asked of it yet (a report that failed before its
-    charts); nothing happens otherwise. Also run at exit."""
+    """Stop the helper process, if one runs (later charts are drawn in-process). Run at
+    exit; a face may call it earlier to free the helper's memory."""
     global _engine
     with _engine_lock:
         proc, _engine = _engine, None
-    if proc is not None and proc.poll() is None:
+        if proc is not None:
+            _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
         proc.kill()
-        proc.wait()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 def _from_helper(specs: list[dict[str, Any]]) -> list[str] | None:
-    """The helper's SVGs for ``specs``, or None (no helper, or it failed: draw in-process)."""
+    """The helper's SVGs for ``specs``, or None (no helper, or it failed: the caller draws
+    them in-process, which reports the error). A helper that failed is stopped; one that
+    could not draw a chart (it answers ``null``) stays for the next batch."""
     global _engine
     with _engine_lock:
-        proc, _engine = _engine, None
-    if proc is None:
-        return None
-    try:
-        out, _ = proc.communicate(json.dumps(specs).encode("utf-8"), timeout=HELPER_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired):
-        proc.kill()
-        proc.wait()
-        return None
-    if proc.returncode != 0:
-        return None
-    try:
-        svgs = json.loads(out)
-    except ValueError:  # pragma: no cover - the helper writes JSON or fails
-        return None
-    if not isinstance(svgs, list) or len(svgs) != len(specs):  # pragma: no cover
+        proc = _engine
+        if proc is None:
+            return None
+        assert proc.stdin is not None and proc.stdout is not None
+        try:  # one request per line: JSON escapes every newline inside a string
+            proc.stdin.write(json.dumps(specs).encode("utf-8") + b"\n")
+            proc.stdin.flush()
+            answer = proc.stdout.readline()
+            svgs = json.loads(answer) if answer else None
+        except (OSError, ValueError):
+            svgs = None
+            answer = b""
+        if not answer:  # the helper ended (no vl-convert there, killed, crashed)
+            _engine = None
+            _end(proc)
+            return None
+    if not isinstance(svgs, list) or len(svgs) != len(specs):
         return None
     return [str(svg) for svg in svgs]
 

@@ -1,6 +1,6 @@
 """The chart engine in a process of its own: Vega-Lite specifications in, SVG strings out.
 
-Run as ``python -I _chart_engine.py SEARCH_PATH`` by :func:`planner.reports.charts.warm_up`
+Run as ``python -I -S _chart_engine.py SEARCH_PATH`` by :func:`planner.reports.charts.warm_up`
 (``SEARCH_PATH``: the folder that holds the ``vl_convert`` package). It starts vl-convert's
 JavaScript runtime at once and draws one small chart (which loads the fonts), so that this
 start-up, which holds the interpreter's lock for its whole half second, runs beside the
@@ -9,7 +9,8 @@ specifications), it writes one line on stdout: the JSON array of their SVG strin
 ``null`` when one of them cannot be drawn (the caller then draws them itself, which reports
 the error). It ends at the end of stdin; a failure to start exits non-zero.
 
-This file imports nothing of ``planner``: the interpreter runs isolated (``-I``).
+This file imports nothing of ``planner``: the interpreter runs isolated, without site
+packages (``-I -S``).
 """
 
 import json

@@ -45,7 +45,8 @@ CONFIG: dict[str, Any] = {
     "title": {"fontSize": 13, "anchor": "start"},
     "view": {"stroke": None},
 }
-#: The helper process that runs the engine beside this one (run isolated, ``-I``).
+#: The helper process that runs the engine beside this one (run isolated, ``-I -S``: no
+#: site packages are processed, vl-convert is imported from the folder it is passed).
 _HELPER = Path(__file__).with_name("_chart_engine.py")
 
 #: Held while the helper is started, stopped or asked for charts (one request at a time).
@@ -101,7 +102,7 @@ def warm_up() -> None:
             return
         try:
             _engine = subprocess.Popen(
-                [sys.executable, "-I", str(_HELPER), path],
+                [sys.executable, "-I", "-S", str(_HELPER), path],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

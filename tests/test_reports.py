@@ -837,6 +837,21 @@ def test_the_helper_process_draws_every_batch_as_the_engine_in_process_does(
     assert charts.to_svgs(pairs) == first  # now in-process: the same SVG
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_neither_uses_nor_stops_its_parents_helper(no_engine_yet):
+    charts = no_engine_yet
+    charts.warm_up()
+    helper = charts._engine
+    pid = os.fork()
+    if pid == 0:  # the child: a worker of a pool started by fork
+        charts.stop_engine()
+        kept = charts._engine is helper and charts._from_helper([{}]) is None
+        os._exit(0 if kept else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert charts._engine is helper and helper.poll() is None
+
+
 def test_a_helper_that_cannot_start_the_engine_leaves_the_charts_to_this_process(
     gtc_report, no_engine_yet, monkeypatch, tmp_path
 ):

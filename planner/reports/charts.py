@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
 import subprocess
 import sys
@@ -52,6 +53,9 @@ _HELPER = Path(__file__).with_name("_chart_engine.py")
 #: Held while the helper is started, stopped or asked for charts (one request at a time).
 _engine_lock = threading.Lock()
 _engine: subprocess.Popen[bytes] | None = None
+#: The process that started the helper: a forked child (a worker pool) inherits the handle
+#: but never uses or stops it.
+_engine_pid = 0
 #: True once this process has started a helper or drawn a chart itself: later warm-ups do
 #: nothing (the engine already started is the faster one).
 _engine_started = False
@@ -92,7 +96,7 @@ def warm_up() -> None:
     vl-convert is not installed (:func:`to_svgs` then says what is missing). The helper
     draws every later batch of charts of this process and is stopped at exit.
     """
-    global _engine, _engine_started
+    global _engine, _engine_pid, _engine_started
     with _engine_lock:
         if _engine_started:
             return
@@ -109,6 +113,7 @@ def warm_up() -> None:
             )
         except OSError:  # pragma: no cover - no interpreter to start: draw in-process
             return
+        _engine_pid = os.getpid()
         atexit.register(stop_engine)
 
 
@@ -117,6 +122,8 @@ def stop_engine() -> None:
     exit; a face may call it earlier to free the helper's memory."""
     global _engine
     with _engine_lock:
+        if _engine_pid != os.getpid():
+            return
         proc, _engine = _engine, None
         if proc is not None:
             _end(proc)
@@ -138,7 +145,7 @@ def _from_helper(specs: list[dict[str, Any]]) -> list[str] | None:
     global _engine
     with _engine_lock:
         proc = _engine
-        if proc is None:
+        if proc is None or _engine_pid != os.getpid():
             return None
         assert proc.stdin is not None and proc.stdout is not None
         try:  # one request per line: JSON escapes every newline inside a string

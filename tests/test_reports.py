@@ -11,7 +11,10 @@ import errno
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -414,6 +417,34 @@ def test_cli_report_help_documents_exit_code_3(capsys):
     assert code == 0 and "Exit code 3" in out
 
 
+def test_cli_report_help_lists_every_sizing_and_serving_preset(capsys):
+    from planner.presets import load_presets
+    from planner.serving_presets import load_serving_presets
+
+    code, out, _ = run_cli(capsys, "report", "--help")
+    text = "".join(out.split())  # the help wraps lines, also at a name's hyphen
+    assert code == 0
+    for name in [*load_presets(), *load_serving_presets()]:
+        assert name in text, name
+
+
+def test_the_report_command_starts_an_html_reports_chart_engine_before_importing_the_core():
+    """``planner report ... --format html --out X`` resolves the format, which starts the
+    chart engine's helper process, before NumPy, pandas or pydantic are imported: the
+    engine's start then runs beside those imports and the report's building."""
+    code = (
+        "import sys; import planner.cli.report; from planner.reports import charts, "
+        "resolve_format; resolve_format('html', 'r.html'); "
+        "print(charts._engine is not None, sorted(m for m in ('numpy', 'pandas', 'pydantic') "
+        "if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(data_dir().parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split("\n")[0] == "True []"
+
+
 def test_cli_a_file_that_is_neither_a_plan_nor_a_projection_exits_2(capsys, tmp_path):
     f = tmp_path / "odd.toml"
     f.write_text('title = "nothing to plan"\n')
@@ -770,13 +801,83 @@ def test_a_result_that_carries_published_is_shown_as_the_core_gives_it(monkeypat
     assert "changed_inputs" not in {t.name for t in report.tables}
 
 
-def test_resolving_an_html_file_starts_the_chart_engine_in_the_background():
+@pytest.fixture
+def no_engine_yet(monkeypatch):
+    """The charts module as in a new process: no helper, no engine started."""
     from planner.reports import charts
 
+    monkeypatch.setattr(charts, "_engine", None)
+    monkeypatch.setattr(charts, "_engine_started", False)
+    yield charts
+    charts.stop_engine()
+
+
+def test_resolving_an_html_file_starts_the_chart_engine_in_a_helper_process(no_engine_yet):
+    charts = no_engine_yet
     assert resolve_format("html", "r.html") == "html"
-    assert charts._warm_thread is not None
-    charts._wait_for_engine()
-    assert not charts._warm_thread.is_alive()
+    helper = charts._engine
+    assert helper is not None and helper.poll() is None  # running beside this process
+    charts.stop_engine()
+    assert helper.poll() is not None and charts._engine is None
+
+
+def test_the_helper_process_draws_every_batch_as_the_engine_in_process_does(
+    gtc_report, no_engine_yet
+):
+    charts = no_engine_yet
+    pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
+    charts.warm_up()
+    helper = charts._engine
+    first = charts.to_svgs(pairs)
+    assert charts.to_svgs(pairs[:1]) == first[:1]  # a later batch: the same helper
+    assert charts._engine is helper and helper.poll() is None
+    charts.warm_up()  # started once per process
+    assert charts._engine is helper
+    charts.stop_engine()
+    assert charts.to_svgs(pairs) == first  # now in-process: the same SVG
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_neither_uses_nor_stops_its_parents_helper(no_engine_yet):
+    charts = no_engine_yet
+    charts.warm_up()
+    helper = charts._engine
+    pid = os.fork()
+    if pid == 0:  # the child: a worker of a pool started by fork
+        charts.stop_engine()
+        kept = charts._engine is helper and charts._from_helper([{}]) is None
+        os._exit(0 if kept else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert charts._engine is helper and helper.poll() is None
+
+
+def test_a_helper_that_cannot_start_the_engine_leaves_the_charts_to_this_process(
+    gtc_report, no_engine_yet, monkeypatch, tmp_path
+):
+    charts = no_engine_yet
+    pairs = [(c, gtc_report.table(c.table)) for c in gtc_report.charts]
+    broken = tmp_path / "engine.py"
+    broken.write_text("raise SystemExit('no chart engine here')\n")
+    monkeypatch.setattr(charts, "_HELPER", broken)
+    charts.warm_up()
+    svgs = charts.to_svgs(pairs)
+    assert len(svgs) == len(pairs) and all(s.startswith("<svg") for s in svgs)
+    assert charts._engine is None  # the failed helper is gone
+
+
+def test_a_chart_the_helper_cannot_draw_is_drawn_in_process_which_says_why(
+    gtc_report, no_engine_yet, monkeypatch
+):
+    charts = no_engine_yet
+    chart = gtc_report.charts[0]
+    table = gtc_report.table(chart.table)
+    monkeypatch.setattr(charts, "vegalite_spec", lambda c, t: {"mark": {"type": "no-such-mark"}})
+    charts.warm_up()
+    helper = charts._engine
+    with pytest.raises(ValueError):
+        charts.to_svgs([(chart, table)])
+    assert charts._engine is helper and helper.poll() is None  # it answered, and stays
 
 
 def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):
@@ -786,4 +887,6 @@ def test_xlsx_reports_draw_no_chart(gtc_report, monkeypatch):
         raise AssertionError("a workbook has no chart")
 
     monkeypatch.setattr(charts, "to_svg", no_chart)
+    monkeypatch.setattr(charts, "to_svgs", no_chart)
+    monkeypatch.setattr(charts, "warm_up", no_chart)
     assert render_report(gtc_report, "xlsx")[:2] == b"PK"

@@ -19,21 +19,56 @@ from __future__ import annotations
 
 import shlex
 import sys
+import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from planner._paths import data_dir
 from planner.cli._app import app, stdout_guard
 from planner.errors import InputError
-from planner.examples import resolve
-from planner.presets import load_presets
-from planner.reports import FORMATS, STDOUT_FORMATS, build_report, render_report, resolve_format
-from planner.reports._atomic import check_writable_target
-from planner.serving_presets import load_serving_presets
+from planner.reports import FORMATS, STDOUT_FORMATS, resolve_format
 
 #: Exit code when the scenario has no plan (as ``planner optimize``); the report is written.
 EXIT_NO_PLAN = 3
+
+
+@cache
+def _table_names(file: str) -> tuple[str, ...] | None:
+    """The names of the tables of the shipped data file ``file`` (its presets), or None when
+    it cannot be read or parsed.
+
+    Read as plain TOML for the help text, without the presets' models: importing this module
+    costs no pandas, so the command resolves its format, and an HTML report starts its
+    chart engine (:func:`planner.reports.charts.warm_up`), before the core is imported.
+    Read once: Typer evaluates the options' help (a string annotation) several times.
+    """
+    try:
+        with open(data_dir() / file, "rb") as f:
+            raw = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return tuple(name for name, body in raw.items() if isinstance(body, dict))
+
+
+def _preset_names() -> str:
+    names = _table_names("presets.toml")
+    if names is None:  # the loader says what is wrong with the file
+        from planner.presets import load_presets
+
+        names = tuple(load_presets())
+    return ", ".join(names)
+
+
+def _serving_preset_names() -> str:
+    names = _table_names("serving_presets.toml")
+    if names is None:  # the loader says what is wrong with the file
+        from planner.serving_presets import load_serving_presets
+
+        names = tuple(load_serving_presets())
+    return ", ".join(names)
 
 
 @app.command("report")
@@ -51,14 +86,14 @@ def report_command(
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Report a sizing preset instead: " + ", ".join(load_presets()) + "."),
+        typer.Option(help="Report a sizing preset instead: " + _preset_names() + "."),
     ] = None,
     serve_preset: Annotated[
         str | None,
         typer.Option(
             "--serve-preset",
             help="Report an inference service instead (a serving preset): "
-            + ", ".join(load_serving_presets())
+            + _serving_preset_names()
             + ".",
         ),
     ] = None,
@@ -111,7 +146,11 @@ def report_command(
     written, and one line on stderr says so (as planner optimize and planner buildout, which
     also exit 3). Exit code 2: bad input.
     """
-    key = resolve_format(fmt, out)
+    key = resolve_format(fmt, out)  # first: an HTML file's chart engine starts at once
+    from planner.examples import resolve
+    from planner.reports import build_report, render_report
+    from planner.reports._atomic import check_writable_target
+
     if out is None and key not in STDOUT_FORMATS:
         raise InputError(
             "out",

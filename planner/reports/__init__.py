@@ -26,7 +26,7 @@ are removed by the next write. The file name's suffix must agree with the format
 suffix or an unwritable path raises :class:`planner.errors.InputError` (one line) naming
 ``format`` or ``out``.
 vl-convert-python (HTML charts) and openpyxl (XLSX) are imported only when those formats are
-rendered; resolving the html format starts the chart engine in the background.
+rendered; resolving the html format for a file starts the chart engine in a helper process.
 """
 
 from __future__ import annotations
@@ -34,22 +34,47 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.data_errors import read_toml
 from planner.errors import CatalogError, InputError
-from planner.reports._atomic import atomic_write, check_writable_target
-from planner.reports.model import (
-    Chart,
-    Column,
-    InputFile,
-    Provenance,
-    Quantity,
-    Report,
-    Table,
-)
-from planner.reports.serving import build_serving_report
-from planner.reports.sizing import build_sizing_report
+
+if TYPE_CHECKING:
+    from planner.reports.model import (
+        Chart,
+        Column,
+        InputFile,
+        Provenance,
+        Quantity,
+        Report,
+        Table,
+    )
+    from planner.reports.serving import build_serving_report
+    from planner.reports.sizing import build_sizing_report
+
+#: Names this package gives from a module imported on first use (PEP 562). Importing the
+#: package costs no NumPy or pydantic: ``planner report`` resolves the format (and starts
+#: the chart engine of an HTML report) before it imports the core; a plan or projection
+#: report never imports the sizing and serving builders.
+_LAZY = {
+    **dict.fromkeys(
+        ("Chart", "Column", "InputFile", "Provenance", "Quantity", "Report", "Table"),
+        "planner.reports.model",
+    ),
+    "build_serving_report": "planner.reports.serving",
+    "build_sizing_report": "planner.reports.sizing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 #: The file suffixes each format may be written to (compared case-insensitively); the first
 #: is the usual one. A name without a suffix (``report``) is allowed with an explicit format;
@@ -78,9 +103,9 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
     """The report format: ``fmt`` if given (case-insensitive), else from ``out``'s suffix.
 
     An html report with an ``out`` file (what ``planner report --format html --out X``
-    resolves first) starts the chart engine on a background thread
-    (:func:`planner.reports.charts.warm_up`): its one-off start-up of about a second then
-    overlaps the report's building instead of following it.
+    resolves first) starts the chart engine in a helper process
+    (:func:`planner.reports.charts.warm_up`): its one-off start-up of about half a second of
+    CPU then runs beside the report's building instead of after it.
 
     Raises
     ------
@@ -104,7 +129,7 @@ def resolve_format(fmt: str | None, out: str | Path | None = None, *, field: str
 
 
 def _prepared(key: str, out: str | Path | None) -> str:
-    """``key``; the chart engine starts in the background for an html file."""
+    """``key``; the chart engine starts in a helper process for an html file."""
     if key == "html" and out is not None:
         try:
             from planner.reports.charts import warm_up
@@ -189,6 +214,8 @@ def write_report(
     InputError
         Naming ``format`` or ``field``; nothing is written.
     """
+    from planner.reports._atomic import atomic_write, check_writable_target
+
     key = resolve_format(fmt, out, field=field)
     real = check_writable_target(out, field)  # fail before the (slower) rendering
     check_suffix(key, real, field)
@@ -205,6 +232,8 @@ def file_kind(path: str | Path) -> str:
     CatalogError
         The file is missing, is not TOML, or is neither kind.
     """
+    from planner.data_errors import read_toml
+
     p = Path(path)
     raw = read_toml(p)
     for kind, keys in FILE_KINDS.items():
@@ -274,10 +303,12 @@ def build_report(
 
         return build_sweep_report(from_dir=sweep_dir, command=command)
     if serve_preset is not None:
+        from planner.reports.serving import build_serving_report
         from planner.serving_presets import build_service_request
 
         return build_serving_report(build_service_request(serve_preset), command=command, **options)
     if preset is not None:
+        from planner.reports.sizing import build_sizing_report
         from planner.request import build_request
 
         return build_sizing_report(build_request(preset=preset), command=command, **options)

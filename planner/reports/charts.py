@@ -6,21 +6,33 @@ imported lazily) renders it to SVG locally with its bundled Vega (no network). T
 attributes are stripped because inline SVG in HTML5 needs none, which keeps the HTML report
 free of any ``http`` string in markup.
 
-The chart engine (a JavaScript runtime inside vl-convert) takes about a second to start, once
-per process. :func:`warm_up` starts it on a background thread, so a face that knows early
-that it will draw charts (``resolve_format`` of an HTML report) overlaps that second with
-the report's building; :func:`to_svg` waits for it.
+The chart engine (a JavaScript runtime inside vl-convert) takes about half a second of CPU to
+start, once per process, and holds the interpreter's lock all that time, so a thread cannot
+overlap it with other Python work. :func:`warm_up` therefore starts it in a helper process
+(:mod:`planner.reports._chart_engine`): a face that knows early that it will draw charts
+(``resolve_format`` of an HTML file) gets the engine started beside the report's building,
+and :func:`to_svgs` hands the helper the report's charts, and every later batch of the
+process, until it ends (at exit). Without a helper, or when it fails, charts are drawn
+in-process.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
+import os
 import re
+import subprocess
+import sys
 import threading
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import InputError
-from planner.reports.model import Chart, Table, clean
+
+if TYPE_CHECKING:  # the model (and NumPy) is imported by the charts, not by warm_up
+    from planner.reports.model import Chart, Table
 
 FONT = "Helvetica, Arial, sans-serif"
 LOW_COLOR = "#4c78a8"
@@ -34,11 +46,19 @@ CONFIG: dict[str, Any] = {
     "title": {"fontSize": 13, "anchor": "start"},
     "view": {"stroke": None},
 }
-#: The smallest specification: compiling it starts the engine.
-_WARM_SPEC = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+#: The helper process that runs the engine beside this one (run isolated, ``-I -S``: no
+#: site packages are processed, vl-convert is imported from the folder it is passed).
+_HELPER = Path(__file__).with_name("_chart_engine.py")
 
-_warm_lock = threading.Lock()
-_warm_thread: threading.Thread | None = None
+#: Held while the helper is started, stopped or asked for charts (one request at a time).
+_engine_lock = threading.Lock()
+_engine: subprocess.Popen[bytes] | None = None
+#: The process that started the helper: a forked child (a worker pool) inherits the handle
+#: but never uses or stops it.
+_engine_pid = 0
+#: True once this process has started a helper or drawn a chart itself: later warm-ups do
+#: nothing (the engine already started is the faster one).
+_engine_started = False
 
 
 def _require(module: str) -> Any:
@@ -55,35 +75,94 @@ def _require(module: str) -> Any:
         ) from None
 
 
-def _start_engine() -> None:
-    try:
-        import vl_convert
+def _search_path(module: str) -> str | None:
+    """The folder to put on ``sys.path`` to import ``module``, without importing it."""
+    from importlib.util import find_spec
 
-        vl_convert.vegalite_to_vega(_WARM_SPEC)
-    except Exception:  # pragma: no cover - to_svg reports a missing or broken engine
-        pass
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):  # pragma: no cover - a broken install
+        return None
+    if spec is None or not spec.origin:
+        return None
+    origin = Path(spec.origin)
+    return str(origin.parent.parent if spec.submodule_search_locations else origin.parent)
 
 
 def warm_up() -> None:
-    """Start the chart engine on a daemon thread (once per process; returns at once).
+    """Start the chart engine in a helper process (once per process; returns at once).
 
-    vl-convert releases the GIL while it works, so the report builds meanwhile. The thread
-    is joined at exit: the process never ends with the engine half started.
+    Nothing happens when the engine was started before (here or in a helper), or when
+    vl-convert is not installed (:func:`to_svgs` then says what is missing). The helper
+    draws every later batch of charts of this process and is stopped at exit.
     """
-    global _warm_thread
-    with _warm_lock:
-        if _warm_thread is not None:
+    global _engine, _engine_pid, _engine_started
+    with _engine_lock:
+        if _engine_started:
             return
-        _warm_thread = threading.Thread(target=_start_engine, name="vl-convert-warm-up")
-        _warm_thread.daemon = True
-        _warm_thread.start()
-        atexit.register(_wait_for_engine)
+        _engine_started = True
+        path = _search_path("vl_convert")
+        if path is None or not sys.executable:
+            return
+        try:
+            _engine = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(_HELPER), path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # pragma: no cover - no interpreter to start: draw in-process
+            return
+        _engine_pid = os.getpid()
+        atexit.register(stop_engine)
 
 
-def _wait_for_engine() -> None:
-    thread = _warm_thread
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
+def stop_engine() -> None:
+    """Stop the helper process, if one runs (later charts are drawn in-process). Run at
+    exit; a face may call it earlier to free the helper's memory."""
+    global _engine
+    with _engine_lock:
+        if _engine_pid != os.getpid():
+            return
+        proc, _engine = _engine, None
+        if proc is not None:
+            _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def _from_helper(specs: list[dict[str, Any]]) -> list[str] | None:
+    """The helper's SVGs for ``specs``, or None (no helper, or it failed: the caller draws
+    them in-process, which reports the error). A helper that failed is stopped; one that
+    could not draw a chart (it answers ``null``) stays for the next batch."""
+    global _engine
+    with _engine_lock:
+        proc = _engine
+        if proc is None or _engine_pid != os.getpid():
+            return None
+        assert proc.stdin is not None and proc.stdout is not None
+        try:  # one request per line: JSON escapes every newline inside a string
+            proc.stdin.write(json.dumps(specs).encode("utf-8") + b"\n")
+            proc.stdin.flush()
+            answer = proc.stdout.readline()
+            svgs = json.loads(answer) if answer else None
+        except (OSError, ValueError):
+            svgs = None
+            answer = b""
+        if not answer:  # the helper ended (no vl-convert there, killed, crashed)
+            _engine = None
+            _end(proc)
+            return None
+    if not isinstance(svgs, list) or len(svgs) != len(specs):
+        return None
+    return [str(svg) for svg in svgs]
 
 
 def _header(table: Table, key: str) -> str:
@@ -110,6 +189,8 @@ def _unique(rows: list[dict[str, Any]], key: str) -> list[Any]:
 
 def vegalite_spec(chart: Chart, table: Table) -> dict[str, Any]:
     """The Vega-Lite specification (a JSON-ready dict) of ``chart`` drawn from ``table``."""
+    from planner.reports.model import clean
+
     rows = [clean(dict(r)) for r in table.rows]
     enc = chart.encoding
     if "omit" in enc:  # "field=value": rows left out of the chart (e.g. the scope's total)
@@ -393,13 +474,31 @@ def _heat(rows: list[dict[str, Any]], table: Table, enc: dict[str, str]) -> dict
     }
 
 
-def to_svg(chart: Chart, table: Table) -> str:
-    """The chart as an inline SVG string (no XML namespace attributes, no external refs)."""
-    vlc = _require("vl_convert")
-    _wait_for_engine()
-    svg = vlc.vegalite_to_svg(vegalite_spec(chart, table))
+def _inline(svg: str) -> str:
+    """``svg`` without XML namespace attributes (inline SVG in HTML5 needs none)."""
     head, sep, rest = svg.partition(">")
     return _XMLNS.sub("", head) + sep + rest
 
 
-__all__ = ["CONFIG", "to_svg", "vegalite_spec", "warm_up"]
+def to_svgs(charts: Sequence[tuple[Chart, Table]]) -> list[str]:
+    """Each ``(chart, table)`` as an inline SVG string (no XML namespace attributes, no
+    external refs), in order: drawn by the helper process that :func:`warm_up` started,
+    or in-process."""
+    global _engine_started
+    specs = [vegalite_spec(chart, table) for chart, table in charts]
+    if not specs:
+        return []
+    svgs = _from_helper(specs)
+    if svgs is None:
+        vlc = _require("vl_convert")
+        _engine_started = True
+        svgs = [vlc.vegalite_to_svg(spec) for spec in specs]
+    return [_inline(svg) for svg in svgs]
+
+
+def to_svg(chart: Chart, table: Table) -> str:
+    """The chart as an inline SVG string (no XML namespace attributes, no external refs)."""
+    return to_svgs([(chart, table)])[0]
+
+
+__all__ = ["CONFIG", "stop_engine", "to_svg", "to_svgs", "vegalite_spec", "warm_up"]

@@ -1,7 +1,8 @@
 """HTML writer: one self-contained file (inline CSS, charts as inline SVG, no external URL).
 
 The page opens offline: there is no ``<script>``, no stylesheet or font link, no image
-source; charts are SVG rendered by vl-convert and inlined. Every text is HTML-escaped.
+source; charts are SVG rendered by vl-convert (all of a report's charts in one batch, see
+:func:`planner.reports.charts.to_svgs`) and inlined. Every text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -96,8 +97,13 @@ def _card(q: Quantity) -> str:
 
 def render_html(report: Report) -> bytes:
     """The report as one self-contained HTML document (UTF-8 bytes)."""
-    from planner.reports.charts import to_svg
+    from planner.reports.charts import to_svgs
 
+    shown = {t.name for t in report.tables}
+    drawn = [c for c in report.charts if c.table in shown]
+    svgs = dict(
+        zip(map(id, drawn), to_svgs([(c, report.table(c.table)) for c in drawn]), strict=True)
+    )
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -123,7 +129,7 @@ def render_html(report: Report) -> bytes:
         names = {t.name for t in tables}
         for chart in report.charts:
             if chart.table in names:
-                svg = to_svg(chart, report.table(chart.table))
+                svg = svgs[id(chart)]
                 caption = (
                     f"<figcaption>{escape(chart.caption)}</figcaption>" if chart.caption else ""
                 )

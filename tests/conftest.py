@@ -53,7 +53,6 @@ XDIST_GROUPS = {
 SLOW_FIRST: tuple[str, ...] = (
     "tests/test_app_fuzz.py::test_no_widget_value_on_any_page_reaches_a_traceback",
     "tests/test_optimization.py::test_property_loosening_a_limit_never_worsens",
-    "tests/test_typing.py::",
     "tests/test_app_fuzz.py::test_no_link_reaches_a_traceback",
     "tests/test_optimization.py::test_property_infeasible_is_an_answer",
     "tests/test_cli_fuzz.py::test_fuzzed_cli_",

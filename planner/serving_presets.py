@@ -210,6 +210,18 @@ class ServiceRequest:
         published = published_comparison(result, self.preset)
         return replace(result, preset=self.preset.name, published=published)
 
+    def sourced_assumptions(self, result: ServingResult) -> dict[str, dict[str, Any]]:
+        """``result``'s assumptions (value, unit, source), with the demand's sources as the
+        preset names them (the core tags every demand value ``service input``)."""
+        sources = self.preset.sources if self.preset is not None else {}
+        out = {}
+        for name, item in result.assumptions.items():
+            source = item["source"]
+            if source == "service input" and name in sources:
+                source = sources[name]
+            out[name] = {"value": item["value"], "unit": item["unit"], "source": source}
+        return out
+
     def production_estimate(
         self, ideal: ServingResult, catalog: Catalog | None = None
     ) -> dict[str, Any]:

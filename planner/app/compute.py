@@ -854,7 +854,6 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
         :func:`~planner.serving.serving_grid_fit`, None without a limit or a feasible
         service), ``preset_title`` / ``preset_source``, ``chip_name``, ``system_name``.
     """
-    from planner.reports.serving import sourced_assumptions
     from planner.serving import serving_grid_fit
 
     request = _service(key)
@@ -865,7 +864,7 @@ def serving(key: Key, grid_mw: float | None = None) -> dict[str, Any]:
         fit = serving_grid_fit(result, float(grid_mw), float(request.demand.users))
         grid = {k: float(v) if not isinstance(v, bool) else v for k, v in fit.__dict__.items()}
     payload = result.to_dict()
-    payload["assumptions"] = sourced_assumptions(result, request)
+    payload["assumptions"] = request.sourced_assumptions(result)
     published, changed = what_differs(payload)
     return {
         "result": payload,

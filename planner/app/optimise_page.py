@@ -27,7 +27,7 @@ from planner.assumptions import PRICING_MODES, default_table
 from planner.catalog import PRECISIONS, load_catalog
 from planner.errors import PlannerError
 from planner.optimization import OBJECTIVES
-from planner.reports.plan import objective_words
+from planner.optimization.objectives import objective_words
 
 FILE = "opt_file"
 OBJECTIVE = "opt_objective"

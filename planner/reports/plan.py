@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from planner import quantities
 from planner._arrays import to_python
 from planner.catalog import Catalog, load_catalog
+from planner.optimization.objectives import objective_words
 from planner.reports import builder as b
 from planner.reports._format import money
 from planner.reports.model import (
@@ -32,29 +32,6 @@ from planner.reports.model import (
 from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
 from planner.sizing import SizingResult
 from planner.workloads import TrainingRun
-
-#: The output each objective minimises (its words come from the vocabulary).
-OBJECTIVE_QUANTITY = {
-    "cost": "cost_usd",
-    "power": "facility_power_mw",
-    "energy": "energy_mwh",
-    "emissions": "emissions_tco2",
-    "gpus": "gpus",
-    "time": "longest_days",
-}
-
-
-def objective_words(objective: str) -> str:
-    """``"least peak facility power"``: the vocabulary's label of what ``objective``
-    minimises (the objective's own name when it minimises no one output)."""
-    name = OBJECTIVE_QUANTITY.get(objective)
-    if name is None:
-        return objective
-    label = quantities.label(name, unit=False)
-    if label[1:2].islower():  # "Peak facility power" -> "peak ...", "GPUs" stays
-        label = label[0].lower() + label[1:]
-    return f"least {label}"
-
 
 #: Plan rows shown in the sensitivity tornado (one row of panels each).
 MAX_TORNADO_ROWS = 4

@@ -132,21 +132,6 @@ BREAKDOWN_LABELS = {
 }
 
 
-def sourced_assumptions(
-    result: ServingResult, request: ServiceRequest
-) -> dict[str, dict[str, Any]]:
-    """The result's assumptions (value, unit, source), with the demand's sources as the preset
-    names them (the core tags every demand value ``service input``)."""
-    sources = request.preset.sources if request.preset is not None else {}
-    out = {}
-    for name, item in result.assumptions.items():
-        source = item["source"]
-        if source == "service input" and name in sources:
-            source = sources[name]
-        out[name] = {"value": item["value"], "unit": item["unit"], "source": source}
-    return out
-
-
 def _clip(values: Any, name: str) -> np.ndarray:
     low, high = RANGES[name]
     return np.unique(np.clip(np.asarray(values, dtype=float), low, high))
@@ -345,7 +330,7 @@ def build_serving_report(
         summary=_summary(payload, request, chip.name, chip.system_name)
         + ("" if grid is None else " " + grid["sentence"]),
         headline=headline,
-        assumptions=b.assumption_rows(sourced_assumptions(result, request)),
+        assumptions=b.assumption_rows(request.sourced_assumptions(result)),
         inputs=inputs if inputs is not None else _default_inputs(request, cat),
         data={"serving": clean(payload), "comparison": rb.table("chips").to_dict()["rows"]},
     )

@@ -536,14 +536,10 @@ class Scenario(_Strict):
             a = a.with_(where, mfu=mfu)
         if run.goodput is not None:
             a = a.with_(f"{src}: runs[{index}].goodput", goodput=run.goodput)
-        else:
-            # The optimiser is linear in systems (it sizes ONE system per chip and scales),
-            # so it cannot follow the failure model's goodput(N): it states the default.
-            a = a.with_(
-                "default, stated for the optimiser (linear in systems): "
-                + a.sources.get("goodput", "").removeprefix("default: "),
-                goodput=a.goodput,
-            )
+        # else goodput(N) of the failure model, as planner size: a sizing at a GPU count or a
+        # deadline takes it itself; the linear optimisers state it per (run, chip) pair and
+        # re-solve until it is the goodput of the GPUs they chose
+        # (planner.optimization.goodput_loop)
         if mfu is None and a.mfu_from_run_model:
             # Pin the run model's MFU for the WHOLE run on this chip. The optimiser sizes one
             # system, whole clusters and (mixed chips) shares of a run: a FLOPs-only run's

@@ -65,6 +65,11 @@ class BuildoutPlan:
     timings: dict[str, float]
     quarters: list[str]
     notes: list[str] = field(default_factory=list)
+    #: Per (run, chip) trained on with goodput(N): the GPUs, goodput, MTBF, checkpoint interval
+    #: and hot spares its work was counted at (:mod:`planner.optimization.goodput_loop`).
+    goodput: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: How the goodput(N) re-solve ended (:class:`~planner.optimization.goodput_loop.LoopReport`).
+    goodput_loop: dict[str, Any] = field(default_factory=dict)
 
     @property
     def feasible(self) -> bool:
@@ -172,7 +177,78 @@ def plan_buildout(
     relax: bool = True,
     relax_time_limit_s: float = 60.0,
 ) -> BuildoutPlan:
-    """Plan where and when to install which chips, and what power to build.
+    """Plan where and when to install which chips, and what power to build, re-solving until
+    each run's goodput is goodput(N) of the failure model at the largest cluster it got
+    (:func:`planner.optimization.goodput_loop.fixed_point`; ``plan.goodput`` and
+    ``plan.goodput_loop`` say what it assumed and how the loop ended). The arguments are
+    those of one solve (:func:`_plan_once`); ``time_limit_s`` limits each solve."""
+    from planner.optimization import goodput_loop
+
+    data = (
+        scenario
+        if isinstance(scenario, BuildoutData)
+        else build_data(
+            scenario if isinstance(scenario, BuildoutScenario) else load_buildout(scenario)
+        )
+    )
+    options = dict(
+        objective=objective,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        relax=relax,
+        relax_time_limit_s=relax_time_limit_s,
+    )
+    initial = {k: g for run in data.runs for k, g in run.get("goodput", {}).items()}
+    if not initial:
+        plan = _plan_once(data, **options)
+        plan.goodput = goodput_loop.buildout_frame({}, set())
+        plan.goodput_loop = goodput_loop.LoopReport(1, True, goodput_loop.MAX_ITERATIONS).to_dict()
+        return plan
+
+    def step(assumed: dict[Any, Any]) -> tuple[BuildoutPlan, dict[Any, Any]]:
+        d = data if assumed == initial else _with_goodput(data, assumed)
+        plan = _plan_once(d, **options)
+        measured = goodput_loop.buildout_measured(plan, d, assumed) if plan.feasible else {}
+        return plan, measured
+
+    plan, assumed, report = goodput_loop.fixed_point(step, initial)
+    used = set(zip(plan.schedule["run"], plan.schedule["chip"], strict=True))
+    plan.goodput = goodput_loop.buildout_frame(assumed, used)
+    plan.goodput_loop = report.to_dict()
+    if used or not report.converged:
+        plan.notes.append(report.note())
+    return plan
+
+
+def _with_goodput(data: BuildoutData, assumed: dict[Any, Any]) -> BuildoutData:
+    """A copy of ``data`` whose runs' system-days are counted at the ``assumed`` goodputs
+    (and hot spares) of their (run, chip) pairs."""
+    from planner.optimization.buildout.model import _run_system_days
+
+    d = data.copy()
+    specs = {r.name: r for r in d.scenario.runs}
+    for run in d.runs:
+        spec = specs[run["name"]]
+        for chip_id in list(run["system_days"]):
+            key = (run["name"], chip_id)
+            if key in assumed:
+                days = _run_system_days(spec, chip_id, d.scenario.network_overhead, assumed[key])
+                if days is not None:
+                    run["system_days"][chip_id] = days
+        run["goodput"] = {k: g for k, g in assumed.items() if k[0] == run["name"]}
+    return d
+
+
+def _plan_once(
+    scenario: BuildoutScenario | BuildoutData | str | Path,
+    *,
+    objective: str | None = None,
+    time_limit_s: float | None = 60.0,
+    mip_rel_gap: float = MIP_REL_GAP,
+    relax: bool = True,
+    relax_time_limit_s: float = 60.0,
+) -> BuildoutPlan:
+    """One solve: where and when to install which chips, and what power to build.
 
     Parameters
     ----------

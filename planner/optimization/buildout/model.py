@@ -501,13 +501,6 @@ def _default_chips() -> list[str]:
     return [c for c in load_catalog().ids if c in priced]
 
 
-def _linear_goodput() -> float:
-    """The default goodput of ``data/assumptions.csv`` (a linear model states it)."""
-    from planner.assumptions import SizingAssumptions
-
-    return float(SizingAssumptions.defaults().goodput)
-
-
 @lru_cache(maxsize=512)
 def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float, float, float]:
     """(nameplate IT MW, average IT MW, dense BF16 PFLOP/s) of ONE system, from the core's
@@ -517,8 +510,9 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    # a stated goodput: the power of ONE system, without the failure model's hot spares
-    over: dict[str, Any] = {"goodput": _linear_goodput()}
+    # a stated goodput (its value does not matter here): the power of ONE system, without the
+    # failure model's hot spares (a run's spares are in its work, _run_system_days)
+    over: dict[str, Any] = {"goodput": 1.0}
     if network_overhead is not None:
         over["network_overhead"] = network_overhead
     one = size_training(TrainingRun(flops=1e21), chip, gpus=chip.gpus_per_system, mfu=0.4, **over)
@@ -529,25 +523,22 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     )
 
 
-def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> float | None:
-    """Days ONE system of ``chip_id`` needs for all of ``run`` (the core's sizing:
-    FLOPs / (dense peak x MFU x goodput)); None when the chip lacks the precision."""
+def run_assumptions(run: Run, chip_id: str, network_overhead: float | None) -> tuple[Any, Any, Any]:
+    """``(work, chip, SizingAssumptions)`` of a build-out run on ``chip_id``: its precision,
+    MFU (else the run model's) and goodput (else goodput(N) of the failure model)."""
+    from planner.assumptions import SizingAssumptions
     from planner.catalog import load_catalog
-    from planner.sizing import size_training
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    if chip.dense_tflops_or_none(run.precision) is None:
-        return None
     mfu = run.mfu.get(chip_id, run.mfu.get("default")) if isinstance(run.mfu, dict) else run.mfu
-    over: dict[str, Any] = {"precision": run.precision}
+    a = SizingAssumptions.defaults().with_(f"build-out run {run.name}", precision=run.precision)
     if mfu is not None:
-        over["mfu"] = mfu
-    # The MILP is linear in systems, so it cannot follow the failure model's goodput(N): a run
-    # that states none gets the default goodput, as the single-site optimiser's runs do.
-    over["goodput"] = run.goodput if run.goodput is not None else _linear_goodput()
+        a = a.with_(f"build-out run {run.name}: mfu", mfu=mfu)
+    if run.goodput is not None:
+        a = a.with_(f"build-out run {run.name}: goodput", goodput=run.goodput)
     if network_overhead is not None:
-        over["network_overhead"] = network_overhead
+        a = a.with_("build-out file: network_overhead", network_overhead=network_overhead)
     work = TrainingRun(
         flops=run.flops,
         params=run.params,
@@ -555,11 +546,49 @@ def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> 
         tokens=run.tokens,
         name=run.name,
     )
+    return work, chip, a
+
+
+def _run_system_days(
+    run: Run, chip_id: str, network_overhead: float | None, goodput: Any = None
+) -> float | None:
+    """System-days of ``chip_id`` ``run`` occupies (the core's sizing of ONE system: FLOPs /
+    (dense peak x MFU x goodput)); None when the chip lacks the precision. A run taking
+    goodput(N) is counted at its pair's stated goodput (``goodput``, an
+    :class:`~planner.optimization.goodput_loop.AssumedGoodput`) and its hot spares ride with
+    it: x (1 + spares per GPU), the systems it occupies beyond those that train."""
+    from planner.optimization import goodput_loop
+    from planner.sizing import size_training
+
+    work, chip, a = run_assumptions(run, chip_id, network_overhead)
+    if chip.dense_tflops_or_none(run.precision) is None:
+        return None
+    a, spares_per_system = goodput_loop.stated(a, goodput, chip.gpus_per_system)
     try:
-        one = size_training(work, chip, gpus=chip.gpus_per_system, **over)
+        one = size_training(work, chip, gpus=chip.gpus_per_system, assumptions=a)
     except InputError:
         return None
-    return float(one.days)
+    return float(one.days) * (1.0 + spares_per_system / chip.gpus_per_system)
+
+
+def run_goodputs(run: Run, chips: list[str], network_overhead: float | None, days: float) -> dict:
+    """The first goodput(N) guess of ``run`` on each chip: the failure model's at the GPUs
+    the chip needs to finish it in ``days`` (its window), with hot spares; runs that state a
+    goodput, and chips without a failure model, get none."""
+    from planner.optimization import goodput_loop
+    from planner.sizing import failure_model, goodput_from_failure_model
+
+    out = {}
+    for chip_id in chips:
+        work, chip, a = run_assumptions(run, chip_id, network_overhead)
+        if chip.dense_tflops_or_none(run.precision) is None or not goodput_from_failure_model(a):
+            continue
+        if failure_model([chip.id], 0, 1.0, chip.gpus_per_system) is None:
+            continue
+        g = goodput_loop.deadline_goodputs(chip, [work], [days], [a])[0]
+        if g is not None:
+            out[(run.name, chip_id)] = g
+    return out
 
 
 def build_data(scenario: BuildoutScenario) -> BuildoutData:
@@ -695,8 +724,11 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
         if run.deadline_days is not None:
             end_day = min(end_day, start_day + run.deadline_days)
         system_days = {}
+        guesses = run_goodputs(run, chips, scenario.network_overhead, end_day - start_day)
         for chip_id in chips:
-            days = _run_system_days(run, chip_id, scenario.network_overhead)
+            days = _run_system_days(
+                run, chip_id, scenario.network_overhead, guesses.get((run.name, chip_id))
+            )
             if days is not None:
                 system_days[chip_id] = days
         if not system_days:
@@ -712,6 +744,7 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
                 start_day=start_day,
                 end_day=end_day,
                 system_days=system_days,
+                goodput=guesses,
             )
         )
 

@@ -200,6 +200,12 @@ class Site(_Strict):
     servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
     #: Years of serving the plan covers (services' energy, electricity, rent), default 1.
     horizon_years: float = Field(default=1.0, gt=0, le=30)
+    #: The utility's ramp limit, MW/s (none: no limit). With one, each run's cluster whose
+    #: step ramp exceeds it takes ``ramp_mitigation``, and the grid limit holds its grid-side
+    #: peak after it (:mod:`planner.optimization.grid_swing`).
+    ramp_limit_mw_per_s: float | None = Field(default=None, gt=0, le=MAX_GRID_MW)
+    #: ``smoothing+storage`` (GPU power cap + rack storage), ``battery`` or ``smoothing``.
+    ramp_mitigation: Literal["smoothing+storage", "battery", "smoothing"] = "smoothing+storage"
 
 
 class Run(_Strict):

@@ -386,15 +386,15 @@ def solve_cluster(
 
     if not model.goodput:
         plan = solve_once(model, time_limit_s=time_limit_s, progress=progress, **kwargs)
-        return _with_goodput(plan, LoopReport(1, True, max_iterations))
+        return _with_goodput(plan, LoopReport(1, True, max_iterations), model)
     plan, _, report = fixed_point(
         step, dict(model.goodput), max_iterations=max_iterations, out_of_time=out_of_time
     )
     plan.timings["total_s"] = time.perf_counter() - start
-    return _with_goodput(plan, report)
+    return _with_goodput(plan, report, model)
 
 
-def _with_goodput(plan: Any, report: LoopReport) -> Any:
+def _with_goodput(plan: Any, report: LoopReport, model: Any) -> Any:
     """The plan with :data:`PLAN_COLUMNS` on its training rows (from its read-back sizings:
     goodput(N) at the row's GPUs, or the stated goodput with no MTBF), its loop report and
     a note."""
@@ -407,16 +407,22 @@ def _with_goodput(plan: Any, report: LoopReport) -> Any:
             if key not in runs.index:
                 continue
             runs.loc[key, "goodput"] = float(res.goodput)
-            model = res.goodput_model
-            if model is not None:
-                runs.loc[key, "mtbf_hours"] = float(model["mtbf_hours"])
-                runs.loc[key, "checkpoint_interval_s"] = float(model["checkpoint_interval_s"])
-                runs.loc[key, "spare_gpus"] = float(model["spare_gpus"])
+            chain = res.goodput_model
+            if chain is not None:
+                runs.loc[key, "mtbf_hours"] = float(chain["mtbf_hours"])
+                runs.loc[key, "checkpoint_interval_s"] = float(chain["checkpoint_interval_s"])
+                runs.loc[key, "spare_gpus"] = float(chain["spare_gpus"])
             else:
                 runs.loc[key, "spare_gpus"] = 0.0
     notes = list(plan.notes)
     if any(res.goodput_model is not None for res in plan.sizings.values()) or not report.converged:
         notes.append(report.note())
+    from planner.optimization import grid_swing
+
+    plan = dataclasses.replace(plan, runs=runs)
+    runs = grid_swing.plan_rows(plan, model.scenario, model.catalog)
+    if grid_swing.note(model.scenario):
+        notes.append(grid_swing.note(model.scenario))
     return dataclasses.replace(plan, runs=runs, notes=notes, goodput_loop=report.to_dict())
 
 

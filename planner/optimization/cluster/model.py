@@ -15,7 +15,7 @@ import pandas as pd
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
-from planner.optimization import goodput_loop
+from planner.optimization import goodput_loop, grid_swing
 from planner.optimization.constants import (
     BATCH_LAW_COEFFICIENT,
     BATCH_LAW_EXPONENT,
@@ -170,6 +170,14 @@ def build_model(
             need = float(one.days) / spec.deadline_days
             power_mw = float(one.facility_power_mw)
             grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
+            # a utility ramp limit: the grid-side peak after the mitigation, and its costs
+            swing = grid_swing.per_system(
+                _pair_mitigation(scenario, spec, chip, goodput, need) if on_site else None,
+                chip.gpus_per_system,
+                float(one.days),
+                scenario.assumptions_for(spec, chip),
+            )
+            grid_mw *= swing["grid_ratio"]
             if not on_site and objective == "time" and chip_id not in supply:
                 raise InputError(
                     f"candidates.supply_gpus.{chip_id}",
@@ -181,8 +189,8 @@ def build_model(
             bounds = []
             if on_site:
                 bounds.append(math.floor(grid / grid_mw * (1 + 1e-12)))
-            if budget is not None and capex > 0:
-                bounds.append(math.floor(budget / capex * (1 + 1e-12)))
+            if budget is not None and capex + swing["capex_usd"] > 0:
+                bounds.append(math.floor(budget / (capex + swing["capex_usd"]) * (1 + 1e-12)))
             if chip_id in supply:
                 bounds.append(supply[chip_id] // chip.gpus_per_system)
             at_deadline = _whole_systems(need)
@@ -203,10 +211,10 @@ def build_model(
                     "facility_power_mw_per_system": power_mw,
                     "grid_power_mw_per_system": grid_mw,
                     "on_site": on_site,
-                    "capex_usd_per_system": capex,
-                    "run_cost_usd": float(one.cost_usd) - capex,
-                    "energy_mwh": float(one.energy_mwh),
-                    "emissions_tco2": float(one.emissions_tco2),
+                    "capex_usd_per_system": capex + swing["capex_usd"],
+                    "run_cost_usd": float(one.cost_usd) - capex + swing["cost_usd"],
+                    "energy_mwh": float(one.energy_mwh) + swing["energy_mwh"],
+                    "emissions_tco2": float(one.emissions_tco2) + swing["emissions_tco2"],
                     "days_on_one_system": float(one.days),
                     "deadline_days": spec.deadline_days,
                     "pricing": one.pricing,
@@ -470,6 +478,19 @@ def _whole_systems(needed: float, scale: float = 1.0) -> int:
     1e-10 systems down to zero.
     """
     return max(1, math.ceil(needed / scale * (1 - 1e-12)))
+
+
+def _pair_mitigation(
+    scenario: Scenario, spec: Any, chip: Any, goodput: dict[tuple[str, str], Any], need: float
+) -> Any:
+    """The ramp-limit mitigation of a run's cluster on ``chip``
+    (:func:`planner.optimization.grid_swing.pair_mitigation`) at its goodput(N) entry's
+    GPUs, else at the whole systems its deadline needs; ``None`` without a ramp limit."""
+    if scenario.site.ramp_limit_mw_per_s is None:
+        return None
+    entry = goodput.get((spec.name, chip.id))
+    gpus = entry.gpus if entry is not None else _whole_systems(need) * chip.gpus_per_system
+    return grid_swing.pair_mitigation(scenario, chip, scenario.assumptions_for(spec, chip), gpus)
 
 
 def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:

@@ -180,3 +180,22 @@ def test_assumed_goodput_equality_is_relative():
     assert a.same(dataclasses.replace(a, goodput=0.95 * (1 + 1e-12)))
     assert not a.same(dataclasses.replace(a, goodput=0.951))
     assert not a.same(None)
+
+
+def test_whole_system_spares_make_a_small_cluster_with_a_longer_deadline_cost_more():
+    # as planner size: hot spares are whole systems, so 1 spare DGX beside 5 (15 days) is a
+    # larger share of the hardware-hours than 1 beside 7 (10 days): amortised cost rises
+    def plan(days):
+        s = scenario_from_dict(
+            {
+                "site": {"grid_limit_mw": 1.0, "pue": 1.0},
+                "runs": [{"name": "r0", "flops": 1e22, "deadline_days": days}],
+                "candidates": {"chips": ["h100"]},
+            }
+        )
+        return optimize(s, objective="cost")
+
+    short, long = plan(10), plan(15)
+    a, b = short.runs.iloc[0], long.runs.iloc[0]
+    assert (a["spare_gpus"], b["spare_gpus"]) == (8, 8) and b["systems"] < a["systems"]
+    assert long.objective_value > short.objective_value

@@ -884,3 +884,102 @@ def grid_mitigation(
         sources=sources,
         **common,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Power over time, with and without a mitigation (the faces' chart)
+# --------------------------------------------------------------------------------------
+
+#: The ``case`` of :func:`power_over_time`'s rows without a mitigation.
+UNMITIGATED = "without mitigation"
+
+
+def power_over_time(
+    profile: TrainingPowerProfile,
+    *,
+    mitigation: str = "smoothing+storage",
+    ramp_limit_mw_per_s: float | None = None,
+    checkpoint_s: float = 30.0,
+    restart_s: float = 120.0,
+    steps: int = 3,
+    dt_s: float = 0.05,
+) -> pd.DataFrame:
+    """Grid-side facility power through ``steps`` training steps, a blocking checkpoint of
+    ``checkpoint_s``, ``steps`` steps, a failure and a restart of ``restart_s``, and ``steps``
+    steps: without a mitigation and with ``mitigation``.
+
+    * without: :func:`power_time_series` (IT + the annual-PUE overhead of the mean IT load);
+    * ``"battery"``: the grid side of :func:`simulate_battery` at ``ramp_limit_mw_per_s``
+      (required) + the same overhead;
+    * ``"smoothing"``: GPUs capped at ``gb300_smoothing_cap_fraction`` of TDP in the compute
+      phase, no storage;
+    * ``"smoothing+storage"``: the same cap, and rack storage averaging each step: the grid
+      sees the capped step's mean while training; a checkpoint and a failure (tens of seconds
+      to minutes, longer than rack storage holds) still reach it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form, one row per instant and case: ``time_s``, ``phase``, ``power_case``
+        (:data:`UNMITIGATED` or ``"with <mitigation>"``) and ``grid_side_power_mw``.
+
+    Raises
+    ------
+    InputError
+        An unknown ``mitigation``, or ``"battery"`` without a ramp limit > 0 (one line).
+    """
+    if mitigation not in MITIGATIONS:
+        raise InputError("mitigation", mitigation, "one of: " + ", ".join(MITIGATIONS))
+    if mitigation == "battery" and ramp_limit_mw_per_s is None:
+        raise InputError("ramp_limit_mw_per_s", "missing", "> 0 MW/s for a battery")
+    series = power_time_series(
+        profile,
+        steps_before=steps,
+        checkpoint_s=checkpoint_s,
+        steps_between=steps,
+        restart_s=restart_s,
+        steps_after=steps,
+        dt_s=dt_s,
+    )
+    overhead = profile.facility_overhead_mw
+    it = series["it_power_mw"].to_numpy()
+    if mitigation == "battery":
+        grid = simulate_battery(
+            it,
+            dt_s,
+            ramp_limit_mw_per_s=float(ramp_limit_mw_per_s),
+            window_s=2 * profile.step_time_s,
+        )["grid_mw"].to_numpy()
+    else:
+        cap = _default("gb300_smoothing_cap_fraction")
+        f = profile.fractions
+        capped_mw = profile.it_mw(min(cap, f["compute_power_fraction"]))
+        grid = np.where(series["phase"].to_numpy() == "compute", np.minimum(it, capped_mw), it)
+        if mitigation == "smoothing+storage":
+            k = max(int(round(profile.step_time_s / dt_s)), 1)
+            training = np.isin(series["phase"].to_numpy(), ("compute", "communication"))
+            padded = np.concatenate([np.full(k - 1, grid[0]), grid])
+            mean = np.convolve(padded, np.ones(k) / k, mode="valid")
+            grid = np.where(training, mean, grid)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "time_s": series["time_s"],
+                    "phase": series["phase"],
+                    "power_case": UNMITIGATED,
+                    "grid_side_power_mw": it + overhead,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "time_s": series["time_s"],
+                    "phase": series["phase"],
+                    "power_case": f"with {mitigation}",
+                    "grid_side_power_mw": grid + overhead,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return frame

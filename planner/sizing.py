@@ -1319,7 +1319,7 @@ def power_timeline(
     *,
     mitigation: str = "smoothing+storage",
     ramp_limit_mw_per_s: float | None = None,
-    dt_s: float = 0.1,
+    dt_s: float = 0.05,
 ) -> pd.DataFrame:
     """Grid-side power of a (scalar) sized run over one stretch of training: steps, a blocking
     checkpoint, steps, a failure and its restart, steps; without a mitigation and with
@@ -1328,6 +1328,7 @@ def power_timeline(
     The cluster is the run's training GPUs on its chip, network overhead and annual PUE (as
     :func:`grid_transients`); the checkpoint lasts the failure model's blocking write and the
     restart its restart-and-recovery time when the goodput came from it (else 30 s and 120 s).
+    Only the instants where a line bends are kept (the same piecewise-linear lines).
 
     Raises
     ------
@@ -1354,4 +1355,5 @@ def power_timeline(
         checkpoint_s=float(model.get("checkpoint_blocking_s", 30.0)),
         restart_s=float(model.get("restart_recovery_s", 120.0)),
         dt_s=dt_s,
+        breakpoints_only=True,  # the same lines in a few hundred rows
     )

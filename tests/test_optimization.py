@@ -138,10 +138,10 @@ def test_a_budget_relaxation_of_exactly_the_shown_amount_gives_a_plan(my_site) -
     plan = optimize(s)
     assert plan.status == "infeasible"
     detail = plan.relaxations.loc["budget_usd", "detail"]
-    assert detail == "USD 125.0M more budget"
     more = _shown(detail, r"USD ([\d,.]+)M more budget") * 1e6
+    assert 100e6 < more < 150e6  # goodput(N) of each run, hot spares bought
     assert optimize(s.with_budget(50e6 + more)).feasible
-    assert not optimize(s.with_budget(50e6 + 124.9e6)).feasible
+    assert not optimize(s.with_budget(50e6 + more - 0.1e6)).feasible
 
 
 def test_ceil_at_rounds_up_at_the_shown_precision_and_ignores_float_noise() -> None:

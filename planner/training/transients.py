@@ -903,6 +903,7 @@ def power_over_time(
     restart_s: float = 120.0,
     steps: int = 3,
     dt_s: float = 0.05,
+    breakpoints_only: bool = False,
 ) -> pd.DataFrame:
     """Grid-side facility power through ``steps`` training steps, a blocking checkpoint of
     ``checkpoint_s``, ``steps`` steps, a failure and a restart of ``restart_s``, and ``steps``
@@ -916,6 +917,9 @@ def power_over_time(
     * ``"smoothing+storage"``: the same cap, and rack storage averaging each step: the grid
       sees the capped step's mean while training; a checkpoint and a failure (tens of seconds
       to minutes, longer than rack storage holds) still reach it.
+
+    ``breakpoints_only`` keeps, per case, only the instants where the series changes slope
+    (and the first and last): the same piecewise-linear line in far fewer rows.
 
     Returns
     -------
@@ -961,25 +965,27 @@ def power_over_time(
             padded = np.concatenate([np.full(k - 1, grid[0]), grid])
             mean = np.convolve(padded, np.ones(k) / k, mode="valid")
             grid = np.where(training, mean, grid)
-    frame = pd.concat(
-        [
+    frames = []
+    for case, values in ((UNMITIGATED, it + overhead), (f"with {mitigation}", grid + overhead)):
+        keep = _breakpoints(values) if breakpoints_only else slice(None)
+        frames.append(
             pd.DataFrame(
                 {
-                    "time_s": series["time_s"],
-                    "phase": series["phase"],
-                    "power_case": UNMITIGATED,
-                    "grid_side_power_mw": it + overhead,
+                    "time_s": series["time_s"].to_numpy()[keep],
+                    "phase": series["phase"].to_numpy()[keep],
+                    "power_case": case,
+                    "grid_side_power_mw": values[keep],
                 }
-            ),
-            pd.DataFrame(
-                {
-                    "time_s": series["time_s"],
-                    "phase": series["phase"],
-                    "power_case": f"with {mitigation}",
-                    "grid_side_power_mw": grid + overhead,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    return frame
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _breakpoints(values: np.ndarray) -> np.ndarray:
+    """Indices where a sampled piecewise-linear series changes slope, with its ends."""
+    if values.size < 3:
+        return np.arange(values.size)
+    scale = max(float(np.max(np.abs(values))), 1e-12)
+    bend = np.abs(np.diff(values, 2)) > 1e-9 * scale
+    inner = np.flatnonzero(bend) + 1
+    return np.unique(np.concatenate([[0], inner, [values.size - 1]]))

@@ -199,3 +199,12 @@ def test_whole_system_spares_make_a_small_cluster_with_a_longer_deadline_cost_mo
     a, b = short.runs.iloc[0], long.runs.iloc[0]
     assert (a["spare_gpus"], b["spare_gpus"]) == (8, 8) and b["systems"] < a["systems"]
     assert long.objective_value > short.objective_value
+
+
+def test_an_infeasible_build_out_with_goodput_of_n_reports_no_plan_not_an_error():
+    from planner.optimization.buildout import from_scenario, plan_buildout
+
+    sc = load_scenario("data/scenarios/gtc2024_10mw_h100.toml").with_run(0, goodput=None)
+    p = plan_buildout(from_scenario(sc), relax=False)
+    assert p.status == "infeasible" and p.goodput.empty
+    assert p.goodput_loop["iterations"] == 1

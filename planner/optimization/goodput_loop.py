@@ -440,7 +440,7 @@ def buildout_measured(plan: Any, data: Any, assumed: dict[Any, AssumedGoodput]) 
 
     out: dict[Any, AssumedGoodput] = {}
     schedule = plan.schedule
-    if schedule.empty:
+    if schedule.empty or "chip" not in schedule.columns:
         return out
     specs = {r.name: r for r in data.scenario.runs}
     top = schedule.groupby(["run", "chip"])["systems"].max()

@@ -70,6 +70,9 @@ class BuildoutPlan:
     goodput: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: How the goodput(N) re-solve ended (:class:`~planner.optimization.goodput_loop.LoopReport`).
     goodput_loop: dict[str, Any] = field(default_factory=dict)
+    #: Per (site, chip) of a site with a ramp limit: the mitigation, its grid-side peak ratio,
+    #: its store and what it costs (:attr:`BuildoutData.mitigations`).
+    mitigations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def feasible(self) -> bool:
@@ -203,7 +206,7 @@ def plan_buildout(
         plan = _plan_once(data, **options)
         plan.goodput = goodput_loop.buildout_frame({}, set())
         plan.goodput_loop = goodput_loop.LoopReport(1, True, goodput_loop.MAX_ITERATIONS).to_dict()
-        return plan
+        return _with_mitigations(plan, data)
 
     def step(assumed: dict[Any, Any]) -> tuple[BuildoutPlan, dict[Any, Any]]:
         d = data if assumed == initial else _with_goodput(data, assumed)
@@ -212,11 +215,29 @@ def plan_buildout(
         return plan, measured
 
     plan, assumed, report = goodput_loop.fixed_point(step, initial)
-    used = set(zip(plan.schedule["run"], plan.schedule["chip"], strict=True))
+    schedule = plan.schedule
+    used = (
+        set(zip(schedule["run"], schedule["chip"], strict=True))
+        if "chip" in schedule.columns
+        else set()
+    )
     plan.goodput = goodput_loop.buildout_frame(assumed, used)
     plan.goodput_loop = report.to_dict()
     if used or not report.converged:
         plan.notes.append(report.note())
+    return _with_mitigations(plan, data)
+
+
+def _with_mitigations(plan: BuildoutPlan, data: BuildoutData) -> BuildoutPlan:
+    """The plan with its sites' ramp-limit mitigations and a note saying what they change."""
+    plan.mitigations = data.mitigations
+    if not data.mitigations.empty:
+        plan.notes.append(
+            "ramp limits: at a site with site.ramp_limit_mw_per_s, a chip whose training "
+            "cluster ramps faster takes site.ramp_mitigation and the design-day peak limit "
+            "holds its grid-side peak after it (facility_power_mw is that peak); see "
+            "mitigations for each store and its price (reported, not in the costs)"
+        )
     return plan
 
 

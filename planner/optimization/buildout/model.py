@@ -139,6 +139,12 @@ class Site(_Strict):
     shells: list[Shell] = Field(default_factory=list, max_length=200)
     electricity_usd_per_mwh: PerQuarter = 80.0
     grid_gco2_per_kwh: PerQuarter = 370.0
+    #: The utility's ramp limit, MW/s (none: no limit). With one, a chip whose training
+    #: clusters ramp faster takes ``ramp_mitigation`` at this site, and the peak and sustained
+    #: power limits hold its grid-side draw after it (:attr:`BuildoutData.grid_peak_ratio`: a
+    #: GPU power cap bounds every draw, not only the design-day one).
+    ramp_limit_mw_per_s: Annotated[float, Field(gt=0, le=MAX_MW)] | None = None
+    ramp_mitigation: Literal["smoothing+storage", "battery", "smoothing"] = "smoothing+storage"
 
 
 class ChipSupply(_Strict):
@@ -466,6 +472,18 @@ class BuildoutData:
     finish_run: str | None
     build_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Grid-side peak / nameplate peak per [site, chip] after the ramp-limit mitigation
+    #: (:func:`planner.training.transients.grid_mitigation`); None: 1 everywhere.
+    grid_peak_ratio: np.ndarray | None = None
+    #: One row per (site, chip) with a ramp limit: the mitigation, its ratio, its store and
+    #: the cluster size it was sized at.
+    mitigations: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def peak_ratio(self) -> np.ndarray:
+        """:attr:`grid_peak_ratio`, ones where none is given ([site, chip])."""
+        if self.grid_peak_ratio is None:
+            return np.ones((len(self.sites), len(self.chips)))
+        return self.grid_peak_ratio
 
     @property
     def n_quarters(self) -> int:
@@ -751,6 +769,7 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
     serving = [
         _serving_coefficients(i, svc, scenario, chips, n) for i, svc in enumerate(scenario.serving)
     ]
+    ratio, mitigations = _ramp_mitigations(scenario, chips, runs)
     return BuildoutData(
         scenario=scenario,
         sites=sites,
@@ -780,7 +799,56 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
         objective=scenario.objective,
         finish_run=scenario.finish_run,
         build_s=time.perf_counter() - t0,
+        grid_peak_ratio=ratio,
+        mitigations=mitigations,
     )
+
+
+def _ramp_mitigations(
+    scenario: BuildoutScenario, chips: list[str], runs: list[dict[str, Any]]
+) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """Per [site, chip] of the sites with a ramp limit: the grid-side peak ratio after
+    ``site.ramp_mitigation`` (:func:`planner.training.transients.grid_mitigation`), sized at
+    the largest training cluster of that chip a run needs (its system-days over its window,
+    whole systems; one system when no run uses the chip), at the site's annual PUE and the
+    file's network overhead. The ratio of
+    GPU power smoothing does not depend on the cluster's size; whether a cluster needs a
+    mitigation at all (its own ramp within the limit) does."""
+    from planner.catalog import load_catalog
+    from planner.training.transients import grid_mitigation, training_power_profile
+
+    if all(site.ramp_limit_mw_per_s is None for site in scenario.sites):
+        return None, pd.DataFrame()
+    cat = load_catalog()
+    ratio = np.ones((len(scenario.sites), len(chips)))
+    rows = []
+    for i, site in enumerate(scenario.sites):
+        if site.ramp_limit_mw_per_s is None:
+            continue
+        annual, _ = _pue_for(site, 0)
+        for k, chip_id in enumerate(chips):
+            chip = cat.get(chip_id)
+            # the largest cluster a run trains on: its system-days over its window
+            sizes = [
+                np.ceil(run["system_days"][chip_id] / (run["end_day"] - run["start_day"]) - 1e-9)
+                * chip.gpus_per_system
+                for run in runs
+                if chip_id in run["system_days"]
+            ]
+            gpus = float(max(sizes, default=chip.gpus_per_system))
+            profile = training_power_profile(
+                gpus, chip_id, network_overhead=scenario.network_overhead, pue=annual
+            )
+            mit = grid_mitigation(
+                profile,
+                ramp_limit_mw_per_s=site.ramp_limit_mw_per_s,
+                mitigation=site.ramp_mitigation,
+                electricity_usd_per_mwh=float(np.nanmean(_series(site.electricity_usd_per_mwh, 1))),
+            )
+            ratio[i, k] = mit.grid_peak_ratio
+            rows.append({"site": site.name, "chip": chip_id, "gpus": gpus, **mit.to_dict()})
+    frame = pd.DataFrame(rows).drop(columns=["sources", "n_gpus"], errors="ignore")
+    return ratio, frame
 
 
 def _serving_coefficients(

@@ -936,6 +936,7 @@ def power_over_time(
         raise InputError("mitigation", mitigation, "one of: " + ", ".join(MITIGATIONS))
     if mitigation == "battery" and ramp_limit_mw_per_s is None:
         raise InputError("ramp_limit_mw_per_s", "missing", "> 0 MW/s for a battery")
+    limit = 0.0 if ramp_limit_mw_per_s is None else float(ramp_limit_mw_per_s)
     series = power_time_series(
         profile,
         steps_before=steps,
@@ -951,7 +952,7 @@ def power_over_time(
         grid = simulate_battery(
             it,
             dt_s,
-            ramp_limit_mw_per_s=float(ramp_limit_mw_per_s),
+            ramp_limit_mw_per_s=limit,
             window_s=2 * profile.step_time_s,
         )["grid_mw"].to_numpy()
     else:

@@ -194,7 +194,7 @@ def plan_buildout(
             scenario if isinstance(scenario, BuildoutScenario) else load_buildout(scenario)
         )
     )
-    options = dict(
+    options: dict[str, Any] = dict(
         objective=objective,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,

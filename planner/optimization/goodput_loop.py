@@ -204,13 +204,19 @@ def _label(key: Any) -> str:
 
 
 def deadline_goodputs(
-    chip: Any, works: list[Any], deadlines_days: list[float], assumptions: list[Any]
+    chip: Any,
+    works: list[Any],
+    deadlines_days: list[float],
+    assumptions: list[Any],
+    most_gpus: list[float] | None = None,
 ) -> list[AssumedGoodput | None]:
     """The failure model's goodput (with spares) at the GPUs ``chip`` needs for each work by
     its deadline (:func:`planner.sizing.size_training` with ``days``): one vectorised call
     per group of equal assumptions (the MFU may differ per run). A run the core cannot size
-    by its deadline (too many GPUs) gets ``None`` (the pair keeps the default goodput, and
-    cannot meet that deadline anyway). ``assumptions`` must take goodput from the failure
+    by its deadline (no cluster can: failures cap a synchronous run) gets the goodput at
+    ``most_gpus`` (the most it may use; default :data:`planner.sizing.MAX_GPUS`): the best it
+    can do, too little for the deadline, so the pair cannot be chosen for it; ``None`` when
+    even that fails. ``assumptions`` must take goodput from the failure
     model (:func:`planner.sizing.goodput_from_failure_model`)."""
     from planner.sizing import checkpoint_params, size_training
     from planner.workloads import TrainingRun
@@ -226,7 +232,9 @@ def deadline_goodputs(
         days = np.asarray([float(deadlines_days[i]) for i in members])
         if a.mfu_from_run_model and len(members) > 1:  # the run model's MFU is per run
             for i in members:
-                out[i] = _one_deadline(chip, works[i], deadlines_days[i], assumptions[i])
+                out[i] = _one_deadline(
+                    chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
+                )
             continue
         mfu = np.asarray([float(assumptions[i].mfu) for i in members])
         grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
@@ -240,15 +248,32 @@ def deadline_goodputs(
         except (ResultOutOfRange, InputError):
             pass
         for i in members:
-            out[i] = _one_deadline(chip, works[i], deadlines_days[i], assumptions[i])
+            out[i] = _one_deadline(
+                chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
+            )
     return out
 
 
-def _one_deadline(chip: Any, work: Any, days: float, a: Any) -> AssumedGoodput | None:
+def _most(most_gpus: list[float] | None, i: int) -> float:
+    from planner.sizing import MAX_GPUS
+
+    return float(MAX_GPUS if most_gpus is None else min(most_gpus[i], MAX_GPUS))
+
+
+def _one_deadline(
+    chip: Any, work: Any, days: float, a: Any, most_gpus: float
+) -> AssumedGoodput | None:
     from planner.sizing import size_training
 
     try:
         return from_sizing(size_training(work, chip, days=days, assumptions=a))
+    except (ResultOutOfRange, InputError):
+        pass
+    systems = max(np.floor(most_gpus / chip.gpus_per_system), 1.0)
+    try:
+        return from_sizing(
+            size_training(work, chip, gpus=systems * chip.gpus_per_system, assumptions=a)
+        )
     except (ResultOutOfRange, InputError):
         return None
 
@@ -293,6 +318,7 @@ def _default_source(a: Any) -> str:
 def cluster_initial(scenario: Any, catalog: Any, chip_ids: list[str]) -> dict[Any, AssumedGoodput]:
     """The first guess of every (run, chip) pair whose run takes goodput(N): the failure
     model's goodput at the GPUs the chip needs for the run's deadline."""
+    from planner.optimization.cluster.model import run_max_gpus
     from planner.sizing import failure_model, goodput_from_failure_model
 
     out: dict[Any, AssumedGoodput] = {}
@@ -300,7 +326,7 @@ def cluster_initial(scenario: Any, catalog: Any, chip_ids: list[str]) -> dict[An
         chip = catalog.get(chip_id)
         if failure_model([chip.id], 0, 1.0, chip.gpus_per_system) is None:
             continue
-        specs, works, deadlines, each = [], [], [], []
+        specs, works, deadlines, each, most = [], [], [], [], []
         for spec in scenario.runs:
             if chip.dense_tflops_or_none(spec.precision) is None:
                 continue
@@ -311,7 +337,9 @@ def cluster_initial(scenario: Any, catalog: Any, chip_ids: list[str]) -> dict[An
             works.append(spec.training_run())
             deadlines.append(float(spec.deadline_days))
             each.append(a)
-        for spec, g in zip(specs, deadline_goodputs(chip, works, deadlines, each), strict=True):
+            most.append(float(run_max_gpus(spec)))
+        guesses = deadline_goodputs(chip, works, deadlines, each, most)
+        for spec, g in zip(specs, guesses, strict=True):
             if g is not None:
                 out[(spec.name, chip_id)] = g
     return out
@@ -375,7 +403,7 @@ def solve_cluster(
 
         plan = solve_once(
             m,
-            time_limit_s=remaining(),
+            time_limit_s=time_limit_s if k == 1 else remaining(),
             progress=None if progress is None else tagged,
             **kwargs,
         )

@@ -6,7 +6,10 @@ A scenario is a TOML file (``data/scenarios/*.toml``) read by one validating loa
 - one ``[site]``: grid connection (``grid_limit_mw``, the PEAK facility power the grid can
   supply), PUE, electricity price, grid carbon intensity and an optional floor limit in racks;
 - one or more ``[[runs]]``: the work (``flops``, or ``params`` / ``active_params`` x ``tokens``),
-  the deadline, and optionally MFU (one number or one per chip), goodput and precision;
+  the deadline, and optionally MFU (one number or one per chip), goodput and precision. A run
+  that states no goodput takes goodput(N) of the failure model, as ``planner size``: the
+  optimiser re-solves until it is the goodput of the GPUs it chose, hot spares installed
+  (:mod:`planner.optimization.goodput_loop`);
 - ``[candidates]``: the chips the optimiser may choose from (default: every catalog chip with a
   known price: a row of ``data/chip_economics.csv``, the catalog's price or an override),
   the pricing (``amortized`` | ``rent`` | ``capex``, below), optional supply caps in GPUs
@@ -33,6 +36,12 @@ utilisation depends on the chip (GTC 2024: 0.20 on H100, 0.32 on GB200 NVL72, se
 A ``site.pue`` table must cover every candidate chip (by chip id or cooling type); a chip it
 does not cover is an error naming the chip, unless the table has a ``default`` key, which is
 then used for it (the fallback is explicit, and recorded as the PUE's source).
+
+**Ramp limit.** An optional ``site.ramp_limit_mw_per_s`` (the utility's limit on how fast the
+site's draw may change) makes the grid limit swing-aware: a run whose cluster ramps faster takes
+``site.ramp_mitigation`` (``smoothing+storage``, the default: GPU power cap and rack storage;
+``battery``; ``smoothing``), and the grid limit holds its grid-side peak after it, the
+mitigation's energy and price counted (:mod:`planner.optimization.grid_swing`).
 
 **Grid limit and PUE.** ``site.pue`` is the annual-average PUE: it sets the energy, the
 electricity bill and the emissions. The grid connection must carry the design-day peak (hot
@@ -200,6 +209,12 @@ class Site(_Strict):
     servers_per_rack: int = Field(default=DEFAULT_SERVERS_PER_RACK, ge=1, le=64)
     #: Years of serving the plan covers (services' energy, electricity, rent), default 1.
     horizon_years: float = Field(default=1.0, gt=0, le=30)
+    #: The utility's ramp limit, MW/s (none: no limit). With one, each run's cluster whose
+    #: step ramp exceeds it takes ``ramp_mitigation``, and the grid limit holds its grid-side
+    #: peak after it (:mod:`planner.optimization.grid_swing`).
+    ramp_limit_mw_per_s: float | None = Field(default=None, gt=0, le=MAX_GRID_MW)
+    #: ``smoothing+storage`` (GPU power cap + rack storage), ``battery`` or ``smoothing``.
+    ramp_mitigation: Literal["smoothing+storage", "battery", "smoothing"] = "smoothing+storage"
 
 
 class Run(_Strict):
@@ -536,14 +551,10 @@ class Scenario(_Strict):
             a = a.with_(where, mfu=mfu)
         if run.goodput is not None:
             a = a.with_(f"{src}: runs[{index}].goodput", goodput=run.goodput)
-        else:
-            # The optimiser is linear in systems (it sizes ONE system per chip and scales),
-            # so it cannot follow the failure model's goodput(N): it states the default.
-            a = a.with_(
-                "default, stated for the optimiser (linear in systems): "
-                + a.sources.get("goodput", "").removeprefix("default: "),
-                goodput=a.goodput,
-            )
+        # else goodput(N) of the failure model, as planner size: a sizing at a GPU count or a
+        # deadline takes it itself; the linear optimisers state it per (run, chip) pair and
+        # re-solve until it is the goodput of the GPUs they chose
+        # (planner.optimization.goodput_loop)
         if mfu is None and a.mfu_from_run_model:
             # Pin the run model's MFU for the WHOLE run on this chip. The optimiser sizes one
             # system, whole clusters and (mixed chips) shares of a run: a FLOPs-only run's

@@ -1316,3 +1316,48 @@ def grid_transients(
         out_d["ramp_limit_mw_per_s"] = float(ramp_limit_mw_per_s)
         out_d["mitigations"] = jsonable_rows(options.to_dict(orient="records"))
     return out_d
+
+
+def power_timeline(
+    result: SizingResult | dict[str, Any],
+    *,
+    mitigation: str = "smoothing+storage",
+    ramp_limit_mw_per_s: float | None = None,
+    dt_s: float = 0.05,
+) -> pd.DataFrame:
+    """Grid-side power of a (scalar) sized run over one stretch of training: steps, a blocking
+    checkpoint, steps, a failure and its restart, steps; without a mitigation and with
+    ``mitigation`` (:func:`planner.training.transients.power_over_time`).
+
+    The cluster is the run's training GPUs on its chip, network overhead and annual PUE (as
+    :func:`grid_transients`); the checkpoint lasts the failure model's blocking write and the
+    restart its restart-and-recovery time when the goodput came from it (else 30 s and 120 s).
+    Only the instants where a line bends are kept (the same piecewise-linear lines).
+
+    Raises
+    ------
+    InputError
+        A bad ``mitigation`` or ramp limit (one line naming the field).
+    """
+    from planner.training.transients import power_over_time, training_power_profile
+
+    if ramp_limit_mw_per_s is not None:
+        check_positive("ramp_limit_mw_per_s", ramp_limit_mw_per_s)
+    d = result.to_dict() if isinstance(result, SizingResult) else result
+    items = d.get("assumptions", {})
+    profile = training_power_profile(
+        float(d["gpus"]),
+        str(d["accelerator"]),
+        network_overhead=items.get("network_overhead", {}).get("value"),
+        pue=d.get("pue"),
+    )
+    model = d.get("goodput_model") or {}
+    return power_over_time(
+        profile,
+        mitigation=mitigation,
+        ramp_limit_mw_per_s=ramp_limit_mw_per_s,
+        checkpoint_s=float(model.get("checkpoint_blocking_s", 30.0)),
+        restart_s=float(model.get("restart_recovery_s", 120.0)),
+        dt_s=dt_s,
+        breakpoints_only=True,  # the same lines in a few hundred rows
+    )

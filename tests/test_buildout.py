@@ -271,19 +271,33 @@ def test_unmet_demand_appears_only_when_its_price_is_below_the_cost_of_serving(r
 # --- consistency with the single-site optimiser ------------------------------------------
 
 
-def test_one_site_one_quarter_matches_the_single_site_optimiser_on_gtc2024_h100():
+@pytest.mark.parametrize("stated", [True, False], ids=["goodput-stated", "goodput-of-N"])
+def test_one_site_one_quarter_matches_the_single_site_optimiser_on_gtc2024_h100(stated):
     from planner.optimization import optimize
     from planner.scenarios import load_scenario
 
-    sc = load_scenario("data/scenarios/gtc2024.toml")
+    sc = load_scenario("data/scenarios/gtc2024.toml")  # states goodput 0.90
+    if not stated:
+        sc = sc.with_run(0, goodput=None)  # goodput(N) of the failure model, hot spares bought
     single = optimize(sc.with_candidates(["h100"]))
     p = plan_buildout(from_scenario(sc, chips=["h100"]), mip_rel_gap=TIGHT)
     row = single.runs.reset_index().iloc[0]
-    assert int(row["systems"]) == 986 and int(row["gpus"]) == 7888
+    spare_systems = int(row["spare_gpus"]) // 8
+    assert (spare_systems == 0) == stated
     got = p.installs.iloc[0]
-    assert (got["chip"], got["systems"], got["gpus"]) == ("h100", 986, 7888)
+    assert (got["chip"], got["systems"], got["gpus"]) == (
+        "h100",
+        int(row["systems"]) + spare_systems,
+        int(row["gpus"] + row["spare_gpus"]),
+    )
     assert p.power["facility_power_mw"].iloc[0] == pytest.approx(row["facility_power_mw"], 1e-9)
-    assert p.power["facility_power_mw"].iloc[0] == pytest.approx(14.38, abs=0.005)
+    assert p.goodput_loop["converged"] and single.goodput_loop["converged"]
+    if not stated:  # the same goodput(N) at the same GPUs in both
+        g = p.goodput.iloc[0]
+        assert g["gpus"] == row["gpus"] and g["goodput"] == pytest.approx(row["goodput"], 1e-12)
+    # GTC 2024: 8,000 H100 and 15 MW for 90 days, within 10%
+    assert got["gpus"] == pytest.approx(8_000, rel=0.10)
+    assert p.power["facility_power_mw"].iloc[0] == pytest.approx(15.0, rel=0.10)
 
 
 def test_a_grid_too_small_is_infeasible_in_both_and_the_relaxation_covers_the_optimisers():

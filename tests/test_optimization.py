@@ -48,14 +48,18 @@ def gtc_10mw() -> Scenario:
 @pytest.fixture(scope="module")
 def my_site() -> Scenario:
     """data/scenarios/my_site.toml with the assumptions its mechanics tests were derived
-    with: MFU 0.40 on every run and servers-only capex (no networking share, no facility
-    capex). The tests below check relaxations, binding and sweeps, not the default economics
-    (tests/test_amortization.py) or the run model (tests/test_utilisation.py)."""
+    with: MFU 0.40 and goodput 0.90 on every run and servers-only capex (no networking share,
+    no facility capex). The tests below check relaxations, binding and sweeps, not the default
+    economics (tests/test_amortization.py), the run model (tests/test_utilisation.py) or
+    goodput(N) (tests/test_goodput_loop.py)."""
     data = load_scenario(SCENARIOS / "my_site.toml").model_dump(exclude_none=True)
     data["site"].update(networking_share=0.0, facility_usd_per_mw=0.0)
     for run in data["runs"]:
         run["mfu"] = 0.4
-    return scenario_from_dict(data, source="my_site.toml (MFU 0.40, servers-only capex)")
+        run["goodput"] = 0.9
+    return scenario_from_dict(
+        data, source="my_site.toml (MFU 0.40, goodput 0.90, servers-only capex)"
+    )
 
 
 @pytest.fixture(params=INSTALLED)
@@ -419,9 +423,11 @@ def test_every_installed_solver_finds_the_same_optimum(
 @pytest.mark.parametrize("name", EXAMPLES)
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_pyomo_formulation_gives_the_same_optimum(name: str, objective: str, mixed: bool) -> None:
-    model = build_model(
-        load_scenario(SCENARIOS / name), objective=objective, allow_mixed_chips=mixed
-    )
+    s = load_scenario(SCENARIOS / name)
+    for i, run in enumerate(s.runs):  # one MILP: a stated goodput (no goodput(N) re-solve)
+        if run.goodput is None:
+            s = s.with_run(i, goodput=0.9)
+    model = build_model(s, objective=objective, allow_mixed_chips=mixed)
     plan = solve(model, relaxations=False, comparison=False)
     reference = solve_pyomo(model)
     if plan.objective_value is None:
@@ -493,6 +499,10 @@ def scenarios(draw):  # noqa: ANN001, ANN201
             "name": f"r{i}",
             "flops": 10 ** draw(st.floats(22.0, 24.5)),
             "deadline_days": draw(st.floats(10, 120)),
+            # a stated goodput: these properties are the MILP's. With goodput(N) and whole-system
+            # hot spares (as planner size) a longer deadline can cost more: 5 + 1 spare DGX for
+            # 15 days costs more hardware-hours than 7 + 1 for 10 (tests/test_goodput_loop.py)
+            "goodput": 0.9,
         }
         for i in range(draw(st.integers(1, 2)))
     ]
@@ -792,7 +802,7 @@ def _rented(grid_mw: float, **candidates) -> Scenario:
     return scenario_from_dict(
         {
             "site": {"grid_limit_mw": grid_mw, "pue": 1.2, "max_racks": 1},
-            "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90, "mfu": 0.4}],
+            "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90, "mfu": 0.4, "goodput": 0.9}],
             "candidates": {"chips": ["h100"], "pricing": "rent", **candidates},
         }
     )
@@ -830,7 +840,7 @@ def test_rented_chips_need_a_supply_cap_for_the_time_objective() -> None:
 def _design_site() -> dict:
     return {
         "site": {"grid_limit_mw": 20, "pue": 1.2},
-        "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90, "mfu": 0.4}],
+        "runs": [{"name": "a", "flops": 2e25, "deadline_days": 90, "mfu": 0.4, "goodput": 0.9}],
         "candidates": {"chips": ["h100"]},
     }
 

@@ -47,7 +47,10 @@ INSTALLED = available_solvers()
 def _scenario(flops: float, days: float, grid_mw: float, **extra) -> Scenario:
     data = {
         "site": {"grid_limit_mw": grid_mw, "pue": 1.2},
-        "runs": [{"name": "a", "flops": flops, "deadline_days": days}],
+        # a stated goodput: these are the MILP's numerics (goodput(N) of the failure model
+        # re-solves the same MILP, tests/test_goodput_loop.py; at millions of GPUs it leaves
+        # no plan: the huge case would be infeasible)
+        "runs": [{"name": "a", "flops": flops, "deadline_days": days, "goodput": 0.9}],
         # the whole purchase, the default before issue 10 (the cases were measured with it;
         # amortized moves the huge case's binding limit from the budget to the grid)
         "candidates": {"chips": ["h100", "gb200", "b200"], "pricing": "capex"},
@@ -70,13 +73,17 @@ def huge() -> Scenario:
         365,
         MAX_GRID_MW,
         budget_usd=1e11,
-        runs=[{"name": "a", "flops": 4e28, "deadline_days": 365, "max_gpus": 10**7}],
+        runs=[
+            {"name": "a", "flops": 4e28, "deadline_days": 365, "max_gpus": 10**7, "goodput": 0.9}
+        ],
     )
 
 
 def ordinary() -> Scenario:
     # the two runs of data/scenarios/my_site.toml, on three chips
     s = load_scenario(ROOT / "data" / "scenarios" / "my_site.toml")
+    for i in range(len(s.runs)):  # stated, as the other cases
+        s = s.with_run(i, goodput=0.9)
     return s.with_candidates(["h100", "gb200", "mi300x"])
 
 
@@ -112,7 +119,10 @@ def test_tiny_and_huge_runs_are_scaled_too(case, objective, mixed):
 def test_the_unscaled_tiny_time_rows_are_what_scaling_fixes():
     # a run allowed every GPU the core sizes (max_gpus): its speed rows span 1/N ~ 1e9
     wide = _scenario(
-        1e15, 30, 15, runs=[{"name": "a", "flops": 1e15, "deadline_days": 30, "max_gpus": 10**7}]
+        1e15,
+        30,
+        15,
+        runs=[{"name": "a", "flops": 1e15, "deadline_days": 30, "max_gpus": 10**7, "goodput": 0.9}],
     )
     model = build_model(wide, objective="time")
     raw = coefficient_range(model, scaled=False)

@@ -33,7 +33,8 @@ def solver(request) -> str:
 def _site(grid_mw: float, flops: float, days: float, chips=None, **candidates):
     data = {
         "site": {"grid_limit_mw": grid_mw, "pue": 1.2},
-        "runs": [{"name": "gpt-moe-1.8t", "flops": flops, "deadline_days": days}],
+        # a stated goodput: the time objective's MILP (goodput(N): tests/test_goodput_loop.py)
+        "runs": [{"name": "gpt-moe-1.8t", "flops": flops, "deadline_days": days, "goodput": 0.9}],
         "candidates": {"pricing": "capex", **candidates},
     }
     if chips is not None:
@@ -133,9 +134,20 @@ def test_every_option_is_capped_at_the_cores_largest_gpu_count() -> None:
     assert (m.options["ceiling_systems"] * m.options["gpus_per_system"] <= MAX_GPUS).all()
 
 
+def _stated(path: Path) -> Path:
+    """A copy of a scenario file whose runs state goodput 0.90 (one MILP per solve, no
+    goodput(N) re-solve: its own tests are tests/test_goodput_loop.py)."""
+    import tempfile
+
+    text = path.read_text(encoding="utf-8").replace("[[runs]]\n", "[[runs]]\ngoodput = 0.9\n")
+    out = Path(tempfile.mkdtemp()) / path.name
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
 def test_the_readme_time_example_is_proven_optimal_without_slivers() -> None:
     """Its speed is measured by benchmarks/bench_optimize.py, not asserted here."""
-    s = load_scenario(MY_SITE)
+    s = load_scenario(_stated(MY_SITE))
     plan = optimize(s, objective="time", allow_mixed_chips=True)
     assert plan.status == "optimal"
     m = build_model(s, objective="time", allow_mixed_chips=True)
@@ -209,6 +221,7 @@ def test_each_objective_equals_brute_force_over_chip_and_count(objective, seed) 
                 "name": "r",
                 "flops": 10 ** rnd.uniform(21, 24.5),
                 "deadline_days": rnd.choice([10, 30, 90]),
+                "goodput": 0.9,  # one MILP against brute force over its own coefficients
             }
         ],
         "candidates": {"chips": chips, "pricing": "capex"},
@@ -297,7 +310,7 @@ def test_following_every_proposed_relaxation_gives_a_plan(path, objective, mixed
 def test_cli_time_tolerance_is_settable_and_checked(capsys) -> None:
     assert main(["optimize", str(MY_SITE), "--objective", "time", "--time-tolerance", "2"]) == 2
     assert "--time-tolerance" in capsys.readouterr().err
-    args = ["optimize", str(MY_SITE), "--objective", "time", "--json"]
+    args = ["optimize", str(_stated(MY_SITE)), "--objective", "time", "--json"]
     assert main([*args, "--time-tolerance", "0"]) == 0
     exact = json.loads(capsys.readouterr().out)
     assert main([*args, "--time-tolerance", "0.05"]) == 0
@@ -311,7 +324,9 @@ def test_a_run_that_needs_more_gpus_than_its_batch_allows_is_told_so_and_the_adv
     s = scenario_from_dict(
         {
             "site": {"grid_limit_mw": 1000, "pue": 1.2},
-            "runs": [{"name": "rush", "flops": 2e25, "deadline_days": 5}],
+            # stated: with goodput(N) no cluster trains 2e25 FLOPs in 5 days (failures and
+            # restarts cap it), so more parallelism would not be the advice
+            "runs": [{"name": "rush", "flops": 2e25, "deadline_days": 5, "goodput": 0.9}],
             "candidates": {"chips": ["h100"], "pricing": "capex"},
         }
     )

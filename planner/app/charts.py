@@ -501,6 +501,7 @@ def _template_new(kind: str, *args: Any) -> str:
         "fan": fan_chart,
         "serve_users": serve_users_chart,
         "serve_reasoning": serve_reasoning_chart,
+        "timeline": timeline_chart,
     }
     return json.dumps(builders[kind](*args).to_dict(validate=True))
 
@@ -733,3 +734,47 @@ def serve_reasoning(
     data = curve[curve["feasible"].astype(bool)]
     datasets = {SERVE_CURVE: _records(data), CURRENT: [_serve_current(current, reasoning)]}
     return _spec_new("serve_reasoning", datasets=datasets)
+
+
+# --- Size: the cluster's power over time, with and without a mitigation ----------------------
+
+TIMELINE = "timeline"
+
+
+def timeline_chart() -> alt.Chart:
+    """Template: grid-side facility power against time, one line per case (without / with
+    the mitigation), the phase in the tooltip."""
+    return (
+        alt.Chart(alt.NamedData(name=TIMELINE))
+        .mark_line(strokeWidth=1.5, interpolate="linear")
+        .encode(
+            x=alt.X(
+                "time_s:Q",
+                title=axis_title("time_s"),
+                axis=alt.Axis(format=quantities.vega_format("time_s")),
+            ),
+            y=alt.Y(
+                "grid_side_power_mw:Q",
+                title=axis_title("grid_side_power_mw"),
+                axis=alt.Axis(format=quantities.vega_format("grid_side_power_mw")),
+                scale=alt.Scale(zero=False),
+            ),
+            color=alt.Color(
+                "power_case:N",
+                title=quantities.label("power_case"),
+                legend=alt.Legend(orient="top"),
+            ),
+            strokeDash=alt.StrokeDash("power_case:N", legend=None),
+            tooltip=[tip("time_s"), tip("phase"), tip("power_case"), tip("grid_side_power_mw")],
+        )
+        .properties(
+            title="Power over training steps, a checkpoint, a failure and its restart", height=300
+        )
+    )
+
+
+def power_over_time(frame: pd.DataFrame) -> dict[str, Any]:
+    """Vega-Lite dict of :func:`timeline_chart` for a
+    :func:`planner.sizing.power_timeline` frame."""
+    columns = ["time_s", "phase", "power_case", "grid_side_power_mw"]
+    return _spec_new("timeline", datasets={TIMELINE: _records(frame[columns])})

@@ -19,7 +19,7 @@ from planner.app import formatting as fmt
 from planner.errors import PlannerError
 from planner.presets import load_presets
 from planner.request import CHIP_SPECIFIC
-from planner.sizing import MAX_DAYS, MIN_DAYS, GridFit, grid_fit
+from planner.sizing import MAX_DAYS, MIN_DAYS, GridFit, grid_fit, power_timeline
 
 #: What ``cost_usd`` is under each pricing (planner.amortization).
 _PRICING_HELP = {
@@ -360,6 +360,27 @@ def _curves(
     right.vega_lite_chart(spec=power_spec, key="chart_power")
 
 
+def _power_over_time(result: dict[str, Any]) -> None:
+    """The cluster's grid-side power through steps, a checkpoint, a failure and its restart,
+    without and with GPU power smoothing + storage (:func:`planner.sizing.power_timeline`)."""
+    st.subheader("Power over time: steps, a checkpoint, a failure")
+    try:
+        frame = power_timeline(result)
+        spec = charts.power_over_time(frame)
+    except PlannerError as err:
+        st.info(f"No power-over-time chart for these inputs: {err}", icon=":material/info:")
+        return
+    st.vega_lite_chart(spec=spec, key="chart_power_over_time")
+    st.caption(
+        "Synchronous training swings the whole site between its compute and communication "
+        "power every step, drops to near idle during a blocking checkpoint and at a failure, "
+        "and jumps back at restart (Choukse et al. 2025, arXiv 2508.14318). GPU power "
+        "smoothing with rack storage (NVIDIA GB300 NVL72) caps the compute phase and averages "
+        "each step; checkpoints and failures outlast the storage and still reach the grid. "
+        "`planner size --ramp-limit-mw-per-s` sizes a battery for a utility's ramp limit."
+    )
+
+
 def render() -> None:
     """Draw the page for the sidebar's current inputs (the sidebar holds them)."""
     inputs = sidebar.draw()
@@ -417,6 +438,7 @@ def _render(inputs: dict[str, Any]) -> None:
 
     _amortised(key, inputs)
     _curves(key, result, verdict, grid_mw)
+    _power_over_time(result)
     _comparison(key, result, grid_mw)
     _power_chain(result)
     _published(answer, inputs)

@@ -155,6 +155,9 @@ def _print_plan(plan: Any, title: str) -> None:
             console.print(_table("Built", plan.built))
         if not plan.runs.empty:
             console.print(_table("Runs", plan.runs))
+        goodput = getattr(plan, "goodput", None)
+        if goodput is not None and not goodput.empty:
+            console.print(_table("Goodput(N) each run's work is counted at", goodput))
         costs = plan.costs[plan.costs["cost_usd"] != 0]
         console.print(_table("Cost by component and year", costs))
         if not plan.binding.empty:

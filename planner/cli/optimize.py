@@ -281,6 +281,12 @@ def _print_plan(plan: Plan, title: str) -> None:
                     # the grid peak's PUE, where the plan's rows carry it
                     *(["design_pue"] if "design_pue" in plan.runs.columns else []),
                     "mfu",
+                    # goodput(N) each run's days assume, with the failure model's chain
+                    *[
+                        c
+                        for c in ("goodput", "mtbf_hours", "checkpoint_interval_s", "spare_gpus")
+                        if c in plan.runs.columns
+                    ],
                     *(["wh_per_query"] if services else []),
                 ],
             )

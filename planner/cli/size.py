@@ -460,6 +460,7 @@ def _print_comparison(frame, days, gpus) -> None:
         "gpus",
         "systems",
         "days",
+        "goodput",
         "facility_power_mw",
         "energy_mwh",
         "cost_usd",

@@ -28,7 +28,7 @@ from planner.reports.model import (
 )
 from planner.request import SizingRequest
 from planner.sensitivity import DEFAULT_SWING, SensitivityResult, sensitivity
-from planner.sizing import grid_fit, grid_transients, size_training
+from planner.sizing import grid_fit, grid_transients, power_timeline, size_training
 
 #: Every scalar result shown in the results table (vocabulary names), in order.
 RESULT_KEYS: tuple[str, ...] = (
@@ -202,6 +202,22 @@ def build_sizing_report(
         "forecast for each chip.",
     )
     rb.add(*b.sensitivity_tables([("", sens)]))
+    timeline = _power_over_time_table(result) if result.is_scalar else None
+    if timeline is not None:
+        rb.add(timeline)
+        rb.chart(
+            Chart(
+                name="power_over_time",
+                title="Power over training steps, a checkpoint, a failure and its restart",
+                kind="line",
+                table="power_over_time",
+                encoding={"x": "time_s", "y": "grid_side_power_mw", "color": "power_case"},
+                caption="Grid-side facility power of the cluster: every step swings between "
+                "its compute and communication power; a blocking checkpoint and a failure drop "
+                "it near idle. GPU power smoothing with rack storage caps the compute phase and "
+                "averages each step; the checkpoint and the failure still reach the grid.",
+            )
+        )
     rb.chart(
         Chart(
             name="tornado",
@@ -322,6 +338,28 @@ def _default_inputs(request: SizingRequest, cat: Catalog) -> tuple[InputFile, ..
         }
         first = InputFile("request (canonical JSON)", "", sha256_json(canonical))
     return b.inputs(first, cat.path, "default assumptions", "facility profiles")
+
+
+def _power_over_time_table(result: Any) -> Table:
+    """The run's grid-side power over time, without and with GPU power smoothing + storage
+    (:func:`planner.sizing.power_timeline`: the instants where a line bends)."""
+    frame = power_timeline(result)
+    return Table(
+        name="power_over_time",
+        title="Power over time: steps, a checkpoint, a failure and its restart",
+        columns=(
+            Column("power_case"),
+            Column("time_s"),
+            Column("phase"),
+            Column("grid_side_power_mw"),
+        ),
+        rows=tuple(frame.to_dict(orient="records")),
+        section="details",
+        collapsed=True,
+        note="Only the instants where a line bends; power changes linearly in between. The "
+        "checkpoint lasts the failure model's blocking write and the restart its restart and "
+        "recovery time.",
+    )
 
 
 def _power_chain_table(p: dict[str, Any]) -> Table:

@@ -51,6 +51,7 @@ _NAMES = (
     "ramp_time_s",
     "gb300_peak_grid_reduction",
     "gb300_smoothing_cap_fraction",
+    "battery_usd_per_kwh",
 )
 
 SECONDS_PER_HOUR = 3600.0
@@ -739,3 +740,253 @@ def mitigation_options(
             "extra_cost_usd_per_day",
         ],
     )
+
+
+# --------------------------------------------------------------------------------------
+# The grid limit of a plan under a utility ramp limit
+# --------------------------------------------------------------------------------------
+
+#: Mitigations a plan may name for a site with a ramp limit (``site.ramp_mitigation``).
+MITIGATIONS = ("smoothing+storage", "battery", "smoothing")
+
+
+@dataclass(frozen=True)
+class GridMitigation:
+    """What a training cluster of ``n_gpus`` puts on a grid with a ramp limit, after the
+    mitigation it needs.
+
+    ``mitigation``: ``none`` when the cluster's own step ramp is within the limit, else the one
+    asked for; ``grid_peak_ratio``: the grid connection after the mitigation / before (the
+    servers' nameplate, what :mod:`planner.power` reserves), the same at any design-day PUE;
+    ``grid_ramp_mw_per_s``: the grid-side ramp after it; ``meets_limit``: whether that is within
+    the limit; ``battery_mw`` / ``battery_mwh`` and ``battery_capex_usd`` (at
+    ``battery_usd_per_kwh``): the store (0 without one); ``extra_energy_mwh_per_day`` /
+    ``extra_cost_usd_per_day``: the power a GPU floor burns (facility, annual PUE).
+    """
+
+    mitigation: str
+    ramp_limit_mw_per_s: float
+    n_gpus: float
+    ramp_rate_mw_per_s: float
+    grid_ramp_mw_per_s: float
+    meets_limit: bool
+    grid_peak_ratio: float
+    battery_mw: float
+    battery_mwh: float
+    battery_capex_usd: float
+    extra_energy_mwh_per_day: float
+    extra_cost_usd_per_day: float
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def grid_mitigation(
+    profile: TrainingPowerProfile,
+    *,
+    ramp_limit_mw_per_s: float,
+    mitigation: str = "smoothing+storage",
+    electricity_usd_per_mwh: float | None = None,
+    battery_usd_per_kwh: float | None = None,
+) -> GridMitigation:
+    """The grid-side peak, ramp and cost of the cluster ``profile`` under a utility ramp limit.
+
+    Assumptions (stated): a cluster whose step ramp (:attr:`TrainingPowerProfile.ramp_rate_mw_per_s`)
+    is within the limit needs nothing (``none``). Otherwise ``mitigation``:
+
+    * ``"smoothing+storage"`` (default; NVIDIA's GB300 NVL72 power smoothing): GPUs capped at
+      ``gb300_smoothing_cap_fraction`` of TDP with rack storage: the grid sees the step's mean
+      (:func:`power_smoothing`), so its ramp is 0 and its peak the capped mean; the floor burns
+      nothing beyond the communication level (the default floor), the cap's slowdown of the
+      compute phase is not charged (:class:`SmoothingResult`);
+    * ``"battery"``: a store sized by simulation (:func:`size_battery`, the steps, a
+      checkpoint, a failure and a restart) keeps the grid's ramp at the limit; it does not
+      lower the connection (the servers can draw their nameplate longer than a store lasts),
+      and it costs ``battery_mwh`` x ``battery_usd_per_kwh`` (``data/transients.csv``);
+    * ``"smoothing"``: the cap alone, no storage: a lower peak, but the step swing stays
+      (capped), so the grid-side ramp may still exceed the limit (``meets_limit`` False).
+
+    Raises
+    ------
+    InputError
+        ``ramp_limit_mw_per_s`` of 0 or below, or an unknown ``mitigation`` (one line).
+    """
+    from planner.assumptions import default_table
+
+    ramp = _positive("ramp_limit_mw_per_s", ramp_limit_mw_per_s, "> 0 MW/s")
+    if mitigation not in MITIGATIONS:
+        raise InputError("ramp_mitigation", mitigation, "one of: " + ", ".join(MITIGATIONS))
+    price = _default("battery_usd_per_kwh") if battery_usd_per_kwh is None else battery_usd_per_kwh
+    price = float(price)
+    if not math.isfinite(price) or price < 0:
+        raise InputError("battery_usd_per_kwh", battery_usd_per_kwh, ">= 0 USD/kWh")
+    table = load_transient_assumptions()
+    sources = {
+        "ramp_rate_mw_per_s": table["ramp_time_s"].source,
+        "battery_usd_per_kwh": table["battery_usd_per_kwh"].source,
+        "gb300_smoothing_cap_fraction": table["gb300_smoothing_cap_fraction"].source,
+        "electricity_usd_per_mwh": default_table()["electricity_usd_per_mwh"].source,
+    }
+    common = dict(
+        ramp_limit_mw_per_s=ramp,
+        n_gpus=profile.n_gpus,
+        ramp_rate_mw_per_s=profile.ramp_rate_mw_per_s,
+    )
+    if profile.ramp_rate_mw_per_s <= ramp:
+        return GridMitigation(
+            mitigation="none",
+            grid_ramp_mw_per_s=profile.ramp_rate_mw_per_s,
+            meets_limit=True,
+            grid_peak_ratio=1.0,
+            battery_mw=0.0,
+            battery_mwh=0.0,
+            battery_capex_usd=0.0,
+            extra_energy_mwh_per_day=0.0,
+            extra_cost_usd_per_day=0.0,
+            sources=sources,
+            **common,
+        )
+    if mitigation == "battery":
+        store = size_battery(profile, ramp_limit_mw_per_s=ramp)
+        peak = max(store.grid_peak_mw, profile.nameplate_it_mw)
+        return GridMitigation(
+            mitigation=mitigation,
+            grid_ramp_mw_per_s=store.grid_ramp_max_mw_per_s,
+            meets_limit=store.grid_ramp_max_mw_per_s <= ramp * (1 + 1e-9),
+            grid_peak_ratio=peak / profile.nameplate_it_mw,
+            battery_mw=store.power_mw,
+            battery_mwh=store.energy_mwh,
+            battery_capex_usd=store.energy_mwh * 1e3 * price,
+            extra_energy_mwh_per_day=0.0,
+            extra_cost_usd_per_day=0.0,
+            sources=sources,
+            **common,
+        )
+    cap = _default("gb300_smoothing_cap_fraction")
+    smooth = power_smoothing(
+        profile,
+        cap_fraction=cap,
+        storage=mitigation == "smoothing+storage",
+        electricity_usd_per_mwh=electricity_usd_per_mwh,
+    )
+    grid_ramp = smooth.swing_after_mw / profile.ramp_time_s
+    return GridMitigation(
+        mitigation=mitigation,
+        grid_ramp_mw_per_s=grid_ramp,
+        meets_limit=grid_ramp <= ramp * (1 + 1e-9),
+        grid_peak_ratio=smooth.mitigated_peak_it_mw / smooth.unmitigated_peak_it_mw,
+        battery_mw=0.0,
+        battery_mwh=0.0,
+        battery_capex_usd=0.0,
+        extra_energy_mwh_per_day=smooth.floor_energy_mwh_per_day,
+        extra_cost_usd_per_day=smooth.floor_cost_usd_per_day,
+        sources=sources,
+        **common,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Power over time, with and without a mitigation (the faces' chart)
+# --------------------------------------------------------------------------------------
+
+#: The ``case`` of :func:`power_over_time`'s rows without a mitigation.
+UNMITIGATED = "without mitigation"
+
+
+def power_over_time(
+    profile: TrainingPowerProfile,
+    *,
+    mitigation: str = "smoothing+storage",
+    ramp_limit_mw_per_s: float | None = None,
+    checkpoint_s: float = 30.0,
+    restart_s: float = 120.0,
+    steps: int = 3,
+    dt_s: float = 0.05,
+    breakpoints_only: bool = False,
+) -> pd.DataFrame:
+    """Grid-side facility power through ``steps`` training steps, a blocking checkpoint of
+    ``checkpoint_s``, ``steps`` steps, a failure and a restart of ``restart_s``, and ``steps``
+    steps: without a mitigation and with ``mitigation``.
+
+    * without: :func:`power_time_series` (IT + the annual-PUE overhead of the mean IT load);
+    * ``"battery"``: the grid side of :func:`simulate_battery` at ``ramp_limit_mw_per_s``
+      (required) + the same overhead;
+    * ``"smoothing"``: GPUs capped at ``gb300_smoothing_cap_fraction`` of TDP in the compute
+      phase, no storage;
+    * ``"smoothing+storage"``: the same cap, and rack storage averaging each step: the grid
+      sees the capped step's mean while training; a checkpoint and a failure (tens of seconds
+      to minutes, longer than rack storage holds) still reach it.
+
+    ``breakpoints_only`` keeps, per case, only the instants where the series changes slope
+    (and the first and last): the same piecewise-linear line in far fewer rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form, one row per instant and case: ``time_s``, ``phase``, ``power_case``
+        (:data:`UNMITIGATED` or ``"with <mitigation>"``) and ``grid_side_power_mw``.
+
+    Raises
+    ------
+    InputError
+        An unknown ``mitigation``, or ``"battery"`` without a ramp limit > 0 (one line).
+    """
+    if mitigation not in MITIGATIONS:
+        raise InputError("mitigation", mitigation, "one of: " + ", ".join(MITIGATIONS))
+    if mitigation == "battery" and ramp_limit_mw_per_s is None:
+        raise InputError("ramp_limit_mw_per_s", "missing", "> 0 MW/s for a battery")
+    limit = 0.0 if ramp_limit_mw_per_s is None else float(ramp_limit_mw_per_s)
+    series = power_time_series(
+        profile,
+        steps_before=steps,
+        checkpoint_s=checkpoint_s,
+        steps_between=steps,
+        restart_s=restart_s,
+        steps_after=steps,
+        dt_s=dt_s,
+    )
+    overhead = profile.facility_overhead_mw
+    it = series["it_power_mw"].to_numpy()
+    if mitigation == "battery":
+        grid = simulate_battery(
+            it,
+            dt_s,
+            ramp_limit_mw_per_s=limit,
+            window_s=2 * profile.step_time_s,
+        )["grid_mw"].to_numpy()
+    else:
+        cap = _default("gb300_smoothing_cap_fraction")
+        f = profile.fractions
+        capped_mw = profile.it_mw(min(cap, f["compute_power_fraction"]))
+        grid = np.where(series["phase"].to_numpy() == "compute", np.minimum(it, capped_mw), it)
+        if mitigation == "smoothing+storage":
+            k = max(int(round(profile.step_time_s / dt_s)), 1)
+            training = np.isin(series["phase"].to_numpy(), ("compute", "communication"))
+            padded = np.concatenate([np.full(k - 1, grid[0]), grid])
+            mean = np.convolve(padded, np.ones(k) / k, mode="valid")
+            grid = np.where(training, mean, grid)
+    frames = []
+    for case, values in ((UNMITIGATED, it + overhead), (f"with {mitigation}", grid + overhead)):
+        keep = _breakpoints(values) if breakpoints_only else slice(None)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "time_s": series["time_s"].to_numpy()[keep],
+                    "phase": series["phase"].to_numpy()[keep],
+                    "power_case": case,
+                    "grid_side_power_mw": values[keep],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _breakpoints(values: np.ndarray) -> np.ndarray:
+    """Indices where a sampled piecewise-linear series changes slope, with its ends."""
+    if values.size < 3:
+        return np.arange(values.size)
+    scale = max(float(np.max(np.abs(values))), 1e-12)
+    bend = np.abs(np.diff(values, 2)) > 1e-9 * scale
+    inner = np.flatnonzero(bend) + 1
+    return np.unique(np.concatenate([[0], inner, [values.size - 1]]))

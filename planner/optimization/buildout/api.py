@@ -64,6 +64,14 @@ class BuildoutPlan:
     timings: dict[str, float]
     quarters: list[str]
     notes: list[str] = field(default_factory=list)
+    #: Per (run, chip) trained on with goodput(N): the GPUs, goodput, MTBF, checkpoint interval
+    #: and hot spares its work was counted at (:mod:`planner.optimization.goodput_loop`).
+    goodput: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: How the goodput(N) re-solve ended (:class:`~planner.optimization.goodput_loop.LoopReport`).
+    goodput_loop: dict[str, Any] = field(default_factory=dict)
+    #: Per (site, chip) of a site with a ramp limit: the mitigation, its grid-side peak ratio,
+    #: its store and what it costs (:attr:`BuildoutData.mitigations`).
+    mitigations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def feasible(self) -> bool:
@@ -171,7 +179,96 @@ def plan_buildout(
     relax: bool = True,
     relax_time_limit_s: float = 60.0,
 ) -> BuildoutPlan:
-    """Plan where and when to install which chips, and what power to build.
+    """Plan where and when to install which chips, and what power to build, re-solving until
+    each run's goodput is goodput(N) of the failure model at the largest cluster it got
+    (:func:`planner.optimization.goodput_loop.fixed_point`; ``plan.goodput`` and
+    ``plan.goodput_loop`` say what it assumed and how the loop ended). The arguments are
+    those of one solve (:func:`_plan_once`); ``time_limit_s`` limits each solve."""
+    from planner.optimization import goodput_loop
+
+    data = (
+        scenario
+        if isinstance(scenario, BuildoutData)
+        else build_data(
+            scenario if isinstance(scenario, BuildoutScenario) else load_buildout(scenario)
+        )
+    )
+    options: dict[str, Any] = dict(
+        objective=objective,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        relax=relax,
+        relax_time_limit_s=relax_time_limit_s,
+    )
+    initial = {k: g for run in data.runs for k, g in run.get("goodput", {}).items()}
+    if not initial:
+        plan = _plan_once(data, **options)
+        plan.goodput = goodput_loop.buildout_frame({}, set())
+        plan.goodput_loop = goodput_loop.LoopReport(1, True, goodput_loop.MAX_ITERATIONS).to_dict()
+        return _with_mitigations(plan, data)
+
+    def step(assumed: dict[Any, Any]) -> tuple[BuildoutPlan, dict[Any, Any]]:
+        d = data if assumed == initial else _with_goodput(data, assumed)
+        plan = _plan_once(d, **options)
+        measured = goodput_loop.buildout_measured(plan, d, assumed) if plan.feasible else {}
+        return plan, measured
+
+    plan, assumed, report = goodput_loop.fixed_point(step, initial)
+    schedule = plan.schedule
+    used = (
+        set(zip(schedule["run"], schedule["chip"], strict=True))
+        if "chip" in schedule.columns
+        else set()
+    )
+    plan.goodput = goodput_loop.buildout_frame(assumed, used)
+    plan.goodput_loop = report.to_dict()
+    if used or not report.converged:
+        plan.notes.append(report.note())
+    return _with_mitigations(plan, data)
+
+
+def _with_mitigations(plan: BuildoutPlan, data: BuildoutData) -> BuildoutPlan:
+    """The plan with its sites' ramp-limit mitigations and a note saying what they change."""
+    plan.mitigations = data.mitigations
+    if not data.mitigations.empty:
+        plan.notes.append(
+            "ramp limits: at a site with site.ramp_limit_mw_per_s, a chip whose training "
+            "cluster ramps faster takes site.ramp_mitigation and the design-day peak limit "
+            "holds its grid-side peak after it (facility_power_mw is that peak); see "
+            "mitigations for each store and its price (reported, not in the costs)"
+        )
+    return plan
+
+
+def _with_goodput(data: BuildoutData, assumed: dict[Any, Any]) -> BuildoutData:
+    """A copy of ``data`` whose runs' system-days are counted at the ``assumed`` goodputs
+    (and hot spares) of their (run, chip) pairs."""
+    from planner.optimization.buildout.model import _run_system_days
+
+    d = data.copy()
+    specs = {r.name: r for r in d.scenario.runs}
+    for run in d.runs:
+        spec = specs[run["name"]]
+        for chip_id in list(run["system_days"]):
+            key = (run["name"], chip_id)
+            if key in assumed:
+                days = _run_system_days(spec, chip_id, d.scenario.network_overhead, assumed[key])
+                if days is not None:
+                    run["system_days"][chip_id] = days
+        run["goodput"] = {k: g for k, g in assumed.items() if k[0] == run["name"]}
+    return d
+
+
+def _plan_once(
+    scenario: BuildoutScenario | BuildoutData | str | Path,
+    *,
+    objective: str | None = None,
+    time_limit_s: float | None = 60.0,
+    mip_rel_gap: float = MIP_REL_GAP,
+    relax: bool = True,
+    relax_time_limit_s: float = 60.0,
+) -> BuildoutPlan:
+    """One solve: where and when to install which chips, and what power to build.
 
     Parameters
     ----------

@@ -269,11 +269,12 @@ def _power(m: Any, d: BuildoutData) -> None:
 
     def peak(_m: Any, s: int, q: int) -> Any:
         supply = option_mw(m, d, s, q, ("grid-upgrade", *PLANT_KINDS, "battery"))
-        return draw(s, q, it * d.design_pue[s]) <= grid[s, q] + supply
+        # the grid-side peak after a ramp-limit mitigation (1 without one)
+        return draw(s, q, it * d.design_pue[s] * d.peak_ratio()[s]) <= grid[s, q] + supply
 
     def sustained(_m: Any, s: int, q: int) -> Any:
         supply = option_mw(m, d, s, q, ("grid-upgrade", *PLANT_KINDS))
-        return draw(s, q, it * d.pue[s]) <= grid[s, q] + supply
+        return draw(s, q, it * d.pue[s] * d.peak_ratio()[s]) <= grid[s, q] + supply
 
     def floor(_m: Any, s: int, q: int) -> Any:
         if not np.isfinite(d.floor_it_mw[s, q]):

@@ -139,6 +139,12 @@ class Site(_Strict):
     shells: list[Shell] = Field(default_factory=list, max_length=200)
     electricity_usd_per_mwh: PerQuarter = 80.0
     grid_gco2_per_kwh: PerQuarter = 370.0
+    #: The utility's ramp limit, MW/s (none: no limit). With one, a chip whose training
+    #: clusters ramp faster takes ``ramp_mitigation`` at this site, and the peak and sustained
+    #: power limits hold its grid-side draw after it (:attr:`BuildoutData.grid_peak_ratio`: a
+    #: GPU power cap bounds every draw, not only the design-day one).
+    ramp_limit_mw_per_s: Annotated[float, Field(gt=0, le=MAX_MW)] | None = None
+    ramp_mitigation: Literal["smoothing+storage", "battery", "smoothing"] = "smoothing+storage"
 
 
 class ChipSupply(_Strict):
@@ -466,6 +472,18 @@ class BuildoutData:
     finish_run: str | None
     build_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Grid-side peak / nameplate peak per [site, chip] after the ramp-limit mitigation
+    #: (:func:`planner.training.transients.grid_mitigation`); None: 1 everywhere.
+    grid_peak_ratio: np.ndarray | None = None
+    #: One row per (site, chip) with a ramp limit: the mitigation, its ratio, its store and
+    #: the cluster size it was sized at.
+    mitigations: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def peak_ratio(self) -> np.ndarray:
+        """:attr:`grid_peak_ratio`, ones where none is given ([site, chip])."""
+        if self.grid_peak_ratio is None:
+            return np.ones((len(self.sites), len(self.chips)))
+        return self.grid_peak_ratio
 
     @property
     def n_quarters(self) -> int:
@@ -501,13 +519,6 @@ def _default_chips() -> list[str]:
     return [c for c in load_catalog().ids if c in priced]
 
 
-def _linear_goodput() -> float:
-    """The default goodput of ``data/assumptions.csv`` (a linear model states it)."""
-    from planner.assumptions import SizingAssumptions
-
-    return float(SizingAssumptions.defaults().goodput)
-
-
 @lru_cache(maxsize=512)
 def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float, float, float]:
     """(nameplate IT MW, average IT MW, dense BF16 PFLOP/s) of ONE system, from the core's
@@ -517,8 +528,9 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    # a stated goodput: the power of ONE system, without the failure model's hot spares
-    over: dict[str, Any] = {"goodput": _linear_goodput()}
+    # a stated goodput (its value does not matter here): the power of ONE system, without the
+    # failure model's hot spares (a run's spares are in its work, _run_system_days)
+    over: dict[str, Any] = {"goodput": 1.0}
     if network_overhead is not None:
         over["network_overhead"] = network_overhead
     one = size_training(TrainingRun(flops=1e21), chip, gpus=chip.gpus_per_system, mfu=0.4, **over)
@@ -529,25 +541,22 @@ def _system_numbers(chip_id: str, network_overhead: float | None) -> tuple[float
     )
 
 
-def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> float | None:
-    """Days ONE system of ``chip_id`` needs for all of ``run`` (the core's sizing:
-    FLOPs / (dense peak x MFU x goodput)); None when the chip lacks the precision."""
+def run_assumptions(run: Run, chip_id: str, network_overhead: float | None) -> tuple[Any, Any, Any]:
+    """``(work, chip, SizingAssumptions)`` of a build-out run on ``chip_id``: its precision,
+    MFU (else the run model's) and goodput (else goodput(N) of the failure model)."""
+    from planner.assumptions import SizingAssumptions
     from planner.catalog import load_catalog
-    from planner.sizing import size_training
     from planner.workloads import TrainingRun
 
     chip = load_catalog().get(chip_id)
-    if chip.dense_tflops_or_none(run.precision) is None:
-        return None
     mfu = run.mfu.get(chip_id, run.mfu.get("default")) if isinstance(run.mfu, dict) else run.mfu
-    over: dict[str, Any] = {"precision": run.precision}
+    a = SizingAssumptions.defaults().with_(f"build-out run {run.name}", precision=run.precision)
     if mfu is not None:
-        over["mfu"] = mfu
-    # The MILP is linear in systems, so it cannot follow the failure model's goodput(N): a run
-    # that states none gets the default goodput, as the single-site optimiser's runs do.
-    over["goodput"] = run.goodput if run.goodput is not None else _linear_goodput()
+        a = a.with_(f"build-out run {run.name}: mfu", mfu=mfu)
+    if run.goodput is not None:
+        a = a.with_(f"build-out run {run.name}: goodput", goodput=run.goodput)
     if network_overhead is not None:
-        over["network_overhead"] = network_overhead
+        a = a.with_("build-out file: network_overhead", network_overhead=network_overhead)
     work = TrainingRun(
         flops=run.flops,
         params=run.params,
@@ -555,11 +564,49 @@ def _run_system_days(run: Run, chip_id: str, network_overhead: float | None) -> 
         tokens=run.tokens,
         name=run.name,
     )
+    return work, chip, a
+
+
+def _run_system_days(
+    run: Run, chip_id: str, network_overhead: float | None, goodput: Any = None
+) -> float | None:
+    """System-days of ``chip_id`` ``run`` occupies (the core's sizing of ONE system: FLOPs /
+    (dense peak x MFU x goodput)); None when the chip lacks the precision. A run taking
+    goodput(N) is counted at its pair's stated goodput (``goodput``, an
+    :class:`~planner.optimization.goodput_loop.AssumedGoodput`) and its hot spares ride with
+    it: x (1 + spares per GPU), the systems it occupies beyond those that train."""
+    from planner.optimization import goodput_loop
+    from planner.sizing import size_training
+
+    work, chip, a = run_assumptions(run, chip_id, network_overhead)
+    if chip.dense_tflops_or_none(run.precision) is None:
+        return None
+    a, spares_per_system = goodput_loop.stated(a, goodput, chip.gpus_per_system)
     try:
-        one = size_training(work, chip, gpus=chip.gpus_per_system, **over)
+        one = size_training(work, chip, gpus=chip.gpus_per_system, assumptions=a)
     except InputError:
         return None
-    return float(one.days)
+    return float(one.days) * (1.0 + spares_per_system / chip.gpus_per_system)
+
+
+def run_goodputs(run: Run, chips: list[str], network_overhead: float | None, days: float) -> dict:
+    """The first goodput(N) guess of ``run`` on each chip: the failure model's at the GPUs
+    the chip needs to finish it in ``days`` (its window), with hot spares; runs that state a
+    goodput, and chips without a failure model, get none."""
+    from planner.optimization import goodput_loop
+    from planner.sizing import failure_model, goodput_from_failure_model
+
+    out = {}
+    for chip_id in chips:
+        work, chip, a = run_assumptions(run, chip_id, network_overhead)
+        if chip.dense_tflops_or_none(run.precision) is None or not goodput_from_failure_model(a):
+            continue
+        if failure_model([chip.id], 0, 1.0, chip.gpus_per_system) is None:
+            continue
+        g = goodput_loop.deadline_goodputs(chip, [work], [days], [a])[0]
+        if g is not None:
+            out[(run.name, chip_id)] = g
+    return out
 
 
 def build_data(scenario: BuildoutScenario) -> BuildoutData:
@@ -695,8 +742,11 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
         if run.deadline_days is not None:
             end_day = min(end_day, start_day + run.deadline_days)
         system_days = {}
+        guesses = run_goodputs(run, chips, scenario.network_overhead, end_day - start_day)
         for chip_id in chips:
-            days = _run_system_days(run, chip_id, scenario.network_overhead)
+            days = _run_system_days(
+                run, chip_id, scenario.network_overhead, guesses.get((run.name, chip_id))
+            )
             if days is not None:
                 system_days[chip_id] = days
         if not system_days:
@@ -712,12 +762,14 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
                 start_day=start_day,
                 end_day=end_day,
                 system_days=system_days,
+                goodput=guesses,
             )
         )
 
     serving = [
         _serving_coefficients(i, svc, scenario, chips, n) for i, svc in enumerate(scenario.serving)
     ]
+    ratio, mitigations = _ramp_mitigations(scenario, chips, runs)
     return BuildoutData(
         scenario=scenario,
         sites=sites,
@@ -747,7 +799,56 @@ def build_data(scenario: BuildoutScenario) -> BuildoutData:
         objective=scenario.objective,
         finish_run=scenario.finish_run,
         build_s=time.perf_counter() - t0,
+        grid_peak_ratio=ratio,
+        mitigations=mitigations,
     )
+
+
+def _ramp_mitigations(
+    scenario: BuildoutScenario, chips: list[str], runs: list[dict[str, Any]]
+) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """Per [site, chip] of the sites with a ramp limit: the grid-side peak ratio after
+    ``site.ramp_mitigation`` (:func:`planner.training.transients.grid_mitigation`), sized at
+    the largest training cluster of that chip a run needs (its system-days over its window,
+    whole systems; one system when no run uses the chip), at the site's annual PUE and the
+    file's network overhead. The ratio of
+    GPU power smoothing does not depend on the cluster's size; whether a cluster needs a
+    mitigation at all (its own ramp within the limit) does."""
+    from planner.catalog import load_catalog
+    from planner.training.transients import grid_mitigation, training_power_profile
+
+    if all(site.ramp_limit_mw_per_s is None for site in scenario.sites):
+        return None, pd.DataFrame()
+    cat = load_catalog()
+    ratio = np.ones((len(scenario.sites), len(chips)))
+    rows = []
+    for i, site in enumerate(scenario.sites):
+        if site.ramp_limit_mw_per_s is None:
+            continue
+        annual, _ = _pue_for(site, 0)
+        for k, chip_id in enumerate(chips):
+            chip = cat.get(chip_id)
+            # the largest cluster a run trains on: its system-days over its window
+            sizes = [
+                np.ceil(run["system_days"][chip_id] / (run["end_day"] - run["start_day"]) - 1e-9)
+                * chip.gpus_per_system
+                for run in runs
+                if chip_id in run["system_days"]
+            ]
+            gpus = float(max(sizes, default=chip.gpus_per_system))
+            profile = training_power_profile(
+                gpus, chip_id, network_overhead=scenario.network_overhead, pue=annual
+            )
+            mit = grid_mitigation(
+                profile,
+                ramp_limit_mw_per_s=site.ramp_limit_mw_per_s,
+                mitigation=site.ramp_mitigation,
+                electricity_usd_per_mwh=float(np.nanmean(_series(site.electricity_usd_per_mwh, 1))),
+            )
+            ratio[i, k] = mit.grid_peak_ratio
+            rows.append({"site": site.name, "chip": chip_id, "gpus": gpus, **mit.to_dict()})
+    frame = pd.DataFrame(rows).drop(columns=["sources", "n_gpus"], errors="ignore")
+    return ratio, frame
 
 
 def _serving_coefficients(

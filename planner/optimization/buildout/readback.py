@@ -91,6 +91,10 @@ def power(m: Any, d: BuildoutData) -> pd.DataFrame:
                 )
 
             it = sum(_v(m.running[s, c, q]) * d.it_mw_per_system[c] for c in m.C)
+            # the design-day peak the grid sees (after a ramp-limit mitigation, if any)
+            grid_side = sum(
+                _v(m.running[s, c, q]) * d.it_mw_per_system[c] * d.peak_ratio()[s, c] for c in m.C
+            )
             upgrades = opt_mw(("grid-upgrade",))
             plants = opt_mw(PLANT_KINDS)
             batteries = opt_mw(("battery",))
@@ -99,8 +103,8 @@ def power(m: Any, d: BuildoutData) -> pd.DataFrame:
                     site=d.sites[s],
                     quarter=d.quarters[q],
                     it_power_mw=it,
-                    facility_power_mw=it * d.design_pue[s],
-                    sustained_power_mw=it * d.pue[s],
+                    facility_power_mw=grid_side * d.design_pue[s],
+                    sustained_power_mw=grid_side * d.pue[s],
                     grid_connection_mw=grid[s, q],
                     grid_upgrades_mw=upgrades,
                     onsite_generation_mw=plants,

@@ -38,7 +38,37 @@ def solve(
     progress: Progress | None = None,
     time_tolerance: float | None = None,
 ) -> Plan:
-    """Solve the cluster MILP and read the answer back into a :class:`Plan`.
+    """Solve the cluster MILP and read the answer back into a :class:`Plan`, re-solving
+    until the goodput stated for each run is goodput(N) of the failure model at the GPUs it
+    got (:func:`planner.optimization.goodput_loop.solve_cluster`: at most
+    :data:`~planner.optimization.goodput_loop.MAX_ITERATIONS` solves, sharing
+    ``time_limit_s``; ``plan.goodput_loop`` and a note say how it ended). The arguments are
+    those of one solve, below."""
+    from planner.optimization.goodput_loop import solve_cluster
+
+    return solve_cluster(
+        model,
+        _solve_once,
+        solver=solver,
+        time_limit_s=time_limit_s,
+        relaxations=relaxations,
+        comparison=comparison,
+        progress=progress,
+        time_tolerance=time_tolerance,
+    )
+
+
+def _solve_once(
+    model: ClusterModel,
+    *,
+    solver: str = "highs",
+    time_limit_s: float | None = None,
+    relaxations: bool = True,
+    comparison: bool = True,
+    progress: Progress | None = None,
+    time_tolerance: float | None = None,
+) -> Plan:
+    """Solve the cluster MILP once (goodputs as the model states them) and read it back.
 
     Parameters
     ----------

@@ -15,6 +15,7 @@ import pandas as pd
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError, ResultOutOfRange
+from planner.optimization import goodput_loop, grid_swing
 from planner.optimization.constants import (
     BATCH_LAW_COEFFICIENT,
     BATCH_LAW_EXPONENT,
@@ -70,6 +71,10 @@ class ClusterModel:
     services: tuple[str, ...] = ()
     #: Years of serving the services' energy and running costs cover (``site.horizon_years``).
     horizon_years: float = 1.0
+    #: The goodput stated for each (run, chip) pair whose run takes goodput(N) of the failure
+    #: model (:class:`planner.optimization.goodput_loop.AssumedGoodput`, with its hot spares);
+    #: :func:`planner.optimization.solve` re-solves until it is goodput(N) at the chosen GPUs.
+    goodput: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
     def runs(self) -> list[str]:
@@ -110,6 +115,7 @@ def build_model(
     objective: str | None = None,
     allow_mixed_chips: bool | None = None,
     catalog: Catalog | None = None,
+    goodput: dict[tuple[str, str], Any] | None = None,
 ) -> ClusterModel:
     """Coefficients and limits of the cluster MILP for ``scenario``.
 
@@ -121,6 +127,10 @@ def build_model(
         Default: the scenario's ``objective`` (itself ``cost`` by default).
     allow_mixed_chips : bool, optional
         Let a run use several chip types. Default: the scenario's ``allow_mixed_chips``.
+    goodput : dict, optional
+        The goodput (and hot spares) stated per (run, chip) pair for runs that take goodput(N)
+        (:mod:`planner.optimization.goodput_loop`). Default: the failure model's goodput at
+        the GPUs each chip needs for the run's deadline.
     """
     start = time.perf_counter()
     cat = catalog or load_catalog()
@@ -133,7 +143,9 @@ def build_model(
     supply = {c: int(v) for c, v in scenario.candidates.supply_gpus.items()}
     rows, excluded = [], []
     chip_ids = scenario.candidate_ids(cat)
-    sized = _one_system_sizings(scenario, cat, chip_ids)
+    if goodput is None:
+        goodput = goodput_loop.cluster_initial(scenario, cat, chip_ids)
+    sized = _one_system_sizings(scenario, cat, chip_ids, goodput)
     useful_gpus = {spec.name: run_max_gpus(spec) for spec in scenario.runs}
     for r, spec in enumerate(scenario.runs):
         for chip_id in chip_ids:
@@ -158,6 +170,14 @@ def build_model(
             need = float(one.days) / spec.deadline_days
             power_mw = float(one.facility_power_mw)
             grid_mw = _grid_power_per_system_mw(scenario, chip, one) if on_site else 0.0
+            # a utility ramp limit: the grid-side peak after the mitigation, and its costs
+            swing = grid_swing.per_system(
+                _pair_mitigation(scenario, spec, chip, goodput, need) if on_site else None,
+                chip.gpus_per_system,
+                float(one.days),
+                scenario.assumptions_for(spec, chip),
+            )
+            grid_mw *= swing["grid_ratio"]
             if not on_site and objective == "time" and chip_id not in supply:
                 raise InputError(
                     f"candidates.supply_gpus.{chip_id}",
@@ -169,8 +189,8 @@ def build_model(
             bounds = []
             if on_site:
                 bounds.append(math.floor(grid / grid_mw * (1 + 1e-12)))
-            if budget is not None and capex > 0:
-                bounds.append(math.floor(budget / capex * (1 + 1e-12)))
+            if budget is not None and capex + swing["capex_usd"] > 0:
+                bounds.append(math.floor(budget / (capex + swing["capex_usd"]) * (1 + 1e-12)))
             if chip_id in supply:
                 bounds.append(supply[chip_id] // chip.gpus_per_system)
             at_deadline = _whole_systems(need)
@@ -191,10 +211,10 @@ def build_model(
                     "facility_power_mw_per_system": power_mw,
                     "grid_power_mw_per_system": grid_mw,
                     "on_site": on_site,
-                    "capex_usd_per_system": capex,
-                    "run_cost_usd": float(one.cost_usd) - capex,
-                    "energy_mwh": float(one.energy_mwh),
-                    "emissions_tco2": float(one.emissions_tco2),
+                    "capex_usd_per_system": capex + swing["capex_usd"],
+                    "run_cost_usd": float(one.cost_usd) - capex + swing["cost_usd"],
+                    "energy_mwh": float(one.energy_mwh) + swing["energy_mwh"],
+                    "emissions_tco2": float(one.emissions_tco2) + swing["emissions_tco2"],
                     "days_on_one_system": float(one.days),
                     "deadline_days": spec.deadline_days,
                     "pricing": one.pricing,
@@ -223,6 +243,7 @@ def build_model(
         build_s=time.perf_counter() - start,
         services=tuple(s.name for s in scenario.services),
         horizon_years=float(scenario.site.horizon_years),
+        goodput=dict(goodput),
     )
 
 
@@ -353,20 +374,30 @@ class _OneSystem:
 
 
 def _one_system_sizings(
-    scenario: Scenario, cat: Catalog, chip_ids: list[str]
+    scenario: Scenario,
+    cat: Catalog,
+    chip_ids: list[str],
+    goodput: dict[tuple[str, str], Any] | None = None,
 ) -> dict[tuple[int, str], _OneSystem | ResultOutOfRange]:
     """:func:`size_training` for one system of every (run, chip): ONE vectorised call per chip
     and set of assumptions (the runs' FLOPs as an array), instead of one call per pair. A
     group the core rejects (one run out of range) is sized run by run, and the rejected
-    pairs carry the core's error."""
+    pairs carry the core's error. A run taking goodput(N) is sized at its pair's stated
+    goodput with its share of hot spares (:func:`goodput_loop.stated`)."""
+    goodput = goodput or {}
     out: dict[tuple[int, str], _OneSystem | ResultOutOfRange] = {}
     for chip_id in chip_ids:
         chip = cat.get(chip_id)
         groups: dict[str, tuple[Any, list[int], list[Any]]] = {}
+        spares: dict[int, float] = {}
         for r, spec in enumerate(scenario.runs):
             if chip.dense_tflops_or_none(spec.precision) is None:
                 continue
-            a = scenario.assumptions_for(spec, chip)
+            a, spares[r] = goodput_loop.stated(
+                scenario.assumptions_for(spec, chip),
+                goodput.get((spec.name, chip_id)),
+                chip.gpus_per_system,
+            )
             group = groups.setdefault(_numbers_key(a), (a, [], []))
             group[1].append(r)
             group[2].append(a)
@@ -378,9 +409,17 @@ def _one_system_sizings(
             # one call with an MFU per run
             mfu = np.asarray([float(x.mfu) for x in each])
             grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
+            g = np.asarray([float(x.goodput) for x in each])
+            if not np.all(g == g[0]):
+                grouped = dataclasses.replace(grouped, goodput=g)
+            spare = np.asarray([spares[r] for r in members])
             try:
                 res = size_training(
-                    TrainingRun(flops=flops), chip, gpus=chip.gpus_per_system, assumptions=grouped
+                    TrainingRun(flops=flops),
+                    chip,
+                    gpus=chip.gpus_per_system,
+                    assumptions=grouped,
+                    spare_gpus=spare if np.any(spare > 0) else None,
                 )
             except ResultOutOfRange:
                 for i, r in enumerate(members):
@@ -390,6 +429,7 @@ def _one_system_sizings(
                             chip,
                             gpus=chip.gpus_per_system,
                             assumptions=each[i],
+                            spare_gpus=spares[r] or None,
                         )
                         out[(r, chip_id)] = _pick(one, 0, 1)
                     except ResultOutOfRange as exc:
@@ -401,7 +441,7 @@ def _one_system_sizings(
 
 
 #: Fields of the assumptions a group of runs may differ in (one size_training call per group).
-_PER_RUN = ("sources", "mfu")
+_PER_RUN = ("sources", "mfu", "goodput")
 
 
 def _numbers_key(a: Any) -> str:
@@ -438,6 +478,19 @@ def _whole_systems(needed: float, scale: float = 1.0) -> int:
     1e-10 systems down to zero.
     """
     return max(1, math.ceil(needed / scale * (1 - 1e-12)))
+
+
+def _pair_mitigation(
+    scenario: Scenario, spec: Any, chip: Any, goodput: dict[tuple[str, str], Any], need: float
+) -> Any:
+    """The ramp-limit mitigation of a run's cluster on ``chip``
+    (:func:`planner.optimization.grid_swing.pair_mitigation`) at its goodput(N) entry's
+    GPUs, else at the whole systems its deadline needs; ``None`` without a ramp limit."""
+    if scenario.site.ramp_limit_mw_per_s is None:
+        return None
+    entry = goodput.get((spec.name, chip.id))
+    gpus = entry.gpus if entry is not None else _whole_systems(need) * chip.gpus_per_system
+    return grid_swing.pair_mitigation(scenario, chip, scenario.assumptions_for(spec, chip), gpus)
 
 
 def _grid_power_per_system_mw(scenario: Scenario, chip: Any, one: Any) -> float:

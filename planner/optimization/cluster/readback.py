@@ -91,6 +91,8 @@ class Plan:
     comparison_sizings: dict[tuple[str, str], SizingResult] = field(
         default_factory=dict, repr=False
     )
+    #: How the goodput(N) re-solve ended (:class:`planner.optimization.goodput_loop.LoopReport`).
+    goodput_loop: dict[str, Any] = field(default_factory=dict)
 
     @property
     def feasible(self) -> bool:
@@ -122,6 +124,7 @@ class Plan:
             "relaxations": _records(self.relaxations),
             "timings": {k: to_python(v) for k, v in self.timings.items()},
             "notes": list(self.notes),
+            "goodput_loop": dict(self.goodput_loop),
         }
 
 

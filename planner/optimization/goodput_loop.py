@@ -1,0 +1,509 @@
+"""Goodput that falls with scale in the two linear optimisers: a fixed-point re-solve.
+
+The single-site optimiser (:mod:`planner.optimization.cluster`) and the build-out
+(:mod:`planner.optimization.buildout`) are linear in systems: each (run, chip) pair has ONE
+coefficient for the work a system does, so neither can follow ``goodput(N)`` of the failure
+model (:mod:`planner.training.goodput`) inside the solve. Both state a goodput per (run, chip)
+pair and re-solve until it is the goodput of the GPUs they chose:
+
+1. a first guess per pair: the failure model's goodput at the GPUs that chip needs for the
+   run's deadline (the fixed point :func:`planner.sizing.gpus_for_deadline` solves, as
+   ``planner size --days``), with its hot spares;
+2. solve with the stated goodputs; read back the GPUs each run got on each chip;
+3. the goodput (and hot spares) of the failure model at those GPUs replace the guesses of the
+   pairs in the plan (the others keep theirs); when no value changes, the next solve would
+   be the same model, so the counts are stable: converged. Otherwise re-solve, at most
+   :data:`MAX_ITERATIONS` solves.
+
+From the third solve on a pair's goodput may only fall and its spares only rise (the lowest
+goodput and the most spares seen): two plans cannot alternate for ever, and a plan whose
+goodput came out higher than assumed still meets its deadlines (its days are read back at its
+own goodput(N)). A loop that stops at the cap, or at a time limit, says so (``converged``
+False, and a note).
+
+Hot spares (``hot_spare_fraction`` of ``data/goodput_assumptions.csv``, whole systems) are
+installed hardware, as in sizing: each pair's coefficients carry them per system
+(``spares_per_gpu`` x the system's GPUs: bought, and in the peak power the grid must carry).
+
+A run that states its goodput (``runs[i].goodput``), or whose chip has no generation in the
+failure model's table (a user's catalog), keeps the stated (or default) goodput: it takes no
+part in the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from planner.errors import InputError, ResultOutOfRange
+
+#: Most solves of one plan (the first included). A cost plan usually converges at the first
+#: (its counts are the deadline counts the guess was made at); the time objective and mixed
+#: chips move the counts and take two or three.
+MAX_ITERATIONS = 6
+#: Relative change of a pair's goodput or spares below which it is unchanged.
+REL_TOL = 1e-9
+#: From this solve on, a pair's goodput only falls and its spares only rise.
+DAMP_FROM = 3
+
+
+@dataclass(frozen=True)
+class AssumedGoodput:
+    """The goodput a linear optimiser states for one (run, chip) pair, and where it is from.
+
+    ``gpus``: the training GPUs it is the failure model's goodput at; ``spares_per_gpu``: hot
+    spare GPUs per training GPU there (whole systems, so not a constant);
+    ``mtbf_hours`` / ``checkpoint_interval_s``: the failure model's chain at those GPUs.
+    """
+
+    goodput: float
+    spares_per_gpu: float
+    gpus: float
+    mtbf_hours: float
+    checkpoint_interval_s: float
+    spare_gpus: float
+
+    @property
+    def source(self) -> str:
+        return (
+            f"failure model (planner.training.goodput) at {self.gpus:,.0f} GPUs: MTBF "
+            f"{self.mtbf_hours:.3g} h, a checkpoint every {self.checkpoint_interval_s / 60:.3g} "
+            f"min, {self.spare_gpus:,.0f} hot-spare GPUs; stated to the linear optimiser "
+            "(planner.optimization.goodput_loop)"
+        )
+
+    def same(self, other: AssumedGoodput | None) -> bool:
+        if other is None:
+            return False
+        return bool(
+            np.isclose(self.goodput, other.goodput, rtol=REL_TOL, atol=0.0)
+            and np.isclose(self.spares_per_gpu, other.spares_per_gpu, rtol=REL_TOL, atol=1e-15)
+        )
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def from_sizing(result: Any, i: int | None = None) -> AssumedGoodput | None:
+    """The :class:`AssumedGoodput` of a sizing whose goodput came from the failure model
+    (row ``i`` of a vectorised one); ``None`` when the goodput was stated."""
+    model = getattr(result, "goodput_model", None)
+    if model is None:
+        return None
+
+    def at(value: Any) -> float:
+        arr = np.asarray(value, dtype=float)
+        return float(arr if arr.ndim == 0 else np.ravel(arr)[0 if i is None else i])
+
+    gpus = at(result.gpus)
+    spares = at(model["spare_gpus"])
+    return AssumedGoodput(
+        goodput=at(result.goodput),
+        spares_per_gpu=spares / gpus,
+        gpus=gpus,
+        mtbf_hours=at(model["mtbf_hours"]),
+        checkpoint_interval_s=at(model["checkpoint_interval_s"]),
+        spare_gpus=spares,
+    )
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """How the fixed point ended: solves made, whether the counts were stable, and the GPUs
+    each (run, chip) pair got at each solve."""
+
+    iterations: int
+    converged: bool
+    max_iterations: int
+    stopped_by: str = ""
+    gpus_per_iteration: list[dict[str, float]] = field(default_factory=list)
+
+    def note(self) -> str:
+        if self.converged:
+            return (
+                f"goodput(N) of the failure model at each run's chosen GPUs (with its hot "
+                f"spares installed): the counts were stable after {self.iterations} "
+                f"solve{'s' if self.iterations != 1 else ''}"
+            )
+        why = self.stopped_by or f"the cap of {self.max_iterations} solves"
+        return (
+            f"NOT CONVERGED: goodput(N) re-solve stopped by {why} with the counts still "
+            f"moving ({self.iterations} solves); each run's days are read back at goodput(N) "
+            "of its final GPUs, but the choice was made at the previous solve's goodputs"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "max_iterations": self.max_iterations,
+            "stopped_by": self.stopped_by,
+            "gpus_per_iteration": [dict(d) for d in self.gpus_per_iteration],
+        }
+
+
+Key = Hashable
+#: ``step(assumed) -> (plan, measured)``: solve with the stated goodputs; ``measured`` is the
+#: failure model's goodput at the GPUs the plan gave each pair it uses (empty: no plan).
+Step = Callable[[dict[Any, AssumedGoodput]], tuple[Any, dict[Any, AssumedGoodput]]]
+
+
+def fixed_point(
+    step: Step,
+    initial: dict[Any, AssumedGoodput],
+    *,
+    max_iterations: int = MAX_ITERATIONS,
+    out_of_time: Callable[[], bool] | None = None,
+) -> tuple[Any, dict[Any, AssumedGoodput], LoopReport]:
+    """Re-solve until the goodput stated for every pair the plan uses is goodput(N) at the
+    GPUs it got (module docstring). Returns the last plan, the goodputs it was solved with
+    and the :class:`LoopReport`. A solve without a plan ends the loop (converged: there are
+    no counts to follow)."""
+    if max_iterations < 1:
+        raise InputError("max_iterations", max_iterations, "a whole number >= 1")
+    assumed = dict(initial)
+    history: list[dict[str, float]] = []
+    plan: Any = None
+    for k in range(1, max_iterations + 1):
+        plan, measured = step(assumed)
+        history.append({_label(key): g.gpus for key, g in measured.items()})
+        if not measured:
+            return plan, assumed, LoopReport(k, True, max_iterations, "", history)
+        nxt = dict(assumed)
+        for key, g in measured.items():
+            old = assumed.get(key)
+            if k >= DAMP_FROM and old is not None:
+                g = dataclasses.replace(
+                    g,
+                    goodput=min(g.goodput, old.goodput),
+                    spares_per_gpu=max(g.spares_per_gpu, old.spares_per_gpu),
+                )
+            nxt[key] = g
+        if all(nxt[key].same(assumed.get(key)) for key in measured):
+            return plan, assumed, LoopReport(k, True, max_iterations, "", history)
+        if k == max_iterations:
+            break
+        if out_of_time is not None and out_of_time():
+            return plan, assumed, LoopReport(k, False, max_iterations, "the time limit", history)
+        assumed = nxt
+    return plan, assumed, LoopReport(max_iterations, False, max_iterations, "", history)
+
+
+def _label(key: Any) -> str:
+    return " on ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+
+
+# --------------------------------------------------------------------------------------
+# The first guess: goodput(N) at the GPUs each chip needs for the deadline
+# --------------------------------------------------------------------------------------
+
+
+def deadline_goodputs(
+    chip: Any,
+    works: list[Any],
+    deadlines_days: list[float],
+    assumptions: list[Any],
+    most_gpus: list[float] | None = None,
+) -> list[AssumedGoodput | None]:
+    """The failure model's goodput (with spares) at the GPUs ``chip`` needs for each work by
+    its deadline (:func:`planner.sizing.size_training` with ``days``): one vectorised call
+    per group of equal assumptions (the MFU may differ per run). A run the core cannot size
+    by its deadline (no cluster can: failures cap a synchronous run) gets the goodput at
+    ``most_gpus`` (the most it may use; default :data:`planner.sizing.MAX_GPUS`): the best it
+    can do, too little for the deadline, so the pair cannot be chosen for it; ``None`` when
+    even that fails. ``assumptions`` must take goodput from the failure
+    model (:func:`planner.sizing.goodput_from_failure_model`)."""
+    from planner.sizing import checkpoint_params, size_training
+    from planner.workloads import TrainingRun
+
+    out: list[AssumedGoodput | None] = [None] * len(works)
+    groups: dict[str, list[int]] = {}
+    for i, a in enumerate(assumptions):
+        groups.setdefault(_key(a), []).append(i)
+    for members in groups.values():
+        a = assumptions[members[0]]
+        flops = np.asarray([float(works[i].total_flops()) for i in members])
+        params = np.asarray([float(checkpoint_params(works[i])) for i in members])
+        days = np.asarray([float(deadlines_days[i]) for i in members])
+        if a.mfu_from_run_model and len(members) > 1:  # the run model's MFU is per run
+            for i in members:
+                out[i] = _one_deadline(
+                    chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
+                )
+            continue
+        mfu = np.asarray([float(assumptions[i].mfu) for i in members])
+        grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
+        try:
+            res = size_training(
+                TrainingRun(flops=flops, params=params), chip, days=days, assumptions=grouped
+            )
+            for j, i in enumerate(members):
+                out[i] = from_sizing(res, j)
+            continue
+        except (ResultOutOfRange, InputError):
+            pass
+        for i in members:
+            out[i] = _one_deadline(
+                chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
+            )
+    return out
+
+
+def _most(most_gpus: list[float] | None, i: int) -> float:
+    from planner.sizing import MAX_GPUS
+
+    return float(MAX_GPUS if most_gpus is None else min(most_gpus[i], MAX_GPUS))
+
+
+def _one_deadline(
+    chip: Any, work: Any, days: float, a: Any, most_gpus: float
+) -> AssumedGoodput | None:
+    from planner.sizing import size_training
+
+    try:
+        return from_sizing(size_training(work, chip, days=days, assumptions=a))
+    except (ResultOutOfRange, InputError):
+        pass
+    systems = max(np.floor(most_gpus / chip.gpus_per_system), 1.0)
+    try:
+        return from_sizing(
+            size_training(work, chip, gpus=systems * chip.gpus_per_system, assumptions=a)
+        )
+    except (ResultOutOfRange, InputError):
+        return None
+
+
+def _key(a: Any) -> str:
+    """The assumptions' values without provenance and MFU (one sizing call per group)."""
+    return repr(
+        [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _PER_RUN]
+    )
+
+
+_PER_RUN = ("sources", "mfu")
+
+
+def stated(a: Any, entry: AssumedGoodput | None, gpus_per_system: float) -> tuple[Any, float]:
+    """``(assumptions, spare GPUs per system)`` for sizing ONE system of a pair in a linear
+    model: the pair's goodput stated (its source saying at which GPUs) and its spares per
+    system; a run whose goodput is already stated (or has no failure model) is unchanged,
+    with no spares."""
+    from planner.sizing import goodput_from_failure_model
+
+    if not goodput_from_failure_model(a):
+        return a, 0.0
+    if entry is None:  # no goodput(N) for this pair (a user's chip, or no deadline sizing)
+        why = "default, stated (no goodput(N) for this pair): " + _default_source(a)
+        return a.with_(why, goodput=a.goodput), 0.0
+    return (
+        a.with_(entry.source, goodput=entry.goodput),
+        entry.spares_per_gpu * float(gpus_per_system),
+    )
+
+
+def _default_source(a: Any) -> str:
+    return str(a.sources.get("goodput", "")).removeprefix("default: ")
+
+
+# --------------------------------------------------------------------------------------
+# The single-site optimiser
+# --------------------------------------------------------------------------------------
+
+
+def cluster_initial(scenario: Any, catalog: Any, chip_ids: list[str]) -> dict[Any, AssumedGoodput]:
+    """The first guess of every (run, chip) pair whose run takes goodput(N): the failure
+    model's goodput at the GPUs the chip needs for the run's deadline."""
+    from planner.optimization.cluster.model import run_max_gpus
+    from planner.sizing import failure_model, goodput_from_failure_model
+
+    out: dict[Any, AssumedGoodput] = {}
+    for chip_id in chip_ids:
+        chip = catalog.get(chip_id)
+        if failure_model([chip.id], 0, 1.0, chip.gpus_per_system) is None:
+            continue
+        specs, works, deadlines, each, most = [], [], [], [], []
+        for spec in scenario.runs:
+            if chip.dense_tflops_or_none(spec.precision) is None:
+                continue
+            a = scenario.assumptions_for(spec, chip)
+            if not goodput_from_failure_model(a):
+                continue
+            specs.append(spec)
+            works.append(spec.training_run())
+            deadlines.append(float(spec.deadline_days))
+            each.append(a)
+            most.append(float(run_max_gpus(spec)))
+        guesses = deadline_goodputs(chip, works, deadlines, each, most)
+        for spec, g in zip(specs, guesses, strict=True):
+            if g is not None:
+                out[(spec.name, chip_id)] = g
+    return out
+
+
+def cluster_measured(plan: Any) -> dict[Any, AssumedGoodput]:
+    """goodput(N) at the GPUs of every (run, chip) row of a cluster plan (its read-back
+    sizings); rows whose goodput is stated are left out."""
+    out: dict[Any, AssumedGoodput] = {}
+    for key, res in getattr(plan, "sizings", {}).items():
+        g = from_sizing(res)
+        if g is not None:
+            out[key] = g
+    return out
+
+
+#: Columns a cluster plan's rows gain: the goodput each run's days assume, the failure
+#: model's MTBF and checkpoint interval at its GPUs, and the hot spares installed.
+PLAN_COLUMNS = ("goodput", "mtbf_hours", "checkpoint_interval_s", "spare_gpus")
+
+
+def solve_cluster(
+    model: Any,
+    solve_once: Callable[..., Any],
+    *,
+    time_limit_s: float | None = None,
+    progress: Any = None,
+    max_iterations: int = MAX_ITERATIONS,
+    **kwargs: Any,
+) -> Any:
+    """:func:`planner.optimization.solve` with goodput(N): :func:`fixed_point` over
+    ``solve_once(model, ...)`` (one solve of the cluster MILP and its read-back), the model
+    rebuilt with each solve's goodputs. The plan's rows carry :data:`PLAN_COLUMNS`, its
+    ``goodput_loop`` the :class:`LoopReport`, and its notes what it assumed."""
+    from planner.optimization.cluster.model import build_model
+
+    start = time.perf_counter()
+    current = {"model": model, "k": 0}
+
+    def remaining() -> float | None:
+        if time_limit_s is None:
+            return None
+        return max(time_limit_s - (time.perf_counter() - start), 1e-3)
+
+    def step(assumed: dict[Any, AssumedGoodput]) -> tuple[Any, dict[Any, AssumedGoodput]]:
+        current["k"] += 1
+        m = current["model"]
+        if current["k"] > 1:
+            m = build_model(
+                m.scenario,
+                objective=m.objective,
+                allow_mixed_chips=m.allow_mixed_chips,
+                catalog=m.catalog,
+                goodput=assumed,
+            )
+            current["model"] = m
+        k = current["k"]
+
+        def tagged(stage: str, done: int, total: int) -> None:
+            progress(stage if k == 1 else f"goodput(N) solve {k}: {stage}", done, total)
+
+        plan = solve_once(
+            m,
+            time_limit_s=time_limit_s if k == 1 else remaining(),
+            progress=None if progress is None else tagged,
+            **kwargs,
+        )
+        return plan, (cluster_measured(plan) if plan.feasible else {})
+
+    def out_of_time() -> bool:
+        return time_limit_s is not None and time.perf_counter() - start >= time_limit_s
+
+    if not model.goodput:
+        plan = solve_once(model, time_limit_s=time_limit_s, progress=progress, **kwargs)
+        return _with_goodput(plan, LoopReport(1, True, max_iterations), model)
+    plan, _, report = fixed_point(
+        step, dict(model.goodput), max_iterations=max_iterations, out_of_time=out_of_time
+    )
+    plan.timings["total_s"] = time.perf_counter() - start
+    return _with_goodput(plan, report, model)
+
+
+def _with_goodput(plan: Any, report: LoopReport, model: Any) -> Any:
+    """The plan with :data:`PLAN_COLUMNS` on its training rows (from its read-back sizings:
+    goodput(N) at the row's GPUs, or the stated goodput with no MTBF), its loop report and
+    a note."""
+    runs = plan.runs
+    if not runs.empty:
+        runs = runs.copy()
+        for name in PLAN_COLUMNS:
+            runs[name] = np.nan
+        for key, res in plan.sizings.items():
+            if key not in runs.index:
+                continue
+            runs.loc[key, "goodput"] = float(res.goodput)
+            chain = res.goodput_model
+            if chain is not None:
+                runs.loc[key, "mtbf_hours"] = float(chain["mtbf_hours"])
+                runs.loc[key, "checkpoint_interval_s"] = float(chain["checkpoint_interval_s"])
+                runs.loc[key, "spare_gpus"] = float(chain["spare_gpus"])
+            else:
+                runs.loc[key, "spare_gpus"] = 0.0
+    notes = list(plan.notes)
+    if any(res.goodput_model is not None for res in plan.sizings.values()) or not report.converged:
+        notes.append(report.note())
+    from planner.optimization import grid_swing
+
+    plan = dataclasses.replace(plan, runs=runs)
+    runs = grid_swing.plan_rows(plan, model.scenario, model.catalog)
+    if grid_swing.note(model.scenario):
+        notes.append(grid_swing.note(model.scenario))
+    return dataclasses.replace(plan, runs=runs, notes=notes, goodput_loop=report.to_dict())
+
+
+# --------------------------------------------------------------------------------------
+# The build-out
+# --------------------------------------------------------------------------------------
+
+
+def buildout_measured(plan: Any, data: Any, assumed: dict[Any, AssumedGoodput]) -> dict:
+    """goodput(N) at the GPUs each run got on each chip in a build-out plan: its largest
+    allocation over the quarters (the cluster it trains on; the allocation carries its hot
+    spares, so the training systems are allocation / (1 + spares per GPU)), whole systems."""
+    from planner.optimization.buildout.model import run_assumptions
+    from planner.sizing import size_training
+
+    out: dict[Any, AssumedGoodput] = {}
+    schedule = plan.schedule
+    if schedule.empty or "chip" not in schedule.columns:
+        return out
+    specs = {r.name: r for r in data.scenario.runs}
+    top = schedule.groupby(["run", "chip"])["systems"].max()
+    for (run_name, chip_id), systems in top.items():
+        key = (run_name, chip_id)
+        old = assumed.get(key)
+        if old is None:
+            continue
+        work, chip, a = run_assumptions(specs[run_name], chip_id, data.scenario.network_overhead)
+        training = float(systems) / (1.0 + old.spares_per_gpu)
+        whole = max(np.ceil(training * (1 - 1e-9)), 1.0)
+        res = size_training(work, chip, gpus=whole * chip.gpus_per_system, assumptions=a)
+        g = from_sizing(res)
+        if g is not None:
+            out[key] = g
+    return out
+
+
+def buildout_frame(assumed: dict[Any, AssumedGoodput], used: set[Any]) -> Any:
+    """One row per (run, chip) the plan trains on with goodput(N): the GPUs, goodput, MTBF,
+    checkpoint interval and hot spares its work was counted at."""
+    import pandas as pd
+
+    rows = [
+        {
+            "run": run,
+            "chip": chip,
+            "gpus": g.gpus,
+            "goodput": g.goodput,
+            "mtbf_hours": g.mtbf_hours,
+            "checkpoint_interval_s": g.checkpoint_interval_s,
+            "spare_gpus": g.spare_gpus,
+        }
+        for (run, chip), g in assumed.items()
+        if (run, chip) in used
+    ]
+    columns = ["run", "chip", "gpus", *PLAN_COLUMNS[:3], "spare_gpus"]
+    return pd.DataFrame(rows, columns=columns)

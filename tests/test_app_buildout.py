@@ -46,19 +46,17 @@ def test_the_power_chart_stacks_each_sites_peak_under_the_power_available_line()
 
 
 def test_a_plan_that_cannot_fit_shows_what_binds_and_the_relaxations_to_follow_together(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     from planner._paths import data_dir
+    from planner.optimization.buildout import model
 
     shipped = (data_dir() / "buildout" / "small-hand-checkable.toml").read_text()
     assert "flops = 2e24" in shipped
     (tmp_path / "hundredfold.toml").write_text(shipped.replace("flops = 2e24", "flops = 2e26"))
-    script = (
-        "from pathlib import Path\n"
-        "from planner.optimization.buildout import model\n"
-        f"model.example_dir = lambda: Path({str(tmp_path)!r})\n" + SCRIPT
-    )
-    at = AppTest.from_string(script, default_timeout=180).run()
+    # AppTest runs the page in this process: the examples folder is swapped for this test only
+    monkeypatch.setattr(model, "example_dir", lambda: tmp_path)
+    at = AppTest.from_string(SCRIPT, default_timeout=180).run()
     assert not at.exception and not at.error
     text = [m.value for m in at.markdown]
     assert "Status: **infeasible**" in text

@@ -41,9 +41,10 @@ def test_more_gpus_never_means_more_days(flops, gpus, extra, chip):
 @settings(max_examples=60, deadline=None)
 @given(flops=flops_st, gpus=gpus_st, k=st.integers(min_value=2, max_value=16), chip=chip_st)
 def test_power_scales_linearly_with_gpus_and_energy_is_independent_of_count(flops, gpus, k, chip):
-    # at a STATED goodput; the failure model's goodput(N) and hot spares break both on purpose
-    one = size_training(TrainingRun(flops=flops), chip, gpus=gpus, goodput=0.9)
-    scaled = size_training(TrainingRun(flops=flops), chip, gpus=gpus * k, goodput=0.9)
+    # at a STATED goodput and MFU; the failure model's goodput(N), its hot spares and the run
+    # model's cluster-scale term (MFU falls with the GPU count) break both on purpose
+    one = size_training(TrainingRun(flops=flops), chip, gpus=gpus, goodput=0.9, mfu=0.4)
+    scaled = size_training(TrainingRun(flops=flops), chip, gpus=gpus * k, goodput=0.9, mfu=0.4)
     assert scaled.facility_power_mw == pytest.approx(k * one.facility_power_mw, rel=1e-9)
     assert scaled.it_power_mw == pytest.approx(k * one.it_power_mw, rel=1e-9)
     # k times the power for 1/k of the time: the same energy for the same work.

@@ -18,6 +18,7 @@ from planner.optimization.cluster.model import ClusterModel
 from planner.optimization.cluster.solving import _model_totals
 from planner.optimization.constants import (
     MAKESPAN_REL_TOL,
+    MIXED_TIE_BREAK_S,
     SEARCH_REL_TOL,
 )
 from planner.optimization.solve import Progress
@@ -49,12 +50,16 @@ def _solve_goal(
     clock: _Clock,
     *,
     warm: Outcome | None = None,
+    limit_s: float | None = None,
     **kw: Any,
 ) -> Outcome:
     form = _formulate(m, goal, **kw)
     if warm is not None and warm.has_solution:
         form.start_from(warm, m)
-    outcome = solving._run(form, solver, clock.remaining())
+    remaining = clock.remaining()
+    if limit_s is not None:
+        remaining = limit_s if remaining is None else min(remaining, limit_s)
+    outcome = solving._run(form, solver, remaining)
     if outcome.has_solution:
         outcome.totals = _model_totals(m, outcome)
     clock.solve_s += outcome.solve_s
@@ -87,6 +92,7 @@ def _lexicographic(
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
     best: Outcome | None = None
+    primary_gap: float | None = None
     stages = stages or _stages(m)
     if m.allow_mixed_chips and warm is None and not m.services:
         # a plan with one chip per run is a mixed plan (its pools are whole runs): its optimum,
@@ -105,6 +111,9 @@ def _lexicographic(
                 notes.append(f"time limit reached before the {goal} tie-break")
             break
         clock.report(f"solving: {goal}" if i == 0 else f"tie-break: {goal}", i, len(stages))
+        # mixed chips: a tie-break (among plans proven within the gap on the objective) gets
+        # a few seconds; its best plan is kept, the objective's proof stands
+        tie_break_limit = MIXED_TIE_BREAK_S if i and m.allow_mixed_chips else None
         out = _solve_goal(
             m,
             goal,
@@ -113,15 +122,27 @@ def _lexicographic(
             bounds=tuple(bounds),
             deadline_scale=deadline_scale,
             warm=best or warm,
+            limit_s=tie_break_limit,
         )
         if not out.has_solution:
             if best is None:
                 return out, notes
             break
+        if tie_break_limit is not None and out.status == "time_limit" and not clock.out():
+            notes.append(
+                f"the {goal} tie-break stopped after {tie_break_limit:g} s: the best plan it "
+                f"found, not proven the least {goal} among the plans of least {stages[0]}"
+            )
+            out.status = "optimal"
+            best = out
+            break
         best = out
+        if i == 0:
+            primary_gap = out.mip_gap
         bounds.append((goal, out.totals[goal]))
     assert best is not None
     best.primary = bounds[0][1]
+    best.mip_gap = primary_gap
     return best, notes
 
 
@@ -319,11 +340,12 @@ def _time_plan(
     tol = float(m.scenario.time_tolerance if tolerance is None else tolerance)
     notes: list[str] = []
     clock.report("solving: time (earliest latest finish)", 0, 2)
-    fastest, _ = _earliest_finish(m, solver, clock)
+    fastest, bound = _earliest_finish(m, solver, clock)
     if not fastest.has_solution:
         return fastest, None, notes
     finish = _plan_finish(m, fastest)
     fastest.primary = finish
+    fastest.mip_gap = max(0.0, (finish - bound) / finish) if bound > 0 else None
     allowed = finish * (1 + tol) * (1 + 1e-9)
     if clock.out() or fastest.status != "optimal":
         if clock.out():
@@ -345,6 +367,7 @@ def _time_plan(
         out = fastest
         out.status = "optimal"
     out.primary = finish
+    out.mip_gap = fastest.mip_gap
     notes.append(
         f"time objective: earliest latest finish {finish:,.4g} days; the cheapest plan whose "
         f"runs all end within {tol:.1%} of it (time_tolerance)"

@@ -20,6 +20,12 @@ from planner.optimization.solve.arrays import (
     pulp_var,
     solve_lp,
 )
+from planner.optimization.solve.blocks import (
+    BlockBounds,
+    block_labels,
+    solve_blocks,
+    solve_lp_by_blocks,
+)
 from planner.optimization.solve.lp import (
     CHECK_REL,
     CLEAN_REL,
@@ -41,6 +47,10 @@ __all__ = [
     "CHECK_REL",
     "INTEGRALITY_TOL",
     "solve_lp",
+    "solve_lp_by_blocks",
+    "solve_blocks",
+    "block_labels",
+    "BlockBounds",
     "highs_solve",
     "cbc_solve",
     "check_solver",

@@ -7,7 +7,9 @@ Any model that can be written as a :class:`LinearProgram` (arrays) is solved by
 and explicit gaps, keep the solver's output off stdout (:func:`quiet_stdout`: it goes to
 ``logging.getLogger("planner.optimization.solve")`` at DEBUG level) and answer infeasible or
 a crash with a status, never an exception. :func:`check_solver` picks the installed fallback
-(HiGHS missing -> CBC). Nothing here knows what a model means.
+(HiGHS missing -> CBC). :func:`solve_lp_by_blocks` solves a MILP whose rows split into
+independent blocks once the caller's coupling rows are set aside: each block's own optimum
+bounds its part of the objective (:mod:`.blocks`). Nothing here knows what a model means.
 """
 
 from __future__ import annotations

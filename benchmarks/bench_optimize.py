@@ -12,8 +12,12 @@ mixed chips) it reports, for one full :func:`planner.optimization.solve` (object
 tie-breaks, binding re-solves, read-back; no side-by-side table, no relaxations):
 
 - ``build``: :func:`build_model` (the coefficient table from the core's ``size_training``);
-- ``solve``: the whole ``solve()`` call, and of it ``in solver``: time inside the solver
-  calls, and the number of solver calls;
+- ``solve``: the whole ``solve()`` call (wall clock), ``cpu s``: the process CPU time of that
+  call (every thread: on a shared machine the wall clock is inflated by other processes, the CPU
+  time much less), and of it ``in solver``: time inside the solver calls, and the number of
+  solver calls;
+- ``gap``: the relative gap proven for the objective (``plan.timings["mip_gap"]``; ``-`` when
+  the optimiser does not report one);
 - the status and the objective value (to compare implementations: same value expected).
 
 ``--module PATH`` loads another copy of the optimiser to measure before/after on one machine:
@@ -99,7 +103,7 @@ def bench_one(
     cleared (what a new process pays); else a scenario's cached assumptions are re-used
     (an objective after the first, a repeat).
     """
-    builds, solves = [], []
+    builds, solves, cpus = [], [], []
     plan = None
     for _ in range(repeats):
         if cold:
@@ -108,13 +112,16 @@ def bench_one(
         start = time.perf_counter()
         model = opt.build_model(s, objective=objective, allow_mixed_chips=mixed)
         builds.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         plan = opt.solve(model, time_limit_s=time_limit_s, relaxations=False, comparison=False)
         solves.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
     assert plan is not None
     return {
         "build_s": statistics.median(builds),
         "solve_s": statistics.median(solves),
+        "cpu_s": statistics.median(cpus),
+        "gap": plan.timings.get("mip_gap"),
         "solver_s": plan.timings["solve_s"],
         "calls": plan.timings["solver_calls"],
         "status": plan.status,
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"optimiser: {opt.__file__}")
     print(
         f"{'runs':>5} {'objective':<9} {'mixed':<5} {'build s':>8} {'solve s':>8} "
-        f"{'in solver':>9} {'calls':>5}  status      value"
+        f"{'cpu s':>8} {'in solver':>9} {'calls':>5} {'gap':>8}  status      value"
     )
     for size in (int(x) for x in args.sizes.split(",")):
         s = scenario(size, args.pricing)
@@ -157,10 +164,11 @@ def main(argv: list[str] | None = None) -> None:
                     opt, s, objective, mixed, args.repeats, args.time_limit_s, cold=args.cold
                 )
                 value = "-" if r["value"] is None else f"{r['value']:.6g}"
+                gap = "-" if r["gap"] is None else f"{r['gap']:.3%}"
                 print(
                     f"{size:>5} {objective:<9} {str(mixed):<5} {r['build_s']:>8.2f} "
-                    f"{r['solve_s']:>8.2f} {r['solver_s']:>9.2f} {r['calls']:>5.0f}  "
-                    f"{r['status']:<11} {value}",
+                    f"{r['solve_s']:>8.2f} {r['cpu_s']:>8.2f} {r['solver_s']:>9.2f} "
+                    f"{r['calls']:>5.0f} {gap:>8}  {r['status']:<11} {value}",
                     flush=True,
                 )
 

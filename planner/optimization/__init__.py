@@ -124,6 +124,21 @@ has at least ``candidates.min_systems[chip]`` systems (default one whole rack:
 chip), through a binary per pool. Mixed plans are solved to a proven relative gap of
 ``MIXED_MIP_REL_GAP`` (0.1%), warm-started from the one-chip-per-run optimum.
 
+**Runs as blocks** (mixed chips). Without the site and plan limits (grid, budget, supply,
+racks: the coupling rows) the model falls apart into one small MILP per workload. Each
+block's own optimum (``solve.blocks``: HiGHS per block, chips no block optimum uses left out
+by a dominance bound) bounds that workload's part of any plan, so their sum bounds the
+objective from below: the rounding of every run's systems, which a joint branch and bound
+closes one run at a time (minutes at 20 runs), is closed from the root. When the blocks'
+optima side by side meet the coupling rows they are the plan (proven within their 1e-6
+gap); else the joint MILP runs with one bound row per block. Tie-breaks (with mixed chips)
+get ``MIXED_TIE_BREAK_S`` seconds and a 1% gap: the objective stays proven. The ``time``
+objective's feasibility trials with mixed chips get ``MIXED_TRIAL_S`` seconds; then each
+run's least use of the grid (then the budget) settles the trial: their sum over the limit
+proves no plan, and the runs' least-use plans side by side, when they meet every row, are a
+plan. ``plan.timings["mip_gap"]`` is the gap proven for the objective (for ``time``: of the
+earliest latest finish).
+
 Numerics
 --------
 The MILP is built as arrays (:class:`planner.optimization.solve.LinearProgram`), not through a modelling library, for

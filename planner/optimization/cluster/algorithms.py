@@ -18,9 +18,11 @@ from planner.optimization.cluster.model import ClusterModel
 from planner.optimization.cluster.solving import _model_totals
 from planner.optimization.constants import (
     MAKESPAN_REL_TOL,
+    MIXED_TIE_BREAK_S,
+    MIXED_TRIAL_S,
     SEARCH_REL_TOL,
 )
-from planner.optimization.solve import Progress
+from planner.optimization.solve import LinearProgram, Progress, solve_blocks
 
 
 class _Clock:
@@ -49,12 +51,16 @@ def _solve_goal(
     clock: _Clock,
     *,
     warm: Outcome | None = None,
+    limit_s: float | None = None,
     **kw: Any,
 ) -> Outcome:
     form = _formulate(m, goal, **kw)
     if warm is not None and warm.has_solution:
         form.start_from(warm, m)
-    outcome = solving._run(form, solver, clock.remaining())
+    remaining = clock.remaining()
+    if limit_s is not None:
+        remaining = limit_s if remaining is None else min(remaining, limit_s)
+    outcome = solving._run(form, solver, remaining)
     if outcome.has_solution:
         outcome.totals = _model_totals(m, outcome)
     clock.solve_s += outcome.solve_s
@@ -87,6 +93,7 @@ def _lexicographic(
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
     best: Outcome | None = None
+    primary_gap: float | None = None
     stages = stages or _stages(m)
     if m.allow_mixed_chips and warm is None and not m.services:
         # a plan with one chip per run is a mixed plan (its pools are whole runs): its optimum,
@@ -105,6 +112,9 @@ def _lexicographic(
                 notes.append(f"time limit reached before the {goal} tie-break")
             break
         clock.report(f"solving: {goal}" if i == 0 else f"tie-break: {goal}", i, len(stages))
+        # mixed chips: a tie-break (among plans proven within the gap on the objective) gets
+        # a few seconds; its best plan is kept, the objective's proof stands
+        tie_break_limit = MIXED_TIE_BREAK_S if i and m.allow_mixed_chips else None
         out = _solve_goal(
             m,
             goal,
@@ -113,15 +123,27 @@ def _lexicographic(
             bounds=tuple(bounds),
             deadline_scale=deadline_scale,
             warm=best or warm,
+            limit_s=tie_break_limit,
         )
         if not out.has_solution:
             if best is None:
                 return out, notes
             break
+        if tie_break_limit is not None and out.status == "time_limit" and not clock.out():
+            notes.append(
+                f"the {goal} tie-break stopped after {tie_break_limit:g} s: the best plan it "
+                f"found, not proven the least {goal} among the plans of least {stages[0]}"
+            )
+            out.status = "optimal"
+            best = out
+            break
         best = out
+        if i == 0:
+            primary_gap = out.mip_gap
         bounds.append((goal, out.totals[goal]))
     assert best is not None
     best.primary = bounds[0][1]
+    best.mip_gap = primary_gap
     return best, notes
 
 
@@ -253,6 +275,92 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
     return reference / out.z * (1 - 1e-9)
 
 
+def _trial(
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    *,
+    loosen: frozenset[str],
+    deadline_scale: np.ndarray,
+    warm: Outcome | None = None,
+) -> Outcome:
+    """Is there a plan with these deadlines? A feasibility MILP; with mixed chips, when
+    it has no answer within ``MIXED_TRIAL_S``, the per-run blocks answer first
+    (:func:`_block_trial`), else the MILP gets the rest of the clock."""
+    if not m.allow_mixed_chips:
+        return _solve_goal(
+            m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
+        )
+    out = _solve_goal(
+        m,
+        "feasibility",
+        solver,
+        clock,
+        loosen=loosen,
+        deadline_scale=deadline_scale,
+        warm=warm,
+        limit_s=MIXED_TRIAL_S,
+    )
+    if out.status in ("optimal", "infeasible") or clock.out():
+        return out
+    by_blocks = _block_trial(m, clock, loosen, deadline_scale)
+    if by_blocks is not None:
+        return by_blocks
+    return _solve_goal(
+        m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
+    )
+
+
+def _block_trial(
+    m: ClusterModel, clock: _Clock, loosen: frozenset[str], deadline_scale: np.ndarray
+) -> Outcome | None:
+    """Mixed chips: answer a feasibility trial from each run alone. For the site grid, then
+    the budget: every run's least use of it (its block MILP, other runs and limits aside)
+    summed is a lower bound of any plan's use, so a sum above the limit proves that no plan
+    fits; and the runs' least-use plans side by side, if they meet every row, are a plan.
+    None when neither settles it."""
+    form = _formulate(m, "feasibility", loosen=loosen, deadline_scale=deadline_scale)
+    if form.infeasible_bounds:
+        return None
+    lp, coupling = form.lp, form.coupling()
+    integer = np.asarray(lp.integer, dtype=bool)
+    began = time.perf_counter()
+    answer: Outcome | None = None
+    for name in ("grid_limit", "budget"):
+        if name not in lp.row_names:
+            continue
+        i = lp.row_names.index(name)
+        use = LinearProgram(
+            lp.lower,
+            lp.upper,
+            lp.integer,
+            lp.row_names,
+            lp.row_coeffs,
+            lp.row_lower,
+            lp.row_upper,
+            dict(lp.row_coeffs[i]),
+        )
+        blocks = solve_blocks(use, coupling, time_limit_s=clock.remaining())
+        if blocks is None:
+            break
+        limit = lp.row_upper[i]
+        if float(blocks.bounds.sum()) > limit + 1e-9 * max(abs(limit), 1.0):
+            answer = Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
+            break
+        if blocks.point is not None:
+            x = np.clip(np.where(integer, np.round(blocks.point), blocks.point), lp.lower, lp.upper)
+            if not lp.violation(x):
+                answer = solving._read_point(form, "optimal", x, 0.0)
+                answer.totals = _model_totals(m, answer)
+                break
+    elapsed = time.perf_counter() - began
+    clock.solve_s += elapsed
+    clock.solves += 1
+    if answer is not None:
+        answer.solve_s = elapsed
+    return answer
+
+
 def _earliest_finish(
     m: ClusterModel,
     solver: str,
@@ -273,9 +381,7 @@ def _earliest_finish(
     ``status`` is ``time_limit`` when the clock stopped the search first.
     """
     top = max(m.deadline_days.values()) if below is None else below
-    first = _solve_goal(
-        m, "feasibility", solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top)
-    )
+    first = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top))
     if not first.has_solution:
         return first, math.nan
     best, hi = first, _plan_finish(m, first)
@@ -286,14 +392,8 @@ def _earliest_finish(
         trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
         tries += 1
         clock.report("searching the earliest finish", min(tries, 59), 60)
-        out = _solve_goal(
-            m,
-            "feasibility",
-            solver,
-            clock,
-            loosen=loosen,
-            deadline_scale=_finish_scale(m, trial),
-            warm=best,
+        out = _trial(
+            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, trial), warm=best
         )
         if out.has_solution:
             best, hi = out, min(_plan_finish(m, out), trial)
@@ -319,11 +419,12 @@ def _time_plan(
     tol = float(m.scenario.time_tolerance if tolerance is None else tolerance)
     notes: list[str] = []
     clock.report("solving: time (earliest latest finish)", 0, 2)
-    fastest, _ = _earliest_finish(m, solver, clock)
+    fastest, bound = _earliest_finish(m, solver, clock)
     if not fastest.has_solution:
         return fastest, None, notes
     finish = _plan_finish(m, fastest)
     fastest.primary = finish
+    fastest.mip_gap = max(0.0, (finish - bound) / finish) if bound > 0 else None
     allowed = finish * (1 + tol) * (1 + 1e-9)
     if clock.out() or fastest.status != "optimal":
         if clock.out():
@@ -345,6 +446,7 @@ def _time_plan(
         out = fastest
         out.status = "optimal"
     out.primary = finish
+    out.mip_gap = fastest.mip_gap
     notes.append(
         f"time objective: earliest latest finish {finish:,.4g} days; the cheapest plan whose "
         f"runs all end within {tol:.1%} of it (time_tolerance)"

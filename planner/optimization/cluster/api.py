@@ -179,6 +179,8 @@ def _solve_once(
         "total_s": model.build_s + time.perf_counter() - start,
         "solver_calls": float(clock.solves),
     }
+    if out.has_solution and out.mip_gap is not None:  # the relative gap proven for the objective
+        timings["mip_gap"] = float(out.mip_gap)
     notes.append(pricing_note(model))
     return Plan(
         status=out.status,

@@ -18,9 +18,13 @@ from planner.optimization.constants import (
     LOOSEN_FRACTION,
     MIP_REL_GAP,
     MIXED_MIP_REL_GAP,
+    MIXED_TIE_BREAK_REL_GAP,
     USD_PER_MUSD,
 )
 from planner.optimization.solve import CoefficientRange, LinearProgram
+
+#: Rows that tie workloads together (every other row concerns one workload's columns).
+COUPLING_ROWS = ("grid_limit", "budget", "supply_", "max_racks", "lex_")
 
 # The MILP is built as plain arrays (:class:`LinearProgram`: columns with bounds and
 # integrality, rows as {column: coefficient} with lower/upper bounds, a minimised objective),
@@ -48,6 +52,15 @@ class _Formulation:
     service: np.ndarray | None = None  # per key: an inference service (its g is its share)
     y: dict[int, int] = field(default_factory=dict)  # key position -> "pool used" column (mixed)
     rel_gap: float = MIP_REL_GAP  # relative MIP gap asked of the solver
+    #: solve through the per-workload block bounds (:func:`solve_lp_by_blocks`)
+    by_blocks: bool = False
+    #: columns that are 0 in every block optimum (chips a workload never uses alone)
+    block_zero: list[int] = field(default_factory=list)
+
+    def coupling(self) -> list[bool]:
+        """Per row: does it tie workloads together (a site or plan limit, a lexicographic
+        bound)? The other rows each concern one workload."""
+        return [name.startswith(COUPLING_ROWS) for name in self.lp.row_names]
 
     def start_from(self, out: Outcome, m: ClusterModel) -> None:
         """Warm start from an earlier plan's systems and shares (if it fits this form)."""
@@ -182,6 +195,7 @@ def _formulate(
     refs = {name: _reference_scale(m, name, b.col, coefs[name]) for name in coefs}
     _lexicographic_rows(b, bounds, refs, expression)
     unit = _objective(b, goal, limits.ev, refs, expression, maximise)
+    by_blocks = b.mixed and not b.speed_form and not bounds and goal in coefs
     return _Formulation(
         b.lp,
         goal,
@@ -197,8 +211,76 @@ def _formulate(
         racks=racks,
         service=b.service,
         y=b.pools,
-        rel_gap=MIXED_MIP_REL_GAP if b.mixed else MIP_REL_GAP,
+        rel_gap=(MIXED_TIE_BREAK_REL_GAP if bounds else MIXED_MIP_REL_GAP)
+        if b.mixed
+        else MIP_REL_GAP,
+        # the blocks' own optima bound a stage without lexicographic rows well; with them
+        # (a tie-break) the per-workload minimum ignores the row that matters
+        by_blocks=by_blocks,
+        block_zero=_dominated_columns(b, coefs[goal], deadline_scale) if by_blocks else [],
     )
+
+
+def _dominated_columns(
+    b: _Build, coef: tuple[np.ndarray, np.ndarray], deadline_scale: float | np.ndarray
+) -> list[int]:
+    """Mixed chips: the columns of (workload, chip) pools that no optimum of the workload
+    ALONE uses (its block, site limits aside), to leave out of the block MILPs.
+
+    Within a workload's block, a pool of chip ``c`` that does any work (``f_c > 0``) has
+    ``n_c >= l_c = max(min_systems, 1)`` systems and ``n_c >= dl_c f_c``; the rest of the
+    work costs at least ``u' = min over the other chips of (cn dl + cf)`` per unit. So every
+    block plan using ``c`` costs at least ``min over f in (0, 1] of cn max(l, dl f) + cf f +
+    u' (1 - f)`` (convex: at ``f -> 0``, ``l / dl``, or 1). When that exceeds the cost of the
+    block's best plan on one chip (``n = ceil(dl)``, within its bounds and the useful-GPU
+    cap), ``c`` is in no block optimum. Not valid for the joint model (a site limit may call
+    for that chip): only the block bounds use it.
+    """
+    cn, cf = (np.asarray(a, dtype=float) for a in coef)
+    if (cn < 0).any() or (cf < 0).any():
+        return []
+    need = b.need
+    dl = np.maximum(need / deadline_scale, 1.0)
+    dl[b.service] = np.maximum(need[b.service], 1.0)
+    low = np.maximum(b.pool_min, 1.0)
+    whole = np.maximum(np.ceil(dl * (1 - 1e-12)), low)
+    gps = b.col["gpus_per_system"].astype(float)
+    useful = (
+        b.col["max_useful_gpus"].astype(float)
+        if "max_useful_gpus" in b.col
+        else np.full(b.k, math.inf)
+    )
+    zero: list[int] = []
+    for r in range(len(b.m.workloads)):
+        members = np.flatnonzero(b.run_of == r)
+        if members.size < 2:
+            continue
+        cap = math.inf
+        if r < b.n_runs and "max_useful_gpus" in b.col:
+            cap = max(float(np.nanmax(useful[members])), float(gps[members].max()))
+        alone = [
+            cn[i] * whole[i] + cf[i]
+            for i in members
+            if whole[i] <= b.upper[i] and gps[i] * whole[i] <= cap
+        ]
+        if not alone:
+            continue
+        best = min(alone)
+        unit = cn[members] * dl[members] + cf[members]
+        for pos, i in enumerate(members):
+            others = np.delete(unit, pos)
+            rest = float(others.min())
+            kink = min(1.0, low[i] / dl[i])
+            using = min(
+                cn[i] * low[i] + rest,
+                cn[i] * low[i] + cf[i] * kink + rest * (1 - kink),
+                cn[i] * max(low[i], dl[i]) + cf[i],
+            )
+            if using > best * (1 + 1e-7) + 1e-12:
+                zero += [int(b.n[i]), int(b.f[i])] if b.f is not None else [int(b.n[i])]
+                if i in b.pools:
+                    zero.append(b.pools[i])
+    return zero
 
 
 #: An objective as ``{column: coefficient}``, by name.
@@ -597,6 +679,9 @@ class Outcome:
     solve_s: float
     detail: str = ""
     primary: float | None = None  # optimum of the first lexicographic stage (model units)
+    #: relative gap proven for this plan's objective (a MIP solve: the solver's; the time
+    #: objective: the latest finish's search); None when nothing was proven
+    mip_gap: float | None = None
 
     @property
     def has_solution(self) -> bool:

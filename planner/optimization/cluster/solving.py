@@ -14,7 +14,7 @@ from planner.optimization.cluster.formulation import (
     _objective_coefficients,
 )
 from planner.optimization.cluster.model import ClusterModel
-from planner.optimization.solve import solve_lp
+from planner.optimization.solve import solve_lp, solve_lp_by_blocks
 
 
 def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> Outcome:
@@ -23,12 +23,25 @@ def _run(form: _Formulation, solver: str, time_limit_s: float | None) -> Outcome
     read the point back into an :class:`Outcome`."""
     if form.infeasible_bounds:
         return Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
-    res = solve_lp(
-        form.lp, solver, time_limit_s=time_limit_s, mip_rel_gap=form.rel_gap, start=form.start
-    )
+    if form.by_blocks:
+        res = solve_lp_by_blocks(
+            form.lp,
+            form.coupling(),
+            solver,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=form.rel_gap,
+            start=form.start,
+            zero_in_blocks=form.block_zero,
+        )
+    else:
+        res = solve_lp(
+            form.lp, solver, time_limit_s=time_limit_s, mip_rel_gap=form.rel_gap, start=form.start
+        )
     if res.x is None:
         return Outcome(res.status, {}, {}, None, {}, {}, res.solve_s, res.detail)
-    return _read_point(form, res.status, res.x, res.solve_s)
+    out = _read_point(form, res.status, res.x, res.solve_s)
+    out.mip_gap = res.mip_gap
+    return out
 
 
 def _read_point(form: _Formulation, status: str, x: np.ndarray, elapsed: float) -> Outcome:

@@ -7,7 +7,9 @@ Any model that can be written as a :class:`LinearProgram` (arrays) is solved by
 and explicit gaps, keep the solver's output off stdout (:func:`quiet_stdout`: it goes to
 ``logging.getLogger("planner.optimization.solve")`` at DEBUG level) and answer infeasible or
 a crash with a status, never an exception. :func:`check_solver` picks the installed fallback
-(HiGHS missing -> CBC). Nothing here knows what a model means.
+(HiGHS missing -> CBC). :func:`solve_lp_by_blocks` solves a MILP whose rows split into
+independent blocks once the caller's coupling rows are set aside: each block's own optimum
+bounds its part of the objective (:mod:`.blocks`). Nothing here knows what a model means.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from planner.optimization.solve.arrays import (
     highs_solve,
     pulp_var,
     solve_lp,
+)
+from planner.optimization.solve.blocks import (
+    BlockBounds,
+    block_labels,
+    solve_blocks,
+    solve_lp_by_blocks,
 )
 from planner.optimization.solve.lp import (
     CHECK_REL,
@@ -41,6 +49,10 @@ __all__ = [
     "CHECK_REL",
     "INTEGRALITY_TOL",
     "solve_lp",
+    "solve_lp_by_blocks",
+    "solve_blocks",
+    "block_labels",
+    "BlockBounds",
     "highs_solve",
     "cbc_solve",
     "check_solver",

@@ -121,16 +121,21 @@ def highs_solve(
         has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
         gap = float(info.mip_gap) if any(lp.integer) else 0.0
+        bound = float(info.mip_dual_bound) if any(lp.integer) else None
     elapsed = time.perf_counter() - began
     objective = float(cost @ x) if x is not None else None
+    if bound is None and status == highspy.HighsModelStatus.kOptimal:
+        bound = objective  # an LP's optimum is its bound
     ms = highspy.HighsModelStatus
     done = SolveResult("no_solution", solver="highs", solve_s=elapsed)
     if status == ms.kOptimal and x is not None:
-        return replace(done, status="optimal", objective=objective, mip_gap=gap, x=x)
+        return replace(done, status="optimal", objective=objective, mip_gap=gap, x=x, bound=bound)
     if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
         return replace(done, status="infeasible")
     if x is not None and status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
-        return replace(done, status="time_limit", objective=objective, mip_gap=gap, x=x)
+        return replace(
+            done, status="time_limit", objective=objective, mip_gap=gap, x=x, bound=bound
+        )
     return replace(done, detail=f"solver status {h.modelStatusToString(status)}")
 
 

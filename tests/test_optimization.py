@@ -406,6 +406,9 @@ def test_every_installed_solver_finds_the_same_optimum(
     if len(INSTALLED) < 2:
         pytest.skip("only one solver installed")
     s = load_scenario(SCENARIOS / name)
+    for i, run in enumerate(s.runs):  # one MILP per solver: a stated goodput (goodput(N)'s
+        if run.goodput is None:  # re-solve may settle at another fixed point within the gap)
+            s = s.with_run(i, goodput=0.9)
     values = [
         optimize(s, objective=objective, solver=sv, allow_mixed_chips=mixed).objective_value
         for sv in INSTALLED

@@ -278,8 +278,8 @@ def _dominated_columns(
             )
             if using > best * (1 + 1e-7) + 1e-12:
                 zero += [int(b.n[i]), int(b.f[i])] if b.f is not None else [int(b.n[i])]
-                if i in b.pools:
-                    zero.append(b.pools[i])
+                if int(i) in b.pools:
+                    zero.append(b.pools[int(i)])
     return zero
 
 

@@ -152,8 +152,9 @@ def solve_blocks(
         if not couples:
             rows_of[labels[next(iter(coeffs))]].append(i)
     bounds = np.zeros(k)
-    point: np.ndarray | None = np.asarray(lp.lower, dtype=float).copy()
-    point[~np.isfinite(point)] = 0.0
+    start = np.asarray(lp.lower, dtype=float).copy()
+    start[~np.isfinite(start)] = 0.0
+    point: np.ndarray | None = start
     for b in range(k):
         cols = np.flatnonzero(labels == b)
         sub, pos = _sub_programme(lp, cols, rows_of[b])

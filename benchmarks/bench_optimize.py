@@ -47,7 +47,7 @@ from planner.scenarios import Scenario, _run_model_mfu, scenario_from_dict
 BASE_RUNS = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
 
 
-def scenario(n_runs: int = 5, pricing: str = "capex") -> Scenario:
+def scenario(n_runs: int = 5, pricing: str = "capex", goodput: float | None = None) -> Scenario:
     """``n_runs`` concurrent runs on every catalog chip (13), PUE 1.2, priced by
     data/chip_economics.csv (every shipped chip has a row) under ``pricing`` (default capex,
     the whole purchase: the former "buy" of this benchmark).
@@ -55,6 +55,8 @@ def scenario(n_runs: int = 5, pricing: str = "capex") -> Scenario:
     Runs cycle through :data:`BASE_RUNS` with their FLOPs spread by up to x3 (deterministic),
     so no two runs are identical. The grid (12 MW per run) and the budget (USD 600M per run)
     grow with the number of runs, so the limits bind about as often at every size.
+    ``goodput``: stated on every run (one MILP per solve); None: goodput(N) from the failure
+    model, re-solved to its fixed point (planner.optimization.goodput_loop), as a user gets.
     """
     cat = load_catalog()
     assert len(cat) == 13, len(cat)
@@ -62,7 +64,10 @@ def scenario(n_runs: int = 5, pricing: str = "capex") -> Scenario:
     for i in range(n_runs):
         flops, days = BASE_RUNS[i % len(BASE_RUNS)]
         spread = 1.0 + 2.0 * ((i * 37) % 101) / 100.0
-        runs.append({"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days})
+        run = {"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days}
+        if goodput is not None:
+            run["goodput"] = goodput
+        runs.append(run)
     return scenario_from_dict(
         {
             "title": f"benchmark: 13 chips x {n_runs} runs",
@@ -138,6 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit-s", type=float, default=None)
     parser.add_argument("--pricing", default="capex", help="amortized, rent or capex")
     parser.add_argument(
+        "--goodput",
+        type=float,
+        default=None,
+        help="state this goodput on every run (one MILP per solve); default: goodput(N)",
+    )
+    parser.add_argument(
         "--cold",
         action="store_true",
         help="every build from a fresh scenario copy with the run-model MFU cache cleared",
@@ -157,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'cpu s':>8} {'in solver':>9} {'calls':>5} {'gap':>8}  status      value"
     )
     for size in (int(x) for x in args.sizes.split(",")):
-        s = scenario(size, args.pricing)
+        s = scenario(size, args.pricing, args.goodput)
         for objective in args.objectives.split(","):
             for mixed in modes:
                 r = bench_one(

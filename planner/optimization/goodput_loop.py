@@ -378,6 +378,8 @@ def solve_cluster(
 
     start = time.perf_counter()
     current = {"model": model, "k": 0}
+    want_comparison = bool(kwargs.pop("comparison", True))
+    summed = {"build_s": 0.0, "solve_s": 0.0, "solver_calls": 0.0}
 
     def remaining() -> float | None:
         if time_limit_s is None:
@@ -405,19 +407,35 @@ def solve_cluster(
             m,
             time_limit_s=time_limit_s if k == 1 else remaining(),
             progress=None if progress is None else tagged,
+            comparison=False,  # the side-by-side table is read once, for the last model
             **kwargs,
         )
+        for name in summed:
+            summed[name] += float(plan.timings.get(name, 0.0))
         return plan, (cluster_measured(plan) if plan.feasible else {})
 
     def out_of_time() -> bool:
         return time_limit_s is not None and time.perf_counter() - start >= time_limit_s
 
     if not model.goodput:
-        plan = solve_once(model, time_limit_s=time_limit_s, progress=progress, **kwargs)
+        plan = solve_once(
+            model,
+            time_limit_s=time_limit_s,
+            progress=progress,
+            comparison=want_comparison,
+            **kwargs,
+        )
         return _with_goodput(plan, LoopReport(1, True, max_iterations), model)
     plan, _, report = fixed_point(
         step, dict(model.goodput), max_iterations=max_iterations, out_of_time=out_of_time
     )
+    if want_comparison:
+        from planner.optimization.cluster.readback import chip_comparison
+
+        compare, compare_sizings = chip_comparison(current["model"])
+        plan = dataclasses.replace(plan, comparison=compare, comparison_sizings=compare_sizings)
+    # every solve of the loop counts: build, solver time and calls are summed over them
+    plan.timings.update(summed)
     plan.timings["total_s"] = time.perf_counter() - start
     return _with_goodput(plan, report, model)
 

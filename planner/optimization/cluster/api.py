@@ -15,9 +15,9 @@ from planner.optimization.cluster.model import ClusterModel, build_model
 from planner.optimization.cluster.readback import (
     _RUN_COLUMNS,
     Plan,
-    _comparison,
     _constraints,
     _read_back,
+    chip_comparison,
 )
 from planner.optimization.cluster.relaxations import _RELAX_COLUMNS, _relaxations
 from planner.optimization.constants import OBJECTIVE_UNITS
@@ -116,7 +116,7 @@ def _solve_once(
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
     unit_key, unit = OBJECTIVE_UNITS[model.objective]
-    compare, compare_sizings = _comparison(model) if comparison else (pd.DataFrame(), {})
+    compare, compare_sizings = chip_comparison(model) if comparison else (pd.DataFrame(), {})
     frame = None
     if out.has_solution:
         frame, totals, sizings = _read_back(model, out)

@@ -424,7 +424,7 @@ def _constraints(
     return frame_out
 
 
-def _comparison(
+def chip_comparison(
     m: ClusterModel,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], SizingResult]]:
     """Every candidate chip alone, per run, sized by the core at the run's deadline.

@@ -27,19 +27,6 @@ _HELP_QUERY = 'DuckDB SQL on the view `sweep` of the results, printed instead of
 _HELP_PROGRESS = (
     "Draw a progress bar on stderr (never on stdout). Default: only when stderr is a terminal."
 )
-#: Outputs shown first in the summary table (when the sweep has them).
-_FIRST = (
-    "facility_power_mw",
-    "grid_power_mw",
-    "gpus",
-    "days",
-    "longest_days",
-    "energy_mwh",
-    "energy_mwh_per_year",
-    "cost_usd",
-    "emissions_tco2",
-    "wh_per_query",
-)
 #: Tornado rows printed per output in the table view.
 _TORNADO_ROWS = 5
 
@@ -183,9 +170,9 @@ def _print_summary(result: Any) -> None:
     )
     pct = s["percentiles"]
     vocabulary = quantities.all_quantities()
-    shown = [c for c in _FIRST if c in pct] + [
-        c for c in pct if c not in _FIRST and c in vocabulary
-    ]
+    from planner.sweeps.summary import ordered_outputs
+
+    shown = [c for c in ordered_outputs(pct) if c in vocabulary]
     varying = [c for c in shown if pct[c]["p10"] != pct[c]["p90"]]
     t = Table(title="Outputs over the feasible scenarios")
     for head in ("output", "P10", "P50", "P90"):

@@ -24,21 +24,6 @@ from planner.errors import InputError
 from planner.reports import builder as b
 from planner.reports.model import Chart, Column, InputFile, Quantity, Report, Table, input_file
 
-#: Outputs shown first (when the sweep has them): the headline and fan chart use the first
-#: that varies.
-FIRST = (
-    "facility_power_mw",
-    "grid_power_mw",
-    "gpus",
-    "days",
-    "longest_days",
-    "energy_mwh",
-    "energy_mwh_per_year",
-    "cost_usd",
-    "emissions_tco2",
-    "wh_per_query",
-    "total_twh",
-)
 #: Outputs drawn in the tornado chart (one panel each).
 TORNADO_OUTPUTS = 3
 #: Grid inputs given a fan chart.
@@ -123,11 +108,16 @@ def _report(
     primary: Path,
     command: str,
 ) -> Report:
-    from planner.sweeps.summary import binding_frame, fan_frame, tornado_frame
+    from planner.sweeps.summary import (
+        binding_frame,
+        fan_frame,
+        ordered_outputs,
+        tornado_frame,
+    )
 
     pct = summary.get("percentiles", {})
     known = quantities.all_quantities()
-    ordered = [c for c in FIRST if c in pct] + [c for c in pct if c not in FIRST]
+    ordered = ordered_outputs(pct)
     shown = [c for c in ordered if any(v is not None for v in pct[c].values())]
     varying = [c for c in shown if pct[c]["p10"] != pct[c]["p90"]]
     main = next((c for c in varying if c in known), None)

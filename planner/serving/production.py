@@ -412,21 +412,8 @@ def production_fleet(
             decode_mfu=min(eff, float(a.decode_mfu)),
             **kwargs,
         )
-        if not bool(nxt.feasible):  # the latency target needs a larger replica
-            nxt = serve(
-                chip,
-                demand,
-                batch_size=batch_size,
-                gpus_per_replica=gpus_per_replica,
-                assumptions=a,
-                catalog=catalog,
-                bandwidth_utilisation=min(eff, float(a.bandwidth_utilisation)),
-                prefill_mfu=min(eff, float(a.prefill_mfu)),
-                decode_mfu=min(eff, float(a.decode_mfu)),
-                **kwargs,
-            )
-            if not bool(nxt.feasible):
-                break
+        if not bool(nxt.feasible):  # the measured efficiency misses the latency target
+            break
         current = nxt
     measured = current
     gps = chip.gpus_per_system

@@ -44,6 +44,29 @@ PERCENTILES = (0.1, 0.5, 0.9)
 TORNADO_TAIL = 0.1
 
 
+#: Outputs every face lists first (when the sweep has them), in this order: the headline and
+#: the fan chart use the first that varies.
+OUTPUT_ORDER = (
+    "facility_power_mw",
+    "grid_power_mw",
+    "gpus",
+    "days",
+    "longest_days",
+    "energy_mwh",
+    "energy_mwh_per_year",
+    "cost_usd",
+    "emissions_tco2",
+    "wh_per_query",
+    "total_twh",
+)
+
+
+def ordered_outputs(names: Any) -> list[str]:
+    """``names`` with :data:`OUTPUT_ORDER`'s first, in its order, then the rest as given."""
+    names = list(names)
+    return [c for c in OUTPUT_ORDER if c in names] + [c for c in names if c not in OUTPUT_ORDER]
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

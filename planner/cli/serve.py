@@ -27,6 +27,7 @@ from planner.cli._app import (
     print_json,
     shown_value,
 )
+from planner.cli._options import PriceDate
 from planner.errors import InputError
 from planner.serving import (
     ServingResult,
@@ -193,16 +194,7 @@ def serve_command(
         float | None,
         typer.Option(help="Server price per GPU, USD (overrides data/chip_economics.csv)."),
     ] = None,
-    price_date: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            help="Price the chip at this date: the dated purchase price and rent of "
-            "data/chip_prices_dated.csv on or before it (YYYY-MM-DD or YYYY; not before the "
-            "chip existed) [default: the undated prices].",
-        ),
-    ] = None,
+    price_date: PriceDate = None,
     rent_usd_per_gpu_hour: Annotated[
         float | None,
         typer.Option(help="Rental price per GPU-hour, USD (overrides data/chip_economics.csv)."),

@@ -23,6 +23,7 @@ from planner.cli._app import (
     print_pue_sources,
     stdout_guard,
 )
+from planner.cli._options import PriceDate
 from planner.presets import load_presets
 from planner.request import build_request
 from planner.sizing import LARGE_CLUSTER_GPUS, GoodputOptions, SizingResult, grid_transients
@@ -164,16 +165,7 @@ def size_command(
     price_usd_per_gpu: Annotated[
         float | None, typer.Option(help="Purchase price per GPU, USD (overrides the catalog).")
     ] = None,
-    price_date: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            help="Price the chip at this date: the dated purchase price and rent of "
-            "data/chip_prices_dated.csv on or before it (YYYY-MM-DD or YYYY; not before the "
-            "chip existed) [default: the undated prices].",
-        ),
-    ] = None,
+    price_date: PriceDate = None,
     rent_usd_per_gpu_hour: Annotated[
         float | None, typer.Option(help="Rental price per GPU-hour, USD (overrides the catalog).")
     ] = None,

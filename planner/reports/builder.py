@@ -311,6 +311,20 @@ def what_differs(payload: Mapping[str, Any], published: Any, preset: str = "") -
     return []
 
 
+def what_differs_sentence(bits: Sequence[str], payload: Mapping[str, Any]) -> str | None:
+    """The summary's sentence for :func:`what_differs`: ``Published: ...`` from ``bits`` (one
+    phrase per published figure), else the changed inputs, else None."""
+    if bits:
+        return "Published: " + ", ".join(bits) + "."
+    if payload.get("changed_inputs"):
+        fields = ", ".join(str(r["field"]) for r in payload["changed_inputs"])
+        return (
+            f"Not the published case (changed inputs: {fields}): no comparison with the "
+            "preset's published figures."
+        )
+    return None
+
+
 def grid_sentence(fits: bool, grid_mw: float, need_mw: float, short: str = "") -> str:
     """``It fits the 20.00 MW grid limit (5.62 MW headroom).`` or ``It does not fit ...: ``
     followed by ``short`` (how short and what fits instead)."""

@@ -600,14 +600,9 @@ def _summary(
         for r in p.get("published") or ()
         if r.get("ratio") is not None
     ]
-    if bits:
-        parts.append("Published: " + ", ".join(bits) + ".")
-    elif p.get("changed_inputs"):
-        fields = ", ".join(str(r["field"]) for r in p["changed_inputs"])
-        parts.append(
-            f"Not the published case (changed inputs: {fields}): no comparison with the "
-            "preset's published figures."
-        )
+    sentence = b.what_differs_sentence(bits, p)
+    if sentence:
+        parts.append(sentence)
     return " ".join(parts)
 
 

@@ -463,14 +463,9 @@ def _summary(
         bits.append(
             f"{unit} {row['published']:,.4g} (model {rel:+.{1 if abs(rel) >= 1e-3 else 2}%})"
         )
-    if bits:
-        parts.append("Published: " + ", ".join(bits) + ".")
-    elif p.get("changed_inputs"):
-        fields = ", ".join(str(r["field"]) for r in p["changed_inputs"])
-        parts.append(
-            f"Not the published case (changed inputs: {fields}): no comparison with the "
-            "preset's published figures."
-        )
+    sentence = b.what_differs_sentence(bits, p)
+    if sentence:
+        parts.append(sentence)
     lever = b.largest_lever(s, s.outputs[0], f" (each factor moved +-{s.swing:.0%}, one at a time)")
     if lever:
         parts.append(lever)

@@ -126,9 +126,13 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait(timeout=30)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """``streamlit run streamlit_app.py`` on a free port of 127.0.0.1; always terminated.
+
+    One server for the module's tests, as one deployment serves many users: each test opens
+    its own browser pages (own sessions), so no test sees another's state; starting a server
+    per test cost a cold Streamlit start and a cold first render each time.
 
     The port is the one the OS gives for port 0; if another process takes it before the
     server binds it, the server exits and is started again on a new free port.
@@ -176,6 +180,21 @@ def _start_server(port: int) -> tuple[subprocess.Popen, Path]:
     return server, log
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[tuple[object, object]]:
+    """One headless Chromium for the module's tests (``(browser, playwright.sync_api)``); each
+    test opens its own pages and closes them. Skips (or fails under CI) without Chromium."""
+    executable, sync_api = _browser_or_skip()
+    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
+        chromium = pw.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
+        )
+        try:
+            yield chromium, sync_api
+        finally:
+            chromium.close()
+
+
 def _count(text: str) -> float:
     """The first number of a metric's text: ``7,888 GPUs`` -> 7888, ``USD 29,635`` -> 29635."""
     match = re.search(r"-?\d[\d,]*(\.\d+)?", text)
@@ -215,15 +234,27 @@ class ScriptRuns:
 
 
 _RUNS: dict[int, ScriptRuns] = {}
+#: Pages opened by the running test (closed by :func:`close_pages`; the browser is shared).
+_PAGES: list[object] = []
 
 
 def new_page(browser: object, width: int, height: int) -> object:
     """A page whose finished script runs are counted (:class:`ScriptRuns`); generous timeouts."""
     page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
     _RUNS[id(page)] = ScriptRuns(page)
+    _PAGES.append(page)
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
     return page
+
+
+def close_pages() -> None:
+    """Close every page the running test opened (each in its own browser context)."""
+    while _PAGES:
+        page = _PAGES.pop()
+        _RUNS.pop(id(page), None)
+        if not page.is_closed():  # type: ignore[attr-defined]
+            page.close()  # type: ignore[attr-defined]
 
 
 def wait_metrics(page: object, expected: dict[str, str]) -> None:
@@ -274,208 +305,199 @@ def assert_no_traceback(page: object, where: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.timeout(900)
-def test_doubling_the_deadline_in_a_real_browser_about_halves_the_gpus(app_url: str) -> None:
-    executable, sync_api = _browser_or_skip()
-
-    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
-        browser = pw.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
+def test_doubling_the_deadline_in_a_real_browser_about_halves_the_gpus(
+    chromium: tuple[object, object], app_url: str
+) -> None:
+    browser, sync_api = chromium
+    try:
+        page = new_page(browser, 1440, 1800)
+        page.goto(app_url, timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+                   .some(e => e.innerText.trim() === 'GPUs')""",
+            timeout=PAGE_TIMEOUT_MS,
         )
-        try:
-            page = new_page(browser, 1440, 1800)
-            page.goto(app_url, timeout=PAGE_TIMEOUT_MS)
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
-                       .some(e => e.innerText.trim() === 'GPUs')""",
-                timeout=PAGE_TIMEOUT_MS,
-            )
-            before = page.evaluate(METRICS_JS)
-            gpus_before = _count(before["GPUs"])
-            # NVIDIA GTC 2024 keynote: about 8,000 Hopper GPUs and 15 MW for 90 days (10%)
-            assert gpus_before == pytest.approx(8_000, rel=0.10)
-            assert _count(before["Peak facility power"]) == pytest.approx(15.0, rel=0.10)
-            page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=PAGE_TIMEOUT_MS)
-            page.screenshot(path=str(ARTIFACTS / "app-default.png"), full_page=True)
+        before = page.evaluate(METRICS_JS)
+        gpus_before = _count(before["GPUs"])
+        # NVIDIA GTC 2024 keynote: about 8,000 Hopper GPUs and 15 MW for 90 days (10%)
+        assert gpus_before == pytest.approx(8_000, rel=0.10)
+        assert _count(before["Peak facility power"]) == pytest.approx(15.0, rel=0.10)
+        page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=PAGE_TIMEOUT_MS)
+        page.screenshot(path=str(ARTIFACTS / "app-default.png"), full_page=True)
 
-            deadline = page.get_by_role("spinbutton", name="Deadline (days)")
-            deadline.fill("180")
-            t0 = time.perf_counter()
-            deadline.press("Enter")
-            # metrics arrive one by one: wait until both GPUs and megawatts are redrawn
-            page.wait_for_function(
-                f"""() => {{
-                  const m = ({METRICS_JS})();
-                  return m['GPUs'] !== undefined && m['GPUs'] !== {before["GPUs"]!r}
-                    && m['Peak facility power'] !== {before["Peak facility power"]!r};
-                }}""",
-                timeout=PAGE_TIMEOUT_MS,
-            )
-            rerun_s = time.perf_counter() - t0
-            ARTIFACTS.mkdir(exist_ok=True)
-            (ARTIFACTS / "app-browser-rerun.txt").write_text(
-                f"size page, deadline 90 -> 180 days: metrics redrawn in {rerun_s * 1e3:.0f} ms\n",
-                encoding="utf-8",
-            )
-            print(f"size page rerun (deadline 90 -> 180 days): {rerun_s * 1e3:.0f} ms")
-            after = page.evaluate(METRICS_JS)
-            gpus_after = _count(after["GPUs"])
-            # twice the time, half the GPUs (up to the rounding to whole 8-GPU servers)
-            # about half, and never more: a smaller cluster fails less often (goodput(N)),
-            # so doubling the deadline needs a little less than half the GPUs
-            assert gpus_before / 2 * 0.97 <= gpus_after <= gpus_before / 2 + 8
-            assert _count(after["Peak facility power"]) < _count(before["Peak facility power"])
-            page.wait_for_function(
-                "() => window.location.search.includes('days=180')", timeout=PAGE_TIMEOUT_MS
-            )
-            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
-        finally:
-            browser.close()
+        deadline = page.get_by_role("spinbutton", name="Deadline (days)")
+        deadline.fill("180")
+        t0 = time.perf_counter()
+        deadline.press("Enter")
+        # metrics arrive one by one: wait until both GPUs and megawatts are redrawn
+        page.wait_for_function(
+            f"""() => {{
+              const m = ({METRICS_JS})();
+              return m['GPUs'] !== undefined && m['GPUs'] !== {before["GPUs"]!r}
+                && m['Peak facility power'] !== {before["Peak facility power"]!r};
+            }}""",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+        rerun_s = time.perf_counter() - t0
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "app-browser-rerun.txt").write_text(
+            f"size page, deadline 90 -> 180 days: metrics redrawn in {rerun_s * 1e3:.0f} ms\n",
+            encoding="utf-8",
+        )
+        print(f"size page rerun (deadline 90 -> 180 days): {rerun_s * 1e3:.0f} ms")
+        after = page.evaluate(METRICS_JS)
+        gpus_after = _count(after["GPUs"])
+        # twice the time, half the GPUs (up to the rounding to whole 8-GPU servers)
+        # about half, and never more: a smaller cluster fails less often (goodput(N)),
+        # so doubling the deadline needs a little less than half the GPUs
+        assert gpus_before / 2 * 0.97 <= gpus_after <= gpus_before / 2 + 8
+        assert _count(after["Peak facility power"]) < _count(before["Peak facility power"])
+        page.wait_for_function(
+            "() => window.location.search.includes('days=180')", timeout=PAGE_TIMEOUT_MS
+        )
+        page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    finally:
+        close_pages()
     assert (ARTIFACTS / "app.png").stat().st_size > 10_000
 
 
 @pytest.mark.browser
 @pytest.mark.timeout(1200)
-def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(app_url: str) -> None:
-    executable, sync_api = _browser_or_skip()
-    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
-        browser = pw.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
+def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
+    chromium: tuple[object, object], app_url: str
+) -> None:
+    browser, sync_api = chromium
+    try:
+        page = new_page(browser, 1440, 1800)
+
+        # Size a run: 128 H100s for the 1.8T MoE take about 15 years (the issue's traceback)
+        page.goto(app_url + "?preset=gtc2024-hopper&given=gpus&gpus=128")
+        page.get_by_text("No chip comparison: this run takes").wait_for()
+        wait_idle(page)
+        assert_no_traceback(page, "size, 128 GPUs")
+        assert _count(page.evaluate(METRICS_JS)["Training time"]) > 3650
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+
+        # Optimise: a malformed FLOPs cell ("1.8T" in a number column) gets a message
+        page.goto(app_url + "optimise")
+        page.get_by_text("Which limits bind").wait_for()
+        wait_idle(page)
+        grid = page.locator('[data-testid="stDataFrame"]').first  # the Runs table
+        grid.locator("canvas").first.wait_for()  # the grid is drawn on a canvas
+        message = page.get_by_text("runs[0].flops = '1.8T' is not allowed")
+        # A cold first run (fresh clone, first Chromium start) can draw the grid after the
+        # script is idle and swallow the first click: the edit is typed again once, the
+        # same keystrokes, and the same message must appear.
+        editor = page.locator(".gdg-input")  # the grid's cell editor, open
+        for attempt in range(2):
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 40, box["y"] + 52)  # first row, first column (Run)
+            page.keyboard.press("ArrowRight")  # FLOPs
+            page.keyboard.press("Enter")  # open the cell editor
+            try:
+                editor.first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS // 4)
+                before = runs_done(page)
+                page.keyboard.type("1.8T", delay=80)
+                page.keyboard.press("Enter")
+                message.wait_for(timeout=PAGE_TIMEOUT_MS // 2)
+                break
+            except sync_api.TimeoutError:  # type: ignore[attr-defined]
+                if attempt:
+                    raise
+                page.keyboard.press("Escape")
+                page.wait_for_function(IDLE_JS)
+        wait_idle(page, before)
+        assert_no_traceback(page, "optimise, 1.8T FLOPs")
+
+        # National demand: a bad upload says why; the picker stays (no dead end)
+        page.goto(app_url + "national?nat_file=custom")
+        page.get_by_text("Upload a projection scenario").wait_for()
+        bad = ARTIFACTS / "bad-projection.toml"
+        bad.write_text("title = 'broken'\n[variants.base\n", encoding="utf-8")
+        page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(bad))
+        page.get_by_text("bad-projection.toml was not loaded").wait_for()
+        wait_idle(page)
+        assert_no_traceback(page, "national, bad upload")
+        assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
+
+        # Serve a model: users typed with a unit word are refused in one line; the chip
+        # comparison and the public record stay on the page
+        page.goto(app_url + "serve")
+        page.get_by_text("Model vs public record").wait_for()
+        wait_idle(page)
+        users = page.get_by_role("textbox", name="Users (daily active)")
+        users.fill("1e8 users")
+        before = runs_done(page)
+        users.press("Enter")
+        page.get_by_text("users (daily active) = '1e8 users' is not allowed").wait_for()
+        wait_idle(page, before)
+        assert_no_traceback(page, "serve, '1e8 users'")
+        page.get_by_text("Model vs public record").wait_for()
+        users.fill("1e8")
+        before = runs_done(page)
+        users.press("Enter")
+        page.wait_for_function(
+            f"() => ({METRICS_JS})()['GPUs'] !== undefined", timeout=PAGE_TIMEOUT_MS
         )
-        try:
-            page = new_page(browser, 1440, 1800)
+        wait_idle(page, before)
+        assert_no_traceback(page, "serve, back to 1e8")
 
-            # Size a run: 128 H100s for the 1.8T MoE take about 15 years (the issue's traceback)
-            page.goto(app_url + "?preset=gtc2024-hopper&given=gpus&gpus=128")
-            page.get_by_text("No chip comparison: this run takes").wait_for()
-            wait_idle(page)
-            assert_no_traceback(page, "size, 128 GPUs")
-            assert _count(page.evaluate(METRICS_JS)["Training time"]) > 3650
-            assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
-
-            # Optimise: a malformed FLOPs cell ("1.8T" in a number column) gets a message
-            page.goto(app_url + "optimise")
-            page.get_by_text("Which limits bind").wait_for()
-            wait_idle(page)
-            grid = page.locator('[data-testid="stDataFrame"]').first  # the Runs table
-            grid.locator("canvas").first.wait_for()  # the grid is drawn on a canvas
-            message = page.get_by_text("runs[0].flops = '1.8T' is not allowed")
-            # A cold first run (fresh clone, first Chromium start) can draw the grid after the
-            # script is idle and swallow the first click: the edit is typed again once, the
-            # same keystrokes, and the same message must appear.
-            editor = page.locator(".gdg-input")  # the grid's cell editor, open
-            for attempt in range(2):
-                box = grid.bounding_box()
-                assert box is not None
-                page.mouse.click(box["x"] + 40, box["y"] + 52)  # first row, first column (Run)
-                page.keyboard.press("ArrowRight")  # FLOPs
-                page.keyboard.press("Enter")  # open the cell editor
-                try:
-                    editor.first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS // 4)
-                    before = runs_done(page)
-                    page.keyboard.type("1.8T", delay=80)
-                    page.keyboard.press("Enter")
-                    message.wait_for(timeout=PAGE_TIMEOUT_MS // 2)
-                    break
-                except sync_api.TimeoutError:  # type: ignore[attr-defined]
-                    if attempt:
-                        raise
-                    page.keyboard.press("Escape")
-                    page.wait_for_function(IDLE_JS)
-            wait_idle(page, before)
-            assert_no_traceback(page, "optimise, 1.8T FLOPs")
-
-            # National demand: a bad upload says why; the picker stays (no dead end)
-            page.goto(app_url + "national?nat_file=custom")
-            page.get_by_text("Upload a projection scenario").wait_for()
-            bad = ARTIFACTS / "bad-projection.toml"
-            bad.write_text("title = 'broken'\n[variants.base\n", encoding="utf-8")
-            page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(
-                str(bad)
-            )
-            page.get_by_text("bad-projection.toml was not loaded").wait_for()
-            wait_idle(page)
-            assert_no_traceback(page, "national, bad upload")
-            assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
-
-            # Serve a model: users typed with a unit word are refused in one line; the chip
-            # comparison and the public record stay on the page
-            page.goto(app_url + "serve")
-            page.get_by_text("Model vs public record").wait_for()
-            wait_idle(page)
-            users = page.get_by_role("textbox", name="Users (daily active)")
-            users.fill("1e8 users")
-            before = runs_done(page)
-            users.press("Enter")
-            page.get_by_text("users (daily active) = '1e8 users' is not allowed").wait_for()
-            wait_idle(page, before)
-            assert_no_traceback(page, "serve, '1e8 users'")
-            page.get_by_text("Model vs public record").wait_for()
-            users.fill("1e8")
-            before = runs_done(page)
-            users.press("Enter")
-            page.wait_for_function(
-                f"() => ({METRICS_JS})()['GPUs'] !== undefined", timeout=PAGE_TIMEOUT_MS
-            )
-            wait_idle(page, before)
-            assert_no_traceback(page, "serve, back to 1e8")
-
-            # Reports: a sizing the core refuses (FP8 on an A100) is said; the rest is offered
-            page.goto(app_url + "reports?preset=gtc2024-hopper&chip=a100-80gb")
-            page.get_by_text("precision = 'fp8' is not allowed").wait_for()
-            wait_idle(page)
-            assert_no_traceback(page, "reports, fp8 on a100")
-            assert page.locator('[data-testid="stDownloadButton"]').count() >= 8
-        finally:
-            browser.close()
+        # Reports: a sizing the core refuses (FP8 on an A100) is said; the rest is offered
+        page.goto(app_url + "reports?preset=gtc2024-hopper&chip=a100-80gb")
+        page.get_by_text("precision = 'fp8' is not allowed").wait_for()
+        wait_idle(page)
+        assert_no_traceback(page, "reports, fp8 on a100")
+        assert page.locator('[data-testid="stDownloadButton"]').count() >= 8
+    finally:
+        close_pages()
 
 
 @pytest.mark.browser
 @pytest.mark.timeout(1800)
-def test_every_page_at_1440_and_1024_px_and_on_a_phone(app_url: str) -> None:
+def test_every_page_at_1440_and_1024_px_and_on_a_phone(
+    chromium: tuple[object, object], app_url: str
+) -> None:
     """Screenshots for docs/, no Deploy button, no metric cut; first-view and rerun times."""
-    executable, sync_api = _browser_or_skip()
+    browser, sync_api = chromium
     times: list[str] = []
-    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
-        browser = pw.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
-        )
-        try:
-            # tall viewports: Streamlit scrolls inside its main block, so a "full page"
-            # screenshot is the viewport. Each page is opened once, at 1440 px (first view and
-            # a rerun timed), then the SAME view is narrowed to 1024 px (and the Size page to
-            # a phone's 390 px): a resize lays the page out again in the browser without a
-            # script run, which is what a user who narrows the window sees.
-            page = new_page(browser, 1440, 2400)
-            for name, path in BROWSER_PAGES.items():
-                t0 = time.perf_counter()
-                runs = runs_done(page)
-                page.goto(app_url + path)
-                page.locator('[data-testid="stHeading"]').first.wait_for()
-                wait_idle(page, runs)
-                first_s = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                page.evaluate("() => document.activeElement && document.activeElement.blur()")
-                before = runs_done(page)
-                page.keyboard.press("r")  # Streamlit's rerun shortcut
-                wait_idle(page, before)
-                rerun_s = time.perf_counter() - t0
-                times.append(
-                    f"{name:9s}  1440 px: first view {first_s * 1e3:6.0f} ms, "
-                    f"rerun {rerun_s * 1e3:6.0f} ms"
-                )
-                widths = ((1440, 2400), (1024, 2400)) + (((390, 1800),) if name == "size" else ())
-                for width, height in widths:
-                    page.set_viewport_size({"width": width, "height": height})
-                    page.wait_for_function(f"() => window.innerWidth === {width}")
-                    page.evaluate(LAID_OUT_JS)  # two animation frames: the new layout is drawn
-                    assert_no_traceback(page, f"{name} at {width} px")
-                    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
-                    assert page.evaluate(CUT_METRICS_JS) == [], f"{name} at {width} px"
-                    DOCS.mkdir(exist_ok=True)
-                    page.screenshot(path=str(DOCS / f"app-{name}-{width}.png"), full_page=True)
-            page.close()
-        finally:
-            browser.close()
+    try:
+        # tall viewports: Streamlit scrolls inside its main block, so a "full page"
+        # screenshot is the viewport. Each page is opened once, at 1440 px (first view and
+        # a rerun timed), then the SAME view is narrowed to 1024 px (and the Size page to
+        # a phone's 390 px): a resize lays the page out again in the browser without a
+        # script run, which is what a user who narrows the window sees.
+        page = new_page(browser, 1440, 2400)
+        for name, path in BROWSER_PAGES.items():
+            t0 = time.perf_counter()
+            runs = runs_done(page)
+            page.goto(app_url + path)
+            page.locator('[data-testid="stHeading"]').first.wait_for()
+            wait_idle(page, runs)
+            first_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            before = runs_done(page)
+            page.keyboard.press("r")  # Streamlit's rerun shortcut
+            wait_idle(page, before)
+            rerun_s = time.perf_counter() - t0
+            times.append(
+                f"{name:9s}  1440 px: first view {first_s * 1e3:6.0f} ms, "
+                f"rerun {rerun_s * 1e3:6.0f} ms"
+            )
+            widths = ((1440, 2400), (1024, 2400)) + (((390, 1800),) if name == "size" else ())
+            for width, height in widths:
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_function(f"() => window.innerWidth === {width}")
+                page.evaluate(LAID_OUT_JS)  # two animation frames: the new layout is drawn
+                assert_no_traceback(page, f"{name} at {width} px")
+                assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+                assert page.evaluate(CUT_METRICS_JS) == [], f"{name} at {width} px"
+                DOCS.mkdir(exist_ok=True)
+                page.screenshot(path=str(DOCS / f"app-{name}-{width}.png"), full_page=True)
+        page.close()
+    finally:
+        close_pages()
     (ARTIFACTS / "app-browser-times.txt").write_text("\n".join(times) + "\n", encoding="utf-8")
     print("\n".join(times))
     for name in BROWSER_PAGES:
@@ -485,50 +507,48 @@ def test_every_page_at_1440_and_1024_px_and_on_a_phone(app_url: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.timeout(900)
-def test_a_downloaded_scenario_file_restores_the_what_if_in_a_new_session(app_url: str) -> None:
-    executable, sync_api = _browser_or_skip()
-    with sync_api.sync_playwright() as pw:  # type: ignore[attr-defined]
-        browser = pw.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, timeout=PAGE_TIMEOUT_MS
+def test_a_downloaded_scenario_file_restores_the_what_if_in_a_new_session(
+    chromium: tuple[object, object], app_url: str
+) -> None:
+    browser, sync_api = chromium
+    try:
+        page = new_page(browser, 1440, 1800)
+        page.goto(app_url + "?preset=gpt4-estimate&mfu=0.3&grid_mw=20&service_life_years=4")
+        page.get_by_text("Save, load, share").first.wait_for()
+        wait_idle(page)
+        before = page.evaluate(METRICS_JS)
+        page.get_by_text("Save, load, share").first.click()
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download this what-if (TOML)").click()
+        saved = ARTIFACTS / "app-what-if.toml"
+        info.value.save_as(str(saved))
+        text = saved.read_text(encoding="utf-8")
+        assert 'preset = "gpt4-estimate"' in text and "service_life_years = 4" in text
+
+        fresh = new_page(browser, 1440, 1800)
+        fresh.goto(app_url)
+        fresh.get_by_text("Save, load, share").first.wait_for()
+        wait_idle(fresh)
+        assert fresh.evaluate(METRICS_JS)["Cost"] != before["Cost"]  # the default run
+        fresh.get_by_text("Save, load, share").first.click()
+        runs = runs_done(fresh)
+        fresh.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(
+            str(saved)
         )
-        try:
-            page = new_page(browser, 1440, 1800)
-            page.goto(app_url + "?preset=gpt4-estimate&mfu=0.3&grid_mw=20&service_life_years=4")
-            page.get_by_text("Save, load, share").first.wait_for()
-            wait_idle(page)
-            before = page.evaluate(METRICS_JS)
-            page.get_by_text("Save, load, share").first.click()
-            with page.expect_download() as info:
-                page.get_by_role("button", name="Download this what-if (TOML)").click()
-            saved = ARTIFACTS / "app-what-if.toml"
-            info.value.save_as(str(saved))
-            text = saved.read_text(encoding="utf-8")
-            assert 'preset = "gpt4-estimate"' in text and "service_life_years = 4" in text
+        fresh.get_by_text("Loaded app-what-if.toml").wait_for()
+        wait_idle(fresh, runs)
+        assert_no_traceback(fresh, "load a scenario file")
+        wait_metrics(fresh, before)
+        fresh.wait_for_function("() => window.location.search.includes('mfu=0.3')")
 
-            fresh = new_page(browser, 1440, 1800)
-            fresh.goto(app_url)
-            fresh.get_by_text("Save, load, share").first.wait_for()
-            wait_idle(fresh)
-            assert fresh.evaluate(METRICS_JS)["Cost"] != before["Cost"]  # the default run
-            fresh.get_by_text("Save, load, share").first.click()
-            runs = runs_done(fresh)
-            fresh.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(
-                str(saved)
-            )
-            fresh.get_by_text("Loaded app-what-if.toml").wait_for()
-            wait_idle(fresh, runs)
-            assert_no_traceback(fresh, "load a scenario file")
-            wait_metrics(fresh, before)
-            fresh.wait_for_function("() => window.location.search.includes('mfu=0.3')")
-
-            # the Reports page renders the same what-if, grid verdict included, on click
-            fresh.get_by_role("link", name="Reports").click()
-            fresh.get_by_text("Sizing: the Size a run page's run").wait_for()
-            wait_idle(fresh)
-            with fresh.expect_download() as info:
-                fresh.get_by_role("button", name="JSON").first.click()
-            report = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
-            assert report["data"]["sizing"]["mfu"] == pytest.approx(0.3)
-            assert "grid" in report["data"]["sizing"]
-        finally:
-            browser.close()
+        # the Reports page renders the same what-if, grid verdict included, on click
+        fresh.get_by_role("link", name="Reports").click()
+        fresh.get_by_text("Sizing: the Size a run page's run").wait_for()
+        wait_idle(fresh)
+        with fresh.expect_download() as info:
+            fresh.get_by_role("button", name="JSON").first.click()
+        report = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+        assert report["data"]["sizing"]["mfu"] == pytest.approx(0.3)
+        assert "grid" in report["data"]["sizing"]
+    finally:
+        close_pages()

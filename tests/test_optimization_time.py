@@ -285,14 +285,26 @@ def _follow(s, name: str, row):
     return scenario_from_dict(data, source=s.source)
 
 
+#: The shipped scenarios that have no plan (the others are solved by the solver-agreement and
+#: per-scenario tests): a grid of 10 MW for the GTC 2024 Hopper run.
+SHIPPED_INFEASIBLE = [p for p in SHIPPED if p.name == "gtc2024_10mw_h100.toml"]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in SHIPPED if p not in SHIPPED_INFEASIBLE], ids=lambda p: p.name
+)
+def test_every_other_shipped_scenario_has_a_plan(path) -> None:
+    """Cost objective, one chip per run: the objective does not change which plans fit, and
+    mixed chips only add options, so a plan here means a plan for every objective and mode."""
+    assert optimize(load_scenario(path), objective="cost", allow_mixed_chips=False).feasible
+
+
 @pytest.mark.parametrize("mixed", [False, True])
 @pytest.mark.parametrize("objective", ["cost", "time"])
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("path", SHIPPED_INFEASIBLE, ids=[p.name for p in SHIPPED_INFEASIBLE])
 def test_following_every_proposed_relaxation_gives_a_plan(path, objective, mixed) -> None:
     s = load_scenario(path)
     plan = optimize(s, objective=objective, allow_mixed_chips=mixed)
-    if plan.feasible:
-        return
     assert plan.status == "infeasible"
     followed = 0
     for name, row in plan.relaxations.iterrows():

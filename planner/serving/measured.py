@@ -277,13 +277,25 @@ def _lstsq(a: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _fit(df: pd.DataFrame) -> ServingFit:
     x, z = _features(df)
-    theta = _lstsq(x, np.log(df["efficiency"].to_numpy(float)))
-    phi = _lstsq(z, df["power_fraction"].to_numpy(float))
-    return ServingFit(
-        tuple(float(t) for t in theta),
-        tuple(float(p) for p in phi),
-        len(df),
+    return _fit_arrays(
+        x,
+        z,
+        np.log(df["efficiency"].to_numpy(float)),
+        df["power_fraction"].to_numpy(float),
         int(df["family"].nunique()),
+    )
+
+
+def _fit_arrays(
+    x: np.ndarray, z: np.ndarray, log_eff: np.ndarray, power_fraction: np.ndarray, families: int
+) -> ServingFit:
+    """The least-squares fit on feature rows already built (the features are per row, so a
+    subset's features are the same rows of the whole frame's)."""
+    return ServingFit(
+        tuple(float(t) for t in _lstsq(x, log_eff)),
+        tuple(float(p) for p in _lstsq(z, power_fraction)),
+        len(x),
+        families,
     )
 
 
@@ -295,11 +307,27 @@ def serving_fit() -> ServingFit:
 
 def _predict_energy(fit: ServingFit, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, z = _features(df)
+    return _predict_arrays(fit, x, z, _energy_columns(df))
+
+
+def _energy_columns(df: pd.DataFrame) -> np.ndarray:
+    """Per row: idle fraction, GPUs per replica, TDP (W), ideal tokens/s (n x 4)."""
+    return np.column_stack(
+        [
+            [idle_fraction(c) for c in df["accelerator"]],
+            df["gpus_per_replica"].to_numpy(float),
+            df["tdp_w"].to_numpy(float),
+            df["ideal_tokens_per_s"].to_numpy(float),
+        ]
+    )
+
+
+def _predict_arrays(
+    fit: ServingFit, x: np.ndarray, z: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     eff = fit.efficiency(x)
-    idle = [idle_fraction(c) for c in df["accelerator"]]
-    pf = fit.power_fraction(z, idle)
-    energy = df["gpus_per_replica"].to_numpy(float) * pf * df["tdp_w"].to_numpy(float)
-    energy = energy / (df["ideal_tokens_per_s"].to_numpy(float) * eff)
+    pf = fit.power_fraction(z, cols[:, 0])
+    energy = cols[:, 1] * pf * cols[:, 2] / (cols[:, 3] * eff)
     return energy, eff, pf
 
 
@@ -310,14 +338,27 @@ def fit_report() -> pd.DataFrame:
     df = measurement_frame().reset_index(drop=True)
     full = serving_fit()
     e_in, eff_in, pf_in = _predict_energy(full, df)
+    # features, targets and energy columns once: each held-out fit takes rows of them
+    x, z = _features(df)
+    log_eff = np.log(df["efficiency"].to_numpy(float))
+    power_fraction = df["power_fraction"].to_numpy(float)
+    cols = _energy_columns(df)
+    family = df["family"].to_numpy()
+
+    def held_out(held: np.ndarray) -> np.ndarray:
+        keep = ~held
+        fit = _fit_arrays(
+            x[keep], z[keep], log_eff[keep], power_fraction[keep], len(set(family[keep]))
+        )
+        return _predict_arrays(fit, x[held], z[held], cols[held])[0]
+
     e_loo = np.empty(len(df))
     for i in range(len(df)):
-        keep = np.arange(len(df)) != i
-        e_loo[i] = _predict_energy(_fit(df[keep]), df.iloc[[i]])[0][0]
+        e_loo[i] = held_out(np.arange(len(df)) == i)[0]
     e_lfo = np.empty(len(df))
     for fam in df["family"].unique():
-        held = (df["family"] == fam).to_numpy()
-        e_lfo[held] = _predict_energy(_fit(df[~held]), df[held])[0]
+        held = family == fam
+        e_lfo[held] = held_out(held)
     measured = df["energy_per_output_token_j"].to_numpy(float)
     return pd.DataFrame(
         {

@@ -172,6 +172,11 @@ def cmd_test(args: list[str]) -> int:
         env.setdefault("HYPOTHESIS_PROFILE", "ci")  # seeded examples (tests/conftest.py)
     if newest:
         env["PATH"] = f"{py.parent}{os.pathsep}{env.get('PATH', '')}"
+    # The suite starts dozens of fresh interpreters (the Streamlit server, the fork servers,
+    # start-up, import-graph and wheel checks) and pytest rewrites the test modules on every
+    # worker: with bytecode caching off (a sandbox's PYTHONDONTWRITEBYTECODE) each of them
+    # compiles the planner and the tests again. The caches go to the ignored __pycache__/.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [str(py), "-m", "pytest", *parallel_args(args), *args]
     _say(" ".join(cmd))
     start = time.monotonic()

@@ -44,33 +44,84 @@ def test_out_of_sample_rows_predict_only_years_after_the_cut_off(table):
     assert (inputs["year"] <= inputs["cutoff_year"]).all()
 
 
+#: Every out-of-sample prediction of the backtest with its measured error (39: 16 hits, 23
+#: misses), so a change that moves any figure across the 15% line shows here.
+MEASURED = [
+    # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend),
+    # World 2022 and 2024, US 2024.
+    (2021, "bitkom-2023", "Germany", 2022, 18, -0.015),
+    (2021, "borderstep-2025", "Germany", 2024, 20, -0.036),
+    (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076),
+    (2021, "cso-2024", "Ireland", 2023, 6.334, -0.066),
+    (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029),
+    (2022, "borderstep-2025", "Germany", 2024, 20, +0.012),
+    (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022),
+    (2022, "cso-2025", "Ireland", 2024, 6.969, +0.140),
+    (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.145),
+    (2023, "borderstep-2025", "Germany", 2024, 20, +0.012),
+    (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112),
+    (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.087),
+    (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.147),
+    # World from 2021: the IEA's tracking report of September 2022 (220-320 TWh in 2021,
+    # midpoint 270) is the anchor, grown at the 2018-2021 trend (Masanet et al. to the IEA,
+    # +8.2 %/yr non-AI); with Masanet et al.'s 2018 figure alone these were -21%, -34%, -39%.
+    (2021, "iea-tracking-2023", "World", 2022, 290, +0.032),
+    (2021, "iea-electricity-2024", "World", 2022, 350, -0.145),
+    (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.117),
+    # Misses, kept so an improvement or a regression shows. China: the anchor at every
+    # cut-off is the State Grid Energy Research Institute's 200 TWh for 2020 (2.7% of
+    # national use, published 2021), grown at the Greenpeace/NCEPU (2018) to SGERI (2020)
+    # trend, +11.1 %/yr non-AI; both are wider totals than the IEA's 102 and S&P Global's
+    # 140 TWh for 2024 (with Greenpeace's 161 TWh for 2018 as anchor: +73% to +76%).
+    (2021, "iea-energy-ai-2025", "China", 2024, 102, +2.041),
+    (2021, "sp-global-2025", "China", 2024, 140, +1.216),
+    (2022, "iea-energy-ai-2025", "China", 2024, 102, +2.050),
+    (2022, "sp-global-2025", "China", 2024, 140, +1.222),
+    (2023, "iea-energy-ai-2025", "China", 2024, 102, +2.070),
+    (2023, "sp-global-2025", "China", 2024, 140, +1.237),
+    # Europe: Borderstep's 87 TWh for 2020 (a wider total than the IEA's 68 for 2024),
+    # grown at the World's trend known for 2020, now the IEA's 2020 figure (Masanet et al.
+    # 2018 to the IEA's 225 TWh, +3.6 %/yr; before it, Masanet's +0.7 %/yr: +36% to +37%).
+    (2021, "iea-energy-ai-2025", "Europe", 2024, 68, +0.511),
+    (2022, "iea-energy-ai-2025", "Europe", 2024, 68, +0.517),
+    (2023, "iea-energy-ai-2025", "Europe", 2024, 68, +0.530),
+    # US up to 2022: the latest figure published by then is LBNL 2016's for 2014, grown at
+    # the World's 2010-2018 rate (no US trend of its own). McKinsey's 147 TWh for 2023
+    # (October 2023) and Borderstep's 200 TWh for 2025 (May 2026) are targets too.
+    (2021, "iea-electricity-2024", "US", 2022, 200, -0.576),
+    (2021, "lbnl-2024", "US", 2023, 176, -0.479),
+    (2021, "epri-2024", "US", 2023, 152.7, -0.400),
+    (2021, "mckinsey-2023", "US", 2023, 147, -0.377),
+    (2021, "iea-energy-ai-2025", "US", 2024, 183, -0.459),
+    (2022, "lbnl-2024", "US", 2023, 176, -0.472),
+    (2022, "epri-2024", "US", 2023, 152.7, -0.392),
+    (2022, "mckinsey-2023", "US", 2023, 147, -0.368),
+    (2022, "iea-energy-ai-2025", "US", 2024, 183, -0.440),
+    (2022, "borderstep-2026", "US", 2025, 200, -0.436),
+    # US 2025 from 2023 (LBNL and EPRI's 2023 figures, their mean, as anchor).
+    (2023, "borderstep-2026", "US", 2025, 200, +0.199),
+    # Netherlands: the CBS 2017-2021 trend (23 %/yr; CBS's 2017 figure, 1.6 TWh, published
+    # with its 2019 one) held three years; 2021 is its latest figure at every cut-off (with
+    # the 2019-2021 trend, 17 %/yr: +16.4%).
+    (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
+    (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
+    (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
+]
+
+
+def test_every_out_of_sample_prediction_is_listed_with_its_measured_error(table):
+    oos = table[~table["used_as_input"]]
+    listed = {(c, s, r, y) for c, s, r, y, _, _ in MEASURED}
+    assert (
+        set(zip(oos["cutoff_year"], oos["study"], oos["region"], oos["year"], strict=True))
+        == listed
+    )
+    assert len(MEASURED) == len(listed) == len(oos) == 39
+    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e in MEASURED) == 16
+
+
 @pytest.mark.parametrize(
-    ("cutoff", "study", "region", "year", "published", "measured_error"),
-    [
-        # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend),
-        # World 2024, US 2024.
-        (2021, "bitkom-2023", "Germany", 2022, 18, -0.042),
-        (2021, "borderstep-2025", "Germany", 2024, 20, -0.111),
-        (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076),
-        (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029),
-        (2022, "borderstep-2025", "Germany", 2024, 20, +0.012),
-        (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022),
-        (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.145),
-        (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112),
-        (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.087),
-        (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.147),
-        # Misses, kept so an improvement or a regression shows. China and Europe: the anchor
-        # study's definition (Greenpeace 161 TWh in 2018, Borderstep 87 TWh in 2020) is not
-        # the IEA's (102 and 68 TWh in 2024); no trend bridges a definition break. US up to
-        # 2022: the latest figure published by then is LBNL 2016's for 2014.
-        (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.164),
-        (2021, "lbnl-2024", "US", 2023, 176, -0.479),
-        (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.393),
-        (2022, "lbnl-2024", "US", 2023, 176, -0.472),
-        (2022, "epri-2024", "US", 2023, 152.7, -0.392),
-        (2023, "iea-energy-ai-2025", "China", 2024, 102, +0.760),
-        (2023, "iea-energy-ai-2025", "Europe", 2024, 68, +0.374),
-    ],
+    ("cutoff", "study", "region", "year", "published", "measured_error"), MEASURED
 )
 def test_measured_backtest_errors(table, cutoff, study, region, year, published, measured_error):
     row = table[
@@ -86,26 +137,33 @@ def test_measured_backtest_errors(table, cutoff, study, region, year, published,
     assert r["error"] == pytest.approx(measured_error, abs=0.005)
 
 
-def test_growth_from_data_beats_the_naive_forecast_by_a_third(table):
+def test_the_model_hits_more_figures_than_the_naive_forecast_but_not_its_median(table):
     # Non-AI growth per region from its own published history (planner.fleet.growth_from_data)
     # instead of one flat world rate, and only figures published by the cut-off + 1 year.
-    # Measured: 13 of 32 predictions within 15% (7 distinct figures; the naive "anchor
-    # stays" forecast: 5); median |error| 18.6% against the naive 28.6% (35% below). The
-    # 15-of-the-figures target is NOT reached (13): 6 misses are China and Europe, where
-    # anchor and target come from studies with different definitions.
+    # Measured: 16 of 39 predictions within 15% (9 distinct figures; the naive "anchor
+    # stays" forecast: 6), but median |error| 36.0% against the naive 30.1%: the model's
+    # median is WORSE than persistence. The 9 China predictions carry it (+122% to +207%:
+    # a 2020 anchor of 200 TWh grown at +11 %/yr between two wide-definition studies).
+    # With the data of before (32 predictions): 13 hits, 18.6% against 28.6%.
     s = bt.summary(table)
-    assert s["predictions"] == 32
-    assert s["hits"] == 13
-    assert s["distinct_figures_hit"] == 7
-    assert s["persistence_hits"] == 5
-    assert s["median_abs_error"] == pytest.approx(0.186, abs=0.005)
-    assert s["persistence_median_abs_error"] == pytest.approx(0.286, abs=0.005)
-    assert s["median_abs_error"] <= 0.7 * s["persistence_median_abs_error"]
+    assert s["predictions"] == 39
+    assert s["hits"] == 16
+    assert s["distinct_figures_hit"] == 9
+    assert s["persistence_hits"] == 6
+    assert s["median_abs_error"] == pytest.approx(0.360, abs=0.005)
+    assert s["persistence_median_abs_error"] == pytest.approx(0.301, abs=0.005)
+    assert s["median_abs_error"] > s["persistence_median_abs_error"]
 
 
 def test_anchors_are_listed_as_inputs_with_their_own_figure(table):
     anchors = table[table["used_as_input"] & (table["region"] == "World")]
-    assert set(anchors["study"]) == {"masanet-2020", "iea-tracking-2023", "iea-electricity-2024"}
+    assert set(anchors["study"]) == {
+        "iea-tracking-2022",
+        "iea-tracking-2023",
+        "iea-electricity-2024",
+    }
+    china = table[table["used_as_input"] & (table["region"] == "China")]
+    assert set(china["study"]) == {"sgeri-2021"}  # 2020, the latest year at every cut-off
     us_2023 = table[
         table["used_as_input"] & (table["region"] == "US") & (table["cutoff_year"] == 2023)
     ]
@@ -129,6 +187,24 @@ def test_horizon_is_checked():
         bt.backtest(horizon_years=0)
 
 
+def test_a_region_without_a_trend_grows_at_the_worlds_rate_of_its_anchor_years():
+    # The US at the 2022 cut-off: one figure (LBNL 2016's 70 TWh for 2014), no US trend. Its
+    # non-AI load grows at the World's rate known for its anchor year (Masanet et al.'s
+    # 2010-2018 +0.7 %/yr), not at the World's 2018-2022 trend (+7.3 %/yr, measured between
+    # Masanet et al. and the IEA, two methods). The other rule gave 15 of 32 hits with the
+    # data of before and gives 24 of 39 with the figures added since (Europe 2024 +74% to +112%;
+    # planner.backtest's docstring): kept out on the reason, not the count.
+    all_pub = fleet.load_published()
+    all_pub = all_pub[all_pub["kind"] != "projection"]
+    pub = all_pub[(all_pub["year"] > 2022) | (all_pub["published_year"] <= 2023)]
+    ai = fleet.ai_demand(bt._years(pub, 2022, bt.HORIZON_YEARS), last_data_year=2022)
+    us = fleet.predict_total("US", [2014, 2023], last_data_year=2022, published=pub, ai=ai)
+    non_ai = us.set_index("year")["non_ai_twh"]
+    assert non_ai[2023] / non_ai[2014] == pytest.approx((1 + fleet.NON_AI_GROWTH_PCT / 100) ** 9)
+    world = fleet.growth_from_data("World", 2022, pub, ai)
+    assert world["growth_pct_per_year"] == pytest.approx(7.28, abs=0.05)
+
+
 def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
     # LBNL's December 2024 report (its 2014 and 2018 back-estimates) is not an input at the
     # 2021 cut-off: the US anchor there is LBNL 2016's 2014 figure.
@@ -148,12 +224,12 @@ def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
 def test_error_quantiles_leave_the_study_out():
 
     every = bt.out_of_sample_errors()
-    assert every["n"] == 32 and every["mean_horizon_years"] == pytest.approx(1.75)
-    # measured: ln(predicted / published) P10 -0.61, P90 +0.32
-    assert every["p10"] == pytest.approx(-0.611, abs=0.005)
-    assert every["p90"] == pytest.approx(0.317, abs=0.005)
+    assert every["n"] == 39 and every["mean_horizon_years"] == pytest.approx(1.795, abs=0.001)
+    # measured: ln(predicted / published) P10 -0.59, P90 +0.80 (China's +122% to +207%)
+    assert every["p10"] == pytest.approx(-0.587, abs=0.005)
+    assert every["p90"] == pytest.approx(0.800, abs=0.005)
     without = bt.out_of_sample_errors("iea-energy-ai-2025")
-    assert without["n"] == 32 - 12
+    assert without["n"] == 39 - 12
 
 
 def test_the_band_widens_with_the_horizon_but_never_narrows_below_the_measured():
@@ -163,13 +239,13 @@ def test_the_band_widens_with_the_horizon_but_never_narrows_below_the_measured()
 
 
 def test_out_of_sample_band_coverage_of_the_backtest():
-    # Each prediction's band from the other studies' errors: 23 of 32 published figures inside
-    # (72%, for a nominal 80%); the misses are China and Europe 2024 (IEA's 102 and 68 TWh
-    # against Greenpeace's 161 and Borderstep's 87 as anchors) and the US from the 2021-2022
-    # cut-offs (a 2014 anchor).
+    # Each prediction's band from the other studies' errors: 30 of 39 published figures inside
+    # (77%, for a nominal 80%); the misses are China 2024 from every cut-off (6: the IEA's 102
+    # and S&P Global's 140 TWh against SGERI's 200 for 2020 as anchor) and the US from the
+    # 2021-2022 cut-offs (3: a 2014 anchor). With the data of before: 23 of 32.
 
     c = bt.band_coverage()
-    assert (int(c["inside"].sum()), len(c)) == (23, 32)
+    assert (int(c["inside"].sum()), len(c)) == (30, 39)
     assert (c["band_low"] < c["predicted"]).all() and (c["predicted"] < c["band_high"]).all()
 
 
@@ -204,12 +280,12 @@ def test_published_study_figures_inside_the_band():
 def test_sampling_the_inputs_real_uncertainty_covers_few_out_of_sample_figures():
     # Published estimates +-17% (the IEA's own range; anchors and growth rates move with
     # them), AI load, PUE, shipments and life within the study file's ranges, the backtest
-    # rerun per sample. Measured (seed 0): 7 of 32 inside P10-P90 with 100 samples, 6 of 32
-    # with the 10 here; the metered national series (Ireland, Netherlands) have no spread at
-    # all. Parameter noise does not explain the misses: the structural error does
+    # rerun per sample. Measured (seed 0): 8 of 39 inside P10-P90 with the 10 samples here
+    # (with the data of before: 7 of 32 with 100 samples, 6 with 10); the metered national
+    # series (Ireland, Netherlands) have no spread at all. Parameter noise does not explain the misses: the structural error does
     # (planner.projection.error_band).
     s = bt.sampled_band(samples=10, seed=0)
-    assert len(s) == 32 and int(s["inside"].sum()) == 6
+    assert len(s) == 39 and int(s["inside"].sum()) == 8
     metered = s["region"].isin(["Ireland", "Netherlands"])
     assert (s.loc[metered, "p90"] - s.loc[metered, "p10"]).abs().max() < 1e-9
     assert (s["p10"] <= s["p90"]).all()

@@ -212,12 +212,13 @@ def test_national_shares_cover_at_least_20_countries_with_sourced_totals():
     assert len(shares) >= 20
     assert (shares["source"].str.len() > 10).all()
     # Ireland CSO: 22% of metered electricity in 2024; Netherlands CBS: 4.6% in 2024;
-    # Singapore IMDA: ~7%; Belgium (BCG): 4%; LBNL: US 4.4% in 2023 (of EIA's 4,000 TWh).
+    # Singapore IMDA: ~7%; Belgium (BCG): 4%; US: Borderstep (May 2026) 200 TWh in 2025 of
+    # EIA's 4,097 TWh, 4.9% (LBNL's 4.4% is for 2023: the latest figure counts).
     assert shares.loc["Ireland", "share"] == pytest.approx(0.22, abs=0.005)
     assert shares.loc["Netherlands", "share"] == pytest.approx(0.046, abs=0.001)
     assert shares.loc["Singapore", "share"] == pytest.approx(0.07, abs=0.005)
     assert shares.loc["Belgium", "share"] == pytest.approx(0.04, abs=0.001)
-    assert shares.loc["US", "share"] == pytest.approx(0.044, abs=0.001)
+    assert shares.loc["US", "share"] == pytest.approx(0.049, abs=0.001)
     assert shares.index[0] == "Ireland"  # the largest share
 
 
@@ -298,17 +299,23 @@ def test_non_ai_growth_comes_from_the_regions_own_figures_up_to_the_cut_off():
     later = pub.copy()
     later.loc[later["year"] > 2021, "data_centre_twh"] *= 5
     assert fleet.growth_from_data("US", 2021, later, ai) == us
-    # no history of two figures: the World's trend, else Masanet's flat world rate
+    # China's own two figures (Greenpeace/NCEPU 2018, SGERI 2020: both the wide definition)
     rate, where = fleet.non_ai_growth_pct("China", 2023, pub, ai)
+    assert where == "China trend, greenpeace-ncepu-2019 (2018) to sgeri-2021 (2020)"
+    # non-AI growth: the AI fleet's demand of each year is taken out of both totals first, so
+    # less than the totals' own (200 / 161) ** 0.5 - 1 = 11.5%/yr
+    assert rate == pytest.approx(11.05, abs=0.01) and rate < ((200 / 161) ** 0.5 - 1) * 100
+    # no history of two figures: the World's trend, else Masanet's flat world rate
+    rate, where = fleet.non_ai_growth_pct("Europe", 2023, pub, ai)
     assert where.startswith("World trend")
-    rate, where = fleet.non_ai_growth_pct("China", 2021, pub, ai)
+    rate, where = fleet.non_ai_growth_pct("China", 2019, pub, ai)
     assert rate == fleet.NON_AI_GROWTH_PCT and "Masanet" in where
 
 
 def test_growth_from_data_is_bounded():
     pub = fleet.load_published()
     steep = pub.copy()
-    steep.loc[(steep["region"] == "Netherlands") & (steep["year"] == 2019), "data_centre_twh"] = 0.1
+    steep.loc[(steep["region"] == "Netherlands") & (steep["year"] == 2017), "data_centre_twh"] = 0.1
     g = fleet.growth_from_data("Netherlands", 2021, steep)
     assert g["growth_pct_per_year"] == fleet.GROWTH_FROM_DATA_RANGE_PCT[1]
 

@@ -12,11 +12,18 @@ Parallel runs: tests that must not share the machine with themselves, or that sh
 expensive module fixture, carry an ``xdist_group`` (added below by file, see
 :data:`XDIST_GROUPS`) so one worker runs them in order; the slowest tests are started first
 (:data:`SLOW_FIRST`) so no worker is left with a long test at the end.
+
+Streamlit's AppTest scans the metadata of every installed distribution for custom components
+each time a new AppTest runs (about 0.3 s of CPU; the suite creates a few hundred): the
+installed packages do not change during a run, so each worker scans once
+(:func:`pytest_configure`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -63,6 +70,25 @@ SLOW_FIRST: tuple[str, ...] = (
     "tests/test_optimization_numerics.py::test_time_with_mixed_chips_is_optimal_and_meets",
     "tests/test_serving_validation.py::test_planner_validate_json_carries_the_serving_section",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Scan the installed distributions for Streamlit components once per worker process."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # no Streamlit: the app tests skip
+        return
+    scan = manifest_scanner.scan_component_manifests
+    if getattr(scan, "planner_scanned_once", False):
+        return
+    once = functools.lru_cache(maxsize=None)(scan)
+
+    @functools.wraps(scan)
+    def scan_once(max_workers: int | None = None) -> list[Any]:
+        return list(once(max_workers))  # a new list each call, as the original returns
+
+    scan_once.planner_scanned_once = True  # type: ignore[attr-defined]
+    manifest_scanner.scan_component_manifests = scan_once
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks

@@ -93,3 +93,14 @@ def test_an_unknown_feature_names_the_field_and_the_value_as_given() -> None:
 def test_an_unknown_holdout_is_one_input_error() -> None:
     with pytest.raises(InputError, match="holdout"):
         cross_validation_errors(holdout="team")
+
+
+def test_all_seven_additions_help_one_run_out_but_not_new_families() -> None:
+    # every candidate feature at once, the ridge chosen per fold: better leave-one-out than
+    # the shipped model (0.182), worse leave-family-out (0.223), so the model keeps its seven
+    pool = [Candidate(tuple(CANDIDATE_FEATURES), r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)]
+    loo = nested_cross_validation(pool)
+    assert loo.median_abs_error == pytest.approx(0.160, abs=0.003)
+    lofo = nested_cross_validation(pool, holdout="family")
+    assert lofo.median_abs_error == pytest.approx(0.240, abs=0.003)
+    assert lofo.median_abs_error > validate_runs().summary["lofo_median_abs_error"]

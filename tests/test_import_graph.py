@@ -11,6 +11,7 @@ recorded too but, being run only when called, cannot make an import cycle.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +28,12 @@ def _module_name(path: Path) -> str:
 
 def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+@functools.lru_cache(maxsize=1)
+def _planner_imports() -> tuple[tuple[str, str, list[str], bool], ...]:
+    """:func:`_imports` of the whole package, parsed once for the module's tests."""
+    return tuple(_imports(_modules()))
 
 
 def _imports(
@@ -103,9 +110,8 @@ def _area(module: str) -> str:
 
 
 def test_the_module_level_import_graph_of_planner_has_no_cycle() -> None:
-    modules = _modules()
     graph: dict[str, set[str]] = {}
-    for src, dst, _, module_level in _imports(modules):
+    for src, dst, _, module_level in _planner_imports():
         if module_level and src != dst:
             graph.setdefault(src, set()).add(dst)
     assert _cycle(graph) is None, f"import cycle: {' -> '.join(_cycle(graph) or [])}"
@@ -117,10 +123,9 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_no_private_name_is_imported_across_the_optimiser_packages() -> None:
-    modules = _modules()
     crossing = [
         f"{src} imports {name} from {dst}"
-        for src, dst, names, _ in _imports(modules)
+        for src, dst, names, _ in _planner_imports()
         if src.startswith(f"{OPT}.") and dst.startswith(f"{OPT}.") and _area(src) != _area(dst)
         for name in names
         if name.startswith("_") and not name.startswith("__")
@@ -130,10 +135,9 @@ def test_no_private_name_is_imported_across_the_optimiser_packages() -> None:
 
 def test_the_solver_layer_imports_no_model() -> None:
     # solve/ is model-agnostic: it may use the shared constants, never a model package
-    modules = _modules()
     wrong = [
         f"{src} -> {dst}"
-        for src, dst, _, _ in _imports(modules)
+        for src, dst, _, _ in _planner_imports()
         if src.startswith(f"{OPT}.solve")
         and dst.startswith(f"{OPT}.")
         and _area(dst) not in ("solve", "constants")
@@ -142,10 +146,9 @@ def test_the_solver_layer_imports_no_model() -> None:
 
 
 def test_diagnose_imports_no_model_and_no_solver() -> None:
-    modules = _modules()
     wrong = [
         dst
-        for src, dst, _, _ in _imports(modules)
+        for src, dst, _, _ in _planner_imports()
         if src == f"{OPT}.diagnose" and dst.startswith(f"{OPT}.") and _area(dst) != "constants"
     ]
     assert not wrong, wrong
@@ -153,10 +156,9 @@ def test_diagnose_imports_no_model_and_no_solver() -> None:
 
 def test_read_back_only_reads_back() -> None:
     # the cluster's read-back re-solves nothing: no algorithms, solving or solver layer
-    modules = _modules()
     wrong = [
         dst
-        for src, dst, _, _ in _imports(modules)
+        for src, dst, _, _ in _planner_imports()
         if src == f"{OPT}.cluster.readback"
         and (dst.startswith(f"{OPT}.solve") or dst.split(".")[-1] in ("algorithms", "solving"))
     ]

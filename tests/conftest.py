@@ -55,9 +55,13 @@ XDIST_GROUPS = {
 
 #: Tests started before all others (longest first), by node id prefix: on two workers a
 #: 20-second test started last would leave one core idle for its whole run.
-#: Only tests that use no module-scoped fixture: moved away from their file's other tests, such
-#: a test would set that fixture up a second time.
+#: Single tests only if they use no module-scoped fixture: moved away from their file's other
+#: tests, such a test would set that fixture up a second time (whole files move together).
 SLOW_FIRST: tuple[str, ...] = (
+    # whole files kept together (their module fixture is set up once): the browser group is
+    # the longest unit of work (one worker, about a minute), the wheel group builds a wheel
+    "tests/test_app_browser.py::",
+    "tests/test_wheel.py::",
     "tests/test_app_fuzz.py::test_no_widget_value_on_any_page_reaches_a_traceback",
     "tests/test_optimization.py::test_property_loosening_a_limit_never_worsens",
     "tests/test_app_fuzz.py::test_no_link_reaches_a_traceback",

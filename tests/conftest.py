@@ -14,9 +14,11 @@ expensive module fixture, carry an ``xdist_group`` (added below by file, see
 (:data:`SLOW_FIRST`) so no worker is left with a long test at the end.
 
 Streamlit's AppTest scans the metadata of every installed distribution for custom components
-each time a new AppTest runs (about 0.3 s of CPU; the suite creates a few hundred): the
-installed packages do not change during a run, so each worker scans once
-(:func:`pytest_configure`).
+each time a new AppTest runs (about 0.3 s of CPU; the suite creates a few hundred), and each new
+AppTest compiles every page script again (with Streamlit's "magic" rewrite) because its script
+cache is its own: the installed packages do not change during a run, and a script's bytecode is
+kept per path, modification time and size, so each worker does both once
+(:func:`pytest_configure`), as one Streamlit server does for all its sessions.
 """
 
 from __future__ import annotations
@@ -77,11 +79,14 @@ SLOW_FIRST: tuple[str, ...] = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Scan the installed distributions for Streamlit components once per worker process."""
+    """Scan the installed distributions for Streamlit components, and compile each page
+    script, once per worker process (module docstring)."""
     try:
         from streamlit.components.v2 import manifest_scanner
+        from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     except ImportError:  # no Streamlit: the app tests skip
         return
+    _compile_each_script_once(ScriptCache)
     scan = manifest_scanner.scan_component_manifests
     if getattr(scan, "planner_scanned_once", False):
         return
@@ -93,6 +98,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
     scan_once.planner_scanned_once = True  # type: ignore[attr-defined]
     manifest_scanner.scan_component_manifests = scan_once
+
+
+def _compile_each_script_once(script_cache: Any) -> None:
+    compile_script = script_cache.get_bytecode
+    if getattr(compile_script, "planner_compiled_once", False):
+        return
+    compiled: dict[tuple[str, int, int, Any], Any] = {}
+
+    @functools.wraps(compile_script)
+    def get_bytecode(self: Any, script_path: str) -> Any:
+        from streamlit import config as st_config
+
+        path = os.path.abspath(script_path)
+        stat = os.stat(path)
+        key = (path, stat.st_mtime_ns, stat.st_size, st_config.get_option("runner.magicEnabled"))
+        if key not in compiled:
+            compiled[key] = compile_script(self, script_path)
+        return compiled[key]
+
+    get_bytecode.planner_compiled_once = True  # type: ignore[attr-defined]
+    script_cache.get_bytecode = get_bytecode
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks

@@ -67,13 +67,18 @@ class _Formulation:
         if not out.n or self.f is None:
             return
         x = np.asarray(self.lp.lower, dtype=float).copy()
-        x[self.n] = [out.n[k] for k in self.keys]
-        x[self.f] = [out.f[k] for k in self.keys]
+        n = np.asarray([out.n[k] for k in self.keys], dtype=float)
+        f = np.asarray([out.f[k] for k in self.keys], dtype=float)
+        # a share left on a pool without systems is solver noise (1e-17): a pool with no
+        # systems does no work, so its "pool used" binary stays 0 and its minimum holds
+        f[n <= 0] = 0.0
+        x[self.n] = n
+        x[self.f] = f
         spr = m.options["systems_per_rack"].to_numpy(dtype=float)
         for i, j in self.racks.items():
             x[j] = math.ceil(x[self.n[i]] / spr[i])
         for i, j in self.y.items():
-            x[j] = 1.0 if x[self.f[i]] > 0 or x[self.n[i]] > 0 else 0.0
+            x[j] = 1.0 if x[self.n[i]] > 0 else 0.0
         if not self.lp.violation(np.clip(x, self.lp.lower, self.lp.upper)):
             self.start = x
 

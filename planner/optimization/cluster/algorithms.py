@@ -19,7 +19,6 @@ from planner.optimization.cluster.solving import _model_totals
 from planner.optimization.constants import (
     MAKESPAN_REL_TOL,
     MIXED_TIE_BREAK_S,
-    MIXED_TRIAL_S,
     SEARCH_REL_TOL,
 )
 from planner.optimization.solve import LinearProgram, Progress, solve_blocks
@@ -284,6 +283,20 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
     return reference / out.z * (1 - 1e-9)
 
 
+#: Seconds (wall clock) a feasibility trial of the ``time`` objective with mixed chips gives
+#: the joint MILP before the per-run bounds (:func:`_block_trial`) are asked, plus
+#: :data:`TRIAL_S_PER_WORKLOAD` per run or service: 0.6 s for 20 runs, 1.5 s for 200. The
+#: per-run bounds cost one small MILP per run (about 0.05 s each); a trial the joint MILP has
+#: not answered by then lies near the earliest finish, where it needs far longer.
+TRIAL_S = 0.5
+TRIAL_S_PER_WORKLOAD = 0.005
+
+
+def trial_limit_s(m: ClusterModel) -> float:
+    """The joint MILP's time in one mixed-chip feasibility trial (:data:`TRIAL_S`)."""
+    return TRIAL_S + TRIAL_S_PER_WORKLOAD * len(m.workloads)
+
+
 def _trial(
     m: ClusterModel,
     solver: str,
@@ -294,7 +307,7 @@ def _trial(
     warm: Outcome | None = None,
 ) -> Outcome:
     """Is there a plan with these deadlines? A feasibility MILP; with mixed chips, when
-    it has no answer within ``MIXED_TRIAL_S``, the per-run blocks answer first
+    it has no answer within :func:`trial_limit_s`, the per-run blocks answer first
     (:func:`_block_trial`), else the MILP gets the rest of the clock."""
     if not m.allow_mixed_chips:
         return _solve_goal(
@@ -308,7 +321,7 @@ def _trial(
         loosen=loosen,
         deadline_scale=deadline_scale,
         warm=warm,
-        limit_s=MIXED_TRIAL_S,
+        limit_s=trial_limit_s(m),
     )
     if out.status in ("optimal", "infeasible") or clock.out():
         return out

@@ -10,7 +10,10 @@ import pytest
 
 from planner.catalog import load_catalog
 from planner.optimization import build_model, solve
+from planner.optimization.cluster import algorithms
+from planner.optimization.cluster.algorithms import _Clock, _earliest_finish, _plan_finish
 from planner.optimization.cluster.formulation import Outcome, _formulate
+from planner.optimization.constants import MAKESPAN_REL_TOL, MIXED_TIE_BREAK_S
 from planner.scenarios import scenario_from_dict
 
 #: (FLOPs, deadline days) cycled over the runs, FLOPs spread so no two runs are equal.
@@ -125,3 +128,56 @@ def test_a_tie_break_starts_from_a_plan_with_a_stray_share_on_an_empty_pool():
     form = _formulate(model, "power")
     form.start_from(out, model)
     assert form.start is not None
+
+
+# --- the time objective with mixed chips ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_time_model():
+    return build_model(_scenario(4, goodput=0.9), objective="time", allow_mixed_chips=True)
+
+
+def test_a_finish_hint_ends_the_search_in_fewer_trials_at_the_same_finish(small_time_model):
+    m = small_time_model
+    cold = _Clock(None)
+    plan, bound = _earliest_finish(m, "highs", cold)
+    finish = _plan_finish(m, plan)
+    warm = _Clock(None)
+    hinted, hinted_bound = _earliest_finish(m, "highs", warm, hint=finish)
+    assert plan.status == hinted.status == "optimal"
+    assert _plan_finish(m, hinted) <= hinted_bound * (1 + MAKESPAN_REL_TOL)
+    assert _plan_finish(m, hinted) == pytest.approx(finish, rel=MAKESPAN_REL_TOL)
+    assert warm.solves < cold.solves
+
+
+def test_the_time_objectives_cost_stage_is_a_capped_tie_break_and_trials_are_short(
+    small_time_model, monkeypatch
+):
+    seen: list[tuple[str, float | None]] = []
+    real = algorithms._solve_goal
+
+    def spy(m, goal, solver, clock, **kw):
+        seen.append((goal, kw.get("limit_s")))
+        return real(m, goal, solver, clock, **kw)
+
+    monkeypatch.setattr(algorithms, "_solve_goal", spy)
+    plan = solve(small_time_model, relaxations=False, comparison=False)
+    assert plan.status == "optimal"
+    cost = [limit for goal, limit in seen if goal == "cost"]
+    assert cost and all(limit == MIXED_TIE_BREAK_S for limit in cost)
+    trials = [limit for goal, limit in seen if goal == "feasibility"]
+    assert trials and all(limit == algorithms.trial_limit_s(small_time_model) for limit in trials)
+    assert algorithms.trial_limit_s(small_time_model) < 1.0
+
+
+def test_a_mixed_pool_never_holds_more_systems_than_its_run_needs_on_that_chip_alone():
+    # the big-M of n <= U y was the limits' bound (thousands of systems); more systems than
+    # the whole run needs on that chip only add cost, so U is that need (or the pool minimum)
+    model = build_model(_scenario(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
+    form = _formulate(model, "cost")
+    need = model.options["systems_needed"].to_numpy(dtype=float)
+    low = model.options["min_systems"].to_numpy(dtype=float)
+    upper = np.asarray(form.lp.upper)[form.n]
+    assert (upper <= np.maximum(np.ceil(need), low)).all()
+    assert (upper < model.options["max_systems"].to_numpy(dtype=float)).any()

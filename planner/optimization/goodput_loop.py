@@ -25,6 +25,23 @@ Hot spares (``hot_spare_fraction`` of ``data/goodput_assumptions.csv``, whole sy
 installed hardware, as in sizing: each pair's coefficients carry them per system
 (``spares_per_gpu`` x the system's GPUs: bought, and in the peak power the grid must carry).
 
+With mixed chips the spares are per RUN, not per pool (the CSV's fraction is "of the run's
+GPUs": the backup nodes kept beside a training job, S. Bekman, "The Technology Behind BLOOM
+Training", Hugging Face blog, 2022): a run on several pools keeps that fraction of all its
+training GPUs, whole systems of its largest pool's chip, beside that pool, and its other
+pools none (their hardware failures wait for a replacement node, which the failure model
+charges). :func:`planner.optimization.cluster.readback._run_spares` applies it on read-back,
+so the goodput measured for a small top-up pool is its own, with no spare, and stays put.
+Charging every pool a whole spare system made a one-rack pool (4 systems) carry 25% spares:
+measured at its GPUs it became dearer than every chip still stated at its deadline count,
+so the top-up moved to another chip at each solve (20 runs x 13 chips, cost: 6 solves, not
+converged; with spares per run: 2 solves).
+
+Only the plan of the last solve is diagnosed: the re-solves leave the limits' binding tests
+out and the loop runs them once, on the plan it returns (its outcome read back again, no new
+solve); with the ``time`` objective each re-solve starts its search for the earliest finish
+at the previous plan's (a narrower first bracket).
+
 A run that states its goodput (``runs[i].goodput``), or whose chip has no generation in the
 failure model's table (a user's catalog), keeps the stated (or default) goodput: it takes no
 part in the loop.

@@ -181,3 +181,26 @@ def test_a_mixed_pool_never_holds_more_systems_than_its_run_needs_on_that_chip_a
     upper = np.asarray(form.lp.upper)[form.n]
     assert (upper <= np.maximum(np.ceil(need), low)).all()
     assert (upper < model.options["max_systems"].to_numpy(dtype=float)).any()
+
+
+def test_a_block_solved_before_under_another_objective_scale_is_not_solved_again(monkeypatch):
+    from planner.optimization.solve import LinearProgram, blocks
+
+    def two_blocks(scale: float) -> LinearProgram:
+        lp = LinearProgram()
+        for _ in range(2):  # each block: 3 x + 5 y >= 7.5, integers
+            x, y = lp.var(0, 10, True), lp.var(0, 10, True)
+            lp.row(f"need_{x}", {x: 3.0, y: 5.0}, 7.5, math.inf)
+            lp.objective.update({x: 1.0 * scale, y: 1.6 * scale})
+        lp.row("shared", {0: 1.0, 2: 1.0}, -math.inf, 20.0)
+        return lp
+
+    coupling = [False, False, True]
+    first = blocks.solve_blocks(two_blocks(1.0), coupling)
+    calls = []
+    real = blocks.highs_solve
+    monkeypatch.setattr(blocks, "highs_solve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = blocks.solve_blocks(two_blocks(2.5), coupling)
+    assert first is not None and again is not None
+    assert calls == []
+    assert again.bounds == pytest.approx(2.5 * first.bounds)

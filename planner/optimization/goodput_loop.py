@@ -11,9 +11,10 @@ pair and re-solve until it is the goodput of the GPUs they chose:
    ``planner size --days``), with its hot spares;
 2. solve with the stated goodputs; read back the GPUs each run got on each chip;
 3. the goodput (and hot spares) of the failure model at those GPUs replace the guesses of the
-   pairs in the plan (the others keep theirs); when no value changes, the next solve would
-   be the same model, so the counts are stable: converged. Otherwise re-solve, at most
-   :data:`MAX_ITERATIONS` solves.
+   pairs in the plan that are not settled (a settled pair, measured within :data:`REL_TOL`
+   of what was stated, keeps its stated value, and the others theirs); when no value
+   changes, the next solve would be the same model, so the counts are stable: converged.
+   Otherwise re-solve, at most :data:`MAX_ITERATIONS` solves.
 
 From the third solve on a pair's goodput may only fall and its spares only rise (the lowest
 goodput and the most spares seen): two plans cannot alternate for ever, and a plan whose
@@ -205,6 +206,8 @@ def fixed_point(
         nxt = dict(assumed)
         for key, g in measured.items():
             old = assumed.get(key)
+            if g.same(old):
+                continue  # settled: its stated value stays (the next model changes less)
             if k >= DAMP_FROM and old is not None:
                 g = dataclasses.replace(
                     g,

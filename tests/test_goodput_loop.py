@@ -208,3 +208,19 @@ def test_an_infeasible_build_out_with_goodput_of_n_reports_no_plan_not_an_error(
     p = plan_buildout(from_scenario(sc), relax=False)
     assert p.status == "infeasible" and p.goodput.empty
     assert p.goodput_loop["iterations"] == 1
+
+
+def test_a_settled_pair_keeps_its_stated_goodput_while_another_pair_moves():
+    # "a" is measured within REL_TOL of what was stated: it stays as stated (the next model
+    # changes only where the plan moved); "b" follows its measured goodput
+    seen = []
+
+    def step(assumed):
+        seen.append(dict(assumed))
+        b = g(0.93) if assumed["b"].goodput > 0.935 else assumed["b"]
+        return "plan", {"a": g(0.95 * (1 + 5e-4)), "b": b}
+
+    plan, assumed, report = fixed_point(step, {"a": g(0.95), "b": g(0.97)})
+    assert report.converged and report.iterations == 2
+    assert [s["a"].goodput for s in seen] == [0.95, 0.95]
+    assert assumed["b"].goodput == 0.93

@@ -11,9 +11,10 @@ pair and re-solve until it is the goodput of the GPUs they chose:
    ``planner size --days``), with its hot spares;
 2. solve with the stated goodputs; read back the GPUs each run got on each chip;
 3. the goodput (and hot spares) of the failure model at those GPUs replace the guesses of the
-   pairs in the plan (the others keep theirs); when no value changes, the next solve would
-   be the same model, so the counts are stable: converged. Otherwise re-solve, at most
-   :data:`MAX_ITERATIONS` solves.
+   pairs in the plan that are not settled (a settled pair, measured within :data:`REL_TOL`
+   of what was stated, keeps its stated value, and the others theirs); when no value
+   changes, the next solve would be the same model, so the counts are stable: converged.
+   Otherwise re-solve, at most :data:`MAX_ITERATIONS` solves.
 
 From the third solve on a pair's goodput may only fall and its spares only rise (the lowest
 goodput and the most spares seen): two plans cannot alternate for ever, and a plan whose
@@ -24,6 +25,23 @@ False, and a note).
 Hot spares (``hot_spare_fraction`` of ``data/goodput_assumptions.csv``, whole systems) are
 installed hardware, as in sizing: each pair's coefficients carry them per system
 (``spares_per_gpu`` x the system's GPUs: bought, and in the peak power the grid must carry).
+
+With mixed chips the spares are per RUN, not per pool (the CSV's fraction is "of the run's
+GPUs": the backup nodes kept beside a training job, S. Bekman, "The Technology Behind BLOOM
+Training", Hugging Face blog, 2022): a run on several pools keeps that fraction of all its
+training GPUs, whole systems of its largest pool's chip, beside that pool, and its other
+pools none (their hardware failures wait for a replacement node, which the failure model
+charges). :func:`planner.optimization.cluster.readback._run_spares` applies it on read-back,
+so the goodput measured for a small top-up pool is its own, with no spare, and stays put.
+Charging every pool a whole spare system made a one-rack pool (4 systems) carry 25% spares:
+measured at its GPUs it became dearer than every chip still stated at its deadline count,
+so the top-up moved to another chip at each solve (20 runs x 13 chips, cost: 6 solves, not
+converged; with spares per run: 2 solves).
+
+Only the plan of the last solve is diagnosed: the re-solves leave the limits' binding tests
+out and the loop runs them once, on the plan it returns (its outcome read back again, no new
+solve); with the ``time`` objective each re-solve starts its search for the earliest finish
+at the previous plan's (a narrower first bracket).
 
 A run that states its goodput (``runs[i].goodput``), or whose chip has no generation in the
 failure model's table (a user's catalog), keeps the stated (or default) goodput: it takes no
@@ -188,6 +206,8 @@ def fixed_point(
         nxt = dict(assumed)
         for key, g in measured.items():
             old = assumed.get(key)
+            if g.same(old):
+                continue  # settled: its stated value stays (the next model changes less)
             if k >= DAMP_FROM and old is not None:
                 g = dataclasses.replace(
                     g,
@@ -389,6 +409,7 @@ def solve_cluster(
 
     start = time.perf_counter()
     current = {"model": model, "k": 0}
+    keep: dict[str, Any] = {}  # the last solve's outcome, read back again with binding tests
     want_comparison = bool(kwargs.pop("comparison", True))
     summed = {"build_s": 0.0, "solve_s": 0.0, "solver_calls": 0.0}
 
@@ -414,11 +435,15 @@ def solve_cluster(
         def tagged(stage: str, done: int, total: int) -> None:
             progress(stage if k == 1 else f"goodput(N) solve {k}: {stage}", done, total)
 
+        keep.pop("outcome", None)
+        keep.pop("notes", None)
         plan = solve_once(
             m,
             time_limit_s=time_limit_s if k == 1 else remaining(),
             progress=None if progress is None else tagged,
             comparison=False,  # the side-by-side table is read once, for the last model
+            binding=False,  # the limits' binding tests too: after the loop, on its last plan
+            keep=keep,
             **kwargs,
         )
         for name in summed:
@@ -440,6 +465,19 @@ def solve_cluster(
     plan, _, report = fixed_point(
         step, dict(model.goodput), max_iterations=max_iterations, out_of_time=out_of_time
     )
+    if "outcome" in keep and keep["outcome"].has_solution:
+        # the last plan again (no new solve), with its limits' binding tests
+        plan = solve_once(
+            current["model"],
+            time_limit_s=remaining(),
+            progress=progress,
+            comparison=False,
+            binding=True,
+            keep=keep,
+            **kwargs,
+        )
+        for name in ("solve_s", "solver_calls"):
+            summed[name] += float(plan.timings.get(name, 0.0))
     if want_comparison:
         from planner.optimization.cluster.readback import chip_comparison
 

@@ -19,7 +19,6 @@ from planner.optimization.cluster.solving import _model_totals
 from planner.optimization.constants import (
     MAKESPAN_REL_TOL,
     MIXED_TIE_BREAK_S,
-    MIXED_TRIAL_S,
     SEARCH_REL_TOL,
 )
 from planner.optimization.solve import LinearProgram, Progress, solve_blocks
@@ -87,9 +86,14 @@ def _lexicographic(
     deadline_scale: float | np.ndarray = 1.0,
     stages: list[str] | None = None,
     warm: Outcome | None = None,
+    primary: str | None = None,
 ) -> tuple[Outcome, list[str]]:
     """Solve the objective, then each tie-break with the earlier optima held (each stage
-    warm-started from the previous plan, which meets its bounds)."""
+    warm-started from the previous plan, which meets its bounds).
+
+    ``primary``: the objective already settled before these stages (the ``time``
+    objective's latest finish, held by the deadlines): then every stage is a tie-break,
+    and with mixed chips the first too gets ``MIXED_TIE_BREAK_S`` from its warm start."""
     notes: list[str] = []
     bounds: list[tuple[str, float]] = []
     best: Outcome | None = None
@@ -114,7 +118,8 @@ def _lexicographic(
         clock.report(f"solving: {goal}" if i == 0 else f"tie-break: {goal}", i, len(stages))
         # mixed chips: a tie-break (among plans proven within the gap on the objective) gets
         # a few seconds; its best plan is kept, the objective's proof stands
-        tie_break_limit = MIXED_TIE_BREAK_S if i and m.allow_mixed_chips else None
+        tie_break = bool(i) or primary is not None
+        tie_break_limit = MIXED_TIE_BREAK_S if tie_break and m.allow_mixed_chips else None
         out = _solve_goal(
             m,
             goal,
@@ -132,10 +137,13 @@ def _lexicographic(
         if tie_break_limit is not None and out.status == "time_limit" and not clock.out():
             notes.append(
                 f"the {goal} tie-break stopped after {tie_break_limit:g} s: the best plan it "
-                f"found, not proven the least {goal} among the plans of least {stages[0]}"
+                f"found, not proven the least {goal} among the plans of least "
+                f"{stages[0] if i else primary}"
             )
             out.status = "optimal"
             best = out
+            if not bounds:
+                bounds.append((goal, out.totals[goal]))
             break
         best = out
         if i == 0:
@@ -275,6 +283,20 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
     return reference / out.z * (1 - 1e-9)
 
 
+#: Seconds (wall clock) a feasibility trial of the ``time`` objective with mixed chips gives
+#: the joint MILP before the per-run bounds (:func:`_block_trial`) are asked, plus
+#: :data:`TRIAL_S_PER_WORKLOAD` per run or service: 0.6 s for 20 runs, 1.5 s for 200. The
+#: per-run bounds cost one small MILP per run (about 0.05 s each); a trial the joint MILP has
+#: not answered by then lies near the earliest finish, where it needs far longer.
+TRIAL_S = 0.5
+TRIAL_S_PER_WORKLOAD = 0.005
+
+
+def trial_limit_s(m: ClusterModel) -> float:
+    """The joint MILP's time in one mixed-chip feasibility trial (:data:`TRIAL_S`)."""
+    return TRIAL_S + TRIAL_S_PER_WORKLOAD * len(m.workloads)
+
+
 def _trial(
     m: ClusterModel,
     solver: str,
@@ -285,7 +307,7 @@ def _trial(
     warm: Outcome | None = None,
 ) -> Outcome:
     """Is there a plan with these deadlines? A feasibility MILP; with mixed chips, when
-    it has no answer within ``MIXED_TRIAL_S``, the per-run blocks answer first
+    it has no answer within :func:`trial_limit_s`, the per-run blocks answer first
     (:func:`_block_trial`), else the MILP gets the rest of the clock."""
     if not m.allow_mixed_chips:
         return _solve_goal(
@@ -299,7 +321,7 @@ def _trial(
         loosen=loosen,
         deadline_scale=deadline_scale,
         warm=warm,
-        limit_s=MIXED_TRIAL_S,
+        limit_s=trial_limit_s(m),
     )
     if out.status in ("optimal", "infeasible") or clock.out():
         return out
@@ -369,6 +391,7 @@ def _earliest_finish(
     loosen: frozenset[str] = frozenset(),
     below: float | None = None,
     rel_tol: float = MAKESPAN_REL_TOL,
+    hint: float | None = None,
 ) -> tuple[Outcome, float]:
     """The plan with the earliest latest finish, every deadline met: ``(plan, lower bound)``.
 
@@ -379,17 +402,39 @@ def _earliest_finish(
     steps, never above the geometric midpoint, until the best plan's own latest finish and
     the largest trial without a plan agree within ``rel_tol`` (``MAKESPAN_REL_TOL``).
     ``status`` is ``time_limit`` when the clock stopped the search first.
+
+    ``hint``: a latest finish expected near the optimum (the goodput(N) re-solve's previous
+    plan: the same model with slightly different goodputs). It is tried first instead of the
+    deadlines as given, then just below the plan it gives (``rel_tol`` below): when the
+    optimum moved by less than ``rel_tol`` these two trials end the search. The result is
+    the same search's (the bracket only starts narrower).
     """
     top = max(m.deadline_days.values()) if below is None else below
-    first = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top))
+    first: Outcome | None = None
+    known_lo = 0.0  # a latest finish shown to have no plan
+    pending: list[float] = []
+    if hint is not None and below is None and 0 < hint < top:
+        probe = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, hint))
+        if probe.has_solution:
+            first = probe
+            pending.append(min(_plan_finish(m, probe), hint) / (1 + 0.999 * rel_tol))
+        elif probe.status == "infeasible":
+            known_lo = hint
+    if first is None:
+        first = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top))
     if not first.has_solution:
         return first, math.nan
     best, hi = first, _plan_finish(m, first)
-    lo = min(_finish_bound(m, solver, clock, loosen), hi)
+    lo = min(max(_finish_bound(m, solver, clock, loosen), known_lo), hi)
     step = 1e-6  # first just above the bound: often tight (then the optimum is exact)
     tries = 0
     while hi > lo * (1 + rel_tol) and not clock.out():
         trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
+        while pending:  # the hint's trial below its plan first, if still inside the bracket
+            candidate = pending.pop()
+            if lo < candidate < hi:
+                trial = candidate
+                break
         tries += 1
         clock.report("searching the earliest finish", min(tries, 59), 60)
         out = _trial(
@@ -408,7 +453,11 @@ def _earliest_finish(
 
 
 def _time_plan(
-    m: ClusterModel, solver: str, clock: _Clock, tolerance: float | None = None
+    m: ClusterModel,
+    solver: str,
+    clock: _Clock,
+    tolerance: float | None = None,
+    hint: float | None = None,
 ) -> tuple[Outcome, float | None, list[str]]:
     """The ``time`` objective: the earliest latest finish ``M`` (every deadline met), then the
     least cost (and the later tie-breaks) among the plans whose runs all end by
@@ -419,7 +468,7 @@ def _time_plan(
     tol = float(m.scenario.time_tolerance if tolerance is None else tolerance)
     notes: list[str] = []
     clock.report("solving: time (earliest latest finish)", 0, 2)
-    fastest, bound = _earliest_finish(m, solver, clock)
+    fastest, bound = _earliest_finish(m, solver, clock, hint=hint)
     if not fastest.has_solution:
         return fastest, None, notes
     finish = _plan_finish(m, fastest)
@@ -439,6 +488,7 @@ def _time_plan(
         deadline_scale=_finish_scale(m, allowed),
         stages=_stages(m)[1:],
         warm=fastest,
+        primary="time",
     )
     notes += stage_notes
     if not out.has_solution:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import time
+from typing import Any
 
 import pandas as pd
 
@@ -67,6 +69,8 @@ def _solve_once(
     comparison: bool = True,
     progress: Progress | None = None,
     time_tolerance: float | None = None,
+    binding: bool = True,
+    keep: dict[str, Any] | None = None,
 ) -> Plan:
     """Solve the cluster MILP once (goodputs as the model states them) and read it back.
 
@@ -100,21 +104,37 @@ def _solve_once(
     their log goes to ``logging.getLogger("planner.optimization")`` at DEBUG level. Every
     point a solver returns is checked against every bound, row and integrality before it is
     read (see :class:`~planner.optimization.solve.LinearProgram`).
+
+    ``binding=False`` leaves the limits' binding tests out (the goodput(N) re-solve runs them
+    once, on its last model); ``keep`` (a dict) receives the solver's outcome and the
+    stages' notes, and when it already holds them (``keep["outcome"]``) they are read back
+    without solving again. With the ``time`` objective it also carries the latest finish
+    found (``keep["finish_hint"]``) to the next solve's search (a narrower first bracket).
     """
     used_solver = check_solver(solver)
     clock = _Clock(time_limit_s, progress)
     notes = [] if used_solver == solver else [f"{solver} is not installed: used {used_solver}"]
     start = time.perf_counter()
-    if model.options.empty:
+    reuse = keep is not None and "outcome" in keep
+    if reuse:
+        assert keep is not None
+        out = keep.pop("outcome")
+        notes += keep.pop("notes", [])
+    elif model.options.empty:
         out = Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
     elif model.objective == "time":
         if time_tolerance is not None and not 0 <= time_tolerance <= 1:
             raise InputError("time_tolerance", time_tolerance, "a fraction in [0, 1]")
-        out, _, stage_notes = _time_plan(model, used_solver, clock, time_tolerance)
+        hint = None if keep is None else keep.get("finish_hint")
+        out, _, stage_notes = _time_plan(model, used_solver, clock, time_tolerance, hint)
         notes += stage_notes
+        if keep is not None and out.has_solution and out.primary is not None:
+            keep["finish_hint"] = out.primary
     else:
         out, stage_notes = _lexicographic(model, used_solver, clock)
         notes += stage_notes
+    if keep is not None and not reuse:
+        keep["outcome"], keep["notes"] = copy.deepcopy(out), list(notes)
     unit_key, unit = OBJECTIVE_UNITS[model.objective]
     compare, compare_sizings = chip_comparison(model) if comparison else (pd.DataFrame(), {})
     frame = None
@@ -125,7 +145,7 @@ def _solve_once(
     if out.has_solution and frame is not None:
         base, tests = None, {}
         alternatives: dict[str, Outcome] = {}
-        if out.status == "optimal":  # limits of a plan not proven optimal are not tested
+        if out.status == "optimal" and binding:  # a plan not proven optimal: not tested
             base = out.primary
             tests = diagnosis._binding_tests(model, out, used_solver, clock, alternatives)
         binds_for = (
@@ -138,7 +158,7 @@ def _solve_once(
         if out.status == "time_limit":
             notes.append("the time limit stopped the solver: best plan found, maybe not optimal")
         untested = [c for c, row in constraints.iterrows() if row["binding"] is None]
-        if untested:
+        if untested and binding:
             why = (
                 "the plan is not proven optimal"
                 if out.status != "optimal"

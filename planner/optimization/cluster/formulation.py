@@ -67,13 +67,18 @@ class _Formulation:
         if not out.n or self.f is None:
             return
         x = np.asarray(self.lp.lower, dtype=float).copy()
-        x[self.n] = [out.n[k] for k in self.keys]
-        x[self.f] = [out.f[k] for k in self.keys]
+        n = np.asarray([out.n[k] for k in self.keys], dtype=float)
+        f = np.asarray([out.f[k] for k in self.keys], dtype=float)
+        # a share left on a pool without systems is solver noise (1e-17): a pool with no
+        # systems does no work, so its "pool used" binary stays 0 and its minimum holds
+        f[n <= 0] = 0.0
+        x[self.n] = n
+        x[self.f] = f
         spr = m.options["systems_per_rack"].to_numpy(dtype=float)
         for i, j in self.racks.items():
             x[j] = math.ceil(x[self.n[i]] / spr[i])
         for i, j in self.y.items():
-            x[j] = 1.0 if x[self.f[i]] > 0 or x[self.n[i]] > 0 else 0.0
+            x[j] = 1.0 if x[self.n[i]] > 0 else 0.0
         if not self.lp.violation(np.clip(x, self.lp.lower, self.lp.upper)):
             self.start = x
 
@@ -370,10 +375,25 @@ def _counts(
     if mixed:
         upper = np.minimum(np.maximum(upper, pool_min), np.maximum(ceiling, 1.0))
     speed_form = goal in ("time", "speedup")
+    if mixed and not speed_form and _count_free(m, col):
+        # a tighter big-M: a pool never needs more systems than the whole workload on that
+        # chip alone (or its minimum); more only add cost and use more of every limit
+        alone = _whole_array(need, deadline_scale)
+        alone[service] = _whole_array(need[service])  # a service's peak does not scale
+        upper = np.minimum(upper, np.maximum(pool_min, alone))
     n = np.asarray([lp.var(0, u, True) for u in upper])
     if speed_form and speed_need is not None:
         need = np.where(service, need, np.asarray(speed_need, dtype=float))
     return _Build(m, lp, col, keys, need, run_of, service, upper, ceiling, pool_min, n, speed_form)
+
+
+def _count_free(m: ClusterModel, col: dict[str, np.ndarray]) -> bool:
+    """Whether a pool's systems beyond its workload's need are never worth having: every
+    objective's per-system coefficient is >= 0 (with the coupling rows, all <= rows with
+    coefficients >= 0 in the counts, fewer systems are never worse). Then any plan with a
+    pool above ``max(min_systems, ceil(N / scale))`` systems has one as good within it."""
+    coefs = _objective_coefficients(m, col)
+    return all(bool((np.nan_to_num(cn) >= 0).all()) for cn, _ in coefs.values())
 
 
 def _speed_variable(

@@ -20,7 +20,7 @@ from planner.optimization.constants import (
     WHOLE_PURCHASE,
 )
 from planner.optimization.diagnose import Test, binds
-from planner.sizing import SizingResult, size_training
+from planner.sizing import SizingResult, checkpoint_params, size_training
 from planner.workloads import TrainingRun
 
 
@@ -164,6 +164,7 @@ def _read_back(
 ) -> tuple[pd.DataFrame, dict[str, float], dict[tuple[str, str], SizingResult]]:
     rows, sizings = [], {}
     runs = {r.name: r for r in m.scenario.runs}
+    spares_on = _run_spares(m, out)
     for (run_name, chip_id), systems in out.n.items():
         share = out.f[(run_name, chip_id)]
         if systems <= 0 or (m.allow_mixed_chips and share <= 1e-9):
@@ -174,16 +175,30 @@ def _read_back(
         spec = runs[run_name]
         run = spec.training_run()
         if m.allow_mixed_chips and share < 1 - 1e-9:
-            run = TrainingRun(flops=float(run.total_flops()) * share, name=run_name)
+            # a pool trains its share of the run's FLOPs on the same model: the checkpoint
+            # (the failure model's write time) is the whole model's, as build_model sizes it
+            run = TrainingRun(
+                flops=float(run.total_flops()) * share,
+                params=float(checkpoint_params(run)),
+                active_params=run.effective_active_params,
+                name=run_name,
+            )
         else:
             share = 1.0
         chip = m.catalog.get(chip_id)
+        pool_spares = spares_on.get((run_name, chip_id))
         res = size_training(
             run,
             chip,
             gpus=systems * chip.gpus_per_system,
             assumptions=m.assumptions(run_name, chip_id),
+            goodput_options=None if pool_spares is None else pool_spares[0],
         )
+        if pool_spares is not None and res.goodput_model is not None:
+            res.goodput_model["sources"] = {
+                **res.goodput_model.get("sources", {}),
+                "hot_spare_fraction": pool_spares[1],
+            }
         sizings[(run_name, chip_id)] = res
         option = m.options.loc[(run_name, chip_id)]
         grid_share = (
@@ -227,6 +242,63 @@ def _read_back(
         frame["workload"] = frame["workload"].fillna("run")
     totals = _totals(frame, m)
     return frame, totals, sizings
+
+
+def _run_spares(m: ClusterModel, out: Outcome) -> dict[tuple[str, str], tuple[Any, str]]:
+    """Hot spares per RUN, not per pool: for each run on several chip pools whose goodput
+    comes from the failure model, ``{(run, chip): (GoodputOptions, source)}`` for its pools.
+
+    ``hot_spare_fraction`` (``data/goodput_assumptions.csv``) is a fraction of the RUN's GPUs
+    (the spare servers kept beside a training job: S. Bekman, "The Technology Behind BLOOM
+    Training", Hugging Face blog, 2022: "we had backup nodes to use instead"), rounded up to
+    whole systems. A run split over pools keeps that fraction of ALL its training GPUs, in
+    whole systems of its largest pool's chip (most training GPUs; a tie: the first candidate),
+    beside that pool; its other pools hold none (a hardware failure there waits
+    ``node_replacement_hours`` for the node, which the failure model charges at the pool's
+    own failure rate). Each pool's goodput stays the failure model's at its own GPUs.
+
+    Charging every pool a whole spare system instead makes a 4-system pool (one rack: a
+    pool's least size with mixed chips) carry 25% spares, so the goodput(N) re-solve
+    (:mod:`planner.optimization.goodput_loop`) moves that pool between near-equal chips at
+    every solve and never settles. Runs on one pool are left as sized (the rule is then the
+    same)."""
+    from planner.sizing import GoodputOptions, goodput_from_failure_model
+    from planner.training.goodput import defaults_for
+
+    if not m.allow_mixed_chips:
+        return {}
+    pools: dict[str, list[tuple[str, int]]] = {}
+    for (run_name, chip_id), systems in out.n.items():
+        if run_name in m.deadline_days and systems > 0 and out.f[(run_name, chip_id)] > 1e-9:
+            gpus = int(systems) * int(m.catalog.get(chip_id).gpus_per_system)
+            pools.setdefault(run_name, []).append((chip_id, gpus))
+    found: dict[tuple[str, str], tuple[Any, str]] = {}
+    for run_name, used in pools.items():
+        if len(used) < 2:
+            continue
+        if not all(goodput_from_failure_model(m.assumptions(run_name, c)) for c, _ in used):
+            continue
+        try:
+            fraction = {c: float(defaults_for(c).hot_spare_fraction) for c, _ in used}
+        except Exception:  # noqa: BLE001 - a user's chip with no failure-model generation
+            continue
+        total = float(sum(g for _, g in used))
+        main, main_gpus = max(used, key=lambda cg: cg[1])  # max keeps the first of a tie
+        share = min(1.0, fraction[main] * total / main_gpus)
+        text = (
+            f"{fraction[main]:g} of the run's {total:,.0f} training GPUs on all its chips "
+            f"(data/goodput_assumptions.csv), whole systems of {main}, held beside its "
+            f"largest pool ({main_gpus:,.0f} GPUs of {main}); its other pools hold none"
+        )
+        for chip_id, _ in used:
+            if chip_id == main:
+                found[(run_name, chip_id)] = (GoodputOptions(hot_spare_fraction=share), text)
+            else:
+                found[(run_name, chip_id)] = (
+                    GoodputOptions(hot_spare_fraction=0.0),
+                    f"none: the run's hot spares are held beside its pool of {main} ({text})",
+                )
+    return found
 
 
 #: Columns a plan's rows gain when the scenario has services (NaN for a run's rows, except

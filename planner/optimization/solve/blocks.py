@@ -92,10 +92,28 @@ def _solve_block(
 ) -> tuple[str, float, np.ndarray | None]:
     """One block's MILP (HiGHS, ``BLOCK_REL_GAP``): ``(status, proven bound, point)``,
     status ``optimal``, ``infeasible`` or ``unknown`` (no bound in time). Remembered: a
-    re-solve of the same block (a tie-break, a binding test) costs nothing."""
+    re-solve of the same block (a tie-break, a binding test) costs nothing.
+
+    The block is solved with its objective divided by its largest coefficient (its bound
+    multiplied back): the same block under another overall scale of the objective (a model
+    rebuilt with other workloads' coefficients changed, as the goodput(N) re-solve does) is
+    then the same entry of the cache."""
+    weight = max((abs(c) for c in sub.objective.values() if c), default=1.0)
+    if weight != 1.0:
+        sub = LinearProgram(
+            sub.lower,
+            sub.upper,
+            sub.integer,
+            sub.row_names,
+            sub.row_coeffs,
+            sub.row_lower,
+            sub.row_upper,
+            {j: c / weight for j, c in sub.objective.items()},
+        )
     key = _key(sub)
     if key in _CACHE:
-        return _CACHE[key]
+        status, bound, x = _CACHE[key]
+        return status, bound * weight, x
     res = highs_solve(sub, time_limit_s, False, None, BLOCK_REL_GAP)
     if res.status == "infeasible":
         out: tuple[str, float, np.ndarray | None] = ("infeasible", math.inf, None)
@@ -106,7 +124,7 @@ def _solve_block(
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = out
-    return out
+    return out[0], out[1] * weight, out[2]
 
 
 def _sub_programme(

@@ -123,7 +123,7 @@ def test_the_milp_equals_a_brute_force_over_the_same_rows(joint, grid_mw) -> Non
     m = build_model(joint.with_grid_limit(grid_mw))
     best = _brute_force(m, grid_mw)
     for solver in SOLVERS:
-        plan = solve(m, solver=solver, relaxations=False, comparison=False)
+        plan = solve(m, solver=solver, relaxations=False, comparison=False, binding=False)
         if best is None:
             assert plan.status == "infeasible"
             continue
@@ -178,7 +178,12 @@ def test_each_pricing_charges_a_service_as_planner_serve_does(joint) -> None:
         data["candidates"]["supply_gpus"] = {"h100": 1_000_000}
         data["candidates"]["chips"] = ["h100"]
         data["site"]["grid_limit_mw"] = 1_000
-        plan = solve(build_model(scenario_from_dict(data)), relaxations=False, comparison=False)
+        plan = solve(
+            build_model(scenario_from_dict(data)),
+            relaxations=False,
+            comparison=False,
+            binding=False,
+        )
         assert plan.status == "optimal"
         row = plan.runs.loc[(SERVICE, "h100")]
         ref = serve(

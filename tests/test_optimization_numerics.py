@@ -211,7 +211,7 @@ def test_the_tiny_time_objective_is_optimal_on_every_solver(solver):
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_pyomo_cross_check_agrees_from_tiny_to_huge(case, objective):
     model = build_model(CASES[case](), objective=objective)
-    plan = solve(model, relaxations=False, comparison=False)
+    plan = solve(model, relaxations=False, comparison=False, binding=False)
     reference = solve_pyomo(model)
     if objective == "time":  # the cheapest plan within time_tolerance of the earliest finish
         assert reference <= plan.objective_value * (1 + 1e-3)
@@ -414,7 +414,7 @@ def test_the_models_linear_cost_equals_the_cores_cost_of_every_plan_row(pricing,
         data["candidates"]["supply_gpus"] = {"h100": 50_000, "gb200": 50_000, "mi300x": 50_000}
         s = scenario_from_dict(data, source="test")
     m = build_model(s, objective="cost", allow_mixed_chips=mixed)
-    plan = solve(m, relaxations=False, comparison=False)
+    plan = solve(m, relaxations=False, comparison=False, binding=False)
     assert plan.status == "optimal" and plan.pricing == pricing
     for key, row in plan.runs.iterrows():
         o = m.options.loc[key]

@@ -133,7 +133,8 @@ closes one run at a time (minutes at 20 runs), is closed from the root. When the
 optima side by side meet the coupling rows they are the plan (proven within their 1e-6
 gap); else the joint MILP runs with one bound row per block. Tie-breaks (with mixed chips)
 get ``MIXED_TIE_BREAK_S`` seconds and a 1% gap: the objective stays proven. The ``time``
-objective's feasibility trials with mixed chips get ``MIXED_TRIAL_S`` seconds; then each
+objective's feasibility trials with mixed chips get 0.5 s + 0.005 s per workload
+(``cluster.algorithms.trial_limit_s``); then each
 run's least use of the grid (then the budget) settles the trial: their sum over the limit
 proves no plan, and the runs' least-use plans side by side, when they meet every row, are a
 plan. ``plan.timings["mip_gap"]`` is the gap proven for the objective (for ``time``: of the

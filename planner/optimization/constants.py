@@ -22,10 +22,6 @@ MIXED_MIP_REL_GAP = 1e-3
 MIXED_TIE_BREAK_REL_GAP = 1e-2
 #: Seconds (wall clock) a tie-break stage with mixed chips may take; then its best plan is kept.
 MIXED_TIE_BREAK_S = 3.0
-#: Seconds (wall clock) a feasibility trial of the ``time`` objective with mixed chips gets
-#: before the per-run bounds are asked (a plan near the earliest finish can take a MILP minutes
-#: to find; each run's least grid use answers it in well under a second per 20 runs).
-MIXED_TRIAL_S = 2.0
 #: Absolute MIP gap, in units of the scaled objective (each objective is divided by its
 #: reference scale, so it is about 1 per run; HiGHS' default 1e-6 in model units let a
 #: 1e15-FLOP run's 1e-9 MWh differences through).

@@ -399,12 +399,15 @@ def solve_cluster(
     time_limit_s: float | None = None,
     progress: Any = None,
     max_iterations: int = MAX_ITERATIONS,
+    binding: bool = True,
     **kwargs: Any,
 ) -> Any:
     """:func:`planner.optimization.solve` with goodput(N): :func:`fixed_point` over
     ``solve_once(model, ...)`` (one solve of the cluster MILP and its read-back), the model
     rebuilt with each solve's goodputs. The plan's rows carry :data:`PLAN_COLUMNS`, its
-    ``goodput_loop`` the :class:`LoopReport`, and its notes what it assumed."""
+    ``goodput_loop`` the :class:`LoopReport`, and its notes what it assumed. ``binding``: test
+    which limits bind (once, on the last plan); False for a plan whose objective is all that
+    is read (a sweep's points, a cross-check of solvers)."""
     from planner.optimization.cluster.model import build_model
 
     start = time.perf_counter()
@@ -459,6 +462,7 @@ def solve_cluster(
             time_limit_s=time_limit_s,
             progress=progress,
             comparison=want_comparison,
+            binding=binding,
             **kwargs,
         )
         return _with_goodput(plan, LoopReport(1, True, max_iterations), model)
@@ -472,7 +476,7 @@ def solve_cluster(
             time_limit_s=remaining(),
             progress=progress,
             comparison=False,
-            binding=True,
+            binding=binding,
             keep=keep,
             **kwargs,
         )

@@ -97,6 +97,7 @@ def pareto(
             relaxations=False,
             comparison=False,
             time_tolerance=time_tolerance,
+            binding=False,  # a point of the sweep is read for its totals, not its limits
         )
         t = plan.totals
         rows.append(

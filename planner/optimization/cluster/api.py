@@ -39,6 +39,7 @@ def solve(
     comparison: bool = True,
     progress: Progress | None = None,
     time_tolerance: float | None = None,
+    binding: bool = True,
 ) -> Plan:
     """Solve the cluster MILP and read the answer back into a :class:`Plan`, re-solving
     until the goodput stated for each run is goodput(N) of the failure model at the GPUs it
@@ -57,6 +58,7 @@ def solve(
         comparison=comparison,
         progress=progress,
         time_tolerance=time_tolerance,
+        binding=binding,
     )
 
 

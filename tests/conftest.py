@@ -123,10 +123,13 @@ def _compile_each_script_once(script_cache: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    loadgroup = bool(config.getvalue("loadgroup")) if hasattr(config.option, "loadgroup") else False
     for item in items:
         group = XDIST_GROUPS.get(item.path.name)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            if loadgroup:
+                _name_the_group(item, group)
 
     def rank(item: pytest.Item) -> int:
         for i, prefix in enumerate(SLOW_FIRST):
@@ -135,6 +138,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return len(SLOW_FIRST)
 
     items.sort(key=rank)  # stable: every other test keeps its place
+
+
+def _name_the_group(item: pytest.Item, group: str) -> None:
+    """Give ``item`` the node id suffix ``@group`` by which ``--dist loadgroup`` schedules a
+    group as one unit (pytest-xdist's convention).
+
+    pytest-xdist 3.8 writes the suffix into ``item._nodeid``, which pytest 9.2's structured
+    node ids no longer read, so every group was silently spread over the workers (two Streamlit
+    servers and two Chromiums at once; pytest-xdist issue #1386). Where the node id is
+    structured, the suffix is written there; elsewhere xdist's own hook still adds it.
+    :func:`pytest_collection_finish` fails the run if a group is not named either way."""
+    suffix = f"@{group}"
+    if item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+        return
+    from _pytest.nodeid import NodeId  # pytest >= 9.2
+
+    item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under ``--dist loadgroup``, every test of :data:`XDIST_GROUPS` carries its group."""
+    config = session.config
+    if not (hasattr(config.option, "loadgroup") and config.getvalue("loadgroup")):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if (group := XDIST_GROUPS.get(item.path.name)) and not item.nodeid.endswith(f"@{group}")
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup would spread {len(lost)} grouped tests over the workers "
+            f"(e.g. {lost[0]}): pytest-xdist's group suffix is not in effect"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -253,6 +253,34 @@ def new_page(browser: object, width: int, height: int) -> object:
     return page
 
 
+class StepTimes:
+    """Wall-clock time of each step of a browser test, written to ``artifacts/<name>`` (a slow
+    step on a loaded machine is then named, not guessed)."""
+
+    def __init__(self, name: str) -> None:
+        self.path = ARTIFACTS / name
+        self.lines: list[str] = []
+        self.step: tuple[str, float] | None = None
+
+    def start(self, step: str) -> None:
+        self._end()
+        self.step = (step, time.perf_counter())
+
+    def note(self, text: str) -> None:
+        self.lines.append(text)
+
+    def _end(self) -> None:
+        if self.step is not None:
+            name, t0 = self.step
+            self.lines.append(f"{name:10s} {time.perf_counter() - t0:7.1f} s")
+            self.step = None
+
+    def write(self) -> None:
+        self._end()
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+
+
 def close_pages() -> None:
     """Close every page the running test opened (each in its own browser context)."""
     while _PAGES:
@@ -372,9 +400,11 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
     chromium: tuple[object, object], app_url: str
 ) -> None:
     browser, sync_api = chromium
+    steps = StepTimes("app-browser-bad-input-times.txt")
     try:
         page = new_page(browser, 1440, 1800)
 
+        steps.start("size")
         # Size a run: 128 H100s for the 1.8T MoE take about 15 years (the issue's traceback)
         page.goto(app_url + "?preset=gtc2024-hopper&given=gpus&gpus=128")
         page.get_by_text("No chip comparison: this run takes").wait_for()
@@ -383,6 +413,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         assert _count(page.evaluate(METRICS_JS)["Training time"]) > 3650
         assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
 
+        steps.start("optimise")
         # Optimise: a malformed FLOPs cell ("1.8T" in a number column) gets a message
         page.goto(app_url + "optimise")
         page.get_by_text("Which limits bind").wait_for()
@@ -409,6 +440,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
                 message.wait_for(timeout=PAGE_TIMEOUT_MS // 2)
                 break
             except sync_api.TimeoutError:  # type: ignore[attr-defined]
+                steps.note(f"optimise: the cell editor did not open (try {attempt + 1})")
                 if attempt == EDIT_ATTEMPTS - 1:
                     raise
                 page.keyboard.press("Escape")
@@ -416,6 +448,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         wait_idle(page, before)
         assert_no_traceback(page, "optimise, 1.8T FLOPs")
 
+        steps.start("national")
         # National demand: a bad upload says why; the picker stays (no dead end)
         page.goto(app_url + "national?nat_file=custom")
         page.get_by_text("Upload a projection scenario").wait_for()
@@ -427,6 +460,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         assert_no_traceback(page, "national, bad upload")
         assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
 
+        steps.start("serve")
         # Serve a model: users typed with a unit word are refused in one line; the chip
         # comparison and the public record stay on the page
         page.goto(app_url + "serve")
@@ -449,6 +483,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         wait_idle(page, before)
         assert_no_traceback(page, "serve, back to 1e8")
 
+        steps.start("reports")
         # Reports: a sizing the core refuses (FP8 on an A100) is said; the rest is offered
         page.goto(app_url + "reports?preset=gtc2024-hopper&chip=a100-80gb")
         page.get_by_text("precision = 'fp8' is not allowed").wait_for()
@@ -456,6 +491,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         assert_no_traceback(page, "reports, fp8 on a100")
         assert page.locator('[data-testid="stDownloadButton"]').count() >= 8
     finally:
+        steps.write()
         close_pages()
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,9 +88,22 @@ class _Formulation:
         return self.lp
 
 
+#: :func:`_model_arrays` of the options frames in use: id -> (the frame, its shape and columns
+#: when read, the arrays). A model's options are fixed once built, and one model is formulated
+#: many times (each objective stage, binding test, relaxation and feasibility trial).
+_ARRAYS: dict[int, tuple[weakref.ref, tuple, dict[str, np.ndarray]]] = {}
+
+
 def _model_arrays(m: ClusterModel) -> dict[str, np.ndarray]:
     opt = m.options
-    return {c: opt[c].to_numpy() for c in opt.columns}
+    key = id(opt)
+    shape = (opt.shape, tuple(opt.columns))
+    hit = _ARRAYS.get(key)
+    if hit is not None and hit[0]() is opt and hit[1] == shape:
+        return dict(hit[2])
+    arrays = {c: opt[c].to_numpy() for c in opt.columns}
+    _ARRAYS[key] = (weakref.ref(opt, lambda _ref, k=key: _ARRAYS.pop(k, None)), shape, arrays)
+    return dict(arrays)
 
 
 def _objective_coefficients(
@@ -123,8 +137,11 @@ def _reference_scale(
     """The data's own scale of an objective: each run on its cheapest (least-power, ...) chip
     at its deadline, summed. Dividing by it puts the objective near 1..#runs."""
     per_key = coef[0] * _whole_array(col["systems_needed"]) + coef[1]
-    per_run = pd.Series(per_key, index=m.options.index).groupby(level="run").min()
-    ref = float(per_run.sum())
+    # per run, the least over its chips (NaN ignored, as pandas' groupby min), then summed
+    runs, _ = pd.factorize(m.options.index.get_level_values("run"))
+    per_run = np.full(int(runs.max()) + 1 if len(runs) else 0, np.nan)
+    np.fmin.at(per_run, runs, per_key)
+    ref = float(np.nansum(per_run))
     return ref if math.isfinite(ref) and ref > 0 else 1.0
 
 

@@ -426,7 +426,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
 
         steps.start("optimise")
         # Optimise: a malformed FLOPs cell ("1.8T" in a number column) gets a message
-        page.goto(app_url + "optimise")
+        page.get_by_role("link", name=PAGE_TITLES["optimise"], exact=True).click()  # sidebar
         page.get_by_text("Which limits bind").wait_for()
         wait_idle(page)
         grid = page.locator('[data-testid="stDataFrame"]').first  # the Runs table
@@ -474,7 +474,7 @@ def test_one_bad_input_per_page_shows_a_message_and_the_page_stays(
         steps.start("serve")
         # Serve a model: users typed with a unit word are refused in one line; the chip
         # comparison and the public record stay on the page
-        page.goto(app_url + "serve")
+        page.get_by_role("link", name=PAGE_TITLES["serve"], exact=True).click()  # sidebar
         page.get_by_text("Model vs public record").wait_for()
         wait_idle(page)
         users = page.get_by_role("textbox", name="Users (daily active)")

@@ -24,6 +24,31 @@ process (~10 s of CPU). Summed test time by file in that (loaded) run: test_app_
 (one worker, mostly waiting on Chromium and the server), test_optimization 241,
 test_cli_contract 231 (real processes), test_optimization_numerics 124, test_cli_fuzz 117,
 test_app_fuzz 113, test_app_pages 91, test_wheel 75, test_serving 63, test_reports 58.
+
+Then (quiet 2-core machine, ``pytest -n 2 --dist loadgroup``, ``/usr/bin/time`` around it):
+1,930 tests in 247 s of wall clock for 438 s of CPU (user + system, every process). Now: 1,965
+tests in 178-188 s for 309-318 s of CPU (two runs after the last change; runs of the same code
+vary by +-10% on this machine). What moved it, measured one at a time on the same machine:
+
+- pytest-xdist's groups had silently stopped working under pytest 9.2 (pytest-xdist #1386): the
+  browser tests ran on both workers, two Streamlit servers and two Chromiums at once.
+  ``tests/conftest.py`` now writes the group into the structured node id and stops a run whose
+  groups would be spread;
+- Streamlit's AppTest scanned every installed distribution for components (0.3 s of CPU) and
+  compiled every page script again on each new AppTest: once per worker now (test_app_serve
+  18.6 -> 10.5 s; five AppTest and CLI files 107 -> 57 CPU-s);
+- fork-server children skip the interpreter's module teardown (after atexit and the stdio
+  flushes): ``planner --version`` 0.75 -> 0.07 s a call, ``validate --json`` 1.7 -> 0.5 s;
+- the browser module shares one server and one Chromium, and reaches pages from the sidebar
+  (alone: 89 -> 44-62 s; Chromium 23 -> 17 CPU-s in the every-page test);
+- product speed that the tests share: ``planner validate`` 10.2 -> 1.9 s under cProfile (the
+  serving fit's features built once), the projection report's backtest computed once (4.8 ->
+  2.3 s), the optimiser's option arrays and reference scales (23% of the optimiser tests'
+  CPU), binding tests once after the goodput(N) loop and ``solve(binding=False)`` for sweep
+  points and solver cross-checks;
+- budgets: the relaxation test on the shipped infeasible scenario only (the feasible ones
+  solved once each), the app fuzz walk 173 -> 110 steps and 30 -> 20 links (every page
+  reached), CBC's limit on mixed chips 10 -> 6 s.
 """
 
 from __future__ import annotations

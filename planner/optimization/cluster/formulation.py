@@ -102,7 +102,11 @@ def _model_arrays(m: ClusterModel) -> dict[str, np.ndarray]:
     if hit is not None and hit[0]() is opt and hit[1] == shape:
         return dict(hit[2])
     arrays = {c: opt[c].to_numpy() for c in opt.columns}
-    _ARRAYS[key] = (weakref.ref(opt, lambda _ref, k=key: _ARRAYS.pop(k, None)), shape, arrays)
+
+    def forget(_ref: weakref.ref) -> None:  # the frame is gone: so is its entry
+        _ARRAYS.pop(key, None)
+
+    _ARRAYS[key] = (weakref.ref(opt, forget), shape, arrays)
     return dict(arrays)
 
 

@@ -177,6 +177,9 @@ def cmd_test(args: list[str]) -> int:
     # worker: with bytecode caching off (a sandbox's PYTHONDONTWRITEBYTECODE) each of them
     # compiles the planner and the tests again. The caches go to the ignored __pycache__/.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # ... and the planner's bytecode is written once, on every core, before they start (from a
+    # fresh clone each of them would otherwise compile it at the same moment)
+    subprocess.call([str(py), "-m", "compileall", "-q", "-j", "0", "planner"], cwd=ROOT, env=env)
     cmd = [str(py), "-m", "pytest", *parallel_args(args), *args]
     _say(" ".join(cmd))
     start = time.monotonic()

@@ -27,8 +27,10 @@ test_app_fuzz 113, test_app_pages 91, test_wheel 75, test_serving 63, test_repor
 
 Then (quiet 2-core machine, ``pytest -n 2 --dist loadgroup``, ``/usr/bin/time`` around it):
 1,930 tests in 247 s of wall clock for 438 s of CPU (user + system, every process). Now: 1,965
-tests in 178-188 s for 309-318 s of CPU (two runs after the last change; runs of the same code
-vary by +-10% on this machine). What moved it, measured one at a time on the same machine:
+tests in 178-188 s for 309-318 s of CPU (runs of the same code vary by +-10% on this machine);
+from a fresh clone, ``CI=true bash .ci/run``: ``[dev] tests took 2 min 50 s`` and ``2 min 48 s``
+(two runs in a row, after the planner's bytecode is compiled on both cores first; before that
+change 3 min 12 s and 3 min 27 s). What moved it, measured one at a time on the same machine:
 
 - pytest-xdist's groups had silently stopped working under pytest 9.2 (pytest-xdist #1386): the
   browser tests ran on both workers, two Streamlit servers and two Chromiums at once.

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from _many_runs import many_runs
 
 from planner.catalog import load_catalog
 from planner.optimization import build_model, solve
@@ -14,40 +15,12 @@ from planner.optimization.cluster import algorithms
 from planner.optimization.cluster.algorithms import _Clock, _earliest_finish, _plan_finish
 from planner.optimization.cluster.formulation import Outcome, _formulate
 from planner.optimization.constants import MAKESPAN_REL_TOL, MIXED_TIE_BREAK_S
-from planner.scenarios import scenario_from_dict
-
-#: (FLOPs, deadline days) cycled over the runs, FLOPs spread so no two runs are equal.
-_BASE = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
-
-
-def _scenario(n_runs: int, goodput: float | None = None):
-    """``n_runs`` runs on every catalog chip, capex pricing, grid and budget per run (as
-    benchmarks/bench_optimize.py builds them)."""
-    cat = load_catalog()
-    runs = []
-    for i in range(n_runs):
-        flops, days = _BASE[i % len(_BASE)]
-        spread = 1.0 + 2.0 * ((i * 37) % 101) / 100.0
-        run = {"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days}
-        if goodput is not None:
-            run["goodput"] = goodput
-        runs.append(run)
-    return scenario_from_dict(
-        {
-            "title": f"{n_runs} runs on every chip",
-            "budget_usd": 6e8 * n_runs,
-            "site": {"grid_limit_mw": 12.0 * n_runs, "pue": 1.2},
-            "runs": runs,
-            "candidates": {"chips": cat.ids, "pricing": "capex"},
-        },
-        source="test",
-    )
 
 
 @pytest.fixture(scope="module")
 def mixed_cost_plan():
     stages: list[str] = []
-    model = build_model(_scenario(20), objective="cost", allow_mixed_chips=True)
+    model = build_model(many_runs(20), objective="cost", allow_mixed_chips=True)
     plan = solve(
         model,
         relaxations=False,
@@ -112,7 +85,7 @@ def test_the_limits_are_tested_once_after_the_goodput_loop(mixed_cost_plan):
 def test_a_tie_break_starts_from_a_plan_with_a_stray_share_on_an_empty_pool():
     # the cost optimum can leave a 1e-17 share on a pool with no systems: the next stage
     # must still take it as its warm start (a "pool used" binary of 1 would need a rack)
-    model = build_model(_scenario(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
+    model = build_model(many_runs(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
     keys = list(model.options.index)
     n = {k: 0 for k in keys}
     f = {k: 0.0 for k in keys}
@@ -135,7 +108,7 @@ def test_a_tie_break_starts_from_a_plan_with_a_stray_share_on_an_empty_pool():
 
 @pytest.fixture(scope="module")
 def small_time_model():
-    return build_model(_scenario(4, goodput=0.9), objective="time", allow_mixed_chips=True)
+    return build_model(many_runs(4, goodput=0.9), objective="time", allow_mixed_chips=True)
 
 
 def test_a_finish_hint_ends_the_search_in_fewer_trials_at_the_same_finish(small_time_model):
@@ -174,7 +147,7 @@ def test_the_time_objectives_cost_stage_is_a_capped_tie_break_and_trials_are_sho
 def test_a_mixed_pool_never_holds_more_systems_than_its_run_needs_on_that_chip_alone():
     # the big-M of n <= U y was the limits' bound (thousands of systems); more systems than
     # the whole run needs on that chip only add cost, so U is that need (or the pool minimum)
-    model = build_model(_scenario(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
+    model = build_model(many_runs(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
     form = _formulate(model, "cost")
     need = model.options["systems_needed"].to_numpy(dtype=float)
     low = model.options["min_systems"].to_numpy(dtype=float)

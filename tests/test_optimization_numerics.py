@@ -18,6 +18,7 @@ from pathlib import Path
 
 import _forkserver as forkserver
 import pytest
+from _many_runs import many_runs
 
 import planner.optimization as optimization
 from planner.catalog import load_catalog
@@ -439,32 +440,10 @@ def test_the_models_linear_cost_equals_the_cores_cost_of_every_plan_row(pricing,
         assert total["cost_usd"] < 0.1 * total["cluster_capex_usd"]
 
 
-def _many_runs(n_runs: int) -> Scenario:
-    """``n_runs`` concurrent runs on every catalog chip, the whole purchase priced (the
-    benchmark's scenario, ``benchmarks/bench_optimize.py``)."""
-    base = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
-    runs = []
-    for i in range(n_runs):
-        flops, days = base[i % len(base)]
-        spread = 1.0 + 2.0 * ((i * 37) % 101) / 100.0
-        runs.append({"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days})
-    return scenario_from_dict(
-        {
-            "budget_usd": 6e8 * n_runs,
-            "site": {"grid_limit_mw": 12.0 * n_runs, "pue": 1.2},
-            "runs": runs,
-            "candidates": {"chips": load_catalog().ids, "pricing": "capex"},
-        },
-        source="test",
-    )
-
-
 def test_a_mixed_chip_cost_plan_of_twenty_runs_is_proven_within_the_gap():
     # every run's own optimum bounds the plan from below: the search that took minutes to
     # close the rounding gap of twenty runs at once ends at once
-    scenario = _many_runs(20)
-    for i in range(len(scenario.runs)):  # one MILP: a stated goodput (no goodput(N) re-solve)
-        scenario = scenario.with_run(i, goodput=0.9)
+    scenario = many_runs(20, goodput=0.9)  # one MILP: a stated goodput (no goodput(N) re-solve)
     plan = optimize(scenario, objective="cost", allow_mixed_chips=True, time_limit_s=60)
     assert plan.status == "optimal"
     assert plan.timings["mip_gap"] <= optimization.MIXED_MIP_REL_GAP

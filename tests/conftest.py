@@ -80,13 +80,19 @@ SLOW_FIRST: tuple[str, ...] = (
 
 def pytest_configure(config: pytest.Config) -> None:
     """Scan the installed distributions for Streamlit components, and compile each page
-    script, once per worker process (module docstring)."""
+    script, once per process that runs tests (module docstring; not the xdist controller)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
     try:
         from streamlit.components.v2 import manifest_scanner
         from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     except ImportError:  # no Streamlit: the app tests skip
         return
     _compile_each_script_once(ScriptCache)
+    _scan_components_once(manifest_scanner)
+
+
+def _scan_components_once(manifest_scanner: Any) -> None:
     scan = manifest_scanner.scan_component_manifests
     if getattr(scan, "planner_scanned_once", False):
         return
@@ -123,7 +129,7 @@ def _compile_each_script_once(script_cache: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    loadgroup = bool(config.getvalue("loadgroup")) if hasattr(config.option, "loadgroup") else False
+    loadgroup = _loadgroup(config)
     for item in items:
         group = XDIST_GROUPS.get(item.path.name)
         if group is not None:
@@ -138,6 +144,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return len(SLOW_FIRST)
 
     items.sort(key=rank)  # stable: every other test keeps its place
+
+
+def _loadgroup(config: pytest.Config) -> bool:
+    """True in an xdist worker under ``--dist loadgroup`` (xdist sets the option there)."""
+    return bool(getattr(config.option, "loadgroup", False))
 
 
 def _name_the_group(item: pytest.Item, group: str) -> None:
@@ -159,8 +170,7 @@ def _name_the_group(item: pytest.Item, group: str) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Under ``--dist loadgroup``, every test of :data:`XDIST_GROUPS` carries its group."""
-    config = session.config
-    if not (hasattr(config.option, "loadgroup") and config.getvalue("loadgroup")):
+    if not _loadgroup(session.config):
         return
     lost = [
         item.nodeid

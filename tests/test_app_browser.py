@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from planner.app.main import PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 #: Generous: a cold start on a fully loaded 2-core machine takes tens of seconds.
@@ -80,17 +82,8 @@ BROWSER_PAGES = {
     "buildout": "buildout",
     "sweeps": "sweeps",
 }
-#: The sidebar's link text of each page (planner/app/main.py's PAGES: file, title, icon, path).
-PAGE_TITLES = {
-    "size": "Size a run",
-    "optimise": "Optimise",
-    "national": "National demand",
-    "serve": "Serve a model",
-    "reports": "Reports",
-    "validation": "Public record",
-    "buildout": "Build-out",
-    "sweeps": "Sweeps",
-}
+#: The sidebar's link text of each page, by its path (the app's own table of pages).
+PAGE_TITLES = {url: title for _file, title, _icon, url in PAGES}
 # Screenshots go to artifacts/ (ignored by git) so a test run never dirties the checkout;
 # PLANNER_UPDATE_DOCS=1 writes them into docs/ to refresh the README's pictures.
 DOCS = ROOT / ("docs" if os.environ.get("PLANNER_UPDATE_DOCS") else "artifacts")

@@ -2,21 +2,37 @@
 
 For each cut-off year Y (:data:`CUTOFF_YEARS`) the fleet model (:mod:`planner.fleet`) sees
 only data for years up to Y: shipments of years <= Y (later years follow the damped trend of
-:func:`planner.fleet.extend_shipments`) and, as the non-AI anchor of each region or country,
-the latest published total for a year <= Y (:func:`planner.fleet.anchor`). It then predicts
-every published figure for the years Y+1..Y+:data:`HORIZON_YEARS`
-(``data/countries/data_centres.csv``: IEA, LBNL, EPRI, national statistics offices...). Those
-figures are never inputs of that prediction (``used_as_input`` is False); the anchors used
-are listed too, with ``used_as_input`` True, so a reader sees what was fitted.
+:func:`planner.fleet.extend_shipments`) and, as the non-AI anchor, a published total for a
+year <= Y (:func:`planner.fleet.anchor`). It then predicts every published figure for the
+years Y+1..Y+:data:`HORIZON_YEARS` (``data/countries/data_centres.csv``: IEA, LBNL, EPRI,
+national statistics offices...). Those figures are never inputs of that prediction
+(``used_as_input`` is False); the anchors used are listed too, with ``used_as_input`` True, so
+a reader sees what was fitted.
+
+A figure is predicted from an anchor of its own definition. Studies measure different things
+(the IEA's 102 TWh for China in 2024 and the State Grid Energy Research Institute's 200 TWh
+for 2020; the IEA's 68 TWh for Europe and Borderstep's 87 for 2020, Borderstep's world total
+for 2020, 400 TWh, against Masanet et al.'s 196 differing "mainly ... [in] whether
+cryptocurrency mining is included" (D. Mytton, "Extrapolation of data center energy
+estimates"); LBNL 2024 revising LBNL 2016's US 2014 figure from ~70 to 58 TWh): each row has a ``definition``
+(:data:`planner.fleet.DEFINITIONS`: a method family shared by several studies, or ``own``),
+and a figure's anchor is the latest figure of its definition published by the cut-off, its
+non-AI trend measured between figures of that definition (else the World's of that
+definition, else Masanet et al.'s world rate). The naive forecast ("the anchor stays as it
+is", ``persistence_error``) uses the same anchor, so both are judged on the same figures. A
+figure with no figure of its definition by the cut-off is listed as not predictable
+(predicted, anchor and persistence_error empty): no published conversion between two
+definitions was known by any cut-off (the IEA's Energy and AI reports its own 2020 figures,
+but in 2025: converting with them would use a 2025 publication at a 2021-2023 cut-off).
+:func:`dropped_figures` counts what each rule drops. ``same_definition=False`` predicts every
+figure from its region's latest figure of any definition: the rule a projection anchors by,
+so its errors are the error band's (:func:`out_of_sample_errors`).
 
 Nothing is calibrated: the non-AI growth of each region (a country's total growth) is its own
 published trend up to Y (:func:`planner.fleet.growth_from_data`; else the World's, else
 :data:`planner.fleet.NON_AI_GROWTH_PCT`); the trend rules and the fleet are fixed before any
-figure is compared.
-
-Regions and countries with nothing published up to Y have no anchor and are not predicted.
-Each row also carries the error of the naive forecast "the anchor stays as it is"
-(``persistence_error``), so the model's skill over persistence is visible.
+figure is compared. Regions and countries with nothing published up to Y have no anchor and
+are not predicted (not listed).
 
 Uncertainty, checked out of sample: :func:`sampled_band` propagates the inputs' real
 uncertainty (published estimates, AI load, PUE, shipments, service life) through the same
@@ -27,32 +43,39 @@ backtest by sampling; :func:`out_of_sample_errors` gives the model's measured er
 Known look-ahead: the deployment split and segment/workload tables are single tables sourced
 up to 2025 (not re-dated per cut-off); the shipments and revenue data of year Y are the
 vendors' filings published early in Y+1, and a study figure for a year up to Y is used when
-published by Y+1 (:data:`PUBLICATION_LAG_YEARS`; with 0: 13 of 39 hits, median |error| 36.8%
-against the naive 42.3%).
+published by Y+1 (:data:`PUBLICATION_LAG_YEARS`; with 0 and any definition: 13 of 39 hits,
+median |error| 36.8% against the naive 42.3%).
 
-What the misses are (23 of 39, measured December 2026): China 2024 from every cut-off (6,
-+122% to +207%: the anchor is the State Grid Energy Research Institute's 200 TWh for 2020, 2.7%
-of China's use, grown at +11 %/yr, its trend from Greenpeace/NCEPU's 161 TWh for 2018; both are
-wider totals than the IEA's 102 and S&P Global's 140 TWh for 2024, and the Chinese Institute of
-Electronics' 60-70 TWh for 2019 is too close to the anchor year to set the trend); Europe 2024
-from every cut-off (3, +51% to +53%: Borderstep's 87 TWh for 2020, a wider total than the IEA's
-68, grown at the World's 2018-2020 trend, +3.6 %/yr); the US from the 2021 and 2022 cut-offs (10;
-the latest US figure published by then is LBNL 2016's for 2014, with no US trend to grow it) and
-the US 2025 from 2023 (+20%, Borderstep's 200 TWh); the Netherlands 2024 from every cut-off (3,
-+36%; its 2017-2021 CBS trend, 23 %/yr, held three years). The median |error| (36.0%) is worse
-than the naive forecast's (30.1%); 16 of 39 are hits (the naive forecast: 6). With the data
-before the IEA's 2021 and 2022 tracking reports, SGERI, CIE, S&P Global, McKinsey, Borderstep's
-US 2025 and CBS's 2017 and 2020 figures were added: 13 of 32, 18.6% against 28.6%.
+What the misses are (measured December 2026). Same definition (the default): 16 of the 39
+figures are predictable, 12 of them hits (the naive forecast: 6); median |error| 7.1% against
+the naive forecast's 16.2% on the same 16 (ratio 0.44). The misses: the Netherlands 2024 from
+every cut-off (3, +36%: its CBS 2017-2021 trend, 23 %/yr, held three years) and the US 2024
+from 2023 (+24%: the IEA's Energy and AI's 183 TWh from its Electricity 2024's 200 TWh for
+2022, the IEA's own US figure falling while the fleet's AI load grows). Not predictable (23):
+China 2024 from every cut-off (6: no earlier IEA or S&P Global figure for China), Europe 2024
+(3: no earlier IEA figure), the US from 2021 and 2022 (9: LBNL 2016's is the only US figure
+known then) and Borderstep's US 2025 from 2022 and 2023 (2), the World's IEA Electricity 2024
+and Energy and AI figures before the 2023 cut-off (3). The rules kept from before drop 43 figures
+of the same horizons, not listed (41 in a region with nothing published by the cut-off, 2 of
+the EU, which the model does not split).
+Any definition (the rule before): 16 of 39 hits, median |error| 36.0% against the naive
+30.1% (ratio 1.20), carried by anchors of another definition: China 2024 +122% to +207% (from
+SGERI's 200 TWh for 2020), Europe 2024 +51% to +53% (from Borderstep's 87), the US from LBNL
+2016's 2014 figure (-37% to -58%).
 
-Measured alternative, not adopted: a region with no trend of its own follows the World's
-trend up to its anchor year (:func:`planner.fleet.predict_total`), so the US anchored on 2014
-grows at the World's 2010-2018 rate. Measuring the World's trend up to the cut-off instead
-gives 24 of 39 hits (median |error| 11.7%; Europe 2024 +74% to +112%; with the earlier data 15
-of 32 and China 2024 +236%): it applies the 2018-2022 World trend, measured between two studies
-of different method (Masanet et al. 205 TWh, the IEA 225-350 TWh), to the years 2014-2018, for
-which the World's own published rate is Masanet et al.'s +0.7 %/yr. Applying each World rate to
-its own years instead (2014-2018 at Masanet's, then the measured trend) left 13 of 32 hits with
-the earlier data (US 2023-2024 from 2022: -21% to -32%).
+Measured alternatives, not adopted: the same-definition anchor with the any-definition trend
+leaves the median (7.1%) and the hits (12) as they are but moves the US 2024 from 2023 to +58%
+and the World 2024 to +14.7% (both grown at the World's 2018-2022 trend between Masanet et
+al.'s 205 TWh and the IEA's Electricity 2024's 350, two methods). With any definition: a
+region with no trend of its own follows the World's trend up to its anchor year
+(:func:`planner.fleet.predict_total`), so the US anchored on 2014 grows at the World's
+2010-2018 rate. Measuring the World's trend up to the cut-off instead gives 24 of 39 hits
+(median |error| 11.7%; Europe 2024 +74% to +112%; with the earlier data 15 of 32 and China
+2024 +236%): it applies the 2018-2022 World trend, measured between two studies of different
+method (Masanet et al. 205 TWh, the IEA 225-350 TWh), to the years 2014-2018, for which the
+World's own published rate is Masanet et al.'s +0.7 %/yr. Applying each World rate to its own
+years instead (2014-2018 at Masanet's, then the measured trend) left 13 of 32 hits with the
+earlier data (US 2023-2024 from 2022: -21% to -32%).
 """
 
 from __future__ import annotations
@@ -89,6 +112,7 @@ COLUMNS: tuple[str, ...] = (
     "cutoff_year",
     "anchor",
     "persistence_error",
+    "definition",
     "source",
 )
 
@@ -105,6 +129,7 @@ def backtest(
     published: pd.DataFrame | None = None,
     publication_lag_years: int = PUBLICATION_LAG_YEARS,
     ai_by_cutoff: dict[int, pd.DataFrame] | None = None,
+    same_definition: bool = True,
 ) -> pd.DataFrame:
     """Out-of-sample predictions of published figures, one row per (cut-off, figure).
 
@@ -123,6 +148,12 @@ def backtest(
     ai_by_cutoff : dict, optional
         The AI demand table (:func:`planner.fleet.ai_demand`) to use at each cut-off, for
         :func:`sampled_band` (default: computed from the fleet with data up to the cut-off).
+    same_definition : bool
+        Predict each figure from the latest figure of its own definition published by the
+        cut-off (:func:`planner.fleet.definition_keys`; its non-AI trend too), and list a figure
+        with none as not predictable (predicted, anchor and persistence_error empty). False:
+        every figure from the region's latest figure of any definition, the rule a projection
+        anchors by (the error band's set, :func:`out_of_sample_errors`).
 
     Returns
     -------
@@ -143,18 +174,24 @@ def backtest(
         and ai_by_cutoff is None
     )
     if shipped:  # the shipped data's backtest: computed once a process (reports, bands, CLI)
-        table = _shipped_backtest()
+        table = _shipped_backtest(bool(same_definition))
         if not include_inputs:
             table = table[~table["used_as_input"]].reset_index(drop=True)
         return table.copy()
     return _backtest(
-        cutoff_years, horizon_years, include_inputs, published, publication_lag_years, ai_by_cutoff
+        cutoff_years,
+        horizon_years,
+        include_inputs,
+        published,
+        publication_lag_years,
+        ai_by_cutoff,
+        same_definition,
     )
 
 
-@lru_cache(maxsize=1)
-def _shipped_backtest() -> pd.DataFrame:
-    return _backtest(None, HORIZON_YEARS, True, None, PUBLICATION_LAG_YEARS, None)
+@lru_cache(maxsize=2)
+def _shipped_backtest(same_definition: bool) -> pd.DataFrame:
+    return _backtest(None, HORIZON_YEARS, True, None, PUBLICATION_LAG_YEARS, None, same_definition)
 
 
 def _backtest(
@@ -164,6 +201,7 @@ def _backtest(
     published: pd.DataFrame | None,
     publication_lag_years: int,
     ai_by_cutoff: dict[int, pd.DataFrame] | None,
+    same_definition: bool = True,
 ) -> pd.DataFrame:
     cutoffs = list(cutoff_years or CUTOFF_YEARS)
     pub = published if published is not None else fleet_model.load_published()
@@ -181,46 +219,72 @@ def _backtest(
             ai = ai_by_cutoff[y]
         else:
             ai = fleet_model.ai_demand(years, last_data_year=y)
+        keys_all = pd.Series(fleet_model.definition_keys(all_pub), index=all_pub.index)
         for region in regions:
             if region not in (*fleet_model.REGIONS, "World", *fleet_model.COUNTRY_REGION):
                 continue  # e.g. the EU (no split of Europe by membership in the model)
-            pred = fleet_model.predict_total(
-                region, years, last_data_year=y, published=pub, ai=ai
-            ).set_index("year")
-            a = fleet_model.anchor(region, y, pub)
-            anchor_text = "" if a is None else f"{a['study']} ({a['year']})"
-            mine = targets[targets["region"] == region]
-            if a is None:
+            latest = fleet_model.anchor(region, y, pub)
+            if latest is None:
                 continue  # nothing published for this region up to the cut-off: no anchor
-            if include_inputs:
-                used = pub[
-                    (pub["region"] == region)
-                    & (pub["year"] == a["year"])
-                    & (pub["published_year"] == a["published_year"])
-                ]
-                mine = pd.concat([used.assign(_input=True), mine.assign(_input=False)])
-            else:
-                mine = mine.assign(_input=False)
-            for _, t in mine.iterrows():
-                value = float(pred.loc[int(t["year"]), "total_twh"]) if len(pred) else np.nan
-                rows.append(
-                    {
-                        "study": t["study"],
-                        "figure": _figure(t),
-                        "region": region,
-                        "year": int(t["year"]),
-                        "published": float(t["data_centre_twh"]),
-                        "predicted": value,
-                        "error": value / float(t["data_centre_twh"]) - 1.0,
-                        "used_as_input": bool(t["_input"]),
-                        "cutoff_year": int(y),
-                        "anchor": anchor_text,
-                        "persistence_error": a["data_centre_twh"] / float(t["data_centre_twh"])
-                        - 1.0,
-                        "source": t["source"],
-                    }
-                )
+            mine = targets[targets["region"] == region]
+            if same_definition:
+                mine_keys = keys_all.loc[mine.index].to_numpy(dtype=object)
+                wanted = list(dict.fromkeys([*_keys(latest), *mine_keys]))
+            else:  # one key for all: the latest anchor of any definition
+                mine_keys, wanted = np.full(len(mine), None, dtype=object), [None]
+            mine = mine.assign(_key=mine_keys, _input=False)
+            # one prediction per definition: the latest anchor's and each target's
+            for key in wanted:
+                a = fleet_model.anchor(region, y, pub, key)
+                figures = mine if key is None else mine[mine["_key"] == key]
+                if a is None:  # no figure of this definition published by the cut-off
+                    for _, t in figures.iterrows():
+                        rows.append(_row(t, region, y, np.nan, None))
+                    continue
+                pred = fleet_model.predict_total(
+                    region, years, last_data_year=y, published=pub, ai=ai, definition=key
+                ).set_index("year")
+                if include_inputs:
+                    used = pub[
+                        (pub["region"] == region)
+                        & (pub["year"] == a["year"])
+                        & (pub["published_year"] == a["published_year"])
+                    ]
+                    if key is not None:
+                        used = used[fleet_model.definition_keys(used) == key]
+                    figures = pd.concat([used.assign(_input=True), figures])
+                for _, t in figures.iterrows():
+                    value = float(pred.loc[int(t["year"]), "total_twh"]) if len(pred) else np.nan
+                    rows.append(_row(t, region, y, value, a))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _keys(a: dict[str, Any]) -> list[str]:
+    """The definition keys of an anchor (several when studies of its year tie)."""
+    return [str(k) for k in a["definition"].split("+")]
+
+
+def _row(
+    t: pd.Series, region: str, cutoff: int, value: float, a: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One backtest row: a figure, its prediction from the anchor ``a`` of its own definition
+    (NaN and no anchor when none was published by the cut-off)."""
+    published = float(t["data_centre_twh"])
+    return {
+        "study": t["study"],
+        "figure": _figure(t),
+        "region": region,
+        "year": int(t["year"]),
+        "published": published,
+        "predicted": value,
+        "error": value / published - 1.0,
+        "used_as_input": bool(t["_input"]),
+        "cutoff_year": int(cutoff),
+        "anchor": "" if a is None else f"{a['study']} ({a['year']})",
+        "persistence_error": np.nan if a is None else a["data_centre_twh"] / published - 1.0,
+        "definition": str(t.get("definition", "own")),
+        "source": t["source"],
+    }
 
 
 def _years(pub: pd.DataFrame, cutoff: int, horizon_years: int) -> list[int]:
@@ -229,22 +293,68 @@ def _years(pub: pd.DataFrame, cutoff: int, horizon_years: int) -> list[int]:
 
 def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
     """Out-of-sample counts: predictions made, hits within :data:`HIT_TOLERANCE`, distinct
-    figures hit, median absolute error."""
+    figures hit, median absolute error of the model and of the naive forecast on the same
+    figures, their ratio (``median_ratio``, below 1: the model beats "nothing changes"), and
+    the figures listed as not predictable (no figure of their definition by the cut-off)."""
     t = backtest() if table is None else table
-    oos = t[~t["used_as_input"] & t["predicted"].notna()]
+    out = t[~t["used_as_input"]]
+    oos = out[out["predicted"].notna()]
     hits = oos[oos["error"].abs() <= HIT_TOLERANCE]
     persistence_hits = oos[oos["persistence_error"].abs() <= HIT_TOLERANCE]
+    model = float(oos["error"].abs().median()) if len(oos) else float("nan")
+    naive = float(oos["persistence_error"].abs().median()) if len(oos) else float("nan")
     return {
         "predictions": int(len(oos)),
+        "not_predictable": int(len(out) - len(oos)),
         "persistence_hits": int(len(persistence_hits)),
         "hits": int(len(hits)),
         "distinct_figures_hit": int(hits[["study", "region", "year"]].drop_duplicates().shape[0]),
-        "median_abs_error": float(oos["error"].abs().median()) if len(oos) else float("nan"),
-        "persistence_median_abs_error": float(oos["persistence_error"].abs().median())
-        if len(oos)
-        else float("nan"),
+        "median_abs_error": model,
+        "persistence_median_abs_error": naive,
+        "median_ratio": model / naive if naive > 0 else float("nan"),
         "tolerance": HIT_TOLERANCE,
     }
+
+
+def dropped_figures(
+    cutoff_years: tuple[int, ...] | list[int] | None = None,
+    horizon_years: int = HORIZON_YEARS,
+    publication_lag_years: int = PUBLICATION_LAG_YEARS,
+) -> pd.DataFrame:
+    """Every published figure of a cut-off's horizon that the backtest does not predict, and
+    the rule that drops it: ``region not modelled`` (e.g. the EU), ``no anchor`` (nothing
+    published for the region by the cut-off), ``no figure of its definition`` (listed in
+    :func:`backtest` as not predictable). Columns: cutoff_year, study, region, year,
+    definition, reason."""
+    pub = fleet_model.load_published()
+    pub = pub[pub["kind"] != "projection"]
+    keys = pd.Series(fleet_model.definition_keys(pub), index=pub.index)
+    modelled = (*fleet_model.REGIONS, "World", *fleet_model.COUNTRY_REGION)
+    rows = []
+    for y in list(cutoff_years or CUTOFF_YEARS):
+        known = pub[(pub["year"] > y) | (pub["published_year"] <= y + publication_lag_years)]
+        targets = pub[(pub["year"] > y) & (pub["year"] <= y + horizon_years)]
+        for i, t in targets.iterrows():
+            if t["region"] not in modelled:
+                reason = "region not modelled"
+            elif fleet_model.anchor(t["region"], y, known) is None:
+                reason = "no anchor"
+            elif fleet_model.anchor(t["region"], y, known, str(keys[i])) is None:
+                reason = "no figure of its definition"
+            else:
+                continue
+            rows.append(
+                {
+                    "cutoff_year": int(y),
+                    "study": t["study"],
+                    "region": t["region"],
+                    "year": int(t["year"]),
+                    "definition": t["definition"],
+                    "reason": reason,
+                }
+            )
+    cols = ["cutoff_year", "study", "region", "year", "definition", "reason"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -267,7 +377,8 @@ ERROR_PERCENTILES: tuple[int, int] = (10, 90)
 
 @lru_cache(maxsize=1)
 def _out_of_sample() -> pd.DataFrame:
-    t = backtest(include_inputs=False)
+    # the error of the rule a projection anchors by: the latest figure of any definition
+    t = backtest(include_inputs=False, same_definition=False)
     return t[t["predicted"].notna() & (t["published"] > 0)].reset_index(drop=True)
 
 
@@ -401,7 +512,13 @@ def sampled_band(samples: int = 200, seed: int = 0) -> pd.DataFrame:
             t = tables[(y, life)].copy()
             t[ai_cols] = t[ai_cols] * scale
             ai[y] = t
-        run = backtest(cutoffs, include_inputs=False, published=moved, ai_by_cutoff=ai)
+        run = backtest(
+            cutoffs,
+            include_inputs=False,
+            published=moved,
+            ai_by_cutoff=ai,
+            same_definition=False,
+        )
         run = run[run["predicted"].notna()]
         draws.append(run["predicted"].to_numpy(float))
     d = np.stack(draws)  # (samples, predictions), rows in the order of the central backtest

@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from planner._paths import data_dir
 from planner.catalog import Catalog, load_catalog
@@ -133,8 +133,29 @@ COUNTRY_REGION: dict[str, str] = {
     "Canada": REST_OF_WORLD,
 }
 
+#: Definitions of a published figure (``data/countries/data_centres.csv``, column
+#: ``definition``): figures measure the same thing only within one definition. ``own``: the
+#: study's own (its figures share a definition with no other study's); ``metered``: a
+#: statistics office's metered or grid-supplied electricity of data-centre sites (Ireland CSO,
+#: Statistics Netherlands); ``borderstep``: the Borderstep Institute's model (its own reports
+#: and those it made for Bitkom); ``iea-tracking``: the IEA's tracking reports of 2021-2023,
+#: ranges excluding crypto mining; ``iea-ai``: the IEA from Electricity 2024 on (Energy and AI),
+#: a break from the tracking series: its 2022 total without crypto, 350 TWh, lies outside the
+#: 2023 tracking report's 240-340 TWh for the same year.
+DEFINITIONS: tuple[str, ...] = ("own", "metered", "borderstep", "iea-tracking", "iea-ai")
+
 W_PER_GW = 1e9
 TWH_PER_GWH = 1e-3
+
+
+def definition_keys(published: pd.DataFrame) -> np.ndarray:
+    """Each figure's definition as a key that only figures of one definition share: the
+    ``definition`` column, the study itself where it is ``own`` (or the column is absent)."""
+    study = published["study"].to_numpy(dtype=object)
+    if "definition" not in published.columns:
+        return study
+    d = published["definition"].fillna("own").to_numpy(dtype=object)
+    return np.where(d == "own", study, d)
 
 
 class ReconciliationError(PlannerError):
@@ -228,7 +249,15 @@ class _Published(_Row):
     published_year: int = Field(ge=1990, le=2060)
     kind: Literal["measurement", "estimate", "projection"]
     scope: str = Field(min_length=1)
+    definition: str = "own"
     source: str = Field(min_length=1)
+
+    @field_validator("definition")
+    @classmethod
+    def _known_definition(cls, v: str) -> str:
+        if v not in DEFINITIONS:
+            raise ValueError(f"one of {', '.join(DEFINITIONS)}")
+        return v
 
 
 class _Supply(_Row):
@@ -656,11 +685,15 @@ def ai_demand(
 
 
 def anchor(
-    region: str, last_data_year: int, published: pd.DataFrame | None = None
+    region: str,
+    last_data_year: int,
+    published: pd.DataFrame | None = None,
+    definition: str | None = None,
 ) -> dict[str, Any] | None:
     """The published total the non-AI load is anchored on: the latest data year up to
     ``last_data_year`` (measurements and estimates, never projections); between studies of
-    that year the most recently published (ties: their mean). None without one."""
+    that year the most recently published (ties: their mean). With ``definition`` (a key of
+    :func:`definition_keys`) only figures of that definition. None without one."""
     p = published if published is not None else load_published()
     # numpy masks, not pandas filters: the backtest asks for hundreds of anchors
     year = p["year"].to_numpy()
@@ -669,6 +702,8 @@ def anchor(
         & (year <= last_data_year)
         & (p["kind"].to_numpy() != "projection")
     )
+    if definition is not None:
+        mask &= definition_keys(p) == definition
     if not mask.any():
         return None
     rows = np.flatnonzero(mask)
@@ -676,12 +711,14 @@ def anchor(
     published_year = p["published_year"].to_numpy()
     rows = rows[published_year[rows] == published_year[rows].max()]
     twh = p["data_centre_twh"].to_numpy(dtype=float)[rows]
+    keys = list(dict.fromkeys(definition_keys(p)[rows]))
     return {
         "study": "+".join(p["study"].to_numpy()[rows]),
         "region": region,
         "year": int(year[rows[0]]),
         "data_centre_twh": float(np.nanmean(twh)) if np.isfinite(twh).any() else float("nan"),
         "published_year": int(published_year[rows].max()),
+        "definition": "+".join(str(k) for k in keys),
     }
 
 
@@ -690,6 +727,7 @@ def growth_from_data(
     last_data_year: int,
     published: pd.DataFrame | None = None,
     ai: pd.DataFrame | None = None,
+    definition: str | None = None,
 ) -> dict[str, Any] | None:
     """The region's own trend, %/yr, from its published figures up to ``last_data_year``.
 
@@ -698,10 +736,11 @@ def growth_from_data(
     study when it has one there: one method, no definition break), never a projection. For a
     region of :data:`REGIONS` (or the World) the trend is of the NON-AI part: each figure minus
     the fleet's AI electricity that year (``ai``); for a country, of its total. Bounded by
-    :data:`GROWTH_FROM_DATA_RANGE_PCT`. None without two such figures.
+    :data:`GROWTH_FROM_DATA_RANGE_PCT`. None without two such figures. With ``definition``
+    (a key of :func:`definition_keys`) both figures are of that definition.
     """
     p = published if published is not None else load_published()
-    a = anchor(region, last_data_year, p)
+    a = anchor(region, last_data_year, p, definition)
     if a is None:
         return None
     rows = p[
@@ -710,6 +749,8 @@ def growth_from_data(
         & (p["year"] <= a["year"] - GROWTH_MIN_SPAN_YEARS)
         & (p["year"] >= a["year"] - GROWTH_WINDOW_YEARS)
     ]
+    if definition is not None:
+        rows = rows[definition_keys(rows) == definition]
     if rows.empty:
         return None
     same = rows[rows["study"].isin(a["study"].split("+"))]
@@ -758,11 +799,13 @@ def non_ai_growth_pct(
     last_data_year: int,
     published: pd.DataFrame | None = None,
     ai: pd.DataFrame | None = None,
+    definition: str | None = None,
 ) -> tuple[float, str]:
     """Non-AI growth of a region, %/yr, and where it came from: the region's own trend
-    (:func:`growth_from_data`), else the World's, else :data:`NON_AI_GROWTH_PCT`."""
+    (:func:`growth_from_data`), else the World's, else :data:`NON_AI_GROWTH_PCT`; with
+    ``definition``, trends of that definition only."""
     for r in dict.fromkeys([region, "World"]):
-        g = growth_from_data(r, last_data_year, published, ai)
+        g = growth_from_data(r, last_data_year, published, ai, definition)
         if g is not None:
             return g["growth_pct_per_year"], f"{r} trend, {g['from']}"
     return NON_AI_GROWTH_PCT, "Masanet et al. 2020 (world, 2010-2018)"
@@ -776,6 +819,7 @@ def predict_total(
     fleet: FleetData | None = None,
     published: pd.DataFrame | None = None,
     ai: pd.DataFrame | None = None,
+    definition: str | None = None,
 ) -> pd.DataFrame:
     """Data-centre electricity of a region or country, predicted from data up to a year.
 
@@ -785,6 +829,11 @@ def predict_total(
     (:func:`ai_demand`). A country of :data:`COUNTRY_REGION` follows its own published total
     trend (:func:`growth_from_data`) when it has one, else keeps its anchor share of its
     region's total (the World's when the region has no anchor). Nothing is fitted to the figures predicted.
+
+    With ``definition`` (a key of :func:`definition_keys`) the prediction is of that
+    definition: the anchor, every trend and a country's region or World reference are figures of
+    that definition only (a country with neither its own trend nor such a reference grows at
+    :data:`NON_AI_GROWTH_PCT`); empty without an anchor of that definition.
 
     Returns
     -------
@@ -796,7 +845,7 @@ def predict_total(
     cut = int(last_data_year) if last_data_year is not None else 9999
     out_years = np.asarray(list(years), dtype=int)
     pub = published if published is not None else load_published()
-    a = anchor(region, cut, pub)
+    a = anchor(region, cut, pub, definition)
     if a is None:
         return pd.DataFrame(
             columns=[
@@ -823,7 +872,7 @@ def predict_total(
         d = demand[demand["region"] == region].set_index("year")["ai_twh"]
         ai_anchor = float(d.loc[a["year"]]) if a["year"] in d.index else 0.0
         non_ai_0 = max(a["data_centre_twh"] - ai_anchor, 0.0)
-        rate, _ = non_ai_growth_pct(region, a["year"], pub, demand)
+        rate, _ = non_ai_growth_pct(region, a["year"], pub, demand, definition)
         non_ai = non_ai_0 * trend_factor(rate, out_years - a["year"])
         ai_twh = np.array([float(d.loc[y]) for y in out_years])
         tr = demand[demand["region"] == region].set_index("year")["training_twh"]
@@ -835,21 +884,32 @@ def predict_total(
             raise InputError(
                 "region", region, "one of: " + ", ".join([*REGIONS, "World", *COUNTRY_REGION])
             )
-        ref = predict_total(
-            parent, span, last_data_year=last_data_year, fleet=fleet, published=pub, ai=demand
-        )
+        kw: dict[str, Any] = {
+            "last_data_year": last_data_year,
+            "fleet": fleet,
+            "published": pub,
+            "ai": demand,
+            "definition": definition,
+        }
+        ref = predict_total(parent, span, **kw)
         if ref.empty:
-            ref = predict_total(
-                "World", span, last_data_year=last_data_year, fleet=fleet, published=pub, ai=demand
-            )
-        r = ref.set_index("year")
-        own = growth_from_data(region, a["year"], pub)
+            ref = predict_total("World", span, **kw)
+        own = growth_from_data(region, a["year"], pub, definition=definition)
         if own is not None:  # the country's own published trend
             ratio = trend_factor(own["growth_pct_per_year"], out_years - a["year"])
+        elif ref.empty:  # no reference of this definition: the non-AI rate
+            ratio = trend_factor(NON_AI_GROWTH_PCT, out_years - a["year"])
         else:  # its anchor share of its region's total
+            r = ref.set_index("year")
             ratio = np.array([float(r.loc[y, "total_twh"]) for y in out_years]) / float(
                 r.loc[a["year"], "total_twh"]
             )
+        if ref.empty:  # the AI share of the region with any definition: a share, not a level
+            kw["definition"] = None
+            ref = predict_total(parent, span, **kw)
+            if ref.empty:
+                ref = predict_total("World", span, **kw)
+        r = ref.set_index("year")
         total = a["data_centre_twh"] * ratio
         ai_share = np.array([float(r.loc[y, "ai_twh"] / r.loc[y, "total_twh"]) for y in out_years])
         ai_twh = total * ai_share

@@ -339,3 +339,42 @@ def test_lbnl_high_case_is_the_supply_bound_path():
     assert (fleet.load_supply()["source"].str.len() > 20).all()
     with pytest.raises(InputError, match="last_year"):
         fleet.supply_bound_shipments(1.0, 2024, 2031)
+
+
+def test_a_published_figure_of_an_unknown_definition_is_rejected_naming_it(tmp_path):
+    from planner._paths import data_dir
+    from planner.errors import CatalogError
+
+    lines = (data_dir() / "countries" / "data_centres.csv").read_text().splitlines()
+    assert ",own," in lines[1]
+    lines[1] = lines[1].replace(",own,", ",wider,", 1)
+    bad = tmp_path / "data_centres.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CatalogError, match="row 2, column 'definition': 'wider' is not allowed"):
+        fleet.load_published(bad)
+
+
+def test_a_definition_key_is_the_family_or_the_study_itself():
+    pub = fleet.load_published()
+    keys = dict(zip(pub["study"], fleet.definition_keys(pub), strict=True))
+    assert keys["cso-2022"] == keys["cso-2025"] == "metered"
+    assert keys["bitkom-2023"] == keys["borderstep-2020"] == "borderstep"
+    assert keys["iea-electricity-2024"] == keys["iea-energy-ai-2025"] == "iea-ai"
+    assert keys["iea-tracking-2023"] == "iea-tracking"
+    assert keys["sgeri-2021"] == "sgeri-2021" and keys["lbnl-2016"] != keys["lbnl-2024"]
+    # a table without the column: every study its own definition
+    assert list(fleet.definition_keys(pub.drop(columns="definition"))) == list(pub["study"])
+
+
+def test_a_prediction_of_a_definition_uses_only_that_definitions_anchor():
+    # China at 2023: SGERI's 200 TWh for 2020 is the latest figure of any definition; there is
+    # no IEA figure for China up to 2023, so an IEA-definition prediction has no anchor.
+    pub = fleet.load_published()
+    pub = pub[pub["published_year"] <= 2024]
+    assert fleet.anchor("China", 2023, pub)["study"] == "sgeri-2021"
+    assert fleet.anchor("China", 2023, pub, "iea-ai") is None
+    assert fleet.predict_total(
+        "China", [2024], last_data_year=2023, published=pub, definition="iea-ai"
+    ).empty
+    us = fleet.anchor("US", 2023, pub, "iea-ai")
+    assert (us["study"], us["year"], us["definition"]) == ("iea-electricity-2024", 2022, "iea-ai")

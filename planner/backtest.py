@@ -63,6 +63,11 @@ Any definition (the rule before): 16 of 39 hits, median |error| 36.0% against th
 SGERI's 200 TWh for 2020), Europe 2024 +51% to +53% (from Borderstep's 87), the US from LBNL
 2016's 2014 figure (-37% to -58%).
 
+Vocabulary variants, measured after the vocabulary was fixed (not adopted): LBNL 2016 and 2024
+as one family: 18 predictable, 12 hits, 9.4% against 20.2% (ratio 0.46); the IEA's tracking
+and later reports as one: 19, 12, 11.1% against 22.9% (0.49); Electricity 2024 apart from
+Energy and AI: 14, 11, 7.1% against 20.2% (0.35).
+
 Measured alternatives, not adopted: the same-definition anchor with the any-definition trend
 leaves the median (7.1%) and the hits (12) as they are but moves the US 2024 from 2023 to +58%
 and the World 2024 to +14.7% (both grown at the World's 2018-2022 trend between Masanet et

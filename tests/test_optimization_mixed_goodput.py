@@ -177,3 +177,61 @@ def test_a_block_solved_before_under_another_objective_scale_is_not_solved_again
     assert first is not None and again is not None
     assert calls == []
     assert again.bounds == pytest.approx(2.5 * first.bounds)
+
+
+def test_after_one_joint_timeout_a_search_asks_the_per_run_blocks_first(
+    small_time_model, monkeypatch
+):
+    # the first trial's joint MILP "times out"; every later trial of the same search then
+    # asks the blocks before any joint MILP (near the optimum the joint MILP needs longer)
+    order: list[str] = []
+    real_goal, real_blocks = algorithms._solve_goal, algorithms._block_trial
+
+    def goal(m, name, solver, clock, **kw):
+        if name == "feasibility":
+            order.append("joint")
+            if order.count("joint") == 1:
+                return Outcome("no_solution", {}, {}, None, {}, {}, 0.0)
+        return real_goal(m, name, solver, clock, **kw)
+
+    def by_blocks(*a, **kw):
+        order.append("blocks")
+        return real_blocks(*a, **kw)
+
+    monkeypatch.setattr(algorithms, "_solve_goal", goal)
+    monkeypatch.setattr(algorithms, "_block_trial", by_blocks)
+    plan, _ = _earliest_finish(small_time_model, "highs", _Clock(None))
+    assert plan.status == "optimal"
+    assert order[:2] == ["joint", "blocks"]
+    later = order[2:]
+    assert later and all(
+        later[i - 1] == "blocks" for i, step in enumerate(later) if step == "joint" and i
+    )
+    assert later[0] == "blocks"
+
+
+def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_needs_left_out():
+    # the dominance test (a chip whose cheapest use in a run's block costs more than the run's
+    # best single-chip plan) prunes the blocks of a grid-use or budget-use trial: the bounds
+    # and therefore the trial's answer are those of the full blocks
+    from planner.optimization.solve import LinearProgram, blocks
+
+    model = build_model(many_runs(6, goodput=0.9), objective="time", allow_mixed_chips=True)
+    scale = algorithms._finish_scale(model, 0.8 * max(model.deadline_days.values()))
+    form = _formulate(model, "feasibility", deadline_scale=scale)
+    assert form.dominated is not None
+    lp = form.lp
+    pruned_any = False
+    for name in ("grid_limit", "budget"):
+        i = lp.row_names.index(name)
+        use = LinearProgram(
+            lp.lower, lp.upper, lp.integer, lp.row_names, lp.row_coeffs, lp.row_lower,
+            lp.row_upper, dict(lp.row_coeffs[i]),
+        )  # fmt: skip
+        zero = form.dominated(use.objective)
+        pruned_any |= bool(zero)
+        full = blocks.solve_blocks(use, form.coupling())
+        pruned = blocks.solve_blocks(use, form.coupling(), zero_in_blocks=zero)
+        assert full is not None and pruned is not None
+        assert pruned.bounds.tolist() == pytest.approx(full.bounds.tolist(), rel=1e-5)
+    assert pruned_any

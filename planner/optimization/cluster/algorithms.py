@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -297,6 +297,15 @@ def trial_limit_s(m: ClusterModel) -> float:
     return TRIAL_S + TRIAL_S_PER_WORKLOAD * len(m.workloads)
 
 
+@dataclass
+class _Search:
+    """What one search has learnt about its trials: once the joint MILP has failed to answer
+    a trial within :func:`trial_limit_s`, the later trials (nearer the optimum, where the
+    joint MILP needs longer still) ask the per-run blocks first."""
+
+    joint_timed_out: bool = False
+
+
 def _trial(
     m: ClusterModel,
     solver: str,
@@ -305,11 +314,20 @@ def _trial(
     loosen: frozenset[str],
     deadline_scale: np.ndarray,
     warm: Outcome | None = None,
+    search: _Search | None = None,
 ) -> Outcome:
     """Is there a plan with these deadlines? A feasibility MILP; with mixed chips, when
     it has no answer within :func:`trial_limit_s`, the per-run blocks answer first
-    (:func:`_block_trial`), else the MILP gets the rest of the clock."""
+    (:func:`_block_trial`), else the MILP gets the rest of the clock. After one such
+    timeout in the same ``search`` the blocks are asked before the joint MILP."""
     if not m.allow_mixed_chips:
+        return _solve_goal(
+            m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
+        )
+    if search is not None and search.joint_timed_out:
+        by_blocks = _block_trial(m, clock, loosen, deadline_scale)
+        if by_blocks is not None:
+            return by_blocks
         return _solve_goal(
             m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
         )
@@ -325,6 +343,8 @@ def _trial(
     )
     if out.status in ("optimal", "infeasible") or clock.out():
         return out
+    if search is not None:
+        search.joint_timed_out = True
     by_blocks = _block_trial(m, clock, loosen, deadline_scale)
     if by_blocks is not None:
         return by_blocks
@@ -362,7 +382,8 @@ def _block_trial(
             lp.row_upper,
             dict(lp.row_coeffs[i]),
         )
-        blocks = solve_blocks(use, coupling, time_limit_s=clock.remaining())
+        zero = form.dominated(use.objective) if form.dominated is not None else []
+        blocks = solve_blocks(use, coupling, time_limit_s=clock.remaining(), zero_in_blocks=zero)
         if blocks is None:
             break
         limit = lp.row_upper[i]
@@ -410,18 +431,23 @@ def _earliest_finish(
     the same search's (the bracket only starts narrower).
     """
     top = max(m.deadline_days.values()) if below is None else below
+    search = _Search()
     first: Outcome | None = None
     known_lo = 0.0  # a latest finish shown to have no plan
     pending: list[float] = []
     if hint is not None and below is None and 0 < hint < top:
-        probe = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, hint))
+        probe = _trial(
+            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, hint), search=search
+        )
         if probe.has_solution:
             first = probe
             pending.append(min(_plan_finish(m, probe), hint) / (1 + 0.999 * rel_tol))
         elif probe.status == "infeasible":
             known_lo = hint
     if first is None:
-        first = _trial(m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top))
+        first = _trial(
+            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top), search=search
+        )
     if not first.has_solution:
         return first, math.nan
     best, hi = first, _plan_finish(m, first)
@@ -438,7 +464,13 @@ def _earliest_finish(
         tries += 1
         clock.report("searching the earliest finish", min(tries, 59), 60)
         out = _trial(
-            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, trial), warm=best
+            m,
+            solver,
+            clock,
+            loosen=loosen,
+            deadline_scale=_finish_scale(m, trial),
+            warm=best,
+            search=search,
         )
         if out.has_solution:
             best, hi = out, min(_plan_finish(m, out), trial)

@@ -8,6 +8,7 @@ import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,8 @@ class _Formulation:
     by_blocks: bool = False
     #: columns that are 0 in every block optimum (chips a workload never uses alone)
     block_zero: list[int] = field(default_factory=list)
+    #: mixed chips: the columns no block optimum of a row's use needs (:func:`_dominated_use`)
+    dominated: Callable[[dict[int, float]], list[int]] | None = None
 
     def coupling(self) -> list[bool]:
         """Per row: does it tie workloads together (a site or plan limit, a lexicographic
@@ -244,7 +247,30 @@ def _formulate(
         # (a tie-break) the per-workload minimum ignores the row that matters
         by_blocks=by_blocks,
         block_zero=_dominated_columns(b, coefs[goal], deadline_scale) if by_blocks else [],
+        dominated=partial(_dominated_use, b, deadline_scale)
+        if b.mixed and not b.speed_form and b.f is not None
+        else None,
     )
+
+
+def _dominated_use(
+    b: _Build, deadline_scale: float | np.ndarray, row: dict[int, float]
+) -> list[int]:
+    """:func:`_dominated_columns` for the use of a limit (its row's coefficients as the
+    objective: the grid's MW, the budget's USD), when that use is made of the pools' systems
+    and shares only; else none."""
+    assert b.f is not None
+    pos_n = {int(j): i for i, j in enumerate(b.n)}
+    pos_f = {int(j): i for i, j in enumerate(b.f)}
+    cn, cf = np.zeros(b.k), np.zeros(b.k)
+    for j, a in row.items():
+        if j in pos_n:
+            cn[pos_n[j]] = a
+        elif j in pos_f:
+            cf[pos_f[j]] = a
+        elif a:
+            return []
+    return _dominated_columns(b, (cn, cf), deadline_scale)
 
 
 def _dominated_columns(

@@ -235,3 +235,16 @@ def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_need
         assert full is not None and pruned is not None
         assert pruned.bounds.tolist() == pytest.approx(full.bounds.tolist(), rel=1e-5)
     assert pruned_any
+
+
+def test_a_search_keeps_the_joint_milp_first_when_the_blocks_cost_more_than_it(small_time_model):
+    # 200 runs: a block trial takes 5-6 s against a 1.5 s joint limit; the joint MILP answers
+    # most trials far from the optimum at once, so it keeps going first
+    limit = algorithms.trial_limit_s(small_time_model)
+    search = algorithms._Search()
+    assert not search.blocks_first(small_time_model)
+    search.joint_timed_out = True
+    search.block_s = 0.5 * limit
+    assert search.blocks_first(small_time_model)
+    search.block_s = (algorithms.BLOCKS_FIRST_MAX_RATIO + 0.5) * limit
+    assert not search.blocks_first(small_time_model)

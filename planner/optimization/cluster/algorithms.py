@@ -297,13 +297,25 @@ def trial_limit_s(m: ClusterModel) -> float:
     return TRIAL_S + TRIAL_S_PER_WORKLOAD * len(m.workloads)
 
 
+#: A search asks the per-run blocks before the joint MILP once the joint MILP has failed to
+#: answer a trial within :func:`trial_limit_s` AND the blocks answered a trial in at most
+#: this many times that limit. Near the optimum the joint MILP rarely answers in time, so a
+#: trial there costs its limit plus the blocks; far from it the joint MILP answers at once.
+#: 20 runs x 13 chips: the blocks take about 0.5 s a trial, the limit is 0.6 s (blocks
+#: first: 33 s -> 28 s for the ``time`` objective with goodput(N)); 200 runs: the blocks
+#: take 5-6 s a trial against a 1.5 s limit, and the joint MILP answers most trials first.
+BLOCKS_FIRST_MAX_RATIO = 2.0
+
+
 @dataclass
 class _Search:
-    """What one search has learnt about its trials: once the joint MILP has failed to answer
-    a trial within :func:`trial_limit_s`, the later trials (nearer the optimum, where the
-    joint MILP needs longer still) ask the per-run blocks first."""
+    """What one search has learnt about its trials (:data:`BLOCKS_FIRST_MAX_RATIO`)."""
 
     joint_timed_out: bool = False
+    block_s: float = math.inf  # the last block trial's time, s
+
+    def blocks_first(self, m: ClusterModel) -> bool:
+        return self.joint_timed_out and self.block_s <= BLOCKS_FIRST_MAX_RATIO * trial_limit_s(m)
 
 
 def _trial(
@@ -324,8 +336,8 @@ def _trial(
         return _solve_goal(
             m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
         )
-    if search is not None and search.joint_timed_out:
-        by_blocks = _block_trial(m, clock, loosen, deadline_scale)
+    if search is not None and search.blocks_first(m):
+        by_blocks = _block_trial(m, clock, loosen, deadline_scale, search)
         if by_blocks is not None:
             return by_blocks
         return _solve_goal(
@@ -345,7 +357,7 @@ def _trial(
         return out
     if search is not None:
         search.joint_timed_out = True
-    by_blocks = _block_trial(m, clock, loosen, deadline_scale)
+    by_blocks = _block_trial(m, clock, loosen, deadline_scale, search)
     if by_blocks is not None:
         return by_blocks
     return _solve_goal(
@@ -354,7 +366,11 @@ def _trial(
 
 
 def _block_trial(
-    m: ClusterModel, clock: _Clock, loosen: frozenset[str], deadline_scale: np.ndarray
+    m: ClusterModel,
+    clock: _Clock,
+    loosen: frozenset[str],
+    deadline_scale: np.ndarray,
+    search: _Search | None = None,
 ) -> Outcome | None:
     """Mixed chips: answer a feasibility trial from each run alone. For the site grid, then
     the budget: every run's least use of it (its block MILP, other runs and limits aside)
@@ -399,6 +415,8 @@ def _block_trial(
     elapsed = time.perf_counter() - began
     clock.solve_s += elapsed
     clock.solves += 1
+    if search is not None:
+        search.block_s = elapsed
     if answer is not None:
         answer.solve_s = elapsed
     return answer

@@ -141,8 +141,18 @@ COUNTRY_REGION: dict[str, str] = {
 #: and those it made for Bitkom); ``iea-tracking``: the IEA's tracking reports of 2021-2023,
 #: ranges excluding crypto mining; ``iea-ai``: the IEA from Electricity 2024 on (Energy and AI),
 #: a break from the tracking series: its 2022 total without crypto, 350 TWh, lies outside the
-#: 2023 tracking report's 240-340 TWh for the same year.
-DEFINITIONS: tuple[str, ...] = ("own", "metered", "borderstep", "iea-tracking", "iea-ai")
+#: 2023 tracking report's 240-340 TWh for the same year; ``lbnl-2024-model``: LBNL's bottom-up
+#: stock model as rebuilt for its December 2024 report (LBNL-2001637) and rerun by the same
+#: group on new shipment data for its 2025 Update (June 2026, LBNL-2001758); LBNL 2016 is not
+#: of it (the 2024 report revised its 2014 figure from ~70 to 58 TWh: a method change).
+DEFINITIONS: tuple[str, ...] = (
+    "own",
+    "metered",
+    "borderstep",
+    "iea-tracking",
+    "iea-ai",
+    "lbnl-2024-model",
+)
 
 W_PER_GW = 1e9
 TWH_PER_GWH = 1e-3

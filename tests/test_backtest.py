@@ -45,14 +45,15 @@ def test_out_of_sample_rows_predict_only_years_after_the_cut_off(table):
 
 
 #: Every out-of-sample prediction of the backtest (same definition, the default) with its
-#: measured error and the naive forecast's (16: 12 hits, 4 misses), so a change that moves
+#: measured error and the naive forecast's (20: 14 hits, 6 misses), so a change that moves
 #: any figure across the 15% line shows here.
 MEASURED = [
-    # Germany: Borderstep's series (its own reports and Bitkom's, made by Borderstep).
-    (2021, "bitkom-2023", "Germany", 2022, 18, -0.042, -0.056),
-    (2021, "borderstep-2025", "Germany", 2024, 20, -0.111, -0.150),
-    (2022, "borderstep-2025", "Germany", 2024, 20, +0.012, -0.100),
-    (2023, "borderstep-2025", "Germany", 2024, 20, +0.012, -0.100),
+    # Germany: Borderstep's series (its own reports and Bitkom's, made by Borderstep), its
+    # trend from 2019 (CliDiTrans, 15 TWh) to the anchor.
+    (2021, "bitkom-2023", "Germany", 2022, 18, +0.005, -0.056),
+    (2021, "borderstep-2025", "Germany", 2024, 20, +0.026, -0.150),
+    (2022, "borderstep-2025", "Germany", 2024, 20, +0.016, -0.100),
+    (2023, "borderstep-2025", "Germany", 2024, 20, +0.016, -0.100),
     # Ireland: the CSO's metered series and its own trend.
     (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076, -0.238),
     (2021, "cso-2024", "Ireland", 2023, 6.334, -0.066, -0.365),
@@ -60,25 +61,34 @@ MEASURED = [
     (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022, -0.166),
     (2022, "cso-2025", "Ireland", 2024, 6.969, +0.140, -0.242),
     (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112, -0.091),
-    # World: the IEA's tracking series from its 2021 figure; the IEA's Energy and AI from
-    # Electricity 2024's 350 TWh for 2022, non-AI grown at Masanet et al.'s +0.7 %/yr (no
-    # World trend of the iea-ai definition yet; with the any-definition World trend: +14.7%).
+    # World: the IEA's tracking series from its 2021 figure; the IEA's Energy and AI and its
+    # 2026 update from Electricity 2024's 350 TWh for 2022, non-AI grown at Masanet et al.'s
+    # +0.7 %/yr (no World trend of the iea-ai definition yet; with the any-definition World
+    # trend: +14.7% and +14.6%).
     (2021, "iea-tracking-2023", "World", 2022, 290, -0.035, -0.069),
     (2023, "iea-energy-ai-2025", "World", 2024, 415, -0.058, -0.157),
+    (2023, "iea-key-questions-2026", "World", 2025, 485, -0.135, -0.278),
+    # US 2024: LBNL's 2025 Update (192 TWh) from its 2024 report's 176 TWh for 2023.
+    (2023, "lbnl-2026", "US", 2024, 192, +0.119, -0.083),
     # Misses. Netherlands: the CBS 2017-2021 trend (23 %/yr) held three years.
     (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
     (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
     (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
+    # Ireland 2025 (CSO, +10% on 2024): its 2015-2022 and 2015-2023 trends (+23 %/yr, +22
+    # %/yr) held to 2025.
+    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.272, -0.311),
+    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.237, -0.173),
     # US 2024 (Energy and AI's 183 TWh) from Electricity 2024's 200 TWh for 2022: the IEA's
     # own US figure falls from 2022 to 2024 while the fleet's AI load grows.
     (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.241, +0.093),
 ]
 
 #: Out-of-sample figures with no figure of their own definition published by the cut-off:
-#: listed, not predicted (23). China and Europe 2024 (the IEA's and S&P Global's figures: no
+#: listed, not predicted (26). China and Europe 2024 (the IEA's and S&P Global's figures: no
 #: earlier figure of theirs), the US from 2021-2022 (LBNL 2016's is the only US figure known
-#: then) and Borderstep's US 2025, the World's IEA Electricity 2024 / Energy and AI figures
-#: before the 2023 cut-off.
+#: then; LBNL's 2024 report, the first of its model, is published in December 2024) and
+#: Borderstep's US 2025, the World's IEA Electricity 2024 / Energy and AI / Key Questions
+#: figures before the 2023 cut-off.
 NOT_PREDICTABLE = [
     (2021, "iea-energy-ai-2025", "China", 2024),
     (2021, "sp-global-2025", "China", 2024),
@@ -86,6 +96,7 @@ NOT_PREDICTABLE = [
     (2021, "iea-electricity-2024", "US", 2022),
     (2021, "iea-energy-ai-2025", "US", 2024),
     (2021, "lbnl-2024", "US", 2023),
+    (2021, "lbnl-2026", "US", 2024),
     (2021, "epri-2024", "US", 2023),
     (2021, "mckinsey-2023", "US", 2023),
     (2021, "iea-electricity-2024", "World", 2022),
@@ -95,10 +106,12 @@ NOT_PREDICTABLE = [
     (2022, "iea-energy-ai-2025", "Europe", 2024),
     (2022, "iea-energy-ai-2025", "US", 2024),
     (2022, "lbnl-2024", "US", 2023),
+    (2022, "lbnl-2026", "US", 2024),
     (2022, "epri-2024", "US", 2023),
     (2022, "mckinsey-2023", "US", 2023),
     (2022, "borderstep-2026", "US", 2025),
     (2022, "iea-energy-ai-2025", "World", 2024),
+    (2022, "iea-key-questions-2026", "World", 2025),
     (2023, "iea-energy-ai-2025", "China", 2024),
     (2023, "sp-global-2025", "China", 2024),
     (2023, "iea-energy-ai-2025", "Europe", 2024),
@@ -115,8 +128,8 @@ def test_every_out_of_sample_prediction_is_listed_with_its_measured_error(table)
     predicted = oos[oos["predicted"].notna()]
     assert _key(predicted) == {(c, s, r, y) for c, s, r, y, *_ in MEASURED}
     assert _key(oos[oos["predicted"].isna()]) == set(NOT_PREDICTABLE)
-    assert len(MEASURED) == len(predicted) == 16 and len(NOT_PREDICTABLE) == 23
-    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e, _ in MEASURED) == 12
+    assert len(MEASURED) == len(predicted) == 20 and len(NOT_PREDICTABLE) == 26
+    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e, _ in MEASURED) == 14
 
 
 @pytest.mark.parametrize(
@@ -144,15 +157,15 @@ def test_the_models_median_error_is_under_0_7_of_the_naive_forecasts_on_the_same
     table,
 ):
     # Each figure from the latest figure of its own definition (and that definition's trend):
-    # 12 of 16 within 15% (the naive forecast: 6), median |error| 7.1% against the naive
-    # 16.2%, a ratio of 0.44. From the latest figure of any definition (the rule before, and
-    # the projection's): 16 of 39, 36.0% against 30.1% (ratio 1.20).
+    # 14 of 20 within 15% (the naive forecast: 7), median |error| 9.4% against the naive
+    # 17.0%, a ratio of 0.55. From the latest figure of any definition (the rule before, and
+    # the projection's): 18 of 46, 36.0% against 30.6% (ratio 1.18).
     s = bt.summary(table)
-    assert (s["predictions"], s["not_predictable"]) == (16, 23)
-    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (12, 7, 6)
-    assert s["median_abs_error"] == pytest.approx(0.071, abs=0.005)
-    assert s["persistence_median_abs_error"] == pytest.approx(0.162, abs=0.005)
-    assert s["median_ratio"] == pytest.approx(0.442, abs=0.005)
+    assert (s["predictions"], s["not_predictable"]) == (20, 26)
+    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (14, 9, 7)
+    assert s["median_abs_error"] == pytest.approx(0.094, abs=0.005)
+    assert s["persistence_median_abs_error"] == pytest.approx(0.170, abs=0.005)
+    assert s["median_ratio"] == pytest.approx(0.554, abs=0.005)
     assert s["median_ratio"] <= 0.7
     assert s["median_ratio"] == pytest.approx(
         s["median_abs_error"] / s["persistence_median_abs_error"]
@@ -206,12 +219,12 @@ def test_a_figure_of_a_definition_with_an_earlier_figure_is_predicted_from_it():
 
 def test_each_rule_that_drops_a_figure_is_counted():
     # Of the figures in the three cut-offs' horizons: 2 in a region the model does not split
-    # (the EU), 41 in a region with nothing published by the cut-off (the rule before), 23
+    # (the EU), 41 in a region with nothing published by the cut-off (the rule before), 26
     # with no figure of their own definition (the rule added; the backtest lists them).
     d = bt.dropped_figures()
     assert d["reason"].value_counts().to_dict() == {
         "no anchor": 41,
-        "no figure of its definition": 23,
+        "no figure of its definition": 26,
         "region not modelled": 2,
     }
     own = d[d["reason"] == "no figure of its definition"]
@@ -232,29 +245,33 @@ def test_the_trend_of_a_definition_is_measured_between_figures_of_that_definitio
 
 #: The same cut-offs with every figure predicted from its region's latest figure of ANY
 #: definition (``same_definition=False``: the rule before, and the one a projection anchors
-#: by, so its error sets the projections' error band): 39 predictions, 16 hits, 23 misses.
+#: by, so its error sets the projections' error band): 46 predictions, 18 hits, 28 misses.
 MEASURED_ANY_DEFINITION = [
     # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend),
-    # World 2022 and 2024, US 2024.
-    (2021, "bitkom-2023", "Germany", 2022, 18, -0.015),
-    (2021, "borderstep-2025", "Germany", 2024, 20, -0.036),
+    # World 2022, 2024 and 2025, US 2024.
+    (2021, "bitkom-2023", "Germany", 2022, 18, +0.005),
+    (2021, "borderstep-2025", "Germany", 2024, 20, +0.026),
     (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076),
     (2021, "cso-2024", "Ireland", 2023, 6.334, -0.066),
     (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029),
-    (2022, "borderstep-2025", "Germany", 2024, 20, +0.012),
+    (2022, "borderstep-2025", "Germany", 2024, 20, +0.016),
     (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022),
     (2022, "cso-2025", "Ireland", 2024, 6.969, +0.140),
     (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.145),
-    (2023, "borderstep-2025", "Germany", 2024, 20, +0.012),
+    (2023, "borderstep-2025", "Germany", 2024, 20, +0.016),
     (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112),
     (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.087),
+    (2023, "lbnl-2026", "US", 2024, 192, +0.036),
     (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.147),
+    (2023, "iea-key-questions-2026", "World", 2025, 485, +0.146),
     # World from 2021: the IEA's tracking report of September 2022 (220-320 TWh in 2021,
     # midpoint 270) is the anchor, grown at the 2018-2021 trend (Masanet et al. to the IEA,
     # +8.2 %/yr non-AI); with Masanet et al.'s 2018 figure alone these were -21%, -34%, -39%.
     (2021, "iea-tracking-2023", "World", 2022, 290, +0.032),
     (2021, "iea-electricity-2024", "World", 2022, 350, -0.145),
     (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.117),
+    # World 2025 from 2022: the IEA's 2022 tracking figure (290) grown to 2025: -19%.
+    (2022, "iea-key-questions-2026", "World", 2025, 485, -0.193),
     # Misses, kept so an improvement or a regression shows. China: the anchor at every
     # cut-off is the State Grid Energy Research Institute's 200 TWh for 2020 (2.7% of
     # national use, published 2021), grown at the Greenpeace/NCEPU (2018) to SGERI (2020)
@@ -280,10 +297,12 @@ MEASURED_ANY_DEFINITION = [
     (2021, "epri-2024", "US", 2023, 152.7, -0.400),
     (2021, "mckinsey-2023", "US", 2023, 147, -0.377),
     (2021, "iea-energy-ai-2025", "US", 2024, 183, -0.459),
+    (2021, "lbnl-2026", "US", 2024, 192, -0.485),
     (2022, "lbnl-2024", "US", 2023, 176, -0.472),
     (2022, "epri-2024", "US", 2023, 152.7, -0.392),
     (2022, "mckinsey-2023", "US", 2023, 147, -0.368),
     (2022, "iea-energy-ai-2025", "US", 2024, 183, -0.440),
+    (2022, "lbnl-2026", "US", 2024, 192, -0.466),
     (2022, "borderstep-2026", "US", 2025, 200, -0.436),
     # US 2025 from 2023 (LBNL and EPRI's 2023 figures, their mean, as anchor).
     (2023, "borderstep-2026", "US", 2025, 200, +0.199),
@@ -293,6 +312,9 @@ MEASURED_ANY_DEFINITION = [
     (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
     (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
     (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
+    # Ireland 2025 (CSO): the 2015-2022 and 2015-2023 metered trends held to 2025.
+    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.272),
+    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.237),
 ]
 
 
@@ -304,8 +326,8 @@ def any_definition():
 def test_any_definition_predictions_are_listed_with_their_measured_error(any_definition):
     oos = any_definition[~any_definition["used_as_input"]]
     assert _key(oos) == {(c, s, r, y) for c, s, r, y, _, _ in MEASURED_ANY_DEFINITION}
-    assert len(MEASURED_ANY_DEFINITION) == len(oos) == 39
-    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e in MEASURED_ANY_DEFINITION) == 16
+    assert len(MEASURED_ANY_DEFINITION) == len(oos) == 46
+    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e in MEASURED_ANY_DEFINITION) == 18
     err = oos.set_index(["cutoff_year", "study", "region", "year"])["error"]
     for c, s, r, y, _, e in MEASURED_ANY_DEFINITION:
         assert err[(c, s, r, y)] == pytest.approx(e, abs=0.005)
@@ -314,15 +336,15 @@ def test_any_definition_predictions_are_listed_with_their_measured_error(any_def
 def test_any_definition_hits_more_figures_than_the_naive_forecast_but_not_its_median(
     any_definition,
 ):
-    # 16 of 39 within 15% (9 distinct figures; the naive forecast: 6), but median |error|
-    # 36.0% against the naive 30.1%: carried by anchors of another definition (China +122%
+    # 18 of 46 within 15% (11 distinct figures; the naive forecast: 7), but median |error|
+    # 36.0% against the naive 30.6%: carried by anchors of another definition (China +122%
     # to +207% from SGERI's 200 TWh for 2020; Europe +51% from Borderstep's 87 TWh; the US
     # from LBNL 2016's 2014 figure).
     s = bt.summary(any_definition)
-    assert (s["predictions"], s["not_predictable"]) == (39, 0)
-    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (16, 9, 6)
+    assert (s["predictions"], s["not_predictable"]) == (46, 0)
+    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (18, 11, 7)
     assert s["median_abs_error"] == pytest.approx(0.360, abs=0.005)
-    assert s["persistence_median_abs_error"] == pytest.approx(0.301, abs=0.005)
+    assert s["persistence_median_abs_error"] == pytest.approx(0.306, abs=0.005)
     assert s["median_ratio"] > 1
 
 
@@ -396,12 +418,12 @@ def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
 def test_error_quantiles_leave_the_study_out():
 
     every = bt.out_of_sample_errors()
-    assert every["n"] == 39 and every["mean_horizon_years"] == pytest.approx(1.795, abs=0.001)
-    # measured: ln(predicted / published) P10 -0.59, P90 +0.80 (China's +122% to +207%)
-    assert every["p10"] == pytest.approx(-0.587, abs=0.005)
-    assert every["p90"] == pytest.approx(0.800, abs=0.005)
+    assert every["n"] == 46 and every["mean_horizon_years"] == pytest.approx(1.870, abs=0.001)
+    # measured: ln(predicted / published) P10 -0.62, P90 +0.80 (China's +122% to +207%)
+    assert every["p10"] == pytest.approx(-0.621, abs=0.005)
+    assert every["p90"] == pytest.approx(0.797, abs=0.005)
     without = bt.out_of_sample_errors("iea-energy-ai-2025")
-    assert without["n"] == 39 - 12
+    assert without["n"] == 46 - 12
 
 
 def test_the_band_widens_with_the_horizon_but_never_narrows_below_the_measured():
@@ -411,13 +433,14 @@ def test_the_band_widens_with_the_horizon_but_never_narrows_below_the_measured()
 
 
 def test_out_of_sample_band_coverage_of_the_backtest():
-    # Each prediction's band from the other studies' errors: 30 of 39 published figures inside
-    # (77%, for a nominal 80%); the misses are China 2024 from every cut-off (6: the IEA's 102
-    # and S&P Global's 140 TWh against SGERI's 200 for 2020 as anchor) and the US from the
-    # 2021-2022 cut-offs (3: a 2014 anchor). With the data of before: 23 of 32.
+    # Each prediction's band from the other studies' errors: 33 of 46 published figures inside
+    # (72%, for a nominal 80%); the misses are China 2024 from every cut-off (6: the IEA's 102
+    # and S&P Global's 140 TWh against SGERI's 200 for 2020 as anchor), Europe 2024 from every
+    # cut-off (3: Borderstep's 87 TWh for 2020 as anchor, +51% to +53%) and the US from the
+    # 2021-2022 cut-offs (4: a 2014 anchor). With the data of before: 30 of 39 (Europe inside).
 
     c = bt.band_coverage()
-    assert (int(c["inside"].sum()), len(c)) == (30, 39)
+    assert (int(c["inside"].sum()), len(c)) == (33, 46)
     assert (c["band_low"] < c["predicted"]).all() and (c["predicted"] < c["band_high"]).all()
 
 
@@ -452,12 +475,12 @@ def test_published_study_figures_inside_the_band():
 def test_sampling_the_inputs_real_uncertainty_covers_few_out_of_sample_figures():
     # Published estimates +-17% (the IEA's own range; anchors and growth rates move with
     # them), AI load, PUE, shipments and life within the study file's ranges, the backtest
-    # rerun per sample. Measured (seed 0): 8 of 39 inside P10-P90 with the 10 samples here
-    # (with the data of before: 7 of 32 with 100 samples, 6 with 10); the metered national
+    # rerun per sample. Measured (seed 0): 10 of 46 inside P10-P90 with the 10 samples here
+    # (with the data of before: 8 of 39; 7 of 32 with 100 samples, 6 with 10); the metered national
     # series (Ireland, Netherlands) have no spread at all. Parameter noise does not explain the misses: the structural error does
     # (planner.projection.error_band).
     s = bt.sampled_band(samples=10, seed=0)
-    assert len(s) == 39 and int(s["inside"].sum()) == 8
+    assert len(s) == 46 and int(s["inside"].sum()) == 10
     metered = s["region"].isin(["Ireland", "Netherlands"])
     assert (s.loc[metered, "p90"] - s.loc[metered, "p10"]).abs().max() < 1e-9
     assert (s["p10"] <= s["p90"]).all()

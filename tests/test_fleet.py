@@ -211,10 +211,12 @@ def test_national_shares_cover_at_least_20_countries_with_sourced_totals():
     shares = fleet.national_shares().set_index("country")
     assert len(shares) >= 20
     assert (shares["source"].str.len() > 10).all()
-    # Ireland CSO: 22% of metered electricity in 2024; Netherlands CBS: 4.6% in 2024;
+    # Ireland CSO: 7,663 GWh in 2025 (23% of metered electricity) over the national table's
+    # 31.7 TWh (its 2024 row, held flat: 24.2%); Netherlands CBS: 4.6% in 2024;
     # Singapore IMDA: ~7%; Belgium (BCG): 4%; US: Borderstep (May 2026) 200 TWh in 2025 of
-    # EIA's 4,097 TWh, 4.9% (LBNL's 4.4% is for 2023: the latest figure counts).
-    assert shares.loc["Ireland", "share"] == pytest.approx(0.22, abs=0.005)
+    # EIA's 4,097 TWh, 4.9% (LBNL's 4.7% is for 2024: the latest figure counts).
+    assert shares.loc["Ireland", "year"] == 2025
+    assert shares.loc["Ireland", "share"] == pytest.approx(7.663 / 31.7, abs=0.001)
     assert shares.loc["Netherlands", "share"] == pytest.approx(0.046, abs=0.001)
     assert shares.loc["Singapore", "share"] == pytest.approx(0.07, abs=0.005)
     assert shares.loc["Belgium", "share"] == pytest.approx(0.04, abs=0.001)
@@ -262,15 +264,18 @@ def test_us_2023_disagreement_is_explained_in_the_data():
 
 
 def test_national_outlook_predicts_every_country_with_a_published_total():
-    # Ireland follows its own metered trend (CSO 2016-2024, +22 %/yr, held): 76% of national
-    # electricity by 2030, far above EirGrid's and the IEA's ~30%: a held trend with no
-    # connection-power bound (see planner.fleet.NON_AI_DAMPING). Every country of the
-    # national table is predicted, none is calibrated.
-    outlook = fleet.national_outlook([2024, 2030])
+    # Ireland follows its own metered trend (CSO 2020-2025, +20.3 %/yr, held) from its 2025
+    # figure: 61% of national electricity by 2030 (the national table held flat at 31.7 TWh),
+    # far above EirGrid's and the IEA's ~30%: a held trend with no connection-power bound (see
+    # planner.fleet.NON_AI_DAMPING). Every country of the national table is predicted, none is
+    # calibrated; a year before the anchor is the trend run backwards (2024: 6.37 TWh against
+    # the CSO's 6,969 GWh).
+    outlook = fleet.national_outlook([2024, 2025, 2030])
     assert outlook["country"].nunique() >= 20
     ie = outlook[(outlook["country"] == "Ireland")].set_index("year")
-    assert ie.loc[2024, "total_twh"] == pytest.approx(6.969)
-    assert ie.loc[2030, "share"] == pytest.approx(0.760, abs=0.01)
+    assert ie.loc[2025, "total_twh"] == pytest.approx(7.663)
+    assert ie.loc[2024, "total_twh"] == pytest.approx(7.663 / 1.2026, rel=0.005)
+    assert ie.loc[2030, "share"] == pytest.approx(0.608, abs=0.01)
     assert np.allclose(outlook["total_twh"], outlook["ai_twh"] + outlook["non_ai_twh"])
 
 
@@ -357,11 +362,16 @@ def test_a_published_figure_of_an_unknown_definition_is_rejected_naming_it(tmp_p
 def test_a_definition_key_is_the_family_or_the_study_itself():
     pub = fleet.load_published()
     keys = dict(zip(pub["study"], fleet.definition_keys(pub), strict=True))
-    assert keys["cso-2022"] == keys["cso-2025"] == "metered"
+    assert keys["cso-2022"] == keys["cso-2025"] == keys["cso-2026"] == "metered"
     assert keys["bitkom-2023"] == keys["borderstep-2020"] == "borderstep"
+    assert keys["borderstep-2020-cliditrans"] == "borderstep"
     assert keys["iea-electricity-2024"] == keys["iea-energy-ai-2025"] == "iea-ai"
+    assert keys["iea-key-questions-2026"] == "iea-ai"
     assert keys["iea-tracking-2023"] == "iea-tracking"
-    assert keys["sgeri-2021"] == "sgeri-2021" and keys["lbnl-2016"] != keys["lbnl-2024"]
+    assert keys["sgeri-2021"] == "sgeri-2021"
+    # LBNL's 2024 report and its 2025 Update: one model; LBNL 2016 (revised by it): its own
+    assert keys["lbnl-2024"] == keys["lbnl-2026"] == "lbnl-2024-model"
+    assert keys["lbnl-2016"] == "lbnl-2016"
     # a table without the column: every study its own definition
     assert list(fleet.definition_keys(pub.drop(columns="definition"))) == list(pub["study"])
 

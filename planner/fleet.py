@@ -101,8 +101,8 @@ TREND_DAMPING = 0.5
 #: the backtest was run with it and not tuned. Sensitivity seen afterwards (backtest hits of
 #: 32 / median |error|): 1.0 -> 13 / 18.1%; 0.9 -> 16 / 17.4%; 0.8 -> 16 / 16.9%; 0.5 with an
 #: undamped first year -> 15 / 20.2%; 0.5 as :func:`extend_shipments` -> 10 / 26.2%. Held
-#: undamped to 2030 a steep national trend is implausible (Ireland: 76% of national
-#: electricity in 2030); the long run needs the connection-power bound, not a tuned damping.
+#: undamped to 2030 a steep national trend is implausible (Ireland: 61% of national
+#: electricity in 2030, anchored on the CSO's 2025 figure; 76% from its 2024 one); the long run needs the connection-power bound, not a tuned damping.
 NON_AI_DAMPING = 1.0
 #: Years over which the trend growth is measured (the last N known years).
 TREND_YEARS = 3

@@ -13,7 +13,7 @@ Rules (fixed before any coverage was measured, never fitted to a study's figures
 1. The error quantiles are the P10 and P90 of the backtest's out-of-sample log errors with
    each figure predicted from its region's latest figure of ANY definition (the rule a
    projection anchors by, and compares with studies of any definition:
-   ``planner.backtest.backtest(same_definition=False)``, 39 figures), leaving out the figures of the study the scenario reproduces (``published_study``), so
+   ``planner.backtest.backtest(same_definition=False)``, 46 figures), leaving out the figures of the study the scenario reproduces (``published_study``), so
    that study's figures never set the band they are compared with.
 2. The band of a figure ``h`` years after the fleet's last data year (the last shipment
    year of ``data/fleet/shipments.csv``) is ``central x exp(-P90 x k)`` to ``central x

@@ -112,6 +112,16 @@ HORIZON_YEARS = 3
 PUBLICATION_LAG_YEARS = 1
 #: A prediction within this signed fraction of the published figure counts as a hit.
 HIT_TOLERANCE = 0.15
+#: The skill target of the backtest: the model's median |error| at most this fraction of the
+#: naive forecast's ("the anchor stays as it is") on the same figures (``median_ratio`` of
+#: :func:`summary`). A planning threshold, not a measured constant: a model that is not at
+#: least 30% better than carrying the last published figure forward is not worth its inputs.
+MEDIAN_RATIO_TARGET = 0.7
+#: What the faces show for a figure that :func:`backtest` lists without a prediction, anchor
+#: or naive error, and why it has none (:func:`dropped_figures` counts these as "no figure of
+#: its definition").
+NOT_PREDICTABLE = "not predictable"
+NOT_PREDICTABLE_REASON = "no figure of its definition by the cut-off"
 #: Columns of :func:`backtest` (the JSON contract of ``planner project --backtest --json``).
 COLUMNS: tuple[str, ...] = (
     "study",

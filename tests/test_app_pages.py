@@ -698,11 +698,23 @@ def test_national_page_shows_the_backtest_and_the_fleet_checks_and_labels_points
         return next(d.value for d in app.dataframe if column in d.value.columns)
 
     assert set(table("Calibrated or predicted")["Calibrated or predicted"]) == {"predicted"}
-    backtest = table("Error if nothing changed")
+    backtest = table(quantities.label("persistence_error"))
     assert len(backtest) >= 20
     checks = table("Within tolerance")
     assert set(checks["Within tolerance"]) == {"yes"}
-    assert any("later published figures within 15%" in m.value for m in app.markdown)
+    # each figure from a figure of its own definition; one with none says so, with no number
+    from planner import backtest as bt
+
+    assert quantities.label("definition") in backtest.columns
+    why = f"{bt.NOT_PREDICTABLE}: {bt.NOT_PREDICTABLE_REASON}"
+    missing = backtest[backtest[quantities.label("anchor")] == why]
+    assert len(missing) == bt.summary()["not_predictable"] > 0
+    assert set(missing[quantities.label("predicted_twh")]) == {quantities.MISSING}
+    assert set(missing[quantities.label("error")]) == {quantities.MISSING}
+    target = quantities.format_value("median_ratio_target", bt.MEDIAN_RATIO_TARGET)
+    sentence = next(m.value for m in app.markdown if "later published figure" in m.value)
+    assert f"target at most {target}" in sentence
+    assert f"{bt.NOT_PREDICTABLE} ({bt.NOT_PREDICTABLE_REASON})" in sentence
 
 
 # --- pricing (issue 10: the core's modes on the Optimise page and in links) ------------------

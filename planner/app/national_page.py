@@ -408,6 +408,27 @@ def _backtest() -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     return table, backtest.summary(table), fleet.reconcile(strict=False)
 
 
+def _backtest_sentence(summary: dict[str, Any]) -> str:
+    """The backtest's summary (:func:`planner.backtest.summary`) in words, numbers in the
+    vocabulary's format, the median ratio beside its target."""
+    from planner import backtest
+
+    def v(name: str, unit: bool = False) -> str:
+        return fmt.value(name, summary[name]) if unit else fmt.cell(name, summary[name])
+
+    target = fmt.cell("median_ratio_target", backtest.MEDIAN_RATIO_TARGET)
+    return (
+        f"Fitted only on data up to each cut-off year, the model predicts each later published "
+        f"figure from the latest figure of its own definition: {v('hits')} of "
+        f"{v('predictions')} within {v('tolerance')} ({v('distinct_figures_hit')} distinct "
+        f"figures; the naive 'nothing changes' forecast: {v('persistence_hits')}). Median "
+        f"|error| {v('median_abs_error')} (naive {v('persistence_median_abs_error')} on the same "
+        f"figures): {fmt.input_label('median_ratio')} {v('median_ratio')}, target at most {target}. "
+        f"{v('not_predictable', unit=True)} {backtest.NOT_PREDICTABLE} "
+        f"({backtest.NOT_PREDICTABLE_REASON})."
+    )
+
+
 def _evidence() -> None:
     """The fleet against the money and the chips, and the out-of-sample backtest."""
     try:
@@ -415,29 +436,34 @@ def _evidence() -> None:
     except PlannerError as exc:
         st.info(f"The backtest could not be run: {exc}")
         return
+    from planner import backtest
+
     with st.expander("Backtest: published figures predicted out of sample"):
-        st.markdown(
-            f"Fitted only on data up to each cut-off year, the model predicts "
-            f"{summary['hits']} of {summary['predictions']} later published figures within "
-            f"{summary['tolerance']:.0%} ({summary['distinct_figures_hit']} distinct figures; "
-            f"the naive 'nothing changes' forecast: {summary['persistence_hits']}). Median "
-            f"|error| {fmt.cell('abs_error', summary['median_abs_error'])} (naive "
-            f"{fmt.cell('abs_error', summary['persistence_median_abs_error'])})."
-        )
+        st.markdown(_backtest_sentence(summary))
         out = table[~table["used_as_input"]]
+        why = f"{backtest.NOT_PREDICTABLE}: {backtest.NOT_PREDICTABLE_REASON}"
         st.dataframe(
             pd.DataFrame(
                 {
-                    "Data up to": out["cutoff_year"].astype(int).astype(str),
-                    "Study": out["study"],
-                    "Region": out["region"],
-                    "Year": out["year"].astype(int).astype(str),
-                    "Published (TWh/yr)": [fmt.cell("total_twh", v) for v in out["published"]],
-                    "Predicted (TWh/yr)": [fmt.cell("total_twh", v) for v in out["predicted"]],
-                    "Error": [fmt.cell("relative_difference", v) for v in out["error"]],
-                    "Error if nothing changed": [
-                        fmt.cell("relative_difference", v) for v in out["persistence_error"]
+                    fmt.label("cutoff_year"): [
+                        fmt.cell("cutoff_year", v) for v in out["cutoff_year"]
                     ],
+                    "Study": out["study"],
+                    fmt.label("definition"): out["definition"],
+                    "Region": out["region"],
+                    fmt.label("year"): [fmt.cell("year", v) for v in out["year"]],
+                    fmt.label("published_twh"): [
+                        fmt.cell("published_twh", v) for v in out["published"]
+                    ],
+                    fmt.label("predicted_twh"): [
+                        fmt.cell("predicted_twh", v) for v in out["predicted"]
+                    ],
+                    fmt.label("error"): [fmt.cell("error", v) for v in out["error"]],
+                    fmt.label("persistence_error"): [
+                        fmt.cell("persistence_error", v) for v in out["persistence_error"]
+                    ],
+                    # a figure with no anchor of its definition: the core's reason instead
+                    fmt.label("anchor"): [a or why for a in out["anchor"]],
                 }
             ),
             hide_index=True,

@@ -101,7 +101,7 @@ def project_command(
             print_json(
                 {
                     "backtest": backtest.to_records(table),
-                    "summary": backtest.summary(table),
+                    "summary": backtest_summary_json(table),
                     "fleet_checks": backtest.to_records(checks),
                     "band_coverage": backtest.to_records(covered),
                     "study_band_coverage": backtest.to_records(studies),
@@ -349,41 +349,70 @@ def _print_backtest(table, checks) -> None:
         )
     console.print(ft)
     bt = Table(
-        title="Out-of-sample backtest: data up to the cut-off year; later published figures "
-        "predicted (used as input = anchor of the non-AI load)"
+        title="Out-of-sample backtest: data up to the cut-off year; each later published figure "
+        "predicted from the latest figure of its own definition (used as input = that anchor)"
     )
-    for col in (
-        quantities.label("cutoff_year"),
+    names = (
+        "cutoff_year",
         "study",
+        "definition",
         "region",
-        quantities.label("year", short=True),
-        quantities.label("published_twh", short=True),
-        quantities.label("predicted_twh", short=True),
-        quantities.label("error", short=True),
-        quantities.label("persistence_error"),
-        "used as input",
-    ):
-        bt.add_column(col, justify="left" if col in ("study", "region") else "right")
+        "year",
+        "published_twh",
+        "predicted_twh",
+        "error",
+        "persistence_error",
+        "used_as_input",
+    )
+    for name in names:
+        bt.add_column(
+            quantities.label(name, short=True) if name in quantities.all_quantities() else name,
+            justify="left" if name in ("study", "definition", "region") else "right",
+        )
     for _, r in table.iterrows():
         bt.add_row(
-            str(r["cutoff_year"]),
+            quantities.format_value("cutoff_year", r["cutoff_year"]),
             r["study"],
+            quantities.format_value("definition", r["definition"]),
             r["region"],
-            str(r["year"]),
-            quantities.format_value("total_twh", r["published"]),
-            quantities.format_value("total_twh", r["predicted"]),
-            quantities.format_value("relative_difference", r["error"]),
-            quantities.format_value("relative_difference", r["persistence_error"]),
-            "yes" if r["used_as_input"] else "no",
+            quantities.format_value("year", r["year"]),
+            quantities.format_value("published_twh", r["published"]),
+            # no anchor of its definition: no prediction and no errors (the core's words)
+            quantities.format_value("predicted_twh", r["predicted"])
+            if r["anchor"]
+            else backtest.NOT_PREDICTABLE,
+            quantities.format_value("error", r["error"]),
+            quantities.format_value("persistence_error", r["persistence_error"]),
+            quantities.format_value("used_as_input", bool(r["used_as_input"])),
         )
     console.print(bt)
-    s = backtest.summary(table)
-    console.print(
-        f"{s['hits']} of {s['predictions']} out-of-sample predictions within "
-        f"{s['tolerance']:.0%} ({s['distinct_figures_hit']} distinct published figures); the "
-        f"naive forecast: {s['persistence_hits']}. Median |error| {s['median_abs_error']:.0%} "
-        f"(naive {s['persistence_median_abs_error']:.0%})."
+    console.print(backtest_sentence(backtest.summary(table)))
+
+
+def backtest_sentence(s: dict) -> str:
+    """The backtest's summary (:func:`planner.backtest.summary`) as one paragraph, every
+    number in the vocabulary's format, the median ratio beside its target."""
+
+    def v(name: str, unit: bool = False) -> str:
+        return quantities.format_value(name, s[name], unit=unit)
+
+    target = quantities.format_value("median_ratio_target", backtest.MEDIAN_RATIO_TARGET)
+    return (
+        f"{v('hits')} of {v('predictions')} out-of-sample predictions within {v('tolerance')} "
+        f"({v('distinct_figures_hit')} distinct published figures); the naive forecast: "
+        f"{v('persistence_hits')}. Median |error| {v('median_abs_error')} (naive "
+        f"{v('persistence_median_abs_error')} on the same figures): "
+        f"{quantities.label('median_ratio', short=True)} {v('median_ratio')} (target: at most "
+        f"{target}). {v('not_predictable', unit=True)} {backtest.NOT_PREDICTABLE} "
+        f"({backtest.NOT_PREDICTABLE_REASON})."
     )
+
+
+def backtest_summary_json(table) -> dict:
+    """:func:`planner.backtest.summary` as ``--json`` writes it (missing as null, counts as
+    integers), with the median ratio's target (:data:`planner.backtest.MEDIAN_RATIO_TARGET`)."""
+    s = {**backtest.summary(table), "median_ratio_target": backtest.MEDIAN_RATIO_TARGET}
+    return {k: quantities.json_value(k, v) for k, v in s.items()}
 
 
 def _print_coverage(studies, s) -> None:

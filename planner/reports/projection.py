@@ -102,8 +102,13 @@ def build_projection_report(
 
         checks = fleet.reconcile(strict=False)
         table = bt.backtest()
-        extra = {"fleet_checks": _rows(checks), "backtest": bt.to_records(table)}
-        rb.add(_checks_table(checks), _backtest_table(table))
+        summary = {**bt.summary(table), "median_ratio_target": bt.MEDIAN_RATIO_TARGET}
+        extra = {
+            "fleet_checks": _rows(checks),
+            "backtest": bt.to_records(table),
+            "backtest_summary": summary,
+        }
+        rb.add(_checks_table(checks), _backtest_table(table, summary))
     rb.add(
         Table(
             name="projection",
@@ -410,24 +415,53 @@ def _checks_table(checks: pd.DataFrame) -> Table:
     )
 
 
-def _backtest_table(table: pd.DataFrame) -> Table:
+def _backtest_table(table: pd.DataFrame, summary: dict[str, Any]) -> Table:
+    """The backtest's rows; a figure with no figure of its definition by the cut-off shows no
+    prediction or error, and the core's reason where its anchor would be."""
+    from planner import backtest as bt
+
+    why = f"{bt.NOT_PREDICTABLE}: {bt.NOT_PREDICTABLE_REASON}"
+    rows = table.drop(columns=["source", "figure"])
+    rows = rows.assign(anchor=[a or why for a in rows["anchor"]])
     return Table(
         name="backtest",
-        title="Out-of-sample backtest of the fleet model: data up to the cut-off year, "
-        "published figures of later years predicted (planner.backtest)",
+        title="Out-of-sample backtest of the fleet model: data up to the cut-off year, each "
+        "later published figure predicted from the latest figure of its own definition "
+        "(planner.backtest)",
         columns=(
             Column("cutoff_year"),
             Column.plain("study", "Study"),
+            Column("definition"),
             Column("region", name="country"),
             Column("year"),
             Column("published", name="published_twh"),
             Column("predicted", name="predicted_twh"),
             Column("error"),
             Column("persistence_error"),
-            Column.plain("used_as_input", "Used as input"),
-            Column.plain("anchor", "Non-AI anchor"),
+            Column("used_as_input"),
+            Column("anchor"),
         ),
-        rows=tuple(_rows(table.drop(columns=["source", "figure"]))),
+        rows=tuple(_rows(rows)),
         section="comparison",
+        note=_backtest_note(summary),
         collapsed=True,
+    )
+
+
+def _backtest_note(s: dict[str, Any]) -> str:
+    """The backtest's summary (:func:`planner.backtest.summary`) in words, numbers in the
+    vocabulary's format, the median ratio beside its target."""
+    from planner import backtest as bt
+
+    def v(name: str, unit: bool = False) -> str:
+        return quantities.format_value(name, s[name], unit=unit)
+
+    return (
+        f"{v('hits')} of {v('predictions')} out-of-sample predictions within {v('tolerance')} "
+        f"({v('distinct_figures_hit')} distinct published figures; the naive forecast: "
+        f"{v('persistence_hits')}). Median |error| {v('median_abs_error')} against the naive "
+        f"forecast's {v('persistence_median_abs_error')} on the same figures: "
+        f"{b.lowercase_label('median_ratio')} {v('median_ratio')} (target: at most "
+        f"{v('median_ratio_target')}). {v('not_predictable', unit=True)} {bt.NOT_PREDICTABLE} "
+        f"({bt.NOT_PREDICTABLE_REASON})."
     )

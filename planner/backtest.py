@@ -317,7 +317,8 @@ def _years(pub: pd.DataFrame, cutoff: int, horizon_years: int) -> list[int]:
 def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
     """Out-of-sample counts: predictions made, hits within :data:`HIT_TOLERANCE`, distinct
     figures hit, median absolute error of the model and of the naive forecast on the same
-    figures, their ratio (``median_ratio``, below 1: the model beats "nothing changes"), and
+    figures, their ratio (``median_ratio``, below 1: the model beats "nothing changes"; its target
+    ``median_ratio_target``), and
     the figures listed as not predictable (no figure of their definition by the cut-off)."""
     t = backtest() if table is None else table
     out = t[~t["used_as_input"]]
@@ -335,6 +336,7 @@ def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
         "median_abs_error": model,
         "persistence_median_abs_error": naive,
         "median_ratio": model / naive if naive > 0 else float("nan"),
+        "median_ratio_target": MEDIAN_RATIO_TARGET,
         "tolerance": HIT_TOLERANCE,
     }
 

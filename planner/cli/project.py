@@ -411,7 +411,7 @@ def backtest_sentence(s: dict) -> str:
 def backtest_summary_json(table) -> dict:
     """:func:`planner.backtest.summary` as ``--json`` writes it (missing as null, counts as
     integers), with the median ratio's target (:data:`planner.backtest.MEDIAN_RATIO_TARGET`)."""
-    s = {**backtest.summary(table), "median_ratio_target": backtest.MEDIAN_RATIO_TARGET}
+    s = backtest.summary(table)
     return {k: quantities.json_value(k, v) for k, v in s.items()}
 
 

@@ -102,7 +102,7 @@ def build_projection_report(
 
         checks = fleet.reconcile(strict=False)
         table = bt.backtest()
-        summary = {**bt.summary(table), "median_ratio_target": bt.MEDIAN_RATIO_TARGET}
+        summary = bt.summary(table)
         extra = {
             "fleet_checks": _rows(checks),
             "backtest": bt.to_records(table),

@@ -75,6 +75,35 @@ spends 40-70 ms on each, mostly root cuts and sub-MIP heuristics, for about 10 n
 12 feasibility trials, each near the earliest finish settled by the per-run blocks (one
 MILP per run again: 5-8 s per trial at 200 runs), plus the binding tests' own searches; and
 goodput(N) multiplies that by its solves (20 runs time: 5).
+
+Second round (December 2026, 21:10-21:14 UTC, quiet machine, load 1.0-1.4; goodput(N), the
+default; wall s = build + solve, then the solve's CPU s):
+
+    runs objective   before (above)        after
+      20 cost          4.2 /  4.2            3.4 /  3.6   proven 0.000%
+      20 time         34.6 / 45.4           29.8 / 39.0   proven 0.1%, 65 solver calls
+     200 cost         32.6 / 45.9           37.4 / 50.4   proven 0.000% (build 4.0 s)
+     200 time        123.6 / 168.7 (0.41%) 123.3 / 169.2  stopped at 120 s, gap 0.204%
+
+What changed: the blocks of one call are solved on every core (``solve/blocks.py``,
+``BLOCK_WORKERS``; HiGHS releases the GIL: 60 blocks 1.87 -> 1.37 s median of three on two
+threads, the same bounds); a limit's use by blocks leaves out the chips no block optimum
+needs (the dominance test the cost blocks already used: about 2 of 13 chips a run, the
+rest can all top up a rounded pool); a search asks the blocks first after one joint timeout
+while a block trial costs at most twice the joint limit (20 runs: 15 joint timeouts of 0.62 s
+-> 5). 20 runs x ``time``, traced: 9.3 s in three cost tie-breaks stopped at their 3 s cap, 10
+s in 18 block trials, 3 s in joint timeouts.
+
+Tried and dropped: HiGHS options for the block MILPs (presolve off, heuristic effort 0, no
+RINS/RENS/feasibility jump/root reduced-cost, symmetry off, a 1e-4 or 1e-3 gap, one thread):
+every setting 25-37 ms a block against 28-33 ms, the root closes at 1-10 nodes; ``perf``
+shows the time in HiGHS's worker scheduler, reduced-cost fixing and the feasibility-jump
+heuristic, a fixed cost of each MILP. All blocks of a trial as ONE block-diagonal MILP: 5
+blocks 0.16 s separately vs 0.52 s together, 20 blocks 0.51 s vs 37 s at a 1e-5 gap (60 s
+without closing at 1e-6): the joint tree does not see the blocks' independence. What is left
+is a block solver that knows the block's structure (a covering problem: whole systems of 13
+chips, each with a minimum pool, whose shares sum to one), exact and checked against HiGHS:
+about 30 ms a block now, which is 6 s a pass at 200 runs.
 """
 
 from __future__ import annotations

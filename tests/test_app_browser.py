@@ -349,9 +349,13 @@ def test_doubling_the_deadline_in_a_real_browser_about_halves_the_gpus(
     try:
         page = new_page(browser, 1440, 1800)
         page.goto(app_url, timeout=PAGE_TIMEOUT_MS)
+        # the metrics render one after another: wait for both that are read
         page.wait_for_function(
-            """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
-                   .some(e => e.innerText.trim() === 'GPUs')""",
+            """() => {
+                const shown = [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+                    .map(e => e.innerText.trim());
+                return shown.includes('GPUs') && shown.includes('Peak facility power');
+            }""",
             timeout=PAGE_TIMEOUT_MS,
         )
         before = page.evaluate(METRICS_JS)

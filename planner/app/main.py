@@ -1,7 +1,7 @@
 """The planner's Streamlit app, from the installed package: ``planner app``.
 
 ``planner app`` runs ``streamlit run`` on this file; so does ``streamlit_app.py`` at the root
-of a checkout, a two-line shim. Six pages share one sidebar of scenario inputs
+of a checkout, a two-line shim. The pages (:data:`PAGES`) share one sidebar of scenario inputs
 (:mod:`planner.app.sidebar`) kept in session state and mirrored in the URL query string. The
 app opens on the GTC 2024 Hopper preset: a 1.8T-parameter GPT-MoE in 90 days on about 8,000
 H100s drawing about 15 MW.

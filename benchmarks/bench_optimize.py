@@ -76,25 +76,27 @@ spends 40-70 ms on each, mostly root cuts and sub-MIP heuristics, for about 10 n
 MILP per run again: 5-8 s per trial at 200 runs), plus the binding tests' own searches; and
 goodput(N) multiplies that by its solves (20 runs time: 5).
 
-Second round (December 2026, 21:10-21:14 UTC, quiet machine, load 1.0-1.4; goodput(N), the
+Second round (December 2026, 21:48-21:53 UTC, quiet machine, load 1.1; goodput(N), the
 default; wall s = build + solve, then the solve's CPU s):
 
     runs objective   before (above)        after
-      20 cost          4.2 /  4.2            3.4 /  3.6   proven 0.000%
-      20 time         34.6 / 45.4           29.8 / 39.0   proven 0.1%, 65 solver calls
-     200 cost         32.6 / 45.9           37.4 / 50.4   proven 0.000% (build 4.0 s)
-     200 time        123.6 / 168.7 (0.41%) 123.3 / 169.2  stopped at 120 s, gap 0.204%
+      20 cost          4.2 /  4.2            2.6 /  3.1   proven 0.000%
+      20 time         34.6 / 45.4           26.4 / 36.1   proven 0.1%, 65 solver calls
+     200 cost         32.6 / 45.9           31.0 / 44.4   proven 0.000% (build 2.9 s)
+     200 time        123.6 / 168.7 (0.41%) 122.7 / 173.5  stopped at 120 s, gap 0.102%
 
-What changed: the blocks of one call are solved on every core (``solve/blocks.py``,
-``BLOCK_WORKERS``; HiGHS releases the GIL: 60 blocks 1.87 -> 1.37 s median of three on two
-threads, the same bounds); a limit's use by blocks leaves out the chips no block optimum
+What changed: a limit's use by blocks leaves out the chips no block optimum
 needs (the dominance test the cost blocks already used: about 2 of 13 chips a run, the
 rest can all top up a rounded pool); a search asks the blocks first after one joint timeout
 while a block trial costs at most twice the joint limit (20 runs: 15 joint timeouts of 0.62 s
 -> 5). 20 runs x ``time``, traced: 9.3 s in three cost tie-breaks stopped at their 3 s cap, 10
 s in 18 block trials, 3 s in joint timeouts.
 
-Tried and dropped: HiGHS options for the block MILPs (presolve off, heuristic effort 0, no
+Tried and dropped: solving the blocks of one call on two threads (HiGHS's ``run`` in a
+thread pool): 60 blocks alone looked 1.35x faster, but the 200-run cost solve took 33.9 and
+36.3 s against 29.6 and 31.7 s one block after another (each pass of 200 blocks 8.2-10.0 s
+against 7.3-8.5 s; with HiGHS at one thread as well, 34.3 against 30.0 s). HiGHS options for
+the block MILPs (presolve off, heuristic effort 0, no
 RINS/RENS/feasibility jump/root reduced-cost, symmetry off, a 1e-4 or 1e-3 gap, one thread):
 every setting 25-37 ms a block against 28-33 ms, the root closes at 1-10 nodes; ``perf``
 shows the time in HiGHS's worker scheduler, reduced-cost fixing and the feasibility-jump

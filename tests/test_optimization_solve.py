@@ -220,27 +220,3 @@ def test_least_relaxation_finds_the_least_loosening_that_fits() -> None:
 def test_least_relaxation_says_none_when_the_largest_is_not_enough() -> None:
     assert least_relaxation(Knapsack(need=20, cap=5), "cap", largest_fraction=1.0) is None
     assert least_relaxation(Knapsack(need=2, cap=5), "cap", largest_fraction=1.0) == 0.0
-
-
-def test_blocks_solved_side_by_side_give_what_one_after_another_gives(monkeypatch) -> None:
-    # twelve blocks of the three-workload pattern: the thread pool's answer is the serial one,
-    # bound for bound and point for point (the cache is emptied so both really solve)
-    from planner.optimization.solve import blocks
-
-    lp = LinearProgram()
-    coupling: list[bool] = []
-    for w in range(12):
-        x, y = lp.var(0, 10, integer=True), lp.var(0, 5)
-        lp.row(f"demand_{w}", {x: 1.0, y: 1.0}, 2.5 + 0.1 * w, math.inf)
-        coupling.append(False)
-        lp.objective.update({x: 3.0 + w, y: 4.0 + 1.5 * w})
-    results = []
-    for workers in (1, 2):
-        monkeypatch.setattr(blocks, "BLOCK_WORKERS", workers)
-        monkeypatch.setattr(blocks, "_CACHE", {})
-        out = blocks.solve_blocks(lp, coupling)
-        assert out is not None and out.point is not None
-        results.append(out)
-    serial, side_by_side = results
-    assert side_by_side.bounds.tolist() == pytest.approx(serial.bounds.tolist(), rel=1e-12)
-    assert side_by_side.point.tolist() == pytest.approx(serial.point.tolist(), abs=1e-9)

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,16 +33,9 @@ BLOCK_REL_GAP = 1e-6
 #: Blocks solved before (same rows, bounds, objective): their results, newest last.
 _CACHE: dict[bytes, tuple[str, float, np.ndarray | None]] = {}
 _CACHE_SIZE = 20_000
-_CACHE_LOCK = threading.Lock()
 #: A block bound row is written this much (relative) below the proven bound: a margin for the
 #: solvers' feasibility tolerances, never a cut into the feasible set.
 BLOCK_BOUND_MARGIN = 1e-9
-#: Threads that solve blocks side by side (HiGHS releases the GIL while it solves): one per
-#: core, at most 4. 75 blocks of a 20-run x 13-chip model (37 columns, 48 rows each) took
-#: 2.58 s one after another and 1.73 s on two threads (2 cores; HiGHS 1.16): a block's MILP
-#: is about 30 ms of root work (cuts, sub-MIP and feasibility-jump heuristics) whatever the
-#: options, so more blocks at once is the lever, not tuning the solver.
-BLOCK_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def block_labels(lp: LinearProgram, coupling: Sequence[bool]) -> np.ndarray:
@@ -121,8 +111,7 @@ def _solve_block(
             {j: c / weight for j, c in sub.objective.items()},
         )
     key = _key(sub)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
+    hit = _CACHE.get(key)
     if hit is not None:
         status, bound, x = hit
         return status, bound * weight, x
@@ -133,10 +122,9 @@ def _solve_block(
         return ("unknown", -math.inf, None)
     else:
         out = ("optimal", res.bound, res.x)
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = out
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = out
     return out[0], out[1] * weight, out[2]
 
 
@@ -197,13 +185,8 @@ def solve_blocks(
             return ("unknown", -math.inf, None)
         return _solve_block(sub, left)
 
-    # HiGHS releases the GIL while it solves: the blocks share the machine's cores
-    if k >= 2 * BLOCK_WORKERS > 2:
-        with ThreadPoolExecutor(BLOCK_WORKERS) as pool:
-            results = list(pool.map(one, range(k)))
-    else:
-        results = [one(b) for b in range(k)]
-    for b, (status, bound, x) in enumerate(results):
+    for b in range(k):
+        status, bound, x = one(b)
         if status == "unknown":
             return None
         if status == "infeasible":

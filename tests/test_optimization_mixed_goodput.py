@@ -248,3 +248,32 @@ def test_a_search_keeps_the_joint_milp_first_when_the_blocks_cost_more_than_it(s
     assert search.blocks_first(small_time_model)
     search.block_s = (algorithms.BLOCKS_FIRST_MAX_RATIO + 0.5) * limit
     assert not search.blocks_first(small_time_model)
+
+
+def test_a_block_rebuilt_with_rounding_noise_is_not_solved_again_but_a_changed_one_is(
+    monkeypatch,
+):
+    # a rebuilt model's unchanged workload differs from its earlier block by 1e-16 (its
+    # objective divided by its largest coefficient); a real change (1e-6) is a new block
+    from planner.optimization.solve import LinearProgram, blocks
+
+    def two_blocks(noise: float) -> LinearProgram:
+        lp = LinearProgram()
+        for need in (7.5, 8.5):  # two different blocks
+            x, y = lp.var(0, 10, True), lp.var(0, 10, True)
+            lp.row(f"need_{x}", {x: 3.0, y: 5.0}, need, math.inf)
+            lp.objective.update({x: 1.0, y: 1.7 * (1 + noise)})
+        lp.row("shared", {0: 1.0, 2: 1.0}, -math.inf, 20.0)
+        return lp
+
+    coupling = [False, False, True]
+    monkeypatch.setattr(blocks, "_CACHE", {})
+    first = blocks.solve_blocks(two_blocks(0.0), coupling)
+    calls = []
+    real = blocks.highs_solve
+    monkeypatch.setattr(blocks, "highs_solve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = blocks.solve_blocks(two_blocks(2.3e-16), coupling)
+    assert first is not None and again is not None and calls == []
+    assert again.bounds.tolist() == pytest.approx(first.bounds.tolist(), rel=1e-12)
+    blocks.solve_blocks(two_blocks(1e-6), coupling)
+    assert len(calls) == 2

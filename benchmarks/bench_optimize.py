@@ -76,16 +76,23 @@ spends 40-70 ms on each, mostly root cuts and sub-MIP heuristics, for about 10 n
 MILP per run again: 5-8 s per trial at 200 runs), plus the binding tests' own searches; and
 goodput(N) multiplies that by its solves (20 runs time: 5).
 
-Second round (December 2026, 21:48-21:53 UTC, quiet machine, load 1.1; goodput(N), the
-default; wall s = build + solve, then the solve's CPU s):
+Second round (December 2026, 21:58-22:05 UTC, quiet machine, load 1.0-1.3; wall s = build +
+solve, then the solve's CPU s; "before" is the first round's "after" above):
 
-    runs objective   before (above)        after
-      20 cost          4.2 /  4.2            2.6 /  3.1   proven 0.000%
-      20 time         34.6 / 45.4           26.4 / 36.1   proven 0.1%, 65 solver calls
-     200 cost         32.6 / 45.9           31.0 / 44.4   proven 0.000% (build 2.9 s)
-     200 time        123.6 / 168.7 (0.41%) 122.7 / 173.5  stopped at 120 s, gap 0.102%
+    runs objective goodput     before                 after
+      20 cost      goodput(N)   4.2 /  4.2             3.2 /  3.8   proven 0.000%
+      20 time      goodput(N)  34.6 / 45.4            26.9 / 35.6   proven 0.1%, 65 solver calls
+     200 cost      goodput(N)  32.6 / 45.9            22.6 / 29.5   proven 0.000%
+     200 time      goodput(N) 123.6 / 168.7 (0.41%)  123.7 / 170.3  stopped at 120 s, gap 0.20%
+      20 cost      0.9          1.9 /  1.7             1.6 /  1.3
+      20 time      0.9          8.2 / 11.4             5.4 /  7.9   proven 0.1%
+     200 cost      0.9         15.5 / 18.5            13.3 / 16.0
+     200 time      0.9         79.6 / 108.9           68.3 / 95.3   proven 0.1%
 
-What changed: a limit's use by blocks leaves out the chips no block optimum
+What changed: the block cache hashes a block's numbers without their last 12 mantissa bits
+(``KEY_DROPPED_BITS``): a rebuilt model's unchanged runs differed by 1e-16 and were solved
+again (200 runs, goodput(N) cost: the third solve re-solved 196 blocks, now 18); a limit's
+use by blocks leaves out the chips no block optimum
 needs (the dominance test the cost blocks already used: about 2 of 13 chips a run, the
 rest can all top up a rounded pool); a search asks the blocks first after one joint timeout
 while a block trial costs at most twice the joint limit (20 runs: 15 joint timeouts of 0.62 s

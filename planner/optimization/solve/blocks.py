@@ -189,19 +189,15 @@ def solve_blocks(
     start = np.asarray(lp.lower, dtype=float).copy()
     start[~np.isfinite(start)] = 0.0
     point: np.ndarray | None = start
-    cols_of = [np.flatnonzero(labels == b) for b in range(k)]
-
-    def one(b: int) -> tuple[str, float, np.ndarray | None]:
-        sub, pos = _sub_programme(lp, cols_of[b], rows_of[b])
+    for b in range(k):
+        cols = np.flatnonzero(labels == b)
+        sub, pos = _sub_programme(lp, cols, rows_of[b])
         for j in zero.intersection(pos):
             sub.upper[pos[j]] = min(sub.upper[pos[j]], max(sub.lower[pos[j]], 0.0))
         left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - began)
         if left is not None and left <= 0:
-            return ("unknown", -math.inf, None)
-        return _solve_block(sub, left)
-
-    for b in range(k):
-        status, bound, x = one(b)
+            return None
+        status, bound, x = _solve_block(sub, left)
         if status == "unknown":
             return None
         if status == "infeasible":
@@ -210,7 +206,7 @@ def solve_blocks(
             continue
         bounds[b] = bound
         if point is not None and x is not None:
-            point[cols_of[b]] = x
+            point[cols] = x
         elif x is None:
             point = None
     return BlockBounds(labels, bounds, point, time.perf_counter() - began)

@@ -332,37 +332,29 @@ def _trial(
     it has no answer within :func:`trial_limit_s`, the per-run blocks answer first
     (:func:`_block_trial`), else the MILP gets the rest of the clock. After one such
     timeout in the same ``search`` the blocks are asked before the joint MILP."""
+
+    def joint(limit_s: float | None = None) -> Outcome:
+        return _solve_goal(
+            m,
+            "feasibility",
+            solver,
+            clock,
+            loosen=loosen,
+            deadline_scale=deadline_scale,
+            warm=warm,
+            limit_s=limit_s,
+        )
+
     if not m.allow_mixed_chips:
-        return _solve_goal(
-            m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
-        )
-    if search is not None and search.blocks_first(m):
-        by_blocks = _block_trial(m, clock, loosen, deadline_scale, search)
-        if by_blocks is not None:
-            return by_blocks
-        return _solve_goal(
-            m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
-        )
-    out = _solve_goal(
-        m,
-        "feasibility",
-        solver,
-        clock,
-        loosen=loosen,
-        deadline_scale=deadline_scale,
-        warm=warm,
-        limit_s=trial_limit_s(m),
-    )
-    if out.status in ("optimal", "infeasible") or clock.out():
-        return out
-    if search is not None:
-        search.joint_timed_out = True
+        return joint()
+    if search is None or not search.blocks_first(m):
+        out = joint(trial_limit_s(m))
+        if out.status in ("optimal", "infeasible") or clock.out():
+            return out
+        if search is not None:
+            search.joint_timed_out = True
     by_blocks = _block_trial(m, clock, loosen, deadline_scale, search)
-    if by_blocks is not None:
-        return by_blocks
-    return _solve_goal(
-        m, "feasibility", solver, clock, loosen=loosen, deadline_scale=deadline_scale, warm=warm
-    )
+    return by_blocks if by_blocks is not None else joint()
 
 
 def _block_trial(

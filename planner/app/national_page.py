@@ -416,7 +416,7 @@ def _backtest_sentence(summary: dict[str, Any]) -> str:
     def v(name: str, unit: bool = False) -> str:
         return fmt.value(name, summary[name]) if unit else fmt.cell(name, summary[name])
 
-    target = fmt.cell("median_ratio_target", backtest.MEDIAN_RATIO_TARGET)
+    target = v("median_ratio_target")
     return (
         f"Fitted only on data up to each cut-off year, the model predicts each later published "
         f"figure from the latest figure of its own definition: {v('hits')} of "

@@ -396,7 +396,7 @@ def backtest_sentence(s: dict) -> str:
     def v(name: str, unit: bool = False) -> str:
         return quantities.format_value(name, s[name], unit=unit)
 
-    target = quantities.format_value("median_ratio_target", backtest.MEDIAN_RATIO_TARGET)
+    target = v("median_ratio_target")
     return (
         f"{v('hits')} of {v('predictions')} out-of-sample predictions within {v('tolerance')} "
         f"({v('distinct_figures_hit')} distinct published figures); the naive forecast: "
@@ -410,7 +410,7 @@ def backtest_sentence(s: dict) -> str:
 
 def backtest_summary_json(table) -> dict:
     """:func:`planner.backtest.summary` as ``--json`` writes it (missing as null, counts as
-    integers), with the median ratio's target (:data:`planner.backtest.MEDIAN_RATIO_TARGET`)."""
+    integers)."""
     s = backtest.summary(table)
     return {k: quantities.json_value(k, v) for k, v in s.items()}
 

@@ -1,33 +1,29 @@
 """The generated scenario of ``benchmarks/bench_optimize.py`` for the optimiser tests: R
-concurrent runs on every catalog chip, the whole purchase priced (capex)."""
+concurrent runs on every catalog chip, the whole purchase priced (capex). The benchmark's own
+:func:`scenario`, loaded from its file, so a test and the benchmark measure the same model."""
 
 from __future__ import annotations
 
-from planner.catalog import load_catalog
-from planner.scenarios import Scenario, scenario_from_dict
+import importlib.util
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
-#: The five base runs (FLOPs, deadline days), cycled with a spread factor, as the benchmark's.
-BASE_RUNS = [(2e25, 90), (3e24, 30), (5e24, 60), (1e24, 14), (8e24, 120)]
+from planner.scenarios import Scenario
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_optimize.py"
+
+
+@cache
+def _benchmark() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_optimize", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def many_runs(n_runs: int, goodput: float | None = None) -> Scenario:
     """``n_runs`` runs whose FLOPs spread by up to x3 (deterministic), a grid of 12 MW and a
     budget of USD 600M per run; ``goodput`` stated on every run (None: goodput(N))."""
-    runs = []
-    for i in range(n_runs):
-        flops, days = BASE_RUNS[i % len(BASE_RUNS)]
-        spread = 1.0 + 2.0 * ((i * 37) % 101) / 100.0
-        run = {"name": f"run{i}", "flops": flops * spread / 2.0, "deadline_days": days}
-        if goodput is not None:
-            run["goodput"] = goodput
-        runs.append(run)
-    return scenario_from_dict(
-        {
-            "title": f"{n_runs} runs on every chip",
-            "budget_usd": 6e8 * n_runs,
-            "site": {"grid_limit_mw": 12.0 * n_runs, "pue": 1.2},
-            "runs": runs,
-            "candidates": {"chips": load_catalog().ids, "pricing": "capex"},
-        },
-        source="test",
-    )
+    return _benchmark().scenario(n_runs, goodput=goodput)

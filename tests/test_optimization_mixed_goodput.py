@@ -139,9 +139,12 @@ def test_the_time_objectives_cost_stage_is_a_capped_tie_break_and_trials_are_sho
     assert plan.status == "optimal"
     cost = [limit for goal, limit in seen if goal == "cost"]
     assert cost and all(limit == MIXED_TIE_BREAK_S for limit in cost)
+    # the blocks answer a trial first (each exact in about 1 ms); a joint MILP asked first
+    # (after a slow block trial) gets the short limit, one asked after the blocks the clock
     trials = [limit for goal, limit in seen if goal == "feasibility"]
-    assert trials and all(limit == algorithms.trial_limit_s(small_time_model) for limit in trials)
-    assert algorithms.trial_limit_s(small_time_model) < 1.0
+    short = algorithms.trial_limit_s(small_time_model)
+    assert all(limit in (short, None) for limit in trials)
+    assert short < 1.0
 
 
 def test_a_mixed_pool_never_holds_more_systems_than_its_run_needs_on_that_chip_alone():
@@ -179,19 +182,15 @@ def test_a_block_solved_before_under_another_objective_scale_is_not_solved_again
     assert again.bounds == pytest.approx(2.5 * first.bounds)
 
 
-def test_after_one_joint_timeout_a_search_asks_the_per_run_blocks_first(
-    small_time_model, monkeypatch
-):
-    # the first trial's joint MILP "times out"; every later trial of the same search then
-    # asks the blocks before any joint MILP (near the optimum the joint MILP needs longer)
+def test_a_search_asks_the_per_run_blocks_before_any_joint_milp(small_time_model, monkeypatch):
+    # each block is solved exactly in about 1 ms (solve/covering.py): every trial asks the
+    # blocks first and the joint MILP only when they settle nothing
     order: list[str] = []
     real_goal, real_blocks = algorithms._solve_goal, algorithms._block_trial
 
     def goal(m, name, solver, clock, **kw):
         if name == "feasibility":
             order.append("joint")
-            if order.count("joint") == 1:
-                return Outcome("no_solution", {}, {}, None, {}, {}, 0.0)
         return real_goal(m, name, solver, clock, **kw)
 
     def by_blocks(*a, **kw):
@@ -202,12 +201,8 @@ def test_after_one_joint_timeout_a_search_asks_the_per_run_blocks_first(
     monkeypatch.setattr(algorithms, "_block_trial", by_blocks)
     plan, _ = _earliest_finish(small_time_model, "highs", _Clock(None))
     assert plan.status == "optimal"
-    assert order[:2] == ["joint", "blocks"]
-    later = order[2:]
-    assert later and all(
-        later[i - 1] == "blocks" for i, step in enumerate(later) if step == "joint" and i
-    )
-    assert later[0] == "blocks"
+    assert order and order[0] == "blocks"
+    assert all(order[i - 1] == "blocks" for i, step in enumerate(order) if step == "joint")
 
 
 def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_needs_left_out():
@@ -237,13 +232,12 @@ def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_need
     assert pruned_any
 
 
-def test_a_search_keeps_the_joint_milp_first_when_the_blocks_cost_more_than_it(small_time_model):
-    # 200 runs: a block trial takes 5-6 s against a 1.5 s joint limit; the joint MILP answers
-    # most trials far from the optimum at once, so it keeps going first
+def test_a_search_puts_the_joint_milp_first_when_the_blocks_cost_more_than_it(small_time_model):
+    # blocks first while a block trial is quick; one that took more than
+    # BLOCKS_FIRST_MAX_RATIO joint limits puts the joint MILP first again
     limit = algorithms.trial_limit_s(small_time_model)
     search = algorithms._Search()
-    assert not search.blocks_first(small_time_model)
-    search.joint_timed_out = True
+    assert search.blocks_first(small_time_model)
     search.block_s = 0.5 * limit
     assert search.blocks_first(small_time_model)
     search.block_s = (algorithms.BLOCKS_FIRST_MAX_RATIO + 0.5) * limit

@@ -129,6 +129,7 @@ def _lexicographic(
             deadline_scale=deadline_scale,
             warm=best or warm,
             limit_s=tie_break_limit,
+            tie_break=tie_break and m.allow_mixed_chips,
         )
         if not out.has_solution:
             if best is None:
@@ -297,13 +298,12 @@ def trial_limit_s(m: ClusterModel) -> float:
     return TRIAL_S + TRIAL_S_PER_WORKLOAD * len(m.workloads)
 
 
-#: A search asks the per-run blocks before the joint MILP once the joint MILP has failed to
-#: answer a trial within :func:`trial_limit_s` AND the blocks answered a trial in at most
-#: this many times that limit. Near the optimum the joint MILP rarely answers in time, so a
-#: trial there costs its limit plus the blocks; far from it the joint MILP answers at once.
-#: 20 runs x 13 chips: the blocks take about 0.5 s a trial, the limit is 0.6 s (blocks
-#: first: 33 s -> 28 s for the ``time`` objective with goodput(N)); 200 runs: the blocks
-#: take 5-6 s a trial against a 1.5 s limit, and the joint MILP answers most trials first.
+#: A search asks the per-run blocks before the joint MILP while the blocks answered its last
+#: trial in at most this many times :func:`trial_limit_s`. Each block is solved exactly by
+#: :mod:`planner.optimization.solve.covering` (about 1 ms), so a block trial takes 0.03 s
+#: at 20 runs x 13 chips and 0.25 s at 200 (most of it formulating), while near the
+#: earliest finish the joint MILP rarely answers within its limit (0.6 s, 1.5 s). With
+#: HiGHS for every block (25-45 ms each) the blocks came first only after a joint timeout.
 BLOCKS_FIRST_MAX_RATIO = 2.0
 
 
@@ -311,11 +311,10 @@ BLOCKS_FIRST_MAX_RATIO = 2.0
 class _Search:
     """What one search has learnt about its trials (:data:`BLOCKS_FIRST_MAX_RATIO`)."""
 
-    joint_timed_out: bool = False
-    block_s: float = math.inf  # the last block trial's time, s
+    block_s: float = 0.0  # the last block trial's time, s
 
     def blocks_first(self, m: ClusterModel) -> bool:
-        return self.joint_timed_out and self.block_s <= BLOCKS_FIRST_MAX_RATIO * trial_limit_s(m)
+        return self.block_s <= BLOCKS_FIRST_MAX_RATIO * trial_limit_s(m)
 
 
 def _trial(
@@ -328,10 +327,11 @@ def _trial(
     warm: Outcome | None = None,
     search: _Search | None = None,
 ) -> Outcome:
-    """Is there a plan with these deadlines? A feasibility MILP; with mixed chips, when
-    it has no answer within :func:`trial_limit_s`, the per-run blocks answer first
-    (:func:`_block_trial`), else the MILP gets the rest of the clock. After one such
-    timeout in the same ``search`` the blocks are asked before the joint MILP."""
+    """Is there a plan with these deadlines? A feasibility MILP; with mixed chips the
+    per-run blocks answer first (:func:`_block_trial`) while they are quick (``search``,
+    :data:`BLOCKS_FIRST_MAX_RATIO`), else after the joint MILP found no answer within
+    :func:`trial_limit_s`; when the blocks settle nothing the MILP gets the rest of the
+    clock."""
 
     def joint(limit_s: float | None = None) -> Outcome:
         return _solve_goal(
@@ -351,8 +351,6 @@ def _trial(
         out = joint(trial_limit_s(m))
         if out.status in ("optimal", "infeasible") or clock.out():
             return out
-        if search is not None:
-            search.joint_timed_out = True
     by_blocks = _block_trial(m, clock, loosen, deadline_scale, search)
     return by_blocks if by_blocks is not None else joint()
 
@@ -391,10 +389,16 @@ def _block_trial(
             dict(lp.row_coeffs[i]),
         )
         zero = form.dominated(use.objective) if form.dominated is not None else []
-        blocks = solve_blocks(use, coupling, time_limit_s=clock.remaining(), zero_in_blocks=zero)
+        limit = lp.row_upper[i]
+        blocks = solve_blocks(
+            use,
+            coupling,
+            time_limit_s=clock.remaining(),
+            zero_in_blocks=zero,
+            stop_above=limit + 1e-9 * max(abs(limit), 1.0),
+        )
         if blocks is None:
             break
-        limit = lp.row_upper[i]
         if float(blocks.bounds.sum()) > limit + 1e-9 * max(abs(limit), 1.0):
             answer = Outcome("infeasible", {}, {}, None, {}, {}, 0.0)
             break

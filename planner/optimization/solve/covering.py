@@ -1,0 +1,309 @@
+"""An exact solver for one small MILP shape: a unit of work split over pools of whole units.
+
+The shape (a *covering block*): options ``i`` each with an integer count ``n_i`` in
+``{0} u [L_i, U_i]`` and a share ``f_i`` of the work, the shares summing to one::
+
+    min  sum_i a_i n_i + b_i f_i
+    s.t. sum_i f_i = 1,   0 <= f_i <= s_i,   n_i >= D_i f_i          (D_i > 0, a_i >= 0)
+         n_i >= L_i y_i,  n_i <= U_i y_i,  f_i <= y_i,  y_i binary   (an option's minimum)
+         sum_i g_i n_i <= cap                                          (optional, g_i >= 0)
+
+is what one workload's block of the cluster model is (a run's pools of systems on each chip,
+its shares of the work, a pool's minimum of whole racks, the run's useful parallelism). HiGHS
+closes such a block in 10-100 nodes but spends 30-40 ms on each, most of it fixed cost of a
+MILP call; 200 blocks a pass made that the largest cost of a mixed-chip solve.
+
+:func:`recognise` reads the shape from a :class:`LinearProgram` (rows as written by any model;
+nothing here knows what the columns mean) or answers None; :func:`solve_covering` solves it by
+branch and bound with a closed-form relaxation: at a node, options are unused, used with count
+bounds ``[lo, hi]``, or undecided; a used option gives share up to ``lo / D`` at rate ``b``
+(its ``lo`` units are paid for) and more up to ``hi / D`` at ``a D + b``; an undecided one any
+share up to ``U / D`` at ``a max(D, L) + b`` (``n >= L y >= L f`` and ``n >= D f``: the LP
+relaxation's rate). The cheapest shares summing to one (a fractional knapsack, sorted) bound
+the node. Branching: an undecided option with a share (used / unused), then a used option's
+fractional count (``n <= floor``, ``n >= ceil``). The bound it returns is proven: the smallest
+bound among the nodes it pruned, or the optimum found.
+
+It gives up (None: the caller solves the block with a MILP solver) when the useful-parallelism
+row cuts off a node's integral point (the relaxation ignores that row except to prune nodes
+that cannot meet it at all) or after :data:`NODE_LIMIT` nodes. Checked against HiGHS on random
+blocks and on the blocks of the optimiser's benchmark (tests/test_covering.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.optimization.solve.lp import LinearProgram
+
+#: Nodes explored before giving up (the caller then asks a MILP solver).
+NODE_LIMIT = 4000
+#: A count within this (relative) of a whole number is whole.
+INTEGRAL_REL = 1e-9
+#: A node is pruned when its bound is within this (relative) of the best plan found.
+PRUNE_REL = 1e-10
+
+
+@dataclass
+class CoveringBlock:
+    """A recognised covering block: per option its columns (``y`` -1 when it has none) and
+    numbers, and the useful-parallelism row (``cap`` inf when there is none)."""
+
+    n_col: list[int]
+    f_col: list[int]
+    y_col: list[int]
+    a: list[float]
+    b: list[float]
+    d: list[float]
+    low: list[int]  # L_i: the least count of a used option (1 without a y column)
+    up: list[int]  # U_i: the largest count
+    share_max: list[float]
+    g: list[float]
+    cap: float
+    num_col: int
+
+
+def recognise(lp: LinearProgram) -> CoveringBlock | None:
+    """The covering block ``lp`` is (see the module docstring), or None for any other shape."""
+    if any(lo != 0.0 for lo in lp.lower):
+        return None
+    share_rows = [
+        i
+        for i, c in enumerate(lp.row_coeffs)
+        if lp.row_lower[i] == 1.0
+        and lp.row_upper[i] == 1.0
+        and all(v == 1.0 for v in c.values())
+        and not any(lp.integer[j] for j in c)
+    ]
+    if len(share_rows) != 1:
+        return None
+    f_cols = list(lp.row_coeffs[share_rows[0]])
+    is_f = {j: k for k, j in enumerate(f_cols)}
+    m = len(f_cols)
+    n_col, y_col = [-1] * m, [-1] * m
+    d = [0.0] * m
+    low_y, up_y = [math.nan] * m, [math.nan] * m
+    pending: list[int] = []
+    cap_row: int | None = None
+    for i, c in enumerate(lp.row_coeffs):
+        if i == share_rows[0]:
+            continue
+        lo, hi = lp.row_lower[i], lp.row_upper[i]
+        fs = [j for j in c if j in is_f]
+        if len(c) == 2 and len(fs) == 1:
+            f = fs[0]
+            other = next(j for j in c if j != f)
+            k = is_f[f]
+            if c[f] < 0 < c[other] and lo == 0.0 and hi == math.inf and lp.integer[other]:
+                if n_col[k] != -1:  # a second deadline row for one share
+                    return None
+                n_col[k], d[k] = other, -c[f] / c[other]
+            elif c[f] > 0 > c[other] and c[f] == -c[other] and lo == -math.inf and hi == 0.0:
+                if y_col[k] != -1:
+                    return None
+                y_col[k] = other
+            else:
+                return None
+        elif not fs:
+            pending.append(i)
+        else:
+            return None
+    if -1 in n_col or len(set(n_col)) != m:
+        return None
+    is_n = {j: k for k, j in enumerate(n_col)}
+    is_y = {j: k for k, j in enumerate(y_col) if j != -1}
+    for i in pending:
+        c, lo, hi = lp.row_coeffs[i], lp.row_lower[i], lp.row_upper[i]
+        if len(c) == 2 and any(j in is_y for j in c) and any(j in is_n for j in c):
+            y = next(j for j in c if j in is_y)
+            n = next(j for j in c if j in is_n)
+            k = is_y[y]
+            if n_col[k] != n or not (c[n] > 0 > c[y]):
+                return None
+            ratio = -c[y] / c[n]
+            if lo == 0.0 and hi == math.inf and math.isnan(low_y[k]):
+                low_y[k] = ratio
+            elif lo == -math.inf and hi == 0.0 and math.isnan(up_y[k]):
+                up_y[k] = ratio
+            else:
+                return None
+        elif (
+            cap_row is None
+            and all(j in is_n and v >= 0 for j, v in c.items())
+            and lo == -math.inf
+            and math.isfinite(hi)
+        ):
+            cap_row = i
+        else:
+            return None
+    if len(is_n) + len(is_f) + len(is_y) != lp.num_col:
+        return None
+    for k in range(m):
+        y = y_col[k]
+        if y != -1 and (math.isnan(low_y[k]) or math.isnan(up_y[k])):
+            return None
+        if y != -1 and (not lp.integer[y] or lp.upper[y] > 1.0 or lp.objective.get(y, 0.0)):
+            return None
+        if d[k] <= 0 or lp.integer[f_cols[k]]:
+            return None
+    a = [float(lp.objective.get(j, 0.0)) for j in n_col]
+    b = [float(lp.objective.get(j, 0.0)) for j in f_cols]
+    if any(v < 0 for v in a) or not all(map(math.isfinite, a + b)):
+        return None
+    low, up, share_max = [], [], []
+    for k in range(m):
+        u = lp.upper[n_col[k]]
+        lo_k = 1.0
+        if y_col[k] != -1:
+            u = min(u, up_y[k])
+            lo_k = max(lo_k, low_y[k])
+        low.append(max(1, math.ceil(lo_k * (1 - 1e-12))))
+        up.append(math.floor(u * (1 + 1e-12)) if math.isfinite(u) else 2**53)
+        share_max.append(min(1.0, lp.upper[f_cols[k]]))
+    g = [0.0] * m
+    cap = math.inf
+    if cap_row is not None:
+        for j, v in lp.row_coeffs[cap_row].items():
+            g[is_n[j]] = float(v)
+        cap = float(lp.row_upper[cap_row])
+    return CoveringBlock(n_col, f_cols, y_col, a, b, d, low, up, share_max, g, cap, lp.num_col)
+
+
+def _relax(
+    blk: CoveringBlock, state: list[int], lo: list[int], hi: list[int]
+) -> tuple[float, list[float]] | None:
+    """The node's bound and shares (None: no shares sum to one, or the useful row cannot be
+    met). ``state``: -1 unused, 0 undecided, 1 used with counts in ``[lo, hi]``."""
+    fixed = 0.0
+    segments: list[tuple[float, float, int]] = []  # (rate, share, option)
+    gpus = 0.0
+    need: list[tuple[float, float]] = []  # (useful units per share, share) for the cap test
+    for k, s in enumerate(state):
+        if s < 0:
+            continue
+        d, smax = blk.d[k], blk.share_max[k]
+        if s > 0:
+            fixed += blk.a[k] * lo[k]
+            gpus += blk.g[k] * lo[k]
+            first = min(smax, lo[k] / d)
+            second = min(smax, hi[k] / d) - first
+            segments.append((blk.b[k], first, k))
+            if second > 0:
+                rate = blk.a[k] * d + blk.b[k]
+                segments.append((rate, second, k))
+                need.append((blk.g[k] * d, second))
+            need.append((0.0, first))
+        else:
+            share = min(smax, blk.up[k] / d)
+            if share > 0:
+                unit = max(d, blk.low[k])
+                segments.append((blk.a[k] * unit + blk.b[k], share, k))
+                need.append((blk.g[k] * unit, share))
+    segments.sort()
+    left = 1.0
+    cost = fixed
+    shares = [0.0] * len(state)
+    for rate, share, k in segments:
+        take = min(share, left)
+        if take <= 0:
+            break
+        shares[k] += take
+        cost += rate * take
+        left -= take
+    if left > 1e-12:
+        return None
+    if math.isfinite(blk.cap):  # the fewest useful units any plan of this node needs
+        left = 1.0
+        for per, share in sorted(need):
+            take = min(share, left)
+            gpus += per * take
+            left -= take
+            if left <= 0:
+                break
+        if gpus > blk.cap * (1 + 1e-9) + 1e-9:
+            return None
+    return cost, shares
+
+
+def solve_covering(
+    blk: CoveringBlock, node_limit: int = NODE_LIMIT
+) -> tuple[str, float, np.ndarray | None] | None:
+    """``(status, proven bound, point)`` of a covering block (status ``optimal`` or
+    ``infeasible``, bound ``inf`` then), or None when it gives up (see the module docs)."""
+    m = len(blk.d)
+    state0 = [0 if blk.up[k] >= blk.low[k] and blk.share_max[k] > 0 else -1 for k in range(m)]
+    best = math.inf
+    best_point: tuple[list[int], list[float]] | None = None
+    pruned = math.inf  # the least bound among nodes cut off by the best plan
+    root = _relax(blk, state0, [0] * m, [0] * m)
+    if root is None:
+        return "infeasible", math.inf, None
+    heap: list[tuple[float, int, list[int], list[int], list[int], list[float]]] = []
+    count = 0
+    heapq.heappush(heap, (root[0], count, state0, [0] * m, [0] * m, root[1]))
+    nodes = 0
+    while heap:
+        bound, _, state, lo, hi, shares = heapq.heappop(heap)
+        if bound >= best - PRUNE_REL * abs(best):
+            pruned = min(pruned, bound)  # best first: every node left is bounded as well
+            break
+        nodes += 1
+        if nodes > node_limit:
+            return None
+        pick, frac = -1, -1.0
+        for k in range(m):  # an undecided option with a share: used or not
+            if state[k] == 0 and shares[k] > frac and shares[k] > 0:
+                pick, frac = k, shares[k]
+        children: list[tuple[list[int], list[int], list[int]]] = []
+        if pick >= 0:
+            used_lo, used_hi, st = list(lo), list(hi), list(state)
+            st[pick], used_lo[pick], used_hi[pick] = 1, blk.low[pick], blk.up[pick]
+            off = list(state)
+            off[pick] = -1
+            children = [(st, used_lo, used_hi), (off, list(lo), list(hi))]
+        else:
+            for k in range(m):  # a used option whose count is not whole
+                if state[k] > 0:
+                    v = blk.d[k] * shares[k]
+                    if v > lo[k] and abs(v - round(v)) > INTEGRAL_REL * max(1.0, v):
+                        pick, frac = k, v
+                        break
+            if pick >= 0:
+                down_hi, up_lo = list(hi), list(lo)
+                down_hi[pick] = math.floor(frac)
+                up_lo[pick] = math.ceil(frac)
+                if up_lo[pick] <= hi[pick]:
+                    children.append((list(state), up_lo, list(hi)))
+                children.append((list(state), list(lo), down_hi))
+        if pick < 0:  # integral: a plan
+            counts = [
+                max(lo[k], round(blk.d[k] * shares[k])) if state[k] > 0 else 0 for k in range(m)
+            ]
+            if sum(gk * nk for gk, nk in zip(blk.g, counts, strict=True)) > blk.cap * (1 + 1e-9):
+                return None  # the useful row cuts this point off: not this solver's job
+            if bound < best:
+                best, best_point = bound, (counts, shares)
+            continue
+        for st, clo, chi in children:
+            res = _relax(blk, st, clo, chi)
+            if res is None:
+                continue
+            if res[0] >= best - PRUNE_REL * abs(best):
+                pruned = min(pruned, res[0])
+                continue
+            count += 1
+            heapq.heappush(heap, (res[0], count, st, clo, chi, res[1]))
+    if best_point is None:
+        return "infeasible", math.inf, None
+    counts, shares = best_point
+    x = np.zeros(blk.num_col)
+    for k in range(m):
+        x[blk.n_col[k]] = counts[k]
+        x[blk.f_col[k]] = shares[k]
+        if blk.y_col[k] != -1:
+            x[blk.y_col[k]] = 1.0 if counts[k] > 0 else 0.0
+    return "optimal", min(best, pruned), x

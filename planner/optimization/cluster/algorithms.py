@@ -129,7 +129,6 @@ def _lexicographic(
             deadline_scale=deadline_scale,
             warm=best or warm,
             limit_s=tie_break_limit,
-            tie_break=tie_break and m.allow_mixed_chips,
         )
         if not out.has_solution:
             if best is None:

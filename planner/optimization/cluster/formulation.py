@@ -169,7 +169,6 @@ def _formulate(
     speed_floor: float | None = None,
     maximise: bool = True,
     speed_need: np.ndarray | None = None,
-    tie_break: bool = False,
 ) -> _Formulation:
     """The scaled linear programme for ``goal``.
 
@@ -241,7 +240,7 @@ def _formulate(
         racks=racks,
         service=b.service,
         y=b.pools,
-        rel_gap=(MIXED_TIE_BREAK_REL_GAP if bounds or tie_break else MIXED_MIP_REL_GAP)
+        rel_gap=(MIXED_TIE_BREAK_REL_GAP if bounds else MIXED_MIP_REL_GAP)
         if b.mixed
         else MIP_REL_GAP,
         # the blocks' own optima bound a stage without lexicographic rows well; with them

@@ -417,6 +417,13 @@ def _block_trial(
     return answer
 
 
+#: With a hint, the search walks from it in steps of this many ``rel_tol`` (growing 4x a
+#: step) until a trial with a plan and one without bracket the earliest finish.
+HINT_STEP_TOLS = 2.0
+#: Walk trials from a hint before the search falls back to the LP bound and the deadlines.
+HINT_WALK_TRIALS = 4
+
+
 def _earliest_finish(
     m: ClusterModel,
     solver: str,
@@ -435,56 +442,75 @@ def _earliest_finish(
     asks for a finish below that instead); then up from the LP relaxation's bound in growing
     steps, never above the geometric midpoint, until the best plan's own latest finish and
     the largest trial without a plan agree within ``rel_tol`` (``MAKESPAN_REL_TOL``).
-    ``status`` is ``time_limit`` when the clock stopped the search first.
+    ``status`` is ``time_limit`` when the clock stopped the search first. The lower bound
+    returned is the LP bound or the largest trial shown to have no plan, whichever is later.
 
     ``hint``: a latest finish expected near the optimum (the goodput(N) re-solve's previous
-    plan: the same model with slightly different goodputs). It is tried first instead of the
-    deadlines as given, then just below the plan it gives (``rel_tol`` below): when the
-    optimum moved by less than ``rel_tol`` these two trials end the search. The result is
-    the same search's (the bracket only starts narrower).
+    plan: the same model with slightly different goodputs). The search then starts there
+    and walks (down from a plan, up from no plan) in steps of :data:`HINT_STEP_TOLS`
+    ``rel_tol``, growing 4x a step, until two trials bracket the earliest finish: when the
+    optimum moved by a fraction of a percent that takes 2-3 trials and no LP bound (the
+    search without a hint starts 1% or more below the optimum at the LP bound). After
+    :data:`HINT_WALK_TRIALS` trials without a bracket it goes on as without a hint. The
+    result is the same search's (the bracket only starts narrower).
     """
     top = max(m.deadline_days.values()) if below is None else below
     search = _Search()
-    first: Outcome | None = None
-    known_lo = 0.0  # a latest finish shown to have no plan
-    pending: list[float] = []
-    if hint is not None and below is None and 0 < hint < top:
-        probe = _trial(
-            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, hint), search=search
-        )
-        if probe.has_solution:
-            first = probe
-            pending.append(min(_plan_finish(m, probe), hint) / (1 + 0.999 * rel_tol))
-        elif probe.status == "infeasible":
-            known_lo = hint
-    if first is None:
-        first = _trial(
-            m, solver, clock, loosen=loosen, deadline_scale=_finish_scale(m, top), search=search
-        )
-    if not first.has_solution:
-        return first, math.nan
-    best, hi = first, _plan_finish(m, first)
-    lo = min(max(_finish_bound(m, solver, clock, loosen), known_lo), hi)
-    step = 1e-6  # first just above the bound: often tight (then the optimum is exact)
-    tries = 0
-    while hi > lo * (1 + rel_tol) and not clock.out():
-        trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
-        while pending:  # the hint's trial below its plan first, if still inside the bracket
-            candidate = pending.pop()
-            if lo < candidate < hi:
-                trial = candidate
-                break
-        tries += 1
-        clock.report("searching the earliest finish", min(tries, 59), 60)
-        out = _trial(
+
+    def trial_at(finish: float, warm: Outcome | None = None) -> Outcome:
+        return _trial(
             m,
             solver,
             clock,
             loosen=loosen,
-            deadline_scale=_finish_scale(m, trial),
-            warm=best,
+            deadline_scale=_finish_scale(m, finish),
+            warm=warm,
             search=search,
         )
+
+    best: Outcome | None = None
+    hi = math.inf  # the earliest finish of a plan found
+    lo = 0.0  # a latest finish shown to have no plan
+    if hint is not None and below is None and 0 < hint < top:
+        step = HINT_STEP_TOLS * rel_tol
+        at = hint
+        for _ in range(HINT_WALK_TRIALS):
+            if clock.out():
+                break
+            probe = trial_at(at, best)
+            if probe.has_solution:
+                best, hi = probe, min(_plan_finish(m, probe), at)
+                if lo > 0:
+                    break
+                at = hi / (1 + step)
+            elif probe.status == "infeasible":
+                lo = at
+                if best is not None:
+                    break
+                at = lo * (1 + step)
+                if at >= top:
+                    break
+            else:
+                break
+            step *= 4
+    if best is None:
+        first = trial_at(top)
+        if not first.has_solution:
+            return first, math.nan
+        best, hi = first, _plan_finish(m, first)
+    # first just above the LP bound: with one chip per run often tight (then the optimum is
+    # exact); with mixed chips 1% or more below the optimum (a trial 1e-6 above it is wasted)
+    step = rel_tol if m.allow_mixed_chips else 1e-6
+    if lo <= 0 or hi > lo * (1 + HINT_STEP_TOLS * rel_tol * 4**HINT_WALK_TRIALS):
+        lo = min(max(_finish_bound(m, solver, clock, loosen), lo), hi)
+    else:
+        step = math.inf  # lo and hi are both trials: bisect
+    tries = 0
+    while hi > lo * (1 + rel_tol) and not clock.out():
+        trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2
+        tries += 1
+        clock.report("searching the earliest finish", min(tries, 59), 60)
+        out = trial_at(trial, best)
         if out.has_solution:
             best, hi = out, min(_plan_finish(m, out), trial)
         elif out.status == "infeasible":

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,6 +65,15 @@ class CoveringBlock:
     g: list[float]
     cap: float
     num_col: int
+    open_rate: list[float] = field(default_factory=list)  # an undecided option's LP rate
+    open_share: list[float] = field(default_factory=list)  # and its largest share
+    used_rate: list[float] = field(default_factory=list)  # a used option's beyond its lo
+
+    def __post_init__(self) -> None:
+        m = len(self.d)
+        self.open_rate = [self.a[k] * max(self.d[k], self.low[k]) + self.b[k] for k in range(m)]
+        self.open_share = [min(self.share_max[k], self.up[k] / self.d[k]) for k in range(m)]
+        self.used_rate = [self.a[k] * self.d[k] + self.b[k] for k in range(m)]
 
 
 def recognise(lp: LinearProgram) -> CoveringBlock | None:
@@ -180,53 +189,63 @@ def _relax(
     met). ``state``: -1 unused, 0 undecided, 1 used with counts in ``[lo, hi]``."""
     fixed = 0.0
     segments: list[tuple[float, float, int]] = []  # (rate, share, option)
-    gpus = 0.0
-    need: list[tuple[float, float]] = []  # (useful units per share, share) for the cap test
+    d, smax, a, b = blk.d, blk.share_max, blk.a, blk.b
     for k, s in enumerate(state):
-        if s < 0:
-            continue
-        d, smax = blk.d[k], blk.share_max[k]
-        if s > 0:
-            fixed += blk.a[k] * lo[k]
-            gpus += blk.g[k] * lo[k]
-            first = min(smax, lo[k] / d)
-            second = min(smax, hi[k] / d) - first
-            segments.append((blk.b[k], first, k))
+        if s == 0:
+            if blk.open_share[k] > 0:
+                segments.append((blk.open_rate[k], blk.open_share[k], k))
+        elif s > 0:
+            fixed += a[k] * lo[k]
+            first = min(smax[k], lo[k] / d[k])
+            segments.append((b[k], first, k))
+            second = min(smax[k], hi[k] / d[k]) - first
             if second > 0:
-                rate = blk.a[k] * d + blk.b[k]
-                segments.append((rate, second, k))
-                need.append((blk.g[k] * d, second))
-            need.append((0.0, first))
-        else:
-            share = min(smax, blk.up[k] / d)
-            if share > 0:
-                unit = max(d, blk.low[k])
-                segments.append((blk.a[k] * unit + blk.b[k], share, k))
-                need.append((blk.g[k] * unit, share))
+                segments.append((blk.used_rate[k], second, k))
     segments.sort()
     left = 1.0
     cost = fixed
     shares = [0.0] * len(state)
     for rate, share, k in segments:
-        take = min(share, left)
-        if take <= 0:
+        if share >= left:
+            shares[k] += left
+            cost += rate * left
+            left = 0.0
             break
-        shares[k] += take
-        cost += rate * take
-        left -= take
+        shares[k] += share
+        cost += rate * share
+        left -= share
     if left > 1e-12:
         return None
-    if math.isfinite(blk.cap):  # the fewest useful units any plan of this node needs
-        left = 1.0
-        for per, share in sorted(need):
-            take = min(share, left)
-            gpus += per * take
-            left -= take
-            if left <= 0:
-                break
-        if gpus > blk.cap * (1 + 1e-9) + 1e-9:
-            return None
+    if blk.cap < math.inf and _fewest_units(blk, state, lo, hi) > blk.cap * (1 + 1e-9) + 1e-9:
+        return None
     return cost, shares
+
+
+def _fewest_units(blk: CoveringBlock, state: list[int], lo: list[int], hi: list[int]) -> float:
+    """The fewest useful units (the cap row's ``sum g n``) any plan of the node has: a used
+    option's ``lo`` units, its share beyond them at ``g D`` a share, an undecided one's at
+    ``g max(D, L)``, the cheapest in units first."""
+    units = 0.0
+    need: list[tuple[float, float]] = []  # (units per share, share)
+    for k, s in enumerate(state):
+        if s == 0:
+            if blk.open_share[k] > 0:
+                need.append((blk.g[k] * max(blk.d[k], blk.low[k]), blk.open_share[k]))
+        elif s > 0:
+            units += blk.g[k] * lo[k]
+            first = min(blk.share_max[k], lo[k] / blk.d[k])
+            need.append((0.0, first))
+            second = min(blk.share_max[k], hi[k] / blk.d[k]) - first
+            if second > 0:
+                need.append((blk.g[k] * blk.d[k], second))
+    left = 1.0
+    for per, share in sorted(need):
+        take = min(share, left)
+        units += per * take
+        left -= take
+        if left <= 0:
+            break
+    return units
 
 
 def solve_covering(

@@ -110,7 +110,8 @@ def _solve_once(
     ``binding=False`` leaves the limits' binding tests out (the goodput(N) re-solve runs them
     once, on its last model); ``keep`` (a dict) receives the solver's outcome and the
     stages' notes, and when it already holds them (``keep["outcome"]``) they are read back
-    without solving again. With the ``time`` objective it also carries the latest finish
+    without solving again (and without reading back again: ``keep["read_back"]``). With the
+    ``time`` objective it also carries the latest finish
     found (``keep["finish_hint"]``) to the next solve's search (a narrower first bracket).
     """
     used_solver = check_solver(solver)
@@ -137,11 +138,17 @@ def _solve_once(
         notes += stage_notes
     if keep is not None and not reuse:
         keep["outcome"], keep["notes"] = copy.deepcopy(out), list(notes)
+        keep.pop("read_back", None)
     unit_key, unit = OBJECTIVE_UNITS[model.objective]
     compare, compare_sizings = chip_comparison(model) if comparison else (pd.DataFrame(), {})
     frame = None
     if out.has_solution:
-        frame, totals, sizings = _read_back(model, out)
+        if reuse and keep is not None and "read_back" in keep:
+            frame, totals, sizings = keep.pop("read_back")  # the same outcome, read before
+        else:
+            frame, totals, sizings = _read_back(model, out)
+            if keep is not None:
+                keep["read_back"] = (frame.copy(), dict(totals), dict(sizings))
         if frame.empty:  # a point with no workload on any system is no plan
             out = Outcome("no_solution", {}, {}, None, {}, {}, out.solve_s, "an empty plan")
     if out.has_solution and frame is not None:

@@ -68,12 +68,14 @@ class CoveringBlock:
     open_rate: list[float] = field(default_factory=list)  # an undecided option's LP rate
     open_share: list[float] = field(default_factory=list)  # and its largest share
     used_rate: list[float] = field(default_factory=list)  # a used option's beyond its lo
+    open_units: list[float] = field(default_factory=list)  # an undecided one's units a share
 
     def __post_init__(self) -> None:
         m = len(self.d)
         self.open_rate = [self.a[k] * max(self.d[k], self.low[k]) + self.b[k] for k in range(m)]
         self.open_share = [min(self.share_max[k], self.up[k] / self.d[k]) for k in range(m)]
         self.used_rate = [self.a[k] * self.d[k] + self.b[k] for k in range(m)]
+        self.open_units = [self.g[k] * max(self.d[k], self.low[k]) for k in range(m)]
 
 
 def recognise(lp: LinearProgram) -> CoveringBlock | None:
@@ -188,35 +190,37 @@ def _relax(
     """The node's bound and shares (None: no shares sum to one, or the useful row cannot be
     met). ``state``: -1 unused, 0 undecided, 1 used with counts in ``[lo, hi]``."""
     fixed = 0.0
-    segments: list[tuple[float, float, int]] = []  # (rate, share, option)
-    d, smax, a, b = blk.d, blk.share_max, blk.a, blk.b
+    segments: list[tuple[float, float, int, float]] = []  # (rate, share, option, units)
+    d, smax, a, b, g = blk.d, blk.share_max, blk.a, blk.b, blk.g
+    units = 0.0  # of the relaxation's own shares (at least the fewest any plan needs)
     for k, s in enumerate(state):
         if s == 0:
             if blk.open_share[k] > 0:
-                segments.append((blk.open_rate[k], blk.open_share[k], k))
+                segments.append((blk.open_rate[k], blk.open_share[k], k, blk.open_units[k]))
         elif s > 0:
             fixed += a[k] * lo[k]
+            units += g[k] * lo[k]
             first = min(smax[k], lo[k] / d[k])
-            segments.append((b[k], first, k))
+            segments.append((b[k], first, k, 0.0))
             second = min(smax[k], hi[k] / d[k]) - first
             if second > 0:
-                segments.append((blk.used_rate[k], second, k))
+                segments.append((blk.used_rate[k], second, k, g[k] * d[k]))
     segments.sort()
     left = 1.0
     cost = fixed
     shares = [0.0] * len(state)
-    for rate, share, k in segments:
-        if share >= left:
-            shares[k] += left
-            cost += rate * left
-            left = 0.0
+    for rate, share, k, per in segments:
+        take = left if share >= left else share
+        shares[k] += take
+        cost += rate * take
+        units += per * take
+        left -= take
+        if left <= 0:
             break
-        shares[k] += share
-        cost += rate * share
-        left -= share
     if left > 1e-12:
         return None
-    if blk.cap < math.inf and _fewest_units(blk, state, lo, hi) > blk.cap * (1 + 1e-9) + 1e-9:
+    cap = blk.cap * (1 + 1e-9) + 1e-9
+    if units > cap and _fewest_units(blk, state, lo, hi) > cap:
         return None
     return cost, shares
 
@@ -230,7 +234,7 @@ def _fewest_units(blk: CoveringBlock, state: list[int], lo: list[int], hi: list[
     for k, s in enumerate(state):
         if s == 0:
             if blk.open_share[k] > 0:
-                need.append((blk.g[k] * max(blk.d[k], blk.low[k]), blk.open_share[k]))
+                need.append((blk.open_units[k], blk.open_share[k]))
         elif s > 0:
             units += blk.g[k] * lo[k]
             first = min(blk.share_max[k], lo[k] / blk.d[k])

@@ -146,7 +146,9 @@ def _solve_once(
         if reuse and keep is not None and "read_back" in keep:
             frame, totals, sizings = keep.pop("read_back")  # the same outcome, read before
         else:
-            frame, totals, sizings = _read_back(model, out)
+            frame, totals, sizings = _read_back(
+                model, out, None if keep is None else keep.setdefault("sizings", {})
+            )
             if keep is not None:
                 keep["read_back"] = (frame.copy(), dict(totals), dict(sizings))
         if frame.empty:  # a point with no workload on any system is no plan

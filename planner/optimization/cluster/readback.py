@@ -160,8 +160,13 @@ _RUN_COLUMNS = [
 
 
 def _read_back(
-    m: ClusterModel, out: Outcome
+    m: ClusterModel, out: Outcome, cache: dict[Any, SizingResult] | None = None
 ) -> tuple[pd.DataFrame, dict[str, float], dict[tuple[str, str], SizingResult]]:
+    """The plan's rows, totals and sizings: each pool sized by the core (``size_training``).
+
+    ``cache``: sizings of earlier read-backs of the SAME scenario and catalog (one goodput(N)
+    solve: its re-solves change a few pools, most stay), by (run, chip, systems, share, hot
+    spares); the caller keeps it no longer than that."""
     rows, sizings = [], {}
     runs = {r.name: r for r in m.scenario.runs}
     spares_on = _run_spares(m, out)
@@ -187,13 +192,19 @@ def _read_back(
             share = 1.0
         chip = m.catalog.get(chip_id)
         pool_spares = spares_on.get((run_name, chip_id))
-        res = size_training(
-            run,
-            chip,
-            gpus=systems * chip.gpus_per_system,
-            assumptions=m.assumptions(run_name, chip_id),
-            goodput_options=None if pool_spares is None else pool_spares[0],
-        )
+        key = (run_name, chip_id, systems, share, repr(pool_spares))
+        if cache is not None and key in cache:
+            sizings[(run_name, chip_id)] = res = cache[key]
+        else:
+            res = size_training(
+                run,
+                chip,
+                gpus=systems * chip.gpus_per_system,
+                assumptions=m.assumptions(run_name, chip_id),
+                goodput_options=None if pool_spares is None else pool_spares[0],
+            )
+            if cache is not None:
+                cache[key] = res
         if pool_spares is not None and res.goodput_model is not None:
             res.goodput_model["sources"] = {
                 **res.goodput_model.get("sources", {}),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.optimization.solve.arrays import highs_solve, solve_lp
-from planner.optimization.solve.covering import recognise, solve_covering
+from planner.optimization.solve.covering import CoveringBlock, recognise, solve_covering
 from planner.optimization.solve.lp import LinearProgram
 from planner.optimization.solve.result import SolveResult
 
@@ -103,6 +103,15 @@ def _key(sub: LinearProgram) -> bytes:
     return digest.digest()
 
 
+def _covering_key(block: CoveringBlock) -> bytes:
+    digest = hashlib.blake2b(b"covering", digest_size=20)
+    digest.update(np.asarray([block.n_col, block.f_col, block.y_col], dtype=np.int64).tobytes())
+    numbers = [block.a, block.b, block.d, block.low, block.up, block.share_max, block.g]
+    digest.update(_quantised(numbers))
+    digest.update(_quantised([block.cap, block.num_col]))
+    return digest.digest()
+
+
 def _solve_block(
     sub: LinearProgram, time_limit_s: float | None
 ) -> tuple[str, float, np.ndarray | None]:
@@ -129,16 +138,22 @@ def _solve_block(
             sub.row_upper,
             {j: c / weight for j, c in sub.objective.items()},
         )
+    block = recognise(sub)
+    if block is not None:  # keyed by its numbers (no scaled arrays to build)
+        key = _covering_key(block)
+        hit = _CACHE.get(key)
+        if hit is None:
+            exact = solve_covering(block)
+            if exact is not None:
+                _remember(key, exact)
+                hit = exact
+        if hit is not None:
+            return hit[0], hit[1] * weight, hit[2]
     key = _key(sub)
     hit = _CACHE.get(key)
     if hit is not None:
         status, bound, x = hit
         return status, bound * weight, x
-    block = recognise(sub)
-    exact = solve_covering(block) if block is not None else None
-    if exact is not None:
-        _remember(key, exact)
-        return exact[0], exact[1] * weight, exact[2]
     res = highs_solve(sub, time_limit_s, False, None, BLOCK_REL_GAP)
     if res.status == "infeasible":
         out: tuple[str, float, np.ndarray | None] = ("infeasible", math.inf, None)
@@ -160,18 +175,18 @@ def _sub_programme(
     lp: LinearProgram, cols: np.ndarray, rows: list[int], objective: dict[int, float]
 ) -> tuple[LinearProgram, dict[int, int]]:
     """Block ``cols`` with its ``rows`` and its part of the objective (``{column: c}``)."""
-    pos = {int(j): k for k, j in enumerate(cols)}
-    sub = LinearProgram()
-    for j in cols:
-        sub.var(lp.lower[j], lp.upper[j], lp.integer[j])
-    for i in rows:
-        sub.row(
-            lp.row_names[i],
-            {pos[j]: a for j, a in lp.row_coeffs[i].items()},
-            lp.row_lower[i],
-            lp.row_upper[i],
-        )
-    sub.objective = {pos[j]: a for j, a in objective.items()}
+    listed = cols.tolist()
+    pos = {j: k for k, j in enumerate(listed)}
+    sub = LinearProgram(
+        [float(lp.lower[j]) for j in listed],
+        [float(lp.upper[j]) for j in listed],
+        [bool(lp.integer[j]) for j in listed],
+        [lp.row_names[i] for i in rows],
+        [{pos[j]: a for j, a in lp.row_coeffs[i].items()} for i in rows],
+        [lp.row_lower[i] for i in rows],
+        [lp.row_upper[i] for i in rows],
+        {pos[j]: a for j, a in objective.items()},
+    )
     return sub, pos
 
 

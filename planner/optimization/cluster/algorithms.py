@@ -284,10 +284,11 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
 
 
 #: Seconds (wall clock) a feasibility trial of the ``time`` objective with mixed chips gives
-#: the joint MILP before the per-run bounds (:func:`_block_trial`) are asked, plus
-#: :data:`TRIAL_S_PER_WORKLOAD` per run or service: 0.6 s for 20 runs, 1.5 s for 200. The
-#: per-run bounds cost one small MILP per run (about 0.05 s each); a trial the joint MILP has
-#: not answered by then lies near the earliest finish, where it needs far longer.
+#: the joint MILP when it is asked before the per-run bounds (:func:`_block_trial`; only
+#: after a block trial slower than :data:`BLOCKS_FIRST_MAX_RATIO` of this), plus
+#: :data:`TRIAL_S_PER_WORKLOAD` per run or service: 0.6 s for 20 runs, 1.5 s for 200. A trial
+#: the joint MILP has not answered by then lies near the earliest finish, where it needs far
+#: longer.
 TRIAL_S = 0.5
 TRIAL_S_PER_WORKLOAD = 0.005
 

@@ -80,7 +80,7 @@ def _check(lp: LinearProgram) -> str:
     return "optimal"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(options=st.lists(option, min_size=1, max_size=6), cap=st.none() | st.floats(1.0, 3000.0))
 def test_the_covering_solver_matches_highs_on_random_blocks(options, cap):
     event(_check(covering_lp(options, cap)))
@@ -200,7 +200,7 @@ def test_the_optimisers_own_blocks_get_the_same_bounds_as_from_highs(monkeypatch
 
     model = build_model(many_runs(3, goodput=0.9), objective="cost", allow_mixed_chips=True)
     programmes = [_formulate(model, "cost")]
-    for finish in (20.0, 40.0, 80.0):
+    for finish in (25.0, 80.0):
         scale = algorithms._finish_scale(model, finish)
         programmes.append(_formulate(model, "feasibility", deadline_scale=scale))
     checked = 0

@@ -435,8 +435,8 @@ def _one_system_sizings(
                     except ResultOutOfRange as exc:
                         out[(r, chip_id)] = exc
                 continue
-            for i, r in enumerate(members):
-                out[(r, chip_id)] = _pick(res, i, len(members))
+            for r, row in zip(members, _picks(res, len(members)), strict=True):
+                out[(r, chip_id)] = row
     return out
 
 
@@ -454,21 +454,25 @@ def _numbers_key(a: Any) -> str:
     return repr(a)
 
 
-def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:
-    def at(name: str) -> Any:
-        return np.broadcast_to(np.asarray(getattr(res, name)), (size,))[i]
+_ONE_SYSTEM_FIELDS = tuple(f.name for f in dataclasses.fields(_OneSystem))
 
-    return _OneSystem(
-        days=float(at("days")),
-        facility_power_mw=float(at("facility_power_mw")),
-        energy_mwh=float(at("energy_mwh")),
-        emissions_tco2=float(at("emissions_tco2")),
-        cost_usd=float(at("cost_usd")),
-        capex_usd=float(at("capex_usd")),
-        pricing=str(at("pricing")),
-        mfu=float(at("mfu")),
-        pue=float(at("pue")),
-    )
+
+def _picks(res: SizingResult, size: int) -> list[_OneSystem]:
+    """The :class:`_OneSystem` of each of the ``size`` rows of a (vectorised) sizing: each
+    field broadcast to the rows once, as Python values (not one array per row and field:
+    2,600 rows a 200-run model, rebuilt at each goodput(N) re-solve)."""
+    columns = [
+        np.broadcast_to(np.asarray(getattr(res, name)), (size,)).tolist()
+        for name in _ONE_SYSTEM_FIELDS
+    ]
+    return [
+        _OneSystem(**{n: col[i] for n, col in zip(_ONE_SYSTEM_FIELDS, columns, strict=True)})
+        for i in range(size)
+    ]
+
+
+def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:
+    return _picks(res, size)[i]
 
 
 def _whole_systems(needed: float, scale: float = 1.0) -> int:

@@ -142,6 +142,11 @@ def test_other_shapes_are_not_recognised():
     shifted = covering_lp(base)
     shifted.lower[0] = 1.0  # a count bounded away from zero
     assert recognise(shifted) is None
+    racks = [{"a": 1.0, "b": 0.0, "D": 3.0, "L": 2, "U": 10, "g": 1.0}] * 2
+    off = covering_lp(racks)
+    assert recognise(off) is not None
+    off.upper[4] = 0.0  # the first option's "pool used" fixed off: not this shape (HiGHS)
+    assert recognise(off) is None
 
 
 def _two_workloads_one_grid(grid: float) -> tuple[LinearProgram, list[bool]]:

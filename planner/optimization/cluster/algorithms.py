@@ -506,6 +506,7 @@ def _earliest_finish(
         lo = min(max(_finish_bound(m, solver, clock, loosen), lo), hi)
     else:
         step = math.inf  # lo and hi are both trials: bisect
+        lo = min(lo, hi)  # (a trial without a plan above a plan found: solver tolerances)
     tries = 0
     while hi > lo * (1 + rel_tol) and not clock.out():
         trial = min(lo * (1 + step), math.sqrt(lo * hi)) if lo > 0 else hi / 2

@@ -122,8 +122,19 @@ def highs_solve(
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_point else None
         gap = float(info.mip_gap) if any(lp.integer) else 0.0
         bound = float(info.mip_dual_bound) if any(lp.integer) else None
+        reported = float(info.objective_function_value)
     elapsed = time.perf_counter() - began
     objective = float(cost @ x) if x is not None else None
+    if (
+        objective is not None
+        and bound is not None
+        and math.isfinite(bound)
+        and abs(objective - reported) > 1e-9 * max(1.0, abs(objective))
+    ):
+        # HiGHS can report the optimum's objective and gap while handing back another point
+        # (seen: the warm start, 2e-6 above the optimum, with gap 0): the gap of the point
+        # returned
+        gap = max(gap, (objective - bound) / max(abs(objective), 1e-12))
     if bound is None and status == highspy.HighsModelStatus.kOptimal:
         bound = objective  # an LP's optimum is its bound
     ms = highspy.HighsModelStatus

@@ -34,6 +34,8 @@ BLOCK_REL_GAP = 1e-6
 #: Blocks solved before (same rows, bounds, objective): their results, newest last.
 _CACHE: dict[bytes, tuple[str, float, np.ndarray | None]] = {}
 _CACHE_SIZE = 20_000
+#: Covering blocks the exact solver gave up on (solved by HiGHS: not tried again).
+_GAVE_UP: set[bytes] = set()
 #: A block bound row is written this much (relative) below the proven bound: a margin for the
 #: solvers' feasibility tolerances, never a cut into the feasible set.
 BLOCK_BOUND_MARGIN = 1e-9
@@ -142,11 +144,13 @@ def _solve_block(
     if block is not None:  # keyed by its numbers (no scaled arrays to build)
         key = _covering_key(block)
         hit = _CACHE.get(key)
-        if hit is None:
+        if hit is None and key not in _GAVE_UP:
             exact = solve_covering(block)
             if exact is not None:
                 _remember(key, exact)
                 hit = exact
+            elif len(_GAVE_UP) < _CACHE_SIZE:  # HiGHS's answer is cached below
+                _GAVE_UP.add(key)
         if hit is not None:
             return hit[0], hit[1] * weight, hit[2]
     key = _key(sub)

@@ -80,7 +80,7 @@ class CoveringBlock:
 
 def recognise(lp: LinearProgram) -> CoveringBlock | None:
     """The covering block ``lp`` is (see the module docstring), or None for any other shape."""
-    if any(lo != 0.0 for lo in lp.lower):
+    if any(lo != 0.0 for lo in lp.lower) or any(up < 0.0 for up in lp.upper):
         return None
     share_rows = [
         i
@@ -157,7 +157,7 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
         y = y_col[k]
         if y != -1 and (math.isnan(low_y[k]) or math.isnan(up_y[k])):
             return None
-        if y != -1 and (not lp.integer[y] or lp.upper[y] > 1.0 or lp.objective.get(y, 0.0)):
+        if y != -1 and (not lp.integer[y] or lp.upper[y] != 1.0 or lp.objective.get(y, 0.0)):
             return None
         if d[k] <= 0 or lp.integer[f_cols[k]]:
             return None

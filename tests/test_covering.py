@@ -145,8 +145,10 @@ def test_other_shapes_are_not_recognised():
     racks = [{"a": 1.0, "b": 0.0, "D": 3.0, "L": 2, "U": 10, "g": 1.0}] * 2
     off = covering_lp(racks)
     assert recognise(off) is not None
-    off.upper[4] = 0.0  # the first option's "pool used" fixed off: not this shape (HiGHS)
-    assert recognise(off) is None
+    off.upper[4] = 0.0  # the first option's "pool used" fixed off: that option is unusable
+    assert _check(off) == "optimal"
+    result = solve_covering(recognise(off))
+    assert result is not None and result[2][0] == 0.0 and result[2][1] == 3.0
 
 
 def _two_workloads_one_grid(grid: float) -> tuple[LinearProgram, list[bool]]:

@@ -157,7 +157,7 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
         y = y_col[k]
         if y != -1 and (math.isnan(low_y[k]) or math.isnan(up_y[k])):
             return None
-        if y != -1 and (not lp.integer[y] or lp.upper[y] != 1.0 or lp.objective.get(y, 0.0)):
+        if y != -1 and (not lp.integer[y] or lp.upper[y] > 1.0 or lp.objective.get(y, 0.0)):
             return None
         if d[k] <= 0 or lp.integer[f_cols[k]]:
             return None
@@ -172,6 +172,8 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
         if y_col[k] != -1:
             u = min(u, up_y[k])
             lo_k = max(lo_k, low_y[k])
+        if y_col[k] != -1 and lp.upper[y_col[k]] < 1.0:
+            u = 0.0  # "pool used" fixed off (binary below 1): n <= U y = 0, f <= y = 0
         low.append(max(1, math.ceil(lo_k * (1 - 1e-12))))
         up.append(math.floor(u * (1 + 1e-12)) if math.isfinite(u) else 2**53)
         share_max.append(min(1.0, lp.upper[f_cols[k]]))

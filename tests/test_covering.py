@@ -216,10 +216,7 @@ def test_the_optimisers_own_blocks_get_the_same_bounds_as_from_highs(monkeypatch
         goals = [lp.objective] if form.goal == "cost" else []
         goals += [dict(lp.row_coeffs[lp.row_names.index(n)]) for n in ("grid_limit", "budget")]
         for objective in goals:
-            use = LinearProgram(
-                lp.lower, lp.upper, lp.integer, lp.row_names, lp.row_coeffs,
-                lp.row_lower, lp.row_upper, objective,
-            )  # fmt: skip
+            use = lp.with_objective(objective)
             blocks._CACHE.clear()
             ours = blocks.solve_blocks(use, coupling)
             blocks._CACHE.clear()

@@ -209,7 +209,7 @@ def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_need
     # the dominance test (a chip whose cheapest use in a run's block costs more than the run's
     # best single-chip plan) prunes the blocks of a grid-use or budget-use trial: the bounds
     # and therefore the trial's answer are those of the full blocks
-    from planner.optimization.solve import LinearProgram, blocks
+    from planner.optimization.solve import blocks
 
     model = build_model(many_runs(6, goodput=0.9), objective="time", allow_mixed_chips=True)
     scale = algorithms._finish_scale(model, 0.8 * max(model.deadline_days.values()))
@@ -219,10 +219,7 @@ def test_a_limits_use_by_blocks_is_the_same_with_the_chips_no_block_optimum_need
     pruned_any = False
     for name in ("grid_limit", "budget"):
         i = lp.row_names.index(name)
-        use = LinearProgram(
-            lp.lower, lp.upper, lp.integer, lp.row_names, lp.row_coeffs, lp.row_lower,
-            lp.row_upper, dict(lp.row_coeffs[i]),
-        )  # fmt: skip
+        use = lp.with_objective(dict(lp.row_coeffs[i]))
         zero = form.dominated(use.objective)
         pruned_any |= bool(zero)
         full = blocks.solve_blocks(use, form.coupling())

@@ -21,7 +21,7 @@ from planner.optimization.constants import (
     MIXED_TIE_BREAK_S,
     SEARCH_REL_TOL,
 )
-from planner.optimization.solve import LinearProgram, Progress, solve_blocks
+from planner.optimization.solve import Progress, solve_blocks
 
 
 class _Clock:
@@ -378,16 +378,7 @@ def _block_trial(
         if name not in lp.row_names:
             continue
         i = lp.row_names.index(name)
-        use = LinearProgram(
-            lp.lower,
-            lp.upper,
-            lp.integer,
-            lp.row_names,
-            lp.row_coeffs,
-            lp.row_lower,
-            lp.row_upper,
-            dict(lp.row_coeffs[i]),
-        )
+        use = lp.with_objective(dict(lp.row_coeffs[i]))
         zero = form.dominated(use.objective) if form.dominated is not None else []
         limit = lp.row_upper[i]
         blocks = solve_blocks(

@@ -130,16 +130,7 @@ def _solve_block(
     then the same entry of the cache."""
     weight = max((abs(c) for c in sub.objective.values() if c), default=1.0)
     if weight != 1.0:
-        sub = LinearProgram(
-            sub.lower,
-            sub.upper,
-            sub.integer,
-            sub.row_names,
-            sub.row_coeffs,
-            sub.row_lower,
-            sub.row_upper,
-            {j: c / weight for j, c in sub.objective.items()},
-        )
+        sub = sub.with_objective({j: c / weight for j, c in sub.objective.items()})
     block = recognise(sub)
     if block is not None:  # keyed by its numbers (no scaled arrays to build)
         key = _covering_key(block)
@@ -345,17 +336,9 @@ def lagrange_bound(
         objective = dict(lp.objective)
         for j, a in a_row.items():
             objective[j] = objective.get(j, 0.0) + mult * a
-        priced = LinearProgram(
-            lp.lower,
-            lp.upper,
-            lp.integer,
-            lp.row_names,
-            lp.row_coeffs,
-            lp.row_lower,
-            lp.row_upper,
-            objective,
+        got = solve_blocks(
+            lp.with_objective(objective), coupling, time_limit_s=left, labels=blocks.labels
         )
-        got = solve_blocks(priced, coupling, time_limit_s=left, labels=blocks.labels)
         if got is None or got.point is None or not np.isfinite(got.bounds).all():
             return None
         value = float(got.bounds.sum()) - mult * h
@@ -450,13 +433,11 @@ def solve_lp_by_blocks(
     def proven(objective: float) -> float:
         return max(0.0, (objective - bound) / max(abs(objective), 1e-12))
 
-    if blocks.point is not None:
-        integer = np.asarray(lp.integer, dtype=bool)
-        blocks.point = np.clip(
-            np.where(integer, np.round(blocks.point), blocks.point), lp.lower, lp.upper
-        )
-    if blocks.point is not None and not lp.violation(blocks.point):
-        obj = float(cost @ blocks.point)
+    def settled(x: np.ndarray) -> SolveResult | None:
+        """``x`` (meeting every row) as the answer when the bound proves it within the gap;
+        else None, and ``x`` is the warm start when it beats ``start``."""
+        nonlocal start
+        obj = float(cost @ x)
         if proven(obj) <= mip_rel_gap:
             return SolveResult(
                 "optimal",
@@ -464,11 +445,19 @@ def solve_lp_by_blocks(
                 proven(obj),
                 solve_s=time.perf_counter() - began,
                 solver=solver,
-                x=blocks.point,
+                x=x,
                 bound=bound,
             )
         if start is None or float(cost @ start) > obj:
-            start = blocks.point
+            start = x
+        return None
+
+    if blocks.point is not None:
+        blocks.point = _rounded(lp, blocks.point)
+    if blocks.point is not None and not lp.violation(blocks.point):
+        done = settled(blocks.point)
+        if done is not None:
+            return done
     lagrange = None
     if blocks.point is not None:  # the blocks' optima break a row: price the row broken most
         left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - began)
@@ -476,19 +465,9 @@ def solve_lp_by_blocks(
     if lagrange is not None:
         bound = max(bound, lagrange.bound)
         if lagrange.point is not None:
-            obj = float(cost @ lagrange.point)
-            if proven(obj) <= mip_rel_gap:
-                return SolveResult(
-                    "optimal",
-                    obj,
-                    proven(obj),
-                    solve_s=time.perf_counter() - began,
-                    solver=solver,
-                    x=lagrange.point,
-                    bound=bound,
-                )
-            if start is None or float(cost @ start) > obj:
-                start = lagrange.point
+            done = settled(lagrange.point)
+            if done is not None:
+                return done
     left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - began)
     res = solve_lp(
         with_block_rows(lp, blocks, lagrange),

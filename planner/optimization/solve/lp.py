@@ -79,6 +79,20 @@ class LinearProgram:
     def num_col(self) -> int:
         return len(self.lower)
 
+    def with_objective(self, objective: dict[int, float]) -> LinearProgram:
+        """The same columns and rows (shared, not copied: neither is changed after a solve
+        has seen them) with another objective ``{column: coefficient}``."""
+        return LinearProgram(
+            self.lower,
+            self.upper,
+            self.integer,
+            self.row_names,
+            self.row_coeffs,
+            self.row_lower,
+            self.row_upper,
+            objective,
+        )
+
     def _magnitudes(self) -> np.ndarray:
         """Largest |value| each column can take (inf when unbounded)."""
         return np.maximum(np.abs(np.asarray(self.lower)), np.abs(np.asarray(self.upper)))

@@ -185,6 +185,15 @@ def _sub_programme(
     return sub, pos
 
 
+def _by_block(objective: dict[int, float], labels: np.ndarray, k: int) -> list[dict[int, float]]:
+    """Each block's part of ``objective`` (columns outside every block left out)."""
+    out: list[dict[int, float]] = [{} for _ in range(k)]
+    for j, c in objective.items():
+        if labels[j] >= 0:
+            out[labels[j]][j] = c
+    return out
+
+
 def solve_blocks(
     lp: LinearProgram,
     coupling: Sequence[bool],
@@ -219,10 +228,7 @@ def solve_blocks(
     for i, (coeffs, couples) in enumerate(zip(lp.row_coeffs, coupling, strict=True)):
         if not couples:
             rows_of[labels[next(iter(coeffs))]].append(i)
-    objective_of: list[dict[int, float]] = [{} for _ in range(k)]
-    for j, c in lp.objective.items():
-        if labels[j] >= 0:
-            objective_of[labels[j]][j] = c
+    objective_of = _by_block(lp.objective, labels, k)
     if stop_above is not None and (
         min(lp.lower, default=0.0) < 0 or min(lp.objective.values(), default=0.0) < 0
     ):
@@ -281,6 +287,22 @@ def _rounded(lp: LinearProgram, x: np.ndarray) -> np.ndarray:
     return np.clip(np.where(integer, np.round(x), x), lp.lower, lp.upper)
 
 
+def _dense(num_col: int, coeffs: dict[int, float]) -> np.ndarray:
+    """``{column: coefficient}`` as a vector over the columns."""
+    out = np.zeros(num_col)
+    for j, c in coeffs.items():
+        out[j] = c
+    return out
+
+
+def _priced(lp: LinearProgram, row: int, multiplier: float) -> dict[int, float]:
+    """The objective plus ``multiplier`` times row ``row``'s coefficients."""
+    out = dict(lp.objective)
+    for j, a in lp.row_coeffs[row].items():
+        out[j] = out.get(j, 0.0) + multiplier * a
+    return out
+
+
 def lagrange_bound(
     lp: LinearProgram,
     coupling: Sequence[bool],
@@ -316,12 +338,7 @@ def lagrange_bound(
     if row < 0 or worst <= 1e-9:
         return None
     a_row, h = lp.row_coeffs[row], lp.row_upper[row]
-    cost = np.zeros(lp.num_col)
-    for j, c in lp.objective.items():
-        cost[j] = c
-    a_vec = np.zeros(lp.num_col)
-    for j, a in a_row.items():
-        a_vec[j] = a
+    cost, a_vec = _dense(lp.num_col, lp.objective), _dense(lp.num_col, a_row)
     use0 = float(a_vec @ x0)
     mult = 0.01 * max(abs(float(cost @ x0)), 1e-12) / max(abs(use0), abs(h), 1e-12)
     lo_m, hi_m = 0.0, math.inf
@@ -333,11 +350,11 @@ def lagrange_bound(
         left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - began)
         if left is not None and left <= 0:
             break
-        objective = dict(lp.objective)
-        for j, a in a_row.items():
-            objective[j] = objective.get(j, 0.0) + mult * a
         got = solve_blocks(
-            lp.with_objective(objective), coupling, time_limit_s=left, labels=blocks.labels
+            lp.with_objective(_priced(lp, row, mult)),
+            coupling,
+            time_limit_s=left,
+            labels=blocks.labels,
         )
         if got is None or got.point is None or not np.isfinite(got.bounds).all():
             return None
@@ -377,22 +394,18 @@ def with_block_rows(
         list(lp.row_upper),
         dict(lp.objective),
     )
-    for b, bound in enumerate(blocks.bounds.tolist()):
-        coeffs = {j: c for j, c in lp.objective.items() if c and blocks.labels[j] == b}
-        if coeffs and math.isfinite(bound) and bound != 0.0:
-            out.row(f"block_bound_{b}", coeffs, bound - BLOCK_BOUND_MARGIN * abs(bound), math.inf)
+    rows = [("block_bound", lp.objective, blocks.bounds)]
     if lagrange is not None and lagrange.multiplier > 0:
         # each block's part of c x + m a x is at least its minimum at m: valid rows, and with
         # them the LP relaxation's bound is at least the Lagrangian bound
-        priced = dict(lp.objective)
-        for j, a in lp.row_coeffs[lagrange.row].items():
-            priced[j] = priced.get(j, 0.0) + lagrange.multiplier * a
-        for b, bound in enumerate(lagrange.bounds.tolist()):
-            coeffs = {j: c for j, c in priced.items() if c and blocks.labels[j] == b}
+        priced = _priced(lp, lagrange.row, lagrange.multiplier)
+        rows.append(("lagrange_bound", priced, lagrange.bounds))
+    for name, objective, bounds in rows:
+        parts = _by_block(objective, blocks.labels, len(bounds))
+        for b, (part, bound) in enumerate(zip(parts, bounds.tolist(), strict=True)):
+            coeffs = {j: c for j, c in part.items() if c}
             if coeffs and math.isfinite(bound) and bound != 0.0:
-                out.row(
-                    f"lagrange_bound_{b}", coeffs, bound - BLOCK_BOUND_MARGIN * abs(bound), math.inf
-                )
+                out.row(f"{name}_{b}", coeffs, bound - BLOCK_BOUND_MARGIN * abs(bound), math.inf)
     return out
 
 
@@ -425,9 +438,7 @@ def solve_lp_by_blocks(
         return solve_lp(lp, solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, start=start)
     if not np.isfinite(blocks.bounds).all():
         return SolveResult("infeasible", solver=solver, solve_s=time.perf_counter() - began)
-    cost = np.zeros(lp.num_col)
-    for j, c in lp.objective.items():
-        cost[j] = c
+    cost = _dense(lp.num_col, lp.objective)
     bound = float(blocks.bounds.sum())
 
     def proven(objective: float) -> float:

@@ -153,6 +153,7 @@ def backtest(
     publication_lag_years: int = PUBLICATION_LAG_YEARS,
     ai_by_cutoff: dict[int, pd.DataFrame] | None = None,
     same_definition: bool = True,
+    damping: float | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample predictions of published figures, one row per (cut-off, figure).
 
@@ -177,6 +178,10 @@ def backtest(
         with none as not predictable (predicted, anchor and persistence_error empty). False:
         every figure from the region's latest figure of any definition, the rule a projection
         anchors by (the error band's set, :func:`out_of_sample_errors`).
+    damping : float, optional
+        Damping of every trend held forward (:func:`planner.fleet.trend_factor`); default
+        :data:`planner.fleet.NON_AI_DAMPING`. Another value only for
+        :func:`damping_sensitivity`.
 
     Returns
     -------
@@ -195,6 +200,7 @@ def backtest(
         and published is None
         and publication_lag_years == PUBLICATION_LAG_YEARS
         and ai_by_cutoff is None
+        and damping is None
     )
     if shipped:  # the shipped data's backtest: computed once a process (reports, bands, CLI)
         table = _shipped_backtest(bool(same_definition))
@@ -209,6 +215,7 @@ def backtest(
         publication_lag_years,
         ai_by_cutoff,
         same_definition,
+        damping,
     )
 
 
@@ -225,6 +232,7 @@ def _backtest(
     publication_lag_years: int,
     ai_by_cutoff: dict[int, pd.DataFrame] | None,
     same_definition: bool = True,
+    damping: float | None = None,
 ) -> pd.DataFrame:
     cutoffs = list(cutoff_years or CUTOFF_YEARS)
     pub = published if published is not None else fleet_model.load_published()
@@ -265,7 +273,13 @@ def _backtest(
                         rows.append(_row(t, region, y, np.nan, None))
                     continue
                 pred = fleet_model.predict_total(
-                    region, years, last_data_year=y, published=pub, ai=ai, definition=key
+                    region,
+                    years,
+                    last_data_year=y,
+                    published=pub,
+                    ai=ai,
+                    definition=key,
+                    damping=damping,
                 ).set_index("year")
                 if include_inputs:
                     used = pub[
@@ -339,6 +353,54 @@ def summary(table: pd.DataFrame | None = None) -> dict[str, Any]:
         "median_ratio_target": MEDIAN_RATIO_TARGET,
         "tolerance": HIT_TOLERANCE,
     }
+
+
+#: Trend dampings of :func:`damping_sensitivity`: undamped (the rule before), the ends of the
+#: range Hyndman & Athanasopoulos allow (:data:`planner.fleet.NON_AI_DAMPING_RANGE`) and
+#: points between them, the adopted :data:`planner.fleet.NON_AI_DAMPING` among them.
+SENSITIVITY_DAMPINGS: tuple[float, ...] = (1.0, 0.98, 0.95, 0.9, 0.85, 0.8)
+
+
+def damping_sensitivity(
+    dampings: tuple[float, ...] | list[float] = SENSITIVITY_DAMPINGS,
+) -> pd.DataFrame:
+    """The backtest's counts for each trend damping (:func:`summary` of the same-definition
+    backtest, and the hits and median of the any-definition one that sets the error band), so
+    a reader sees what the adopted damping (:data:`planner.fleet.NON_AI_DAMPING`, fixed from
+    the literature, not from this table) gives against the rest of its range.
+
+    Columns: damping, adopted, predictions, hits, median_abs_error,
+    persistence_median_abs_error, median_ratio, any_definition_hits,
+    any_definition_median_abs_error.
+    """
+    rows = []
+    for phi in dampings:
+        if not 0.0 < float(phi) <= 1.0:
+            raise InputError("damping", phi, "a number in (0, 1]")
+        s = summary(
+            _backtest(
+                None, HORIZON_YEARS, False, None, PUBLICATION_LAG_YEARS, None, True, float(phi)
+            )
+        )
+        a = summary(
+            _backtest(
+                None, HORIZON_YEARS, False, None, PUBLICATION_LAG_YEARS, None, False, float(phi)
+            )
+        )
+        rows.append(
+            {
+                "damping": float(phi),
+                "adopted": bool(float(phi) == fleet_model.NON_AI_DAMPING),
+                "predictions": s["predictions"],
+                "hits": s["hits"],
+                "median_abs_error": s["median_abs_error"],
+                "persistence_median_abs_error": s["persistence_median_abs_error"],
+                "median_ratio": s["median_ratio"],
+                "any_definition_hits": a["hits"],
+                "any_definition_median_abs_error": a["median_abs_error"],
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def dropped_figures(

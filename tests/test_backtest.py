@@ -45,42 +45,50 @@ def test_out_of_sample_rows_predict_only_years_after_the_cut_off(table):
 
 
 #: Every out-of-sample prediction of the backtest (same definition, the default) with its
-#: measured error and the naive forecast's (20: 14 hits, 6 misses), so a change that moves
-#: any figure across the 15% line shows here.
+#: measured error and the naive forecast's (20: 15 hits, 5 misses), so a change that moves
+#: any figure across the 15% line shows here. Every trend is held forward damped
+#: (planner.fleet.NON_AI_DAMPING = 0.9; undamped, the rule before, the errors were those in
+#: the comments: 14 hits).
 MEASURED = [
     # Germany: Borderstep's series (its own reports and Bitkom's, made by Borderstep), its
-    # trend from 2019 (CliDiTrans, 15 TWh) to the anchor.
-    (2021, "bitkom-2023", "Germany", 2022, 18, +0.005, -0.056),
-    (2021, "borderstep-2025", "Germany", 2024, 20, +0.026, -0.150),
-    (2022, "borderstep-2025", "Germany", 2024, 20, +0.016, -0.100),
-    (2023, "borderstep-2025", "Germany", 2024, 20, +0.016, -0.100),
-    # Ireland: the CSO's metered series and its own trend.
-    (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076, -0.238),
-    (2021, "cso-2024", "Ireland", 2023, 6.334, -0.066, -0.365),
-    (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029, -0.423),
-    (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022, -0.166),
-    (2022, "cso-2025", "Ireland", 2024, 6.969, +0.140, -0.242),
-    (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112, -0.091),
+    # trend from 2019 (CliDiTrans, 15 TWh) to the anchor (undamped: +0.5%, +2.6%, +1.6%).
+    (2021, "bitkom-2023", "Germany", 2022, 18, -0.001, -0.056),
+    (2021, "borderstep-2025", "Germany", 2024, 20, -0.009, -0.150),
+    (2022, "borderstep-2025", "Germany", 2024, 20, -0.001, -0.100),
+    (2023, "borderstep-2025", "Germany", 2024, 20, -0.001, -0.100),
+    # Ireland: the CSO's metered series and its own trend (undamped: -7.6%, -6.6%, +2.9%,
+    # +2.2%, +14.0%, +11.2%).
+    (2021, "cso-2023", "Ireland", 2022, 5.28, -0.093, -0.238),
+    (2021, "cso-2024", "Ireland", 2023, 6.334, -0.113, -0.365),
+    (2021, "cso-2025", "Ireland", 2024, 6.969, -0.069, -0.423),
+    (2022, "cso-2024", "Ireland", 2023, 6.334, +0.004, -0.166),
+    (2022, "cso-2025", "Ireland", 2024, 6.969, +0.080, -0.242),
+    (2023, "cso-2025", "Ireland", 2024, 6.969, +0.091, -0.091),
+    # Ireland 2025 (CSO, +10% on 2024) from 2022: its 2015-2022 trend (+23 %/yr) damped to
+    # 2025, +14.4% (undamped: +27.2%): a hit by 0.6 point.
+    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.144, -0.311),
     # World: the IEA's tracking series from its 2021 figure; the IEA's Energy and AI and its
     # 2026 update from Electricity 2024's 350 TWh for 2022, non-AI grown at Masanet et al.'s
     # +0.7 %/yr (no World trend of the iea-ai definition yet; with the any-definition World
-    # trend: +14.7% and +14.6%).
-    (2021, "iea-tracking-2023", "World", 2022, 290, -0.035, -0.069),
-    (2023, "iea-energy-ai-2025", "World", 2024, 415, -0.058, -0.157),
-    (2023, "iea-key-questions-2026", "World", 2025, 485, -0.135, -0.278),
-    # US 2024: LBNL's 2025 Update (192 TWh) from its 2024 report's 176 TWh for 2023.
-    (2023, "lbnl-2026", "US", 2024, 192, +0.119, -0.083),
-    # Misses. Netherlands: the CBS 2017-2021 trend (23 %/yr) held three years.
-    (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
-    (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
-    (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.360, -0.275),
-    # Ireland 2025 (CSO, +10% on 2024): its 2015-2022 and 2015-2023 trends (+23 %/yr, +22
-    # %/yr) held to 2025.
-    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.272, -0.311),
-    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.237, -0.173),
+    # trend: +11.4% and +8.5%). Undamped: -3.5%, -5.8%, -13.5%.
+    (2021, "iea-tracking-2023", "World", 2022, 290, -0.036, -0.069),
+    (2023, "iea-energy-ai-2025", "World", 2024, 415, -0.060, -0.157),
+    (2023, "iea-key-questions-2026", "World", 2025, 485, -0.138, -0.278),
+    # US 2024: LBNL's 2025 Update (192 TWh) from its 2024 report's 176 TWh for 2023
+    # (undamped: +11.9%).
+    (2023, "lbnl-2026", "US", 2024, 192, +0.107, -0.083),
+    # Misses. Netherlands: the CBS 2017-2021 trend (23 %/yr) damped over three years: +22.1%
+    # (undamped +36.0%; CBS's 2021-2024 growth was 11 %/yr).
+    (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.221, -0.275),
+    (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.221, -0.275),
+    (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.221, -0.275),
+    # Ireland 2025 from 2023: its 2015-2023 trend (+22 %/yr) damped to 2025, +17.2%
+    # (undamped +23.7%).
+    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.172, -0.173),
     # US 2024 (Energy and AI's 183 TWh) from Electricity 2024's 200 TWh for 2022: the IEA's
-    # own US figure falls from 2022 to 2024 while the fleet's AI load grows.
-    (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.241, +0.093),
+    # own US figure falls from 2022 to 2024 while the fleet's AI load grows (undamped +24.1%:
+    # the AI load, not the trend, carries it).
+    (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.238, +0.093),
 ]
 
 #: Out-of-sample figures with no figure of their own definition published by the cut-off:
@@ -129,7 +137,7 @@ def test_every_out_of_sample_prediction_is_listed_with_its_measured_error(table)
     assert _key(predicted) == {(c, s, r, y) for c, s, r, y, *_ in MEASURED}
     assert _key(oos[oos["predicted"].isna()]) == set(NOT_PREDICTABLE)
     assert len(MEASURED) == len(predicted) == 20 and len(NOT_PREDICTABLE) == 26
-    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e, _ in MEASURED) == 14
+    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e, _ in MEASURED) == 15
 
 
 @pytest.mark.parametrize(
@@ -156,16 +164,18 @@ def test_measured_backtest_errors(
 def test_the_models_median_error_is_under_0_7_of_the_naive_forecasts_on_the_same_figures(
     table,
 ):
-    # Each figure from the latest figure of its own definition (and that definition's trend):
-    # 14 of 20 within 15% (the naive forecast: 7), median |error| 9.4% against the naive
-    # 17.0%, a ratio of 0.55. From the latest figure of any definition (the rule before, and
-    # the projection's): 18 of 46, 36.0% against 30.6% (ratio 1.18).
+    # Each figure from the latest figure of its own definition (and that definition's trend,
+    # damped): 15 of 20 within 15% (10 distinct figures; the naive forecast: 7), median |error|
+    # 9.2% against the naive 17.0%, a ratio of 0.54 (undamped: 14 of 20, 9.4%, 0.55). From the
+    # latest figure of any definition (the rule before, and the projection's): 16 of 46,
+    # 22.1% against 30.6% (ratio 0.72; undamped 18 of 46, 36.0%, 1.18).
     s = bt.summary(table)
     assert (s["predictions"], s["not_predictable"]) == (20, 26)
-    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (14, 9, 7)
-    assert s["median_abs_error"] == pytest.approx(0.094, abs=0.005)
+    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (15, 10, 7)
+    assert s["hits"] >= 15
+    assert s["median_abs_error"] == pytest.approx(0.092, abs=0.005)
     assert s["persistence_median_abs_error"] == pytest.approx(0.170, abs=0.005)
-    assert s["median_ratio"] == pytest.approx(0.554, abs=0.005)
+    assert s["median_ratio"] == pytest.approx(0.542, abs=0.005)
     assert s["median_ratio"] <= 0.7
     assert s["median_ratio"] == pytest.approx(
         s["median_abs_error"] / s["persistence_median_abs_error"]
@@ -245,76 +255,82 @@ def test_the_trend_of_a_definition_is_measured_between_figures_of_that_definitio
 
 #: The same cut-offs with every figure predicted from its region's latest figure of ANY
 #: definition (``same_definition=False``: the rule before, and the one a projection anchors
-#: by, so its error sets the projections' error band): 46 predictions, 18 hits, 28 misses.
+#: by, so its error sets the projections' error band): 46 predictions, 16 hits, 30 misses
+#: (every trend damped, planner.fleet.NON_AI_DAMPING; undamped: 18 hits).
 MEASURED_ANY_DEFINITION = [
-    # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend),
-    # World 2022, 2024 and 2025, US 2024.
-    (2021, "bitkom-2023", "Germany", 2022, 18, +0.005),
-    (2021, "borderstep-2025", "Germany", 2024, 20, +0.026),
-    (2021, "cso-2023", "Ireland", 2022, 5.28, -0.076),
-    (2021, "cso-2024", "Ireland", 2023, 6.334, -0.066),
-    (2021, "cso-2025", "Ireland", 2024, 6.969, +0.029),
-    (2022, "borderstep-2025", "Germany", 2024, 20, +0.016),
-    (2022, "cso-2024", "Ireland", 2023, 6.334, +0.022),
-    (2022, "cso-2025", "Ireland", 2024, 6.969, +0.140),
-    (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.145),
-    (2023, "borderstep-2025", "Germany", 2024, 20, +0.016),
-    (2023, "cso-2025", "Ireland", 2024, 6.969, +0.112),
-    (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.087),
-    (2023, "lbnl-2026", "US", 2024, 192, +0.036),
-    (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.147),
-    (2023, "iea-key-questions-2026", "World", 2025, 485, +0.146),
+    # Hits (within 15%): Germany 2022 and 2024, Ireland 2022-2024 (its own CSO trend) and
+    # 2025 from 2022 (+14.4%; undamped +27.2%), World 2022 (tracking), 2024 and 2025 from
+    # 2023, US 2024 from 2023.
+    (2021, "bitkom-2023", "Germany", 2022, 18, -0.001),
+    (2021, "borderstep-2025", "Germany", 2024, 20, -0.009),
+    (2021, "cso-2023", "Ireland", 2022, 5.28, -0.093),
+    (2021, "cso-2024", "Ireland", 2023, 6.334, -0.113),
+    (2021, "cso-2025", "Ireland", 2024, 6.969, -0.069),
+    (2022, "borderstep-2025", "Germany", 2024, 20, -0.001),
+    (2022, "cso-2024", "Ireland", 2023, 6.334, +0.004),
+    (2022, "cso-2025", "Ireland", 2024, 6.969, +0.080),
+    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.144),
+    (2023, "borderstep-2025", "Germany", 2024, 20, -0.001),
+    (2023, "cso-2025", "Ireland", 2024, 6.969, +0.091),
+    (2023, "iea-energy-ai-2025", "US", 2024, 183, +0.076),
+    (2023, "lbnl-2026", "US", 2024, 192, +0.026),
+    (2023, "iea-energy-ai-2025", "World", 2024, 415, +0.114),
+    (2023, "iea-key-questions-2026", "World", 2025, 485, +0.085),
     # World from 2021: the IEA's tracking report of September 2022 (220-320 TWh in 2021,
     # midpoint 270) is the anchor, grown at the 2018-2021 trend (Masanet et al. to the IEA,
-    # +8.2 %/yr non-AI); with Masanet et al.'s 2018 figure alone these were -21%, -34%, -39%.
-    (2021, "iea-tracking-2023", "World", 2022, 290, +0.032),
-    (2021, "iea-electricity-2024", "World", 2022, 350, -0.145),
-    (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.117),
-    # World 2025 from 2022: the IEA's 2022 tracking figure (290) grown to 2025: -19%.
-    (2022, "iea-key-questions-2026", "World", 2025, 485, -0.193),
+    # +8.2 %/yr non-AI), damped; with Masanet et al.'s 2018 figure alone these were -21%,
+    # -34%, -39%. Undamped: +3.2%, -14.5%, -11.7% (damping turns the last two into misses,
+    # by 0.1 and 0.03 point: the IEA's World series accelerated, the damped trend does not).
+    (2021, "iea-tracking-2023", "World", 2022, 290, +0.024),
+    (2021, "iea-electricity-2024", "World", 2022, 350, -0.151),
+    (2021, "iea-energy-ai-2025", "World", 2024, 415, -0.1503),
+    # World 2024 and 2025 from 2022: the IEA's 2022 tracking figure (290) grown to 2024 and
+    # 2025: -15.9% and -21.9% (undamped -14.5%, -19.3%).
+    (2022, "iea-energy-ai-2025", "World", 2024, 415, -0.159),
+    (2022, "iea-key-questions-2026", "World", 2025, 485, -0.219),
     # Misses, kept so an improvement or a regression shows. China: the anchor at every
     # cut-off is the State Grid Energy Research Institute's 200 TWh for 2020 (2.7% of
     # national use, published 2021), grown at the Greenpeace/NCEPU (2018) to SGERI (2020)
-    # trend, +11.1 %/yr non-AI; both are wider totals than the IEA's 102 and S&P Global's
-    # 140 TWh for 2024 (with Greenpeace's 161 TWh for 2018 as anchor: +73% to +76%).
-    (2021, "iea-energy-ai-2025", "China", 2024, 102, +2.041),
-    (2021, "sp-global-2025", "China", 2024, 140, +1.216),
-    (2022, "iea-energy-ai-2025", "China", 2024, 102, +2.050),
-    (2022, "sp-global-2025", "China", 2024, 140, +1.222),
-    (2023, "iea-energy-ai-2025", "China", 2024, 102, +2.070),
-    (2023, "sp-global-2025", "China", 2024, 140, +1.237),
+    # trend, +11.1 %/yr non-AI, damped; both are wider totals than the IEA's 102 and S&P
+    # Global's 140 TWh for 2024 (undamped +122% to +207%).
+    (2021, "iea-energy-ai-2025", "China", 2024, 102, +1.783),
+    (2021, "sp-global-2025", "China", 2024, 140, +1.028),
+    (2022, "iea-energy-ai-2025", "China", 2024, 102, +1.792),
+    (2022, "sp-global-2025", "China", 2024, 140, +1.034),
+    (2023, "iea-energy-ai-2025", "China", 2024, 102, +1.812),
+    (2023, "sp-global-2025", "China", 2024, 140, +1.049),
     # Europe: Borderstep's 87 TWh for 2020 (a wider total than the IEA's 68 for 2024),
     # grown at the World's trend known for 2020, now the IEA's 2020 figure (Masanet et al.
-    # 2018 to the IEA's 225 TWh, +3.6 %/yr; before it, Masanet's +0.7 %/yr: +36% to +37%).
-    (2021, "iea-energy-ai-2025", "Europe", 2024, 68, +0.511),
-    (2022, "iea-energy-ai-2025", "Europe", 2024, 68, +0.517),
-    (2023, "iea-energy-ai-2025", "Europe", 2024, 68, +0.530),
+    # 2018 to the IEA's 225 TWh, +3.6 %/yr), damped (undamped +51% to +53%).
+    (2021, "iea-energy-ai-2025", "Europe", 2024, 68, +0.465),
+    (2022, "iea-energy-ai-2025", "Europe", 2024, 68, +0.471),
+    (2023, "iea-energy-ai-2025", "Europe", 2024, 68, +0.485),
     # US up to 2022: the latest figure published by then is LBNL 2016's for 2014, grown at
     # the World's 2010-2018 rate (no US trend of its own). McKinsey's 147 TWh for 2023
     # (October 2023) and Borderstep's 200 TWh for 2025 (May 2026) are targets too.
-    (2021, "iea-electricity-2024", "US", 2022, 200, -0.576),
-    (2021, "lbnl-2024", "US", 2023, 176, -0.479),
-    (2021, "epri-2024", "US", 2023, 152.7, -0.400),
-    (2021, "mckinsey-2023", "US", 2023, 147, -0.377),
-    (2021, "iea-energy-ai-2025", "US", 2024, 183, -0.459),
-    (2021, "lbnl-2026", "US", 2024, 192, -0.485),
-    (2022, "lbnl-2024", "US", 2023, 176, -0.472),
-    (2022, "epri-2024", "US", 2023, 152.7, -0.392),
-    (2022, "mckinsey-2023", "US", 2023, 147, -0.368),
-    (2022, "iea-energy-ai-2025", "US", 2024, 183, -0.440),
-    (2022, "lbnl-2026", "US", 2024, 192, -0.466),
-    (2022, "borderstep-2026", "US", 2025, 200, -0.436),
-    # US 2025 from 2023 (LBNL and EPRI's 2023 figures, their mean, as anchor).
-    (2023, "borderstep-2026", "US", 2025, 200, +0.199),
+    (2021, "iea-electricity-2024", "US", 2022, 200, -0.583),
+    (2021, "lbnl-2024", "US", 2023, 176, -0.490),
+    (2021, "epri-2024", "US", 2023, 152.7, -0.412),
+    (2021, "mckinsey-2023", "US", 2023, 147, -0.389),
+    (2021, "iea-energy-ai-2025", "US", 2024, 183, -0.471),
+    (2021, "lbnl-2026", "US", 2024, 192, -0.496),
+    (2022, "lbnl-2024", "US", 2023, 176, -0.483),
+    (2022, "epri-2024", "US", 2023, 152.7, -0.404),
+    (2022, "mckinsey-2023", "US", 2023, 147, -0.381),
+    (2022, "iea-energy-ai-2025", "US", 2024, 183, -0.452),
+    (2022, "lbnl-2026", "US", 2024, 192, -0.478),
+    (2022, "borderstep-2026", "US", 2025, 200, -0.449),
+    # US 2025 from 2023 (LBNL and EPRI's 2023 figures, their mean, as anchor; undamped +19.9%).
+    (2023, "borderstep-2026", "US", 2025, 200, +0.167),
     # Netherlands: the CBS 2017-2021 trend (23 %/yr; CBS's 2017 figure, 1.6 TWh, published
-    # with its 2019 one) held three years; 2021 is its latest figure at every cut-off (with
-    # the 2019-2021 trend, 17 %/yr: +16.4%).
-    (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
-    (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
-    (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.360),
-    # Ireland 2025 (CSO): the 2015-2022 and 2015-2023 metered trends held to 2025.
-    (2022, "cso-2026", "Ireland", 2025, 7.663, +0.272),
-    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.237),
+    # with its 2019 one) damped over three years; 2021 is its latest figure at every cut-off
+    # (undamped +36.0%).
+    (2021, "cbs-2025", "Netherlands", 2024, 5.1, +0.221),
+    (2022, "cbs-2025", "Netherlands", 2024, 5.1, +0.221),
+    (2023, "cbs-2025", "Netherlands", 2024, 5.1, +0.221),
+    # Ireland 2025 (CSO) from 2023: the 2015-2023 metered trend damped to 2025 (undamped
+    # +23.7%).
+    (2023, "cso-2026", "Ireland", 2025, 7.663, +0.172),
 ]
 
 
@@ -327,25 +343,27 @@ def test_any_definition_predictions_are_listed_with_their_measured_error(any_def
     oos = any_definition[~any_definition["used_as_input"]]
     assert _key(oos) == {(c, s, r, y) for c, s, r, y, _, _ in MEASURED_ANY_DEFINITION}
     assert len(MEASURED_ANY_DEFINITION) == len(oos) == 46
-    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e in MEASURED_ANY_DEFINITION) == 18
+    assert sum(abs(e) <= bt.HIT_TOLERANCE for *_, e in MEASURED_ANY_DEFINITION) == 16
     err = oos.set_index(["cutoff_year", "study", "region", "year"])["error"]
     for c, s, r, y, _, e in MEASURED_ANY_DEFINITION:
         assert err[(c, s, r, y)] == pytest.approx(e, abs=0.005)
 
 
-def test_any_definition_hits_more_figures_than_the_naive_forecast_but_not_its_median(
+def test_any_definition_hits_more_figures_than_the_naive_forecast_but_misses_its_target(
     any_definition,
 ):
-    # 18 of 46 within 15% (11 distinct figures; the naive forecast: 7), but median |error|
-    # 36.0% against the naive 30.6%: carried by anchors of another definition (China +122%
-    # to +207% from SGERI's 200 TWh for 2020; Europe +51% from Borderstep's 87 TWh; the US
-    # from LBNL 2016's 2014 figure).
+    # 16 of 46 within 15% (11 distinct figures; the naive forecast: 7), median |error| 22.1%
+    # against the naive 30.6%, a ratio of 0.72, short of the 0.7 target: carried by anchors
+    # of another definition (China +103% to +181% from SGERI's 200 TWh for 2020; Europe +47%
+    # from Borderstep's 87 TWh; the US from LBNL 2016's 2014 figure). Undamped: 18 of 46,
+    # 36.0% (ratio 1.18).
     s = bt.summary(any_definition)
     assert (s["predictions"], s["not_predictable"]) == (46, 0)
-    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (18, 11, 7)
-    assert s["median_abs_error"] == pytest.approx(0.360, abs=0.005)
+    assert (s["hits"], s["distinct_figures_hit"], s["persistence_hits"]) == (16, 11, 7)
+    assert s["median_abs_error"] == pytest.approx(0.221, abs=0.005)
     assert s["persistence_median_abs_error"] == pytest.approx(0.306, abs=0.005)
-    assert s["median_ratio"] > 1
+    assert s["median_ratio"] == pytest.approx(0.722, abs=0.005)
+    assert s["median_ratio"] > bt.MEDIAN_RATIO_TARGET
 
 
 def test_anchors_are_listed_as_inputs_with_their_own_figure(table):
@@ -394,7 +412,9 @@ def test_a_region_without_a_trend_grows_at_the_worlds_rate_of_its_anchor_years()
     ai = fleet.ai_demand(bt._years(pub, 2022, bt.HORIZON_YEARS), last_data_year=2022)
     us = fleet.predict_total("US", [2014, 2023], last_data_year=2022, published=pub, ai=ai)
     non_ai = us.set_index("year")["non_ai_twh"]
-    assert non_ai[2023] / non_ai[2014] == pytest.approx((1 + fleet.NON_AI_GROWTH_PCT / 100) ** 9)
+    assert non_ai[2023] / non_ai[2014] == pytest.approx(
+        fleet.trend_factor(fleet.NON_AI_GROWTH_PCT, [9])[0]
+    )
     world = fleet.growth_from_data("World", 2022, pub, ai)
     assert world["growth_pct_per_year"] == pytest.approx(7.28, abs=0.05)
 
@@ -410,6 +430,57 @@ def test_a_figure_published_after_the_cut_off_is_not_known_at_it():
     assert set(us["study"]) == {"lbnl-2024"}
 
 
+@pytest.mark.parametrize("cutoff", bt.CUTOFF_YEARS)
+def test_the_damped_trend_reads_nothing_published_after_the_cut_off(cutoff):
+    # Every figure not known at the cut-off (a year after it, or published after the cut-off
+    # + PUBLICATION_LAG_YEARS) tripled: no prediction moves. The damping is a constant fixed
+    # from the literature (planner.fleet.NON_AI_DAMPING), not measured on any figure; the
+    # trend it damps is measured between figures known at the cut-off.
+    pub = fleet.load_published()
+    unknown = (pub["year"] > cutoff) | (pub["published_year"] > cutoff + bt.PUBLICATION_LAG_YEARS)
+    later = pub.copy()
+    later.loc[unknown, "data_centre_twh"] *= 3
+    key = ["cutoff_year", "study", "region", "year"]
+    for same in (True, False):
+        a = bt.backtest([cutoff], same_definition=same).set_index(key)["predicted"]
+        b = bt.backtest([cutoff], published=later, same_definition=same).set_index(key)
+        assert np.array_equal(a.to_numpy(), b.loc[a.index, "predicted"].to_numpy(), equal_nan=True)
+
+
+def test_every_trend_is_damped_alike():
+    # The Netherlands from 2021: CBS's 3.7 TWh for 2021 grown at its 2017-2021 trend, damped
+    # as every other region's and country's trend: 3.7 x trend_factor(g, 3), no rule of its own.
+    pub = fleet.load_published()
+    known = pub[(pub["year"] > 2021) | (pub["published_year"] <= 2022)]
+    g = fleet.growth_from_data("Netherlands", 2021, known, definition="metered")
+    assert g["growth_pct_per_year"] == pytest.approx(23.5, abs=0.5)
+    t = bt.backtest([2021], include_inputs=False).set_index(["study", "region", "year"])
+    nl = t.loc[("cbs-2025", "Netherlands", 2024), "predicted"]
+    assert nl == pytest.approx(3.7 * fleet.trend_factor(g["growth_pct_per_year"], [3])[0])
+    undamped = bt.backtest([2021], include_inputs=False, damping=1.0)
+    undamped = undamped.set_index(["study", "region", "year"])
+    assert undamped.loc[("cbs-2025", "Netherlands", 2024), "predicted"] == pytest.approx(
+        3.7 * (1 + g["growth_pct_per_year"] / 100) ** 3
+    )
+
+
+def test_damping_sensitivity_over_the_range_the_literature_allows():
+    # Hyndman & Athanasopoulos bound phi to 0.8-0.98; the adopted 0.9 (the middle, fixed
+    # before the backtest was run with it) against undamped and the rest of the range: hits
+    # of 20 and median |error| (the naive forecast's: 17.0%), and the any-definition hits of
+    # 46. The target (at least 15 hits) is met at 0.9 and below, not at 0.95-0.98.
+    t = bt.damping_sensitivity()
+    assert list(t["damping"]) == [1.0, 0.98, 0.95, 0.9, 0.85, 0.8]
+    assert list(t["adopted"]) == [False, False, False, True, False, False]
+    assert list(t["hits"]) == [14, 14, 14, 15, 16, 18]
+    assert list(t["any_definition_hits"]) == [18, 18, 17, 16, 17, 20]
+    assert t["median_abs_error"].to_numpy() == pytest.approx(
+        [0.094, 0.094, 0.096, 0.092, 0.095, 0.083], abs=0.005
+    )
+    assert (t["median_ratio"] <= bt.MEDIAN_RATIO_TARGET).all()
+    assert t["persistence_median_abs_error"].to_numpy() == pytest.approx(0.170, abs=0.005)
+
+
 # ------------------------------------------------------------------------------------------
 # The model's out-of-sample error as a band (planner.projection.error_band)
 # ------------------------------------------------------------------------------------------
@@ -419,9 +490,10 @@ def test_error_quantiles_leave_the_study_out():
 
     every = bt.out_of_sample_errors()
     assert every["n"] == 46 and every["mean_horizon_years"] == pytest.approx(1.870, abs=0.001)
-    # measured: ln(predicted / published) P10 -0.62, P90 +0.80 (China's +122% to +207%)
-    assert every["p10"] == pytest.approx(-0.621, abs=0.005)
-    assert every["p90"] == pytest.approx(0.797, abs=0.005)
+    # measured: ln(predicted / published) P10 -0.64, P90 +0.71 (China's +103% to +181%;
+    # undamped -0.62 and +0.80)
+    assert every["p10"] == pytest.approx(-0.644, abs=0.005)
+    assert every["p90"] == pytest.approx(0.709, abs=0.005)
     without = bt.out_of_sample_errors("iea-energy-ai-2025")
     assert without["n"] == 46 - 12
 

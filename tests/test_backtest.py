@@ -354,7 +354,7 @@ def test_any_definition_hits_more_figures_than_the_naive_forecast_but_misses_its
 ):
     # 16 of 46 within 15% (11 distinct figures; the naive forecast: 7), median |error| 22.1%
     # against the naive 30.6%, a ratio of 0.72, short of the 0.7 target: carried by anchors
-    # of another definition (China +103% to +181% from SGERI's 200 TWh for 2020; Europe +47%
+    # of another definition (China +103% to +181% from SGERI's 200 TWh for 2020; Europe +46%
     # from Borderstep's 87 TWh; the US from LBNL 2016's 2014 figure). Undamped: 18 of 46,
     # 36.0% (ratio 1.18).
     s = bt.summary(any_definition)

@@ -386,6 +386,8 @@ class Scenario(_Strict):
     _assumptions_cache: dict[tuple[int, str], tuple[tuple[Any, ...], SizingAssumptions]] = (
         PrivateAttr(default_factory=dict)
     )
+    #: :meth:`_run_index`'s positions by identity, ``id(run) -> index`` (checked at each use).
+    _run_positions: dict[int, int] = PrivateAttr(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         """Equal values (and source): :meth:`assumptions_for`'s cache is left out (pydantic
@@ -513,10 +515,15 @@ class Scenario(_Strict):
         """Position of ``run`` in ``runs`` by identity (``list.index`` compares every field of
         every earlier run: O(runs) pydantic comparisons per call); equal-valued copies of a
         run fall back to that comparison."""
-        for i, r in enumerate(self.runs):
-            if r is run:
-                return i
-        return self.runs.index(run)
+        runs = self.runs
+        i = self._run_positions.get(id(run))
+        if i is not None and i < len(runs) and runs[i] is run:
+            return i
+        self._run_positions = {id(r): k for k, r in enumerate(runs)}
+        i = self._run_positions.get(id(run))
+        if i is not None:
+            return i
+        return runs.index(run)
 
     def assumptions_for(self, run: Run, chip: Accelerator) -> SizingAssumptions:
         """The core :class:`SizingAssumptions` of ``run`` on ``chip`` at this site.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from planner.optimization.solve import LinearProgram, blocks
 from planner.optimization.solve.arrays import highs_solve, solve_lp
-from planner.optimization.solve.covering import recognise, solve_covering
+from planner.optimization.solve.covering import fill, recognise, recognise_roles, solve_covering
 
 
 def covering_lp(options: list[dict], cap: float | None = None) -> LinearProgram:
@@ -221,9 +221,86 @@ def test_the_optimisers_own_blocks_get_the_same_bounds_as_from_highs(monkeypatch
             ours = blocks.solve_blocks(use, coupling)
             blocks._CACHE.clear()
             with monkeypatch.context() as patch:
-                patch.setattr(blocks, "recognise", lambda _lp: None)
+                patch.setattr(blocks, "_covering", lambda *_args: None)
                 ref = blocks.solve_blocks(use, coupling)
             assert ours is not None and ref is not None
             assert ours.bounds.tolist() == pytest.approx(ref.bounds.tolist(), rel=1e-5)
             checked += len(ours.bounds)
     assert checked >= 20
+
+
+def _same_block(one, two) -> bool:
+    return one is not None and two is not None and vars(one) == vars(two)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(option, min_size=1, max_size=5),
+    st.lists(option, min_size=5, max_size=5),
+    st.one_of(st.none(), st.floats(1.0, 2000.0)),
+    st.one_of(st.none(), st.floats(1.0, 2000.0)),
+)
+def test_a_block_read_with_the_roles_of_one_of_the_same_shape_is_the_block_recognised(
+    options, others, cap, other_cap
+):
+    # the same shape with other numbers (another deadline, objective, pool size): fill() with
+    # the first block's roles either refuses or gives exactly what recognise() finds
+    lp = covering_lp(options, cap)
+    roles = recognise_roles(lp)
+    if roles is None:
+        event("not a covering block")
+        return
+    assert _same_block(fill(lp, roles), recognise(lp))
+    # other numbers, the same pool minima (a y column and its rows or none, as before)
+    again = covering_lp(
+        [
+            {**new, "L": old["L"], "U": new["U"] if new["U"] >= old["L"] else old["U"]}
+            for old, new in zip(options, others, strict=False)
+        ],
+        None if cap is None else other_cap,
+    )
+    if len(again.row_coeffs) != len(lp.row_coeffs) or again.num_col != lp.num_col:
+        event("another shape")
+        return
+    read = fill(again, roles)
+    if read is None:
+        event("refused")
+        return
+    event("read")
+    assert _same_block(read, recognise(again))
+
+
+def test_a_trial_at_another_deadline_reads_the_blocks_without_classifying_them_again():
+    # the benchmark's mixed-chip model (3 runs x 13 chips) formulated at two trial finishes:
+    # the same shape, so the second solve of the blocks reads each block with the roles the
+    # first found, and gets exactly the blocks recognise() finds
+    from _many_runs import many_runs
+
+    from planner.optimization import build_model
+    from planner.optimization.cluster import algorithms
+    from planner.optimization.cluster.formulation import _formulate
+
+    model = build_model(many_runs(3, goodput=0.9), objective="time", allow_mixed_chips=True)
+    forms = [
+        _formulate(model, "feasibility", deadline_scale=algorithms._finish_scale(model, finish))
+        for finish in (25.0, 80.0)
+    ]
+    (one, coupling), (two, _) = ((f.lp, f.coupling()) for f in forms)
+    assert blocks._shape_key(one, coupling) == blocks._shape_key(two, coupling)
+    grid = one.row_names.index("grid_limit")
+    first = blocks._layout(one.with_objective(dict(one.row_coeffs[grid])), coupling, None)
+    blocks.solve_blocks(one.with_objective(dict(one.row_coeffs[grid])), coupling)
+    assert any(isinstance(r, blocks.Roles) for r in first.known)
+    use = two.with_objective(dict(two.row_coeffs[grid]))
+    layout = blocks._layout(use, coupling, None)
+    assert layout is first
+    read = 0
+    for b in range(layout.k):
+        if not isinstance(layout.known[b], blocks.Roles):
+            continue
+        cols = layout.cols_of[b]
+        part = {int(j): use.objective[j] for j in cols if j in use.objective}
+        sub, _ = blocks._sub_programme(use, cols, layout.rows_of[b], part)
+        assert _same_block(fill(sub, layout.known[b]), recognise(sub))
+        read += 1
+    assert read >= 3

@@ -283,6 +283,13 @@ def _finish_bound(m: ClusterModel, solver: str, clock: _Clock, loosen: frozenset
     return reference / out.z * (1 - 1e-9)
 
 
+def finish_lower_bound(m: ClusterModel, solver: str, time_limit_s: float | None = None) -> float:
+    """A lower bound of the model's earliest latest finish, days (:func:`_finish_bound`, the
+    LP relaxation; 0 when it gives nothing): the goodput(N) re-solve's first guess of the
+    time objective's finish (:func:`planner.optimization.goodput_loop.solve_cluster`)."""
+    return _finish_bound(m, solver, _Clock(time_limit_s), frozenset())
+
+
 #: Seconds (wall clock) a feasibility trial of the ``time`` objective with mixed chips gives
 #: the joint MILP when it is asked before the per-run bounds (:func:`_block_trial`; only
 #: after a block trial slower than :data:`BLOCKS_FIRST_MAX_RATIO` of this), plus
@@ -491,8 +498,11 @@ def _earliest_finish(
             return first, math.nan
         best, hi = first, _plan_finish(m, first)
     # first just above the LP bound: with one chip per run often tight (then the optimum is
-    # exact); with mixed chips 1% or more below the optimum (a trial 1e-6 above it is wasted)
-    step = rel_tol if m.allow_mixed_chips else 1e-6
+    # exact); with mixed chips 1% or more below the optimum (a trial 1e-6 above it is wasted),
+    # and a search to a coarser tolerance than the makespan's (a binding test's) wants no
+    # exact optimum: one rel_tol above the bound settles it when the bound is that close
+    exact = not m.allow_mixed_chips and rel_tol <= MAKESPAN_REL_TOL
+    step = 1e-6 if exact else rel_tol
     if lo <= 0 or hi > lo * (1 + HINT_STEP_TOLS * rel_tol * 4**HINT_WALK_TRIALS):
         lo = min(max(_finish_bound(m, solver, clock, loosen), lo), hi)
     else:

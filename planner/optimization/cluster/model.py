@@ -393,12 +393,12 @@ def _one_system_sizings(
         for r, spec in enumerate(scenario.runs):
             if chip.dense_tflops_or_none(spec.precision) is None:
                 continue
+            base = scenario.assumptions_for(spec, chip)
             a, spares[r] = goodput_loop.stated(
-                scenario.assumptions_for(spec, chip),
-                goodput.get((spec.name, chip_id)),
-                chip.gpus_per_system,
+                base, goodput.get((spec.name, chip_id)), chip.gpus_per_system
             )
-            group = groups.setdefault(_numbers_key(a), (a, [], []))
+            # stated() changes only the goodput and its source, which the key leaves out
+            group = groups.setdefault(_numbers_key(base), (a, [], []))
             group[1].append(r)
             group[2].append(a)
         for a, members, each in groups.values():
@@ -444,14 +444,28 @@ def _one_system_sizings(
 _PER_RUN = ("sources", "mfu", "goodput")
 
 
+#: Keys of assumptions already seen, by identity (the scenario caches its assumptions per
+#: pair, so a goodput(N) re-build asks for the same objects again): ``id -> (object, key)``.
+_KEYS: dict[int, tuple[Any, str]] = {}
+_KEYS_SIZE = 50_000
+
+
 def _numbers_key(a: Any) -> str:
     """The assumptions' values without their provenance (``sources`` names the run) and the
     MFU (given per run to the one vectorised call)."""
+    hit = _KEYS.get(id(a))
+    if hit is not None and hit[0] is a:
+        return hit[1]
     if dataclasses.is_dataclass(a):
-        return repr(
+        key = repr(
             [(f.name, getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _PER_RUN]
         )
-    return repr(a)
+    else:
+        key = repr(a)
+    if len(_KEYS) >= _KEYS_SIZE:
+        _KEYS.clear()
+    _KEYS[id(a)] = (a, key)
+    return key
 
 
 _ONE_SYSTEM_FIELDS = tuple(f.name for f in dataclasses.fields(_OneSystem))

@@ -78,8 +78,37 @@ class CoveringBlock:
         self.open_units = [self.g[k] * max(self.d[k], self.low[k]) for k in range(m)]
 
 
+@dataclass(frozen=True)
+class Roles:
+    """Which rows and columns of a covering block play which part, by position: what
+    :func:`recognise_roles` found. A block of the same shape (same columns, same rows over
+    the same columns, other numbers: the same model formulated again at another deadline, or
+    with another objective) is read again by :func:`fill` without classifying its rows.
+    ``-1``: an option without a ``y`` column (then no ``y`` rows), or no cap row."""
+
+    share_row: int
+    f_col: tuple[int, ...]
+    n_col: tuple[int, ...]
+    y_col: tuple[int, ...]
+    deadline_row: tuple[int, ...]  # n >= D f
+    y_row: tuple[int, ...]  # f <= y
+    low_row: tuple[int, ...]  # n >= L y
+    up_row: tuple[int, ...]  # n <= U y
+    cap_row: int
+    num_col: int
+    num_row: int
+
+
 def recognise(lp: LinearProgram) -> CoveringBlock | None:
     """The covering block ``lp`` is (see the module docstring), or None for any other shape."""
+    roles = recognise_roles(lp)
+    return None if roles is None else fill(lp, roles)
+
+
+def recognise_roles(lp: LinearProgram) -> Roles | None:
+    """Classify the rows and columns of ``lp`` as a covering block's (:class:`Roles`), or None
+    for any other shape. The numbers are checked by :func:`fill`, which must also accept
+    them for ``lp`` to be a covering block."""
     if any(lo != 0.0 for lo in lp.lower) or any(up < 0.0 for up in lp.upper):
         return None
     share_rows = [
@@ -96,10 +125,9 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
     is_f = {j: k for k, j in enumerate(f_cols)}
     m = len(f_cols)
     n_col, y_col = [-1] * m, [-1] * m
-    d = [0.0] * m
-    low_y, up_y = [math.nan] * m, [math.nan] * m
+    deadline_row, y_row, low_row, up_row = [-1] * m, [-1] * m, [-1] * m, [-1] * m
     pending: list[int] = []
-    cap_row: int | None = None
+    cap_row = -1
     for i, c in enumerate(lp.row_coeffs):
         if i == share_rows[0]:
             continue
@@ -112,11 +140,11 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
             if c[f] < 0 < c[other] and lo == 0.0 and hi == math.inf and lp.integer[other]:
                 if n_col[k] != -1:  # a second deadline row for one share
                     return None
-                n_col[k], d[k] = other, -c[f] / c[other]
+                n_col[k], deadline_row[k] = other, i
             elif c[f] > 0 > c[other] and c[f] == -c[other] and lo == -math.inf and hi == 0.0:
                 if y_col[k] != -1:
                     return None
-                y_col[k] = other
+                y_col[k], y_row[k] = other, i
             else:
                 return None
         elif not fs:
@@ -135,15 +163,14 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
             k = is_y[y]
             if n_col[k] != n or not (c[n] > 0 > c[y]):
                 return None
-            ratio = -c[y] / c[n]
-            if lo == 0.0 and hi == math.inf and math.isnan(low_y[k]):
-                low_y[k] = ratio
-            elif lo == -math.inf and hi == 0.0 and math.isnan(up_y[k]):
-                up_y[k] = ratio
+            if lo == 0.0 and hi == math.inf and low_row[k] == -1:
+                low_row[k] = i
+            elif lo == -math.inf and hi == 0.0 and up_row[k] == -1:
+                up_row[k] = i
             else:
                 return None
         elif (
-            cap_row is None
+            cap_row == -1
             and all(j in is_n and v >= 0 for j, v in c.items())
             and lo == -math.inf
             and math.isfinite(hi)
@@ -154,36 +181,107 @@ def recognise(lp: LinearProgram) -> CoveringBlock | None:
     if len(is_n) + len(is_f) + len(is_y) != lp.num_col:
         return None
     for k in range(m):
-        y = y_col[k]
-        if y != -1 and (math.isnan(low_y[k]) or math.isnan(up_y[k])):
+        if y_col[k] != -1 and (low_row[k] == -1 or up_row[k] == -1):
             return None
-        if y != -1 and (not lp.integer[y] or lp.upper[y] > 1.0 or lp.objective.get(y, 0.0)):
+        if y_col[k] != -1 and not lp.integer[y_col[k]]:
             return None
-        if d[k] <= 0 or lp.integer[f_cols[k]]:
+        if lp.integer[f_cols[k]]:
             return None
-    a = [float(lp.objective.get(j, 0.0)) for j in n_col]
-    b = [float(lp.objective.get(j, 0.0)) for j in f_cols]
+    return Roles(
+        share_rows[0],
+        tuple(f_cols),
+        tuple(n_col),
+        tuple(y_col),
+        tuple(deadline_row),
+        tuple(y_row),
+        tuple(low_row),
+        tuple(up_row),
+        cap_row,
+        lp.num_col,
+        len(lp.row_coeffs),
+    )
+
+
+def fill(lp: LinearProgram, roles: Roles) -> CoveringBlock | None:
+    """The covering block ``lp`` is, read with ``roles`` (found by :func:`recognise_roles` on
+    ``lp`` or on a block of the same shape), or None when its numbers break a condition of
+    the shape (the caller then classifies it again). Every condition :func:`recognise_roles`
+    put on the numbers is checked here, so ``fill(lp, roles)`` of a block of the same shape
+    is ``recognise(lp)`` whenever it is not None."""
+    rows, lower, upper = lp.row_coeffs, lp.row_lower, lp.row_upper
+    if lp.num_col != roles.num_col or len(rows) != roles.num_row:
+        return None
+    if any(lo != 0.0 for lo in lp.lower) or any(up < 0.0 for up in lp.upper):
+        return None
+    s = roles.share_row
+    if lower[s] != 1.0 or upper[s] != 1.0 or any(v != 1.0 for v in rows[s].values()):
+        return None
+    m = len(roles.f_col)
+    d, low, up, share_max = [0.0] * m, [0] * m, [0] * m, [0.0] * m
+    objective = lp.objective
+    for k in range(m):
+        f, n, y = roles.f_col[k], roles.n_col[k], roles.y_col[k]
+        i = roles.deadline_row[k]
+        c = rows[i]
+        if not (c[f] < 0 < c[n] and lower[i] == 0.0 and upper[i] == math.inf):
+            return None
+        d[k] = -c[f] / c[n]
+        if d[k] <= 0:
+            return None
+        u = lp.upper[n]
+        lo_k = 1.0
+        if y != -1:
+            i = roles.y_row[k]
+            c = rows[i]
+            if not (c[f] > 0 > c[y] and c[f] == -c[y] and lower[i] == -math.inf and upper[i] == 0):
+                return None
+            i = roles.low_row[k]
+            c = rows[i]
+            if not (c[n] > 0 > c[y] and lower[i] == 0.0 and upper[i] == math.inf):
+                return None
+            lo_k = max(lo_k, -c[y] / c[n])
+            i = roles.up_row[k]
+            c = rows[i]
+            if not (c[n] > 0 > c[y] and lower[i] == -math.inf and upper[i] == 0.0):
+                return None
+            u = min(u, -c[y] / c[n])
+            if lp.upper[y] > 1.0 or objective.get(y, 0.0):
+                return None
+            if lp.upper[y] < 1.0:
+                u = 0.0  # "pool used" fixed off (binary below 1): n <= U y = 0, f <= y = 0
+        low[k] = max(1, math.ceil(lo_k * (1 - 1e-12)))
+        up[k] = math.floor(u * (1 + 1e-12)) if math.isfinite(u) else 2**53
+        share_max[k] = min(1.0, lp.upper[f])
+    a = [float(objective.get(j, 0.0)) for j in roles.n_col]
+    b = [float(objective.get(j, 0.0)) for j in roles.f_col]
     if any(v < 0 for v in a) or not all(map(math.isfinite, a + b)):
         return None
-    low, up, share_max = [], [], []
-    for k in range(m):
-        u = lp.upper[n_col[k]]
-        lo_k = 1.0
-        if y_col[k] != -1:
-            u = min(u, up_y[k])
-            lo_k = max(lo_k, low_y[k])
-        if y_col[k] != -1 and lp.upper[y_col[k]] < 1.0:
-            u = 0.0  # "pool used" fixed off (binary below 1): n <= U y = 0, f <= y = 0
-        low.append(max(1, math.ceil(lo_k * (1 - 1e-12))))
-        up.append(math.floor(u * (1 + 1e-12)) if math.isfinite(u) else 2**53)
-        share_max.append(min(1.0, lp.upper[f_cols[k]]))
     g = [0.0] * m
     cap = math.inf
-    if cap_row is not None:
-        for j, v in lp.row_coeffs[cap_row].items():
-            g[is_n[j]] = float(v)
-        cap = float(lp.row_upper[cap_row])
-    return CoveringBlock(n_col, f_cols, y_col, a, b, d, low, up, share_max, g, cap, lp.num_col)
+    if roles.cap_row != -1:
+        i = roles.cap_row
+        if lower[i] != -math.inf or not math.isfinite(upper[i]):
+            return None
+        at = {j: k for k, j in enumerate(roles.n_col)}
+        for j, v in rows[i].items():
+            if v < 0:
+                return None
+            g[at[j]] = float(v)
+        cap = float(upper[i])
+    return CoveringBlock(
+        list(roles.n_col),
+        list(roles.f_col),
+        list(roles.y_col),
+        a,
+        b,
+        d,
+        low,
+        up,
+        share_max,
+        g,
+        cap,
+        lp.num_col,
+    )
 
 
 def _relax(

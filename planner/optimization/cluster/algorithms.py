@@ -418,7 +418,7 @@ def _block_trial(
 
 #: With a hint, the search walks from it in steps of this many ``rel_tol`` (growing 4x a
 #: step) until a trial with a plan and one without bracket the earliest finish.
-HINT_STEP_TOLS = 2.0
+HINT_STEP_TOLS = 0.999
 #: Walk trials from a hint before the search falls back to the LP bound and the deadlines.
 HINT_WALK_TRIALS = 4
 
@@ -451,7 +451,9 @@ def _earliest_finish(
     optimum moved by a fraction of a percent that takes 2-3 trials and no LP bound (the
     search without a hint starts 1% or more below the optimum at the LP bound). After
     :data:`HINT_WALK_TRIALS` trials without a bracket it goes on as without a hint. The
-    result is the same search's (the bracket only starts narrower).
+    result is the same search's (the bracket only starts narrower). With ``below`` (a
+    binding test) the first trial is still at ``below`` (one trial tells a limit that does
+    not bind), and the walk from the hint follows only when that trial found a plan.
     """
     top = max(m.deadline_days.values()) if below is None else below
     search = _Search()
@@ -470,33 +472,41 @@ def _earliest_finish(
     best: Outcome | None = None
     hi = math.inf  # the earliest finish of a plan found
     lo = 0.0  # a latest finish shown to have no plan
-    if hint is not None and below is None and 0 < hint < top:
+
+    def walk(at: float) -> None:
+        """From ``at``, down from a plan or up from none, in steps of HINT_STEP_TOLS
+        rel_tol growing 4x, until a trial with a plan and one without bracket the finish."""
+        nonlocal best, hi, lo
         step = HINT_STEP_TOLS * rel_tol
-        at = hint
         for _ in range(HINT_WALK_TRIALS):
             if clock.out():
-                break
+                return
             probe = trial_at(at, best)
             if probe.has_solution:
                 best, hi = probe, min(_plan_finish(m, probe), at)
                 if lo > 0:
-                    break
+                    return
                 at = hi / (1 + step)
             elif probe.status == "infeasible":
-                lo = at
+                lo = max(lo, at)
                 if best is not None:
-                    break
+                    return
                 at = lo * (1 + step)
                 if at >= top:
-                    break
+                    return
             else:
-                break
+                return
             step *= 4
+
+    if hint is not None and below is None and 0 < hint < top:
+        walk(hint)
     if best is None:
         first = trial_at(top)
         if not first.has_solution:
             return first, math.nan
         best, hi = first, _plan_finish(m, first)
+        if below is not None and hint is not None and 0 < hint < hi:
+            walk(hint)  # a plan finishes earlier than asked: walk from the hint
     # first just above the LP bound: with one chip per run often tight (then the optimum is
     # exact); with mixed chips 1% or more below the optimum (a trial 1e-6 above it is wasted),
     # and a search to a coarser tolerance than the makespan's (a binding test's) wants no

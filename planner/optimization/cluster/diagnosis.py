@@ -65,6 +65,9 @@ class ClusterDiagnosis:
         if goal == "time" and self.primary is not None:
             # a plan finishing earlier at all? (a feasibility solve, often quick)
             earlier = self.primary / (1 + 2 * MAKESPAN_REL_TOL)
+            # where a plan limited by what was loosened would finish: sooner in proportion
+            # (a limit dropped: no guess)
+            dropped = any(name.endswith(DROPPED) for name in self.loosen)
             alt, _ = algorithms._earliest_finish(
                 m,
                 self.solver,
@@ -72,6 +75,7 @@ class ClusterDiagnosis:
                 loosen=self.loosen,
                 below=earlier,
                 rel_tol=BINDING_FINISH_REL_TOL,
+                hint=None if dropped else self.primary / (1 + LOOSEN_FRACTION),
             )
             if alt.status == "infeasible":
                 return Trial(self.primary, True)  # no earlier plan: does not bind

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner._arrays import to_python
@@ -170,6 +171,14 @@ def _read_back(
     rows, sizings = [], {}
     runs = {r.name: r for r in m.scenario.runs}
     spares_on = _run_spares(m, out)
+    # each pool's grid share of its facility peak (one pass over the options, not a .loc each)
+    options = m.options
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = options["grid_power_mw_per_system"].to_numpy(dtype=float) / options[
+            "facility_power_mw_per_system"
+        ].to_numpy(dtype=float)
+    on_site = [bool(v) for v in options["on_site"]]
+    grid_share_of = dict(zip(options.index, np.where(on_site, ratio, 0.0).tolist(), strict=True))
     for (run_name, chip_id), systems in out.n.items():
         share = out.f[(run_name, chip_id)]
         if systems <= 0 or (m.allow_mixed_chips and share <= 1e-9):
@@ -211,12 +220,7 @@ def _read_back(
                 "hot_spare_fraction": pool_spares[1],
             }
         sizings[(run_name, chip_id)] = res
-        option = m.options.loc[(run_name, chip_id)]
-        grid_share = (
-            option["grid_power_mw_per_system"] / option["facility_power_mw_per_system"]
-            if option["on_site"]
-            else 0.0
-        )
+        grid_share = grid_share_of[(run_name, chip_id)]
         rows.append(
             {
                 "run": run_name,

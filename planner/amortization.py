@@ -358,6 +358,13 @@ def price_at(chip_id: str, date: Any, what: str = "purchase") -> DatedPrice | No
     )
 
 
+@lru_cache(maxsize=1)
+def chip_economics_rows() -> dict[str, dict[str, Any]]:
+    """:func:`chip_economics` as ``{chip id: row}`` (a sizing prices its chip: a dict lookup,
+    not a DataFrame row each time)."""
+    return {str(k): dict(row) for k, row in chip_economics().iterrows()}
+
+
 def chip_prices(
     chip: Any,
     price_usd_per_gpu: Any = None,
@@ -377,8 +384,7 @@ def chip_prices(
     catalog). A price still unknown is an :class:`InputError` naming it (never a silent 0);
     unknown embodied emissions are NaN.
     """
-    table = chip_economics()
-    row = table.loc[chip.id] if chip.id in table.index else None
+    row = chip_economics_rows().get(chip.id)
     price = price_usd_per_gpu
     rent = rent_usd_per_gpu_hour
     if date is not None:
@@ -442,9 +448,8 @@ def price_assumptions(
             rent_usd_per_gpu_hour if "rent_usd_per_gpu_hour" not in done else 0.0,
         )
         return rows + rest
-    table = chip_economics()
-    if chip.id in table.index:
-        row = table.loc[chip.id]
+    row = chip_economics_rows().get(chip.id)
+    if row is not None:
 
         def marked(source: str, estimate: bool) -> str:
             # once: a source that already says ESTIMATE is not flagged again
@@ -544,17 +549,27 @@ def measured_load_fraction(chip: str) -> tuple[float, float, float, str]:
     For the power chain: average facility energy = nameplate x average fraction x (1 +
     network) x PUE x hours; the low/high ends give a sensitivity range.
     """
-    frame = measured_power()
+    table = measured_load_table()
     key = str(chip).strip().lower()
-    if key not in frame.index:
-        raise InputError("accelerator", chip, "one of: " + ", ".join(frame.index))
-    row = frame.loc[key]
-    return (
-        float(row["average_fraction_of_nameplate"]),
-        float(row["low_fraction_of_nameplate"]),
-        float(row["high_fraction_of_nameplate"]),
-        str(row["source"]),
-    )
+    if key not in table:
+        raise InputError("accelerator", chip, "one of: " + ", ".join(table))
+    return table[key]
+
+
+@lru_cache(maxsize=1)
+def measured_load_table() -> dict[str, tuple[float, float, float, str]]:
+    """:func:`measured_power` as ``{chip id: (average, low, high, source)}`` (a sizing asks
+    for its chip's row: a dict lookup, not a DataFrame row each time)."""
+    frame = measured_power()
+    return {
+        str(key): (
+            float(row["average_fraction_of_nameplate"]),
+            float(row["low_fraction_of_nameplate"]),
+            float(row["high_fraction_of_nameplate"]),
+            str(row["source"]),
+        )
+        for key, row in frame.iterrows()
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -955,10 +970,9 @@ def run_economics(
     with no row there (a user's own catalog) must be given both prices (else
     :class:`InputError`); its embodied emissions are then unknown (NaN).
     """
-    table = chip_economics()
     key = str(chip).strip().lower()
-    if key in table.index:
-        row = table.loc[key]
+    row = chip_economics_rows().get(key)
+    if row is not None:
         price = row["server_price_usd_per_gpu"]
         rent = row["rent_usd_per_gpu_hour"]
         kg: Any = row["embodied_kgco2e_per_gpu"]

@@ -933,7 +933,7 @@ def _with_measured_load(a: SizingAssumptions, chip: Accelerator) -> SizingAssump
     """Average draw: the measured fraction for the chip family unless one was given."""
     if not a.sources.get("avg_load_fraction", "").startswith("default:"):
         return a
-    if chip.id not in amortization.measured_power().index:
+    if chip.id not in amortization.measured_load_table():
         return a
     avg, low, high, source = amortization.measured_load_fraction(chip.id)
     return a.with_(

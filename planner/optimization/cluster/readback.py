@@ -489,13 +489,14 @@ def _constraints(
             if opt.loc[k, "on_site"]
         )
         add("max_racks", "racks", float(m.max_racks), float(racks), "racks")
-    runs_used = set(frame.index.get_level_values("run"))
+    by_run = frame.groupby(level="run", sort=False)
+    longest = by_run["days"].max().astype(float).to_dict()
+    total = by_run["systems"].sum().astype(float).to_dict()
     for run in m.runs:
-        if run not in runs_used:
+        if run not in longest:
             continue
-        part = frame.xs(run, level="run")
-        days = float(part["days"].max())
-        systems = float(part["systems"].sum())
+        days = longest[run]
+        systems = total[run]
         # One system fewer would stretch the run to about days x systems / (systems - 1).
         fewer = days * systems / (systems - 1) if systems > 1 else float("inf")
         add(

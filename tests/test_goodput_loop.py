@@ -224,3 +224,64 @@ def test_a_settled_pair_keeps_its_stated_goodput_while_another_pair_moves():
     assert report.converged and report.iterations == 2
     assert [s["a"].goodput for s in seen] == [0.95, 0.95]
     assert assumed["b"].goodput == 0.93
+
+
+# --- the time objective's first guess --------------------------------------------------------
+
+
+def test_the_time_objectives_first_guess_is_goodput_at_the_systems_for_the_lp_finish():
+    # hand check of goodput_loop.cluster_at_finish on the benchmark's 5 runs x 13 chips: each
+    # pair's new guess is the failure model's goodput (and spares) at ceil(days on one system
+    # / min(deadline, finish)) whole systems, as planner size at that GPU count gives it
+    import math
+
+    from _many_runs import many_runs
+
+    from planner.optimization.goodput_loop import cluster_at_finish, from_sizing
+
+    model = build_model(many_runs(5), objective="time")
+    finish = 20.0
+    guess = cluster_at_finish(model, finish)
+    assert set(guess) == set(model.goodput)
+    specs = {r.name: r for r in model.scenario.runs}
+    checked = 0
+    for (run, chip_id), row in model.options.iterrows():
+        if (run, chip_id) not in model.goodput:
+            continue
+        chip = model.catalog.get(chip_id)
+        systems = math.ceil(row["days_on_one_system"] / min(row["deadline_days"], finish))
+        systems = min(max(systems, row["min_systems"], 1), row["ceiling_systems"])
+        alone = size_training(
+            specs[run].training_run(),
+            chip,
+            gpus=systems * chip.gpus_per_system,
+            assumptions=model.scenario.assumptions_for(specs[run], chip),
+        )
+        want = from_sizing(alone)
+        got = guess[(run, chip_id)]
+        assert got.gpus == want.gpus
+        assert got.goodput == pytest.approx(want.goodput, rel=1e-12)
+        assert got.spares_per_gpu == pytest.approx(want.spares_per_gpu, rel=1e-12)
+        checked += 1
+    assert checked >= 40
+    # the finish far beyond every deadline: the deadline counts, a goodput at least as high
+    late = cluster_at_finish(model, 1e9)
+    assert all(late[k].gpus <= guess[k].gpus for k in late)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_the_time_objective_with_goodput_of_n_settles_in_three_solves(mixed):
+    # 20 runs x 13 chips: with the first guess at the LP's earliest finish the loop settles in
+    # at most 3 solves (7 and 4 before), and the plan's runs end by their deadlines at the
+    # goodput(N) of their own GPUs
+    from _many_runs import many_runs
+
+    from planner.optimization import solve
+
+    model = build_model(many_runs(20), objective="time", allow_mixed_chips=mixed)
+    plan = solve(model, relaxations=False, comparison=False)
+    assert plan.status == "optimal" and plan.goodput_loop["converged"]
+    assert plan.goodput_loop["iterations"] <= 3
+    runs = plan.runs
+    assert (runs["days"] <= runs["deadline_days"] * (1 + 1e-9)).all()
+    assert plan.timings["mip_gap"] <= 1e-3 + 1e-12

@@ -555,6 +555,8 @@ def solve_cluster(
         return _with_goodput(plan, LoopReport(1, True, max_iterations), model)
     if model.objective == "time":
         current["model"], keep["finish_hint"] = _time_first_guess(model, kwargs, remaining())
+        if keep["finish_hint"] is None:
+            del keep["finish_hint"]
     plan, _, report = fixed_point(
         step,
         dict(current["model"].goodput),
@@ -585,10 +587,6 @@ def solve_cluster(
     return _with_goodput(plan, report, model)
 
 
-#: The first solve of the time objective starts its search at the LP bound x this.
-FIRST_HINT_RATIO = 1.0
-
-
 def _time_first_guess(
     model: Any, kwargs: dict[str, Any], time_limit_s: float | None
 ) -> tuple[Any, float | None]:
@@ -600,7 +598,8 @@ def _time_first_guess(
     the first solve at that guess was spent finding it out: 200 runs x 13 chips, one chip per
     run, 5 solves -> 3, mixed chips 6 -> 3 (``benchmarks/bench_optimize.py``). The model as
     it is when the bound gives nothing. Also returns where the first solve's search for the
-    earliest finish starts (``M`` x :data:`FIRST_HINT_RATIO`; None without a bound)."""
+    earliest finish starts: ``M`` (None without a bound; the bound of the model before the
+    guess moved, so a hint, not a bound of the new model)."""
     from planner.optimization.cluster.algorithms import finish_lower_bound
     from planner.optimization.cluster.model import build_model
 
@@ -617,7 +616,7 @@ def _time_first_guess(
         catalog=model.catalog,
         goodput=guess,
     )
-    return rebuilt, bound * FIRST_HINT_RATIO
+    return rebuilt, bound
 
 
 def _with_goodput(plan: Any, report: LoopReport, model: Any) -> Any:

@@ -519,7 +519,10 @@ class Scenario(_Strict):
         i = self._run_positions.get(id(run))
         if i is not None and i < len(runs) and runs[i] is run:
             return i
-        self._run_positions = {id(r): k for k, r in enumerate(runs)}
+        positions: dict[int, int] = {}
+        for k, r in enumerate(runs):
+            positions.setdefault(id(r), k)  # the first, as list.index would
+        self._run_positions = positions
         i = self._run_positions.get(id(run))
         if i is not None:
             return i

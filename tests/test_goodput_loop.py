@@ -285,3 +285,36 @@ def test_the_time_objective_with_goodput_of_n_settles_in_three_solves(mixed):
     runs = plan.runs
     assert (runs["days"] <= runs["deadline_days"] * (1 + 1e-9)).all()
     assert plan.timings["mip_gap"] <= 1e-3 + 1e-12
+
+
+def test_a_solve_stopped_by_the_time_limit_returns_the_previous_plan_not_converged():
+    # solve 2 is stopped before it finds a plan (measured None): the loop keeps solve 1's
+    # plan and says it stopped at the time limit, never "converged"
+    seq = iter([("plan 1", {"r": g(0.95)}), ("no plan", None)])
+
+    def step(assumed):
+        return next(seq)
+
+    plan, assumed, report = fixed_point(step, {"r": g(0.97)})
+    assert plan == "plan 1" and assumed["r"].goodput == 0.97
+    assert (report.iterations, report.converged, report.stopped_by) == (1, False, "the time limit")
+    # stopped at the first solve: that solve's (planless) answer, not converged either
+    plan, _, report = fixed_point(lambda a: ("no plan", None), {"r": g(0.97)})
+    assert plan == "no plan" and not report.converged and report.stopped_by == "the time limit"
+
+
+def test_the_damping_holds_a_pair_first_used_later_at_its_first_guess_never_above_its_own():
+    # pair "b" is first used at solve 2 and measured 0.96 there, above its first guess 0.90:
+    # the damping keeps 0.90 (stated below the goodput(N) of its GPUs: its runs end no later
+    # than planned), and the loop says the counts were stable
+    seq = iter([{"a": g(0.95)}, {"a": g(0.95), "b": g(0.96)}, {"a": g(0.95), "b": g(0.96)}])
+    stated = []
+
+    def step(assumed):
+        stated.append({k: v.goodput for k, v in assumed.items()})
+        return "plan", next(seq)
+
+    _, assumed, report = fixed_point(step, {"a": g(0.99), "b": g(0.90)})
+    assert stated[1] == {"a": 0.95, "b": 0.90}
+    assert report.converged and report.iterations == 2
+    assert assumed["b"].goodput == 0.90 <= 0.96

@@ -20,11 +20,15 @@ pair and re-solve until it is the goodput of the GPUs they chose:
    Otherwise re-solve, at most :data:`MAX_ITERATIONS` solves.
 
 From the second solve on (:data:`DAMP_FROM`) a pair's goodput may only fall and its spares
-only rise (the lowest goodput and the most spares seen since the first solve; the first
-guess is not a plan's, so it is not kept): two plans cannot alternate for ever, and a plan whose
+only rise (the lowest goodput and the most spares of what it was stated at and what is
+measured): two plans cannot alternate for ever, and a plan whose
 goodput came out higher than assumed still meets its deadlines (its days are read back at its
-own goodput(N)). A loop that stops at the cap, or at a time limit, says so (``converged``
-False, and a note).
+own goodput(N)). A pair that no earlier plan used is damped against its first guess, which
+the damping may keep: the plan then states that pair a goodput below the goodput(N) of its
+GPUs (never above), so its runs end no later than planned and it holds a little more than it
+needs. The damped fixed point depends on the path of the solves (:data:`DAMP_FROM`). A loop
+that stops at the cap, or at a time limit, says so (``converged`` False, and a note); a
+re-solve the time limit stops before it finds a plan leaves the previous solve's plan.
 
 Hot spares (``hot_spare_fraction`` of ``data/goodput_assumptions.csv``, whole systems) are
 installed hardware, as in sizing: each pair's coefficients carry them per system
@@ -82,11 +86,15 @@ MAX_ITERATIONS = 8
 REL_TOL = 1e-3
 #: Floating-point noise allowed the other way.
 _EPS = 1e-9
-#: From this solve on, a pair's goodput only falls and its spares only rise. Was 3: on the
-#: optimiser's benchmark (200 runs x 13 chips, time objective, mixed chips) the second and
-#: third solves still swung the latest finish by 2-4% (a pool's whole-system spares), one solve
-#: more for the same optimum; on 20 runs the fixed point reached differs by -0.3% (mixed) and
-#: +0.14% (one chip per run) in days, both converged.
+#: From this solve on, a pair's goodput only falls and its spares only rise (against what was
+#: measured at an earlier plan's GPUs: :func:`fixed_point`). Was 3: on the optimiser's
+#: benchmark (200 runs x 13 chips, time objective, mixed chips) the second and third solves
+#: still swung the latest finish by 2-4% (a pool's whole-system spares), one solve more for
+#: the same optimum. The damped fixed point depends on the path the solves take, so the
+#: plan it settles on may differ from the one an undamped or later-damped loop would reach:
+#: the time objective's finish moved by -3.0% to +0.14% on the benchmark's 12 and 20 runs
+#: and ``my_site`` (measured with the LP first guess too; each plan proven within 0.1% of its
+#: own model and read back at goodput(N) of its GPUs). No bound on that is claimed.
 DAMP_FROM = 2
 
 
@@ -191,8 +199,9 @@ class LoopReport:
 
 Key = Hashable
 #: ``step(assumed) -> (plan, measured)``: solve with the stated goodputs; ``measured`` is the
-#: failure model's goodput at the GPUs the plan gave each pair it uses (empty: no plan).
-Step = Callable[[dict[Any, AssumedGoodput]], tuple[Any, dict[Any, AssumedGoodput]]]
+#: failure model's goodput at the GPUs the plan gave each pair it uses (empty: no plan; None:
+#: the time limit stopped the solve before it found one).
+Step = Callable[[dict[Any, AssumedGoodput]], tuple[Any, dict[Any, AssumedGoodput] | None]]
 
 
 def fixed_point(
@@ -205,17 +214,39 @@ def fixed_point(
     """Re-solve until the goodput stated for every pair the plan uses is goodput(N) at the
     GPUs it got (module docstring). Returns the last plan, the goodputs it was solved with
     and the :class:`LoopReport`. A solve without a plan ends the loop (converged: there are
-    no counts to follow)."""
+    no counts to follow), unless the step says it was stopped by the time limit (``measured``
+    None): then the previous solve's plan is returned, NOT CONVERGED (or this one, without a
+    plan, when there is no previous one).
+
+    Damping (from solve :data:`DAMP_FROM`) holds a pair's goodput at the lowest and its spares
+    at the most of what it was stated at and what is measured now. For a pair no earlier plan
+    used, what it was stated at is still its first guess, so the damping can keep that guess
+    (module docstring)."""
     if max_iterations < 1:
         raise InputError("max_iterations", max_iterations, "a whole number >= 1")
     assumed = dict(initial)
     history: list[dict[str, float]] = []
     plan: Any = None
+    last: tuple[Any, dict[Any, AssumedGoodput]] | None = None
     for k in range(1, max_iterations + 1):
-        plan, measured = step(assumed)
+        plan, got = step(assumed)
+        if got is None:  # stopped by the time limit before a plan
+            if last is None:
+                return (
+                    plan,
+                    assumed,
+                    LoopReport(k, False, max_iterations, "the time limit", history),
+                )
+            return (
+                last[0],
+                last[1],
+                LoopReport(k - 1, False, max_iterations, "the time limit", history),
+            )
+        measured = got
         history.append({_label(key): g.gpus for key, g in measured.items()})
         if not measured:
             return plan, assumed, LoopReport(k, True, max_iterations, "", history)
+        last = (plan, assumed)
         nxt = dict(assumed)
         for key, g in measured.items():
             old = assumed.get(key)
@@ -474,6 +505,9 @@ def cluster_measured(plan: Any) -> dict[Any, AssumedGoodput]:
     return out
 
 
+#: What a cluster solve leaves in ``keep`` for the read-back of its plan.
+_KEPT = ("outcome", "notes", "read_back")
+
 #: Columns a cluster plan's rows gain: the goodput each run's days assume, the failure
 #: model's MTBF and checkpoint interval at its GPUs, and the hot spares installed.
 PLAN_COLUMNS = ("goodput", "mtbf_hours", "checkpoint_interval_s", "spare_gpus")
@@ -508,9 +542,11 @@ def solve_cluster(
             return None
         return max(time_limit_s - (time.perf_counter() - start), 1e-3)
 
-    def step(assumed: dict[Any, AssumedGoodput]) -> tuple[Any, dict[Any, AssumedGoodput]]:
+    def step(assumed: dict[Any, AssumedGoodput]) -> tuple[Any, dict[Any, AssumedGoodput] | None]:
         current["k"] += 1
         m = current["model"]
+        # the previous solve's outcome and model, kept if this one is stopped without a plan
+        before = ({k: keep[k] for k in _KEPT if k in keep}, m)
         if current["k"] > 1:
             m = build_model(
                 m.scenario,
@@ -530,6 +566,7 @@ def solve_cluster(
         plan = solve_once(
             m,
             time_limit_s=remaining(),
+            stated_limit_s=time_limit_s,
             progress=None if progress is None else tagged,
             comparison=False,  # the side-by-side table is read once, for the last model
             binding=False,  # the limits' binding tests too: after the loop, on its last plan
@@ -538,6 +575,12 @@ def solve_cluster(
         )
         for name in summed:
             summed[name] += float(plan.timings.get(name, 0.0))
+        if not plan.feasible and plan.status != "infeasible" and out_of_time():
+            for name in _KEPT:  # the last plan found stands (fixed_point returns it)
+                keep.pop(name, None)
+            keep.update(before[0])
+            current["model"] = before[1]
+            return plan, None
         return plan, (cluster_measured(plan) if plan.feasible else {})
 
     def out_of_time() -> bool:
@@ -568,6 +611,7 @@ def solve_cluster(
         plan = solve_once(
             current["model"],
             time_limit_s=remaining(),
+            stated_limit_s=time_limit_s,
             progress=progress,
             comparison=False,
             binding=binding,

@@ -73,6 +73,7 @@ def _solve_once(
     time_tolerance: float | None = None,
     binding: bool = True,
     keep: dict[str, Any] | None = None,
+    stated_limit_s: float | None = None,
 ) -> Plan:
     """Solve the cluster MILP once (goodputs as the model states them) and read it back.
 
@@ -106,6 +107,9 @@ def _solve_once(
     their log goes to ``logging.getLogger("planner.optimization")`` at DEBUG level. Every
     point a solver returns is checked against every bound, row and integrality before it is
     read (see :class:`~planner.optimization.solve.LinearProgram`).
+
+    ``stated_limit_s``: the time limit the user asked for, in messages (default
+    ``time_limit_s``; the goodput(N) re-solve passes each solve what is left of it).
 
     ``binding=False`` leaves the limits' binding tests out (the goodput(N) re-solve runs them
     once, on its last model); ``keep`` (a dict) receives the solver's outcome and the
@@ -203,7 +207,9 @@ def _solve_once(
             relax = _relaxations(model, used_solver, clock)
         else:
             relax = pd.DataFrame(columns=_RELAX_COLUMNS).set_index("relax")
-        message = infeasible_message(model, relax, out, time_limit_s)
+        message = infeasible_message(
+            model, relax, out, time_limit_s if stated_limit_s is None else stated_limit_s
+        )
     timings = {
         "build_s": model.build_s,
         "solve_s": clock.solve_s,

@@ -120,9 +120,10 @@ def _covering_key(block: CoveringBlock) -> bytes:
     return digest.digest()
 
 
-#: What one block's covering shape is known to be: its :class:`Roles`, ``False`` (not a
-#: covering block), or ``None`` (not classified yet).
-Known = Roles | bool | None
+#: What one block's covering shape is known to be: its :class:`Roles`, or ``None`` (not
+#: classified yet, or not a covering block: classified again each time, as a block refused
+#: for its numbers may be one with others; such a block goes to HiGHS anyway, 25-45 ms).
+Known = Roles | None
 
 
 def _covering(sub: LinearProgram, known: list[Known], b: int) -> CoveringBlock | None:
@@ -130,14 +131,13 @@ def _covering(sub: LinearProgram, known: list[Known], b: int) -> CoveringBlock |
     shape (``known[b]``, kept with the LP's layout: the same rows formulated again at
     another deadline are only read, not classified)."""
     roles = known[b]
-    if roles is False:
-        return None
-    if isinstance(roles, Roles):
+    if roles is not None:
         block = fill(sub, roles)
         if block is not None:
             return block
     found = recognise_roles(sub)
-    known[b] = False if found is None else found
+    if found is not None:
+        known[b] = found
     return None if found is None else fill(sub, found)
 
 

@@ -264,7 +264,7 @@ def fill(lp: LinearProgram, roles: Roles) -> CoveringBlock | None:
             return None
         at = {j: k for k, j in enumerate(roles.n_col)}
         for j, v in rows[i].items():
-            if v < 0:
+            if not v >= 0:  # NaN too
                 return None
             g[at[j]] = float(v)
         cap = float(upper[i])

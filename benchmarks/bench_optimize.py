@@ -185,26 +185,30 @@ What was left above 5 s after the third round, all with goodput(N), the default,
 runs: the time objective, 12.2 s with mixed chips and 6.8 s with one chip per run (7 and 5
 goodput(N) solves).
 
-Fourth round (8 December 2026, 01:17-01:24 UTC; "before" is the third round's code, 63c6a8c,
-run in its own worktree interleaved with "after" on the same machine, two rounds each; solve
-s, build apart; the time objective proven within 0.1%, the others 0.000%)::
+Fourth round (8 December 2026, 01:40-01:44 UTC, the final code after its review; "before" is
+the third round's code, 63c6a8c, run in its own worktree interleaved with "after" on the same
+machine, two rounds each; solve s, build apart; the time objective proven within 0.1%, the
+others 0.000%)::
 
-    runs objective mixed  before (2 runs)   after (2 runs)   after / before
-     200 cost      no      1.28, 1.27        0.61, 0.56       0.46
-     200 cost      yes     6.72, 4.70        4.43, 3.44       0.69
-     200 time      no      7.41, 6.72        3.33, 2.76       0.43
-     200 time      yes    13.65, 12.12       4.36, 3.74       0.31
-     200 energy    yes     3.43, 3.62        2.95, 3.25       0.88
-     200 emissions yes     3.83, 3.73        3.34, 3.33       0.88
-      20 any       any     <= 2.00           <= 0.95
+    runs objective mixed  before (2 runs)   after (2 runs)   after / before (medians)
+     200 cost      no      0.98, 1.08        0.58, 0.94       0.74
+     200 cost      yes     4.84, 5.91        3.69, 4.23       0.74
+     200 time      no      6.47, 7.09        2.83, 3.51       0.47
+     200 time      yes    13.23, 14.38       3.35, 3.78       0.26
+     200 energy    no      1.31, 1.22        0.60, 0.60       0.47
+     200 energy    yes     3.26, 4.29        2.88, 2.92       0.77
+     200 emissions no      1.15, 1.23        0.57, 0.63       0.50
+     200 emissions yes     3.27, 4.00        2.80, 2.87       0.78
+      20 any       any     <= 1.81           <= 0.57
 
 Every 200-run solve, each objective, one chip per run and mixed, is now under 5 s (the
-largest, mixed cost, 4.43 s in the round where the code before took 6.72 s for it: the
-machine's speed swings 20-40% within minutes, so compare within a round). Optima: the same
-where the model is the same (cost, energy, emissions; 200 one-chip time 17.6845 days); with
-goodput(N) the time objective's fixed point may settle on a neighbouring plan (200 runs
-mixed 17.6035 -> 17.6039 days, 20 runs mixed 17.0913 -> 17.0233), each proven within 0.1%
-of its own model.
+largest 4.23 s, mixed cost, in the round where the code before took 5.91 s for it; an earlier
+pair of rounds the same hour, before the review's mends, gave 3.44-4.43 s for it and 3.74-4.36
+s for mixed time: the machine's speed swings 20-40% within minutes, so compare within a
+round). Optima: the same where the model is the same (cost, energy, emissions; 200 one-chip
+time 17.6845 days); with goodput(N) the time objective's fixed point may settle on a
+neighbouring plan (200 runs mixed 17.6035 -> 17.6039 days, 20 runs mixed 17.0913 ->
+17.0233), each proven within 0.1% of its own model.
 
 What changed:
 

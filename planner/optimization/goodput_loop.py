@@ -293,49 +293,49 @@ def deadline_goodputs(
     can do, too little for the deadline, so the pair cannot be chosen for it; ``None`` when
     even that fails. ``assumptions`` must take goodput from the failure
     model (:func:`planner.sizing.goodput_from_failure_model`)."""
-    from planner.sizing import checkpoint_params, size_training
-    from planner.workloads import TrainingRun
-
-    out: list[AssumedGoodput | None] = [None] * len(works)
-    groups: dict[str, list[int]] = {}
-    for i, a in enumerate(assumptions):
-        groups.setdefault(_key(a), []).append(i)
-    for members in groups.values():
-        a = assumptions[members[0]]
-        flops = np.asarray([float(works[i].total_flops()) for i in members])
-        params = np.asarray([float(checkpoint_params(works[i])) for i in members])
-        days = np.asarray([float(deadlines_days[i]) for i in members])
-        if a.mfu_from_run_model and len(members) > 1:  # the run model's MFU is per run
-            for i in members:
-                out[i] = _one_deadline(
-                    chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
-                )
-            continue
-        mfu = np.asarray([float(assumptions[i].mfu) for i in members])
-        grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
-        try:
-            res = size_training(
-                TrainingRun(flops=flops, params=params), chip, days=days, assumptions=grouped
-            )
-            for j, i in enumerate(members):
-                out[i] = from_sizing(res, j)
-            continue
-        except (ResultOutOfRange, InputError):
-            pass
-        for i in members:
-            out[i] = _one_deadline(
-                chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
-            )
-    return out
+    days = np.asarray([float(d) for d in deadlines_days])
+    return _grouped(
+        chip,
+        works,
+        assumptions,
+        lambda members: {"days": days[members]},
+        lambda i: _one_deadline(
+            chip, works[i], deadlines_days[i], assumptions[i], _most(most_gpus, i)
+        ),
+    )
 
 
 def goodputs_at_gpus(
     chip: Any, works: list[Any], gpus: list[float], assumptions: list[Any]
 ) -> list[AssumedGoodput | None]:
     """The failure model's goodput (with spares) of each work on ``chip`` at ``gpus`` (whole
-    systems): one vectorised :func:`planner.sizing.size_training` call per group of equal
-    assumptions (the MFU may differ per run), as :func:`deadline_goodputs`; a group the core
-    rejects is sized run by run, and a run it rejects gets ``None``."""
+    systems), as :func:`deadline_goodputs` sizes them; a run the core rejects gets ``None``."""
+    from planner.sizing import size_training
+
+    count = np.asarray([float(n) for n in gpus])
+
+    def one(i: int) -> AssumedGoodput | None:
+        try:
+            return from_sizing(
+                size_training(works[i], chip, gpus=gpus[i], assumptions=assumptions[i])
+            )
+        except (ResultOutOfRange, InputError):
+            return None
+
+    return _grouped(chip, works, assumptions, lambda members: {"gpus": count[members]}, one)
+
+
+def _grouped(
+    chip: Any,
+    works: list[Any],
+    assumptions: list[Any],
+    at: Callable[[list[int]], dict[str, Any]],
+    one: Callable[[int], AssumedGoodput | None],
+) -> list[AssumedGoodput | None]:
+    """One vectorised :func:`planner.sizing.size_training` call per group of equal assumptions
+    (the MFU may differ per run), at ``at(members)`` (``days`` or ``gpus`` per member); a
+    group the core rejects, or whose MFU is the run model's per run, is sized run by run by
+    ``one(i)``."""
     from planner.sizing import checkpoint_params, size_training
     from planner.workloads import TrainingRun
 
@@ -345,30 +345,22 @@ def goodputs_at_gpus(
         groups.setdefault(_key(a), []).append(i)
     for members in groups.values():
         a = assumptions[members[0]]
-        mfu = np.asarray([float(assumptions[i].mfu) for i in members])
-        grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
-        if not (a.mfu_from_run_model and len(members) > 1):  # the run model's: per run
+        if not (a.mfu_from_run_model and len(members) > 1):  # the run model's MFU: per run
+            mfu = np.asarray([float(assumptions[i].mfu) for i in members])
+            grouped = a if np.all(mfu == mfu[0]) else dataclasses.replace(a, mfu=mfu)
+            run = TrainingRun(
+                flops=np.asarray([float(works[i].total_flops()) for i in members]),
+                params=np.asarray([float(checkpoint_params(works[i])) for i in members]),
+            )
             try:
-                res = size_training(
-                    TrainingRun(
-                        flops=np.asarray([float(works[i].total_flops()) for i in members]),
-                        params=np.asarray([float(checkpoint_params(works[i])) for i in members]),
-                    ),
-                    chip,
-                    gpus=np.asarray([float(gpus[i]) for i in members]),
-                    assumptions=grouped,
-                )
+                res = size_training(run, chip, assumptions=grouped, **at(members))
                 for j, i in enumerate(members):
                     out[i] = from_sizing(res, j)
                 continue
             except (ResultOutOfRange, InputError):
                 pass
         for i in members:
-            try:
-                res = size_training(works[i], chip, gpus=gpus[i], assumptions=assumptions[i])
-                out[i] = from_sizing(res)
-            except (ResultOutOfRange, InputError):
-                out[i] = None
+            out[i] = one(i)
     return out
 
 

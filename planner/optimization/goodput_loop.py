@@ -521,8 +521,6 @@ def solve_cluster(
     ``goodput_loop`` the :class:`LoopReport`, and its notes what it assumed. ``binding``: test
     which limits bind (once, on the last plan); False for a plan whose objective is all that
     is read (a sweep's points, a cross-check of solvers)."""
-    from planner.optimization.cluster.model import build_model
-
     start = time.perf_counter()
     current = {"model": model, "k": 0}
     keep: dict[str, Any] = {}  # the last solve's outcome, read back again with binding tests
@@ -540,13 +538,7 @@ def solve_cluster(
         # the previous solve's outcome and model, kept if this one is stopped without a plan
         before = ({k: keep[k] for k in _KEPT if k in keep}, m)
         if current["k"] > 1:
-            m = build_model(
-                m.scenario,
-                objective=m.objective,
-                allow_mixed_chips=m.allow_mixed_chips,
-                catalog=m.catalog,
-                goodput=assumed,
-            )
+            m = m.with_goodput(assumed)
             current["model"] = m
         k = current["k"]
 
@@ -637,22 +629,13 @@ def _time_first_guess(
     earliest finish starts: ``M`` (None without a bound; the bound of the model before the
     guess moved, so a hint, not a bound of the new model)."""
     from planner.optimization.cluster.algorithms import finish_lower_bound
-    from planner.optimization.cluster.model import build_model
 
     bound = finish_lower_bound(model, str(kwargs.get("solver", "highs")), time_limit_s)
     if not bound > 0 or bound >= max(model.deadline_days.values(), default=0.0):
         return model, None
     tolerance = kwargs.get("time_tolerance")
     tol = float(model.scenario.time_tolerance if tolerance is None else tolerance)
-    guess = cluster_at_finish(model, bound * (1 + tol))
-    rebuilt = build_model(
-        model.scenario,
-        objective=model.objective,
-        allow_mixed_chips=model.allow_mixed_chips,
-        catalog=model.catalog,
-        goodput=guess,
-    )
-    return rebuilt, bound
+    return model.with_goodput(cluster_at_finish(model, bound * (1 + tol))), bound
 
 
 def _with_goodput(plan: Any, report: LoopReport, model: Any) -> Any:

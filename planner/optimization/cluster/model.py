@@ -108,6 +108,17 @@ class ClusterModel:
         spec = next(r for r in self.scenario.runs if r.name == run)
         return self.scenario.assumptions_for(spec, self.catalog.get(chip))
 
+    def with_goodput(self, goodput: dict[tuple[str, str], Any]) -> ClusterModel:
+        """The same model built again with other goodputs stated per (run, chip) pair (the
+        goodput(N) re-solve, :mod:`planner.optimization.goodput_loop`)."""
+        return build_model(
+            self.scenario,
+            objective=self.objective,
+            allow_mixed_chips=self.allow_mixed_chips,
+            catalog=self.catalog,
+            goodput=goodput,
+        )
+
 
 def build_model(
     scenario: Scenario,
@@ -431,7 +442,7 @@ def _one_system_sizings(
                             assumptions=each[i],
                             spare_gpus=spares[r] or None,
                         )
-                        out[(r, chip_id)] = _pick(one, 0, 1)
+                        out[(r, chip_id)] = _picks(one, 1)[0]
                     except ResultOutOfRange as exc:
                         out[(r, chip_id)] = exc
                 continue
@@ -483,10 +494,6 @@ def _picks(res: SizingResult, size: int) -> list[_OneSystem]:
         _OneSystem(**{n: col[i] for n, col in zip(_ONE_SYSTEM_FIELDS, columns, strict=True)})
         for i in range(size)
     ]
-
-
-def _pick(res: SizingResult, i: int, size: int) -> _OneSystem:
-    return _picks(res, size)[i]
 
 
 def _whole_systems(needed: float, scale: float = 1.0) -> int:

@@ -203,7 +203,7 @@ def _read_back(
         pool_spares = spares_on.get((run_name, chip_id))
         key = (run_name, chip_id, systems, share, repr(pool_spares))
         if cache is not None and key in cache:
-            sizings[(run_name, chip_id)] = res = cache[key]
+            res = cache[key]
         else:
             res = size_training(
                 run,
